@@ -1,0 +1,20 @@
+{
+  "targets": [
+    {
+      "target_name": "unshare_fs",
+      "sources": [
+        "native/binding.cc",
+        "native/core/walker.cc",
+        "native/core/server.cc",
+        "native/core/worker.cc",
+        "native/core/ops.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=gnu++20", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "libraries": ["-lpthread"]
+    }
+  ]
+}

@@ -1,0 +1,59 @@
+// node:fs style errors: code, errno, syscall, path and node's message, with
+// the stack of the caller's own call site.
+import * as util from 'node:util';
+
+export interface FsError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  path?: string;
+}
+
+const systemErrors = util.getSystemErrorMap();
+
+/** Builds the error node:fs would throw for `errno` (positive) in `syscall` on `path`. */
+export function fsError(errno: number, syscall: string, path?: string): FsError {
+  const known = systemErrors.get(-errno);
+  const code = known ? known[0] : `Unknown system error ${errno}`;
+  const description = known ? known[1] : 'unknown error';
+  let message = `${code}: ${description}, ${syscall}`;
+  if (path !== undefined) message += ` '${path}'`;
+  const error = new Error(message) as FsError;
+  error.errno = -errno;
+  error.code = code;
+  error.syscall = syscall;
+  if (path !== undefined) error.path = path;
+  return error;
+}
+
+/** Records where an async call started, to graft onto its eventual error. */
+export class CallSite {
+  private readonly site: Error;
+  constructor(fn: (...args: never[]) => unknown) {
+    this.site = {} as Error;
+    Error.captureStackTrace(this.site, fn);
+  }
+
+  graft<E extends Error>(error: E): E {
+    const frames = (this.site.stack ?? '').split('\n').slice(1).join('\n');
+    error.stack = `${error.name}: ${error.message}\n${frames}`;
+    return error;
+  }
+}
+
+/** Errors of the library itself (closed session, dead worker, bad protocol). */
+export class UnshareFsError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UnshareFsError';
+    this.code = code;
+  }
+}
+
+export function abortError(signal: AbortSignal): Error {
+  const error = new Error('The operation was aborted', { cause: signal.reason });
+  error.name = 'AbortError';
+  (error as Error & { code: string }).code = 'ABORT_ERR';
+  return error;
+}

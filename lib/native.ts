@@ -1,0 +1,54 @@
+// Loads the addon (a prebuild from prebuilds/, else build/Release) and types
+// exactly what it exports.  The public types live elsewhere.
+import * as path from 'node:path';
+
+export interface NativeSysError extends Error {
+  errno: number;
+  syscall: string;
+  path?: string;
+}
+
+export interface SpawnedWorker {
+  pid: number;
+  fd: number;
+  joinedUserNamespace: boolean;
+}
+
+export interface ExitStatus {
+  code: number | null;
+  signal: number | null;
+}
+
+export interface NativeBinding {
+  startHostServer(): number;
+  spawnWorker(pid: number): SpawnedWorker;
+  reap(pid: number, graceMs: number): Promise<ExitStatus>;
+  closeFd(fd: number): void;
+}
+
+let binding: NativeBinding | undefined;
+
+// node-gyp-build keeps its own cache, so this stays cheap when jest
+// re-evaluates the module for every test file.
+export function native(): NativeBinding {
+  if (binding) return binding;
+  if (process.platform !== 'linux') {
+    throw new Error(`unshare-fs works on Linux only (this is ${process.platform})`);
+  }
+  const root = path.join(__dirname, '..');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
+    binding = load(root);
+  } catch (cause) {
+    throw new Error(
+      'unshare-fs: the native addon could not be loaded. ' +
+        `No prebuild in ${path.join(root, 'prebuilds')} fits this machine ` +
+        `(${process.platform}-${process.arch}, node ${process.version}) and no local build was found. ` +
+        'Build it with `npm run build:native` (needs python3, make, g++ and Node headers: ' +
+        "as root npm uses this machine's nodedir; an ordinary user needs `npm config set nodedir /usr`).",
+      { cause },
+    );
+  }
+  return binding;
+}

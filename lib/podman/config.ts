@@ -1,0 +1,198 @@
+/**
+ * Where podman keeps its state, worked out the way podman 4 / containers-storage
+ * do it, from environment variables and storage.conf, without running podman.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PodmanError, isErrno } from './errors';
+import { parseTomlStrings } from './toml';
+
+/** Options shared by every discovery function. All are optional. */
+export interface PodmanOptions {
+  /** uid whose podman to inspect (default: this process' uid). 0 = rootful. */
+  uid?: number;
+  /** environment to read XDG_*, HOME, CONTAINERS_STORAGE_CONF, STORAGE_DRIVER from (default process.env) */
+  env?: NodeJS.ProcessEnv;
+  /** home directory of `uid` (default: $HOME for our own uid, /etc/passwd otherwise) */
+  home?: string;
+  /** storage.conf to read instead of looking one up */
+  storageConf?: string;
+  /** override the graphroot */
+  graphRoot?: string;
+  /** override the runroot */
+  runRoot?: string;
+  /** override XDG_RUNTIME_DIR (where libpod/tmp/pause.pid lives for rootless podman) */
+  runtimeDir?: string;
+}
+
+export interface StorageConfig {
+  uid: number;
+  rootless: boolean;
+  /** images, layers and container rw layers: `graphroot` */
+  graphRoot: string;
+  /** mount points, container runtime data: `runroot` */
+  runRoot: string;
+  /** storage driver, e.g. 'overlay' */
+  driver: string;
+  /** the storage.conf that was read, or null if none existed */
+  configFile: string | null;
+  /** rootless: the runtime dir (XDG_RUNTIME_DIR); rootful: null */
+  runtimeDir: string | null;
+}
+
+export const SYSTEM_STORAGE_CONF = '/etc/containers/storage.conf';
+export const DEFAULT_STORAGE_CONF = '/usr/share/containers/storage.conf';
+export const ROOTFUL_GRAPHROOT = '/var/lib/containers/storage';
+export const ROOTFUL_RUNROOT = '/run/containers/storage';
+const KNOWN_DRIVERS = ['overlay', 'vfs', 'btrfs', 'zfs', 'devicemapper', 'aufs'];
+
+/**
+ * The environment that describes the inspected user: `opts.env` if given;
+ * else process.env when inspecting our own uid; else an empty one (another
+ * user's XDG_* and CONTAINERS_* settings are not ours to guess).
+ */
+export function userEnv(opts: PodmanOptions = {}): NodeJS.ProcessEnv {
+  if (opts.env) return opts.env;
+  return currentUid(opts) === ownUid() ? process.env : {};
+}
+
+export function currentUid(opts: PodmanOptions = {}): number {
+  if (opts.uid !== undefined) return opts.uid;
+  return typeof process.getuid === 'function' ? process.getuid() : 0;
+}
+
+/** Home directory of the inspected user. */
+export function homeDir(opts: PodmanOptions = {}): string {
+  if (opts.home) return opts.home;
+  const uid = currentUid(opts);
+  if (uid === ownUid()) return userEnv(opts).HOME || os.homedir();
+  try {
+    for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (f.length >= 6 && Number(f[2]) === uid) return f[5];
+    }
+  } catch {
+    /* fall through */
+  }
+  return uid === 0 ? '/root' : `/home/${uid}`;
+}
+
+/**
+ * The rootless runtime dir, as podman picks it: $XDG_RUNTIME_DIR, else
+ * /run/user/UID if it exists, else ${TMPDIR:-/tmp}/podman-run-UID.
+ */
+export function runtimeDir(opts: PodmanOptions = {}): string {
+  if (opts.runtimeDir) return opts.runtimeDir;
+  const env = userEnv(opts);
+  const uid = currentUid(opts);
+  if (env.XDG_RUNTIME_DIR) return env.XDG_RUNTIME_DIR;
+  const runUser = `/run/user/${uid}`;
+  if (fs.existsSync(runUser)) return runUser;
+  return path.join(env.TMPDIR || '/tmp', `podman-run-${uid}`);
+}
+
+/** The storage.conf containers-storage would read for this user, existing or not. */
+export function storageConfPath(opts: PodmanOptions = {}): string {
+  if (opts.storageConf) return opts.storageConf;
+  const env = userEnv(opts);
+  if (env.CONTAINERS_STORAGE_CONF) return env.CONTAINERS_STORAGE_CONF;
+  if (currentUid(opts) !== 0) {
+    const base = env.XDG_CONFIG_HOME || path.join(homeDir(opts), '.config');
+    return path.join(base, 'containers', 'storage.conf');
+  }
+  return fs.existsSync(SYSTEM_STORAGE_CONF) ? SYSTEM_STORAGE_CONF : DEFAULT_STORAGE_CONF;
+}
+
+interface StorageKeys {
+  graphroot?: string;
+  runroot?: string;
+  driver?: string;
+  rootless_storage_path?: string;
+}
+
+/** Reads the [storage] keys we use from a storage.conf; null if it does not exist. */
+export function readStorageConf(file: string): StorageKeys | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return null;
+    throw new PodmanError('EPODMANSTORAGE', `cannot read ${file}`, { path: file, cause: err });
+  }
+  const s = parseTomlStrings(text).get('storage') ?? new Map<string, string>();
+  const out: StorageKeys = {};
+  for (const k of ['graphroot', 'runroot', 'driver', 'rootless_storage_path'] as const) {
+    const v = s.get(k);
+    if (v !== undefined && v !== '') out[k] = v;
+  }
+  return out;
+}
+
+/** Resolves graphroot, runroot and driver for rootless (uid != 0) or rootful podman. */
+export function storageConfig(opts: PodmanOptions = {}): StorageConfig {
+  const env = userEnv(opts);
+  const uid = currentUid(opts);
+  const rootless = uid !== 0;
+  const home = homeDir(opts);
+  const rtDir = rootless ? runtimeDir(opts) : null;
+
+  let graphRoot: string;
+  let runRoot: string;
+  if (rootless) {
+    const dataHome = env.XDG_DATA_HOME || path.join(home, '.local', 'share');
+    graphRoot = path.join(dataHome, 'containers', 'storage');
+    runRoot = path.join(rtDir as string, 'containers');
+  } else {
+    graphRoot = ROOTFUL_GRAPHROOT;
+    runRoot = ROOTFUL_RUNROOT;
+  }
+
+  // Rootless: the user's storage.conf if it exists, else the system one — of
+  // which only `driver` and `rootless_storage_path` apply to rootless users.
+  let configFile: string | null = null;
+  let keys: StorageKeys = {};
+  const own = storageConfPath(opts);
+  const ownKeys = readStorageConf(own);
+  if (ownKeys) {
+    configFile = own;
+    keys = ownKeys;
+  } else if (rootless && !opts.storageConf && !env.CONTAINERS_STORAGE_CONF) {
+    for (const sys of [SYSTEM_STORAGE_CONF, DEFAULT_STORAGE_CONF]) {
+      const k = readStorageConf(sys);
+      if (k) {
+        configFile = sys;
+        keys = { driver: k.driver, rootless_storage_path: k.rootless_storage_path };
+        break;
+      }
+    }
+  }
+
+  if (keys.graphroot) graphRoot = expand(keys.graphroot, uid, home);
+  else if (rootless && keys.rootless_storage_path) graphRoot = expand(keys.rootless_storage_path, uid, home);
+  if (keys.runroot) runRoot = expand(keys.runroot, uid, home);
+  if (opts.graphRoot) graphRoot = opts.graphRoot;
+  if (opts.runRoot) runRoot = opts.runRoot;
+
+  const driver = env.STORAGE_DRIVER || keys.driver || detectDriver(graphRoot);
+  return { uid, rootless, graphRoot, runRoot, driver, configFile, runtimeDir: rtDir };
+}
+
+function ownUid(): number {
+  return typeof process.getuid === 'function' ? process.getuid() : 0;
+}
+
+function expand(p: string, uid: number, home: string): string {
+  return p
+    .replace(/\$HOME\b|\$\{HOME\}/g, home)
+    .replace(/\$UID\b|\$\{UID\}/g, String(uid))
+    .replace(/^~(?=\/|$)/, home);
+}
+
+/** The driver whose `<driver>-layers` dir exists in graphroot; 'overlay' by default. */
+function detectDriver(graphRoot: string): string {
+  for (const d of KNOWN_DRIVERS) {
+    if (fs.existsSync(path.join(graphRoot, `${d}-layers`))) return d;
+  }
+  return 'overlay';
+}

@@ -1,0 +1,272 @@
+/**
+ * containers-storage's JSON files and overlay directories, read directly:
+ *   graphroot/<driver>-containers/containers.json   containers
+ *   graphroot/<driver>-layers/layers.json           layers (+ runroot/.../volatile-layers.json)
+ *   runroot/<driver>-layers/mountpoints.json        mounted layers
+ *   graphroot/overlay/<layer>/{diff,work,merged,lower,link}, overlay/l/<short> -> ../<layer>/diff
+ *   runroot/<driver>-containers/<id>/userdata/{pidfile,conmon.pid}
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PodmanError, isErrno } from './errors';
+import { PodmanOptions, StorageConfig, storageConfig } from './config';
+import { parsePid, processAlive } from './pause';
+
+export interface PodmanLayer {
+  id: string;
+  names: string[];
+  /** parent layer id, null for a base layer */
+  parent: string | null;
+  /** ancestors, nearest first (parent, grandparent, ...) */
+  parents: string[];
+  created: string | null;
+  /** overlay: graphroot/overlay/<id>/diff */
+  diffDir: string;
+  /** true if runroot's mountpoints.json counts a mount of this layer */
+  mounted: boolean;
+  mountPoint: string | null;
+}
+
+export interface PodmanContainer {
+  id: string;
+  names: string[];
+  /** image id */
+  image: string;
+  /** image name from the container's metadata (e.g. 'localhost/x:latest'), if recorded */
+  imageName: string | null;
+  /** the container's rw layer id */
+  layer: string;
+  created: string;
+  mergedDir: string;
+  upperDir: string;
+  workDir: string;
+  /** lower diff dirs, top to bottom (as podman inspect's GraphDriver.Data.LowerDir) */
+  lowerDirs: string[];
+  mounted: boolean;
+  /** mount point recorded in mountpoints.json (normally mergedDir), null if not mounted */
+  mountPoint: string | null;
+  /** the container's init pid (userdata/pidfile), null if absent or not running */
+  pid: number | null;
+  /** conmon's pid (userdata/conmon.pid), null if absent or not running */
+  conmonPid: number | null;
+}
+
+interface Mount {
+  path: string;
+  count: number;
+}
+
+function readJsonArray(file: string, missingOk: boolean): Record<string, unknown>[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if (missingOk && isErrno(err, 'ENOENT', 'ENOTDIR')) return [];
+    throw new PodmanError('EPODMANSTORAGE', `cannot read ${file}: ${(err as Error).message}`, { path: file, cause: err });
+  }
+  if (text.trim() === '') return [];
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new PodmanError('EPODMANSTORAGE', `cannot parse ${file}: ${(err as Error).message}`, { path: file, cause: err });
+  }
+  if (v === null) return [];
+  if (!Array.isArray(v)) throw new PodmanError('EPODMANSTORAGE', `${file}: expected a JSON array`, { path: file });
+  return v.filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null);
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+function requireOverlay(cfg: StorageConfig): void {
+  if (cfg.driver !== 'overlay') {
+    throw new PodmanError('EPODMANDRIVER', `storage driver is '${cfg.driver}'; only 'overlay' layouts are understood`);
+  }
+}
+
+function mounts(cfg: StorageConfig): Map<string, Mount> {
+  const file = path.join(cfg.runRoot, `${cfg.driver}-layers`, 'mountpoints.json');
+  const out = new Map<string, Mount>();
+  for (const e of readJsonArray(file, true)) {
+    const id = str(e.id);
+    if (!id) continue;
+    out.set(id, { path: str(e.path) ?? '', count: typeof e.count === 'number' ? e.count : 0 });
+  }
+  return out;
+}
+
+/** Resolves a full id or a unique id prefix among `ids`. */
+function resolveId(ref: string, ids: string[], what: 'container' | 'layer'): string {
+  if (ids.includes(ref)) return ref;
+  const matches = ref === '' ? [] : ids.filter((id) => id.startsWith(ref));
+  if (matches.length === 1) return matches[0];
+  if (matches.length > 1) {
+    throw new PodmanError('EPODMANAMBIGUOUS', `${what} id prefix '${ref}' is ambiguous: ${matches.join(', ')}`, {
+      candidates: matches,
+    });
+  }
+  throw new PodmanError(what === 'container' ? 'ENOCONTAINER' : 'ENOLAYER', `no such ${what}: ${ref}`);
+}
+
+/** Every layer of the store (persistent and volatile), with its parent chain. */
+export function layers(opts: PodmanOptions = {}): PodmanLayer[] {
+  const cfg = storageConfig(opts);
+  requireOverlay(cfg);
+  const raw = [
+    ...readJsonArray(path.join(cfg.graphRoot, 'overlay-layers', 'layers.json'), true),
+    ...readJsonArray(path.join(cfg.runRoot, 'overlay-layers', 'volatile-layers.json'), true),
+  ];
+  const parentOf = new Map<string, string | null>();
+  for (const e of raw) {
+    const id = str(e.id);
+    if (id && !parentOf.has(id)) parentOf.set(id, str(e.parent));
+  }
+  const m = mounts(cfg);
+  const seen = new Set<string>();
+  const out: PodmanLayer[] = [];
+  for (const e of raw) {
+    const id = str(e.id);
+    if (!id || seen.has(id)) continue;
+    seen.add(id);
+    const parents: string[] = [];
+    for (let p = parentOf.get(id) ?? null; p && !parents.includes(p) && p !== id; p = parentOf.get(p) ?? null) {
+      parents.push(p);
+    }
+    const mount = m.get(id);
+    out.push({
+      id,
+      names: strs(e.names),
+      parent: parentOf.get(id) ?? null,
+      parents,
+      created: str(e.created),
+      diffDir: path.join(cfg.graphRoot, 'overlay', id, 'diff'),
+      mounted: mount !== undefined && mount.count > 0,
+      mountPoint: mount && mount.count > 0 ? mount.path || null : null,
+    });
+  }
+  return out;
+}
+
+/**
+ * The diff dirs of a layer and all below it, top to bottom: the layer's own
+ * `diff`, then the entries of its `lower` file (`l/<short>` links resolved to
+ * `overlay/<id>/diff`). Without a `lower` file, falls back to layers.json's
+ * parent chain. `layerId` is a full id or a unique prefix.
+ */
+export function layerChain(layerId: string, opts: PodmanOptions = {}): string[] {
+  const cfg = storageConfig(opts);
+  requireOverlay(cfg);
+  return chainOf(cfg, layerId, () => layers(opts));
+}
+
+function chainOf(cfg: StorageConfig, layerId: string, allLayers: () => PodmanLayer[]): string[] {
+  const overlay = path.join(cfg.graphRoot, 'overlay');
+  let id = layerId;
+  if (!/^[0-9a-f]{64}$/.test(id) || !fs.existsSync(path.join(overlay, id))) {
+    id = resolveId(layerId, allLayers().map((l) => l.id), 'layer');
+  }
+  const top = path.join(overlay, id, 'diff');
+  let lower: string;
+  try {
+    lower = fs.readFileSync(path.join(overlay, id, 'lower'), 'utf8').trim();
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) {
+      throw new PodmanError('EPODMANSTORAGE', `cannot read ${path.join(overlay, id, 'lower')}`, { cause: err });
+    }
+    if (!fs.existsSync(path.join(overlay, id))) {
+      throw new PodmanError('ENOLAYER', `no such layer directory: ${path.join(overlay, id)}`);
+    }
+    const layer = allLayers().find((l) => l.id === id);
+    return [top, ...(layer ? layer.parents.map((p) => path.join(overlay, p, 'diff')) : [])];
+  }
+  if (lower === '') return [top];
+  return [top, ...lower.split(':').map((entry) => resolveLower(overlay, entry))];
+}
+
+/** `l/SHORT` -> the link's target, resolved against overlay/l; other entries relative to overlay. */
+function resolveLower(overlay: string, entry: string): string {
+  const full = path.resolve(overlay, entry);
+  try {
+    return path.resolve(path.dirname(full), fs.readlinkSync(full));
+  } catch {
+    return full; // not a link (or dangling): keep the path podman would use
+  }
+}
+
+function readPidFile(file: string): number | null {
+  try {
+    const pid = parsePid(fs.readFileSync(file, 'utf8'));
+    return !Number.isNaN(pid) && processAlive(pid) ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function imageNameOf(metadata: unknown): string | null {
+  if (typeof metadata !== 'string' || metadata === '') return null;
+  try {
+    const m = JSON.parse(metadata) as Record<string, unknown>;
+    return str(m['image-name']);
+  } catch {
+    return null;
+  }
+}
+
+/** Every container in the store (running or not). */
+export function containers(opts: PodmanOptions = {}): PodmanContainer[] {
+  const cfg = storageConfig(opts);
+  requireOverlay(cfg);
+  const raw = readJsonArray(path.join(cfg.graphRoot, 'overlay-containers', 'containers.json'), true);
+  const m = mounts(cfg);
+  let all: PodmanLayer[] | undefined;
+  const allLayers = (): PodmanLayer[] => (all ??= layers(opts));
+  const out: PodmanContainer[] = [];
+  for (const e of raw) {
+    const id = str(e.id);
+    const layer = str(e.layer);
+    if (!id || !layer) continue;
+    const dir = path.join(cfg.graphRoot, 'overlay', layer);
+    let lowerDirs: string[];
+    try {
+      lowerDirs = chainOf(cfg, layer, allLayers).slice(1);
+    } catch (err) {
+      if (err instanceof PodmanError && err.code === 'ENOLAYER') lowerDirs = [];
+      else throw err;
+    }
+    const mount = m.get(layer);
+    const userdata = path.join(cfg.runRoot, 'overlay-containers', id, 'userdata');
+    out.push({
+      id,
+      names: strs(e.names),
+      image: str(e.image) ?? '',
+      imageName: imageNameOf(e.metadata),
+      layer,
+      created: str(e.created) ?? '',
+      mergedDir: path.join(dir, 'merged'),
+      upperDir: path.join(dir, 'diff'),
+      workDir: path.join(dir, 'work'),
+      lowerDirs,
+      mounted: mount !== undefined && mount.count > 0,
+      mountPoint: mount && mount.count > 0 ? mount.path || null : null,
+      pid: readPidFile(path.join(userdata, 'pidfile')),
+      conmonPid: readPidFile(path.join(userdata, 'conmon.pid')),
+    });
+  }
+  return out;
+}
+
+/**
+ * One container by exact name, exact id, or unique id prefix (in that order).
+ * Throws `ENOCONTAINER` if none matches, `EPODMANAMBIGUOUS` (with
+ * `candidates`) if a prefix matches several.
+ */
+export function container(nameOrIdPrefix: string, opts: PodmanOptions = {}): PodmanContainer {
+  const all = containers(opts);
+  const byName = all.find((c) => c.names.includes(nameOrIdPrefix));
+  const byId = all.find((c) => c.id === nameOrIdPrefix);
+  if (byId) return byId;
+  if (byName) return byName;
+  const id = resolveId(nameOrIdPrefix, all.map((c) => c.id), 'container');
+  return all.find((c) => c.id === id) as PodmanContainer;
+}

@@ -1,0 +1,88 @@
+// The wire format of native/core/protocol.h, for the TypeScript side.
+import { fsError } from './errors';
+
+export const FRAME_HEADER = 12;
+
+export const enum Op {
+  Lstat = 1,
+  Stat = 2,
+  Readlink = 3,
+  ReadFile = 4,
+  Walk = 5,
+  Credit = 6,
+  Cancel = 7,
+  Mount = 8,
+  Unmount = 9,
+}
+
+export const enum Reply {
+  Stat = 1,
+  Data = 2,
+  Batch = 3,
+  End = 4,
+  Error = 5,
+  Ready = 6,
+}
+
+export const enum RecordTag {
+  Dir = 1,
+  Entry = 2,
+  Error = 3,
+}
+
+/** The stat fields a walk can ask for, in the order they are packed. */
+export const STAT_FIELDS = [
+  'mode',
+  'uid',
+  'gid',
+  'nlink',
+  'size',
+  'ino',
+  'dev',
+  'rdev',
+  'blocks',
+  'atime',
+  'mtime',
+  'ctime',
+] as const;
+export type StatField = (typeof STAT_FIELDS)[number];
+export const ALL_STAT = (1 << STAT_FIELDS.length) - 1;
+
+export const WALK_ONE_FILE_SYSTEM = 1;
+
+/** Encodes one request frame: header, fixed u32 fields, then trailing bytes. */
+export function encodeRequest(id: number, op: Op, fields: readonly number[], tail?: Buffer): Buffer {
+  const tailLength = tail ? tail.length : 0;
+  const frame = Buffer.allocUnsafe(FRAME_HEADER + fields.length * 4 + tailLength);
+  frame.writeUInt32LE(frame.length - 4, 0);
+  frame.writeUInt32LE(id, 4);
+  frame.writeUInt32LE(op, 8);
+  let offset = FRAME_HEADER;
+  for (const field of fields) {
+    frame.writeUInt32LE(field >>> 0, offset);
+    offset += 4;
+  }
+  if (tail) tail.copy(frame, offset);
+  return frame;
+}
+
+/** Length-prefixed strings, as the mount request carries them. */
+export function encodeStrings(values: readonly (string | Buffer)[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const value of values) {
+    const bytes = typeof value === 'string' ? Buffer.from(value) : value;
+    const length = Buffer.allocUnsafe(4);
+    length.writeUInt32LE(bytes.length, 0);
+    parts.push(length, bytes);
+  }
+  return Buffer.concat(parts);
+}
+
+/** The node:fs style error an error reply carries: i32 errno, u16 length, syscall, path. */
+export function errorFromPayload(payload: Buffer): Error {
+  const errno = payload.readInt32LE(0);
+  const syscallLength = payload.readUInt16LE(4);
+  const syscall = payload.toString('latin1', 6, 6 + syscallLength);
+  const path = payload.toString('utf8', 6 + syscallLength);
+  return fsError(errno, syscall, path.length > 0 ? path : undefined);
+}

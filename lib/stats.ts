@@ -1,0 +1,209 @@
+// Stats shaped like node's fs.Stats, decoded from packed stat fields.
+import { constants } from 'node:fs';
+
+const S_IFMT = constants.S_IFMT;
+
+/** What the library knows of an inode; the fields a walk did not ask for are undefined. */
+export class Stats {
+  constructor(
+    public dev: number,
+    public ino: number,
+    public mode: number,
+    public nlink: number,
+    public uid: number,
+    public gid: number,
+    public rdev: number,
+    public size: number,
+    public blksize: number,
+    public blocks: number,
+    public atimeMs: number,
+    public mtimeMs: number,
+    public ctimeMs: number,
+    /** The owner as the host sees it (through the namespace's uid_map). */
+    public hostUid: number,
+    /** The group as the host sees it (through the namespace's gid_map). */
+    public hostGid: number,
+  ) {}
+
+  get atime(): Date {
+    return new Date(this.atimeMs);
+  }
+  get mtime(): Date {
+    return new Date(this.mtimeMs);
+  }
+  get ctime(): Date {
+    return new Date(this.ctimeMs);
+  }
+  isFile(): boolean {
+    return (this.mode & S_IFMT) === constants.S_IFREG;
+  }
+  isDirectory(): boolean {
+    return (this.mode & S_IFMT) === constants.S_IFDIR;
+  }
+  isSymbolicLink(): boolean {
+    return (this.mode & S_IFMT) === constants.S_IFLNK;
+  }
+  isFIFO(): boolean {
+    return (this.mode & S_IFMT) === constants.S_IFIFO;
+  }
+  isSocket(): boolean {
+    return (this.mode & S_IFMT) === constants.S_IFSOCK;
+  }
+  isCharacterDevice(): boolean {
+    return (this.mode & S_IFMT) === constants.S_IFCHR;
+  }
+  isBlockDevice(): boolean {
+    return (this.mode & S_IFMT) === constants.S_IFBLK;
+  }
+}
+
+/** The same with every number a bigint, and nanosecond times, as fs.Stats with `bigint: true`. */
+export class BigIntStats {
+  constructor(
+    public dev: bigint,
+    public ino: bigint,
+    public mode: bigint,
+    public nlink: bigint,
+    public uid: bigint,
+    public gid: bigint,
+    public rdev: bigint,
+    public size: bigint,
+    public blksize: bigint,
+    public blocks: bigint,
+    public atimeNs: bigint,
+    public mtimeNs: bigint,
+    public ctimeNs: bigint,
+    public hostUid: bigint,
+    public hostGid: bigint,
+  ) {}
+
+  get atimeMs(): bigint {
+    return this.atimeNs / 1000000n;
+  }
+  get mtimeMs(): bigint {
+    return this.mtimeNs / 1000000n;
+  }
+  get ctimeMs(): bigint {
+    return this.ctimeNs / 1000000n;
+  }
+  get atime(): Date {
+    return new Date(Number(this.atimeMs));
+  }
+  get mtime(): Date {
+    return new Date(Number(this.mtimeMs));
+  }
+  get ctime(): Date {
+    return new Date(Number(this.ctimeMs));
+  }
+  isFile(): boolean {
+    return (Number(this.mode) & S_IFMT) === constants.S_IFREG;
+  }
+  isDirectory(): boolean {
+    return (Number(this.mode) & S_IFMT) === constants.S_IFDIR;
+  }
+  isSymbolicLink(): boolean {
+    return (Number(this.mode) & S_IFMT) === constants.S_IFLNK;
+  }
+  isFIFO(): boolean {
+    return (Number(this.mode) & S_IFMT) === constants.S_IFIFO;
+  }
+  isSocket(): boolean {
+    return (Number(this.mode) & S_IFMT) === constants.S_IFSOCK;
+  }
+  isCharacterDevice(): boolean {
+    return (Number(this.mode) & S_IFMT) === constants.S_IFCHR;
+  }
+  isBlockDevice(): boolean {
+    return (Number(this.mode) & S_IFMT) === constants.S_IFBLK;
+  }
+}
+
+/** Maps an id seen inside a namespace to the host's view. */
+export type IdMapper = (id: number) => number;
+export const identity: IdMapper = (id) => id;
+
+/**
+ * Reads the stat fields selected by `mask` at `offset`; returns the Stats and
+ * the offset after them.  Kept monomorphic: one reader per result kind.
+ */
+export class StatReader {
+  offset = 0;
+  constructor(
+    private readonly view: DataView,
+    private readonly mask: number,
+    private readonly mapUid: IdMapper,
+    private readonly mapGid: IdMapper,
+  ) {}
+
+  read(offset: number): Stats {
+    const v = this.view;
+    const m = this.mask;
+    let o = offset;
+    let mode: number | undefined, uid: number | undefined, gid: number | undefined;
+    let nlink: number | undefined, size: number | undefined, ino: number | undefined;
+    let dev: number | undefined, rdev: number | undefined, blocks: number | undefined;
+    let blksize: number | undefined, atimeMs: number | undefined, mtimeMs: number | undefined;
+    let ctimeMs: number | undefined;
+    if (m & 1) { mode = v.getUint32(o, true); o += 4; }
+    if (m & 2) { uid = v.getUint32(o, true); o += 4; }
+    if (m & 4) { gid = v.getUint32(o, true); o += 4; }
+    if (m & 8) { nlink = v.getUint32(o, true); o += 4; }
+    if (m & 16) { size = u64(v, o); o += 8; }
+    if (m & 32) { ino = u64(v, o); o += 8; }
+    if (m & 64) { dev = u64(v, o); o += 8; }
+    if (m & 128) { rdev = u64(v, o); o += 8; }
+    if (m & 256) { blocks = u64(v, o); blksize = v.getUint32(o + 8, true); o += 12; }
+    if (m & 512) { atimeMs = timeMs(v, o); o += 12; }
+    if (m & 1024) { mtimeMs = timeMs(v, o); o += 12; }
+    if (m & 2048) { ctimeMs = timeMs(v, o); o += 12; }
+    this.offset = o;
+    return new Stats(
+      dev as number, ino as number, mode as number, nlink as number,
+      uid as number, gid as number, rdev as number, size as number,
+      blksize as number, blocks as number, atimeMs as number, mtimeMs as number,
+      ctimeMs as number,
+      uid === undefined ? (undefined as unknown as number) : this.mapUid(uid),
+      gid === undefined ? (undefined as unknown as number) : this.mapGid(gid),
+    );
+  }
+
+  readBigInt(offset: number): BigIntStats {
+    const v = this.view;
+    const m = this.mask;
+    let o = offset;
+    const out: (bigint | undefined)[] = new Array(13).fill(undefined);
+    if (m & 1) { out[2] = BigInt(v.getUint32(o, true)); o += 4; }
+    if (m & 2) { out[4] = BigInt(v.getUint32(o, true)); o += 4; }
+    if (m & 4) { out[5] = BigInt(v.getUint32(o, true)); o += 4; }
+    if (m & 8) { out[3] = BigInt(v.getUint32(o, true)); o += 4; }
+    if (m & 16) { out[7] = v.getBigUint64(o, true); o += 8; }
+    if (m & 32) { out[1] = v.getBigUint64(o, true); o += 8; }
+    if (m & 64) { out[0] = v.getBigUint64(o, true); o += 8; }
+    if (m & 128) { out[6] = v.getBigUint64(o, true); o += 8; }
+    if (m & 256) { out[9] = v.getBigUint64(o, true); out[8] = BigInt(v.getUint32(o + 8, true)); o += 12; }
+    if (m & 512) { out[10] = timeNs(v, o); o += 12; }
+    if (m & 1024) { out[11] = timeNs(v, o); o += 12; }
+    if (m & 2048) { out[12] = timeNs(v, o); o += 12; }
+    this.offset = o;
+    const uid = out[4], gid = out[5];
+    return new BigIntStats(
+      out[0]!, out[1]!, out[2]!, out[3]!, out[4]!, out[5]!, out[6]!, out[7]!, out[8]!, out[9]!,
+      out[10]!, out[11]!, out[12]!,
+      (uid === undefined ? undefined : BigInt(this.mapUid(Number(uid)))) as bigint,
+      (gid === undefined ? undefined : BigInt(this.mapGid(Number(gid)))) as bigint,
+    );
+  }
+}
+
+function u64(v: DataView, o: number): number {
+  return v.getUint32(o + 4, true) * 4294967296 + v.getUint32(o, true);
+}
+
+function timeMs(v: DataView, o: number): number {
+  const seconds = v.getInt32(o + 4, true) * 4294967296 + v.getUint32(o, true);
+  return seconds * 1000 + v.getUint32(o + 8, true) / 1e6;
+}
+
+function timeNs(v: DataView, o: number): bigint {
+  return v.getBigInt64(o, true) * 1000000000n + BigInt(v.getUint32(o + 8, true));
+}

@@ -1,0 +1,68 @@
+// Wire format shared by the in-process server thread, the namespace worker
+// and the TypeScript decoder (lib/protocol.ts mirrors every constant here).
+//
+// Every frame, in both directions:  u32 length (of what follows), u32 id,
+// u8 op-or-kind, u8 flags, u16 reserved, payload.  All integers are little
+// endian.  Walk batches are self-contained: each starts with a DIR record,
+// so a decoder needs no state carried from one batch to the next.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace unshare_fs {
+
+constexpr size_t kFrameHeader = 12;  // length + id + op + flags + reserved
+constexpr uint32_t kMaxRequest = 1u << 20;
+
+enum class Op : uint8_t {
+  kLstat = 1,
+  kStat = 2,
+  kReadlink = 3,
+  kReadFile = 4,
+  kWalk = 5,
+  kCredit = 6,
+  kCancel = 7,
+  kMount = 8,
+  kUnmount = 9,
+};
+
+enum class Reply : uint8_t {
+  kStat = 1,
+  kData = 2,
+  kBatch = 3,
+  kEnd = 4,
+  kError = 5,
+  kReady = 6,
+};
+
+enum class Record : uint8_t {
+  kDir = 1,    // u8 tag, u8 0, u16 depth, u32 len, relative path bytes
+  kEntry = 2,  // u8 tag, u8 d_type, u16 len, name bytes, stat fields
+  kError = 3,  // u8 tag, u8 0, u16 syscall len, i32 errno, u32 path len,
+               // syscall, relative path
+};
+
+// Stat fields, in the order they are packed after an entry's name.
+enum StatField : uint32_t {
+  kMode = 1u << 0,    // u32
+  kUid = 1u << 1,     // u32
+  kGid = 1u << 2,     // u32
+  kNlink = 1u << 3,   // u32
+  kSize = 1u << 4,    // u64
+  kIno = 1u << 5,     // u64
+  kDev = 1u << 6,     // u64
+  kRdev = 1u << 7,    // u64
+  kBlocks = 1u << 8,  // u64 blocks, u32 blksize
+  kAtime = 1u << 9,   // i64 seconds, u32 nanoseconds
+  kMtime = 1u << 10,  // i64 seconds, u32 nanoseconds
+  kCtime = 1u << 11,  // i64 seconds, u32 nanoseconds
+  kAllStat = (1u << 12) - 1,
+};
+
+// Walk flags.
+enum WalkFlag : uint32_t {
+  kOneFileSystem = 1u << 0,
+};
+
+}  // namespace unshare_fs

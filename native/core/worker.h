@@ -1,0 +1,45 @@
+// Starting servers: a thread of this process (host paths) or a forked worker
+// that joins a target's user and mount namespaces.  No N-API here.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace unshare_fs {
+
+struct SysError {
+  int err = 0;               // errno, 0 when there was no error
+  const char* syscall = "";  // what failed
+  std::string path;          // what it failed on, may be empty
+};
+
+// Starts Serve() on a thread of this process.  Returns the client end.
+int StartThreadServer(SysError& error);
+
+struct Target {
+  int user_ns_fd = -1;     // -1: already in the target's user namespace
+  int mount_ns_fd = -1;
+};
+
+// Opens /proc/<pid>/ns/{user,mnt}.  The user namespace is left unjoined
+// (user_ns_fd -1) when it is the caller's own: setns into one's own user
+// namespace is EINVAL.
+bool OpenTarget(pid_t pid, Target& target, SysError& error);
+void CloseTarget(Target& target);
+
+struct Worker {
+  pid_t pid = -1;
+  int fd = -1;  // client end of the socketpair
+};
+
+// Forks a worker that joins `target` and serves on its end of a socketpair.
+// The worker reports a failed join as an error frame with id 0, success as
+// a ready frame with id 0.  Closes the target's fds in the parent.
+bool SpawnWorker(Target& target, Worker& worker, SysError& error);
+
+// Waits for `pid` to exit, killing it after `grace_ms`.  Returns the raw
+// wait status, or -1 with errno set.
+int Reap(pid_t pid, int grace_ms);
+
+}  // namespace unshare_fs
