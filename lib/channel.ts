@@ -62,6 +62,11 @@ export class Channel {
     return id;
   }
 
+  /** Routes replies with this id (the worker's unsolicited id 0) to `handler`. */
+  expect(id: number, handler: ReplyHandler): void {
+    this.handlers.set(id, handler);
+  }
+
   /** A control frame for a running request (credit, cancel). */
   control(id: number, op: Op, fields: readonly number[] = []): void {
     if (this.failure || !this.handlers.has(id)) return;

@@ -112,8 +112,8 @@ export abstract class FileSystem {
     return buffer ? bytes : bytes.toString('utf8');
   }
 
-  readFile(path: PathLike, options: ReadFileOptions & { encoding: BufferEncoding }): Promise<string>;
-  readFile(path: PathLike, options?: ReadFileOptions | BufferEncoding): Promise<Buffer>;
+  readFile(path: PathLike, options: BufferEncoding | (ReadFileOptions & { encoding: BufferEncoding })): Promise<string>;
+  readFile(path: PathLike, options?: ReadFileOptions): Promise<Buffer>;
   async readFile(path: PathLike, options?: ReadFileOptions | BufferEncoding): Promise<string | Buffer> {
     const o = typeof options === 'string' ? { encoding: options } : checkOptionsObject(options);
     const encoding = o.encoding ?? null;

@@ -13,6 +13,11 @@ export {
   type WalkEntry,
 } from './filesystem';
 export { host } from './host';
+export { OVERFLOW_ID, type IdRange } from './idmap';
+export { type MountInfo } from './mounts';
+export { createNamespace, Namespace, type CreateNamespaceOptions, type OverlayOptions } from './namespace';
+export type { ExitStatus } from './native';
+export { enter, Session, type EnterOptions } from './session';
 export type { PathLike, WalkOptions } from './options';
 export { STAT_FIELDS, type StatField } from './protocol';
 export { BigIntStats, Stats } from './stats';

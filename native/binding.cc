@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 #include "core/worker.h"
 
@@ -55,6 +56,46 @@ Napi::Value SpawnWorker(const Napi::CallbackInfo& info) {
   result.Set("fd", worker.fd);
   result.Set("joinedUserNamespace", join_user);
   return result;
+}
+
+Napi::Value SpawnHolder(const Napi::CallbackInfo& info) {
+  SysError error;
+  unshare_fs::Worker holder;
+  if (!unshare_fs::SpawnHolder(holder, error)) ThrowSysError(info.Env(), error);
+  Napi::Object result = Napi::Object::New(info.Env());
+  result.Set("pid", holder.pid);
+  result.Set("fd", holder.fd);
+  return result;
+}
+
+Napi::Value SpawnCommand(const Napi::CallbackInfo& info) {
+  pid_t pid = IntArg(info, 0, "pid");
+  if (info.Length() < 2 || !info[1].IsArray()) {
+    throw Napi::TypeError::New(info.Env(), "Expected an array for argv");
+  }
+  Napi::Array list = info[1].As<Napi::Array>();
+  std::vector<std::string> args;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value v = list.Get(i);
+    if (!v.IsString()) {
+      throw Napi::TypeError::New(info.Env(), "Expected strings in argv");
+    }
+    args.push_back(v.As<Napi::String>().Utf8Value());
+  }
+  if (args.empty()) throw Napi::TypeError::New(info.Env(), "argv is empty");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  SysError error;
+  unshare_fs::Target target;
+  if (!unshare_fs::OpenTarget(pid, target, error)) {
+    ThrowSysError(info.Env(), error);
+  }
+  pid_t child = -1;
+  if (!unshare_fs::SpawnCommand(target, argv.data(), child, error)) {
+    ThrowSysError(info.Env(), error);
+  }
+  return Napi::Number::New(info.Env(), child);
 }
 
 // Waiting for a child is a blocking call: keep it off the event loop.
@@ -117,6 +158,8 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("startHostServer", Napi::Function::New(env, StartHostServer));
   exports.Set("spawnWorker", Napi::Function::New(env, SpawnWorker));
+  exports.Set("spawnHolder", Napi::Function::New(env, SpawnHolder));
+  exports.Set("spawnCommand", Napi::Function::New(env, SpawnCommand));
   exports.Set("reap", Napi::Function::New(env, Reap));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   return exports;

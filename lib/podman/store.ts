@@ -263,10 +263,8 @@ export function containers(opts: PodmanOptions = {}): PodmanContainer[] {
  */
 export function container(nameOrIdPrefix: string, opts: PodmanOptions = {}): PodmanContainer {
   const all = containers(opts);
-  const byName = all.find((c) => c.names.includes(nameOrIdPrefix));
-  const byId = all.find((c) => c.id === nameOrIdPrefix);
-  if (byId) return byId;
-  if (byName) return byName;
+  const exact = all.find((c) => c.names.includes(nameOrIdPrefix)) ?? all.find((c) => c.id === nameOrIdPrefix);
+  if (exact) return exact;
   const id = resolveId(nameOrIdPrefix, all.map((c) => c.id), 'container');
   return all.find((c) => c.id === id) as PodmanContainer;
 }

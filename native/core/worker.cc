@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -53,41 +54,48 @@ void WriteFrame(int fd, const ByteBuffer& b) {
   _exit(127);
 }
 
-// Runs in the forked child: single-threaded, so setns(CLONE_NEWUSER) is
-// allowed.  Touches nothing of V8, N-API or libuv.
-[[noreturn]] void ChildMain(int sock, pid_t parent, Target& target) {
-  // Die with the thread that forked us, and catch a parent that died
-  // before the death signal was armed.
+// The first steps of every forked child: die with the thread that forked
+// us (and catch a parent that died before the death signal was armed), then
+// drop the signal handlers and mask inherited from node.
+void ResetChild(pid_t parent, const char* name) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(126);
-  prctl(PR_SET_NAME, "unshare-fs");
-
+  prctl(PR_SET_NAME, name);
   struct sigaction dfl = {};
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, nullptr);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
+}
 
+// Joins the target's namespaces; runs in a forked child, which is
+// single-threaded, so setns(CLONE_NEWUSER) is allowed.  Returns the syscall
+// that failed, or nullptr.
+const char* JoinTarget(const Target& target) {
   // Order as runc and podman do it: user namespace first, then mount.
-  if (target.user_ns_fd >= 0) {
-    if (setns(target.user_ns_fd, CLONE_NEWUSER)) ChildFail(sock, "setns");
+  if (target.user_ns_fd >= 0 && setns(target.user_ns_fd, CLONE_NEWUSER)) {
+    return "setns";
   }
-  if (setns(target.mount_ns_fd, CLONE_NEWNS)) ChildFail(sock, "setns");
+  if (setns(target.mount_ns_fd, CLONE_NEWNS)) return "setns";
   if (target.user_ns_fd >= 0) {
-    if (setresgid(0, 0, 0)) ChildFail(sock, "setresgid");
-    if (setresuid(0, 0, 0)) ChildFail(sock, "setresuid");
+    if (setresgid(0, 0, 0)) return "setresgid";
+    if (setresuid(0, 0, 0)) return "setresuid";
   }
   // The old working directory belongs to the old mount namespace.
-  if (chdir("/")) ChildFail(sock, "chdir");
+  if (chdir("/")) return "chdir";
+  return nullptr;
+}
 
-  // Keep only the socket, and stderr so that a crash or a sanitizer report
-  // reaches whoever runs the parent.
+// Keeps only `sock` (moved to fd 3) and stderr, so that a crash or a
+// sanitizer report reaches whoever runs the parent; stdin and stdout become
+// /dev/null.
+int KeepOnlySocket(int sock) {
   if (sock != 3) {
     if (dup2(sock, 3) < 0) ChildFail(sock, "dup2");
     sock = 3;
   }
-  int devnull = open("/dev/null", O_RDWR);
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull >= 0) {
     dup2(devnull, 0);
     dup2(devnull, 1);
@@ -95,14 +103,60 @@ void WriteFrame(int fd, const ByteBuffer& b) {
   if (syscall(SYS_close_range, 4, ~0U, 0)) {
     for (int fd = 4; fd < 65536; fd++) close(fd);
   }
+  return sock;
+}
 
+void ReadyFrame(int sock) {
   ByteBuffer ready;
   size_t at = ready.BeginFrame(0, Reply::kReady);
   ready.U32(static_cast<uint32_t>(getpid()));
   ready.FinishFrame(at);
   WriteFrame(sock, ready);
+}
+
+// Touches nothing of V8, N-API or libuv.
+[[noreturn]] void WorkerMain(int sock, pid_t parent, const Target& target) {
+  ResetChild(parent, "unshare-fs");
+  if (const char* failed = JoinTarget(target)) ChildFail(sock, failed);
+  sock = KeepOnlySocket(sock);
+  ReadyFrame(sock);
   Serve(sock);
   _exit(0);
+}
+
+[[noreturn]] void HolderMain(int sock, pid_t parent) {
+  ResetChild(parent, "unshare-fs-ns");
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNS)) ChildFail(sock, "unshare");
+  // Mounts made in here must not propagate back to the host.
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr)) {
+    ChildFail(sock, "mount");
+  }
+  if (chdir("/")) ChildFail(sock, "chdir");
+  sock = KeepOnlySocket(sock);
+  ReadyFrame(sock);
+  // Hold the namespaces until the creator closes its end (or dies).
+  char byte;
+  for (;;) {
+    ssize_t n = read(sock, &byte, 1);
+    if (n > 0 || (n < 0 && errno == EINTR)) continue;
+    _exit(0);
+  }
+}
+
+// Forks with every signal blocked, so that no handler of node's runs in the
+// child before it resets them.
+pid_t ForkQuietly(SysError& error) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = fork();
+  if (pid != 0) {
+    int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    errno = fork_errno;
+    if (pid < 0) Fail(error, "fork");
+  }
+  return pid;
 }
 
 }  // namespace
@@ -152,28 +206,85 @@ bool SpawnWorker(Target& target, Worker& worker, SysError& error) {
     CloseTarget(target);
     return false;
   }
-  // No handler of the parent's may run in the child between fork and the
-  // reset of dispositions.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
   pid_t parent = getpid();
-  pid_t pid = fork();
+  pid_t pid = ForkQuietly(error);
   if (pid == 0) {
     close(sv[0]);
-    ChildMain(sv[1], parent, target);
+    WorkerMain(sv[1], parent, target);
   }
-  int fork_errno = errno;
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   close(sv[1]);
   CloseTarget(target);
   if (pid < 0) {
     close(sv[0]);
-    errno = fork_errno;
-    return Fail(error, "fork");
+    return false;
   }
   worker.pid = pid;
   worker.fd = sv[0];
+  return true;
+}
+
+bool SpawnCommand(Target& target, char* const argv[], pid_t& pid,
+                  SysError& error) {
+  // The child reports a failed join or exec through this pipe; a successful
+  // exec closes it (O_CLOEXEC) with nothing written.
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC)) {
+    CloseTarget(target);
+    return Fail(error, "pipe2");
+  }
+  pid_t parent = getpid();
+  pid = ForkQuietly(error);
+  if (pid == 0) {
+    close(pipefd[0]);
+    ResetChild(parent, "unshare-fs-exec");
+    const char* failed = JoinTarget(target);
+    int exec_failed = 0;
+    if (!failed) {
+      execvp(argv[0], argv);
+      exec_failed = 1;
+    }
+    int report[2] = {errno, exec_failed};
+    ssize_t ignored = write(pipefd[1], report, sizeof report);
+    (void)ignored;
+    _exit(127);
+  }
+  close(pipefd[1]);
+  CloseTarget(target);
+  if (pid < 0) {
+    close(pipefd[0]);
+    return false;
+  }
+  int report[2];
+  ssize_t n;
+  do {
+    n = read(pipefd[0], report, sizeof report);
+  } while (n < 0 && errno == EINTR);
+  close(pipefd[0]);
+  if (n == static_cast<ssize_t>(sizeof report)) {
+    int status;
+    waitpid(pid, &status, 0);
+    errno = report[0];
+    return Fail(error, report[1] ? "spawn" : "setns", argv[0]);
+  }
+  return true;
+}
+
+bool SpawnHolder(Worker& holder, SysError& error) {
+  int sv[2];
+  if (!SocketPair(sv, error)) return false;
+  pid_t parent = getpid();
+  pid_t pid = ForkQuietly(error);
+  if (pid == 0) {
+    close(sv[0]);
+    HolderMain(sv[1], parent);
+  }
+  close(sv[1]);
+  if (pid < 0) {
+    close(sv[0]);
+    return false;
+  }
+  holder.pid = pid;
+  holder.fd = sv[0];
   return true;
 }
 

@@ -38,6 +38,17 @@ struct Worker {
 // a ready frame with id 0.  Closes the target's fds in the parent.
 bool SpawnWorker(Target& target, Worker& worker, SysError& error);
 
+// Forks a child that joins `target` the same way and execs argv[0] (searched
+// in PATH) with stdio inherited.  Returns its pid.
+bool SpawnCommand(Target& target, char* const argv[], pid_t& pid,
+                  SysError& error);
+
+// Forks a holder: a process in a new user namespace and a new mount
+// namespace (propagation private), like rootless podman's pause process.
+// It reports a ready frame (id 0) once unshared, then waits until the
+// returned socket closes.  Its uid/gid maps are for the caller to write.
+bool SpawnHolder(Worker& holder, SysError& error);
+
 // Waits for `pid` to exit, killing it after `grace_ms`.  Returns the raw
 // wait status, or -1 with errno set.
 int Reap(pid_t pid, int grace_ms);

@@ -1,0 +1,278 @@
+// Namespaces the library makes itself: a holder process in a new user and
+// mount namespace, as rootless podman's pause process is, with overlays
+// mounted in it.
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import { promisify } from 'node:util';
+
+import { Channel } from './channel';
+import { CallSite, UnshareFsError } from './errors';
+import { formatIdMap, readIdMaps, type IdRange } from './idmap';
+import { native, type ExitStatus } from './native';
+import { checkPath } from './options';
+import { Reply, errorFromPayload } from './protocol';
+import { enter, nativeError, type Session } from './session';
+
+const run = promisify(execFile);
+
+export interface CreateNamespaceOptions {
+  /** As root: the uid map to write (default: every id mapped to itself). */
+  uidMap?: IdRange[];
+  /** As root: the gid map to write (default: the uid map). */
+  gidMap?: IdRange[];
+  /**
+   * As an ordinary user: map the /etc/subuid and /etc/subgid range from id 1
+   * with newuidmap/newgidmap ('auto', the default, when possible; 'require'
+   * fails when it is not; 'none' maps the user's own ids only).
+   */
+  subids?: 'auto' | 'require' | 'none';
+}
+
+export interface OverlayOptions {
+  /** Lower layers, uppermost first. */
+  lowerDirs: string[];
+  /** Writable layer; omit it (and workDir) for a read-only overlay. */
+  upperDir?: string;
+  workDir?: string;
+  target: string;
+  readOnly?: boolean;
+}
+
+const MS_RDONLY = 1;
+const MNT_DETACH = 2;
+
+interface SubidRange {
+  start: number;
+  count: number;
+}
+
+/** The first range /etc/subuid (or subgid) gives the user, by name or by id. */
+export function subidRange(file: string, user: string, id: number): SubidRange | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split('\n')) {
+    const [owner, start, count] = line.trim().split(':');
+    if ((owner === user || owner === String(id)) && Number(count) > 0) {
+      return { start: Number(start), count: Number(count) };
+    }
+  }
+  return undefined;
+}
+
+function findTool(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':').concat(['/usr/bin', '/usr/sbin'])) {
+    if (dir && existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
+  }
+  return undefined;
+}
+
+export class Namespace implements AsyncDisposable {
+  /** The holder process; its namespaces are the namespace. */
+  readonly pid: number;
+  readonly uidMap: readonly IdRange[];
+  readonly gidMap: readonly IdRange[];
+  /** False when only the caller's own uid and gid could be mapped (no subordinate range). */
+  readonly fullRange: boolean;
+  private readonly holder: Channel;
+  private readonly sessions = new Set<Session>();
+  private control: Promise<Session> | undefined;
+  private closing: Promise<void> | undefined;
+
+  /** @internal use createNamespace() */
+  constructor(pid: number, holder: Channel, maps: { uidMap: IdRange[]; gidMap: IdRange[] }) {
+    this.pid = pid;
+    this.holder = holder;
+    this.uidMap = maps.uidMap;
+    this.gidMap = maps.gidMap;
+    this.fullRange = maps.uidMap.reduce((n, r) => n + r.count, 0) > 1;
+  }
+
+  /** A session inside the namespace; closed with the namespace. */
+  async enter(): Promise<Session> {
+    this.assertOpen();
+    const session = await enter({ pid: this.pid });
+    this.sessions.add(session);
+    void session.whenClosed().then(() => this.sessions.delete(session));
+    return session;
+  }
+
+  /**
+   * Runs a command inside the namespace as its root (what `podman unshare
+   * CMD` does), with this process's stdio; resolves with how it exited.
+   */
+  async exec(argv: string[]): Promise<ExitStatus> {
+    const site = new CallSite(this.exec);
+    this.assertOpen();
+    if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string')) {
+      throw new TypeError('Expected a non-empty array of strings for argv');
+    }
+    let pid: number;
+    try {
+      pid = native().spawnCommand(this.pid, argv);
+    } catch (error) {
+      throw site.graft(nativeError(error));
+    }
+    return native().reap(pid, 0x7fffffff);
+  }
+
+  /** Mounts an overlay of `lowerDirs` (and `upperDir`) on `target`, inside the namespace. */
+  async mountOverlay(options: OverlayOptions): Promise<void> {
+    const site = new CallSite(this.mountOverlay);
+    const { lowerDirs, upperDir, workDir, target } = options ?? ({} as OverlayOptions);
+    if (!Array.isArray(lowerDirs) || lowerDirs.length === 0) {
+      throw new TypeError('Expected a non-empty array of paths for lowerDirs');
+    }
+    for (const dir of lowerDirs) checkPath(dir, 'lowerDirs');
+    checkPath(target, 'target');
+    if ((upperDir === undefined) !== (workDir === undefined)) {
+      throw new TypeError('Expected both upperDir and workDir, or neither (a read-only overlay)');
+    }
+    // Overlay options are comma-separated and lowerdir colon-separated.
+    const escape = (dir: string): string => dir.replace(/([\\,:])/g, '\\$1');
+    const parts = [`lowerdir=${lowerDirs.map(escape).join(':')}`];
+    if (upperDir !== undefined) parts.push(`upperdir=${escape(upperDir)}`, `workdir=${escape(workDir!)}`);
+    // Without CAP_SYS_ADMIN on the host, overlay keeps whiteouts and opaque
+    // markers in user.* xattrs (trusted.* is out of reach).
+    if (process.geteuid?.() !== 0) parts.push('userxattr');
+    const data = parts.join(',');
+    const flags = options.readOnly || upperDir === undefined ? MS_RDONLY : 0;
+    const session = await this.controlSession();
+    try {
+      await session.mount('overlay', target, 'overlay', flags, data);
+    } catch (error) {
+      throw site.graft(withOptions(error as Error, data));
+    }
+  }
+
+  async mountTmpfs(target: string, options: { size?: string } = {}): Promise<void> {
+    const site = new CallSite(this.mountTmpfs);
+    checkPath(target, 'target');
+    const data = options.size ? `size=${options.size}` : '';
+    const session = await this.controlSession();
+    try {
+      await session.mount('tmpfs', target, 'tmpfs', 0, data);
+    } catch (error) {
+      throw site.graft(withOptions(error as Error, data));
+    }
+  }
+
+  async unmount(target: string): Promise<void> {
+    const site = new CallSite(this.unmount);
+    checkPath(target, 'target');
+    const session = await this.controlSession();
+    try {
+      await session.unmount(target, MNT_DETACH);
+    } catch (error) {
+      throw site.graft(error as Error);
+    }
+  }
+
+  /** Ends the holder (its mounts go with it) and every session opened here. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all([...this.sessions].map((s) => s.close()));
+      if (this.control) await (await this.control.catch(() => undefined))?.close();
+      await this.holder.close();
+    })();
+    return this.closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closing || !this.holder.isOpen) {
+      throw new UnshareFsError('ECLOSED', 'unshare-fs: the namespace is closed');
+    }
+  }
+
+  private controlSession(): Promise<Session> {
+    this.assertOpen();
+    this.control ??= enter({ pid: this.pid });
+    return this.control;
+  }
+}
+
+function withOptions(error: Error, data: string): Error {
+  const e = error as Error & { options?: string };
+  e.options = data;
+  e.message += ` (options '${data}')`;
+  return e;
+}
+
+async function writeMaps(pid: number, options: CreateNamespaceOptions): Promise<void> {
+  const uid = process.geteuid!();
+  const gid = process.getegid!();
+  if (uid === 0) {
+    const uidMap = options.uidMap ?? [{ inside: 0, outside: 0, count: 4294967295 }];
+    writeFileSync(`/proc/${pid}/uid_map`, formatIdMap(uidMap));
+    writeFileSync(`/proc/${pid}/gid_map`, formatIdMap(options.gidMap ?? uidMap));
+    return;
+  }
+  if (options.uidMap || options.gidMap) {
+    throw new UnshareFsError('EPERM', 'unshare-fs: only root can choose the id maps of a namespace');
+  }
+  const mode = options.subids ?? 'auto';
+  const user = os.userInfo().username;
+  const subuid = subidRange('/etc/subuid', user, uid);
+  const subgid = subidRange('/etc/subgid', user, uid);
+  const newuidmap = findTool('newuidmap');
+  const newgidmap = findTool('newgidmap');
+  if (mode !== 'none' && subuid && subgid && newuidmap && newgidmap) {
+    await run(newuidmap, [String(pid), '0', String(uid), '1', '1', String(subuid.start), String(subuid.count)]);
+    await run(newgidmap, [String(pid), '0', String(gid), '1', '1', String(subgid.start), String(subgid.count)]);
+    return;
+  }
+  if (mode === 'require') {
+    const missing = !subuid || !subgid ? `no range for ${user} in /etc/subuid and /etc/subgid` : 'newuidmap/newgidmap are not installed (Debian: uidmap)';
+    throw new UnshareFsError('ENOSUBIDS', `unshare-fs: cannot map a subordinate id range: ${missing}`);
+  }
+  // An unprivileged process may map only its own ids, and the gid map only
+  // after giving up setgroups.
+  writeFileSync(`/proc/${pid}/uid_map`, `0 ${uid} 1\n`);
+  writeFileSync(`/proc/${pid}/setgroups`, 'deny');
+  writeFileSync(`/proc/${pid}/gid_map`, `0 ${gid} 1\n`);
+}
+
+/** Starts a holder process in a new user + mount namespace and returns its handle. */
+export async function createNamespace(options: CreateNamespaceOptions = {}): Promise<Namespace> {
+  const site = new CallSite(createNamespace);
+  let spawned: { pid: number; fd: number };
+  try {
+    spawned = native().spawnHolder();
+  } catch (error) {
+    throw site.graft(nativeError(error));
+  }
+  const holder = new Channel(spawned.fd, async () => {
+    const status = await native().reap(spawned.pid, 2000);
+    return new UnshareFsError('ECLOSED', `unshare-fs: the namespace holder (pid ${spawned.pid}) ended (${JSON.stringify(status)})`);
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      holder.hold();
+      holder.expect(0, {
+        frame(kind, _flags, payload) {
+          holder.release();
+          if (kind === Reply.Ready) resolve();
+          else reject(errorFromPayload(payload));
+          return true;
+        },
+        fail(error) {
+          holder.release();
+          reject(error);
+        },
+      });
+    });
+    await writeMaps(spawned.pid, options);
+  } catch (error) {
+    await holder.close();
+    throw site.graft(error as Error);
+  }
+  return new Namespace(spawned.pid, holder, readIdMaps(spawned.pid));
+}

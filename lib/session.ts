@@ -1,0 +1,194 @@
+// A session inside another process's user and mount namespaces, served by a
+// forked single-threaded worker (setns into a user namespace is refused to a
+// multithreaded process, and node always is one).
+import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+
+import { Channel } from './channel';
+import { CallSite, UnshareFsError, fsError } from './errors';
+import { FileSystem, resolverFrom } from './filesystem';
+import { mapper, readIdMaps, type IdRange } from './idmap';
+import { parseMountInfo, type MountInfo } from './mounts';
+import { native, type ExitStatus, type NativeSysError } from './native';
+import { Reply, errorFromPayload } from './protocol';
+
+export interface EnterOptions {
+  /** The process whose namespaces to enter. */
+  pid?: number;
+  /** A file holding that pid, like podman's pause.pid. */
+  pidFile?: string;
+}
+
+/** How long close() lets the worker exit by itself before it is killed. */
+const EXIT_GRACE_MS = 2000;
+
+const signalNames = new Map(Object.entries(constants.signals).map(([name, number]) => [number, name]));
+
+function describeExit(status: ExitStatus): string {
+  if (status.signal !== null) return `killed by ${signalNames.get(status.signal) ?? `signal ${status.signal}`}`;
+  return `exited with code ${status.code}`;
+}
+
+/** Turns an error thrown by the addon into a node:fs style one. */
+export function nativeError(error: unknown): Error {
+  const e = error as NativeSysError;
+  if (typeof e?.errno === 'number' && typeof e.syscall === 'string') {
+    return fsError(e.errno, e.syscall, e.path);
+  }
+  return error as Error;
+}
+
+export class Session extends FileSystem implements AsyncDisposable {
+  /** The pid whose namespaces the session is in. */
+  readonly targetPid: number;
+  /** The worker process serving the session. */
+  readonly workerPid: number;
+  /** False when the target shares our user namespace (root host, rootful containers). */
+  readonly joinedUserNamespace: boolean;
+  /** The target's uid_map: container uids to host uids. */
+  readonly uidMap: readonly IdRange[];
+  readonly gidMap: readonly IdRange[];
+  protected resolvePath = resolverFrom(() => '/');
+  private readonly channelToWorker: Channel;
+  private closing: Promise<void> | undefined;
+  private exitStatus: ExitStatus | undefined;
+
+  /** @internal use enter() */
+  constructor(targetPid: number, spawned: { pid: number; fd: number; joinedUserNamespace: boolean }, maps: { uidMap: IdRange[]; gidMap: IdRange[] }) {
+    super();
+    this.targetPid = targetPid;
+    this.workerPid = spawned.pid;
+    this.joinedUserNamespace = spawned.joinedUserNamespace;
+    this.uidMap = maps.uidMap;
+    this.gidMap = maps.gidMap;
+    this.mapUid = mapper(maps.uidMap);
+    this.mapGid = mapper(maps.gidMap);
+    this.channelToWorker = new Channel(spawned.fd, async (cause) => {
+      this.exitStatus = await native().reap(this.workerPid, EXIT_GRACE_MS);
+      if (this.closing) return new UnshareFsError('ECLOSED', 'unshare-fs: the session is closed');
+      return new UnshareFsError(
+        'EWORKERDIED',
+        `unshare-fs: the worker (pid ${this.workerPid}) for target pid ${this.targetPid} ${describeExit(this.exitStatus)}`,
+        { cause },
+      );
+    });
+  }
+
+  /** The host's id for a uid seen inside. */
+  toHostUid(uid: number): number {
+    return this.mapUid(uid);
+  }
+  toHostGid(gid: number): number {
+    return this.mapGid(gid);
+  }
+
+  /** How the worker ended, once it has. */
+  get exit(): ExitStatus | undefined {
+    return this.exitStatus;
+  }
+
+  get closed(): boolean {
+    return this.closing !== undefined || !this.channelToWorker.isOpen;
+  }
+
+  /** The mount table of the namespace (the worker's /proc/self/mountinfo). */
+  async mounts(): Promise<MountInfo[]> {
+    return parseMountInfo(await this.readFile('/proc/self/mountinfo', 'utf8'));
+  }
+
+  /** Resolves once the worker has exited and been reaped, whoever ended it. */
+  whenClosed(): Promise<void> {
+    return this.channelToWorker.whenClosed();
+  }
+
+  /** @internal mount(2) inside the namespace, for Namespace. */
+  mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void> {
+    return this.mountRequest(source, target, fstype, flags, data, this.mount);
+  }
+
+  /** @internal umount2(2) inside the namespace, for Namespace. */
+  unmount(target: string, flags: number): Promise<void> {
+    return this.unmountRequest(target, flags, this.unmount);
+  }
+
+  /** Ends the worker and waits for it to be reaped.  Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.channelToWorker.close();
+    return this.closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  protected channel(): Channel {
+    if (this.closing) throw new UnshareFsError('ECLOSED', 'unshare-fs: the session is closed');
+    return this.channelToWorker;
+  }
+
+  /** @internal waits for the worker's ready frame (or its join error). */
+  ready(site: CallSite): Promise<this> {
+    return new Promise((resolve, reject) => {
+      this.channelToWorker.hold();
+      this.channelToWorker.expect(0, {
+        frame: (kind, _flags, payload) => {
+          this.channelToWorker.release();
+          if (kind === Reply.Ready) resolve(this);
+          else {
+            reject(site.graft(errorFromPayload(payload)));
+            void this.close();
+          }
+          return true;
+        },
+        fail: (error) => {
+          this.channelToWorker.release();
+          reject(site.graft(error));
+        },
+      });
+    });
+  }
+}
+
+function readPidFile(pidFile: string): number {
+  const text = readFileSync(pidFile, 'utf8').trim();
+  const pid = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(pid) || pid <= 0) {
+    throw new UnshareFsError('EBADPIDFILE', `unshare-fs: ${pidFile} holds no pid (it holds '${text.slice(0, 40)}')`);
+  }
+  return pid;
+}
+
+/** Opens a session in the user and mount namespaces of a process. */
+export async function enter(options: EnterOptions): Promise<Session> {
+  const site = new CallSite(enter);
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('Expected an object with pid or pidFile for options');
+  }
+  const { pid: pidOption, pidFile } = options;
+  if ((pidOption === undefined) === (pidFile === undefined)) {
+    throw new TypeError('Expected exactly one of pid and pidFile in options');
+  }
+  if (pidFile !== undefined && typeof pidFile !== 'string') {
+    throw new TypeError(`Expected a string for pidFile but received ${typeof pidFile}`);
+  }
+  if (pidOption !== undefined && (!Number.isSafeInteger(pidOption) || pidOption <= 0)) {
+    throw new TypeError(`Expected a positive integer for pid but received ${String(pidOption)}`);
+  }
+  let pid: number;
+  let spawned: { pid: number; fd: number; joinedUserNamespace: boolean };
+  let maps: { uidMap: IdRange[]; gidMap: IdRange[] };
+  try {
+    pid = pidFile !== undefined ? readPidFile(pidFile) : pidOption!;
+    spawned = native().spawnWorker(pid);
+  } catch (error) {
+    throw site.graft(nativeError(error));
+  }
+  try {
+    maps = readIdMaps(pid);
+  } catch {
+    // The target may be gone already; the worker holds its namespaces.
+    maps = readIdMaps(spawned.pid);
+  }
+  const session = new Session(pid, spawned, maps);
+  return session.ready(site);
+}
