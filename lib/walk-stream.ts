@@ -21,6 +21,7 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
   private failure: Error | undefined;
   private waiter: { resolve: () => void } | undefined;
   private finished = false;
+  private abortedBySignal = false;
   private readonly onAbort = (): void => this.abort();
 
   constructor(
@@ -53,6 +54,11 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
       this,
     );
     signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** True once the walk was aborted: buffered entries are not delivered. */
+  get aborted(): boolean {
+    return this.abortedBySignal;
   }
 
   frame(kind: Reply, flags: number, payload: Buffer): boolean {
@@ -146,6 +152,7 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
 
   private abort(): void {
     if (this.finished || this.ended) return;
+    this.abortedBySignal = true;
     this.failure = this.site.graft(abortError(this.options.signal!));
     this.cancel();
     this.finished = true;
@@ -177,7 +184,7 @@ export class EntryIterator implements AsyncIterableIterator<AnyEntry> {
   constructor(private readonly batches: BatchStream) {}
 
   next(): Promise<IteratorResult<AnyEntry>> {
-    if (this.index < this.batch.length) {
+    if (this.index < this.batch.length && !this.batches.aborted) {
       return Promise.resolve({ value: this.batch[this.index++], done: false });
     }
     return this.refill();

@@ -1,0 +1,134 @@
+// Fixture trees for the walk tests, and the same tree as find(1) reports it.
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import type { BigIntStats, Entry } from '../../lib';
+
+export function tempDir(prefix = 'unshare-fs-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function removeTree(dir: string): void {
+  spawnSync('chmod', ['-R', 'u+rwx', dir]);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** A tree with one of every kind of entry the walker must report. */
+export function buildMixedTree(root: string): void {
+  fs.mkdirSync(path.join(root, 'dir/sub/deeper'), { recursive: true });
+  fs.mkdirSync(path.join(root, 'empty'));
+  fs.writeFileSync(path.join(root, 'file.txt'), 'hello\n');
+  fs.writeFileSync(path.join(root, 'dir/big.bin'), Buffer.alloc(70000, 7));
+  fs.writeFileSync(path.join(root, 'dir/sub/deeper/leaf'), '');
+  fs.linkSync(path.join(root, 'file.txt'), path.join(root, 'dir/hardlink'));
+  fs.symlinkSync('file.txt', path.join(root, 'link'));
+  fs.symlinkSync('does/not/exist', path.join(root, 'dangling'));
+  fs.symlinkSync('loop-b', path.join(root, 'loop-a'));
+  fs.symlinkSync('loop-a', path.join(root, 'loop-b'));
+  fs.symlinkSync('..', path.join(root, 'dir/sub/up'));
+  execFileSync('mkfifo', [path.join(root, 'fifo')]);
+  fs.writeFileSync(path.join(root, 'x'.repeat(255)), 'long name');
+  fs.writeFileSync(path.join(root, 'ünïcödé ✓'), '');
+  fs.writeFileSync(Buffer.concat([Buffer.from(`${root}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('.bin')]), '');
+  // A socket file with nobody listening: bind and exit.
+  execFileSync('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', path.join(root, 'dir/socket')]);
+}
+
+/** A path longer than PATH_MAX (4096): 30 levels of 200-byte names, a file at the bottom. */
+export function buildDeepTree(root: string): { levels: number; name: string } {
+  const name = 'd'.repeat(200);
+  // One cd at a time: no single path given to the kernel is too long.
+  execFileSync('bash', ['-c', 'cd "$1" && for i in $(seq 30); do mkdir "$2" && cd "$2"; done && echo bottom > leaf', '-', root, name]);
+  return { levels: 30, name };
+}
+
+/** One line per entry: what both find -printf and our walk can say. */
+export const FIND_FORMAT = '%P\\0%y\\0%m\\0%U\\0%G\\0%s\\0%T@\\0%i\\0%n\\0%l\\0%d\\0\\n';
+
+export interface Row {
+  path: string;
+  type: string;
+  mode: string;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: string;
+  ino: number;
+  nlink: number;
+  target: string;
+  depth: number;
+}
+
+// find prints %T@ as seconds with ten fractional digits; keep nanoseconds.
+function findTime(text: string): string {
+  const [seconds, fraction = ''] = text.split('.');
+  return `${seconds}.${fraction.padEnd(9, '0').slice(0, 9)}`;
+}
+
+export function parseFind(output: string): Row[] {
+  const rows: Row[] = [];
+  for (const line of output.split('\0\n')) {
+    if (line.length === 0) continue;
+    const f = line.split('\0');
+    rows.push({
+      path: f[0],
+      type: f[1],
+      mode: f[2],
+      uid: Number(f[3]),
+      gid: Number(f[4]),
+      size: Number(f[5]),
+      mtime: findTime(f[6]),
+      ino: Number(f[7]),
+      nlink: Number(f[8]),
+      target: f[9],
+      depth: Number(f[10]),
+    });
+  }
+  return rows.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Runs find with FIND_FORMAT, optionally behind a command such as nsenter. */
+export function findRows(root: string, prefix: string[] = []): Row[] {
+  const argv = [...prefix, 'find', root, '-mindepth', '1', '-printf', FIND_FORMAT];
+  const out = execFileSync(argv[0], argv.slice(1), { maxBuffer: 1 << 28, encoding: 'latin1' });
+  return parseFind(Buffer.from(out, 'latin1').toString('utf8'));
+}
+
+const FIND_TYPE: Record<string, string> = {
+  file: 'f',
+  directory: 'd',
+  symlink: 'l',
+  fifo: 'p',
+  socket: 's',
+  'char-device': 'c',
+  'block-device': 'b',
+};
+
+/** Our entries in find's terms; symlink targets come from readlink. */
+export async function walkRows(
+  entries: AsyncIterable<Entry<string, BigIntStats>>,
+  root: string,
+  readlink: (p: string) => Promise<string>,
+): Promise<Row[]> {
+  const prefix = root.endsWith('/') ? root : `${root}/`;
+  const rows: Row[] = [];
+  for await (const entry of entries) {
+    const s = entry.stats!;
+    rows.push({
+      path: entry.path.slice(prefix.length),
+      type: FIND_TYPE[entry.type] ?? '?',
+      mode: (Number(s.mode) & 0o7777).toString(8),
+      uid: Number(s.uid),
+      gid: Number(s.gid),
+      size: Number(s.size),
+      mtime: `${s.mtimeNs / 1000000000n}.${(s.mtimeNs % 1000000000n).toString().padStart(9, '0')}`,
+      ino: Number(s.ino),
+      nlink: Number(s.nlink),
+      target: entry.type === 'symlink' ? await readlink(entry.path) : '',
+      depth: entry.depth,
+    });
+  }
+  return rows.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
