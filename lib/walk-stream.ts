@@ -56,6 +56,11 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
     signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
+  /** Batches received from the server and not yet taken by the consumer. */
+  get buffered(): number {
+    return this.queue.length;
+  }
+
   /** True once the walk was aborted: buffered entries are not delivered. */
   get aborted(): boolean {
     return this.abortedBySignal;

@@ -1,0 +1,101 @@
+// Large directories, backpressure, and errors inside the tree.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { createNamespace, host, type FsError } from '../lib';
+import { WALK_WINDOW, type BatchStream } from '../lib/walk-stream';
+import { removeTree, tempDir } from './helpers/tree';
+
+const WIDE = 100000;
+let root: string;
+
+beforeAll(() => {
+  root = tempDir();
+  fs.chmodSync(root, 0o755);
+  const wide = path.join(root, 'wide');
+  fs.mkdirSync(wide);
+  for (let i = 0; i < WIDE; i++) fs.closeSync(fs.openSync(path.join(wide, `f${i}`), 'w'));
+});
+
+afterAll(() => removeTree(root));
+
+test('a directory of 100,000 entries is walked whole, each name once', async () => {
+  const names = new Set<string>();
+  let withStats = 0;
+  for await (const batch of host.walkBatches(path.join(root, 'wide'), { stat: true })) {
+    for (const entry of batch) {
+      names.add(entry.name);
+      if (entry.stats!.isFile() && entry.stats!.size === 0) withStats++;
+    }
+  }
+  expect(names.size).toBe(WIDE);
+  expect(withStats).toBe(WIDE);
+  expect((await host.readdir(path.join(root, 'wide'))).length).toBe(WIDE);
+});
+
+test('a slow consumer stops the walker: no more than the credit window is buffered', async () => {
+  const stream = host.walkBatches(path.join(root, 'wide'), { stat: true }) as BatchStream;
+  const first = await stream.next();
+  expect(first.done).toBe(false);
+  // Give the walker every chance to run ahead.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(stream.buffered).toBeLessThanOrEqual(WALK_WINDOW);
+  let total = first.value!.length;
+  for (;;) {
+    const next = await stream.next();
+    if (next.done) break;
+    total += next.value.length;
+    expect(stream.buffered).toBeLessThanOrEqual(WALK_WINDOW);
+  }
+  expect(total).toBe(WIDE);
+});
+
+describe('errors inside the tree', () => {
+  // An unreadable directory: as an ordinary user a 0000 directory; as root,
+  // root reads everything, so the walk runs in a namespace whose root is
+  // the host's nobody.
+  let locked: string;
+  beforeAll(() => {
+    locked = path.join(root, 'tree');
+    fs.mkdirSync(path.join(locked, 'closed/inner'), { recursive: true });
+    fs.writeFileSync(path.join(locked, 'closed/inner/secret'), 'x');
+    fs.writeFileSync(path.join(locked, 'open.txt'), 'y');
+    fs.chmodSync(path.join(locked, 'closed'), 0o000);
+  });
+  afterAll(() => fs.chmodSync(path.join(locked, 'closed'), 0o755));
+
+  async function collect(onError: 'throw' | 'skip' | ((e: FsError) => void)): Promise<string[]> {
+    const seen: string[] = [];
+    if (process.geteuid!() !== 0) {
+      for await (const entry of host.walk(locked, { onError })) seen.push(entry.name);
+      return seen;
+    }
+    const ns = await createNamespace({ uidMap: [{ inside: 0, outside: 65534, count: 1 }] });
+    try {
+      const session = await ns.enter();
+      for await (const entry of session.walk(locked, { onError })) seen.push(entry.name);
+      return seen;
+    } finally {
+      await ns.close();
+    }
+  }
+
+  test('by default the walk fails with the path of the directory', async () => {
+    await expect(collect('throw')).rejects.toMatchObject({
+      code: 'EACCES',
+      syscall: 'scandir',
+      path: path.join(locked, 'closed'),
+    });
+  });
+
+  test('a callback hears of it and the walk goes on', async () => {
+    const errors: FsError[] = [];
+    const seen = await collect((e) => errors.push(e));
+    expect(errors.map((e) => [e.code, e.path])).toEqual([['EACCES', path.join(locked, 'closed')]]);
+    expect(seen.sort()).toEqual(['closed', 'open.txt']);
+  });
+
+  test("'skip' ignores it", async () => {
+    expect((await collect('skip')).sort()).toEqual(['closed', 'open.txt']);
+  });
+});
