@@ -138,6 +138,13 @@ export abstract class FileSystem {
     return this.simpleRequest(Op.Mount, [], tail, site).then(() => undefined);
   }
 
+  /** Makes the server resolve every later path inside `dir` (RESOLVE_IN_ROOT). */
+  protected setRootRequest(dir: string, caller: (...args: never[]) => unknown): Promise<void> {
+    const site = new CallSite(caller);
+    const bytes = checkPath(dir, 'root');
+    return this.simpleRequest(Op.SetRoot, [], this.pathBytes(dir, bytes), site).then(() => undefined);
+  }
+
   protected unmountRequest(target: string, flags: number, caller: (...args: never[]) => unknown): Promise<void> {
     const site = new CallSite(caller);
     const tail = Buffer.from(this.resolvePath(target));

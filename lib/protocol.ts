@@ -13,6 +13,7 @@ export const enum Op {
   Cancel = 7,
   Mount = 8,
   Unmount = 9,
+  SetRoot = 10,
 }
 
 export const enum Reply {

@@ -17,6 +17,13 @@ export interface EnterOptions {
   pid?: number;
   /** A file holding that pid, like podman's pause.pid. */
   pidFile?: string;
+  /**
+   * Resolve every path inside this directory (of the namespace), as a
+   * container would: absolute symlinks and '..' stay inside it
+   * (openat2 RESOLVE_IN_ROOT).  Paths given to the session are then
+   * relative to it: '/etc/passwd' is `${root}/etc/passwd`.
+   */
+  root?: string;
 }
 
 /** How long close() lets the worker exit by itself before it is killed. */
@@ -53,10 +60,19 @@ export class Session extends FileSystem implements AsyncDisposable {
   private closing: Promise<void> | undefined;
   private exitStatus: ExitStatus | undefined;
 
+  /** The directory paths are resolved in (EnterOptions.root), if any. */
+  readonly root: string | undefined;
+
   /** @internal use enter() */
-  constructor(targetPid: number, spawned: { pid: number; fd: number; joinedUserNamespace: boolean }, maps: { uidMap: IdRange[]; gidMap: IdRange[] }) {
+  constructor(
+    targetPid: number,
+    spawned: { pid: number; fd: number; joinedUserNamespace: boolean },
+    maps: { uidMap: IdRange[]; gidMap: IdRange[] },
+    root?: string,
+  ) {
     super();
     this.targetPid = targetPid;
+    this.root = root;
     this.workerPid = spawned.pid;
     this.joinedUserNamespace = spawned.joinedUserNamespace;
     this.uidMap = maps.uidMap;
@@ -99,6 +115,11 @@ export class Session extends FileSystem implements AsyncDisposable {
   /** Resolves once the worker has exited and been reaped, whoever ended it. */
   whenClosed(): Promise<void> {
     return this.channelToWorker.whenClosed();
+  }
+
+  /** @internal */
+  setRoot(dir: string): Promise<void> {
+    return this.setRootRequest(dir, this.setRoot);
   }
 
   /** @internal mount(2) inside the namespace, for Namespace. */
@@ -164,7 +185,10 @@ export async function enter(options: EnterOptions): Promise<Session> {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('Expected an object with pid or pidFile for options');
   }
-  const { pid: pidOption, pidFile } = options;
+  const { pid: pidOption, pidFile, root } = options;
+  if (root !== undefined && (typeof root !== 'string' || !root.startsWith('/'))) {
+    throw new TypeError(`Expected an absolute path for root but received ${String(root)}`);
+  }
   if ((pidOption === undefined) === (pidFile === undefined)) {
     throw new TypeError('Expected exactly one of pid and pidFile in options');
   }
@@ -189,6 +213,15 @@ export async function enter(options: EnterOptions): Promise<Session> {
     // The target may be gone already; the worker holds its namespaces.
     maps = readIdMaps(spawned.pid);
   }
-  const session = new Session(pid, spawned, maps);
-  return session.ready(site);
+  const session = new Session(pid, spawned, maps, root);
+  await session.ready(site);
+  if (root !== undefined) {
+    try {
+      await session.setRoot(root);
+    } catch (error) {
+      await session.close();
+      throw site.graft(error as Error);
+    }
+  }
+  return session;
 }

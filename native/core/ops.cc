@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+
 #include <memory>
 
 namespace unshare_fs {
@@ -28,10 +31,31 @@ void ErrorFrame(ByteBuffer& out, uint32_t id, int err, std::string_view syscall,
   out.FinishFrame(at);
 }
 
-void StatOp(ByteBuffer& out, uint32_t id, const std::string& path,
+int OpenPath(int root_fd, const std::string& path, int flags) {
+  if (root_fd < 0) return open(path.c_str(), flags | O_CLOEXEC);
+  struct open_how how = {};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  int fd;
+  do {
+    fd = static_cast<int>(
+        syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how));
+  } while (fd < 0 && errno == EAGAIN);
+  return fd;
+}
+
+void StatOp(ByteBuffer& out, uint32_t id, int root_fd, const std::string& path,
             bool follow) {
   struct stat st;
-  if (fstatat(AT_FDCWD, path.c_str(), &st, follow ? 0 : AT_SYMLINK_NOFOLLOW)) {
+  int rc;
+  if (root_fd < 0) {
+    rc = fstatat(AT_FDCWD, path.c_str(), &st, follow ? 0 : AT_SYMLINK_NOFOLLOW);
+  } else {
+    int fd = OpenPath(root_fd, path, O_PATH | (follow ? 0 : O_NOFOLLOW));
+    rc = fd < 0 ? -1 : fstat(fd, &st);
+    if (fd >= 0) close(fd);
+  }
+  if (rc) {
     ErrorFrame(out, id, errno, follow ? "stat" : "lstat", path);
     return;
   }
@@ -40,9 +64,17 @@ void StatOp(ByteBuffer& out, uint32_t id, const std::string& path,
   out.FinishFrame(at);
 }
 
-void ReadlinkOp(ByteBuffer& out, uint32_t id, const std::string& path) {
+void ReadlinkOp(ByteBuffer& out, uint32_t id, int root_fd,
+                const std::string& path) {
   char target[PATH_MAX];
-  ssize_t n = readlink(path.c_str(), target, sizeof target);
+  ssize_t n;
+  if (root_fd < 0) {
+    n = readlink(path.c_str(), target, sizeof target);
+  } else {
+    int fd = OpenPath(root_fd, path, O_PATH | O_NOFOLLOW);
+    n = fd < 0 ? -1 : readlinkat(fd, "", target, sizeof target);
+    if (fd >= 0) close(fd);
+  }
   if (n < 0) {
     ErrorFrame(out, id, errno, "readlink", path);
     return;
@@ -52,9 +84,10 @@ void ReadlinkOp(ByteBuffer& out, uint32_t id, const std::string& path) {
   out.FinishFrame(at);
 }
 
-void ReadFileOp(ByteBuffer& out, uint32_t id, const std::string& path,
+void ReadFileOp(ByteBuffer& out, uint32_t id, int root_fd,
+                const std::string& path,
                 void (*flush)(void* ctx, ByteBuffer& out), void* ctx) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  int fd = OpenPath(root_fd, path, O_RDONLY | O_NOCTTY);
   if (fd < 0) {
     ErrorFrame(out, id, errno, "open", path);
     return;

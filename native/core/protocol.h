@@ -25,6 +25,7 @@ enum class Op : uint8_t {
   kCancel = 7,
   kMount = 8,
   kUnmount = 9,
+  kSetRoot = 10,  // resolve later paths inside this directory
 };
 
 enum class Reply : uint8_t {

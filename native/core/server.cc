@@ -108,17 +108,32 @@ class Server {
         if (path.empty() || path.find('\0') != std::string::npos) {
           ErrorFrame(out, id, EINVAL, "request", path);
         } else if (op == Op::kReadlink) {
-          ReadlinkOp(out, id, path);
+          ReadlinkOp(out, id, root_fd_, path);
         } else if (op == Op::kReadFile) {
           ReadFileOp(
-              out, id, path,
+              out, id, root_fd_, path,
               [](void* self, ByteBuffer& b) {
                 static_cast<Server*>(self)->Send(b);
                 b.Clear();
               },
               this);
         } else {
-          StatOp(out, id, path, op == Op::kStat);
+          StatOp(out, id, root_fd_, path, op == Op::kStat);
+        }
+        break;
+      }
+      case Op::kSetRoot: {
+        std::string path = r.Rest();
+        int fd = path.find('\0') == std::string::npos
+                     ? open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)
+                     : (errno = EINVAL, -1);
+        if (fd < 0) {
+          ErrorFrame(out, id, errno, "open", path);
+        } else {
+          if (root_fd_ >= 0) close(root_fd_);
+          root_fd_ = fd;
+          size_t at = out.BeginFrame(id, Reply::kEnd);
+          out.FinishFrame(at);
         }
         break;
       }
@@ -185,7 +200,7 @@ class Server {
     if (batch_bytes >= 4096 && batch_bytes <= (8u << 20)) {
       options.batch_bytes = batch_bytes;
     }
-    int root_fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int root_fd = OpenPath(root_fd_, path, O_RDONLY | O_DIRECTORY);
     if (root_fd < 0) {
       ErrorFrame(out, id, errno, "scandir", path);
       return;
@@ -281,10 +296,12 @@ class Server {
     shutdown(fd_, SHUT_RDWR);
     jobs_cv_.wait(lk, [&] { return running_ == 0; });
     lk.unlock();
+    if (root_fd_ >= 0) close(root_fd_);
     close(fd_);
   }
 
   int fd_;
+  int root_fd_ = -1;  // set by kSetRoot; read by walk threads after that
   std::mutex write_mu_;
   bool broken_ = false;
   std::mutex jobs_mu_;
