@@ -31,3 +31,4 @@ export const stat: typeof host.stat = host.stat.bind(host);
 export const readdir: typeof host.readdir = host.readdir.bind(host);
 export const readlink: typeof host.readlink = host.readlink.bind(host);
 export const readFile: typeof host.readFile = host.readFile.bind(host);
+export * as podman from './podman';

@@ -136,9 +136,10 @@ export class Namespace implements AsyncDisposable {
     const escape = (dir: string): string => dir.replace(/([\\,:])/g, '\\$1');
     const parts = [`lowerdir=${lowerDirs.map(escape).join(':')}`];
     if (upperDir !== undefined) parts.push(`upperdir=${escape(upperDir)}`, `workdir=${escape(workDir!)}`);
-    // Without CAP_SYS_ADMIN on the host, overlay keeps whiteouts and opaque
-    // markers in user.* xattrs (trusted.* is out of reach).
-    if (process.geteuid?.() !== 0) parts.push('userxattr');
+    // The mount happens in a user namespace that is not the initial one, even
+    // for root: overlay must keep whiteouts and opaque markers in user.*
+    // xattrs, since trusted.* is out of reach there.
+    parts.push('userxattr');
     const data = parts.join(',');
     const flags = options.readOnly || upperDir === undefined ? MS_RDONLY : 0;
     const session = await this.controlSession();

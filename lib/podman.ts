@@ -4,7 +4,8 @@
  * Re-exported by the package entry point as the namespace `podman`.
  *
  * Error codes (PodmanError.code): ENOPODMAN, EPODMANSTALE, EPODMANROOTFUL,
- * ENOCONTAINER, EPODMANAMBIGUOUS, ENOLAYER, EPODMANSTORAGE, EPODMANDRIVER —
+ * ENOCONTAINER, EPODMANAMBIGUOUS, ENOLAYER, EPODMANSTORAGE, EPODMANDRIVER,
+ * EPODMANACCESS, ECONTAINERSTOPPED, ENOIMAGE, EPODMANLAYERS —
  * see lib/podman/errors.ts.
  */
 export { PodmanError, isErrno } from './podman/errors';
@@ -28,3 +29,7 @@ export type { PodmanOptions, StorageConfig } from './podman/config';
 export { pausePid, pausePidFile, isPauseProcess, processAlive, parsePid } from './podman/pause';
 export { containers, container, layers, layerChain } from './podman/store';
 export type { PodmanContainer, PodmanLayer } from './podman/store';
+export { images, image } from './podman/store';
+export type { PodmanImage } from './podman/store';
+export { enterStorage, enterContainer, enterMerged, mountContainer, mountImage, OVERLAY_MAX_LAYERS } from './podman/session';
+export type { PodmanSessionOptions, MountedLayers } from './podman/session';

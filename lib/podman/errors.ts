@@ -15,6 +15,10 @@
  * | `ENOLAYER`         | no such layer in the store |
  * | `EPODMANSTORAGE`   | a podman storage file could not be read or parsed (`cause` holds the original error) |
  * | `EPODMANDRIVER`    | the storage driver is not `overlay` (only overlay layouts are understood) |
+ * | `EPODMANACCESS`    | podman's storage or pause process belongs to another user: permission denied (`cause` holds the node:fs error) |
+ * | `ECONTAINERSTOPPED`| the container is not running (no live init pid, or its layer is not mounted) while its namespaces or merged dir are asked for |
+ * | `ENOIMAGE`         | no image has that name, id, or id prefix |
+ * | `EPODMANLAYERS`    | the layers cannot be stacked in one overlay mount (too many, or options longer than a page) |
  */
 export type PodmanErrorCode =
   | 'ENOPODMAN'
@@ -24,7 +28,11 @@ export type PodmanErrorCode =
   | 'EPODMANAMBIGUOUS'
   | 'ENOLAYER'
   | 'EPODMANSTORAGE'
-  | 'EPODMANDRIVER';
+  | 'EPODMANDRIVER'
+  | 'EPODMANACCESS'
+  | 'ECONTAINERSTOPPED'
+  | 'ENOIMAGE'
+  | 'EPODMANLAYERS';
 
 export interface PodmanErrorDetails {
   /** file the error is about, when there is one */

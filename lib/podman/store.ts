@@ -62,6 +62,7 @@ function readJsonArray(file: string, missingOk: boolean): Record<string, unknown
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if (missingOk && isErrno(err, 'ENOENT', 'ENOTDIR')) return [];
+    if (isErrno(err, 'EACCES', 'EPERM')) throw accessError(file, err);
     throw new PodmanError('EPODMANSTORAGE', `cannot read ${file}: ${(err as Error).message}`, { path: file, cause: err });
   }
   if (text.trim() === '') return [];
@@ -74,6 +75,30 @@ function readJsonArray(file: string, missingOk: boolean): Record<string, unknown
   if (v === null) return [];
   if (!Array.isArray(v)) throw new PodmanError('EPODMANSTORAGE', `${file}: expected a JSON array`, { path: file });
   return v.filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null);
+}
+
+/** The owner of `file` or of its nearest ancestor we can stat, for error messages. */
+function ownerOf(file: string): { dir: string; uid: number } | null {
+  for (let dir = file; ; dir = path.dirname(dir)) {
+    try {
+      return { dir, uid: fs.statSync(dir).uid };
+    } catch {
+      if (dir === path.dirname(dir)) return null;
+    }
+  }
+}
+
+/** EACCES/EPERM on podman's storage: it belongs to another user. */
+export function accessError(file: string, cause: unknown): PodmanError {
+  const me = typeof process.geteuid === 'function' ? process.geteuid() : 0;
+  const owner = ownerOf(path.dirname(file));
+  const whose = owner && owner.uid !== me ? ` (${owner.dir} belongs to uid ${owner.uid})` : '';
+  return new PodmanError(
+    'EPODMANACCESS',
+    `permission denied reading ${file}${whose}: this podman storage belongs to another user; ` +
+      `run as its owner (or root), or pass that user's storage options`,
+    { path: file, cause },
+  );
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
@@ -171,6 +196,7 @@ function chainOf(cfg: StorageConfig, layerId: string, allLayers: () => PodmanLay
   try {
     lower = fs.readFileSync(path.join(overlay, id, 'lower'), 'utf8').trim();
   } catch (err) {
+    if (isErrno(err, 'EACCES', 'EPERM')) throw accessError(path.join(overlay, id, 'lower'), err);
     if (!isErrno(err, 'ENOENT')) {
       throw new PodmanError('EPODMANSTORAGE', `cannot read ${path.join(overlay, id, 'lower')}`, { cause: err });
     }
@@ -267,4 +293,61 @@ export function container(nameOrIdPrefix: string, opts: PodmanOptions = {}): Pod
   if (exact) return exact;
   const id = resolveId(nameOrIdPrefix, all.map((c) => c.id), 'container');
   return all.find((c) => c.id === id) as PodmanContainer;
+}
+
+export interface PodmanImage {
+  id: string;
+  /** e.g. 'localhost/unshare-fs-test:latest' */
+  names: string[];
+  digest: string | null;
+  /** the image's top layer id (its chain, via layerChain, is the image's filesystem) */
+  layer: string;
+  created: string | null;
+}
+
+/** Every image of the store (graphroot/overlay-images/images.json). */
+export function images(opts: PodmanOptions = {}): PodmanImage[] {
+  const cfg = storageConfig(opts);
+  requireOverlay(cfg);
+  const out: PodmanImage[] = [];
+  for (const e of readJsonArray(path.join(cfg.graphRoot, 'overlay-images', 'images.json'), true)) {
+    const id = str(e.id);
+    const layer = str(e.layer);
+    if (!id || !layer) continue;
+    out.push({ id, names: strs(e.names), digest: str(e.digest), layer, created: str(e.created) });
+  }
+  return out;
+}
+
+/** True if the image name `name` ('registry/path:tag') is what `ref` asks for. */
+function nameMatches(name: string, ref: string): boolean {
+  if (name === ref) return true;
+  const tagged = /:[^/]+$/.test(ref) ? ref : `${ref}:latest`;
+  return name === tagged || name.endsWith(`/${tagged}`);
+}
+
+/**
+ * One image by name (`localhost/x:tag`, `x:tag`, `x` meaning `x:latest`),
+ * full id (with or without `sha256:`), or unique id prefix. Throws `ENOIMAGE`
+ * if none matches, `EPODMANAMBIGUOUS` (with `candidates`) if several do.
+ */
+export function image(ref: string, opts: PodmanOptions = {}): PodmanImage {
+  const all = images(opts);
+  const byName = all.filter((i) => i.names.some((n) => nameMatches(n, ref)));
+  if (byName.length === 1) return byName[0];
+  if (byName.length > 1) {
+    const ids = byName.map((i) => i.id);
+    throw new PodmanError('EPODMANAMBIGUOUS', `image name '${ref}' is ambiguous: ${byName.map((i) => i.names.join(' ')).join(', ')}`, {
+      candidates: ids,
+    });
+  }
+  const id = ref.replace(/^sha256:/, '');
+  const matches = /^[0-9a-f]+$/.test(id) ? all.filter((i) => i.id.startsWith(id)) : [];
+  if (matches.length === 1) return matches[0];
+  if (matches.length > 1) {
+    throw new PodmanError('EPODMANAMBIGUOUS', `image id prefix '${ref}' is ambiguous: ${matches.map((i) => i.id).join(', ')}`, {
+      candidates: matches.map((i) => i.id),
+    });
+  }
+  throw new PodmanError('ENOIMAGE', `no such image: ${ref}`);
 }

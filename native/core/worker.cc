@@ -240,6 +240,8 @@ bool SpawnCommand(Target& target, char* const argv[], pid_t& pid,
     const char* failed = JoinTarget(target);
     int exec_failed = 0;
     if (!failed) {
+      // The command inherits our stdio even where it was opened close-on-exec.
+      for (int fd = 0; fd <= 2; fd++) fcntl(fd, F_SETFD, 0);
       execvp(argv[0], argv);
       exec_failed = 1;
     }

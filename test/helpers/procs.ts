@@ -1,0 +1,45 @@
+// What a process holds: for leak checks and for processes that must be gone.
+import * as fs from 'node:fs';
+
+export function fdCount(pid: number | 'self' = 'self'): number {
+  return fs.readdirSync(`/proc/${pid}/fd`).length;
+}
+
+export function threadCount(): number {
+  return fs.readdirSync('/proc/self/task').length;
+}
+
+/** Children of this process, zombies included. */
+export function childPids(): number[] {
+  const children: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === process.pid) children.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
+}
+
+/** True when the process no longer runs (gone, or a zombie nobody reaped yet). */
+export function isGone(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/** Waits until `pid` is gone, polling; false if it still runs after `tries` polls. */
+export async function waitGone(pid: number, tries = 200): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    if (isGone(pid)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return isGone(pid);
+}
