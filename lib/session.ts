@@ -38,8 +38,8 @@ function describeExit(status: ExitStatus): string {
 
 /** Turns an error thrown by the addon into a node:fs style one. */
 export function nativeError(error: unknown): Error {
-  const e = error as NativeSysError;
-  if (typeof e?.errno === 'number' && typeof e.syscall === 'string') {
+  const e = error as NativeSysError & { code?: unknown };
+  if (typeof e?.errno === 'number' && typeof e.syscall === 'string' && e.code === undefined) {
     return fsError(e.errno, e.syscall, e.path);
   }
   return error as Error;
