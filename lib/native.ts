@@ -38,6 +38,13 @@ export function native(): NativeBinding {
     throw new Error(`unshare-fs works on Linux only (this is ${process.platform})`);
   }
   const root = path.join(__dirname, '..');
+  // The sanitizer build (npm run test:asan) names its own addon.
+  const override = process.env.UNSHARE_FS_ADDON;
+  if (override) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    binding = require(path.resolve(override)) as NativeBinding;
+    return binding;
+  }
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => NativeBinding;
