@@ -125,8 +125,9 @@ class ReapWorker : public Napi::AsyncWorker {
       return;
     }
     Napi::Object result = Napi::Object::New(env);
-    result.Set("code", WIFEXITED(status_) ? Napi::Number::New(env, WEXITSTATUS(status_))
-                                          : env.Null());
+    result.Set("code", WIFEXITED(status_)
+                           ? Napi::Number::New(env, WEXITSTATUS(status_))
+                           : env.Null());
     result.Set("signal", WIFSIGNALED(status_)
                              ? Napi::Number::New(env, WTERMSIG(status_))
                              : env.Null());

@@ -3,12 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
-#include <linux/openat2.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include <memory>
 

@@ -30,8 +30,9 @@ struct Frame {
   int fd;
   std::string rel_path;  // relative to the root, "" for the root itself
   uint32_t depth;        // the root is depth 0; its entries depth 1
-  std::string subdirs;   // names of subdirectories to descend into, NUL-separated
-  size_t next = 0;       // offset of the next name in `subdirs`
+  std::string
+      subdirs;      // names of subdirectories to descend into, NUL-separated
+  size_t next = 0;  // offset of the next name in `subdirs`
 };
 
 class Walker {
@@ -62,8 +63,8 @@ class Walker {
       std::string rel = top.rel_path.empty()
                             ? std::string(name, name_len)
                             : top.rel_path + "/" + std::string(name, name_len);
-      int fd = openat(top.fd, name,
-                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int fd =
+          openat(top.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0) {
         ErrorRecord(errno, "scandir", rel);
         continue;
@@ -123,9 +124,8 @@ class Walker {
         type = TypeFromMode(st.st_mode);
       } else {
         int err = errno;
-        std::string rel = dir.rel_path.empty()
-                              ? std::string(name, name_len)
-                              : dir.rel_path + "/" + name;
+        std::string rel = dir.rel_path.empty() ? std::string(name, name_len)
+                                               : dir.rel_path + "/" + name;
         ErrorRecord(err, "lstat", rel);
         return !stopped_;
       }

@@ -18,7 +18,7 @@ struct SysError {
 int StartThreadServer(SysError& error);
 
 struct Target {
-  int user_ns_fd = -1;     // -1: already in the target's user namespace
+  int user_ns_fd = -1;  // -1: already in the target's user namespace
   int mount_ns_fd = -1;
 };
 
