@@ -54,8 +54,9 @@ export function native(): NativeBinding {
       'unshare-fs: the native addon could not be loaded. ' +
         `No prebuild in ${path.join(root, 'prebuilds')} fits this machine ` +
         `(${process.platform}-${process.arch}, node ${process.version}) and no local build was found. ` +
-        'Build it with `npm run build:native` (needs python3, make, g++ and Node headers: ' +
-        "as root npm uses this machine's nodedir; an ordinary user needs `npm config set nodedir /usr`).",
+        'Build it with `npm run build:native` (needs python3, make, g++ and Node headers; ' +
+        'scripts/install.js uses /usr/include/node when npm has no nodedir set), ' +
+        'or make prebuilds with `npm run prebuild`.',
       { cause },
     );
   }

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { createNamespace, type BigIntStats, type Entry, type Session } from '../lib';
 import { overlayFixture, type OverlayFixture } from './helpers/overlay';
 import { requires, subuidRange } from './helpers/requirements';
-import { findRows, removeTree, walkRows } from './helpers/tree';
+import { findRows, walkRows } from './helpers/tree';
 
 const asRoot = process.geteuid!() === 0;
 // As an ordinary user the full id range needs a subuid range and newuidmap.
@@ -21,57 +21,54 @@ fullRange.describe('an overlay in a namespace of our own', () => {
     session = await fixture.ns.enter();
   });
 
-  afterAll(async () => {
-    await fixture?.ns.close();
-    if (fixture) removeTree(fixture.base);
-  });
+  afterAll(async () => fixture?.dispose());
 
   test('the host sees an empty merged dir; the session sees the layers', async () => {
-    expect(fs.readdirSync(fixture.merged)).toEqual([]);
-    expect((await session.readdir(fixture.merged)).sort()).toEqual(['bin', 'etc', 'etc-link', 'home', 'opt', 'shadowed.txt']);
+    expect(fs.readdirSync(fixture.mergedDir)).toEqual([]);
+    expect((await session.readdir(fixture.mergedDir)).sort()).toEqual(['bin', 'etc', 'etc-link', 'home', 'opt', 'shadowed.txt']);
   });
 
   test('a whiteout hides a lower file; an opaque dir hides lower contents; upper shadows lower', async () => {
-    await expect(session.lstat(path.join(fixture.merged, 'gone.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
-    expect(await session.readdir(path.join(fixture.merged, 'opt/old'))).toEqual(['new']);
-    expect(await session.readFile(path.join(fixture.merged, 'shadowed.txt'), 'utf8')).toBe('upper\n');
+    await expect(session.lstat(path.join(fixture.mergedDir, 'gone.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await session.readdir(path.join(fixture.mergedDir, 'opt/old'))).toEqual(['new']);
+    expect(await session.readFile(path.join(fixture.mergedDir, 'shadowed.txt'), 'utf8')).toBe('upper\n');
     // The whiteout is a 0:0 character device in the upper layer, seen from the host.
-    const whiteout = fs.lstatSync(path.join(fixture.upper, 'gone.txt'));
+    const whiteout = fs.lstatSync(path.join(fixture.upperDir, 'gone.txt'));
     expect(whiteout.isCharacterDevice()).toBe(true);
     expect(whiteout.rdev).toBe(0);
   });
 
   test('uid 1000 inside is the mapped id outside; the host cannot read the 0700 dir', async () => {
-    const privateDir = path.join(fixture.merged, 'home/user/private');
+    const privateDir = path.join(fixture.mergedDir, 'home/user/private');
     const st = await session.lstat(privateDir);
     expect(st.uid).toBe(1000);
     expect(st.mode & 0o777).toBe(0o700);
     const expectedHost = session.toHostUid(1000);
     expect(expectedHost).not.toBe(1000);
     expect(st.hostUid).toBe(expectedHost);
-    expect(fs.lstatSync(path.join(fixture.upper, 'home/user/private')).uid).toBe(expectedHost);
+    expect(fs.lstatSync(path.join(fixture.upperDir, 'home/user/private')).uid).toBe(expectedHost);
     expect(await session.readFile(path.join(privateDir, 'key'), 'utf8')).toBe('secret\n');
     if (!asRoot) {
-      expect(() => fs.readdirSync(path.join(fixture.upper, 'home/user/private'))).toThrow(expect.objectContaining({ code: 'EACCES' }));
+      expect(() => fs.readdirSync(path.join(fixture.upperDir, 'home/user/private'))).toThrow(expect.objectContaining({ code: 'EACCES' }));
     }
   });
 
   test('the walk inside equals find -printf run through nsenter, entry by entry', async () => {
     const ours = await walkRows(
-      session.walk(fixture.merged, { stat: true, bigint: true }) as AsyncIterable<Entry<string, BigIntStats>>,
-      fixture.merged,
+      session.walk(fixture.mergedDir, { stat: true, bigint: true }) as AsyncIterable<Entry<string, BigIntStats>>,
+      fixture.mergedDir,
       (p) => session.readlink(p),
     );
-    const theirs = findRows(fixture.merged, ['nsenter', '-U', '-m', '-t', String(fixture.ns.pid), '--']);
+    const theirs = findRows(fixture.mergedDir, ['nsenter', '-U', '-m', '-t', String(fixture.ns.pid), '--']);
     expect(ours).toEqual(theirs);
     expect(ours.find((r) => r.path === 'home/user/private/key')).toMatchObject({ uid: 1000, mode: '600' });
   });
 
   test('mounts() shows the overlay with its layers', async () => {
-    const overlay = (await session.mounts()).find((m) => m.mountPoint === fixture.merged);
+    const overlay = (await session.mounts()).find((m) => m.mountPoint === fixture.mergedDir);
     expect(overlay?.fsType).toBe('overlay');
     expect(overlay?.overlay?.lowerDirs).toEqual(fixture.lowerDirs);
-    expect(overlay?.overlay?.upperDir).toBe(fixture.upper);
+    expect(overlay?.overlay?.upperDir).toBe(fixture.upperDir);
   });
 
   test('a read-only overlay needs no upper layer; unmount removes it', async () => {

@@ -10,7 +10,7 @@
 //   if (requires(bfs).why === null) { ...optional extra check... }
 //
 // Missing component, default: the returned describe/it are the skip variants,
-// titles end in ` [skipped: <why>]`, and one console.warn per suite says
+// titles end in ` [skipped: <why>]`, and one stderr line per suite says
 // `skipping <suite>: <why>`.
 // Missing component, UNSHARE_FS_REQUIRE_ALL=1: the returned `it` registers a
 // test that fails with `Error: required component missing: <why>`; the
@@ -281,7 +281,7 @@ function warnOnce(suite: string, why: string): void {
   const key = `${suite}\0${why}`;
   if (warned.has(key)) return;
   warned.add(key);
-  console.warn(`skipping ${suite}: ${why}`);
+  process.stderr.write(`skipping ${suite}: ${why}\n`);
 }
 
 function currentTestFile(): string {
