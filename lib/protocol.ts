@@ -50,6 +50,7 @@ export type StatField = (typeof STAT_FIELDS)[number];
 export const ALL_STAT = (1 << STAT_FIELDS.length) - 1;
 
 export const WALK_ONE_FILE_SYSTEM = 1;
+export const WALK_THREADS_SHIFT = 8;
 
 /** Encodes one request frame: header, fixed u32 fields, then trailing bytes. */
 export function encodeRequest(id: number, op: Op, fields: readonly number[], tail?: Buffer): Buffer {

@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { parseMountInfo, type MountInfo } from '../mounts';
 import { createNamespace, type Namespace } from '../namespace';
 import { enter, type Session } from '../session';
 import { type PodmanOptions, currentUid, storageConfig } from './config';
@@ -107,7 +108,21 @@ function runningContainer(nameOrId: string, options: PodmanOptions, need: 'pid' 
 export async function enterContainer(nameOrId: string, options: PodmanSessionOptions = {}): Promise<Session> {
   const c = runningContainer(nameOrId, options, 'pid');
   try {
-    return await enterPid(c.pid, options.root, `container ${c.names[0] ?? c.id}`);
+    const session = await enterPid(c.pid, options.root, `container ${c.names[0] ?? c.id}`);
+    // The container's /proc belongs to its pid namespace, where the worker
+    // has no pid: /proc/self is ENOENT in there. The worker's mountinfo,
+    // read through our own /proc, is the container's mount table (mount
+    // points relative to the worker's root, the container's '/').
+    const inside = session.mounts.bind(session);
+    session.mounts = async (): Promise<MountInfo[]> => {
+      try {
+        return await inside();
+      } catch (error) {
+        if (!isErrno(error, 'ENOENT')) throw error;
+        return parseMountInfo(await fs.promises.readFile(`/proc/${session.workerPid}/mountinfo`, 'utf8'));
+      }
+    };
+    return session;
   } catch (error) {
     if (isErrno(error, 'ESRCH', 'ENOENT')) {
       throw new PodmanError('ECONTAINERSTOPPED', `container ${c.names[0] ?? c.id} stopped (its pid ${c.pid} is gone)`, {

@@ -64,6 +64,9 @@ enum StatField : uint32_t {
 // Walk flags.
 enum WalkFlag : uint32_t {
   kOneFileSystem = 1u << 0,
+  // Bits 8-15: how many threads list directories at once (0 means 1).
+  kThreadsShift = 8,
+  kThreadsMask = 0xffu << 8,
 };
 
 }  // namespace unshare_fs

@@ -197,6 +197,8 @@ class Server {
       return;
     }
     options.stat_mask &= kAllStat;
+    options.threads = (options.flags & kThreadsMask) >> kThreadsShift;
+    if (options.threads > 16) options.threads = 16;
     if (batch_bytes >= 4096 && batch_bytes <= (8u << 20)) {
       options.batch_bytes = batch_bytes;
     }

@@ -7,9 +7,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace unshare_fs {
@@ -23,80 +26,148 @@ struct LinuxDirent64 {
   char d_name[];
 };
 
-uint8_t TypeFromMode(mode_t mode) { return IFTODT(mode); }
-
-// One open directory on the walk's stack.
-struct Frame {
+// An open directory; closed when the last subdirectory waiting to be opened
+// relative to it has been opened.
+struct DirFd {
+  explicit DirFd(int f) : fd(f) {}
+  ~DirFd() { close(fd); }
+  DirFd(const DirFd&) = delete;
+  DirFd& operator=(const DirFd&) = delete;
   int fd;
-  std::string rel_path;  // relative to the root, "" for the root itself
-  uint32_t depth;        // the root is depth 0; its entries depth 1
-  std::string
-      subdirs;      // names of subdirectories to descend into, NUL-separated
-  size_t next = 0;  // offset of the next name in `subdirs`
 };
 
+// A directory waiting to be listed.
+struct Task {
+  std::shared_ptr<DirFd> parent;  // null for the root
+  std::string name;               // relative to parent
+  std::string rel_path;           // relative to the root, "" for the root
+  uint32_t depth;                 // the root is 0; its entries are depth 1
+  int open_fd = -1;               // the root comes already open
+};
+
+// What the walking threads share: a stack of directories to list (LIFO, so
+// open directory fds stay near the tree's depth) and the stop flag.
+class Shared {
+ public:
+  Shared(const WalkOptions& options, const BatchSink& sink,
+         const std::atomic<bool>& cancelled)
+      : options(options), sink(sink), cancelled(cancelled) {}
+  ~Shared() {
+    for (Task& task : tasks_) {
+      if (task.open_fd >= 0) close(task.open_fd);
+    }
+  }
+
+  // Blocks until there is a directory to list or the walk is over.
+  bool Pop(Task& task) {
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait(lk, [&] { return !tasks_.empty() || busy_ == 0 || Stopped(); });
+    if (tasks_.empty() || Stopped()) {
+      cv_.notify_all();
+      return false;
+    }
+    task = std::move(tasks_.back());
+    tasks_.pop_back();
+    busy_++;
+    return true;
+  }
+
+  // Pushes in reverse so that directories are listed in the order read.
+  void Done(std::vector<Task>& found) {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (auto it = found.rbegin(); it != found.rend(); ++it) {
+      tasks_.push_back(std::move(*it));
+    }
+    busy_--;
+    cv_.notify_all();
+  }
+
+  void Start(Task root) {
+    std::lock_guard<std::mutex> lk(mu_);
+    tasks_.push_back(std::move(root));
+  }
+
+  void Stop() {
+    stop_.store(true, std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lk(mu_);
+    for (Task& task : tasks_) {
+      if (task.open_fd >= 0) close(task.open_fd);
+    }
+    tasks_.clear();
+    cv_.notify_all();
+  }
+
+  bool Stopped() const {
+    return stop_.load(std::memory_order_relaxed) ||
+           cancelled.load(std::memory_order_relaxed);
+  }
+
+  const WalkOptions& options;
+  const BatchSink& sink;
+  const std::atomic<bool>& cancelled;
+  dev_t root_dev = 0;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Task> tasks_;
+  int busy_ = 0;
+  std::atomic<bool> stop_{false};
+};
+
+// One walking thread: lists directories into its own batches.
 class Walker {
  public:
-  Walker(const WalkOptions& options, const BatchSink& sink,
-         const std::atomic<bool>& cancelled)
-      : options_(options), sink_(sink), cancelled_(cancelled) {
-    batch_.Reserve(options.batch_bytes + 4096);
+  explicit Walker(Shared& shared) : shared_(shared), options_(shared.options) {
+    batch_.Reserve(options_.batch_bytes + 4096);
     dents_.reset(new char[kDentsBytes]);
   }
 
-  void Run(int root_fd) {
-    struct stat root_st;
-    if (fstat(root_fd, &root_st) == 0) root_dev_ = root_st.st_dev;
-    std::vector<Frame> stack;
-    stack.push_back(Frame{root_fd, std::string(), 0, std::string()});
-    if (!ListDirectory(stack.back())) stopped_ = true;
-    while (!stack.empty() && !stopped_) {
-      Frame& top = stack.back();
-      if (top.next >= top.subdirs.size()) {
-        close(top.fd);
-        stack.pop_back();
-        continue;
+  void Run() {
+    Task task;
+    std::vector<Task> found;
+    while (shared_.Pop(task)) {
+      int fd = task.open_fd;
+      if (task.parent) {
+        fd = openat(task.parent->fd, task.name.c_str(),
+                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        task.parent.reset();
       }
-      const char* name = top.subdirs.c_str() + top.next;
-      size_t name_len = std::strlen(name);
-      top.next += name_len + 1;
-      std::string rel = top.rel_path.empty()
-                            ? std::string(name, name_len)
-                            : top.rel_path + "/" + std::string(name, name_len);
-      int fd =
-          openat(top.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      found.clear();
       if (fd < 0) {
-        ErrorRecord(errno, "scandir", rel);
-        continue;
+        ErrorRecord(errno, "scandir", task.rel_path);
+      } else if (!OtherDevice(fd, task)) {
+        auto dir = std::make_shared<DirFd>(fd);
+        if (!ListDirectory(dir, task, found)) shared_.Stop();
+      } else {
+        close(fd);
       }
-      if (options_.flags & kOneFileSystem) {
-        struct stat st;
-        if (fstat(fd, &st) == 0 && st.st_dev != root_dev_) {
-          close(fd);
-          continue;
-        }
-      }
-      uint32_t depth = top.depth + 1;
-      stack.push_back(Frame{fd, std::move(rel), depth, std::string()});
-      if (!ListDirectory(stack.back())) stopped_ = true;
+      shared_.Done(found);
     }
-    for (Frame& f : stack) close(f.fd);
-    if (!stopped_) Flush();
+    if (!shared_.Stopped() && !Flush()) shared_.Stop();
   }
 
  private:
   static constexpr size_t kDentsBytes = 32 * 1024;
 
-  // Emits the directory's entries and remembers its subdirectories.
-  bool ListDirectory(Frame& dir) {
+  bool OtherDevice(int fd, const Task& task) {
+    if (!(options_.flags & kOneFileSystem) || task.depth == 0) return false;
+    struct stat st;
+    return fstat(fd, &st) == 0 && st.st_dev != shared_.root_dev;
+  }
+
+  // Emits the directory's entries; subdirectories to descend into go to
+  // `found`.  Returns false when the walk must stop.
+  bool ListDirectory(const std::shared_ptr<DirFd>& dir, const Task& task,
+                     std::vector<Task>& found) {
     dir_record_written_ = false;
-    const bool descend = dir.depth + 1 < options_.max_depth;
+    const bool descend = task.depth + 1 < options_.max_depth;
     for (;;) {
-      long n = syscall(SYS_getdents64, dir.fd, dents_.get(), kDentsBytes);
+      long n = syscall(SYS_getdents64, dir->fd, dents_.get(), kDentsBytes);
       if (n == 0) break;
       if (n < 0) {
         if (errno == EINTR) continue;
-        ErrorRecord(errno, "scandir", dir.rel_path);
+        ErrorRecord(errno, "scandir", task.rel_path);
         break;
       }
       for (long off = 0; off < n;) {
@@ -107,27 +178,32 @@ class Walker {
             (name[1] == 0 || (name[1] == '.' && name[2] == 0))) {
           continue;
         }
-        if (!Entry(dir, name, d->d_type, descend)) return false;
+        uint8_t type = d->d_type;
+        if (!Entry(dir->fd, task, name, type)) return false;
+        if (type == DT_DIR && descend) {
+          std::string rel = task.rel_path.empty() ? std::string(name)
+                                                  : task.rel_path + "/" + name;
+          found.push_back(Task{dir, name, std::move(rel), task.depth + 1});
+        }
       }
-      if (cancelled_.load(std::memory_order_relaxed)) return false;
+      if (shared_.Stopped()) return false;
     }
     return true;
   }
 
-  bool Entry(Frame& dir, const char* name, uint8_t type, bool descend) {
+  // Packs one entry; `type` becomes the type from lstat when stat ran.
+  bool Entry(int dir_fd, const Task& dir, const char* name, uint8_t& type) {
     size_t name_len = std::strlen(name);
     struct stat st;
-    bool have_stat = false;
     if (options_.stat_mask != 0 || type == DT_UNKNOWN) {
-      if (fstatat(dir.fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        have_stat = true;
-        type = TypeFromMode(st.st_mode);
+      if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        type = IFTODT(st.st_mode);
       } else {
         int err = errno;
+        type = DT_UNKNOWN;
         std::string rel = dir.rel_path.empty() ? std::string(name, name_len)
                                                : dir.rel_path + "/" + name;
-        ErrorRecord(err, "lstat", rel);
-        return !stopped_;
+        return ErrorRecord(err, "lstat", rel);
       }
     }
     if (batch_.Size() >= options_.batch_bytes && !Flush()) return false;
@@ -136,17 +212,11 @@ class Walker {
     batch_.U8(type);
     batch_.U16(static_cast<uint16_t>(name_len));
     batch_.Raw(name, name_len);
-    if (options_.stat_mask != 0) {
-      if (!have_stat) std::memset(&st, 0, sizeof st);
-      batch_.Stat(st, options_.stat_mask);
-    }
-    if (type == DT_DIR && descend) {
-      dir.subdirs.append(name, name_len + 1);
-    }
+    if (options_.stat_mask != 0) batch_.Stat(st, options_.stat_mask);
     return true;
   }
 
-  void DirRecord(const Frame& dir) {
+  void DirRecord(const Task& dir) {
     batch_.U8(static_cast<uint8_t>(Record::kDir));
     batch_.U8(0);
     batch_.U16(static_cast<uint16_t>(dir.depth > 0xffff ? 0xffff : dir.depth));
@@ -155,12 +225,9 @@ class Walker {
     dir_record_written_ = true;
   }
 
-  void ErrorRecord(int err, std::string_view syscall_name,
+  bool ErrorRecord(int err, std::string_view syscall_name,
                    std::string_view rel) {
-    if (batch_.Size() >= options_.batch_bytes && !Flush()) {
-      stopped_ = true;
-      return;
-    }
+    if (batch_.Size() >= options_.batch_bytes && !Flush()) return false;
     batch_.U8(static_cast<uint8_t>(Record::kError));
     batch_.U8(0);
     batch_.U16(static_cast<uint16_t>(syscall_name.size()));
@@ -168,29 +235,23 @@ class Walker {
     batch_.U32(static_cast<uint32_t>(rel.size()));
     batch_.Bytes(syscall_name);
     batch_.Bytes(rel);
+    return true;
   }
 
   // Hands the batch to the sink; the next batch restates its directory.
   bool Flush() {
     if (batch_.Size() == 0) return true;
-    bool go_on = sink_(batch_);
+    bool go_on = shared_.sink(batch_);
     batch_.Clear();
     dir_record_written_ = false;
-    if (!go_on || cancelled_.load(std::memory_order_relaxed)) {
-      stopped_ = true;
-      return false;
-    }
-    return true;
+    return go_on && !shared_.Stopped();
   }
 
+  Shared& shared_;
   const WalkOptions& options_;
-  const BatchSink& sink_;
-  const std::atomic<bool>& cancelled_;
   ByteBuffer batch_;
   std::unique_ptr<char[]> dents_;
   bool dir_record_written_ = false;
-  bool stopped_ = false;
-  dev_t root_dev_ = 0;
 };
 
 }  // namespace
@@ -201,8 +262,17 @@ int Walk(int root_fd, const WalkOptions& options, const BatchSink& sink,
     close(root_fd);
     return 0;
   }
-  Walker walker(options, sink, cancelled);
-  walker.Run(root_fd);
+  Shared shared(options, sink, cancelled);
+  struct stat root_st;
+  if (fstat(root_fd, &root_st) == 0) shared.root_dev = root_st.st_dev;
+  shared.Start(Task{nullptr, std::string(), std::string(), 0, root_fd});
+  unsigned threads = options.threads < 1 ? 1 : options.threads;
+  std::vector<std::thread> helpers;
+  for (unsigned i = 1; i < threads; i++) {
+    helpers.emplace_back([&shared] { Walker(shared).Run(); });
+  }
+  Walker(shared).Run();
+  for (auto& t : helpers) t.join();
   return 0;
 }
 

@@ -17,10 +17,12 @@ struct WalkOptions {
   uint32_t stat_mask = 0;           // StatField bits; 0 = names and types
   uint32_t flags = 0;               // WalkFlag bits
   size_t batch_bytes = 64 * 1024;   // flush a batch once it grows past this
+  unsigned threads = 1;             // threads listing directories at once
 };
 
-// Receives each finished batch (records only, no frame header).  Returns
-// false to stop the walk (consumer gone or cancelled).
+// Receives each finished batch (records only, no frame header); called from
+// every walking thread, so it must be thread-safe.  Returns false to stop the
+// walk (consumer gone or cancelled).
 using BatchSink = std::function<bool(const ByteBuffer& batch)>;
 
 // Walks `root` (opened by the caller, O_DIRECTORY).  Returns 0 when the
