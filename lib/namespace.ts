@@ -17,7 +17,11 @@ import { enter, nativeError, type Session } from './session';
 const run = promisify(execFile);
 
 export interface CreateNamespaceOptions {
-  /** As root: the uid map to write (default: every id mapped to itself). */
+  /**
+   * As root: the uid map to write.  Default: the shape rootless podman uses
+   * when /etc/subuid gives root a range (0 -> 0, then the range from 1),
+   * else every id mapped to itself.
+   */
   uidMap?: IdRange[];
   /** As root: the gid map to write (default: the uid map). */
   gidMap?: IdRange[];
@@ -211,9 +215,17 @@ async function writeMaps(pid: number, options: CreateNamespaceOptions): Promise<
   const uid = process.geteuid!();
   const gid = process.getegid!();
   if (uid === 0) {
-    const uidMap = options.uidMap ?? [{ inside: 0, outside: 0, count: 4294967295 }];
+    const podmanShape = (range: SubidRange | undefined): IdRange[] =>
+      range
+        ? [
+            { inside: 0, outside: 0, count: 1 },
+            { inside: 1, outside: range.start, count: range.count },
+          ]
+        : [{ inside: 0, outside: 0, count: 4294967295 }];
+    const uidMap = options.uidMap ?? podmanShape(subidRange('/etc/subuid', 'root', 0));
+    const gidMap = options.gidMap ?? (options.uidMap ? uidMap : podmanShape(subidRange('/etc/subgid', 'root', 0)));
     writeFileSync(`/proc/${pid}/uid_map`, formatIdMap(uidMap));
-    writeFileSync(`/proc/${pid}/gid_map`, formatIdMap(options.gidMap ?? uidMap));
+    writeFileSync(`/proc/${pid}/gid_map`, formatIdMap(gidMap));
     return;
   }
   if (options.uidMap || options.gidMap) {
