@@ -1,0 +1,47 @@
+// Compile-time checks of the public types (run by `npm run lint`'s tsc):
+/* eslint-disable @typescript-eslint/no-unused-vars -- the variables exist for their types */
+// each line states what a call returns, and @ts-expect-error lines must fail.
+import { createNamespace, enter, host, walk, walkBatches, type BigIntStats, type Entry, type Stats } from '../lib';
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+function expectType<T extends true>(): T | undefined {
+  return undefined;
+}
+
+export async function checks(): Promise<void> {
+  for await (const entry of walk('/')) {
+    expectType<Equal<typeof entry, Entry<string, Stats>>>();
+    expectType<Equal<typeof entry.name, string>>();
+  }
+  for await (const entry of walk('/', { encoding: 'buffer' })) {
+    expectType<Equal<typeof entry.name, Buffer>>();
+  }
+  for await (const entry of walk('/', { stat: true, bigint: true })) {
+    expectType<Equal<typeof entry.stats, BigIntStats | undefined>>();
+  }
+  for await (const batch of walkBatches('/')) {
+    expectType<Equal<typeof batch, Entry<string, Stats>[]>>();
+  }
+  expectType<Equal<Awaited<ReturnType<typeof host.lstat>>, Stats>>();
+  const big = await host.lstat('/', { bigint: true });
+  expectType<Equal<typeof big, BigIntStats>>();
+  const text = await host.readFile('/etc/hostname', 'utf8');
+  expectType<Equal<typeof text, string>>();
+  const bytes = await host.readFile('/etc/hostname');
+  expectType<Equal<typeof bytes, Buffer>>();
+  const names = await host.readdir('/');
+  expectType<Equal<typeof names, string[]>>();
+  const dirents = await host.readdir('/', { withFileTypes: true });
+  expectType<Equal<(typeof dirents)[number]['type'], Entry['type']>>();
+  const ns = await createNamespace({ subids: 'auto' });
+  const session = await ns.enter();
+  expectType<Equal<typeof session.uidMap, readonly { inside: number; outside: number; count: number }[]>>();
+  await using other = await enter({ pid: ns.pid });
+  void other;
+  // @ts-expect-error maxDepth is a number
+  walk('/', { maxDepth: '3' });
+  // @ts-expect-error stat fields are named
+  walk('/', { stat: ['colour'] });
+  // @ts-expect-error enter takes options
+  await enter(42);
+}
