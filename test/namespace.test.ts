@@ -95,6 +95,7 @@ fullRange.describe('an overlay in a namespace of our own', () => {
     const mount = (await session.mounts()).find((m) => m.mountPoint === target);
     expect(mount?.fsType).toBe('tmpfs');
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(target);
+    await fixture.ns.unmount(target);
   });
 });
 
