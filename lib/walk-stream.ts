@@ -21,6 +21,7 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
   private failure: Error | undefined;
   private waiter: { resolve: () => void } | undefined;
   private finished = false;
+  private owed = 0;
   private abortedBySignal = false;
   private readonly onAbort = (): void => this.abort();
 
@@ -98,7 +99,12 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
       }
       const batch = this.queue.shift();
       if (batch) {
-        this.channel.control(this.id, Op.Credit, [1]);
+        // Credit goes back half a window at a time: the walker never runs
+        // dry, and the socket carries one small frame per few batches.
+        if (++this.owed >= WALK_WINDOW / 2) {
+          this.channel.control(this.id, Op.Credit, [this.owed]);
+          this.owed = 0;
+        }
         const entries = this.take(batch);
         if (entries.length > 0 || this.failure) return { value: entries, done: false };
         continue;
