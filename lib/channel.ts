@@ -88,8 +88,14 @@ export class Channel {
 
   /** Closes our end; resolves once the peer's end is closed too. */
   async close(): Promise<void> {
-    this.socket.end();
-    await this.closed;
+    // Awaiting the close must keep the process alive, like any request.
+    this.hold();
+    try {
+      this.socket.end();
+      await this.closed;
+    } finally {
+      this.release();
+    }
   }
 
   /** Resolves when the channel is over, whoever closed it. */

@@ -31,6 +31,13 @@ export interface CreateNamespaceOptions {
    * fails when it is not; 'none' maps the user's own ids only).
    */
   subids?: 'auto' | 'require' | 'none';
+  /**
+   * As root: false makes a mount namespace only, in our own user namespace.
+   * Overlays there read rootful layers' trusted.* xattrs (opaque
+   * directories, whiteouts kept as xattrs), which an overlay mounted in a
+   * user namespace cannot.  Default true.
+   */
+  userNamespace?: boolean;
 }
 
 export interface OverlayOptions {
@@ -82,14 +89,17 @@ export class Namespace implements AsyncDisposable {
   readonly gidMap: readonly IdRange[];
   /** False when only the caller's own uid and gid could be mapped (no subordinate range). */
   readonly fullRange: boolean;
+  /** False for a mount namespace made in our own user namespace (userNamespace: false). */
+  readonly ownUserNamespace: boolean;
   private readonly holder: Channel;
   private readonly sessions = new Set<Session>();
   private control: Promise<Session> | undefined;
   private closing: Promise<void> | undefined;
 
   /** @internal use createNamespace() */
-  constructor(pid: number, holder: Channel, maps: { uidMap: IdRange[]; gidMap: IdRange[] }) {
+  constructor(pid: number, holder: Channel, maps: { uidMap: IdRange[]; gidMap: IdRange[] }, ownUserNamespace = true) {
     this.pid = pid;
+    this.ownUserNamespace = ownUserNamespace;
     this.holder = holder;
     this.uidMap = maps.uidMap;
     this.gidMap = maps.gidMap;
@@ -140,10 +150,9 @@ export class Namespace implements AsyncDisposable {
     const escape = (dir: string): string => dir.replace(/([\\,:])/g, '\\$1');
     const parts = [`lowerdir=${lowerDirs.map(escape).join(':')}`];
     if (upperDir !== undefined) parts.push(`upperdir=${escape(upperDir)}`, `workdir=${escape(workDir!)}`);
-    // The mount happens in a user namespace that is not the initial one, even
-    // for root: overlay must keep whiteouts and opaque markers in user.*
-    // xattrs, since trusted.* is out of reach there.
-    parts.push('userxattr');
+    // In a user namespace of its own, even root's, overlay must keep
+    // whiteouts and opaque markers in user.* xattrs: trusted.* is out of reach.
+    if (this.ownUserNamespace) parts.push('userxattr');
     const data = parts.join(',');
     const flags = options.readOnly || upperDir === undefined ? MS_RDONLY : 0;
     const session = await this.controlSession();
@@ -256,9 +265,16 @@ async function writeMaps(pid: number, options: CreateNamespaceOptions): Promise<
 /** Starts a holder process in a new user + mount namespace and returns its handle. */
 export async function createNamespace(options: CreateNamespaceOptions = {}): Promise<Namespace> {
   const site = new CallSite(createNamespace);
+  const newUserNamespace = options.userNamespace ?? true;
+  if (typeof newUserNamespace !== 'boolean') {
+    throw new TypeError(`Expected a boolean for userNamespace but received ${typeof newUserNamespace}`);
+  }
+  if (!newUserNamespace && process.geteuid!() !== 0) {
+    throw site.graft(new UnshareFsError('EPERM', 'unshare-fs: only root can make a mount namespace without a user namespace'));
+  }
   let spawned: { pid: number; fd: number };
   try {
-    spawned = native().spawnHolder();
+    spawned = native().spawnHolder(newUserNamespace);
   } catch (error) {
     throw site.graft(nativeError(error));
   }
@@ -282,10 +298,10 @@ export async function createNamespace(options: CreateNamespaceOptions = {}): Pro
         },
       });
     });
-    await writeMaps(spawned.pid, options);
+    if (newUserNamespace) await writeMaps(spawned.pid, options);
   } catch (error) {
     await holder.close();
     throw site.graft(error as Error);
   }
-  return new Namespace(spawned.pid, holder, readIdMaps(spawned.pid));
+  return new Namespace(spawned.pid, holder, readIdMaps(spawned.pid), newUserNamespace);
 }

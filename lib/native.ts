@@ -22,7 +22,7 @@ export interface ExitStatus {
 export interface NativeBinding {
   startHostServer(): number;
   spawnWorker(pid: number): SpawnedWorker;
-  spawnHolder(): { pid: number; fd: number };
+  spawnHolder(newUserNamespace: boolean): { pid: number; fd: number };
   spawnCommand(pid: number, argv: string[]): number;
   reap(pid: number, graceMs: number): Promise<ExitStatus>;
   closeFd(fd: number): void;

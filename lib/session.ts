@@ -2,6 +2,7 @@
 // forked single-threaded worker (setns into a user namespace is refused to a
 // multithreaded process, and node always is one).
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 
 import { Channel } from './channel';
@@ -107,9 +108,20 @@ export class Session extends FileSystem implements AsyncDisposable {
     return this.closing !== undefined || !this.channelToWorker.isOpen;
   }
 
-  /** The mount table of the namespace (the worker's /proc/self/mountinfo). */
+  /**
+   * The mount table of the namespace, mount points as the worker sees them.
+   * Read through our own /proc: the namespace's /proc may belong to another
+   * pid namespace (a container's), where the worker has no pid, and a
+   * session's `root` would resolve /proc inside it.
+   */
   async mounts(): Promise<MountInfo[]> {
-    return parseMountInfo(await this.readFile('/proc/self/mountinfo', 'utf8'));
+    const site = new CallSite(this.mounts);
+    this.channel();
+    try {
+      return parseMountInfo(await readFile(`/proc/${this.workerPid}/mountinfo`, 'utf8'));
+    } catch (error) {
+      throw site.graft(error as Error);
+    }
   }
 
   /** Resolves once the worker has exited and been reaped, whoever ended it. */

@@ -59,9 +59,12 @@ Napi::Value SpawnWorker(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SpawnHolder(const Napi::CallbackInfo& info) {
+  bool new_user_ns = info.Length() < 1 || info[0].ToBoolean().Value();
   SysError error;
   unshare_fs::Worker holder;
-  if (!unshare_fs::SpawnHolder(holder, error)) ThrowSysError(info.Env(), error);
+  if (!unshare_fs::SpawnHolder(new_user_ns, holder, error)) {
+    ThrowSysError(info.Env(), error);
+  }
   Napi::Object result = Napi::Object::New(info.Env());
   result.Set("pid", holder.pid);
   result.Set("fd", holder.fd);

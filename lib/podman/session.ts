@@ -17,8 +17,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { parseMountInfo, type MountInfo } from '../mounts';
-import { createNamespace, type Namespace } from '../namespace';
+import { readIdMaps, type IdRange } from '../idmap';
+import { createNamespace, subidRange, type CreateNamespaceOptions, type Namespace } from '../namespace';
 import { enter, type Session } from '../session';
 import { type PodmanOptions, currentUid, storageConfig } from './config';
 import { PodmanError, isErrno } from './errors';
@@ -109,19 +109,6 @@ export async function enterContainer(nameOrId: string, options: PodmanSessionOpt
   const c = runningContainer(nameOrId, options, 'pid');
   try {
     const session = await enterPid(c.pid, options.root, `container ${c.names[0] ?? c.id}`);
-    // The container's /proc belongs to its pid namespace, where the worker
-    // has no pid: /proc/self is ENOENT in there. The worker's mountinfo,
-    // read through our own /proc, is the container's mount table (mount
-    // points relative to the worker's root, the container's '/').
-    const inside = session.mounts.bind(session);
-    session.mounts = async (): Promise<MountInfo[]> => {
-      try {
-        return await inside();
-      } catch (error) {
-        if (!isErrno(error, 'ENOENT')) throw error;
-        return parseMountInfo(await fs.promises.readFile(`/proc/${session.workerPid}/mountinfo`, 'utf8'));
-      }
-    };
     return session;
   } catch (error) {
     if (isErrno(error, 'ESRCH', 'ENOENT')) {
@@ -196,10 +183,51 @@ function lowerDirsForMount(diffDirs: string[], what: string): string[] {
   );
 }
 
+/**
+ * The id maps that make the layers' files look as podman shows them. An
+ * ordinary user: createNamespace()'s default (own uid as 0, the subuid range
+ * from 1), which is rootless podman's. Root: for rootful storage every id
+ * mapped to itself (a mount namespace only); for a user's rootless storage, that user's pause
+ * process's maps (or the same shape built from /etc/subuid and /etc/subgid).
+ */
+function namespaceOptions(options: PodmanOptions): CreateNamespaceOptions {
+  if (ownEuid() !== 0) return {};
+  const cfg = storageConfig(options);
+  // Rootful layers keep opaque markers in trusted.* xattrs, which only an
+  // overlay mounted outside any user namespace of ours can read.
+  if (!cfg.rootless) return { userNamespace: false };
+  try {
+    return readIdMaps(pausePid(options));
+  } catch {
+    // no pause process: build podman's shape
+  }
+  const owner = fs.statSync(cfg.graphRoot);
+  const name = userName(cfg.uid);
+  const shape = (file: string, id: number): IdRange[] => {
+    const range = subidRange(file, name, cfg.uid);
+    const own = { inside: 0, outside: id, count: 1 };
+    return range ? [own, { inside: 1, outside: range.start, count: range.count }] : [own];
+  };
+  return { uidMap: shape('/etc/subuid', owner.uid), gidMap: shape('/etc/subgid', owner.gid) };
+}
+
+function userName(uid: number): string {
+  try {
+    for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (Number(f[2]) === uid) return f[0];
+    }
+  } catch {
+    // fall through
+  }
+  return String(uid);
+}
+
 async function mountLayers(
   diffDirs: string[],
   what: string,
   extra: { container?: PodmanContainer; image?: PodmanImage },
+  options: PodmanOptions,
 ): Promise<MountedLayers> {
   for (const dir of diffDirs) {
     try {
@@ -221,7 +249,7 @@ async function mountLayers(
   let namespace: Namespace | undefined;
   let emptyLower: string | undefined;
   try {
-    namespace = await createNamespace();
+    namespace = await createNamespace(namespaceOptions(options));
     // A single lower layer with no upper is refused by older kernels: an
     // empty dir at the bottom changes nothing.
     let lowers = lowerDirs;
@@ -280,12 +308,12 @@ function removeDir(dir: string): void {
 export async function mountContainer(nameOrId: string, options: PodmanOptions = {}): Promise<MountedLayers> {
   const c = container(nameOrId, options);
   const chain = layerChain(c.layer, options);
-  return mountLayers(chain, `container ${c.names[0] ?? c.id}`, { container: c });
+  return mountLayers(chain, `container ${c.names[0] ?? c.id}`, { container: c }, options);
 }
 
 /** Mounts an image's layers read-only in a namespace of our own (ref: name, id, or id prefix). */
 export async function mountImage(ref: string, options: PodmanOptions = {}): Promise<MountedLayers> {
   const img = image(ref, options);
   const chain = layerChain(img.layer, options);
-  return mountLayers(chain, `image ${img.names[0] ?? img.id}`, { image: img });
+  return mountLayers(chain, `image ${img.names[0] ?? img.id}`, { image: img }, options);
 }

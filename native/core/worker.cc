@@ -124,9 +124,11 @@ void ReadyFrame(int sock) {
   _exit(0);
 }
 
-[[noreturn]] void HolderMain(int sock, pid_t parent) {
+[[noreturn]] void HolderMain(int sock, pid_t parent, bool new_user_ns) {
   ResetChild(parent, "unshare-fs-ns");
-  if (unshare(CLONE_NEWUSER | CLONE_NEWNS)) ChildFail(sock, "unshare");
+  if (unshare(CLONE_NEWNS | (new_user_ns ? CLONE_NEWUSER : 0))) {
+    ChildFail(sock, "unshare");
+  }
   // Mounts made in here must not propagate back to the host.
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr)) {
     ChildFail(sock, "mount");
@@ -271,14 +273,14 @@ bool SpawnCommand(Target& target, char* const argv[], pid_t& pid,
   return true;
 }
 
-bool SpawnHolder(Worker& holder, SysError& error) {
+bool SpawnHolder(bool new_user_ns, Worker& holder, SysError& error) {
   int sv[2];
   if (!SocketPair(sv, error)) return false;
   pid_t parent = getpid();
   pid_t pid = ForkQuietly(error);
   if (pid == 0) {
     close(sv[0]);
-    HolderMain(sv[1], parent);
+    HolderMain(sv[1], parent, new_user_ns);
   }
   close(sv[1]);
   if (pid < 0) {

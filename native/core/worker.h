@@ -43,11 +43,12 @@ bool SpawnWorker(Target& target, Worker& worker, SysError& error);
 bool SpawnCommand(Target& target, char* const argv[], pid_t& pid,
                   SysError& error);
 
-// Forks a holder: a process in a new user namespace and a new mount
-// namespace (propagation private), like rootless podman's pause process.
-// It reports a ready frame (id 0) once unshared, then waits until the
-// returned socket closes.  Its uid/gid maps are for the caller to write.
-bool SpawnHolder(Worker& holder, SysError& error);
+// Forks a holder: a process in a new mount namespace (propagation private)
+// and, with `new_user_ns`, a new user namespace, like rootless podman's
+// pause process.  It reports a ready frame (id 0) once unshared, then waits
+// until the returned socket closes.  Its uid/gid maps are for the caller to
+// write.
+bool SpawnHolder(bool new_user_ns, Worker& holder, SysError& error);
 
 // Waits for `pid` to exit, killing it after `grace_ms`.  Returns the raw
 // wait status, or -1 with errno set.

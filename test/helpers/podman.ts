@@ -1,0 +1,91 @@
+// Real podman for the end-to-end tests: run it as the current user (rootless
+// for an ordinary user, rootful for root), and keep the seed scenario
+// (scripts/podman-scenario.sh: contenedor1 and contenedor2) running.
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { requirement, which } from './requirements';
+
+export const UID = process.getuid ? process.getuid() : 0;
+export const ROOTFUL = UID === 0;
+export const IMAGE = 'localhost/unshare-fs-test';
+export const SCENARIO = ['contenedor1', 'contenedor2'];
+const SCENARIO_SCRIPT = path.join(__dirname, '..', '..', 'scripts', 'podman-scenario.sh');
+/** The scenario's containers run `sleep 1000`: restart them when fewer than this many seconds are left. */
+const MIN_SECONDS_LEFT = 300;
+
+/** The environment podman needs: ours, with XDG_RUNTIME_DIR for rootless podman. */
+export function podmanEnv(): NodeJS.ProcessEnv {
+  if (ROOTFUL) return process.env;
+  return { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR || `/run/user/${UID}` };
+}
+
+/** Runs podman and returns its stdout (throws with its stderr on failure). */
+export function pod(args: string[], options: { input?: string } = {}): string {
+  try {
+    return execFileSync('podman', args, {
+      encoding: 'utf8',
+      cwd: '/',
+      env: podmanEnv(),
+      maxBuffer: 1 << 28,
+      input: options.input,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+  } catch (error) {
+    const e = error as Error & { stderr?: string };
+    e.message = `podman ${args.join(' ')} failed: ${e.stderr?.trim() || e.message}`;
+    throw e;
+  }
+}
+
+/** Runs podman; never throws. */
+export function tryPod(args: string[]): { ok: boolean; out: string; err: string } {
+  const r = spawnSync('podman', args, { encoding: 'utf8', cwd: '/', env: podmanEnv(), maxBuffer: 1 << 28 });
+  return { ok: r.status === 0, out: (r.stdout ?? '').trim(), err: (r.stderr ?? '').trim() || String(r.error ?? '') };
+}
+
+/** podman installed and working for this user, with the test image built. */
+export const podmanImage = requirement('podman', () => {
+  if (which('podman') === null) return 'podman not installed (run scripts/podman-setup.sh)';
+  const r = tryPod(['image', 'exists', IMAGE]);
+  if (!r.ok) {
+    return `image ${IMAGE} missing for uid ${UID} (run scripts/podman-setup.sh ${ROOTFUL ? 'root' : '<user>'}): ${r.err.split('\n').pop() ?? ''}`;
+  }
+  return true;
+});
+
+function secondsLeft(name: string): number {
+  const r = tryPod(['inspect', '--format', '{{.State.Running}} {{.State.StartedAt.Unix}}', name]);
+  if (!r.ok) return -1;
+  const [running, started] = r.out.split(' ');
+  if (running !== 'true') return -1;
+  return 1000 - (Date.now() / 1000 - Number(started));
+}
+
+/**
+ * Starts the seed scenario (scripts/podman-scenario.sh) unless both
+ * containers are running with enough time left; returns their ids.
+ */
+export function ensureScenario(): string[] {
+  if (!SCENARIO.every((n) => secondsLeft(n) > MIN_SECONDS_LEFT)) {
+    const user = ROOTFUL ? 'root' : os.userInfo().username;
+    execFileSync('bash', [SCENARIO_SCRIPT, 'start', user], {
+      cwd: '/',
+      env: { ...podmanEnv(), PATH: process.env.PATH || '/usr/local/bin:/usr/bin:/bin' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  }
+  return SCENARIO.map((n) => pod(['inspect', '--format', '{{.Id}}', n]).trim());
+}
+
+export interface GraphDriverData {
+  LowerDir?: string;
+  MergedDir?: string;
+  UpperDir: string;
+  WorkDir?: string;
+}
+
+export function graphDriverData(ref: string, kind: 'container' | 'image' = 'container'): GraphDriverData {
+  return JSON.parse(pod([kind, 'inspect', '--format', '{{json .GraphDriver.Data}}', ref])) as GraphDriverData;
+}
