@@ -36,9 +36,14 @@ function owner(uid: number, gid: number): string {
 }
 
 /** Prints an `ls -l`-style listing of the tree under `root`, container and host owners side by side. */
-export async function listTree(session: Session, root: string, out: (line: string) => void): Promise<{ entries: number; bytes: number }> {
+export async function listTree(
+  session: Session,
+  root: string,
+  out: (line: string) => void,
+  maxDepth = Infinity,
+): Promise<{ entries: number; bytes: number }> {
   const rows: { path: string; type: string; stats: Stats; target: string }[] = [];
-  for await (const batch of session.walkBatches(root, { stat: true })) {
+  for await (const batch of session.walkBatches(root, { stat: true, maxDepth })) {
     for (const entry of batch) rows.push({ path: entry.path, type: entry.type, stats: entry.stats!, target: '' });
   }
   rows.sort((a, b) => (a.path < b.path ? -1 : 1));
@@ -96,7 +101,7 @@ async function main(): Promise<void> {
   const out = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };
-  if (process.argv.includes('--no-podman') || !(await showPodman(out))) await ownDemo(out);
+  if (process.argv.includes('--no-podman') || !(await showPodman(out, listTree))) await ownDemo(out);
 }
 
 if (require.main === module) {
