@@ -3,8 +3,35 @@ import { constants } from 'node:fs';
 
 const S_IFMT = constants.S_IFMT;
 
+/** The file-type tests of fs.Stats, over the type bits of `mode`. */
+abstract class FileTypeTests {
+  protected abstract typeBits(): number;
+
+  isFile(): boolean {
+    return this.typeBits() === constants.S_IFREG;
+  }
+  isDirectory(): boolean {
+    return this.typeBits() === constants.S_IFDIR;
+  }
+  isSymbolicLink(): boolean {
+    return this.typeBits() === constants.S_IFLNK;
+  }
+  isFIFO(): boolean {
+    return this.typeBits() === constants.S_IFIFO;
+  }
+  isSocket(): boolean {
+    return this.typeBits() === constants.S_IFSOCK;
+  }
+  isCharacterDevice(): boolean {
+    return this.typeBits() === constants.S_IFCHR;
+  }
+  isBlockDevice(): boolean {
+    return this.typeBits() === constants.S_IFBLK;
+  }
+}
+
 /** What the library knows of an inode; the fields a walk did not ask for are undefined. */
-export class Stats {
+export class Stats extends FileTypeTests {
   constructor(
     public dev: number,
     public ino: number,
@@ -23,7 +50,13 @@ export class Stats {
     public hostUid: number,
     /** The group as the host sees it (through the namespace's gid_map). */
     public hostGid: number,
-  ) {}
+  ) {
+    super();
+  }
+
+  protected typeBits(): number {
+    return this.mode & S_IFMT;
+  }
 
   get atime(): Date {
     return new Date(this.atimeMs);
@@ -34,31 +67,10 @@ export class Stats {
   get ctime(): Date {
     return new Date(this.ctimeMs);
   }
-  isFile(): boolean {
-    return (this.mode & S_IFMT) === constants.S_IFREG;
-  }
-  isDirectory(): boolean {
-    return (this.mode & S_IFMT) === constants.S_IFDIR;
-  }
-  isSymbolicLink(): boolean {
-    return (this.mode & S_IFMT) === constants.S_IFLNK;
-  }
-  isFIFO(): boolean {
-    return (this.mode & S_IFMT) === constants.S_IFIFO;
-  }
-  isSocket(): boolean {
-    return (this.mode & S_IFMT) === constants.S_IFSOCK;
-  }
-  isCharacterDevice(): boolean {
-    return (this.mode & S_IFMT) === constants.S_IFCHR;
-  }
-  isBlockDevice(): boolean {
-    return (this.mode & S_IFMT) === constants.S_IFBLK;
-  }
 }
 
 /** The same with every number a bigint, and nanosecond times, as fs.Stats with `bigint: true`. */
-export class BigIntStats {
+export class BigIntStats extends FileTypeTests {
   constructor(
     public dev: bigint,
     public ino: bigint,
@@ -75,7 +87,13 @@ export class BigIntStats {
     public ctimeNs: bigint,
     public hostUid: bigint,
     public hostGid: bigint,
-  ) {}
+  ) {
+    super();
+  }
+
+  protected typeBits(): number {
+    return Number(this.mode) & S_IFMT;
+  }
 
   get atimeMs(): bigint {
     return this.atimeNs / 1000000n;
@@ -94,27 +112,6 @@ export class BigIntStats {
   }
   get ctime(): Date {
     return new Date(Number(this.ctimeMs));
-  }
-  isFile(): boolean {
-    return (Number(this.mode) & S_IFMT) === constants.S_IFREG;
-  }
-  isDirectory(): boolean {
-    return (Number(this.mode) & S_IFMT) === constants.S_IFDIR;
-  }
-  isSymbolicLink(): boolean {
-    return (Number(this.mode) & S_IFMT) === constants.S_IFLNK;
-  }
-  isFIFO(): boolean {
-    return (Number(this.mode) & S_IFMT) === constants.S_IFIFO;
-  }
-  isSocket(): boolean {
-    return (Number(this.mode) & S_IFMT) === constants.S_IFSOCK;
-  }
-  isCharacterDevice(): boolean {
-    return (Number(this.mode) & S_IFMT) === constants.S_IFCHR;
-  }
-  isBlockDevice(): boolean {
-    return (Number(this.mode) & S_IFMT) === constants.S_IFBLK;
   }
 }
 

@@ -161,6 +161,28 @@ pid_t ForkQuietly(SysError& error) {
   return pid;
 }
 
+// Forks a child that runs `child_main(its socket, our pid)` and never
+// returns; `child` gets its pid and our end of the socketpair.
+template <typename ChildMain>
+bool ForkWithSocket(Worker& child, SysError& error, ChildMain child_main) {
+  int sv[2];
+  if (!SocketPair(sv, error)) return false;
+  pid_t parent = getpid();
+  pid_t pid = ForkQuietly(error);
+  if (pid == 0) {
+    close(sv[0]);
+    child_main(sv[1], parent);
+  }
+  close(sv[1]);
+  if (pid < 0) {
+    close(sv[0]);
+    return false;
+  }
+  child.pid = pid;
+  child.fd = sv[0];
+  return true;
+}
+
 }  // namespace
 
 int StartThreadServer(SysError& error) {
@@ -203,26 +225,11 @@ void CloseTarget(Target& target) {
 }
 
 bool SpawnWorker(Target& target, Worker& worker, SysError& error) {
-  int sv[2];
-  if (!SocketPair(sv, error)) {
-    CloseTarget(target);
-    return false;
-  }
-  pid_t parent = getpid();
-  pid_t pid = ForkQuietly(error);
-  if (pid == 0) {
-    close(sv[0]);
-    WorkerMain(sv[1], parent, target);
-  }
-  close(sv[1]);
+  bool ok = ForkWithSocket(worker, error, [&](int sock, pid_t parent) {
+    WorkerMain(sock, parent, target);
+  });
   CloseTarget(target);
-  if (pid < 0) {
-    close(sv[0]);
-    return false;
-  }
-  worker.pid = pid;
-  worker.fd = sv[0];
-  return true;
+  return ok;
 }
 
 bool SpawnCommand(Target& target, char* const argv[], pid_t& pid,
@@ -274,22 +281,9 @@ bool SpawnCommand(Target& target, char* const argv[], pid_t& pid,
 }
 
 bool SpawnHolder(bool new_user_ns, Worker& holder, SysError& error) {
-  int sv[2];
-  if (!SocketPair(sv, error)) return false;
-  pid_t parent = getpid();
-  pid_t pid = ForkQuietly(error);
-  if (pid == 0) {
-    close(sv[0]);
-    HolderMain(sv[1], parent, new_user_ns);
-  }
-  close(sv[1]);
-  if (pid < 0) {
-    close(sv[0]);
-    return false;
-  }
-  holder.pid = pid;
-  holder.fd = sv[0];
-  return true;
+  return ForkWithSocket(holder, error, [&](int sock, pid_t parent) {
+    HolderMain(sock, parent, new_user_ns);
+  });
 }
 
 int Reap(pid_t pid, int grace_ms) {
