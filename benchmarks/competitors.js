@@ -86,15 +86,18 @@ function parsePrintfOutput(file) {
   return { entries, sizeSum };
 }
 
-function cBaseline(id, label, group, extraArgs) {
+// wrapper: a command line run first, the baseline as its last arguments
+// (nsenter -U -m -t PID, to walk inside a namespace).
+function cBaseline(id, label, group, extraArgs, { wrapper = [] } = {}) {
   return {
     id, label, group, measured: 'process',
     available() {
       ensureCBaseline();
-      return null;
+      return wrapper.length > 0 && !findExecutable(wrapper[0]) ? `${wrapper[0]} not installed` : null;
     },
     async runTrial(root) {
-      const result = await timedSpawn(ensureCBaseline(), [...extraArgs, root]);
+      const argv = [...wrapper, ensureCBaseline(), ...extraArgs, root];
+      const result = await timedSpawn(argv[0], argv.slice(1));
       if (result.code !== 0) throw new Error(`${id} failed: ${result.stderr.trim()}`);
       const parsed = parseCBaselineOutput(result.stdout);
       return { ms: result.processMs, processMs: result.processMs, ...parsed,
@@ -103,11 +106,17 @@ function cBaseline(id, label, group, extraArgs) {
   };
 }
 
-function printfTool(id, executable) {
+// wrapper as for cBaseline (nsenter ..., podman unshare); label defaults to
+// the command line.
+function printfTool(id, executable, { wrapper = [], label } = {}) {
   return {
-    id, label: `${id} -printf '%p %m %U %G %s %T@\\n'`, group: 'stat', measured: 'process',
+    id, label: label ?? `${[...wrapper, executable].join(' ')} -printf '%p %m %U %G %s %T@\\n'`,
+    group: 'stat', measured: 'process',
     available() {
-      return findExecutable(executable) ? null : `${executable} not installed`;
+      for (const tool of [wrapper[0], executable].filter(Boolean)) {
+        if (!findExecutable(tool)) return `${tool} not installed`;
+      }
+      return null;
     },
     async runTrial(root) {
       fs.mkdirSync(OUT_DIR, { recursive: true });
@@ -116,8 +125,9 @@ function printfTool(id, executable) {
       const outFile = path.join(OUT_DIR, `${id}-output.txt`);
       const fd = fs.openSync(outFile, 'w');
       let result;
+      const argv = [...wrapper, executable, root, '-mindepth', '1', '-printf', PRINTF_FORMAT];
       try {
-        result = await timedSpawn(executable, [root, '-mindepth', '1', '-printf', PRINTF_FORMAT], { stdout: fd });
+        result = await timedSpawn(argv[0], argv.slice(1), { stdout: fd });
       } finally {
         fs.closeSync(fd);
       }
@@ -182,4 +192,6 @@ function listCompetitors({ compareLibs = [] } = {}) {
   ];
 }
 
-module.exports = { listCompetitors, parsePrintfOutput };
+module.exports = {
+  listCompetitors, parsePrintfOutput, timedSpawn, findExecutable, cBaseline, printfTool, nodeWalker,
+};

@@ -148,4 +148,6 @@ function writeResults(file, results) {
   fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 }
 
-module.exports = { formatTable, evaluateTargets, formatTargets, formatSlowConsumer, writeResults, TARGETS };
+module.exports = {
+  formatTable, evaluateTargets, formatTargets, formatSlowConsumer, writeResults, TARGETS, renderColumns, formatCount,
+};

@@ -11,6 +11,16 @@
 //   --slow-consumer        run the slow consumer scenario on every fixture
 //   --compare-lib DIR      also benchmark an older unshare-fs build (a dist/
 //                          directory), repeatable
+//   --no-namespace         skip the namespace section (on by default: the
+//                          small tree as an overlay inside a namespace made
+//                          with createNamespace(); see namespace.js)
+//   --no-podman            skip the podman section (on by default when podman
+//                          works: a container with the small tree copied in)
+//   --namespace-only       skip the host walk tables: only the namespace and
+//                          podman sections
+//   --podman-container NAME   use this running container (>= 50,000 entries
+//                          in its merged dir) instead of making one
+//   --keep-container       keep the container made for the podman section
 //
 // Environment: UNSHARE_FS_BENCH_FIXTURES=small,large, UNSHARE_FS_BENCH_TRIALS,
 // UNSHARE_FS_BENCH_DIR (where trees live), UNSHARE_FS_BENCH_SMALL / _LARGE
@@ -23,8 +33,11 @@ const { ensureFixture, FIXTURE_SIZES } = require('./fixtures');
 const { listCompetitors } = require('./competitors');
 const { summarize } = require('./stats');
 const { describeMachine } = require('./machine');
-const { libraryPath } = require('./library');
+const { libraryPath, loadLibrary } = require('./library');
+const { runNamespaceSection } = require('./namespace');
+const { runPodmanSection } = require('./podman-section');
 const report = require('./report');
+const { measureFixture, progress } = require('./measure');
 
 const OUT_DIR = path.join(__dirname, 'out');
 const SLOW_CONSUMER_SCRIPT = path.join(__dirname, 'slow-consumer.js');
@@ -39,6 +52,11 @@ function parseOptions() {
       skip: { type: 'string' },
       'slow-consumer': { type: 'boolean', default: false },
       'compare-lib': { type: 'string', multiple: true, default: [] },
+      'no-namespace': { type: 'boolean', default: false },
+      'no-podman': { type: 'boolean', default: false },
+      'namespace-only': { type: 'boolean', default: false },
+      'podman-container': { type: 'string' },
+      'keep-container': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -59,69 +77,9 @@ function parseOptions() {
   if (!Number.isInteger(trials) || trials < 1) throw new Error(`--trials must be a positive integer`);
   const idList = (text) => (text ? text.split(',').map((id) => id.trim()) : null);
   return { fixtures, trials, only: idList(values.only), skip: idList(values.skip) ?? [],
-    slowConsumerEverywhere: values['slow-consumer'], compareLibs: values['compare-lib'] };
-}
-
-function progress(text) {
-  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}`);
-}
-
-async function runOneTrial(fixture, row) {
-  try {
-    return await row.competitor.runTrial(fixture.root);
-  } catch (error) {
-    row.status = error.notBuilt ? 'not built' : 'error';
-    row.error = error.message;
-    return null;
-  }
-}
-
-function recordTrial(row, result) {
-  row.times.push(result.ms);
-  row.processTimes.push(result.processMs);
-  if (result.innerMs !== undefined) row.innerTimes.push(result.innerMs);
-  row.entryCounts.push(result.entries);
-  row.entries = result.entries;
-  if (result.sizeSum !== null && result.sizeSum !== undefined) row.sizeSums.push(result.sizeSum);
-}
-
-function newRow(competitor) {
-  return { competitor, id: competitor.id, label: competitor.label, group: competitor.group,
-    measured: competitor.measured, status: 'ok', error: null, times: [], processTimes: [], innerTimes: [],
-    entryCounts: [], entries: null, sizeSums: [], summary: null, ratio: null, ratioTo: null, sizeMismatch: false };
-}
-
-// Warm-up pass (page cache, binaries), then `trials` rounds. Each round runs
-// every competitor once, starting one further along the list each time so no
-// competitor always runs right after the same neighbour.
-async function measureFixture(fixture, competitors, trials) {
-  const rows = competitors.map(newRow);
-  for (const row of rows) {
-    let unavailable = null;
-    try {
-      unavailable = row.competitor.available();
-    } catch (error) {
-      unavailable = error.message;
-    }
-    if (unavailable) {
-      row.status = unavailable;
-      continue;
-    }
-    progress(`[${fixture.name}] warm-up ${row.id}`);
-    await runOneTrial(fixture, row);
-  }
-  const active = rows.filter((row) => row.status === 'ok');
-  for (let round = 0; round < trials; round++) {
-    for (let i = 0; i < active.length; i++) {
-      const row = active[(i + round) % active.length];
-      if (row.status !== 'ok') continue;
-      progress(`[${fixture.name}] trial ${round + 1}/${trials} ${row.id}`);
-      const result = await runOneTrial(fixture, row);
-      if (result) recordTrial(row, result);
-    }
-  }
-  progress('');
-  return rows;
+    slowConsumerEverywhere: values['slow-consumer'], compareLibs: values['compare-lib'],
+    namespace: !values['no-namespace'], podman: !values['no-podman'], namespaceOnly: values['namespace-only'],
+    podmanContainer: values['podman-container'] ?? null, keepContainer: values['keep-container'] };
 }
 
 function computeRatios(rows) {
@@ -191,7 +149,7 @@ async function main() {
   console.log(`node ${machine.node}, Linux ${machine.kernel}, ${machine.cpu}, ${machine.cores} cores`);
   console.log(`unshare-fs loaded from ${libraryPath()}`);
 
-  for (const spec of options.fixtures) {
+  for (const spec of options.namespaceOnly ? [] : options.fixtures) {
     const fixture = ensureFixture(spec.name, spec.entries);
     const rows = await measureFixture(fixture, competitors, options.trials);
     const rowsById = computeRatios(rows);
@@ -215,6 +173,43 @@ async function main() {
     });
     console.log(`\nresults written to ${path.relative(process.cwd(), file)}`);
   }
+
+  if (options.namespace || options.podman) await runNamespaceSections(options, machine);
+}
+
+/** The namespace and podman sections, written to out/results-namespace.json. */
+async function runNamespaceSections(options, machine) {
+  let library;
+  try {
+    library = loadLibrary();
+  } catch (error) {
+    console.log(`\nnamespace and podman sections: ${error.message}`);
+    return;
+  }
+  const results = { ...machine, library: libraryPath(), euid: process.geteuid(), trials: options.trials };
+  if (options.namespace) {
+    try {
+      results.namespace = await runNamespaceSection({ library, trials: options.trials });
+    } catch (error) {
+      console.log(`\nnamespace section failed: ${error.stack || error.message}`);
+      results.namespace = { error: error.message };
+      process.exitCode = 1;
+    }
+  }
+  if (options.podman) {
+    try {
+      results.podman = await runPodmanSection({ library, trials: options.trials,
+        containerName: options.podmanContainer, keepContainer: options.keepContainer });
+    } catch (error) {
+      console.log(`\npodman section failed: ${error.stack || error.message}`);
+      results.podman = { error: error.message };
+      process.exitCode = 1;
+    }
+    if (results.podman?.skipped) console.log(`\npodman section skipped: ${results.podman.skipped}`);
+  }
+  const file = path.join(OUT_DIR, 'results-namespace.json');
+  report.writeResults(file, results);
+  console.log(`\nresults written to ${path.relative(process.cwd(), file)}`);
 }
 
 main().catch((error) => {
