@@ -227,11 +227,11 @@ export abstract class FileSystem {
         error.name = 'AbortError';
         settle(Object.assign(error, { code: 'ABORT_ERR' }));
       };
+      channel.hold();
       if (signal?.aborted) {
         onAbort();
         return;
       }
-      channel.hold();
       try {
         id = channel.request(op, fields, tail, {
           frame(kind, _flags, payload) {

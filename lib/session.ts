@@ -223,7 +223,13 @@ export async function enter(options: EnterOptions): Promise<Session> {
     maps = readIdMaps(pid);
   } catch {
     // The target may be gone already; the worker holds its namespaces.
-    maps = readIdMaps(spawned.pid);
+    try {
+      maps = readIdMaps(spawned.pid);
+    } catch (error) {
+      native().closeFd(spawned.fd);
+      await native().reap(spawned.pid, EXIT_GRACE_MS);
+      throw site.graft(error as Error);
+    }
   }
   const session = new Session(pid, spawned, maps, root);
   await session.ready(site);

@@ -216,6 +216,8 @@ describe.each(targets)('$name', (target) => {
     expect((await target.fs().lstat(root)).isDirectory()).toBe(true);
     const aborted = AbortSignal.abort();
     await expect(target.fs().walk(root, { signal: aborted }).next()).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(target.fs().readFile(path.join(root, 'file.txt'), { signal: aborted })).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    expect(await target.fs().readFile(path.join(root, 'file.txt'), 'utf8')).toBe('hello\n');
   });
 
   test('breaking out of a walk early cancels it and frees the channel', async () => {
