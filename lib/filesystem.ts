@@ -4,7 +4,7 @@ import * as nodePath from 'node:path';
 
 import type { Channel } from './channel';
 import type { Entry, EntryType } from './entry';
-import { CallSite } from './errors';
+import { CallSite, abortError } from './errors';
 import {
   checkEncoding,
   checkOptionsObject,
@@ -223,9 +223,7 @@ export abstract class FileSystem {
       };
       const onAbort = (): void => {
         channel.forget(id);
-        const error = new Error('The operation was aborted', { cause: signal?.reason });
-        error.name = 'AbortError';
-        settle(Object.assign(error, { code: 'ABORT_ERR' }));
+        settle(abortError(signal!));
       };
       channel.hold();
       if (signal?.aborted) {

@@ -13,14 +13,26 @@ namespace {
 
 using unshare_fs::SysError;
 
-// Throws a plain Error carrying errno, syscall and path; lib/errors.ts turns
-// it into a node:fs style error with the caller's stack.
-[[noreturn]] void ThrowSysError(Napi::Env env, const SysError& e) {
+// A plain Error carrying errno, syscall and path; lib/session.ts turns it
+// into a node:fs style error with the caller's stack.
+Napi::Error SysErrorValue(Napi::Env env, const SysError& e) {
   Napi::Error error = Napi::Error::New(env, e.syscall);
   error.Set("errno", Napi::Number::New(env, e.err));
   error.Set("syscall", Napi::String::New(env, e.syscall));
   if (!e.path.empty()) error.Set("path", Napi::String::New(env, e.path));
-  throw error;
+  return error;
+}
+
+[[noreturn]] void ThrowSysError(Napi::Env env, const SysError& e) {
+  throw SysErrorValue(env, e);
+}
+
+// { pid, fd } of a forked child and our end of its socket.
+Napi::Object ChildObject(Napi::Env env, const unshare_fs::Worker& child) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("pid", child.pid);
+  result.Set("fd", child.fd);
+  return result;
 }
 
 int32_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
@@ -51,9 +63,7 @@ Napi::Value SpawnWorker(const Napi::CallbackInfo& info) {
   if (!unshare_fs::SpawnWorker(target, worker, error)) {
     ThrowSysError(info.Env(), error);
   }
-  Napi::Object result = Napi::Object::New(info.Env());
-  result.Set("pid", worker.pid);
-  result.Set("fd", worker.fd);
+  Napi::Object result = ChildObject(info.Env(), worker);
   result.Set("joinedUserNamespace", join_user);
   return result;
 }
@@ -65,10 +75,7 @@ Napi::Value SpawnHolder(const Napi::CallbackInfo& info) {
   if (!unshare_fs::SpawnHolder(new_user_ns, holder, error)) {
     ThrowSysError(info.Env(), error);
   }
-  Napi::Object result = Napi::Object::New(info.Env());
-  result.Set("pid", holder.pid);
-  result.Set("fd", holder.fd);
-  return result;
+  return ChildObject(info.Env(), holder);
 }
 
 Napi::Value SpawnCommand(const Napi::CallbackInfo& info) {
@@ -121,10 +128,7 @@ class ReapWorker : public Napi::AsyncWorker {
     Napi::Env env = Env();
     if (status_ < 0) {
       SysError e{err_, "waitpid", std::to_string(pid_)};
-      Napi::Error error = Napi::Error::New(env, "waitpid");
-      error.Set("errno", Napi::Number::New(env, e.err));
-      error.Set("syscall", Napi::String::New(env, e.syscall));
-      deferred_.Reject(error.Value());
+      deferred_.Reject(SysErrorValue(env, e).Value());
       return;
     }
     Napi::Object result = Napi::Object::New(env);
