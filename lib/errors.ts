@@ -41,6 +41,17 @@ export class CallSite {
   }
 }
 
+/**
+ * Gives the error of an awaited request the stack of those awaiting it.
+ * Called in the catch block of async function `fn` right after its await,
+ * V8's async stack traces then name the callers' own lines, as for
+ * node:fs/promises, without capturing a stack on every call.
+ */
+export function withCallerStack<E extends Error>(error: E, fn: (...args: never[]) => unknown): E {
+  Error.captureStackTrace(error, fn);
+  return error;
+}
+
 /** Errors of the library itself (closed session, dead worker, bad protocol). */
 export class UnshareFsError extends Error {
   readonly code: string;

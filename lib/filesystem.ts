@@ -4,7 +4,7 @@ import * as nodePath from 'node:path';
 
 import type { Channel } from './channel';
 import type { Entry, EntryType } from './entry';
-import { CallSite, abortError } from './errors';
+import { CallSite, abortError, withCallerStack } from './errors';
 import {
   checkEncoding,
   checkOptionsObject,
@@ -79,13 +79,13 @@ export abstract class FileSystem {
   lstat(path: PathLike, options: StatOptions & { bigint: true }): Promise<BigIntStats>;
   lstat(path: PathLike, options?: StatOptions): Promise<Stats>;
   lstat(path: PathLike, options?: StatOptions): Promise<Stats | BigIntStats> {
-    return this.statRequest(Op.Lstat, 'lstat', path, options, this.lstat);
+    return this.statRequest(Op.Lstat, 'lstat', path, options);
   }
 
   stat(path: PathLike, options: StatOptions & { bigint: true }): Promise<BigIntStats>;
   stat(path: PathLike, options?: StatOptions): Promise<Stats>;
   stat(path: PathLike, options?: StatOptions): Promise<Stats | BigIntStats> {
-    return this.statRequest(Op.Stat, 'stat', path, options, this.stat);
+    return this.statRequest(Op.Stat, 'stat', path, options);
   }
 
   readdir(path: PathLike, options: ReaddirOptions & { withFileTypes: true; encoding: 'buffer' }): Promise<Dirent<Buffer>[]>;
@@ -108,7 +108,7 @@ export abstract class FileSystem {
   readlink(path: PathLike, options: { encoding: 'buffer' }): Promise<Buffer>;
   async readlink(path: PathLike, options?: { encoding?: 'utf8' | 'buffer' }): Promise<string | Buffer> {
     const buffer = checkEncoding(checkOptionsObject(options).encoding);
-    const bytes = await this.dataRequest(Op.Readlink, 'readlink', path, undefined, this.readlink);
+    const bytes = await this.dataRequest(Op.Readlink, 'readlink', path, undefined);
     return buffer ? bytes : bytes.toString('utf8');
   }
 
@@ -120,7 +120,7 @@ export abstract class FileSystem {
     if (encoding !== null && !Buffer.isEncoding(encoding as string)) {
       throw new TypeError(`Expected a Buffer encoding for encoding but received '${String(encoding)}'`);
     }
-    const bytes = await this.dataRequest(Op.ReadFile, 'open', path, o.signal as AbortSignal | undefined, this.readFile);
+    const bytes = await this.dataRequest(Op.ReadFile, 'open', path, o.signal as AbortSignal | undefined);
     return encoding === null ? bytes : bytes.toString(encoding as BufferEncoding);
   }
 
@@ -133,22 +133,27 @@ export abstract class FileSystem {
     data: string,
     caller: (...args: never[]) => unknown,
   ): Promise<void> {
-    const site = new CallSite(caller);
     const tail = Buffer.concat([u64(flags), encodeStrings([source, this.resolvePath(target), fstype, data])]);
-    return this.simpleRequest(Op.Mount, [], tail, site).then(() => undefined);
+    return this.voidRequest(Op.Mount, [], tail, caller);
   }
 
   /** Makes the server resolve every later path inside `dir` (RESOLVE_IN_ROOT). */
   protected setRootRequest(dir: string, caller: (...args: never[]) => unknown): Promise<void> {
-    const site = new CallSite(caller);
     const bytes = checkPath(dir, 'root');
-    return this.simpleRequest(Op.SetRoot, [], this.pathBytes(dir, bytes), site).then(() => undefined);
+    return this.voidRequest(Op.SetRoot, [], this.pathBytes(dir, bytes), caller);
   }
 
   protected unmountRequest(target: string, flags: number, caller: (...args: never[]) => unknown): Promise<void> {
+    return this.voidRequest(Op.Unmount, [flags], Buffer.from(this.resolvePath(target)), caller);
+  }
+
+  /** A request answered by an end or an error, whose error gets the stack of `caller`'s caller. */
+  private voidRequest(op: Op, fields: number[], tail: Buffer, caller: (...args: never[]) => unknown): Promise<void> {
     const site = new CallSite(caller);
-    const tail = Buffer.from(this.resolvePath(target));
-    return this.simpleRequest(Op.Unmount, [flags], tail, site).then(() => undefined);
+    return this.simpleRequest(op, fields, tail).then(
+      () => undefined,
+      (error: Error) => Promise.reject(site.graft(error)),
+    );
   }
 
   private startWalk(root: PathLike, options: WalkOptions | undefined, caller: (...args: never[]) => unknown): BatchStream {
@@ -172,42 +177,39 @@ export abstract class FileSystem {
     syscall: string,
     path: PathLike,
     options: StatOptions | undefined,
-    caller: (...args: never[]) => unknown,
   ): Promise<Stats | BigIntStats> {
-    const site = new CallSite(caller);
     const bigint = checkOptionsObject(options).bigint === true;
     const bytes = checkPath(path);
-    if (bytes.length === 0) throw site.graft(emptyPathError(syscall));
-    const payload = await this.simpleRequest(op, [], this.pathBytes(path, bytes), site);
+    if (bytes.length === 0) throw emptyPathError(syscall);
+    let payload: Buffer;
+    try {
+      payload = await this.simpleRequest(op, [], this.pathBytes(path, bytes));
+    } catch (error) {
+      throw withCallerStack(error as Error, this.statRequest);
+    }
     const reader = new StatReader(new DataView(payload.buffer, payload.byteOffset, payload.byteLength), ALL_STAT, this.mapUid, this.mapGid);
     return bigint ? reader.readBigInt(0) : reader.read(0);
   }
 
-  private async dataRequest(
-    op: Op,
-    syscall: string,
-    path: PathLike,
-    signal: AbortSignal | undefined,
-    caller: (...args: never[]) => unknown,
-  ): Promise<Buffer> {
-    const site = new CallSite(caller);
+  private async dataRequest(op: Op, syscall: string, path: PathLike, signal: AbortSignal | undefined): Promise<Buffer> {
     const bytes = checkPath(path);
-    if (bytes.length === 0) throw site.graft(emptyPathError(syscall));
-    return this.simpleRequest(op, [], this.pathBytes(path, bytes), site, signal);
+    if (bytes.length === 0) throw emptyPathError(syscall);
+    try {
+      return await this.simpleRequest(op, [], this.pathBytes(path, bytes), signal);
+    } catch (error) {
+      throw withCallerStack(error as Error, this.dataRequest);
+    }
   }
 
   private pathBytes(path: PathLike, bytes: Buffer): Buffer {
     return typeof path === 'string' ? Buffer.from(this.resolvePath(path)) : this.resolveBytes(bytes);
   }
 
-  /** One request whose replies are collected: a stat, data chunks, or an end. */
-  private simpleRequest(
-    op: Op,
-    fields: number[],
-    tail: Buffer,
-    site: CallSite,
-    signal?: AbortSignal,
-  ): Promise<Buffer> {
+  /**
+   * One request whose replies are collected: a stat, data chunks, or an end.
+   * Its errors have no useful stack yet: callers give them theirs.
+   */
+  private simpleRequest(op: Op, fields: number[], tail: Buffer, signal?: AbortSignal): Promise<Buffer> {
     const channel = this.channel();
     return new Promise<Buffer>((resolve, reject) => {
       const chunks: Buffer[] = [];
@@ -218,7 +220,7 @@ export abstract class FileSystem {
         settled = true;
         channel.release();
         signal?.removeEventListener('abort', onAbort);
-        if (error) reject(site.graft(error));
+        if (error) reject(error);
         else resolve(value!);
       };
       const onAbort = (): void => {
