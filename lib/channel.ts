@@ -1,9 +1,10 @@
 // One socket to a server (the in-process thread or a namespace worker):
 // frames requests, routes reply frames to their request by id, and keeps the
 // event loop alive only while somebody awaits an answer.
-import * as net from 'node:net';
+import { constants } from 'node:os';
 
-import { UnshareFsError } from './errors';
+import { fsError, UnshareFsError } from './errors';
+import { PORT_READABLE, PORT_WRITABLE, native, type NativePort } from './native';
 import { FRAME_HEADER, Op, Reply, encodeRequest } from './protocol';
 
 export interface ReplyHandler {
@@ -13,43 +14,47 @@ export interface ReplyHandler {
   fail(error: Error): void;
 }
 
+const EAGAIN = constants.errno.EAGAIN;
+// Replies are read into chunks this big; a frame is handed out as a view of
+// its chunk, which is never written over, so nothing is copied on the way.
+const CHUNK_BYTES = 512 * 1024;
+// Room wanted for one read: a walk batch and then some.
+const READ_ROOM = 80 * 1024;
+// No server frame comes near this (walk batches are at most 8 MiB).
+const MAX_FRAME = 64 * 1024 * 1024;
+
 export class Channel {
-  private readonly socket: net.Socket;
+  private readonly port: NativePort;
   private readonly handlers = new Map<number, ReplyHandler>();
   private nextId = 1;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+  private framedTo = 0; // bytes of `chunk` already handed out as frames
+  private readTo = 0; // bytes of `chunk` received
+  private readonly outbox: Buffer[] = [];
   private holds = 0;
+  private shuttingDown = false;
+  private ended = false;
   private failure: Error | undefined;
   private readonly closed: Promise<void>;
+  private resolveClosed!: () => void;
 
   /**
    * @param onEnd called once when the peer closes (or the socket fails); its
    *   answer is the error every pending and later request fails with.
    */
-  constructor(fd: number, onEnd: (cause?: Error) => Promise<Error> | Error) {
-    this.socket = new net.Socket({ fd, readable: true, writable: true });
-    this.socket.unref();
-    this.socket.on('data', (chunk: Buffer) => this.receive(chunk));
-    let socketError: Error | undefined;
-    this.socket.on('error', (error) => {
-      socketError = error;
-    });
+  constructor(
+    fd: number,
+    private readonly onEnd: (cause?: Error) => Promise<Error> | Error,
+  ) {
     this.closed = new Promise<void>((resolve) => {
-      this.socket.once('close', () => {
-        void Promise.resolve(onEnd(socketError)).then((error) => {
-          this.failure = error;
-          const handlers = [...this.handlers.values()];
-          this.handlers.clear();
-          for (const handler of handlers) handler.fail(error);
-          resolve();
-        });
-      });
+      this.resolveClosed = resolve;
     });
+    this.port = new (native().Port)(fd, (events) => this.onEvents(events));
+    this.port.watch(PORT_READABLE);
   }
 
   get isOpen(): boolean {
-    return this.failure === undefined && !this.socket.destroyed;
+    return this.failure === undefined && !this.ended;
   }
 
   /** Sends a request; `handler` gets its reply frames until it says it is over. */
@@ -58,7 +63,7 @@ export class Channel {
     const id = this.nextId;
     this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1;
     this.handlers.set(id, handler);
-    this.socket.write(encodeRequest(id, op, fields, tail));
+    this.send(encodeRequest(id, op, fields, tail));
     return id;
   }
 
@@ -70,7 +75,7 @@ export class Channel {
   /** A control frame for a running request (credit, cancel). */
   control(id: number, op: Op, fields: readonly number[] = []): void {
     if (this.failure || !this.handlers.has(id)) return;
-    this.socket.write(encodeRequest(id, op, fields));
+    this.send(encodeRequest(id, op, fields));
   }
 
   /** Forgets a request whose further replies nobody wants. */
@@ -80,10 +85,10 @@ export class Channel {
 
   /** Keeps the event loop alive while somebody awaits an answer. */
   hold(): void {
-    if (this.holds++ === 0) this.socket.ref();
+    if (this.holds++ === 0) this.port.ref();
   }
   release(): void {
-    if (--this.holds === 0) this.socket.unref();
+    if (--this.holds === 0) this.port.unref();
   }
 
   /** Closes our end; resolves once the peer's end is closed too. */
@@ -91,7 +96,10 @@ export class Channel {
     // Awaiting the close must keep the process alive, like any request.
     this.hold();
     try {
-      this.socket.end();
+      if (!this.shuttingDown && !this.ended) {
+        this.shuttingDown = true;
+        if (this.outbox.length === 0) this.port.shutdown();
+      }
       await this.closed;
     } finally {
       this.release();
@@ -103,42 +111,111 @@ export class Channel {
     return this.closed;
   }
 
-  private receive(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    while (this.buffered >= 4) {
-      const head = this.chunks[0].length >= 4 ? this.chunks[0] : this.merge();
-      const length = head.readUInt32LE(0);
-      if (this.buffered < 4 + length) return;
-      const frame = head.length >= 4 + length ? head : this.merge();
-      this.consume(4 + length);
-      this.dispatch(frame.subarray(0, 4 + length));
-    }
-  }
-
-  private merge(): Buffer {
-    const merged = Buffer.concat(this.chunks, this.buffered);
-    this.chunks = [merged];
-    return merged;
-  }
-
-  private consume(n: number): void {
-    const first = this.chunks[0];
-    this.buffered -= n;
-    if (first.length === n) this.chunks.shift();
-    else this.chunks[0] = first.subarray(n);
-  }
-
-  private dispatch(frame: Buffer): void {
-    if (frame.length < FRAME_HEADER) {
-      this.socket.destroy(new UnshareFsError('EPROTO', 'unshare-fs: short frame from the server'));
+  private onEvents(events: number): void {
+    if (events < 0) {
+      this.end(fsError(-events, 'poll'));
       return;
     }
-    const id = frame.readUInt32LE(4);
-    const handler = this.handlers.get(id);
-    if (!handler) return;
-    if (handler.frame(frame[8] as Reply, frame[9], frame.subarray(FRAME_HEADER))) {
-      this.handlers.delete(id);
+    if (events & PORT_WRITABLE) this.flush();
+    if (events & PORT_READABLE) this.receive();
+  }
+
+  private send(frame: Buffer): void {
+    if (this.ended) return;
+    if (this.outbox.length === 0) {
+      const n = this.port.write(frame, 0, frame.length);
+      if (n === frame.length) return;
+      if (n < 0 && n !== -EAGAIN) return; // the peer is gone: reading sees the end
+      this.outbox.push(n > 0 ? frame.subarray(n) : frame);
+      this.port.watch(PORT_READABLE | PORT_WRITABLE);
+    } else {
+      this.outbox.push(frame);
     }
+  }
+
+  private flush(): void {
+    while (this.outbox.length > 0) {
+      const frame = this.outbox[0];
+      const n = this.port.write(frame, 0, frame.length);
+      if (n === -EAGAIN) return;
+      if (n < 0) {
+        this.outbox.length = 0;
+        break;
+      }
+      if (n < frame.length) {
+        this.outbox[0] = frame.subarray(n);
+        return;
+      }
+      this.outbox.shift();
+    }
+    if (this.ended) return;
+    this.port.watch(PORT_READABLE);
+    if (this.shuttingDown) this.port.shutdown();
+  }
+
+  private receive(): void {
+    while (!this.ended) {
+      this.makeRoom();
+      const room = this.chunk.length - this.readTo;
+      const n = this.port.read(this.chunk, this.readTo, room);
+      if (n > 0) {
+        this.readTo += n;
+        this.dispatchFrames();
+        if (n < room) return; // drained; the loop calls again when more comes
+      } else if (n === 0) {
+        this.end();
+      } else if (n === -EAGAIN) {
+        return;
+      } else {
+        this.end(fsError(-n, 'read'));
+      }
+    }
+  }
+
+  /** Moves the unfinished frame to a new chunk when this one has no room for it. */
+  private makeRoom(): void {
+    const pending = this.readTo - this.framedTo;
+    let need = pending + READ_ROOM;
+    if (pending >= 4) need = Math.max(need, 4 + this.chunk.readUInt32LE(this.framedTo));
+    if (this.framedTo + need <= this.chunk.length) return;
+    const next = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, need));
+    this.chunk.copy(next, 0, this.framedTo, this.readTo);
+    this.chunk = next;
+    this.framedTo = 0;
+    this.readTo = pending;
+  }
+
+  private dispatchFrames(): void {
+    const chunk = this.chunk;
+    while (this.readTo - this.framedTo >= 4 && !this.ended) {
+      const start = this.framedTo;
+      const length = chunk.readUInt32LE(start);
+      if (length < FRAME_HEADER - 4 || length > MAX_FRAME) {
+        this.end(new UnshareFsError('EPROTO', `unshare-fs: a frame of ${length} bytes from the server`));
+        return;
+      }
+      if (this.readTo - start < 4 + length) return;
+      this.framedTo = start + 4 + length;
+      const id = chunk.readUInt32LE(start + 4);
+      const handler = this.handlers.get(id);
+      if (handler?.frame(chunk[start + 8] as Reply, chunk[start + 9], chunk.subarray(start + FRAME_HEADER, this.framedTo))) {
+        this.handlers.delete(id);
+      }
+    }
+  }
+
+  /** The stream is over: closes our end and fails what is still pending. */
+  private end(cause?: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.outbox.length = 0;
+    this.port.close();
+    void Promise.resolve(this.onEnd(cause)).then((error) => {
+      this.failure = error;
+      const handlers = [...this.handlers.values()];
+      this.handlers.clear();
+      for (const handler of handlers) handler.fail(error);
+      this.resolveClosed();
+    });
   }
 }

@@ -19,7 +19,28 @@ export interface ExitStatus {
   signal: number | null;
 }
 
+/** Our end of a server's socket, watched by the event loop (native/binding.cc). */
+export interface NativePort {
+  /** Bytes read into `buffer`, 0 at the end of the stream, or -errno (-EAGAIN: nothing yet). */
+  read(buffer: Uint8Array, offset: number, length: number): number;
+  /** Bytes written, or -errno (-EAGAIN: the socket is full). */
+  write(buffer: Uint8Array, offset: number, length: number): number;
+  /** The readiness events (PORT_READABLE | PORT_WRITABLE) to be called for; 0 for none. */
+  watch(events: number): void;
+  ref(): void;
+  unref(): void;
+  /** Ends our direction of the stream; 0 or -errno. */
+  shutdown(): number;
+  /** Stops watching and closes the fd. */
+  close(): void;
+}
+
+export const PORT_READABLE = 1;
+export const PORT_WRITABLE = 2;
+
 export interface NativeBinding {
+  /** Watches `fd`, calling `onEvents` with readiness bits or a negative libuv status. Unreferenced at first. */
+  Port: new (fd: number, onEvents: (events: number) => void) => NativePort;
   startHostServer(): number;
   spawnWorker(pid: number): SpawnedWorker;
   spawnHolder(newUserNamespace: boolean): { pid: number; fd: number };

@@ -1,9 +1,13 @@
 // The only file that speaks N-API: argument checks, errors, async plumbing.
 // Everything else lives in core/ as plain C++ over syscalls.
+#include <errno.h>
 #include <napi.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <uv.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -163,7 +167,155 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Our end of a server's socket, watched by the event loop: the transport of
+// lib/channel.ts.  JavaScript reads and writes it without blocking and is
+// called with the loop's readiness events (UV_READABLE, UV_WRITABLE) or a
+// negative libuv status.  Reads land in buffers JavaScript owns, so frames
+// reach the decoder without a copy or a stream layer in between.
+class Port : public Napi::ObjectWrap<Port> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Port",
+                       {
+                           InstanceMethod<&Port::Read>("read"),
+                           InstanceMethod<&Port::Write>("write"),
+                           InstanceMethod<&Port::Watch>("watch"),
+                           InstanceMethod<&Port::Ref>("ref"),
+                           InstanceMethod<&Port::Unref>("unref"),
+                           InstanceMethod<&Port::Shutdown>("shutdown"),
+                           InstanceMethod<&Port::Close>("close"),
+                       });
+  }
+
+  explicit Port(const Napi::CallbackInfo& info) : ObjectWrap(info) {
+    Napi::Env env = info.Env();
+    int fd = IntArg(info, 0, "fd");
+    if (info.Length() < 2 || !info[1].IsFunction()) {
+      throw Napi::TypeError::New(env, "Expected a function for onEvents");
+    }
+    uv_loop_t* loop = nullptr;
+    NAPI_THROW_IF_FAILED_VOID(env, napi_get_uv_event_loop(env, &loop));
+    auto poll = std::make_unique<uv_poll_t>();
+    int r = uv_poll_init(loop, poll.get(), fd);
+    if (r != 0) ThrowSysError(env, SysError{-r, "uv_poll_init", ""});
+    poll_ = poll.release();
+    poll_->data = this;
+    uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    fd_ = fd;
+    on_events_ = Napi::Persistent(info[1].As<Napi::Function>());
+    context_ = std::make_unique<Napi::AsyncContext>(env, "unshare-fs:channel");
+    napi_add_env_cleanup_hook(env, CleanupHook, this);
+  }
+
+  ~Port() override { Release(false); }
+
+ private:
+  // read(buffer, offset, length): bytes read, 0 at the end, or -errno.
+  Napi::Value Read(const Napi::CallbackInfo& info) {
+    uint8_t* at = Span(info);
+    ssize_t n;
+    do {
+      n = fd_ < 0 ? (errno = EBADF, -1)
+                  : recv(fd_, at, Length(info), MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    return Napi::Number::New(info.Env(), n < 0 ? -errno : n);
+  }
+
+  // write(buffer, offset, length): bytes written or -errno (EAGAIN: full).
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    uint8_t* at = Span(info);
+    ssize_t n;
+    do {
+      n = fd_ < 0 ? (errno = EBADF, -1)
+                  : send(fd_, at, Length(info), MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return Napi::Number::New(info.Env(), n < 0 ? -errno : n);
+  }
+
+  // watch(events): the readiness events to be called for; 0 for none.
+  Napi::Value Watch(const Napi::CallbackInfo& info) {
+    int events = IntArg(info, 0, "events") & (UV_READABLE | UV_WRITABLE);
+    if (poll_ == nullptr) return info.Env().Undefined();
+    int r = events == 0 ? uv_poll_stop(poll_)
+                        : uv_poll_start(poll_, events, OnPoll);
+    if (r != 0) ThrowSysError(info.Env(), SysError{-r, "uv_poll_start", ""});
+    return info.Env().Undefined();
+  }
+
+  // While referenced, the port keeps the event loop alive.
+  Napi::Value Ref(const Napi::CallbackInfo& info) {
+    if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+  Napi::Value Unref(const Napi::CallbackInfo& info) {
+    if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+
+  // Ends our direction: the server sees the end of its requests.
+  Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+    int r = fd_ < 0 ? -EBADF : shutdown(fd_, SHUT_WR) == 0 ? 0 : -errno;
+    return Napi::Number::New(info.Env(), r);
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Release(false);
+    return info.Env().Undefined();
+  }
+
+  uint8_t* Span(const Napi::CallbackInfo& info) {
+    if (info.Length() < 3 || !info[0].IsTypedArray()) {
+      throw Napi::TypeError::New(info.Env(), "Expected a Uint8Array");
+    }
+    auto bytes = info[0].As<Napi::Uint8Array>();
+    uint32_t offset = info[1].As<Napi::Number>().Uint32Value();
+    uint32_t length = info[2].As<Napi::Number>().Uint32Value();
+    if (offset > bytes.ByteLength() || length > bytes.ByteLength() - offset) {
+      throw Napi::RangeError::New(info.Env(), "offset and length overrun");
+    }
+    return bytes.Data() + offset;
+  }
+  static size_t Length(const Napi::CallbackInfo& info) {
+    return info[2].As<Napi::Number>().Uint32Value();
+  }
+
+  static void OnPoll(uv_poll_t* handle, int status, int events) {
+    auto* self = static_cast<Port*>(handle->data);
+    Napi::Env env = self->Env();
+    Napi::HandleScope scope(env);
+    try {
+      self->on_events_.MakeCallback(
+          self->Value(), {Napi::Number::New(env, status < 0 ? status : events)},
+          *self->context_);
+    } catch (const Napi::Error& e) {
+      napi_fatal_exception(env, e.Value());
+    }
+  }
+
+  static void CleanupHook(void* arg) { static_cast<Port*>(arg)->Release(true); }
+
+  // Stops watching and closes the fd; idempotent.  The hook is gone by
+  // itself once it has run.
+  void Release(bool from_hook) {
+    if (poll_ == nullptr) return;
+    uv_poll_stop(poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    poll_ = nullptr;
+    close(fd_);
+    fd_ = -1;
+    on_events_.Reset();  // the callback holds the channel that holds us
+    if (!from_hook) napi_remove_env_cleanup_hook(Env(), CleanupHook, this);
+  }
+
+  uv_poll_t* poll_ = nullptr;
+  int fd_ = -1;
+  Napi::FunctionReference on_events_;
+  std::unique_ptr<Napi::AsyncContext> context_;
+};
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Port", Port::Define(env));
   exports.Set("startHostServer", Napi::Function::New(env, StartHostServer));
   exports.Set("spawnWorker", Napi::Function::New(env, SpawnWorker));
   exports.Set("spawnHolder", Napi::Function::New(env, SpawnHolder));

@@ -79,7 +79,9 @@ ubsan=$(gcc -print-file-name=libubsan.so)
 asan_options="detect_leaks=0:abort_on_error=1:allow_user_segv_handler=1"
 asan_options+=":alloc_dealloc_mismatch=0:print_summary=1:symbolize=1"
 asan_options+=":detect_stack_use_after_return=1:strict_string_checks=1"
+# suppressions: one known report from node-addon-api itself (see the file).
 ubsan_options="print_stacktrace=1:halt_on_error=1:abort_on_error=1"
+ubsan_options+=":suppressions=$root/scripts/ubsan.supp"
 
 mkdir -p "$out"
 echo "test-asan: jest --runInBand ${tests[*]} $*"

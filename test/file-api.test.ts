@@ -1,6 +1,7 @@
 // The file API, run the same way for each way of reaching a file: host paths
 // (in-process walker) and a session inside a namespace the library made.
 import { execFileSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -239,5 +240,25 @@ describe.each(targets)('$name', (target) => {
     ]);
     expect(results).toHaveLength(paths.length + 20);
     expect((results[0] as { mode: number }).mode).toBe(fs.lstatSync(paths[0]).mode);
+  });
+
+  test('a burst of requests larger than the socket buffers, and a file larger than a read chunk', async () => {
+    const api = target.fs();
+    // ~1 KiB per request: 20,000 of them overflow the socket and wait for it to drain.
+    const padded = `${root}/${'./'.repeat(500)}file.txt`;
+    const expected = fs.lstatSync(path.join(root, 'file.txt')).ino;
+    const inodes = await Promise.all(Array.from({ length: 20000 }, () => api.lstat(padded).then((s) => s.ino)));
+    expect(inodes.filter((ino) => ino !== expected)).toEqual([]);
+    expect(inodes).toHaveLength(20000);
+    const big = path.join(root, 'big-random.bin');
+    const bytes = crypto.randomBytes(5 * 1024 * 1024 + 123);
+    fs.writeFileSync(big, bytes);
+    try {
+      const [a, b] = await Promise.all([api.readFile(big), api.readFile(big)]);
+      expect(a.equals(bytes)).toBe(true);
+      expect(b.equals(bytes)).toBe(true);
+    } finally {
+      fs.rmSync(big);
+    }
   });
 });
