@@ -3,10 +3,11 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string_view>
-#include <vector>
 
 #include "protocol.h"
 
@@ -14,13 +15,15 @@ namespace unshare_fs {
 
 class ByteBuffer {
  public:
-  void Reserve(size_t n) { bytes_.reserve(n); }
-  void Clear() { bytes_.clear(); }
-  size_t Size() const { return bytes_.size(); }
-  const uint8_t* Data() const { return bytes_.data(); }
-  uint8_t* MutableData() { return bytes_.data(); }
+  void Reserve(size_t n) {
+    if (n > capacity_) Reallocate(n);
+  }
+  void Clear() { size_ = 0; }
+  size_t Size() const { return size_; }
+  const uint8_t* Data() const { return data_.get(); }
+  uint8_t* MutableData() { return data_.get(); }
 
-  void U8(uint8_t v) { bytes_.push_back(v); }
+  void U8(uint8_t v) { *Grow(1) = v; }
   void U16(uint16_t v) { Raw(&v, sizeof v); }
   void U32(uint32_t v) { Raw(&v, sizeof v); }
   void I32(int32_t v) { Raw(&v, sizeof v); }
@@ -28,14 +31,13 @@ class ByteBuffer {
   void I64(int64_t v) { Raw(&v, sizeof v); }
   void Bytes(std::string_view s) { Raw(s.data(), s.size()); }
   void Raw(const void* p, size_t n) {
-    const auto* b = static_cast<const uint8_t*>(p);
-    bytes_.insert(bytes_.end(), b, b + n);
+    if (n > 0) std::memcpy(Grow(n), p, n);
   }
-  void PatchU32(size_t at, uint32_t v) { std::memcpy(&bytes_[at], &v, 4); }
+  void PatchU32(size_t at, uint32_t v) { std::memcpy(data_.get() + at, &v, 4); }
 
   // Starts a frame; FinishFrame fills in its length.
   size_t BeginFrame(uint32_t id, Reply kind) {
-    size_t at = bytes_.size();
+    size_t at = size_;
     U32(0);
     U32(id);
     U8(static_cast<uint8_t>(kind));
@@ -44,34 +46,64 @@ class ByteBuffer {
     return at;
   }
   void FinishFrame(size_t at) {
-    PatchU32(at, static_cast<uint32_t>(bytes_.size() - at - 4));
+    PatchU32(at, static_cast<uint32_t>(size_ - at - 4));
   }
 
   // Packs the fields selected by `mask`, in protocol order.
   void Stat(const struct stat& st, uint32_t mask) {
-    if (mask & kMode) U32(st.st_mode);
-    if (mask & kUid) U32(st.st_uid);
-    if (mask & kGid) U32(st.st_gid);
-    if (mask & kNlink) U32(static_cast<uint32_t>(st.st_nlink));
-    if (mask & kSize) U64(static_cast<uint64_t>(st.st_size));
-    if (mask & kIno) U64(st.st_ino);
-    if (mask & kDev) U64(st.st_dev);
-    if (mask & kRdev) U64(st.st_rdev);
+    uint8_t* p = Grow(kMaxStatBytes);
+    uint8_t* const start = p;
+    if (mask & kMode) p = Put<uint32_t>(p, st.st_mode);
+    if (mask & kUid) p = Put<uint32_t>(p, st.st_uid);
+    if (mask & kGid) p = Put<uint32_t>(p, st.st_gid);
+    if (mask & kNlink) p = Put<uint32_t>(p, st.st_nlink);
+    if (mask & kSize) p = Put<uint64_t>(p, st.st_size);
+    if (mask & kIno) p = Put<uint64_t>(p, st.st_ino);
+    if (mask & kDev) p = Put<uint64_t>(p, st.st_dev);
+    if (mask & kRdev) p = Put<uint64_t>(p, st.st_rdev);
     if (mask & kBlocks) {
-      U64(static_cast<uint64_t>(st.st_blocks));
-      U32(static_cast<uint32_t>(st.st_blksize));
+      p = Put<uint64_t>(p, st.st_blocks);
+      p = Put<uint32_t>(p, st.st_blksize);
     }
-    if (mask & kAtime) Time(st.st_atim);
-    if (mask & kMtime) Time(st.st_mtim);
-    if (mask & kCtime) Time(st.st_ctim);
+    if (mask & kAtime) p = PutTime(p, st.st_atim);
+    if (mask & kMtime) p = PutTime(p, st.st_mtim);
+    if (mask & kCtime) p = PutTime(p, st.st_ctim);
+    size_ -= kMaxStatBytes - static_cast<size_t>(p - start);
   }
 
  private:
-  void Time(const struct timespec& ts) {
-    I64(ts.tv_sec);
-    U32(static_cast<uint32_t>(ts.tv_nsec));
+  static constexpr size_t kMaxStatBytes = 4 * 4 + 5 * 8 + 4 + 3 * 12;
+
+  template <typename T, typename V>
+  static uint8_t* Put(uint8_t* p, V v) {
+    T t = static_cast<T>(v);
+    std::memcpy(p, &t, sizeof t);
+    return p + sizeof t;
   }
-  std::vector<uint8_t> bytes_;
+  static uint8_t* PutTime(uint8_t* p, const struct timespec& ts) {
+    p = Put<int64_t>(p, ts.tv_sec);
+    return Put<uint32_t>(p, ts.tv_nsec);
+  }
+
+  // Makes room for n more bytes and returns where they go.
+  uint8_t* Grow(size_t n) {
+    if (size_ + n > capacity_) {
+      Reallocate(std::max(size_ + n, capacity_ == 0 ? size_t{256} : capacity_ * 2));
+    }
+    uint8_t* at = data_.get() + size_;
+    size_ += n;
+    return at;
+  }
+  void Reallocate(size_t capacity) {
+    std::unique_ptr<uint8_t[]> grown(new uint8_t[capacity]);
+    if (size_ > 0) std::memcpy(grown.get(), data_.get(), size_);
+    data_ = std::move(grown);
+    capacity_ = capacity;
+  }
+
+  std::unique_ptr<uint8_t[]> data_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
 };
 
 }  // namespace unshare_fs
