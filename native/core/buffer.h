@@ -88,7 +88,8 @@ class ByteBuffer {
   // Makes room for n more bytes and returns where they go.
   uint8_t* Grow(size_t n) {
     if (size_ + n > capacity_) {
-      Reallocate(std::max(size_ + n, capacity_ == 0 ? size_t{256} : capacity_ * 2));
+      Reallocate(
+          std::max(size_ + n, capacity_ == 0 ? size_t{256} : capacity_ * 2));
     }
     uint8_t* at = data_.get() + size_;
     size_ += n;
