@@ -15,38 +15,57 @@ export interface DecodeOptions {
   mapGid: IdMapper;
 }
 
-export interface DecodedBatch {
-  entries: Entry<string | Buffer, Stats | BigIntStats>[];
-  errors: FsError[];
-  /** For each error, how many entries came before it in this batch. */
-  errorPositions: number[];
-}
-
 type Utf8Slicer = (this: Buffer, start: number, end: number) => string;
 // Buffer#utf8Slice skips toString's argument checks; both are node's own.
 const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: Utf8Slicer }).utf8Slice;
 
+type AnyEntry = Entry<string | Buffer, Stats | BigIntStats>;
+
+/**
+ * Reads one batch at a time, record by record: the caller takes each entry
+ * as it is made, so a batch's entries are not all alive at once.
+ */
 export class BatchDecoder {
   private readonly rootPrefix: string;
   private readonly rootPrefixBytes: Buffer;
+  private batch: Buffer = Buffer.alloc(0);
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  private stats: StatReader;
+  private offset = 0;
+  private dirPrefix: string;
+  private dirPrefixBytes: Buffer;
+  private depth = 1;
 
   constructor(private readonly options: DecodeOptions) {
     this.rootPrefix = options.root.endsWith('/') ? options.root : `${options.root}/`;
     this.rootPrefixBytes = Buffer.from(this.rootPrefix);
+    this.dirPrefix = this.rootPrefix;
+    this.dirPrefixBytes = this.rootPrefixBytes;
+    this.stats = new StatReader(this.view, options.statMask, options.mapUid, options.mapGid);
   }
 
-  decode(batch: Buffer): DecodedBatch {
-    const { statMask, bigint, buffer } = this.options;
-    const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
-    const stats = new StatReader(view, statMask, this.options.mapUid, this.options.mapGid);
-    const entries: DecodedBatch['entries'] = [];
-    const errors: FsError[] = [];
-    const errorPositions: number[] = [];
-    let dirPrefix = this.rootPrefix;
-    let dirPrefixBytes = this.rootPrefixBytes;
-    let depth = 1;
-    let o = 0;
+  /** Starts reading `batch` (self-contained: it begins with its directory). */
+  reset(batch: Buffer): void {
+    this.batch = batch;
+    this.view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
+    this.stats = new StatReader(this.view, this.options.statMask, this.options.mapUid, this.options.mapGid);
+    this.offset = 0;
+    this.dirPrefix = this.rootPrefix;
+    this.dirPrefixBytes = this.rootPrefixBytes;
+    this.depth = 1;
+  }
+
+  /** Forgets the rest of the batch. */
+  clear(): void {
+    this.offset = this.batch.length;
+  }
+
+  /** The next entry, or the error of an error record, or undefined at the batch's end. */
+  next(): AnyEntry | FsError | undefined {
+    const batch = this.batch;
+    const view = this.view;
     const end = batch.length;
+    let o = this.offset;
     while (o < end) {
       const tag = batch[o];
       if (tag === RecordTag.Entry) {
@@ -55,27 +74,29 @@ export class BatchDecoder {
         const nameStart = o + 4;
         o = nameStart + nameLength;
         let stat: Stats | BigIntStats | undefined;
+        const { statMask } = this.options;
         if (statMask !== 0) {
-          stat = bigint ? stats.readBigInt(o) : stats.read(o);
-          o = stats.offset;
+          stat = this.options.bigint ? this.stats.readBigInt(o) : this.stats.read(o);
+          o = this.stats.offset;
         }
-        if (buffer) {
+        this.offset = o;
+        if (this.options.buffer) {
           const name = Buffer.from(batch.subarray(nameStart, nameStart + nameLength));
-          entries.push(new Entry(Buffer.concat([dirPrefixBytes, name]), name, type, depth, stat));
-        } else {
-          const name = utf8Slice.call(batch, nameStart, nameStart + nameLength);
-          entries.push(new Entry(dirPrefix + name, name, type, depth, stat));
+          return new Entry(Buffer.concat([this.dirPrefixBytes, name]), name, type, this.depth, stat);
         }
-      } else if (tag === RecordTag.Dir) {
-        depth = view.getUint16(o + 2, true) + 1;
+        const name = utf8Slice.call(batch, nameStart, nameStart + nameLength);
+        return new Entry(this.dirPrefix + name, name, type, this.depth, stat);
+      }
+      if (tag === RecordTag.Dir) {
+        this.depth = view.getUint16(o + 2, true) + 1;
         const length = view.getUint32(o + 4, true);
         if (length === 0) {
-          dirPrefix = this.rootPrefix;
-          dirPrefixBytes = this.rootPrefixBytes;
+          this.dirPrefix = this.rootPrefix;
+          this.dirPrefixBytes = this.rootPrefixBytes;
         } else {
           const rel = batch.subarray(o + 8, o + 8 + length);
-          dirPrefix = `${this.rootPrefix}${utf8Slice.call(rel, 0, rel.length)}/`;
-          if (buffer) dirPrefixBytes = Buffer.concat([this.rootPrefixBytes, rel, Buffer.from('/')]);
+          this.dirPrefix = `${this.rootPrefix}${utf8Slice.call(rel, 0, rel.length)}/`;
+          if (this.options.buffer) this.dirPrefixBytes = Buffer.concat([this.rootPrefixBytes, rel, Buffer.from('/')]);
         }
         o += 8 + length;
       } else if (tag === RecordTag.Error) {
@@ -86,13 +107,13 @@ export class BatchDecoder {
         const pathStart = syscallStart + syscallLength;
         const syscall = batch.toString('latin1', syscallStart, pathStart);
         const rel = batch.toString('utf8', pathStart, pathStart + pathLength);
-        errors.push(fsError(errno, syscall, this.rootPrefix + rel));
-        errorPositions.push(entries.length);
-        o = pathStart + pathLength;
+        this.offset = pathStart + pathLength;
+        return fsError(errno, syscall, this.rootPrefix + rel);
       } else {
         throw new Error(`unshare-fs: corrupt walk batch (record tag ${tag} at ${o})`);
       }
     }
-    return { entries, errors, errorPositions };
+    this.offset = o;
+    return undefined;
   }
 }

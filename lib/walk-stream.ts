@@ -2,8 +2,8 @@
 // of the consumer; each batch the consumer takes returns one credit.
 import type { Channel, ReplyHandler } from './channel';
 import { BatchDecoder } from './decode';
-import type { Entry } from './entry';
-import { abortError, type CallSite } from './errors';
+import { Entry } from './entry';
+import { abortError, type CallSite, type FsError } from './errors';
 import type { CheckedWalk } from './options';
 import { Op, Reply, errorFromPayload } from './protocol';
 import type { BigIntStats, IdMapper, Stats } from './stats';
@@ -22,7 +22,6 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
   private waiter: { resolve: () => void } | undefined;
   private finished = false;
   private owed = 0;
-  private abortedBySignal = false;
   private readonly onAbort = (): void => this.abort();
 
   constructor(
@@ -62,11 +61,6 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
     return this.queue.length;
   }
 
-  /** True once the walk was aborted: buffered entries are not delivered. */
-  get aborted(): boolean {
-    return this.abortedBySignal;
-  }
-
   frame(kind: Reply, flags: number, payload: Buffer): boolean {
     if (kind === Reply.Batch) {
       this.queue.push(payload);
@@ -90,6 +84,20 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
   }
 
   async next(): Promise<IteratorResult<AnyEntry[]>> {
+    while (await this.nextBatch()) {
+      const entries: AnyEntry[] = [];
+      for (let entry = this.nextEntry(); entry !== undefined; entry = this.nextEntry()) entries.push(entry);
+      if (entries.length > 0 || this.failure) return { value: entries, done: false };
+    }
+    return { value: undefined, done: true };
+  }
+
+  /**
+   * Starts reading the next batch, waiting for it if need be: false once the
+   * walk is over.  Throws what ended the walk, once the batches before it
+   * are read.
+   */
+  async nextBatch(): Promise<boolean> {
     for (;;) {
       if (this.failure && (this.queue.length === 0 || this.finished)) {
         const failure = this.failure;
@@ -105,15 +113,23 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
           this.channel.control(this.id, Op.Credit, [this.owed]);
           this.owed = 0;
         }
-        const entries = this.take(batch);
-        if (entries.length > 0 || this.failure) return { value: entries, done: false };
-        continue;
+        this.decoder.reset(batch);
+        return true;
       }
       if (this.ended || this.finished) {
         this.finish();
-        return { value: undefined, done: true };
+        return false;
       }
       await this.wait();
+    }
+  }
+
+  /** The next entry of the batch being read; undefined when it is used up or the walk failed in it. */
+  nextEntry(): AnyEntry | undefined {
+    for (;;) {
+      const record = this.decoder.next();
+      if (record === undefined || record instanceof Entry) return record;
+      if (!this.onErrorRecord(record)) return undefined;
     }
   }
 
@@ -127,20 +143,18 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
     return this;
   }
 
-  /** Applies onError to the batch's errors; returns the entries to deliver. */
-  private take(batch: Buffer): AnyEntry[] {
-    const { entries, errors, errorPositions } = this.decoder.decode(batch);
-    if (errors.length === 0) return entries;
+  /** Applies onError to an error inside the tree; false when it ends the walk. */
+  private onErrorRecord(error: FsError): boolean {
     const { onError } = this.options;
-    if (onError === 'skip') return entries;
+    if (onError === 'skip') return true;
     if (typeof onError === 'function') {
-      for (const error of errors) onError(error);
-      return entries;
+      onError(error);
+      return true;
     }
-    this.failure = this.site.graft(errors[0]);
+    this.failure = this.site.graft(error);
     this.cancel();
-    this.finished = true;
-    return entries.slice(0, errorPositions[0]);
+    this.finish();
+    return false;
   }
 
   private wait(): Promise<void> {
@@ -163,11 +177,9 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
 
   private abort(): void {
     if (this.finished || this.ended) return;
-    this.abortedBySignal = true;
     this.failure = this.site.graft(abortError(this.options.signal!));
     this.cancel();
-    this.finished = true;
-    this.queue.length = 0;
+    this.finish();
     this.wake();
   }
 
@@ -183,37 +195,30 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
   private finish(): void {
     this.finished = true;
     this.queue.length = 0;
+    this.decoder.clear();
     this.options.signal?.removeEventListener('abort', this.onAbort);
   }
 }
 
-/** Entries one at a time, over a BatchStream. */
+/** Entries one at a time, over a BatchStream, each decoded when it is asked for. */
 export class EntryIterator implements AsyncIterableIterator<AnyEntry> {
-  private batch: AnyEntry[] = [];
-  private index = 0;
-
   constructor(private readonly batches: BatchStream) {}
 
   next(): Promise<IteratorResult<AnyEntry>> {
-    if (this.index < this.batch.length && !this.batches.aborted) {
-      return Promise.resolve({ value: this.batch[this.index++], done: false });
-    }
+    const entry = this.batches.nextEntry();
+    if (entry !== undefined) return Promise.resolve({ value: entry, done: false });
     return this.refill();
   }
 
   private async refill(): Promise<IteratorResult<AnyEntry>> {
-    for (;;) {
-      const result = await this.batches.next();
-      if (result.done) return result;
-      if (result.value.length === 0) continue;
-      this.batch = result.value;
-      this.index = 1;
-      return { value: this.batch[0], done: false };
+    while (await this.batches.nextBatch()) {
+      const entry = this.batches.nextEntry();
+      if (entry !== undefined) return { value: entry, done: false };
     }
+    return { value: undefined, done: true };
   }
 
   async return(): Promise<IteratorResult<AnyEntry>> {
-    this.batch = [];
     await this.batches.return();
     return { value: undefined, done: true };
   }
