@@ -21,6 +21,8 @@ const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: Utf8Slicer }).utf
 
 type AnyEntry = Entry<string | Buffer, Stats | BigIntStats>;
 
+const SLASH = Buffer.from('/');
+
 /**
  * Reads one batch at a time, record by record: the caller takes each entry
  * as it is made, so a batch's entries are not all alive at once.
@@ -94,9 +96,10 @@ export class BatchDecoder {
           this.dirPrefix = this.rootPrefix;
           this.dirPrefixBytes = this.rootPrefixBytes;
         } else {
-          const rel = batch.subarray(o + 8, o + 8 + length);
-          this.dirPrefix = `${this.rootPrefix}${utf8Slice.call(rel, 0, rel.length)}/`;
-          if (this.options.buffer) this.dirPrefixBytes = Buffer.concat([this.rootPrefixBytes, rel, Buffer.from('/')]);
+          this.dirPrefix = `${this.rootPrefix}${utf8Slice.call(batch, o + 8, o + 8 + length)}/`;
+          if (this.options.buffer) {
+            this.dirPrefixBytes = Buffer.concat([this.rootPrefixBytes, batch.subarray(o + 8, o + 8 + length), SLASH]);
+          }
         }
         o += 8 + length;
       } else if (tag === RecordTag.Error) {
