@@ -8,16 +8,21 @@ import { PORT_READABLE, PORT_WRITABLE, native, type NativePort } from './native'
 import { FRAME_HEADER, Op, Reply, encodeRequest } from './protocol';
 
 export interface ReplyHandler {
-  /** A reply frame for this request; returns true when the request is over. */
+  /**
+   * A reply frame for this request; returns true when the request is over.
+   * `payload` is only valid during the call unless it is borrowed.
+   */
   frame(kind: Reply, flags: number, payload: Buffer): boolean;
   /** The channel died before the request was over. */
   fail(error: Error): void;
 }
 
 const EAGAIN = constants.errno.EAGAIN;
-// Replies are read into chunks this big; a frame is handed out as a view of
-// its chunk, which is never written over, so nothing is copied on the way.
+// Replies are read into chunks this big and handed out as views, so nothing
+// is copied on the way.  A chunk is written over again only once it is no
+// longer the one being read into and no view of it is borrowed.
 const CHUNK_BYTES = 512 * 1024;
+const SPARE_CHUNKS = 2;
 // Room wanted for one read: a walk batch and then some.
 const READ_ROOM = 80 * 1024;
 // No server frame comes near this (walk batches are at most 8 MiB).
@@ -27,9 +32,12 @@ export class Channel {
   private readonly port: NativePort;
   private readonly handlers = new Map<number, ReplyHandler>();
   private nextId = 1;
-  private chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+  private chunk: Buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
   private framedTo = 0; // bytes of `chunk` already handed out as frames
   private readTo = 0; // bytes of `chunk` received
+  private readonly borrowed = new Map<ArrayBufferLike, number>(); // views kept, by chunk
+  private readonly retired = new Map<ArrayBufferLike, Buffer>(); // old chunks with views kept
+  private readonly spare: Buffer[] = []; // old chunks free to be read into
   private readonly outbox: Buffer[] = [];
   private holds = 0;
   private shuttingDown = false;
@@ -81,6 +89,27 @@ export class Channel {
   /** Forgets a request whose further replies nobody wants. */
   forget(id: number): void {
     this.handlers.delete(id);
+  }
+
+  /** Keeps a frame's payload valid after its frame() call, until it is given back. */
+  borrow(payload: Buffer): void {
+    this.borrowed.set(payload.buffer, (this.borrowed.get(payload.buffer) ?? 0) + 1);
+  }
+
+  /** Ends a borrow: the payload must not be read any more. */
+  giveBack(payload: Buffer): void {
+    const chunk = payload.buffer;
+    const left = (this.borrowed.get(chunk) ?? 0) - 1;
+    if (left > 0) {
+      this.borrowed.set(chunk, left);
+      return;
+    }
+    this.borrowed.delete(chunk);
+    const retired = this.retired.get(chunk);
+    if (retired) {
+      this.retired.delete(chunk);
+      this.keepSpare(retired);
+    }
   }
 
   /** Keeps the event loop alive while somebody awaits an answer. */
@@ -178,11 +207,18 @@ export class Channel {
     let need = pending + READ_ROOM;
     if (pending >= 4) need = Math.max(need, 4 + this.chunk.readUInt32LE(this.framedTo));
     if (this.framedTo + need <= this.chunk.length) return;
-    const next = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, need));
+    const spare = need <= CHUNK_BYTES ? this.spare.pop() : undefined;
+    const next = spare ?? Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, need));
     this.chunk.copy(next, 0, this.framedTo, this.readTo);
+    if (this.borrowed.has(this.chunk.buffer)) this.retired.set(this.chunk.buffer, this.chunk);
+    else this.keepSpare(this.chunk);
     this.chunk = next;
     this.framedTo = 0;
     this.readTo = pending;
+  }
+
+  private keepSpare(chunk: Buffer): void {
+    if (chunk.length === CHUNK_BYTES && this.spare.length < SPARE_CHUNKS) this.spare.push(chunk);
   }
 
   private dispatchFrames(): void {

@@ -22,6 +22,7 @@ const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: Utf8Slicer }).utf
 type AnyEntry = Entry<string | Buffer, Stats | BigIntStats>;
 
 const SLASH = Buffer.from('/');
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Reads one batch at a time, record by record: the caller takes each entry
@@ -30,7 +31,7 @@ const SLASH = Buffer.from('/');
 export class BatchDecoder {
   private readonly rootPrefix: string;
   private readonly rootPrefixBytes: Buffer;
-  private batch: Buffer = Buffer.alloc(0);
+  private batch: Buffer = EMPTY;
   private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   private stats: StatReader;
   private offset = 0;
@@ -57,9 +58,9 @@ export class BatchDecoder {
     this.depth = 1;
   }
 
-  /** Forgets the rest of the batch. */
+  /** Forgets the batch: it is not read again. */
   clear(): void {
-    this.offset = this.batch.length;
+    this.reset(EMPTY);
   }
 
   /** The next entry, or the error of an error record, or undefined at the batch's end. */

@@ -240,7 +240,7 @@ export abstract class FileSystem {
               if (op !== Op.ReadFile) settle(undefined, chunks[0]);
               return op !== Op.ReadFile;
             }
-            if (kind === Reply.Stat) settle(undefined, payload); // decoded at once
+            if (kind === Reply.Stat) settle(undefined, Buffer.from(payload));
             else if (kind === Reply.End) settle(undefined, Buffer.concat(chunks));
             else if (kind === Reply.Error) settle(errorFromPayload(payload));
             return true;

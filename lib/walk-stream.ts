@@ -14,7 +14,8 @@ const BATCH_BYTES = 64 * 1024;
 type AnyEntry = Entry<string | Buffer, Stats | BigIntStats>;
 
 export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHandler {
-  private readonly queue: Buffer[] = [];
+  private readonly queue: Buffer[] = []; // borrowed from the channel
+  private current: Buffer | undefined; // the batch the decoder reads, borrowed too
   private readonly decoder: BatchDecoder;
   private id = 0;
   private ended = false;
@@ -63,6 +64,7 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
 
   frame(kind: Reply, flags: number, payload: Buffer): boolean {
     if (kind === Reply.Batch) {
+      this.channel.borrow(payload);
       this.queue.push(payload);
     } else if (kind === Reply.End) {
       this.ended = true;
@@ -113,6 +115,8 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
           this.channel.control(this.id, Op.Credit, [this.owed]);
           this.owed = 0;
         }
+        this.dropCurrent();
+        this.current = batch;
         this.decoder.reset(batch);
         return true;
       }
@@ -192,10 +196,19 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
     }
   }
 
+  /** Gives the batch being read back to the channel. */
+  private dropCurrent(): void {
+    if (this.current === undefined) return;
+    this.decoder.clear();
+    this.channel.giveBack(this.current);
+    this.current = undefined;
+  }
+
   private finish(): void {
     this.finished = true;
+    this.dropCurrent();
+    for (const batch of this.queue) this.channel.giveBack(batch);
     this.queue.length = 0;
-    this.decoder.clear();
     this.options.signal?.removeEventListener('abort', this.onAbort);
   }
 }

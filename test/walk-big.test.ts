@@ -50,6 +50,33 @@ test('a slow consumer stops the walker: no more than the credit window is buffer
   expect(total).toBe(WIDE);
 });
 
+test('walks sharing a channel at different paces each see every entry intact', async () => {
+  // Reply chunks are reused once no batch in them is borrowed: two walks
+  // holding batches of the same chunks for different times, with file reads
+  // in between, must still decode exactly what the walker sent.
+  const dir = path.join(root, 'wide');
+  const text = 'x'.repeat(3000);
+  fs.writeFileSync(path.join(root, 'text.txt'), text);
+  const walkAll = async (pauseEvery: number): Promise<Map<string, number>> => {
+    const seen = new Map<string, number>();
+    let n = 0;
+    for await (const entry of host.walk(dir, { stat: ['size', 'ino'] })) {
+      seen.set(entry.name, entry.stats!.ino);
+      if (++n % pauseEvery === 0) {
+        expect(await host.readFile(path.join(root, 'text.txt'), 'utf8')).toBe(text);
+      }
+    }
+    return seen;
+  };
+  const [fast, slow] = await Promise.all([walkAll(20000), walkAll(2000)]);
+  for (const seen of [fast, slow]) {
+    expect(seen.size).toBe(WIDE);
+    for (const i of [0, 1, 4242, WIDE - 1]) {
+      expect(seen.get(`f${i}`)).toBe(fs.lstatSync(path.join(dir, `f${i}`)).ino);
+    }
+  }
+});
+
 describe('errors inside the tree', () => {
   // An unreadable directory: as an ordinary user a 0000 directory; as root,
   // root reads everything, so the walk runs in a namespace whose root is
