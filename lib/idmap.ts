@@ -34,8 +34,10 @@ export function mapper(ranges: readonly IdRange[]): (id: number) => number {
   if (ranges.length === 1 && ranges[0].inside === 0 && ranges[0].outside === 0 && ranges[0].count >= 0xffffffff) {
     return (id) => id;
   }
+  // Called for every entry of a walk: a plain indexed loop, no iterator.
   return (id) => {
-    for (const range of ranges) {
+    for (let i = 0; i < ranges.length; i++) {
+      const range = ranges[i];
       if (id >= range.inside && id - range.inside < range.count) return range.outside + (id - range.inside);
     }
     return OVERFLOW_ID;
