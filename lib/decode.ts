@@ -91,33 +91,47 @@ export class BatchDecoder {
         return new Entry(this.dirPrefix + name, name, type, this.depth, stat);
       }
       if (tag === RecordTag.Dir) {
-        this.depth = view.getUint16(o + 2, true) + 1;
-        const length = view.getUint32(o + 4, true);
-        if (length === 0) {
-          this.dirPrefix = this.rootPrefix;
-          this.dirPrefixBytes = this.rootPrefixBytes;
-        } else {
-          this.dirPrefix = `${this.rootPrefix}${utf8Slice.call(batch, o + 8, o + 8 + length)}/`;
-          if (this.options.buffer) {
-            this.dirPrefixBytes = Buffer.concat([this.rootPrefixBytes, batch.subarray(o + 8, o + 8 + length), SLASH]);
-          }
-        }
-        o += 8 + length;
+        o = this.directory(o);
       } else if (tag === RecordTag.Error) {
-        const syscallLength = view.getUint16(o + 2, true);
-        const errno = view.getInt32(o + 4, true);
-        const pathLength = view.getUint32(o + 8, true);
-        const syscallStart = o + 12;
-        const pathStart = syscallStart + syscallLength;
-        const syscall = batch.toString('latin1', syscallStart, pathStart);
-        const rel = batch.toString('utf8', pathStart, pathStart + pathLength);
-        this.offset = pathStart + pathLength;
-        return fsError(errno, syscall, this.rootPrefix + rel);
+        return this.error(o);
       } else {
         throw new Error(`unshare-fs: corrupt walk batch (record tag ${tag} at ${o})`);
       }
     }
     this.offset = o;
     return undefined;
+  }
+
+  // The other records, out of next() so that the entry path stays small.
+
+  /** A directory record: the entries after it are in this directory. */
+  private directory(o: number): number {
+    const batch = this.batch;
+    this.depth = this.view.getUint16(o + 2, true) + 1;
+    const length = this.view.getUint32(o + 4, true);
+    if (length === 0) {
+      this.dirPrefix = this.rootPrefix;
+      this.dirPrefixBytes = this.rootPrefixBytes;
+    } else {
+      this.dirPrefix = `${this.rootPrefix}${utf8Slice.call(batch, o + 8, o + 8 + length)}/`;
+      if (this.options.buffer) {
+        this.dirPrefixBytes = Buffer.concat([this.rootPrefixBytes, batch.subarray(o + 8, o + 8 + length), SLASH]);
+      }
+    }
+    return o + 8 + length;
+  }
+
+  /** An error record: what failed, on which path. */
+  private error(o: number): FsError {
+    const batch = this.batch;
+    const syscallLength = this.view.getUint16(o + 2, true);
+    const errno = this.view.getInt32(o + 4, true);
+    const pathLength = this.view.getUint32(o + 8, true);
+    const syscallStart = o + 12;
+    const pathStart = syscallStart + syscallLength;
+    const syscall = batch.toString('latin1', syscallStart, pathStart);
+    const rel = batch.toString('utf8', pathStart, pathStart + pathLength);
+    this.offset = pathStart + pathLength;
+    return fsError(errno, syscall, this.rootPrefix + rel);
   }
 }
