@@ -197,7 +197,10 @@ class Port : public Napi::ObjectWrap<Port> {
     NAPI_THROW_IF_FAILED_VOID(env, napi_get_uv_event_loop(env, &loop));
     auto poll = std::make_unique<uv_poll_t>();
     int r = uv_poll_init(loop, poll.get(), fd);
-    if (r != 0) ThrowSysError(env, SysError{-r, "uv_poll_init", ""});
+    if (r != 0) {
+      close(fd);  // the port owns the fd, started or not
+      ThrowSysError(env, SysError{-r, "uv_poll_init", ""});
+    }
     poll_ = poll.release();
     poll_->data = this;
     uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
@@ -212,24 +215,16 @@ class Port : public Napi::ObjectWrap<Port> {
  private:
   // read(buffer, offset, length): bytes read, 0 at the end, or -errno.
   Napi::Value Read(const Napi::CallbackInfo& info) {
-    uint8_t* at = Span(info);
-    ssize_t n;
-    do {
-      n = fd_ < 0 ? (errno = EBADF, -1)
-                  : recv(fd_, at, Length(info), MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    return Napi::Number::New(info.Env(), n < 0 ? -errno : n);
+    return Transfer(info, [](int fd, uint8_t* p, size_t n) {
+      return recv(fd, p, n, MSG_DONTWAIT);
+    });
   }
 
   // write(buffer, offset, length): bytes written or -errno (EAGAIN: full).
   Napi::Value Write(const Napi::CallbackInfo& info) {
-    uint8_t* at = Span(info);
-    ssize_t n;
-    do {
-      n = fd_ < 0 ? (errno = EBADF, -1)
-                  : send(fd_, at, Length(info), MSG_DONTWAIT | MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    return Napi::Number::New(info.Env(), n < 0 ? -errno : n);
+    return Transfer(info, [](int fd, uint8_t* p, size_t n) {
+      return send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    });
   }
 
   // watch(events): the readiness events to be called for; 0 for none.
@@ -263,7 +258,10 @@ class Port : public Napi::ObjectWrap<Port> {
     return info.Env().Undefined();
   }
 
-  uint8_t* Span(const Napi::CallbackInfo& info) {
+  // One non-blocking recv or send on (buffer, offset, length), retried on
+  // EINTR: the byte count or -errno.
+  template <typename Io>
+  Napi::Value Transfer(const Napi::CallbackInfo& info, Io io) {
     if (info.Length() < 3 || !info[0].IsTypedArray()) {
       throw Napi::TypeError::New(info.Env(), "Expected a Uint8Array");
     }
@@ -273,10 +271,12 @@ class Port : public Napi::ObjectWrap<Port> {
     if (offset > bytes.ByteLength() || length > bytes.ByteLength() - offset) {
       throw Napi::RangeError::New(info.Env(), "offset and length overrun");
     }
-    return bytes.Data() + offset;
-  }
-  static size_t Length(const Napi::CallbackInfo& info) {
-    return info[2].As<Napi::Number>().Uint32Value();
+    ssize_t n;
+    do {
+      n = fd_ < 0 ? (errno = EBADF, -1)
+                  : io(fd_, bytes.Data() + offset, length);
+    } while (n < 0 && errno == EINTR);
+    return Napi::Number::New(info.Env(), n < 0 ? -errno : n);
   }
 
   static void OnPoll(uv_poll_t* handle, int status, int events) {
