@@ -2,7 +2,7 @@
 // decoder serves the in-process walker and the namespace worker alike.
 import { Entry, TYPE_BY_DTYPE } from './entry';
 import { fsError, type FsError } from './errors';
-import { RecordTag } from './protocol';
+import { BATCH_HEADER, BATCH_NAMES_ASCII, RecordTag } from './protocol';
 import { StatReader, type BigIntStats, type IdMapper, type Stats } from './stats';
 
 export interface DecodeOptions {
@@ -15,9 +15,10 @@ export interface DecodeOptions {
   mapGid: IdMapper;
 }
 
-type Utf8Slicer = (this: Buffer, start: number, end: number) => string;
-// Buffer#utf8Slice skips toString's argument checks; both are node's own.
-const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: Utf8Slicer }).utf8Slice;
+type Slicer = (this: Buffer, start: number, end: number) => string;
+// Buffer#utf8Slice and #latin1Slice skip toString's argument checks; both are node's own.
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: Slicer }).utf8Slice;
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: Slicer }).latin1Slice;
 
 type AnyEntry = Entry<string | Buffer, Stats | BigIntStats>;
 
@@ -31,31 +32,63 @@ const EMPTY = Buffer.alloc(0);
 export class BatchDecoder {
   private readonly rootPrefix: string;
   private readonly rootPrefixBytes: Buffer;
+  private readonly statMask: number;
+  private readonly bigint: boolean;
+  private readonly buffer: boolean;
   private batch: Buffer = EMPTY;
   private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   private stats: StatReader;
   private offset = 0;
+  private recordsEnd = 0;
+  /** Where the next entry's name starts, in the batch. */
+  private namePosition = 0;
+  private namesStart = 0;
+  /**
+   * All of the batch's names as one string, when they are all ASCII (so byte
+   * offsets are string offsets): a name is a substring of it, made without a
+   * call into node per entry.  V8 makes longer substrings slices, so a name
+   * the caller keeps keeps its batch's names (not its stats) alive.
+   */
+  private names: string | undefined;
   private dirPrefix: string;
   private dirPrefixBytes: Buffer;
   private depth = 1;
+  private failure: FsError | undefined;
 
   constructor(private readonly options: DecodeOptions) {
     this.rootPrefix = options.root.endsWith('/') ? options.root : `${options.root}/`;
     this.rootPrefixBytes = Buffer.from(this.rootPrefix);
+    this.statMask = options.statMask;
+    this.bigint = options.bigint;
+    this.buffer = options.buffer;
     this.dirPrefix = this.rootPrefix;
     this.dirPrefixBytes = this.rootPrefixBytes;
     this.stats = new StatReader(this.view, options.statMask, options.mapUid, options.mapGid);
   }
 
-  /** Starts reading `batch` (self-contained: it begins with its directory). */
+  /** Starts reading `batch` (self-contained: its first record is its directory). */
   reset(batch: Buffer): void {
     this.batch = batch;
     this.view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
     this.stats = new StatReader(this.view, this.options.statMask, this.options.mapUid, this.options.mapGid);
-    this.offset = 0;
     this.dirPrefix = this.rootPrefix;
     this.dirPrefixBytes = this.rootPrefixBytes;
     this.depth = 1;
+    this.failure = undefined;
+    this.names = undefined;
+    if (batch.length < BATCH_HEADER) {
+      this.offset = this.recordsEnd = this.namePosition = this.namesStart = 0;
+      return;
+    }
+    const namesStart = this.view.getUint32(0, true);
+    if (namesStart < BATCH_HEADER || namesStart > batch.length) {
+      throw new Error(`unshare-fs: corrupt walk batch (names at ${namesStart} of ${batch.length})`);
+    }
+    this.offset = BATCH_HEADER;
+    this.recordsEnd = this.namePosition = this.namesStart = namesStart;
+    if (!this.buffer && (this.view.getUint32(4, true) & BATCH_NAMES_ASCII) !== 0) {
+      this.names = latin1Slice.call(batch, namesStart, batch.length);
+    }
   }
 
   /** Forgets the batch: it is not read again. */
@@ -63,43 +96,56 @@ export class BatchDecoder {
     this.reset(EMPTY);
   }
 
-  /** The next entry, or the error of an error record, or undefined at the batch's end. */
-  next(): AnyEntry | FsError | undefined {
+  /**
+   * The next entry; undefined at the batch's end, or at an error record,
+   * whose error takeError() then gives.
+   */
+  next(): AnyEntry | undefined {
     const batch = this.batch;
-    const view = this.view;
-    const end = batch.length;
     let o = this.offset;
-    while (o < end) {
+    while (o < this.recordsEnd) {
       const tag = batch[o];
       if (tag === RecordTag.Entry) {
         const type = TYPE_BY_DTYPE[batch[o + 1] & 15];
-        const nameLength = view.getUint16(o + 2, true);
-        const nameStart = o + 4;
-        o = nameStart + nameLength;
+        const nameLength = batch[o + 2] | (batch[o + 3] << 8);
+        const nameStart = this.namePosition;
+        const nameEnd = nameStart + nameLength;
+        this.namePosition = nameEnd;
         let stat: Stats | BigIntStats | undefined;
-        const { statMask } = this.options;
-        if (statMask !== 0) {
-          stat = this.options.bigint ? this.stats.readBigInt(o) : this.stats.read(o);
-          o = this.stats.offset;
+        if (this.statMask !== 0) {
+          stat = this.bigint ? this.stats.readBigInt(o + 4) : this.stats.read(o + 4);
+          this.offset = this.stats.offset;
+        } else {
+          this.offset = o + 4;
         }
-        this.offset = o;
-        if (this.options.buffer) {
-          const name = Buffer.from(batch.subarray(nameStart, nameStart + nameLength));
+        if (this.buffer) {
+          const name = Buffer.from(batch.subarray(nameStart, nameEnd));
           return new Entry(Buffer.concat([this.dirPrefixBytes, name]), name, type, this.depth, stat);
         }
-        const name = utf8Slice.call(batch, nameStart, nameStart + nameLength);
+        const name =
+          this.names !== undefined
+            ? this.names.substring(nameStart - this.namesStart, nameEnd - this.namesStart)
+            : utf8Slice.call(batch, nameStart, nameEnd);
         return new Entry(this.dirPrefix + name, name, type, this.depth, stat);
       }
       if (tag === RecordTag.Dir) {
         o = this.directory(o);
       } else if (tag === RecordTag.Error) {
-        return this.error(o);
+        this.failure = this.error(o);
+        return undefined;
       } else {
         throw new Error(`unshare-fs: corrupt walk batch (record tag ${tag} at ${o})`);
       }
     }
     this.offset = o;
     return undefined;
+  }
+
+  /** The error of the error record next() stopped at, once. */
+  takeError(): FsError | undefined {
+    const failure = this.failure;
+    this.failure = undefined;
+    return failure;
   }
 
   // The other records, out of next() so that the entry path stays small.
@@ -114,7 +160,7 @@ export class BatchDecoder {
       this.dirPrefixBytes = this.rootPrefixBytes;
     } else {
       this.dirPrefix = `${this.rootPrefix}${utf8Slice.call(batch, o + 8, o + 8 + length)}/`;
-      if (this.options.buffer) {
+      if (this.buffer) {
         this.dirPrefixBytes = Buffer.concat([this.rootPrefixBytes, batch.subarray(o + 8, o + 8 + length), SLASH]);
       }
     }

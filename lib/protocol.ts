@@ -25,6 +25,10 @@ export const enum Reply {
   Ready = 6,
 }
 
+/** A walk batch starts with u32 names offset, u32 flags; then records, then names. */
+export const BATCH_HEADER = 8;
+export const BATCH_NAMES_ASCII = 1;
+
 export const enum RecordTag {
   Dir = 1,
   Entry = 2,

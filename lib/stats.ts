@@ -1,7 +1,10 @@
 // Stats shaped like node's fs.Stats, decoded from packed stat fields.
 import { constants } from 'node:fs';
+import { ALL_STAT } from './protocol';
 
 const S_IFMT = constants.S_IFMT;
+/** The bytes of every stat field: 4 u32, 4 u64, blocks and blksize, 3 times. */
+const ALL_STAT_BYTES = 4 * 4 + 4 * 8 + 12 + 3 * 12;
 
 /** The file-type tests of fs.Stats, over the type bits of `mode`. */
 abstract class FileTypeTests {
@@ -133,6 +136,7 @@ export class StatReader {
   ) {}
 
   read(offset: number): Stats {
+    if (this.mask === ALL_STAT) return this.readAll(offset);
     const v = this.view;
     const m = this.mask;
     let o = offset;
@@ -161,6 +165,35 @@ export class StatReader {
       ctimeMs as number,
       uid === undefined ? (undefined as unknown as number) : this.mapUid(uid),
       gid === undefined ? (undefined as unknown as number) : this.mapGid(gid),
+    );
+  }
+
+  /**
+   * read() of every field (`stat: true`, the common case): straight-line,
+   * with u64() and timeMs() written out, so that the code a walk runs before
+   * V8 optimizes it makes no calls but the DataView reads.
+   */
+  private readAll(o: number): Stats {
+    const v = this.view;
+    const uid = v.getUint32(o + 4, true);
+    const gid = v.getUint32(o + 8, true);
+    this.offset = o + ALL_STAT_BYTES;
+    return new Stats(
+      v.getUint32(o + 36, true) * 4294967296 + v.getUint32(o + 32, true), // dev
+      v.getUint32(o + 28, true) * 4294967296 + v.getUint32(o + 24, true), // ino
+      v.getUint32(o, true), // mode
+      v.getUint32(o + 12, true), // nlink
+      uid,
+      gid,
+      v.getUint32(o + 44, true) * 4294967296 + v.getUint32(o + 40, true), // rdev
+      v.getUint32(o + 20, true) * 4294967296 + v.getUint32(o + 16, true), // size
+      v.getUint32(o + 56, true), // blksize
+      v.getUint32(o + 52, true) * 4294967296 + v.getUint32(o + 48, true), // blocks
+      (v.getInt32(o + 64, true) * 4294967296 + v.getUint32(o + 60, true)) * 1000 + v.getUint32(o + 68, true) / 1e6,
+      (v.getInt32(o + 76, true) * 4294967296 + v.getUint32(o + 72, true)) * 1000 + v.getUint32(o + 80, true) / 1e6,
+      (v.getInt32(o + 88, true) * 4294967296 + v.getUint32(o + 84, true)) * 1000 + v.getUint32(o + 92, true) / 1e6,
+      this.mapUid(uid),
+      this.mapGid(gid),
     );
   }
 

@@ -2,7 +2,7 @@
 // of the consumer; each batch the consumer takes returns one credit.
 import type { Channel, ReplyHandler } from './channel';
 import { BatchDecoder } from './decode';
-import { Entry } from './entry';
+import type { Entry } from './entry';
 import { abortError, type CallSite, type FsError } from './errors';
 import type { CheckedWalk } from './options';
 import { Op, Reply, errorFromPayload } from './protocol';
@@ -131,9 +131,10 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
   /** The next entry of the batch being read; undefined when it is used up or the walk failed in it. */
   nextEntry(): AnyEntry | undefined {
     for (;;) {
-      const record = this.decoder.next();
-      if (record === undefined || record instanceof Entry) return record;
-      if (!this.onErrorRecord(record)) return undefined;
+      const entry = this.decoder.next();
+      if (entry !== undefined) return entry;
+      const error = this.decoder.takeError();
+      if (error === undefined || !this.onErrorRecord(error)) return undefined;
     }
   }
 

@@ -3,8 +3,13 @@
 //
 // Every frame, in both directions:  u32 length (of what follows), u32 id,
 // u8 op-or-kind, u8 flags, u16 reserved, payload.  All integers are little
-// endian.  Walk batches are self-contained: each starts with a DIR record,
-// so a decoder needs no state carried from one batch to the next.
+// endian.
+//
+// A walk batch: u32 names offset, u32 batch flags, records, then the names
+// of its ENTRY records back to back (each ENTRY gives its name's length), so
+// a decoder can turn all of a batch's names into one string.  Batches are
+// self-contained: the first record is a DIR record, so a decoder needs no
+// state carried from one batch to the next.
 #pragma once
 
 #include <cstddef>
@@ -37,14 +42,18 @@ enum class Reply : uint8_t {
   kReady = 6,
 };
 
+constexpr size_t kBatchHeader = 8;  // names offset + batch flags
+// Batch flags.
+constexpr uint32_t kBatchNamesAscii = 1u << 0;  // every name is 7-bit ASCII
+
 enum class Record : uint8_t {
   kDir = 1,    // u8 tag, u8 0, u16 depth, u32 len, relative path bytes
-  kEntry = 2,  // u8 tag, u8 d_type, u16 len, name bytes, stat fields
+  kEntry = 2,  // u8 tag, u8 d_type, u16 name len, stat fields (name: below)
   kError = 3,  // u8 tag, u8 0, u16 syscall len, i32 errno, u32 path len,
                // syscall, relative path
 };
 
-// Stat fields, in the order they are packed after an entry's name.
+// Stat fields, in the order they are packed in an entry record.
 enum StatField : uint32_t {
   kMode = 1u << 0,    // u32
   kUid = 1u << 1,     // u32
