@@ -55,7 +55,7 @@ async function runNsTrial(args) {
   return { ...report, processMs: result.processMs };
 }
 
-/** The library's walk in a fresh process: enter + walkBatches(stat) + close. */
+/** The library's walk in a fresh process: enter + walk(stat) + close. */
 function libraryWalk(id, label, target) {
   return {
     id, label, group: 'stat', measured: 'session+walk',
@@ -231,7 +231,7 @@ async function runNamespaceSection({ library, trials, log = console.error }) {
     const procRoot = `/proc/${pid}/root${merged}`;
     const competitors = [
       cBaseline('c-stat-ns', `C baseline inside (nsenter -U -m -t PID walk)`, 'stat', [], { wrapper: nsenter }),
-      libraryWalk('unshare-ns-walk', 'unshare-fs enter + walkBatches (full stat)', pid),
+      libraryWalk('unshare-ns-walk', 'unshare-fs enter + walk (full stat)', pid),
       printfTool('bfs-ns', 'bfs', { wrapper: nsenter, label: "nsenter -U -m -t PID bfs -printf '%p %m %U %G %s %T@\\n'" }),
       printfTool('find-ns', 'find', { wrapper: nsenter, label: "nsenter -U -m -t PID find -printf '%p %m %U %G %s %T@\\n'" }),
       walkingAt(nodeWalker('proc-fdir-lstat-sync', 'fdir + lstatSync via /proc/PID/root (host)', 'stat', 'fdir-lstat-sync'),

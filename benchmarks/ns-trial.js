@@ -8,7 +8,7 @@
 //
 // TARGET is a pid (enter({ pid })) or "storage" (podman.enterStorage()), or
 // for lstat "node" (fs.promises.lstat on the host, for scale).
-// walk: enter, walkBatches(DIR, { stat: true }), close; ms covers all three
+// walk: enter, walk(DIR, { stat: true }), close; ms covers all three
 //   (what a program pays to walk a namespace's tree), walkMs the walk alone.
 // open: enter() timed alone COUNT times after WARMUP untimed ones, each
 //   session closed (timed apart) before the next opens.
@@ -36,12 +36,10 @@ async function walk(open, root) {
   const entered = now();
   let entries = 0;
   let sizeSum = 0;
-  for await (const batch of session.walkBatches(root, { stat: true })) {
-    for (const entry of batch) {
-      if (entry.path === root || entry.path === `${root}/`) continue;
-      entries++;
-      sizeSum += entry.stats.size;
-    }
+  for await (const entry of session.walk(root, { stat: true })) {
+    if (entry.path === root || entry.path === `${root}/`) continue;
+    entries++;
+    sizeSum += entry.stats.size;
   }
   const walked = now();
   await session.close();

@@ -11,7 +11,7 @@
 // `cp -a` as root. The container is removed at the end (--keep-container
 // keeps it, and a later run reuses it).
 //
-// Rootless: the library's walk (podman.enterStorage() + walkBatches, full
+// Rootless: the library's walk (podman.enterStorage() + walk, full
 // stat) vs `podman unshare find MERGED -printf` and `nsenter -U -m -t
 // PAUSEPID bfs|find MERGED -printf`, with the C baseline run the same way as
 // the reference; one lstat vs one `podman unshare stat`.
@@ -148,7 +148,7 @@ async function runPodmanSection({ library, trials, containerName = null, keepCon
     const fmt = "-printf '%p %m %U %G %s %T@\\n'";
     const competitors = [
       cBaseline('c-stat-storage', `C baseline (${ns}walk)`, 'stat', [], { wrapper }),
-      libraryWalk('unshare-storage-walk', 'unshare-fs podman.enterStorage() + walkBatches (full stat)', 'storage'),
+      libraryWalk('unshare-storage-walk', 'unshare-fs podman.enterStorage() + walk (full stat)', 'storage'),
       ...(rootless ? [printfTool('podman-unshare-find', 'find', { wrapper: ['podman', 'unshare'], label: `podman unshare find ${fmt}` })] : []),
       printfTool('bfs-storage', 'bfs', { wrapper, label: `${ns}bfs ${fmt}` }),
       printfTool('find-storage', 'find', { wrapper, label: `${ns}find ${fmt}` }),

@@ -68,7 +68,7 @@ export abstract class FileSystem {
     >;
   }
 
-  /** Walks the tree under `root`, a batch of entries (thousands) at a time: the fastest form. */
+  /** Walks the tree under `root` as walk() does, an array per batch the walker sends (hundreds of entries with stats, thousands without). */
   walkBatches<O extends WalkOptions | undefined = undefined>(
     root: PathLike,
     options?: O,
