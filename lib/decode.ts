@@ -2,8 +2,8 @@
 // decoder serves the in-process walker and the namespace worker alike.
 import { Entry, TYPE_BY_DTYPE } from './entry';
 import { fsError, type FsError } from './errors';
-import { BATCH_HEADER, BATCH_NAMES_ASCII, RecordTag } from './protocol';
-import { StatReader, type BigIntStats, type IdMapper, type Stats } from './stats';
+import { ALL_STAT, BATCH_HEADER, BATCH_NAMES_ASCII, RecordTag } from './protocol';
+import { ALL_STAT_BYTES, StatReader, type BigIntStats, type IdMapper, type Stats } from './stats';
 
 export interface DecodeOptions {
   /** The walk's root as the caller wrote it (no trailing slash but for "/"). */
@@ -35,6 +35,8 @@ export class BatchDecoder {
   private readonly statMask: number;
   private readonly bigint: boolean;
   private readonly buffer: boolean;
+  /** Every stat field, as numbers: `stat: true`, the common case, read straight-line. */
+  private readonly allStats: boolean;
   private batch: Buffer = EMPTY;
   private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   private stats: StatReader;
@@ -61,6 +63,7 @@ export class BatchDecoder {
     this.statMask = options.statMask;
     this.bigint = options.bigint;
     this.buffer = options.buffer;
+    this.allStats = options.statMask === ALL_STAT && !options.bigint;
     this.dirPrefix = this.rootPrefix;
     this.dirPrefixBytes = this.rootPrefixBytes;
     this.stats = new StatReader(this.view, options.statMask, options.mapUid, options.mapGid);
@@ -112,7 +115,10 @@ export class BatchDecoder {
         const nameEnd = nameStart + nameLength;
         this.namePosition = nameEnd;
         let stat: Stats | BigIntStats | undefined;
-        if (this.statMask !== 0) {
+        if (this.allStats) {
+          stat = this.stats.readAll(o + 4);
+          this.offset = o + 4 + ALL_STAT_BYTES;
+        } else if (this.statMask !== 0) {
           stat = this.bigint ? this.stats.readBigInt(o + 4) : this.stats.read(o + 4);
           this.offset = this.stats.offset;
         } else {
