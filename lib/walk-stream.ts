@@ -8,7 +8,8 @@ import type { CheckedWalk } from './options';
 import { Op, Reply, errorFromPayload } from './protocol';
 import type { BigIntStats, IdMapper, Stats } from './stats';
 
-export const WALK_WINDOW = 8;
+/** Batches a walk may send ahead of its consumer (2 MiB): room for the walker while the consumer's code warms up. */
+export const WALK_WINDOW = 32;
 const BATCH_BYTES = 64 * 1024;
 
 type AnyEntry = Entry<string | Buffer, Stats | BigIntStats>;

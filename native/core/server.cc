@@ -57,6 +57,7 @@ class Reader {
 };
 
 constexpr long kSpinNanos = 100 * 1000;
+constexpr int kSendBufferBytes = 2 << 20;
 
 struct WalkJob {
   std::mutex mu;
@@ -67,7 +68,15 @@ struct WalkJob {
 
 class Server {
  public:
-  explicit Server(int fd) : fd_(fd) {}
+  explicit Server(int fd) : fd_(fd) {
+    // A walk's credit window (WALK_WINDOW batches in lib/walk-stream.ts)
+    // must fit in the socket: with the default send buffer (about three
+    // batches) the walker threads block in sendmsg whenever the client is
+    // busy (JIT warm-up, GC), and a CPU idles.  The kernel caps this at
+    // net.core.wmem_max; failing is harmless.
+    int bytes = kSendBufferBytes;
+    setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+  }
 
   void Run() {
     std::vector<uint8_t> in;
