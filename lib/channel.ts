@@ -22,7 +22,9 @@ const EAGAIN = constants.errno.EAGAIN;
 // is copied on the way.  A chunk is written over again only once it is no
 // longer the one being read into and no view of it is borrowed.
 const CHUNK_BYTES = 512 * 1024;
-const SPARE_CHUNKS = 2;
+// Spares kept: a walk's credit window (2 MiB) of chunks, so a stream that
+// runs ahead recycles its chunks instead of leaving them to the GC.
+const SPARE_CHUNKS = 4;
 // Room wanted for one read: a walk batch and then some.
 const READ_ROOM = 80 * 1024;
 // No server frame comes near this (walk batches are at most 8 MiB).
