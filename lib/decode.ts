@@ -73,7 +73,7 @@ export class BatchDecoder {
   reset(batch: Buffer): void {
     this.batch = batch;
     this.view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
-    this.stats = new StatReader(this.view, this.options.statMask, this.options.mapUid, this.options.mapGid);
+    this.stats = new StatReader(this.view, this.statMask, this.options.mapUid, this.options.mapGid);
     this.dirPrefix = this.rootPrefix;
     this.dirPrefixBytes = this.rootPrefixBytes;
     this.depth = 1;
