@@ -7,7 +7,8 @@
         "native/core/walker.cc",
         "native/core/server.cc",
         "native/core/worker.cc",
-        "native/core/ops.cc"
+        "native/core/ops.cc",
+        "native/core/request.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/protocol.h"
 #include "core/worker.h"
 
 namespace {
@@ -63,8 +64,9 @@ Napi::Value SpawnWorker(const Napi::CallbackInfo& info) {
     ThrowSysError(info.Env(), error);
   }
   bool join_user = target.user_ns_fd >= 0;
+  bool allow_mount = info.Length() > 1 && info[1].ToBoolean().Value();
   unshare_fs::Worker worker;
-  if (!unshare_fs::SpawnWorker(target, worker, error)) {
+  if (!unshare_fs::SpawnWorker(target, allow_mount, worker, error)) {
     ThrowSysError(info.Env(), error);
   }
   Napi::Object result = ChildObject(info.Env(), worker);
@@ -314,7 +316,50 @@ class Port : public Napi::ObjectWrap<Port> {
   std::unique_ptr<Napi::AsyncContext> context_;
 };
 
+// The wire format's constants, for lib/protocol.ts to be checked against
+// (test/protocol.test.ts) and the loader to compare versions.
+Napi::Object ProtocolConstants(Napi::Env env) {
+  using namespace unshare_fs;
+  Napi::Object p = Napi::Object::New(env);
+  auto set = [&](const char* name, uint64_t value) {
+    p.Set(name, Napi::Number::New(env, static_cast<double>(value)));
+  };
+  set("version", kProtocolVersion);
+  set("frameHeader", kFrameHeader);
+  set("maxRequest", kMaxRequest);
+  set("maxChunk", kMaxChunk);
+  set("maxWindow", kMaxWindow);
+  set("maxWalkThreads", kMaxWalkThreads);
+  set("batchHeader", kBatchHeader);
+  set("batchNamesAscii", kBatchNamesAscii);
+  set("endCancelled", kEndCancelled);
+  set("walkOneFileSystem", kOneFileSystem);
+  set("walkThreadsShift", kThreadsShift);
+  set("allStat", kAllStat);
+  set("opLstat", static_cast<uint8_t>(Op::kLstat));
+  set("opStat", static_cast<uint8_t>(Op::kStat));
+  set("opReadlink", static_cast<uint8_t>(Op::kReadlink));
+  set("opReadFile", static_cast<uint8_t>(Op::kReadFile));
+  set("opWalk", static_cast<uint8_t>(Op::kWalk));
+  set("opCredit", static_cast<uint8_t>(Op::kCredit));
+  set("opCancel", static_cast<uint8_t>(Op::kCancel));
+  set("opMount", static_cast<uint8_t>(Op::kMount));
+  set("opUnmount", static_cast<uint8_t>(Op::kUnmount));
+  set("opSetRoot", static_cast<uint8_t>(Op::kSetRoot));
+  set("replyStat", static_cast<uint8_t>(Reply::kStat));
+  set("replyData", static_cast<uint8_t>(Reply::kData));
+  set("replyBatch", static_cast<uint8_t>(Reply::kBatch));
+  set("replyEnd", static_cast<uint8_t>(Reply::kEnd));
+  set("replyError", static_cast<uint8_t>(Reply::kError));
+  set("replyReady", static_cast<uint8_t>(Reply::kReady));
+  set("recordDir", static_cast<uint8_t>(Record::kDir));
+  set("recordEntry", static_cast<uint8_t>(Record::kEntry));
+  set("recordError", static_cast<uint8_t>(Record::kError));
+  return p;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("protocol", ProtocolConstants(env));
   exports.Set("Port", Port::Define(env));
   exports.Set("startHostServer", Napi::Function::New(env, StartHostServer));
   exports.Set("spawnWorker", Napi::Function::New(env, SpawnWorker));

@@ -4,11 +4,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace unshare_fs {
@@ -83,39 +85,105 @@ void ReadlinkOp(ByteBuffer& out, uint32_t id, int root_fd,
   out.FinishFrame(at);
 }
 
-void ReadFileOp(ByteBuffer& out, uint32_t id, int root_fd,
-                const std::string& path,
-                void (*flush)(void* ctx, ByteBuffer& out), void* ctx) {
-  int fd = OpenPath(root_fd, path, O_RDONLY | O_NOCTTY);
-  if (fd < 0) {
-    ErrorFrame(out, id, errno, "open", path);
-    return;
-  }
-  struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    close(fd);
-    ErrorFrame(out, id, EISDIR, "read", path);
-    return;
-  }
-  constexpr size_t kChunk = 256 * 1024;
-  std::unique_ptr<char[]> chunk(new char[kChunk]);
+namespace {
+
+// One read of at most `size` bytes at `offset` (-1: the file's position),
+// retried on EINTR, waiting with the job's cancel when the file has nothing
+// yet: bytes read, 0 at the end, -1 with errno, or -2 when cancelled.
+ssize_t ReadChunk(int fd, char* buffer, size_t size, off_t offset, Job& job) {
   for (;;) {
-    ssize_t n = read(fd, chunk.get(), kChunk);
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = offset >= 0 ? pread(fd, buffer, size, offset)
+                            : read(fd, buffer, size);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+    int ready = job.WaitReady(fd, POLLIN);
+    if (ready < 0) return -1;
+    if (ready == 0) return -2;
+  }
+}
+
+}  // namespace
+
+void ReadOp(const Request& request, int root_fd, Job& job,
+            const SendFrames& send) {
+  ByteBuffer out;
+  const uint32_t id = request.id;
+  auto fail = [&](int err, const char* syscall) {
+    out.Clear();
+    ErrorFrame(out, id, err, syscall, request.path);
+    send(out);
+  };
+  // O_NONBLOCK: opening a FIFO does not wait for a writer, and reads of
+  // FIFOs and devices wait in poll() below, where a cancel reaches them.
+  int fd = OpenPath(root_fd, request.path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return fail(errno, "open");
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    return fail(err, "fstat");
+  }
+  if (S_ISDIR(st.st_mode)) {
+    close(fd);
+    return fail(EISDIR, "read");
+  }
+  const bool regular = S_ISREG(st.st_mode);
+  uint64_t end = request.end;
+  if (regular && st.st_size > 0) {
+    // Known size: refuse at once what node:fs refuses (ERR_FS_FILE_TOO_LARGE).
+    // Files of /proc and /sys say 0 and are read to their end, as node does.
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    if (end > size) end = size;
+    if (end > request.start && end - request.start > request.limit) {
+      close(fd);
+      return fail(EFBIG, "read");
+    }
+  } else if (!regular && request.start > 0) {
+    close(fd);
+    return fail(ESPIPE, "read");
+  }
+  std::unique_ptr<char[]> chunk(new char[request.chunk_bytes]);
+  uint64_t position = request.start;
+  bool cancelled = false;
+  while (position < end) {
+    if (!job.TakeCredit()) {
+      cancelled = true;
+      break;
+    }
+    uint64_t want = std::min<uint64_t>(request.chunk_bytes, end - position);
+    ssize_t n = ReadChunk(fd, chunk.get(), static_cast<size_t>(want),
+                          regular ? static_cast<off_t>(position) : -1, job);
+    if (n == -2) {
+      cancelled = true;
+      break;
+    }
     if (n < 0) {
       int err = errno;
       close(fd);
-      ErrorFrame(out, id, err, "read", path);
-      return;
+      return fail(err, "read");
     }
     if (n == 0) break;
+    if (position - request.start + static_cast<uint64_t>(n) > request.limit) {
+      close(fd);
+      return fail(EFBIG, "read");
+    }
+    position += static_cast<uint64_t>(n);
+    out.Clear();
     size_t at = out.BeginFrame(id, Reply::kData);
     out.Raw(chunk.get(), static_cast<size_t>(n));
     out.FinishFrame(at);
-    flush(ctx, out);
+    if (!send(out)) {
+      cancelled = true;
+      break;
+    }
   }
   close(fd);
-  EndFrame(out, id);
+  out.Clear();
+  size_t at = out.BeginFrame(id, Reply::kEnd);
+  out.FinishFrame(at);
+  if (cancelled) out.MutableData()[at + 9] = kEndCancelled;
+  send(out);
 }
 
 void MountOp(ByteBuffer& out, uint32_t id, const std::string& source,

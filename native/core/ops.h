@@ -3,9 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "buffer.h"
+#include "job.h"
+#include "request.h"
 
 namespace unshare_fs {
 
@@ -20,10 +23,16 @@ void StatOp(ByteBuffer& out, uint32_t id, int root_fd, const std::string& path,
             bool follow);
 void ReadlinkOp(ByteBuffer& out, uint32_t id, int root_fd,
                 const std::string& path);
-// Calls `flush` whenever `out` holds a chunk worth sending.
-void ReadFileOp(ByteBuffer& out, uint32_t id, int root_fd,
-                const std::string& path,
-                void (*flush)(void* ctx, ByteBuffer& out), void* ctx);
+// Sends whole frames; false once the client is gone.
+using SendFrames = std::function<bool(const ByteBuffer& frames)>;
+
+// Streams a file's bytes from request.start to request.end as data frames,
+// one per credit of `job`, then an end frame (flagged when cancelled) or an
+// error.  Opens non-blocking and waits for readiness with the job's cancel,
+// so a FIFO or a device costs only this request; EFBIG once more than
+// request.limit bytes would be read.
+void ReadOp(const Request& request, int root_fd, Job& job,
+            const SendFrames& send);
 void MountOp(ByteBuffer& out, uint32_t id, const std::string& source,
              const std::string& target, const std::string& fstype,
              uint64_t flags, const std::string& data);

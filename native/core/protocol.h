@@ -1,5 +1,7 @@
 // Wire format shared by the in-process server thread, the namespace worker
-// and the TypeScript decoder (lib/protocol.ts mirrors every constant here).
+// and the TypeScript decoder.  lib/protocol.ts mirrors these constants; the
+// addon exports them (binding.cc) and a test compares the two, and the
+// ready frame and the loader check kProtocolVersion.
 //
 // Every frame, in both directions:  u32 length (of what follows), u32 id,
 // u8 op-or-kind, u8 flags, u16 reserved, payload.  All integers are little
@@ -17,8 +19,13 @@
 
 namespace unshare_fs {
 
+// Bump whenever a frame's layout or meaning changes.
+constexpr uint32_t kProtocolVersion = 2;
+
 constexpr size_t kFrameHeader = 12;  // length + id + op + flags + reserved
-constexpr uint32_t kMaxRequest = 1u << 20;
+// Requests longer than this are answered with E2BIG and skipped; the stream
+// goes on.  Paths are at most PATH_MAX long, so no valid request is this big.
+constexpr uint32_t kMaxRequest = 64 * 1024;
 
 enum class Op : uint8_t {
   kLstat = 1,
@@ -30,8 +37,15 @@ enum class Op : uint8_t {
   kCancel = 7,
   kMount = 8,
   kUnmount = 9,
-  kSetRoot = 10,  // resolve later paths inside this directory
+  kSetRoot = 10,  // resolve later paths inside this directory (once)
 };
+
+// A read request's fields, before its path: u64 start, u64 end (exclusive,
+// kToEnd for the whole file), u64 limit (EFBIG once more would be read),
+// u32 window (data frames sent ahead of credit), u32 chunk bytes.
+constexpr uint64_t kToEnd = UINT64_MAX;
+constexpr uint32_t kMaxChunk = 1u << 20;
+constexpr uint32_t kMaxWindow = 64;
 
 enum class Reply : uint8_t {
   kStat = 1,
@@ -39,8 +53,11 @@ enum class Reply : uint8_t {
   kBatch = 3,
   kEnd = 4,
   kError = 5,
-  kReady = 6,
+  kReady = 6,  // u32 worker pid, u32 protocol version
 };
+
+// Flags of an end frame.
+constexpr uint8_t kEndCancelled = 1;  // cut short: not the whole answer
 
 constexpr size_t kBatchHeader = 8;  // names offset + batch flags
 // Batch flags.
@@ -77,5 +94,6 @@ enum WalkFlag : uint32_t {
   kThreadsShift = 8,
   kThreadsMask = 0xffu << 8,
 };
+constexpr uint32_t kMaxWalkThreads = 16;
 
 }  // namespace unshare_fs

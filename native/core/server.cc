@@ -2,73 +2,69 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "job.h"
 #include "ops.h"
+#include "request.h"
 #include "walker.h"
 
 namespace unshare_fs {
 namespace {
 
-// Reads little-endian fields out of one request's payload.
-class Reader {
- public:
-  Reader(const uint8_t* p, size_t n) : p_(p), n_(n) {}
-  bool U32(uint32_t& v) { return Take(&v, 4); }
-  bool U64(uint64_t& v) { return Take(&v, 8); }
-  bool String(std::string& s) {
-    uint32_t len;
-    if (!U32(len) || len > n_) return false;
-    s.assign(reinterpret_cast<const char*>(p_), len);
-    p_ += len;
-    n_ -= len;
-    return true;
-  }
-  std::string Rest() {
-    std::string s(reinterpret_cast<const char*>(p_), n_);
-    n_ = 0;
-    return s;
-  }
-
- private:
-  bool Take(void* v, size_t k) {
-    if (n_ < k) return false;
-    std::memcpy(v, p_, k);
-    p_ += k;
-    n_ -= k;
-    return true;
-  }
-  const uint8_t* p_;
-  size_t n_;
-};
-
 constexpr long kSpinNanos = 100 * 1000;
 constexpr int kSendBufferBytes = 2 << 20;
+// Request threads of one server: what many blocked requests can hold.
+constexpr unsigned kMaxThreads = 32;
+// Extra walker threads of all walks of one server together.
+constexpr unsigned kMaxWalkHelpers = 32;
+// Idle threads kept; more exit after kIdleExit.
+constexpr unsigned kKeepIdle = 2;
+constexpr auto kIdleExit = std::chrono::seconds(2);
+// A job running this long may never end (a FIFO, a hung mount, a paused
+// consumer): a queued request then gets a thread of its own.
+constexpr int64_t kSlowJobNanos = 1000 * 1000;
+constexpr int kSlowCheckMs = 1;
+// Requests read but not started; past this the reader waits for room.
+constexpr size_t kMaxQueued = 1024;
+constexpr size_t kReadBytes = 64 * 1024;
 
-struct WalkJob {
-  std::mutex mu;
-  std::condition_variable cv;
-  uint32_t credit = 0;
-  std::atomic<bool> cancelled{false};
-};
+int64_t NowNanos() {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
+}
 
-class Server {
+bool IsStream(Op op) { return op == Op::kWalk || op == Op::kReadFile; }
+
+// Leader/followers: one thread at a time reads the socket.  When it reads
+// a request it hands reading to an idle thread and runs the request itself,
+// so a quick request costs no hand-off to another thread.  With no thread
+// idle, requests wait in a queue for the next free thread, and when the
+// busy threads look stuck, a new thread (up to kMaxThreads) takes them.
+class Server : public std::enable_shared_from_this<Server> {
  public:
-  explicit Server(int fd) : fd_(fd) {
+  Server(int fd, const ServeOptions& options)
+      : fd_(fd), options_(options), read_buffer_(new uint8_t[kReadBytes]) {
     // A walk's credit window (WALK_WINDOW batches in lib/walk-stream.ts)
     // must fit in the socket: with the default send buffer (about three
     // batches) the walker threads block in sendmsg whenever the client is
@@ -78,207 +74,330 @@ class Server {
     setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
   }
 
+  ~Server() {
+    int root = root_fd_.load();
+    if (root >= 0) close(root);
+    close(fd_);
+  }
+
+  // Runs the calling thread as the first request thread until the client
+  // is gone, then waits at most the grace for the other threads.
   void Run() {
-    std::vector<uint8_t> in;
-    in.reserve(64 * 1024);
-    size_t start = 0;
-    uint8_t chunk[64 * 1024];
-    for (;;) {
-      ssize_t n = Receive(chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      in.insert(in.end(), chunk, chunk + n);
-      while (in.size() - start >= 4) {
-        uint32_t len;
-        std::memcpy(&len, &in[start], 4);
-        if (len < kFrameHeader - 4 || len > kMaxRequest) {
-          goto done;  // not our protocol: drop the connection
-        }
-        if (in.size() - start < 4 + len) break;
-        Dispatch(&in[start + 4], len);
-        start += 4 + len;
-      }
-      in.erase(in.begin(), in.begin() + static_cast<long>(start));
-      start = 0;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      threads_ = 1;
+      StartThreadLocked();  // so that the first request finds one idle
     }
-  done:
-    Shutdown();
+    ThreadMain();
+    std::unique_lock<std::mutex> lk(mu_);
+    done_cv_.wait_for(lk, std::chrono::milliseconds(options_.exit_grace_ms),
+                      [&] { return threads_ == 0; });
   }
 
  private:
-  // After a reply, a client issuing calls one after another sends its next
-  // request within tens of microseconds.  Polling the socket for a short
-  // while first spares both sides a sleep and a cross-CPU wakeup, which is
-  // most of a round trip's latency.  Not while a walk runs: its threads
-  // need the CPU more.
-  ssize_t Receive(uint8_t* buf, size_t size) {
-    if (spin_ && running_.load(std::memory_order_relaxed) == 0) {
-      spin_ = false;
-      struct timespec start, now;
-      clock_gettime(CLOCK_MONOTONIC, &start);
-      for (;;) {
-        ssize_t n = recv(fd_, buf, size, MSG_DONTWAIT);
-        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return n;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long elapsed = (now.tv_sec - start.tv_sec) * 1000000000L +
-                       (now.tv_nsec - start.tv_nsec);
-        if (elapsed > kSpinNanos) break;
-        sched_yield();  // a runnable client on this CPU goes first
+  struct ThreadState {
+    int64_t busy_since = 0;  // when its job started; 0 when not running one
+  };
+
+  void ThreadMain() {
+    auto keep_alive = shared_from_this();
+    ThreadState state;
+    std::unique_lock<std::mutex> lk(mu_);
+    states_.push_back(&state);
+    for (;;) {
+      if (stopping_) break;
+      if (!queue_.empty()) {
+        Request request = std::move(queue_.front());
+        queue_.pop_front();
+        queued_.store(queue_.size(), std::memory_order_relaxed);
+        room_cv_.notify_one();
+        RunJob(lk, state, request);
+        continue;
       }
+      if (!leader_) {
+        leader_ = true;
+        bool spin = spin_next_;
+        spin_next_ = false;
+        lk.unlock();
+        Request request;
+        bool got = Lead(request, spin);
+        lk.lock();
+        if (!got) {
+          Stop(lk);
+          break;
+        }
+        RunJob(lk, state, request);
+        continue;
+      }
+      idle_++;
+      bool woken = cv_.wait_for(lk, kIdleExit, [&] {
+        return stopping_ || !queue_.empty() || !leader_;
+      });
+      idle_--;
+      if (!woken && idle_ >= kKeepIdle) break;
     }
-    return read(fd_, buf, size);
+    states_.erase(std::find(states_.begin(), states_.end(), &state));
+    if (--threads_ == 0) done_cv_.notify_all();
   }
 
-  void Dispatch(const uint8_t* frame, size_t len) {
-    uint32_t id;
-    std::memcpy(&id, frame, 4);
-    auto op = static_cast<Op>(frame[4]);
-    Reader r(frame + 8, len - 8);
+  void RunJob(std::unique_lock<std::mutex>& lk, ThreadState& state,
+              Request& request) {
+    state.busy_since = NowNanos();
+    lk.unlock();
+    Execute(request);
+    lk.lock();
+    state.busy_since = 0;
+  }
+
+  // Starts a request thread; false when none can be made.  mu_ held.
+  bool StartThreadLocked() {
+    if (threads_ >= kMaxThreads) return false;
+    try {
+      std::thread([self = shared_from_this()] { self->ThreadMain(); })
+          .detach();
+    } catch (const std::system_error&) {
+      return false;
+    }
+    threads_++;
+    return true;
+  }
+
+  // A queued request waits for a busy thread only while the busy threads
+  // look like they will be free soon.  mu_ held.
+  void MaybeStartForQueueLocked() {
+    if (queue_.empty() || idle_ > 0) return;
+    int64_t now = NowNanos();
+    bool all_stuck = true;
+    for (const ThreadState* s : states_) {
+      if (s->busy_since != 0 && now - s->busy_since < kSlowJobNanos) {
+        all_stuck = false;
+      }
+    }
+    if (all_stuck) StartThreadLocked();
+  }
+
+  // Reads frames as the leader: answers control frames and bad frames
+  // itself, and returns the first request to run once reading is handed
+  // to another thread.  False when the client is gone.
+  bool Lead(Request& out, bool spin) {
+    for (;;) {
+      while (!splitter_.Next(frame_)) {
+        ssize_t n = Receive(spin);
+        spin = false;
+        if (n <= 0) return false;
+        splitter_.Append(read_buffer_.get(), static_cast<size_t>(n));
+      }
+      Request request;
+      int err = ParseRequest(frame_, request);
+      if (err != 0) {
+        ReplyError(request.id, err, "request");
+        continue;
+      }
+      if (request.op == Op::kCredit || request.op == Op::kCancel) {
+        if (auto job = FindJob(request.id)) {
+          if (request.op == Op::kCredit) {
+            job->AddCredit(request.credit);
+          } else {
+            job->Cancel();
+          }
+        }
+        continue;
+      }
+      if (IsStream(request.op) && !RegisterJob(request)) {
+        ReplyError(request.id, EEXIST, "request");
+        continue;
+      }
+      std::unique_lock<std::mutex> lk(mu_);
+      if (idle_ > 0) {
+        leader_ = false;
+        // The next leader polls a little before sleeping: the client of a
+        // quick request sends its next one right after the reply.
+        spin_next_ = streams_.load(std::memory_order_relaxed) == 0;
+        cv_.notify_one();
+        out = std::move(request);
+        return true;
+      }
+      room_cv_.wait(lk, [&] { return queue_.size() < kMaxQueued || stopping_; });
+      queue_.push_back(std::move(request));
+      queued_.store(queue_.size(), std::memory_order_relaxed);
+      MaybeStartForQueueLocked();
+    }
+  }
+
+  // Reads more bytes: the count, 0 at the end of the stream, -1 on error.
+  // Polls briefly first after a quick reply (see Lead); wakes up every
+  // kSlowCheckMs while requests are queued, to give them a thread when the
+  // busy ones are stuck.
+  ssize_t Receive(bool spin) {
+    uint8_t* buffer = read_buffer_.get();
+    if (spin) {
+      int64_t start = NowNanos();
+      do {
+        ssize_t n = recv(fd_, buffer, kReadBytes, MSG_DONTWAIT);
+        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return n;
+        sched_yield();  // a runnable client on this CPU goes first
+      } while (NowNanos() - start < kSpinNanos);
+    }
+    for (;;) {
+      if (queued_.load(std::memory_order_relaxed) > 0) {
+        struct pollfd p = {fd_, POLLIN, 0};
+        int ready = poll(&p, 1, kSlowCheckMs);
+        if (ready == 0) {
+          std::lock_guard<std::mutex> lk(mu_);
+          MaybeStartForQueueLocked();
+          continue;
+        }
+      }
+      ssize_t n = recv(fd_, buffer, kReadBytes, 0);
+      if (n < 0 && errno == EINTR) continue;
+      return n;
+    }
+  }
+
+  void Execute(Request& request) {
     ByteBuffer out;
-    switch (op) {
+    const uint32_t id = request.id;
+    switch (request.op) {
       case Op::kLstat:
       case Op::kStat:
+        StatOp(out, id, RootFd(), request.path, request.op == Op::kStat);
+        break;
       case Op::kReadlink:
-      case Op::kReadFile: {
-        std::string path = r.Rest();
-        if (path.empty() || path.find('\0') != std::string::npos) {
-          ErrorFrame(out, id, EINVAL, "request", path);
-        } else if (op == Op::kReadlink) {
-          ReadlinkOp(out, id, root_fd_, path);
-        } else if (op == Op::kReadFile) {
-          ReadFileOp(
-              out, id, root_fd_, path,
-              [](void* self, ByteBuffer& b) {
-                static_cast<Server*>(self)->Send(b);
-                b.Clear();
-              },
-              this);
-        } else {
-          StatOp(out, id, root_fd_, path, op == Op::kStat);
-        }
+        ReadlinkOp(out, id, RootFd(), request.path);
         break;
-      }
-      case Op::kSetRoot: {
-        std::string path = r.Rest();
-        int fd = path.find('\0') == std::string::npos
-                     ? open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)
-                     : (errno = EINVAL, -1);
-        if (fd < 0) {
-          ErrorFrame(out, id, errno, "open", path);
-        } else {
-          if (root_fd_ >= 0) close(root_fd_);
-          root_fd_ = fd;
-          size_t at = out.BeginFrame(id, Reply::kEnd);
-          out.FinishFrame(at);
-        }
-        break;
-      }
+      case Op::kReadFile:
       case Op::kWalk:
-        StartWalk(id, r, out);
+        RunStream(request);
+        return;
+      case Op::kSetRoot:
+        SetRoot(out, request);
         break;
-      case Op::kCredit: {
-        uint32_t n = 0;
-        if (!r.U32(n)) break;
-        if (auto job = FindJob(id)) {
-          std::lock_guard<std::mutex> lk(job->mu);
-          job->credit += n;
-          job->cv.notify_one();
-        }
-        break;
-      }
-      case Op::kCancel:
-        if (auto job = FindJob(id)) {
-          std::lock_guard<std::mutex> lk(job->mu);
-          job->cancelled = true;
-          job->cv.notify_one();
-        }
-        break;
-      case Op::kMount: {
-        uint64_t flags = 0;
-        std::string source, target, fstype, data;
-        if (r.U64(flags) && r.String(source) && r.String(target) &&
-            r.String(fstype) && r.String(data)) {
-          MountOp(out, id, source, target, fstype, flags, data);
+      case Op::kMount:
+        if (!options_.allow_mount) {
+          ErrorFrame(out, id, EPERM, "mount", request.path);
         } else {
-          ErrorFrame(out, id, EINVAL, "request", "");
+          MountOp(out, id, request.source, request.path, request.fstype,
+                  request.mount_flags, request.data);
         }
         break;
-      }
-      case Op::kUnmount: {
-        uint32_t flags = 0;
-        if (r.U32(flags)) {
-          UnmountOp(out, id, r.Rest(), flags);
+      case Op::kUnmount:
+        if (!options_.allow_mount) {
+          ErrorFrame(out, id, EPERM, "umount", request.path);
         } else {
-          ErrorFrame(out, id, EINVAL, "request", "");
+          UnmountOp(out, id, request.path, request.unmount_flags);
         }
         break;
-      }
       default:
         ErrorFrame(out, id, ENOSYS, "request", "");
     }
-    if (out.Size() > 0) {
-      Send(out);
-      spin_ = true;
-    }
+    Send(out);
   }
 
-  void StartWalk(uint32_t id, Reader& r, ByteBuffer& out) {
-    WalkOptions options;
-    uint32_t window = 0, batch_bytes = 0;
-    if (!r.U32(options.max_depth) || !r.U32(options.stat_mask) ||
-        !r.U32(options.flags) || !r.U32(window) || !r.U32(batch_bytes)) {
-      ErrorFrame(out, id, EINVAL, "request", "");
+  int RootFd() const { return root_fd_.load(std::memory_order_acquire); }
+
+  // A session is rooted once, by enter(), before anything else runs.
+  void SetRoot(ByteBuffer& out, const Request& request) {
+    if (!options_.allow_set_root || RootFd() >= 0) {
+      ErrorFrame(out, request.id, EPERM, "open", request.path);
       return;
     }
-    std::string path = r.Rest();
-    if (path.empty() || path.find('\0') != std::string::npos) {
-      ErrorFrame(out, id, EINVAL, "request", path);
+    int fd = open(request.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      ErrorFrame(out, request.id, errno, "open", request.path);
       return;
     }
-    options.stat_mask &= kAllStat;
-    options.threads = (options.flags & kThreadsMask) >> kThreadsShift;
-    if (options.threads > 16) options.threads = 16;
-    if (batch_bytes >= 4096 && batch_bytes <= (8u << 20)) {
-      options.batch_bytes = batch_bytes;
+    int none = -1;
+    if (!root_fd_.compare_exchange_strong(none, fd)) {
+      close(fd);
+      ErrorFrame(out, request.id, EPERM, "open", request.path);
+      return;
     }
-    int root_fd = OpenPath(root_fd_, path, O_RDONLY | O_DIRECTORY);
+    out.FinishFrame(out.BeginFrame(request.id, Reply::kEnd));
+  }
+
+  void RunStream(const Request& request) {
+    std::shared_ptr<Job> job = FindJob(request.id);
+    if (!job) return;  // cannot happen: registered when read
+    streams_++;
+    if (request.op == Op::kReadFile) {
+      ReadOp(request, RootFd(), *job,
+             [this](const ByteBuffer& frames) { return Send(frames); });
+    } else {
+      RunWalk(request, *job);
+    }
+    streams_--;
+    std::lock_guard<std::mutex> lk(jobs_mu_);
+    jobs_.erase(request.id);
+  }
+
+  void RunWalk(const Request& request, Job& job) {
+    const uint32_t id = request.id;
+    int root_fd = OpenPath(RootFd(), request.path, O_RDONLY | O_DIRECTORY);
     if (root_fd < 0) {
-      ErrorFrame(out, id, errno, "scandir", path);
+      ByteBuffer out;
+      ErrorFrame(out, id, errno, "scandir", request.path);
+      Send(out);
       return;
     }
-    auto job = std::make_shared<WalkJob>();
-    job->credit = window == 0 ? 1 : window;
-    {
-      std::lock_guard<std::mutex> lk(jobs_mu_);
-      jobs_[id] = job;
-      running_++;
-    }
-    std::thread([this, id, job, options, root_fd] {
-      BatchSink sink = [this, id, &job](const ByteBuffer& batch) {
-        {
-          std::unique_lock<std::mutex> lk(job->mu);
-          job->cv.wait(lk, [&] { return job->credit > 0 || job->cancelled; });
-          if (job->cancelled) return false;
-          job->credit--;
-        }
-        return SendBatch(id, batch);
-      };
-      Walk(root_fd, options, sink, job->cancelled);
-      ByteBuffer end;
-      size_t at = end.BeginFrame(id, Reply::kEnd);
-      end.FinishFrame(at);
-      if (job->cancelled) end.MutableData()[at + 9] = 1;
-      Send(end);
-      std::lock_guard<std::mutex> lk(jobs_mu_);
-      jobs_.erase(id);
-      if (--running_ == 0) jobs_cv_.notify_all();
-    }).detach();
+    WalkOptions options;
+    options.max_depth = request.max_depth;
+    options.stat_mask = request.stat_mask;
+    options.flags = request.flags;
+    options.batch_bytes = request.batch_bytes;
+    unsigned wanted = (request.flags & kThreadsMask) >> kThreadsShift;
+    wanted = std::clamp(wanted, 1u, kMaxWalkThreads);
+    unsigned helpers = ReserveWalkHelpers(wanted - 1);
+    options.threads = 1 + helpers;
+    BatchSink sink = [this, id, &job](const ByteBuffer& batch) {
+      return job.TakeCredit() && SendBatch(id, batch);
+    };
+    Walk(root_fd, options, sink, job.CancelFlag());
+    walk_helpers_ -= helpers;
+    ByteBuffer end;
+    size_t at = end.BeginFrame(id, Reply::kEnd);
+    end.FinishFrame(at);
+    if (job.Cancelled()) end.MutableData()[at + 9] = kEndCancelled;
+    Send(end);
   }
 
-  std::shared_ptr<WalkJob> FindJob(uint32_t id) {
+  unsigned ReserveWalkHelpers(unsigned wanted) {
+    unsigned used = walk_helpers_.load();
+    for (;;) {
+      unsigned got = std::min(wanted, kMaxWalkHelpers - std::min(used, kMaxWalkHelpers));
+      if (walk_helpers_.compare_exchange_weak(used, used + got)) return got;
+    }
+  }
+
+  bool RegisterJob(const Request& request) {
+    std::lock_guard<std::mutex> lk(jobs_mu_);
+    auto job = std::make_shared<Job>(request.window);
+    return jobs_.emplace(request.id, std::move(job)).second;
+  }
+
+  std::shared_ptr<Job> FindJob(uint32_t id) {
     std::lock_guard<std::mutex> lk(jobs_mu_);
     auto it = jobs_.find(id);
     return it == jobs_.end() ? nullptr : it->second;
+  }
+
+  // The client is gone: every job is cancelled, idle threads leave, and
+  // the socket is shut down so that a reply stuck in sendmsg returns.
+  void Stop(std::unique_lock<std::mutex>&) {
+    stopping_ = true;
+    leader_ = false;
+    cv_.notify_all();
+    room_cv_.notify_all();
+    {
+      std::lock_guard<std::mutex> jl(jobs_mu_);
+      for (auto& [id, job] : jobs_) job->Cancel();
+    }
+    shutdown(fd_, SHUT_RDWR);
+  }
+
+  void ReplyError(uint32_t id, int err, const char* syscall) {
+    ByteBuffer out;
+    ErrorFrame(out, id, err, syscall, "");
+    Send(out);
   }
 
   bool SendBatch(uint32_t id, const ByteBuffer& batch) {
@@ -293,6 +412,7 @@ class Server {
   }
 
   bool Send(const ByteBuffer& out) {
+    if (out.Size() == 0) return true;
     struct iovec iov = {const_cast<uint8_t*>(out.Data()), out.Size()};
     return WriteAll(&iov, 1);
   }
@@ -326,37 +446,43 @@ class Server {
     return true;
   }
 
-  void Shutdown() {
-    std::unique_lock<std::mutex> lk(jobs_mu_);
-    for (auto& [id, job] : jobs_) {
-      std::lock_guard<std::mutex> jl(job->mu);
-      job->cancelled = true;
-      job->cv.notify_one();
-    }
-    // A walk blocked in sendmsg wakes up once the peer is gone.
-    shutdown(fd_, SHUT_RDWR);
-    jobs_cv_.wait(lk, [&] { return running_ == 0; });
-    lk.unlock();
-    if (root_fd_ >= 0) close(root_fd_);
-    close(fd_);
-  }
+  const int fd_;
+  const ServeOptions options_;
+  std::atomic<int> root_fd_{-1};
 
-  int fd_;
-  int root_fd_ = -1;  // set by kSetRoot; read by walk threads after that
+  // Reading: only the leader touches these.
+  std::unique_ptr<uint8_t[]> read_buffer_;
+  FrameSplitter splitter_;
+  Frame frame_;
+
+  // The threads, under mu_.
+  std::mutex mu_;
+  std::condition_variable cv_;       // idle threads: leadership or a request
+  std::condition_variable room_cv_;  // the leader: room in the queue
+  std::condition_variable done_cv_;  // Run(): every thread gone
+  std::deque<Request> queue_;
+  std::atomic<size_t> queued_{0};
+  std::vector<ThreadState*> states_;
+  unsigned threads_ = 0;
+  unsigned idle_ = 0;
+  bool leader_ = false;
+  bool spin_next_ = false;
+  bool stopping_ = false;
+
+  std::mutex jobs_mu_;
+  std::unordered_map<uint32_t, std::shared_ptr<Job>> jobs_;
+  std::atomic<int> streams_{0};
+  std::atomic<unsigned> walk_helpers_{0};
+
   std::mutex write_mu_;
   bool broken_ = false;
-  std::mutex jobs_mu_;
-  std::condition_variable jobs_cv_;
-  std::unordered_map<uint32_t, std::shared_ptr<WalkJob>> jobs_;
-  std::atomic<int> running_{0};  // walks in progress
-  bool spin_ = false;            // a reply just went out
 };
 
 }  // namespace
 
-void Serve(int fd) {
-  Server server(fd);
-  server.Run();
+void Serve(int fd, const ServeOptions& options) {
+  auto server = std::make_shared<Server>(fd, options);
+  server->Run();
 }
 
 }  // namespace unshare_fs

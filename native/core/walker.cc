@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -294,7 +295,11 @@ int Walk(int root_fd, const WalkOptions& options, const BatchSink& sink,
   unsigned threads = options.threads < 1 ? 1 : options.threads;
   std::vector<std::thread> helpers;
   for (unsigned i = 1; i < threads; i++) {
-    helpers.emplace_back([&shared] { Walker(shared).Run(); });
+    try {
+      helpers.emplace_back([&shared] { Walker(shared).Run(); });
+    } catch (const std::system_error&) {
+      break;  // no thread to be had: walk with those there are
+    }
   }
   Walker(shared).Run();
   for (auto& t : helpers) t.join();

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include "buffer.h"
@@ -110,17 +111,19 @@ void ReadyFrame(int sock) {
   ByteBuffer ready;
   size_t at = ready.BeginFrame(0, Reply::kReady);
   ready.U32(static_cast<uint32_t>(getpid()));
+  ready.U32(kProtocolVersion);
   ready.FinishFrame(at);
   WriteFrame(sock, ready);
 }
 
 // Touches nothing of V8, N-API or libuv.
-[[noreturn]] void WorkerMain(int sock, pid_t parent, const Target& target) {
+[[noreturn]] void WorkerMain(int sock, pid_t parent, const Target& target,
+                             const ServeOptions& options) {
   ResetChild(parent, "unshare-fs");
   if (const char* failed = JoinTarget(target)) ChildFail(sock, failed);
   sock = KeepOnlySocket(sock);
   ReadyFrame(sock);
-  Serve(sock);
+  Serve(sock, options);
   _exit(0);
 }
 
@@ -189,7 +192,16 @@ int StartThreadServer(SysError& error) {
   int sv[2];
   if (!SocketPair(sv, error)) return -1;
   int server_fd = sv[1];
-  std::thread([server_fd] { Serve(server_fd); }).detach();
+  // Host paths: no mounts, no root, and the thread may outlive a stuck job.
+  try {
+    std::thread([server_fd] { Serve(server_fd, ServeOptions()); }).detach();
+  } catch (const std::system_error&) {
+    close(sv[0]);
+    close(sv[1]);
+    errno = EAGAIN;
+    Fail(error, "pthread_create");
+    return -1;
+  }
   return sv[0];
 }
 
@@ -224,9 +236,13 @@ void CloseTarget(Target& target) {
   target.user_ns_fd = target.mount_ns_fd = -1;
 }
 
-bool SpawnWorker(Target& target, Worker& worker, SysError& error) {
+bool SpawnWorker(Target& target, bool allow_mount, Worker& worker,
+                 SysError& error) {
+  ServeOptions options;
+  options.allow_set_root = true;
+  options.allow_mount = allow_mount;
   bool ok = ForkWithSocket(worker, error, [&](int sock, pid_t parent) {
-    WorkerMain(sock, parent, target);
+    WorkerMain(sock, parent, target, options);
   });
   CloseTarget(target);
   return ok;

@@ -33,10 +33,12 @@ struct Worker {
   int fd = -1;  // client end of the socketpair
 };
 
-// Forks a worker that joins `target` and serves on its end of a socketpair.
+// Forks a worker that joins `target` and serves on its end of a socketpair;
+// only a worker for a namespace of the library's own is let mount.
 // The worker reports a failed join as an error frame with id 0, success as
 // a ready frame with id 0.  Closes the target's fds in the parent.
-bool SpawnWorker(Target& target, Worker& worker, SysError& error);
+bool SpawnWorker(Target& target, bool allow_mount, Worker& worker,
+                 SysError& error);
 
 // Forks a child that joins `target` the same way and execs argv[0] (searched
 // in PATH) with stdio inherited.  Returns its pid.

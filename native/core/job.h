@@ -1,0 +1,84 @@
+// A streaming request in progress (a walk, a read): its credit, and how a
+// cancel reaches it wherever it waits.
+#pragma once
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+
+namespace unshare_fs {
+
+class Job {
+ public:
+  explicit Job(uint32_t credit) : credit_(credit) {}
+  ~Job() {
+    if (wake_fd_ >= 0) close(wake_fd_);
+  }
+  Job(const Job&) = delete;
+  Job& operator=(const Job&) = delete;
+
+  // Waits for a credit and takes it; false once cancelled.  Called by every
+  // thread of a walk at once, so credit and cancel wake them all.
+  bool TakeCredit() {
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait(lk, [&] { return credit_ > 0 || Cancelled(); });
+    if (Cancelled()) return false;
+    credit_--;
+    return true;
+  }
+
+  void AddCredit(uint32_t n) {
+    std::lock_guard<std::mutex> lk(mu_);
+    credit_ = credit_ + n < credit_ ? UINT32_MAX : credit_ + n;
+    cv_.notify_all();
+  }
+
+  void Cancel() {
+    std::lock_guard<std::mutex> lk(mu_);
+    cancelled_.store(true, std::memory_order_relaxed);
+    cv_.notify_all();
+    if (wake_fd_ >= 0) {
+      uint64_t one = 1;
+      ssize_t ignored = write(wake_fd_, &one, sizeof one);
+      (void)ignored;
+    }
+  }
+
+  bool Cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+  const std::atomic<bool>& CancelFlag() const { return cancelled_; }
+
+  // Waits until `fd` has `events` or the job is cancelled: 1 when ready,
+  // 0 when cancelled, -1 with errno on error.  For reads that may block
+  // for ever (a FIFO whose writer never writes, a character device).
+  int WaitReady(int fd, short events) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (wake_fd_ < 0) wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+      if (wake_fd_ < 0) return -1;
+      if (Cancelled()) return 0;
+    }
+    struct pollfd fds[2] = {{fd, events, 0}, {wake_fd_, POLLIN, 0}};
+    for (;;) {
+      int n = poll(fds, 2, -1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return -1;
+      if (fds[1].revents != 0 || Cancelled()) return 0;
+      return 1;
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint32_t credit_;
+  std::atomic<bool> cancelled_{false};
+  int wake_fd_ = -1;
+};
+
+}  // namespace unshare_fs
