@@ -7,6 +7,19 @@ import { fsError, UnshareFsError } from './errors';
 import { PORT_READABLE, PORT_WRITABLE, native, type NativePort } from './native';
 import { FRAME_HEADER, Op, Reply, encodeRequest } from './protocol';
 
+/**
+ * What a channel reads and writes: the addon's Port on a socket, or, in
+ * tests, a hand-made one that serves frames from a script.
+ */
+export type Transport = NativePort;
+/** Makes the transport, given the function it must call with readiness events. */
+export type TransportFactory = (onEvents: (events: number) => void) => Transport;
+
+/** The addon's Port over `fd` (it owns the fd from then on). */
+export function socketTransport(fd: number): TransportFactory {
+  return (onEvents) => new (native().Port)(fd, onEvents);
+}
+
 export interface ReplyHandler {
   /**
    * A reply frame for this request; returns true when the request is over.
@@ -31,7 +44,7 @@ const READ_ROOM = 80 * 1024;
 const MAX_FRAME = 64 * 1024 * 1024;
 
 export class Channel {
-  private readonly port: NativePort;
+  private readonly port: Transport;
   private readonly handlers = new Map<number, ReplyHandler>();
   private nextId = 1;
   private chunk: Buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
@@ -53,13 +66,13 @@ export class Channel {
    *   answer is the error every pending and later request fails with.
    */
   constructor(
-    fd: number,
+    transport: TransportFactory,
     private readonly onEnd: (cause?: Error) => Promise<Error> | Error,
   ) {
     this.closed = new Promise<void>((resolve) => {
       this.resolveClosed = resolve;
     });
-    this.port = new (native().Port)(fd, (events) => this.onEvents(events));
+    this.port = transport((events) => this.onEvents(events));
     this.port.watch(PORT_READABLE);
   }
 

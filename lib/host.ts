@@ -1,25 +1,31 @@
 // Host paths, served by a thread of this process over the same protocol as
-// the namespace worker.
-import { Channel } from './channel';
+// the namespace worker.  The server refuses what only a namespace worker
+// does (mount, set-root).
+import { Channel, socketTransport } from './channel';
 import { UnshareFsError } from './errors';
 import { FileSystem, resolverFrom } from './filesystem';
 import { native } from './native';
+import { identity } from './stats';
 
-class HostFileSystem extends FileSystem {
-  private current: Channel | undefined;
-  protected resolvePath = resolverFrom(() => process.cwd());
+let current: Channel | undefined;
 
-  protected channel(): Channel {
-    if (this.current?.isOpen) return this.current;
-    const fd = native().startHostServer();
-    const channel = new Channel(
-      fd,
-      (cause) => new UnshareFsError('ECLOSED', 'unshare-fs: the host server thread closed its socket', { cause }),
-    );
-    this.current = channel;
-    return channel;
-  }
+/** The channel to the host server, started again if its thread ever ended. */
+function hostChannel(): Channel {
+  if (current?.isOpen) return current;
+  const fd = native().startHostServer();
+  current = new Channel(
+    socketTransport(fd),
+    (cause) => new UnshareFsError('ECLOSED', 'unshare-fs: the host server thread closed its socket', { cause }),
+  );
+  return current;
 }
 
+class HostFileSystem extends FileSystem {}
+
 /** The host's own files, walked and read by the native walker in this process. */
-export const host: FileSystem = new HostFileSystem();
+export const host: FileSystem = new HostFileSystem({
+  channel: hostChannel,
+  resolvePath: resolverFrom(() => process.cwd()),
+  mapUid: identity,
+  mapGid: identity,
+});

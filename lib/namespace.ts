@@ -6,13 +6,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { promisify } from 'node:util';
 
-import { Channel } from './channel';
+import { Channel, socketTransport } from './channel';
 import { CallSite, UnshareFsError } from './errors';
 import { formatIdMap, readIdMaps, type IdRange } from './idmap';
 import { native, type ExitStatus } from './native';
 import { checkPath } from './options';
 import { Reply, errorFromPayload } from './protocol';
-import { enter, nativeError, type Session } from './session';
+import { mountRequest, unmountRequest } from './filesystem';
+import { enter, enterToMount, nativeError, type Session } from './session';
 
 const run = promisify(execFile);
 
@@ -82,6 +83,9 @@ function findTool(name: string): string | undefined {
   return undefined;
 }
 
+/** Only createNamespace() makes namespaces. */
+const NAMESPACE_TOKEN = Symbol('unshare-fs namespace');
+
 export class Namespace implements AsyncDisposable {
   /** The holder process; its namespaces are the namespace. */
   readonly pid: number;
@@ -91,16 +95,17 @@ export class Namespace implements AsyncDisposable {
   readonly fullRange: boolean;
   /** False for a mount namespace made in our own user namespace (userNamespace: false). */
   readonly ownUserNamespace: boolean;
-  private readonly holder: Channel;
-  private readonly sessions = new Set<Session>();
-  private control: Promise<Session> | undefined;
-  private closing: Promise<void> | undefined;
+  readonly #holder: Channel;
+  readonly #sessions = new Set<Session>();
+  #control: Promise<Session> | undefined;
+  #closing: Promise<void> | undefined;
 
-  /** @internal use createNamespace() */
-  constructor(pid: number, holder: Channel, maps: { uidMap: IdRange[]; gidMap: IdRange[] }, ownUserNamespace = true) {
+  /** Not for use: namespaces come from createNamespace(). */
+  constructor(token: symbol, pid: number, holder: Channel, maps: { uidMap: IdRange[]; gidMap: IdRange[] }, ownUserNamespace: boolean) {
+    if (token !== NAMESPACE_TOKEN) throw new TypeError('Illegal constructor: namespaces come from createNamespace()');
     this.pid = pid;
     this.ownUserNamespace = ownUserNamespace;
-    this.holder = holder;
+    this.#holder = holder;
     this.uidMap = maps.uidMap;
     this.gidMap = maps.gidMap;
     this.fullRange = maps.uidMap.reduce((n, r) => n + r.count, 0) > 1;
@@ -108,10 +113,10 @@ export class Namespace implements AsyncDisposable {
 
   /** A session inside the namespace; closed with the namespace. */
   async enter(): Promise<Session> {
-    this.assertOpen();
+    this.#assertOpen();
     const session = await enter({ pid: this.pid });
-    this.sessions.add(session);
-    void session.whenClosed().then(() => this.sessions.delete(session));
+    this.#sessions.add(session);
+    void session.whenClosed().then(() => this.#sessions.delete(session));
     return session;
   }
 
@@ -121,7 +126,7 @@ export class Namespace implements AsyncDisposable {
    */
   async exec(argv: string[]): Promise<ExitStatus> {
     const site = new CallSite(this.exec);
-    this.assertOpen();
+    this.#assertOpen();
     if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string')) {
       throw new TypeError('Expected a non-empty array of strings for argv');
     }
@@ -155,9 +160,9 @@ export class Namespace implements AsyncDisposable {
     if (this.ownUserNamespace) parts.push('userxattr');
     const data = parts.join(',');
     const flags = options.readOnly || upperDir === undefined ? MS_RDONLY : 0;
-    const session = await this.controlSession();
+    const session = await this.#controlSession();
     try {
-      await session.mount('overlay', target, 'overlay', flags, data);
+      await mountRequest(session, 'overlay', target, 'overlay', flags, data, this.mountOverlay);
     } catch (error) {
       throw site.graft(withOptions(error as Error, data));
     }
@@ -167,9 +172,9 @@ export class Namespace implements AsyncDisposable {
     const site = new CallSite(this.mountTmpfs);
     checkPath(target, 'target');
     const data = options.size ? `size=${options.size}` : '';
-    const session = await this.controlSession();
+    const session = await this.#controlSession();
     try {
-      await session.mount('tmpfs', target, 'tmpfs', 0, data);
+      await mountRequest(session, 'tmpfs', target, 'tmpfs', 0, data, this.mountTmpfs);
     } catch (error) {
       throw site.graft(withOptions(error as Error, data));
     }
@@ -178,9 +183,9 @@ export class Namespace implements AsyncDisposable {
   async unmount(target: string): Promise<void> {
     const site = new CallSite(this.unmount);
     checkPath(target, 'target');
-    const session = await this.controlSession();
+    const session = await this.#controlSession();
     try {
-      await session.unmount(target, MNT_DETACH);
+      await unmountRequest(session, target, MNT_DETACH, this.unmount);
     } catch (error) {
       throw site.graft(error as Error);
     }
@@ -188,28 +193,30 @@ export class Namespace implements AsyncDisposable {
 
   /** Ends the holder (its mounts go with it) and every session opened here. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      await Promise.all([...this.sessions].map((s) => s.close()));
-      if (this.control) await (await this.control.catch(() => undefined))?.close();
-      await this.holder.close();
+    this.#closing ??= (async () => {
+      await Promise.all([...this.#sessions].map((s) => s.close()));
+      if (this.#control) await (await this.#control.catch(() => undefined))?.close();
+      await this.#holder.close();
     })();
-    return this.closing;
+    return this.#closing;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
 
-  private assertOpen(): void {
-    if (this.closing || !this.holder.isOpen) {
+  #assertOpen(): void {
+    if (this.#closing || !this.#holder.isOpen) {
       throw new UnshareFsError('ECLOSED', 'unshare-fs: the namespace is closed');
     }
   }
 
-  private controlSession(): Promise<Session> {
-    this.assertOpen();
-    this.control ??= enter({ pid: this.pid });
-    return this.control;
+  /** The session that mounts: the only one whose worker is let mount; made again if it died. */
+  async #controlSession(): Promise<Session> {
+    this.#assertOpen();
+    const current = await this.#control?.catch(() => undefined);
+    if (current === undefined || current.closed) this.#control = enterToMount(this.pid);
+    return this.#control!;
   }
 }
 
@@ -278,7 +285,7 @@ export async function createNamespace(options: CreateNamespaceOptions = {}): Pro
   } catch (error) {
     throw site.graft(nativeError(error));
   }
-  const holder = new Channel(spawned.fd, async () => {
+  const holder = new Channel(socketTransport(spawned.fd), async () => {
     const status = await native().reap(spawned.pid, 2000);
     return new UnshareFsError('ECLOSED', `unshare-fs: the namespace holder (pid ${spawned.pid}) ended (${JSON.stringify(status)})`);
   });
@@ -303,5 +310,5 @@ export async function createNamespace(options: CreateNamespaceOptions = {}): Pro
     await holder.close();
     throw site.graft(error as Error);
   }
-  return new Namespace(spawned.pid, holder, readIdMaps(spawned.pid), newUserNamespace);
+  return new Namespace(NAMESPACE_TOKEN, spawned.pid, holder, readIdMaps(spawned.pid), newUserNamespace);
 }

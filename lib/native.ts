@@ -2,6 +2,8 @@
 // exactly what it exports.  The public types live elsewhere.
 import * as path from 'node:path';
 
+import { PROTOCOL_VERSION } from './protocol';
+
 export interface NativeSysError extends Error {
   errno: number;
   syscall: string;
@@ -38,11 +40,16 @@ export interface NativePort {
 export const PORT_READABLE = 1;
 export const PORT_WRITABLE = 2;
 
+/** The wire format's constants as the addon was built with them (native/core/protocol.h). */
+export type NativeProtocol = Record<string, number> & { version: number };
+
 export interface NativeBinding {
+  protocol: NativeProtocol;
   /** Watches `fd`, calling `onEvents` with readiness bits or a negative libuv status. Unreferenced at first. */
   Port: new (fd: number, onEvents: (events: number) => void) => NativePort;
   startHostServer(): number;
-  spawnWorker(pid: number): SpawnedWorker;
+  /** A worker in `pid`'s namespaces; only one for a namespace of our own is let mount. */
+  spawnWorker(pid: number, allowMount?: boolean): SpawnedWorker;
   spawnHolder(newUserNamespace: boolean): { pid: number; fd: number };
   spawnCommand(pid: number, argv: string[]): number;
   reap(pid: number, graceMs: number): Promise<ExitStatus>;
@@ -54,7 +61,24 @@ let binding: NativeBinding | undefined;
 // node-gyp-build keeps its own cache, so this stays cheap when jest
 // re-evaluates the module for every test file.
 export function native(): NativeBinding {
-  if (binding) return binding;
+  binding ??= checkVersion(load());
+  return binding;
+}
+
+/** An addon built from other sources than this dist/ speaks another protocol: say so, do not misread it. */
+function checkVersion(loaded: NativeBinding): NativeBinding {
+  const version = loaded.protocol?.version;
+  if (version !== PROTOCOL_VERSION) {
+    throw new Error(
+      `unshare-fs: the native addon speaks protocol version ${String(version)} and this JavaScript ` +
+        `speaks version ${PROTOCOL_VERSION}: the addon and dist/ come from different builds. ` +
+        'Rebuild both (`npm rebuild unshare-fs`, or `npm run build:native && npm run build:ts` in a checkout).',
+    );
+  }
+  return loaded;
+}
+
+function load(): NativeBinding {
   if (process.platform !== 'linux') {
     throw new Error(`unshare-fs works on Linux only (this is ${process.platform})`);
   }
@@ -63,13 +87,12 @@ export function native(): NativeBinding {
   const override = process.env.UNSHARE_FS_ADDON;
   if (override) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    binding = require(path.resolve(override)) as NativeBinding;
-    return binding;
+    return require(path.resolve(override)) as NativeBinding;
   }
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
-    binding = load(root);
+    const loadBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
+    return loadBuild(root);
   } catch (cause) {
     throw new Error(
       'unshare-fs: the native addon could not be loaded. ' +
@@ -81,5 +104,4 @@ export function native(): NativeBinding {
       { cause },
     );
   }
-  return binding;
 }

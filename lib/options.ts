@@ -1,7 +1,7 @@
 // Checks every option before it crosses into C++, with messages that name
 // the option, what was expected and what came.
 import { fsError, type FsError } from './errors';
-import { ALL_STAT, STAT_FIELDS, WALK_ONE_FILE_SYSTEM, WALK_THREADS_SHIFT, type StatField } from './protocol';
+import { ALL_STAT, MAX_WALK_THREADS, STAT_FIELDS, WALK_ONE_FILE_SYSTEM, WALK_THREADS_SHIFT, type StatField } from './protocol';
 
 // Two threads keep both cores of a small machine busy with syscalls while
 // the consumer decodes on the main thread.
@@ -83,17 +83,24 @@ export function emptyPathError(syscall: string): FsError {
   return fsError(2, syscall, '');
 }
 
-export function checkWalkOptions(options: unknown): CheckedWalk {
-  if (options === undefined) options = {};
-  if (typeof options !== 'object' || options === null) throw invalid('options', 'an object', options);
-  const o = options as Record<string, unknown>;
+/** Linux's PATH_MAX, counting the NUL: longer paths are ENAMETOOLONG before anything is sent. */
+export const PATH_MAX = 4096;
+const ENAMETOOLONG = 36;
+
+/** Throws the error the kernel would give a path of `bytes`: ENOENT when empty, ENAMETOOLONG when too long. */
+export function checkPathLength(bytes: Buffer, syscall: string, path: PathLike): void {
+  if (bytes.length === 0) throw emptyPathError(syscall);
+  if (bytes.length >= PATH_MAX) throw fsError(ENAMETOOLONG, syscall, path.toString());
+}
+
+const WALK_OPTIONS = ['maxDepth', 'stat', 'bigint', 'oneFileSystem', 'signal', 'onError', 'encoding', 'threads'];
+
+export function checkWalkOptions(options: unknown, what = 'walk'): CheckedWalk {
+  const o = checkOptionsObject(options, WALK_OPTIONS, what);
   let maxDepth = 0xffffffff;
   if (o.maxDepth !== undefined && o.maxDepth !== Infinity) {
     if (typeof o.maxDepth !== 'number' || !Number.isInteger(o.maxDepth) || o.maxDepth < 0) {
-      throw Object.assign(
-        new RangeError(`Expected a non-negative integer for maxDepth but received ${describe(o.maxDepth)}`),
-        { code: 'ERR_OUT_OF_RANGE' },
-      );
+      throw outOfRange('maxDepth', 'a non-negative integer', o.maxDepth);
     }
     maxDepth = Math.min(o.maxDepth, 0xffffffff);
   }
@@ -111,20 +118,9 @@ export function checkWalkOptions(options: unknown): CheckedWalk {
     throw invalid('stat', 'a boolean or an array of field names', o.stat);
   }
   const bigint = checkBoolean('bigint', o.bigint);
-  let threads = DEFAULT_WALK_THREADS;
-  if (o.threads !== undefined) {
-    if (typeof o.threads !== 'number' || !Number.isInteger(o.threads) || o.threads < 1 || o.threads > 16) {
-      throw Object.assign(
-        new RangeError(`Expected an integer from 1 to 16 for threads but received ${describe(o.threads)}`),
-        { code: 'ERR_OUT_OF_RANGE' },
-      );
-    }
-    threads = o.threads;
-  }
+  const threads = checkInteger('threads', o.threads, 1, MAX_WALK_THREADS, DEFAULT_WALK_THREADS);
   const flags = (checkBoolean('oneFileSystem', o.oneFileSystem) ? WALK_ONE_FILE_SYSTEM : 0) | (threads << WALK_THREADS_SHIFT);
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
-    throw invalid('signal', 'an AbortSignal', o.signal);
-  }
+  const signal = checkSignal(o.signal);
   const onError = o.onError ?? 'throw';
   if (onError !== 'throw' && onError !== 'skip' && typeof onError !== 'function') {
     throw invalid('onError', "'throw', 'skip' or a function", onError);
@@ -134,7 +130,7 @@ export function checkWalkOptions(options: unknown): CheckedWalk {
     statMask,
     bigint,
     flags,
-    signal: o.signal as AbortSignal | undefined,
+    signal,
     onError: onError as CheckedWalk['onError'],
     buffer: checkEncoding(o.encoding),
   };
@@ -147,10 +143,45 @@ export function checkEncoding(value: unknown): boolean {
   throw invalid('encoding', "'utf8' or 'buffer'", value);
 }
 
-export function checkOptionsObject(options: unknown): Record<string, unknown> {
+/**
+ * An options object (undefined counts as empty) whose keys are all among
+ * `known`: a misspelt option throws instead of being ignored.
+ */
+export function checkOptionsObject(options: unknown, known: readonly string[], what: string): Record<string, unknown> {
   if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) throw invalid('options', 'an object', options);
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalid(`${what} options`, 'an object', options);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      const error = new TypeError(
+        `Unknown option '${key}' for ${what}: expected ${known.length > 0 ? `one of ${known.join(', ')}` : 'none'}`,
+      );
+      (error as TypeError & { code: string }).code = 'ERR_INVALID_ARG_VALUE';
+      throw error;
+    }
+  }
   return options as Record<string, unknown>;
 }
 
-export { checkBoolean };
+export function checkSignal(value: unknown): AbortSignal | undefined {
+  if (value !== undefined && !(value instanceof AbortSignal)) throw invalid('signal', 'an AbortSignal', value);
+  return value as AbortSignal | undefined;
+}
+
+/** An integer in [min, max], or `fallback` when undefined. */
+export function checkInteger(name: string, value: unknown, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw outOfRange(name, `an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+export function outOfRange(name: string, expected: string, value: unknown): RangeError {
+  return Object.assign(new RangeError(`Expected ${expected} for ${name} but received ${describe(value)}`), {
+    code: 'ERR_OUT_OF_RANGE',
+  });
+}
+
+export { checkBoolean, invalid };

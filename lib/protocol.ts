@@ -1,7 +1,22 @@
-// The wire format of native/core/protocol.h, for the TypeScript side.
-import { fsError } from './errors';
+// The wire format of native/core/protocol.h, for the TypeScript side.  The
+// addon exports the same constants (native().protocol): the loader compares
+// PROTOCOL_VERSION, and test/protocol.test.ts compares the rest.
+import { fsError, type FsError } from './errors';
+
+/** Bumped with native/core/protocol.h's kProtocolVersion. */
+export const PROTOCOL_VERSION = 2;
 
 export const FRAME_HEADER = 12;
+/** Requests the server reads (longer ones get E2BIG); paths are far shorter. */
+export const MAX_REQUEST = 64 * 1024;
+/** Largest data frame a read may ask for, and most frames a stream may run ahead. */
+export const MAX_CHUNK = 1 << 20;
+export const MAX_WINDOW = 64;
+export const MAX_WALK_THREADS = 16;
+/** An end frame flag: the request was cut short (cancelled, or the server stopping). */
+export const END_CANCELLED = 1;
+/** A read's end (exclusive) that means "to the end of the file". */
+export const TO_END = 0xffffffffffffffffn;
 
 export const enum Op {
   Lstat = 1,
@@ -72,6 +87,25 @@ export function encodeRequest(id: number, op: Op, fields: readonly number[], tai
   return frame;
 }
 
+/** A read request's tail: u64 start, u64 end (exclusive), u64 limit, u32 window, u32 chunk bytes, path. */
+export function encodeRead(
+  start: number,
+  end: bigint,
+  limit: bigint,
+  window: number,
+  chunkBytes: number,
+  path: Buffer,
+): Buffer {
+  const tail = Buffer.allocUnsafe(32 + path.length);
+  tail.writeBigUInt64LE(BigInt(start), 0);
+  tail.writeBigUInt64LE(end, 8);
+  tail.writeBigUInt64LE(limit, 16);
+  tail.writeUInt32LE(window, 24);
+  tail.writeUInt32LE(chunkBytes, 28);
+  path.copy(tail, 32);
+  return tail;
+}
+
 /** Length-prefixed strings, as the mount request carries them. */
 export function encodeStrings(values: readonly (string | Buffer)[]): Buffer {
   const parts: Buffer[] = [];
@@ -85,7 +119,7 @@ export function encodeStrings(values: readonly (string | Buffer)[]): Buffer {
 }
 
 /** The node:fs style error an error reply carries: i32 errno, u16 length, syscall, path. */
-export function errorFromPayload(payload: Buffer): Error {
+export function errorFromPayload(payload: Buffer): FsError {
   const errno = payload.readInt32LE(0);
   const syscallLength = payload.readUInt16LE(4);
   const syscall = payload.toString('latin1', 6, 6 + syscallLength);

@@ -5,13 +5,14 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 
-import { Channel } from './channel';
+import { Channel, socketTransport } from './channel';
 import { CallSite, UnshareFsError, fsError } from './errors';
-import { FileSystem, resolverFrom } from './filesystem';
+import { FileSystem, resolverFrom, setRootRequest } from './filesystem';
 import { mapper, readIdMaps, type IdRange } from './idmap';
 import { parseMountInfo, type MountInfo } from './mounts';
 import { native, type ExitStatus, type NativeSysError } from './native';
-import { Reply, errorFromPayload } from './protocol';
+import { checkInteger, checkOptionsObject, invalid } from './options';
+import { PROTOCOL_VERSION, Reply, errorFromPayload } from './protocol';
 
 export interface EnterOptions {
   /** The process whose namespaces to enter. */
@@ -46,6 +47,44 @@ export function nativeError(error: unknown): Error {
   return error as Error;
 }
 
+/** Only enter() makes sessions. */
+const SESSION_TOKEN = Symbol('unshare-fs session');
+
+/** The worker behind a session: its channel and how it ended. */
+class WorkerLink {
+  readonly channel: Channel;
+  closing: Promise<void> | undefined;
+  exitStatus: ExitStatus | undefined;
+
+  constructor(
+    readonly targetPid: number,
+    readonly workerPid: number,
+    fd: number,
+  ) {
+    this.channel = new Channel(socketTransport(fd), async (cause) => {
+      this.exitStatus = await native().reap(this.workerPid, EXIT_GRACE_MS);
+      if (this.closing) return closedError();
+      return new UnshareFsError(
+        'EWORKERDIED',
+        `unshare-fs: the worker (pid ${this.workerPid}) for target pid ${this.targetPid} ${describeExit(this.exitStatus)}`,
+        { cause },
+      );
+    });
+  }
+
+  /** The channel, for a new request: ECLOSED once close() was called. */
+  open(): Channel {
+    if (this.closing) throw closedError();
+    return this.channel;
+  }
+}
+
+function closedError(): UnshareFsError {
+  return new UnshareFsError('ECLOSED', 'unshare-fs: the session is closed');
+}
+
+let linkOf: (session: Session) => WorkerLink;
+
 export class Session extends FileSystem implements AsyncDisposable {
   /** The pid whose namespaces the session is in. */
   readonly targetPid: number;
@@ -56,56 +95,54 @@ export class Session extends FileSystem implements AsyncDisposable {
   /** The target's uid_map: container uids to host uids. */
   readonly uidMap: readonly IdRange[];
   readonly gidMap: readonly IdRange[];
-  protected resolvePath = resolverFrom(() => '/');
-  private readonly channelToWorker: Channel;
-  private closing: Promise<void> | undefined;
-  private exitStatus: ExitStatus | undefined;
-
   /** The directory paths are resolved in (EnterOptions.root), if any. */
   readonly root: string | undefined;
+  readonly #link: WorkerLink;
 
-  /** @internal use enter() */
+  static {
+    linkOf = (session) => session.#link;
+  }
+
+  /** Not for use: sessions come from enter() (and Namespace#enter, podman.enter*). */
   constructor(
+    token: symbol,
     targetPid: number,
     spawned: { pid: number; fd: number; joinedUserNamespace: boolean },
     maps: { uidMap: IdRange[]; gidMap: IdRange[] },
     root?: string,
   ) {
-    super();
+    if (token !== SESSION_TOKEN) throw new TypeError('Illegal constructor: sessions come from enter()');
+    const link = new WorkerLink(targetPid, spawned.pid, spawned.fd);
+    super({
+      channel: () => link.open(),
+      resolvePath: resolverFrom(() => '/'),
+      mapUid: mapper(maps.uidMap),
+      mapGid: mapper(maps.gidMap),
+    });
+    this.#link = link;
     this.targetPid = targetPid;
     this.root = root;
     this.workerPid = spawned.pid;
     this.joinedUserNamespace = spawned.joinedUserNamespace;
     this.uidMap = maps.uidMap;
     this.gidMap = maps.gidMap;
-    this.mapUid = mapper(maps.uidMap);
-    this.mapGid = mapper(maps.gidMap);
-    this.channelToWorker = new Channel(spawned.fd, async (cause) => {
-      this.exitStatus = await native().reap(this.workerPid, EXIT_GRACE_MS);
-      if (this.closing) return new UnshareFsError('ECLOSED', 'unshare-fs: the session is closed');
-      return new UnshareFsError(
-        'EWORKERDIED',
-        `unshare-fs: the worker (pid ${this.workerPid}) for target pid ${this.targetPid} ${describeExit(this.exitStatus)}`,
-        { cause },
-      );
-    });
   }
 
   /** The host's id for a uid seen inside. */
   toHostUid(uid: number): number {
-    return this.mapUid(uid);
+    return mapper(this.uidMap)(checkId(uid, 'uid'));
   }
   toHostGid(gid: number): number {
-    return this.mapGid(gid);
+    return mapper(this.gidMap)(checkId(gid, 'gid'));
   }
 
   /** How the worker ended, once it has. */
   get exit(): ExitStatus | undefined {
-    return this.exitStatus;
+    return this.#link.exitStatus;
   }
 
   get closed(): boolean {
-    return this.closing !== undefined || !this.channelToWorker.isOpen;
+    return this.#link.closing !== undefined || !this.#link.channel.isOpen;
   }
 
   /**
@@ -116,8 +153,8 @@ export class Session extends FileSystem implements AsyncDisposable {
    */
   async mounts(): Promise<MountInfo[]> {
     const site = new CallSite(this.mounts);
-    this.channel();
     try {
+      this.#link.open();
       return parseMountInfo(await readFile(`/proc/${this.workerPid}/mountinfo`, 'utf8'));
     } catch (error) {
       throw site.graft(error as Error);
@@ -126,60 +163,51 @@ export class Session extends FileSystem implements AsyncDisposable {
 
   /** Resolves once the worker has exited and been reaped, whoever ended it. */
   whenClosed(): Promise<void> {
-    return this.channelToWorker.whenClosed();
-  }
-
-  /** @internal */
-  setRoot(dir: string): Promise<void> {
-    return this.setRootRequest(dir, this.setRoot);
-  }
-
-  /** @internal mount(2) inside the namespace, for Namespace. */
-  mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void> {
-    return this.mountRequest(source, target, fstype, flags, data, this.mount);
-  }
-
-  /** @internal umount2(2) inside the namespace, for Namespace. */
-  unmount(target: string, flags: number): Promise<void> {
-    return this.unmountRequest(target, flags, this.unmount);
+    return this.#link.channel.whenClosed();
   }
 
   /** Ends the worker and waits for it to be reaped.  Idempotent. */
   close(): Promise<void> {
-    this.closing ??= this.channelToWorker.close();
-    return this.closing;
+    this.#link.closing ??= this.#link.channel.close();
+    return this.#link.closing;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
 
-  protected channel(): Channel {
-    if (this.closing) throw new UnshareFsError('ECLOSED', 'unshare-fs: the session is closed');
-    return this.channelToWorker;
-  }
+/** A uid or gid as the kernel has them: an integer from 0 to 2^32 - 2. */
+function checkId(id: unknown, name: string): number {
+  return checkInteger(name, id, 0, 0xfffffffe, 0);
+}
 
-  /** @internal waits for the worker's ready frame (or its join error). */
-  ready(site: CallSite): Promise<this> {
-    return new Promise((resolve, reject) => {
-      this.channelToWorker.hold();
-      this.channelToWorker.expect(0, {
-        frame: (kind, _flags, payload) => {
-          this.channelToWorker.release();
-          if (kind === Reply.Ready) resolve(this);
-          else {
-            reject(site.graft(errorFromPayload(payload)));
-            void this.close();
-          }
+/** Waits for the worker's ready frame (or its join error). */
+function awaitReady(session: Session, site: CallSite): Promise<Session> {
+  const { channel } = linkOf(session);
+  return new Promise((resolve, reject) => {
+    channel.hold();
+    channel.expect(0, {
+      frame: (kind, _flags, payload) => {
+        channel.release();
+        if (kind === Reply.Ready && payload.length >= 8 && payload.readUInt32LE(4) === PROTOCOL_VERSION) {
+          resolve(session);
           return true;
-        },
-        fail: (error) => {
-          this.channelToWorker.release();
-          reject(site.graft(error));
-        },
-      });
+        }
+        const error =
+          kind === Reply.Error
+            ? errorFromPayload(payload)
+            : new UnshareFsError('EPROTO', 'unshare-fs: the worker speaks another protocol version: rebuild the addon and dist/ together');
+        reject(site.graft(error));
+        void session.close();
+        return true;
+      },
+      fail: (error) => {
+        channel.release();
+        reject(site.graft(error));
+      },
     });
-  }
+  });
 }
 
 function readPidFile(pidFile: string): number {
@@ -192,11 +220,24 @@ function readPidFile(pidFile: string): number {
 }
 
 /** Opens a session in the user and mount namespaces of a process. */
-export async function enter(options: EnterOptions): Promise<Session> {
-  const site = new CallSite(enter);
+export function enter(options: EnterOptions): Promise<Session> {
+  return enterWith(options, false, enter);
+}
+
+/**
+ * enter(), for a Namespace of the library's own: its worker is let mount.
+ * Not exported from the package.
+ */
+export function enterToMount(pid: number): Promise<Session> {
+  return enterWith({ pid }, true, enterToMount);
+}
+
+async function enterWith(options: EnterOptions, allowMount: boolean, caller: (...args: never[]) => unknown): Promise<Session> {
+  const site = new CallSite(caller);
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError('Expected an object with pid or pidFile for options');
+    throw invalid('options', 'an object with pid or pidFile', options);
   }
+  checkOptionsObject(options, ['pid', 'pidFile', 'root'], 'enter');
   const { pid: pidOption, pidFile, root } = options;
   if (root !== undefined && (typeof root !== 'string' || !root.startsWith('/'))) {
     throw new TypeError(`Expected an absolute path for root but received ${String(root)}`);
@@ -215,7 +256,7 @@ export async function enter(options: EnterOptions): Promise<Session> {
   let maps: { uidMap: IdRange[]; gidMap: IdRange[] };
   try {
     pid = pidFile !== undefined ? readPidFile(pidFile) : pidOption!;
-    spawned = native().spawnWorker(pid);
+    spawned = native().spawnWorker(pid, allowMount);
   } catch (error) {
     throw site.graft(nativeError(error));
   }
@@ -231,11 +272,11 @@ export async function enter(options: EnterOptions): Promise<Session> {
       throw site.graft(error as Error);
     }
   }
-  const session = new Session(pid, spawned, maps, root);
-  await session.ready(site);
+  const session = new Session(SESSION_TOKEN, pid, spawned, maps, root);
+  await awaitReady(session, site);
   if (root !== undefined) {
     try {
-      await session.setRoot(root);
+      await setRootRequest(session, root, enter);
     } catch (error) {
       await session.close();
       throw site.graft(error as Error);

@@ -3,9 +3,9 @@
 import type { Channel, ReplyHandler } from './channel';
 import { BatchDecoder } from './decode';
 import type { Entry } from './entry';
-import { abortError, type CallSite, type FsError } from './errors';
+import { UnshareFsError, abortError, type CallSite, type FsError } from './errors';
 import type { CheckedWalk } from './options';
-import { Op, Reply, errorFromPayload } from './protocol';
+import { END_CANCELLED, Op, Reply, errorFromPayload } from './protocol';
 import type { BigIntStats, IdMapper, Stats } from './stats';
 
 /** Batches a walk may send ahead of its consumer (2 MiB): room for the walker while the consumer's code warms up. */
@@ -18,6 +18,8 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
   private readonly queue: Buffer[] = []; // borrowed from the channel
   private current: Buffer | undefined; // the batch the decoder reads, borrowed too
   private readonly decoder: BatchDecoder;
+  private channel!: Channel;
+  private started = false;
   private id = 0;
   private ended = false;
   private failure: Error | undefined;
@@ -27,9 +29,9 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
   private readonly onAbort = (): void => this.abort();
 
   constructor(
-    private readonly channel: Channel,
+    private readonly openChannel: () => Channel,
     root: string,
-    rootBytes: Buffer,
+    private readonly rootBytes: Buffer,
     private readonly options: CheckedWalk,
     mapUid: IdMapper,
     mapGid: IdMapper,
@@ -43,18 +45,33 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
       mapUid,
       mapGid,
     });
-    const { signal } = options;
+  }
+
+  /**
+   * Sends the walk request, on the first call for entries: a walk nobody
+   * iterates costs the server nothing.
+   */
+  private start(): void {
+    this.started = true;
+    const { signal } = this.options;
     if (signal?.aborted) {
-      this.failure = abortError(signal);
+      this.failure = this.site.graft(abortError(signal));
       this.finished = true;
       return;
     }
-    this.id = channel.request(
-      Op.Walk,
-      [options.maxDepth, options.statMask, options.flags, WALK_WINDOW, BATCH_BYTES],
-      rootBytes,
-      this,
-    );
+    try {
+      this.channel = this.openChannel();
+      this.id = this.channel.request(
+        Op.Walk,
+        [this.options.maxDepth, this.options.statMask, this.options.flags, WALK_WINDOW, BATCH_BYTES],
+        this.rootBytes,
+        this,
+      );
+    } catch (error) {
+      this.failure = this.site.graft(error as Error);
+      this.finished = true;
+      return;
+    }
     signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
@@ -68,6 +85,10 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
       this.channel.borrow(payload);
       this.queue.push(payload);
     } else if (kind === Reply.End) {
+      // Cut short by the server (it is closing): never taken for the whole tree.
+      if (flags & END_CANCELLED) {
+        this.failure = this.site.graft(new UnshareFsError('ECLOSED', 'unshare-fs: the walk was cut short: the server is closing'));
+      }
       this.ended = true;
     } else if (kind === Reply.Error) {
       this.failure = this.site.graft(errorFromPayload(payload));
@@ -101,6 +122,7 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
    * are read.
    */
   async nextBatch(): Promise<boolean> {
+    if (!this.started) this.start();
     for (;;) {
       if (this.failure && (this.queue.length === 0 || this.finished)) {
         const failure = this.failure;
@@ -140,6 +162,7 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
   }
 
   async return(): Promise<IteratorResult<AnyEntry[]>> {
+    this.started = true;
     this.cancel();
     this.finish();
     return { value: undefined, done: true };
@@ -154,7 +177,15 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
     const { onError } = this.options;
     if (onError === 'skip') return true;
     if (typeof onError === 'function') {
-      onError(error);
+      try {
+        onError(error);
+      } catch (thrown) {
+        // The callback ends the walk: stop it in the server before the
+        // exception reaches the consumer.
+        this.cancel();
+        this.finish();
+        throw thrown;
+      }
       return true;
     }
     this.failure = this.site.graft(error);
@@ -164,11 +195,12 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
   }
 
   private wait(): Promise<void> {
-    this.channel.hold();
+    const channel = this.channel;
+    channel.hold();
     return new Promise<void>((resolve) => {
       this.waiter = {
         resolve: () => {
-          this.channel.release();
+          channel.release();
           resolve();
         },
       };
@@ -200,7 +232,7 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
 
   /** Gives the batch being read back to the channel. */
   private dropCurrent(): void {
-    if (this.current === undefined) return;
+    if (this.current === undefined || !this.channel) return;
     this.decoder.clear();
     this.channel.giveBack(this.current);
     this.current = undefined;
@@ -209,7 +241,7 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
   private finish(): void {
     this.finished = true;
     this.dropCurrent();
-    for (const batch of this.queue) this.channel.giveBack(batch);
+    for (const batch of this.queue) this.channel?.giveBack(batch);
     this.queue.length = 0;
     this.options.signal?.removeEventListener('abort', this.onAbort);
   }

@@ -1,0 +1,203 @@
+// File contents from the server: data frames, each sent against a credit,
+// so a reader holds at most a window of them whatever the file is (a
+// 50 GiB sparse file, /dev/zero, a FIFO that never ends).
+import { Readable } from 'node:stream';
+
+import type { Channel, ReplyHandler } from './channel';
+import { UnshareFsError, abortError, fsError } from './errors';
+import { END_CANCELLED, Op, Reply, TO_END, encodeRead, errorFromPayload } from './protocol';
+
+/** node:fs's kIoMaxLength: readFile refuses more (ERR_FS_FILE_TOO_LARGE). */
+export const READ_FILE_LIMIT = 2 ** 31 - 1;
+/** Data frames of a readFile, and how many run ahead of the reader. */
+const READ_FILE_CHUNK = 256 * 1024;
+const READ_FILE_WINDOW = 4;
+/** Frames a stream lets run ahead of its consumer. */
+const STREAM_WINDOW = 4;
+const EFBIG = 27;
+
+export interface ReadRange {
+  start: number;
+  /** Exclusive; undefined for the whole file. */
+  end: number | undefined;
+}
+
+/** The error node:fs gives for a file readFile will not hold. */
+function tooLarge(path: string): RangeError {
+  return Object.assign(new RangeError(`File is larger than 2 GiB (the most readFile holds): '${path}'`), {
+    code: 'ERR_FS_FILE_TOO_LARGE',
+  });
+}
+
+/**
+ * One read request in flight: hands each data frame to `onData` and gives
+ * its credit back when `onData` says the consumer wants more (or later,
+ * with resume()).
+ */
+class ReadRequest implements ReplyHandler {
+  private id = 0;
+  private owed = 0;
+  private over = false;
+
+  constructor(
+    private readonly channel: Channel,
+    private readonly path: string,
+    private readonly sink: {
+      /** A data frame's bytes (valid during the call only); false pauses credit. */
+      data(bytes: Buffer): boolean;
+      end(): void;
+      error(error: Error): void;
+    },
+  ) {}
+
+  start(pathBytes: Buffer, range: ReadRange, limit: number, window: number, chunk: number): void {
+    const end = range.end === undefined ? TO_END : BigInt(range.end);
+    const tail = encodeRead(range.start, end, BigInt(limit), window, chunk, pathBytes);
+    this.channel.hold();
+    this.id = this.channel.request(Op.ReadFile, [], tail, this);
+  }
+
+  frame(kind: Reply, flags: number, payload: Buffer): boolean {
+    if (this.over) return true;
+    if (kind === Reply.Data) {
+      this.owed++;
+      if (this.sink.data(payload)) this.resume();
+      return false;
+    }
+    this.finish();
+    if (kind === Reply.End) {
+      if (flags & END_CANCELLED) {
+        this.sink.error(new UnshareFsError('ECLOSED', `unshare-fs: the read of '${this.path}' was cut short: the server is closing`));
+      } else {
+        this.sink.end();
+      }
+    } else if (kind === Reply.Error) {
+      const error = errorFromPayload(payload);
+      this.sink.error(-error.errno === EFBIG ? tooLarge(this.path) : error);
+    } else {
+      this.sink.error(fsError(71 /* EPROTO */, 'read', this.path));
+    }
+    return true;
+  }
+
+  fail(error: Error): void {
+    if (this.over) return;
+    this.finish();
+    this.sink.error(error);
+  }
+
+  /** Gives back the credit of the frames consumed so far. */
+  resume(): void {
+    if (this.over || this.owed === 0) return;
+    this.channel.control(this.id, Op.Credit, [this.owed]);
+    this.owed = 0;
+  }
+
+  /** Stops the read in the server; nothing more reaches the sink. */
+  cancel(): void {
+    if (this.over || this.id === 0) return;
+    this.channel.control(this.id, Op.Cancel);
+    this.channel.forget(this.id);
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.over) return;
+    this.over = true;
+    this.channel.release();
+  }
+}
+
+/** A whole file, as readFile gives it: at most READ_FILE_LIMIT bytes. */
+export function readWhole(channel: Channel, path: string, pathBytes: Buffer, signal: AbortSignal | undefined): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const onAbort = (): void => {
+      request.cancel();
+      settle(abortError(signal!));
+    };
+    const settle = (error: Error | undefined): void => {
+      signal?.removeEventListener('abort', onAbort);
+      if (error) reject(error);
+      else resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    };
+    const request = new ReadRequest(channel, path, {
+      data(bytes) {
+        chunks.push(Buffer.from(bytes));
+        return true;
+      },
+      end: () => settle(undefined),
+      error: (error) => settle(error),
+    });
+    if (signal?.aborted) {
+      reject(abortError(signal));
+      return;
+    }
+    request.start(pathBytes, { start: 0, end: undefined }, READ_FILE_LIMIT, READ_FILE_WINDOW, READ_FILE_CHUNK);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export interface StreamParts {
+  channel(): Channel;
+  path: string;
+  pathBytes: Buffer;
+  range: ReadRange;
+  highWaterMark: number;
+  signal: AbortSignal | undefined;
+  /** Gives an error the stack of the createReadStream call. */
+  graft(error: Error): Error;
+}
+
+/**
+ * A Readable over a read request: the server sends a frame only when the
+ * consumer has taken the ones before (a window of them), so a stream of any
+ * size holds a few chunks at a time.
+ */
+export class FileReadStream extends Readable {
+  /** The path, as fs.ReadStream has it. */
+  readonly path: string;
+  private request: ReadRequest | undefined;
+  private readonly parts: StreamParts;
+  private readonly onAbort = (): void => {
+    this.destroy(abortError(this.parts.signal!));
+  };
+
+  constructor(parts: StreamParts) {
+    super({ highWaterMark: parts.highWaterMark });
+    this.parts = parts;
+    this.path = parts.path;
+    if (parts.signal?.aborted) {
+      process.nextTick(() => this.destroy(abortError(parts.signal!)));
+    } else {
+      parts.signal?.addEventListener('abort', this.onAbort, { once: true });
+    }
+  }
+
+  override _read(): void {
+    if (this.request) {
+      this.request.resume();
+      return;
+    }
+    let channel: Channel;
+    try {
+      channel = this.parts.channel();
+    } catch (error) {
+      this.destroy(error as Error);
+      return;
+    }
+    const chunk = Math.max(1, Math.min(this.parts.highWaterMark, 1 << 20));
+    this.request = new ReadRequest(channel, this.path, {
+      data: (bytes) => this.push(Buffer.from(bytes)),
+      end: () => this.push(null),
+      error: (error) => this.destroy(this.parts.graft(error)),
+    });
+    this.request.start(this.parts.pathBytes, this.parts.range, Number.MAX_SAFE_INTEGER, STREAM_WINDOW, chunk);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.request?.cancel();
+    this.parts.signal?.removeEventListener('abort', this.onAbort);
+    callback(error);
+  }
+}
