@@ -214,7 +214,8 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
   }
 
   private abort(): void {
-    if (this.finished || this.ended) return;
+    // Even a walk the server has finished fails: its consumer asked to stop.
+    if (this.finished) return;
     this.failure = this.site.graft(abortError(this.options.signal!));
     this.cancel();
     this.finish();

@@ -89,8 +89,17 @@ namespace {
 
 // One read of at most `size` bytes at `offset` (-1: the file's position),
 // retried on EINTR, waiting with the job's cancel when the file has nothing
-// yet: bytes read, 0 at the end, -1 with errno, or -2 when cancelled.
-ssize_t ReadChunk(int fd, char* buffer, size_t size, off_t offset, Job& job) {
+// yet: bytes read, 0 at the end, -1 with errno, or -2 when cancelled.  A
+// FIFO is waited on first: read() of one with no writer says "end" at once,
+// where node:fs would wait for a writer; poll() waits for its data or for
+// the writer it had to go away.
+ssize_t ReadChunk(int fd, char* buffer, size_t size, off_t offset, Job& job,
+                  bool wait_first) {
+  if (wait_first) {
+    int ready = job.WaitReady(fd, POLLIN);
+    if (ready < 0) return -1;
+    if (ready == 0) return -2;
+  }
   for (;;) {
     ssize_t n = offset >= 0 ? pread(fd, buffer, size, offset)
                             : read(fd, buffer, size);
@@ -129,6 +138,7 @@ void ReadOp(const Request& request, int root_fd, Job& job,
     return fail(EISDIR, "read");
   }
   const bool regular = S_ISREG(st.st_mode);
+  const bool fifo = S_ISFIFO(st.st_mode);
   uint64_t end = request.end;
   if (regular && st.st_size > 0) {
     // Known size: refuse at once what node:fs refuses (ERR_FS_FILE_TOO_LARGE).
@@ -152,8 +162,9 @@ void ReadOp(const Request& request, int root_fd, Job& job,
       break;
     }
     uint64_t want = std::min<uint64_t>(request.chunk_bytes, end - position);
-    ssize_t n = ReadChunk(fd, chunk.get(), static_cast<size_t>(want),
-                          regular ? static_cast<off_t>(position) : -1, job);
+    ssize_t n =
+        ReadChunk(fd, chunk.get(), static_cast<size_t>(want),
+                  regular ? static_cast<off_t>(position) : -1, job, fifo);
     if (n == -2) {
       cancelled = true;
       break;

@@ -37,8 +37,9 @@ constexpr int kSendBufferBytes = 2 << 20;
 constexpr unsigned kMaxThreads = 32;
 // Extra walker threads of all walks of one server together.
 constexpr unsigned kMaxWalkHelpers = 32;
-// Idle threads kept; more exit after kIdleExit.
-constexpr unsigned kKeepIdle = 2;
+// Idle threads kept (the one a quick request hands reading to); more exit
+// after kIdleExit.
+constexpr unsigned kKeepIdle = 1;
 constexpr auto kIdleExit = std::chrono::seconds(2);
 // A job running this long may never end (a FIFO, a hung mount, a paused
 // consumer): a queued request then gets a thread of its own.
@@ -88,7 +89,7 @@ class Server : public std::enable_shared_from_this<Server> {
       threads_ = 1;
       StartThreadLocked();  // so that the first request finds one idle
     }
-    ThreadMain();
+    ThreadMain(true);
     std::unique_lock<std::mutex> lk(mu_);
     done_cv_.wait_for(lk, std::chrono::milliseconds(options_.exit_grace_ms),
                       [&] { return threads_ == 0; });
@@ -99,7 +100,9 @@ class Server : public std::enable_shared_from_this<Server> {
     int64_t busy_since = 0;  // when its job started; 0 when not running one
   };
 
-  void ThreadMain() {
+  // `primary`: the thread that called Run(), which leaves only when the
+  // client is gone (the others also leave when idle for long).
+  void ThreadMain(bool primary) {
     auto keep_alive = shared_from_this();
     ThreadState state;
     std::unique_lock<std::mutex> lk(mu_);
@@ -134,7 +137,7 @@ class Server : public std::enable_shared_from_this<Server> {
         return stopping_ || !queue_.empty() || !leader_;
       });
       idle_--;
-      if (!woken && idle_ >= kKeepIdle) break;
+      if (!woken && !primary && idle_ >= kKeepIdle) break;
     }
     states_.erase(std::find(states_.begin(), states_.end(), &state));
     if (--threads_ == 0) done_cv_.notify_all();
@@ -153,7 +156,7 @@ class Server : public std::enable_shared_from_this<Server> {
   bool StartThreadLocked() {
     if (threads_ >= kMaxThreads) return false;
     try {
-      std::thread([self = shared_from_this()] { self->ThreadMain(); })
+      std::thread([self = shared_from_this()] { self->ThreadMain(false); })
           .detach();
     } catch (const std::system_error&) {
       return false;
