@@ -1,7 +1,8 @@
 // Fuzz target `batch`: walk batches through BatchWriter (batch.h) and
 // BatchReader (batch_reader.h).
 //
-// Input byte 0, low bit 0: bytes 1-4 are a stat mask, the rest a batch.
+// Input byte 0, low bit 0: bytes 1-4 are a stat mask (only its known bits
+// unless bit 1 of byte 0 is set), the rest a batch.
 // The reader must not crash on it; a batch it accepts is one the writer
 // writes: built again from its records, it is the same bytes.
 // Low bit 1: the rest chooses batches of DIR, ENTRY and ERROR records,
@@ -91,16 +92,17 @@ void Write(BatchWriter& writer, const BatchRecord& record) {
 }
 
 // (a) Arbitrary bytes as a batch.
-void ReadAnyBatch(const uint8_t* data, size_t size) {
+void ReadAnyBatch(const uint8_t* data, size_t size, bool any_mask) {
   if (size < 4) return;
   uint32_t mask;
   std::memcpy(&mask, data, 4);
-  mask &= kAllStat;
+  if (!any_mask) mask &= kAllStat;
   data += 4;
   size -= 4;
   std::vector<BatchRecord> records;
   uint32_t flags;
   if (!ReadBatch(data, size, mask, records, flags)) return;
+  CHECK((mask & ~uint32_t{kAllStat}) == 0);
 
   BatchWriter writer(mask, size);
   for (const BatchRecord& record : records) Write(writer, record);
@@ -241,7 +243,7 @@ void RoundTrip(FuzzedDataProvider& input) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   if ((data[0] & 1) == 0) {
-    unshare_fs::ReadAnyBatch(data + 1, size - 1);
+    unshare_fs::ReadAnyBatch(data + 1, size - 1, (data[0] & 2) != 0);
   } else {
     FuzzedDataProvider input(data + 1, size - 1);
     unshare_fs::RoundTrip(input);

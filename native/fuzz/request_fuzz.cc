@@ -4,13 +4,14 @@
 // Input: the stream's bytes come from the front of the input; from its end
 // come, chunk by chunk, how many bytes to append next, or a run of one byte
 // to append instead (so that frames longer than kMaxRequest, and what comes
-// after them, are reachable from a short input).
+// after them, are reachable from a short input), and whether to take every
+// whole frame before the next chunk, as the server does, or only one.
 //
 // Checks: the frames are those of a simple model that reads the whole
-// stream at once, however it was cut; the splitter holds no more than one
-// frame and the last chunk; ParseRequest answers only 0, EINVAL, ENOSYS or
-// E2BIG, and a request it accepts is valid, and survives encoding and
-// parsing again unchanged.
+// stream at once, however it was cut; once every whole frame is taken, the
+// splitter holds less than one frame; ParseRequest answers only 0, EINVAL,
+// ENOSYS or E2BIG, and a request it accepts is valid, and survives encoding
+// and parsing again unchanged.
 #include <errno.h>
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -169,13 +170,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The stream, and where it is cut.
   FuzzedDataProvider input(data, size);
   std::vector<uint8_t> stream;
-  std::vector<size_t> cuts;
+  struct Cut {
+    size_t at;
+    bool take_all;  // every whole frame before the next chunk, or one
+  };
+  std::vector<Cut> cuts;
   size_t run_bytes = 0;
   while (input.remaining_bytes() > 0) {
     // Chunk sizes spread over 1 .. 128 KiB, small ones as likely as large.
     int bits = input.ConsumeIntegralInRange<int>(0, 17);
     size_t n = 1 + input.ConsumeIntegralInRange<size_t>(0, (1u << bits) - 1);
-    if (input.ConsumeIntegralInRange<int>(0, 7) == 0) {
+    // 0: a run of one byte; 1: bytes, then one frame taken; else bytes.
+    int kind = input.ConsumeIntegralInRange<int>(0, 7);
+    if (kind == 0) {
       n = std::min(n, kMaxRunBytes - run_bytes);
       run_bytes += n;
       stream.insert(stream.end(), n, input.ConsumeIntegral<uint8_t>());
@@ -183,26 +190,34 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::vector<uint8_t> bytes = input.ConsumeBytes<uint8_t>(n);
       stream.insert(stream.end(), bytes.begin(), bytes.end());
     }
-    cuts.push_back(stream.size());
+    cuts.push_back({stream.size(), kind != 1});
   }
 
-  // Fed to the splitter chunk by chunk, as the server does: every whole
-  // frame taken before more bytes are read.
   FrameSplitter splitter;
   ModelFrames model(stream);
   Frame frame;
   size_t parsed = 0, at = 0;
-  for (size_t cut : cuts) {
+  auto take = [&] {
+    if (!splitter.Next(frame)) return false;
+    model.Expect(frame);
+    if (parsed++ < kMaxParsed) CheckRequest(frame);
+    return true;
+  };
+  for (const Cut& cut : cuts) {
     size_t before = splitter.Buffered();
-    splitter.Append(stream.data() + at, cut - at);
-    CHECK(splitter.Buffered() <= before + (cut - at));
-    at = cut;
-    while (splitter.Next(frame)) {
-      model.Expect(frame);
-      if (parsed++ < kMaxParsed) CheckRequest(frame);
+    splitter.Append(stream.data() + at, cut.at - at);
+    CHECK(splitter.Buffered() <= before + (cut.at - at));
+    at = cut.at;
+    if (!cut.take_all) {
+      take();
+      continue;
+    }
+    while (take()) {
     }
     // What is held is less than one whole frame: never more than that.
     CHECK(splitter.Buffered() < 4 + size_t{kMaxRequest});
+  }
+  while (take()) {
   }
   model.ExpectEnd(splitter.Buffered());
   return 0;
