@@ -54,6 +54,8 @@ struct Request {
   std::string source, fstype, data;
   // Unmount.
   uint32_t unmount_flags = 0;
+
+  bool operator==(const Request&) const = default;
 };
 
 // Parses a frame into `request`.  Returns 0, or the errno to answer with:

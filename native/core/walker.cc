@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "batch.h"
+
 namespace unshare_fs {
 namespace {
 
@@ -119,9 +121,10 @@ class Shared {
 // One walking thread: lists directories into its own batches.
 class Walker {
  public:
-  explicit Walker(Shared& shared) : shared_(shared), options_(shared.options) {
-    batch_.Reserve(options_.batch_bytes + 4096);
-    names_.Reserve(options_.batch_bytes / 4);
+  explicit Walker(Shared& shared)
+      : shared_(shared),
+        options_(shared.options),
+        batch_(options_.stat_mask, options_.batch_bytes) {
     dents_.reset(new char[kDentsBytes]);
   }
 
@@ -195,11 +198,6 @@ class Walker {
 
   // Packs one entry; `type` becomes the type from lstat when stat ran.
   bool Entry(int dir_fd, const Task& dir, const char* name, uint8_t& type) {
-    size_t name_len = 0;
-    uint8_t high_bits = 0;
-    for (const char* c = name; *c != 0; c++, name_len++) {
-      high_bits |= static_cast<uint8_t>(*c);
-    }
     struct stat st;
     if (options_.stat_mask != 0 || type == DT_UNKNOWN) {
       if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -207,75 +205,42 @@ class Walker {
       } else {
         int err = errno;
         type = DT_UNKNOWN;
-        std::string rel = dir.rel_path.empty() ? std::string(name, name_len)
+        std::string rel = dir.rel_path.empty() ? std::string(name)
                                                : dir.rel_path + "/" + name;
         return ErrorRecord(err, "lstat", rel);
       }
     }
     if (!MakeRoom()) return false;
-    if (!dir_record_written_) DirRecord(dir);
-    batch_.U8(static_cast<uint8_t>(Record::kEntry));
-    batch_.U8(type);
-    batch_.U16(static_cast<uint16_t>(name_len));
-    if (options_.stat_mask != 0) batch_.Stat(st, options_.stat_mask);
-    names_.Raw(name, name_len);
-    names_high_bits_ |= high_bits;
+    if (!dir_record_written_) {
+      batch_.DirRecord(dir.depth, dir.rel_path);
+      dir_record_written_ = true;
+    }
+    batch_.Entry(name, type, st);
     return true;
   }
 
-  // Flushes a full batch, and starts a batch with its header when empty.
-  bool MakeRoom() {
-    if (batch_.Size() + names_.Size() >= options_.batch_bytes && !Flush()) {
-      return false;
-    }
-    if (batch_.Size() == 0) {
-      batch_.U32(0);  // where the names start, patched by Flush
-      batch_.U32(0);  // batch flags, patched by Flush
-    }
-    return true;
-  }
-
-  void DirRecord(const Task& dir) {
-    batch_.U8(static_cast<uint8_t>(Record::kDir));
-    batch_.U8(0);
-    batch_.U16(static_cast<uint16_t>(dir.depth > 0xffff ? 0xffff : dir.depth));
-    batch_.U32(static_cast<uint32_t>(dir.rel_path.size()));
-    batch_.Bytes(dir.rel_path);
-    dir_record_written_ = true;
-  }
+  // Flushes a full batch.
+  bool MakeRoom() { return batch_.Size() < options_.batch_bytes || Flush(); }
 
   bool ErrorRecord(int err, std::string_view syscall_name,
                    std::string_view rel) {
     if (!MakeRoom()) return false;
-    batch_.U8(static_cast<uint8_t>(Record::kError));
-    batch_.U8(0);
-    batch_.U16(static_cast<uint16_t>(syscall_name.size()));
-    batch_.I32(err);
-    batch_.U32(static_cast<uint32_t>(rel.size()));
-    batch_.Bytes(syscall_name);
-    batch_.Bytes(rel);
+    batch_.ErrorRecord(err, syscall_name, rel);
     return true;
   }
 
   // Hands the batch to the sink; the next batch restates its directory.
   bool Flush() {
-    if (batch_.Size() == 0) return true;
-    batch_.PatchU32(0, static_cast<uint32_t>(batch_.Size()));
-    batch_.PatchU32(4, (names_high_bits_ & 0x80) == 0 ? kBatchNamesAscii : 0);
-    batch_.Raw(names_.Data(), names_.Size());
-    bool go_on = shared_.sink(batch_);
+    if (batch_.Empty()) return true;
+    bool go_on = shared_.sink(batch_.Finish());
     batch_.Clear();
-    names_.Clear();
-    names_high_bits_ = 0;
     dir_record_written_ = false;
     return go_on && !shared_.Stopped();
   }
 
   Shared& shared_;
   const WalkOptions& options_;
-  ByteBuffer batch_;  // header and records; the names go after them
-  ByteBuffer names_;  // the entries' names, back to back
-  uint8_t names_high_bits_ = 0;
+  BatchWriter batch_;
   std::unique_ptr<char[]> dents_;
   bool dir_record_written_ = false;
 };

@@ -1,0 +1,399 @@
+// Unit tests of native/core that need no node: request frames and parsing,
+// batches written and read back, and a real walk read with BatchReader.
+// Run by scripts/fuzz.sh before the fuzz targets; `core_test NAME...` runs
+// the tests whose names contain one of the arguments.
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "../core/batch.h"
+#include "../core/batch_reader.h"
+#include "../core/request.h"
+#include "../core/walker.h"
+#include "check.h"
+#include "request_encoder.h"
+
+namespace unshare_fs {
+namespace {
+
+struct TestCase {
+  const char* name;
+  void (*run)();
+};
+
+std::vector<TestCase>& Tests() {
+  static std::vector<TestCase> tests;
+  return tests;
+}
+
+struct Register {
+  Register(const char* name, void (*run)()) { Tests().push_back({name, run}); }
+};
+
+#define TEST(name)                               \
+  void name();                                   \
+  const Register name##_registered{#name, name}; \
+  void name()
+
+// ---- requests ------------------------------------------------------------
+
+std::vector<Frame> Split(const std::vector<uint8_t>& stream, size_t chunk) {
+  FrameSplitter splitter;
+  std::vector<Frame> frames;
+  Frame frame;
+  for (size_t at = 0; at < stream.size(); at += chunk) {
+    size_t n = std::min(chunk, stream.size() - at);
+    splitter.Append(stream.data() + at, n);
+    while (splitter.Next(frame)) frames.push_back(frame);
+  }
+  return frames;
+}
+
+std::vector<Request> SampleRequests() {
+  std::vector<Request> requests;
+  Request r;
+  r.id = 1;
+  r.op = Op::kLstat;
+  r.path = "/etc/passwd";
+  requests.push_back(r);
+  r = Request();
+  r.id = 2;
+  r.op = Op::kReadFile;
+  r.path = "a";
+  r.start = 5;
+  r.end = kToEnd;
+  r.limit = 1 << 20;
+  r.window = kMaxWindow;
+  r.chunk_bytes = kMaxChunk;
+  requests.push_back(r);
+  r = Request();
+  r.id = 3;
+  r.op = Op::kWalk;
+  r.path = "/usr";
+  r.max_depth = UINT32_MAX;
+  r.stat_mask = kAllStat;
+  r.flags = kOneFileSystem | (4 << kThreadsShift);
+  r.window = 32;
+  r.batch_bytes = 64 * 1024;
+  requests.push_back(r);
+  r = Request();
+  r.id = 4;
+  r.op = Op::kCredit;
+  r.credit = 7;
+  requests.push_back(r);
+  r = Request();
+  r.id = 4;
+  r.op = Op::kCancel;
+  requests.push_back(r);
+  r = Request();
+  r.id = 5;
+  r.op = Op::kMount;
+  r.mount_flags = 0x1000;
+  r.source = "";
+  r.path = "/mnt";
+  r.fstype = "overlay";
+  r.data = "lowerdir=/a,upperdir=/b";
+  requests.push_back(r);
+  r = Request();
+  r.id = 6;
+  r.op = Op::kUnmount;
+  r.unmount_flags = 2;
+  r.path = "/mnt";
+  requests.push_back(r);
+  r = Request();
+  r.id = 7;
+  r.op = Op::kSetRoot;
+  r.path = "/";
+  requests.push_back(r);
+  return requests;
+}
+
+TEST(RequestsSurviveEncodingWhateverTheChunks) {
+  std::vector<Request> requests = SampleRequests();
+  std::vector<uint8_t> stream;
+  for (const Request& r : requests) {
+    std::vector<uint8_t> frame = RequestEncoder::Frame(r);
+    stream.insert(stream.end(), frame.begin(), frame.end());
+  }
+  for (size_t chunk : {size_t{1}, size_t{3}, size_t{13}, stream.size()}) {
+    std::vector<Frame> frames = Split(stream, chunk);
+    CHECK(frames.size() == requests.size());
+    for (size_t i = 0; i < frames.size(); i++) {
+      Request parsed;
+      CHECK(ParseRequest(frames[i], parsed) == 0);
+      CHECK(parsed == requests[i]);
+    }
+  }
+}
+
+int ParseOne(const std::vector<uint8_t>& bytes) {
+  FrameSplitter splitter;
+  splitter.Append(bytes.data(), bytes.size());
+  Frame frame;
+  CHECK(splitter.Next(frame));
+  Request request;
+  return ParseRequest(frame, request);
+}
+
+TEST(BadRequestsAreRefused) {
+  Request r;
+  r.id = 9;
+  r.op = Op::kStat;
+  r.path = "";
+  CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
+  r.path = std::string("a\0b", 3);
+  CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
+  r = SampleRequests()[2];  // a walk
+  r.batch_bytes = 4095;
+  CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
+  r = SampleRequests()[1];  // a read
+  r.window = 0;
+  CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
+  r = SampleRequests()[1];
+  r.start = 10;
+  r.end = 9;
+  CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
+  std::vector<uint8_t> frame = RequestEncoder::Frame(SampleRequests()[0]);
+  frame[8] = 0;  // op
+  CHECK(ParseOne(frame) == ENOSYS);
+  frame[8] = 200;
+  CHECK(ParseOne(frame) == ENOSYS);
+  // A mount whose strings run past the payload.
+  frame = RequestEncoder::Frame(SampleRequests()[5]);
+  frame[kFrameHeader + 8] = 0xff;
+  CHECK(ParseOne(frame) == EINVAL);
+}
+
+TEST(AnOversizedFrameCostsOnlyItself) {
+  std::vector<uint8_t> stream = {0, 0, 0, 0};  // a frame too short: len 0
+  uint32_t len = kMaxRequest + 1;
+  std::vector<uint8_t> big(4 + len, 'x');
+  std::memcpy(big.data(), &len, 4);
+  uint32_t id = 77;
+  std::memcpy(big.data() + 4, &id, 4);
+  big[8] = static_cast<uint8_t>(Op::kStat);
+  stream.insert(stream.end(), big.begin(), big.end());
+  std::vector<uint8_t> good = RequestEncoder::Frame(SampleRequests()[0]);
+  stream.insert(stream.end(), good.begin(), good.end());
+  for (size_t chunk : {size_t{5}, size_t{4096}, stream.size()}) {
+    std::vector<Frame> frames = Split(stream, chunk);
+    CHECK(frames.size() == 3);
+    Request request;
+    CHECK(frames[0].oversized && frames[0].id == 0);
+    CHECK(ParseRequest(frames[1], request) == E2BIG);
+    CHECK(request.id == 77 && request.op == Op::kStat);
+    CHECK(ParseRequest(frames[2], request) == 0);
+    CHECK(request == SampleRequests()[0]);
+  }
+}
+
+// ---- batches -------------------------------------------------------------
+
+std::vector<BatchRecord> Read(const ByteBuffer& batch, uint32_t mask,
+                              uint32_t* flags = nullptr) {
+  std::vector<BatchRecord> records;
+  uint32_t f;
+  CHECK(ReadBatch(batch.Data(), batch.Size(), mask, records, f));
+  if (flags != nullptr) *flags = f;
+  return records;
+}
+
+bool Accepts(const std::vector<uint8_t>& bytes, uint32_t mask) {
+  std::vector<BatchRecord> records;
+  uint32_t flags;
+  return ReadBatch(bytes.data(), bytes.size(), mask, records, flags);
+}
+
+TEST(BatchRecordsComeBackAsWritten) {
+  const uint32_t mask = kMode | kSize | kMtime;
+  struct stat st;
+  std::memset(&st, 0, sizeof st);
+  st.st_mode = S_IFREG | 0644;
+  st.st_size = 12345;
+  st.st_mtim = {1700000000, 999999999};
+  st.st_uid = 1000;  // not in the mask
+  BatchWriter writer(mask, 4096);
+  CHECK(writer.Empty());
+  writer.DirRecord(0, "");
+  writer.Entry("a", DT_REG, st);
+  writer.ErrorRecord(EACCES, "scandir", "b");
+  writer.DirRecord(70000, "b/c");
+  writer.Entry("d\xc3\xa9", DT_REG, st);
+  CHECK(!writer.Empty());
+  size_t size = writer.Size();
+  const ByteBuffer& batch = writer.Finish();
+  CHECK(batch.Size() == size);
+  uint32_t flags;
+  std::vector<BatchRecord> records = Read(batch, mask, &flags);
+  CHECK(flags == 0);  // a name is not ASCII
+  CHECK(records.size() == 5);
+  CHECK(records[0].kind == Record::kDir && records[0].path.empty());
+  CHECK(records[1].kind == Record::kEntry && records[1].path == "a");
+  CHECK(records[1].type == DT_REG);
+  CHECK(records[1].stat.mode == (S_IFREG | 0644));
+  CHECK(records[1].stat.size == 12345 && records[1].stat.uid == 0);
+  CHECK(records[1].stat.mtime_sec == 1700000000);
+  CHECK(records[1].stat.mtime_nsec == 999999999);
+  CHECK(records[2].kind == Record::kError && records[2].err == EACCES);
+  CHECK(records[2].syscall == "scandir" && records[2].path == "b");
+  CHECK(records[3].depth == 0xffff && records[3].path == "b/c");
+  CHECK(records[4].path == "d\xc3\xa9");
+
+  writer.Clear();
+  CHECK(writer.Empty());
+  writer.DirRecord(1, "x");
+  writer.Entry("y", DT_DIR, st);
+  records = Read(writer.Finish(), mask, &flags);
+  CHECK(flags == kBatchNamesAscii);
+  CHECK(records.size() == 2 && records[1].path == "y");
+}
+
+std::vector<uint8_t> Bytes(const ByteBuffer& batch) {
+  return std::vector<uint8_t>(batch.Data(), batch.Data() + batch.Size());
+}
+
+TEST(MalformedBatchesAreRefused) {
+  struct stat st {};
+  BatchWriter writer(kMode, 4096);
+  writer.DirRecord(0, "");
+  writer.Entry("abc", DT_REG, st);
+  const std::vector<uint8_t> good = Bytes(writer.Finish());
+  CHECK(Accepts(good, kMode));
+  CHECK(!Accepts(good, kMode | kUid));  // records shorter than the mask says
+  CHECK(!Accepts(good, 1u << 20));      // a mask bit that does not exist
+  for (size_t n = 0; n < good.size(); n++) {
+    std::vector<uint8_t> cut(good.begin(), good.begin() + n);
+    CHECK(!Accepts(cut, kMode));
+  }
+  std::vector<uint8_t> bad = good;
+  bad[0] = static_cast<uint8_t>(good.size() + 1);  // names past the end
+  CHECK(!Accepts(bad, kMode));
+  bad = good;
+  bad[4] = 2;  // an unknown batch flag
+  CHECK(!Accepts(bad, kMode));
+  bad = good;
+  bad[8] = 9;  // an unknown record
+  CHECK(!Accepts(bad, kMode));
+  bad = good;
+  bad.push_back('z');  // a name no entry claims
+  CHECK(!Accepts(bad, kMode));
+  bad = good;
+  bad[bad.size() - 2] = '/';
+  CHECK(!Accepts(bad, kMode));
+  bad = good;
+  bad[bad.size() - 1] = 0x80;  // not ASCII in a batch that says ASCII
+  CHECK(!Accepts(bad, kMode));
+
+  writer.Clear();
+  writer.Entry("a", DT_REG, st);  // no DIR record first
+  CHECK(!Accepts(Bytes(writer.Finish()), kMode));
+  writer.Clear();
+  CHECK(Accepts(Bytes(writer.Finish()), kMode));  // no record at all
+}
+
+// ---- a real walk ---------------------------------------------------------
+
+std::string MakeTree() {
+  char tmpl[] = "/tmp/unshare-fs-core-test.XXXXXX";
+  CHECK(mkdtemp(tmpl) != nullptr);
+  std::string root = tmpl;
+  CHECK(mkdir((root + "/d").c_str(), 0755) == 0);
+  CHECK(mkdir((root + "/d/e").c_str(), 0755) == 0);
+  CHECK(mkdir((root + "/closed").c_str(), 0755) == 0);
+  for (std::string file : {"/f", "/d/g", "/d/e/h", "/d/\xff", "/closed/x"}) {
+    int fd = open((root + file).c_str(), O_CREAT | O_WRONLY, 0644);
+    CHECK(fd >= 0);
+    close(fd);
+  }
+  CHECK(symlink("f", (root + "/link").c_str()) == 0);
+  return root;
+}
+
+void RemoveTree(const std::string& root) {
+  chmod((root + "/closed").c_str(), 0755);
+  std::string command = "rm -rf '" + root + "'";
+  CHECK(system(command.c_str()) == 0);
+}
+
+TEST(EveryBatchOfAWalkReadsBack) {
+  std::string root = MakeTree();
+  CHECK(chmod((root + "/closed").c_str(), 0) == 0);
+  bool as_root = geteuid() == 0;  // root opens a 0000 directory all the same
+  for (uint32_t mask : {0u, uint32_t{kAllStat}}) {
+    for (size_t batch_bytes : {size_t{1}, size_t{64 * 1024}}) {
+      WalkOptions options;
+      options.stat_mask = mask;
+      options.batch_bytes = batch_bytes;
+      std::mutex mu;
+      std::map<std::string, uint8_t> entries;  // path -> type
+      std::vector<std::string> errors;
+      size_t batches = 0;
+      BatchSink sink = [&](const ByteBuffer& batch) {
+        std::vector<BatchRecord> records = Read(batch, mask);
+        std::lock_guard<std::mutex> lk(mu);
+        batches++;
+        std::string dir;
+        for (const BatchRecord& r : records) {
+          if (r.kind == Record::kDir) {
+            dir = r.path.empty() ? "" : std::string(r.path) + "/";
+          } else if (r.kind == Record::kEntry) {
+            entries[dir + std::string(r.path)] = r.type;
+            if (mask != 0) CHECK(r.stat.nlink >= 1);
+          } else {
+            errors.push_back(std::string(r.syscall) + " " +
+                             std::string(r.path));
+          }
+        }
+        return true;
+      };
+      std::atomic<bool> cancelled{false};
+      int fd = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      CHECK(fd >= 0);
+      CHECK(Walk(fd, options, sink, cancelled) == 0);
+      std::map<std::string, uint8_t> expected = {
+          {"f", DT_REG},    {"d", DT_DIR},     {"d/e", DT_DIR},
+          {"d/g", DT_REG},  {"d/e/h", DT_REG}, {"d/\xff", DT_REG},
+          {"link", DT_LNK}, {"closed", DT_DIR}};
+      if (as_root) expected["closed/x"] = DT_REG;
+      CHECK(entries == expected);
+      if (as_root) {
+        CHECK(errors.empty());
+      } else {
+        CHECK(errors == std::vector<std::string>{"scandir closed"});
+      }
+      if (batch_bytes == 1) CHECK(batches >= expected.size());
+    }
+  }
+  RemoveTree(root);
+}
+
+}  // namespace
+}  // namespace unshare_fs
+
+int main(int argc, char** argv) {
+  int ran = 0;
+  for (const auto& test : unshare_fs::Tests()) {
+    bool wanted = argc == 1;
+    for (int i = 1; i < argc; i++) {
+      if (std::strstr(test.name, argv[i]) != nullptr) wanted = true;
+    }
+    if (!wanted) continue;
+    std::printf("core_test: %s\n", test.name);
+    std::fflush(stdout);
+    test.run();  // a failed CHECK aborts
+    ran++;
+  }
+  std::printf("core_test: %d tests passed\n", ran);
+  return ran > 0 ? 0 : 1;
+}
