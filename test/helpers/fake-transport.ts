@@ -76,6 +76,7 @@ export class FakeTransport implements NativePort {
   private eof = false;
   private pendingError = 0;
   private scheduled = false;
+  private deliveries = 0;
   private delivering = false;
 
   /** The factory a Channel is built with. */
@@ -129,6 +130,26 @@ export class FakeTransport implements NativePort {
     do {
       await new Promise((resolve) => setImmediate(resolve));
     } while (this.scheduled);
+  }
+
+  /**
+   * What `promise` settles to, or a rejection when the transport has nothing
+   * left to deliver and it is still pending: nothing else could settle it,
+   * so the test fails there instead of waiting forever.
+   */
+  async settle<T>(promise: Promise<T>): Promise<T> {
+    let pending = true;
+    promise.then(
+      () => (pending = false),
+      () => (pending = false),
+    );
+    for (let quiet = 0; pending && quiet < 2; ) {
+      const before = this.deliveries;
+      await this.idle();
+      quiet = this.deliveries === before ? quiet + 1 : 0;
+    }
+    if (pending) throw new Error('fake transport: still waiting, and the server has nothing more to send');
+    return promise;
   }
 
   // The NativePort the channel sees.
@@ -206,6 +227,7 @@ export class FakeTransport implements NativePort {
   }
 
   private deliver(): void {
+    this.deliveries++;
     this.delivering = true;
     try {
       // Level-triggered, as uv_poll is: called again while the condition holds.
