@@ -362,14 +362,18 @@ describe('a corrupt batch', () => {
   badNamesOffset.writeUInt32LE(good.length + 1, 0);
   const unknownTag = Buffer.from(good);
   unknownTag[8] = 9;
-  const truncated = Buffer.from(good);
+  const nameTooLong = Buffer.from(good);
   // The second entry's name says it runs far past the batch's end.
-  truncated.writeUInt16LE(60000, truncated.readUInt32LE(0) - 2);
+  nameTooLong.writeUInt16LE(60000, nameTooLong.readUInt32LE(0) - 2);
+  const truncatedRecord = Buffer.from(good);
+  // The records end inside the second entry record.
+  truncatedRecord.writeUInt32LE(good.readUInt32LE(0) - 2, 0);
 
   test.each([
     ['a names offset past its end', badNamesOffset],
     ['an unknown record tag', unknownTag],
-    ['a name past its end', truncated],
+    ['a name past its end', nameTooLong],
+    ['a truncated record', truncatedRecord],
   ])('with %s rejects with a clear error, cancels the walk and then is over', async (_what, bad) => {
     const { channel, server, walk } = walkSetup([good, bad, good], 'hold');
     const entries = new EntryIterator(walkStream(channel));
