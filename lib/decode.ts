@@ -22,6 +22,9 @@ const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: Slicer }).lat
 
 type AnyEntry = Entry<string | Buffer, Stats | BigIntStats>;
 
+/** Bytes of each stat field, in mask bit order (native/core/protocol.h). */
+const STAT_FIELD_BYTES = [4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12];
+
 const SLASH = Buffer.from('/');
 const EMPTY = Buffer.alloc(0);
 
@@ -37,6 +40,8 @@ export class BatchDecoder {
   private readonly buffer: boolean;
   /** Every stat field, as numbers: `stat: true`, the common case, read straight-line. */
   private readonly allStats: boolean;
+  /** An entry record's bytes: tag, type, name length, stat fields. */
+  private readonly entryBytes: number;
   private batch: Buffer = EMPTY;
   private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   private stats: StatReader;
@@ -64,6 +69,10 @@ export class BatchDecoder {
     this.bigint = options.bigint;
     this.buffer = options.buffer;
     this.allStats = options.statMask === ALL_STAT && !options.bigint;
+    this.entryBytes = 4;
+    for (let bit = 0; bit < STAT_FIELD_BYTES.length; bit++) {
+      if (options.statMask & (1 << bit)) this.entryBytes += STAT_FIELD_BYTES[bit];
+    }
     this.dirPrefix = this.rootPrefix;
     this.dirPrefixBytes = this.rootPrefixBytes;
     this.stats = new StatReader(this.view, options.statMask, options.mapUid, options.mapGid);
@@ -79,13 +88,13 @@ export class BatchDecoder {
     this.depth = 1;
     this.failure = undefined;
     this.names = undefined;
-    if (batch.length < BATCH_HEADER) {
-      this.offset = this.recordsEnd = this.namePosition = this.namesStart = 0;
-      return;
-    }
+    // Nothing of a batch that fails below is read.
+    this.offset = this.recordsEnd = this.namePosition = this.namesStart = 0;
+    if (batch.length === 0) return;
+    if (batch.length < BATCH_HEADER) throw corrupt(`${batch.length} bytes`);
     const namesStart = this.view.getUint32(0, true);
     if (namesStart < BATCH_HEADER || namesStart > batch.length) {
-      throw new Error(`unshare-fs: corrupt walk batch (names at ${namesStart} of ${batch.length})`);
+      throw corrupt(`names at ${namesStart} of ${batch.length}`);
     }
     this.offset = BATCH_HEADER;
     this.recordsEnd = this.namePosition = this.namesStart = namesStart;
@@ -109,10 +118,14 @@ export class BatchDecoder {
     while (o < this.recordsEnd) {
       const tag = batch[o];
       if (tag === RecordTag.Entry) {
+        // A record or name running past its end would be read from the next
+        // batch's bytes, or from nothing.
+        if (o + this.entryBytes > this.recordsEnd) throw corrupt(`entry record at ${o} runs past the records' end ${this.recordsEnd}`);
         const type = TYPE_BY_DTYPE[batch[o + 1] & 15];
         const nameLength = batch[o + 2] | (batch[o + 3] << 8);
         const nameStart = this.namePosition;
         const nameEnd = nameStart + nameLength;
+        if (nameEnd > batch.length) throw corrupt(`name of the entry at ${o} runs past the batch's end ${batch.length}`);
         this.namePosition = nameEnd;
         let stat: Stats | BigIntStats | undefined;
         if (this.allStats) {
@@ -140,7 +153,7 @@ export class BatchDecoder {
         this.failure = this.error(o);
         return undefined;
       } else {
-        throw new Error(`unshare-fs: corrupt walk batch (record tag ${tag} at ${o})`);
+        throw corrupt(`record tag ${tag} at ${o}`);
       }
     }
     this.offset = o;
@@ -159,8 +172,10 @@ export class BatchDecoder {
   /** A directory record: the entries after it are in this directory. */
   private directory(o: number): number {
     const batch = this.batch;
-    this.depth = this.view.getUint16(o + 2, true) + 1;
+    if (o + 8 > this.recordsEnd) throw corrupt(`directory record at ${o} runs past the records' end ${this.recordsEnd}`);
     const length = this.view.getUint32(o + 4, true);
+    if (o + 8 + length > this.recordsEnd) throw corrupt(`directory path at ${o} runs past the records' end ${this.recordsEnd}`);
+    this.depth = this.view.getUint16(o + 2, true) + 1;
     if (length === 0) {
       this.dirPrefix = this.rootPrefix;
       this.dirPrefixBytes = this.rootPrefixBytes;
@@ -176,14 +191,20 @@ export class BatchDecoder {
   /** An error record: what failed, on which path. */
   private error(o: number): FsError {
     const batch = this.batch;
+    if (o + 12 > this.recordsEnd) throw corrupt(`error record at ${o} runs past the records' end ${this.recordsEnd}`);
     const syscallLength = this.view.getUint16(o + 2, true);
     const errno = this.view.getInt32(o + 4, true);
     const pathLength = this.view.getUint32(o + 8, true);
     const syscallStart = o + 12;
     const pathStart = syscallStart + syscallLength;
+    if (pathStart + pathLength > this.recordsEnd) throw corrupt(`error record at ${o} runs past the records' end ${this.recordsEnd}`);
     const syscall = batch.toString('latin1', syscallStart, pathStart);
     const rel = batch.toString('utf8', pathStart, pathStart + pathLength);
     this.offset = pathStart + pathLength;
     return fsError(errno, syscall, this.rootPrefix + rel);
   }
+}
+
+function corrupt(what: string): Error {
+  return new Error(`unshare-fs: corrupt walk batch (${what})`);
 }

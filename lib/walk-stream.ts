@@ -140,7 +140,11 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
         }
         this.dropCurrent();
         this.current = batch;
-        this.decoder.reset(batch);
+        try {
+          this.decoder.reset(batch);
+        } catch (error) {
+          throw this.corrupt(error as Error);
+        }
         return true;
       }
       if (this.ended || this.finished) {
@@ -154,7 +158,12 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
   /** The next entry of the batch being read; undefined when it is used up or the walk failed in it. */
   nextEntry(): AnyEntry | undefined {
     for (;;) {
-      const entry = this.decoder.next();
+      let entry: AnyEntry | undefined;
+      try {
+        entry = this.decoder.next();
+      } catch (error) {
+        throw this.corrupt(error as Error);
+      }
       if (entry !== undefined) return entry;
       const error = this.decoder.takeError();
       if (error === undefined || !this.onErrorRecord(error)) return undefined;
@@ -192,6 +201,16 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
     this.cancel();
     this.finish();
     return false;
+  }
+
+  /**
+   * A batch the decoder cannot read ends the walk: stopped in the server
+   * too, not resumed past the batch on the consumer's next call.
+   */
+  private corrupt(error: Error): Error {
+    this.cancel();
+    this.finish();
+    return this.site.graft(error);
   }
 
   private wait(): Promise<void> {
