@@ -54,12 +54,20 @@ void WriteFrame(int fd, const ByteBuffer& b) {
   _exit(127);
 }
 
-// The first steps of every forked child: die with the thread that forked
-// us (and catch a parent that died before the death signal was armed), then
-// drop the signal handlers and mask inherited from node.
-void ResetChild(pid_t parent, const char* name) {
+// Die with the thread that forked us, and catch a parent that died before
+// the death signal was armed.  The kernel clears the death signal on a
+// change of credentials that is not a plain subset (commit_creds): joining
+// a user namespace another uid owns, or becoming uid 0 inside where that is
+// another host uid.  So this runs again after every join.
+void ArmDeathSignal(pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(126);
+}
+
+// The first steps of every forked child: the death signal, then drop the
+// signal handlers and mask inherited from node.
+void ResetChild(pid_t parent, const char* name) {
+  ArmDeathSignal(parent);
   prctl(PR_SET_NAME, name);
   struct sigaction dfl = {};
   dfl.sa_handler = SIG_DFL;
@@ -72,7 +80,7 @@ void ResetChild(pid_t parent, const char* name) {
 // Joins the target's namespaces; runs in a forked child, which is
 // single-threaded, so setns(CLONE_NEWUSER) is allowed.  Returns the syscall
 // that failed, or nullptr.
-const char* JoinTarget(const Target& target) {
+const char* JoinTarget(const Target& target, pid_t parent) {
   // Order as runc and podman do it: user namespace first, then mount.
   if (target.user_ns_fd >= 0 && setns(target.user_ns_fd, CLONE_NEWUSER)) {
     return "setns";
@@ -82,6 +90,7 @@ const char* JoinTarget(const Target& target) {
     if (setresgid(0, 0, 0)) return "setresgid";
     if (setresuid(0, 0, 0)) return "setresuid";
   }
+  ArmDeathSignal(parent);
   // The old working directory belongs to the old mount namespace.
   if (chdir("/")) return "chdir";
   return nullptr;
@@ -117,7 +126,7 @@ void ReadyFrame(int sock) {
 // Touches nothing of V8, N-API or libuv.
 [[noreturn]] void WorkerMain(int sock, pid_t parent, const Target& target) {
   ResetChild(parent, "unshare-fs");
-  if (const char* failed = JoinTarget(target)) ChildFail(sock, failed);
+  if (const char* failed = JoinTarget(target, parent)) ChildFail(sock, failed);
   sock = KeepOnlySocket(sock);
   ReadyFrame(sock);
   Serve(sock);
@@ -246,7 +255,7 @@ bool SpawnCommand(Target& target, char* const argv[], pid_t& pid,
   if (pid == 0) {
     close(pipefd[0]);
     ResetChild(parent, "unshare-fs-exec");
-    const char* failed = JoinTarget(target);
+    const char* failed = JoinTarget(target, parent);
     int exec_failed = 0;
     if (!failed) {
       // The command inherits our stdio even where it was opened close-on-exec.
