@@ -7,13 +7,14 @@ import * as path from 'node:path';
 
 import { createNamespace, type Namespace } from '../lib';
 import { isGone, waitGone } from './helpers/procs';
-import { requires, root } from './helpers/requirements';
+import { requires, root, subuidRange } from './helpers/requirements';
 import { removeTree, tempDir } from './helpers/tree';
 
 const fixture = path.join(__dirname, 'fixtures/namespace-children.js');
 // Inside uid 0 is an ordinary host uid: a map of the kind another user's
 // rootless namespace has, seen from root.
 const UNPRIVILEGED_MAP = [{ inside: 0, outside: 165536, count: 65536 }];
+const asRoot = process.geteuid!() === 0;
 
 let ns: Namespace;
 let dir: string;
@@ -28,6 +29,12 @@ afterAll(async () => {
   await ns?.close();
   if (dir) removeTree(dir);
 });
+
+/** The supplementary groups of a process, from /proc/PID/status. */
+function groupsOf(pid: number | 'self'): number[] {
+  const line = /^Groups:(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1];
+  return line.trim() === '' ? [] : line.trim().split(/\s+/).map(Number);
+}
 
 requires(root).describe('dying with node after a credential change', () => {
   test('the worker, the holder and an exec()ed command die with a killed parent whose namespace maps uid 0 elsewhere', async () => {
@@ -56,4 +63,61 @@ requires(root).describe('dying with node after a credential change', () => {
       for (const pid of Object.values(children)) if (!isGone(pid)) process.kill(pid, 'SIGKILL');
     }
   });
+});
+
+requires(root).describe('no supplementary groups', () => {
+  let groups: number[];
+  let mapped: Namespace;
+
+  // Root's groups as a login shell gives them: a process of ours that has
+  // group 0 must not lend it to a worker that is not root on the host.
+  beforeAll(async () => {
+    groups = groupsOf('self'); // process.getgroups() adds the egid
+    process.setgroups!([0]);
+    mapped = await createNamespace({ uidMap: UNPRIVILEGED_MAP });
+  });
+
+  afterAll(async () => {
+    await mapped?.close();
+    if (groups) process.setgroups!(groups);
+  });
+
+  test("a worker that is uid 0 only inside cannot read a root:root 0640 host file through node's group 0", async () => {
+    const secret = path.join(dir, 'secret');
+    fs.writeFileSync(secret, 'secret\n', { mode: 0o640 });
+    fs.chmodSync(secret, 0o640);
+    const session = await mapped.enter();
+    try {
+      expect(groupsOf(session.workerPid)).toEqual([]);
+      await expect(session.readFile(secret)).rejects.toMatchObject({ code: 'EACCES' });
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('an exec()ed command has no supplementary groups', async () => {
+    const outDir = fs.mkdtempSync(path.join(dir, 'out-'));
+    fs.chmodSync(outDir, 0o777);
+    const out = path.join(outDir, 'groups');
+    const status = await mapped.exec(['sh', '-c', 'grep "^Groups:" /proc/self/status > "$0"', out]);
+    expect(status).toEqual({ code: 0, signal: null });
+    expect(fs.readFileSync(out, 'utf8').trim()).toBe('Groups:');
+  });
+});
+
+// An ordinary user may drop its groups only inside a namespace whose
+// gid_map newgidmap wrote (setgroups allowed there).
+requires(...(asRoot ? [] : [subuidRange])).test('in a namespace of our own, the worker and an exec()ed command have no supplementary groups either', async () => {
+  const own = await createNamespace(asRoot ? {} : { subids: 'require' });
+  try {
+    const session = await own.enter();
+    expect(groupsOf(session.workerPid)).toEqual([]);
+    await session.close();
+    const outDir = fs.mkdtempSync(path.join(dir, 'own-'));
+    const out = path.join(outDir, 'groups');
+    expect(await own.exec(['sh', '-c', 'grep "^Groups:" /proc/self/status > "$0"', out])).toEqual({ code: 0, signal: null });
+    expect(fs.readFileSync(out, 'utf8').trim()).toBe('Groups:');
+  } finally {
+    await own.close();
+  }
 });

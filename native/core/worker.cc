@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -64,6 +65,13 @@ void ArmDeathSignal(pid_t parent) {
   if (getppid() != parent) _exit(126);
 }
 
+// Node's supplementary groups (root's group 0, a user's docker group) must
+// not follow a child into a namespace, where they would still grant host
+// access.  Root may drop them before the join; a user only inside a
+// namespace whose gid_map was written with setgroups allowed.  EPERM is the
+// answer where neither may, and then there is nothing more to do.
+bool DropGroups() { return setgroups(0, nullptr) == 0 || errno == EPERM; }
+
 // The first steps of every forked child: the death signal, then drop the
 // signal handlers and mask inherited from node.
 void ResetChild(pid_t parent, const char* name) {
@@ -81,6 +89,7 @@ void ResetChild(pid_t parent, const char* name) {
 // single-threaded, so setns(CLONE_NEWUSER) is allowed.  Returns the syscall
 // that failed, or nullptr.
 const char* JoinTarget(const Target& target, pid_t parent) {
+  if (!DropGroups()) return "setgroups";
   // Order as runc and podman do it: user namespace first, then mount.
   if (target.user_ns_fd >= 0 && setns(target.user_ns_fd, CLONE_NEWUSER)) {
     return "setns";
@@ -89,6 +98,7 @@ const char* JoinTarget(const Target& target, pid_t parent) {
   if (target.user_ns_fd >= 0) {
     if (setresgid(0, 0, 0)) return "setresgid";
     if (setresuid(0, 0, 0)) return "setresuid";
+    if (!DropGroups()) return "setgroups";
   }
   ArmDeathSignal(parent);
   // The old working directory belongs to the old mount namespace.
