@@ -121,3 +121,30 @@ requires(...(asRoot ? [] : [subuidRange])).test('in a namespace of our own, the 
     await own.close();
   }
 });
+
+describe('what an exec()ed command inherits', () => {
+  test('no fd but stdio, whatever node holds without close-on-exec', async () => {
+    const out = path.join(fs.mkdtempSync(path.join(dir, 'fds-')), 'fds');
+    // A shell's redirection leaves fd 20 open without close-on-exec, and node
+    // keeps it so (node sets close-on-exec on some low fds it inherits).
+    const child = spawn('bash', ['-c', 'exec "$0" "$1" exec-fds "$2" 20</dev/null', process.execPath, fixture, out], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    expect(code).toBe(0);
+    const { inherited, status } = JSON.parse(stdout) as { inherited: string[]; status: unknown };
+    expect(inherited).toContain('/dev/null');
+    expect(status).toEqual({ code: 0, signal: null });
+    const fds = new Map<number, string>();
+    for (const line of fs.readFileSync(out, 'utf8').split('\n')) {
+      const m = / (\d+) -> (.*)$/.exec(line);
+      if (m) fds.set(Number(m[1]), m[2]);
+    }
+    expect([0, 1, 2].every((fd) => fds.has(fd))).toBe(true);
+    // ls itself holds the directory it lists.
+    const others = [...fds].filter(([fd, target]) => fd > 2 && !/^\/proc\/\d+\/fd$/.test(target));
+    expect(others).toEqual([]);
+  });
+});

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -72,6 +73,17 @@ void ArmDeathSignal(pid_t parent) {
 // answer where neither may, and then there is nothing more to do.
 bool DropGroups() { return setgroups(0, nullptr) == 0 || errno == EPERM; }
 
+// Closes every fd from `first` up.
+void CloseFrom(int first) {
+  if (syscall(SYS_close_range, first, ~0U, 0) == 0) return;
+  struct rlimit limit;
+  int end = getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
+                    limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < 1 << 20
+                ? static_cast<int>(limit.rlim_cur)
+                : 1 << 20;
+  for (int fd = first; fd < end; fd++) close(fd);
+}
+
 // The first steps of every forked child: the death signal, then drop the
 // signal handlers and mask inherited from node.
 void ResetChild(pid_t parent, const char* name) {
@@ -119,9 +131,7 @@ int KeepOnlySocket(int sock) {
     dup2(devnull, 0);
     dup2(devnull, 1);
   }
-  if (syscall(SYS_close_range, 4, ~0U, 0)) {
-    for (int fd = 4; fd < 65536; fd++) close(fd);
-  }
+  CloseFrom(4);
   return sock;
 }
 
@@ -202,6 +212,17 @@ bool ForkWithSocket(Worker& child, SysError& error, ChildMain child_main) {
   return true;
 }
 
+// Before exec: the command gets our stdio (even where node opened it
+// close-on-exec) and no other fd of node's, many of which lack
+// close-on-exec.  `report_fd` moves to fd 3, close-on-exec, so the exec
+// closes it too; returns its new number, or -1.
+int KeepOnlyStdio(int report_fd) {
+  if (report_fd != 3 && dup3(report_fd, 3, O_CLOEXEC) < 0) return -1;
+  CloseFrom(4);
+  for (int fd = 0; fd <= 2; fd++) fcntl(fd, F_SETFD, 0);
+  return 3;
+}
+
 }  // namespace
 
 int StartThreadServer(SysError& error) {
@@ -265,16 +286,19 @@ bool SpawnCommand(Target& target, char* const argv[], pid_t& pid,
   if (pid == 0) {
     close(pipefd[0]);
     ResetChild(parent, "unshare-fs-exec");
+    int report_fd = pipefd[1];
     const char* failed = JoinTarget(target, parent);
     int exec_failed = 0;
     if (!failed) {
-      // The command inherits our stdio even where it was opened close-on-exec.
-      for (int fd = 0; fd <= 2; fd++) fcntl(fd, F_SETFD, 0);
-      execvp(argv[0], argv);
+      int moved = KeepOnlyStdio(report_fd);
+      if (moved >= 0) {
+        report_fd = moved;
+        execvp(argv[0], argv);
+      }
       exec_failed = 1;
     }
     int report[2] = {errno, exec_failed};
-    ssize_t ignored = write(pipefd[1], report, sizeof report);
+    ssize_t ignored = write(report_fd, report, sizeof report);
     (void)ignored;
     _exit(127);
   }

@@ -39,7 +39,7 @@ struct Worker {
 bool SpawnWorker(Target& target, Worker& worker, SysError& error);
 
 // Forks a child that joins `target` the same way and execs argv[0] (searched
-// in PATH) with stdio inherited.  Returns its pid.
+// in PATH) with stdio inherited and no other fd.  Returns its pid.
 bool SpawnCommand(Target& target, char* const argv[], pid_t& pid,
                   SysError& error);
 
