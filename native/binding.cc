@@ -95,6 +95,11 @@ Napi::Value SpawnCommand(const Napi::CallbackInfo& info) {
       throw Napi::TypeError::New(info.Env(), "Expected strings in argv");
     }
     args.push_back(v.As<Napi::String>().Utf8Value());
+    // execve takes C strings: a NUL byte would cut the argument short.
+    if (args.back().find('\0') != std::string::npos) {
+      throw Napi::TypeError::New(
+          info.Env(), "argv[" + std::to_string(i) + "] contains a NUL byte");
+    }
   }
   if (args.empty()) throw Napi::TypeError::New(info.Env(), "argv is empty");
   std::vector<char*> argv;

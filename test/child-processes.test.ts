@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { createNamespace, type Namespace } from '../lib';
+import { native } from '../lib/native';
 import { isGone, waitGone } from './helpers/procs';
 import { requires, root, subuidRange } from './helpers/requirements';
 import { removeTree, tempDir } from './helpers/tree';
@@ -146,5 +147,11 @@ describe('what an exec()ed command inherits', () => {
     // ls itself holds the directory it lists.
     const others = [...fds].filter(([fd, target]) => fd > 2 && !/^\/proc\/\d+\/fd$/.test(target));
     expect(others).toEqual([]);
+  });
+
+  test('an argument with a NUL byte is refused, not cut short', async () => {
+    await expect(ns.exec(['sh', '-c', 'exit 3\0; exit 0'])).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(ns.exec(['true\0ignored'])).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' });
+    expect(() => native().spawnCommand(ns.pid, ['sh', '-c', 'exit 3\0'])).toThrow(expect.objectContaining({ name: 'TypeError' }));
   });
 });
