@@ -11,6 +11,7 @@ import { FileSystem, resolverFrom } from './filesystem';
 import { mapper, readIdMaps, type IdRange } from './idmap';
 import { parseMountInfo, type MountInfo } from './mounts';
 import { native, type ExitStatus, type NativeSysError } from './native';
+import { checkPid } from './pidfile';
 import { Reply, errorFromPayload } from './protocol';
 
 export interface EnterOptions {
@@ -207,9 +208,7 @@ export async function enter(options: EnterOptions): Promise<Session> {
   if (pidFile !== undefined && typeof pidFile !== 'string') {
     throw new TypeError(`Expected a string for pidFile but received ${typeof pidFile}`);
   }
-  if (pidOption !== undefined && (!Number.isSafeInteger(pidOption) || pidOption <= 0)) {
-    throw new TypeError(`Expected a positive integer for pid but received ${String(pidOption)}`);
-  }
+  if (pidOption !== undefined) checkPid(pidOption);
   let pid: number;
   let spawned: { pid: number; fd: number; joinedUserNamespace: boolean };
   let maps: { uidMap: IdRange[]; gidMap: IdRange[] };

@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <climits>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,12 +41,31 @@ Napi::Object ChildObject(Napi::Env env, const unshare_fs::Worker& child) {
   return result;
 }
 
-int32_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+// A number that is an integer from `min` to `max`: 2**32 + N must not reach
+// the kernel as N, nor 1.5 as 1.
+int32_t IntegerArg(const Napi::CallbackInfo& info, size_t i, const char* name,
+                   int32_t min, int32_t max) {
   if (info.Length() <= i || !info[i].IsNumber()) {
     throw Napi::TypeError::New(info.Env(),
                                std::string("Expected a number for ") + name);
   }
-  return info[i].As<Napi::Number>().Int32Value();
+  double value = info[i].As<Napi::Number>().DoubleValue();
+  if (!(value >= min && value <= max) || std::trunc(value) != value) {
+    throw Napi::RangeError::New(
+        info.Env(), std::string("Expected an integer from ") +
+                        std::to_string(min) + " to " + std::to_string(max) +
+                        " for " + name);
+  }
+  return static_cast<int32_t>(value);
+}
+
+int32_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return IntegerArg(info, i, name, INT32_MIN, INT32_MAX);
+}
+
+// A pid as the kernel takes one: a positive pid_t.
+pid_t PidArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return IntegerArg(info, i, name, 1, INT32_MAX);
 }
 
 Napi::Value StartHostServer(const Napi::CallbackInfo& info) {
@@ -55,8 +76,7 @@ Napi::Value StartHostServer(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SpawnWorker(const Napi::CallbackInfo& info) {
-  pid_t pid = IntArg(info, 0, "pid");
-  if (pid <= 0) throw Napi::RangeError::New(info.Env(), "pid must be > 0");
+  pid_t pid = PidArg(info, 0, "pid");
   SysError error;
   unshare_fs::Target target;
   if (!unshare_fs::OpenTarget(pid, target, error)) {
@@ -83,7 +103,7 @@ Napi::Value SpawnHolder(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SpawnCommand(const Napi::CallbackInfo& info) {
-  pid_t pid = IntArg(info, 0, "pid");
+  pid_t pid = PidArg(info, 0, "pid");
   if (info.Length() < 2 || !info[1].IsArray()) {
     throw Napi::TypeError::New(info.Env(), "Expected an array for argv");
   }
@@ -159,7 +179,7 @@ class ReapWorker : public Napi::AsyncWorker {
 };
 
 Napi::Value Reap(const Napi::CallbackInfo& info) {
-  pid_t pid = IntArg(info, 0, "pid");
+  pid_t pid = PidArg(info, 0, "pid");
   int grace_ms = IntArg(info, 1, "graceMs");
   auto* worker = new ReapWorker(info.Env(), pid, grace_ms);
   Napi::Promise promise = worker->Promise();
