@@ -1,7 +1,6 @@
 // A session inside another process's user and mount namespaces, served by a
 // forked single-threaded worker (setns into a user namespace is refused to a
 // multithreaded process, and node always is one).
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 
@@ -11,7 +10,7 @@ import { FileSystem, resolverFrom } from './filesystem';
 import { mapper, readIdMaps, type IdRange } from './idmap';
 import { parseMountInfo, type MountInfo } from './mounts';
 import { native, type ExitStatus, type NativeSysError } from './native';
-import { checkPid } from './pidfile';
+import { checkPid, readPidFile } from './pidfile';
 import { Reply, errorFromPayload } from './protocol';
 
 export interface EnterOptions {
@@ -181,15 +180,6 @@ export class Session extends FileSystem implements AsyncDisposable {
       });
     });
   }
-}
-
-function readPidFile(pidFile: string): number {
-  const text = readFileSync(pidFile, 'utf8').trim();
-  const pid = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(pid) || pid <= 0) {
-    throw new UnshareFsError('EBADPIDFILE', `unshare-fs: ${pidFile} holds no pid (it holds '${text.slice(0, 40)}')`);
-  }
-  return pid;
 }
 
 /** Opens a session in the user and mount namespaces of a process. */
