@@ -123,6 +123,27 @@ requires(...(asRoot ? [] : [subuidRange])).test('in a namespace of our own, the 
   }
 });
 
+describe('waiting for children', () => {
+  test('commands waiting to exit hold no libuv pool thread: fs.promises and session.close() finish first', async () => {
+    const poolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+    const session = await ns.enter();
+    const order: string[] = [];
+    const commands = Array.from({ length: poolSize + 2 }, () =>
+      ns.exec(['sleep', '2']).then((status) => {
+        order.push('exec');
+        return status;
+      }),
+    );
+    const read = fs.promises.readFile(__filename).then(() => order.push('readFile'));
+    const closed = session.close().then(() => order.push('close'));
+    const statuses = await Promise.all(commands);
+    await Promise.all([read, closed]);
+    expect(statuses.every((s) => s.code === 0)).toBe(true);
+    expect(order.slice(0, 2).sort()).toEqual(['close', 'readFile']);
+    expect(isGone(session.workerPid)).toBe(true);
+  });
+});
+
 describe('what an exec()ed command inherits', () => {
   test('no fd but stdio, whatever node holds without close-on-exec', async () => {
     const out = path.join(fs.mkdtempSync(path.join(dir, 'fds-')), 'fds');

@@ -190,8 +190,21 @@ pid_t ForkQuietly(SysError& error) {
   return pid;
 }
 
+// A pidfd for a child we just forked: until we reap it, its pid cannot name
+// another process.  Without one the child is killed and reaped at once.
+int ChildPidfd(pid_t pid, SysError& error) {
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    Fail(error, "pidfd_open", std::to_string(pid));
+    kill(pid, SIGKILL);
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  return pidfd;
+}
+
 // Forks a child that runs `child_main(its socket, our pid)` and never
-// returns; `child` gets its pid and our end of the socketpair.
+// returns; `child` gets its pid, a pidfd and our end of the socketpair.
 template <typename ChildMain>
 bool ForkWithSocket(Worker& child, SysError& error, ChildMain child_main) {
   int sv[2];
@@ -203,11 +216,13 @@ bool ForkWithSocket(Worker& child, SysError& error, ChildMain child_main) {
     child_main(sv[1], parent);
   }
   close(sv[1]);
-  if (pid < 0) {
+  int pidfd = pid < 0 ? -1 : ChildPidfd(pid, error);
+  if (pidfd < 0) {
     close(sv[0]);
     return false;
   }
   child.pid = pid;
+  child.pidfd = pidfd;
   child.fd = sv[0];
   return true;
 }
@@ -272,7 +287,7 @@ bool SpawnWorker(Target& target, Worker& worker, SysError& error) {
   return ok;
 }
 
-bool SpawnCommand(Target& target, char* const argv[], pid_t& pid,
+bool SpawnCommand(Target& target, char* const argv[], pid_t& pid, int& pidfd,
                   SysError& error) {
   // The child reports a failed join or exec through this pipe; a successful
   // exec closes it (O_CLOEXEC) with nothing written.
@@ -304,7 +319,8 @@ bool SpawnCommand(Target& target, char* const argv[], pid_t& pid,
   }
   close(pipefd[1]);
   CloseTarget(target);
-  if (pid < 0) {
+  pidfd = pid < 0 ? -1 : ChildPidfd(pid, error);
+  if (pidfd < 0) {
     close(pipefd[0]);
     return false;
   }
@@ -317,6 +333,8 @@ bool SpawnCommand(Target& target, char* const argv[], pid_t& pid,
   if (n == static_cast<ssize_t>(sizeof report)) {
     int status;
     waitpid(pid, &status, 0);
+    close(pidfd);
+    pidfd = -1;
     errno = report[0];
     return Fail(error, report[1] ? "spawn" : "setns", argv[0]);
   }
@@ -329,23 +347,36 @@ bool SpawnHolder(bool new_user_ns, Worker& holder, SysError& error) {
   });
 }
 
-int Reap(pid_t pid, int grace_ms) {
-  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd >= 0) {
-    struct pollfd p = {pidfd, POLLIN, 0};
-    int n;
-    do {
-      n = poll(&p, 1, grace_ms);
-    } while (n < 0 && errno == EINTR);
-    if (n == 0) kill(pid, SIGKILL);
-    close(pidfd);
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+int Reap(int pidfd, ExitStatus& status, bool block) {
+  // A pidfd watched by libuv is non-blocking, and waitid() on it answers
+  // EAGAIN instead of waiting: wait for it to be readable (exited) first.
+  struct pollfd exited = {pidfd, POLLIN, 0};
+  while (block && poll(&exited, 1, -1) < 0 && errno == EINTR) {
   }
-  int status = 0;
-  pid_t r;
+  siginfo_t info = {};
+  int r;
   do {
-    r = waitpid(pid, &status, 0);
+    r = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info,
+               WEXITED | WNOHANG);
   } while (r < 0 && errno == EINTR);
-  return r < 0 ? -1 : status;
+  if (r < 0 && errno == EAGAIN) return 0;
+  if (r < 0) return -1;
+  if (info.si_pid == 0) return 0;
+  if (info.si_code == CLD_EXITED) {
+    status = {info.si_status, 0};
+  } else {
+    status = {-1, info.si_status};
+  }
+  return 1;
+}
+
+int SignalChild(int pidfd, int sig) {
+  return static_cast<int>(
+      syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
 }
 
 }  // namespace unshare_fs
