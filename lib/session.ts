@@ -60,6 +60,7 @@ export class Session extends FileSystem implements AsyncDisposable {
   private readonly channelToWorker: Channel;
   private closing: Promise<void> | undefined;
   private exitStatus: ExitStatus | undefined;
+  private reaping: Promise<ExitStatus> | undefined;
 
   /** The directory paths are resolved in (EnterOptions.root), if any. */
   readonly root: string | undefined;
@@ -81,7 +82,7 @@ export class Session extends FileSystem implements AsyncDisposable {
     this.mapUid = mapper(maps.uidMap);
     this.mapGid = mapper(maps.gidMap);
     this.channelToWorker = new Channel(spawned.fd, async (cause) => {
-      this.exitStatus = await native().reap(this.workerPid, EXIT_GRACE_MS);
+      this.exitStatus = await this.reapWorker();
       if (this.closing) return new UnshareFsError('ECLOSED', 'unshare-fs: the session is closed');
       return new UnshareFsError(
         'EWORKERDIED',
@@ -146,8 +147,16 @@ export class Session extends FileSystem implements AsyncDisposable {
 
   /** Ends the worker and waits for it to be reaped.  Idempotent. */
   close(): Promise<void> {
-    this.closing ??= this.channelToWorker.close();
+    // The kill after the grace period starts now, not once the worker has
+    // closed its end: a stopped or stuck worker never does.
+    this.closing ??= Promise.all([this.channelToWorker.close(), this.reapWorker()]).then(() => undefined);
     return this.closing;
+  }
+
+  /** The worker's exit, killing it EXIT_GRACE_MS after the first call. */
+  private reapWorker(): Promise<ExitStatus> {
+    this.reaping ??= native().reap(this.workerPid, EXIT_GRACE_MS);
+    return this.reaping;
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 
 import { createNamespace, type Namespace } from '../lib';
 import { native } from '../lib/native';
-import { isGone, waitGone } from './helpers/procs';
+import { childPids, isGone, waitGone } from './helpers/procs';
 import { requires, root, subuidRange } from './helpers/requirements';
 import { removeTree, tempDir } from './helpers/tree';
 
@@ -141,6 +141,24 @@ describe('waiting for children', () => {
     expect(statuses.every((s) => s.code === 0)).toBe(true);
     expect(order.slice(0, 2).sort()).toEqual(['close', 'readFile']);
     expect(isGone(session.workerPid)).toBe(true);
+  });
+
+  test('close() ends a stopped worker', async () => {
+    const session = await ns.enter();
+    process.kill(session.workerPid, 'SIGSTOP');
+    await session.close();
+    expect(session.exit).toEqual({ code: null, signal: 9 });
+    expect(isGone(session.workerPid)).toBe(true);
+    expect(childPids()).not.toContain(session.workerPid);
+  });
+
+  test('close() ends a worker whose walk nobody reads any more', async () => {
+    const session = await ns.enter();
+    const walk = session.walk('/usr', { stat: true })[Symbol.asyncIterator]();
+    expect((await walk.next()).done).toBe(false);
+    await session.close();
+    expect(isGone(session.workerPid)).toBe(true);
+    expect(childPids()).not.toContain(session.workerPid);
   });
 });
 
