@@ -340,6 +340,17 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+class Port;
+
+// A port's poll handle, and the teardown hook that waits for its close
+// callback (code of this addon, which may be unloaded right after the
+// teardown): both outlive the Port until that callback has run.
+struct PortPoll {
+  uv_poll_t handle;  // first: the close callback gets a pointer to it
+  Port* port;        // nullptr once closing
+  napi_async_cleanup_hook_handle teardown = nullptr;
+};
+
 // Our end of a server's socket, watched by the event loop: the transport of
 // lib/channel.ts.  JavaScript reads and writes it without blocking and is
 // called with the loop's readiness events (UV_READABLE, UV_WRITABLE) or a
@@ -368,22 +379,23 @@ class Port : public Napi::ObjectWrap<Port> {
     }
     uv_loop_t* loop = nullptr;
     NAPI_THROW_IF_FAILED_VOID(env, napi_get_uv_event_loop(env, &loop));
-    auto poll = std::make_unique<uv_poll_t>();
-    int r = uv_poll_init(loop, poll.get(), fd);
+    auto poll = std::make_unique<PortPoll>();
+    int r = uv_poll_init(loop, &poll->handle, fd);
     if (r != 0) {
       close(fd);  // the port owns the fd, started or not
       ThrowSysError(env, SysError{-r, "uv_poll_init", ""});
     }
-    poll_ = poll.release();
-    poll_->data = this;
+    poll->port = this;
+    poll->handle.data = this;
+    napi_add_async_cleanup_hook(env, OnTeardown, poll.get(), &poll->teardown);
+    poll_ = &poll.release()->handle;
     uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
     fd_ = fd;
     on_events_ = Napi::Persistent(info[1].As<Napi::Function>());
     context_ = std::make_unique<Napi::AsyncContext>(env, "unshare-fs:channel");
-    napi_add_env_cleanup_hook(env, CleanupHook, this);
   }
 
-  ~Port() override { Release(false); }
+  ~Port() override { Release(); }
 
  private:
   // read(buffer, offset, length): bytes read, 0 at the end, or -errno.
@@ -427,7 +439,7 @@ class Port : public Napi::ObjectWrap<Port> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    Release(false);
+    Release();
     return info.Env().Undefined();
   }
 
@@ -465,20 +477,27 @@ class Port : public Napi::ObjectWrap<Port> {
     }
   }
 
-  static void CleanupHook(void* arg) { static_cast<Port*>(arg)->Release(true); }
+  // The environment goes away with the port still open.
+  static void OnTeardown(napi_async_cleanup_hook_handle, void* arg) {
+    Port* port = static_cast<PortPoll*>(arg)->port;
+    if (port != nullptr) port->Release();
+  }
 
-  // Stops watching and closes the fd; idempotent.  The hook is gone by
-  // itself once it has run.
-  void Release(bool from_hook) {
+  // Stops watching and closes the fd; idempotent.  Once the handle is
+  // closed, the teardown hook is removed (or told that we are done).
+  void Release() {
     if (poll_ == nullptr) return;
     uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    reinterpret_cast<PortPoll*>(poll_)->port = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) {
+      auto* poll = reinterpret_cast<PortPoll*>(h);
+      napi_remove_async_cleanup_hook(poll->teardown);
+      delete poll;
+    });
     poll_ = nullptr;
     close(fd_);
     fd_ = -1;
     on_events_.Reset();  // the callback holds the channel that holds us
-    if (!from_hook) napi_remove_env_cleanup_hook(Env(), CleanupHook, this);
   }
 
   uv_poll_t* poll_ = nullptr;

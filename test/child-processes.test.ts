@@ -123,6 +123,19 @@ requires(...(asRoot ? [] : [subuidRange])).test('in a namespace of our own, the 
   }
 });
 
+describe('a worker_thread that ends with everything open', () => {
+  test.each(['session', 'exec'])('leaves no process, zombie or crash behind (%s)', async (kind) => {
+    const child = spawn(process.execPath, [fixture, 'thread', kind], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once('close', (c, s) => resolve([c, s])));
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    const { opened, left } = JSON.parse(stdout) as { opened: Record<string, number>; left: string[] };
+    expect(Object.keys(opened).length).toBe(kind === 'exec' ? 3 : 2);
+    expect(left).toEqual([]);
+  });
+});
+
 describe('waiting for children', () => {
   test('commands waiting to exit hold no libuv pool thread: fs.promises and session.close() finish first', async () => {
     const poolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
