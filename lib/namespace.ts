@@ -130,6 +130,12 @@ export class Namespace implements AsyncDisposable {
     if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string')) {
       throw new TypeError('Expected a non-empty array of strings for argv');
     }
+    // execve takes C strings: a NUL byte would cut an argument short.
+    const cut = argv.findIndex((a) => a.includes('\0'));
+    if (cut >= 0) {
+      const error = new TypeError(`The argument 'argv[${cut}]' must be a string without null bytes. Received ${JSON.stringify(argv[cut])}`);
+      throw Object.assign(error, { code: 'ERR_INVALID_ARG_VALUE' });
+    }
     let pid: number;
     try {
       pid = native().spawnCommand(this.pid, argv);

@@ -1,7 +1,6 @@
 // A session inside another process's user and mount namespaces, served by a
 // forked single-threaded worker (setns into a user namespace is refused to a
 // multithreaded process, and node always is one).
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 
@@ -12,6 +11,7 @@ import { mapper, readIdMaps, type IdRange } from './idmap';
 import { parseMountInfo, type MountInfo } from './mounts';
 import { native, type ExitStatus, type NativeSysError } from './native';
 import { checkInteger, checkOptionsObject, invalid } from './options';
+import { checkPid, readPidFile } from './pidfile';
 import { PROTOCOL_VERSION, Reply, errorFromPayload } from './protocol';
 
 export interface EnterOptions {
@@ -55,6 +55,7 @@ class WorkerLink {
   readonly channel: Channel;
   closing: Promise<void> | undefined;
   exitStatus: ExitStatus | undefined;
+  #reaping: Promise<ExitStatus> | undefined;
 
   constructor(
     readonly targetPid: number,
@@ -62,7 +63,7 @@ class WorkerLink {
     fd: number,
   ) {
     this.channel = new Channel(socketTransport(fd), async (cause) => {
-      this.exitStatus = await native().reap(this.workerPid, EXIT_GRACE_MS);
+      this.exitStatus = await this.reap();
       if (this.closing) return closedError();
       return new UnshareFsError(
         'EWORKERDIED',
@@ -70,6 +71,18 @@ class WorkerLink {
         { cause },
       );
     });
+  }
+
+  /** Ends the worker: the kill after the grace starts now, not once the worker has closed its end (a stopped or stuck one never does). */
+  close(): Promise<void> {
+    this.closing ??= Promise.all([this.channel.close(), this.reap()]).then(() => undefined);
+    return this.closing;
+  }
+
+  /** The worker's exit, killing it EXIT_GRACE_MS after the first call. */
+  reap(): Promise<ExitStatus> {
+    this.#reaping ??= native().reap(this.workerPid, EXIT_GRACE_MS);
+    return this.#reaping;
   }
 
   /** The channel, for a new request: ECLOSED once close() was called. */
@@ -168,8 +181,7 @@ export class Session extends FileSystem implements AsyncDisposable {
 
   /** Ends the worker and waits for it to be reaped.  Idempotent. */
   close(): Promise<void> {
-    this.#link.closing ??= this.#link.channel.close();
-    return this.#link.closing;
+    return this.#link.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -210,15 +222,6 @@ function awaitReady(session: Session, site: CallSite): Promise<Session> {
   });
 }
 
-function readPidFile(pidFile: string): number {
-  const text = readFileSync(pidFile, 'utf8').trim();
-  const pid = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(pid) || pid <= 0) {
-    throw new UnshareFsError('EBADPIDFILE', `unshare-fs: ${pidFile} holds no pid (it holds '${text.slice(0, 40)}')`);
-  }
-  return pid;
-}
-
 /** Opens a session in the user and mount namespaces of a process. */
 export function enter(options: EnterOptions): Promise<Session> {
   return enterWith(options, false, enter);
@@ -248,9 +251,7 @@ async function enterWith(options: EnterOptions, allowMount: boolean, caller: (..
   if (pidFile !== undefined && typeof pidFile !== 'string') {
     throw new TypeError(`Expected a string for pidFile but received ${typeof pidFile}`);
   }
-  if (pidOption !== undefined && (!Number.isSafeInteger(pidOption) || pidOption <= 0)) {
-    throw new TypeError(`Expected a positive integer for pid but received ${String(pidOption)}`);
-  }
+  if (pidOption !== undefined) checkPid(pidOption);
   let pid: number;
   let spawned: { pid: number; fd: number; joinedUserNamespace: boolean };
   let maps: { uidMap: IdRange[]; gidMap: IdRange[] };

@@ -3,12 +3,15 @@
 #include <errno.h>
 #include <napi.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include <climits>
+#include <cmath>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/protocol.h"
@@ -32,20 +35,217 @@ Napi::Error SysErrorValue(Napi::Env env, const SysError& e) {
   throw SysErrorValue(env, e);
 }
 
-// { pid, fd } of a forked child and our end of its socket.
-Napi::Object ChildObject(Napi::Env env, const unshare_fs::Worker& child) {
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("pid", child.pid);
-  result.Set("fd", child.fd);
-  return result;
-}
-
-int32_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+// A number that is an integer from `min` to `max`: 2**32 + N must not reach
+// the kernel as N, nor 1.5 as 1.
+int32_t IntegerArg(const Napi::CallbackInfo& info, size_t i, const char* name,
+                   int32_t min, int32_t max) {
   if (info.Length() <= i || !info[i].IsNumber()) {
     throw Napi::TypeError::New(info.Env(),
                                std::string("Expected a number for ") + name);
   }
-  return info[i].As<Napi::Number>().Int32Value();
+  double value = info[i].As<Napi::Number>().DoubleValue();
+  if (!(value >= min && value <= max) || std::trunc(value) != value) {
+    throw Napi::RangeError::New(
+        info.Env(), std::string("Expected an integer from ") +
+                        std::to_string(min) + " to " + std::to_string(max) +
+                        " for " + name);
+  }
+  return static_cast<int32_t>(value);
+}
+
+int32_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return IntegerArg(info, i, name, INT32_MIN, INT32_MAX);
+}
+
+// A pid as the kernel takes one: a positive pid_t.
+pid_t PidArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return IntegerArg(info, i, name, 1, INT32_MAX);
+}
+
+// A child of ours, watched through its pidfd on the event loop: no thread,
+// and no libuv pool slot least of all, sits waiting for it.  Adopted right
+// after fork (we are its parent, so its pid names nobody else until we reap
+// it); gone once reaped, or when the environment is torn down.  Found by pid,
+// so that JavaScript holds pids only, as before.
+class ChildWatch {
+ public:
+  static void Adopt(napi_env env, pid_t pid, int pidfd) {
+    auto* watch = new ChildWatch(env, pid, pidfd);
+    {
+      std::lock_guard<std::mutex> lock(registry_mutex_);
+      registry_[pid] = watch;
+    }
+    // Async, so that teardown waits for our handles' close callbacks: they
+    // are code of this addon, which may be unloaded right after.
+    napi_add_async_cleanup_hook(env, OnTeardown, watch, &watch->teardown_);
+  }
+
+  // The watch of our child `pid` in this environment, or nullptr.
+  static ChildWatch* Find(napi_env env, pid_t pid) {
+    std::lock_guard<std::mutex> lock(registry_mutex_);
+    auto it = registry_.find(pid);
+    return it != registry_.end() && it->second->env_ == env ? it->second
+                                                            : nullptr;
+  }
+
+  // Resolves with { code, signal } once the child has exited and been
+  // reaped; kills it after `grace_ms` (negative: never).  The watch holds
+  // the event loop only while somebody waits.
+  Napi::Promise Wait(Napi::Env env, int grace_ms) {
+    uv_loop_t* loop = nullptr;
+    NAPI_THROW_IF_FAILED(env, napi_get_uv_event_loop(env, &loop),
+                         Napi::Promise());
+    if (!polling_) {
+      int r = uv_poll_init(loop, &poll_, pidfd_);
+      if (r != 0) ThrowSysError(env, SysError{-r, "uv_poll_init", ""});
+      polling_ = true;  // closed with us from now on
+      poll_.data = this;
+      r = uv_poll_start(&poll_, UV_READABLE, OnReadable);
+      if (r != 0) ThrowSysError(env, SysError{-r, "uv_poll_start", ""});
+      context_ = std::make_unique<Napi::AsyncContext>(env, "unshare-fs:reap");
+    }
+    if (grace_ms >= 0) KillAfter(loop, grace_ms);
+    waiters_.push_back(Napi::Promise::Deferred::New(env));
+    return waiters_.back().Promise();
+  }
+
+  int Kill(int sig) { return unshare_fs::SignalChild(pidfd_, sig); }
+
+ private:
+  ChildWatch(napi_env env, pid_t pid, int pidfd)
+      : env_(env), pid_(pid), pidfd_(pidfd) {}
+
+  // The earliest deadline asked for wins.  The timer never holds the loop:
+  // the poll does, while somebody waits.
+  void KillAfter(uv_loop_t* loop, int grace_ms) {
+    uint64_t deadline = uv_now(loop) + static_cast<uint64_t>(grace_ms);
+    if (timing_ && deadline >= deadline_) return;
+    if (!timing_) {
+      uv_timer_init(loop, &timer_);
+      uv_unref(reinterpret_cast<uv_handle_t*>(&timer_));
+      timer_.data = this;
+      timing_ = true;
+    }
+    deadline_ = deadline;
+    uv_timer_start(
+        &timer_,
+        [](uv_timer_t* t) { static_cast<ChildWatch*>(t->data)->Kill(SIGKILL); },
+        static_cast<uint64_t>(grace_ms), 0);
+  }
+
+  static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
+    auto* self = static_cast<ChildWatch*>(handle->data);
+    unshare_fs::ExitStatus exit;
+    SysError error{0, "", std::to_string(self->pid_)};
+    if (status < 0) {
+      error.err = -status;
+      error.syscall = "uv_poll";
+    } else {
+      int r = unshare_fs::Reap(self->pidfd_, exit, false);
+      if (r == 0) return;
+      if (r < 0) error = SysError{errno, "waitid", error.path};
+    }
+    // Gone before anyone is told, so that a reap() called from their
+    // callbacks finds no child, as waitpid would.
+    Napi::Env env(self->env_);
+    auto waiters = std::move(self->waiters_);
+    auto context = std::move(self->context_);
+    self->Close();
+    Napi::HandleScope scope(env);
+    Napi::CallbackScope callback_scope(env, *context);
+    try {
+      for (auto& waiter : waiters) {
+        if (error.err != 0) {
+          waiter.Reject(SysErrorValue(env, error).Value());
+          continue;
+        }
+        Napi::Object result = Napi::Object::New(env);
+        result.Set("code", exit.code >= 0 ? Napi::Number::New(env, exit.code)
+                                          : env.Null());
+        result.Set("signal", exit.signal > 0
+                                 ? Napi::Number::New(env, exit.signal)
+                                 : env.Null());
+        waiter.Resolve(result);
+      }
+    } catch (const Napi::Error& e) {
+      napi_fatal_exception(env, e.Value());
+    }
+  }
+
+  // The environment goes away (a worker_thread ends, or node exits): the
+  // child would die of its death signal, unreaped, a zombie for as long as
+  // this process lives.  It dies now, and is reaped; nobody is told.
+  static void OnTeardown(napi_async_cleanup_hook_handle, void* arg) {
+    auto* self = static_cast<ChildWatch*>(arg);
+    self->waiters_.clear();
+    self->context_.reset();
+    unshare_fs::ExitStatus exit;
+    if (self->Kill(SIGKILL) == 0) unshare_fs::Reap(self->pidfd_, exit, true);
+    self->Close();
+  }
+
+  // Forgets the child and closes the handles, then the pidfd; the last
+  // close callback deletes us.  Idempotent.
+  void Close() {
+    if (closing_) return;
+    closing_ = true;
+    {
+      std::lock_guard<std::mutex> lock(registry_mutex_);
+      auto it = registry_.find(pid_);
+      if (it != registry_.end() && it->second == this) registry_.erase(it);
+    }
+    if (polling_) {
+      open_handles_++;
+      uv_close(reinterpret_cast<uv_handle_t*>(&poll_), OnClosed);
+    }
+    if (timing_) {
+      open_handles_++;
+      uv_close(reinterpret_cast<uv_handle_t*>(&timer_), OnClosed);
+    }
+    close(pidfd_);
+    if (open_handles_ == 0) Finish();
+  }
+
+  static void OnClosed(uv_handle_t* handle) {
+    auto* self = static_cast<ChildWatch*>(handle->data);
+    if (--self->open_handles_ == 0) self->Finish();
+  }
+
+  // Also tells a teardown in progress that we are done.
+  void Finish() {
+    napi_remove_async_cleanup_hook(teardown_);
+    delete this;
+  }
+
+  static std::mutex registry_mutex_;
+  static std::unordered_map<pid_t, ChildWatch*> registry_;
+
+  napi_env env_;
+  pid_t pid_;
+  int pidfd_;
+  napi_async_cleanup_hook_handle teardown_ = nullptr;
+  uv_poll_t poll_;
+  bool polling_ = false;
+  uv_timer_t timer_;
+  bool timing_ = false;
+  uint64_t deadline_ = 0;
+  int open_handles_ = 0;
+  bool closing_ = false;
+  std::vector<Napi::Promise::Deferred> waiters_;
+  std::unique_ptr<Napi::AsyncContext> context_;
+};
+
+std::mutex ChildWatch::registry_mutex_;
+std::unordered_map<pid_t, ChildWatch*> ChildWatch::registry_;
+
+// { pid, fd } of a forked child and our end of its socket; the child is
+// watched from now on.
+Napi::Object ChildObject(Napi::Env env, const unshare_fs::Worker& child) {
+  ChildWatch::Adopt(env, child.pid, child.pidfd);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("pid", child.pid);
+  result.Set("fd", child.fd);
+  return result;
 }
 
 Napi::Value StartHostServer(const Napi::CallbackInfo& info) {
@@ -56,8 +256,7 @@ Napi::Value StartHostServer(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SpawnWorker(const Napi::CallbackInfo& info) {
-  pid_t pid = IntArg(info, 0, "pid");
-  if (pid <= 0) throw Napi::RangeError::New(info.Env(), "pid must be > 0");
+  pid_t pid = PidArg(info, 0, "pid");
   SysError error;
   unshare_fs::Target target;
   if (!unshare_fs::OpenTarget(pid, target, error)) {
@@ -85,7 +284,7 @@ Napi::Value SpawnHolder(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SpawnCommand(const Napi::CallbackInfo& info) {
-  pid_t pid = IntArg(info, 0, "pid");
+  pid_t pid = PidArg(info, 0, "pid");
   if (info.Length() < 2 || !info[1].IsArray()) {
     throw Napi::TypeError::New(info.Env(), "Expected an array for argv");
   }
@@ -97,6 +296,11 @@ Napi::Value SpawnCommand(const Napi::CallbackInfo& info) {
       throw Napi::TypeError::New(info.Env(), "Expected strings in argv");
     }
     args.push_back(v.As<Napi::String>().Utf8Value());
+    // execve takes C strings: a NUL byte would cut the argument short.
+    if (args.back().find('\0') != std::string::npos) {
+      throw Napi::TypeError::New(
+          info.Env(), "argv[" + std::to_string(i) + "] contains a NUL byte");
+    }
   }
   if (args.empty()) throw Napi::TypeError::New(info.Env(), "argv is empty");
   std::vector<char*> argv;
@@ -108,66 +312,46 @@ Napi::Value SpawnCommand(const Napi::CallbackInfo& info) {
     ThrowSysError(info.Env(), error);
   }
   pid_t child = -1;
-  if (!unshare_fs::SpawnCommand(target, argv.data(), child, error)) {
+  int pidfd = -1;
+  if (!unshare_fs::SpawnCommand(target, argv.data(), child, pidfd, error)) {
     ThrowSysError(info.Env(), error);
   }
+  ChildWatch::Adopt(info.Env(), child, pidfd);
   return Napi::Number::New(info.Env(), child);
 }
 
-// Waiting for a child is a blocking call: keep it off the event loop.
-class ReapWorker : public Napi::AsyncWorker {
- public:
-  ReapWorker(Napi::Env env, pid_t pid, int grace_ms)
-      : Napi::AsyncWorker(env, "unshare-fs:reap"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        pid_(pid),
-        grace_ms_(grace_ms) {}
-
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    status_ = unshare_fs::Reap(pid_, grace_ms_);
-    if (status_ < 0) err_ = errno;
-  }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (status_ < 0) {
-      SysError e{err_, "waitpid", std::to_string(pid_)};
-      deferred_.Reject(SysErrorValue(env, e).Value());
-      return;
-    }
-    Napi::Object result = Napi::Object::New(env);
-    result.Set("code", WIFEXITED(status_)
-                           ? Napi::Number::New(env, WEXITSTATUS(status_))
-                           : env.Null());
-    result.Set("signal", WIFSIGNALED(status_)
-                             ? Napi::Number::New(env, WTERMSIG(status_))
-                             : env.Null());
-    deferred_.Resolve(result);
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  pid_t pid_;
-  int grace_ms_;
-  int status_ = 0;
-  int err_ = 0;
-};
-
+// reap(pid, graceMs): the exit of a child we spawned, killing it after
+// graceMs; rejects with ECHILD for a pid that is no child of ours (or was
+// reaped already).
 Napi::Value Reap(const Napi::CallbackInfo& info) {
-  pid_t pid = IntArg(info, 0, "pid");
+  Napi::Env env = info.Env();
+  pid_t pid = PidArg(info, 0, "pid");
   int grace_ms = IntArg(info, 1, "graceMs");
-  auto* worker = new ReapWorker(info.Env(), pid, grace_ms);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  ChildWatch* watch = ChildWatch::Find(env, pid);
+  if (watch == nullptr) {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    SysError e{ECHILD, "waitpid", std::to_string(pid)};
+    deferred.Reject(SysErrorValue(env, e).Value());
+    return deferred.Promise();
+  }
+  return watch->Wait(env, grace_ms);
 }
 
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   close(IntArg(info, 0, "fd"));
   return info.Env().Undefined();
 }
+
+class Port;
+
+// A port's poll handle, and the teardown hook that waits for its close
+// callback (code of this addon, which may be unloaded right after the
+// teardown): both outlive the Port until that callback has run.
+struct PortPoll {
+  uv_poll_t handle;  // first: the close callback gets a pointer to it
+  Port* port;        // nullptr once closing
+  napi_async_cleanup_hook_handle teardown = nullptr;
+};
 
 // Our end of a server's socket, watched by the event loop: the transport of
 // lib/channel.ts.  JavaScript reads and writes it without blocking and is
@@ -197,22 +381,23 @@ class Port : public Napi::ObjectWrap<Port> {
     }
     uv_loop_t* loop = nullptr;
     NAPI_THROW_IF_FAILED_VOID(env, napi_get_uv_event_loop(env, &loop));
-    auto poll = std::make_unique<uv_poll_t>();
-    int r = uv_poll_init(loop, poll.get(), fd);
+    auto poll = std::make_unique<PortPoll>();
+    int r = uv_poll_init(loop, &poll->handle, fd);
     if (r != 0) {
       close(fd);  // the port owns the fd, started or not
       ThrowSysError(env, SysError{-r, "uv_poll_init", ""});
     }
-    poll_ = poll.release();
-    poll_->data = this;
+    poll->port = this;
+    poll->handle.data = this;
+    napi_add_async_cleanup_hook(env, OnTeardown, poll.get(), &poll->teardown);
+    poll_ = &poll.release()->handle;
     uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
     fd_ = fd;
     on_events_ = Napi::Persistent(info[1].As<Napi::Function>());
     context_ = std::make_unique<Napi::AsyncContext>(env, "unshare-fs:channel");
-    napi_add_env_cleanup_hook(env, CleanupHook, this);
   }
 
-  ~Port() override { Release(false); }
+  ~Port() override { Release(); }
 
  private:
   // read(buffer, offset, length): bytes read, 0 at the end, or -errno.
@@ -256,7 +441,7 @@ class Port : public Napi::ObjectWrap<Port> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    Release(false);
+    Release();
     return info.Env().Undefined();
   }
 
@@ -294,20 +479,27 @@ class Port : public Napi::ObjectWrap<Port> {
     }
   }
 
-  static void CleanupHook(void* arg) { static_cast<Port*>(arg)->Release(true); }
+  // The environment goes away with the port still open.
+  static void OnTeardown(napi_async_cleanup_hook_handle, void* arg) {
+    Port* port = static_cast<PortPoll*>(arg)->port;
+    if (port != nullptr) port->Release();
+  }
 
-  // Stops watching and closes the fd; idempotent.  The hook is gone by
-  // itself once it has run.
-  void Release(bool from_hook) {
+  // Stops watching and closes the fd; idempotent.  Once the handle is
+  // closed, the teardown hook is removed (or told that we are done).
+  void Release() {
     if (poll_ == nullptr) return;
     uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    reinterpret_cast<PortPoll*>(poll_)->port = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) {
+      auto* poll = reinterpret_cast<PortPoll*>(h);
+      napi_remove_async_cleanup_hook(poll->teardown);
+      delete poll;
+    });
     poll_ = nullptr;
     close(fd_);
     fd_ = -1;
     on_events_.Reset();  // the callback holds the channel that holds us
-    if (!from_hook) napi_remove_env_cleanup_hook(Env(), CleanupHook, this);
   }
 
   uv_poll_t* poll_ = nullptr;

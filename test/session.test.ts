@@ -145,7 +145,9 @@ describe('lifetime', () => {
       await session.close();
     }
     const after = { fds: fdCount(), threads: threadCount(), children: childPids().length };
-    expect(after).toEqual(before);
+    // Threads may only go down: jest runs other files in this process, and
+    // the host server lets their idle threads go meanwhile.
+    expect({ ...after, threads: Math.max(after.threads, before.threads) }).toEqual(before);
   });
 
   test('namespaces created and closed leak nothing either', async () => {

@@ -4,6 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { UnshareFsError } from '../errors';
+import { readPidFileText } from '../pidfile';
 import { PodmanError, isErrno } from './errors';
 import { PodmanOptions, currentUid, runtimeDir } from './config';
 
@@ -78,8 +80,12 @@ export function pausePid(opts: PodmanOptions = {}): number {
   const file = pausePidFile(opts);
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readPidFileText(file);
   } catch (err) {
+    if (err instanceof UnshareFsError) {
+      // A FIFO, a device or a huge file where the pid file should be.
+      throw new PodmanError('EPODMANSTALE', err.message.replace(/^unshare-fs: /, ''), { path: file, cause: err });
+    }
     if (isErrno(err, 'ENOENT', 'ENOTDIR')) {
       throw new PodmanError(
         'ENOPODMAN',

@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readPidFileText } from '../pidfile';
 import { PodmanError, isErrno } from './errors';
 import { PodmanOptions, StorageConfig, storageConfig } from './config';
 import { parsePid, processAlive } from './pause';
@@ -222,7 +223,7 @@ function resolveLower(overlay: string, entry: string): string {
 
 function readPidFile(file: string): number | null {
   try {
-    const pid = parsePid(fs.readFileSync(file, 'utf8'));
+    const pid = parsePid(readPidFileText(file));
     return !Number.isNaN(pid) && processAlive(pid) ? pid : null;
   } catch {
     return null;

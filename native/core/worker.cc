@@ -2,11 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -55,12 +57,38 @@ void WriteFrame(int fd, const ByteBuffer& b) {
   _exit(127);
 }
 
-// The first steps of every forked child: die with the thread that forked
-// us (and catch a parent that died before the death signal was armed), then
-// drop the signal handlers and mask inherited from node.
-void ResetChild(pid_t parent, const char* name) {
+// Die with the thread that forked us, and catch a parent that died before
+// the death signal was armed.  The kernel clears the death signal on a
+// change of credentials that is not a plain subset (commit_creds): joining
+// a user namespace another uid owns, or becoming uid 0 inside where that is
+// another host uid.  So this runs again after every join.
+void ArmDeathSignal(pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(126);
+}
+
+// Node's supplementary groups (root's group 0, a user's docker group) must
+// not follow a child into a namespace, where they would still grant host
+// access.  Root may drop them before the join; a user only inside a
+// namespace whose gid_map was written with setgroups allowed.  EPERM is the
+// answer where neither may, and then there is nothing more to do.
+bool DropGroups() { return setgroups(0, nullptr) == 0 || errno == EPERM; }
+
+// Closes every fd from `first` up.
+void CloseFrom(int first) {
+  if (syscall(SYS_close_range, first, ~0U, 0) == 0) return;
+  struct rlimit limit;
+  int end = getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
+                    limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < 1 << 20
+                ? static_cast<int>(limit.rlim_cur)
+                : 1 << 20;
+  for (int fd = first; fd < end; fd++) close(fd);
+}
+
+// The first steps of every forked child: the death signal, then drop the
+// signal handlers and mask inherited from node.
+void ResetChild(pid_t parent, const char* name) {
+  ArmDeathSignal(parent);
   prctl(PR_SET_NAME, name);
   struct sigaction dfl = {};
   dfl.sa_handler = SIG_DFL;
@@ -73,7 +101,8 @@ void ResetChild(pid_t parent, const char* name) {
 // Joins the target's namespaces; runs in a forked child, which is
 // single-threaded, so setns(CLONE_NEWUSER) is allowed.  Returns the syscall
 // that failed, or nullptr.
-const char* JoinTarget(const Target& target) {
+const char* JoinTarget(const Target& target, pid_t parent) {
+  if (!DropGroups()) return "setgroups";
   // Order as runc and podman do it: user namespace first, then mount.
   if (target.user_ns_fd >= 0 && setns(target.user_ns_fd, CLONE_NEWUSER)) {
     return "setns";
@@ -82,7 +111,9 @@ const char* JoinTarget(const Target& target) {
   if (target.user_ns_fd >= 0) {
     if (setresgid(0, 0, 0)) return "setresgid";
     if (setresuid(0, 0, 0)) return "setresuid";
+    if (!DropGroups()) return "setgroups";
   }
+  ArmDeathSignal(parent);
   // The old working directory belongs to the old mount namespace.
   if (chdir("/")) return "chdir";
   return nullptr;
@@ -101,9 +132,7 @@ int KeepOnlySocket(int sock) {
     dup2(devnull, 0);
     dup2(devnull, 1);
   }
-  if (syscall(SYS_close_range, 4, ~0U, 0)) {
-    for (int fd = 4; fd < 65536; fd++) close(fd);
-  }
+  CloseFrom(4);
   return sock;
 }
 
@@ -120,7 +149,7 @@ void ReadyFrame(int sock) {
 [[noreturn]] void WorkerMain(int sock, pid_t parent, const Target& target,
                              const ServeOptions& options) {
   ResetChild(parent, "unshare-fs");
-  if (const char* failed = JoinTarget(target)) ChildFail(sock, failed);
+  if (const char* failed = JoinTarget(target, parent)) ChildFail(sock, failed);
   sock = KeepOnlySocket(sock);
   ReadyFrame(sock);
   Serve(sock, options);
@@ -164,8 +193,21 @@ pid_t ForkQuietly(SysError& error) {
   return pid;
 }
 
+// A pidfd for a child we just forked: until we reap it, its pid cannot name
+// another process.  Without one the child is killed and reaped at once.
+int ChildPidfd(pid_t pid, SysError& error) {
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    Fail(error, "pidfd_open", std::to_string(pid));
+    kill(pid, SIGKILL);
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  return pidfd;
+}
+
 // Forks a child that runs `child_main(its socket, our pid)` and never
-// returns; `child` gets its pid and our end of the socketpair.
+// returns; `child` gets its pid, a pidfd and our end of the socketpair.
 template <typename ChildMain>
 bool ForkWithSocket(Worker& child, SysError& error, ChildMain child_main) {
   int sv[2];
@@ -177,13 +219,26 @@ bool ForkWithSocket(Worker& child, SysError& error, ChildMain child_main) {
     child_main(sv[1], parent);
   }
   close(sv[1]);
-  if (pid < 0) {
+  int pidfd = pid < 0 ? -1 : ChildPidfd(pid, error);
+  if (pidfd < 0) {
     close(sv[0]);
     return false;
   }
   child.pid = pid;
+  child.pidfd = pidfd;
   child.fd = sv[0];
   return true;
+}
+
+// Before exec: the command gets our stdio (even where node opened it
+// close-on-exec) and no other fd of node's, many of which lack
+// close-on-exec.  `report_fd` moves to fd 3, close-on-exec, so the exec
+// closes it too; returns its new number, or -1.
+int KeepOnlyStdio(int report_fd) {
+  if (report_fd != 3 && dup3(report_fd, 3, O_CLOEXEC) < 0) return -1;
+  CloseFrom(4);
+  for (int fd = 0; fd <= 2; fd++) fcntl(fd, F_SETFD, 0);
+  return 3;
 }
 
 }  // namespace
@@ -248,7 +303,7 @@ bool SpawnWorker(Target& target, bool allow_mount, Worker& worker,
   return ok;
 }
 
-bool SpawnCommand(Target& target, char* const argv[], pid_t& pid,
+bool SpawnCommand(Target& target, char* const argv[], pid_t& pid, int& pidfd,
                   SysError& error) {
   // The child reports a failed join or exec through this pipe; a successful
   // exec closes it (O_CLOEXEC) with nothing written.
@@ -262,22 +317,26 @@ bool SpawnCommand(Target& target, char* const argv[], pid_t& pid,
   if (pid == 0) {
     close(pipefd[0]);
     ResetChild(parent, "unshare-fs-exec");
-    const char* failed = JoinTarget(target);
+    int report_fd = pipefd[1];
+    const char* failed = JoinTarget(target, parent);
     int exec_failed = 0;
     if (!failed) {
-      // The command inherits our stdio even where it was opened close-on-exec.
-      for (int fd = 0; fd <= 2; fd++) fcntl(fd, F_SETFD, 0);
-      execvp(argv[0], argv);
+      int moved = KeepOnlyStdio(report_fd);
+      if (moved >= 0) {
+        report_fd = moved;
+        execvp(argv[0], argv);
+      }
       exec_failed = 1;
     }
     int report[2] = {errno, exec_failed};
-    ssize_t ignored = write(pipefd[1], report, sizeof report);
+    ssize_t ignored = write(report_fd, report, sizeof report);
     (void)ignored;
     _exit(127);
   }
   close(pipefd[1]);
   CloseTarget(target);
-  if (pid < 0) {
+  pidfd = pid < 0 ? -1 : ChildPidfd(pid, error);
+  if (pidfd < 0) {
     close(pipefd[0]);
     return false;
   }
@@ -290,6 +349,8 @@ bool SpawnCommand(Target& target, char* const argv[], pid_t& pid,
   if (n == static_cast<ssize_t>(sizeof report)) {
     int status;
     waitpid(pid, &status, 0);
+    close(pidfd);
+    pidfd = -1;
     errno = report[0];
     return Fail(error, report[1] ? "spawn" : "setns", argv[0]);
   }
@@ -302,23 +363,36 @@ bool SpawnHolder(bool new_user_ns, Worker& holder, SysError& error) {
   });
 }
 
-int Reap(pid_t pid, int grace_ms) {
-  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd >= 0) {
-    struct pollfd p = {pidfd, POLLIN, 0};
-    int n;
-    do {
-      n = poll(&p, 1, grace_ms);
-    } while (n < 0 && errno == EINTR);
-    if (n == 0) kill(pid, SIGKILL);
-    close(pidfd);
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+int Reap(int pidfd, ExitStatus& status, bool block) {
+  // A pidfd watched by libuv is non-blocking, and waitid() on it answers
+  // EAGAIN instead of waiting: wait for it to be readable (exited) first.
+  struct pollfd exited = {pidfd, POLLIN, 0};
+  while (block && poll(&exited, 1, -1) < 0 && errno == EINTR) {
   }
-  int status = 0;
-  pid_t r;
+  siginfo_t info = {};
+  int r;
   do {
-    r = waitpid(pid, &status, 0);
+    r = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info,
+               WEXITED | WNOHANG);
   } while (r < 0 && errno == EINTR);
-  return r < 0 ? -1 : status;
+  if (r < 0 && errno == EAGAIN) return 0;
+  if (r < 0) return -1;
+  if (info.si_pid == 0) return 0;
+  if (info.si_code == CLD_EXITED) {
+    status = {info.si_status, 0};
+  } else {
+    status = {-1, info.si_status};
+  }
+  return 1;
+}
+
+int SignalChild(int pidfd, int sig) {
+  return static_cast<int>(
+      syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
 }
 
 }  // namespace unshare_fs

@@ -30,7 +30,8 @@ void CloseTarget(Target& target);
 
 struct Worker {
   pid_t pid = -1;
-  int fd = -1;  // client end of the socketpair
+  int pidfd = -1;  // taken right after fork, before anyone could reap it
+  int fd = -1;     // client end of the socketpair
 };
 
 // Forks a worker that joins `target` and serves on its end of a socketpair;
@@ -41,8 +42,8 @@ bool SpawnWorker(Target& target, bool allow_mount, Worker& worker,
                  SysError& error);
 
 // Forks a child that joins `target` the same way and execs argv[0] (searched
-// in PATH) with stdio inherited.  Returns its pid.
-bool SpawnCommand(Target& target, char* const argv[], pid_t& pid,
+// in PATH) with stdio inherited and no other fd.  Returns its pid and pidfd.
+bool SpawnCommand(Target& target, char* const argv[], pid_t& pid, int& pidfd,
                   SysError& error);
 
 // Forks a holder: a process in a new mount namespace (propagation private)
@@ -52,8 +53,17 @@ bool SpawnCommand(Target& target, char* const argv[], pid_t& pid,
 // write.
 bool SpawnHolder(bool new_user_ns, Worker& holder, SysError& error);
 
-// Waits for `pid` to exit, killing it after `grace_ms`.  Returns the raw
-// wait status, or -1 with errno set.
-int Reap(pid_t pid, int grace_ms);
+// How a child ended: an exit code, or the signal that killed it.
+struct ExitStatus {
+  int code = -1;  // -1 when killed
+  int signal = 0;
+};
+
+// Reaps the child behind `pidfd`: 1 with `status` set, 0 while it runs
+// (without `block`), -1 with errno set.
+int Reap(int pidfd, ExitStatus& status, bool block);
+
+// pidfd_send_signal(2): 0, or -1 with errno set.
+int SignalChild(int pidfd, int sig);
 
 }  // namespace unshare_fs

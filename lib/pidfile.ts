@@ -1,0 +1,83 @@
+// Pids as the kernel takes them, and pid files read as hostile input: a pid
+// file may sit where someone else can put a FIFO (a read that never ends
+// blocks the event loop), a device (/dev/zero fills memory) or a huge file.
+import * as fs from 'node:fs';
+
+import { UnshareFsError } from './errors';
+
+/**
+ * The largest pid_t.  Any positive pid_t is a well-formed pid: one above
+ * the kernel's PID_MAX_LIMIT (4194304) is a process that does not exist
+ * (ESRCH, as kill(2) and pidfd_open(2) answer), not a malformed argument,
+ * and the limit is the kernel's to raise.  Beyond it a number would be cut
+ * to another pid on its way to the kernel.
+ */
+export const PID_MAX = 0x7fffffff;
+
+/** Room for any pid and blanks around it; podman writes "1234". */
+export const PID_FILE_MAX_BYTES = 64;
+
+type CodedError<E extends Error> = E & { code: string };
+
+/** Throws unless `pid` is a positive pid_t, as node's own checks throw. */
+export function checkPid(pid: unknown, name = 'pid'): asserts pid is number {
+  if (typeof pid !== 'number') {
+    const error = new TypeError(`Expected a positive integer for ${name} but received ${typeof pid}`) as CodedError<TypeError>;
+    error.code = 'ERR_INVALID_ARG_TYPE';
+    throw error;
+  }
+  if (!Number.isInteger(pid) || pid < 1 || pid > PID_MAX) {
+    const error = new RangeError(`Expected a positive integer for ${name} (at most ${PID_MAX}) but received ${pid}`) as CodedError<RangeError>;
+    error.code = 'ERR_OUT_OF_RANGE';
+    throw error;
+  }
+}
+
+function badPidFile(file: string, why: string): UnshareFsError {
+  return Object.assign(new UnshareFsError('EBADPIDFILE', `unshare-fs: ${file} ${why}`), { path: file });
+}
+
+function kindOf(stats: fs.Stats): string {
+  if (stats.isDirectory()) return 'directory';
+  if (stats.isFIFO()) return 'FIFO';
+  if (stats.isCharacterDevice()) return 'character device';
+  if (stats.isBlockDevice()) return 'block device';
+  if (stats.isSocket()) return 'socket';
+  return 'file of unknown type';
+}
+
+/**
+ * The text of a small regular file, read without blocking: EBADPIDFILE
+ * for anything else or anything longer than PID_FILE_MAX_BYTES.  Errors of
+ * open(2) (ENOENT, EACCES) are node's own.
+ */
+export function readPidFileText(file: string): string {
+  // O_NONBLOCK: opening a FIFO does not wait for a writer; O_NOCTTY: a
+  // terminal does not become ours.  libuv adds O_CLOEXEC to every open.
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+  try {
+    const stats = fs.fstatSync(fd);
+    if (!stats.isFile()) throw badPidFile(file, `is a ${kindOf(stats)}, not a regular file holding a pid`);
+    const buffer = Buffer.alloc(PID_FILE_MAX_BYTES + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const n = fs.readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    if (length > PID_FILE_MAX_BYTES) throw badPidFile(file, `is longer than ${PID_FILE_MAX_BYTES} bytes: no pid file is`);
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The pid a pid file holds (blanks around it allowed), or EBADPIDFILE. */
+export function readPidFile(file: string): number {
+  const text = readPidFileText(file).trim();
+  const pid = Number(text);
+  if (!/^\d+$/.test(text) || pid < 1 || pid > PID_MAX) {
+    throw badPidFile(file, `holds no pid (it holds '${text.slice(0, 40)}')`);
+  }
+  return pid;
+}
