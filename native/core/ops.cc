@@ -101,8 +101,8 @@ ssize_t ReadChunk(int fd, char* buffer, size_t size, off_t offset, Job& job,
     if (ready == 0) return -2;
   }
   for (;;) {
-    ssize_t n = offset >= 0 ? pread(fd, buffer, size, offset)
-                            : read(fd, buffer, size);
+    ssize_t n =
+        offset >= 0 ? pread(fd, buffer, size, offset) : read(fd, buffer, size);
     if (n >= 0) return n;
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;

@@ -39,9 +39,7 @@ class Reader {
   size_t n_;
 };
 
-bool HasNul(const std::string& s) {
-  return s.find('\0') != std::string::npos;
-}
+bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
 
 // A path the server may open: not empty, no NUL.
 bool GoodPath(const std::string& s) { return !s.empty() && !HasNul(s); }

@@ -156,8 +156,9 @@ class Server : public std::enable_shared_from_this<Server> {
   bool StartThreadLocked() {
     if (threads_ >= kMaxThreads) return false;
     try {
-      std::thread([self = shared_from_this()] { self->ThreadMain(false); })
-          .detach();
+      std::thread([self = shared_from_this()] {
+        self->ThreadMain(false);
+      }).detach();
     } catch (const std::system_error&) {
       return false;
     }
@@ -220,7 +221,8 @@ class Server : public std::enable_shared_from_this<Server> {
         out = std::move(request);
         return true;
       }
-      room_cv_.wait(lk, [&] { return queue_.size() < kMaxQueued || stopping_; });
+      room_cv_.wait(lk,
+                    [&] { return queue_.size() < kMaxQueued || stopping_; });
       queue_.push_back(std::move(request));
       queued_.store(queue_.size(), std::memory_order_relaxed);
       MaybeStartForQueueLocked();
@@ -366,7 +368,8 @@ class Server : public std::enable_shared_from_this<Server> {
   unsigned ReserveWalkHelpers(unsigned wanted) {
     unsigned used = walk_helpers_.load();
     for (;;) {
-      unsigned got = std::min(wanted, kMaxWalkHelpers - std::min(used, kMaxWalkHelpers));
+      unsigned got =
+          std::min(wanted, kMaxWalkHelpers - std::min(used, kMaxWalkHelpers));
       if (walk_helpers_.compare_exchange_weak(used, used + got)) return got;
     }
   }
