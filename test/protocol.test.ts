@@ -1,0 +1,290 @@
+// The wire format as the servers see it: raw frames sent to the host
+// server and to a namespace worker.  A bad frame gets an error reply, never
+// a disconnect; requests only a namespace of our own may make are refused
+// elsewhere; the constants the TypeScript side uses are the addon's.
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { createNamespace, type Namespace } from '../lib';
+import { native } from '../lib/native';
+import * as protocol from '../lib/protocol';
+import { Op, Reply, encodeRead, encodeRequest, encodeStrings, errorFromPayload } from '../lib/protocol';
+
+interface ReplyFrame {
+  id: number;
+  kind: number;
+  flags: number;
+  payload: Buffer;
+}
+
+/** A raw connection to a server: frames out, frames in. */
+class RawClient {
+  private buffered = Buffer.alloc(0);
+  private readonly frames: ReplyFrame[] = [];
+  private waiters: (() => void)[] = [];
+  private ended = false;
+  readonly socket: net.Socket;
+
+  constructor(fd: number) {
+    this.socket = new net.Socket({ fd, readable: true, writable: true });
+    this.socket.on('data', (chunk: Buffer) => {
+      this.buffered = Buffer.concat([this.buffered, chunk]);
+      while (this.buffered.length >= 4 && this.buffered.length >= 4 + this.buffered.readUInt32LE(0)) {
+        const length = this.buffered.readUInt32LE(0);
+        const frame = this.buffered.subarray(0, 4 + length);
+        this.frames.push({ id: frame.readUInt32LE(4), kind: frame[8], flags: frame[9], payload: Buffer.from(frame.subarray(12)) });
+        this.buffered = this.buffered.subarray(4 + length);
+      }
+      this.wake();
+    });
+    this.socket.on('end', () => {
+      this.ended = true;
+      this.wake();
+    });
+    this.socket.on('error', () => undefined);
+  }
+
+  send(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  /** The next frame for `id`; fails if the server ends the stream first. */
+  async next(id: number): Promise<ReplyFrame> {
+    for (;;) {
+      const at = this.frames.findIndex((f) => f.id === id);
+      if (at >= 0) return this.frames.splice(at, 1)[0];
+      if (this.ended) throw new Error(`the server ended the stream before answering ${id}`);
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** Frames received so far and not taken. */
+  get pending(): number {
+    return this.frames.length;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+function lstatFrame(id: number, file: string): Buffer {
+  return encodeRequest(id, Op.Lstat, [], Buffer.from(file));
+}
+
+async function expectError(client: RawClient, id: number, code: string): Promise<void> {
+  const frame = await client.next(id);
+  expect(frame.kind).toBe(Reply.Error);
+  expect(errorFromPayload(frame.payload).code).toBe(code);
+}
+
+async function expectAnswers(client: RawClient, id: number): Promise<void> {
+  client.send(lstatFrame(id, '/'));
+  expect((await client.next(id)).kind).toBe(Reply.Stat);
+}
+
+test('the TypeScript side uses the constants the addon was built with', () => {
+  const p = native().protocol;
+  expect({
+    version: protocol.PROTOCOL_VERSION,
+    frameHeader: protocol.FRAME_HEADER,
+    maxRequest: protocol.MAX_REQUEST,
+    maxChunk: protocol.MAX_CHUNK,
+    maxWindow: protocol.MAX_WINDOW,
+    maxWalkThreads: protocol.MAX_WALK_THREADS,
+    batchHeader: protocol.BATCH_HEADER,
+    batchNamesAscii: protocol.BATCH_NAMES_ASCII,
+    endCancelled: protocol.END_CANCELLED,
+    walkOneFileSystem: protocol.WALK_ONE_FILE_SYSTEM,
+    walkThreadsShift: protocol.WALK_THREADS_SHIFT,
+    allStat: protocol.ALL_STAT,
+    opLstat: Op.Lstat,
+    opStat: Op.Stat,
+    opReadlink: Op.Readlink,
+    opReadFile: Op.ReadFile,
+    opWalk: Op.Walk,
+    opCredit: Op.Credit,
+    opCancel: Op.Cancel,
+    opMount: Op.Mount,
+    opUnmount: Op.Unmount,
+    opSetRoot: Op.SetRoot,
+    replyStat: Reply.Stat,
+    replyData: Reply.Data,
+    replyBatch: Reply.Batch,
+    replyEnd: Reply.End,
+    replyError: Reply.Error,
+    replyReady: Reply.Ready,
+    recordDir: protocol.RecordTag.Dir,
+    recordEntry: protocol.RecordTag.Entry,
+    recordError: protocol.RecordTag.Error,
+  }).toEqual({ ...p });
+});
+
+test('an addon of another protocol version is refused with a message that says what to do', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-addon-'));
+  const fake = path.join(dir, 'fake.js');
+  fs.writeFileSync(fake, 'module.exports = { protocol: { version: 1 } };');
+  const saved = process.env.UNSHARE_FS_ADDON;
+  process.env.UNSHARE_FS_ADDON = fake;
+  try {
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const fresh = require('../lib/native') as typeof import('../lib/native');
+      expect(() => fresh.native()).toThrow(/protocol version 1 .* version 2: the addon and dist\/ come from different builds/);
+    });
+  } finally {
+    if (saved === undefined) delete process.env.UNSHARE_FS_ADDON;
+    else process.env.UNSHARE_FS_ADDON = saved;
+    fs.rmSync(dir, { recursive: true });
+  }
+});
+
+let ns: Namespace;
+beforeAll(async () => {
+  ns = await createNamespace();
+});
+afterAll(async () => ns?.close());
+
+const servers: { name: string; open(): Promise<RawClient>; close(client: RawClient): Promise<void> }[] = [
+  {
+    name: 'host server',
+    async open() {
+      return new RawClient(native().startHostServer());
+    },
+    async close(client) {
+      client.close();
+    },
+  },
+  {
+    name: 'namespace worker',
+    async open() {
+      const spawned = native().spawnWorker(ns.pid);
+      const client = new RawClient(spawned.fd);
+      const ready = await client.next(0);
+      expect(ready.kind).toBe(Reply.Ready);
+      expect(ready.payload.readUInt32LE(0)).toBe(spawned.pid);
+      expect(ready.payload.readUInt32LE(4)).toBe(protocol.PROTOCOL_VERSION);
+      (client as RawClient & { pid?: number }).pid = spawned.pid;
+      return client;
+    },
+    async close(client) {
+      client.close();
+      const status = await native().reap((client as RawClient & { pid: number }).pid, 2000);
+      expect(status).toEqual({ code: 0, signal: null });
+    },
+  },
+];
+
+describe.each(servers)('$name', (server) => {
+  let client: RawClient;
+  beforeEach(async () => {
+    client = await server.open();
+  });
+  afterEach(async () => server.close(client));
+
+  test('an oversized request gets E2BIG and the stream goes on', async () => {
+    const huge = encodeRequest(7, Op.Lstat, [], Buffer.alloc(protocol.MAX_REQUEST + 1000, 0x61));
+    client.send(huge);
+    await expectError(client, 7, 'E2BIG');
+    await expectAnswers(client, 8);
+  });
+
+  test('a frame too short for a header is answered on id 0 and skipped', async () => {
+    const short = Buffer.from([3, 0, 0, 0, 1, 2, 3]);
+    client.send(Buffer.concat([short, lstatFrame(9, '/')]));
+    expect((await client.next(0)).kind).toBe(Reply.Error);
+    expect((await client.next(9)).kind).toBe(Reply.Stat);
+  });
+
+  test('malformed requests get EINVAL or ENOSYS, one each, and the stream goes on', async () => {
+    client.send(encodeRequest(10, 99 as Op, [], Buffer.from('/')));
+    await expectError(client, 10, 'ENOSYS');
+    client.send(encodeRequest(11, Op.Lstat, [], Buffer.from('/a\0b')));
+    await expectError(client, 11, 'EINVAL');
+    client.send(encodeRequest(12, Op.Lstat, [], Buffer.alloc(0)));
+    await expectError(client, 12, 'EINVAL');
+    // A walk with a window of 0 and too few fields.
+    client.send(encodeRequest(13, Op.Walk, [1, 0, 0, 0, 65536], Buffer.from('/')));
+    await expectError(client, 13, 'EINVAL');
+    client.send(encodeRequest(14, Op.Walk, [1], undefined));
+    await expectError(client, 14, 'EINVAL');
+    // A read whose chunk is over the limit, and one whose start is past its end.
+    client.send(encodeRequest(15, Op.ReadFile, [], encodeRead(0, 10n, 10n, 1, protocol.MAX_CHUNK + 1, Buffer.from('/etc/hostname'))));
+    await expectError(client, 15, 'EINVAL');
+    client.send(encodeRequest(16, Op.ReadFile, [], encodeRead(20, 10n, 10n, 1, 4096, Buffer.from('/etc/hostname'))));
+    await expectError(client, 16, 'EINVAL');
+    await expectAnswers(client, 17);
+  });
+
+  test('credit and cancel for requests that do not exist are ignored', async () => {
+    client.send(encodeRequest(20, Op.Credit, [5]));
+    client.send(encodeRequest(21, Op.Cancel, []));
+    await expectAnswers(client, 22);
+    expect(client.pending).toBe(0);
+  });
+
+  test('mount and unmount are refused: only a namespace of our own mounts', async () => {
+    const mount = Buffer.concat([Buffer.alloc(8), encodeStrings(['tmpfs', os.tmpdir(), 'tmpfs', ''])]);
+    client.send(encodeRequest(30, Op.Mount, [], mount));
+    await expectError(client, 30, 'EPERM');
+    client.send(encodeRequest(31, Op.Unmount, [2], Buffer.from(os.tmpdir())));
+    await expectError(client, 31, 'EPERM');
+  });
+
+  test('a request id in use by a running stream is refused, the stream goes on', async () => {
+    const read = encodeRead(0, protocol.TO_END, 1n << 40n, 1, 4096, Buffer.from('/dev/zero'));
+    client.send(encodeRequest(40, Op.ReadFile, [], read));
+    expect((await client.next(40)).kind).toBe(Reply.Data);
+    client.send(encodeRequest(40, Op.ReadFile, [], read));
+    await expectError(client, 40, 'EEXIST');
+    client.send(encodeRequest(40, Op.Cancel, []));
+    const end = await client.next(40);
+    expect(end.kind).toBe(Reply.End);
+    expect(end.flags & protocol.END_CANCELLED).toBe(protocol.END_CANCELLED);
+  });
+});
+
+test('the host server is never rooted', async () => {
+  const client = new RawClient(native().startHostServer());
+  client.send(encodeRequest(1, Op.SetRoot, [], Buffer.from(os.tmpdir())));
+  await expectError(client, 1, 'EPERM');
+  client.close();
+});
+
+test('a worker is rooted once: a second set-root is refused', async () => {
+  const spawned = native().spawnWorker(ns.pid);
+  const client = new RawClient(spawned.fd);
+  expect((await client.next(0)).kind).toBe(Reply.Ready);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-root-'));
+  fs.chmodSync(dir, 0o755);
+  fs.writeFileSync(path.join(dir, 'inside'), 'x');
+  client.send(encodeRequest(1, Op.SetRoot, [], Buffer.from(dir)));
+  expect((await client.next(1)).kind).toBe(Reply.End);
+  client.send(encodeRequest(2, Op.SetRoot, [], Buffer.from('/')));
+  await expectError(client, 2, 'EPERM');
+  // Still rooted where it was.
+  client.send(lstatFrame(3, '/inside'));
+  expect((await client.next(3)).kind).toBe(Reply.Stat);
+  client.close();
+  expect(await native().reap(spawned.pid, 2000)).toEqual({ code: 0, signal: null });
+  fs.rmSync(dir, { recursive: true });
+});
+
+test("a Namespace's own worker may mount, where it was made for that", async () => {
+  const target = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-mnt-'));
+  fs.chmodSync(target, 0o755);
+  await ns.mountTmpfs(target);
+  const session = await ns.enter();
+  expect((await session.mounts()).some((m) => m.mountPoint === target && m.fsType === 'tmpfs')).toBe(true);
+  await session.close();
+  await ns.unmount(target);
+  fs.rmdirSync(target);
+});
