@@ -327,15 +327,19 @@ export function mountRequest(
   data: string,
   caller: (...args: never[]) => unknown,
 ): Promise<void> {
+  const resolved = backendOf(fs).resolvePath(target);
+  checkPathLength(Buffer.from(resolved), 'mount', target);
   const flagBytes = Buffer.alloc(8);
   flagBytes.writeBigUInt64LE(BigInt(flags), 0);
-  const tail = Buffer.concat([flagBytes, encodeStrings([source, backendOf(fs).resolvePath(target), fstype, data])]);
+  const tail = Buffer.concat([flagBytes, encodeStrings([source, resolved, fstype, data])]);
   return voidRequest(fs, Op.Mount, [], tail, caller);
 }
 
 /** umount2(2) in the server's mount namespace: only a Namespace's own worker accepts it. */
 export function unmountRequest(fs: FileSystem, target: string, flags: number, caller: (...args: never[]) => unknown): Promise<void> {
-  return voidRequest(fs, Op.Unmount, [flags], Buffer.from(backendOf(fs).resolvePath(target)), caller);
+  const resolved = Buffer.from(backendOf(fs).resolvePath(target));
+  checkPathLength(resolved, 'umount', target);
+  return voidRequest(fs, Op.Unmount, [flags], resolved, caller);
 }
 
 /** Makes the server resolve every later path inside `dir` (RESOLVE_IN_ROOT); a worker takes it once. */

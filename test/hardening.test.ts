@@ -261,6 +261,45 @@ describe.each(targets)('$name: walks cut short leave nothing behind', (target) =
   });
 });
 
+describe('namespaces', () => {
+  test('a mount target of 1 MiB is ENAMETOOLONG, and the namespace still mounts', async () => {
+    const own = await createNamespace();
+    try {
+      await expect(own.mountTmpfs(`/${'m'.repeat(2 ** 20)}`)).rejects.toMatchObject({ code: 'ENAMETOOLONG' });
+      const target = tempDir();
+      await own.mountTmpfs(target);
+      await own.unmount(target);
+      fs.rmdirSync(target);
+    } finally {
+      await own.close();
+    }
+  });
+
+  test('a namespace whose mounting worker died makes another', async () => {
+    const own = await createNamespace();
+    const first = tempDir();
+    const second = tempDir();
+    try {
+      await own.mountTmpfs(first);
+      // The only worker in the namespace's mount namespace is the one that mounts.
+      const mnt = fs.readlinkSync(`/proc/${own.pid}/ns/mnt`);
+      const workers = childPids().filter((pid) => pid !== own.pid && fs.readlinkSync(`/proc/${pid}/ns/mnt`) === mnt);
+      expect(workers).toHaveLength(1);
+      process.kill(workers[0], 'SIGKILL');
+      await eventually(() => !childPids().includes(workers[0]));
+      await own.mountTmpfs(second);
+      const session = await own.enter();
+      const mounted = (await session.mounts()).filter((m) => m.fsType === 'tmpfs').map((m) => m.mountPoint);
+      expect(mounted).toEqual(expect.arrayContaining([first, second]));
+      await session.close();
+    } finally {
+      await own.close();
+      fs.rmdirSync(first);
+      fs.rmdirSync(second);
+    }
+  });
+});
+
 describe('idle sessions', () => {
   test('a session idle for longer than the server keeps spare threads still answers', async () => {
     const own = await ns.enter();
