@@ -1,6 +1,7 @@
 // File contents from the server: data frames, each sent against a credit,
 // so a reader holds at most a window of them whatever the file is (a
 // 50 GiB sparse file, /dev/zero, a FIFO that never ends).
+import { constants } from 'node:fs';
 import { Readable } from 'node:stream';
 
 import type { Channel, ReplyHandler } from './channel';
@@ -15,6 +16,9 @@ const READ_FILE_WINDOW = 4;
 /** Frames a stream lets run ahead of its consumer. */
 const STREAM_WINDOW = 4;
 const EFBIG = 27;
+/** Where the size sits in a stat record of every field: after mode, uid, gid and nlink. */
+const STAT_SIZE_OFFSET = 16;
+const { S_IFMT, S_IFREG } = constants;
 
 export interface ReadRange {
   start: number;
@@ -43,6 +47,8 @@ class ReadRequest implements ReplyHandler {
     private readonly channel: Channel,
     private readonly path: string,
     private readonly sink: {
+      /** The open file's size, before any data, when it is a regular file that says one. */
+      size?(bytes: number): void;
       /** A data frame's bytes (valid during the call only); false pauses credit. */
       data(bytes: Buffer): boolean;
       end(): void;
@@ -59,6 +65,13 @@ class ReadRequest implements ReplyHandler {
 
   frame(kind: Reply, flags: number, payload: Buffer): boolean {
     if (this.over) return true;
+    if (kind === Reply.Stat) {
+      // The open file's stat, before its data (layout: lib/stats.ts).
+      const mode = payload.readUInt32LE(0);
+      const size = Number(payload.readBigUInt64LE(STAT_SIZE_OFFSET));
+      if ((mode & S_IFMT) === S_IFREG && size > 0) this.sink.size?.(size);
+      return false;
+    }
     if (kind === Reply.Data) {
       this.owed++;
       if (this.sink.data(payload)) this.resume();
@@ -108,10 +121,17 @@ class ReadRequest implements ReplyHandler {
   }
 }
 
-/** A whole file, as readFile gives it: at most READ_FILE_LIMIT bytes. */
+/**
+ * A whole file, as readFile gives it: at most READ_FILE_LIMIT bytes.  When
+ * the file says its size, its bytes go straight into one buffer of that
+ * size (one copy, no concatenation); a file that grows meanwhile, or says
+ * no size (/proc, a FIFO, a device), is gathered in chunks.
+ */
 export function readWhole(channel: Channel, path: string, pathBytes: Buffer, signal: AbortSignal | undefined): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
+    let whole: Buffer | undefined;
+    let filled = 0;
     const onAbort = (): void => {
       request.cancel();
       settle(abortError(signal!));
@@ -119,10 +139,23 @@ export function readWhole(channel: Channel, path: string, pathBytes: Buffer, sig
     const settle = (error: Error | undefined): void => {
       signal?.removeEventListener('abort', onAbort);
       if (error) reject(error);
+      else if (whole) resolve(filled === whole.length ? whole : whole.subarray(0, filled));
       else resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
     };
     const request = new ReadRequest(channel, path, {
+      size(bytes) {
+        whole = Buffer.allocUnsafe(bytes);
+      },
       data(bytes) {
+        if (whole && filled + bytes.length <= whole.length) {
+          bytes.copy(whole, filled);
+          filled += bytes.length;
+          return true;
+        }
+        if (whole) {
+          chunks.push(whole.subarray(0, filled));
+          whole = undefined;
+        }
         chunks.push(Buffer.from(bytes));
         return true;
       },

@@ -153,6 +153,16 @@ void ReadOp(const Request& request, int root_fd, Job& job,
     close(fd);
     return fail(ESPIPE, "read");
   }
+  // The file's stat first, without credit: a reader that knows the size
+  // can hold the bytes in one buffer instead of a list of chunks.
+  out.Clear();
+  size_t stat_at = out.BeginFrame(id, Reply::kStat);
+  out.Stat(st, kAllStat);
+  out.FinishFrame(stat_at);
+  if (!send(out)) {
+    close(fd);
+    return;
+  }
   std::unique_ptr<char[]> chunk(new char[request.chunk_bytes]);
   uint64_t position = request.start;
   bool cancelled = false;

@@ -26,9 +26,9 @@ void ReadlinkOp(ByteBuffer& out, uint32_t id, int root_fd,
 // Sends whole frames; false once the client is gone.
 using SendFrames = std::function<bool(const ByteBuffer& frames)>;
 
-// Streams a file's bytes from request.start to request.end as data frames,
-// one per credit of `job`, then an end frame (flagged when cancelled) or an
-// error.  Opens non-blocking and waits for readiness with the job's cancel,
+// Streams a file's bytes from request.start to request.end: a stat frame
+// (the open file's), then data frames, one per credit of `job`, then an end
+// frame (flagged when cancelled); or an error.  Opens non-blocking and waits for readiness with the job's cancel,
 // so a FIFO or a device costs only this request; EFBIG once more than
 // request.limit bytes would be read.
 void ReadOp(const Request& request, int root_fd, Job& job,

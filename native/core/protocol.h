@@ -40,7 +40,8 @@ enum class Op : uint8_t {
   kSetRoot = 10,  // resolve later paths inside this directory (once)
 };
 
-// A read request's fields, before its path: u64 start, u64 end (exclusive,
+// A read request's answer: a stat frame of the open file, data frames, an
+// end frame.  Its fields, before its path: u64 start, u64 end (exclusive,
 // kToEnd for the whole file), u64 limit (EFBIG once more would be read),
 // u32 window (data frames sent ahead of credit), u32 chunk bytes.
 constexpr uint64_t kToEnd = UINT64_MAX;

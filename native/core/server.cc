@@ -45,6 +45,10 @@ constexpr auto kIdleExit = std::chrono::seconds(2);
 // consumer): a queued request then gets a thread of its own.
 constexpr int64_t kSlowJobNanos = 1000 * 1000;
 constexpr int kSlowCheckMs = 1;
+// How often a follower looks at a leader running quick requests, and for
+// how long after the last one.
+constexpr auto kWatchEvery = std::chrono::milliseconds(2);
+constexpr int64_t kWatchLinger = 100 * 1000 * 1000;
 // Requests read but not started; past this the reader waits for room.
 constexpr size_t kMaxQueued = 1024;
 constexpr size_t kReadBytes = 64 * 1024;
@@ -57,11 +61,18 @@ int64_t NowNanos() {
 
 bool IsStream(Op op) { return op == Op::kWalk || op == Op::kReadFile; }
 
-// Leader/followers: one thread at a time reads the socket.  When it reads
-// a request it hands reading to an idle thread and runs the request itself,
-// so a quick request costs no hand-off to another thread.  With no thread
-// idle, requests wait in a queue for the next free thread, and when the
-// busy threads look stuck, a new thread (up to kMaxThreads) takes them.
+// Requests answered with one syscall or two: run by the reading thread.
+bool IsQuick(Op op) {
+  return op == Op::kLstat || op == Op::kStat || op == Op::kReadlink;
+}
+
+// Leader/followers: one thread at a time reads the socket.  A quick request
+// (a stat) it runs itself, inline, while an idle follower watches: should
+// the request hang (a hung FUSE or NFS file), the follower takes reading
+// over after kSlowJobNanos.  A longer request (a walk, a read, a mount) it
+// hands reading to an idle thread for and then runs itself.  With no
+// thread idle, requests wait in a queue for the next free thread, and when
+// the busy threads look stuck, a new thread (up to kMaxThreads) takes them.
 class Server : public std::enable_shared_from_this<Server> {
  public:
   Server(int fd, const ServeOptions& options)
@@ -119,25 +130,33 @@ class Server : public std::enable_shared_from_this<Server> {
       }
       if (!leader_) {
         leader_ = true;
+        exec_since_.store(0, std::memory_order_relaxed);
         bool spin = spin_next_;
         spin_next_ = false;
         lk.unlock();
         Request request;
-        bool got = Lead(request, spin);
+        Led led = Lead(request, spin);
         lk.lock();
-        if (!got) {
+        if (led == Led::kEnd) {
           Stop(lk);
           break;
         }
-        RunJob(lk, state, request);
-        continue;
+        if (led == Led::kRun) RunJob(lk, state, request);
+        continue;  // kDeposed: reading went to another thread meanwhile
       }
       idle_++;
-      bool woken = cv_.wait_for(lk, kIdleExit, [&] {
+      idle_count_++;
+      bool woken = cv_.wait_for(lk, watching_ ? kWatchEvery : kIdleExit, [&] {
         return stopping_ || !queue_.empty() || !leader_;
       });
       idle_--;
-      if (!woken && !primary && idle_ >= kKeepIdle) break;
+      idle_count_--;
+      if (woken) continue;
+      if (watching_) {
+        Watch();
+        continue;
+      }
+      if (!primary && idle_ >= kKeepIdle) break;
     }
     states_.erase(std::find(states_.begin(), states_.end(), &state));
     if (--threads_ == 0) done_cv_.notify_all();
@@ -180,15 +199,55 @@ class Server : public std::enable_shared_from_this<Server> {
     if (all_stuck) StartThreadLocked();
   }
 
+  // A follower's look at the leader while quick requests run inline: one
+  // that has run one request for longer than kSlowJobNanos (a stat on a
+  // hung FUSE or NFS file) loses reading to this thread.  Stops watching
+  // once no quick request came for kWatchLinger.  mu_ held.
+  void Watch() {
+    int64_t now = NowNanos();
+    int64_t since = exec_since_.load();
+    if (since > 0 && now - since > kSlowJobNanos &&
+        exec_since_.compare_exchange_strong(since, -1)) {
+      leader_ = false;  // the stuck thread finds out when it returns
+      return;
+    }
+    if (now - last_inline_.load(std::memory_order_relaxed) > kWatchLinger) {
+      watching_ = false;
+      watching_relaxed_.store(false, std::memory_order_relaxed);
+    }
+  }
+
+  // Runs a quick request (a stat, a readlink) in the reading thread: no
+  // hand-off, as cheap as a request can be.  False when this thread was
+  // deposed meanwhile (see Watch) and must not read any more.
+  bool RunInline(Request& request) {
+    int64_t started = NowNanos();
+    exec_since_.store(started);
+    last_inline_.store(started, std::memory_order_relaxed);
+    if (!watching_relaxed_.load(std::memory_order_relaxed)) {
+      // The first quick request after a quiet spell wakes a watcher; the
+      // rest cost nothing.
+      std::lock_guard<std::mutex> lk(mu_);
+      watching_ = true;
+      watching_relaxed_.store(true, std::memory_order_relaxed);
+      cv_.notify_one();
+    }
+    Execute(request);
+    return exec_since_.compare_exchange_strong(started, 0);
+  }
+
+  enum class Led { kRun, kEnd, kDeposed };
+
   // Reads frames as the leader: answers control frames and bad frames
-  // itself, and returns the first request to run once reading is handed
-  // to another thread.  False when the client is gone.
-  bool Lead(Request& out, bool spin) {
+  // itself, runs quick requests inline, and returns the first longer
+  // request to run once reading is handed to another thread (kRun).
+  // kEnd when the client is gone.
+  Led Lead(Request& out, bool spin) {
     for (;;) {
       while (!splitter_.Next(frame_)) {
         ssize_t n = Receive(spin);
         spin = false;
-        if (n <= 0) return false;
+        if (n <= 0) return Led::kEnd;
         splitter_.Append(read_buffer_.get(), static_cast<size_t>(n));
       }
       Request request;
@@ -207,6 +266,14 @@ class Server : public std::enable_shared_from_this<Server> {
         }
         continue;
       }
+      // Inline only with a follower to watch; else as any request.
+      if (IsQuick(request.op) && idle_count_.load() > 0) {
+        if (!RunInline(request)) return Led::kDeposed;
+        // The client of a quick request sends its next one right after
+        // the reply: poll a little before sleeping.
+        spin = streams_.load(std::memory_order_relaxed) == 0;
+        continue;
+      }
       if (IsStream(request.op) && !RegisterJob(request)) {
         ReplyError(request.id, EEXIST, "request");
         continue;
@@ -214,12 +281,10 @@ class Server : public std::enable_shared_from_this<Server> {
       std::unique_lock<std::mutex> lk(mu_);
       if (idle_ > 0) {
         leader_ = false;
-        // The next leader polls a little before sleeping: the client of a
-        // quick request sends its next one right after the reply.
         spin_next_ = streams_.load(std::memory_order_relaxed) == 0;
         cv_.notify_one();
         out = std::move(request);
-        return true;
+        return Led::kRun;
       }
       room_cv_.wait(lk,
                     [&] { return queue_.size() < kMaxQueued || stopping_; });
@@ -473,6 +538,13 @@ class Server : public std::enable_shared_from_this<Server> {
   unsigned idle_ = 0;
   bool leader_ = false;
   bool spin_next_ = false;
+  bool watching_ = false;  // a follower looks at the leader (see Watch)
+  std::atomic<bool> watching_relaxed_{false};  // the same, read without mu_
+  // When the leader started the quick request it runs inline; 0 while it
+  // reads, -1 once a watcher took reading from it.
+  std::atomic<int64_t> exec_since_{0};
+  std::atomic<int64_t> last_inline_{0};
+  std::atomic<unsigned> idle_count_{0};  // idle_, read without mu_
   bool stopping_ = false;
 
   std::mutex jobs_mu_;
