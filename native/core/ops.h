@@ -28,9 +28,9 @@ using SendFrames = std::function<bool(const ByteBuffer& frames)>;
 
 // Streams a file's bytes from request.start to request.end: a stat frame
 // (the open file's), then data frames, one per credit of `job`, then an end
-// frame (flagged when cancelled); or an error.  Opens non-blocking and waits for readiness with the job's cancel,
-// so a FIFO or a device costs only this request; EFBIG once more than
-// request.limit bytes would be read.
+// frame (flagged when cancelled); or an error.  Opens non-blocking and waits
+// for readiness with the job's cancel, so a FIFO or a device costs only this
+// request; EFBIG once more than request.limit bytes would be read.
 void ReadOp(const Request& request, int root_fd, Job& job,
             const SendFrames& send);
 void MountOp(ByteBuffer& out, uint32_t id, const std::string& source,
