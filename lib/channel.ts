@@ -150,6 +150,22 @@ export class Channel {
     }
   }
 
+  /**
+   * Ends the channel now, whatever the peer does: pending and later requests
+   * fail with `error`.  For a peer that cannot be waited for.
+   */
+  abandon(error: Error): void {
+    if (this.failure) return;
+    this.ended = true;
+    this.outbox.length = 0;
+    this.port.close();
+    this.failure = error;
+    const handlers = [...this.handlers.values()];
+    this.handlers.clear();
+    for (const handler of handlers) handler.fail(error);
+    this.resolveClosed();
+  }
+
   /** Resolves when the channel is over, whoever closed it. */
   whenClosed(): Promise<void> {
     return this.closed;
@@ -262,6 +278,7 @@ export class Channel {
     this.outbox.length = 0;
     this.port.close();
     void Promise.resolve(this.onEnd(cause)).then((error) => {
+      if (this.failure) return; // abandoned meanwhile
       this.failure = error;
       const handlers = [...this.handlers.values()];
       this.handlers.clear();

@@ -53,6 +53,8 @@ export interface NativeBinding {
   spawnHolder(newUserNamespace: boolean): { pid: number; fd: number };
   spawnCommand(pid: number, argv: string[]): number;
   reap(pid: number, graceMs: number): Promise<ExitStatus>;
+  /** The pending reap of `pid` stops holding the event loop (it still happens). */
+  unrefReap(pid: number): void;
   closeFd(fd: number): void;
 }
 

@@ -30,6 +30,8 @@ export interface EnterOptions {
 
 /** How long close() lets the worker exit by itself before it is killed. */
 const EXIT_GRACE_MS = 2000;
+/** How long close() waits at most, the kill included. */
+const CLOSE_LIMIT_MS = EXIT_GRACE_MS + 1000;
 
 const signalNames = new Map(Object.entries(constants.signals).map(([name, number]) => [number, name]));
 
@@ -73,9 +75,26 @@ class WorkerLink {
     });
   }
 
-  /** Ends the worker: the kill after the grace starts now, not once the worker has closed its end (a stopped or stuck one never does). */
+  /**
+   * Ends the worker: the kill after the grace starts now, not once the
+   * worker has closed its end (a stopped or stuck one never does).  A
+   * worker that not even SIGKILL ends within CLOSE_LIMIT_MS (stuck in an
+   * uninterruptible wait, as a lookup behind a hung FUSE mount is) is left
+   * to be reaped whenever it can die, without keeping node alive for it.
+   */
   close(): Promise<void> {
-    this.closing ??= Promise.all([this.channel.close(), this.reap()]).then(() => undefined);
+    this.closing ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), CLOSE_LIMIT_MS);
+      });
+      const ended = Promise.all([this.channel.close(), this.reap()]).then(() => true);
+      const done = await Promise.race([ended, limit]);
+      clearTimeout(timer);
+      if (done) return;
+      native().unrefReap(this.workerPid);
+      this.channel.abandon(closedError());
+    })();
     return this.closing;
   }
 

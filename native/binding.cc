@@ -111,6 +111,13 @@ class ChildWatch {
 
   int Kill(int sig) { return unshare_fs::SignalChild(pidfd_, sig); }
 
+  // Still reaped when it exits, but no longer keeping the process alive
+  // for it: a child that cannot die yet (stuck in an uninterruptible
+  // wait, such as a lookup behind a hung FUSE mount).
+  void Unref() {
+    if (polling_) uv_unref(reinterpret_cast<uv_handle_t*>(&poll_));
+  }
+
  private:
   ChildWatch(napi_env env, pid_t pid, int pidfd)
       : env_(env), pid_(pid), pidfd_(pidfd) {}
@@ -337,6 +344,13 @@ Napi::Value Reap(const Napi::CallbackInfo& info) {
   return watch->Wait(env, grace_ms);
 }
 
+// unrefReap(pid): the reap of `pid` no longer holds the event loop.
+Napi::Value UnrefReap(const Napi::CallbackInfo& info) {
+  ChildWatch* watch = ChildWatch::Find(info.Env(), PidArg(info, 0, "pid"));
+  if (watch != nullptr) watch->Unref();
+  return info.Env().Undefined();
+}
+
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   close(IntArg(info, 0, "fd"));
   return info.Env().Undefined();
@@ -558,6 +572,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawnHolder", Napi::Function::New(env, SpawnHolder));
   exports.Set("spawnCommand", Napi::Function::New(env, SpawnCommand));
   exports.Set("reap", Napi::Function::New(env, Reap));
+  exports.Set("unrefReap", Napi::Function::New(env, UnrefReap));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   return exports;
 }

@@ -367,11 +367,15 @@ bool SpawnHolder(bool new_user_ns, Worker& holder, SysError& error) {
 #define P_PIDFD 3
 #endif
 
+constexpr int kBlockingReapMs = 1000;
+
 int Reap(int pidfd, ExitStatus& status, bool block) {
   // A pidfd watched by libuv is non-blocking, and waitid() on it answers
   // EAGAIN instead of waiting: wait for it to be readable (exited) first.
+  // Bounded: a child stuck in an uninterruptible wait (a lookup behind a
+  // hung FUSE mount) dies only when that wait ends; nobody waits for ever.
   struct pollfd exited = {pidfd, POLLIN, 0};
-  while (block && poll(&exited, 1, -1) < 0 && errno == EINTR) {
+  while (block && poll(&exited, 1, kBlockingReapMs) < 0 && errno == EINTR) {
   }
   siginfo_t info = {};
   int r;
