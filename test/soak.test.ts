@@ -30,6 +30,8 @@ const BIG_SIZE = 8 * 2 ** 20;
 const BIG = patternBytes(8, BIG_SIZE);
 const SEED = Number(process.env.UNSHARE_FS_SOAK_SEED) || 20261201;
 const WALK_ROOT = '/usr/share';
+/** A tree of our own: 20 dirs of 20 dirs of 10 files. */
+const TREE_ENTRIES = 20 + 20 * 20 + 20 * 20 * 10;
 
 let root: string;
 let small: string;
@@ -37,6 +39,7 @@ let big: string;
 let fifo: string;
 let link: string;
 let errs: string;
+let tree: string;
 let missing: string;
 let fifoHolder: number;
 let rootNames: string[];
@@ -103,7 +106,12 @@ function track<T>(promise: Promise<T>): () => 'pending' | 'resolved' | 'rejected
 /** What a pass knows of its server before the soak. */
 interface Known {
   api: FileSystem;
+  /** Entries of WALK_ROOT: updated when the system changes it meanwhile (a package installed). */
   walkCount: number;
+  /** Times WALK_ROOT changed under the soak (counted again, and the walk agreed with the new count). */
+  changes: number;
+  /** Entries of `tree`, a tree of our own that nothing else changes. */
+  treeCount: number;
   /** A tree where this server's walk meets an error record (an unreadable dir), if there is one. */
   errTree: { dir: string; maxDepth?: number } | undefined;
   /** Entries of `errs`, for a server that lists all of it (root on the host). */
@@ -156,15 +164,25 @@ function walkThreads(rng: () => number): number {
 
 const OPS: Record<string, { weight: number; run: Op }> = {
   'walk whole': {
-    weight: 1,
-    async run({ api, walkCount }, rng) {
+    weight: 2,
+    async run(known, rng) {
+      const ours = rng() < 0.5;
+      const dir = ours ? tree : WALK_ROOT;
       let count = 0;
       const stat = rng() < 0.5;
-      for await (const entry of api.walk(WALK_ROOT, { threads: walkThreads(rng), stat, onError: 'skip' })) {
+      for await (const entry of known.api.walk(dir, { threads: walkThreads(rng), stat, onError: 'skip' })) {
         count++;
         if (stat && entry.stats === undefined) throw new Mismatch(`no stats for ${entry.path}`);
       }
-      check(count === walkCount, `walked ${count} entries of ${WALK_ROOT}, expected ${walkCount}`);
+      if (ours) {
+        check(count === known.treeCount, `walked ${count} entries of ${dir}, expected ${known.treeCount}`);
+      } else if (count !== known.walkCount) {
+        // The machine may install a package meanwhile: accept a new count only if a walk of one thread agrees.
+        const again = await walkCount(known.api, WALK_ROOT, 'skip');
+        check(again === count, `walked ${count} entries of ${dir}, expected ${known.walkCount} (and ${again} when counted again)`);
+        known.walkCount = count;
+        known.changes++;
+      }
     },
   },
   'walk broken off': {
@@ -307,7 +325,7 @@ const OPS: Record<string, { weight: number; run: Op }> = {
         const entries = await api.readdir(root, { withFileTypes: true });
         const types = Object.fromEntries(entries.map((e) => [e.name, e.type]));
         check(
-          entries.length === rootNames.length && types['fifo'] === 'fifo' && types['link'] === 'symlink' && types['errs'] === 'directory',
+          entries.length === rootNames.length && types['fifo'] === 'fifo' && types['link'] === 'symlink' && types['errs'] === 'directory' && types['tree'] === 'directory',
           `readdir with types: ${JSON.stringify(types)}`,
         );
       }
@@ -452,6 +470,13 @@ beforeAll(async () => {
   execFileSync('mkfifo', [fifo]);
   // O_RDWR opens a FIFO without waiting and counts as a writer: its readers wait until aborted.
   fifoHolder = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+  tree = path.join(root, 'tree');
+  for (let i = 0; i < 20; i++) {
+    for (let j = 0; j < 20; j++) {
+      fs.mkdirSync(path.join(tree, `d${i}`, `e${j}`), { recursive: true });
+      for (let k = 0; k < 10; k++) fs.writeFileSync(path.join(tree, `d${i}`, `e${j}`, `f${k}`), '');
+    }
+  }
   rootNames = fs.readdirSync(root).sort();
   ns = await createNamespace();
   session = await ns.enter();
@@ -474,6 +499,8 @@ describe.each(targets)('soak: $name', ({ name, api: apiOf }) => {
     const known: Known = {
       api,
       walkCount: await walkCount(api, WALK_ROOT, 'skip'),
+      changes: 0,
+      treeCount: await walkCount(api, tree, 'skip'),
       errTree: await errorTree(api),
       errsCount: await walkCount(api, errs, 'skip'),
     };
@@ -481,6 +508,7 @@ describe.each(targets)('soak: $name', ({ name, api: apiOf }) => {
     const hostRoot = name === 'host' && process.geteuid!() === 0;
     expect({ hostRoot, errTree: known.errTree === undefined ? 'none' : 'found' }).toEqual({ hostRoot, errTree: hostRoot ? 'none' : 'found' });
     expect(known.walkCount).toBeGreaterThan(1000);
+    expect(known.treeCount).toBe(TREE_ENTRIES);
 
     const warmup = await soak(known, WARMUP_MS, WARMUP_CALLS_PER_LOOP, SEED + 100);
     expect(warmup.failures).toEqual([]);
@@ -492,7 +520,8 @@ describe.each(targets)('soak: $name', ({ name, api: apiOf }) => {
     console.log(
       `soak ${name} (uid ${process.getuid!()}, seed ${SEED}): ${run.total} calls in ${(run.ms / 1000).toFixed(1)} s by ${LOOPS} callers` +
         ` (${warmup.total} in the warm-up), ${run.failures.length} wrong: ${counts}` +
-        (known.errTree ? '' : ' (root on the host lists every directory: onError is never called)'),
+        (known.errTree ? '' : ' (root on the host lists every directory: onError is never called)') +
+        (known.changes > 0 ? ` (${WALK_ROOT} changed ${known.changes} times meanwhile)` : ''),
     );
     expect(run.failures.slice(0, 20)).toEqual([]);
     expect(run.failures.length).toBe(0);
