@@ -223,7 +223,8 @@ async function runNamespaceSections(options, machine) {
   const results = { ...machine, library: libraryPath(), euid: process.geteuid(), trials: options.trials };
   if (options.namespace) {
     try {
-      results.namespace = await runNamespaceSection({ library, trials: options.trials });
+      results.namespace = await runNamespaceSection({ library, trials: options.trials,
+        compareLibs: options.compareLibs });
     } catch (error) {
       console.log(`\nnamespace section failed: ${error.stack || error.message}`);
       results.namespace = { error: error.message };
