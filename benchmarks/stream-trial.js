@@ -94,7 +94,8 @@ async function main() {
     memory.stop();
     result = { ...result, ms, baselineRss: memory.baseline.rss, peakRss: memory.peak.rss,
       growthBytes: memory.peak.rss - memory.baseline.rss, peakHeapUsed: memory.peak.heapUsed,
-      peakExternal: memory.peak.external, peakArrayBuffers: memory.peak.arrayBuffers };
+      peakExternal: memory.peak.external, peakArrayBuffers: memory.peak.arrayBuffers,
+      arrayBuffersGrowthBytes: memory.peak.arrayBuffers - memory.baseline.arrayBuffers };
   } finally {
     await close();
   }

@@ -109,6 +109,7 @@ function summarizeRows(rows) {
     if (row.results.length === 0) continue;
     row.throughput = summarize(row.results.map((r) => mbPerSecond(r.bytes, r.ms)));
     row.growth = summarize(row.results.map((r) => r.growthBytes));
+    row.arrayBuffersGrowth = summarize(row.results.map((r) => r.arrayBuffersGrowthBytes));
     row.ms = summarize(row.times);
   }
   for (const row of rows) {
@@ -120,15 +121,17 @@ function summarizeRows(rows) {
 
 function formatRows(rows) {
   const mib = (bytes) => (bytes / MIB).toFixed(1);
-  const header = ['reader', 'bytes ok', 'median ms', 'MB/s', 'min', 'max', 'vs node', 'RSS growth MiB', 'max'];
+  const header = ['reader', 'bytes ok', 'median ms', 'MB/s', 'min', 'max', 'vs node', 'RSS growth MiB', 'max',
+    'ArrayBuffers growth'];
   const lines = rows.map((row) => {
-    if (!row.throughput) return [row.label, '-', row.status, '', '', '', '', '', row.error ?? ''];
+    if (!row.throughput) return [row.label, '-', row.status, '', '', '', '', '', '', row.error ?? ''];
     const bytesOk = row.entryCounts.every((bytes) => bytes === FILE_BYTES) ? 'yes' : 'NO';
     return [row.label, bytesOk, row.ms.median.toFixed(0), row.throughput.median.toFixed(0),
       row.throughput.min.toFixed(0), row.throughput.max.toFixed(0),
-      row.ratio === null ? '' : `${row.ratio.toFixed(2)}x`, mib(row.growth.median), mib(row.growth.max)];
+      row.ratio === null ? '' : `${row.ratio.toFixed(2)}x`, mib(row.growth.median), mib(row.growth.max),
+      mib(row.arrayBuffersGrowth.median)];
   });
-  return renderColumns(header, lines, [false, false, true, true, true, true, true, true, true]);
+  return renderColumns(header, lines, [false, false, true, true, true, true, true, true, true, true]);
 }
 
 function growthTarget(name, row) {
@@ -147,10 +150,10 @@ function serializeRow(row) {
     id: row.id, label: row.label, mode: row.competitor.mode, source: String(row.competitor.source),
     status: row.status, error: row.error, bytesRead: [...new Set(row.entryCounts)],
     ms: row.ms ?? null, mbPerSecond: row.throughput ?? null, ratioTo: row.competitor.ratioTo, ratio: row.ratio ?? null,
-    rssGrowthBytes: row.growth ?? null,
+    rssGrowthBytes: row.growth ?? null, arrayBuffersGrowthBytes: row.arrayBuffersGrowth ?? null,
     trials: row.results.map(({ ms, bytes, chunks, baselineRss, peakRss, growthBytes, peakHeapUsed, peakExternal,
-      peakArrayBuffers }) => ({ ms, bytes, chunks, baselineRss, peakRss, growthBytes, peakHeapUsed, peakExternal,
-      peakArrayBuffers })),
+      peakArrayBuffers, arrayBuffersGrowthBytes }) => ({ ms, bytes, chunks, baselineRss, peakRss, growthBytes,
+      peakHeapUsed, peakExternal, peakArrayBuffers, arrayBuffersGrowthBytes })),
   };
 }
 
@@ -206,8 +209,9 @@ async function runStreamsSection({ library, libraryError, trials, log = console.
       'every reader is piped into a Writable that counts the bytes; 64 KiB chunks (both default)');
     console.log('ms: the read alone (session opened before); MB/s = 10^6 bytes/s, median, min and max over trials; ' +
       'vs node: median MB/s / median MB/s of node\'s same call (higher is faster)');
-    console.log(`RSS growth: peak RSS (sampled every 20 ms) minus RSS before the read after a gc; ` +
-      `slow consumer: a ${SLOW.pauseMs} ms timer every ${SLOW.every} chunks`);
+    console.log(`RSS growth: peak RSS (sampled every 20 ms) minus RSS before the read after a gc, median and max; ` +
+      'ArrayBuffers growth (median): the same for Buffer memory, chunks still held and chunks not yet collected');
+    console.log(`slow consumer: the Writable waits a ${SLOW.pauseMs} ms timer every ${SLOW.every} chunks`);
     console.log('');
     console.log(formatRows(rows));
     console.log('');
