@@ -19,6 +19,8 @@ async function runOneTrial(fixture, row) {
 }
 
 function recordTrial(row, result) {
+  // The whole report too, for sections that measure more than time.
+  row.results.push(result);
   row.times.push(result.ms);
   row.processTimes.push(result.processMs);
   if (result.innerMs !== undefined) row.innerTimes.push(result.innerMs);
@@ -29,7 +31,7 @@ function recordTrial(row, result) {
 
 function newRow(competitor) {
   return { competitor, id: competitor.id, label: competitor.label, group: competitor.group,
-    measured: competitor.measured, status: 'ok', error: null, times: [], processTimes: [], innerTimes: [],
+    measured: competitor.measured, status: 'ok', error: null, results: [], times: [], processTimes: [], innerTimes: [],
     entryCounts: [], entries: null, sizeSums: [], summary: null, ratio: null, ratioTo: null, sizeMismatch: false };
 }
 

@@ -13,6 +13,9 @@
 // open: enter() timed alone COUNT times after WARMUP untimed ones, each
 //   session closed (timed apart) before the next opens.
 // lstat: one session, COUNT sequential awaited lstat(PATH) calls, each timed.
+// open and lstat also give their raw samples, which namespace.js pools over
+// several processes. The build is loaded from $UNSHARE_FS_BENCH_LIB when set
+// (an older build, --compare-lib).
 // Prints one JSON line: { ok, ... } or { ok: false, notBuilt, error }.
 
 const { loadLibrary, LibraryNotBuiltError } = require('./library');
@@ -60,7 +63,7 @@ async function openLatency(open, count, warmup) {
       closeMs.push(msSince(opened));
     }
   }
-  return { enterMs: summarizeLatency(enterMs), closeMs: summarizeLatency(closeMs) };
+  return { enterMs: summarizeLatency(enterMs), closeMs: summarizeLatency(closeMs), samples: { enterMs, closeMs } };
 }
 
 async function lstatLatency(open, file, count, warmup) {
@@ -78,7 +81,7 @@ async function lstatLatency(open, file, count, warmup) {
   } finally {
     await session.close();
   }
-  return { us: summarizeLatency(us), size };
+  return { us: summarizeLatency(us), size, samples: { us } };
 }
 
 async function main() {

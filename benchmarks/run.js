@@ -10,14 +10,19 @@
 //   --only ID,ID / --skip ID,ID   select competitors by id
 //   --slow-consumer        run the slow consumer scenario on every fixture
 //   --compare-lib DIR      also benchmark an older unshare-fs build (a dist/
-//                          directory), repeatable
+//                          directory), repeatable: the host walk rows, and in
+//                          the namespace section session open, lstat and walk
 //   --no-namespace         skip the namespace section (on by default: the
 //                          small tree as an overlay inside a namespace made
 //                          with createNamespace(); see namespace.js)
 //   --no-podman            skip the podman section (on by default when podman
 //                          works: a container with the small tree copied in)
-//   --namespace-only       skip the host walk tables: only the namespace and
-//                          podman sections
+//   --no-streams           skip the streams section (on by default: a 256 MiB
+//                          file through createReadStream on the host and in a
+//                          namespace, beside node's; see streams.js)
+//   --namespace-only       skip the host walk tables and the streams section:
+//                          only the namespace and podman sections
+//   --streams-only         only the streams section
 //   --podman-container NAME   use this running container (>= 50,000 entries
 //                          in its merged dir) instead of making one
 //   --keep-container       keep the container made for the podman section
@@ -36,6 +41,7 @@ const { describeMachine } = require('./machine');
 const { libraryPath, loadLibrary } = require('./library');
 const { runNamespaceSection } = require('./namespace');
 const { runPodmanSection } = require('./podman-section');
+const { runStreamsSection } = require('./streams');
 const report = require('./report');
 const { measureFixture, progress } = require('./measure');
 
@@ -54,7 +60,9 @@ function parseOptions() {
       'compare-lib': { type: 'string', multiple: true, default: [] },
       'no-namespace': { type: 'boolean', default: false },
       'no-podman': { type: 'boolean', default: false },
+      'no-streams': { type: 'boolean', default: false },
       'namespace-only': { type: 'boolean', default: false },
+      'streams-only': { type: 'boolean', default: false },
       'podman-container': { type: 'string' },
       'keep-container': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -78,7 +86,10 @@ function parseOptions() {
   const idList = (text) => (text ? text.split(',').map((id) => id.trim()) : null);
   return { fixtures, trials, only: idList(values.only), skip: idList(values.skip) ?? [],
     slowConsumerEverywhere: values['slow-consumer'], compareLibs: values['compare-lib'],
-    namespace: !values['no-namespace'], podman: !values['no-podman'], namespaceOnly: values['namespace-only'],
+    hostTables: !values['namespace-only'] && !values['streams-only'],
+    streams: !values['no-streams'] && !values['namespace-only'],
+    namespace: !values['no-namespace'] && !values['streams-only'],
+    podman: !values['no-podman'] && !values['streams-only'],
     podmanContainer: values['podman-container'] ?? null, keepContainer: values['keep-container'] };
 }
 
@@ -149,7 +160,7 @@ async function main() {
   console.log(`node ${machine.node}, Linux ${machine.kernel}, ${machine.cpu}, ${machine.cores} cores`);
   console.log(`unshare-fs loaded from ${libraryPath()}`);
 
-  for (const spec of options.namespaceOnly ? [] : options.fixtures) {
+  for (const spec of options.hostTables ? options.fixtures : []) {
     const fixture = ensureFixture(spec.name, spec.entries);
     const rows = await measureFixture(fixture, competitors, options.trials);
     const rowsById = computeRatios(rows);
@@ -174,7 +185,30 @@ async function main() {
     console.log(`\nresults written to ${path.relative(process.cwd(), file)}`);
   }
 
+  if (options.streams) await runStreams(options, machine);
   if (options.namespace || options.podman) await runNamespaceSections(options, machine);
+}
+
+/** The streams section, written to out/results-streams.json. */
+async function runStreams(options, machine) {
+  let library = null;
+  let libraryError = null;
+  try {
+    library = loadLibrary();
+  } catch (error) {
+    libraryError = error.message;
+  }
+  const results = { ...machine, library: libraryPath(), euid: process.geteuid(), trials: options.trials };
+  try {
+    results.streams = await runStreamsSection({ library, libraryError, trials: options.trials });
+  } catch (error) {
+    console.log(`\nstreams section failed: ${error.stack || error.message}`);
+    results.streams = { error: error.message };
+    process.exitCode = 1;
+  }
+  const file = path.join(OUT_DIR, 'results-streams.json');
+  report.writeResults(file, results);
+  console.log(`\nresults written to ${path.relative(process.cwd(), file)}`);
 }
 
 /** The namespace and podman sections, written to out/results-namespace.json. */
@@ -189,7 +223,8 @@ async function runNamespaceSections(options, machine) {
   const results = { ...machine, library: libraryPath(), euid: process.geteuid(), trials: options.trials };
   if (options.namespace) {
     try {
-      results.namespace = await runNamespaceSection({ library, trials: options.trials });
+      results.namespace = await runNamespaceSection({ library, trials: options.trials,
+        compareLibs: options.compareLibs });
     } catch (error) {
       console.log(`\nnamespace section failed: ${error.stack || error.message}`);
       results.namespace = { error: error.message };
