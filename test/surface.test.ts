@@ -308,6 +308,13 @@ describe('bad arguments', () => {
       bad("createNamespace({ uidMap: 'x' })", () => createNamespace(any({ uidMap: 'x' })), TypeError, TYPE, 'uidMap'),
       bad('createNamespace({ uidMap: [] })', () => createNamespace({ uidMap: [] }), RangeError, RANGE, 'uidMap'),
       bad('createNamespace({ uidMap: 341 ranges })', () => createNamespace({ uidMap: new Array(341).fill(range) }), RangeError, RANGE, 'uidMap'),
+      bad(
+        'createNamespace({ uidMap: more than a page as written })',
+        () => createNamespace({ uidMap: Array.from({ length: 200 }, (_, i) => ({ inside: 4e9 + i, outside: 4e9 + i, count: 1 })) }),
+        RangeError,
+        RANGE,
+        'uidMap',
+      ),
       bad('createNamespace({ gidMap: [null] })', () => createNamespace(any({ gidMap: [null] })), TypeError, TYPE, 'gidMap[0]'),
       bad('createNamespace({ uidMap: [no count] })', () => createNamespace(any({ uidMap: [{ inside: 0, outside: 0 }] })), TypeError, TYPE, 'uidMap[0].count'),
       bad('createNamespace({ uidMap: [an extra key] })', () => createNamespace(any({ uidMap: [{ ...range, length: 1 }] })), TypeError, VALUE, 'length'),
@@ -375,6 +382,20 @@ describe('bad arguments', () => {
       bad("mountImage('x', 'y')", () => podman.mountImage('x', any('y')), TypeError, TYPE, 'mountImage options'),
     ];
     test.each(rows.map((row) => [row.call, row] as const))('%s', (_call, row) => expectRefused(row)());
+  });
+
+  test('functions that return promises reject, as fs.promises does; the rest throw', async () => {
+    const promises = [
+      api.readFile('/', any({ signal: 'x' })),
+      api.lstat('/', any({ bigint: 'yes' })),
+      createNamespace(any(null)),
+      enter(any(null)),
+      podman.enterStorage(any(null)),
+      podman.mountImage(any(null)),
+    ];
+    for (const promise of promises) await expect(promise).rejects.toThrow(TypeError);
+    expect(() => podman.image(any(null))).toThrow(TypeError);
+    expect(() => api.walk('/', any({ maxdepth: 1 }))).toThrow(TypeError);
   });
 
   requires(userNamespaces).describe('a namespace and a session', () => {
