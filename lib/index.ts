@@ -1,26 +1,38 @@
 // unshare-fs: read container files from inside their user and mount
 // namespaces; the same fast API for host paths.
+//
+// The package's only entry point (package.json "exports"): what is exported
+// here is the API, and nothing else of lib/ can be imported.
 import { host } from './host';
+import { STAT_FIELDS as PROTOCOL_STAT_FIELDS, type StatField } from './protocol';
 
 export { Entry, type EntryType } from './entry';
-export { fsError, UnshareFsError, type FsError } from './errors';
+export { UnshareFsError, type FsError } from './errors';
 export {
   FileSystem,
   type Dirent,
   type ReadFileOptions,
   type ReaddirOptions,
+  type ReadlinkOptions,
+  type ReadStreamOptions,
   type StatOptions,
   type WalkEntry,
 } from './filesystem';
 export { host } from './host';
 export { OVERFLOW_ID, type IdRange } from './idmap';
 export { type MountInfo } from './mounts';
-export { createNamespace, Namespace, type CreateNamespaceOptions, type OverlayOptions } from './namespace';
+export { createNamespace, Namespace, type CreateNamespaceOptions, type OverlayOptions, type TmpfsOptions } from './namespace';
 export type { ExitStatus } from './native';
 export { enter, Session, type EnterOptions } from './session';
 export type { PathLike, WalkOptions } from './options';
-export { STAT_FIELDS, type StatField } from './protocol';
+export type { StatField };
 export { BigIntStats, Stats } from './stats';
+
+/**
+ * The stat fields a walk can ask for (WalkOptions.stat).  A frozen copy:
+ * the protocol's own list gives each field its bit.
+ */
+export const STAT_FIELDS: typeof PROTOCOL_STAT_FIELDS = Object.freeze([...PROTOCOL_STAT_FIELDS] as const);
 
 /** Walks a host directory tree; see FileSystem#walk. */
 export const walk: typeof host.walk = host.walk.bind(host);

@@ -8,9 +8,9 @@ import { promisify } from 'node:util';
 
 import { Channel, socketTransport } from './channel';
 import { CallSite, UnshareFsError } from './errors';
-import { formatIdMap, readIdMaps, type IdRange } from './idmap';
+import { checkIdMap, formatIdMap, readIdMaps, type IdRange } from './idmap';
 import { native, type ExitStatus } from './native';
-import { checkPath } from './options';
+import { checkBoolean, checkOneOf, checkOptionsObject, checkString, invalid, invalidValue, outOfRange } from './options';
 import { Reply, errorFromPayload } from './protocol';
 import { mountRequest, unmountRequest } from './filesystem';
 import { enter, enterToMount, nativeError, type Session } from './session';
@@ -51,6 +51,75 @@ export interface OverlayOptions {
   readOnly?: boolean;
 }
 
+export interface TmpfsOptions {
+  /** The tmpfs size limit: bytes, or what mount(8) takes ('64m', '50%'). Default: the kernel's (half of RAM). */
+  size?: number | string;
+}
+
+const NAMESPACE_OPTIONS = ['uidMap', 'gidMap', 'subids', 'userNamespace'];
+const OVERLAY_OPTIONS = ['lowerDirs', 'upperDir', 'workDir', 'target', 'readOnly'];
+const TMPFS_OPTIONS = ['size'];
+const SUBIDS = ['auto', 'require', 'none'] as const;
+/** A tmpfs size as mount(8) writes it: a number of bytes, a k/m/g/t/p/e suffix, or a percentage of RAM. */
+const TMPFS_SIZE = /^[0-9]{1,20}[kmgtpe%]?$/i;
+
+interface CheckedNamespaceOptions {
+  uidMap: IdRange[] | undefined;
+  gidMap: IdRange[] | undefined;
+  subids: (typeof SUBIDS)[number];
+  userNamespace: boolean;
+}
+
+function checkNamespaceOptions(options: unknown): CheckedNamespaceOptions {
+  const o = checkOptionsObject(options, NAMESPACE_OPTIONS, 'createNamespace');
+  const userNamespace = o.userNamespace === undefined ? true : checkBoolean('userNamespace', o.userNamespace);
+  return {
+    uidMap: o.uidMap === undefined ? undefined : checkIdMap(o.uidMap, 'uidMap'),
+    gidMap: o.gidMap === undefined ? undefined : checkIdMap(o.gidMap, 'gidMap'),
+    subids: checkOneOf('subids', o.subids, SUBIDS, 'auto'),
+    userNamespace,
+  };
+}
+
+function checkOverlayOptions(options: unknown): { lowerDirs: string[]; upperDir?: string; workDir?: string; target: string; readOnly: boolean } {
+  if (options === undefined) throw invalid('mountOverlay options', 'an object with lowerDirs and target', options);
+  const o = checkOptionsObject(options, OVERLAY_OPTIONS, 'mountOverlay');
+  if (!Array.isArray(o.lowerDirs)) throw invalid('lowerDirs', 'an array of paths', o.lowerDirs);
+  if (o.lowerDirs.length === 0) throw invalidValue('lowerDirs', 'at least one path', o.lowerDirs);
+  const lowerDirs = o.lowerDirs.map((dir: unknown, i) => checkString(`lowerDirs[${i}]`, dir));
+  const target = checkString('target', o.target);
+  const upperDir = o.upperDir === undefined ? undefined : checkString('upperDir', o.upperDir);
+  const workDir = o.workDir === undefined ? undefined : checkString('workDir', o.workDir);
+  // overlayfs needs both for a writable overlay, and neither for a read-only one.
+  if (upperDir !== undefined && workDir === undefined) throw invalid('workDir', 'a path when upperDir is given', workDir);
+  if (workDir !== undefined && upperDir === undefined) throw invalid('upperDir', 'a path when workDir is given', upperDir);
+  return { lowerDirs, upperDir, workDir, target, readOnly: checkBoolean('readOnly', o.readOnly) };
+}
+
+function checkTmpfsOptions(options: unknown): string {
+  const { size } = checkOptionsObject(options, TMPFS_OPTIONS, 'mountTmpfs');
+  if (size === undefined) return '';
+  if (typeof size === 'number') {
+    if (!Number.isSafeInteger(size) || size < 0) throw outOfRange('size', 'a non-negative integer number of bytes', size);
+    return `size=${size}`;
+  }
+  if (typeof size !== 'string') throw invalid('size', "a number of bytes or a string such as '64m' or '50%'", size);
+  // Mount options are comma-separated: anything but a size would add options.
+  if (!TMPFS_SIZE.test(size)) throw invalidValue('size', "a number with an optional k, m, g, t, p, e or % suffix, such as '64m'", size);
+  return `size=${size}`;
+}
+
+function checkArgv(argv: unknown): string[] {
+  if (!Array.isArray(argv)) throw invalid('argv', 'a non-empty array of strings', argv);
+  if (argv.length === 0) throw invalidValue('argv', 'a non-empty array of strings', argv);
+  argv.forEach((arg: unknown, i) => {
+    if (typeof arg !== 'string') throw invalid(`argv[${i}]`, 'a string', arg);
+    // execve takes C strings: a NUL byte would cut an argument short.
+    if (arg.includes('\0')) throw invalidValue(`argv[${i}]`, 'a string without null bytes', arg);
+  });
+  return [...argv];
+}
+
 const MS_RDONLY = 1;
 const MNT_DETACH = 2;
 
@@ -86,6 +155,12 @@ function findTool(name: string): string | undefined {
 /** Only createNamespace() makes namespaces. */
 const NAMESPACE_TOKEN = Symbol('unshare-fs namespace');
 
+let makeNamespace: (pid: number, holder: Channel, maps: { uidMap: IdRange[]; gidMap: IdRange[] }, ownUserNamespace: boolean) => Namespace;
+
+function frozenMap(ranges: IdRange[]): readonly IdRange[] {
+  return Object.freeze(ranges.map((range) => Object.freeze({ ...range })));
+}
+
 export class Namespace implements AsyncDisposable {
   /** The holder process; its namespaces are the namespace. */
   readonly pid: number;
@@ -100,14 +175,19 @@ export class Namespace implements AsyncDisposable {
   #control: Promise<Session> | undefined;
   #closing: Promise<void> | undefined;
 
-  /** Not for use: namespaces come from createNamespace(). */
-  constructor(token: symbol, pid: number, holder: Channel, maps: { uidMap: IdRange[]; gidMap: IdRange[] }, ownUserNamespace: boolean) {
+  static {
+    makeNamespace = (pid, holder, maps, ownUserNamespace) => new Namespace(NAMESPACE_TOKEN, pid, holder, maps, ownUserNamespace);
+  }
+
+  /** Not for use: namespaces come from createNamespace().  Private in the types, and refused at run time. */
+  private constructor(token: symbol, pid: number, holder: Channel, maps: { uidMap: IdRange[]; gidMap: IdRange[] }, ownUserNamespace: boolean) {
     if (token !== NAMESPACE_TOKEN) throw new TypeError('Illegal constructor: namespaces come from createNamespace()');
     this.pid = pid;
     this.ownUserNamespace = ownUserNamespace;
     this.#holder = holder;
-    this.uidMap = maps.uidMap;
-    this.gidMap = maps.gidMap;
+    // Frozen: the maps describe the holder, they do not steer it.
+    this.uidMap = frozenMap(maps.uidMap);
+    this.gidMap = frozenMap(maps.gidMap);
     this.fullRange = maps.uidMap.reduce((n, r) => n + r.count, 0) > 1;
   }
 
@@ -126,19 +206,11 @@ export class Namespace implements AsyncDisposable {
    */
   async exec(argv: string[]): Promise<ExitStatus> {
     const site = new CallSite(this.exec);
+    const args = checkArgv(argv);
     this.#assertOpen();
-    if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string')) {
-      throw new TypeError('Expected a non-empty array of strings for argv');
-    }
-    // execve takes C strings: a NUL byte would cut an argument short.
-    const cut = argv.findIndex((a) => a.includes('\0'));
-    if (cut >= 0) {
-      const error = new TypeError(`The argument 'argv[${cut}]' must be a string without null bytes. Received ${JSON.stringify(argv[cut])}`);
-      throw Object.assign(error, { code: 'ERR_INVALID_ARG_VALUE' });
-    }
     let pid: number;
     try {
-      pid = native().spawnCommand(this.pid, argv);
+      pid = native().spawnCommand(this.pid, args);
     } catch (error) {
       throw site.graft(nativeError(error));
     }
@@ -148,15 +220,7 @@ export class Namespace implements AsyncDisposable {
   /** Mounts an overlay of `lowerDirs` (and `upperDir`) on `target`, inside the namespace. */
   async mountOverlay(options: OverlayOptions): Promise<void> {
     const site = new CallSite(this.mountOverlay);
-    const { lowerDirs, upperDir, workDir, target } = options ?? ({} as OverlayOptions);
-    if (!Array.isArray(lowerDirs) || lowerDirs.length === 0) {
-      throw new TypeError('Expected a non-empty array of paths for lowerDirs');
-    }
-    for (const dir of lowerDirs) checkPath(dir, 'lowerDirs');
-    checkPath(target, 'target');
-    if ((upperDir === undefined) !== (workDir === undefined)) {
-      throw new TypeError('Expected both upperDir and workDir, or neither (a read-only overlay)');
-    }
+    const { lowerDirs, upperDir, workDir, target, readOnly } = checkOverlayOptions(options);
     // Overlay options are comma-separated and lowerdir colon-separated.
     const escape = (dir: string): string => dir.replace(/([\\,:])/g, '\\$1');
     const parts = [`lowerdir=${lowerDirs.map(escape).join(':')}`];
@@ -165,7 +229,7 @@ export class Namespace implements AsyncDisposable {
     // whiteouts and opaque markers in user.* xattrs: trusted.* is out of reach.
     if (this.ownUserNamespace) parts.push('userxattr');
     const data = parts.join(',');
-    const flags = options.readOnly || upperDir === undefined ? MS_RDONLY : 0;
+    const flags = readOnly || upperDir === undefined ? MS_RDONLY : 0;
     const session = await this.#controlSession();
     try {
       await mountRequest(session, 'overlay', target, 'overlay', flags, data, this.mountOverlay);
@@ -174,10 +238,11 @@ export class Namespace implements AsyncDisposable {
     }
   }
 
-  async mountTmpfs(target: string, options: { size?: string } = {}): Promise<void> {
+  /** Mounts a tmpfs on `target`, inside the namespace. */
+  async mountTmpfs(target: string, options?: TmpfsOptions): Promise<void> {
     const site = new CallSite(this.mountTmpfs);
-    checkPath(target, 'target');
-    const data = options.size ? `size=${options.size}` : '';
+    checkString('target', target);
+    const data = checkTmpfsOptions(options);
     const session = await this.#controlSession();
     try {
       await mountRequest(session, 'tmpfs', target, 'tmpfs', 0, data, this.mountTmpfs);
@@ -186,9 +251,10 @@ export class Namespace implements AsyncDisposable {
     }
   }
 
+  /** Detaches the mount on `target` (MNT_DETACH), inside the namespace. */
   async unmount(target: string): Promise<void> {
     const site = new CallSite(this.unmount);
-    checkPath(target, 'target');
+    checkString('target', target);
     const session = await this.#controlSession();
     try {
       await unmountRequest(session, target, MNT_DETACH, this.unmount);
@@ -233,7 +299,7 @@ function withOptions(error: Error, data: string): Error {
   return e;
 }
 
-async function writeMaps(pid: number, options: CreateNamespaceOptions): Promise<void> {
+async function writeMaps(pid: number, options: CheckedNamespaceOptions): Promise<void> {
   const uid = process.geteuid!();
   const gid = process.getegid!();
   if (uid === 0) {
@@ -253,7 +319,7 @@ async function writeMaps(pid: number, options: CreateNamespaceOptions): Promise<
   if (options.uidMap || options.gidMap) {
     throw new UnshareFsError('EPERM', 'unshare-fs: only root can choose the id maps of a namespace');
   }
-  const mode = options.subids ?? 'auto';
+  const mode = options.subids;
   const user = os.userInfo().username;
   const subuid = subidRange('/etc/subuid', user, uid);
   const subgid = subidRange('/etc/subgid', user, uid);
@@ -276,12 +342,10 @@ async function writeMaps(pid: number, options: CreateNamespaceOptions): Promise<
 }
 
 /** Starts a holder process in a new user + mount namespace and returns its handle. */
-export async function createNamespace(options: CreateNamespaceOptions = {}): Promise<Namespace> {
+export async function createNamespace(options?: CreateNamespaceOptions): Promise<Namespace> {
   const site = new CallSite(createNamespace);
-  const newUserNamespace = options.userNamespace ?? true;
-  if (typeof newUserNamespace !== 'boolean') {
-    throw new TypeError(`Expected a boolean for userNamespace but received ${typeof newUserNamespace}`);
-  }
+  const checked = checkNamespaceOptions(options);
+  const newUserNamespace = checked.userNamespace;
   if (!newUserNamespace && process.geteuid!() !== 0) {
     throw site.graft(new UnshareFsError('EPERM', 'unshare-fs: only root can make a mount namespace without a user namespace'));
   }
@@ -311,10 +375,10 @@ export async function createNamespace(options: CreateNamespaceOptions = {}): Pro
         },
       });
     });
-    if (newUserNamespace) await writeMaps(spawned.pid, options);
+    if (newUserNamespace) await writeMaps(spawned.pid, checked);
   } catch (error) {
     await holder.close();
     throw site.graft(error as Error);
   }
-  return new Namespace(NAMESPACE_TOKEN, spawned.pid, holder, readIdMaps(spawned.pid), newUserNamespace);
+  return makeNamespace(spawned.pid, holder, readIdMaps(spawned.pid), newUserNamespace);
 }

@@ -46,16 +46,28 @@ export interface CheckedWalk {
   buffer: boolean;
 }
 
+/** What came, as node's own argument errors show it: short, and never a function's source. */
 function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (typeof value === 'string') return `'${value}'`;
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}...` : value}'`;
+  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
+  if (Array.isArray(value)) return `an array of ${value.length} item${value.length === 1 ? '' : 's'}`;
   if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
   return `${typeof value} ${String(value)}`;
 }
 
+/** The argument has the wrong type (ERR_INVALID_ARG_TYPE). */
 function invalid(name: string, expected: string, value: unknown): TypeError {
   const error = new TypeError(`Expected ${expected} for ${name} but received ${describe(value)}`);
   (error as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
+  return error;
+}
+
+/** The argument has the right type and a value that is not allowed (ERR_INVALID_ARG_VALUE). */
+export function invalidValue(name: string, expected: string, value: unknown): TypeError {
+  const error = new TypeError(`Expected ${expected} for ${name} but received ${describe(value)}`);
+  (error as TypeError & { code: string }).code = 'ERR_INVALID_ARG_VALUE';
   return error;
 }
 
@@ -99,7 +111,8 @@ export function checkWalkOptions(options: unknown, what = 'walk'): CheckedWalk {
   const o = checkOptionsObject(options, WALK_OPTIONS, what);
   let maxDepth = 0xffffffff;
   if (o.maxDepth !== undefined && o.maxDepth !== Infinity) {
-    if (typeof o.maxDepth !== 'number' || !Number.isInteger(o.maxDepth) || o.maxDepth < 0) {
+    if (typeof o.maxDepth !== 'number') throw invalid('maxDepth', 'a non-negative integer', o.maxDepth);
+    if (!Number.isInteger(o.maxDepth) || o.maxDepth < 0) {
       throw outOfRange('maxDepth', 'a non-negative integer', o.maxDepth);
     }
     maxDepth = Math.min(o.maxDepth, 0xffffffff);
@@ -110,7 +123,8 @@ export function checkWalkOptions(options: unknown, what = 'walk'): CheckedWalk {
     for (const field of o.stat) {
       const bit = STAT_FIELDS.indexOf(field as StatField);
       if (bit < 0) {
-        throw invalid('stat', `true, false or field names among ${STAT_FIELDS.join(', ')}`, field);
+        const expected = `true, false or field names among ${STAT_FIELDS.join(', ')}`;
+        throw typeof field === 'string' ? invalidValue('stat', expected, field) : invalid('stat', expected, field);
       }
       statMask |= 1 << bit;
     }
@@ -123,7 +137,8 @@ export function checkWalkOptions(options: unknown, what = 'walk'): CheckedWalk {
   const signal = checkSignal(o.signal);
   const onError = o.onError ?? 'throw';
   if (onError !== 'throw' && onError !== 'skip' && typeof onError !== 'function') {
-    throw invalid('onError', "'throw', 'skip' or a function", onError);
+    const expected = "'throw', 'skip' or a function";
+    throw typeof onError === 'string' ? invalidValue('onError', expected, onError) : invalid('onError', expected, onError);
   }
   return {
     maxDepth,
@@ -140,7 +155,7 @@ export function checkWalkOptions(options: unknown, what = 'walk'): CheckedWalk {
 export function checkEncoding(value: unknown): boolean {
   if (value === undefined || value === null || value === 'utf8' || value === 'utf-8') return false;
   if (value === 'buffer') return true;
-  throw invalid('encoding', "'utf8' or 'buffer'", value);
+  throw typeof value === 'string' ? invalidValue('encoding', "'utf8' or 'buffer'", value) : invalid('encoding', "'utf8' or 'buffer'", value);
 }
 
 /**
@@ -169,13 +184,36 @@ export function checkSignal(value: unknown): AbortSignal | undefined {
   return value as AbortSignal | undefined;
 }
 
-/** An integer in [min, max], or `fallback` when undefined. */
+/** An integer in [min, max], or `fallback` when undefined: a TypeError for another type, a RangeError for another number. */
 export function checkInteger(name: string, value: unknown, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+  return requireInteger(name, value, min, max);
+}
+
+/** An integer in [min, max], which must be given. */
+export function requireInteger(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number') throw invalid(name, `an integer from ${min} to ${max}`, value);
+  if (!Number.isInteger(value) || value < min || value > max) {
     throw outOfRange(name, `an integer from ${min} to ${max}`, value);
   }
   return value;
+}
+
+/** A string, not empty, without NUL bytes (which would cut it short in C): names, ids and mount points. */
+export function checkString(name: string, value: unknown): string {
+  if (typeof value !== 'string') throw invalid(name, 'a string', value);
+  if (value === '') throw invalidValue(name, 'a non-empty string', value);
+  if (value.includes('\0')) throw invalidValue(name, 'a string without null bytes', value);
+  return value;
+}
+
+/** One of `allowed`, or `fallback` when undefined. */
+export function checkOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  const expected = allowed.map((v) => `'${v}'`).join(', ');
+  if (typeof value !== 'string') throw invalid(name, `one of ${expected}`, value);
+  if (!allowed.includes(value as T)) throw invalidValue(name, `one of ${expected}`, value);
+  return value as T;
 }
 
 export function outOfRange(name: string, expected: string, value: unknown): RangeError {

@@ -3,33 +3,111 @@
  * layers and pause process, read from podman's own files (no podman binary).
  * Re-exported by the package entry point as the namespace `podman`.
  *
+ * Only the public API is here; each function checks its arguments (a
+ * TypeError or RangeError with a node-style `code`, naming the argument)
+ * and hands them to the module under lib/podman/ that does the work.
+ *
  * Error codes (PodmanError.code): ENOPODMAN, EPODMANSTALE, EPODMANROOTFUL,
  * ENOCONTAINER, EPODMANAMBIGUOUS, ENOLAYER, EPODMANSTORAGE, EPODMANDRIVER,
  * EPODMANACCESS, ECONTAINERSTOPPED, ENOIMAGE, EPODMANLAYERS —
  * see lib/podman/errors.ts.
  */
-export { PodmanError, isErrno } from './podman/errors';
+import type { Session } from './session';
+import { checkString } from './options';
+import { checkPodmanOptions, checkSessionOptions } from './podman/arguments';
+import * as config from './podman/config';
+import * as pause from './podman/pause';
+import * as sessions from './podman/session';
+import * as store from './podman/store';
+import type { PodmanOptions, StorageConfig } from './podman/config';
+import type { MountedLayers, PodmanSessionOptions } from './podman/session';
+import type { PodmanContainer, PodmanImage, PodmanLayer } from './podman/store';
+
+export { PodmanError } from './podman/errors';
 export type { PodmanErrorCode, PodmanErrorDetails } from './podman/errors';
-export { parseTomlStrings } from './podman/toml';
-export type { TomlStrings } from './podman/toml';
-export {
-  storageConfig,
-  storageConfPath,
-  readStorageConf,
-  runtimeDir,
-  homeDir,
-  currentUid,
-  userEnv,
-  SYSTEM_STORAGE_CONF,
-  DEFAULT_STORAGE_CONF,
-  ROOTFUL_GRAPHROOT,
-  ROOTFUL_RUNROOT,
-} from './podman/config';
 export type { PodmanOptions, StorageConfig } from './podman/config';
-export { pausePid, pausePidFile, isPauseProcess, processAlive, parsePid } from './podman/pause';
-export { containers, container, layers, layerChain } from './podman/store';
-export type { PodmanContainer, PodmanLayer } from './podman/store';
-export { images, image } from './podman/store';
-export type { PodmanImage } from './podman/store';
-export { enterStorage, enterContainer, enterMerged, mountContainer, mountImage, OVERLAY_MAX_LAYERS } from './podman/session';
-export type { PodmanSessionOptions, MountedLayers } from './podman/session';
+export type { PodmanContainer, PodmanImage, PodmanLayer } from './podman/store';
+export type { MountedLayers, PodmanSessionOptions } from './podman/session';
+
+/** graphroot, runroot and driver of rootless (uid != 0) or rootful podman: defaults, storage.conf, CONTAINERS_STORAGE_CONF. */
+export function storageConfig(options?: PodmanOptions): StorageConfig {
+  return config.storageConfig(checkPodmanOptions(options, 'storageConfig'));
+}
+
+/**
+ * The pid of rootless podman's pause process, checked to really be it:
+ * PodmanError ENOPODMAN (no pid file), EPODMANSTALE, EPODMANROOTFUL.
+ */
+export function pausePid(options?: PodmanOptions): number {
+  return pause.pausePid(checkPodmanOptions(options, 'pausePid'));
+}
+
+/** `$XDG_RUNTIME_DIR/libpod/tmp/pause.pid` for the inspected user. */
+export function pausePidFile(options?: PodmanOptions): string {
+  return pause.pausePidFile(checkPodmanOptions(options, 'pausePidFile'));
+}
+
+/** Every container in the store, running or not. */
+export function containers(options?: PodmanOptions): PodmanContainer[] {
+  return store.containers(checkPodmanOptions(options, 'containers'));
+}
+
+/** One container by exact name, exact id, or unique id prefix: ENOCONTAINER, EPODMANAMBIGUOUS (with `candidates`). */
+export function container(nameOrIdPrefix: string, options?: PodmanOptions): PodmanContainer {
+  const name = checkString('nameOrIdPrefix', nameOrIdPrefix);
+  return store.container(name, checkPodmanOptions(options, 'container'));
+}
+
+/** Every image of the store. */
+export function images(options?: PodmanOptions): PodmanImage[] {
+  return store.images(checkPodmanOptions(options, 'images'));
+}
+
+/** One image by name (`x` meaning `x:latest`), full id or unique id prefix: ENOIMAGE, EPODMANAMBIGUOUS. */
+export function image(ref: string, options?: PodmanOptions): PodmanImage {
+  const checkedRef = checkString('ref', ref);
+  return store.image(checkedRef, checkPodmanOptions(options, 'image'));
+}
+
+/** Every layer of the store (persistent and volatile), with its parent chain. */
+export function layers(options?: PodmanOptions): PodmanLayer[] {
+  return store.layers(checkPodmanOptions(options, 'layers'));
+}
+
+/** The diff dirs of a layer (full id or unique prefix) and all below it, top first. */
+export function layerChain(layerId: string, options?: PodmanOptions): string[] {
+  const id = checkString('layerId', layerId);
+  return store.layerChain(id, checkPodmanOptions(options, 'layerChain'));
+}
+
+/**
+ * A session in the namespaces where podman mounts containers' merged dirs:
+ * rootless, the pause process's; rootful, the host's.
+ */
+export async function enterStorage(options?: PodmanSessionOptions): Promise<Session> {
+  return sessions.enterStorage(checkSessionOptions(options, 'enterStorage'));
+}
+
+/** enterStorage(), with every path resolved inside the container's merged dir: ECONTAINERSTOPPED when it is not mounted. */
+export async function enterMerged(nameOrId: string, options?: PodmanOptions): Promise<Session> {
+  const name = checkString('nameOrId', nameOrId);
+  return sessions.enterMerged(name, checkPodmanOptions(options, 'enterMerged'));
+}
+
+/** A session in the container's own namespaces, as `podman exec` sees it: ECONTAINERSTOPPED when it does not run. */
+export async function enterContainer(nameOrId: string, options?: PodmanSessionOptions): Promise<Session> {
+  const name = checkString('nameOrId', nameOrId);
+  return sessions.enterContainer(name, checkSessionOptions(options, 'enterContainer'));
+}
+
+/** The container's layers stacked read-only in a namespace of the library's own, running or not. */
+export async function mountContainer(nameOrId: string, options?: PodmanOptions): Promise<MountedLayers> {
+  const name = checkString('nameOrId', nameOrId);
+  return sessions.mountContainer(name, checkPodmanOptions(options, 'mountContainer'));
+}
+
+/** The image's layers stacked read-only in a namespace of the library's own. */
+export async function mountImage(ref: string, options?: PodmanOptions): Promise<MountedLayers> {
+  const checkedRef = checkString('ref', ref);
+  return sessions.mountImage(checkedRef, checkPodmanOptions(options, 'mountImage'));
+}

@@ -1,7 +1,8 @@
 // Compile-time checks of the public types (run by `npm run lint`'s tsc):
 /* eslint-disable @typescript-eslint/no-unused-vars -- the variables exist for their types */
 // each line states what a call returns, and @ts-expect-error lines must fail.
-import { createNamespace, enter, host, walk, walkBatches, type BigIntStats, type Entry, type Stats } from '../lib';
+import * as api from '../lib';
+import { createNamespace, enter, host, Namespace, podman, walk, walkBatches, type BigIntStats, type Entry, type Stats } from '../lib';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function expectType<T extends true>(): T | undefined {
@@ -44,4 +45,29 @@ export async function checks(): Promise<void> {
   walk('/', { stat: ['colour'] });
   // @ts-expect-error enter takes options
   await enter(42);
+  // @ts-expect-error the tmpfs size is bytes or a mount(8) size string
+  await ns.mountTmpfs('/mnt', { size: true });
+
+  // The surface: what the library does for itself is not in its types.
+  // @ts-expect-error a session cannot be re-rooted
+  void session.setRoot;
+  // @ts-expect-error nor mount: only a Namespace's own worker does
+  void session.mount;
+  // @ts-expect-error the worker's channel is the session's own
+  void session.channel;
+  // @ts-expect-error host has no channel either
+  void host.channel;
+  // @ts-expect-error a walk's batches are read through the iterator only
+  void walk('/').batches;
+  // @ts-expect-error namespaces come from createNamespace()
+  void new Namespace();
+  // @ts-expect-error node:fs style errors are made by the library
+  void api.fsError;
+  // @ts-expect-error podman exports its API, not its helpers
+  void podman.isErrno;
+  // @ts-expect-error nor its storage.conf parser
+  void podman.parseTomlStrings;
+  // @ts-expect-error nor the way it finds the runtime dir
+  void podman.runtimeDir;
+  expectType<Equal<ReturnType<typeof podman.image>, podman.PodmanImage>>();
 }
