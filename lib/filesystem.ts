@@ -15,14 +15,14 @@ import {
   checkPathLength,
   checkSignal,
   checkWalkOptions,
-  invalid,
+  invalidValue,
   type PathLike,
   type WalkOptions,
 } from './options';
 import { ALL_STAT, Op, Reply, encodeStrings, errorFromPayload } from './protocol';
 import { FileReadStream, readWhole } from './read-stream';
 import { StatReader, type BigIntStats, type IdMapper, type Stats } from './stats';
-import { BatchStream, EntryIterator } from './walk-stream';
+import { BatchIterator, BatchStream, EntryIterator } from './walk-stream';
 
 export interface StatOptions {
   bigint?: boolean;
@@ -112,7 +112,7 @@ export abstract class FileSystem {
     root: PathLike,
     options?: O,
   ): AsyncIterableIterator<WalkResult<O>[]> {
-    return this.#startWalk(root, options, this.walkBatches, 'walkBatches') as AsyncIterableIterator<WalkResult<O>[]>;
+    return new BatchIterator(this.#startWalk(root, options, this.walkBatches, 'walkBatches')) as AsyncIterableIterator<WalkResult<O>[]>;
   }
 
   lstat(path: PathLike, options: StatOptions & { bigint: true }): Promise<BigIntStats>;
@@ -166,7 +166,7 @@ export abstract class FileSystem {
     const o = typeof options === 'string' ? { encoding: options } : checkOptionsObject(options, READ_FILE_OPTIONS, 'readFile');
     const encoding = o.encoding ?? null;
     if (encoding !== null && !Buffer.isEncoding(encoding as string)) {
-      throw invalid('encoding', 'a Buffer encoding', encoding);
+      throw invalidValue('encoding', 'a Buffer encoding', encoding);
     }
     const signal = checkSignal(o.signal);
     const bytes = this.#pathBytes(path, 'open');

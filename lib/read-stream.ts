@@ -190,47 +190,47 @@ export interface StreamParts {
 export class FileReadStream extends Readable {
   /** The path, as fs.ReadStream has it. */
   readonly path: string;
-  private request: ReadRequest | undefined;
-  private readonly parts: StreamParts;
-  private readonly onAbort = (): void => {
-    this.destroy(abortError(this.parts.signal!));
+  #request: ReadRequest | undefined;
+  readonly #parts: StreamParts;
+  readonly #onAbort = (): void => {
+    this.destroy(abortError(this.#parts.signal!));
   };
 
   constructor(parts: StreamParts) {
     super({ highWaterMark: parts.highWaterMark });
-    this.parts = parts;
+    this.#parts = parts;
     this.path = parts.path;
     if (parts.signal?.aborted) {
       process.nextTick(() => this.destroy(abortError(parts.signal!)));
     } else {
-      parts.signal?.addEventListener('abort', this.onAbort, { once: true });
+      parts.signal?.addEventListener('abort', this.#onAbort, { once: true });
     }
   }
 
   override _read(): void {
-    if (this.request) {
-      this.request.resume();
+    if (this.#request) {
+      this.#request.resume();
       return;
     }
     let channel: Channel;
     try {
-      channel = this.parts.channel();
+      channel = this.#parts.channel();
     } catch (error) {
       this.destroy(error as Error);
       return;
     }
-    const chunk = Math.max(1, Math.min(this.parts.highWaterMark, 1 << 20));
-    this.request = new ReadRequest(channel, this.path, {
+    const chunk = Math.max(1, Math.min(this.#parts.highWaterMark, 1 << 20));
+    this.#request = new ReadRequest(channel, this.path, {
       data: (bytes) => this.push(Buffer.from(bytes)),
       end: () => this.push(null),
-      error: (error) => this.destroy(this.parts.graft(error)),
+      error: (error) => this.destroy(this.#parts.graft(error)),
     });
-    this.request.start(this.parts.pathBytes, this.parts.range, Number.MAX_SAFE_INTEGER, STREAM_WINDOW, chunk);
+    this.#request.start(this.#parts.pathBytes, this.#parts.range, Number.MAX_SAFE_INTEGER, STREAM_WINDOW, chunk);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.request?.cancel();
-    this.parts.signal?.removeEventListener('abort', this.onAbort);
+    this.#request?.cancel();
+    this.#parts.signal?.removeEventListener('abort', this.#onAbort);
     callback(error);
   }
 }

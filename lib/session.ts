@@ -10,7 +10,7 @@ import { FileSystem, resolverFrom, setRootRequest } from './filesystem';
 import { mapper, readIdMaps, type IdRange } from './idmap';
 import { parseMountInfo, type MountInfo } from './mounts';
 import { native, type ExitStatus, type NativeSysError } from './native';
-import { checkInteger, checkOptionsObject, invalid } from './options';
+import { checkOptionsObject, invalid, invalidValue, requireInteger } from './options';
 import { checkPid, readPidFile } from './pidfile';
 import { PROTOCOL_VERSION, Reply, errorFromPayload } from './protocol';
 
@@ -156,8 +156,9 @@ export class Session extends FileSystem implements AsyncDisposable {
     this.root = root;
     this.workerPid = spawned.pid;
     this.joinedUserNamespace = spawned.joinedUserNamespace;
-    this.uidMap = maps.uidMap;
-    this.gidMap = maps.gidMap;
+    // Copies: the mappers read the maps given here, which nobody may change.
+    this.uidMap = Object.freeze(maps.uidMap.map((range) => Object.freeze({ ...range })));
+    this.gidMap = Object.freeze(maps.gidMap.map((range) => Object.freeze({ ...range })));
   }
 
   /** The host's id for a uid seen inside. */
@@ -210,7 +211,7 @@ export class Session extends FileSystem implements AsyncDisposable {
 
 /** A uid or gid as the kernel has them: an integer from 0 to 2^32 - 2. */
 function checkId(id: unknown, name: string): number {
-  return checkInteger(name, id, 0, 0xfffffffe, 0);
+  return requireInteger(name, id, 0, 0xfffffffe);
 }
 
 /** Waits for the worker's ready frame (or its join error). */
@@ -261,15 +262,13 @@ async function enterWith(options: EnterOptions, allowMount: boolean, caller: (..
   }
   checkOptionsObject(options, ['pid', 'pidFile', 'root'], 'enter');
   const { pid: pidOption, pidFile, root } = options;
-  if (root !== undefined && (typeof root !== 'string' || !root.startsWith('/'))) {
-    throw new TypeError(`Expected an absolute path for root but received ${String(root)}`);
+  if (root !== undefined && typeof root !== 'string') throw invalid('root', 'an absolute path', root);
+  if (root !== undefined && !root.startsWith('/')) throw invalidValue('root', 'an absolute path', root);
+  if (pidOption === undefined && pidFile === undefined) throw invalid('pid', 'exactly one of pid and pidFile', pidOption);
+  if (pidOption !== undefined && pidFile !== undefined) {
+    throw invalidValue('pidFile', 'no pidFile beside a pid (exactly one of pid and pidFile)', pidFile);
   }
-  if ((pidOption === undefined) === (pidFile === undefined)) {
-    throw new TypeError('Expected exactly one of pid and pidFile in options');
-  }
-  if (pidFile !== undefined && typeof pidFile !== 'string') {
-    throw new TypeError(`Expected a string for pidFile but received ${typeof pidFile}`);
-  }
+  if (pidFile !== undefined && typeof pidFile !== 'string') throw invalid('pidFile', 'a string', pidFile);
   if (pidOption !== undefined) checkPid(pidOption);
   let pid: number;
   let spawned: { pid: number; fd: number; joinedUserNamespace: boolean };

@@ -5,30 +5,35 @@ const S_IFMT = constants.S_IFMT;
 /** The bytes of every stat field: 4 u32, 4 u64, blocks and blksize, 3 times. */
 export const ALL_STAT_BYTES = 4 * 4 + 4 * 8 + 12 + 3 * 12;
 
+function typeBits(mode: number | bigint): number {
+  return Number(mode) & S_IFMT;
+}
+
 /** The file-type tests of fs.Stats, over the type bits of `mode`. */
 abstract class FileTypeTests {
-  protected abstract typeBits(): number;
+  // Not a method: the tests are the public surface, the mode's bits are read here.
+  abstract mode: number | bigint;
 
   isFile(): boolean {
-    return this.typeBits() === constants.S_IFREG;
+    return typeBits(this.mode) === constants.S_IFREG;
   }
   isDirectory(): boolean {
-    return this.typeBits() === constants.S_IFDIR;
+    return typeBits(this.mode) === constants.S_IFDIR;
   }
   isSymbolicLink(): boolean {
-    return this.typeBits() === constants.S_IFLNK;
+    return typeBits(this.mode) === constants.S_IFLNK;
   }
   isFIFO(): boolean {
-    return this.typeBits() === constants.S_IFIFO;
+    return typeBits(this.mode) === constants.S_IFIFO;
   }
   isSocket(): boolean {
-    return this.typeBits() === constants.S_IFSOCK;
+    return typeBits(this.mode) === constants.S_IFSOCK;
   }
   isCharacterDevice(): boolean {
-    return this.typeBits() === constants.S_IFCHR;
+    return typeBits(this.mode) === constants.S_IFCHR;
   }
   isBlockDevice(): boolean {
-    return this.typeBits() === constants.S_IFBLK;
+    return typeBits(this.mode) === constants.S_IFBLK;
   }
 }
 
@@ -56,9 +61,6 @@ export class Stats extends FileTypeTests {
     super();
   }
 
-  protected typeBits(): number {
-    return this.mode & S_IFMT;
-  }
 
   get atime(): Date {
     return new Date(this.atimeMs);
@@ -93,9 +95,6 @@ export class BigIntStats extends FileTypeTests {
     super();
   }
 
-  protected typeBits(): number {
-    return Number(this.mode) & S_IFMT;
-  }
 
   get atimeMs(): bigint {
     return this.atimeNs / 1000000n;

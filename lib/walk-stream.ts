@@ -267,27 +267,63 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
   }
 }
 
-/** Entries one at a time, over a BatchStream, each decoded when it is asked for. */
+/**
+ * Entries one at a time, over a BatchStream, each decoded when it is asked
+ * for.  The stream is a private field: nothing of the channel is reachable
+ * from the object the caller holds.
+ */
 export class EntryIterator implements AsyncIterableIterator<AnyEntry> {
-  constructor(private readonly batches: BatchStream) {}
+  readonly #batches: BatchStream;
 
-  next(): Promise<IteratorResult<AnyEntry>> {
-    const entry = this.batches.nextEntry();
-    if (entry !== undefined) return Promise.resolve({ value: entry, done: false });
-    return this.refill();
+  constructor(batches: BatchStream) {
+    this.#batches = batches;
   }
 
-  private async refill(): Promise<IteratorResult<AnyEntry>> {
-    while (await this.batches.nextBatch()) {
-      const entry = this.batches.nextEntry();
+  next(): Promise<IteratorResult<AnyEntry>> {
+    const entry = this.#batches.nextEntry();
+    if (entry !== undefined) return Promise.resolve({ value: entry, done: false });
+    return this.#refill();
+  }
+
+  async #refill(): Promise<IteratorResult<AnyEntry>> {
+    while (await this.#batches.nextBatch()) {
+      const entry = this.#batches.nextEntry();
       if (entry !== undefined) return { value: entry, done: false };
     }
     return { value: undefined, done: true };
   }
 
   async return(): Promise<IteratorResult<AnyEntry>> {
-    await this.batches.return();
+    await this.#batches.return();
     return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/** Batches received and not yet taken, of a walkBatches() iterator: for tests of the credit window. */
+export let bufferedOf: (iterator: BatchIterator) => number;
+
+/** A batch at a time, over a BatchStream kept in a private field (see EntryIterator). */
+export class BatchIterator implements AsyncIterableIterator<AnyEntry[]> {
+  readonly #batches: BatchStream;
+
+  static {
+    bufferedOf = (iterator) => iterator.#batches.buffered;
+  }
+
+  constructor(batches: BatchStream) {
+    this.#batches = batches;
+  }
+
+  next(): Promise<IteratorResult<AnyEntry[]>> {
+    return this.#batches.next();
+  }
+
+  return(): Promise<IteratorResult<AnyEntry[]>> {
+    return this.#batches.return();
   }
 
   [Symbol.asyncIterator](): this {
