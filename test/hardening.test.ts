@@ -351,10 +351,11 @@ describe('closing a session mid-request', () => {
     const fifo = path.join(root, 'fifo');
     const writer = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
     try {
-      const reading = own.readFile(fifo);
+      // Handled from the start: it may reject while close() is awaited.
+      const reading = expect(own.readFile(fifo)).rejects.toMatchObject({ code: 'ECLOSED' });
       expect((await own.lstat(fifo)).isFIFO()).toBe(true);
       await own.close();
-      await expect(reading).rejects.toMatchObject({ code: 'ECLOSED' });
+      await reading;
       expect(own.exit).toEqual({ code: 0, signal: null });
       expect(childPids()).not.toContain(own.workerPid);
     } finally {
