@@ -5,6 +5,7 @@ import { Channel, socketTransport } from './channel';
 import { UnshareFsError } from './errors';
 import { FileSystem, resolverFrom } from './filesystem';
 import { native } from './native';
+import { nativeError } from './session';
 import { identity } from './stats';
 
 let current: Channel | undefined;
@@ -12,7 +13,12 @@ let current: Channel | undefined;
 /** The channel to the host server, started again if its thread ever ended. */
 function hostChannel(): Channel {
   if (current?.isOpen) return current;
-  const fd = native().startHostServer();
+  let fd: number;
+  try {
+    fd = native().startHostServer();
+  } catch (error) {
+    throw nativeError(error); // no thread to be had: EAGAIN, pthread_create
+  }
   current = new Channel(
     socketTransport(fd),
     (cause) => new UnshareFsError('ECLOSED', 'unshare-fs: the host server thread closed its socket', { cause }),

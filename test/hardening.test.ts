@@ -300,6 +300,31 @@ describe('namespaces', () => {
   });
 });
 
+// Only root can run a process as another uid with its own thread limit (an
+// ordinary user's limit counts every process of theirs, jest's included).
+(process.geteuid!() === 0 ? describe : (_name: string, _body: () => void): void => undefined)('no thread to be had', () => {
+  test('a process that cannot start threads gets errors with codes, never an abort', () => {
+    // The limit counts node's own threads too; node itself needs about 7.
+    let started = 0;
+    for (const limit of [7, 8, 10, 12]) {
+      const result = spawnSync(
+        'prlimit',
+        [`--nproc=${limit}:${limit}`, '--', 'setpriv', '--reuid=4242', '--regid=4242', '--clear-groups', process.execPath, path.join(__dirname, 'fixtures/few-threads.js')],
+        { encoding: 'utf8' },
+      );
+      if (result.status === 126 && /failed to execute/.test(result.stderr)) continue; // node could not start at all
+      started++;
+      expect({ limit, status: result.status, signal: result.signal }).toEqual({ limit, status: 0, signal: null });
+      const { walk, lstat } = JSON.parse(result.stdout.trim().split('\n').pop()!) as Record<string, { ok?: unknown; code?: string }>;
+      for (const answer of [walk, lstat]) {
+        if (answer.code !== undefined) expect(answer.code).toMatch(/^E[A-Z]+$/);
+        else expect(answer.ok).toBeTruthy();
+      }
+    }
+    expect(started).toBeGreaterThan(0);
+  });
+});
+
 describe('idle sessions', () => {
   test('a session idle for longer than the server keeps spare threads still answers', async () => {
     const own = await ns.enter();

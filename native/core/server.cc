@@ -117,6 +117,7 @@ class Server : public std::enable_shared_from_this<Server> {
     auto keep_alive = shared_from_this();
     ThreadState state;
     std::unique_lock<std::mutex> lk(mu_);
+    if (!primary) starting_--;
     states_.push_back(&state);
     for (;;) {
       if (stopping_) break;
@@ -182,6 +183,7 @@ class Server : public std::enable_shared_from_this<Server> {
       return false;
     }
     threads_++;
+    starting_++;
     return true;
   }
 
@@ -291,7 +293,32 @@ class Server : public std::enable_shared_from_this<Server> {
       queue_.push_back(std::move(request));
       queued_.store(queue_.size(), std::memory_order_relaxed);
       MaybeStartForQueueLocked();
+      if (idle_ == 0 && starting_ == 0 && !AnyBusyLocked()) {
+        // No thread could be made and none will come back for it: a quick
+        // request runs here, anything longer is refused (a walk run here
+        // would wait for credit nobody reads).
+        Request alone = std::move(queue_.back());
+        queue_.pop_back();
+        queued_.store(queue_.size(), std::memory_order_relaxed);
+        lk.unlock();
+        if (IsQuick(alone.op)) {
+          Execute(alone);
+        } else {
+          {
+            std::lock_guard<std::mutex> jl(jobs_mu_);
+            jobs_.erase(alone.id);
+          }
+          ReplyError(alone.id, EAGAIN, "pthread_create");
+        }
+      }
     }
+  }
+
+  bool AnyBusyLocked() const {
+    for (const ThreadState* s : states_) {
+      if (s->busy_since != 0) return true;
+    }
+    return false;
   }
 
   // Reads more bytes: the count, 0 at the end of the stream, -1 on error.
@@ -536,6 +563,7 @@ class Server : public std::enable_shared_from_this<Server> {
   std::vector<ThreadState*> states_;
   unsigned threads_ = 0;
   unsigned idle_ = 0;
+  unsigned starting_ = 0;  // started, not yet in ThreadMain's loop
   bool leader_ = false;
   bool spin_next_ = false;
   bool watching_ = false;  // a follower looks at the leader (see Watch)
