@@ -147,18 +147,7 @@ function nodeWalker(id, label, group, walkerId, env = {}) {
     },
     async runTrial(root) {
       const result = await timedSpawn(process.execPath, [TRIAL_SCRIPT, walkerId, root], { env });
-      const lastLine = result.stdout.trim().split('\n').pop() || '';
-      let report;
-      try {
-        report = JSON.parse(lastLine);
-      } catch {
-        throw new Error(`${id} crashed (code ${result.code}, signal ${result.signal}): ${result.stderr.trim()}`);
-      }
-      if (!report.ok) {
-        const error = new Error(report.error);
-        error.notBuilt = report.notBuilt;
-        throw error;
-      }
+      const report = trialReport(id, result);
       return { ms: report.ms, processMs: result.processMs, entries: report.entries, sizeSum: report.sizeSum };
     },
   };
@@ -192,6 +181,24 @@ function listCompetitors({ compareLibs = [] } = {}) {
   ];
 }
 
+/** The JSON report a trial script prints last; throws what the trial failed with. */
+function trialReport(id, result) {
+  const lastLine = result.stdout.trim().split('\n').pop() || '';
+  let report;
+  try {
+    report = JSON.parse(lastLine);
+  } catch {
+    throw new Error(`${id} crashed (code ${result.code}, signal ${result.signal}): ${result.stderr.trim()}`);
+  }
+  if (!report.ok) {
+    const error = new Error(report.error);
+    error.notBuilt = report.notBuilt;
+    throw error;
+  }
+  return report;
+}
+
 module.exports = {
+  trialReport,
   listCompetitors, parsePrintfOutput, timedSpawn, findExecutable, cBaseline, printfTool, nodeWalker,
 };

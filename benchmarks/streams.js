@@ -14,7 +14,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { fixturesBaseDir } = require('./fixtures');
-const { timedSpawn } = require('./competitors');
+const { timedSpawn, trialReport } = require('./competitors');
 const { measureFixture } = require('./measure');
 const { summarize } = require('./stats');
 const { renderColumns, formatTargets } = require('./report');
@@ -82,18 +82,7 @@ function reader({ id, label, mode, source, ratioTo = null, unavailable = null })
       const args = ['--expose-gc', STREAM_TRIAL_SCRIPT, mode, String(source), file];
       if (mode === 'slow') args.push(String(SLOW.every), String(SLOW.pauseMs));
       const result = await timedSpawn(process.execPath, args);
-      const lastLine = result.stdout.trim().split('\n').pop() || '';
-      let report;
-      try {
-        report = JSON.parse(lastLine);
-      } catch {
-        throw new Error(`${id} crashed (code ${result.code}, signal ${result.signal}): ${result.stderr.trim()}`);
-      }
-      if (!report.ok) {
-        const error = new Error(report.error);
-        error.notBuilt = report.notBuilt;
-        throw error;
-      }
+      const report = trialReport(id, result);
       // entries: the bytes read, checked against the file's size.
       return { ...report, processMs: result.processMs, entries: report.bytes, sizeSum: null };
     },

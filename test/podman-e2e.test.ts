@@ -11,7 +11,7 @@ import * as path from 'node:path';
 
 import { podman, type BigIntStats, type Entry, type FileSystem, type MountInfo, type Session } from '../lib';
 import { parseMountInfo } from '../lib/mounts';
-import { ensureScenario, graphDriverData, IMAGE, pod, podmanImage, ROOTFUL, SCENARIO, tryPod, UID } from './helpers/podman';
+import { ensureScenario, graphDriverData, IMAGE, pod, podmanImage, ROOTFUL, SCENARIO, tryPod, UID, codeOf } from './helpers/podman';
 import { requires } from './helpers/requirements';
 import { FIND_FORMAT, parseFind, walkRows, type Row } from './helpers/tree';
 
@@ -40,14 +40,6 @@ async function rowsOf(fsApi: FileSystem, dir: string, options: { oneFileSystem?:
 /** Rows without what a different mount of the same layers may number differently. */
 const portable = (rows: Row[]): Omit<Row, 'ino'>[] => rows.map(({ ino: _ino, ...rest }) => rest);
 
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return undefined;
-}
 
 const overlaysUnder = (mounts: MountInfo[], graphRoot: string): MountInfo[] =>
   mounts.filter((m) => m.fsType === 'overlay' && m.mountPoint.startsWith(`${graphRoot}/overlay/`));

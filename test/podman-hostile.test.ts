@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { podman, type Session } from '../lib';
-import { IMAGE, pod, podmanEnv, podmanImage, ROOTFUL, tryPod, UID } from './helpers/podman';
+import { IMAGE, pod, podmanEnv, podmanImage, ROOTFUL, tryPod, UID, codeOf } from './helpers/podman';
 import { isGone } from './helpers/procs';
 import { requires } from './helpers/requirements';
 
@@ -28,14 +28,6 @@ const HOST_FILE = 'HOST\n';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return undefined;
-}
 
 /** Tracks whether a promise has settled yet, without leaving a rejection unhandled. */
 function track<T>(promise: Promise<T>): { state(): 'pending' | 'resolved' | 'rejected' } {

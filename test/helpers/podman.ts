@@ -89,3 +89,13 @@ export interface GraphDriverData {
 export function graphDriverData(ref: string, kind: 'container' | 'image' = 'container'): GraphDriverData {
   return JSON.parse(pod([kind, 'inspect', '--format', '{{json .GraphDriver.Data}}', ref])) as GraphDriverData;
 }
+
+/** The code a promise rejects with; undefined when it resolves. */
+export async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+  return undefined;
+}
