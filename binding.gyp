@@ -8,6 +8,7 @@
         "native/core/server.cc",
         "native/core/worker.cc",
         "native/core/ops.cc",
+        "native/core/change.cc",
         "native/core/request.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

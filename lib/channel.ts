@@ -95,10 +95,10 @@ export class Channel {
     this.handlers.set(id, handler);
   }
 
-  /** A control frame for a running request (credit, cancel). */
-  control(id: number, op: Op, fields: readonly number[] = []): void {
+  /** A frame for a running request (credit, cancel, a write's data). */
+  control(id: number, op: Op, fields: readonly number[] = [], tail?: Buffer): void {
     if (this.failure || !this.handlers.has(id)) return;
-    this.send(encodeRequest(id, op, fields));
+    this.send(encodeRequest(id, op, fields, tail));
   }
 
   /** Forgets a request whose further replies nobody wants. */

@@ -1,25 +1,48 @@
 // The file API served over a channel: the same for host paths (an in-process
 // server thread) and for namespace sessions (a forked worker).
 import * as nodePath from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
+import { FileWriteStream, treeJob, writeAll, type TreeOptions, type TreeResult, type WriteTarget } from './change';
 import type { Channel } from './channel';
 import type { Entry, EntryType } from './entry';
-import { CallSite, abortError, withCallerStack } from './errors';
+import { CallSite, abortError, fsError, withCallerStack } from './errors';
 import {
   checkBoolean,
   checkEncoding,
   checkInteger,
+  checkMode,
+  checkOneOf,
   checkOptionsObject,
+  checkOwnerId,
   checkPath,
   checkPathLength,
   checkSignal,
+  checkTime,
   checkWalkOptions,
+  invalid,
   invalidValue,
   type PathLike,
   type WalkOptions,
 } from './options';
-import { ALL_STAT, Op, Reply, encodeStrings, errorFromPayload } from './protocol';
+import {
+  ALL_STAT,
+  MKDIR_RECURSIVE,
+  NO_FOLLOW,
+  NO_ID,
+  Op,
+  Reply,
+  TREE_ALLOW_ROOT,
+  TREE_CROSS_MOUNTS,
+  TREE_FORCE,
+  TREE_KEEP_GOING,
+  TREE_RECURSIVE,
+  WRITE_APPEND,
+  WRITE_EXCLUSIVE,
+  WRITE_TRUNCATE,
+  encodeStrings,
+  errorFromPayload,
+} from './protocol';
 import { FileReadStream, readWhole } from './read-stream';
 import { StatReader, type BigIntStats, type IdMapper, type Stats } from './stats';
 import { BatchIterator, BatchStream, EntryIterator } from './walk-stream';
@@ -58,6 +81,72 @@ export interface ReadStreamOptions {
   /** Destroys the stream with an AbortError and stops the read in the server. */
   signal?: AbortSignal;
 }
+
+export interface SignalOptions {
+  /** Rejects the call with an AbortError; the change may still have been made. */
+  signal?: AbortSignal;
+}
+
+/** Owners for what a call creates: the ids seen inside (as stats show them); -1 or absent: the server's own. */
+export interface OwnerOptions {
+  uid?: number;
+  gid?: number;
+}
+
+export interface MkdirOptions extends SignalOptions, OwnerOptions {
+  /** Makes missing parents too, and is no error when the directory exists. */
+  recursive?: boolean;
+  /** Default 0o777, less the worker's umask (022). */
+  mode?: number | string;
+}
+
+export interface WriteFileOptions extends OwnerOptions {
+  /** How strings are turned into bytes (default utf8). */
+  encoding?: BufferEncoding;
+  /** A created file's mode (default 0o666, less the umask); an existing file keeps its own. */
+  mode?: number | string;
+  /** 'w' (the default) truncates, 'a' appends, with 'x' the file must not exist. */
+  flag?: WriteFlag;
+  /** Stops the write in the server too; what was written stays. */
+  signal?: AbortSignal;
+}
+
+export type WriteFlag = 'w' | 'wx' | 'xw' | 'a' | 'ax' | 'xa';
+const WRITE_FLAGS: readonly WriteFlag[] = ['w', 'wx', 'xw', 'a', 'ax', 'xa'];
+
+export interface WriteStreamOptions extends OwnerOptions {
+  /** As writeFile's flag (default 'w'). */
+  flags?: WriteFlag;
+  mode?: number | string;
+  /** Strings written are turned into bytes with this (default utf8). */
+  encoding?: BufferEncoding;
+  /** The stream's buffer (default 64 KiB); at most 1 MiB more is in flight to the server. */
+  highWaterMark?: number;
+  /** Destroys the stream with an AbortError and stops the write in the server. */
+  signal?: AbortSignal;
+}
+
+/** Data writeFile takes: bytes, a string, or chunks of them from an (async) iterable such as a Readable. */
+export type WriteData = string | NodeJS.ArrayBufferView | Iterable<string | NodeJS.ArrayBufferView> | AsyncIterable<string | NodeJS.ArrayBufferView>;
+
+export interface RmOptions extends TreeOptions {
+  /** Removes directories and everything under them. */
+  recursive?: boolean;
+  /** A missing path (or entry) is no error. */
+  force?: boolean;
+  /** Lets the session's root ('/') be emptied (it stays, empty); refused otherwise (EPERM). */
+  allowRoot?: boolean;
+}
+
+export interface ChownOptions extends TreeOptions {
+  /**
+   * Changes everything under a directory too, as `chown -R -P`: symlinks
+   * are changed themselves (the path's own included) and never followed.
+   */
+  recursive?: boolean;
+}
+
+export { type TreeOptions, type TreeResult };
 
 /** A readdir result with file types, shaped like fs.Dirent. */
 export type Dirent<Name extends string | Buffer = string> = Entry<Name, Stats>;
@@ -204,6 +293,246 @@ export abstract class FileSystem {
     });
   }
 
+  // ------------------------------------------------------------ changes
+
+  /** Makes a directory; with `recursive`, resolves with the first directory it made (undefined if none). */
+  async mkdir(path: PathLike, options?: MkdirOptions | number | string): Promise<string | undefined> {
+    const o = typeof options === 'object' ? checkOptionsObject(options, ['recursive', 'mode', 'uid', 'gid', 'signal'], 'mkdir') : { mode: options };
+    const recursive = checkBoolean('recursive', o.recursive);
+    const mode = checkMode('mode', o.mode, 0o777);
+    const [uid, gid] = ownerIds(o);
+    const signal = checkSignal(o.signal);
+    const bytes = this.#pathBytes(path, 'mkdir');
+    let first: Buffer;
+    try {
+      first = await request(this.#backend.channel(), Op.Mkdir, [mode, recursive ? MKDIR_RECURSIVE : 0, uid, gid], bytes, signal);
+    } catch (error) {
+      throw withCallerStack(error as Error, this.mkdir);
+    }
+    return first.length > 0 ? first.toString('utf8') : undefined;
+  }
+
+  async unlink(path: PathLike, options?: SignalOptions): Promise<void> {
+    return this.#change(Op.Unlink, 'unlink', [], [path], options, this.unlink);
+  }
+
+  /** Removes an empty directory (rm() removes trees). */
+  async rmdir(path: PathLike, options?: SignalOptions): Promise<void> {
+    return this.#change(Op.Rmdir, 'rmdir', [], [path], options, this.rmdir);
+  }
+
+  async rename(oldPath: PathLike, newPath: PathLike, options?: SignalOptions): Promise<void> {
+    return this.#change(Op.Rename, 'rename', [], [oldPath, newPath], options, this.rename);
+  }
+
+  /** A hard link `newPath` to `existingPath` (a symlink is linked itself, not followed). */
+  async link(existingPath: PathLike, newPath: PathLike, options?: SignalOptions): Promise<void> {
+    return this.#change(Op.Link, 'link', [], [existingPath, newPath], options, this.link);
+  }
+
+  /** A symlink at `path` whose target is `target`, as given (node's `type` means nothing on Linux). */
+  async symlink(target: PathLike, path: PathLike, type?: string | null | SignalOptions): Promise<void> {
+    const options = typeof type === 'object' && type !== null ? type : undefined;
+    if (typeof type !== 'object' && type !== undefined) checkOneOf('type', type, ['file', 'dir', 'junction'], 'file');
+    const targetBytes = checkPath(target, 'target');
+    if (targetBytes.length >= 4096) throw withCallerStack(fsError(36, 'symlink', target.toString()), this.symlink);
+    return this.#change(Op.Symlink, 'symlink', [], [targetBytes, path], options, this.symlink, 1);
+  }
+
+  /** Sets the mode of the file `path` names (a symlink's target, inside the session's root). */
+  async chmod(path: PathLike, mode: number | string, options?: SignalOptions): Promise<void> {
+    return this.#change(Op.Chmod, 'chmod', [checkMode('mode', mode === undefined ? null : mode, 0)], [path], options, this.chmod);
+  }
+
+  /**
+   * Sets the owner of `path` (ids as seen inside; -1 leaves one as it is).
+   * With `recursive`, of everything under it too, as a job in the server
+   * that never follows a symlink: resolves with its counts.
+   */
+  chown(path: PathLike, uid: number, gid: number, options: ChownOptions & { recursive: true }): Promise<TreeResult>;
+  chown(path: PathLike, uid: number, gid: number, options?: ChownOptions): Promise<void | TreeResult>;
+  async chown(path: PathLike, uid: number, gid: number, options?: ChownOptions): Promise<void | TreeResult> {
+    const ids = [checkOwnerId('uid', uid, false) >>> 0, checkOwnerId('gid', gid, false) >>> 0];
+    const o = checkOptionsObject(options, ['recursive', 'onError', 'onProgress', 'crossMounts', 'signal'], 'chown');
+    if (!checkBoolean('recursive', o.recursive)) {
+      const tree = checkTreeOptions(o, 'chown');
+      if (tree.keepGoing || tree.onProgress || tree.crossMounts) {
+        throw invalidValue('recursive', 'true with onError, onProgress or crossMounts', o.recursive);
+      }
+      return this.#change(Op.Chown, 'chown', [ids[0], ids[1], 0], [path], { signal: o.signal as AbortSignal | undefined }, this.chown);
+    }
+    return this.#tree(Op.ChownTree, 'chown', path, TREE_RECURSIVE, ids, o, this.chown);
+  }
+
+  /** Sets the owner of `path` itself, a symlink included. */
+  async lchown(path: PathLike, uid: number, gid: number, options?: SignalOptions): Promise<void> {
+    const fields = [checkOwnerId('uid', uid, false) >>> 0, checkOwnerId('gid', gid, false) >>> 0, NO_FOLLOW];
+    return this.#change(Op.Chown, 'lchown', fields, [path], options, this.lchown);
+  }
+
+  /** Sets access and modification times (seconds, numeric strings or Dates) of the file `path` names. */
+  async utimes(path: PathLike, atime: number | string | Date, mtime: number | string | Date, options?: SignalOptions): Promise<void> {
+    return this.#utimes(path, atime, mtime, 0, options, this.utimes);
+  }
+
+  /** As utimes(), on a symlink itself. */
+  async lutimes(path: PathLike, atime: number | string | Date, mtime: number | string | Date, options?: SignalOptions): Promise<void> {
+    return this.#utimes(path, atime, mtime, NO_FOLLOW, options, this.lutimes);
+  }
+
+  /** Cuts or extends the file to `len` bytes (default 0). */
+  async truncate(path: PathLike, len = 0, options?: SignalOptions): Promise<void> {
+    const length = checkInteger('len', len, 0, Number.MAX_SAFE_INTEGER, 0);
+    const tail = Buffer.alloc(8);
+    tail.writeBigUInt64LE(BigInt(length), 0);
+    return this.#change(Op.Truncate, 'open', [], [tail, path], options, this.truncate, 1, true);
+  }
+
+  /**
+   * Writes `data` to the file, created if missing.  Bytes stream to the
+   * server as it takes them (a window of 1 MiB), so an async iterable or a
+   * Readable of any size is written with bounded memory.
+   */
+  async writeFile(path: PathLike, data: WriteData, options?: WriteFileOptions | BufferEncoding): Promise<void> {
+    const o = typeof options === 'string' ? { encoding: options } : checkOptionsObject(options, ['encoding', 'mode', 'flag', 'uid', 'gid', 'signal'], 'writeFile');
+    const encoding = checkBufferEncoding(o.encoding);
+    const target = writeTarget(o, 'flag');
+    const signal = checkSignal(o.signal);
+    const bytes = writeData(data, encoding);
+    const pathBytes = this.#pathBytes(path, 'open');
+    try {
+      await writeAll(this.#backend.channel(), path.toString(), pathBytes, target, bytes, encoding, signal);
+    } catch (error) {
+      throw withCallerStack(error as Error, this.writeFile);
+    }
+  }
+
+  /** writeFile() with flag 'a'. */
+  async appendFile(path: PathLike, data: WriteData, options?: Omit<WriteFileOptions, 'flag'> | BufferEncoding): Promise<void> {
+    const o = typeof options === 'string' ? { encoding: options } : checkOptionsObject(options, ['encoding', 'mode', 'uid', 'gid', 'signal'], 'appendFile');
+    return this.writeFile(path, data, { ...o, flag: 'a' } as WriteFileOptions);
+  }
+
+  /** A Writable to the file: the server takes chunks only as fast as it writes them.  Errors come as 'error' events. */
+  createWriteStream(path: PathLike, options?: WriteStreamOptions): Writable {
+    const site = new CallSite(this.createWriteStream);
+    const o = checkOptionsObject(options, ['flags', 'mode', 'uid', 'gid', 'encoding', 'highWaterMark', 'signal'], 'createWriteStream');
+    const target = writeTarget(o, 'flags');
+    const encoding = checkBufferEncoding(o.encoding);
+    const highWaterMark = checkInteger('highWaterMark', o.highWaterMark, 1, 2 ** 30, DEFAULT_STREAM_CHUNK);
+    const signal = checkSignal(o.signal);
+    const pathBytes = this.#pathBytes(path, 'open');
+    const backend = this.#backend;
+    const stream = new FileWriteStream({
+      channel: () => backend.channel(),
+      path: path.toString(),
+      pathBytes,
+      target,
+      highWaterMark,
+      signal,
+      graft: (error) => site.graft(error),
+    });
+    stream.setDefaultEncoding(encoding);
+    return stream;
+  }
+
+  /**
+   * Removes a file, or with `recursive` a directory and everything under
+   * it: a job in the server, fd-relative, that never follows a symlink and
+   * leaves mount points alone (EBUSY) unless `crossMounts`.  Resolves with
+   * its counts.  The session's root is only emptied with `allowRoot`.
+   */
+  async rm(path: PathLike, options?: RmOptions): Promise<TreeResult> {
+    const o = checkOptionsObject(options, ['recursive', 'force', 'allowRoot', 'onError', 'onProgress', 'crossMounts', 'signal'], 'rm');
+    let flags = checkBoolean('recursive', o.recursive) ? TREE_RECURSIVE : 0;
+    if (checkBoolean('force', o.force)) flags |= TREE_FORCE;
+    if (checkBoolean('allowRoot', o.allowRoot)) flags |= TREE_ALLOW_ROOT;
+    return this.#tree(Op.Remove, 'rm', path, flags, [NO_ID, NO_ID], o, this.rm);
+  }
+
+  async #tree(
+    op: Op,
+    syscall: string,
+    path: PathLike,
+    flags: number,
+    ids: number[],
+    o: Record<string, unknown>,
+    caller: (...args: never[]) => unknown,
+  ): Promise<TreeResult> {
+    const site = new CallSite(caller);
+    const tree = checkTreeOptions(o, syscall);
+    const signal = checkSignal(o.signal);
+    if (tree.keepGoing) flags |= TREE_KEEP_GOING;
+    if (tree.crossMounts) flags |= TREE_CROSS_MOUNTS;
+    let bytes: Buffer;
+    let channel: Channel;
+    try {
+      bytes = this.#pathBytes(path, syscall);
+      channel = this.#backend.channel();
+    } catch (error) {
+      throw site.graft(error as Error);
+    }
+    try {
+      return await treeJob(channel, op, [flags, ids[0], ids[1]], bytes, { onError: tree.onError, onProgress: tree.onProgress, signal });
+    } catch (error) {
+      throw site.graft(error as Error);
+    }
+  }
+
+  #utimes(
+    path: PathLike,
+    atime: number | string | Date,
+    mtime: number | string | Date,
+    flags: number,
+    options: SignalOptions | undefined,
+    caller: (...args: never[]) => unknown,
+  ): Promise<void> {
+    const [as, ans] = checkTime('atime', atime);
+    const [ms, mns] = checkTime('mtime', mtime);
+    const times = Buffer.alloc(28);
+    times.writeBigInt64LE(BigInt(as), 0);
+    times.writeUInt32LE(ans, 8);
+    times.writeBigInt64LE(BigInt(ms), 12);
+    times.writeUInt32LE(mns, 20);
+    times.writeUInt32LE(flags, 24);
+    return this.#change(Op.Utimes, flags ? 'lutime' : 'utime', [], [times, path], options, caller, 1, true);
+  }
+
+  /**
+   * A change answered by an end frame.  `parts` are paths (resolved and
+   * checked) from index `fixed` on, raw bytes before it; with `raw`, the
+   * parts are sent back to back, else as length-prefixed strings when there
+   * is more than one.
+   */
+  async #change(
+    op: Op,
+    syscall: string,
+    fields: number[],
+    parts: (PathLike | Buffer)[],
+    options: SignalOptions | undefined,
+    caller: (...args: never[]) => unknown,
+    fixed = 0,
+    raw = false,
+  ): Promise<void> {
+    const site = new CallSite(caller);
+    let tail: Buffer;
+    let signal: AbortSignal | undefined;
+    let channel: Channel;
+    try {
+      signal = checkSignal(checkOptionsObject(options, ['signal'], syscall).signal);
+      const bytes = parts.map((part, i) => (i < fixed ? (part as Buffer) : this.#pathBytes(part as PathLike, syscall)));
+      tail = raw || bytes.length === 1 ? Buffer.concat(bytes) : encodeStrings(bytes);
+      channel = this.#backend.channel();
+    } catch (error) {
+      throw site.graft(error as Error);
+    }
+    try {
+      await request(channel, op, fields, tail, signal);
+    } catch (error) {
+      throw site.graft(error as Error);
+    }
+  }
+
   #startWalk(root: PathLike, options: WalkOptions | undefined, caller: (...args: never[]) => unknown, what: string): BatchStream {
     const site = new CallSite(caller);
     const bytes = checkPath(root, 'root');
@@ -245,6 +574,52 @@ export abstract class FileSystem {
   }
 }
 
+/** uid and gid options: -1 or absent is NO_ID. */
+function ownerIds(o: Record<string, unknown>): [number, number] {
+  return [checkOwnerId('uid', o.uid, true) >>> 0, checkOwnerId('gid', o.gid, true) >>> 0];
+}
+
+function checkBufferEncoding(value: unknown): BufferEncoding {
+  if (value === undefined || value === null) return 'utf8';
+  if (typeof value !== 'string') throw invalid('encoding', 'a Buffer encoding', value);
+  if (!Buffer.isEncoding(value)) throw invalidValue('encoding', 'a Buffer encoding', value);
+  return value;
+}
+
+function writeTarget(o: Record<string, unknown>, flagName: string): WriteTarget {
+  const flag = checkOneOf(flagName, o[flagName], WRITE_FLAGS, 'w');
+  let flags = flag.includes('a') ? WRITE_APPEND : WRITE_TRUNCATE;
+  if (flag.includes('x')) flags |= WRITE_EXCLUSIVE;
+  const [uid, gid] = ownerIds(o);
+  return { flags, mode: checkMode('mode', o.mode, 0o666), uid, gid };
+}
+
+/** writeFile's data as bytes, or as the iterable to take chunks from. */
+function writeData(data: unknown, encoding: BufferEncoding): Uint8Array | Iterable<unknown> | AsyncIterable<unknown> {
+  if (typeof data === 'string') return Buffer.from(data, encoding);
+  if (data instanceof Uint8Array) return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (data !== null && typeof data === 'object' && (Symbol.asyncIterator in data || Symbol.iterator in data)) {
+    return data as Iterable<unknown> | AsyncIterable<unknown>;
+  }
+  throw invalid('data', 'a string, a Buffer, a typed array or an (async) iterable of them', data);
+}
+
+function checkTreeOptions(o: Record<string, unknown>, what: string): Pick<TreeOptions, 'onError' | 'onProgress'> & { keepGoing: boolean; crossMounts: boolean } {
+  const onError = o.onError ?? 'throw';
+  if (onError !== 'throw' && onError !== 'skip' && typeof onError !== 'function') {
+    const expected = "'throw', 'skip' or a function";
+    throw typeof onError === 'string' ? invalidValue('onError', expected, onError) : invalid('onError', expected, onError);
+  }
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw invalid(`${what} onProgress`, 'a function', o.onProgress);
+  return {
+    onError: onError as TreeOptions['onError'],
+    onProgress: o.onProgress as TreeOptions['onProgress'],
+    keepGoing: onError !== 'throw',
+    crossMounts: checkBoolean('crossMounts', o.crossMounts),
+  };
+}
+
 function resolveBytes(resolvePath: PathResolver, path: PathLike, bytes: Buffer): Buffer {
   if (typeof path === 'string') return Buffer.from(resolvePath(path));
   // Buffer paths may not be UTF-8: resolve only when relative.
@@ -282,7 +657,7 @@ function request(channel: Channel, op: Op, fields: number[], tail: Buffer, signa
       id = channel.request(op, fields, tail, {
         frame(kind, _flags, payload) {
           if (kind === Reply.Error) settle(errorFromPayload(payload));
-          else if (kind === Reply.End) settle(undefined, Buffer.alloc(0));
+          else if (kind === Reply.End) settle(undefined, Buffer.from(payload));
           else settle(undefined, Buffer.from(payload));
           return true;
         },

@@ -46,6 +46,11 @@ export function mapper(ranges: readonly IdRange[]): (id: number) => number {
   };
 }
 
+/** The inverse: a function from a host id to the id seen inside (OVERFLOW_ID when unmapped). */
+export function inverseMapper(ranges: readonly IdRange[]): (id: number) => number {
+  return mapper(ranges.map((r) => ({ inside: r.outside, outside: r.inside, count: r.count })));
+}
+
 export function formatIdMap(ranges: readonly IdRange[]): string {
   return ranges.map((r) => `${r.inside} ${r.outside} ${r.count}\n`).join('');
 }

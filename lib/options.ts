@@ -223,3 +223,31 @@ export function outOfRange(name: string, expected: string, value: unknown): Rang
 }
 
 export { checkBoolean, invalid };
+
+/** A file mode: an integer or an octal string, 0 to 0o7777 (node's parseFileMode). */
+export function checkMode(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'string') {
+    if (!/^[0-7]+$/.test(value)) throw invalidValue(name, 'an octal string or an integer', value);
+    value = parseInt(value, 8);
+  }
+  return requireInteger(name, value, 0, 0o7777);
+}
+
+/** An id to give a file, as node:fs's chown takes it: -1 leaves it as it is. */
+export function checkOwnerId(name: string, value: unknown, optional: boolean): number {
+  if (value === undefined && optional) return -1;
+  return requireInteger(name, value, -1, 0xfffffffe);
+}
+
+/** A time as node:fs's utimes takes it (seconds as a number or a numeric string, or a Date): whole seconds and nanoseconds. */
+export function checkTime(name: string, value: unknown): [seconds: number, nanoseconds: number] {
+  let seconds: number;
+  if (value instanceof Date) seconds = value.getTime() / 1000;
+  else if (typeof value === 'number') seconds = value;
+  else if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) seconds = Number(value);
+  else throw invalid(name, 'a number, a numeric string or a Date', value);
+  if (!Number.isFinite(seconds)) throw invalidValue(name, 'a finite time', value);
+  const whole = Math.floor(seconds);
+  return [whole, Math.min(999_999_999, Math.round((seconds - whole) * 1e9))];
+}

@@ -4,7 +4,7 @@
 import { fsError, type FsError } from './errors';
 
 /** Bumped with native/core/protocol.h's kProtocolVersion. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 export const FRAME_HEADER = 12;
 /** Requests the server reads (longer ones get E2BIG); paths are far shorter. */
@@ -29,6 +29,21 @@ export const enum Op {
   Mount = 8,
   Unmount = 9,
   SetRoot = 10,
+  Mkdir = 11,
+  Unlink = 12,
+  Rmdir = 13,
+  Rename = 14,
+  Link = 15,
+  Symlink = 16,
+  Chmod = 17,
+  Chown = 18,
+  Utimes = 19,
+  Truncate = 20,
+  Write = 21,
+  WriteData = 22,
+  WriteEnd = 23,
+  Remove = 24,
+  ChownTree = 25,
 }
 
 export const enum Reply {
@@ -38,7 +53,29 @@ export const enum Reply {
   End = 4,
   Error = 5,
   Ready = 6,
+  /** u32 data frames a write has written: room for as many more. */
+  Credit = 7,
+  /** u64 entries a tree job has done so far. */
+  Progress = 8,
+  /** An error payload, for one entry of a tree job that goes on. */
+  EntryError = 9,
 }
+
+/** An id a change leaves as it is (-1 in node:fs's chown). */
+export const NO_ID = 0xffffffff;
+export const MKDIR_RECURSIVE = 1;
+/** chown and utimes: on a symlink itself. */
+export const NO_FOLLOW = 1;
+export const WRITE_TRUNCATE = 1;
+export const WRITE_APPEND = 2;
+export const WRITE_EXCLUSIVE = 4;
+export const TREE_RECURSIVE = 1;
+export const TREE_FORCE = 2;
+export const TREE_KEEP_GOING = 4;
+export const TREE_ALLOW_ROOT = 8;
+export const TREE_CROSS_MOUNTS = 16;
+/** Entries a tree job does between two progress frames. */
+export const PROGRESS_EVERY = 1024;
 
 /** A walk batch starts with u32 names offset, u32 flags; then records, then names. */
 export const BATCH_HEADER = 8;

@@ -7,7 +7,7 @@ import { constants } from 'node:os';
 import { Channel, socketTransport } from './channel';
 import { CallSite, UnshareFsError, fsError } from './errors';
 import { FileSystem, resolverFrom, setRootRequest } from './filesystem';
-import { mapper, readIdMaps, type IdRange } from './idmap';
+import { inverseMapper, mapper, readIdMaps, type IdRange } from './idmap';
 import { parseMountInfo, type MountInfo } from './mounts';
 import { native, type ExitStatus, type NativeSysError } from './native';
 import { checkOptionsObject, invalid, invalidValue, requireInteger } from './options';
@@ -167,6 +167,14 @@ export class Session extends FileSystem implements AsyncDisposable {
   }
   toHostGid(gid: number): number {
     return mapper(this.gidMap)(checkId(gid, 'gid'));
+  }
+
+  /** The uid seen inside for a host uid (65534, the overflow id, when the namespace has none for it). */
+  fromHostUid(uid: number): number {
+    return inverseMapper(this.uidMap)(checkId(uid, 'uid'));
+  }
+  fromHostGid(gid: number): number {
+    return inverseMapper(this.gidMap)(checkId(gid, 'gid'));
   }
 
   /** How the worker ended, once it has. */

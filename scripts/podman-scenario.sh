@@ -5,6 +5,7 @@
 # Usage:  bash scripts/podman-scenario.sh [start] [USER]   (default USER: unsharefs)
 #         bash scripts/podman-scenario.sh stop [USER]
 #         bash scripts/podman-scenario.sh status [USER]
+#         bash scripts/podman-scenario.sh check [USER]   (exit 1 unless both run)
 # Run it as root (it switches to USER with runuser), or as USER itself.
 # USER=root runs rootful podman. Needs scripts/podman-setup.sh USER first.
 #
@@ -55,6 +56,12 @@
 # - `podman rm -f` of a container whose --rm cleanup is already running may
 #   print "no such container": ignored (we check `container exists` first).
 # - The pidfile holds the pid without a trailing newline.
+# - A rootless pause process that died (seen once in CI, cause unknown)
+#   leaves every later podman command failing with "invalid internal
+#   status, try resetting the pause process with podman system migrate":
+#   `start` and `check` run that migrate once and say so.
+# - The containers run `sleep 1000000`: with --rm, a shorter sleep ends them
+#   (and removes them) in the middle of a long CI run.
 # - crun fails on this cgroup v1/hybrid host ("cgroups in hybrid mode not
 #   supported"): containers.conf must say runtime = "runc"; with the default
 #   systemd cgroup manager runc fails too (no systemd): cgroupfs.
@@ -71,7 +78,7 @@ set -euo pipefail
 
 CMD="start"
 case "${1:-}" in
-  start|stop|status) CMD="$1"; shift ;;
+  start|stop|status|check) CMD="$1"; shift ;;
 esac
 USER_NAME="${1:-unsharefs}"
 IMAGE="localhost/unshare-fs-test"
@@ -97,6 +104,27 @@ pod() {
     echo "run as root or as $USER_NAME" >&2
     exit 1
   fi
+}
+
+# A dead pause process makes every podman command fail until it is reset.
+# Where orphans are not reaped it stays a zombie, which podman takes for
+# alive: its pid file goes, then `podman system migrate` resets the rest.
+revive_pause_process() {
+  local out pid_file pid state
+  if out="$(pod info --format '{{.Host.OCIRuntime.Name}}' 2>&1)"; then return 0; fi
+  log "podman info failed for $USER_NAME: $out"
+  printf '%s' "$out" | grep -q 'system migrate' || return 1
+  pid_file="$RUNTIME_DIR/libpod/tmp/pause.pid"
+  pid="$(cat "$pid_file" 2>/dev/null || true)"
+  state="$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null || true)"
+  log "pause process of $USER_NAME: pid '${pid}' state '${state:-gone}'; resetting it"
+  if [ -z "$state" ] || [ "$state" = Z ]; then rm -f "$pid_file"; fi
+  pod system migrate >&2 || true
+  pod info --format '{{.Host.OCIRuntime.Name}}' >/dev/null
+}
+
+running_count() {
+  pod ps --filter name=contenedor --filter status=running --format '{{.Names}}' 2>/dev/null | grep -c '^contenedor[12]$' || true
 }
 
 remove_all() {
@@ -140,7 +168,16 @@ case "$CMD" in
   status)
     pod ps -a --filter name=contenedor --format '{{.ID}} {{.Names}} {{.Status}}'
     ;;
+  check)
+    revive_pause_process
+    n="$(running_count)"
+    if [ "$n" != 2 ]; then
+      log "$n of 2 scenario containers running for $USER_NAME"
+      exit 1
+    fi
+    ;;
   start)
+    revive_pause_process
     if ! pod image exists "$IMAGE"; then
       echo "image $IMAGE missing for $USER_NAME: run scripts/podman-setup.sh $USER_NAME first" >&2
       exit 1
@@ -151,7 +188,7 @@ case "$CMD" in
     for n in "${NAMES[@]}"; do
       i=$((i + 1))
       log "starting $n"
-      id="$(pod run -d --rm --network none --name "$n" "$IMAGE" sleep 1000)"
+      id="$(pod run -d --rm --network none --name "$n" "$IMAGE" sleep 1000000)"
       populate "$n" "$i"
       ids+=("$id")
     done

@@ -56,8 +56,34 @@ const PODMAN = [
   'storageConfig',
 ];
 
-const FILE_SYSTEM_METHODS = ['constructor', 'walk', 'walkBatches', 'lstat', 'stat', 'readdir', 'readlink', 'readFile', 'createReadStream'];
-const SESSION_MEMBERS = ['constructor', 'toHostUid', 'toHostGid', 'exit', 'closed', 'mounts', 'whenClosed', 'close'];
+const FILE_SYSTEM_METHODS = [
+  'constructor',
+  'walk',
+  'walkBatches',
+  'lstat',
+  'stat',
+  'readdir',
+  'readlink',
+  'readFile',
+  'createReadStream',
+  'mkdir',
+  'unlink',
+  'rmdir',
+  'rename',
+  'link',
+  'symlink',
+  'chmod',
+  'chown',
+  'lchown',
+  'utimes',
+  'lutimes',
+  'truncate',
+  'writeFile',
+  'appendFile',
+  'createWriteStream',
+  'rm',
+];
+const SESSION_MEMBERS = ['constructor', 'toHostUid', 'toHostGid', 'fromHostUid', 'fromHostGid', 'exit', 'closed', 'mounts', 'whenClosed', 'close'];
 const SESSION_FIELDS = ['targetPid', 'workerPid', 'joinedUserNamespace', 'uidMap', 'gidMap', 'root'];
 const NAMESPACE_MEMBERS = ['constructor', 'enter', 'exec', 'mountOverlay', 'mountTmpfs', 'unmount', 'close'];
 const NAMESPACE_FIELDS = ['pid', 'uidMap', 'gidMap', 'fullRange', 'ownUserNamespace'];

@@ -1,5 +1,6 @@
-// A streaming request in progress (a walk, a read): its credit, and how a
-// cancel reaches it wherever it waits.
+// A streaming request in progress (a walk, a read, a write, a tree job):
+// its credit, the data a write receives, and how a cancel reaches it
+// wherever it waits.
 #pragma once
 
 #include <errno.h>
@@ -10,13 +11,15 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <mutex>
+#include <string>
 
 namespace unshare_fs {
 
 class Job {
  public:
-  explicit Job(uint32_t credit) : credit_(credit) {}
+  explicit Job(uint32_t credit) : credit_(credit), window_(credit) {}
   ~Job() {
     if (wake_fd_ >= 0) close(wake_fd_);
   }
@@ -50,6 +53,43 @@ class Job {
     }
   }
 
+  // A write's data, queued by the reading thread.  The client sends at most
+  // the window ahead of the credit the job gives back; one that sends more
+  // cancels its job (false), so memory stays bounded whatever it sends.
+  bool PushData(std::string&& bytes, bool end) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (ended_ || (!end && inbox_.size() >= window_)) {
+      overrun_ = true;
+      cancelled_.store(true, std::memory_order_relaxed);
+      cv_.notify_all();
+      return false;
+    }
+    if (end) {
+      ended_ = true;
+    } else {
+      inbox_.push_back(std::move(bytes));
+    }
+    cv_.notify_all();
+    return true;
+  }
+
+  // The next data frame (1), the end of the data (0), or cancelled (-1).
+  int TakeData(std::string& bytes) {
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait(lk, [&] { return !inbox_.empty() || ended_ || Cancelled(); });
+    if (Cancelled()) return -1;
+    if (inbox_.empty()) return 0;
+    bytes = std::move(inbox_.front());
+    inbox_.pop_front();
+    return 1;
+  }
+
+  // Whether the client broke the window (a protocol error, not a cancel).
+  bool Overrun() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return overrun_;
+  }
+
   bool Cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
   const std::atomic<bool>& CancelFlag() const { return cancelled_; }
 
@@ -77,6 +117,10 @@ class Job {
   std::mutex mu_;
   std::condition_variable cv_;
   uint32_t credit_;
+  const uint32_t window_;
+  std::deque<std::string> inbox_;
+  bool ended_ = false;
+  bool overrun_ = false;
   std::atomic<bool> cancelled_{false};
   int wake_fd_ = -1;
 };

@@ -32,10 +32,11 @@ void ErrorFrame(ByteBuffer& out, uint32_t id, int err, std::string_view syscall,
   out.FinishFrame(at);
 }
 
-int OpenPath(int root_fd, const std::string& path, int flags) {
-  if (root_fd < 0) return open(path.c_str(), flags | O_CLOEXEC);
+int OpenPath(int root_fd, const std::string& path, int flags, mode_t mode) {
+  if (root_fd < 0) return open(path.c_str(), flags | O_CLOEXEC, mode);
   struct open_how how = {};
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  if (flags & O_CREAT) how.mode = mode;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
   int fd;
   do {

@@ -2,6 +2,8 @@
 // whole reply frames for request `id` to `out`.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -16,8 +18,9 @@ void ErrorFrame(ByteBuffer& out, uint32_t id, int err, std::string_view syscall,
                 std::string_view path);
 // Opens `path` as the session resolves paths: as given when `root_fd` is
 // -1, else inside `root_fd` with openat2(RESOLVE_IN_ROOT), so that absolute
-// symlinks and ".." in a container image never lead out of it.
-int OpenPath(int root_fd, const std::string& path, int flags);
+// symlinks and ".." in a container image never lead out of it.  `mode`
+// is a created file's (with O_CREAT).
+int OpenPath(int root_fd, const std::string& path, int flags, mode_t mode = 0);
 
 void StatOp(ByteBuffer& out, uint32_t id, int root_fd, const std::string& path,
             bool follow);

@@ -20,7 +20,7 @@
 namespace unshare_fs {
 
 // Bump whenever a frame's layout or meaning changes.
-constexpr uint32_t kProtocolVersion = 2;
+constexpr uint32_t kProtocolVersion = 3;
 
 constexpr size_t kFrameHeader = 12;  // length + id + op + flags + reserved
 // Requests longer than this are answered with E2BIG and skipped; the stream
@@ -38,7 +38,52 @@ enum class Op : uint8_t {
   kMount = 8,
   kUnmount = 9,
   kSetRoot = 10,  // resolve later paths inside this directory (once)
+  // Changes, answered by an end frame or an error.  Ids are the server's
+  // own (the ids seen inside the namespace); kNoId leaves one unchanged.
+  kMkdir = 11,     // u32 mode, u32 mkdir flags, u32 uid, u32 gid, path
+  kUnlink = 12,    // path
+  kRmdir = 13,     // path
+  kRename = 14,    // strings: from, to
+  kLink = 15,      // strings: existing, new
+  kSymlink = 16,   // strings: target, path
+  kChmod = 17,     // u32 mode, path
+  kChown = 18,     // u32 uid, u32 gid, u32 change flags, path
+  kUtimes = 19,    // i64 atime s, u32 ns, i64 mtime s, u32 ns, u32 flags, path
+  kTruncate = 20,  // u64 length, path
+  // A write: u32 write flags, u32 mode, u32 uid, u32 gid, u32 window, path.
+  // The client then sends data frames (at most `window` ahead of the
+  // credit frames the server answers each with) and a write-end frame.
+  kWrite = 21,
+  kWriteData = 22,  // payload: the bytes
+  kWriteEnd = 23,
+  // Tree jobs: u32 tree flags, u32 uid, u32 gid, path.  Answered by
+  // progress frames, entry-error frames (with kTreeKeepGoing), and an end
+  // frame carrying u64 entries done, u64 entry errors.
+  kRemove = 24,
+  kChownTree = 25,
 };
+
+constexpr uint32_t kNoId = UINT32_MAX;
+// Mkdir flags.
+constexpr uint32_t kMkdirRecursive = 1u << 0;
+// Chown and utimes flags.
+constexpr uint32_t kNoFollow = 1u << 0;
+// Write flags (the node:fs flag letters).
+enum WriteFlag : uint32_t {
+  kWriteTruncate = 1u << 0,   // "w"
+  kWriteAppend = 1u << 1,     // "a"
+  kWriteExclusive = 1u << 2,  // "x"
+};
+// Tree flags.
+enum TreeFlag : uint32_t {
+  kTreeRecursive = 1u << 0,    // descend into directories
+  kTreeForce = 1u << 1,        // a missing path or entry is no error
+  kTreeKeepGoing = 1u << 2,    // report an entry's error and go on
+  kTreeAllowRoot = 1u << 3,    // the session's root may be emptied
+  kTreeCrossMounts = 1u << 4,  // descend into mount points
+};
+// Entries done between two progress frames.
+constexpr uint32_t kProgressEvery = 1024;
 
 // A read request's answer: a stat frame of the open file, data frames, an
 // end frame.  Its fields, before its path: u64 start, u64 end (exclusive,
@@ -54,7 +99,10 @@ enum class Reply : uint8_t {
   kBatch = 3,
   kEnd = 4,
   kError = 5,
-  kReady = 6,  // u32 worker pid, u32 protocol version
+  kReady = 6,       // u32 worker pid, u32 protocol version
+  kCredit = 7,      // u32 data frames written (a write's flow control)
+  kProgress = 8,    // u64 entries done (a tree job)
+  kEntryError = 9,  // an error frame's payload, for one entry of a tree job
 };
 
 // Flags of an end frame.

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 
+#include <cstdint>
 #include <cstring>
 
 namespace unshare_fs {
@@ -13,6 +14,7 @@ class Reader {
   Reader(const uint8_t* p, size_t n) : p_(p), n_(n) {}
   bool U32(uint32_t& v) { return Take(&v, 4); }
   bool U64(uint64_t& v) { return Take(&v, 8); }
+  bool I64(int64_t& v) { return Take(&v, 8); }
   bool String(std::string& s) {
     uint32_t len;
     if (!U32(len) || len > n_) return false;
@@ -161,6 +163,83 @@ int ParseRequest(const Frame& frame, Request& request) {
       return 0;
     case Op::kUnmount:
       if (!r.U32(request.unmount_flags)) return EINVAL;
+      request.path = r.Rest();
+      return GoodPath(request.path) ? 0 : EINVAL;
+    case Op::kUnlink:
+    case Op::kRmdir:
+      request.path = r.Rest();
+      return GoodPath(request.path) ? 0 : EINVAL;
+    case Op::kMkdir:
+      if (!r.U32(request.mode) || !r.U32(request.change_flags) ||
+          !r.U32(request.uid) || !r.U32(request.gid)) {
+        return EINVAL;
+      }
+      request.path = r.Rest();
+      return GoodPath(request.path) && (request.mode & ~07777u) == 0 ? 0
+                                                                     : EINVAL;
+    case Op::kRename:
+    case Op::kLink:
+    case Op::kSymlink:
+      // A symlink's target is any bytes but NUL (it may be empty only
+      // where the kernel says so: ENOENT).
+      if (!r.String(request.source) || !r.String(request.path)) return EINVAL;
+      if (request.op == Op::kSymlink) {
+        request.target = std::move(request.source);
+        request.source.clear();
+        return HasNul(request.target) || !GoodPath(request.path) ? EINVAL : 0;
+      }
+      return GoodPath(request.source) && GoodPath(request.path) ? 0 : EINVAL;
+    case Op::kChmod:
+      if (!r.U32(request.mode)) return EINVAL;
+      request.path = r.Rest();
+      return GoodPath(request.path) && (request.mode & ~07777u) == 0 ? 0
+                                                                     : EINVAL;
+    case Op::kChown:
+      if (!r.U32(request.uid) || !r.U32(request.gid) ||
+          !r.U32(request.change_flags)) {
+        return EINVAL;
+      }
+      request.path = r.Rest();
+      return GoodPath(request.path) ? 0 : EINVAL;
+    case Op::kUtimes:
+      if (!r.I64(request.atime_sec) || !r.U32(request.atime_nsec) ||
+          !r.I64(request.mtime_sec) || !r.U32(request.mtime_nsec) ||
+          !r.U32(request.change_flags)) {
+        return EINVAL;
+      }
+      if (request.atime_nsec >= 1000000000 ||
+          request.mtime_nsec >= 1000000000) {
+        return EINVAL;
+      }
+      request.path = r.Rest();
+      return GoodPath(request.path) ? 0 : EINVAL;
+    case Op::kTruncate:
+      if (!r.U64(request.length) || request.length > INT64_MAX) return EINVAL;
+      request.path = r.Rest();
+      return GoodPath(request.path) ? 0 : EINVAL;
+    case Op::kWrite:
+      if (!r.U32(request.change_flags) || !r.U32(request.mode) ||
+          !r.U32(request.uid) || !r.U32(request.gid) ||
+          !r.U32(request.window)) {
+        return EINVAL;
+      }
+      if (request.window == 0 || request.window > kMaxWindow ||
+          (request.mode & ~07777u) != 0) {
+        return EINVAL;
+      }
+      request.path = r.Rest();
+      return GoodPath(request.path) ? 0 : EINVAL;
+    case Op::kWriteData:
+      request.data = r.Rest();
+      return 0;
+    case Op::kWriteEnd:
+      return 0;
+    case Op::kRemove:
+    case Op::kChownTree:
+      if (!r.U32(request.change_flags) || !r.U32(request.uid) ||
+          !r.U32(request.gid)) {
+        return EINVAL;
+      }
       request.path = r.Rest();
       return GoodPath(request.path) ? 0 : EINVAL;
   }

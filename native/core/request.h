@@ -54,14 +54,23 @@ struct Request {
   std::string source, fstype, data;
   // Unmount.
   uint32_t unmount_flags = 0;
+  // Changes: mkdir, chmod, chown, utimes, truncate, write, tree jobs.
+  // `target` is a rename's or link's new path, a symlink's path.  A write
+  // data frame's bytes are in `data`.
+  std::string target;
+  uint32_t mode = 0, change_flags = 0;
+  uint32_t uid = kNoId, gid = kNoId;
+  int64_t atime_sec = 0, mtime_sec = 0;
+  uint32_t atime_nsec = 0, mtime_nsec = 0;
+  uint64_t length = 0;
 
   bool operator==(const Request&) const = default;
 };
 
 // Parses a frame into `request`.  Returns 0, or the errno to answer with:
 // EINVAL for a malformed payload (fields missing, a NUL in a path, an empty
-// path, a window or chunk out of range), ENOSYS for an unknown op, E2BIG for
-// an oversized frame.
+// path, a window or chunk out of range, a time's nanoseconds past 10^9),
+// ENOSYS for an unknown op, E2BIG for an oversized frame.
 int ParseRequest(const Frame& frame, Request& request);
 
 }  // namespace unshare_fs

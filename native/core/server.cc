@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "change.h"
 #include "job.h"
 #include "ops.h"
 #include "request.h"
@@ -59,7 +60,12 @@ int64_t NowNanos() {
   return int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
 }
 
-bool IsStream(Op op) { return op == Op::kWalk || op == Op::kReadFile; }
+// Requests that run as jobs: credit, cancel and (a write) data reach them
+// while they run.
+bool IsStream(Op op) {
+  return op == Op::kWalk || op == Op::kReadFile || op == Op::kWrite ||
+         op == Op::kRemove || op == Op::kChownTree;
+}
 
 // Requests answered with one syscall or two: run by the reading thread.
 bool IsQuick(Op op) {
@@ -258,12 +264,16 @@ class Server : public std::enable_shared_from_this<Server> {
         ReplyError(request.id, err, "request");
         continue;
       }
-      if (request.op == Op::kCredit || request.op == Op::kCancel) {
+      if (request.op == Op::kCredit || request.op == Op::kCancel ||
+          request.op == Op::kWriteData || request.op == Op::kWriteEnd) {
+        // For a running job; a finished one's (after its error) are dropped.
         if (auto job = FindJob(request.id)) {
           if (request.op == Op::kCredit) {
             job->AddCredit(request.credit);
-          } else {
+          } else if (request.op == Op::kCancel) {
             job->Cancel();
+          } else {
+            job->PushData(std::move(request.data), request.op == Op::kWriteEnd);
           }
         }
         continue;
@@ -364,8 +374,23 @@ class Server : public std::enable_shared_from_this<Server> {
         break;
       case Op::kReadFile:
       case Op::kWalk:
+      case Op::kWrite:
+      case Op::kRemove:
+      case Op::kChownTree:
         RunStream(request);
         return;
+      case Op::kMkdir:
+      case Op::kUnlink:
+      case Op::kRmdir:
+      case Op::kRename:
+      case Op::kLink:
+      case Op::kSymlink:
+      case Op::kChmod:
+      case Op::kChown:
+      case Op::kUtimes:
+      case Op::kTruncate:
+        ChangeOp(out, request, RootFd());
+        break;
       case Op::kSetRoot:
         SetRoot(out, request);
         break;
@@ -416,11 +441,20 @@ class Server : public std::enable_shared_from_this<Server> {
     std::shared_ptr<Job> job = FindJob(request.id);
     if (!job) return;  // cannot happen: registered when read
     streams_++;
-    if (request.op == Op::kReadFile) {
-      ReadOp(request, RootFd(), *job,
-             [this](const ByteBuffer& frames) { return Send(frames); });
-    } else {
-      RunWalk(request, *job);
+    SendFrames send = [this](const ByteBuffer& frames) { return Send(frames); };
+    switch (request.op) {
+      case Op::kReadFile:
+        ReadOp(request, RootFd(), *job, send);
+        break;
+      case Op::kWrite:
+        WriteOp(request, RootFd(), *job, send);
+        break;
+      case Op::kRemove:
+      case Op::kChownTree:
+        TreeOp(request, RootFd(), *job, send);
+        break;
+      default:
+        RunWalk(request, *job);
     }
     streams_--;
     std::lock_guard<std::mutex> lk(jobs_mu_);

@@ -70,6 +70,68 @@ class RequestEncoder {
         U32(r.unmount_flags);
         Bytes(r.path);
         break;
+      case Op::kUnlink:
+      case Op::kRmdir:
+        Bytes(r.path);
+        break;
+      case Op::kMkdir:
+        U32(r.mode);
+        U32(r.change_flags);
+        U32(r.uid);
+        U32(r.gid);
+        Bytes(r.path);
+        break;
+      case Op::kRename:
+      case Op::kLink:
+        String(r.source);
+        String(r.path);
+        break;
+      case Op::kSymlink:
+        String(r.target);
+        String(r.path);
+        break;
+      case Op::kChmod:
+        U32(r.mode);
+        Bytes(r.path);
+        break;
+      case Op::kChown:
+        U32(r.uid);
+        U32(r.gid);
+        U32(r.change_flags);
+        Bytes(r.path);
+        break;
+      case Op::kUtimes:
+        U64(static_cast<uint64_t>(r.atime_sec));
+        U32(r.atime_nsec);
+        U64(static_cast<uint64_t>(r.mtime_sec));
+        U32(r.mtime_nsec);
+        U32(r.change_flags);
+        Bytes(r.path);
+        break;
+      case Op::kTruncate:
+        U64(r.length);
+        Bytes(r.path);
+        break;
+      case Op::kWrite:
+        U32(r.change_flags);
+        U32(r.mode);
+        U32(r.uid);
+        U32(r.gid);
+        U32(r.window);
+        Bytes(r.path);
+        break;
+      case Op::kWriteData:
+        Bytes(r.data);
+        break;
+      case Op::kWriteEnd:
+        break;
+      case Op::kRemove:
+      case Op::kChownTree:
+        U32(r.change_flags);
+        U32(r.uid);
+        U32(r.gid);
+        Bytes(r.path);
+        break;
     }
   }
 

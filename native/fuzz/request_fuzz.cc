@@ -91,15 +91,27 @@ class ModelFrames {
   size_t at_ = 0;
 };
 
-bool TakesPath(Op op) { return op != Op::kCredit && op != Op::kCancel; }
+bool TakesPath(Op op) {
+  return op != Op::kCredit && op != Op::kCancel && op != Op::kWriteData &&
+         op != Op::kWriteEnd;
+}
+
+// Ops whose fields are length-prefixed strings: bytes after them are
+// ignored.
+bool HasStrings(Op op) {
+  return op == Op::kMount || op == Op::kRename || op == Op::kLink ||
+         op == Op::kSymlink;
+}
 
 // Ops whose last field runs to the end of the payload: nothing after it is
 // ignored, so encoding gives back the very payload.
-bool EndsWithPath(Op op) { return TakesPath(op) && op != Op::kMount; }
+bool EndsWithRest(Op op) {
+  return (TakesPath(op) && !HasStrings(op)) || op == Op::kWriteData;
+}
 
 bool KnownOp(uint8_t op) {
   return op >= static_cast<uint8_t>(Op::kLstat) &&
-         op <= static_cast<uint8_t>(Op::kSetRoot);
+         op <= static_cast<uint8_t>(Op::kChownTree);
 }
 
 bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
@@ -133,6 +145,21 @@ void CheckRequest(const Frame& frame) {
     CHECK(request.chunk_bytes >= 1 && request.chunk_bytes <= kMaxChunk);
     CHECK(request.start <= request.end);
   }
+  if (request.op == Op::kMkdir || request.op == Op::kChmod ||
+      request.op == Op::kWrite) {
+    CHECK((request.mode & ~07777u) == 0);
+  }
+  if (request.op == Op::kWrite) {
+    CHECK(request.window >= 1 && request.window <= kMaxWindow);
+  }
+  if (request.op == Op::kUtimes) {
+    CHECK(request.atime_nsec < 1000000000 && request.mtime_nsec < 1000000000);
+  }
+  if (request.op == Op::kTruncate) CHECK(request.length <= INT64_MAX);
+  if (request.op == Op::kSymlink || request.op == Op::kRename ||
+      request.op == Op::kLink) {
+    CHECK(!HasNul(request.source) && !HasNul(request.target));
+  }
   if (request.op == Op::kWalk) {
     CHECK(request.window >= 1 && request.window <= kMaxWindow);
     CHECK(request.batch_bytes >= 4096 && request.batch_bytes <= (8u << 20));
@@ -147,7 +174,7 @@ void CheckRequest(const Frame& frame) {
   CHECK(payload_size <= frame.payload.size());
   CHECK(std::equal(bytes.begin() + kFrameHeader, bytes.end(),
                    frame.payload.begin()));
-  if (EndsWithPath(request.op)) CHECK(payload_size == frame.payload.size());
+  if (EndsWithRest(request.op)) CHECK(payload_size == frame.payload.size());
 
   FrameSplitter splitter;
   splitter.Append(bytes.data(), bytes.size());

@@ -12,7 +12,8 @@ export const ROOTFUL = UID === 0;
 export const IMAGE = 'localhost/unshare-fs-test';
 export const SCENARIO = ['contenedor1', 'contenedor2'];
 const SCENARIO_SCRIPT = path.join(__dirname, '..', '..', 'scripts', 'podman-scenario.sh');
-/** The scenario's containers run `sleep 1000`: restart them when fewer than this many seconds are left. */
+/** The scenario's containers run `sleep 1000000` (scripts/podman-scenario.sh): restart them when fewer than this many seconds are left. */
+const SLEEP_SECONDS = 1000000;
 const MIN_SECONDS_LEFT = 300;
 
 /** The environment podman needs: ours, with XDG_RUNTIME_DIR for rootless podman. */
@@ -60,7 +61,7 @@ function secondsLeft(name: string): number {
   if (!r.ok) return -1;
   const [running, started] = r.out.split(' ');
   if (running !== 'true') return -1;
-  return 1000 - (Date.now() / 1000 - Number(started));
+  return SLEEP_SECONDS - (Date.now() / 1000 - Number(started));
 }
 
 /**

@@ -1,0 +1,333 @@
+// Changing files over a channel: the streamed write (data frames sent
+// against credit, so a writer holds a window of them whatever it writes),
+// and the tree jobs (recursive rm and chown) with their progress.
+import { Writable } from 'node:stream';
+
+import type { Channel, ReplyHandler } from './channel';
+import { UnshareFsError, abortError, fsError, type FsError } from './errors';
+import { END_CANCELLED, FRAME_HEADER, MAX_REQUEST, Op, Reply, errorFromPayload } from './protocol';
+
+/** Bytes per data frame: a request frame of at most MAX_REQUEST. */
+export const WRITE_CHUNK = MAX_REQUEST - FRAME_HEADER;
+/** Data frames sent ahead of the server's credit (1 MiB). */
+const WRITE_WINDOW = 16;
+
+export interface WriteTarget {
+  /** WRITE_* flags. */
+  flags: number;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+function cutShort(what: string, path: string): UnshareFsError {
+  return new UnshareFsError('ECLOSED', `unshare-fs: the ${what} of '${path}' was cut short: the server is closing`);
+}
+
+/**
+ * One write request in flight: sends data frames while it has credit, and
+ * waits for more when it has none.  Settles once with the server's end
+ * frame or error (or the channel's end).
+ */
+export class WriteRequest implements ReplyHandler {
+  #id = 0;
+  #credit = WRITE_WINDOW;
+  #over = false;
+  #wake: (() => void) | undefined;
+  readonly #done: Promise<void>;
+  #settle!: (error?: Error) => void;
+
+  constructor(
+    private readonly channel: Channel,
+    private readonly path: string,
+    /** Told of the request's error as soon as it comes, even with no write waiting. */
+    private readonly onError?: (error: Error) => void,
+  ) {
+    this.#done = new Promise<void>((resolve, reject) => {
+      this.#settle = (error) => (error ? reject(error) : resolve());
+    });
+    // Awaited only through write() and end(); an error nobody awaits is
+    // told to onError.
+    this.#done.catch(() => undefined);
+  }
+
+  start(target: WriteTarget, pathBytes: Buffer): void {
+    this.channel.hold();
+    this.#id = this.channel.request(Op.Write, [target.flags, target.mode, target.uid, target.gid, WRITE_WINDOW], pathBytes, this);
+  }
+
+  frame(kind: Reply, flags: number, payload: Buffer): boolean {
+    if (kind === Reply.Credit) {
+      this.#credit += payload.readUInt32LE(0);
+      this.#wakeUp();
+      return false;
+    }
+    if (kind === Reply.End) {
+      this.#finish(flags & END_CANCELLED ? cutShort('write', this.path) : undefined);
+    } else if (kind === Reply.Error) {
+      this.#finish(errorFromPayload(payload));
+    } else {
+      this.#finish(fsError(71 /* EPROTO */, 'write', this.path));
+    }
+    return true;
+  }
+
+  fail(error: Error): void {
+    this.#finish(error);
+  }
+
+  /** Sends `bytes`, waiting for credit as it goes; rejects once the request failed. */
+  async write(bytes: Uint8Array): Promise<void> {
+    for (let at = 0; at < bytes.length; at += WRITE_CHUNK) {
+      while (this.#credit === 0 && !this.#over) await new Promise<void>((resolve) => (this.#wake = resolve));
+      if (this.#over) {
+        await this.#done;
+        throw cutShort('write', this.path); // ended without an error: only by cancel()
+      }
+      this.#credit--;
+      const end = Math.min(bytes.length, at + WRITE_CHUNK);
+      this.channel.control(this.#id, Op.WriteData, [], Buffer.from(bytes.buffer, bytes.byteOffset + at, end - at));
+    }
+  }
+
+  /** Ends the data; resolves once the file is written and closed. */
+  end(): Promise<void> {
+    if (!this.#over) this.channel.control(this.#id, Op.WriteEnd);
+    return this.#done;
+  }
+
+  /** Stops the write in the server (what was written stays). */
+  cancel(): void {
+    if (this.#over || this.#id === 0) return;
+    this.channel.control(this.#id, Op.Cancel);
+  }
+
+  get over(): boolean {
+    return this.#over;
+  }
+
+  #finish(error: Error | undefined): void {
+    if (this.#over) return;
+    this.#over = true;
+    this.channel.release();
+    this.#settle(error);
+    this.#wakeUp();
+    if (error) this.onError?.(error);
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}
+
+/** Bytes of one chunk of writeFile's data: strings in `encoding`, any view of bytes as it is. */
+export function chunkBytes(chunk: unknown, encoding: BufferEncoding): Uint8Array {
+  if (typeof chunk === 'string') return Buffer.from(chunk, encoding);
+  if (chunk instanceof Uint8Array) return chunk;
+  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  const error = new TypeError(`Expected data chunks that are strings, Buffers or typed arrays but received ${typeof chunk}`);
+  (error as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
+  throw error;
+}
+
+/** Writes all of `data` through a write request; aborts with `signal`. */
+export async function writeAll(
+  channel: Channel,
+  path: string,
+  pathBytes: Buffer,
+  target: WriteTarget,
+  data: Uint8Array | AsyncIterable<unknown> | Iterable<unknown>,
+  encoding: BufferEncoding,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (signal?.aborted) throw abortError(signal);
+  const request = new WriteRequest(channel, path);
+  request.start(target, pathBytes);
+  const onAbort = (): void => request.cancel();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (data instanceof Uint8Array) {
+      await request.write(data);
+    } else {
+      for await (const chunk of data as AsyncIterable<unknown>) {
+        if (signal?.aborted) break;
+        await request.write(chunkBytes(chunk, encoding));
+      }
+    }
+    if (signal?.aborted) request.cancel();
+    await request.end();
+  } catch (error) {
+    request.cancel();
+    if (signal?.aborted) throw abortError(signal);
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  if (signal?.aborted) throw abortError(signal);
+}
+
+export interface WriteStreamParts {
+  channel(): Channel;
+  path: string;
+  pathBytes: Buffer;
+  target: WriteTarget;
+  highWaterMark: number;
+  signal: AbortSignal | undefined;
+  graft(error: Error): Error;
+}
+
+/**
+ * A Writable over a write request: each chunk goes out as the server gives
+ * credit, so a fast producer waits (its writes return false) instead of
+ * filling memory.
+ */
+export class FileWriteStream extends Writable {
+  /** The path, as fs.WriteStream has it. */
+  readonly path: string;
+  /** Bytes the server has been sent so far. */
+  bytesWritten = 0;
+  #request: WriteRequest | undefined;
+  readonly #parts: WriteStreamParts;
+  readonly #onAbort = (): void => {
+    this.destroy(abortError(this.#parts.signal!));
+  };
+
+  constructor(parts: WriteStreamParts) {
+    super({ highWaterMark: parts.highWaterMark, decodeStrings: true });
+    this.#parts = parts;
+    this.path = parts.path;
+    if (parts.signal?.aborted) {
+      process.nextTick(() => this.destroy(abortError(parts.signal!)));
+    } else {
+      parts.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    try {
+      const request = new WriteRequest(this.#parts.channel(), this.path, (error) => this.destroy(this.#parts.graft(error)));
+      request.start(this.#parts.target, this.#parts.pathBytes);
+      this.#request = request;
+      callback();
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#request!.write(chunk).then(
+      () => {
+        this.bytesWritten += chunk.length;
+        callback();
+      },
+      (error: Error) => callback(this.#parts.graft(error)),
+    );
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.#request!.end().then(
+      () => callback(),
+      (error: Error) => callback(this.#parts.graft(error)),
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.#request && !this.#request.over) this.#request.cancel();
+    this.#parts.signal?.removeEventListener('abort', this.#onAbort);
+    callback(error);
+  }
+}
+
+export interface TreeOptions {
+  /**
+   * What an entry's error does (a file that cannot be removed, a mount
+   * point met): 'throw' (the default) ends the job with it; a function is
+   * told of it and the job goes on; 'skip' goes on without telling.
+   */
+  onError?: 'throw' | 'skip' | ((error: FsError) => void);
+  /** Told the count of entries done, every 1,024 of them. */
+  onProgress?: (entries: number) => void;
+  /** Descend into mount points inside the tree (default: each is an EBUSY error, left alone). */
+  crossMounts?: boolean;
+  /** Stops the job in the server; the call rejects with an AbortError whose `entries` says what was done. */
+  signal?: AbortSignal;
+}
+
+/** What a tree job did. */
+export interface TreeResult {
+  /** Entries removed or changed. */
+  entries: number;
+  /** Entries that failed (told to onError). */
+  errors: number;
+}
+
+/** Runs a tree job (Op.Remove or Op.ChownTree): resolves with its counts. */
+export function treeJob(
+  channel: Channel,
+  op: Op,
+  fields: [number, number, number],
+  pathBytes: Buffer,
+  options: { onError: TreeOptions['onError']; onProgress: TreeOptions['onProgress']; signal: AbortSignal | undefined },
+): Promise<TreeResult> {
+  const { onError, onProgress, signal } = options;
+  return new Promise<TreeResult>((resolve, reject) => {
+    let id = 0;
+    let over = false;
+    const onAbort = (): void => channel.control(id, Op.Cancel);
+    const settle = (error: Error | undefined, result?: TreeResult): void => {
+      if (over) return;
+      over = true;
+      channel.release();
+      signal?.removeEventListener('abort', onAbort);
+      if (error) reject(error);
+      else resolve(result!);
+    };
+    if (signal?.aborted) {
+      reject(Object.assign(abortError(signal), { entries: 0 }));
+      return;
+    }
+    channel.hold();
+    try {
+      id = channel.request(op, fields, pathBytes, {
+        frame(kind, flags, payload) {
+          try {
+            if (kind === Reply.Progress) {
+              onProgress?.(Number(payload.readBigUInt64LE(0)));
+              return false;
+            }
+            if (kind === Reply.EntryError) {
+              if (typeof onError === 'function') onError(errorFromPayload(payload));
+              return false;
+            }
+          } catch (error) {
+            // A throwing callback stops the job, as a throwing onError stops a walk.
+            channel.control(id, Op.Cancel);
+            channel.forget(id);
+            settle(error as Error);
+            return true;
+          }
+          if (kind === Reply.Error) {
+            settle(errorFromPayload(payload));
+          } else if (kind === Reply.End && payload.length >= 16) {
+            const result = { entries: Number(payload.readBigUInt64LE(0)), errors: Number(payload.readBigUInt64LE(8)) };
+            if (!(flags & END_CANCELLED)) settle(undefined, result);
+            else if (signal?.aborted) settle(Object.assign(abortError(signal), result));
+            else settle(Object.assign(cutShort('job', pathBytes.toString()), result));
+          } else {
+            settle(new UnshareFsError('EPROTO', `unshare-fs: reply ${kind} to a tree job`));
+          }
+          return true;
+        },
+        fail(error) {
+          settle(error);
+        },
+      });
+    } catch (error) {
+      settle(error as Error);
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

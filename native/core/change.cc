@@ -1,0 +1,653 @@
+#include "change.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <memory>
+#include <vector>
+
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452  // the same number on every architecture
+#endif
+
+namespace unshare_fs {
+namespace {
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_;
+};
+
+// The directory holding a path's last component, and that component.
+struct Parent {
+  Fd fd;
+  std::string name;  // empty: the path is the root itself ("/", "//")
+};
+
+// Opens the parent of `path` as the session resolves paths.  A last
+// component "." or ".." is EINVAL: an *at call on ".." from a parent
+// resolved inside the root would reach out of it.
+int OpenParent(int root_fd, const std::string& path, Parent& parent) {
+  size_t end = path.size();
+  while (end > 0 && path[end - 1] == '/') end--;
+  std::string dir;
+  if (end == 0) {
+    dir = "/";
+  } else {
+    size_t slash = path.rfind('/', end - 1);
+    size_t start = slash == std::string::npos ? 0 : slash + 1;
+    parent.name = path.substr(start, end - start);
+    if (parent.name == "." || parent.name == "..") return EINVAL;
+    dir = slash == std::string::npos ? "."
+          : slash == 0               ? "/"
+                                     : path.substr(0, slash);
+  }
+  parent.fd.reset(OpenPath(root_fd, dir, O_PATH | O_DIRECTORY));
+  return parent.fd.get() < 0 ? errno : 0;
+}
+
+void EndFrame(ByteBuffer& out, uint32_t id) {
+  out.FinishFrame(out.BeginFrame(id, Reply::kEnd));
+}
+
+// chmod of an O_PATH fd: fchmodat2 (Linux 6.6) where there is one, else the
+// fd's /proc link (a worker whose /proc is not its own gets ENOENT there).
+int ChmodFd(int fd, mode_t mode) {
+  if (syscall(SYS_fchmodat2, fd, "", mode, AT_EMPTY_PATH) == 0) return 0;
+  if (errno != ENOSYS && errno != EINVAL) return errno;
+  std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  return chmod(proc.c_str(), mode) == 0 ? 0 : errno;
+}
+
+// mkdir of one component, and the chown asked for.
+int MkdirOne(int root_fd, const std::string& path, const Request& request,
+             const char*& syscall_name) {
+  Parent parent;
+  syscall_name = "mkdir";
+  if (int err = OpenParent(root_fd, path, parent))
+    return err == EINVAL ? EEXIST : err;
+  if (parent.name.empty()) return EEXIST;
+  if (mkdirat(parent.fd.get(), parent.name.c_str(), request.mode) != 0)
+    return errno;
+  if (request.uid != kNoId || request.gid != kNoId) {
+    syscall_name = "chown";
+    if (fchownat(parent.fd.get(), parent.name.c_str(), request.uid, request.gid,
+                 AT_SYMLINK_NOFOLLOW) != 0) {
+      return errno;
+    }
+  }
+  return 0;
+}
+
+bool IsDirectory(int root_fd, const std::string& path) {
+  int fd = OpenPath(root_fd, path, O_PATH | O_DIRECTORY);
+  if (fd < 0) return false;
+  close(fd);
+  return true;
+}
+
+void Mkdir(ByteBuffer& out, const Request& request, int root_fd) {
+  const uint32_t id = request.id;
+  const char* syscall_name = "mkdir";
+  if (!(request.change_flags & kMkdirRecursive)) {
+    if (int err = MkdirOne(root_fd, request.path, request, syscall_name)) {
+      ErrorFrame(out, id, err, syscall_name, request.path);
+    } else {
+      EndFrame(out, id);
+    }
+    return;
+  }
+  // Each prefix in turn, as `mkdir -p` does: an existing one must be a
+  // directory (following symlinks, inside the root); the first one made is
+  // the answer, as node:fs has it.
+  std::string first;
+  size_t at = 0;
+  const std::string& path = request.path;
+  while (at < path.size()) {
+    size_t next = path.find('/', at);
+    if (next == std::string::npos) next = path.size();
+    if (next == at || path.compare(at, next - at, ".") == 0) {
+      at = next + 1;
+      continue;
+    }
+    std::string prefix = path.substr(0, next);
+    int err = MkdirOne(root_fd, prefix, request, syscall_name);
+    if (err == EEXIST && std::string_view(syscall_name) == "mkdir") {
+      if (!IsDirectory(root_fd, prefix)) {
+        ErrorFrame(out, id, next == path.size() ? EEXIST : ENOTDIR, "mkdir",
+                   path);
+        return;
+      }
+    } else if (err != 0) {
+      ErrorFrame(out, id, err, syscall_name, path);
+      return;
+    } else if (first.empty()) {
+      first = prefix;
+    }
+    at = next + 1;
+  }
+  size_t frame = out.BeginFrame(id, Reply::kEnd);
+  out.Bytes(first);
+  out.FinishFrame(frame);
+}
+
+// An *at call on the last component of one path (unlink, rmdir, symlink).
+void OnName(ByteBuffer& out, const Request& request, int root_fd) {
+  Parent parent;
+  const char* what = request.op == Op::kUnlink  ? "unlink"
+                     : request.op == Op::kRmdir ? "rmdir"
+                                                : "symlink";
+  int err = OpenParent(root_fd, request.path, parent);
+  if (err == 0 && parent.name.empty()) {
+    err = request.op == Op::kUnlink  ? EISDIR
+          : request.op == Op::kRmdir ? EBUSY
+                                     : EEXIST;
+  }
+  if (err == 0) {
+    int rc;
+    switch (request.op) {
+      case Op::kUnlink:
+        rc = unlinkat(parent.fd.get(), parent.name.c_str(), 0);
+        break;
+      case Op::kRmdir:
+        rc = unlinkat(parent.fd.get(), parent.name.c_str(), AT_REMOVEDIR);
+        break;
+      default:
+        rc = symlinkat(request.target.c_str(), parent.fd.get(),
+                       parent.name.c_str());
+    }
+    if (rc != 0) err = errno;
+  }
+  if (err == EINVAL && request.op == Op::kSymlink) err = EEXIST;
+  if (err != 0) {
+    ErrorFrame(out, request.id, err, what, request.path);
+  } else {
+    EndFrame(out, request.id);
+  }
+}
+
+// rename and link: two names.
+void OnTwoNames(ByteBuffer& out, const Request& request, int root_fd) {
+  const char* what = request.op == Op::kRename ? "rename" : "link";
+  Parent from, to;
+  int err = OpenParent(root_fd, request.source, from);
+  if (err == 0) err = OpenParent(root_fd, request.path, to);
+  if (err == 0 && (from.name.empty() || to.name.empty())) {
+    err = request.op == Op::kRename ? EBUSY
+          : from.name.empty()       ? EPERM
+                                    : EEXIST;
+  }
+  if (err == 0) {
+    int rc = request.op == Op::kRename
+                 ? renameat(from.fd.get(), from.name.c_str(), to.fd.get(),
+                            to.name.c_str())
+                 : linkat(from.fd.get(), from.name.c_str(), to.fd.get(),
+                          to.name.c_str(), 0);
+    if (rc != 0) err = errno;
+  }
+  if (err != 0) {
+    ErrorFrame(out, request.id, err, what, request.source);
+  } else {
+    EndFrame(out, request.id);
+  }
+}
+
+// chmod, chown, utimes, truncate: on the file the path names, following a
+// last symlink (inside the root) unless kNoFollow.
+void OnFile(ByteBuffer& out, const Request& request, int root_fd) {
+  const bool follow = !(request.change_flags & kNoFollow);
+  const char* what = "chmod";
+  int flags = O_PATH | (follow ? 0 : O_NOFOLLOW);
+  if (request.op == Op::kTruncate) {
+    what = "open";
+    flags = O_WRONLY | O_NONBLOCK | O_NOCTTY;
+  }
+  int fd = OpenPath(root_fd, request.path, flags);
+  int err = fd < 0 ? errno : 0;
+  Fd closer(fd);
+  if (err == 0) {
+    switch (request.op) {
+      case Op::kChmod:
+        err = ChmodFd(fd, request.mode);
+        break;
+      case Op::kChown:
+        what = follow ? "chown" : "lchown";
+        if (fchownat(fd, "", request.uid, request.gid, AT_EMPTY_PATH) != 0)
+          err = errno;
+        break;
+      case Op::kUtimes: {
+        what = follow ? "utime" : "lutime";
+        struct timespec times[2] = {
+            {static_cast<time_t>(request.atime_sec),
+             static_cast<long>(request.atime_nsec)},
+            {static_cast<time_t>(request.mtime_sec),
+             static_cast<long>(request.mtime_nsec)},
+        };
+        if (utimensat(fd, "", times, AT_EMPTY_PATH) != 0) err = errno;
+        break;
+      }
+      default:
+        what = "ftruncate";
+        if (ftruncate(fd, static_cast<off_t>(request.length)) != 0) err = errno;
+    }
+  }
+  if (err != 0) {
+    ErrorFrame(out, request.id, err, what, request.path);
+  } else {
+    EndFrame(out, request.id);
+  }
+}
+
+}  // namespace
+
+void ChangeOp(ByteBuffer& out, const Request& request, int root_fd) {
+  switch (request.op) {
+    case Op::kMkdir:
+      return Mkdir(out, request, root_fd);
+    case Op::kUnlink:
+    case Op::kRmdir:
+    case Op::kSymlink:
+      return OnName(out, request, root_fd);
+    case Op::kRename:
+    case Op::kLink:
+      return OnTwoNames(out, request, root_fd);
+    default:
+      return OnFile(out, request, root_fd);
+  }
+}
+
+void WriteOp(const Request& request, int root_fd, Job& job,
+             const SendFrames& send) {
+  ByteBuffer out;
+  const uint32_t id = request.id;
+  auto fail = [&](int err, const char* syscall_name) {
+    out.Clear();
+    ErrorFrame(out, id, err, syscall_name, request.path);
+    send(out);
+  };
+  int flags = O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY;
+  if (request.change_flags & kWriteTruncate) flags |= O_TRUNC;
+  if (request.change_flags & kWriteAppend) flags |= O_APPEND;
+  if (request.change_flags & kWriteExclusive) flags |= O_EXCL;
+  Fd fd(OpenPath(root_fd, request.path, flags, request.mode));
+  if (fd.get() < 0) return fail(errno, "open");
+  if ((request.uid != kNoId || request.gid != kNoId) &&
+      fchown(fd.get(), request.uid, request.gid) != 0) {
+    return fail(errno, "fchown");
+  }
+  ByteBuffer credit;
+  size_t credit_at = credit.BeginFrame(id, Reply::kCredit);
+  credit.U32(1);
+  credit.FinishFrame(credit_at);
+  std::string bytes;
+  for (;;) {
+    int got = job.TakeData(bytes);
+    if (got < 0) {
+      if (job.Overrun()) return fail(EPROTO, "write");
+      out.Clear();
+      size_t at = out.BeginFrame(id, Reply::kEnd);
+      out.FinishFrame(at);
+      out.MutableData()[at + 9] = kEndCancelled;
+      send(out);
+      return;
+    }
+    if (got == 0) break;
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = write(fd.get(), bytes.data() + done, bytes.size() - done);
+      if (n >= 0) {
+        done += static_cast<size_t>(n);
+        continue;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return fail(errno, "write");
+      int ready = job.WaitReady(fd.get(), POLLOUT);
+      if (ready < 0) return fail(errno, "write");
+      if (ready == 0) break;  // cancelled: TakeData says so next
+    }
+    if (!send(credit)) return;
+  }
+  if (close(fd.release()) != 0) return fail(errno, "close");
+  out.Clear();
+  EndFrame(out, id);
+  send(out);
+}
+
+namespace {
+
+// One directory being worked through.
+struct Level {
+  DIR* dir = nullptr;
+  std::string path;  // as the client named it, for errors
+  std::string name;  // in the parent level (unused for the top)
+  int rescans = 0;
+  uint64_t errors_before = 0;  // entry errors reported before this level
+};
+
+class TreeJob {
+ public:
+  TreeJob(const Request& request, Job& job, const SendFrames& send)
+      : request_(request),
+        job_(job),
+        send_(send),
+        remove_(request.op == Op::kRemove),
+        flags_(request.change_flags) {}
+
+  // Does the job; every way out has sent its error (Fail) or owes the end
+  // frame that End() sends.
+  void Run(int root_fd) {
+    Parent parent;
+    const char* what = remove_ ? "rm" : "chown";
+    int err = OpenParent(root_fd, request_.path, parent);
+    if (err == ENOENT && (flags_ & kTreeForce)) return;
+    if (err != 0) return Fail(err, what, request_.path);
+    if (parent.name.empty()) {
+      // The root: emptied only when asked; chowned as any directory.
+      if (remove_ && !(flags_ & kTreeAllowRoot))
+        return Fail(EPERM, "rm", request_.path);
+      int fd = OpenPath(root_fd, "/", O_RDONLY | O_DIRECTORY);
+      if (fd < 0) return Fail(errno, "open", request_.path);
+      if (!remove_) {
+        if (fchownat(fd, "", request_.uid, request_.gid, AT_EMPTY_PATH) != 0) {
+          int e = errno;
+          close(fd);
+          return Fail(e, "chown", request_.path);
+        }
+        done_++;
+      }
+      if (!(flags_ & kTreeRecursive)) {
+        close(fd);
+        if (remove_) Fail(EISDIR, "rm", request_.path);
+        return;
+      }
+      Contents(fd, request_.path, -1, "");
+      return;
+    }
+    const int pfd = parent.fd.get();
+    struct stat st;
+    if (fstatat(pfd, parent.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT && (flags_ & kTreeForce)) return;
+      return Fail(errno, remove_ ? "rm" : "lstat", request_.path);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      Entry(pfd, parent.name, request_.path, false);
+      return;
+    }
+    if (!(flags_ & kTreeRecursive)) {
+      if (remove_) return Fail(EISDIR, "rm", request_.path);
+      Entry(pfd, parent.name, request_.path, true);
+      return;
+    }
+    if (!remove_ && !Entry(pfd, parent.name, request_.path, true)) return;
+    int fd = OpenChild(pfd, parent.name, request_.path);
+    if (fd >= 0) Contents(fd, request_.path, pfd, parent.name);
+  }
+
+  // The end frame with the counts, flagged when cut short; nothing after
+  // an error answer.
+  void End() {
+    if (failed_) return;
+    ByteBuffer out;
+    size_t at = out.BeginFrame(request_.id, Reply::kEnd);
+    out.U64(done_);
+    out.U64(errors_);
+    out.FinishFrame(at);
+    if (cancelled_ || job_.Cancelled())
+      out.MutableData()[at + 9] = kEndCancelled;
+    send_(out);
+  }
+
+ private:
+  // Opens a subdirectory to descend into: never through a symlink, never
+  // across a mount point unless asked.  -2 when it is gone or no longer a
+  // directory (handled as what it is now by the caller's retry), -1 after
+  // an error was reported.
+  int OpenChild(int dir_fd, const std::string& name, const std::string& path) {
+    struct open_how how = {};
+    how.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    if (!(flags_ & kTreeCrossMounts)) how.resolve |= RESOLVE_NO_XDEV;
+    for (;;) {
+      int fd = static_cast<int>(
+          syscall(SYS_openat2, dir_fd, name.c_str(), &how, sizeof how));
+      if (fd >= 0) return fd;
+      if (errno == EAGAIN || errno == EINTR) continue;
+      if (errno == ENOENT) return -2;
+      if (errno == ENOTDIR || errno == ELOOP) {
+        // Swapped for a file or a symlink since it was listed: that is
+        // what it is now.
+        return Entry(dir_fd, name, path, false) ? -2 : -1;
+      }
+      if (errno == EXDEV)
+        return Report(EBUSY, remove_ ? "rm" : "chown", path) ? -2 : -1;
+      return Report(errno, "open", path) ? -2 : -1;
+    }
+  }
+
+  // Removes or chowns one entry that is not descended into; false when the
+  // job must stop.
+  bool Entry(int dir_fd, const std::string& name, const std::string& path,
+             bool is_dir) {
+    int rc;
+    if (remove_) {
+      rc = unlinkat(dir_fd, name.c_str(), is_dir ? AT_REMOVEDIR : 0);
+      if (rc != 0 && errno == EISDIR && !is_dir) {
+        // A directory now: descend into it after all.
+        int fd = OpenChild(dir_fd, name, path);
+        if (fd == -2) return true;
+        if (fd < 0) return false;
+        return Contents(fd, path, dir_fd, name);
+      }
+    } else {
+      rc = fchownat(dir_fd, name.c_str(), request_.uid, request_.gid,
+                    AT_SYMLINK_NOFOLLOW);
+    }
+    if (rc != 0) {
+      if (errno == ENOENT) return true;  // gone meanwhile
+      return Report(errno, remove_ ? (is_dir ? "rmdir" : "unlink") : "lchown",
+                    path);
+    }
+    return Count();
+  }
+
+  // Works through the directory `fd` (which it owns), depth first with an
+  // explicit stack, then (removing) removes the directory itself from
+  // `parent_fd` unless that is -1 (the root).  False when the job stopped.
+  bool Contents(int fd, const std::string& path, int parent_fd,
+                const std::string& name) {
+    std::vector<Level> stack;
+    std::vector<int> parents;  // fd of each level's parent (stack[i-1]'s)
+    if (!Push(stack, fd, path, name)) return false;
+    parents.push_back(parent_fd);
+    bool ok = true;
+    while (!stack.empty()) {
+      if (job_.Cancelled()) {
+        cancelled_ = true;
+        ok = false;
+        break;
+      }
+      Level& level = stack.back();
+      const int dfd = dirfd(level.dir);
+      errno = 0;
+      struct dirent* e = readdir(level.dir);
+      if (e == nullptr) {
+        if (errno != 0 && !Report(errno, "scandir", level.path)) {
+          ok = false;
+          break;
+        }
+        if (!remove_ || parents.back() < 0) {
+          Pop(stack, parents);
+          continue;
+        }
+        if (unlinkat(parents.back(), level.name.c_str(), AT_REMOVEDIR) == 0) {
+          Pop(stack, parents);
+          if (!Count()) {
+            ok = false;
+            break;
+          }
+          continue;
+        }
+        int err = errno;
+        if (err == ENOTEMPTY && level.rescans < 3 &&
+            errors_ == level.errors_before) {
+          // Entries came in while we worked (none of ours failed): go
+          // round again.
+          level.rescans++;
+          rewinddir(level.dir);
+          continue;
+        }
+        std::string failed = level.path;
+        Pop(stack, parents);
+        if (err != ENOENT && !Report(err, "rmdir", failed)) {
+          ok = false;
+          break;
+        }
+        continue;
+      }
+      const char* n = e->d_name;
+      if (n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0))) continue;
+      std::string child = level.path;
+      if (child.empty() || child.back() != '/') child += '/';
+      child += n;
+      unsigned char type = e->d_type;
+      if (type == DT_UNKNOWN) {
+        struct stat st;
+        if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+          if (errno == ENOENT) continue;
+          if (!Report(errno, "lstat", child)) {
+            ok = false;
+            break;
+          }
+          continue;
+        }
+        type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+      }
+      if (type != DT_DIR) {
+        if (!Entry(dfd, n, child, false)) {
+          ok = false;
+          break;
+        }
+        continue;
+      }
+      if (!remove_ && !Entry(dfd, n, child, true)) {
+        ok = false;
+        break;
+      }
+      std::string name_copy = n;  // `e` is gone once the stack grows
+      int cfd = OpenChild(dfd, name_copy, child);
+      if (cfd == -2) continue;
+      if (cfd < 0 || !Push(stack, cfd, child, name_copy)) {
+        ok = false;
+        break;
+      }
+      parents.push_back(dfd);
+    }
+    while (!stack.empty()) Pop(stack, parents);
+    return ok;
+  }
+
+  bool Push(std::vector<Level>& stack, int fd, const std::string& path,
+            const std::string& name) {
+    DIR* dir = fdopendir(fd);
+    if (dir == nullptr) {
+      int err = errno;
+      close(fd);
+      Fail(err, "opendir", path);
+      return false;
+    }
+    stack.push_back(Level{dir, path, name, 0, errors_});
+    return true;
+  }
+
+  static void Pop(std::vector<Level>& stack, std::vector<int>& parents) {
+    closedir(stack.back().dir);
+    stack.pop_back();
+    parents.pop_back();
+  }
+
+  bool Count() {
+    done_++;
+    if (done_ % kProgressEvery == 0) {
+      ByteBuffer out;
+      size_t at = out.BeginFrame(request_.id, Reply::kProgress);
+      out.U64(done_);
+      out.FinishFrame(at);
+      if (!send_(out)) {
+        cancelled_ = true;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // An entry's error: sent and counted with kTreeKeepGoing (true: go on),
+  // else the job's answer (false: stop).
+  bool Report(int err, const char* syscall_name, const std::string& path) {
+    if (!(flags_ & kTreeKeepGoing)) {
+      Fail(err, syscall_name, path);
+      return false;
+    }
+    errors_++;
+    ByteBuffer out;
+    ErrorFrame(out, request_.id, err, syscall_name, path);
+    out.MutableData()[8] = static_cast<uint8_t>(Reply::kEntryError);
+    if (!send_(out)) {
+      cancelled_ = true;
+      return false;
+    }
+    return true;
+  }
+
+  void Fail(int err, const char* syscall_name, const std::string& path) {
+    failed_ = true;
+    ByteBuffer out;
+    ErrorFrame(out, request_.id, err, syscall_name, path);
+    send_(out);
+  }
+
+ private:
+  const Request& request_;
+  Job& job_;
+  const SendFrames& send_;
+  const bool remove_;
+  const uint32_t flags_;
+  uint64_t done_ = 0;
+  uint64_t errors_ = 0;
+  bool failed_ = false;
+  bool cancelled_ = false;
+};
+
+}  // namespace
+
+void TreeOp(const Request& request, int root_fd, Job& job,
+            const SendFrames& send) {
+  TreeJob tree(request, job, send);
+  tree.Run(root_fd);
+  tree.End();
+}
+
+}  // namespace unshare_fs

@@ -1,0 +1,44 @@
+// Operations that change files: single-shot ones answered by an end frame
+// or an error, the streamed write, and the tree jobs (recursive remove and
+// chown).  Every path is resolved as the session resolves paths (see
+// OpenPath): inside the root with RESOLVE_IN_ROOT when there is one.  An
+// operation on a name (mkdir, unlink, rmdir, rename, link, symlink, and the
+// no-follow ones) resolves the parent directory that way and then acts on
+// the last component with an *at call that does not follow it, so a
+// symlink planted or swapped in as that component is never written through.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "buffer.h"
+#include "job.h"
+#include "ops.h"
+#include "request.h"
+
+namespace unshare_fs {
+
+// mkdir, unlink, rmdir, rename, link, symlink, chmod, chown, utimes,
+// truncate: one end frame (a recursive mkdir's carries the first directory
+// it made, if any) or one error frame.
+void ChangeOp(ByteBuffer& out, const Request& request, int root_fd);
+
+// Writes the data frames the job receives to `request.path`, giving back a
+// credit frame for each; an end frame once the data ended and the file is
+// closed, flagged when cancelled; or an error.  Opens non-blocking, so a
+// FIFO without a reader is ENXIO and a full pipe waits with the job's
+// cancel.
+void WriteOp(const Request& request, int root_fd, Job& job,
+             const SendFrames& send);
+
+// Removes (kRemove) or chowns (kChownTree) `request.path` and, with
+// kTreeRecursive, everything under it, fd-relative, never following a
+// symlink.  A mount point inside the tree is an EBUSY entry error, not
+// descended into, unless kTreeCrossMounts.  Sends a progress frame every
+// kProgressEvery entries, an entry-error frame per failed entry with
+// kTreeKeepGoing (else the first one is the answer), and an end frame with
+// the counts, flagged when cancelled.
+void TreeOp(const Request& request, int root_fd, Job& job,
+            const SendFrames& send);
+
+}  // namespace unshare_fs
