@@ -5,6 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 
 import { FileWriteStream, treeJob, writeAll, type TreeOptions, type TreeResult, type WriteTarget } from './change';
 import type { Channel } from './channel';
+import { copyIn, copyOut, type CopyInOptions, type CopyOptions, type CopyResult } from './copy';
 import type { Entry, EntryType } from './entry';
 import { CallSite, abortError, fsError, withCallerStack } from './errors';
 import {
@@ -146,7 +147,7 @@ export interface ChownOptions extends TreeOptions {
   recursive?: boolean;
 }
 
-export { type TreeOptions, type TreeResult };
+export { type CopyInOptions, type CopyOptions, type CopyResult, type TreeOptions, type TreeResult };
 
 /** A readdir result with file types, shaped like fs.Dirent. */
 export type Dirent<Name extends string | Buffer = string> = Entry<Name, Stats>;
@@ -173,6 +174,9 @@ export interface Backend {
   resolvePath: PathResolver;
   mapUid: IdMapper;
   mapGid: IdMapper;
+  /** From a host id to the id seen inside (copyFromHost with preserveOwnership). */
+  unmapUid: IdMapper;
+  unmapGid: IdMapper;
 }
 
 const READ_FILE_OPTIONS = ['encoding', 'signal'];
@@ -448,6 +452,48 @@ export abstract class FileSystem {
     if (checkBoolean('force', o.force)) flags |= TREE_FORCE;
     if (checkBoolean('allowRoot', o.allowRoot)) flags |= TREE_ALLOW_ROOT;
     return this.#tree(Op.Remove, 'rm', path, flags, [NO_ID, NO_ID], o, this.rm);
+  }
+
+  /**
+   * Copies `hostPath` from the host (read as the calling user) to `path`,
+   * which must not exist, as `podman cp` does.  What is copied belongs to
+   * the session's own user unless `preserveOwnership`; modes and file times
+   * are kept; symlinks are copied as links; FIFOs, sockets and devices are
+   * skipped.
+   */
+  async copyFromHost(hostPath: string, path: string, options?: CopyInOptions): Promise<CopyResult> {
+    const o = checkOptionsObject(options, ['recursive', 'preserveOwnership', 'signal'], 'copyFromHost');
+    const checked = {
+      recursive: checkBoolean('recursive', o.recursive),
+      preserveOwnership: checkBoolean('preserveOwnership', o.preserveOwnership),
+      signal: checkSignal(o.signal),
+    };
+    checkPath(hostPath, 'hostPath');
+    checkPath(path);
+    const { unmapUid, unmapGid } = this.#backend;
+    try {
+      return await copyIn(this, { uid: unmapUid, gid: unmapGid }, hostPath, path, checked);
+    } catch (error) {
+      throw withCallerStack(error as Error, this.copyFromHost);
+    }
+  }
+
+  /**
+   * Copies `path` to `hostPath` on the host, which must not exist: what is
+   * copied belongs to the calling user, with the modes (less set-id bits)
+   * and file times of the originals; symlinks are copied as links; FIFOs,
+   * sockets and devices are skipped.
+   */
+  async copyToHost(path: string, hostPath: string, options?: CopyOptions): Promise<CopyResult> {
+    const o = checkOptionsObject(options, ['recursive', 'signal'], 'copyToHost');
+    const checked = { recursive: checkBoolean('recursive', o.recursive), signal: checkSignal(o.signal) };
+    checkPath(path);
+    checkPath(hostPath, 'hostPath');
+    try {
+      return await copyOut(this, path, hostPath, checked);
+    } catch (error) {
+      throw withCallerStack(error as Error, this.copyToHost);
+    }
   }
 
   async #tree(

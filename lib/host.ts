@@ -34,4 +34,6 @@ export const host: FileSystem = new HostFileSystem({
   resolvePath: resolverFrom(() => process.cwd()),
   mapUid: identity,
   mapGid: identity,
+  unmapUid: identity,
+  unmapGid: identity,
 });

@@ -1,6 +1,10 @@
 // Checks every option before it crosses into C++, with messages that name
 // the option, what was expected and what came.
+import { types } from 'node:util';
+
 import { fsError, type FsError } from './errors';
+
+const { isDate } = types;
 import { ALL_STAT, MAX_WALK_THREADS, STAT_FIELDS, WALK_ONE_FILE_SYSTEM, WALK_THREADS_SHIFT, type StatField } from './protocol';
 
 // Two threads keep both cores of a small machine busy with syscalls while
@@ -243,8 +247,13 @@ export function checkOwnerId(name: string, value: unknown, optional: boolean): n
 /** A time as node:fs's utimes takes it (seconds as a number or a numeric string, or a Date): whole seconds and nanoseconds. */
 export function checkTime(name: string, value: unknown): [seconds: number, nanoseconds: number] {
   let seconds: number;
-  if (value instanceof Date) seconds = value.getTime() / 1000;
-  else if (typeof value === 'number') seconds = value;
+  if (isDate(value)) {
+    // Whole milliseconds: split exactly, not through a fraction of a second.
+    const ms = value.getTime();
+    if (!Number.isFinite(ms)) throw invalidValue(name, 'a valid Date', value);
+    const whole = Math.floor(ms / 1000);
+    return [whole, (ms - whole * 1000) * 1e6];
+  } else if (typeof value === 'number') seconds = value;
   else if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) seconds = Number(value);
   else throw invalid(name, 'a number, a numeric string or a Date', value);
   if (!Number.isFinite(seconds)) throw invalidValue(name, 'a finite time', value);

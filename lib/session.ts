@@ -150,6 +150,8 @@ export class Session extends FileSystem implements AsyncDisposable {
       resolvePath: resolverFrom(() => '/'),
       mapUid: mapper(maps.uidMap),
       mapGid: mapper(maps.gidMap),
+      unmapUid: inverseMapper(maps.uidMap),
+      unmapGid: inverseMapper(maps.gidMap),
     });
     this.#link = link;
     this.targetPid = targetPid;

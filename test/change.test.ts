@@ -304,6 +304,66 @@ fullRange.describe('changes in a namespace of our own', () => {
     }
   });
 
+  test('a tree copied in and back out keeps contents, modes, times, symlinks and (mapped) owners; a FIFO is skipped', async () => {
+    const source = tempDir('unshare-fs-copy-src-');
+    const back = path.join(tempDir('unshare-fs-copy-back-'), 'tree');
+    try {
+      fs.mkdirSync(path.join(source, 'sub/deeper'), { recursive: true });
+      fs.writeFileSync(path.join(source, 'plain'), 'plain\n');
+      fs.writeFileSync(path.join(source, 'sub/big'), Buffer.alloc(3 << 20, 7));
+      fs.writeFileSync(path.join(source, 'sub/deeper/secret'), 'secret\n');
+      fs.chmodSync(path.join(source, 'sub/deeper/secret'), 0o600);
+      fs.chmodSync(path.join(source, 'sub/deeper'), 0o500);
+      fs.symlinkSync('../plain', path.join(source, 'sub/link'));
+      fs.symlinkSync('/etc/passwd', path.join(source, 'abs-link'));
+      fs.utimesSync(path.join(source, 'plain'), 1000, 2000);
+      execFileSync('mkfifo', [path.join(source, 'fifo')]);
+      if (asRoot) fs.lchownSync(path.join(source, 'plain'), session.toHostUid(1000), session.toHostGid(1000));
+      const dest = path.join(fixture.mergedDir, 'copied');
+      await expect(session.copyFromHost(source, dest)).rejects.toMatchObject({ code: 'EISDIR' });
+      const copied = await session.copyFromHost(source, dest, { recursive: true, preserveOwnership: true });
+      expect(copied).toEqual({ entries: 8, bytes: (3 << 20) + 13, skipped: 1 });
+      await expect(session.copyFromHost(source, dest, { recursive: true })).rejects.toMatchObject({ code: 'EEXIST' });
+      const inside = new Map<string, string>();
+      for await (const entry of session.walk(dest, { stat: true })) {
+        const st = entry.stats!;
+        const host = fs.lstatSync(path.join(source, path.relative(dest, entry.path)));
+        inside.set(path.relative(dest, entry.path), `${entry.type} ${(st.mode & 0o7777).toString(8)} ${st.uid}`);
+        expect([entry.path, st.uid, st.gid]).toEqual([entry.path, session.fromHostUid(host.uid), session.fromHostGid(host.gid)]);
+      }
+      expect(inside.get('sub/deeper')).toBe(`directory 500 ${session.fromHostUid(process.getuid!())}`);
+      expect(inside.get('sub/deeper/secret')?.split(' ').slice(0, 2)).toEqual(['file', '600']);
+      expect((await session.lstat(path.join(dest, 'plain'))).mtimeMs).toBe(2_000_000);
+      expect(await session.readlink(path.join(dest, 'sub/link'))).toBe('../plain');
+
+      const out = await session.copyToHost(dest, back, { recursive: true });
+      expect(out).toEqual({ entries: 8, bytes: (3 << 20) + 13, skipped: 0 });
+      const rows = (root: string): string[] =>
+        (fs.readdirSync(root, { recursive: true }) as string[])
+          .filter((name) => name !== 'fifo')
+          .sort()
+          .map((name) => {
+            const file = path.join(root, name);
+            const st = fs.lstatSync(file);
+            const what = st.isSymbolicLink() ? fs.readlinkSync(file) : st.isFile() ? fs.readFileSync(file).toString('base64').slice(0, 40) + st.size : '';
+            return `${name} ${(st.mode & 0o7777).toString(8)} ${what}`;
+          });
+      fs.chmodSync(path.join(source, 'sub/deeper'), 0o700);
+      fs.chmodSync(path.join(back, 'sub/deeper'), 0o700);
+      expect(rows(back)).toEqual(rows(source));
+      // Times travel as Dates: to the millisecond.
+      for (const name of ['plain', 'sub/big', 'sub/deeper/secret']) {
+        expect(Math.abs(fs.statSync(path.join(back, name)).mtimeMs - fs.statSync(path.join(source, name)).mtimeMs)).toBeLessThan(1.001);
+      }
+      // Copied out, everything is the caller's.
+      for (const name of fs.readdirSync(back, { recursive: true }) as string[]) expect(fs.lstatSync(path.join(back, name)).uid).toBe(process.getuid!());
+      await session.rm(dest, { recursive: true });
+    } finally {
+      removeTree(source);
+      removeTree(path.dirname(back));
+    }
+  });
+
   test("the session's root is emptied only when asked, and stays", async () => {
     const ns = fixture.ns;
     const scratch = tempDir('unshare-fs-root-rm-');

@@ -82,6 +82,8 @@ const FILE_SYSTEM_METHODS = [
   'appendFile',
   'createWriteStream',
   'rm',
+  'copyFromHost',
+  'copyToHost',
 ];
 const SESSION_MEMBERS = ['constructor', 'toHostUid', 'toHostGid', 'fromHostUid', 'fromHostGid', 'exit', 'closed', 'mounts', 'whenClosed', 'close'];
 const SESSION_FIELDS = ['targetPid', 'workerPid', 'joinedUserNamespace', 'uidMap', 'gidMap', 'root'];
