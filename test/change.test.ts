@@ -193,6 +193,38 @@ describe('changes through the host server', () => {
     expect(await host.rm(tree, { recursive: true })).toEqual({ entries: left + 1, errors: 0 });
   });
 
+  test('rm and chown -R never act through a directory swapped for a symlink while they run', async () => {
+    const outside = path.join(dir, 'outside');
+    makeTree(outside, 5, 20);
+    const owners = (): string[] =>
+      (fs.readdirSync(outside, { recursive: true }) as string[]).sort().map((name) => `${name} ${fs.lstatSync(path.join(outside, name)).uid}`);
+    const before = owners();
+    // Root can give the tree away (a chown through the link would show); a user only keeps it.
+    const uid = asRoot ? 4242 : -1;
+    const tree = path.join(dir, 'tree');
+    // A child that swaps each directory under tree/victim in turn for a symlink
+    // to `outside`, holding the link a while, as fast as it can.
+    const swapper = `const fs = require('fs'); const [v, out] = process.argv.slice(1);
+      for (let i = 0, n = 0; ; i = (i + 1) % 10) {
+        if (n++ === 10) process.stdout.write('swapping');
+        const d = v + '/d' + i;
+        try { fs.renameSync(d, d + '.x'); fs.symlinkSync(require('path').relative(v, out), d); } catch { continue; }
+        const until = process.hrtime.bigint() + 300000n; while (process.hrtime.bigint() < until);
+        try { fs.unlinkSync(d); } catch {}
+        try { fs.renameSync(d + '.x', d); } catch {}
+      }`;
+    for (let round = 0; round < 10; round++) {
+      makeTree(path.join(tree, 'victim'), 10, 200);
+      const child = spawn(process.execPath, ['-e', swapper, path.join(tree, 'victim'), outside], { stdio: ['ignore', 'pipe', 'ignore'] });
+      await new Promise((resolve) => child.stdout!.once('data', resolve));
+      await (round % 2 ? host.chown(tree, uid, -1, { recursive: true, onError: 'skip' }) : host.rm(tree, { recursive: true, onError: 'skip' }));
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.on('close', resolve));
+      fs.rmSync(tree, { recursive: true, force: true });
+      expect(owners()).toEqual(before);
+    }
+  });
+
   test('rm: a tree that grows while it is removed ends removed or with an error, never a hang', async () => {
     const tree = path.join(dir, 'tree');
     makeTree(tree, 20, 200);
