@@ -20,8 +20,14 @@
 //   --no-streams           skip the streams section (on by default: a 256 MiB
 //                          file through createReadStream on the host and in a
 //                          namespace, beside node's; see streams.js)
-//   --namespace-only       skip the host walk tables and the streams section:
-//                          only the namespace and podman sections
+//   --no-changes           skip the changes section (on by default: rm -r,
+//                          chown -R, small writes and a 1 GiB copy in a
+//                          namespace, beside nsenter and podman unshare; see
+//                          changes.js)
+//   --changes-only         only the changes section
+//   --namespace-only       skip the host walk tables, the streams and the
+//                          changes sections: only the namespace and podman
+//                          sections
 //   --streams-only         only the streams section
 //   --podman-container NAME   use this running container (>= 50,000 entries
 //                          in its merged dir) instead of making one
@@ -42,6 +48,7 @@ const { libraryPath, loadLibrary } = require('./library');
 const { runNamespaceSection } = require('./namespace');
 const { runPodmanSection } = require('./podman-section');
 const { runStreamsSection } = require('./streams');
+const { runChangesSection } = require('./changes');
 const report = require('./report');
 const { measureFixture, progress } = require('./measure');
 
@@ -63,6 +70,8 @@ function parseOptions() {
       'no-streams': { type: 'boolean', default: false },
       'namespace-only': { type: 'boolean', default: false },
       'streams-only': { type: 'boolean', default: false },
+      'no-changes': { type: 'boolean', default: false },
+      'changes-only': { type: 'boolean', default: false },
       'podman-container': { type: 'string' },
       'keep-container': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -86,10 +95,11 @@ function parseOptions() {
   const idList = (text) => (text ? text.split(',').map((id) => id.trim()) : null);
   return { fixtures, trials, only: idList(values.only), skip: idList(values.skip) ?? [],
     slowConsumerEverywhere: values['slow-consumer'], compareLibs: values['compare-lib'],
-    hostTables: !values['namespace-only'] && !values['streams-only'],
-    streams: !values['no-streams'] && !values['namespace-only'],
-    namespace: !values['no-namespace'] && !values['streams-only'],
-    podman: !values['no-podman'] && !values['streams-only'],
+    hostTables: !values['namespace-only'] && !values['streams-only'] && !values['changes-only'],
+    streams: !values['no-streams'] && !values['namespace-only'] && !values['changes-only'],
+    namespace: !values['no-namespace'] && !values['streams-only'] && !values['changes-only'],
+    podman: !values['no-podman'] && !values['streams-only'] && !values['changes-only'],
+    changes: !values['no-changes'] && !values['streams-only'] && !values['namespace-only'],
     podmanContainer: values['podman-container'] ?? null, keepContainer: values['keep-container'] };
 }
 
@@ -187,6 +197,22 @@ async function main() {
 
   if (options.streams) await runStreams(options, machine);
   if (options.namespace || options.podman) await runNamespaceSections(options, machine);
+  if (options.changes) await runChanges(options, machine);
+}
+
+/** The changes section, written to out/results-changes.json. */
+async function runChanges(options, machine) {
+  const results = { ...machine, library: libraryPath(), euid: process.geteuid(), trials: options.trials };
+  try {
+    results.changes = await runChangesSection({ library: loadLibrary(), trials: options.trials });
+  } catch (error) {
+    console.log(`\nchanges section failed: ${error.stack || error.message}`);
+    results.changes = { error: error.message };
+    process.exitCode = 1;
+  }
+  const file = path.join(OUT_DIR, 'results-changes.json');
+  report.writeResults(file, results);
+  console.log(`\nresults written to ${path.relative(process.cwd(), file)}`);
 }
 
 /** The streams section, written to out/results-streams.json. */

@@ -17,13 +17,27 @@ export {
   type ReadStreamOptions,
   type StatOptions,
   type WalkEntry,
+  type ChownOptions,
+  type CopyInOptions,
+  type CopyOptions,
+  type CopyResult,
+  type MkdirOptions,
+  type OwnerOptions,
+  type RmOptions,
+  type SignalOptions,
+  type TreeOptions,
+  type TreeResult,
+  type WriteData,
+  type WriteFileOptions,
+  type WriteFlag,
+  type WriteStreamOptions,
 } from './filesystem';
 export { host } from './host';
 export { OVERFLOW_ID, type IdRange } from './idmap';
 export { type MountInfo } from './mounts';
 export { createNamespace, Namespace, type CreateNamespaceOptions, type OverlayOptions, type TmpfsOptions } from './namespace';
 export type { ExitStatus } from './native';
-export { enter, Session, type EnterOptions } from './session';
+export { enter, Session, type EnterOptions, type ExecOptions } from './session';
 export type { PathLike, WalkOptions } from './options';
 export type { StatField };
 export { BigIntStats, Stats } from './stats';

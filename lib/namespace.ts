@@ -10,7 +10,7 @@ import { Channel, socketTransport } from './channel';
 import { CallSite, UnshareFsError } from './errors';
 import { checkIdMap, formatIdMap, readIdMaps, type IdRange } from './idmap';
 import { native, type ExitStatus } from './native';
-import { checkBoolean, checkOneOf, checkOptionsObject, checkString, invalid, invalidValue, outOfRange } from './options';
+import { checkArgv, checkBoolean, checkOneOf, checkOptionsObject, checkString, invalid, invalidValue, outOfRange } from './options';
 import { Reply, errorFromPayload } from './protocol';
 import { mountRequest, unmountRequest } from './filesystem';
 import { enter, enterToMount, nativeError, type Session } from './session';
@@ -107,17 +107,6 @@ function checkTmpfsOptions(options: unknown): string {
   // Mount options are comma-separated: anything but a size would add options.
   if (!TMPFS_SIZE.test(size)) throw invalidValue('size', "a number with an optional k, m, g, t, p, e or % suffix, such as '64m'", size);
   return `size=${size}`;
-}
-
-function checkArgv(argv: unknown): string[] {
-  if (!Array.isArray(argv)) throw invalid('argv', 'a non-empty array of strings', argv);
-  if (argv.length === 0) throw invalidValue('argv', 'a non-empty array of strings', argv);
-  argv.forEach((arg: unknown, i) => {
-    if (typeof arg !== 'string') throw invalid(`argv[${i}]`, 'a string', arg);
-    // execve takes C strings: a NUL byte would cut an argument short.
-    if (arg.includes('\0')) throw invalidValue(`argv[${i}]`, 'a string without null bytes', arg);
-  });
-  return [...argv];
 }
 
 const MS_RDONLY = 1;

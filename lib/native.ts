@@ -51,7 +51,8 @@ export interface NativeBinding {
   /** A worker in `pid`'s namespaces; only one for a namespace of our own is let mount. */
   spawnWorker(pid: number, allowMount?: boolean): SpawnedWorker;
   spawnHolder(newUserNamespace: boolean): { pid: number; fd: number };
-  spawnCommand(pid: number, argv: string[]): number;
+  /** A command in `pid`'s namespaces: `cwd` there, `env` as NAME=value strings (default ours), `quiet`: stdio to /dev/null. */
+  spawnCommand(pid: number, argv: string[], options?: { cwd?: string; env?: string[]; quiet?: boolean }): number;
   reap(pid: number, graceMs: number): Promise<ExitStatus>;
   /** The pending reap of `pid` stops holding the event loop (it still happens). */
   unrefReap(pid: number): void;

@@ -260,3 +260,15 @@ export function checkTime(name: string, value: unknown): [seconds: number, nanos
   const whole = Math.floor(seconds);
   return [whole, Math.min(999_999_999, Math.round((seconds - whole) * 1e9))];
 }
+
+/** A command line: a non-empty array of strings without NUL bytes. */
+export function checkArgv(argv: unknown): string[] {
+  if (!Array.isArray(argv)) throw invalid('argv', 'a non-empty array of strings', argv);
+  if (argv.length === 0) throw invalidValue('argv', 'a non-empty array of strings', argv);
+  argv.forEach((arg: unknown, i) => {
+    if (typeof arg !== 'string') throw invalid(`argv[${i}]`, 'a string', arg);
+    // execve takes C strings: a NUL byte would cut an argument short.
+    if (arg.includes('\0')) throw invalidValue(`argv[${i}]`, 'a string without null bytes', arg);
+  });
+  return [...argv];
+}

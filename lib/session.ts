@@ -10,7 +10,7 @@ import { FileSystem, resolverFrom, setRootRequest } from './filesystem';
 import { inverseMapper, mapper, readIdMaps, type IdRange } from './idmap';
 import { parseMountInfo, type MountInfo } from './mounts';
 import { native, type ExitStatus, type NativeSysError } from './native';
-import { checkOptionsObject, invalid, invalidValue, requireInteger } from './options';
+import { checkArgv, checkOneOf, checkOptionsObject, invalid, invalidValue, requireInteger } from './options';
 import { checkPid, readPidFile } from './pidfile';
 import { PROTOCOL_VERSION, Reply, errorFromPayload } from './protocol';
 
@@ -115,6 +115,15 @@ function closedError(): UnshareFsError {
   return new UnshareFsError('ECLOSED', 'unshare-fs: the session is closed');
 }
 
+export interface ExecOptions {
+  /** The working directory, in the namespace (default: its root). */
+  cwd?: string;
+  /** The environment (default: this process's). */
+  env?: Record<string, string>;
+  /** 'inherit' (the default): this process's stdio; 'ignore': /dev/null. */
+  stdio?: 'inherit' | 'ignore';
+}
+
 let linkOf: (session: Session) => WorkerLink;
 
 export class Session extends FileSystem implements AsyncDisposable {
@@ -177,6 +186,45 @@ export class Session extends FileSystem implements AsyncDisposable {
   }
   fromHostGid(gid: number): number {
     return inverseMapper(this.gidMap)(checkId(gid, 'gid'));
+  }
+
+  /**
+   * Runs a command in the session's namespaces, as their root: what
+   * `podman unshare CMD` does, for what the API does not cover.  Its own
+   * process, joined the way the worker is (it dies with this process, and
+   * holds no fd but its stdio); resolves with how it exited.  It runs in the
+   * target's mount namespace as it is, not inside the session's `root`.
+   */
+  async exec(argv: string[], options?: ExecOptions): Promise<ExitStatus> {
+    const site = new CallSite(this.exec);
+    const args = checkArgv(argv);
+    const o = checkOptionsObject(options, ['cwd', 'env', 'stdio'], 'exec');
+    const spawnOptions: { cwd?: string; env?: string[]; quiet: boolean } = {
+      quiet: checkOneOf('stdio', o.stdio, ['inherit', 'ignore'], 'inherit') === 'ignore',
+    };
+    if (o.cwd !== undefined) {
+      if (typeof o.cwd !== 'string') throw invalid('cwd', 'a string', o.cwd);
+      if (o.cwd === '' || o.cwd.includes('\0')) throw invalidValue('cwd', 'a path without null bytes', o.cwd);
+      spawnOptions.cwd = o.cwd;
+    }
+    if (o.env !== undefined) {
+      if (typeof o.env !== 'object' || o.env === null) throw invalid('env', 'an object', o.env);
+      spawnOptions.env = Object.entries(o.env as Record<string, unknown>).map(([name, value]) => {
+        if (typeof value !== 'string') throw invalid(`env.${name}`, 'a string', value);
+        if (name === '' || name.includes('=') || name.includes('\0') || value.includes('\0')) {
+          throw invalidValue(`env.${name}`, 'a name without = and values without null bytes', value);
+        }
+        return `${name}=${value}`;
+      });
+    }
+    if (this.closed) throw site.graft(closedError());
+    let pid: number;
+    try {
+      pid = native().spawnCommand(this.targetPid, args, spawnOptions);
+    } catch (error) {
+      throw site.graft(nativeError(error));
+    }
+    return native().reap(pid, 0x7fffffff);
   }
 
   /** How the worker ended, once it has. */

@@ -290,41 +290,82 @@ Napi::Value SpawnHolder(const Napi::CallbackInfo& info) {
   return ChildObject(info.Env(), holder);
 }
 
-Napi::Value SpawnCommand(const Napi::CallbackInfo& info) {
-  pid_t pid = PidArg(info, 0, "pid");
-  if (info.Length() < 2 || !info[1].IsArray()) {
-    throw Napi::TypeError::New(info.Env(), "Expected an array for argv");
+// Strings of a JS array, each without NUL (execve takes C strings).
+std::vector<std::string> StringList(const Napi::Env& env, Napi::Value value,
+                                    const char* name) {
+  if (!value.IsArray()) {
+    throw Napi::TypeError::New(env,
+                               std::string("Expected an array for ") + name);
   }
-  Napi::Array list = info[1].As<Napi::Array>();
-  std::vector<std::string> args;
+  Napi::Array list = value.As<Napi::Array>();
+  std::vector<std::string> out;
   for (uint32_t i = 0; i < list.Length(); i++) {
     Napi::Value v = list.Get(i);
     if (!v.IsString()) {
-      throw Napi::TypeError::New(info.Env(), "Expected strings in argv");
+      throw Napi::TypeError::New(env,
+                                 std::string("Expected strings in ") + name);
     }
-    args.push_back(v.As<Napi::String>().Utf8Value());
-    // execve takes C strings: a NUL byte would cut the argument short.
-    if (args.back().find('\0') != std::string::npos) {
-      throw Napi::TypeError::New(
-          info.Env(), "argv[" + std::to_string(i) + "] contains a NUL byte");
+    out.push_back(v.As<Napi::String>().Utf8Value());
+    if (out.back().find('\0') != std::string::npos) {
+      throw Napi::TypeError::New(env, std::string(name) + "[" +
+                                          std::to_string(i) +
+                                          "] contains a NUL byte");
     }
   }
-  if (args.empty()) throw Napi::TypeError::New(info.Env(), "argv is empty");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  return out;
+}
+
+std::vector<char*> CStrings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+// spawnCommand(pid, argv, options?): options.cwd (a string), options.env
+// (an array of "NAME=value"), options.quiet (stdio to /dev/null).
+Napi::Value SpawnCommand(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  pid_t pid = PidArg(info, 0, "pid");
+  std::vector<std::string> args =
+      StringList(env, info.Length() > 1 ? info[1] : env.Undefined(), "argv");
+  if (args.empty()) throw Napi::TypeError::New(env, "argv is empty");
+  std::vector<char*> argv = CStrings(args);
+  unshare_fs::CommandOptions options;
+  std::string cwd;
+  std::vector<std::string> env_strings;
+  std::vector<char*> envp;
+  if (info.Length() > 2 && info[2].IsObject()) {
+    Napi::Object o = info[2].As<Napi::Object>();
+    Napi::Value c = o.Get("cwd");
+    if (c.IsString()) {
+      cwd = c.As<Napi::String>().Utf8Value();
+      if (cwd.empty() || cwd.find('\0') != std::string::npos) {
+        throw Napi::TypeError::New(env, "cwd is empty or contains a NUL byte");
+      }
+      options.cwd = cwd.c_str();
+    }
+    Napi::Value e = o.Get("env");
+    if (!e.IsUndefined()) {
+      env_strings = StringList(env, e, "env");
+      envp = CStrings(env_strings);
+      options.envp = envp.data();
+    }
+    options.quiet = o.Get("quiet").ToBoolean();
+  }
   SysError error;
   unshare_fs::Target target;
   if (!unshare_fs::OpenTarget(pid, target, error)) {
-    ThrowSysError(info.Env(), error);
+    ThrowSysError(env, error);
   }
   pid_t child = -1;
   int pidfd = -1;
-  if (!unshare_fs::SpawnCommand(target, argv.data(), child, pidfd, error)) {
-    ThrowSysError(info.Env(), error);
+  if (!unshare_fs::SpawnCommand(target, argv.data(), options, child, pidfd,
+                                error)) {
+    ThrowSysError(env, error);
   }
-  ChildWatch::Adopt(info.Env(), child, pidfd);
-  return Napi::Number::New(info.Env(), child);
+  ChildWatch::Adopt(env, child, pidfd);
+  return Napi::Number::New(env, child);
 }
 
 // reap(pid, graceMs): the exit of a child we spawned, killing it after

@@ -396,6 +396,23 @@ fullRange.describe('changes in a namespace of our own', () => {
     }
   });
 
+  test('exec runs a command in the namespace as its root, with cwd, env and stdio; failures to start are errors', async () => {
+    const out = path.join(fixture.mergedDir, 'exec-out');
+    const status = await session.exec(['sh', '-c', 'id -u > "$0"; pwd >> "$0"; echo "$GREETING" >> "$0"; stat -c %u "$0" >> "$0"', out], {
+      cwd: path.join(fixture.mergedDir, 'etc'),
+      env: { GREETING: 'hello from exec', PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    });
+    expect(status).toEqual({ code: 0, signal: null });
+    expect(await session.readFile(out, 'utf8')).toBe(`0\n${path.join(fixture.mergedDir, 'etc')}\nhello from exec\n0\n`);
+    expect(fs.lstatSync(path.join(fixture.upperDir, 'exec-out')).uid).toBe(session.toHostUid(0));
+    expect(await session.exec(['sh', '-c', 'echo not shown; exit 3'], { stdio: 'ignore' })).toEqual({ code: 3, signal: null });
+    await expect(session.exec(['true'], { cwd: '/no/such/dir' })).rejects.toMatchObject({ code: 'ENOENT', syscall: 'chdir' });
+    await expect(session.exec(['no-such-command-anywhere'])).rejects.toMatchObject({ code: 'ENOENT', syscall: 'spawn' });
+    await expect(session.exec([])).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(session.exec(['true'], { env: { A: 1 as unknown as string } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await session.rm(out);
+  });
+
   test("the session's root is emptied only when asked, and stays", async () => {
     const ns = fixture.ns;
     const scratch = tempDir('unshare-fs-root-rm-');

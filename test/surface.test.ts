@@ -85,7 +85,7 @@ const FILE_SYSTEM_METHODS = [
   'copyFromHost',
   'copyToHost',
 ];
-const SESSION_MEMBERS = ['constructor', 'toHostUid', 'toHostGid', 'fromHostUid', 'fromHostGid', 'exit', 'closed', 'mounts', 'whenClosed', 'close'];
+const SESSION_MEMBERS = ['constructor', 'toHostUid', 'toHostGid', 'fromHostUid', 'fromHostGid', 'exec', 'exit', 'closed', 'mounts', 'whenClosed', 'close'];
 const SESSION_FIELDS = ['targetPid', 'workerPid', 'joinedUserNamespace', 'uidMap', 'gidMap', 'root'];
 const NAMESPACE_MEMBERS = ['constructor', 'enter', 'exec', 'mountOverlay', 'mountTmpfs', 'unmount', 'close'];
 const NAMESPACE_FIELDS = ['pid', 'uidMap', 'gidMap', 'fullRange', 'ownUserNamespace'];

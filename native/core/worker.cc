@@ -303,7 +303,8 @@ bool SpawnWorker(Target& target, bool allow_mount, Worker& worker,
   return ok;
 }
 
-bool SpawnCommand(Target& target, char* const argv[], pid_t& pid, int& pidfd,
+bool SpawnCommand(Target& target, char* const argv[],
+                  const CommandOptions& options, pid_t& pid, int& pidfd,
                   SysError& error) {
   // The child reports a failed join or exec through this pipe; a successful
   // exec closes it (O_CLOEXEC) with nothing written.
@@ -319,14 +320,30 @@ bool SpawnCommand(Target& target, char* const argv[], pid_t& pid, int& pidfd,
     ResetChild(parent, "unshare-fs-exec");
     int report_fd = pipefd[1];
     const char* failed = JoinTarget(target, parent);
-    int exec_failed = 0;
+    int exec_failed = 0;  // 1: exec, 2: chdir, 3: /dev/null
     if (!failed) {
       int moved = KeepOnlyStdio(report_fd);
+      exec_failed = 1;
       if (moved >= 0) {
         report_fd = moved;
-        execvp(argv[0], argv);
+        if (options.quiet) {
+          int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+          if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 ||
+              dup2(null_fd, 2) < 0) {
+            exec_failed = 3;
+          }
+        }
+        if (exec_failed == 1 && options.cwd != nullptr && chdir(options.cwd)) {
+          exec_failed = 2;
+        }
+        if (exec_failed == 1) {
+          if (options.envp != nullptr) {
+            execvpe(argv[0], argv, options.envp);
+          } else {
+            execvp(argv[0], argv);
+          }
+        }
       }
-      exec_failed = 1;
     }
     int report[2] = {errno, exec_failed};
     ssize_t ignored = write(report_fd, report, sizeof report);
@@ -352,7 +369,14 @@ bool SpawnCommand(Target& target, char* const argv[], pid_t& pid, int& pidfd,
     close(pidfd);
     pidfd = -1;
     errno = report[0];
-    return Fail(error, report[1] ? "spawn" : "setns", argv[0]);
+    const char* what = report[1] == 0   ? "setns"
+                       : report[1] == 2 ? "chdir"
+                       : report[1] == 3 ? "open"
+                                        : "spawn";
+    return Fail(error, what,
+                report[1] == 2   ? options.cwd
+                : report[1] == 3 ? "/dev/null"
+                                 : argv[0]);
   }
   return true;
 }

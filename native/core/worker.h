@@ -41,9 +41,19 @@ struct Worker {
 bool SpawnWorker(Target& target, bool allow_mount, Worker& worker,
                  SysError& error);
 
+// How a command runs: its working directory (in the target's mount
+// namespace; null: the target's root), its environment (null: ours), and
+// whether its stdio is ours or /dev/null.
+struct CommandOptions {
+  const char* cwd = nullptr;
+  char* const* envp = nullptr;
+  bool quiet = false;
+};
+
 // Forks a child that joins `target` the same way and execs argv[0] (searched
-// in PATH) with stdio inherited and no other fd.  Returns its pid and pidfd.
-bool SpawnCommand(Target& target, char* const argv[], pid_t& pid, int& pidfd,
+// in PATH) with no fd but its stdio.  Returns its pid and pidfd.
+bool SpawnCommand(Target& target, char* const argv[],
+                  const CommandOptions& options, pid_t& pid, int& pidfd,
                   SysError& error);
 
 // Forks a holder: a process in a new mount namespace (propagation private)
