@@ -15,7 +15,10 @@
 //              file, measured on 20 and given per call
 //   copy       a 1 GiB file copied in (copyFromHost) and out (copyToHost)
 //              against `nsenter … cp` of the same file, with this process's
-//              RSS growth while the library copies
+//              RSS growth while the library copies; where the container
+//              $UNSHARE_FS_BENCH_CONTAINER (default contenedor1, the seed
+//              scenario's) runs, also into and out of it through
+//              podman.enterMerged() against `podman cp`
 //
 // Every time is the median of the trials; ratios are the peer's time over
 // the library's (above 1: the library is faster).  Targets are printed,
@@ -37,6 +40,13 @@ const WRITE_BYTES = 4096;
 const PROCESS_CALLS = 20;
 const COPY_BYTES = 1 << 30;
 const RSS_LIMIT_MIB = 64;
+
+/** The running container to copy into beside `podman cp`, if there is one. */
+function podmanContainer() {
+  const name = process.env.UNSHARE_FS_BENCH_CONTAINER || 'contenedor1';
+  const r = spawnSync('podman', ['inspect', '--format', '{{.State.Running}}', name], { encoding: 'utf8', cwd: '/' });
+  return r.status === 0 && r.stdout.trim() === 'true' ? name : null;
+}
 
 function podmanWorks() {
   if (process.geteuid() === 0) return false; // rootful `podman unshare` is the host itself
@@ -99,6 +109,8 @@ async function runChangesSection({ library, trials }) {
       const script = `cp -a "$0" "$1" && chown -R ${OWNER}:${OWNER} "$1"`;
       if (viaPodman) await run('podman', ['unshare', 'sh', '-c', script, fixture.root, dest]);
       else await run('nsenter', [...nsenter, 'sh', '-c', script, fixture.root, dest]);
+      // The copy's writeback would land in the middle of the timed run.
+      await run('sync', []);
       return dest;
     };
 
@@ -197,9 +209,41 @@ async function runChangesSection({ library, trials }) {
       fs.rmSync(back);
     }
     const mibps = (ms) => (COPY_BYTES / (1 << 20)) / (ms / 1000);
+    const container = podmanContainer();
+    const podmanCp = { libIn: [], libOut: [], cpIn: [], cpOut: [] };
+    if (container) {
+      const rooted = await library.podman.enterMerged(container);
+      try {
+        for (let t = 0; t < Math.min(trials, 3); t++) {
+          progress(`podman cp trial ${t + 1}`);
+          const back = path.join(base, `podman-back-${t}`);
+          let r = await rssGrowth(() => rooted.copyFromHost(big, `/tmp/unshare-fs-bench-${t}`));
+          podmanCp.libIn.push(r.ms);
+          worstRss = Math.max(worstRss, r.mib);
+          r = await rssGrowth(() => rooted.copyToHost(`/tmp/unshare-fs-bench-${t}`, back));
+          podmanCp.libOut.push(r.ms);
+          worstRss = Math.max(worstRss, r.mib);
+          fs.rmSync(back);
+          podmanCp.cpIn.push(await run('podman', ['cp', big, `${container}:/tmp/unshare-fs-bench-cp-${t}`]));
+          podmanCp.cpOut.push(await run('podman', ['cp', `${container}:/tmp/unshare-fs-bench-cp-${t}`, back]));
+          fs.rmSync(back);
+          await rooted.rm(`/tmp/unshare-fs-bench-${t}`);
+          await rooted.rm(`/tmp/unshare-fs-bench-cp-${t}`);
+        }
+      } finally {
+        await rooted.close();
+      }
+    }
     rows.push(['copy 1 GiB', `library copyFromHost (${mibps(median(copyIn)).toFixed(0)} MiB/s)`, median(copyIn), null]);
     rows.push(['copy 1 GiB', `library copyToHost (${mibps(median(copyOut)).toFixed(0)} MiB/s)`, median(copyOut), null]);
     rows.push(['copy 1 GiB', `nsenter … cp (${mibps(median(cpIn)).toFixed(0)} MiB/s)`, median(cpIn), median(cpIn) / median(copyIn)]);
+    if (container) {
+      const { libIn, libOut, cpIn: pIn, cpOut: pOut } = podmanCp;
+      rows.push(['copy 1 GiB', `library into ${container} (${mibps(median(libIn)).toFixed(0)} MiB/s)`, median(libIn), null]);
+      rows.push(['copy 1 GiB', `podman cp in (${mibps(median(pIn)).toFixed(0)} MiB/s)`, median(pIn), median(pIn) / median(libIn)]);
+      rows.push(['copy 1 GiB', `library out of ${container} (${mibps(median(libOut)).toFixed(0)} MiB/s)`, median(libOut), null]);
+      rows.push(['copy 1 GiB', `podman cp out (${mibps(median(pOut)).toFixed(0)} MiB/s)`, median(pOut), median(pOut) / median(libOut)]);
+    }
     progress('');
 
     const lines = rows.map(([what, who, ms, ratio]) => [what, who, `${ms.toFixed(1)} ms`, ratio === null ? '' : `${ratio.toFixed(2)}x`]);
@@ -213,6 +257,7 @@ async function runChangesSection({ library, trials }) {
     console.log('');
     for (const [name, ok] of targets) console.log(`${ok ? 'PASS' : 'FAIL'}  ${name}`);
     if (!withPodman) console.log('(no rootless podman here: the podman unshare peers were not run; run as a user with podman for them)');
+    if (!container) console.log('(no running container to copy into: the podman cp peer was not run; start the seed scenario for it)');
     return { rows, targets, worstRssMib: worstRss, podman: withPodman };
   } finally {
     await storage?.close();

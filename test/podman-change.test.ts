@@ -139,6 +139,44 @@ gate.describe(`changing files through podman's namespaces (${MODE}, uid ${UID})`
     }
   });
 
+  test('a tree copied into a running container and back out: podman exec sees what was copied, the round trip keeps it', async () => {
+    const source = tempDir('unshare-fs-cp-src-');
+    const backDir = tempDir('unshare-fs-cp-back-');
+    dirs.push(source, backDir);
+    fs.mkdirSync(path.join(source, 'conf.d'));
+    fs.writeFileSync(path.join(source, 'app.conf'), 'key = value\n');
+    fs.writeFileSync(path.join(source, 'conf.d/secret'), 'secret\n');
+    fs.chmodSync(path.join(source, 'conf.d/secret'), 0o600);
+    fs.writeFileSync(path.join(source, 'data.bin'), Buffer.alloc(1 << 20, 9));
+    fs.symlinkSync('app.conf', path.join(source, 'current'));
+    const rooted = await podman.enterMerged('contenedor1');
+    try {
+      expect(await rooted.copyFromHost(source, '/data/copied', { recursive: true })).toEqual({ entries: 6, bytes: (1 << 20) + 19, skipped: 0 });
+      // Inside, it belongs to the container's root, with the modes of the originals.
+      const listing = pod(['exec', 'contenedor1', 'sh', '-c', 'cd /data/copied && for f in . app.conf conf.d conf.d/secret data.bin; do stat -c "%n %u %g %a" $f; done; readlink current']);
+      const modeOf = (name: string): string => (fs.statSync(path.join(source, name)).mode & 0o777).toString(8);
+      expect(listing.trim().split('\n')).toEqual([
+        `. 0 0 ${modeOf('.')}`,
+        `app.conf 0 0 ${modeOf('app.conf')}`,
+        `conf.d 0 0 ${modeOf('conf.d')}`,
+        'conf.d/secret 0 0 600',
+        `data.bin 0 0 ${modeOf('data.bin')}`,
+        'app.conf',
+      ]);
+      const back = path.join(backDir, 'copied');
+      expect(await rooted.copyToHost('/data/copied', back, { recursive: true })).toEqual({ entries: 6, bytes: (1 << 20) + 19, skipped: 0 });
+      for (const name of ['app.conf', 'conf.d/secret', 'data.bin']) {
+        expect(fs.readFileSync(path.join(back, name)).equals(fs.readFileSync(path.join(source, name)))).toBe(true);
+        expect(fs.statSync(path.join(back, name)).mode & 0o777).toBe(fs.statSync(path.join(source, name)).mode & 0o777);
+        expect(fs.statSync(path.join(back, name)).uid).toBe(UID);
+      }
+      expect(fs.readlinkSync(path.join(back, 'current'))).toBe('app.conf');
+    } finally {
+      await rooted.rm('/data/copied', { recursive: true, force: true });
+      await rooted.close();
+    }
+  });
+
   test('ids the namespace has no host id for are refused by the kernel', async () => {
     if (ROOTFUL) {
       // Rootful podman's storage is the host's: every id exists.
