@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import type { Channel, ReplyHandler } from './channel';
 import { UnshareFsError, abortError, fsError, type FsError } from './errors';
 import { END_CANCELLED, FRAME_HEADER, MAX_REQUEST, Op, Reply, errorFromPayload } from './protocol';
+import { destroyOnAbort } from './read-stream';
 
 /** Bytes per data frame: a request frame of at most MAX_REQUEST. */
 export const WRITE_CHUNK = MAX_REQUEST - FRAME_HEADER;
@@ -198,11 +199,7 @@ export class FileWriteStream extends Writable {
     super({ highWaterMark: parts.highWaterMark, decodeStrings: true });
     this.#parts = parts;
     this.path = parts.path;
-    if (parts.signal?.aborted) {
-      process.nextTick(() => this.destroy(abortError(parts.signal!)));
-    } else {
-      parts.signal?.addEventListener('abort', this.#onAbort, { once: true });
-    }
+    destroyOnAbort(this, parts.signal, this.#onAbort);
   }
 
   override _construct(callback: (error?: Error | null) => void): void {

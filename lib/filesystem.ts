@@ -702,8 +702,8 @@ function request(channel: Channel, op: Op, fields: number[], tail: Buffer, signa
     try {
       id = channel.request(op, fields, tail, {
         frame(kind, _flags, payload) {
+          // An end (a recursive mkdir's carries a path), a stat, data.
           if (kind === Reply.Error) settle(errorFromPayload(payload));
-          else if (kind === Reply.End) settle(undefined, Buffer.from(payload));
           else settle(undefined, Buffer.from(payload));
           return true;
         },

@@ -182,6 +182,12 @@ export interface StreamParts {
   graft(error: Error): Error;
 }
 
+/** Destroys a stream with an AbortError when `signal` aborts (on the next tick if it has). */
+export function destroyOnAbort(stream: { destroy(error: Error): void }, signal: AbortSignal | undefined, onAbort: () => void): void {
+  if (signal?.aborted) process.nextTick(() => stream.destroy(abortError(signal)));
+  else signal?.addEventListener('abort', onAbort, { once: true });
+}
+
 /**
  * A Readable over a read request: the server sends a frame only when the
  * consumer has taken the ones before (a window of them), so a stream of any
@@ -200,11 +206,7 @@ export class FileReadStream extends Readable {
     super({ highWaterMark: parts.highWaterMark });
     this.#parts = parts;
     this.path = parts.path;
-    if (parts.signal?.aborted) {
-      process.nextTick(() => this.destroy(abortError(parts.signal!)));
-    } else {
-      parts.signal?.addEventListener('abort', this.#onAbort, { once: true });
-    }
+    destroyOnAbort(this, parts.signal, this.#onAbort);
   }
 
   override _read(): void {

@@ -161,7 +161,10 @@ describe('changes through the host server', () => {
     await expect(host.rm(tree)).rejects.toMatchObject({ code: 'EISDIR', syscall: 'rm' });
     const result = await host.rm(tree, { recursive: true, onProgress: (n) => seen.push(n) });
     expect(result).toEqual({ entries: entries + 2 + 1, errors: 0 });
-    expect(seen).toEqual([1024, 2048]);
+    // Every 1,024 entries, the count then (several threads remove at once).
+    expect(seen.length).toBeGreaterThanOrEqual(1);
+    expect(seen.length).toBeLessThanOrEqual(2);
+    expect(seen.every((n, i) => n >= 1024 * (i + 1) && n <= result.entries && (i === 0 || n > seen[i - 1]))).toBe(true);
     expect(fs.existsSync(tree)).toBe(false);
     expect(fs.readFileSync(path.join(outside, 'keep'), 'utf8')).toBe('keep');
     // A symlink to a directory is removed itself.

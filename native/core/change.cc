@@ -9,7 +9,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #ifndef SYS_fchmodat2
@@ -339,14 +344,37 @@ void WriteOp(const Request& request, int root_fd, Job& job,
 
 namespace {
 
-// One directory being worked through.
-struct Level {
-  DIR* dir = nullptr;
-  std::string path;  // as the client named it, for errors
-  std::string name;  // in the parent level (unused for the top)
+// Threads of one tree job: unlink and chown wait on the disk more than on
+// a CPU, so a few at once keep it busy.
+constexpr unsigned kTreeThreads = 4;
+// Times a directory that entries came into meanwhile is listed again.
+constexpr int kMaxRescans = 3;
+
+// A directory of a tree job.  One thread lists it; whichever thread
+// finishes the last thing under it removes it (rm) from its parent.
+struct Node {
+  std::shared_ptr<Node> parent;  // null for the top
+  int top_parent_fd = -1;        // the top's parent (-1: the root, kept)
+  std::string name;              // in the parent
+  std::string path;              // as the client named it, for errors
+  int fd = -1;                   // from its listing until it is done
+  std::atomic<int> pending{1};   // its listing, and subdirectories not done
   int rescans = 0;
-  uint64_t errors_before = 0;  // entry errors reported before this level
+  uint64_t errors_before = 0;  // entry errors reported before its listing
+
+  ~Node() {
+    if (fd >= 0) close(fd);
+    // The chain of parents goes one at a time: a deep tree would recurse.
+    std::shared_ptr<Node> up = std::move(parent);
+    while (up && up.use_count() == 1) {
+      std::shared_ptr<Node> next = std::move(up->parent);
+      up = std::move(next);
+    }
+  }
+  int ParentFd() const { return parent ? parent->fd : top_parent_fd; }
 };
+
+enum class Did { kOk, kStop, kIsDir };
 
 class TreeJob {
  public:
@@ -365,27 +393,26 @@ class TreeJob {
     int err = OpenParent(root_fd, request_.path, parent);
     if (err == ENOENT && (flags_ & kTreeForce)) return;
     if (err != 0) return Fail(err, what, request_.path);
+    auto top = std::make_shared<Node>();
+    top->path = request_.path;
     if (parent.name.empty()) {
       // The root: emptied only when asked; chowned as any directory.
-      if (remove_ && !(flags_ & kTreeAllowRoot))
+      if (remove_ && !(flags_ & kTreeAllowRoot)) {
         return Fail(EPERM, "rm", request_.path);
-      int fd = OpenPath(root_fd, "/", O_RDONLY | O_DIRECTORY);
-      if (fd < 0) return Fail(errno, "open", request_.path);
+      }
+      top->fd = OpenPath(root_fd, "/", O_RDONLY | O_DIRECTORY);
+      if (top->fd < 0) return Fail(errno, "open", request_.path);
       if (!remove_) {
-        if (fchownat(fd, "", request_.uid, request_.gid, AT_EMPTY_PATH) != 0) {
-          int e = errno;
-          close(fd);
-          return Fail(e, "chown", request_.path);
+        if (fchownat(top->fd, "", request_.uid, request_.gid, AT_EMPTY_PATH)) {
+          return Fail(errno, "chown", request_.path);
         }
-        done_++;
+        Count();
       }
       if (!(flags_ & kTreeRecursive)) {
-        close(fd);
         if (remove_) Fail(EISDIR, "rm", request_.path);
         return;
       }
-      Contents(fd, request_.path, -1, "");
-      return;
+      return RunNodes(std::move(top));
     }
     const int pfd = parent.fd.get();
     struct stat st;
@@ -393,39 +420,185 @@ class TreeJob {
       if (errno == ENOENT && (flags_ & kTreeForce)) return;
       return Fail(errno, remove_ ? "rm" : "lstat", request_.path);
     }
-    if (!S_ISDIR(st.st_mode)) {
-      Entry(pfd, parent.name, request_.path, false);
-      return;
+    const bool is_dir = S_ISDIR(st.st_mode);
+    if (is_dir && remove_ && !(flags_ & kTreeRecursive)) {
+      return Fail(EISDIR, "rm", request_.path);
     }
-    if (!(flags_ & kTreeRecursive)) {
-      if (remove_) return Fail(EISDIR, "rm", request_.path);
-      Entry(pfd, parent.name, request_.path, true);
-      return;
+    if (!is_dir || !remove_) {
+      Did did = Entry(pfd, parent.name, request_.path, is_dir);
+      if (did == Did::kStop || (did == Did::kOk && !is_dir)) return;
+      if (!(flags_ & kTreeRecursive)) return;
     }
-    if (!remove_ && !Entry(pfd, parent.name, request_.path, true)) return;
-    int fd = OpenChild(pfd, parent.name, request_.path);
-    if (fd >= 0) Contents(fd, request_.path, pfd, parent.name);
+    top->top_parent_fd = pfd;
+    top->name = parent.name;
+    top->fd = OpenChild(pfd, parent.name, request_.path);
+    if (top->fd >= 0) RunNodes(std::move(top));
   }
 
   // The end frame with the counts, flagged when cut short; nothing after
   // an error answer.
   void End() {
-    if (failed_) return;
+    if (failed_.load()) return;
     ByteBuffer out;
     size_t at = out.BeginFrame(request_.id, Reply::kEnd);
-    out.U64(done_);
-    out.U64(errors_);
+    out.U64(done_.load());
+    out.U64(errors_.load());
     out.FinishFrame(at);
-    if (cancelled_ || job_.Cancelled())
+    if (cancelled_.load() || job_.Cancelled()) {
       out.MutableData()[at + 9] = kEndCancelled;
+    }
     send_(out);
   }
 
  private:
+  bool Stopped() const {
+    return failed_.load(std::memory_order_relaxed) ||
+           cancelled_.load(std::memory_order_relaxed);
+  }
+
+  // Works through `top` (open) and everything under it with up to
+  // kTreeThreads threads, this one included.
+  void RunNodes(std::shared_ptr<Node> top) {
+    Enqueue(std::move(top));
+    std::vector<std::thread> helpers;
+    for (unsigned i = 1; i < kTreeThreads; i++) {
+      try {
+        helpers.emplace_back([this] { Work(); });
+      } catch (const std::system_error&) {
+        break;  // fewer threads, same job
+      }
+    }
+    Work();
+    for (auto& thread : helpers) thread.join();
+  }
+
+  void Enqueue(std::shared_ptr<Node> node) {
+    std::lock_guard<std::mutex> lk(mu_);
+    queue_.push_back(std::move(node));
+    cv_.notify_one();
+  }
+
+  // Takes directories to list until none is left and none is being listed
+  // (which could add more), or the job stops.
+  void Work() {
+    for (;;) {
+      std::shared_ptr<Node> node;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk,
+                 [&] { return !queue_.empty() || busy_ == 0 || Stopped(); });
+        if (Stopped() || queue_.empty()) {
+          cv_.notify_all();
+          return;
+        }
+        node = std::move(queue_.back());  // depth first: the newest
+        queue_.pop_back();
+        busy_++;
+      }
+      if (job_.Cancelled()) cancelled_.store(true);
+      if (!Stopped()) List(node);
+      std::lock_guard<std::mutex> lk(mu_);
+      if (--busy_ == 0 && queue_.empty()) cv_.notify_all();
+    }
+  }
+
+  // Lists one directory: entries that are not directories are done at
+  // once, subdirectories queued.
+  void List(const std::shared_ptr<Node>& node) {
+    if (node->fd < 0) {
+      int fd = OpenChild(node->ParentFd(), node->name, node->path);
+      if (fd < 0) {
+        // Gone, done as what it became, or its error reported: nothing to
+        // remove here.
+        Done(node->parent);
+        return;
+      }
+      node->fd = fd;
+    }
+    int list_fd = fcntl(node->fd, F_DUPFD_CLOEXEC, 0);
+    DIR* dir = list_fd < 0 ? nullptr : fdopendir(list_fd);
+    if (dir == nullptr) {
+      if (list_fd >= 0) close(list_fd);
+      Report(errno, "opendir", node->path);
+      Done(node->parent);
+      return;
+    }
+    rewinddir(dir);  // the fd's offset is shared with earlier listings
+    node->errors_before = errors_.load();
+    const int dfd = node->fd;
+    for (;;) {
+      if (Stopped()) break;
+      if (job_.Cancelled()) {
+        cancelled_.store(true);
+        break;
+      }
+      errno = 0;
+      struct dirent* e = readdir(dir);
+      if (e == nullptr) {
+        if (errno != 0) Report(errno, "scandir", node->path);
+        break;
+      }
+      const char* n = e->d_name;
+      if (n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0))) continue;
+      std::string child = node->path;
+      if (child.empty() || child.back() != '/') child += '/';
+      child += n;
+      unsigned char type = e->d_type;
+      if (type == DT_UNKNOWN) {
+        struct stat st;
+        if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+          if (errno != ENOENT) Report(errno, "lstat", child);
+          continue;
+        }
+        type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+      }
+      Did did = Entry(dfd, n, child, type == DT_DIR);
+      if (did == Did::kStop) break;
+      if (type == DT_DIR || did == Did::kIsDir) {
+        auto sub = std::make_shared<Node>();
+        sub->parent = node;
+        sub->name = n;
+        sub->path = std::move(child);
+        node->pending.fetch_add(1);
+        Enqueue(std::move(sub));
+      }
+    }
+    closedir(dir);
+    Done(node);
+  }
+
+  // One thing under `node` is done (its listing, or a subdirectory): once
+  // all are, the directory itself is removed (rm) and its parent told.
+  void Done(std::shared_ptr<Node> node) {
+    while (node && node->pending.fetch_sub(1) == 1) {
+      int parent_fd = node->ParentFd();
+      if (remove_ && parent_fd >= 0 && !Stopped()) {
+        if (unlinkat(parent_fd, node->name.c_str(), AT_REMOVEDIR) == 0) {
+          Count();
+        } else if (errno == ENOTEMPTY && node->rescans < kMaxRescans &&
+                   errors_.load() == node->errors_before) {
+          // Entries came in while we worked (none of ours failed): list it
+          // again.
+          node->rescans++;
+          node->pending.store(1);
+          Enqueue(std::move(node));
+          return;
+        } else if (errno != ENOENT) {
+          Report(errno, "rmdir", node->path);
+        }
+      }
+      if (node->fd >= 0) {
+        close(node->fd);
+        node->fd = -1;
+      }
+      node = node->parent;
+    }
+  }
+
   // Opens a subdirectory to descend into: never through a symlink, never
   // across a mount point unless asked.  -2 when it is gone or no longer a
-  // directory (handled as what it is now by the caller's retry), -1 after
-  // an error was reported.
+  // directory (then done as what it is now), -1 after an error was
+  // reported.
   int OpenChild(int dir_fd, const std::string& name, const std::string& path) {
     struct open_how how = {};
     how.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
@@ -440,166 +613,52 @@ class TreeJob {
       if (errno == ENOTDIR || errno == ELOOP) {
         // Swapped for a file or a symlink since it was listed: that is
         // what it is now.
-        return Entry(dir_fd, name, path, false) ? -2 : -1;
+        return Entry(dir_fd, name, path, false) == Did::kStop ? -1 : -2;
       }
-      if (errno == EXDEV)
-        return Report(EBUSY, remove_ ? "rm" : "chown", path) ? -2 : -1;
-      return Report(errno, "open", path) ? -2 : -1;
+      Report(errno == EXDEV ? EBUSY : errno,
+             errno == EXDEV ? (remove_ ? "rm" : "chown") : "open", path);
+      return -1;
     }
   }
 
-  // Removes or chowns one entry that is not descended into; false when the
-  // job must stop.
-  bool Entry(int dir_fd, const std::string& name, const std::string& path,
-             bool is_dir) {
+  // Removes or chowns one entry that is not descended into (a directory's
+  // own chown, before its contents).  kIsDir: a file that is a directory
+  // now, to be descended into after all.
+  Did Entry(int dir_fd, const std::string& name, const std::string& path,
+            bool is_dir) {
     int rc;
     if (remove_) {
-      rc = unlinkat(dir_fd, name.c_str(), is_dir ? AT_REMOVEDIR : 0);
-      if (rc != 0 && errno == EISDIR && !is_dir) {
-        // A directory now: descend into it after all.
-        int fd = OpenChild(dir_fd, name, path);
-        if (fd == -2) return true;
-        if (fd < 0) return false;
-        return Contents(fd, path, dir_fd, name);
-      }
+      if (is_dir) return Did::kIsDir;  // removed once emptied
+      rc = unlinkat(dir_fd, name.c_str(), 0);
+      if (rc != 0 && errno == EISDIR) return Did::kIsDir;
     } else {
       rc = fchownat(dir_fd, name.c_str(), request_.uid, request_.gid,
                     AT_SYMLINK_NOFOLLOW);
     }
     if (rc != 0) {
-      if (errno == ENOENT) return true;  // gone meanwhile
-      return Report(errno, remove_ ? (is_dir ? "rmdir" : "unlink") : "lchown",
-                    path);
+      if (errno == ENOENT) return Did::kOk;  // gone meanwhile
+      return Report(errno, remove_ ? "unlink" : "lchown", path) ? Did::kOk
+                                                                : Did::kStop;
     }
-    return Count();
+    return Count() ? Did::kOk : Did::kStop;
   }
 
-  // Works through the directory `fd` (which it owns), depth first with an
-  // explicit stack, then (removing) removes the directory itself from
-  // `parent_fd` unless that is -1 (the root).  False when the job stopped.
-  bool Contents(int fd, const std::string& path, int parent_fd,
-                const std::string& name) {
-    std::vector<Level> stack;
-    std::vector<int> parents;  // fd of each level's parent (stack[i-1]'s)
-    if (!Push(stack, fd, path, name)) return false;
-    parents.push_back(parent_fd);
-    bool ok = true;
-    while (!stack.empty()) {
-      if (job_.Cancelled()) {
-        cancelled_ = true;
-        ok = false;
-        break;
-      }
-      Level& level = stack.back();
-      const int dfd = dirfd(level.dir);
-      errno = 0;
-      struct dirent* e = readdir(level.dir);
-      if (e == nullptr) {
-        if (errno != 0 && !Report(errno, "scandir", level.path)) {
-          ok = false;
-          break;
-        }
-        if (!remove_ || parents.back() < 0) {
-          Pop(stack, parents);
-          continue;
-        }
-        if (unlinkat(parents.back(), level.name.c_str(), AT_REMOVEDIR) == 0) {
-          Pop(stack, parents);
-          if (!Count()) {
-            ok = false;
-            break;
-          }
-          continue;
-        }
-        int err = errno;
-        if (err == ENOTEMPTY && level.rescans < 3 &&
-            errors_ == level.errors_before) {
-          // Entries came in while we worked (none of ours failed): go
-          // round again.
-          level.rescans++;
-          rewinddir(level.dir);
-          continue;
-        }
-        std::string failed = level.path;
-        Pop(stack, parents);
-        if (err != ENOENT && !Report(err, "rmdir", failed)) {
-          ok = false;
-          break;
-        }
-        continue;
-      }
-      const char* n = e->d_name;
-      if (n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0))) continue;
-      std::string child = level.path;
-      if (child.empty() || child.back() != '/') child += '/';
-      child += n;
-      unsigned char type = e->d_type;
-      if (type == DT_UNKNOWN) {
-        struct stat st;
-        if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-          if (errno == ENOENT) continue;
-          if (!Report(errno, "lstat", child)) {
-            ok = false;
-            break;
-          }
-          continue;
-        }
-        type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
-      }
-      if (type != DT_DIR) {
-        if (!Entry(dfd, n, child, false)) {
-          ok = false;
-          break;
-        }
-        continue;
-      }
-      if (!remove_ && !Entry(dfd, n, child, true)) {
-        ok = false;
-        break;
-      }
-      std::string name_copy = n;  // `e` is gone once the stack grows
-      int cfd = OpenChild(dfd, name_copy, child);
-      if (cfd == -2) continue;
-      if (cfd < 0 || !Push(stack, cfd, child, name_copy)) {
-        ok = false;
-        break;
-      }
-      parents.push_back(dfd);
-    }
-    while (!stack.empty()) Pop(stack, parents);
-    return ok;
-  }
-
-  bool Push(std::vector<Level>& stack, int fd, const std::string& path,
-            const std::string& name) {
-    DIR* dir = fdopendir(fd);
-    if (dir == nullptr) {
-      int err = errno;
-      close(fd);
-      Fail(err, "opendir", path);
-      return false;
-    }
-    stack.push_back(Level{dir, path, name, 0, errors_});
-    return true;
-  }
-
-  static void Pop(std::vector<Level>& stack, std::vector<int>& parents) {
-    closedir(stack.back().dir);
-    stack.pop_back();
-    parents.pop_back();
-  }
-
+  // Counts an entry done; every kProgressEvery, a progress frame with the
+  // count at the time (frames only grow, whichever thread sends them).
   bool Count() {
-    done_++;
-    if (done_ % kProgressEvery == 0) {
-      ByteBuffer out;
-      size_t at = out.BeginFrame(request_.id, Reply::kProgress);
-      out.U64(done_);
-      out.FinishFrame(at);
-      if (!send_(out)) {
-        cancelled_ = true;
-        return false;
-      }
+    uint64_t now = done_.fetch_add(1) + 1;
+    if (now % kProgressEvery != 0) return true;
+    std::lock_guard<std::mutex> lk(progress_mu_);
+    now = done_.load();
+    if (now <= progress_sent_) return true;
+    progress_sent_ = now;
+    ByteBuffer out;
+    size_t at = out.BeginFrame(request_.id, Reply::kProgress);
+    out.U64(now);
+    out.FinishFrame(at);
+    if (!send_(out)) {
+      cancelled_.store(true);
+      return false;
     }
     return true;
   }
@@ -611,34 +670,42 @@ class TreeJob {
       Fail(err, syscall_name, path);
       return false;
     }
-    errors_++;
+    errors_.fetch_add(1);
     ByteBuffer out;
     ErrorFrame(out, request_.id, err, syscall_name, path);
     out.MutableData()[8] = static_cast<uint8_t>(Reply::kEntryError);
     if (!send_(out)) {
-      cancelled_ = true;
+      cancelled_.store(true);
       return false;
     }
     return true;
   }
 
+  // The job's answer is this error (the first one only).
   void Fail(int err, const char* syscall_name, const std::string& path) {
-    failed_ = true;
+    if (failed_.exchange(true)) return;
     ByteBuffer out;
     ErrorFrame(out, request_.id, err, syscall_name, path);
     send_(out);
   }
 
- private:
   const Request& request_;
   Job& job_;
   const SendFrames& send_;
   const bool remove_;
   const uint32_t flags_;
-  uint64_t done_ = 0;
-  uint64_t errors_ = 0;
-  bool failed_ = false;
-  bool cancelled_ = false;
+  std::atomic<uint64_t> done_{0};
+  std::atomic<uint64_t> errors_{0};
+  std::atomic<bool> failed_{false};
+  std::atomic<bool> cancelled_{false};
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::shared_ptr<Node>> queue_;
+  unsigned busy_ = 0;
+
+  std::mutex progress_mu_;
+  uint64_t progress_sent_ = 0;
 };
 
 }  // namespace
