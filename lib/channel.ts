@@ -40,6 +40,8 @@ const CHUNK_BYTES = 512 * 1024;
 const SPARE_CHUNKS = 4;
 // Room wanted for one read: a walk batch and then some.
 const READ_ROOM = 80 * 1024;
+// Bytes read in one turn of the event loop, at most (a little more).
+const READ_TURN = 1024 * 1024;
 // No server frame comes near this (walk batches are at most 8 MiB).
 const MAX_FRAME = 64 * 1024 * 1024;
 
@@ -214,6 +216,7 @@ export class Channel {
   }
 
   private receive(): void {
+    let taken = 0;
     while (!this.ended) {
       this.makeRoom();
       const room = this.chunk.length - this.readTo;
@@ -222,6 +225,12 @@ export class Channel {
         this.readTo += n;
         this.dispatchFrames();
         if (n < room) return; // drained; the loop calls again when more comes
+        // A stream the server refills as fast as it is read would keep this
+        // loop going, and the promises its frames resolved (an lstat's
+        // answer, the caller's next request) waiting: give the event loop
+        // back now and then (the socket stays readable, so it calls again).
+        taken += n;
+        if (taken >= READ_TURN) return;
       } else if (n === 0) {
         this.end();
       } else if (n === -EAGAIN) {
