@@ -200,23 +200,28 @@ async function main() {
   if (options.changes) await runChanges(options, machine);
 }
 
-/** The changes section, written to out/results-changes.json. */
-async function runChanges(options, machine) {
+/** One section, run with `run`, its results (or its error) written to out/results-<name>.json. */
+async function runSection(name, options, machine, run) {
   const results = { ...machine, library: libraryPath(), euid: process.geteuid(), trials: options.trials };
   try {
-    results.changes = await runChangesSection({ library: loadLibrary(), trials: options.trials });
+    results[name] = await run();
   } catch (error) {
-    console.log(`\nchanges section failed: ${error.stack || error.message}`);
-    results.changes = { error: error.message };
+    console.log(`\n${name} section failed: ${error.stack || error.message}`);
+    results[name] = { error: error.message };
     process.exitCode = 1;
   }
-  const file = path.join(OUT_DIR, 'results-changes.json');
+  const file = path.join(OUT_DIR, `results-${name}.json`);
   report.writeResults(file, results);
   console.log(`\nresults written to ${path.relative(process.cwd(), file)}`);
 }
 
+/** The changes section, written to out/results-changes.json. */
+function runChanges(options, machine) {
+  return runSection('changes', options, machine, () => runChangesSection({ library: loadLibrary(), trials: options.trials }));
+}
+
 /** The streams section, written to out/results-streams.json. */
-async function runStreams(options, machine) {
+function runStreams(options, machine) {
   let library = null;
   let libraryError = null;
   try {
@@ -224,17 +229,7 @@ async function runStreams(options, machine) {
   } catch (error) {
     libraryError = error.message;
   }
-  const results = { ...machine, library: libraryPath(), euid: process.geteuid(), trials: options.trials };
-  try {
-    results.streams = await runStreamsSection({ library, libraryError, trials: options.trials });
-  } catch (error) {
-    console.log(`\nstreams section failed: ${error.stack || error.message}`);
-    results.streams = { error: error.message };
-    process.exitCode = 1;
-  }
-  const file = path.join(OUT_DIR, 'results-streams.json');
-  report.writeResults(file, results);
-  console.log(`\nresults written to ${path.relative(process.cwd(), file)}`);
+  return runSection('streams', options, machine, () => runStreamsSection({ library, libraryError, trials: options.trials }));
 }
 
 /** The namespace and podman sections, written to out/results-namespace.json. */
