@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 
 import type { Channel, ReplyHandler } from './channel';
 import { UnshareFsError, abortError, fsError, type FsError } from './errors';
+import { invalid } from './options';
 import { END_CANCELLED, FRAME_HEADER, MAX_REQUEST, Op, Reply, errorFromPayload } from './protocol';
 import { destroyOnAbort } from './read-stream';
 
@@ -54,7 +55,12 @@ export class WriteRequest implements ReplyHandler {
 
   start(target: WriteTarget, pathBytes: Buffer): void {
     this.channel.hold();
-    this.#id = this.channel.request(Op.Write, [target.flags, target.mode, target.uid, target.gid, WRITE_WINDOW], pathBytes, this);
+    try {
+      this.#id = this.channel.request(Op.Write, [target.flags, target.mode, target.uid, target.gid, WRITE_WINDOW], pathBytes, this);
+    } catch (error) {
+      this.channel.release();
+      throw error;
+    }
   }
 
   frame(kind: Reply, flags: number, payload: Buffer): boolean {
@@ -124,13 +130,11 @@ export class WriteRequest implements ReplyHandler {
 }
 
 /** Bytes of one chunk of writeFile's data: strings in `encoding`, any view of bytes as it is. */
-export function chunkBytes(chunk: unknown, encoding: BufferEncoding): Uint8Array {
+export function chunkBytes(chunk: unknown, encoding: BufferEncoding, name = 'data chunk'): Uint8Array {
   if (typeof chunk === 'string') return Buffer.from(chunk, encoding);
   if (chunk instanceof Uint8Array) return chunk;
   if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  const error = new TypeError(`Expected data chunks that are strings, Buffers or typed arrays but received ${typeof chunk}`);
-  (error as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
-  throw error;
+  throw invalid(name, 'a string, a Buffer, a typed array or an (async) iterable of them', chunk);
 }
 
 /** Writes all of `data` through a write request; aborts with `signal`. */

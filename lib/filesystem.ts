@@ -3,7 +3,7 @@
 import * as nodePath from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 
-import { FileWriteStream, treeJob, writeAll, type TreeOptions, type TreeResult, type WriteTarget } from './change';
+import { FileWriteStream, chunkBytes, treeJob, writeAll, type TreeOptions, type TreeResult, type WriteTarget } from './change';
 import type { Channel } from './channel';
 import { copyIn, copyOut, type CopyInOptions, type CopyOptions, type CopyResult } from './copy';
 import type { Entry, EntryType } from './entry';
@@ -13,6 +13,7 @@ import {
   checkEncoding,
   checkInteger,
   checkMode,
+  checkOnError,
   checkOneOf,
   checkOptionsObject,
   checkOwnerId,
@@ -317,21 +318,21 @@ export abstract class FileSystem {
   }
 
   async unlink(path: PathLike, options?: SignalOptions): Promise<void> {
-    return this.#change(Op.Unlink, 'unlink', [], [path], options, this.unlink);
+    return this.#change(Op.Unlink, 'unlink', [], () => this.#pathBytes(path, 'unlink'), options, this.unlink);
   }
 
   /** Removes an empty directory (rm() removes trees). */
   async rmdir(path: PathLike, options?: SignalOptions): Promise<void> {
-    return this.#change(Op.Rmdir, 'rmdir', [], [path], options, this.rmdir);
+    return this.#change(Op.Rmdir, 'rmdir', [], () => this.#pathBytes(path, 'rmdir'), options, this.rmdir);
   }
 
   async rename(oldPath: PathLike, newPath: PathLike, options?: SignalOptions): Promise<void> {
-    return this.#change(Op.Rename, 'rename', [], [oldPath, newPath], options, this.rename);
+    return this.#change(Op.Rename, 'rename', [], () => this.#pathPair(oldPath, newPath, 'rename'), options, this.rename);
   }
 
   /** A hard link `newPath` to `existingPath` (a symlink is linked itself, not followed). */
   async link(existingPath: PathLike, newPath: PathLike, options?: SignalOptions): Promise<void> {
-    return this.#change(Op.Link, 'link', [], [existingPath, newPath], options, this.link);
+    return this.#change(Op.Link, 'link', [], () => this.#pathPair(existingPath, newPath, 'link'), options, this.link);
   }
 
   /** A symlink at `path` whose target is `target`, as given (node's `type` means nothing on Linux). */
@@ -340,12 +341,12 @@ export abstract class FileSystem {
     if (typeof type !== 'object' && type !== undefined) checkOneOf('type', type, ['file', 'dir', 'junction'], 'file');
     const targetBytes = checkPath(target, 'target');
     if (targetBytes.length >= 4096) throw withCallerStack(fsError(36, 'symlink', target.toString()), this.symlink);
-    return this.#change(Op.Symlink, 'symlink', [], [targetBytes, path], options, this.symlink, 1);
+    return this.#change(Op.Symlink, 'symlink', [], () => encodeStrings([targetBytes, this.#pathBytes(path, 'symlink')]), options, this.symlink);
   }
 
   /** Sets the mode of the file `path` names (a symlink's target, inside the session's root). */
   async chmod(path: PathLike, mode: number | string, options?: SignalOptions): Promise<void> {
-    return this.#change(Op.Chmod, 'chmod', [checkMode('mode', mode === undefined ? null : mode, 0)], [path], options, this.chmod);
+    return this.#change(Op.Chmod, 'chmod', [checkMode('mode', mode === undefined ? null : mode, 0)], () => this.#pathBytes(path, 'chmod'), options, this.chmod);
   }
 
   /**
@@ -363,7 +364,7 @@ export abstract class FileSystem {
       if (tree.keepGoing || tree.onProgress || tree.crossMounts) {
         throw invalidValue('recursive', 'true with onError, onProgress or crossMounts', o.recursive);
       }
-      return this.#change(Op.Chown, 'chown', [ids[0], ids[1], 0], [path], { signal: o.signal as AbortSignal | undefined }, this.chown);
+      return this.#change(Op.Chown, 'chown', [ids[0], ids[1], 0], () => this.#pathBytes(path, 'chown'), { signal: o.signal as AbortSignal | undefined }, this.chown);
     }
     return this.#tree(Op.ChownTree, 'chown', path, TREE_RECURSIVE, ids, o, this.chown);
   }
@@ -371,7 +372,7 @@ export abstract class FileSystem {
   /** Sets the owner of `path` itself, a symlink included. */
   async lchown(path: PathLike, uid: number, gid: number, options?: SignalOptions): Promise<void> {
     const fields = [checkOwnerId('uid', uid, false) >>> 0, checkOwnerId('gid', gid, false) >>> 0, NO_FOLLOW];
-    return this.#change(Op.Chown, 'lchown', fields, [path], options, this.lchown);
+    return this.#change(Op.Chown, 'lchown', fields, () => this.#pathBytes(path, 'lchown'), options, this.lchown);
   }
 
   /** Sets access and modification times (seconds, numeric strings or Dates) of the file `path` names. */
@@ -389,7 +390,7 @@ export abstract class FileSystem {
     const length = checkInteger('len', len, 0, Number.MAX_SAFE_INTEGER, 0);
     const tail = Buffer.alloc(8);
     tail.writeBigUInt64LE(BigInt(length), 0);
-    return this.#change(Op.Truncate, 'open', [], [tail, path], options, this.truncate, 1, true);
+    return this.#change(Op.Truncate, 'open', [], () => Buffer.concat([tail, this.#pathBytes(path, 'open')]), options, this.truncate);
   }
 
   /**
@@ -541,39 +542,35 @@ export abstract class FileSystem {
     times.writeBigInt64LE(BigInt(ms), 12);
     times.writeUInt32LE(mns, 20);
     times.writeUInt32LE(flags, 24);
-    return this.#change(Op.Utimes, flags ? 'lutime' : 'utime', [], [times, path], options, caller, 1, true);
+    const syscall = flags ? 'lutime' : 'utime';
+    return this.#change(Op.Utimes, syscall, [], () => Buffer.concat([times, this.#pathBytes(path, syscall)]), options, caller);
   }
 
   /**
-   * A change answered by an end frame.  `parts` are paths (resolved and
-   * checked) from index `fixed` on, raw bytes before it; with `raw`, the
-   * parts are sent back to back, else as length-prefixed strings when there
-   * is more than one.
+   * A change answered by an end frame: `tail` builds what follows the
+   * fields (checked paths, resolved), inside the call's error handling.
    */
   async #change(
     op: Op,
     syscall: string,
     fields: number[],
-    parts: (PathLike | Buffer)[],
+    tail: () => Buffer,
     options: SignalOptions | undefined,
     caller: (...args: never[]) => unknown,
-    fixed = 0,
-    raw = false,
   ): Promise<void> {
     const site = new CallSite(caller);
-    let tail: Buffer;
+    let bytes: Buffer;
     let signal: AbortSignal | undefined;
     let channel: Channel;
     try {
       signal = checkSignal(checkOptionsObject(options, ['signal'], syscall).signal);
-      const bytes = parts.map((part, i) => (i < fixed ? (part as Buffer) : this.#pathBytes(part as PathLike, syscall)));
-      tail = raw || bytes.length === 1 ? Buffer.concat(bytes) : encodeStrings(bytes);
+      bytes = tail();
       channel = this.#backend.channel();
     } catch (error) {
       throw site.graft(error as Error);
     }
     try {
-      await request(channel, op, fields, tail, signal);
+      await request(channel, op, fields, bytes, signal);
     } catch (error) {
       throw site.graft(error as Error);
     }
@@ -610,6 +607,11 @@ export abstract class FileSystem {
     return bigint ? reader.readBigInt(0) : reader.read(0);
   }
 
+  /** Two paths, as rename and link send them. */
+  #pathPair(from: PathLike, to: PathLike, syscall: string): Buffer {
+    return encodeStrings([this.#pathBytes(from, syscall), this.#pathBytes(to, syscall)]);
+  }
+
   /** The bytes the server opens for `path`: resolved, and checked as the kernel would. */
   #pathBytes(path: PathLike, syscall: string): Buffer {
     const bytes = checkPath(path);
@@ -642,24 +644,17 @@ function writeTarget(o: Record<string, unknown>, flagName: string): WriteTarget 
 
 /** writeFile's data as bytes, or as the iterable to take chunks from. */
 function writeData(data: unknown, encoding: BufferEncoding): Uint8Array | Iterable<unknown> | AsyncIterable<unknown> {
-  if (typeof data === 'string') return Buffer.from(data, encoding);
-  if (data instanceof Uint8Array) return data;
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (data !== null && typeof data === 'object' && (Symbol.asyncIterator in data || Symbol.iterator in data)) {
-    return data as Iterable<unknown> | AsyncIterable<unknown>;
+  if (typeof data !== 'string' && !ArrayBuffer.isView(data) && data !== null && typeof data === 'object') {
+    if (Symbol.asyncIterator in data || Symbol.iterator in data) return data as Iterable<unknown> | AsyncIterable<unknown>;
   }
-  throw invalid('data', 'a string, a Buffer, a typed array or an (async) iterable of them', data);
+  return chunkBytes(data, encoding, 'data');
 }
 
 function checkTreeOptions(o: Record<string, unknown>, what: string): Pick<TreeOptions, 'onError' | 'onProgress'> & { keepGoing: boolean; crossMounts: boolean } {
-  const onError = o.onError ?? 'throw';
-  if (onError !== 'throw' && onError !== 'skip' && typeof onError !== 'function') {
-    const expected = "'throw', 'skip' or a function";
-    throw typeof onError === 'string' ? invalidValue('onError', expected, onError) : invalid('onError', expected, onError);
-  }
+  const onError = checkOnError(o.onError);
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw invalid(`${what} onProgress`, 'a function', o.onProgress);
   return {
-    onError: onError as TreeOptions['onError'],
+    onError,
     onProgress: o.onProgress as TreeOptions['onProgress'],
     keepGoing: onError !== 'throw',
     crossMounts: checkBoolean('crossMounts', o.crossMounts),

@@ -139,20 +139,26 @@ export function checkWalkOptions(options: unknown, what = 'walk'): CheckedWalk {
   const threads = checkInteger('threads', o.threads, 1, MAX_WALK_THREADS, DEFAULT_WALK_THREADS);
   const flags = (checkBoolean('oneFileSystem', o.oneFileSystem) ? WALK_ONE_FILE_SYSTEM : 0) | (threads << WALK_THREADS_SHIFT);
   const signal = checkSignal(o.signal);
-  const onError = o.onError ?? 'throw';
-  if (onError !== 'throw' && onError !== 'skip' && typeof onError !== 'function') {
-    const expected = "'throw', 'skip' or a function";
-    throw typeof onError === 'string' ? invalidValue('onError', expected, onError) : invalid('onError', expected, onError);
-  }
+  const onError = checkOnError(o.onError);
   return {
     maxDepth,
     statMask,
     bigint,
     flags,
     signal,
-    onError: onError as CheckedWalk['onError'],
+    onError,
     buffer: checkEncoding(o.encoding),
   };
+}
+
+/** What an error inside a tree does (walks, rm, chown -R): 'throw' (the default), 'skip', or a function told of it. */
+export function checkOnError(value: unknown): 'throw' | 'skip' | ((error: FsError) => void) {
+  const onError = value ?? 'throw';
+  if (onError !== 'throw' && onError !== 'skip' && typeof onError !== 'function') {
+    const expected = "'throw', 'skip' or a function";
+    throw typeof onError === 'string' ? invalidValue('onError', expected, onError) : invalid('onError', expected, onError);
+  }
+  return onError as 'throw' | 'skip' | ((error: FsError) => void);
 }
 
 /** True for 'buffer', false for utf8 (the default). */

@@ -60,7 +60,12 @@ class ReadRequest implements ReplyHandler {
     const end = range.end === undefined ? TO_END : BigInt(range.end);
     const tail = encodeRead(range.start, end, BigInt(limit), window, chunk, pathBytes);
     this.channel.hold();
-    this.id = this.channel.request(Op.ReadFile, [], tail, this);
+    try {
+      this.id = this.channel.request(Op.ReadFile, [], tail, this);
+    } catch (error) {
+      this.channel.release(); // the channel had already failed
+      throw error;
+    }
   }
 
   frame(kind: Reply, flags: number, payload: Buffer): boolean {
