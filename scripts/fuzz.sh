@@ -5,8 +5,9 @@
 #   TARGET: request, batch (default: all).
 #   UNSHARE_FS_FUZZ_SECONDS: how long each target runs (default 60).
 #
-# 1. Configures native/fuzz/CMakeLists.txt into build-fuzz/ with clang++
-#    (Debian: clang, libclang-rt-14-dev) and builds it.
+# 1. Configures native/fuzz/CMakeLists.txt into build-fuzz/ with clang++-19
+#    (UNSHARE_FS_FUZZ_CXX; Debian: clang-19, libclang-rt-19-dev, the
+#    toolchain of scripts/test-asan.sh) and builds it.
 # 2. Runs core_test, the C++ unit tests of native/core.
 # 3. Runs each fuzz target for UNSHARE_FS_FUZZ_SECONDS on its corpus,
 #    native/fuzz/corpus/<target>/: the committed seed-* inputs plus what
@@ -34,12 +35,13 @@ for target in "${targets[@]}"; do
 done
 
 # --- build -----------------------------------------------------------------
-cxx=${UNSHARE_FS_FUZZ_CXX:-clang++}
+cxx=${UNSHARE_FS_FUZZ_CXX:-clang++-19}
 command -v "$cxx" >/dev/null ||
-  die "$cxx not found: libFuzzer needs clang (Debian: apt-get install clang libclang-rt-14-dev)"
-if [ ! -f "$out/CMakeCache.txt" ]; then
+  die "$cxx not found: libFuzzer needs clang (Debian: apt-get install clang-19 libclang-rt-19-dev)"
+if ! grep -qx "CMAKE_CXX_COMPILER:[A-Z]*=$(command -v "$cxx")" "$out/CMakeCache.txt" 2>/dev/null; then
+  rm -rf "$out/CMakeCache.txt" "$out/CMakeFiles"
   cmake -S native/fuzz -B "$out" -DCMAKE_CXX_COMPILER="$cxx" >/dev/null ||
-    die "cmake could not configure native/fuzz (is libclang-rt-14-dev installed?)"
+    die "cmake could not configure native/fuzz (is libclang-rt-19-dev installed?)"
 fi
 cmake --build "$out" -j 2 >"$out/build.log" 2>&1 || {
   cat "$out/build.log"
@@ -51,12 +53,12 @@ cmake --build "$out" -j 2 >"$out/build.log" 2>&1 || {
 
 # --- fuzz targets ----------------------------------------------------------
 # Reports end the process (no recovery), and libFuzzer then saves the input.
-# Debian installs llvm-symbolizer under a versioned name (package llvm-14);
+# The symbolizer of the same LLVM (Debian: llvm-19) beside the compiler;
 # without one, report stacks are bare addresses.
-if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ] && ! command -v llvm-symbolizer >/dev/null; then
-  for symbolizer in /usr/lib/llvm-*/bin/llvm-symbolizer; do
-    [ -x "$symbolizer" ] && export ASAN_SYMBOLIZER_PATH=$symbolizer
-  done
+if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ]; then
+  symbolizer=$(dirname "$(readlink -f "$(command -v "$cxx")")")/llvm-symbolizer
+  [ -x "$symbolizer" ] || symbolizer=$(command -v llvm-symbolizer || true)
+  [ -n "$symbolizer" ] && export ASAN_SYMBOLIZER_PATH=$symbolizer
 fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -4,10 +4,17 @@
 # Usage: bash scripts/test-asan.sh [JEST_ARGS...]
 #
 # 1. Builds the addon with cmake-js (CMakeLists.txt, UNSHARE_FS_SANITIZE=ON)
+#    and clang++-19 (UNSHARE_FS_ASAN_CXX; Debian: clang-19, libclang-rt-19-dev)
 #    into build-asan/, only when build-asan/Release/unshare_fs.node is
-#    missing or older than native/*.{cc,h} or CMakeLists.txt.  Node's
-#    headers come from this machine (npm_config_nodedir, default: node's own
-#    prefix), never from the network.
+#    missing, older than native/*.{cc,h} or CMakeLists.txt, or built by
+#    another compiler.  Node's headers come from this machine
+#    (npm_config_nodedir, default: node's own prefix), never from the network.
+#    Why clang 19: the workers are forked from node, whose other threads
+#    allocate all the time.  GCC 12's ASan runtime does not lock its
+#    allocator around fork(), so a worker forked while another thread held
+#    an allocator lock waited for it forever at its first malloc (seen in
+#    CI, and within a minute by a stress loop).  LLVM 19's runtime takes
+#    those locks in a pthread_atfork handler, as glibc's malloc does.
 # 2. Compiles lib/ into dist/ (fixtures that run in child nodes load dist/),
 #    then runs jest --runInBand on the native-heavy test files that exist, with
 #    UNSHARE_FS_ADDON pointing at that build and the sanitizer runtimes
@@ -28,9 +35,18 @@ log=$out/test-asan.log
 die() { echo "test-asan: $*" >&2; exit 2; }
 
 # --- build ---------------------------------------------------------------
+cxx=${UNSHARE_FS_ASAN_CXX:-clang++-19}
+command -v "$cxx" >/dev/null ||
+  die "$cxx not found (Debian: apt-get install clang-19 libclang-rt-19-dev)"
+runtime=$("$cxx" -print-file-name=libclang_rt.asan-x86_64.so)
+[ -f "$runtime" ] ||
+  die "$cxx has no shared ASan runtime (Debian: apt-get install libclang-rt-19-dev)"
+
 stale=
 if [ ! -f "$addon" ]; then
   stale="missing"
+elif ! grep -qx "CMAKE_CXX_COMPILER:[A-Z]*=$(command -v "$cxx")" "$out/CMakeCache.txt" 2>/dev/null; then
+  stale="built by another compiler"
 elif [ -n "$(find native CMakeLists.txt -newer "$addon" \
              \( -name '*.cc' -o -name '*.h' -o -name CMakeLists.txt \) -print -quit)" ]; then
   stale="older than its sources"
@@ -46,6 +62,7 @@ if [ -n "$stale" ]; then
   # rebuild = clean + configure + build: a half-configured build-asan/ from
   # an earlier failure cannot get in the way.
   node_modules/.bin/cmake-js rebuild --out "$out" --CDUNSHARE_FS_SANITIZE=ON \
+    --CDCMAKE_CXX_COMPILER="$(command -v "$cxx")" \
     --log-level warn || die "cmake-js build failed"
 fi
 [ -f "$addon" ] || die "$addon was not built"
@@ -64,11 +81,6 @@ for t in test/file-api.test.ts test/walk-big.test.ts test/session.test.ts \
 done
 [ "${#tests[@]}" -gt 0 ] || die "none of the native test files exist"
 
-asan=$(gcc -print-file-name=libasan.so)
-ubsan=$(gcc -print-file-name=libubsan.so)
-[ -e "$asan" ] || die "libasan.so not found (install libasan / gcc)"
-[ -e "$ubsan" ] || die "libubsan.so not found (install libubsan / gcc)"
-
 # detect_leaks=0: node is not instrumented, its exit-time "leaks" are noise.
 # abort_on_error=1: a report ends the process with SIGABRT, so a forked
 #   worker dies visibly instead of exiting with a plain status.
@@ -86,11 +98,16 @@ ubsan_options+=":suppressions=$root/scripts/ubsan.supp"
 
 mkdir -p "$out"
 echo "test-asan: jest --runInBand ${tests[*]} $*"
-echo "test-asan: UNSHARE_FS_ADDON=$addon LD_PRELOAD=$asan $ubsan"
+echo "test-asan: UNSHARE_FS_ADDON=$addon LD_PRELOAD=$runtime"
+
+# Stacks with source lines: the symbolizer of the same LLVM.
+symbolizer=$(dirname "$(readlink -f "$(command -v "$cxx")")")/llvm-symbolizer
+[ -x "$symbolizer" ] || symbolizer=$(command -v llvm-symbolizer || true)
 
 # Only jest's node gets the preload and the options; tee and grep do not.
 env UNSHARE_FS_ADDON="$root/$addon" \
-  LD_PRELOAD="$asan $ubsan" \
+  ASAN_SYMBOLIZER_PATH="$symbolizer" \
+  LD_PRELOAD="$runtime" \
   ASAN_OPTIONS="$asan_options" \
   UBSAN_OPTIONS="$ubsan_options" \
   node node_modules/.bin/jest --runInBand "${tests[@]}" "$@" 2>&1 | tee "$log"
