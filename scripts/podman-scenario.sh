@@ -6,6 +6,7 @@
 #         bash scripts/podman-scenario.sh stop [USER]
 #         bash scripts/podman-scenario.sh status [USER]
 #         bash scripts/podman-scenario.sh check [USER]   (exit 1 unless both run)
+#         bash scripts/podman-scenario.sh revive [USER]  (reset a dead pause process)
 # Run it as root (it switches to USER with runuser), or as USER itself.
 # USER=root runs rootful podman. Needs scripts/podman-setup.sh USER first.
 #
@@ -78,7 +79,7 @@ set -euo pipefail
 
 CMD="start"
 case "${1:-}" in
-  start|stop|status|check) CMD="$1"; shift ;;
+  start|stop|status|check|revive) CMD="$1"; shift ;;
 esac
 USER_NAME="${1:-unsharefs}"
 IMAGE="localhost/unshare-fs-test"
@@ -164,6 +165,9 @@ populate() {
 case "$CMD" in
   stop)
     remove_all
+    ;;
+  revive)
+    revive_pause_process
     ;;
   status)
     pod ps -a --filter name=contenedor --format '{{.ID}} {{.Names}} {{.Status}}'

@@ -211,6 +211,15 @@ else
   chown "$USER_UID:$USER_GID" "$USER_HOME/.config" "$cfg" "$cfg/containers.conf" "$cfg/storage.conf"
 fi
 
+# A pause process that died and left its pid file (and containers podman
+# still takes for running) makes every podman command of the user fail with
+# "invalid internal status": reset it first (seen on a CI machine, before
+# the image step).  podman-scenario.sh keeps the one way of doing that.
+if [ "$ROOTFUL" -eq 0 ]; then
+  bash "$(dirname "$0")/podman-scenario.sh" revive "$USER_NAME" ||
+    log "WARNING: podman info still fails for $USER_NAME (see above)"
+fi
+
 # A new subuid range for an existing user is only seen after the pause
 # process restarts with the new mapping.
 if [ "$changed_ids" -eq 1 ]; then

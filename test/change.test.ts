@@ -234,11 +234,13 @@ describe('changes through the host server', () => {
     const writer = spawn('sh', ['-c', 'i=0; while [ $i -lt 1000 ]; do mkdir -p "$0/d0" 2>/dev/null && : > "$0/d0/new$i" 2>/dev/null; i=$((i+1)); done', tree], {
       stdio: 'ignore',
     });
+    // Listened for at once: the writer may end before rm does.
+    const writerClosed = new Promise((resolve) => writer.on('close', resolve));
     const outcome = await host.rm(tree, { recursive: true }).then(
       () => 'removed',
       (e: { code: string }) => e.code,
     );
-    await new Promise((resolve) => writer.on('close', resolve));
+    await writerClosed;
     expect(['removed', 'ENOTEMPTY', 'ENOENT']).toContain(outcome);
     await host.rm(tree, { recursive: true, force: true });
     expect(fs.existsSync(tree)).toBe(false);
