@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { FileWriteStream, chunkBytes, treeJob, writeAll, type TreeOptions, type TreeResult, type WriteTarget } from './change';
 import type { Channel } from './channel';
 import { copyIn, copyOut, type CopyInOptions, type CopyOptions, type CopyResult } from './copy';
+import { diffLayers, type DiffOptions, type LayerChange } from './diff';
 import type { Entry, EntryType } from './entry';
 import { CallSite, abortError, fsError, withCallerStack } from './errors';
 import {
@@ -20,6 +21,7 @@ import {
   checkPath,
   checkPathLength,
   checkSignal,
+  checkString,
   checkTime,
   checkWalkOptions,
   invalid,
@@ -148,7 +150,7 @@ export interface ChownOptions extends TreeOptions {
   recursive?: boolean;
 }
 
-export { type CopyInOptions, type CopyOptions, type CopyResult, type TreeOptions, type TreeResult };
+export { type CopyInOptions, type CopyOptions, type CopyResult, type DiffOptions, type LayerChange, type TreeOptions, type TreeResult };
 
 /** A readdir result with file types, shaped like fs.Dirent. */
 export type Dirent<Name extends string | Buffer = string> = Entry<Name, Stats>;
@@ -252,6 +254,52 @@ export abstract class FileSystem {
       throw withCallerStack(error as Error, this.readlink);
     }
     return buffer ? target : target.toString('utf8');
+  }
+
+  /**
+   * The extended attributes of the entry itself (a final symlink is not
+   * followed), name to value; empty where the filesystem keeps none.  What
+   * the worker may read: user.* inside a user namespace, trusted.* only as
+   * the host's root.
+   */
+  async xattrs(path: PathLike, options?: SignalOptions): Promise<Map<string, Buffer>> {
+    const o = checkOptionsObject(options, ['signal'], 'xattrs');
+    const signal = checkSignal(o.signal);
+    const bytes = this.#pathBytes(path, 'getxattr');
+    let records: Buffer;
+    try {
+      records = await request(this.#backend.channel(), Op.Xattrs, [], bytes, signal);
+    } catch (error) {
+      throw withCallerStack(error as Error, this.xattrs);
+    }
+    const out = new Map<string, Buffer>();
+    for (let at = 0; at < records.length; ) {
+      const nameLength = records.readUInt32LE(at);
+      const name = records.toString('utf8', at + 4, at + 4 + nameLength);
+      at += 4 + nameLength;
+      const valueLength = records.readUInt32LE(at);
+      out.set(name, Buffer.from(records.subarray(at + 4, at + 4 + valueLength)));
+      at += 4 + valueLength;
+    }
+    return out;
+  }
+
+  /**
+   * What the overlay layer `upperDir` changed against `lowerDirs` (top to
+   * bottom), with the rules of `podman diff` and `docker diff`, sorted by
+   * path (see diffLayers in lib/diff.ts).  Walk the layers where they are
+   * owned: podman.enterStorage() for rootless podman's.
+   */
+  async diffLayers(upperDir: string, lowerDirs: readonly string[], options?: DiffOptions): Promise<LayerChange[]> {
+    const upper = checkString('upperDir', upperDir);
+    if (!Array.isArray(lowerDirs)) throw invalid('lowerDirs', 'an array of strings', lowerDirs);
+    const lowers = lowerDirs.map((dir, i) => checkString(`lowerDirs[${i}]`, dir));
+    const o = checkOptionsObject(options, ['signal'], 'diffLayers');
+    try {
+      return await diffLayers(this, upper, lowers, { signal: checkSignal(o.signal) });
+    } catch (error) {
+      throw withCallerStack(error as Error, this.diffLayers);
+    }
   }
 
   readFile(path: PathLike, options: BufferEncoding | (ReadFileOptions & { encoding: BufferEncoding })): Promise<string>;

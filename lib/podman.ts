@@ -14,12 +14,15 @@
  */
 import type { Session } from './session';
 import { checkString } from './options';
-import { checkPodmanOptions, checkSessionOptions } from './podman/arguments';
+import type { LayerChange } from './diff';
+import { checkDiffOptions, checkPodmanOptions, checkSessionOptions } from './podman/arguments';
 import * as config from './podman/config';
+import * as diffs from './podman/diff';
 import * as pause from './podman/pause';
 import * as sessions from './podman/session';
 import * as store from './podman/store';
 import type { PodmanOptions, StorageConfig } from './podman/config';
+import type { PodmanDiffOptions } from './podman/diff';
 import type { MountedLayers, PodmanSessionOptions } from './podman/session';
 import type { PodmanContainer, PodmanImage, PodmanLayer } from './podman/store';
 
@@ -28,6 +31,7 @@ export type { PodmanErrorCode, PodmanErrorDetails } from './podman/errors';
 export type { PodmanOptions, StorageConfig } from './podman/config';
 export type { PodmanContainer, PodmanImage, PodmanLayer } from './podman/store';
 export type { MountedLayers, PodmanSessionOptions } from './podman/session';
+export type { PodmanDiffOptions } from './podman/diff';
 
 /** graphroot, runroot and driver of rootless (uid != 0) or rootful podman: defaults, storage.conf, CONTAINERS_STORAGE_CONF. */
 export function storageConfig(options?: PodmanOptions): StorageConfig {
@@ -110,4 +114,15 @@ export async function mountContainer(nameOrId: string, options?: PodmanOptions):
 export async function mountImage(ref: string, options?: PodmanOptions): Promise<MountedLayers> {
   const checkedRef = checkString('ref', ref);
   return sessions.mountImage(checkedRef, checkPodmanOptions(options, 'mountImage'));
+}
+
+/**
+ * What `podman diff nameOrId` lists, without a podman process: a
+ * container's rw layer against its image, or an image's top layer against
+ * the layers below it; less, as podman does, the paths it mounts in every
+ * container (/dev, /proc, /run, /sys, /etc/hosts ...).
+ */
+export async function diff(nameOrId: string, options?: PodmanDiffOptions): Promise<LayerChange[]> {
+  const name = checkString('nameOrId', nameOrId);
+  return diffs.diff(name, checkDiffOptions(options, 'diff'));
 }

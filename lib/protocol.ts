@@ -44,6 +44,8 @@ export const enum Op {
   WriteEnd = 23,
   Remove = 24,
   ChownTree = 25,
+  /** Answered by one data frame: records u32 name length, name, u32 value length, value. */
+  Xattrs = 26,
 }
 
 export const enum Reply {

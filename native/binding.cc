@@ -608,6 +608,7 @@ Napi::Object ProtocolConstants(Napi::Env env) {
   set("opWriteEnd", static_cast<uint8_t>(Op::kWriteEnd));
   set("opRemove", static_cast<uint8_t>(Op::kRemove));
   set("opChownTree", static_cast<uint8_t>(Op::kChownTree));
+  set("opXattrs", static_cast<uint8_t>(Op::kXattrs));
   set("noId", kNoId);
   set("mkdirRecursive", kMkdirRecursive);
   set("noFollow", kNoFollow);

@@ -131,6 +131,7 @@ test('the TypeScript side uses the constants the addon was built with', () => {
     opWriteEnd: Op.WriteEnd,
     opRemove: Op.Remove,
     opChownTree: Op.ChownTree,
+    opXattrs: Op.Xattrs,
     noId: protocol.NO_ID,
     mkdirRecursive: protocol.MKDIR_RECURSIVE,
     noFollow: protocol.NO_FOLLOW,

@@ -2,8 +2,9 @@
  * The checks of podman.*'s arguments, made once where the public functions
  * are (lib/podman.ts): the discovery modules behind them trust what they get.
  */
-import { checkInteger, checkOptionsObject, checkString, invalid, invalidValue } from '../options';
+import { checkInteger, checkOptionsObject, checkSignal, checkString, invalid, invalidValue } from '../options';
 import type { PodmanOptions } from './config';
+import type { PodmanDiffOptions } from './diff';
 import type { PodmanSessionOptions } from './session';
 
 const PODMAN_OPTIONS = ['uid', 'env', 'home', 'storageConf', 'graphRoot', 'runRoot', 'runtimeDir'];
@@ -21,6 +22,13 @@ export function checkSessionOptions(options: unknown, what: string): PodmanSessi
   if (o.root !== undefined && !checkString('root', o.root).startsWith('/')) {
     throw invalidValue('root', 'an absolute path', o.root);
   }
+  return o;
+}
+
+/** Options of podman.diff: the discovery options and `signal`. */
+export function checkDiffOptions(options: unknown, what: string): PodmanDiffOptions {
+  const o: PodmanDiffOptions = checkWith(options, [...PODMAN_OPTIONS, 'signal'], what);
+  checkSignal(o.signal);
   return o;
 }
 

@@ -19,6 +19,8 @@ class ByteBuffer {
     if (n > capacity_) Reallocate(n);
   }
   void Clear() { size_ = 0; }
+  // Drops what was appended after `size` (a frame given up half-way).
+  void Truncate(size_t size) { size_ = std::min(size_, size); }
   size_t Size() const { return size_; }
   const uint8_t* Data() const { return data_.get(); }
   uint8_t* MutableData() { return data_.get(); }

@@ -5,13 +5,16 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <poll.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <memory>
+#include <string>
 
 namespace unshare_fs {
 namespace {
@@ -83,6 +86,126 @@ void ReadlinkOp(ByteBuffer& out, uint32_t id, int root_fd,
   }
   size_t at = out.BeginFrame(id, Reply::kData);
   out.Raw(target, static_cast<size_t>(n));
+  out.FinishFrame(at);
+}
+
+namespace {
+
+// The xattr calls on the entry at `path`: by path where there is no root;
+// inside a root on an fd: a directory or a regular file opened for reading
+// (checked to be what an O_PATH open of the same path found), anything
+// else (a symlink, a device, a FIFO) through its O_PATH fd's /proc/self/fd
+// link, which getxattr() follows to the entry itself; that one needs our
+// own /proc in the namespace.  (Linux 6.13's getxattrat() refuses O_PATH
+// fds: EBADF.)
+class XattrTarget {
+ public:
+  XattrTarget(int root_fd, const std::string& path) : path_(path) {
+    if (root_fd < 0) return;
+    int path_fd = OpenPath(root_fd, path, O_PATH | O_NOFOLLOW);
+    struct stat st;
+    if (path_fd < 0 || fstat(path_fd, &st) != 0) {
+      failed_ = "open";
+      if (path_fd >= 0) {
+        failed_ = "fstat";
+        CloseKeepingErrno(path_fd);
+      }
+      return;
+    }
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+      fd_ = path_fd;
+      proc_ = "/proc/self/fd/" + std::to_string(path_fd);
+      return;
+    }
+    close(path_fd);
+    int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+                (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0);
+    fd_ = OpenPath(root_fd, path, flags);
+    struct stat now;
+    if (fd_ < 0 || fstat(fd_, &now) != 0) {
+      failed_ = fd_ < 0 ? "open" : "fstat";
+      return;
+    }
+    if (now.st_dev != st.st_dev || now.st_ino != st.st_ino) {
+      failed_ = "open";  // swapped between the two opens
+      errno = EAGAIN;
+    }
+  }
+  ~XattrTarget() {
+    if (fd_ >= 0) close(fd_);
+  }
+  // The syscall that failed while opening, or nullptr.
+  const char* failed() const { return failed_; }
+
+  ssize_t List(char* list, size_t size) {
+    if (fd_ < 0) return llistxattr(path_.c_str(), list, size);
+    if (!proc_.empty()) return listxattr(proc_.c_str(), list, size);
+    return flistxattr(fd_, list, size);
+  }
+
+  ssize_t Get(const char* name, char* value, size_t size) {
+    if (fd_ < 0) return lgetxattr(path_.c_str(), name, value, size);
+    if (!proc_.empty()) return getxattr(proc_.c_str(), name, value, size);
+    return fgetxattr(fd_, name, value, size);
+  }
+
+ private:
+  static void CloseKeepingErrno(int fd) {
+    int err = errno;
+    close(fd);
+    errno = err;
+  }
+
+  const std::string& path_;
+  int fd_ = -1;
+  std::string proc_;
+  const char* failed_ = nullptr;
+};
+
+}  // namespace
+
+void XattrsOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const std::string& path) {
+  XattrTarget target(root_fd, path);
+  if (const char* failed = target.failed()) {
+    ErrorFrame(out, id, errno, failed, path);
+    return;
+  }
+  // The kernel's own limits: XATTR_LIST_MAX and XATTR_SIZE_MAX, 64 KiB.
+  constexpr size_t kMax = 64 * 1024;
+  auto names = std::make_unique<char[]>(kMax);
+  auto value = std::make_unique<char[]>(kMax);
+  ssize_t listed = target.List(names.get(), kMax);
+  if (listed < 0 && (errno == ENOTSUP || errno == ENODATA)) listed = 0;
+  if (listed < 0) {
+    ErrorFrame(out, id, errno, "listxattr", path);
+    return;
+  }
+  size_t at = out.BeginFrame(id, Reply::kData);
+  for (size_t i = 0; i < static_cast<size_t>(listed);) {
+    const char* name = names.get() + i;
+    size_t len = strnlen(name, static_cast<size_t>(listed) - i);
+    i += len + 1;
+    ssize_t n = target.Get(name, value.get(), kMax);
+    // Gone between the list and the read: as if never listed.
+    if (n < 0 && errno == ENODATA) continue;
+    // A reply the client takes is at most a data frame's most.
+    if (n >= 0 && out.Size() - at + 8 + len + static_cast<size_t>(n) >
+                      kFrameHeader + kMaxChunk) {
+      n = -1;
+      errno = E2BIG;
+    }
+    if (n < 0) {
+      int err = errno;
+      out.Truncate(at);
+      ErrorFrame(out, id, err, "getxattr", path);
+      return;
+    }
+    out.U32(static_cast<uint32_t>(len));
+    out.Raw(name, len);
+    out.U32(static_cast<uint32_t>(n));
+    out.Raw(value.get(), static_cast<size_t>(n));
+  }
   out.FinishFrame(at);
 }
 

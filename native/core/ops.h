@@ -26,6 +26,8 @@ void StatOp(ByteBuffer& out, uint32_t id, int root_fd, const std::string& path,
             bool follow);
 void ReadlinkOp(ByteBuffer& out, uint32_t id, int root_fd,
                 const std::string& path);
+void XattrsOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const std::string& path);
 // Sends whole frames; false once the client is gone.
 using SendFrames = std::function<bool(const ByteBuffer& frames)>;
 

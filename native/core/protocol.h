@@ -61,6 +61,10 @@ enum class Op : uint8_t {
   // frame carrying u64 entries done, u64 entry errors.
   kRemove = 24,
   kChownTree = 25,
+  // Extended attributes of an entry itself (a final symlink not followed):
+  // answered by one data frame of records u32 name length, name, u32 value
+  // length, value; empty where the filesystem has none.
+  kXattrs = 26,
 };
 
 constexpr uint32_t kNoId = UINT32_MAX;

@@ -117,6 +117,7 @@ int ParseRequest(const Frame& frame, Request& request) {
     case Op::kLstat:
     case Op::kStat:
     case Op::kReadlink:
+    case Op::kXattrs:
     case Op::kSetRoot:
       request.path = r.Rest();
       return GoodPath(request.path) ? 0 : EINVAL;

@@ -69,7 +69,8 @@ bool IsStream(Op op) {
 
 // Requests answered with one syscall or two: run by the reading thread.
 bool IsQuick(Op op) {
-  return op == Op::kLstat || op == Op::kStat || op == Op::kReadlink;
+  return op == Op::kLstat || op == Op::kStat || op == Op::kReadlink ||
+         op == Op::kXattrs;
 }
 
 // Leader/followers: one thread at a time reads the socket.  A quick request
@@ -371,6 +372,9 @@ class Server : public std::enable_shared_from_this<Server> {
         break;
       case Op::kReadlink:
         ReadlinkOp(out, id, RootFd(), request.path);
+        break;
+      case Op::kXattrs:
+        XattrsOp(out, id, RootFd(), request.path);
         break;
       case Op::kReadFile:
       case Op::kWalk:

@@ -111,7 +111,7 @@ bool EndsWithRest(Op op) {
 
 bool KnownOp(uint8_t op) {
   return op >= static_cast<uint8_t>(Op::kLstat) &&
-         op <= static_cast<uint8_t>(Op::kChownTree);
+         op <= static_cast<uint8_t>(Op::kXattrs);
 }
 
 bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
