@@ -7,6 +7,7 @@ import { FileWriteStream, chunkBytes, treeJob, writeAll, type TreeOptions, type 
 import type { Channel } from './channel';
 import { copyIn, copyOut, type CopyInOptions, type CopyOptions, type CopyResult } from './copy';
 import { diffLayers, type DiffOptions, type LayerChange } from './diff';
+import { du, type DiskUsage, type DuOptions } from './du';
 import type { Entry, EntryType } from './entry';
 import { CallSite, abortError, fsError, withCallerStack } from './errors';
 import {
@@ -150,7 +151,7 @@ export interface ChownOptions extends TreeOptions {
   recursive?: boolean;
 }
 
-export { type CopyInOptions, type CopyOptions, type CopyResult, type DiffOptions, type LayerChange, type TreeOptions, type TreeResult };
+export { type CopyInOptions, type CopyOptions, type CopyResult, type DiffOptions, type DiskUsage, type DuOptions, type LayerChange, type TreeOptions, type TreeResult };
 
 /** A readdir result with file types, shaped like fs.Dirent. */
 export type Dirent<Name extends string | Buffer = string> = Entry<Name, Stats>;
@@ -299,6 +300,18 @@ export abstract class FileSystem {
       return await diffLayers(this, upper, lowers, { signal: checkSignal(o.signal) });
     } catch (error) {
       throw withCallerStack(error as Error, this.diffLayers);
+    }
+  }
+
+  /** `du -s` of `path` in one walk: entries, apparent and allocated bytes, a hard-linked file counted once. */
+  async du(path: string, options?: DuOptions): Promise<DiskUsage> {
+    const top = checkString('path', path);
+    const o = checkOptionsObject(options, ['oneFileSystem', 'signal'], 'du');
+    const checked = { oneFileSystem: checkBoolean('oneFileSystem', o.oneFileSystem), signal: checkSignal(o.signal) };
+    try {
+      return await du(this, top, checked);
+    } catch (error) {
+      throw withCallerStack(error as Error, this.du);
     }
   }
 

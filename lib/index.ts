@@ -7,6 +7,7 @@ import { host } from './host';
 import { STAT_FIELDS as PROTOCOL_STAT_FIELDS, type StatField } from './protocol';
 
 export type { ChangeKind, DiffOptions, LayerChange } from './diff';
+export type { DiskUsage, DuOptions } from './du';
 export { Entry, type EntryType } from './entry';
 export { UnshareFsError, type FsError } from './errors';
 export {

@@ -67,6 +67,7 @@ const FILE_SYSTEM_METHODS = [
   'readlink',
   'xattrs',
   'diffLayers',
+  'du',
   'readFile',
   'createReadStream',
   'mkdir',

@@ -1,0 +1,62 @@
+// du -s through a session: one walk with the stat fields du needs, the
+// numbers summed as GNU du sums them.
+import type { StatField } from './protocol';
+import type { Stats } from './stats';
+
+/** What `du -s` tells of a tree, and how many entries it holds. */
+export interface DiskUsage {
+  /** Names in the tree, the top one included (`find path | wc -l`). */
+  readonly entries: number;
+  /** Bytes the files say they hold (`du -s --apparent-size -B1`), a hard-linked file once. */
+  readonly apparentBytes: number;
+  /** Bytes of disk they take (st_blocks × 512: `du -s -B1`), a hard-linked file once. */
+  readonly allocatedBytes: number;
+}
+
+export interface DuOptions {
+  /** Do not descend into directories on another device than `path` (`du -x`). */
+  oneFileSystem?: boolean;
+  /** Stops the walk. */
+  signal?: AbortSignal;
+}
+
+/** What du needs of a FileSystem. */
+export interface DuSource {
+  lstat(path: string, options: { signal?: AbortSignal }): Promise<Stats>;
+  walkBatches(
+    root: string,
+    options: { stat: readonly StatField[]; oneFileSystem: boolean; signal?: AbortSignal },
+  ): AsyncIterable<{ stats: Stats | undefined }[]>;
+}
+
+const FIELDS: readonly StatField[] = ['mode', 'nlink', 'size', 'ino', 'dev', 'blocks'];
+
+export async function du(fs: DuSource, path: string, options: DuOptions = {}): Promise<DiskUsage> {
+  const { signal, oneFileSystem = false } = options;
+  let entries = 0;
+  let apparentBytes = 0;
+  let allocatedBytes = 0;
+  // dev:ino of every entry with more than one link, counted the first time.
+  const linked = new Set<string>();
+  const add = (st: Stats): void => {
+    entries++;
+    if (st.nlink > 1 && !st.isDirectory()) {
+      const key = `${st.dev}:${st.ino}`;
+      if (linked.has(key)) return;
+      linked.add(key);
+    }
+    apparentBytes += st.size;
+    allocatedBytes += st.blocks * 512;
+  };
+  const top = await fs.lstat(path, { signal });
+  add(top);
+  if (top.isDirectory()) {
+    for await (const batch of fs.walkBatches(path, { stat: FIELDS, oneFileSystem, signal })) {
+      for (const { stats } of batch) {
+        // du -x leaves a mount point out, the directory itself too.
+        if (stats !== undefined && !(oneFileSystem && stats.dev !== top.dev)) add(stats);
+      }
+    }
+  }
+  return { entries, apparentBytes, allocatedBytes };
+}

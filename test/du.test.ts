@@ -1,0 +1,98 @@
+// du against GNU du on the same trees: on the host, and inside a namespace
+// of our own where the files belong to subordinate ids the host user
+// cannot read (du runs there too, through the session).
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { host, type DiskUsage } from '../lib';
+import { overlayFixture } from './helpers/overlay';
+import { requires, subuidRange } from './helpers/requirements';
+import { removeTree, tempDir } from './helpers/tree';
+
+const root = process.geteuid!() === 0;
+const fullRange = root ? requires() : requires(subuidRange);
+
+/** A tree with hard links (inside and to the top), symlinks, a sparse file, empty and nested directories. */
+function makeTree(): string {
+  const dir = tempDir('unshare-fs-du-');
+  fs.mkdirSync(path.join(dir, 'a/b/c'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'empty'));
+  for (let i = 0; i < 50; i++) fs.writeFileSync(path.join(dir, 'a/b', `f${i}`), 'x'.repeat(i * 97));
+  fs.writeFileSync(path.join(dir, 'a/big'), Buffer.alloc(300000, 1));
+  fs.linkSync(path.join(dir, 'a/big'), path.join(dir, 'a/b/c/big-link'));
+  fs.linkSync(path.join(dir, 'a/big'), path.join(dir, 'big-link-2'));
+  fs.symlinkSync('a/big', path.join(dir, 'sym'));
+  const sparse = fs.openSync(path.join(dir, 'sparse'), 'w');
+  fs.ftruncateSync(sparse, 10 << 20);
+  fs.closeSync(sparse);
+  return dir;
+}
+
+/** GNU du's numbers for `dir`, run by `run` (on the host, or in a namespace). */
+function gnuDu(run: (argv: string[]) => string, dir: string): DiskUsage {
+  const first = (out: string): number => Number(out.trim().split(/\s+/)[0]);
+  return {
+    entries: run(['find', dir]).trim().split('\n').length,
+    apparentBytes: first(run(['du', '-s', '-b', dir])),
+    allocatedBytes: first(run(['du', '-s', '-B1', dir])),
+  };
+}
+
+const onHost = (argv: string[]): string => execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+
+describe('du', () => {
+  test('equals GNU du -s (apparent and allocated) and find | wc -l on the host', async () => {
+    const dir = makeTree();
+    try {
+      const usage = await host.du(dir);
+      expect(usage).toEqual(gnuDu(onHost, dir));
+      // The hard-linked file once: 300000 bytes, not 900000.
+      expect(usage.apparentBytes).toBeLessThan(600000 + (10 << 20));
+      expect((await host.du(path.join(dir, 'a/big'))).apparentBytes).toBe(300000);
+    } finally {
+      removeTree(dir);
+    }
+  });
+
+  test('bad arguments and a missing path fail clearly', async () => {
+    await expect(host.du(5 as unknown as string)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(host.du('/tmp', { oneFileSystem: 'yes' } as object)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(host.du('/no/such/dir')).rejects.toMatchObject({ code: 'ENOENT', syscall: 'lstat' });
+  });
+});
+
+fullRange.describe('du in a namespace of our own', () => {
+  test('equals du run inside on an overlay of subordinate-id files; oneFileSystem leaves the mount out like du -x', async () => {
+    const fixture = await overlayFixture();
+    const session = await fixture.ns.enter();
+    const out = tempDir('unshare-fs-du-out-');
+    fs.chmodSync(out, 0o777);
+    try {
+      let n = 0;
+      const run = async (argv: string[]): Promise<string> => {
+        const file = path.join(out, `out${n++}`);
+        const status = await session.exec(['sh', '-c', '"$@" > "$0"', file, ...argv]);
+        expect(status).toEqual({ code: 0, signal: null });
+        return fs.readFileSync(file, 'utf8');
+      };
+      const merged = fixture.mergedDir;
+      const expected: DiskUsage = {
+        entries: (await run(['find', merged])).trim().split('\n').length,
+        apparentBytes: Number((await run(['du', '-s', '-b', merged])).split(/\s+/)[0]),
+        allocatedBytes: Number((await run(['du', '-s', '-B1', merged])).split(/\s+/)[0]),
+      };
+      expect(expected.entries).toBeGreaterThan(10);
+      expect(await session.du(merged)).toEqual(expected);
+      // The overlay is a mount under the base dir: du -x of the base stops at it.
+      const base = path.dirname(merged);
+      const apparentX = Number((await run(['du', '-s', '-x', '-b', base])).split(/\s+/)[0]);
+      expect((await session.du(base, { oneFileSystem: true })).apparentBytes).toBe(apparentX);
+      expect((await session.du(base)).apparentBytes).toBeGreaterThan(apparentX);
+    } finally {
+      await session.close();
+      await fixture.dispose();
+      removeTree(out);
+    }
+  });
+});
