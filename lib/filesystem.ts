@@ -8,6 +8,7 @@ import type { Channel } from './channel';
 import { copyIn, copyOut, type CopyInOptions, type CopyOptions, type CopyResult } from './copy';
 import { diffLayers, type DiffOptions, type LayerChange } from './diff';
 import { du, type DiskUsage, type DuOptions } from './du';
+import { exportTar, type ExportOptions } from './export';
 import type { Entry, EntryType } from './entry';
 import { CallSite, abortError, fsError, withCallerStack } from './errors';
 import {
@@ -151,7 +152,7 @@ export interface ChownOptions extends TreeOptions {
   recursive?: boolean;
 }
 
-export { type CopyInOptions, type CopyOptions, type CopyResult, type DiffOptions, type DiskUsage, type DuOptions, type LayerChange, type TreeOptions, type TreeResult };
+export { type CopyInOptions, type CopyOptions, type CopyResult, type DiffOptions, type DiskUsage, type DuOptions, type ExportOptions, type LayerChange, type TreeOptions, type TreeResult };
 
 /** A readdir result with file types, shaped like fs.Dirent. */
 export type Dirent<Name extends string | Buffer = string> = Entry<Name, Stats>;
@@ -301,6 +302,30 @@ export abstract class FileSystem {
     } catch (error) {
       throw withCallerStack(error as Error, this.diffLayers);
     }
+  }
+
+  /**
+   * A `Readable` of a POSIX (pax) tar of the tree under `path`, names
+   * relative to it: ids and modes as the session sees them, mtimes,
+   * symlinks, hard links (a file once, then links to its first name),
+   * devices, FIFOs, xattrs, any name.  Streamed as it is read: the worker
+   * reads ahead only as far as the stream is consumed.
+   */
+  exportTar(path: string, options?: ExportOptions): Readable {
+    const root = checkString('path', path);
+    const o = checkOptionsObject(options, ['signal', 'xattrs'], 'exportTar');
+    return exportTar(this, root, { signal: checkSignal(o.signal), xattrs: o.xattrs === undefined ? true : checkBoolean('xattrs', o.xattrs) });
+  }
+
+  /**
+   * The overlay upper dir `upperDir` as an OCI layer tar: exportTar, with
+   * each whiteout device as `.wh.<name>`, each opaque directory marked by
+   * `<dir>/.wh..wh..opq`, and overlay's own xattrs left out.
+   */
+  exportDiff(upperDir: string, options?: ExportOptions): Readable {
+    const root = checkString('upperDir', upperDir);
+    const o = checkOptionsObject(options, ['signal', 'xattrs'], 'exportDiff');
+    return exportTar(this, root, { signal: checkSignal(o.signal), xattrs: o.xattrs === undefined ? true : checkBoolean('xattrs', o.xattrs), layer: true });
   }
 
   /** `du -s` of `path` in one walk: entries, apparent and allocated bytes, a hard-linked file counted once. */

@@ -8,6 +8,7 @@ import { STAT_FIELDS as PROTOCOL_STAT_FIELDS, type StatField } from './protocol'
 
 export type { ChangeKind, DiffOptions, LayerChange } from './diff';
 export type { DiskUsage, DuOptions } from './du';
+export type { ExportOptions } from './export';
 export { Entry, type EntryType } from './entry';
 export { UnshareFsError, type FsError } from './errors';
 export {

@@ -12,17 +12,19 @@
  * EPODMANACCESS, ECONTAINERSTOPPED, ENOIMAGE, EPODMANLAYERS —
  * see lib/podman/errors.ts.
  */
+import type { Readable } from 'node:stream';
+
 import type { Session } from './session';
 import { checkString } from './options';
 import type { LayerChange } from './diff';
-import { checkDiffOptions, checkPodmanOptions, checkSessionOptions } from './podman/arguments';
+import { checkDiffOptions, checkExportOptions, checkPodmanOptions, checkSessionOptions } from './podman/arguments';
 import * as config from './podman/config';
-import * as diffs from './podman/diff';
+import * as layerOps from './podman/layers';
 import * as pause from './podman/pause';
 import * as sessions from './podman/session';
 import * as store from './podman/store';
 import type { PodmanOptions, StorageConfig } from './podman/config';
-import type { PodmanDiffOptions } from './podman/diff';
+import type { PodmanDiffOptions, PodmanExportOptions } from './podman/layers';
 import type { MountedLayers, PodmanSessionOptions } from './podman/session';
 import type { PodmanContainer, PodmanImage, PodmanLayer } from './podman/store';
 
@@ -31,7 +33,7 @@ export type { PodmanErrorCode, PodmanErrorDetails } from './podman/errors';
 export type { PodmanOptions, StorageConfig } from './podman/config';
 export type { PodmanContainer, PodmanImage, PodmanLayer } from './podman/store';
 export type { MountedLayers, PodmanSessionOptions } from './podman/session';
-export type { PodmanDiffOptions } from './podman/diff';
+export type { PodmanDiffOptions, PodmanExportOptions } from './podman/layers';
 
 /** graphroot, runroot and driver of rootless (uid != 0) or rootful podman: defaults, storage.conf, CONTAINERS_STORAGE_CONF. */
 export function storageConfig(options?: PodmanOptions): StorageConfig {
@@ -124,5 +126,22 @@ export async function mountImage(ref: string, options?: PodmanOptions): Promise<
  */
 export async function diff(nameOrId: string, options?: PodmanDiffOptions): Promise<LayerChange[]> {
   const name = checkString('nameOrId', nameOrId);
-  return diffs.diff(name, checkDiffOptions(options, 'diff'));
+  return layerOps.diff(name, checkDiffOptions(options, 'diff'));
+}
+
+/**
+ * What `podman export nameOrId` writes, as a `Readable` tar: the
+ * container's files (through its merged dir while it runs, its layers
+ * mounted in a namespace of our own once stopped), ids as the container
+ * sees them.  Errors (no such container ...) come out as the stream's.
+ */
+export function exportContainer(nameOrId: string, options?: PodmanExportOptions): Readable {
+  const name = checkString('nameOrId', nameOrId);
+  return layerOps.exportContainer(name, checkExportOptions(options, 'exportContainer'));
+}
+
+/** A container's changes, or an image's top layer, as an OCI layer tar (whiteouts as `.wh.` entries). */
+export function exportLayer(nameOrId: string, options?: PodmanExportOptions): Readable {
+  const name = checkString('nameOrId', nameOrId);
+  return layerOps.exportLayer(name, checkExportOptions(options, 'exportLayer'));
 }

@@ -4,7 +4,7 @@
  */
 import { checkInteger, checkOptionsObject, checkSignal, checkString, invalid, invalidValue } from '../options';
 import type { PodmanOptions } from './config';
-import type { PodmanDiffOptions } from './diff';
+import type { PodmanDiffOptions, PodmanExportOptions } from './layers';
 import type { PodmanSessionOptions } from './session';
 
 const PODMAN_OPTIONS = ['uid', 'env', 'home', 'storageConf', 'graphRoot', 'runRoot', 'runtimeDir'];
@@ -29,6 +29,14 @@ export function checkSessionOptions(options: unknown, what: string): PodmanSessi
 export function checkDiffOptions(options: unknown, what: string): PodmanDiffOptions {
   const o: PodmanDiffOptions = checkWith(options, [...PODMAN_OPTIONS, 'signal'], what);
   checkSignal(o.signal);
+  return o;
+}
+
+/** Options of podman.exportContainer and exportLayer: the discovery options, `signal` and `xattrs`. */
+export function checkExportOptions(options: unknown, what: string): PodmanExportOptions {
+  const o: PodmanExportOptions = checkWith(options, [...PODMAN_OPTIONS, 'signal', 'xattrs'], what);
+  checkSignal(o.signal);
+  if (o.xattrs !== undefined && typeof o.xattrs !== 'boolean') throw invalid('xattrs', 'a boolean', o.xattrs);
   return o;
 }
 

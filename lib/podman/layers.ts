@@ -1,0 +1,126 @@
+// podman diff and podman export, read from podman's storage instead of
+// asked of a podman process: layers walked in the namespaces that own them
+// (enterStorage), a container's files through its merged dir (running) or
+// its layers mounted in a namespace of our own (stopped).
+import { PassThrough, pipeline, type Readable } from 'node:stream';
+
+import type { LayerChange } from '../diff';
+import type { ExportOptions } from '../export';
+import type { Session } from '../session';
+import type { PodmanOptions } from './config';
+import { PodmanError } from './errors';
+import { enterMerged, enterStorage, mountContainer } from './session';
+import { container, image, layerChain } from './store';
+
+export interface PodmanDiffOptions extends PodmanOptions {
+  /** Stops the diff. */
+  signal?: AbortSignal;
+}
+
+export interface PodmanExportOptions extends PodmanOptions, ExportOptions {}
+
+/**
+ * What podman leaves out of every diff, a container's or an image's: the
+ * paths it mounts or writes itself in every container (libpod's list;
+ * exact paths, not what is under them).
+ */
+const RUNTIME_PATHS = new Set([
+  '/dev',
+  '/etc/hostname',
+  '/etc/hosts',
+  '/etc/mtab',
+  '/etc/resolv.conf',
+  '/proc',
+  '/run',
+  '/run/.containerenv',
+  '/run/notify',
+  '/run/secrets',
+  '/sys',
+]);
+
+/** The changes `podman diff nameOrId` lists: a container against its image, or an image's top layer against its parents. */
+/** The top layer of a container, else of an image (ENOCONTAINER when neither has the name). */
+function topLayer(nameOrId: string, options: PodmanOptions): string {
+  try {
+    return container(nameOrId, options).layer;
+  } catch (error) {
+    if (!(error instanceof PodmanError) || error.code !== 'ENOCONTAINER') throw error;
+    try {
+      return image(nameOrId, options).layer;
+    } catch (imageError) {
+      if (imageError instanceof PodmanError && imageError.code === 'ENOIMAGE') throw error;
+      throw imageError;
+    }
+  }
+}
+
+export async function diff(nameOrId: string, options: PodmanDiffOptions = {}): Promise<LayerChange[]> {
+  const { signal, ...podmanOptions } = options;
+  const [upper, ...lowers] = layerChain(topLayer(nameOrId, podmanOptions), podmanOptions);
+  const session = await enterStorage(podmanOptions);
+  try {
+    const changes = await session.diffLayers(upper!, lowers, { signal });
+    return changes.filter((change) => !RUNTIME_PATHS.has(change.path));
+  } finally {
+    await session.close();
+  }
+}
+
+/**
+ * A Readable that `open` fills once it has a session: the tar comes from
+ * `open`'s stream and the session closes when that ends, fails or is
+ * destroyed.  Errors of `open` itself come out as the stream's error.
+ */
+function streamOnce(open: () => Promise<{ stream: Readable; close: () => Promise<void> }>): Readable {
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  open().then(
+    ({ stream, close }) => {
+      if (out.destroyed) {
+        stream.destroy();
+        void close();
+        return;
+      }
+      pipeline(stream, out, () => void close().catch(() => undefined));
+    },
+    (error: Error) => out.destroy(error),
+  );
+  return out;
+}
+
+/**
+ * What `podman export nameOrId` writes: the container's files as a tar,
+ * through its merged dir while it runs (as podman exports it, with the
+ * empty files podman mounts /etc/hosts and the like on), through its
+ * layers mounted in a namespace of our own once it has stopped.
+ */
+export function exportContainer(nameOrId: string, options: PodmanExportOptions = {}): Readable {
+  const { signal, xattrs, ...podmanOptions } = options;
+  return streamOnce(async () => {
+    const c = container(nameOrId, podmanOptions);
+    let session: Session;
+    let close: () => Promise<void>;
+    if (c.mounted) {
+      session = await enterMerged(c.id, podmanOptions);
+      close = () => session.close();
+    } else {
+      const mounted = await mountContainer(c.id, podmanOptions);
+      session = mounted.session;
+      close = () => mounted.close();
+    }
+    return { stream: session.exportTar('/', { signal, xattrs }), close };
+  });
+}
+
+/**
+ * A container's changes (or an image's top layer) as an OCI layer tar:
+ * its upper dir through exportDiff, whiteouts and opaque directories as
+ * `.wh.` entries.
+ */
+export function exportLayer(nameOrId: string, options: PodmanExportOptions = {}): Readable {
+  const { signal, xattrs, ...podmanOptions } = options;
+  return streamOnce(async () => {
+    const [upper] = layerChain(topLayer(nameOrId, podmanOptions), podmanOptions);
+    const session = await enterStorage(podmanOptions);
+    return { stream: session.exportDiff(upper!, { signal, xattrs }), close: () => session.close() };
+  });
+}

@@ -1,0 +1,345 @@
+// POSIX tar (ustar headers, pax extended headers where ustar falls short),
+// written and read here rather than through a tar library: names are bytes
+// (a container's names need not be UTF-8, and the libraries take strings),
+// and reading is the hostile side, kept small and strict.
+//
+// Written: a pax header ('x') before any entry whose name or link target
+// does not fit ustar, whose ids, size or times do not fit, or that has
+// xattrs (SCHILY.xattr.*).  Names are written as the bytes they are, in
+// ustar and pax alike, as GNU tar and Go's archive/tar write and read them.
+// Read: ustar and pax ('x' per entry, 'g' global), GNU long names ('L',
+// 'K'), octal and base-256 numbers; a bad checksum, a truncated archive or
+// an oversized extended header is an ETARFORMAT error.
+import { UnshareFsError } from './errors';
+
+export const BLOCK = 512;
+/** Largest pax or GNU long-name payload read (names are at most PATH_MAX; xattrs 64 KiB each). */
+const MAX_EXTENDED = 1 << 20;
+
+export type TarType = 'file' | 'link' | 'symlink' | 'char-device' | 'block-device' | 'directory' | 'fifo';
+
+const TYPE_FLAG: Record<TarType, string> = {
+  file: '0',
+  link: '1',
+  symlink: '2',
+  'char-device': '3',
+  'block-device': '4',
+  directory: '5',
+  fifo: '6',
+};
+const TYPE_OF_FLAG: Record<string, TarType> = { '\0': 'file', '0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char-device', '4': 'block-device', '5': 'directory', '6': 'fifo' };
+
+export interface TarHeader {
+  /** The path in the archive, without a leading '/' (a directory's without its trailing '/'). */
+  name: Buffer;
+  type: TarType;
+  /** Permission bits and set-id, sticky (07777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Bytes that follow (files only). */
+  size: number;
+  /** Seconds and nanoseconds since the epoch. */
+  mtime: { seconds: number; nanoseconds: number };
+  /** A hard link's target (a name in the archive) or a symlink's. */
+  linkName?: Buffer;
+  devMajor?: number;
+  devMinor?: number;
+  xattrs?: Map<string, Buffer>;
+}
+
+export function tarError(message: string): UnshareFsError {
+  return new UnshareFsError('ETARFORMAT', `unshare-fs: ${message}`);
+}
+
+// ------------------------------------------------------------------ writing
+
+function octal(block: Buffer, offset: number, width: number, value: number): void {
+  block.write(value.toString(8).padStart(width - 1, '0'), offset, width - 1, 'ascii');
+}
+
+function paxRecord(key: string, value: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
+  // The length counts its own digits.
+  let length = body.length + 1;
+  while (String(length).length + body.length !== length) length = String(length).length + body.length;
+  return Buffer.concat([Buffer.from(String(length)), body]);
+}
+
+function ustar(name: Buffer, prefix: Buffer, type: string, h: TarHeader, size: number, linkName: Buffer): Buffer {
+  const block = Buffer.alloc(BLOCK);
+  name.copy(block, 0, 0, 100);
+  octal(block, 100, 8, h.mode & 0o7777);
+  octal(block, 108, 8, Math.min(h.uid, 0o7777777));
+  octal(block, 116, 8, Math.min(h.gid, 0o7777777));
+  octal(block, 124, 12, Math.min(size, 0o77777777777));
+  octal(block, 136, 12, Math.max(0, Math.min(h.mtime.seconds, 0o77777777777)));
+  block.fill(0x20, 148, 156); // the checksum counts as spaces
+  block.write(type, 156, 1, 'ascii');
+  linkName.copy(block, 157, 0, 100);
+  block.write('ustar\x0000', 257, 8, 'ascii');
+  octal(block, 329, 8, h.devMajor ?? 0);
+  octal(block, 337, 8, h.devMinor ?? 0);
+  prefix.copy(block, 345, 0, 155);
+  let sum = 0;
+  for (const byte of block) sum += byte;
+  block.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii');
+  return block;
+}
+
+/** ustar's name and prefix for `name`, or null where they cannot hold it. */
+function splitName(name: Buffer): [Buffer, Buffer] | null {
+  if (name.length <= 100) return [name, Buffer.alloc(0)];
+  for (let cut = name.lastIndexOf(0x2f, 155); cut > 0; cut = name.lastIndexOf(0x2f, cut - 1)) {
+    if (name.length - cut - 1 <= 100) return [name.subarray(cut + 1), name.subarray(0, cut)];
+  }
+  return null;
+}
+
+/** The header blocks of one entry (a pax header first where ustar cannot say it all); the body and its padding are the caller's. */
+export function encodeHeader(h: TarHeader): Buffer {
+  const name = h.type === 'directory' ? Buffer.concat([h.name, Buffer.from('/')]) : h.name;
+  const linkName = h.linkName ?? Buffer.alloc(0);
+  const size = h.type === 'file' ? h.size : 0;
+  const records: Buffer[] = [];
+  let split = splitName(name);
+  if (split === null) {
+    records.push(paxRecord('path', name));
+    split = [name.subarray(0, 100), Buffer.alloc(0)];
+  }
+  if (linkName.length > 100) records.push(paxRecord('linkpath', linkName));
+  if (h.uid > 0o7777777) records.push(paxRecord('uid', Buffer.from(String(h.uid))));
+  if (h.gid > 0o7777777) records.push(paxRecord('gid', Buffer.from(String(h.gid))));
+  if (size > 0o77777777777) records.push(paxRecord('size', Buffer.from(String(size))));
+  if (h.mtime.seconds < 0 || h.mtime.seconds > 0o77777777777) {
+    records.push(paxRecord('mtime', Buffer.from(String(h.mtime.seconds))));
+  }
+  for (const [key, value] of h.xattrs ?? []) records.push(paxRecord(`SCHILY.xattr.${key}`, value));
+  const main = ustar(split[0], split[1], TYPE_FLAG[h.type], h, size, linkName.subarray(0, 100));
+  if (records.length === 0) return main;
+  const pax = Buffer.concat(records);
+  const paxName = Buffer.from('PaxHeader/', 'ascii');
+  const paxHeader = ustar(paxName, Buffer.alloc(0), 'x', { ...h, mode: 0o644 }, pax.length, Buffer.alloc(0));
+  return Buffer.concat([paxHeader, pax, padding(pax.length), main]);
+}
+
+/** Zeros that pad `size` bytes to a whole block. */
+export function padding(size: number): Buffer {
+  return Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
+}
+
+/** The end of an archive: two zero blocks. */
+export const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK);
+
+// ------------------------------------------------------------------ reading
+
+/** Bytes from an async iterable of chunks, taken as the reader asks. */
+class ByteSource {
+  #iterator: AsyncIterator<Buffer | Uint8Array | string>;
+  #chunk: Buffer = Buffer.alloc(0);
+  #done = false;
+
+  constructor(source: AsyncIterable<Buffer | Uint8Array | string>) {
+    this.#iterator = source[Symbol.asyncIterator]();
+  }
+
+  /** At most `max` bytes that are there, or more from the source; empty at the end. */
+  async some(max: number): Promise<Buffer> {
+    while (this.#chunk.length === 0 && !this.#done) {
+      const { value, done } = await this.#iterator.next();
+      if (done) this.#done = true;
+      else this.#chunk = typeof value === 'string' ? Buffer.from(value) : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    }
+    const out = this.#chunk.subarray(0, max);
+    this.#chunk = this.#chunk.subarray(out.length);
+    return out;
+  }
+
+  /** Exactly `n` bytes, or fewer at the end of the source. */
+  async exactly(n: number): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    let have = 0;
+    while (have < n) {
+      const part = await this.some(n - have);
+      if (part.length === 0) break;
+      parts.push(part);
+      have += part.length;
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  async skip(n: number): Promise<number> {
+    let left = n;
+    while (left > 0) {
+      const part = await this.some(Math.min(left, 1 << 20));
+      if (part.length === 0) break;
+      left -= part.length;
+    }
+    return n - left;
+  }
+
+  async return(): Promise<void> {
+    await this.#iterator.return?.();
+  }
+}
+
+function cString(field: Buffer): Buffer {
+  const end = field.indexOf(0);
+  return end < 0 ? field : field.subarray(0, end);
+}
+
+/** An octal number (spaces and NULs around it), or GNU's base-256 with the top bit set. */
+function number(field: Buffer, what: string): number {
+  if (field[0]! & 0x80) {
+    let value = 0;
+    for (let i = 1; i < field.length; i++) value = value * 256 + field[i]!;
+    if (field[0] !== 0x80 || !Number.isSafeInteger(value)) throw tarError(`tar header: ${what} out of range`);
+    return value;
+  }
+  const text = field.toString('latin1').replace(/\0.*$/s, '').trim();
+  if (text === '') return 0;
+  if (!/^[0-7]+$/.test(text)) throw tarError(`tar header: ${what} is not an octal number`);
+  return parseInt(text, 8);
+}
+
+function decimal(value: Buffer, key: string): number {
+  const text = value.toString('latin1');
+  if (!/^-?[0-9]+$/.test(text) || !Number.isSafeInteger(Number(text))) throw tarError(`tar pax header: ${key} is not a number`);
+  return Number(text);
+}
+
+function parsePax(data: Buffer): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  let at = 0;
+  while (at < data.length) {
+    if (data[at] === 0) break; // padding some writers leave
+    const space = data.indexOf(0x20, at);
+    const length = space < 0 ? NaN : Number(data.toString('latin1', at, space));
+    if (!Number.isSafeInteger(length) || length <= space - at + 1 || at + length > data.length || data[at + length - 1] !== 0x0a) {
+      throw tarError('tar pax header: a malformed record');
+    }
+    const record = data.subarray(space + 1, at + length - 1);
+    const equals = record.indexOf(0x3d);
+    if (equals <= 0) throw tarError('tar pax header: a record without a key');
+    out.set(record.toString('utf8', 0, equals), Buffer.from(record.subarray(equals + 1)));
+    at += length;
+  }
+  return out;
+}
+
+export interface TarEntry {
+  header: TarHeader;
+  /** The entry's bytes, read from the archive as they are iterated (once; what is not read is skipped). */
+  body(): AsyncIterable<Buffer>;
+}
+
+/**
+ * The entries of a tar archive, read from `source` as they are asked for.
+ * Sockets and unknown types are ETARFORMAT errors; so is an archive that
+ * ends in the middle of an entry, or without its end blocks.
+ */
+export async function* readTar(source: AsyncIterable<Buffer | Uint8Array | string>): AsyncGenerator<TarEntry> {
+  const bytes = new ByteSource(source);
+  let global = new Map<string, Buffer>();
+  let pending = new Map<string, Buffer>();
+  let longName: Buffer | undefined;
+  let longLink: Buffer | undefined;
+  let unread = 0; // bytes (with padding) of the last entry not read yet
+  try {
+    for (;;) {
+      if (unread > 0 && (await bytes.skip(unread)) < unread) throw tarError('tar archive truncated in an entry');
+      unread = 0;
+      const block = await bytes.exactly(BLOCK);
+      if (block.length === 0) throw tarError('tar archive ends without its end blocks');
+      if (block.length < BLOCK) throw tarError('tar archive truncated in a header');
+      if (block.every((b) => b === 0)) {
+        const second = await bytes.exactly(BLOCK);
+        if (second.length === BLOCK && second.every((b) => b === 0)) return;
+        throw tarError('tar archive: a zero block in the middle');
+      }
+      let sum = 0;
+      for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
+      if (number(block.subarray(148, 156), 'checksum') !== sum) throw tarError('tar header: bad checksum');
+      const flag = String.fromCharCode(block[156]!);
+      const size = number(block.subarray(124, 136), 'size');
+      const padded = size + padding(size).length;
+      if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
+        if (size > MAX_EXTENDED) throw tarError(`tar extended header of ${size} bytes`);
+        const data = await bytes.exactly(padded);
+        if (data.length < padded) throw tarError('tar archive truncated in an extended header');
+        const payload = data.subarray(0, size);
+        if (flag === 'x') pending = new Map([...pending, ...parsePax(payload)]);
+        else if (flag === 'g') global = new Map([...global, ...parsePax(payload)]);
+        else if (flag === 'L') longName = Buffer.from(cString(payload));
+        else longLink = Buffer.from(cString(payload));
+        continue;
+      }
+      const type = TYPE_OF_FLAG[flag];
+      if (type === undefined) throw tarError(`tar entry of an unknown type '${flag.replace(/[^\x20-\x7e]/g, '?')}'`);
+      const pax = new Map([...global, ...pending]);
+      pending = new Map();
+      const ustarMagic = block.toString('latin1', 257, 262) === 'ustar';
+      let name = cString(block.subarray(0, 100));
+      const prefix = ustarMagic ? cString(block.subarray(345, 500)) : Buffer.alloc(0);
+      if (prefix.length > 0) name = Buffer.concat([prefix, Buffer.from('/'), name]);
+      name = pax.get('path') ?? longName ?? name;
+      const linkName = pax.get('linkpath') ?? longLink ?? cString(block.subarray(157, 257));
+      longName = longLink = undefined;
+      const mtime = pax.has('mtime') ? pax.get('mtime')!.toString('latin1') : undefined;
+      let seconds = number(block.subarray(136, 148), 'mtime');
+      let nanoseconds = 0;
+      if (mtime !== undefined) {
+        const match = /^(-?[0-9]+)(?:\.([0-9]{1,9})[0-9]*)?$/.exec(mtime);
+        if (match === null) throw tarError('tar pax header: mtime is not a number');
+        seconds = Number(match[1]);
+        nanoseconds = Number((match[2] ?? '').padEnd(9, '0'));
+      }
+      const entrySize = pax.has('size') ? decimal(pax.get('size')!, 'size') : size;
+      const xattrs = new Map<string, Buffer>();
+      for (const [key, value] of pax) if (key.startsWith('SCHILY.xattr.')) xattrs.set(key.slice('SCHILY.xattr.'.length), value);
+      // A trailing '/' marks a directory; old archives mark them only so.
+      let entryType = type;
+      if (name.length > 1 && name[name.length - 1] === 0x2f) {
+        if (type === 'file' && entrySize === 0) entryType = 'directory';
+        name = name.subarray(0, name.length - 1);
+      }
+      const header: TarHeader = {
+        name,
+        type: entryType,
+        mode: number(block.subarray(100, 108), 'mode') & 0o7777,
+        uid: pax.has('uid') ? decimal(pax.get('uid')!, 'uid') : number(block.subarray(108, 116), 'uid'),
+        gid: pax.has('gid') ? decimal(pax.get('gid')!, 'gid') : number(block.subarray(116, 124), 'gid'),
+        size: entryType === 'file' ? entrySize : 0,
+        mtime: { seconds, nanoseconds },
+        linkName: linkName.length > 0 ? linkName : undefined,
+        devMajor: ustarMagic ? number(block.subarray(329, 337), 'devmajor') : 0,
+        devMinor: ustarMagic ? number(block.subarray(337, 345), 'devminor') : 0,
+        xattrs,
+      };
+      // Hard links and the rest carry no bytes, whatever the size field says (some writers set it).
+      const bodySize = entryType === 'file' ? entrySize : size;
+      unread = bodySize + padding(bodySize).length;
+      const bodyBytes = entryType === 'file' ? entrySize : 0;
+      let taken = false;
+      yield {
+        header,
+        body: () => {
+          if (taken) throw new Error('tar entry body read twice');
+          taken = true;
+          return (async function* () {
+            let left = bodyBytes;
+            while (left > 0) {
+              const part = await bytes.some(Math.min(left, 1 << 20));
+              if (part.length === 0) throw tarError('tar archive truncated in an entry');
+              left -= part.length;
+              unread -= part.length;
+              yield part;
+            }
+          })();
+        },
+      };
+    }
+  } finally {
+    await bytes.return();
+  }
+}

@@ -1,0 +1,244 @@
+// The tar writer and reader (lib/tar.ts) and exportTar: what the library
+// writes, GNU tar extracts into the same tree (long and non-UTF-8 names,
+// hard links once, symlinks, devices, FIFOs, xattrs); what it reads, it
+// reads as written, and a broken or hostile archive is a clear error.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+
+import { host } from '../lib';
+import { BLOCK, END_OF_ARCHIVE, encodeHeader, padding, readTar, type TarHeader } from '../lib/tar';
+import { seededRandom } from './helpers/random';
+import { removeTree, tempDir } from './helpers/tree';
+
+const root = process.geteuid!() === 0;
+
+/** `n` random bytes, none of them in `not`. */
+function randomBytes(random: () => number, n: number, not: number[] = []): Buffer {
+  const out = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) {
+    let b: number;
+    do b = Math.floor(random() * 256);
+    while (not.includes(b));
+    out[i] = b;
+  }
+  return out;
+}
+
+/** An archive of `entries` (header, body) as the writer makes it. */
+function archive(entries: [TarHeader, Buffer][]): Buffer {
+  const parts: Buffer[] = [];
+  for (const [header, body] of entries) parts.push(encodeHeader(header), body, padding(body.length));
+  parts.push(END_OF_ARCHIVE);
+  return Buffer.concat(parts);
+}
+
+async function readAll(source: AsyncIterable<Buffer>): Promise<[TarHeader, Buffer][]> {
+  const out: [TarHeader, Buffer][] = [];
+  for await (const entry of readTar(source)) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of entry.body()) chunks.push(chunk);
+    out.push([entry.header, Buffer.concat(chunks)]);
+  }
+  return out;
+}
+
+/** The source in chunks of random sizes, as a pipe would bring it. */
+function chunked(bytes: Buffer, seed: number): AsyncIterable<Buffer> {
+  const random = seededRandom(seed);
+  return (async function* () {
+    for (let at = 0; at < bytes.length; ) {
+      const n = 1 + Math.floor(random() * 3000);
+      yield bytes.subarray(at, at + n);
+      at += n;
+    }
+  })();
+}
+
+function header(name: string | Buffer, more: Partial<TarHeader> = {}): TarHeader {
+  return {
+    name: Buffer.isBuffer(name) ? name : Buffer.from(name),
+    type: 'file',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: 0,
+    mtime: { seconds: 1700000000, nanoseconds: 0 },
+    xattrs: new Map(),
+    devMajor: 0,
+    devMinor: 0,
+    ...more,
+  };
+}
+
+describe('tar writer and reader', () => {
+  test('random entries read back as written, whatever the chunking', async () => {
+    const random = seededRandom(7);
+    for (let round = 0; round < 20; round++) {
+      const entries: [TarHeader, Buffer][] = [];
+      for (let i = 0; i < 30; i++) {
+        // Names of any bytes but NUL and '/', some far past ustar's 100 + 155.
+        const parts = Array.from({ length: 1 + Math.floor(random() * 4) }, () =>
+          randomBytes(random, 1 + Math.floor(random() * (random() < 0.2 ? 250 : 20)), [0, 0x2f]),
+        );
+        const name = Buffer.concat(parts.flatMap((p, j) => (j === 0 ? [p] : [Buffer.from('/'), p])));
+        const kind = Math.floor(random() * 4);
+        const body = kind === 0 ? randomBytes(random, Math.floor(random() * 5000)) : Buffer.alloc(0);
+        const big = random() < 0.2;
+        const h = header(name, {
+          type: (['file', 'directory', 'symlink', 'fifo'] as const)[kind]!,
+          mode: Math.floor(random() * 0o7777),
+          uid: big ? 100000 + Math.floor(random() * 4e9) : Math.floor(random() * 70000),
+          gid: big ? 3e9 : 1000,
+          size: body.length,
+          mtime: { seconds: Math.floor(random() * 2e9), nanoseconds: 0 },
+          linkName: kind === 2 ? randomBytes(random, 1 + Math.floor(random() * 300), [0]) : undefined,
+          xattrs: random() < 0.3 ? new Map([['user.k' + i, randomBytes(random, 40)]]) : new Map(),
+        });
+        entries.push([h, body]);
+      }
+      const back = await readAll(chunked(archive(entries), round));
+      expect(back).toEqual(entries);
+    }
+  });
+
+  test('GNU tar reads what the writer wrote', () => {
+    const dir = tempDir('unshare-fs-tar-');
+    try {
+      const long = 'd'.repeat(150) + '/' + 'e'.repeat(150) + '/file';
+      const file = path.join(dir, 'a.tar');
+      fs.writeFileSync(
+        file,
+        archive([
+          [header(long, { size: 3 }), Buffer.from('abc')],
+          [header('x', { type: 'symlink', linkName: Buffer.from('l'.repeat(200)) }), Buffer.alloc(0)],
+          [header('big-ids', { uid: 3000000000, gid: 4000000000 }), Buffer.alloc(0)],
+        ]),
+      );
+      const listing = execFileSync('tar', ['-tv', '--numeric-owner', '-f', file], { encoding: 'utf8' });
+      expect(listing).toContain(long);
+      expect(listing).toContain('l'.repeat(200));
+      expect(listing).toContain('3000000000/4000000000');
+    } finally {
+      removeTree(dir);
+    }
+  });
+
+  test('a broken or hostile archive is an ETARFORMAT error, never a hang or a partial success', async () => {
+    const good = archive([[header('f', { size: 5 }), Buffer.from('hello')]]);
+    const fails = async (bytes: Buffer): Promise<unknown> =>
+      readAll(chunked(bytes, 1)).then(
+        () => 'read',
+        (e: { code: string; message: string }) => e.code,
+      );
+    // Bad checksum.
+    const corrupt = Buffer.from(good);
+    corrupt[10] ^= 1;
+    expect(await fails(corrupt)).toBe('ETARFORMAT');
+    // Cut in the body, in the header, before the end blocks.
+    expect(await fails(good.subarray(0, BLOCK + 3))).toBe('ETARFORMAT');
+    expect(await fails(good.subarray(0, 100))).toBe('ETARFORMAT');
+    expect(await fails(good.subarray(0, 2 * BLOCK))).toBe('ETARFORMAT');
+    // A pax header that claims 1 GiB.
+    const pax = Buffer.from(encodeHeader(header('p', { xattrs: new Map([['user.a', Buffer.from('b')]]) })));
+    pax.write('7777777777\0', 124, 'ascii');
+    let sum = 0;
+    pax.fill(0x20, 148, 156);
+    for (let i = 0; i < BLOCK; i++) sum += pax[i]!;
+    pax.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii');
+    expect(await fails(Buffer.concat([pax, END_OF_ARCHIVE]))).toBe('ETARFORMAT');
+    // A malformed pax record; an unknown entry type.
+    const badRecord = Buffer.from(good);
+    expect(await fails(Buffer.concat([encodeHeaderWithPayload('x', Buffer.from('99 path=x\n')), badRecord]))).toBe('ETARFORMAT');
+    expect(await fails(Buffer.concat([encodeHeaderWithPayload('Z', Buffer.alloc(0)), END_OF_ARCHIVE]))).toBe('ETARFORMAT');
+    expect(await fails(good)).toBe('read');
+  });
+});
+
+/** A raw header of type `flag` with `payload` after it. */
+function encodeHeaderWithPayload(flag: string, payload: Buffer): Buffer {
+  const block = encodeHeader(header('raw', { size: payload.length }));
+  block.write(flag, 156, 'ascii');
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += block[i]!;
+  block.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii');
+  return Buffer.concat([block, payload, padding(payload.length)]);
+}
+
+/** name -> type, mode, owner, size, link target, content hash, xattrs: what both trees must agree on. */
+function describeTree(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const visit = (rel: string): void => {
+    for (const name of fs.readdirSync(path.join(dir, rel), { encoding: 'buffer' })) {
+      const relative = rel === '' ? name.toString('latin1') : `${rel}/${name.toString('latin1')}`;
+      const full = Buffer.concat([Buffer.from(dir + '/'), Buffer.from(relative, 'latin1')]);
+      const st = fs.lstatSync(full);
+      const link = st.isSymbolicLink() ? fs.readlinkSync(full, { encoding: 'buffer' }).toString('latin1') : '';
+      const hash = st.isFile() ? createHash('sha256').update(fs.readFileSync(full)).digest('hex') : '';
+      const xattrs = spawnSync('getfattr', ['-h', '-d', '-m', '^user\\.', '--absolute-names', full.toString('latin1')], { encoding: 'latin1' }).stdout.replace(/^#.*\n/m, '');
+      out.set(relative, [st.mode.toString(8), st.uid, st.gid, st.isFile() ? st.size : 0, st.rdev, link, hash, st.nlink, xattrs.trim()].join(' '));
+      if (st.isDirectory()) visit(relative);
+    }
+  };
+  visit('');
+  return out;
+}
+
+describe('exportTar', () => {
+  test('GNU tar extracts the very tree: long and non-UTF-8 names, hard links, symlinks, FIFOs, devices, xattrs, a sparse file', async () => {
+    const dir = tempDir('unshare-fs-export-');
+    try {
+      const src = path.join(dir, 'src');
+      const deep = path.join(src, 'd'.repeat(120), 'e'.repeat(120));
+      fs.mkdirSync(deep, { recursive: true });
+      fs.writeFileSync(path.join(deep, 'f'.repeat(200)), 'long');
+      fs.writeFileSync(Buffer.from(`${src}/n\xff\xfe`, 'latin1'), 'not utf-8');
+      fs.mkdirSync(path.join(src, 'a/b'), { recursive: true });
+      fs.writeFileSync(path.join(src, 'a/f'), 'hi\n');
+      fs.linkSync(path.join(src, 'a/f'), path.join(src, 'a/b/hard'));
+      fs.symlinkSync('../f', path.join(src, 'a/b/sym'));
+      fs.symlinkSync('/etc/passwd', path.join(src, 'abs'));
+      execFileSync('mkfifo', [path.join(src, 'a/fifo')]);
+      fs.writeFileSync(path.join(src, 'big'), Buffer.alloc(3 << 20, 7));
+      const sparse = fs.openSync(path.join(src, 'sparse'), 'w');
+      fs.ftruncateSync(sparse, 5 << 20);
+      fs.closeSync(sparse);
+      fs.chmodSync(path.join(src, 'a/b'), 0o2750);
+      execFileSync('setfattr', ['-n', 'user.origin', '-v', 'test', path.join(src, 'a/f')]);
+      if (root) execFileSync('mknod', [path.join(src, 'null'), 'c', '1', '3']);
+      execFileSync('touch', ['-h', '-d', '2020-02-03 04:05:06', path.join(src, 'a/b/sym')]);
+
+      const file = path.join(dir, 'out.tar');
+      await pipeline(host.exportTar(src), fs.createWriteStream(file));
+      const out = path.join(dir, 'out');
+      fs.mkdirSync(out);
+      execFileSync('tar', ['--xattrs', '--xattrs-include=user.*', '--numeric-owner', '-xpf', file, '-C', out], { stdio: 'pipe' });
+      expect(describeTree(out)).toEqual(describeTree(src));
+      // The hard-linked file is in the archive once.
+      const listing = execFileSync('tar', ['-tvf', file], { encoding: 'utf8' });
+      expect(listing).toMatch(/a\/b\/hard link to a\/f/);
+    } finally {
+      removeTree(dir);
+    }
+  });
+
+  test('abort, a missing root and bad arguments end the stream clearly; a plain export reads back', async () => {
+    const dir = tempDir('unshare-fs-export-');
+    try {
+      fs.writeFileSync(path.join(dir, 'f'), 'x'.repeat(1000));
+      const controller = new AbortController();
+      const stream = host.exportTar(dir, { signal: controller.signal });
+      controller.abort();
+      await expect(pipeline(stream, fs.createWriteStream('/dev/null'))).rejects.toMatchObject({ name: 'AbortError' });
+      await expect(pipeline(host.exportTar(path.join(dir, 'nope')), fs.createWriteStream('/dev/null'))).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(() => host.exportTar(5 as unknown as string)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+      const entries = await readAll(host.exportTar(dir) as AsyncIterable<Buffer>);
+      expect(entries.map(([h, body]) => [h.name.toString(), body.length])).toEqual([['f', 1000]]);
+    } finally {
+      removeTree(dir);
+    }
+  });
+});
