@@ -9,6 +9,7 @@ import { copyIn, copyOut, type CopyInOptions, type CopyOptions, type CopyResult 
 import { diffLayers, type DiffOptions, type LayerChange } from './diff';
 import { du, type DiskUsage, type DuOptions } from './du';
 import { exportTar, type ExportOptions } from './export';
+import { extractTar, type ExtractOptions, type ExtractResult } from './extract';
 import type { Entry, EntryType } from './entry';
 import { CallSite, abortError, fsError, withCallerStack } from './errors';
 import {
@@ -135,6 +136,16 @@ export interface WriteStreamOptions extends OwnerOptions {
 /** Data writeFile takes: bytes, a string, or chunks of them from an (async) iterable such as a Readable. */
 export type WriteData = string | NodeJS.ArrayBufferView | Iterable<string | NodeJS.ArrayBufferView> | AsyncIterable<string | NodeJS.ArrayBufferView>;
 
+export interface MknodOptions extends SignalOptions, OwnerOptions {
+  /** What to make: a FIFO (the default), or a device (an overlay whiteout is a character device 0, 0). */
+  type?: 'fifo' | 'char-device' | 'block-device';
+  /** Permission bits (less the umask). Default 0o666. */
+  mode?: number | string;
+  /** A device's numbers. Default 0. */
+  major?: number;
+  minor?: number;
+}
+
 export interface RmOptions extends TreeOptions {
   /** Removes directories and everything under them. */
   recursive?: boolean;
@@ -152,7 +163,7 @@ export interface ChownOptions extends TreeOptions {
   recursive?: boolean;
 }
 
-export { type CopyInOptions, type CopyOptions, type CopyResult, type DiffOptions, type DiskUsage, type DuOptions, type ExportOptions, type LayerChange, type TreeOptions, type TreeResult };
+export { type CopyInOptions, type CopyOptions, type CopyResult, type DiffOptions, type DiskUsage, type DuOptions, type ExportOptions, type ExtractOptions, type ExtractResult, type LayerChange, type TreeOptions, type TreeResult };
 
 /** A readdir result with file types, shaped like fs.Dirent. */
 export type Dirent<Name extends string | Buffer = string> = Entry<Name, Stats>;
@@ -328,6 +339,28 @@ export abstract class FileSystem {
     return exportTar(this, root, { signal: checkSignal(o.signal), xattrs: o.xattrs === undefined ? true : checkBoolean('xattrs', o.xattrs), layer: true });
   }
 
+  /**
+   * Unpacks the tar `source` (a Readable or any async iterable of bytes)
+   * into the directory `dir`, each entry with the ids, mode, mtime and
+   * xattrs the archive gives it (ids as seen inside).  Never writes outside
+   * `dir`: '..' in a name or a hard link is ETARPATH, the archive's
+   * symlinks are made after everything else.  With `overlay`, OCI
+   * whiteouts become overlayfs's (see lib/extract.ts).
+   */
+  async extractTar(source: AsyncIterable<Buffer | Uint8Array | string>, dir: string, options?: ExtractOptions): Promise<ExtractResult> {
+    if (source === null || typeof (source as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== 'function') {
+      throw invalid('source', 'a Readable or an async iterable of Buffers', source);
+    }
+    const destination = checkString('dir', dir);
+    const o = checkOptionsObject(options, ['signal', 'overlay'], 'extractTar');
+    const overlay = o.overlay === undefined ? undefined : checkOneOf('overlay', o.overlay, ['user', 'trusted'], 'user');
+    try {
+      return await extractTar(this, source, destination, { signal: checkSignal(o.signal), overlay });
+    } catch (error) {
+      throw withCallerStack(error as Error, this.extractTar);
+    }
+  }
+
   /** `du -s` of `path` in one walk: entries, apparent and allocated bytes, a hard-linked file counted once. */
   async du(path: string, options?: DuOptions): Promise<DiskUsage> {
     const top = checkString('path', path);
@@ -428,6 +461,43 @@ export abstract class FileSystem {
     const targetBytes = checkPath(target, 'target');
     if (targetBytes.length >= 4096) throw withCallerStack(fsError(36, 'symlink', target.toString()), this.symlink);
     return this.#change(Op.Symlink, 'symlink', [], () => encodeStrings([targetBytes, this.#pathBytes(path, 'symlink')]), options, this.symlink);
+  }
+
+  /**
+   * Makes a FIFO or a device node (mknod(2)) with the ids given.  Devices
+   * need CAP_MKNOD where the worker runs, except a character device 0, 0:
+   * an overlay whiteout, which a user namespace may make too.
+   */
+  async mknod(path: PathLike, options?: MknodOptions): Promise<void> {
+    const o = checkOptionsObject(options, ['type', 'mode', 'major', 'minor', 'uid', 'gid', 'signal'], 'mknod');
+    const type = checkOneOf('type', o.type, ['fifo', 'char-device', 'block-device'], 'fifo');
+    const mode = checkMode('mode', o.mode, 0o666) | { fifo: 0o010000, 'char-device': 0o020000, 'block-device': 0o060000 }[type];
+    const major = checkInteger('major', o.major, 0, 0xfffff, 0);
+    const minor = checkInteger('minor', o.minor, 0, 0xfffff, 0);
+    const [uid, gid] = ownerIds(o);
+    // The kernel's encoding of a dev_t (makedev).
+    const rdev = (BigInt(major & 0xfffff000) << 32n) | (BigInt(major & 0xfff) << 8n) | (BigInt(minor & 0xffffff00) << 12n) | BigInt(minor & 0xff);
+    const head = Buffer.alloc(20);
+    head.writeUInt32LE(mode, 0);
+    head.writeBigUInt64LE(rdev, 4);
+    head.writeUInt32LE(uid, 12);
+    head.writeUInt32LE(gid, 16);
+    return this.#change(Op.Mknod, 'mknod', [], () => Buffer.concat([head, this.#pathBytes(path, 'mknod')]), { signal: o.signal as AbortSignal | undefined }, this.mknod);
+  }
+
+  /** Sets the extended attribute `name` of the entry itself (a final symlink not followed). */
+  async setXattr(path: PathLike, name: string, value: string | Buffer, options?: SignalOptions): Promise<void> {
+    const key = checkString('name', name);
+    if (key === '' || key.includes('\0')) throw invalidValue('name', 'an attribute name', name);
+    if (typeof value !== 'string' && !Buffer.isBuffer(value)) throw invalid('value', 'a string or a Buffer', value);
+    return this.#change(
+      Op.SetXattr,
+      'setxattr',
+      [],
+      () => encodeStrings([Buffer.from(key), Buffer.from(value), this.#pathBytes(path, 'setxattr')]),
+      options,
+      this.setXattr,
+    );
   }
 
   /** Sets the mode of the file `path` names (a symlink's target, inside the session's root). */

@@ -9,6 +9,7 @@ import { STAT_FIELDS as PROTOCOL_STAT_FIELDS, type StatField } from './protocol'
 export type { ChangeKind, DiffOptions, LayerChange } from './diff';
 export type { DiskUsage, DuOptions } from './du';
 export type { ExportOptions } from './export';
+export type { ExtractOptions, ExtractResult } from './extract';
 export { Entry, type EntryType } from './entry';
 export { UnshareFsError, type FsError } from './errors';
 export {
@@ -25,6 +26,7 @@ export {
   type CopyOptions,
   type CopyResult,
   type MkdirOptions,
+  type MknodOptions,
   type OwnerOptions,
   type RmOptions,
   type SignalOptions,

@@ -46,6 +46,10 @@ export const enum Op {
   ChownTree = 25,
   /** Answered by one data frame: records u32 name length, name, u32 value length, value. */
   Xattrs = 26,
+  /** u32 mode (type bits too), u64 rdev, u32 uid, u32 gid, path. */
+  Mknod = 27,
+  /** Strings: name, value, path. */
+  SetXattr = 28,
 }
 
 export const enum Reply {

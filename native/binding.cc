@@ -609,6 +609,8 @@ Napi::Object ProtocolConstants(Napi::Env env) {
   set("opRemove", static_cast<uint8_t>(Op::kRemove));
   set("opChownTree", static_cast<uint8_t>(Op::kChownTree));
   set("opXattrs", static_cast<uint8_t>(Op::kXattrs));
+  set("opMknod", static_cast<uint8_t>(Op::kMknod));
+  set("opSetXattr", static_cast<uint8_t>(Op::kSetXattr));
   set("noId", kNoId);
   set("mkdirRecursive", kMkdirRecursive);
   set("noFollow", kNoFollow);

@@ -132,6 +132,8 @@ test('the TypeScript side uses the constants the addon was built with', () => {
     opRemove: Op.Remove,
     opChownTree: Op.ChownTree,
     opXattrs: Op.Xattrs,
+    opMknod: Op.Mknod,
+    opSetXattr: Op.SetXattr,
     noId: protocol.NO_ID,
     mkdirRecursive: protocol.MKDIR_RECURSIVE,
     noFollow: protocol.NO_FOLLOW,

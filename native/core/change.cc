@@ -195,6 +195,31 @@ void OnName(ByteBuffer& out, const Request& request, int root_fd) {
   }
 }
 
+// mknod of the last component, and the chown asked for.
+void Mknod(ByteBuffer& out, const Request& request, int root_fd) {
+  Parent parent;
+  const char* what = "mknod";
+  int err = OpenParent(root_fd, request.path, parent);
+  if (err == 0 && parent.name.empty()) err = EEXIST;
+  if (err == 0 && mknodat(parent.fd.get(), parent.name.c_str(), request.mode,
+                          static_cast<dev_t>(request.rdev)) != 0) {
+    err = errno;
+  }
+  if (err == 0 && (request.uid != kNoId || request.gid != kNoId)) {
+    what = "chown";
+    if (fchownat(parent.fd.get(), parent.name.c_str(), request.uid, request.gid,
+                 AT_SYMLINK_NOFOLLOW) != 0) {
+      err = errno;
+    }
+  }
+  if (err == EINVAL && parent.name.empty()) err = EEXIST;
+  if (err != 0) {
+    ErrorFrame(out, request.id, err, what, request.path);
+  } else {
+    EndFrame(out, request.id);
+  }
+}
+
 // rename and link: two names.
 void OnTwoNames(ByteBuffer& out, const Request& request, int root_fd) {
   const char* what = request.op == Op::kRename ? "rename" : "link";
@@ -280,6 +305,8 @@ void ChangeOp(ByteBuffer& out, const Request& request, int root_fd) {
     case Op::kRename:
     case Op::kLink:
       return OnTwoNames(out, request, root_fd);
+    case Op::kMknod:
+      return Mknod(out, request, root_fd);
     default:
       return OnFile(out, request, root_fd);
   }

@@ -149,6 +149,16 @@ class XattrTarget {
     return fgetxattr(fd_, name, value, size);
   }
 
+  int Set(const char* name, const std::string& value) {
+    if (fd_ < 0) {
+      return lsetxattr(path_.c_str(), name, value.data(), value.size(), 0);
+    }
+    if (!proc_.empty()) {
+      return setxattr(proc_.c_str(), name, value.data(), value.size(), 0);
+    }
+    return fsetxattr(fd_, name, value.data(), value.size(), 0);
+  }
+
  private:
   static void CloseKeepingErrno(int fd) {
     int err = errno;
@@ -207,6 +217,19 @@ void XattrsOp(ByteBuffer& out, uint32_t id, int root_fd,
     out.Raw(value.get(), static_cast<size_t>(n));
   }
   out.FinishFrame(at);
+}
+
+void SetXattrOp(ByteBuffer& out, uint32_t id, int root_fd,
+                const std::string& path, const std::string& name,
+                const std::string& value) {
+  XattrTarget target(root_fd, path);
+  if (const char* failed = target.failed()) {
+    ErrorFrame(out, id, errno, failed, path);
+  } else if (target.Set(name.c_str(), value) != 0) {
+    ErrorFrame(out, id, errno, "setxattr", path);
+  } else {
+    out.FinishFrame(out.BeginFrame(id, Reply::kEnd));
+  }
 }
 
 namespace {

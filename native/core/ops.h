@@ -28,6 +28,9 @@ void ReadlinkOp(ByteBuffer& out, uint32_t id, int root_fd,
                 const std::string& path);
 void XattrsOp(ByteBuffer& out, uint32_t id, int root_fd,
               const std::string& path);
+void SetXattrOp(ByteBuffer& out, uint32_t id, int root_fd,
+                const std::string& path, const std::string& name,
+                const std::string& value);
 // Sends whole frames; false once the client is gone.
 using SendFrames = std::function<bool(const ByteBuffer& frames)>;
 

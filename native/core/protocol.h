@@ -65,6 +65,12 @@ enum class Op : uint8_t {
   // answered by one data frame of records u32 name length, name, u32 value
   // length, value; empty where the filesystem has none.
   kXattrs = 26,
+  // A device, a FIFO (or an overlay whiteout: a character device 0/0):
+  // u32 mode (the type bits and 07777), u64 rdev, u32 uid, u32 gid, path.
+  kMknod = 27,
+  // Sets one extended attribute of an entry itself: strings name, value,
+  // path.
+  kSetXattr = 28,
 };
 
 constexpr uint32_t kNoId = UINT32_MAX;

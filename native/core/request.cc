@@ -1,6 +1,7 @@
 #include "request.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 
 #include <cstdint>
 #include <cstring>
@@ -214,6 +215,25 @@ int ParseRequest(const Frame& frame, Request& request) {
       }
       request.path = r.Rest();
       return GoodPath(request.path) ? 0 : EINVAL;
+    case Op::kMknod: {
+      if (!r.U32(request.mode) || !r.U64(request.rdev) || !r.U32(request.uid) ||
+          !r.U32(request.gid)) {
+        return EINVAL;
+      }
+      const uint32_t type = request.mode & ~07777u;
+      if (type != S_IFCHR && type != S_IFBLK && type != S_IFIFO) return EINVAL;
+      request.path = r.Rest();
+      return GoodPath(request.path) ? 0 : EINVAL;
+    }
+    case Op::kSetXattr:
+      if (!r.String(request.source) || !r.String(request.data) ||
+          !r.String(request.path)) {
+        return EINVAL;
+      }
+      return GoodPath(request.path) && !request.source.empty() &&
+                     !HasNul(request.source)
+                 ? 0
+                 : EINVAL;
     case Op::kTruncate:
       if (!r.U64(request.length) || request.length > INT64_MAX) return EINVAL;
       request.path = r.Rest();

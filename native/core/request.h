@@ -63,6 +63,7 @@ struct Request {
   int64_t atime_sec = 0, mtime_sec = 0;
   uint32_t atime_nsec = 0, mtime_nsec = 0;
   uint64_t length = 0;
+  uint64_t rdev = 0;  // mknod
 
   bool operator==(const Request&) const = default;
 };

@@ -393,7 +393,12 @@ class Server : public std::enable_shared_from_this<Server> {
       case Op::kChown:
       case Op::kUtimes:
       case Op::kTruncate:
+      case Op::kMknod:
         ChangeOp(out, request, RootFd());
+        break;
+      case Op::kSetXattr:
+        SetXattrOp(out, id, RootFd(), request.path, request.source,
+                   request.data);
         break;
       case Op::kSetRoot:
         SetRoot(out, request);

@@ -35,8 +35,21 @@ class RequestEncoder {
       case Op::kLstat:
       case Op::kStat:
       case Op::kReadlink:
+      case Op::kXattrs:
       case Op::kSetRoot:
         Bytes(r.path);
+        break;
+      case Op::kMknod:
+        U32(r.mode);
+        U64(r.rdev);
+        U32(r.uid);
+        U32(r.gid);
+        Bytes(r.path);
+        break;
+      case Op::kSetXattr:
+        String(r.source);
+        String(r.data);
+        String(r.path);
         break;
       case Op::kReadFile:
         U64(r.start);

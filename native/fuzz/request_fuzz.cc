@@ -14,6 +14,7 @@
 // and parsing again unchanged.
 #include <errno.h>
 #include <fuzzer/FuzzedDataProvider.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstring>
@@ -100,7 +101,7 @@ bool TakesPath(Op op) {
 // ignored.
 bool HasStrings(Op op) {
   return op == Op::kMount || op == Op::kRename || op == Op::kLink ||
-         op == Op::kSymlink;
+         op == Op::kSymlink || op == Op::kSetXattr;
 }
 
 // Ops whose last field runs to the end of the payload: nothing after it is
@@ -111,7 +112,7 @@ bool EndsWithRest(Op op) {
 
 bool KnownOp(uint8_t op) {
   return op >= static_cast<uint8_t>(Op::kLstat) &&
-         op <= static_cast<uint8_t>(Op::kXattrs);
+         op <= static_cast<uint8_t>(Op::kSetXattr);
 }
 
 bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
@@ -156,6 +157,13 @@ void CheckRequest(const Frame& frame) {
     CHECK(request.atime_nsec < 1000000000 && request.mtime_nsec < 1000000000);
   }
   if (request.op == Op::kTruncate) CHECK(request.length <= INT64_MAX);
+  if (request.op == Op::kMknod) {
+    const uint32_t type = request.mode & ~07777u;
+    CHECK(type == S_IFCHR || type == S_IFBLK || type == S_IFIFO);
+  }
+  if (request.op == Op::kSetXattr) {
+    CHECK(!request.source.empty() && !HasNul(request.source));
+  }
   if (request.op == Op::kSymlink || request.op == Op::kRename ||
       request.op == Op::kLink) {
     CHECK(!HasNul(request.source) && !HasNul(request.target));
