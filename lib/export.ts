@@ -4,7 +4,7 @@
 import { Readable } from 'node:stream';
 
 import type { Entry, EntryType } from './entry';
-import { abortError } from './errors';
+import { abortError, type FsError } from './errors';
 import type { BigIntStats, Stats } from './stats';
 import { END_OF_ARCHIVE, encodeHeader, padding, type TarHeader, type TarType } from './tar';
 
@@ -19,12 +19,18 @@ export interface ExportOptions {
 export interface ExportSource {
   walk(
     root: string,
-    options: { stat: true; encoding: 'buffer'; signal?: AbortSignal },
+    options: { stat: true; encoding: 'buffer'; signal?: AbortSignal; onError: (error: FsError) => void },
   ): AsyncIterable<Entry<Buffer, Stats | BigIntStats>>;
   readlink(path: Buffer, options: { encoding: 'buffer'; signal?: AbortSignal }): Promise<Buffer>;
-  readFile(path: Buffer, options: { signal?: AbortSignal }): Promise<Buffer>;
-  createReadStream(path: Buffer, options: { end: number; signal?: AbortSignal }): Readable;
   xattrs(path: Buffer, options: { signal?: AbortSignal }): Promise<Map<string, Buffer>>;
+  /**
+   * A file's bytes, read only if what is opened is a regular file: one
+   * swapped for a FIFO or a device since the walk reads as empty at once
+   * (never waited on), and comes out zero-filled.
+   */
+  readRegular(path: Buffer, signal: AbortSignal | undefined): Promise<Buffer>;
+  /** The same, streamed: its first `size` bytes. */
+  streamRegular(path: Buffer, size: number, signal: AbortSignal | undefined): Readable;
 }
 
 /** Entries prepared ahead of the one being written: their reads overlap. */
@@ -75,7 +81,14 @@ export function exportTar(fs: ExportSource, root: string, options: ExportOptions
   const top = Buffer.from(root.endsWith('/') ? root : `${root}/`);
   const firstNames = new Map<string, Buffer>(); // dev:ino of hard-linked files, first name
 
-  const prepare = async (entry: Entry<Buffer, Stats | BigIntStats>): Promise<Prepared | null> => {
+  /** An entry gone between the walk and its reads (a running container changes) is left out, as tar leaves it. */
+  const prepare = (entry: Entry<Buffer, Stats | BigIntStats>): Promise<Prepared | null> =>
+    prepareEntry(entry).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return null;
+      throw error;
+    });
+
+  const prepareEntry = async (entry: Entry<Buffer, Stats | BigIntStats>): Promise<Prepared | null> => {
     const st = entry.stats!;
     const name = entry.path.subarray(top.length);
     let type = TAR_TYPE[entry.type];
@@ -124,7 +137,7 @@ export function exportTar(fs: ExportSource, root: string, options: ExportOptions
       blocks.push(encodeHeader(header));
       if (header.size > WHOLE_FILE) return { blocks, stream: { path: entry.path, size: header.size } };
       if (header.size > 0) {
-        blocks.push(fit(await fs.readFile(entry.path, { signal }), header.size), padding(header.size));
+        blocks.push(fit(await fs.readRegular(entry.path, signal), header.size), padding(header.size));
       }
       return { blocks };
     }
@@ -143,21 +156,33 @@ export function exportTar(fs: ExportSource, root: string, options: ExportOptions
       if (prepared.stream !== undefined) {
         const { path, size } = prepared.stream;
         let sent = 0;
-        for await (const chunk of fs.createReadStream(path, { end: size - 1, signal }) as AsyncIterable<Buffer>) {
-          sent += chunk.length;
-          yield chunk;
+        try {
+          for await (const chunk of fs.streamRegular(path, size, signal) as AsyncIterable<Buffer>) {
+            sent += chunk.length;
+            yield chunk;
+          }
+        } catch (error) {
+          // Its header is out: a file gone meanwhile is zeros, as tar pads it.
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
         }
         if (sent < size) yield Buffer.alloc(size - sent);
         yield padding(size);
       }
     };
+    // Entries gone while the walk runs are left out; any other error ends the archive.
+    let walkError: FsError | undefined;
+    const onError = (error: FsError): void => {
+      if (error.code !== 'ENOENT') walkError ??= error;
+    };
     try {
-      for await (const entry of fs.walk(root, { stat: true, encoding: 'buffer', signal })) {
+      for await (const entry of fs.walk(root, { stat: true, encoding: 'buffer', signal, onError })) {
+        if (walkError !== undefined) throw walkError;
         const prepared = prepare(entry);
         prepared.catch(() => undefined); // awaited in turn below
         window.push(prepared);
         if (window.length >= WINDOW) yield* drain(await window.shift()!);
       }
+      if (walkError !== undefined) throw walkError;
       while (window.length > 0) yield* drain(await window.shift()!);
       yield END_OF_ARCHIVE;
     } finally {

@@ -8,7 +8,7 @@ import type { Channel } from './channel';
 import { copyIn, copyOut, type CopyInOptions, type CopyOptions, type CopyResult } from './copy';
 import { diffLayers, type DiffOptions, type LayerChange } from './diff';
 import { du, type DiskUsage, type DuOptions } from './du';
-import { exportTar, type ExportOptions } from './export';
+import { exportTar, type ExportOptions, type ExportSource } from './export';
 import { extractTar, type ExtractOptions, type ExtractResult } from './extract';
 import type { Entry, EntryType } from './entry';
 import { CallSite, abortError, fsError, withCallerStack } from './errors';
@@ -325,7 +325,7 @@ export abstract class FileSystem {
   exportTar(path: string, options?: ExportOptions): Readable {
     const root = checkString('path', path);
     const o = checkOptionsObject(options, ['signal', 'xattrs'], 'exportTar');
-    return exportTar(this, root, { signal: checkSignal(o.signal), xattrs: o.xattrs === undefined ? true : checkBoolean('xattrs', o.xattrs) });
+    return exportTar(this.#exportSource(), root, { signal: checkSignal(o.signal), xattrs: o.xattrs === undefined ? true : checkBoolean('xattrs', o.xattrs) });
   }
 
   /**
@@ -336,7 +336,29 @@ export abstract class FileSystem {
   exportDiff(upperDir: string, options?: ExportOptions): Readable {
     const root = checkString('upperDir', upperDir);
     const o = checkOptionsObject(options, ['signal', 'xattrs'], 'exportDiff');
-    return exportTar(this, root, { signal: checkSignal(o.signal), xattrs: o.xattrs === undefined ? true : checkBoolean('xattrs', o.xattrs), layer: true });
+    return exportTar(this.#exportSource(), root, { signal: checkSignal(o.signal), xattrs: o.xattrs === undefined ? true : checkBoolean('xattrs', o.xattrs), layer: true });
+  }
+
+  /** What an export reads through: this FileSystem, with reads that take regular files only. */
+  #exportSource(): ExportSource {
+    const backend = this.#backend;
+    return {
+      walk: (root, options) => this.walk(root, options),
+      readlink: (path, options) => this.readlink(path, options),
+      xattrs: (path, options) => this.xattrs(path, options),
+      readRegular: (path, signal) => readWhole(backend.channel(), path.toString(), this.#pathBytes(path, 'open'), signal, true),
+      streamRegular: (path, size, signal) =>
+        new FileReadStream({
+          channel: () => backend.channel(),
+          path: path.toString(),
+          pathBytes: this.#pathBytes(path, 'open'),
+          range: { start: 0, end: size },
+          highWaterMark: DEFAULT_STREAM_CHUNK,
+          signal,
+          regularOnly: true,
+          graft: (error) => error,
+        }),
+    };
   }
 
   /**

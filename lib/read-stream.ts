@@ -49,6 +49,8 @@ class ReadRequest implements ReplyHandler {
     private readonly sink: {
       /** The open file's size, before any data, when it is a regular file that says one. */
       size?(bytes: number): void;
+      /** Given: the open file is not a regular file (swapped for a FIFO, a device): the read is cancelled before it waits on it. */
+      notRegular?(): void;
       /** A data frame's bytes (valid during the call only); false pauses credit. */
       data(bytes: Buffer): boolean;
       end(): void;
@@ -74,6 +76,11 @@ class ReadRequest implements ReplyHandler {
       // The open file's stat, before its data (layout: lib/stats.ts).
       const mode = payload.readUInt32LE(0);
       const size = Number(payload.readBigUInt64LE(STAT_SIZE_OFFSET));
+      if ((mode & S_IFMT) !== S_IFREG && this.sink.notRegular) {
+        this.cancel();
+        this.sink.notRegular();
+        return true;
+      }
       if ((mode & S_IFMT) === S_IFREG && size > 0) this.sink.size?.(size);
       return false;
     }
@@ -132,7 +139,14 @@ class ReadRequest implements ReplyHandler {
  * size (one copy, no concatenation); a file that grows meanwhile, or says
  * no size (/proc, a FIFO, a device), is gathered in chunks.
  */
-export function readWhole(channel: Channel, path: string, pathBytes: Buffer, signal: AbortSignal | undefined): Promise<Buffer> {
+export function readWhole(
+  channel: Channel,
+  path: string,
+  pathBytes: Buffer,
+  signal: AbortSignal | undefined,
+  /** Only a regular file: anything else (swapped in since a walk saw a file) reads as empty, without waiting on it. */
+  regularOnly = false,
+): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let whole: Buffer | undefined;
@@ -166,6 +180,7 @@ export function readWhole(channel: Channel, path: string, pathBytes: Buffer, sig
       },
       end: () => settle(undefined),
       error: (error) => settle(error),
+      notRegular: regularOnly ? () => settle(undefined) : undefined,
     });
     if (signal?.aborted) {
       reject(abortError(signal));
@@ -183,6 +198,8 @@ export interface StreamParts {
   range: ReadRange;
   highWaterMark: number;
   signal: AbortSignal | undefined;
+  /** Only a regular file: anything else ends the stream at once, without waiting on it. */
+  regularOnly?: boolean;
   /** Gives an error the stack of the createReadStream call. */
   graft(error: Error): Error;
 }
@@ -231,6 +248,7 @@ export class FileReadStream extends Readable {
       data: (bytes) => this.push(Buffer.from(bytes)),
       end: () => this.push(null),
       error: (error) => this.destroy(this.#parts.graft(error)),
+      notRegular: this.#parts.regularOnly ? () => this.push(null) : undefined,
     });
     this.#request.start(this.#parts.pathBytes, this.#parts.range, Number.MAX_SAFE_INTEGER, STREAM_WINDOW, chunk);
   }

@@ -2,7 +2,7 @@
 // writes, GNU tar extracts into the same tree (long and non-UTF-8 names,
 // hard links once, symlinks, devices, FIFOs, xattrs); what it reads, it
 // reads as written, and a broken or hostile archive is a clear error.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -220,6 +220,31 @@ describe('exportTar', () => {
       // The hard-linked file is in the archive once.
       const listing = execFileSync('tar', ['-tvf', file], { encoding: 'utf8' });
       expect(listing).toMatch(/a\/b\/hard link to a\/f/);
+    } finally {
+      removeTree(dir);
+    }
+  });
+
+  test('files swapped for FIFOs while they are exported: every export ends, each entry read back whole (zeros where a FIFO was)', async () => {
+    const dir = tempDir('unshare-fs-export-swap-');
+    try {
+      for (let i = 0; i < 50; i++) fs.writeFileSync(path.join(dir, `f${i}`), `file ${i}\n`);
+      // Each file in turn: moved aside, a FIFO without a writer in its place, moved back.
+      const swapper = spawn('sh', ['-c', 'cd "$0"; while :; do for i in $(seq 0 49); do mv f$i f$i.x && mkfifo f$i; rm -f f$i; mv f$i.x f$i; done; done', dir], { stdio: 'ignore' });
+      try {
+        for (let round = 0; round < 20; round++) {
+          const entries = await readAll(host.exportTar(dir) as AsyncIterable<Buffer>);
+          for (const [h, body] of entries) {
+            expect(['file', 'fifo']).toContain(h.type);
+            expect(body.length).toBe(h.size);
+            // What a file holds, or zeros where a FIFO took its place after its stat.
+            if (body.length > 0 && body[0] !== 0) expect(body.toString()).toMatch(/^file \d+\n$/);
+          }
+          expect(entries.length).toBeGreaterThan(40);
+        }
+      } finally {
+        swapper.kill('SIGKILL');
+      }
     } finally {
       removeTree(dir);
     }
