@@ -24,7 +24,7 @@ import * as pause from './podman/pause';
 import * as sessions from './podman/session';
 import * as store from './podman/store';
 import type { PodmanOptions, StorageConfig } from './podman/config';
-import type { PodmanDiffOptions, PodmanExportOptions } from './podman/layers';
+import type { PodmanDiffOptions, PodmanExportOptions, PodmanUsage } from './podman/layers';
 import type { MountedLayers, PodmanSessionOptions } from './podman/session';
 import type { PodmanContainer, PodmanImage, PodmanLayer } from './podman/store';
 
@@ -33,7 +33,7 @@ export type { PodmanErrorCode, PodmanErrorDetails } from './podman/errors';
 export type { PodmanOptions, StorageConfig } from './podman/config';
 export type { PodmanContainer, PodmanImage, PodmanLayer } from './podman/store';
 export type { MountedLayers, PodmanSessionOptions } from './podman/session';
-export type { PodmanDiffOptions, PodmanExportOptions } from './podman/layers';
+export type { ContainerUsage, ImageUsage, LayerUsage, PodmanDiffOptions, PodmanExportOptions, PodmanUsage } from './podman/layers';
 
 /** graphroot, runroot and driver of rootless (uid != 0) or rootful podman: defaults, storage.conf, CONTAINERS_STORAGE_CONF. */
 export function storageConfig(options?: PodmanOptions): StorageConfig {
@@ -144,4 +144,13 @@ export function exportContainer(nameOrId: string, options?: PodmanExportOptions)
 export function exportLayer(nameOrId: string, options?: PodmanExportOptions): Readable {
   const name = checkString('nameOrId', nameOrId);
   return layerOps.exportLayer(name, checkExportOptions(options, 'exportLayer'));
+}
+
+/**
+ * What `podman system df -v` reports, without podman: each image's size,
+ * shared and unique size and container count, each container's rw-layer
+ * size, and the layers with the images on them.  (Volumes are not counted.)
+ */
+export async function df(options?: PodmanDiffOptions): Promise<PodmanUsage> {
+  return layerOps.df(checkDiffOptions(options, 'df'));
 }

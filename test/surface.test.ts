@@ -42,6 +42,7 @@ const PODMAN = [
   'PodmanError',
   'container',
   'containers',
+  'df',
   'diff',
   'enterContainer',
   'enterMerged',

@@ -10,7 +10,7 @@ import type { Session } from '../session';
 import type { PodmanOptions } from './config';
 import { PodmanError } from './errors';
 import { enterMerged, enterStorage, mountContainer } from './session';
-import { container, image, layerChain } from './store';
+import { container, containers, image, images, layerChain, layers } from './store';
 
 export interface PodmanDiffOptions extends PodmanOptions {
   /** Stops the diff. */
@@ -123,4 +123,105 @@ export function exportLayer(nameOrId: string, options: PodmanExportOptions = {})
     const session = await enterStorage(podmanOptions);
     return { stream: session.exportDiff(upper!, { signal, xattrs }), close: () => session.close() };
   });
+}
+
+/** An image as `podman system df -v` lists it. */
+export interface ImageUsage {
+  id: string;
+  names: string[];
+  /** Its layers' bytes and its metadata's: SIZE. */
+  size: number;
+  /**
+   * Of that, what it shares with other images, as podman's image library
+   * counts it: all of it when other images stand on it, else its parent
+   * image's size (the nearest image whose top layer is below its own).
+   */
+  sharedSize: number;
+  /** size less sharedSize: UNIQUE SIZE. */
+  uniqueSize: number;
+  /** Containers made from it: CONTAINERS. */
+  containers: number;
+}
+
+/** A container as `podman system df -v` lists it. */
+export interface ContainerUsage {
+  id: string;
+  names: string[];
+  image: string;
+  /** Bytes of the files in its rw layer (not directories; a hard-linked file once): SIZE. */
+  size: number;
+}
+
+/** A layer of the store, and who stands on it. */
+export interface LayerUsage {
+  id: string;
+  /** layers.json's diff-size (null for containers' rw layers, which podman measures when asked). */
+  diffSize: number | null;
+  /** Images whose filesystem includes it. */
+  images: number;
+}
+
+export interface PodmanUsage {
+  images: ImageUsage[];
+  containers: ContainerUsage[];
+  layers: LayerUsage[];
+}
+
+/**
+ * What `podman system df -v` reports for images and containers, and the
+ * layers below both: sizes from podman's own records where it keeps them,
+ * each container's rw layer measured by one walk in the namespaces that own
+ * it (enterStorage).
+ */
+export async function df(options: PodmanDiffOptions = {}): Promise<PodmanUsage> {
+  const { signal, ...podmanOptions } = options;
+  const allLayers = layers(podmanOptions);
+  const byId = new Map(allLayers.map((l) => [l.id, l]));
+  const allImages = images(podmanOptions);
+  const allContainers = containers(podmanOptions);
+  const chainOf = (top: string): string[] => [top, ...(byId.get(top)?.parents ?? [])];
+  const imagesOn = new Map<string, number>();
+  for (const img of allImages) for (const id of new Set(chainOf(img.layer))) imagesOn.set(id, (imagesOn.get(id) ?? 0) + 1);
+  const layerBytes = (id: string): number => byId.get(id)?.diffSize ?? 0;
+
+  const sizeOf = new Map(allImages.map((img) => [img.id, [...new Set(chainOf(img.layer))].reduce((sum, id) => sum + layerBytes(id), 0) + img.metadataSize]));
+  const imageOnTop = new Map(allImages.map((img) => [img.layer, img]));
+  const imageUsage = allImages.map((img): ImageUsage => {
+    const size = sizeOf.get(img.id)!;
+    const below = byId.get(img.layer)?.parents ?? [];
+    const hasChildren = allImages.some((other) => other !== img && byId.get(other.layer)?.parents.includes(img.layer));
+    const parent = below.map((id) => imageOnTop.get(id)).find((found) => found !== undefined);
+    const sharedSize = hasChildren ? size : parent ? sizeOf.get(parent.id)! : 0;
+    return { id: img.id, names: img.names, size, sharedSize, uniqueSize: size - sharedSize, containers: allContainers.filter((c) => c.image === img.id).length };
+  });
+
+  const containerUsage: ContainerUsage[] = [];
+  if (allContainers.length > 0) {
+    const session = await enterStorage(podmanOptions);
+    try {
+      for (const c of allContainers) {
+        let size = 0;
+        const seen = new Set<string>();
+        for await (const batch of session.walkBatches(c.upperDir, { stat: ['mode', 'size', 'nlink', 'ino'], signal })) {
+          for (const { stats } of batch) {
+            if (stats === undefined || stats.isDirectory()) continue;
+            if (stats.nlink > 1) {
+              if (seen.has(String(stats.ino))) continue;
+              seen.add(String(stats.ino));
+            }
+            size += stats.size;
+          }
+        }
+        containerUsage.push({ id: c.id, names: c.names, image: c.image, size });
+      }
+    } finally {
+      await session.close();
+    }
+  }
+
+  return {
+    images: imageUsage,
+    containers: containerUsage,
+    layers: allLayers.map((l) => ({ id: l.id, diffSize: l.diffSize, images: imagesOn.get(l.id) ?? 0 })),
+  };
 }

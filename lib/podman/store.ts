@@ -26,6 +26,8 @@ export interface PodmanLayer {
   /** true if runroot's mountpoints.json counts a mount of this layer */
   mounted: boolean;
   mountPoint: string | null;
+  /** bytes of its files, as layers.json records them for image layers (null where it does not: a container's rw layer) */
+  diffSize: number | null;
 }
 
 export interface PodmanContainer {
@@ -169,6 +171,7 @@ export function layers(opts: PodmanOptions = {}): PodmanLayer[] {
       diffDir: path.join(cfg.graphRoot, 'overlay', id, 'diff'),
       mounted: mount !== undefined && mount.count > 0,
       mountPoint: mount && mount.count > 0 ? mount.path || null : null,
+      diffSize: typeof e['diff-size'] === 'number' ? e['diff-size'] : null,
     });
   }
   return out;
@@ -304,6 +307,8 @@ export interface PodmanImage {
   /** the image's top layer id (its chain, via layerChain, is the image's filesystem) */
   layer: string;
   created: string | null;
+  /** bytes of its manifest, config and signatures (images.json's big-data-sizes), which podman counts in its size */
+  metadataSize: number;
 }
 
 /** Every image of the store (graphroot/overlay-images/images.json). */
@@ -315,7 +320,10 @@ export function images(opts: PodmanOptions = {}): PodmanImage[] {
     const id = str(e.id);
     const layer = str(e.layer);
     if (!id || !layer) continue;
-    out.push({ id, names: strs(e.names), digest: str(e.digest), layer, created: str(e.created) });
+    const sizes = e['big-data-sizes'];
+    const metadataSize =
+      typeof sizes === 'object' && sizes !== null ? Object.values(sizes).reduce<number>((sum, v) => sum + (typeof v === 'number' ? v : 0), 0) : 0;
+    out.push({ id, names: strs(e.names), digest: str(e.digest), layer, created: str(e.created), metadataSize });
   }
   return out;
 }
