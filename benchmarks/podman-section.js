@@ -15,6 +15,9 @@
 // stat) vs `podman unshare find MERGED -printf` and `nsenter -U -m -t
 // PAUSEPID bfs|find MERGED -printf`, with the C baseline run the same way as
 // the reference; one lstat vs one `podman unshare stat`.
+// Then benchmarks/layers.js on the same container: podman.exportContainer
+// against podman export and tar, podman.diff against podman diff, du
+// against podman unshare du and du.
 // Rootful (root): the merged dir is mounted in the host's mount namespace and
 // enterStorage() joins our own; `podman unshare` only works rootless, so the
 // peers are plain find / bfs / C baseline, and lstat is set against `stat`.
@@ -26,6 +29,7 @@ const { measureFixture, progress } = require('./measure');
 const { summarize } = require('./stats');
 const { formatCount } = require('./report');
 const { runNsTrial, libraryWalk, summarizeRows, formatRows, serializeRow, formatLatency } = require('./namespace');
+const { runLayersBench } = require('./layers');
 
 const DEFAULT_IMAGE = process.env.UNSHARE_FS_BENCH_IMAGE || 'localhost/unshare-fs-test';
 const DEFAULT_NAME = 'unshare-fs-bench';
@@ -200,7 +204,14 @@ async function runPodmanSection({ library, trials, containerName = null, keepCon
     console.log('');
     console.log(formatRows(rows, reference, notes));
 
+    // diff, export and du on the same container (benchmarks/layers.js).
+    const layers = await runLayersBench({ library, name, merged, rootless, wrapper, trials }).catch((error) => {
+      console.log(`\nlayers: not measured: ${error.message}`);
+      return { error: error.message };
+    });
+
     return {
+      layers,
       rootless, pausePid, container: name, created: prepared.created, populate: prepared.populate, merged, entries,
       lstatRoundTrip: { path: statPath, count: LSTAT_COUNT, warmup: LSTAT_WARMUP, us: lstat.us ?? null, error: lstat.error ?? null },
       statProcess: { argv: statArgv, calls: STAT_CALLS, ...statCall },

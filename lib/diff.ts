@@ -5,7 +5,8 @@
 // them.
 import * as nodePath from 'node:path';
 
-import type { BigIntStats } from './stats';
+import type { StatField } from './protocol';
+import type { BigIntStats, Stats } from './stats';
 
 /** How a path differs from the layers below. */
 export type ChangeKind = 'added' | 'changed' | 'deleted';
@@ -23,7 +24,10 @@ export interface DiffOptions {
 
 /** What the diff needs of a FileSystem (kept narrow so that it can be tested on its own). */
 export interface DiffSource {
-  walk(root: string, options: { stat: true; bigint: true; signal?: AbortSignal }): AsyncIterable<{ path: string; stats: BigIntStats | undefined }>;
+  walk(
+    root: string,
+    options: { stat: readonly StatField[]; maxDepth?: number; signal?: AbortSignal },
+  ): AsyncIterable<{ path: string; name: string; stats: Stats | undefined }>;
   lstat(path: string, options: { bigint: true; signal?: AbortSignal }): Promise<BigIntStats>;
   xattrs(path: string, options: { signal?: AbortSignal }): Promise<Map<string, Buffer>>;
 }
@@ -33,12 +37,17 @@ const OPAQUE_XATTRS = ['trusted.overlay.opaque', 'user.overlay.opaque'];
 /** Lower-layer lookups in flight at once. */
 const CONCURRENCY = 64;
 
-const S_IFMT = 0o170000n;
-const S_IFCHR = 0o020000n;
-const S_IFDIR = 0o040000n;
+const S_IFMT = 0o170000;
+const S_IFCHR = 0o020000;
+const S_IFDIR = 0o040000;
+/** What the walks read: enough to tell whiteouts, directories, and directories that differ. */
+const FIELDS: readonly StatField[] = ['mode', 'size', 'rdev', 'mtime'];
 
-const isWhiteout = (st: BigIntStats | null): boolean => st !== null && (st.mode & S_IFMT) === S_IFCHR && st.rdev === 0n;
-const isDir = (st: BigIntStats | null): boolean => st !== null && (st.mode & S_IFMT) === S_IFDIR;
+const isWhiteout = (st: Stats | null): boolean => st !== null && (st.mode & S_IFMT) === S_IFCHR && st.rdev === 0;
+const isDir = (st: Stats | null): boolean => st !== null && (st.mode & S_IFMT) === S_IFDIR;
+
+/** Components in a path: 0 for '/', 1 for '/a'. */
+const depth = (path: string): number => (path === '/' ? 0 : path.split('/').length - 1);
 
 /** The directories above `path` ('/a/b/c' gives '/a/b', '/a'), nearest first. */
 function ancestors(path: string): string[] {
@@ -69,71 +78,116 @@ export async function diffLayers(fs: DiffSource, upperDir: string, lowerDirs: re
   const upper = nodePath.posix.resolve('/', upperDir);
   const lowers = lowerDirs.map((dir) => nodePath.posix.resolve('/', dir));
 
-  const upperEntries: { path: string; stats: BigIntStats }[] = [];
-  for await (const entry of fs.walk(upper, { stat: true, bigint: true, signal })) {
+  const upperEntries: { path: string; stats: Stats }[] = [];
+  for await (const entry of fs.walk(upper, { stat: FIELDS, signal })) {
     if (entry.stats === undefined) continue;
     upperEntries.push({ path: entry.path.slice(upper === '/' ? 0 : upper.length), stats: entry.stats });
   }
   // Parents before their children, as podman's walk visits them.
   upperEntries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
-  const lowerStats = new Map<string, Promise<BigIntStats | null>>();
-  const lowerStat = (layer: string, path: string): Promise<BigIntStats | null> => {
-    const full = layer + path;
-    let found = lowerStats.get(full);
-    if (found === undefined) {
-      found = fs.lstat(full, { bigint: true, signal }).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return null;
-        throw error;
-      });
-      lowerStats.set(full, found);
+  // Each lower layer's entries, read a directory at a time, only for the
+  // directories the upper layer has (where its entries are looked up), and
+  // only where the layer has that directory: its parent's listing says so.
+  // A big upper dir costs one listing per layer, not a request per entry.
+  const wanted = new Set<string>(['/']);
+  for (const { path } of upperEntries) wanted.add(nodePath.posix.dirname(path));
+  const byDepth = [...wanted].sort((a, b) => depth(a) - depth(b));
+  const listings = lowers.map(() => new Map<string, Map<string, Stats> | null>());
+  const list = async (layer: string, dir: string): Promise<Map<string, Stats> | null> => {
+    const names = new Map<string, Stats>();
+    try {
+      for await (const entry of fs.walk(dir === '/' ? layer : layer + dir, { stat: FIELDS, maxDepth: 1, signal })) {
+        if (entry.stats !== undefined) names.set(entry.name, entry.stats);
+      }
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+      throw error;
     }
-    return found;
+    return names;
   };
-  /** True when `layer` whites out `path` or a directory above it. */
-  const hiddenIn = async (layer: string, path: string): Promise<boolean> => {
-    for (const dir of [path, ...ancestors(path)]) if (isWhiteout(await lowerStat(layer, dir))) return true;
-    return false;
-  };
-
-  /** What the layers say of one upper entry: a kind, or null to leave it out. */
-  const classify = async ({ path, stats }: { path: string; stats: BigIntStats }): Promise<ChangeKind | null> => {
-    if (isWhiteout(stats)) return 'deleted';
-    if (isDir(stats) && lowers.length > 0) {
-      const xattrs = await fs.xattrs(upper + path, { signal });
-      if (OPAQUE_XATTRS.some((name) => xattrs.get(name)?.toString() === 'y')) {
-        // Opaque: a deletion where a lower layer still shows the path.
-        for (const layer of lowers) {
-          const below = await lowerStat(layer, path);
-          if (below !== null) {
-            if (isWhiteout(below)) break;
-            return 'deleted';
-          }
-          if (await hiddenIn(layer, path)) break;
+  await Promise.all(
+    lowers.map(async (layer, i) => {
+      const known = listings[i]!;
+      for (let at = 0; at < byDepth.length; ) {
+        const level = depth(byDepth[at]!);
+        const dirs: string[] = [];
+        while (at < byDepth.length && depth(byDepth[at]!) === level) dirs.push(byDepth[at++]!);
+        for (let from = 0; from < dirs.length; from += CONCURRENCY) {
+          await Promise.all(
+            dirs.slice(from, from + CONCURRENCY).map(async (dir) => {
+              const parent = dir === '/' ? undefined : known.get(nodePath.posix.dirname(dir));
+              const here = parent?.get(nodePath.posix.basename(dir));
+              known.set(dir, dir === '/' || isDir(here ?? null) ? await list(layer, dir) : null);
+            }),
+          );
         }
       }
-    }
-    for (const layer of lowers) {
-      if (await hiddenIn(layer, path)) return 'added';
-      const below = await lowerStat(layer, path);
-      if (below === null) continue;
-      if (isDir(below) && isDir(stats) && below.size === stats.size && below.mode === stats.mode && sameTime(below.mtimeNs, stats.mtimeNs)) {
-        return null;
+    }),
+  );
+  /** The entry at `path` in lower layer `i`, or null. */
+  const lowerStat = (i: number, path: string): Stats | null =>
+    listings[i]!.get(nodePath.posix.dirname(path))?.get(nodePath.posix.basename(path)) ?? null;
+  /** True when lower layer `i` whites out `path` or a directory above it. */
+  const hiddenIn = (i: number, path: string): boolean => isWhiteout(lowerStat(i, path)) || ancestors(path).some((dir) => isWhiteout(lowerStat(i, dir)));
+
+  /** What the layers say of one upper entry: a kind, or null to leave it out. */
+  const classify = ({ path, stats }: { path: string; stats: Stats }, opaque: boolean, same: Set<string>): ChangeKind | null => {
+    if (isWhiteout(stats)) return 'deleted';
+    if (opaque) {
+      // Opaque: a deletion where a lower layer still shows the path.
+      for (let i = 0; i < lowers.length; i++) {
+        const below = lowerStat(i, path);
+        if (below !== null) {
+          if (isWhiteout(below)) break;
+          return 'deleted';
+        }
+        if (hiddenIn(i, path)) break;
       }
+    }
+    for (let i = 0; i < lowers.length; i++) {
+      if (hiddenIn(i, path)) return 'added';
+      const below = lowerStat(i, path);
+      if (below === null) continue;
+      if (isDir(below) && isDir(stats) && same.has(`${i}:${path}`)) return null;
       return 'changed';
     }
     return 'added';
   };
 
-  const kinds: (ChangeKind | null)[] = new Array(upperEntries.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < upperEntries.length) {
-      const i = next++;
-      kinds[i] = await classify(upperEntries[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, upperEntries.length) }, worker));
+  // Opaque or not matters only for a directory some lower layer has too:
+  // only those are asked for their xattrs.
+  const opaque = new Set<string>();
+  const askOpaque = upperEntries.filter(({ path, stats }) => isDir(stats) && lowers.some((_, i) => lowerStat(i, path) !== null));
+  for (let from = 0; from < askOpaque.length; from += CONCURRENCY) {
+    await Promise.all(
+      askOpaque.slice(from, from + CONCURRENCY).map(async ({ path }) => {
+        const xattrs = await fs.xattrs(upper + path, { signal });
+        if (OPAQUE_XATTRS.some((name) => xattrs.get(name)?.toString() === 'y')) opaque.add(path);
+      }),
+    );
+  }
+  // A directory equal to the one below (size, mode, mtime to the
+  // nanosecond, which only bigint stats carry) is no change by itself.
+  const same = new Set<string>();
+  const candidates: [number, string][] = [];
+  for (const { path, stats } of upperEntries) {
+    if (!isDir(stats)) continue;
+    lowers.forEach((_, i) => {
+      const below = lowerStat(i, path);
+      if (isDir(below) && below!.size === stats.size && below!.mode === stats.mode && Math.abs(below!.mtimeMs - stats.mtimeMs) < 1) candidates.push([i, path]);
+    });
+  }
+  for (let from = 0; from < candidates.length; from += CONCURRENCY) {
+    await Promise.all(
+      candidates.slice(from, from + CONCURRENCY).map(async ([i, path]) => {
+        const [a, b] = await Promise.all([fs.lstat(upper + path, { bigint: true, signal }), fs.lstat(lowers[i] + path, { bigint: true, signal })]);
+        if (a.size === b.size && a.mode === b.mode && sameTime(a.mtimeNs, b.mtimeNs)) same.add(`${i}:${path}`);
+      }),
+    );
+  }
+  const kinds = upperEntries.map((entry) => classify(entry, opaque.has(entry.path), same));
 
   const changes: LayerChange[] = [];
   const changedDirs = new Set<string>();

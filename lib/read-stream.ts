@@ -169,7 +169,8 @@ export function readWhole(
         if (whole && filled + bytes.length <= whole.length) {
           bytes.copy(whole, filled);
           filled += bytes.length;
-          return true;
+          // All of it is here: no credit for more (the end frame follows).
+          return filled < whole.length;
         }
         if (whole) {
           chunks.push(whole.subarray(0, filled));
