@@ -258,15 +258,18 @@ export abstract class FileSystem {
   async readlink(path: PathLike, options?: ReadlinkOptions): Promise<string | Buffer> {
     const o = checkOptionsObject(options, ['encoding', 'signal'], 'readlink');
     const buffer = checkEncoding(o.encoding);
-    const signal = checkSignal(o.signal);
-    const bytes = this.#pathBytes(path, 'readlink');
-    let target: Buffer;
-    try {
-      target = await request(this.#backend.channel(), Op.Readlink, [], bytes, signal);
-    } catch (error) {
-      throw withCallerStack(error as Error, this.readlink);
-    }
+    const target = await this.#query(Op.Readlink, 'readlink', path, checkSignal(o.signal), this.readlink);
     return buffer ? target : target.toString('utf8');
+  }
+
+  /** A one-answer request about `path` (its data frame), errors with the stack of `caller`'s caller. */
+  async #query(op: Op, syscall: string, path: PathLike, signal: AbortSignal | undefined, caller: (...args: never[]) => unknown): Promise<Buffer> {
+    const bytes = this.#pathBytes(path, syscall);
+    try {
+      return await request(this.#backend.channel(), op, [], bytes, signal);
+    } catch (error) {
+      throw withCallerStack(error as Error, caller);
+    }
   }
 
   /**
@@ -277,14 +280,7 @@ export abstract class FileSystem {
    */
   async xattrs(path: PathLike, options?: SignalOptions): Promise<Map<string, Buffer>> {
     const o = checkOptionsObject(options, ['signal'], 'xattrs');
-    const signal = checkSignal(o.signal);
-    const bytes = this.#pathBytes(path, 'getxattr');
-    let records: Buffer;
-    try {
-      records = await request(this.#backend.channel(), Op.Xattrs, [], bytes, signal);
-    } catch (error) {
-      throw withCallerStack(error as Error, this.xattrs);
-    }
+    const records = await this.#query(Op.Xattrs, 'getxattr', path, checkSignal(o.signal), this.xattrs);
     const out = new Map<string, Buffer>();
     for (let at = 0; at < records.length; ) {
       const nameLength = records.readUInt32LE(at);
