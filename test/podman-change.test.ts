@@ -14,6 +14,8 @@ import { removeTree, tempDir } from './helpers/tree';
 
 const MODE = ROOTFUL ? 'rootful' : 'rootless';
 const gate = requires(podmanImage);
+/** A container of this file's own: the scenario's are read by other files at the same time. */
+const TARGET = `unshare-fs-change-${process.pid}`;
 
 /** Runs a throwaway container with `dir` mounted at /data; its output, or its failure. */
 function runWithVolume(dir: string, user: string, script: string): { ok: boolean; out: string } {
@@ -27,10 +29,13 @@ gate.describe(`changing files through podman's namespaces (${MODE}, uid ${UID})`
 
   beforeAll(async () => {
     ensureScenario();
+    pod(['run', '-d', '--network', 'none', '--name', TARGET, IMAGE, 'sleep', '600']);
+    pod(['exec', TARGET, '/bin/sh', '-ec', 'mkdir -p /data/user-dir && chown 1000:1000 /data/user-dir']);
     storage = await podman.enterStorage();
   });
 
   afterAll(async () => {
+    tryPod(['rm', '-f', '-t', '0', TARGET]);
     // Whatever a failed test left: removed from inside, where it can be.
     for (const dir of dirs) await storage?.rm(dir, { recursive: true, force: true }).catch(() => undefined);
     await storage?.close();
@@ -96,21 +101,21 @@ gate.describe(`changing files through podman's namespaces (${MODE}, uid ${UID})`
   });
 
   test('writeFile with uid 1000 and mode 0600 into a running container: podman exec sees the content, the owner and the mode', async () => {
-    const rooted = await podman.enterMerged('contenedor1');
+    const rooted = await podman.enterMerged(TARGET);
     try {
       await rooted.writeFile('/data/user-dir/from-library', 'written by unshare-fs\n', { uid: 1000, gid: 1000, mode: 0o600 });
       await rooted.mkdir('/data/user-dir/made/by/lib', { recursive: true, uid: 1000, gid: 1000, mode: 0o700 });
-      expect(pod(['exec', 'contenedor1', 'stat', '-c', '%u %g %a', '/data/user-dir/from-library', '/data/user-dir/made/by/lib']).trim().split('\n')).toEqual([
+      expect(pod(['exec', TARGET, 'stat', '-c', '%u %g %a', '/data/user-dir/from-library', '/data/user-dir/made/by/lib']).trim().split('\n')).toEqual([
         '1000 1000 600',
         '1000 1000 700',
       ]);
-      expect(pod(['exec', '--user', '1000', 'contenedor1', 'cat', '/data/user-dir/from-library'])).toBe('written by unshare-fs\n');
+      expect(pod(['exec', '--user', '1000', TARGET, 'cat', '/data/user-dir/from-library'])).toBe('written by unshare-fs\n');
     } finally {
       await rooted.rm('/data/user-dir/from-library', { force: true });
       await rooted.rm('/data/user-dir/made', { recursive: true, force: true });
       await rooted.close();
     }
-    expect(tryPod(['exec', 'contenedor1', 'ls', '/data/user-dir/from-library']).ok).toBe(false);
+    expect(tryPod(['exec', TARGET, 'ls', '/data/user-dir/from-library']).ok).toBe(false);
   });
 
   test('a symlink planted in the container pointing at a host file is never written through, nor removed through', async () => {
@@ -121,8 +126,8 @@ gate.describe(`changing files through podman's namespaces (${MODE}, uid ${UID})`
     fs.writeFileSync(hostFile, 'host\n');
     fs.chmodSync(hostFile, 0o666);
     // The target's directory exists in the container too, so a write that follows the link inside lands there.
-    pod(['exec', 'contenedor1', '/bin/sh', '-ec', `mkdir -p ${hostDir}; ln -sfn ${hostFile} /data/planted; ln -sfn ${hostDir} /data/planted-dir`]);
-    const rooted = await podman.enterMerged('contenedor1');
+    pod(['exec', TARGET, '/bin/sh', '-ec', `mkdir -p ${hostDir}; ln -sfn ${hostFile} /data/planted; ln -sfn ${hostDir} /data/planted-dir`]);
+    const rooted = await podman.enterMerged(TARGET);
     try {
       await rooted.writeFile('/data/planted', 'through the link\n');
       await rooted.chmod('/data/planted', 0o600);
@@ -130,8 +135,8 @@ gate.describe(`changing files through podman's namespaces (${MODE}, uid ${UID})`
       expect(fs.readFileSync(hostFile, 'utf8')).toBe('host\n');
       expect(fs.statSync(hostFile).mode & 0o777).toBe(0o666);
       // The write landed inside the container, at the link's target there.
-      expect(pod(['exec', 'contenedor1', 'cat', hostFile])).toBe('through the link\n');
-      expect(tryPod(['exec', 'contenedor1', 'ls', '/data/planted-dir']).ok).toBe(false);
+      expect(pod(['exec', TARGET, 'cat', hostFile])).toBe('through the link\n');
+      expect(tryPod(['exec', TARGET, 'ls', '/data/planted-dir']).ok).toBe(false);
     } finally {
       await rooted.rm('/data/planted', { force: true });
       await rooted.rm(hostDir, { recursive: true, force: true });
@@ -149,11 +154,11 @@ gate.describe(`changing files through podman's namespaces (${MODE}, uid ${UID})`
     fs.chmodSync(path.join(source, 'conf.d/secret'), 0o600);
     fs.writeFileSync(path.join(source, 'data.bin'), Buffer.alloc(1 << 20, 9));
     fs.symlinkSync('app.conf', path.join(source, 'current'));
-    const rooted = await podman.enterMerged('contenedor1');
+    const rooted = await podman.enterMerged(TARGET);
     try {
       expect(await rooted.copyFromHost(source, '/data/copied', { recursive: true })).toEqual({ entries: 6, bytes: (1 << 20) + 19, skipped: 0 });
       // Inside, it belongs to the container's root, with the modes of the originals.
-      const listing = pod(['exec', 'contenedor1', 'sh', '-c', 'cd /data/copied && for f in . app.conf conf.d conf.d/secret data.bin; do stat -c "%n %u %g %a" $f; done; readlink current']);
+      const listing = pod(['exec', TARGET, 'sh', '-c', 'cd /data/copied && for f in . app.conf conf.d conf.d/secret data.bin; do stat -c "%n %u %g %a" $f; done; readlink current']);
       const modeOf = (name: string): string => (fs.statSync(path.join(source, name)).mode & 0o777).toString(8);
       expect(listing.trim().split('\n')).toEqual([
         `. 0 0 ${modeOf('.')}`,
