@@ -102,14 +102,18 @@ export async function extractTar(
       throw error;
     });
 
-  /** Every directory above `parts` exists and is a directory, none of them a symlink the archive will make. */
-  const prepareParents = async (parts: Buffer[], name: Buffer): Promise<void> => {
+  /**
+   * Every directory above `parts` exists and is a directory, none of them a
+   * symlink the archive will make (missing ones are made, unless `lookOnly`).
+   */
+  const prepareParents = async (parts: Buffer[], name: Buffer, lookOnly = false): Promise<void> => {
     for (let n = 1; n < parts.length; n++) {
       const sub = parts.slice(0, n);
       const k = key(sub);
       if (pendingLinks.has(k)) throw pathError('is under a symlink of the archive', name);
       if (known.has(k)) continue;
       const st = await existing(full(sub));
+      if (st === null && lookOnly) throw pathError(`is a hard link to a name under '${join(sub).toString('utf8')}', which is not there`, name);
       if (st === null) await fs.mkdir(full(sub), { mode: 0o755, signal });
       else if (!st.isDirectory()) throw pathError(`is under '${join(sub).toString('utf8')}', which is not a directory`, name);
       known.add(k);
@@ -175,6 +179,8 @@ export async function extractTar(
         const target = components(h.linkName ?? Buffer.alloc(0), h.name);
         if (target.length === 0) throw pathError('is a hard link to nothing', h.name);
         if (pendingLinks.has(key(target))) throw pathError('is a hard link to a symlink of the archive', h.name);
+        // Its target's directories too: a symlink already there must not lead the link out.
+        await prepareParents(target, h.name, true);
         await clear(path, false);
         await fs.link(full(target), path, opts);
         entries++;

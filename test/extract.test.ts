@@ -98,6 +98,10 @@ describe('extractTar of hostile archives', () => {
     await expect(
       host.extractTar(tar(entry('s', { type: 'symlink', linkName: Buffer.from(path.join(outside, 'secret')) }), entry('h', { type: 'link', linkName: Buffer.from('s') })), dest),
     ).rejects.toMatchObject({ code: 'ETARPATH' });
+    // Through a symlink already in the destination: refused, not linked out.
+    fs.symlinkSync(outside, path.join(dest, 'planted'));
+    await expect(host.extractTar(tar(entry('h2', { type: 'link', linkName: Buffer.from('planted/secret') })), dest)).rejects.toMatchObject({ code: 'ETARPATH' });
+    expect(fs.existsSync(path.join(dest, 'h2'))).toBe(false);
     outsideUntouched();
     await host.extractTar(tar(entry('f', {}, Buffer.from('x')), entry('g', { type: 'link', linkName: Buffer.from('f') })), dest);
     expect(fs.statSync(path.join(dest, 'g')).ino).toBe(fs.statSync(path.join(dest, 'f')).ino);
