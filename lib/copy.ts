@@ -7,6 +7,7 @@
 import * as nodeFs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as nodePath from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import { abortError, fsError } from './errors';
@@ -109,9 +110,14 @@ export async function copyOut(
   from: FileSystem,
   source: string,
   dest: string,
-  options: { recursive: boolean; signal: AbortSignal | undefined },
+  options: {
+    recursive: boolean;
+    signal: AbortSignal | undefined;
+    /** A file's bytes, failing with ENOTREGULAR (never waiting) if it is no longer a regular file. */
+    open: (path: string, signal: AbortSignal | undefined) => Readable;
+  },
 ): Promise<CopyResult> {
-  const { recursive, signal } = options;
+  const { recursive, signal, open } = options;
   const result: CopyResult = { entries: 0, bytes: 0, skipped: 0 };
   const filled: [string, number][] = [];
   const copyOne = async (
@@ -126,7 +132,16 @@ export async function copyOut(
       await fsp.mkdir(to, { mode: DIR_WHILE_FILLED });
       filled.push([to, mode]);
     } else if (type === 'file') {
-      await pipeline(from.createReadStream(path, { signal }), nodeFs.createWriteStream(to, { flags: 'wx', mode }), { signal });
+      try {
+        await pipeline(open(path, signal), nodeFs.createWriteStream(to, { flags: 'wx', mode }), { signal });
+      } catch (error) {
+        // Swapped for a FIFO or a device since the walk saw a file: skipped,
+        // as one seen so is (a FIFO would have made the copy wait).
+        if ((error as NodeJS.ErrnoException).code !== 'ENOTREGULAR') throw error;
+        await fsp.rm(to, { force: true });
+        result.skipped++;
+        return;
+      }
       await fsp.chmod(to, mode);
       await fsp.utimes(to, st.atime, st.mtime);
       result.bytes += st.size;

@@ -162,8 +162,9 @@ export function exportTar(fs: ExportSource, root: string, options: ExportOptions
             yield chunk;
           }
         } catch (error) {
-          // Its header is out: a file gone meanwhile is zeros, as tar pads it.
-          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+          // Its header is out: a file gone, or no longer a file, is zeros, as tar pads it.
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code !== 'ENOENT' && code !== 'ENOTREGULAR') throw error;
         }
         if (sent < size) yield Buffer.alloc(size - sent);
         yield padding(size);

@@ -343,18 +343,23 @@ export abstract class FileSystem {
       readlink: (path, options) => this.readlink(path, options),
       xattrs: (path, options) => this.xattrs(path, options),
       readRegular: (path, signal) => readWhole(backend.channel(), path.toString(), this.#pathBytes(path, 'open'), signal, true),
-      streamRegular: (path, size, signal) =>
-        new FileReadStream({
-          channel: () => backend.channel(),
-          path: path.toString(),
-          pathBytes: this.#pathBytes(path, 'open'),
-          range: { start: 0, end: size },
-          highWaterMark: DEFAULT_STREAM_CHUNK,
-          signal,
-          regularOnly: true,
-          graft: (error) => error,
-        }),
+      streamRegular: (path, size, signal) => this.#regularStream(path, size, signal),
     };
+  }
+
+  /** A read stream of a regular file only: anything else (swapped in since it was seen) fails it with ENOTREGULAR before it is waited on. */
+  #regularStream(path: PathLike, end: number | undefined, signal: AbortSignal | undefined): Readable {
+    const backend = this.#backend;
+    return new FileReadStream({
+      channel: () => backend.channel(),
+      path: path.toString(),
+      pathBytes: this.#pathBytes(path, 'open'),
+      range: { start: 0, end },
+      highWaterMark: DEFAULT_STREAM_CHUNK,
+      signal,
+      regularOnly: true,
+      graft: (error) => error,
+    });
   }
 
   /**
@@ -657,7 +662,8 @@ export abstract class FileSystem {
    * Copies `path` to `hostPath` on the host, which must not exist: what is
    * copied belongs to the calling user, with the modes (less set-id bits)
    * and file times of the originals; symlinks are copied as links; FIFOs,
-   * sockets and devices are skipped.
+   * sockets and devices are skipped, and so is a file that became one
+   * after the walk saw it (never waited on).
    */
   async copyToHost(path: string, hostPath: string, options?: CopyOptions): Promise<CopyResult> {
     const o = checkOptionsObject(options, ['recursive', 'signal'], 'copyToHost');
@@ -665,7 +671,7 @@ export abstract class FileSystem {
     checkPath(path);
     checkPath(hostPath, 'hostPath');
     try {
-      return await copyOut(this, path, hostPath, checked);
+      return await copyOut(this, path, hostPath, { ...checked, open: (file, signal) => this.#regularStream(file, undefined, signal) });
     } catch (error) {
       throw withCallerStack(error as Error, this.copyToHost);
     }

@@ -192,6 +192,11 @@ export function readWhole(
   });
 }
 
+/** A file that is not a regular file any more (swapped for a FIFO or a device since it was seen). */
+export function notRegularError(path: string): UnshareFsError {
+  return new UnshareFsError('ENOTREGULAR', `unshare-fs: '${path}' is no longer a regular file`);
+}
+
 export interface StreamParts {
   channel(): Channel;
   path: string;
@@ -199,7 +204,7 @@ export interface StreamParts {
   range: ReadRange;
   highWaterMark: number;
   signal: AbortSignal | undefined;
-  /** Only a regular file: anything else ends the stream at once, without waiting on it. */
+  /** Only a regular file: anything else fails the stream at once with ENOTREGULAR, without waiting on it. */
   regularOnly?: boolean;
   /** Gives an error the stack of the createReadStream call. */
   graft(error: Error): Error;
@@ -249,7 +254,7 @@ export class FileReadStream extends Readable {
       data: (bytes) => this.push(Buffer.from(bytes)),
       end: () => this.push(null),
       error: (error) => this.destroy(this.#parts.graft(error)),
-      notRegular: this.#parts.regularOnly ? () => this.push(null) : undefined,
+      notRegular: this.#parts.regularOnly ? () => this.destroy(notRegularError(this.path)) : undefined,
     });
     this.#request.start(this.#parts.pathBytes, this.#parts.range, Number.MAX_SAFE_INTEGER, STREAM_WINDOW, chunk);
   }

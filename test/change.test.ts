@@ -228,6 +228,24 @@ describe('changes through the host server', () => {
     }
   });
 
+  test('copyToHost of a file swapped for a FIFO after the walk saw it: skipped, never waited on', async () => {
+    const src = path.join(dir, 'src');
+    const out = path.join(dir, 'out');
+    fs.mkdirSync(path.join(src, 'z/y'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'big'), Buffer.alloc(64 << 20, 1));
+    fs.writeFileSync(path.join(src, 'z/y/f'), 'a file\n');
+    const copying = host.copyToHost(src, out, { recursive: true });
+    // z/y/f is the walk's last entry, listed (as a file) long before the
+    // 64 MiB copy of big ends: once that copy has begun, it becomes a FIFO.
+    while (!fs.existsSync(path.join(out, 'big'))) await new Promise((resolve) => setTimeout(resolve, 1));
+    fs.renameSync(path.join(src, 'z/y/f'), path.join(src, 'z/y/f.x'));
+    execFileSync('mkfifo', [path.join(src, 'z/y/f')]);
+    const result = await copying;
+    expect(result).toMatchObject({ skipped: 1, bytes: 64 << 20 });
+    expect(fs.existsSync(path.join(out, 'z/y/f'))).toBe(false);
+    expect(fs.statSync(path.join(out, 'big')).size).toBe(64 << 20);
+  });
+
   test('rm: a tree that grows while it is removed ends removed or with an error, never a hang', async () => {
     const tree = path.join(dir, 'tree');
     makeTree(tree, 20, 200);
