@@ -34,6 +34,9 @@ export interface DiffSource {
 
 /** Overlay's opaque-directory marker: trusted.* as the host's root writes it, user.* in a user namespace (userxattr). */
 const OPAQUE_XATTRS = ['trusted.overlay.opaque', 'user.overlay.opaque'];
+
+/** True when a directory's xattrs mark it opaque, in either namespace. */
+export const isOpaque = (xattrs: Map<string, Buffer>): boolean => OPAQUE_XATTRS.some((name) => xattrs.get(name)?.toString() === 'y');
 /** Lower-layer lookups in flight at once. */
 const CONCURRENCY = 64;
 
@@ -54,6 +57,14 @@ function ancestors(path: string): string[] {
   const out: string[] = [];
   for (let dir = nodePath.posix.dirname(path); dir !== '/'; dir = nodePath.posix.dirname(dir)) out.push(dir);
   return out;
+}
+
+/** Byte order of paths: a parent before its children. */
+const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/** `work` for every item, CONCURRENCY at a time. */
+async function inBatches<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  for (let from = 0; from < items.length; from += CONCURRENCY) await Promise.all(items.slice(from, from + CONCURRENCY).map(work));
 }
 
 /** Go's sameFsTime: equal, or equal seconds where either side has no nanoseconds. */
@@ -84,7 +95,7 @@ export async function diffLayers(fs: DiffSource, upperDir: string, lowerDirs: re
     upperEntries.push({ path: entry.path.slice(upper === '/' ? 0 : upper.length), stats: entry.stats });
   }
   // Parents before their children, as podman's walk visits them.
-  upperEntries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  upperEntries.sort(byPath);
 
   // Each lower layer's entries, read a directory at a time, only for the
   // directories the upper layer has (where its entries are looked up), and
@@ -114,15 +125,11 @@ export async function diffLayers(fs: DiffSource, upperDir: string, lowerDirs: re
         const level = depth(byDepth[at]!);
         const dirs: string[] = [];
         while (at < byDepth.length && depth(byDepth[at]!) === level) dirs.push(byDepth[at++]!);
-        for (let from = 0; from < dirs.length; from += CONCURRENCY) {
-          await Promise.all(
-            dirs.slice(from, from + CONCURRENCY).map(async (dir) => {
-              const parent = dir === '/' ? undefined : known.get(nodePath.posix.dirname(dir));
-              const here = parent?.get(nodePath.posix.basename(dir));
-              known.set(dir, dir === '/' || isDir(here ?? null) ? await list(layer, dir) : null);
-            }),
-          );
-        }
+        await inBatches(dirs, async (dir) => {
+          const parent = dir === '/' ? undefined : known.get(nodePath.posix.dirname(dir));
+          const here = parent?.get(nodePath.posix.basename(dir));
+          known.set(dir, dir === '/' || isDir(here ?? null) ? await list(layer, dir) : null);
+        });
       }
     }),
   );
@@ -160,14 +167,9 @@ export async function diffLayers(fs: DiffSource, upperDir: string, lowerDirs: re
   // only those are asked for their xattrs.
   const opaque = new Set<string>();
   const askOpaque = upperEntries.filter(({ path, stats }) => isDir(stats) && lowers.some((_, i) => lowerStat(i, path) !== null));
-  for (let from = 0; from < askOpaque.length; from += CONCURRENCY) {
-    await Promise.all(
-      askOpaque.slice(from, from + CONCURRENCY).map(async ({ path }) => {
-        const xattrs = await fs.xattrs(upper + path, { signal });
-        if (OPAQUE_XATTRS.some((name) => xattrs.get(name)?.toString() === 'y')) opaque.add(path);
-      }),
-    );
-  }
+  await inBatches(askOpaque, async ({ path }) => {
+    if (isOpaque(await fs.xattrs(upper + path, { signal }))) opaque.add(path);
+  });
   // A directory equal to the one below (size, mode, mtime to the
   // nanosecond, which only bigint stats carry) is no change by itself.
   const same = new Set<string>();
@@ -179,14 +181,10 @@ export async function diffLayers(fs: DiffSource, upperDir: string, lowerDirs: re
       if (isDir(below) && below!.size === stats.size && below!.mode === stats.mode && Math.abs(below!.mtimeMs - stats.mtimeMs) < 1) candidates.push([i, path]);
     });
   }
-  for (let from = 0; from < candidates.length; from += CONCURRENCY) {
-    await Promise.all(
-      candidates.slice(from, from + CONCURRENCY).map(async ([i, path]) => {
-        const [a, b] = await Promise.all([fs.lstat(upper + path, { bigint: true, signal }), fs.lstat(lowers[i] + path, { bigint: true, signal })]);
-        if (a.size === b.size && a.mode === b.mode && sameTime(a.mtimeNs, b.mtimeNs)) same.add(`${i}:${path}`);
-      }),
-    );
-  }
+  await inBatches(candidates, async ([i, path]) => {
+    const [a, b] = await Promise.all([fs.lstat(upper + path, { bigint: true, signal }), fs.lstat(lowers[i] + path, { bigint: true, signal })]);
+    if (a.size === b.size && a.mode === b.mode && sameTime(a.mtimeNs, b.mtimeNs)) same.add(`${i}:${path}`);
+  });
   const kinds = upperEntries.map((entry) => classify(entry, opaque.has(entry.path), same));
 
   const changes: LayerChange[] = [];
@@ -206,5 +204,5 @@ export async function diffLayers(fs: DiffSource, upperDir: string, lowerDirs: re
     }
     changes.push({ path, kind });
   }
-  return changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return changes.sort(byPath);
 }

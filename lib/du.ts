@@ -31,14 +31,20 @@ export interface DuSource {
 
 const FIELDS: readonly StatField[] = ['mode', 'nlink', 'size', 'ino', 'dev', 'blocks'];
 
-export async function du(fs: DuSource, path: string, options: DuOptions = {}): Promise<DiskUsage> {
-  const { signal, oneFileSystem = false } = options;
+/**
+ * du -s of `path` through `fs`.  `directories: false` (the library's own
+ * use: a container's size as podman counts it) leaves directories out of
+ * every count.
+ */
+export async function du(fs: DuSource, path: string, options: DuOptions & { directories?: boolean } = {}): Promise<DiskUsage> {
+  const { signal, oneFileSystem = false, directories = true } = options;
   let entries = 0;
   let apparentBytes = 0;
   let allocatedBytes = 0;
   // dev:ino of every entry with more than one link, counted the first time.
   const linked = new Set<string>();
   const add = (st: Stats): void => {
+    if (!directories && st.isDirectory()) return;
     entries++;
     if (st.nlink > 1 && !st.isDirectory()) {
       const key = `${st.dev}:${st.ino}`;

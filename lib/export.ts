@@ -3,8 +3,10 @@
 // blocks in order while the next entries' bytes are already on their way.
 import { Readable } from 'node:stream';
 
+import { isOpaque } from './diff';
 import type { Entry, EntryType } from './entry';
 import { abortError, type FsError } from './errors';
+import { destroyOnAbort } from './read-stream';
 import type { BigIntStats, Stats } from './stats';
 import { END_OF_ARCHIVE, encodeHeader, padding, type TarHeader, type TarType } from './tar';
 
@@ -91,7 +93,7 @@ export function exportTar(fs: ExportSource, root: string, options: ExportOptions
   const prepareEntry = async (entry: Entry<Buffer, Stats | BigIntStats>): Promise<Prepared | null> => {
     const st = entry.stats!;
     const name = entry.path.subarray(top.length);
-    let type = TAR_TYPE[entry.type];
+    const type = TAR_TYPE[entry.type];
     if (type === undefined) return null; // sockets: tar has no type for them
     const rdev = Number(st.rdev);
     // A hard link names the first of its names: claimed before any await,
@@ -118,7 +120,7 @@ export function exportTar(fs: ExportSource, root: string, options: ExportOptions
     if (layer && type === 'char-device' && rdev === 0) {
       const slash = name.lastIndexOf(0x2f);
       header.name = Buffer.concat([name.subarray(0, slash + 1), Buffer.from('.wh.'), name.subarray(slash + 1)]);
-      header.type = type = 'file';
+      header.type = 'file';
       header.xattrs = new Map();
       return { blocks: [encodeHeader(header)] };
     }
@@ -142,7 +144,7 @@ export function exportTar(fs: ExportSource, root: string, options: ExportOptions
       return { blocks };
     }
     blocks.push(encodeHeader(header));
-    if (type === 'directory' && layer && ['trusted.overlay.opaque', 'user.overlay.opaque'].some((k) => xattrs.get(k)?.toString() === 'y')) {
+    if (type === 'directory' && layer && isOpaque(xattrs)) {
       blocks.push(encodeHeader({ ...header, name: Buffer.concat([name, Buffer.from('/.wh..wh..opq')]), type: 'file', mode: 0, xattrs: new Map() }));
     }
     return { blocks };
@@ -194,11 +196,8 @@ export function exportTar(fs: ExportSource, root: string, options: ExportOptions
 
   const stream = Readable.from(archive(), { objectMode: false, highWaterMark: 1 << 20 });
   if (signal !== undefined) {
-    const onAbort = (): void => {
-      stream.destroy(abortError(signal));
-    };
-    if (signal.aborted) process.nextTick(onAbort);
-    else signal.addEventListener('abort', onAbort, { once: true });
+    const onAbort = (): void => void stream.destroy(abortError(signal));
+    destroyOnAbort(stream, signal, onAbort);
     stream.once('close', () => signal.removeEventListener('abort', onAbort));
   }
   return stream;

@@ -120,19 +120,25 @@ export async function extractTar(
     }
   };
 
-  /** Clears the way for a new entry of `type` at `path`: another kind of entry there goes. */
-  const clear = async (path: Buffer, keepDirectory: boolean): Promise<Stats | null> => {
+  /**
+   * Clears the way for a new entry at `parts`: what is there goes, unless
+   * it is a directory and `keepDirectory` (then its stats come back).
+   */
+  const clear = async (parts: Buffer[], keepDirectory: boolean): Promise<Stats | null> => {
+    const path = full(parts);
     const st = await existing(path);
     if (st === null) return null;
     if (st.isDirectory()) {
       if (keepDirectory) return st;
       await fs.rm(path, { recursive: true, force: true, signal });
+      // Directories checked under it are gone with it.
+      const k = key(parts);
+      for (const dir of known) if (dir === k || dir.startsWith(`${k}/`)) known.delete(dir);
     } else {
       await fs.unlink(path, opts);
     }
     return null;
   };
-
 
   for await (const entry of readTar(source)) {
     if (signal?.aborted) throw abortError(signal);
@@ -146,21 +152,20 @@ export async function extractTar(
         await fs.setXattr(full(parts.slice(0, -1)), `${overlay}.overlay.opaque`, 'y', opts);
       } else {
         parts = [...parts.slice(0, -1), base.subarray(WHITEOUT.length)];
-        const path = full(parts);
-        await clear(path, false);
-        await fs.mknod(path, { type: 'char-device', mode: 0, uid: h.uid, gid: h.gid, signal });
+        await clear(parts, false);
+        await fs.mknod(full(parts), { type: 'char-device', mode: 0, uid: h.uid, gid: h.gid, signal });
       }
       entries++;
       continue;
     }
     await prepareParents(parts, h.name);
     const k = key(parts);
-    if (pendingLinks.has(k)) pendingLinks.delete(k);
+    pendingLinks.delete(k);
     const path = full(parts);
     const owner = { uid: h.uid, gid: h.gid };
     switch (h.type) {
       case 'directory': {
-        const st = await clear(path, true);
+        const st = await clear(parts, true);
         if (st === null) await fs.mkdir(path, { mode: 0o700, ...owner, signal });
         else await fs.lchown(path, h.uid, h.gid, opts);
         await fs.chmod(path, h.mode, opts);
@@ -169,7 +174,7 @@ export async function extractTar(
         break;
       }
       case 'file': {
-        await clear(path, false);
+        await clear(parts, false);
         await fs.writeFile(path, entry.body(), { mode: 0o600, flag: 'wx', ...owner, signal });
         await fs.chmod(path, h.mode, opts); // after the chown, which clears set-id bits
         bytes += h.size;
@@ -181,17 +186,17 @@ export async function extractTar(
         if (pendingLinks.has(key(target))) throw pathError('is a hard link to a symlink of the archive', h.name);
         // Its target's directories too: a symlink already there must not lead the link out.
         await prepareParents(target, h.name, true);
-        await clear(path, false);
+        await clear(parts, false);
         await fs.link(full(target), path, opts);
         entries++;
         continue; // the file's owner, mode and times are the target's
       }
       case 'symlink':
-        await clear(path, false);
+        await clear(parts, false);
         pendingLinks.set(k, { ...h, parts });
         continue;
       default: {
-        await clear(path, false);
+        await clear(parts, false);
         await fs.mknod(path, { type: h.type, mode: h.mode, major: h.devMajor ?? 0, minor: h.devMinor ?? 0, ...owner, signal });
         await fs.chmod(path, h.mode, opts);
       }
@@ -204,7 +209,7 @@ export async function extractTar(
   for (const h of pendingLinks.values()) {
     const path = full(h.parts);
     await prepareParents(h.parts, h.name);
-    await clear(path, false);
+    await clear(h.parts, false);
     await fs.symlink(h.linkName ?? Buffer.alloc(0), path, opts);
     await fs.lchown(path, h.uid, h.gid, opts);
     await fs.lutimes(path, seconds(h), seconds(h), opts);

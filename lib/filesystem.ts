@@ -319,9 +319,7 @@ export abstract class FileSystem {
    * reads ahead only as far as the stream is consumed.
    */
   exportTar(path: string, options?: ExportOptions): Readable {
-    const root = checkString('path', path);
-    const o = checkOptionsObject(options, ['signal', 'xattrs'], 'exportTar');
-    return exportTar(this.#exportSource(), root, { signal: checkSignal(o.signal), xattrs: o.xattrs === undefined ? true : checkBoolean('xattrs', o.xattrs) });
+    return this.#export(checkString('path', path), options, 'exportTar', false);
   }
 
   /**
@@ -330,21 +328,21 @@ export abstract class FileSystem {
    * `<dir>/.wh..wh..opq`, and overlay's own xattrs left out.
    */
   exportDiff(upperDir: string, options?: ExportOptions): Readable {
-    const root = checkString('upperDir', upperDir);
-    const o = checkOptionsObject(options, ['signal', 'xattrs'], 'exportDiff');
-    return exportTar(this.#exportSource(), root, { signal: checkSignal(o.signal), xattrs: o.xattrs === undefined ? true : checkBoolean('xattrs', o.xattrs), layer: true });
+    return this.#export(checkString('upperDir', upperDir), options, 'exportDiff', true);
   }
 
-  /** What an export reads through: this FileSystem, with reads that take regular files only. */
-  #exportSource(): ExportSource {
-    const backend = this.#backend;
-    return {
-      walk: (root, options) => this.walk(root, options),
-      readlink: (path, options) => this.readlink(path, options),
-      xattrs: (path, options) => this.xattrs(path, options),
-      readRegular: (path, signal) => readWhole(backend.channel(), path.toString(), this.#pathBytes(path, 'open'), signal, true),
+  /** exportTar and exportDiff: read through this FileSystem, with reads that take regular files only. */
+  #export(root: string, options: ExportOptions | undefined, what: string, layer: boolean): Readable {
+    const o = checkOptionsObject(options, ['signal', 'xattrs'], what);
+    const checked = { signal: checkSignal(o.signal), xattrs: o.xattrs === undefined ? true : checkBoolean('xattrs', o.xattrs), layer };
+    const source: ExportSource = {
+      walk: (top, walkOptions) => this.walk(top, walkOptions),
+      readlink: (path, readOptions) => this.readlink(path, readOptions),
+      xattrs: (path, xattrOptions) => this.xattrs(path, xattrOptions),
+      readRegular: (path, signal) => readWhole(this.#backend.channel(), path.toString(), this.#pathBytes(path, 'open'), signal, true),
       streamRegular: (path, size, signal) => this.#regularStream(path, size, signal),
     };
+    return exportTar(source, root, checked);
   }
 
   /** A read stream of a regular file only: anything else (swapped in since it was seen) fails it with ENOTREGULAR before it is waited on. */

@@ -115,6 +115,14 @@ describe('extractTar of hostile archives', () => {
     outsideUntouched();
   });
 
+  test('a directory replaced by a file: a later entry under its old name is ETARPATH, not written', async () => {
+    await expect(
+      host.extractTar(tar(entry('a', { type: 'directory', mode: 0o755 }), entry('a/x', {}, Buffer.from('x')), entry('a', {}, Buffer.from('file')), entry('a/y', {}, Buffer.from('y'))), dest),
+    ).rejects.toMatchObject({ code: 'ETARPATH', message: expect.stringContaining("under 'a', which is not a directory") });
+    expect(fs.readFileSync(path.join(dest, 'a'), 'utf8')).toBe('file');
+    outsideUntouched();
+  });
+
   test('bad arguments and abort', async () => {
     await expect(host.extractTar('not a stream' as unknown as Readable, dest)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
     await expect(host.extractTar(tar(), dest, { overlay: 'other' } as object)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });

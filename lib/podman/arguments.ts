@@ -2,7 +2,7 @@
  * The checks of podman.*'s arguments, made once where the public functions
  * are (lib/podman.ts): the discovery modules behind them trust what they get.
  */
-import { checkInteger, checkOptionsObject, checkSignal, checkString, invalid, invalidValue } from '../options';
+import { checkBoolean, checkInteger, checkOptionsObject, checkSignal, checkString, invalid, invalidValue } from '../options';
 import type { PodmanOptions } from './config';
 import type { PodmanDiffOptions, PodmanExportOptions } from './layers';
 import type { PodmanSessionOptions } from './session';
@@ -36,7 +36,7 @@ export function checkDiffOptions(options: unknown, what: string): PodmanDiffOpti
 export function checkExportOptions(options: unknown, what: string): PodmanExportOptions {
   const o: PodmanExportOptions = checkWith(options, [...PODMAN_OPTIONS, 'signal', 'xattrs'], what);
   checkSignal(o.signal);
-  if (o.xattrs !== undefined && typeof o.xattrs !== 'boolean') throw invalid('xattrs', 'a boolean', o.xattrs);
+  checkBoolean('xattrs', o.xattrs);
   return o;
 }
 

@@ -5,6 +5,7 @@
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 
 import type { LayerChange } from '../diff';
+import { du } from '../du';
 import type { ExportOptions } from '../export';
 import type { Session } from '../session';
 import type { PodmanOptions } from './config';
@@ -200,19 +201,8 @@ export async function df(options: PodmanDiffOptions = {}): Promise<PodmanUsage> 
     const session = await enterStorage(podmanOptions);
     try {
       for (const c of allContainers) {
-        let size = 0;
-        const seen = new Set<string>();
-        for await (const batch of session.walkBatches(c.upperDir, { stat: ['mode', 'size', 'nlink', 'ino'], signal })) {
-          for (const { stats } of batch) {
-            if (stats === undefined || stats.isDirectory()) continue;
-            if (stats.nlink > 1) {
-              if (seen.has(String(stats.ino))) continue;
-              seen.add(String(stats.ino));
-            }
-            size += stats.size;
-          }
-        }
-        containerUsage.push({ id: c.id, names: c.names, image: c.image, size });
+        const { apparentBytes } = await du(session, c.upperDir, { directories: false, signal });
+        containerUsage.push({ id: c.id, names: c.names, image: c.image, size: apparentBytes });
       }
     } finally {
       await session.close();

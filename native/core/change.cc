@@ -212,7 +212,6 @@ void Mknod(ByteBuffer& out, const Request& request, int root_fd) {
       err = errno;
     }
   }
-  if (err == EINVAL && parent.name.empty()) err = EEXIST;
   if (err != 0) {
     ErrorFrame(out, request.id, err, what, request.path);
   } else {
