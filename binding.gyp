@@ -9,7 +9,9 @@
         "native/core/worker.cc",
         "native/core/ops.cc",
         "native/core/change.cc",
-        "native/core/request.cc"
+        "native/core/request.cc",
+        "native/core/tar.cc",
+        "native/core/diff.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

@@ -6,9 +6,9 @@ import type { Readable, Writable } from 'node:stream';
 import { FileWriteStream, chunkBytes, treeJob, writeAll, type TreeOptions, type TreeResult, type WriteTarget } from './change';
 import type { Channel } from './channel';
 import { copyIn, copyOut, type CopyInOptions, type CopyOptions, type CopyResult } from './copy';
-import { diffLayers, type DiffOptions, type LayerChange } from './diff';
+import { ChangeList, type DiffOptions, type LayerChange } from './diff';
 import { du, type DiskUsage, type DuOptions } from './du';
-import { exportTar, type ExportOptions, type ExportSource } from './export';
+import { TAR_CHUNK, tarFlags, type ExportOptions } from './export';
 import { extractTar, type ExtractOptions, type ExtractResult } from './extract';
 import type { Entry, EntryType } from './entry';
 import { CallSite, abortError, fsError, withCallerStack } from './errors';
@@ -47,10 +47,12 @@ import {
   WRITE_APPEND,
   WRITE_EXCLUSIVE,
   WRITE_TRUNCATE,
+  encodeDiff,
   encodeStrings,
+  encodeTar,
   errorFromPayload,
 } from './protocol';
-import { FileReadStream, readWhole } from './read-stream';
+import { FileReadStream, rangeRequest, readWhole, receive } from './read-stream';
 import { StatReader, type BigIntStats, type IdMapper, type Stats } from './stats';
 import { BatchIterator, BatchStream, EntryIterator } from './walk-stream';
 
@@ -197,6 +199,8 @@ export interface Backend {
 
 const READ_FILE_OPTIONS = ['encoding', 'signal'];
 const DEFAULT_STREAM_CHUNK = 64 * 1024;
+/** Frames of change records a diff sends ahead of the reader. */
+const DIFF_WINDOW = 4;
 
 let backendOf: (fs: FileSystem) => Backend;
 
@@ -296,16 +300,24 @@ export abstract class FileSystem {
   /**
    * What the overlay layer `upperDir` changed against `lowerDirs` (top to
    * bottom), with the rules of `podman diff` and `docker diff`, sorted by
-   * path (see diffLayers in lib/diff.ts).  Walk the layers where they are
-   * owned: podman.enterStorage() for rootless podman's.
+   * path.  A whiteout (a 0/0 character device) is a deletion; an opaque
+   * directory that hides one below is a deletion too, and what it holds is
+   * added; anything else is a change where a lower layer has the path (not
+   * hidden by a whiteout of it or of a directory above it) and an addition
+   * where none has.  A directory whose size, mode and mtime equal the one
+   * below is left out, unless something under it was added or deleted.
+   * Entries are never followed.  Walk the layers where they are owned:
+   * podman.enterStorage() for rootless podman's.
    */
   async diffLayers(upperDir: string, lowerDirs: readonly string[], options?: DiffOptions): Promise<LayerChange[]> {
     const upper = checkString('upperDir', upperDir);
     if (!Array.isArray(lowerDirs)) throw invalid('lowerDirs', 'an array of strings', lowerDirs);
-    const lowers = lowerDirs.map((dir, i) => checkString(`lowerDirs[${i}]`, dir));
+    const lowers = lowerDirs.map((dir, i) => this.#pathBytes(checkString(`lowerDirs[${i}]`, dir), 'scandir'));
     const o = checkOptionsObject(options, ['signal'], 'diffLayers');
+    const signal = checkSignal(o.signal);
     try {
-      return await diffLayers(this, upper, lowers, { signal: checkSignal(o.signal) });
+      const request: [Op.Diff, Buffer] = [Op.Diff, encodeDiff(DIFF_WINDOW, lowers, this.#pathBytes(upper, 'scandir'))];
+      return await receive(this.#backend.channel(), upper, request, signal, new ChangeList());
     } catch (error) {
       throw withCallerStack(error as Error, this.diffLayers);
     }
@@ -331,18 +343,21 @@ export abstract class FileSystem {
     return this.#export(checkString('upperDir', upperDir), options, 'exportDiff', true);
   }
 
-  /** exportTar and exportDiff: read through this FileSystem, with reads that take regular files only. */
+  /** exportTar and exportDiff: one tar request, streamed. */
   #export(root: string, options: ExportOptions | undefined, what: string, layer: boolean): Readable {
     const o = checkOptionsObject(options, ['signal', 'xattrs'], what);
-    const checked = { signal: checkSignal(o.signal), xattrs: o.xattrs === undefined ? true : checkBoolean('xattrs', o.xattrs), layer };
-    const source: ExportSource = {
-      walk: (top, walkOptions) => this.walk(top, walkOptions),
-      readlink: (path, readOptions) => this.readlink(path, readOptions),
-      xattrs: (path, xattrOptions) => this.xattrs(path, xattrOptions),
-      readRegular: (path, signal) => readWhole(this.#backend.channel(), path.toString(), this.#pathBytes(path, 'open'), signal, true),
-      streamRegular: (path, size, signal) => this.#regularStream(path, size, signal),
-    };
-    return exportTar(source, root, checked);
+    const signal = checkSignal(o.signal);
+    const flags = tarFlags(o.xattrs === undefined ? true : checkBoolean('xattrs', o.xattrs), layer);
+    const backend = this.#backend;
+    const pathBytes = this.#pathBytes(root, 'scandir');
+    return new FileReadStream({
+      channel: () => backend.channel(),
+      path: root,
+      request: (window, chunk) => [Op.Tar, encodeTar(flags, window, chunk, pathBytes)],
+      highWaterMark: TAR_CHUNK,
+      signal,
+      graft: (error) => error,
+    });
   }
 
   /** A read stream of a regular file only: anything else (swapped in since it was seen) fails it with ENOTREGULAR before it is waited on. */
@@ -351,8 +366,7 @@ export abstract class FileSystem {
     return new FileReadStream({
       channel: () => backend.channel(),
       path: path.toString(),
-      pathBytes: this.#pathBytes(path, 'open'),
-      range: { start: 0, end },
+      request: rangeRequest(this.#pathBytes(path, 'open'), { start: 0, end }),
       highWaterMark: DEFAULT_STREAM_CHUNK,
       signal,
       regularOnly: true,
@@ -430,8 +444,7 @@ export abstract class FileSystem {
     return new FileReadStream({
       channel: () => backend.channel(),
       path: path.toString(),
-      pathBytes,
-      range: { start, end },
+      request: rangeRequest(pathBytes, { start, end }),
       highWaterMark,
       signal,
       graft: (error) => site.graft(error),

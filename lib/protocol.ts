@@ -4,7 +4,7 @@
 import { fsError, type FsError } from './errors';
 
 /** Bumped with native/core/protocol.h's kProtocolVersion. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 export const FRAME_HEADER = 12;
 /** Requests the server reads (longer ones get E2BIG); paths are far shorter. */
@@ -50,6 +50,10 @@ export const enum Op {
   Mknod = 27,
   /** Strings: name, value, path. */
   SetXattr = 28,
+  /** u32 tar flags, u32 window, u32 chunk bytes, path: answered by data frames of a tar stream, then an end frame. */
+  Tar = 29,
+  /** u32 window, u32 lower count, strings (the lower dirs), upper dir: answered by data frames of change records ("A" | "C" | "D", "d" | "-", path, NUL), then an end frame. */
+  Diff = 30,
 }
 
 export const enum Reply {
@@ -80,6 +84,9 @@ export const TREE_FORCE = 2;
 export const TREE_KEEP_GOING = 4;
 export const TREE_ALLOW_ROOT = 8;
 export const TREE_CROSS_MOUNTS = 16;
+/** Tar flags: each entry's xattrs; an overlay upper dir as an OCI layer. */
+export const TAR_XATTRS = 1;
+export const TAR_LAYER = 2;
 /** Entries a tree job does between two progress frames. */
 export const PROGRESS_EVERY = 1024;
 
@@ -128,6 +135,24 @@ export function encodeRequest(id: number, op: Op, fields: readonly number[], tai
   }
   if (tail) tail.copy(frame, offset);
   return frame;
+}
+
+/** A diff request's tail: u32 window, u32 lower count, the lower dirs as strings, the upper dir. */
+export function encodeDiff(window: number, lowers: readonly Buffer[], upper: Buffer): Buffer {
+  const head = Buffer.allocUnsafe(8);
+  head.writeUInt32LE(window, 0);
+  head.writeUInt32LE(lowers.length, 4);
+  return Buffer.concat([head, encodeStrings(lowers), upper]);
+}
+
+/** A tar request's tail: u32 tar flags, u32 window, u32 chunk bytes, path. */
+export function encodeTar(flags: number, window: number, chunkBytes: number, path: Buffer): Buffer {
+  const tail = Buffer.allocUnsafe(12 + path.length);
+  tail.writeUInt32LE(flags, 0);
+  tail.writeUInt32LE(window, 4);
+  tail.writeUInt32LE(chunkBytes, 8);
+  path.copy(tail, 12);
+  return tail;
 }
 
 /** A read request's tail: u64 start, u64 end (exclusive), u64 limit, u32 window, u32 chunk bytes, path. */

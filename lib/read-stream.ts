@@ -58,12 +58,11 @@ class ReadRequest implements ReplyHandler {
     },
   ) {}
 
-  start(pathBytes: Buffer, range: ReadRange, limit: number, window: number, chunk: number): void {
-    const end = range.end === undefined ? TO_END : BigInt(range.end);
-    const tail = encodeRead(range.start, end, BigInt(limit), window, chunk, pathBytes);
+  /** Sends the request: a read (encodeRead), a tar stream (encodeTar) or a diff (encodeDiff). */
+  start(op: Op.ReadFile | Op.Tar | Op.Diff, tail: Buffer): void {
     this.channel.hold();
     try {
-      this.id = this.channel.request(Op.ReadFile, [], tail, this);
+      this.id = this.channel.request(op, [], tail, this);
     } catch (error) {
       this.channel.release(); // the channel had already failed
       throw error;
@@ -133,24 +132,25 @@ class ReadRequest implements ReplyHandler {
   }
 }
 
-/**
- * A whole file, as readFile gives it: at most READ_FILE_LIMIT bytes.  When
- * the file says its size, its bytes go straight into one buffer of that
- * size (one copy, no concatenation); a file that grows meanwhile, or says
- * no size (/proc, a FIFO, a device), is gathered in chunks.
- */
-export function readWhole(
+/** What takes a streamed answer's frames: the data, and what it comes to at the end. */
+export interface AnswerSink<T> {
+  /** The open file's size, when a read's stat frame says one. */
+  size?(bytes: number): void;
+  /** A data frame's bytes (valid during the call only); false holds back credit. */
+  data(bytes: Buffer): boolean;
+  /** The result, once the end frame has come; may throw. */
+  result(): T;
+}
+
+/** A streamed answer (a read, a diff's records), frame by frame into `sink`: resolves with sink.result() at its end. */
+export function receive<T>(
   channel: Channel,
   path: string,
-  pathBytes: Buffer,
+  [op, tail]: [Op.ReadFile | Op.Diff, Buffer],
   signal: AbortSignal | undefined,
-  /** Only a regular file: anything else (swapped in since a walk saw a file) reads as empty, without waiting on it. */
-  regularOnly = false,
-): Promise<Buffer> {
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let whole: Buffer | undefined;
-    let filled = 0;
+  sink: AnswerSink<T>,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => {
       request.cancel();
       settle(abortError(signal!));
@@ -158,37 +158,62 @@ export function readWhole(
     const settle = (error: Error | undefined): void => {
       signal?.removeEventListener('abort', onAbort);
       if (error) reject(error);
-      else if (whole) resolve(filled === whole.length ? whole : whole.subarray(0, filled));
-      else resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+      else {
+        try {
+          resolve(sink.result());
+        } catch (failure) {
+          reject(failure as Error);
+        }
+      }
     };
     const request = new ReadRequest(channel, path, {
-      size(bytes) {
-        whole = Buffer.allocUnsafe(bytes);
-      },
-      data(bytes) {
-        if (whole && filled + bytes.length <= whole.length) {
-          bytes.copy(whole, filled);
-          filled += bytes.length;
-          // All of it is here: no credit for more (the end frame follows).
-          return filled < whole.length;
-        }
-        if (whole) {
-          chunks.push(whole.subarray(0, filled));
-          whole = undefined;
-        }
-        chunks.push(Buffer.from(bytes));
-        return true;
-      },
+      size: sink.size && ((bytes) => sink.size!(bytes)),
+      data: (bytes) => sink.data(bytes),
       end: () => settle(undefined),
       error: (error) => settle(error),
-      notRegular: regularOnly ? () => settle(undefined) : undefined,
     });
     if (signal?.aborted) {
       reject(abortError(signal));
       return;
     }
-    request.start(pathBytes, { start: 0, end: undefined }, READ_FILE_LIMIT, READ_FILE_WINDOW, READ_FILE_CHUNK);
+    request.start(op, tail);
     signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * A whole file, as readFile gives it: at most READ_FILE_LIMIT bytes.  When
+ * the file says its size, its bytes go straight into one buffer of that
+ * size (one copy, no concatenation); a file that grows meanwhile, or says
+ * no size (/proc, a FIFO, a device), is gathered in chunks.
+ */
+export function readWhole(channel: Channel, path: string, pathBytes: Buffer, signal: AbortSignal | undefined): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let whole: Buffer | undefined;
+  let filled = 0;
+  const request: [Op.ReadFile, Buffer] = [Op.ReadFile, encodeRead(0, TO_END, BigInt(READ_FILE_LIMIT), READ_FILE_WINDOW, READ_FILE_CHUNK, pathBytes)];
+  return receive(channel, path, request, signal, {
+    size(bytes) {
+      whole = Buffer.allocUnsafe(bytes);
+    },
+    data(bytes) {
+      if (whole && filled + bytes.length <= whole.length) {
+        bytes.copy(whole, filled);
+        filled += bytes.length;
+        // All of it is here: no credit for more (the end frame follows).
+        return filled < whole.length;
+      }
+      if (whole) {
+        chunks.push(whole.subarray(0, filled));
+        whole = undefined;
+      }
+      chunks.push(Buffer.from(bytes));
+      return true;
+    },
+    result() {
+      if (whole) return filled === whole.length ? whole : whole.subarray(0, filled);
+      return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    },
   });
 }
 
@@ -197,11 +222,17 @@ export function notRegularError(path: string): UnshareFsError {
   return new UnshareFsError('ENOTREGULAR', `unshare-fs: '${path}' is no longer a regular file`);
 }
 
+/** A read of `range` of the file at `pathBytes`, as a stream asks for it. */
+export function rangeRequest(pathBytes: Buffer, range: ReadRange): StreamParts['request'] {
+  const end = range.end === undefined ? TO_END : BigInt(range.end);
+  return (window, chunk) => [Op.ReadFile, encodeRead(range.start, end, BigInt(Number.MAX_SAFE_INTEGER), window, chunk, pathBytes)];
+}
+
 export interface StreamParts {
   channel(): Channel;
   path: string;
-  pathBytes: Buffer;
-  range: ReadRange;
+  /** The request to send, for a window of frames of `chunk` bytes. */
+  request(window: number, chunk: number): [Op.ReadFile | Op.Tar, Buffer];
   highWaterMark: number;
   signal: AbortSignal | undefined;
   /** Only a regular file: anything else fails the stream at once with ENOTREGULAR, without waiting on it. */
@@ -256,7 +287,7 @@ export class FileReadStream extends Readable {
       error: (error) => this.destroy(this.#parts.graft(error)),
       notRegular: this.#parts.regularOnly ? () => this.destroy(notRegularError(this.path)) : undefined,
     });
-    this.#request.start(this.#parts.pathBytes, this.#parts.range, Number.MAX_SAFE_INTEGER, STREAM_WINDOW, chunk);
+    this.#request.start(...this.#parts.request(STREAM_WINDOW, chunk));
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

@@ -1,12 +1,8 @@
-// POSIX tar (ustar headers, pax extended headers where ustar falls short),
-// written and read here rather than through a tar library: names are bytes
+// POSIX tar, read here rather than through a tar library: names are bytes
 // (a container's names need not be UTF-8, and the libraries take strings),
-// and reading is the hostile side, kept small and strict.
+// and reading is the hostile side, kept small and strict.  Archives are
+// written by the server (native/core/tar.cc).
 //
-// Written: a pax header ('x') before any entry whose name or link target
-// does not fit ustar, whose ids, size or times do not fit, or that has
-// xattrs (SCHILY.xattr.*).  Names are written as the bytes they are, in
-// ustar and pax alike, as GNU tar and Go's archive/tar write and read them.
 // Read: ustar and pax ('x' per entry, 'g' global), GNU long names ('L',
 // 'K'), octal and base-256 numbers; a bad checksum, a truncated archive or
 // an oversized extended header is an ETARFORMAT error.
@@ -18,15 +14,6 @@ const MAX_EXTENDED = 1 << 20;
 
 export type TarType = 'file' | 'link' | 'symlink' | 'char-device' | 'block-device' | 'directory' | 'fifo';
 
-const TYPE_FLAG: Record<TarType, string> = {
-  file: '0',
-  link: '1',
-  symlink: '2',
-  'char-device': '3',
-  'block-device': '4',
-  directory: '5',
-  fifo: '6',
-};
 const TYPE_OF_FLAG: Record<string, TarType> = { '\0': 'file', '0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char-device', '4': 'block-device', '5': 'directory', '6': 'fifo' };
 
 export interface TarHeader {
@@ -48,88 +35,12 @@ export interface TarHeader {
   xattrs?: Map<string, Buffer>;
 }
 
+/** `size` bytes and the zeros that fill their last block. */
+const paddedSize = (size: number): number => Math.ceil(size / BLOCK) * BLOCK;
+
 export function tarError(message: string): UnshareFsError {
   return new UnshareFsError('ETARFORMAT', `unshare-fs: ${message}`);
 }
-
-// ------------------------------------------------------------------ writing
-
-function octal(block: Buffer, offset: number, width: number, value: number): void {
-  block.write(value.toString(8).padStart(width - 1, '0'), offset, width - 1, 'ascii');
-}
-
-function paxRecord(key: string, value: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
-  // The length counts its own digits.
-  let length = body.length + 1;
-  while (String(length).length + body.length !== length) length = String(length).length + body.length;
-  return Buffer.concat([Buffer.from(String(length)), body]);
-}
-
-function ustar(name: Buffer, prefix: Buffer, type: string, h: TarHeader, size: number, linkName: Buffer): Buffer {
-  const block = Buffer.alloc(BLOCK);
-  name.copy(block, 0, 0, 100);
-  octal(block, 100, 8, h.mode & 0o7777);
-  octal(block, 108, 8, Math.min(h.uid, 0o7777777));
-  octal(block, 116, 8, Math.min(h.gid, 0o7777777));
-  octal(block, 124, 12, Math.min(size, 0o77777777777));
-  octal(block, 136, 12, Math.max(0, Math.min(h.mtime.seconds, 0o77777777777)));
-  block.fill(0x20, 148, 156); // the checksum counts as spaces
-  block.write(type, 156, 1, 'ascii');
-  linkName.copy(block, 157, 0, 100);
-  block.write('ustar\x0000', 257, 8, 'ascii');
-  octal(block, 329, 8, h.devMajor ?? 0);
-  octal(block, 337, 8, h.devMinor ?? 0);
-  prefix.copy(block, 345, 0, 155);
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  block.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii');
-  return block;
-}
-
-/** ustar's name and prefix for `name`, or null where they cannot hold it. */
-function splitName(name: Buffer): [Buffer, Buffer] | null {
-  if (name.length <= 100) return [name, Buffer.alloc(0)];
-  for (let cut = name.lastIndexOf(0x2f, 155); cut > 0; cut = name.lastIndexOf(0x2f, cut - 1)) {
-    if (name.length - cut - 1 <= 100) return [name.subarray(cut + 1), name.subarray(0, cut)];
-  }
-  return null;
-}
-
-/** The header blocks of one entry (a pax header first where ustar cannot say it all); the body and its padding are the caller's. */
-export function encodeHeader(h: TarHeader): Buffer {
-  const name = h.type === 'directory' ? Buffer.concat([h.name, Buffer.from('/')]) : h.name;
-  const linkName = h.linkName ?? Buffer.alloc(0);
-  const size = h.type === 'file' ? h.size : 0;
-  const records: Buffer[] = [];
-  let split = splitName(name);
-  if (split === null) {
-    records.push(paxRecord('path', name));
-    split = [name.subarray(0, 100), Buffer.alloc(0)];
-  }
-  if (linkName.length > 100) records.push(paxRecord('linkpath', linkName));
-  if (h.uid > 0o7777777) records.push(paxRecord('uid', Buffer.from(String(h.uid))));
-  if (h.gid > 0o7777777) records.push(paxRecord('gid', Buffer.from(String(h.gid))));
-  if (size > 0o77777777777) records.push(paxRecord('size', Buffer.from(String(size))));
-  if (h.mtime.seconds < 0 || h.mtime.seconds > 0o77777777777) {
-    records.push(paxRecord('mtime', Buffer.from(String(h.mtime.seconds))));
-  }
-  for (const [key, value] of h.xattrs ?? []) records.push(paxRecord(`SCHILY.xattr.${key}`, value));
-  const main = ustar(split[0], split[1], TYPE_FLAG[h.type], h, size, linkName.subarray(0, 100));
-  if (records.length === 0) return main;
-  const pax = Buffer.concat(records);
-  const paxName = Buffer.from('PaxHeader/', 'ascii');
-  const paxHeader = ustar(paxName, Buffer.alloc(0), 'x', { ...h, mode: 0o644 }, pax.length, Buffer.alloc(0));
-  return Buffer.concat([paxHeader, pax, padding(pax.length), main]);
-}
-
-/** Zeros that pad `size` bytes to a whole block. */
-export function padding(size: number): Buffer {
-  return Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
-}
-
-/** The end of an archive: two zero blocks. */
-export const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK);
 
 // ------------------------------------------------------------------ reading
 
@@ -262,7 +173,7 @@ export async function* readTar(source: AsyncIterable<Buffer | Uint8Array | strin
       if (number(block.subarray(148, 156), 'checksum') !== sum) throw tarError('tar header: bad checksum');
       const flag = String.fromCharCode(block[156]!);
       const size = number(block.subarray(124, 136), 'size');
-      const padded = size + padding(size).length;
+      const padded = paddedSize(size);
       if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
         if (size > MAX_EXTENDED) throw tarError(`tar extended header of ${size} bytes`);
         const data = await bytes.exactly(padded);
@@ -318,7 +229,7 @@ export async function* readTar(source: AsyncIterable<Buffer | Uint8Array | strin
       };
       // Hard links and the rest carry no bytes, whatever the size field says (some writers set it).
       const bodySize = entryType === 'file' ? entrySize : size;
-      unread = bodySize + padding(bodySize).length;
+      unread = paddedSize(bodySize);
       const bodyBytes = entryType === 'file' ? entrySize : 0;
       let taken = false;
       yield {

@@ -611,6 +611,10 @@ Napi::Object ProtocolConstants(Napi::Env env) {
   set("opXattrs", static_cast<uint8_t>(Op::kXattrs));
   set("opMknod", static_cast<uint8_t>(Op::kMknod));
   set("opSetXattr", static_cast<uint8_t>(Op::kSetXattr));
+  set("opTar", static_cast<uint8_t>(Op::kTar));
+  set("opDiff", static_cast<uint8_t>(Op::kDiff));
+  set("tarXattrs", kTarXattrs);
+  set("tarLayer", kTarLayer);
   set("noId", kNoId);
   set("mkdirRecursive", kMkdirRecursive);
   set("noFollow", kNoFollow);

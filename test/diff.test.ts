@@ -14,6 +14,18 @@ import { requires, subuidRange } from './helpers/requirements';
 import { removeTree, tempDir } from './helpers/tree';
 
 const root = process.geteuid!() === 0;
+
+/** Makes argv[1]/d…/d… 1,100 deep (each name 255 bytes) through directory fds, with a FIFO at the bottom. */
+const DEEP_TREE = `
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+for _ in range(1100):
+    os.mkdir('d' * 255, dir_fd=fd)
+    deeper = os.open('d' * 255, os.O_RDONLY, dir_fd=fd)
+    os.close(fd)
+    fd = deeper
+os.mkfifo('fifo', dir_fd=fd)
+`;
 const fullRange = root ? requires() : requires(subuidRange);
 
 interface Stack {
@@ -144,6 +156,25 @@ fullRange.describe('diffLayers', () => {
       await expect(host.diffLayers(path.join(stack.base, 'nope'), stack.lowers)).rejects.toMatchObject({ code: 'ENOENT' });
     } finally {
       removeTree(stack.base);
+    }
+  });
+
+  test('hostile upper dirs: a path longer than a data frame, a FIFO, a non-UTF-8 name', async () => {
+    const base = tempDir('unshare-fs-diff-deep-');
+    try {
+      // 1,100 directories of 255-byte names: a path of 282 KB, past
+      // PATH_MAX and past a 256 KiB frame of change records.
+      const made = spawnSync('python3', ['-c', DEEP_TREE, base], { encoding: 'utf8' });
+      expect(made.stderr).toBe('');
+      fs.writeFileSync(Buffer.from(`${base}/n\xff`, 'latin1'), '');
+      const changes = await host.diffLayers(base, []);
+      expect(changes).toHaveLength(1100 + 2);
+      const deepest = changes.find((c) => c.path.endsWith('/fifo'))!;
+      expect(deepest.path.length).toBe(1100 * 256 + 5);
+      expect(changes.every((c) => c.kind === 'added')).toBe(true);
+      expect(changes.map((c) => c.path)).toContain('/n\ufffd');
+    } finally {
+      spawnSync('python3', ['-c', 'import shutil, sys; shutil.rmtree(sys.argv[1])', base]);
     }
   });
 

@@ -9,7 +9,8 @@ import { Readable } from 'node:stream';
 import { createNamespace, host } from '../lib';
 import { ROOT_TEST_MAP } from './helpers/overlay';
 import { requires, subuidRange } from './helpers/requirements';
-import { END_OF_ARCHIVE, encodeHeader, padding, type TarHeader } from '../lib/tar';
+import type { TarHeader } from '../lib/tar';
+import { END_OF_ARCHIVE, encodeHeader, padding } from './helpers/tar-writer';
 import { removeTree, tempDir } from './helpers/tree';
 
 const root = process.geteuid!() === 0;

@@ -7,7 +7,7 @@ import { type Readable } from 'node:stream';
 import { type Channel } from '../lib/channel';
 import { UnshareFsError } from '../lib/errors';
 import { END_CANCELLED, Op, Reply, TO_END } from '../lib/protocol';
-import { FileReadStream, READ_FILE_LIMIT, readWhole, type ReadRange } from '../lib/read-stream';
+import { FileReadStream, READ_FILE_LIMIT, rangeRequest, readWhole, type ReadRange } from '../lib/read-stream';
 import { errorPayload, fakeChannel, replyFrame, type FakeTransport, type RequestFrame } from './helpers/fake-transport';
 import { patternBytes } from './helpers/random';
 
@@ -191,7 +191,7 @@ describe('readWhole', () => {
 
 describe('FileReadStream', () => {
   function streamOver(channel: Channel, range: ReadRange, highWaterMark: number, signal?: AbortSignal): FileReadStream {
-    return new FileReadStream({ channel: () => channel, path: PATH, pathBytes: Buffer.from(PATH), range, highWaterMark, signal, graft: (error) => error });
+    return new FileReadStream({ channel: () => channel, path: PATH, request: rangeRequest(Buffer.from(PATH), range), highWaterMark, signal, graft: (error) => error });
   }
 
   const collect = async (stream: Readable): Promise<Buffer> => Buffer.concat(await stream.toArray());

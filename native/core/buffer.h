@@ -35,6 +35,9 @@ class ByteBuffer {
   void Raw(const void* p, size_t n) {
     if (n > 0) std::memcpy(Grow(n), p, n);
   }
+  // Room for n more bytes, filled by the caller (Truncate gives back what
+  // it did not fill).
+  uint8_t* Extend(size_t n) { return Grow(n); }
   void PatchU32(size_t at, uint32_t v) { std::memcpy(data_.get() + at, &v, 4); }
 
   // Starts a frame; FinishFrame fills in its length.

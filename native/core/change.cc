@@ -17,35 +17,14 @@
 #include <thread>
 #include <vector>
 
+#include "tree.h"
+
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452  // the same number on every architecture
 #endif
 
 namespace unshare_fs {
 namespace {
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
 
 // The directory holding a path's last component, and that component.
 struct Parent {

@@ -20,7 +20,7 @@
 namespace unshare_fs {
 
 // Bump whenever a frame's layout or meaning changes.
-constexpr uint32_t kProtocolVersion = 3;
+constexpr uint32_t kProtocolVersion = 4;
 
 constexpr size_t kFrameHeader = 12;  // length + id + op + flags + reserved
 // Requests longer than this are answered with E2BIG and skipped; the stream
@@ -71,6 +71,16 @@ enum class Op : uint8_t {
   // Sets one extended attribute of an entry itself: strings name, value,
   // path.
   kSetXattr = 28,
+  // The tree under a directory as a POSIX tar stream (tar.h): u32 tar
+  // flags, u32 window, u32 chunk bytes, path.  Answered by data frames,
+  // one per credit, then an end frame (flagged when cancelled); or an
+  // error, which ends the stream wherever it comes.
+  kTar = 29,
+  // What an overlay upper dir changed against its lower dirs (diff.h):
+  // u32 window, u32 lower count, that many strings (top first), then the
+  // upper dir's path.  Answered by data frames of change records, one per
+  // credit, then an end frame; or an error.
+  kDiff = 30,
 };
 
 constexpr uint32_t kNoId = UINT32_MAX;
@@ -92,6 +102,17 @@ enum TreeFlag : uint32_t {
   kTreeAllowRoot = 1u << 3,    // the session's root may be emptied
   kTreeCrossMounts = 1u << 4,  // descend into mount points
 };
+// Tar flags.
+enum TarFlag : uint32_t {
+  kTarXattrs = 1u << 0,  // each entry's xattrs as SCHILY.xattr.* records
+  kTarLayer = 1u << 1,   // an overlay upper dir as an OCI layer (whiteouts)
+};
+// A change record of a diff: a kind ('A' added, 'C' changed, 'D'
+// deleted), 'd' for a directory or '-', the path as seen inside ("/a/b"),
+// NUL.  Records come sorted by path (bytes compared), and a data frame
+// holds whole records.
+// Lower dirs a diff takes at most (overlay stacks 500 at most).
+constexpr uint32_t kMaxLowers = 500;
 // Entries done between two progress frames.
 constexpr uint32_t kProgressEvery = 1024;
 

@@ -135,6 +135,31 @@ int ParseRequest(const Frame& frame, Request& request) {
       }
       request.path = r.Rest();
       return GoodPath(request.path) ? 0 : EINVAL;
+    case Op::kTar:
+      if (!r.U32(request.flags) || !r.U32(request.window) ||
+          !r.U32(request.chunk_bytes)) {
+        return EINVAL;
+      }
+      if (request.window == 0 || request.window > kMaxWindow ||
+          request.chunk_bytes < 4096 || request.chunk_bytes > kMaxChunk ||
+          (request.flags & ~uint32_t{kTarXattrs | kTarLayer}) != 0) {
+        return EINVAL;
+      }
+      request.path = r.Rest();
+      return GoodPath(request.path) ? 0 : EINVAL;
+    case Op::kDiff: {
+      uint32_t count;
+      if (!r.U32(request.window) || !r.U32(count) || request.window == 0 ||
+          request.window > kMaxWindow || count > kMaxLowers) {
+        return EINVAL;
+      }
+      request.lowers.resize(count);
+      for (std::string& lower : request.lowers) {
+        if (!r.String(lower) || !GoodPath(lower)) return EINVAL;
+      }
+      request.path = r.Rest();
+      return GoodPath(request.path) ? 0 : EINVAL;
+    }
     case Op::kWalk:
       if (!r.U32(request.max_depth) || !r.U32(request.stat_mask) ||
           !r.U32(request.flags) || !r.U32(request.window) ||

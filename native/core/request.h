@@ -64,6 +64,8 @@ struct Request {
   uint32_t atime_nsec = 0, mtime_nsec = 0;
   uint64_t length = 0;
   uint64_t rdev = 0;  // mknod
+  // Diff: the lower dirs, top first (the upper dir is `path`).
+  std::vector<std::string> lowers;
 
   bool operator==(const Request&) const = default;
 };

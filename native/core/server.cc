@@ -24,9 +24,11 @@
 #include <vector>
 
 #include "change.h"
+#include "diff.h"
 #include "job.h"
 #include "ops.h"
 #include "request.h"
+#include "tar.h"
 #include "walker.h"
 
 namespace unshare_fs {
@@ -64,7 +66,8 @@ int64_t NowNanos() {
 // while they run.
 bool IsStream(Op op) {
   return op == Op::kWalk || op == Op::kReadFile || op == Op::kWrite ||
-         op == Op::kRemove || op == Op::kChownTree;
+         op == Op::kRemove || op == Op::kChownTree || op == Op::kTar ||
+         op == Op::kDiff;
 }
 
 // Requests answered with one syscall or two: run by the reading thread.
@@ -381,6 +384,8 @@ class Server : public std::enable_shared_from_this<Server> {
       case Op::kWrite:
       case Op::kRemove:
       case Op::kChownTree:
+      case Op::kTar:
+      case Op::kDiff:
         RunStream(request);
         return;
       case Op::kMkdir:
@@ -461,6 +466,12 @@ class Server : public std::enable_shared_from_this<Server> {
       case Op::kRemove:
       case Op::kChownTree:
         TreeOp(request, RootFd(), *job, send);
+        break;
+      case Op::kTar:
+        TarOp(request, RootFd(), *job, send);
+        break;
+      case Op::kDiff:
+        DiffOp(request, RootFd(), *job, send);
         break;
       default:
         RunWalk(request, *job);

@@ -17,27 +17,10 @@
 #include <vector>
 
 #include "batch.h"
+#include "tree.h"
 
 namespace unshare_fs {
 namespace {
-
-struct LinuxDirent64 {
-  uint64_t d_ino;
-  int64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[];
-};
-
-// An open directory; closed when the last subdirectory waiting to be opened
-// relative to it has been opened.
-struct DirFd {
-  explicit DirFd(int f) : fd(f) {}
-  ~DirFd() { close(fd); }
-  DirFd(const DirFd&) = delete;
-  DirFd& operator=(const DirFd&) = delete;
-  int fd;
-};
 
 // A directory waiting to be listed.
 struct Task {
@@ -124,9 +107,7 @@ class Walker {
   explicit Walker(Shared& shared)
       : shared_(shared),
         options_(shared.options),
-        batch_(options_.stat_mask, options_.batch_bytes) {
-    dents_.reset(new char[kDentsBytes]);
-  }
+        batch_(options_.stat_mask, options_.batch_bytes) {}
 
   void Run() {
     Task task;
@@ -153,8 +134,6 @@ class Walker {
   }
 
  private:
-  static constexpr size_t kDentsBytes = 32 * 1024;
-
   bool OtherDevice(int fd, const Task& task) {
     if (!(options_.flags & kOneFileSystem) || task.depth == 0) return false;
     struct stat st;
@@ -167,33 +146,19 @@ class Walker {
                      std::vector<Task>& found) {
     dir_record_written_ = false;
     const bool descend = task.depth + 1 < options_.max_depth;
-    for (;;) {
-      long n = syscall(SYS_getdents64, dir->fd, dents_.get(), kDentsBytes);
-      if (n == 0) break;
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        ErrorRecord(errno, "scandir", task.rel_path);
-        break;
+    bool go_on = true;
+    int err = dirs_.ForEach(dir->fd, [&](const char* name, unsigned char type) {
+      go_on = Entry(dir->fd, task, name, type);
+      if (!go_on) return false;
+      if (type == DT_DIR && descend) {
+        std::string rel = task.rel_path.empty() ? std::string(name)
+                                                : task.rel_path + "/" + name;
+        found.push_back(Task{dir, name, std::move(rel), task.depth + 1});
       }
-      for (long off = 0; off < n;) {
-        auto* d = reinterpret_cast<LinuxDirent64*>(dents_.get() + off);
-        off += d->d_reclen;
-        const char* name = d->d_name;
-        if (name[0] == '.' &&
-            (name[1] == 0 || (name[1] == '.' && name[2] == 0))) {
-          continue;
-        }
-        uint8_t type = d->d_type;
-        if (!Entry(dir->fd, task, name, type)) return false;
-        if (type == DT_DIR && descend) {
-          std::string rel = task.rel_path.empty() ? std::string(name)
-                                                  : task.rel_path + "/" + name;
-          found.push_back(Task{dir, name, std::move(rel), task.depth + 1});
-        }
-      }
-      if (shared_.Stopped()) return false;
-    }
-    return true;
+      return true;
+    });
+    if (err != 0) ErrorRecord(err, "scandir", task.rel_path);
+    return go_on && !shared_.Stopped();
   }
 
   // Packs one entry; `type` becomes the type from lstat when stat ran.
@@ -241,7 +206,7 @@ class Walker {
   Shared& shared_;
   const WalkOptions& options_;
   BatchWriter batch_;
-  std::unique_ptr<char[]> dents_;
+  DirReader dirs_;
   bool dir_record_written_ = false;
 };
 

@@ -59,6 +59,18 @@ class RequestEncoder {
         U32(r.chunk_bytes);
         Bytes(r.path);
         break;
+      case Op::kDiff:
+        U32(r.window);
+        U32(static_cast<uint32_t>(r.lowers.size()));
+        for (const std::string& lower : r.lowers) String(lower);
+        Bytes(r.path);
+        break;
+      case Op::kTar:
+        U32(r.flags);
+        U32(r.window);
+        U32(r.chunk_bytes);
+        Bytes(r.path);
+        break;
       case Op::kWalk:
         U32(r.max_depth);
         U32(r.stat_mask);

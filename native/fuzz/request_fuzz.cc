@@ -112,7 +112,7 @@ bool EndsWithRest(Op op) {
 
 bool KnownOp(uint8_t op) {
   return op >= static_cast<uint8_t>(Op::kLstat) &&
-         op <= static_cast<uint8_t>(Op::kSetXattr);
+         op <= static_cast<uint8_t>(Op::kDiff);
 }
 
 bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
@@ -167,6 +167,18 @@ void CheckRequest(const Frame& frame) {
   if (request.op == Op::kSymlink || request.op == Op::kRename ||
       request.op == Op::kLink) {
     CHECK(!HasNul(request.source) && !HasNul(request.target));
+  }
+  if (request.op == Op::kDiff) {
+    CHECK(request.window >= 1 && request.window <= kMaxWindow);
+    CHECK(request.lowers.size() <= kMaxLowers);
+    for (const std::string& lower : request.lowers) {
+      CHECK(!lower.empty() && !HasNul(lower));
+    }
+  }
+  if (request.op == Op::kTar) {
+    CHECK(request.window >= 1 && request.window <= kMaxWindow);
+    CHECK(request.chunk_bytes >= 4096 && request.chunk_bytes <= kMaxChunk);
+    CHECK((request.flags & ~uint32_t{kTarXattrs | kTarLayer}) == 0);
   }
   if (request.op == Op::kWalk) {
     CHECK(request.window >= 1 && request.window <= kMaxWindow);
