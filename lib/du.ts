@@ -31,13 +31,17 @@ export interface DuSource {
 
 const FIELDS: readonly StatField[] = ['mode', 'nlink', 'size', 'ino', 'dev', 'blocks'];
 
-/**
- * du -s of `path` through `fs`.  `directories: false` (the library's own
- * use: a container's size as podman counts it) leaves directories out of
- * every count.
- */
-export async function du(fs: DuSource, path: string, options: DuOptions & { directories?: boolean } = {}): Promise<DiskUsage> {
-  const { signal, oneFileSystem = false, directories = true } = options;
+/** How podman counts, for the library's own use. */
+interface PodmanCounts {
+  /** false: directories are left out of every count (a container's and a volume's size). */
+  directories?: boolean;
+  /** false: each name of a hard-linked file counts (a volume's size). */
+  linksOnce?: boolean;
+}
+
+/** du -s of `path` through `fs`. */
+export async function du(fs: DuSource, path: string, options: DuOptions & PodmanCounts = {}): Promise<DiskUsage> {
+  const { signal, oneFileSystem = false, directories = true, linksOnce = true } = options;
   let entries = 0;
   let apparentBytes = 0;
   let allocatedBytes = 0;
@@ -46,7 +50,7 @@ export async function du(fs: DuSource, path: string, options: DuOptions & { dire
   const add = (st: Stats): void => {
     if (!directories && st.isDirectory()) return;
     entries++;
-    if (st.nlink > 1 && !st.isDirectory()) {
+    if (linksOnce && st.nlink > 1 && !st.isDirectory()) {
       const key = `${st.dev}:${st.ino}`;
       if (linked.has(key)) return;
       linked.add(key);

@@ -33,7 +33,7 @@ export type { PodmanErrorCode, PodmanErrorDetails } from './podman/errors';
 export type { PodmanOptions, StorageConfig } from './podman/config';
 export type { PodmanContainer, PodmanImage, PodmanLayer } from './podman/store';
 export type { MountedLayers, PodmanSessionOptions } from './podman/session';
-export type { ContainerUsage, ImageUsage, LayerUsage, PodmanDiffOptions, PodmanExportOptions, PodmanUsage } from './podman/layers';
+export type { ContainerUsage, ImageUsage, LayerUsage, PodmanDiffOptions, PodmanExportOptions, PodmanUsage, VolumeUsage } from './podman/layers';
 
 /** graphroot, runroot and driver of rootless (uid != 0) or rootful podman: defaults, storage.conf, CONTAINERS_STORAGE_CONF. */
 export function storageConfig(options?: PodmanOptions): StorageConfig {
@@ -149,7 +149,9 @@ export function exportLayer(nameOrId: string, options?: PodmanExportOptions): Re
 /**
  * What `podman system df -v` reports, without podman: each image's size,
  * shared and unique size and container count, each container's rw-layer
- * size, and the layers with the images on them.  (Volumes are not counted.)
+ * size, each local volume's size, and the layers with the images on them.
+ * A volume's LINKS (the containers that use it) are left out: only
+ * libpod's database holds them.
  */
 export async function df(options?: PodmanDiffOptions): Promise<PodmanUsage> {
   return layerOps.df(checkDiffOptions(options, 'df'));

@@ -1,8 +1,8 @@
 // podman.df against `podman system df -v` itself, with a second image
 // built on the test image (so that a layer is shared) and a container of
-// this file's own with files written into it: the two images' SIZE,
-// SHARED SIZE, UNIQUE SIZE and CONTAINERS, the container's SIZE, as podman
-// prints them.  Only these: other test files make and change images and
+// this file's own with files written into it and into a volume: the two
+// images' SIZE, SHARED SIZE, UNIQUE SIZE and CONTAINERS, the container's
+// SIZE, the volume's SIZE, as podman prints them.  Only these: other test files make and change images and
 // containers at the same time.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,6 +15,7 @@ import { removeTree, tempDir } from './helpers/tree';
 const MODE = ROOTFUL ? 'rootful' : 'rootless';
 const TAG = `localhost/unshare-fs-df-${process.pid}`;
 const NAME = `unshare-fs-df-${process.pid}`;
+const VOLUME = `unshare-fs-df-${process.pid}`;
 const gate = requires(podmanImage);
 
 /** podman's sizes: SI units, four significant digits (go-units HumanSizeWithPrecision). */
@@ -49,17 +50,20 @@ gate.describe(`podman.df equals podman system df -v (${MODE}, uid ${UID})`, () =
     dir = tempDir('unshare-fs-df-');
     fs.writeFileSync(path.join(dir, 'Containerfile'), 'FROM localhost/unshare-fs-test\nRUN head -c 100000 /bin/busybox > /big && echo x > /small\n');
     pod(['build', '-q', '--network', 'none', '-t', TAG, '-f', path.join(dir, 'Containerfile'), dir]);
-    pod(['run', '-d', '--network', 'none', '--name', NAME, TAG, 'sleep', '600']);
+    pod(['run', '-d', '--network', 'none', '--name', NAME, '-v', `${VOLUME}:/vol`, TAG, 'sleep', '600']);
     pod(['exec', NAME, '/bin/sh', '-ec', 'mkdir -p /w/d && echo hello > /w/a && head -c 5000 /big > /w/d/b && ln /w/a /w/hard && ln -s a /w/link && rm /small']);
+    // In the volume: owned by a uid of the container, a hard link, a symlink.
+    pod(['exec', NAME, '/bin/sh', '-ec', 'mkdir -p /vol/d && head -c 3000 /big > /vol/d/f && echo hi > /vol/a && ln /vol/a /vol/h && ln -s abcdefgh /vol/s && chown -R 1000:1000 /vol/d && chmod 700 /vol/d']);
   });
 
   afterAll(() => {
     tryPod(['rm', '-f', '-t', '0', NAME]);
+    tryPod(['volume', 'rm', '-f', VOLUME]);
     tryPod(['rmi', '-f', TAG]);
     if (dir) removeTree(dir);
   });
 
-  test('images and containers, as podman prints them', async () => {
+  test('images, containers and volumes, as podman prints them', async () => {
     const usage = await podman.df();
     const text = pod(['system', 'df', '-v']);
     const images = table(text, 'Images space usage');
@@ -83,6 +87,12 @@ gate.describe(`podman.df equals podman system df -v (${MODE}, uid ${UID})`, () =
     // nothing), and what podman puts there (the /etc/mtab link, empty files).
     expect(mine.size).toBeGreaterThanOrEqual(6 + 5000 + 1);
     expect(mine.size).toBeLessThan(6 + 5000 + 1 + 100);
+    // VOLUME-NAME LINKS SIZE: each name of a hard-linked file counts, as
+    // podman counts them (3000 + 3 + 3 + 8).
+    const volume = usage.volumes.find((v) => v.name === VOLUME)!;
+    expect(volume.size).toBe(3000 + 3 + 3 + 8);
+    expect(human(volume.size)).toBe(table(text, 'Local Volumes space usage').find((r) => r[0] === VOLUME)?.[2]);
+    expect(volume.mountPoint.endsWith(`/volumes/${VOLUME}/_data`)).toBe(true);
     // Each layer counts the images standing on it.
     expect(usage.layers.find((l) => l.id === podman.image('localhost/unshare-fs-test').layer)?.images).toBeGreaterThanOrEqual(2);
   });

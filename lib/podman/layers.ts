@@ -2,13 +2,15 @@
 // asked of a podman process: layers walked in the namespaces that own them
 // (enterStorage), a container's files through its merged dir (running) or
 // its layers mounted in a namespace of our own (stopped).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 
 import type { LayerChange } from '../diff';
 import { du } from '../du';
 import type { ExportOptions } from '../export';
 import type { Session } from '../session';
-import type { PodmanOptions } from './config';
+import { storageConfig, type PodmanOptions } from './config';
 import { PodmanError } from './errors';
 import { enterMerged, enterStorage, mountContainer } from './session';
 import { container, containers, image, images, layerChain, layers } from './store';
@@ -126,6 +128,21 @@ export function exportLayer(nameOrId: string, options: PodmanExportOptions = {})
   });
 }
 
+/** The volumes in podman's volumes directory (each a directory with `_data`), sorted; none when it is not there. */
+function volumeNamesIn(dir: string): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return entries
+    .filter((entry) => entry.isDirectory() && fs.existsSync(path.join(dir, entry.name, '_data')))
+    .map((entry) => entry.name)
+    .sort();
+}
+
 /** An image as `podman system df -v` lists it. */
 export interface ImageUsage {
   id: string;
@@ -162,17 +179,31 @@ export interface LayerUsage {
   images: number;
 }
 
+/**
+ * A local volume as `podman system df -v` lists it, but for LINKS (the
+ * containers that use it), which only libpod's database holds.
+ */
+export interface VolumeUsage {
+  name: string;
+  /** Its `_data` directory, where containers mount it. */
+  mountPoint: string;
+  /** Bytes of everything in it but directories, each name of a hard-linked file counted: SIZE. */
+  size: number;
+}
+
 export interface PodmanUsage {
   images: ImageUsage[];
   containers: ContainerUsage[];
   layers: LayerUsage[];
+  volumes: VolumeUsage[];
 }
 
 /**
- * What `podman system df -v` reports for images and containers, and the
- * layers below both: sizes from podman's own records where it keeps them,
- * each container's rw layer measured by one walk in the namespaces that own
- * it (enterStorage).
+ * What `podman system df -v` reports for images, containers and local
+ * volumes, and the layers below images and containers: sizes from
+ * podman's own records where it keeps them; each container's rw layer and
+ * each volume (in `<graphroot>/volumes`, podman's default volume_path)
+ * measured by one walk in the namespaces that own it (enterStorage).
  */
 export async function df(options: PodmanDiffOptions = {}): Promise<PodmanUsage> {
   const { signal, ...podmanOptions } = options;
@@ -197,12 +228,26 @@ export async function df(options: PodmanDiffOptions = {}): Promise<PodmanUsage> 
   });
 
   const containerUsage: ContainerUsage[] = [];
-  if (allContainers.length > 0) {
+  const volumeUsage: VolumeUsage[] = [];
+  // The volumes directory belongs to podman's user (a volume's files may
+  // belong to subordinate ids: they are measured in the session).
+  const volumes = path.join(storageConfig(podmanOptions).graphRoot, 'volumes');
+  const volumeNames = volumeNamesIn(volumes);
+  if (allContainers.length > 0 || volumeNames.length > 0) {
     const session = await enterStorage(podmanOptions);
     try {
       for (const c of allContainers) {
         const { apparentBytes } = await du(session, c.upperDir, { directories: false, signal });
         containerUsage.push({ id: c.id, names: c.names, image: c.image, size: apparentBytes });
+      }
+      for (const name of volumeNames) {
+        const mountPoint = path.join(volumes, name, '_data');
+        try {
+          const { apparentBytes } = await du(session, mountPoint, { directories: false, linksOnce: false, signal });
+          volumeUsage.push({ name, mountPoint, size: apparentBytes });
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; // removed meanwhile
+        }
       }
     } finally {
       await session.close();
@@ -213,5 +258,6 @@ export async function df(options: PodmanDiffOptions = {}): Promise<PodmanUsage> 
     images: imageUsage,
     containers: containerUsage,
     layers: allLayers.map((l) => ({ id: l.id, diffSize: l.diffSize, images: imagesOn.get(l.id) ?? 0 })),
+    volumes: volumeUsage,
   };
 }

@@ -267,15 +267,23 @@ class TarWalk {
   Step List(const std::shared_ptr<DirFd>& dir, const std::string& dir_rel,
             std::vector<Pending>& found) {
     Step step = Step::kGo;
-    int err = dirs_.ForEach(dir->fd, [&](const char* name, unsigned char type) {
-      std::string entry_rel =
-          dir_rel.empty() ? std::string(name) : dir_rel + "/" + name;
-      step = Entry(dir, name, type, entry_rel, found);
-      return step == Step::kGo && !job_.Cancelled();
-    });
-    if (err != 0) return Fail(err, "scandir", dir_rel);
+    int failed =
+        dirs_.ForEach(dir->fd, [&](const char* name, unsigned char type) {
+          std::string entry_rel =
+              dir_rel.empty() ? std::string(name) : dir_rel + "/" + name;
+          step = Entry(dir, name, type, entry_rel, found);
+          return step == Step::kGo && !job_.Cancelled();
+        });
+    if (failed != 0) return Fail(failed, "scandir", dir_rel);
     if (step == Step::kGo && job_.Cancelled()) return Step::kStop;
     return step;
+  }
+
+  // Opens an entry for reading without waiting on it (a FIFO, a device)
+  // and without following it.
+  static int OpenNoWait(int dir_fd, const char* name) {
+    return openat(dir_fd, name,
+                  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   }
 
   // A regular file (as the directory says) is opened before anything else,
@@ -287,9 +295,7 @@ class TarWalk {
              std::vector<Pending>& found) {
     struct stat st;
     if (d_type == DT_REG) {
-      int fd =
-          openat(dir->fd, name,
-                 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+      int fd = OpenNoWait(dir->fd, name);
       if (fd >= 0) {
         Fd closer(fd);
         if (fstat(fd, &st) != 0) return Fail(errno, "fstat", entry_rel);
@@ -312,9 +318,7 @@ class TarWalk {
         return Step::kGo;
       case S_IFREG: {
         // Listed as something else, or its type unknown: open it now.
-        int fd =
-            openat(dir->fd, name,
-                   O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        int fd = OpenNoWait(dir->fd, name);
         if (fd < 0)
           return errno == ENOENT ? Step::kGo : Fail(errno, "open", entry_rel);
         Fd closer(fd);
