@@ -52,13 +52,19 @@ size_t Padding(uint64_t size) {
   return static_cast<size_t>((kBlock - size % kBlock) % kBlock);
 }
 
+// At most `width` bytes of `s` into a field (copy() copies nothing for an
+// empty view, whose data may be null; memcpy may not be given null).
+void Field(char* field, std::string_view s, size_t width) {
+  s.substr(0, width).copy(field, width);
+}
+
 void Ustar(std::string& out, std::string_view name, std::string_view prefix,
            char type, const TarEntry& e, uint64_t size, uint32_t mode,
            std::string_view link) {
   const size_t at = out.size();
   out.append(kBlock, '\0');
   char* b = &out[at];
-  std::memcpy(b, name.data(), std::min<size_t>(name.size(), 100));
+  Field(b, name, 100);
   Octal(b + 100, 8, mode & 07777);
   Octal(b + 108, 8, std::min<uint64_t>(e.uid, kMaxUstarId));
   Octal(b + 116, 8, std::min<uint64_t>(e.gid, kMaxUstarId));
@@ -69,14 +75,15 @@ void Ustar(std::string& out, std::string_view name, std::string_view prefix,
             : std::min(static_cast<uint64_t>(e.mtime), kMaxUstarNumber));
   std::memset(b + 148, ' ', 8);  // the checksum counts as spaces
   b[156] = type;
-  std::memcpy(b + 157, link.data(), std::min<size_t>(link.size(), 100));
-  std::memcpy(b + 257,
-              "ustar\0"
-              "00",
-              8);
+  Field(b + 157, link, 100);
+  Field(b + 257,
+        std::string_view("ustar\0"
+                         "00",
+                         8),
+        8);
   Octal(b + 329, 8, e.dev_major);
   Octal(b + 337, 8, e.dev_minor);
-  std::memcpy(b + 345, prefix.data(), std::min<size_t>(prefix.size(), 155));
+  Field(b + 345, prefix, 155);
   unsigned sum = 0;
   for (size_t i = 0; i < kBlock; i++) sum += static_cast<unsigned char>(b[i]);
   Octal(b + 148, 7, sum);
