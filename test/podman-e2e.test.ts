@@ -153,10 +153,19 @@ gate.describe(`podman end-to-end (${MODE}, uid ${UID})`, () => {
     });
   });
 
-  test('mount isolation: the storage namespace holds one overlay per running container, each container only its own', async () => {
+  test('mount isolation: the storage namespace holds one overlay per mounted container or image, each container only its own', async () => {
     const cfg = podman.storageConfig();
     const hostMounts = parseMountInfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+    // What podman may have mounted (any container's merged dir, any layer's
+    // for `podman image mount`), read before and after the mounts: other
+    // test files make and remove containers and mount images meanwhile.
+    const podmanMerged = (): string[] => [
+      ...podman.containers().map((c) => c.mergedDir),
+      ...podman.layers().map((l) => path.join(cfg.graphRoot, 'overlay', l.id, 'merged')),
+    ];
+    const before = podmanMerged();
     const storageMounts = await storage.mounts();
+    const known = new Set([...before, ...podmanMerged()]);
     const running = podman.containers().filter((c) => c.pid !== null && c.mounted);
     const inStorage = overlaysUnder(storageMounts, cfg.graphRoot);
     for (const name of SCENARIO) {
@@ -168,11 +177,10 @@ gate.describe(`podman end-to-end (${MODE}, uid ${UID})`, () => {
       // Rootless: mounted only in the pause process's namespace. Rootful: the storage namespace is the host's.
       expect(onHost).toHaveLength(ROOTFUL ? 1 : 0);
     }
-    // Every overlay there is a running container's merged dir, one each.
-    const mergedDirs = new Set(running.map((c) => c.mergedDir));
+    // Every overlay there is podman's (a container's or an image's merged dir), one each.
     const points = inStorage.map((m) => m.mountPoint);
     expect(new Set(points).size).toBe(points.length);
-    for (const p of points) expect(mergedDirs).toContain(p);
+    for (const p of points) expect(known).toContain(p);
     for (const c of running) if (SCENARIO.some((n) => c.names.includes(n))) expect(points).toContain(c.mergedDir);
     if (!ROOTFUL) expect(overlaysUnder(hostMounts, cfg.graphRoot)).toEqual([]);
 
