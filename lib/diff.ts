@@ -30,9 +30,9 @@ function parentOf(path: string): string {
 /**
  * The changes in the server's change records, taken a data frame at a time
  * (a frame holds whole records, but for one longer than a frame), sorted
- * by path at the end: each record's
- * path and kind, and every directory above an addition or a deletion as
- * changed (where it is not a change of its own already).
+ * by path at the end: each record's path and kind, and every directory
+ * above an addition or a deletion as changed (where it is not a change of
+ * its own already).
  */
 export class ChangeList {
   readonly #paths: string[] = [];

@@ -41,12 +41,12 @@ class ByteBuffer {
   void PatchU32(size_t at, uint32_t v) { std::memcpy(data_.get() + at, &v, 4); }
 
   // Starts a frame; FinishFrame fills in its length.
-  size_t BeginFrame(uint32_t id, Reply kind) {
+  size_t BeginFrame(uint32_t id, Reply kind, uint8_t flags = 0) {
     size_t at = size_;
     U32(0);
     U32(id);
     U8(static_cast<uint8_t>(kind));
-    U8(0);
+    U8(flags);
     U16(0);
     return at;
   }

@@ -319,9 +319,7 @@ void WriteOp(const Request& request, int root_fd, Job& job,
     if (got < 0) {
       if (job.Overrun()) return fail(EPROTO, "write");
       out.Clear();
-      size_t at = out.BeginFrame(id, Reply::kEnd);
-      out.FinishFrame(at);
-      out.MutableData()[at + 9] = kEndCancelled;
+      out.FinishFrame(out.BeginFrame(id, Reply::kEnd, kEndCancelled));
       send(out);
       return;
     }
@@ -445,13 +443,12 @@ class TreeJob {
   void End() {
     if (failed_.load()) return;
     ByteBuffer out;
-    size_t at = out.BeginFrame(request_.id, Reply::kEnd);
+    const bool cut = cancelled_.load() || job_.Cancelled();
+    size_t at =
+        out.BeginFrame(request_.id, Reply::kEnd, cut ? kEndCancelled : 0);
     out.U64(done_.load());
     out.U64(errors_.load());
     out.FinishFrame(at);
-    if (cancelled_.load() || job_.Cancelled()) {
-      out.MutableData()[at + 9] = kEndCancelled;
-    }
     send_(out);
   }
 

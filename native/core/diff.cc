@@ -19,10 +19,6 @@ namespace {
 
 constexpr uint32_t kChunk = 256 * 1024;
 
-bool IsWhiteout(const struct stat& st) {
-  return S_ISCHR(st.st_mode) && st.st_rdev == 0;
-}
-
 // Go's sameFsTime, as containers/storage compares directories: equal, or
 // equal seconds where either side has no nanoseconds.
 bool SameTime(const struct timespec& a, const struct timespec& b) {
@@ -60,8 +56,6 @@ struct Frame {
 
 class DiffWalk {
  public:
-  enum class Step { kGo, kStop, kFail };
-
   DiffWalk(const Request& request, Job& job, const SendFrames& send)
       : request_(request), out_(request.id, kChunk, job, send), job_(job) {}
 
@@ -92,17 +86,15 @@ class DiffWalk {
     return out_.Flush() ? Step::kGo : Step::kStop;
   }
 
-  int err = 0;
-  const char* syscall_name = "";
-  std::string where;  // the path that failed
+  Failure failure;
 
  private:
   // `rel` in the upper dir (-1) or in lower dir `layer`.
   Step Fail(int error, const char* syscall, const std::string& rel,
             int layer = -1) {
-    err = error;
-    syscall_name = syscall;
-    where = (layer < 0 ? request_.path : request_.lowers[layer]) + rel;
+    failure.err = error;
+    failure.syscall = syscall;
+    failure.path = (layer < 0 ? request_.path : request_.lowers[layer]) + rel;
     return Step::kFail;
   }
 
@@ -178,7 +170,7 @@ class DiffWalk {
       }
       return false;
     }
-    for (const char* key : {"trusted.overlay.opaque", "user.overlay.opaque"}) {
+    for (const char* key : kOpaqueXattrs) {
       char value[2];
       ssize_t n = fgetxattr(fd.get(), key, value, sizeof value);
       if (n == 1 && value[0] == 'y') return true;
@@ -293,12 +285,10 @@ class DiffWalk {
 
 void DiffOp(const Request& request, int root_fd, Job& job,
             const SendFrames& send) {
-  ByteBuffer out;
-  int upper = OpenPath(root_fd, request.path, O_RDONLY | O_DIRECTORY);
-  if (upper < 0) {
-    ErrorFrame(out, request.id, errno, "scandir", request.path);
-    send(out);
-    return;
+  Fd upper(OpenPath(root_fd, request.path, O_RDONLY | O_DIRECTORY));
+  if (upper.get() < 0) {
+    return SendLast(send, request.id, Step::kFail,
+                    {errno, "scandir", request.path});
   }
   std::vector<Lower> lowers(request.lowers.size());
   for (size_t i = 0; i < lowers.size(); i++) {
@@ -306,24 +296,13 @@ void DiffOp(const Request& request, int root_fd, Job& job,
     if (fd >= 0) {
       lowers[i].dir = std::make_shared<DirFd>(fd);
     } else if (errno != ENOENT && errno != ENOTDIR) {
-      int err = errno;
-      close(upper);
-      ErrorFrame(out, request.id, err, "scandir", request.lowers[i]);
-      send(out);
-      return;
+      return SendLast(send, request.id, Step::kFail,
+                      {errno, "scandir", request.lowers[i]});
     }
   }
   DiffWalk walk(request, job, send);
-  DiffWalk::Step step = walk.Run(upper, std::move(lowers));
-  if (step == DiffWalk::Step::kFail) {
-    ErrorFrame(out, request.id, walk.err, walk.syscall_name, walk.where);
-    send(out);
-    return;
-  }
-  size_t at = out.BeginFrame(request.id, Reply::kEnd);
-  out.FinishFrame(at);
-  if (step == DiffWalk::Step::kStop) out.MutableData()[at + 9] = kEndCancelled;
-  send(out);
+  Step step = walk.Run(upper.release(), std::move(lowers));
+  SendLast(send, request.id, step, walk.failure);
 }
 
 }  // namespace unshare_fs

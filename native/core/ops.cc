@@ -348,9 +348,8 @@ void ReadOp(const Request& request, int root_fd, Job& job,
   }
   close(fd);
   out.Clear();
-  size_t at = out.BeginFrame(id, Reply::kEnd);
-  out.FinishFrame(at);
-  if (cancelled) out.MutableData()[at + 9] = kEndCancelled;
+  out.FinishFrame(
+      out.BeginFrame(id, Reply::kEnd, cancelled ? kEndCancelled : 0));
   send(out);
 }
 

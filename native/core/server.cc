@@ -505,9 +505,8 @@ class Server : public std::enable_shared_from_this<Server> {
     Walk(root_fd, options, sink, job.CancelFlag());
     walk_helpers_ -= helpers;
     ByteBuffer end;
-    size_t at = end.BeginFrame(id, Reply::kEnd);
-    end.FinishFrame(at);
-    if (job.Cancelled()) end.MutableData()[at + 9] = kEndCancelled;
+    end.FinishFrame(
+        end.BeginFrame(id, Reply::kEnd, job.Cancelled() ? kEndCancelled : 0));
     Send(end);
   }
 

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <unordered_map>
 
@@ -174,10 +175,9 @@ bool IsOverlayXattr(std::string_view name) {
 // its parent's entries.
 class TarWalk {
  public:
-  enum class Step { kGo, kStop, kFail };
-
   TarWalk(const Request& request, Job& job, const SendFrames& send)
-      : out_(request.id, request.chunk_bytes, job, send),
+      : root_(request.path),
+        out_(request.id, request.chunk_bytes, job, send),
         job_(job),
         xattrs_(request.flags & kTarXattrs),
         layer_(request.flags & kTarLayer),
@@ -203,18 +203,21 @@ class TarWalk {
     return out_.Zeros(2 * kBlock) && out_.Flush() ? Step::kGo : Step::kStop;
   }
 
-  int err = 0;
-  const char* syscall_name = "";
-  std::string rel;  // where it failed, relative to the root
+  Failure failure;
 
  private:
   // The kernel's own limits: XATTR_LIST_MAX and XATTR_SIZE_MAX.
   static constexpr size_t kXattrMax = 64 * 1024;
 
-  Step Fail(int error, const char* syscall, std::string where) {
-    err = error;
-    syscall_name = syscall;
-    rel = std::move(where);
+  // `rel` (relative to the root) failed.
+  Step Fail(int error, const char* syscall, const std::string& rel) {
+    failure.err = error;
+    failure.syscall = syscall;
+    failure.path = root_;
+    if (!rel.empty()) {
+      if (root_.empty() || root_.back() != '/') failure.path += '/';
+      failure.path += rel;
+    }
     return Step::kFail;
   }
 
@@ -396,8 +399,7 @@ class TarWalk {
 
   Step Special(int dir_fd, const char* name, const std::string& entry_rel,
                const struct stat& st) {
-    const bool whiteout = S_ISCHR(st.st_mode) && st.st_rdev == 0;
-    if (layer_ && whiteout) {
+    if (layer_ && IsWhiteout(st)) {
       size_t slash = entry_rel.rfind('/');
       std::string marker = slash == std::string::npos
                                ? ".wh." + entry_rel
@@ -446,8 +448,9 @@ class TarWalk {
       at += static_cast<ssize_t>(key_len) + 1;
       const std::string_view key_view(key, key_len);
       const bool overlay = IsOverlayXattr(key_view);
-      const bool opaque_key = key_view == "trusted.overlay.opaque" ||
-                              key_view == "user.overlay.opaque";
+      const bool opaque_key =
+          std::find(std::begin(kOpaqueXattrs), std::end(kOpaqueXattrs),
+                    key_view) != std::end(kOpaqueXattrs);
       if (overlay ? !(layer_ && opaque_key) : !xattrs_) continue;
       ssize_t n = fd >= 0 ? fgetxattr(fd, key, value_.get(), kXattrMax)
                           : lgetxattr(path, key, value_.get(), kXattrMax);
@@ -465,6 +468,7 @@ class TarWalk {
     return true;
   }
 
+  const std::string& root_;
   FrameStream out_;
   Job& job_;
   const bool xattrs_, layer_;
@@ -478,30 +482,14 @@ class TarWalk {
 
 void TarOp(const Request& request, int root_fd, Job& job,
            const SendFrames& send) {
-  const uint32_t id = request.id;
-  ByteBuffer out;
   int fd = OpenPath(root_fd, request.path, O_RDONLY | O_DIRECTORY);
   if (fd < 0) {
-    ErrorFrame(out, id, errno, "scandir", request.path);
-    send(out);
-    return;
+    return SendLast(send, request.id, Step::kFail,
+                    {errno, "scandir", request.path});
   }
   TarWalk walk(request, job, send);
-  TarWalk::Step step = walk.Run(fd);
-  if (step == TarWalk::Step::kFail) {
-    std::string path = request.path;
-    if (!walk.rel.empty()) {
-      if (path.empty() || path.back() != '/') path += '/';
-      path += walk.rel;
-    }
-    ErrorFrame(out, id, walk.err, walk.syscall_name, path);
-    send(out);
-    return;
-  }
-  size_t at = out.BeginFrame(id, Reply::kEnd);
-  out.FinishFrame(at);
-  if (step == TarWalk::Step::kStop) out.MutableData()[at + 9] = kEndCancelled;
-  send(out);
+  Step step = walk.Run(fd);
+  SendLast(send, request.id, step, walk.failure);
 }
 
 }  // namespace unshare_fs

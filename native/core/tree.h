@@ -1,9 +1,11 @@
 // Pieces the tree jobs share (the walker, tar, diff, the change jobs): an
 // owned fd, a directory fd shared by the subdirectories still to be opened
-// from it, a getdents64 loop, and a stream of data frames sent for credit.
+// from it, a getdents64 loop, a stream of data frames sent for credit, how
+// a job ends, and overlay's markers.
 #pragma once
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -174,5 +176,37 @@ class FrameStream {
   ByteBuffer out_;
   size_t frame_at_ = 0;
 };
+
+// How a streamed tree job ends: run to its end, stopped (cancelled, or
+// the client gone), or failed (`Failure` says where).
+enum class Step { kGo, kStop, kFail };
+struct Failure {
+  int err = 0;
+  const char* syscall = "";
+  std::string path;
+};
+
+// A streamed job's last frame: the error when it failed, else an end frame,
+// flagged when it was stopped.
+inline void SendLast(const SendFrames& send, uint32_t id, Step step,
+                     const Failure& failure) {
+  ByteBuffer out;
+  if (step == Step::kFail) {
+    ErrorFrame(out, id, failure.err, failure.syscall, failure.path);
+  } else {
+    out.FinishFrame(out.BeginFrame(id, Reply::kEnd,
+                                   step == Step::kStop ? kEndCancelled : 0));
+  }
+  send(out);
+}
+
+// An overlay whiteout: a character device 0/0.
+inline bool IsWhiteout(const struct stat& st) {
+  return S_ISCHR(st.st_mode) && st.st_rdev == 0;
+}
+// The xattrs that mark an opaque directory ("y"): trusted.* as the host's
+// root writes them, user.* in a user namespace.
+constexpr const char* kOpaqueXattrs[] = {"trusted.overlay.opaque",
+                                         "user.overlay.opaque"};
 
 }  // namespace unshare_fs
