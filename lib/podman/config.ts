@@ -3,19 +3,13 @@
  * do it, from environment variables and storage.conf, without running podman.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { homeDir, inspectedUid as currentUid, userEnv, type UserOptions } from '../engine/users';
 import { PodmanError, isErrno } from './errors';
 import { parseTomlStrings } from './toml';
 
 /** Options shared by every discovery function. All are optional. */
-export interface PodmanOptions {
-  /** uid whose podman to inspect (default: this process' uid). 0 = rootful. */
-  uid?: number;
-  /** environment to read XDG_*, HOME, CONTAINERS_STORAGE_CONF, STORAGE_DRIVER from (default process.env) */
-  env?: NodeJS.ProcessEnv;
-  /** home directory of `uid` (default: $HOME for our own uid, /etc/passwd otherwise) */
-  home?: string;
+export interface PodmanOptions extends UserOptions {
   /** storage.conf to read instead of looking one up */
   storageConf?: string;
   /** override the graphroot */
@@ -47,36 +41,8 @@ export const ROOTFUL_GRAPHROOT = '/var/lib/containers/storage';
 export const ROOTFUL_RUNROOT = '/run/containers/storage';
 const KNOWN_DRIVERS = ['overlay', 'vfs', 'btrfs', 'zfs', 'devicemapper', 'aufs'];
 
-/**
- * The environment that describes the inspected user: `opts.env` if given;
- * else process.env when inspecting our own uid; else an empty one (another
- * user's XDG_* and CONTAINERS_* settings are not ours to guess).
- */
-export function userEnv(opts: PodmanOptions = {}): NodeJS.ProcessEnv {
-  if (opts.env) return opts.env;
-  return currentUid(opts) === ownUid() ? process.env : {};
-}
-
-export function currentUid(opts: PodmanOptions = {}): number {
-  if (opts.uid !== undefined) return opts.uid;
-  return typeof process.getuid === 'function' ? process.getuid() : 0;
-}
-
-/** Home directory of the inspected user. */
-export function homeDir(opts: PodmanOptions = {}): string {
-  if (opts.home) return opts.home;
-  const uid = currentUid(opts);
-  if (uid === ownUid()) return userEnv(opts).HOME || os.homedir();
-  try {
-    for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const f = line.split(':');
-      if (f.length >= 6 && Number(f[2]) === uid) return f[5];
-    }
-  } catch {
-    /* fall through */
-  }
-  return uid === 0 ? '/root' : `/home/${uid}`;
-}
+export { homeDir, userEnv } from '../engine/users';
+export { inspectedUid as currentUid } from '../engine/users';
 
 /**
  * The rootless runtime dir, as podman picks it: $XDG_RUNTIME_DIR, else
@@ -176,10 +142,6 @@ export function storageConfig(opts: PodmanOptions = {}): StorageConfig {
 
   const driver = env.STORAGE_DRIVER || keys.driver || detectDriver(graphRoot);
   return { uid, rootless, graphRoot, runRoot, driver, configFile, runtimeDir: rtDir };
-}
-
-function ownUid(): number {
-  return typeof process.getuid === 'function' ? process.getuid() : 0;
 }
 
 function expand(p: string, uid: number, home: string): string {

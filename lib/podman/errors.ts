@@ -20,6 +20,8 @@
  * | `ENOIMAGE`         | no image has that name, id, or id prefix |
  * | `EPODMANLAYERS`    | the layers cannot be stacked in one overlay mount (too many, or options longer than a page) |
  */
+import { EngineError, type EngineErrorFields, type EngineErrors, type EngineFailure } from '../engine/errors';
+
 export type PodmanErrorCode =
   | 'ENOPODMAN'
   | 'EPODMANSTALE'
@@ -34,38 +36,25 @@ export type PodmanErrorCode =
   | 'ENOIMAGE'
   | 'EPODMANLAYERS';
 
-export interface PodmanErrorDetails {
-  /** file the error is about, when there is one */
-  path?: string;
-  /** pid the error is about (stale pause pid) */
-  pid?: number;
-  /** ids matching an ambiguous prefix */
-  candidates?: string[];
-  cause?: unknown;
-}
+export type PodmanErrorDetails = EngineErrorFields;
 
-export class PodmanError extends Error {
-  readonly code: PodmanErrorCode;
-  readonly path?: string;
-  readonly pid?: number;
-  readonly candidates?: string[];
-
+export class PodmanError extends EngineError<PodmanErrorCode> {
   constructor(code: PodmanErrorCode, message: string, details: PodmanErrorDetails = {}) {
-    super(`${code}: ${message}`, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = 'PodmanError';
-    this.code = code;
-    if (details.path !== undefined) this.path = details.path;
-    if (details.pid !== undefined) this.pid = details.pid;
-    if (details.candidates !== undefined) this.candidates = details.candidates;
+    super('PodmanError', code, message, details);
   }
 }
 
-/** True for a node:fs error with the given code. */
-export function isErrno(err: unknown, ...codes: string[]): boolean {
-  return (
-    typeof err === 'object' &&
-    err !== null &&
-    typeof (err as NodeJS.ErrnoException).code === 'string' &&
-    codes.includes((err as NodeJS.ErrnoException).code as string)
-  );
-}
+export { isErrno } from '../engine/errors';
+
+const FAILURE_CODES: Record<EngineFailure, PodmanErrorCode> = {
+  none: 'ENOPODMAN',
+  stale: 'EPODMANSTALE',
+  access: 'EPODMANACCESS',
+  storage: 'EPODMANSTORAGE',
+  noLayer: 'ENOLAYER',
+  layers: 'EPODMANLAYERS',
+  stopped: 'ECONTAINERSTOPPED',
+};
+
+/** The shared layer code's failures as PodmanErrors. */
+export const podmanErrors: EngineErrors = (failure, message, details) => new PodmanError(FAILURE_CODES[failure], message, details);

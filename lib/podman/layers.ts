@@ -4,12 +4,12 @@
 // its layers mounted in a namespace of our own (stopped).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 
 import type { LayerChange } from '../diff';
 import { du } from '../du';
+import { diffChain, exportFiles, exportUpper, type OpenFiles } from '../engine/layers';
 import type { ExportOptions } from '../export';
-import type { Session } from '../session';
 import { storageConfig, type PodmanOptions } from './config';
 import { PodmanError } from './errors';
 import { enterMerged, enterStorage, mountContainer } from './session';
@@ -41,7 +41,6 @@ const RUNTIME_PATHS = new Set([
   '/sys',
 ]);
 
-/** The changes `podman diff nameOrId` lists: a container against its image, or an image's top layer against its parents. */
 /** The top layer of a container, else of an image (ENOCONTAINER when neither has the name). */
 function topLayer(nameOrId: string, options: PodmanOptions): string {
   try {
@@ -57,37 +56,11 @@ function topLayer(nameOrId: string, options: PodmanOptions): string {
   }
 }
 
+/** The changes `podman diff nameOrId` lists: a container against its image, or an image's top layer against its parents. */
 export async function diff(nameOrId: string, options: PodmanDiffOptions = {}): Promise<LayerChange[]> {
   const { signal, ...podmanOptions } = options;
-  const [upper, ...lowers] = layerChain(topLayer(nameOrId, podmanOptions), podmanOptions);
-  const session = await enterStorage(podmanOptions);
-  try {
-    const changes = await session.diffLayers(upper!, lowers, { signal });
-    return changes.filter((change) => !RUNTIME_PATHS.has(change.path));
-  } finally {
-    await session.close();
-  }
-}
-
-/**
- * A Readable that `open` fills once it has a session: the tar comes from
- * `open`'s stream and the session closes when that ends, fails or is
- * destroyed.  Errors of `open` itself come out as the stream's error.
- */
-function streamOnce(open: () => Promise<{ stream: Readable; close: () => Promise<void> }>): Readable {
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
-  open().then(
-    ({ stream, close }) => {
-      if (out.destroyed) {
-        stream.destroy();
-        void close();
-        return;
-      }
-      pipeline(stream, out, () => void close().catch(() => undefined));
-    },
-    (error: Error) => out.destroy(error),
-  );
-  return out;
+  const chain = layerChain(topLayer(nameOrId, podmanOptions), podmanOptions);
+  return diffChain(chain, () => enterStorage(podmanOptions), RUNTIME_PATHS, signal);
 }
 
 /**
@@ -98,20 +71,15 @@ function streamOnce(open: () => Promise<{ stream: Readable; close: () => Promise
  */
 export function exportContainer(nameOrId: string, options: PodmanExportOptions = {}): Readable {
   const { signal, xattrs, ...podmanOptions } = options;
-  return streamOnce(async () => {
+  return exportFiles(async (): Promise<OpenFiles> => {
     const c = container(nameOrId, podmanOptions);
-    let session: Session;
-    let close: () => Promise<void>;
     if (c.mounted) {
-      session = await enterMerged(c.id, podmanOptions);
-      close = () => session.close();
-    } else {
-      const mounted = await mountContainer(c.id, podmanOptions);
-      session = mounted.session;
-      close = () => mounted.close();
+      const session = await enterMerged(c.id, podmanOptions);
+      return { session, close: () => session.close() };
     }
-    return { stream: session.exportTar('/', { signal, xattrs }), close };
-  });
+    const mounted = await mountContainer(c.id, podmanOptions);
+    return { session: mounted.session, close: () => mounted.close() };
+  }, { signal, xattrs });
 }
 
 /**
@@ -121,11 +89,7 @@ export function exportContainer(nameOrId: string, options: PodmanExportOptions =
  */
 export function exportLayer(nameOrId: string, options: PodmanExportOptions = {}): Readable {
   const { signal, xattrs, ...podmanOptions } = options;
-  return streamOnce(async () => {
-    const [upper] = layerChain(topLayer(nameOrId, podmanOptions), podmanOptions);
-    const session = await enterStorage(podmanOptions);
-    return { stream: session.exportDiff(upper!, { signal, xattrs }), close: () => session.close() };
-  });
+  return exportUpper(() => layerChain(topLayer(nameOrId, podmanOptions), podmanOptions)[0]!, () => enterStorage(podmanOptions), { signal, xattrs });
 }
 
 /** The volumes in podman's volumes directory (each a directory with `_data`), sorted; none when it is not there. */

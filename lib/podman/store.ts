@@ -8,10 +8,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readPidFileText } from '../pidfile';
-import { PodmanError, isErrno } from './errors';
+import { livePid } from '../engine/process';
+import { lowerFileChain, readStorageJson } from '../engine/storage';
+import { PodmanError, podmanErrors } from './errors';
 import { PodmanOptions, StorageConfig, storageConfig } from './config';
-import { parsePid, processAlive } from './pause';
 
 export interface PodmanLayer {
   id: string;
@@ -60,48 +60,10 @@ interface Mount {
 }
 
 function readJsonArray(file: string, missingOk: boolean): Record<string, unknown>[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if (missingOk && isErrno(err, 'ENOENT', 'ENOTDIR')) return [];
-    if (isErrno(err, 'EACCES', 'EPERM')) throw accessError(file, err);
-    throw new PodmanError('EPODMANSTORAGE', `cannot read ${file}: ${(err as Error).message}`, { path: file, cause: err });
-  }
-  if (text.trim() === '') return [];
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (err) {
-    throw new PodmanError('EPODMANSTORAGE', `cannot parse ${file}: ${(err as Error).message}`, { path: file, cause: err });
-  }
+  const v = readStorageJson(file, missingOk, 'podman', podmanErrors);
   if (v === null) return [];
   if (!Array.isArray(v)) throw new PodmanError('EPODMANSTORAGE', `${file}: expected a JSON array`, { path: file });
   return v.filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null);
-}
-
-/** The owner of `file` or of its nearest ancestor we can stat, for error messages. */
-function ownerOf(file: string): { dir: string; uid: number } | null {
-  for (let dir = file; ; dir = path.dirname(dir)) {
-    try {
-      return { dir, uid: fs.statSync(dir).uid };
-    } catch {
-      if (dir === path.dirname(dir)) return null;
-    }
-  }
-}
-
-/** EACCES/EPERM on podman's storage: it belongs to another user. */
-export function accessError(file: string, cause: unknown): PodmanError {
-  const me = typeof process.geteuid === 'function' ? process.geteuid() : 0;
-  const owner = ownerOf(path.dirname(file));
-  const whose = owner && owner.uid !== me ? ` (${owner.dir} belongs to uid ${owner.uid})` : '';
-  return new PodmanError(
-    'EPODMANACCESS',
-    `permission denied reading ${file}${whose}: this podman storage belongs to another user; ` +
-      `run as its owner (or root), or pass that user's storage options`,
-    { path: file, cause },
-  );
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
@@ -195,42 +157,13 @@ function chainOf(cfg: StorageConfig, layerId: string, allLayers: () => PodmanLay
   if (!/^[0-9a-f]{64}$/.test(id) || !fs.existsSync(path.join(overlay, id))) {
     id = resolveId(layerId, allLayers().map((l) => l.id), 'layer');
   }
-  const top = path.join(overlay, id, 'diff');
-  let lower: string;
-  try {
-    lower = fs.readFileSync(path.join(overlay, id, 'lower'), 'utf8').trim();
-  } catch (err) {
-    if (isErrno(err, 'EACCES', 'EPERM')) throw accessError(path.join(overlay, id, 'lower'), err);
-    if (!isErrno(err, 'ENOENT')) {
-      throw new PodmanError('EPODMANSTORAGE', `cannot read ${path.join(overlay, id, 'lower')}`, { cause: err });
-    }
-    if (!fs.existsSync(path.join(overlay, id))) {
-      throw new PodmanError('ENOLAYER', `no such layer directory: ${path.join(overlay, id)}`);
-    }
-    const layer = allLayers().find((l) => l.id === id);
-    return [top, ...(layer ? layer.parents.map((p) => path.join(overlay, p, 'diff')) : [])];
+  const chain = lowerFileChain(overlay, id, 'podman', podmanErrors);
+  if (chain) return chain;
+  if (!fs.existsSync(path.join(overlay, id))) {
+    throw new PodmanError('ENOLAYER', `no such layer directory: ${path.join(overlay, id)}`);
   }
-  if (lower === '') return [top];
-  return [top, ...lower.split(':').map((entry) => resolveLower(overlay, entry))];
-}
-
-/** `l/SHORT` -> the link's target, resolved against overlay/l; other entries relative to overlay. */
-function resolveLower(overlay: string, entry: string): string {
-  const full = path.resolve(overlay, entry);
-  try {
-    return path.resolve(path.dirname(full), fs.readlinkSync(full));
-  } catch {
-    return full; // not a link (or dangling): keep the path podman would use
-  }
-}
-
-function readPidFile(file: string): number | null {
-  try {
-    const pid = parsePid(readPidFileText(file));
-    return !Number.isNaN(pid) && processAlive(pid) ? pid : null;
-  } catch {
-    return null;
-  }
+  const layer = allLayers().find((l) => l.id === id);
+  return [path.join(overlay, id, 'diff'), ...(layer ? layer.parents.map((p) => path.join(overlay, p, 'diff')) : [])];
 }
 
 function imageNameOf(metadata: unknown): string | null {
@@ -279,8 +212,8 @@ export function containers(opts: PodmanOptions = {}): PodmanContainer[] {
       lowerDirs,
       mounted: mount !== undefined && mount.count > 0,
       mountPoint: mount && mount.count > 0 ? mount.path || null : null,
-      pid: readPidFile(path.join(userdata, 'pidfile')),
-      conmonPid: readPidFile(path.join(userdata, 'conmon.pid')),
+      pid: livePid(path.join(userdata, 'pidfile')),
+      conmonPid: livePid(path.join(userdata, 'conmon.pid')),
     });
   }
   return out;

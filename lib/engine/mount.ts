@@ -1,0 +1,175 @@
+/**
+ * What both engines do with overlay layers on disk: stack a container's or
+ * an image's diff dirs read-only in a namespace of the library's own (for
+ * stopped containers and images: no engine process needed), with the id
+ * maps that make their files look as the engine shows them.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { readIdMaps, type IdRange } from '../idmap';
+import { createNamespace, subidRange, type CreateNamespaceOptions, type Namespace } from '../namespace';
+import { enter, type Session } from '../session';
+import { isErrno, type EngineErrors } from './errors';
+import { ownEuid, passwdEntry } from './users';
+
+/** overlayfs refuses more lower layers than this (OVL_MAX_STACK). */
+export const OVERLAY_MAX_LAYERS = 500;
+/** mount(2) copies at most a page of options. */
+const MOUNT_DATA_MAX = 4095;
+
+/** Layers stacked read-only in a namespace of our own; close() ends it all. */
+export interface MountedLayers<C, I> extends AsyncDisposable {
+  /** The namespace holding the mount. */
+  readonly namespace: Namespace;
+  /** A session rooted at the mount: '/' is the top of the stack. */
+  readonly session: Session;
+  /** The mount point (a temp dir, as seen from the namespace). */
+  readonly target: string;
+  /** The layers' diff dirs, top first. */
+  readonly layers: readonly string[];
+  /** What was mounted. */
+  readonly container?: C;
+  readonly image?: I;
+  /** Closes the session and the namespace (the mount goes with it) and removes the temp dir. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Short links (`<driver dir>/l/<short>`, named by the layer's `link` file,
+ * as podman's overlay and Docker's overlay2 both keep them) for each diff
+ * dir, when they exist; else the dir.
+ */
+function shortLinks(diffDirs: string[]): string[] {
+  return diffDirs.map((dir) => {
+    const layerDir = path.dirname(dir);
+    try {
+      const short = fs.readFileSync(path.join(layerDir, 'link'), 'utf8').trim();
+      const link = path.join(path.dirname(layerDir), 'l', short);
+      if (short !== '' && fs.realpathSync(link) === fs.realpathSync(dir)) return link;
+    } catch {
+      // no link file: keep the long path
+    }
+    return dir;
+  });
+}
+
+/** Lower dirs for mount(2): the diff dirs, or their short links if those are too long. */
+function lowerDirsForMount(diffDirs: string[], what: string, fail: EngineErrors): string[] {
+  if (diffDirs.length > OVERLAY_MAX_LAYERS) {
+    throw fail('layers', `${what} has ${diffDirs.length} layers; overlayfs stacks at most ${OVERLAY_MAX_LAYERS}`);
+  }
+  // lowerdir=...,userxattr plus escaping: leave room for both.
+  const length = (dirs: string[]): number => dirs.reduce((n, d) => n + d.length + 1, 40);
+  if (length(diffDirs) <= MOUNT_DATA_MAX) return diffDirs;
+  const short = shortLinks(diffDirs);
+  if (length(short) <= MOUNT_DATA_MAX) return short;
+  throw fail('layers', `${what}: the ${diffDirs.length} layer paths do not fit in one page of overlay mount options`);
+}
+
+/**
+ * The id maps under which a rootless engine's layers show their files as
+ * the engine shows them, for root mounting them: the engine's own process's
+ * maps when it runs (`enginePid`), else the shape both rootless engines
+ * make, the owner of `storageDir` as 0 and its subordinate range from 1.
+ * An ordinary user gets createNamespace()'s default, which is that shape.
+ * Rootful storage: no user namespace (its opaque markers are trusted.*
+ * xattrs, which only an overlay mounted outside one can read).
+ */
+export function layerNamespaceOptions(rootless: boolean, storageDir: string, enginePid: () => number): CreateNamespaceOptions {
+  if (ownEuid() !== 0) return {};
+  if (!rootless) return { userNamespace: false };
+  try {
+    return readIdMaps(enginePid());
+  } catch {
+    // the engine does not run: build its shape
+  }
+  const owner = fs.statSync(storageDir);
+  const name = passwdEntry(owner.uid)?.name ?? String(owner.uid);
+  const shape = (file: string, id: number): IdRange[] => {
+    const range = subidRange(file, name, owner.uid);
+    const own = { inside: 0, outside: id, count: 1 };
+    return range ? [own, { inside: 1, outside: range.start, count: range.count }] : [own];
+  };
+  return { uidMap: shape('/etc/subuid', owner.uid), gidMap: shape('/etc/subgid', owner.gid) };
+}
+
+/** Stacks `diffDirs` (top first) read-only in a new namespace made with `namespaceOptions`. */
+export async function mountLayers<C, I>(
+  diffDirs: string[],
+  what: string,
+  extra: { container?: C; image?: I },
+  namespaceOptions: CreateNamespaceOptions,
+  fail: EngineErrors,
+): Promise<MountedLayers<C, I>> {
+  for (const dir of diffDirs) {
+    try {
+      fs.accessSync(dir, fs.constants.X_OK);
+    } catch (error) {
+      if (isErrno(error, 'EACCES', 'EPERM')) {
+        throw fail('access', `cannot use layer ${dir} of ${what}: permission denied; it belongs to another user`, {
+          path: dir,
+          cause: error,
+        });
+      }
+      throw fail('noLayer', `layer dir ${dir} of ${what} is missing`, { path: dir, cause: error });
+    }
+  }
+  const lowerDirs = lowerDirsForMount(diffDirs, what, fail);
+  const target = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-mount-'));
+  // The namespace's root may be our uid or an unmapped one: let it in.
+  fs.chmodSync(target, 0o755);
+  let namespace: Namespace | undefined;
+  let emptyLower: string | undefined;
+  try {
+    namespace = await createNamespace(namespaceOptions);
+    // A single lower layer with no upper is refused by older kernels: an
+    // empty dir at the bottom changes nothing.
+    let lowers = lowerDirs;
+    try {
+      await namespace.mountOverlay({ lowerDirs: lowers, target, readOnly: true });
+    } catch (error) {
+      if (lowers.length !== 1 || !isErrno(error, 'EINVAL')) throw error;
+      emptyLower = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-empty-'));
+      fs.chmodSync(emptyLower, 0o755);
+      lowers = [...lowers, emptyLower];
+      await namespace.mountOverlay({ lowerDirs: lowers, target, readOnly: true });
+    }
+    const session = await enter({ pid: namespace.pid, root: target });
+    const ns = namespace;
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> =>
+      (closing ??= (async () => {
+        try {
+          await session.close();
+          await ns.close();
+        } finally {
+          removeDir(target);
+          if (emptyLower) removeDir(emptyLower);
+        }
+      })());
+    return {
+      namespace: ns,
+      session,
+      target,
+      layers: diffDirs,
+      ...extra,
+      close,
+      [Symbol.asyncDispose]: close,
+    };
+  } catch (error) {
+    await namespace?.close().catch(() => undefined);
+    removeDir(target);
+    if (emptyLower) removeDir(emptyLower);
+    throw error;
+  }
+}
+
+function removeDir(dir: string): void {
+  try {
+    fs.rmdirSync(dir);
+  } catch {
+    // still mounted somewhere, or gone already
+  }
+}
