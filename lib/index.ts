@@ -63,3 +63,5 @@ export const readdir: typeof host.readdir = host.readdir.bind(host);
 export const readlink: typeof host.readlink = host.readlink.bind(host);
 export const readFile: typeof host.readFile = host.readFile.bind(host);
 export * as podman from './podman';
+export * as docker from './docker';
+export { containers, type Engine, type EngineContainer, type EnginesOptions } from './engines';

@@ -1,0 +1,139 @@
+/**
+ * Docker discovery: where rootless and rootful Docker keep their
+ * containers, images and layers, and which dockerd holds the namespaces
+ * they are mounted in, read from Docker's own files (no daemon API call,
+ * DOCKER_HOST ignored). Re-exported by the package entry point as the
+ * namespace `docker`, with the same names as `podman` where the meaning
+ * is the same.
+ *
+ * Only the public API is here; each function checks its arguments (a
+ * TypeError or RangeError with a node-style `code`, naming the argument)
+ * and hands them to the module under lib/docker/ that does the work.
+ *
+ * Error codes (DockerError.code): ENODOCKER, EDOCKERSTALE, ENOCONTAINER,
+ * EDOCKERAMBIGUOUS, ENOLAYER, EDOCKERSTORAGE, EDOCKERDRIVER, EDOCKERACCESS,
+ * ECONTAINERSTOPPED, ENOIMAGE, EDOCKERLAYERS — see lib/docker/errors.ts.
+ */
+import type { Readable } from 'node:stream';
+
+import type { LayerChange } from './diff';
+import { checkDiffOptions, checkDockerOptions, checkExportOptions, checkSessionOptions } from './docker/arguments';
+import * as config from './docker/config';
+import * as daemon from './docker/daemon';
+import * as layerOps from './docker/layers';
+import * as sessions from './docker/session';
+import * as store from './docker/store';
+import type { DockerOptions, DockerStorageConfig } from './docker/config';
+import type { DockerDiffOptions, DockerExportOptions } from './docker/layers';
+import type { DockerSessionOptions, MountedLayers } from './docker/session';
+import type { DockerContainer, DockerImage } from './docker/store';
+import { checkString } from './options';
+import type { Session } from './session';
+
+export { DockerError } from './docker/errors';
+export type { DockerErrorCode, DockerErrorDetails } from './docker/errors';
+export type { DockerOptions, DockerStorageConfig } from './docker/config';
+export type { DockerContainer, DockerImage } from './docker/store';
+export type { DockerSessionOptions, MountedLayers } from './docker/session';
+export type { DockerDiffOptions, DockerExportOptions } from './docker/layers';
+
+/** data root, driver, daemon.json and pid file of rootless (uid != 0) or rootful Docker. */
+export function storageConfig(options?: DockerOptions): DockerStorageConfig {
+  return config.storageConfig(checkDockerOptions(options, 'storageConfig'));
+}
+
+/**
+ * The pid of the user's dockerd (rootless: in RootlessKit's namespaces),
+ * checked to really be it: DockerError ENODOCKER (no pid file), EDOCKERSTALE.
+ */
+export function daemonPid(options?: DockerOptions): number {
+  return daemon.daemonPid(checkDockerOptions(options, 'daemonPid'));
+}
+
+/** The pid file of the user's dockerd: `$XDG_RUNTIME_DIR/docker.pid` rootless, `/var/run/docker.pid` rootful. */
+export function daemonPidFile(options?: DockerOptions): string {
+  return daemon.daemonPidFile(checkDockerOptions(options, 'daemonPidFile'));
+}
+
+/** Every container, running or not. */
+export function containers(options?: DockerOptions): DockerContainer[] {
+  return store.containers(checkDockerOptions(options, 'containers'));
+}
+
+/** One container by exact name, exact id, or unique id prefix: ENOCONTAINER, EDOCKERAMBIGUOUS (with `candidates`). */
+export function container(nameOrIdPrefix: string, options?: DockerOptions): DockerContainer {
+  const name = checkString('nameOrIdPrefix', nameOrIdPrefix);
+  return store.container(name, checkDockerOptions(options, 'container'));
+}
+
+/** Every image. */
+export function images(options?: DockerOptions): DockerImage[] {
+  return store.images(checkDockerOptions(options, 'images'));
+}
+
+/** One image by name (`x` meaning `x:latest`), full id or unique id prefix: ENOIMAGE, EDOCKERAMBIGUOUS. */
+export function image(ref: string, options?: DockerOptions): DockerImage {
+  const checkedRef = checkString('ref', ref);
+  return store.image(checkedRef, checkDockerOptions(options, 'image'));
+}
+
+/** The diff dirs of an overlay2 layer dir (a container's `layer`, an image's) and of all below it, top first. */
+export function layerChain(layerId: string, options?: DockerOptions): string[] {
+  const id = checkString('layerId', layerId);
+  return store.layerChain(id, checkDockerOptions(options, 'layerChain'));
+}
+
+/**
+ * A session in the namespaces where dockerd mounts containers' merged
+ * dirs: rootless, RootlessKit's (dockerd's); rootful, the host's.
+ */
+export async function enterStorage(options?: DockerSessionOptions): Promise<Session> {
+  return sessions.enterStorage(checkSessionOptions(options, 'enterStorage'));
+}
+
+/** enterStorage(), with every path resolved inside the container's merged dir: ECONTAINERSTOPPED when it does not run. */
+export async function enterMerged(nameOrId: string, options?: DockerOptions): Promise<Session> {
+  const name = checkString('nameOrId', nameOrId);
+  return sessions.enterMerged(name, checkDockerOptions(options, 'enterMerged'));
+}
+
+/** A session in the container's own namespaces, as `docker exec` sees it: ECONTAINERSTOPPED when it does not run. */
+export async function enterContainer(nameOrId: string, options?: DockerSessionOptions): Promise<Session> {
+  const name = checkString('nameOrId', nameOrId);
+  return sessions.enterContainer(name, checkSessionOptions(options, 'enterContainer'));
+}
+
+/** The container's layers stacked read-only in a namespace of the library's own, running or not. */
+export async function mountContainer(nameOrId: string, options?: DockerOptions): Promise<MountedLayers> {
+  const name = checkString('nameOrId', nameOrId);
+  return sessions.mountContainer(name, checkDockerOptions(options, 'mountContainer'));
+}
+
+/** The image's layers stacked read-only in a namespace of the library's own. */
+export async function mountImage(ref: string, options?: DockerOptions): Promise<MountedLayers> {
+  const checkedRef = checkString('ref', ref);
+  return sessions.mountImage(checkedRef, checkDockerOptions(options, 'mountImage'));
+}
+
+/** What `docker diff nameOrId` lists, without the daemon: the container's rw layer against the layers below it. */
+export async function diff(nameOrId: string, options?: DockerDiffOptions): Promise<LayerChange[]> {
+  const name = checkString('nameOrId', nameOrId);
+  return layerOps.diff(name, checkDiffOptions(options, 'diff'));
+}
+
+/**
+ * What `docker export nameOrId` writes, as a `Readable` tar: the
+ * container's files (through its merged dir while it runs, its layers
+ * mounted in a namespace of our own once stopped), ids as the container
+ * sees them.  Errors (no such container ...) come out as the stream's.
+ */
+export function exportContainer(nameOrId: string, options?: DockerExportOptions): Readable {
+  const name = checkString('nameOrId', nameOrId);
+  return layerOps.exportContainer(name, checkExportOptions(options, 'exportContainer'));
+}
+
+/** A container's changes, or an image's top layer, as an OCI layer tar (whiteouts as `.wh.` entries). */
+export function exportLayer(nameOrId: string, options?: DockerExportOptions): Readable {
+  const name = checkString('nameOrId', nameOrId);
+  return layerOps.exportLayer(name, checkExportOptions(options, 'exportLayer'));
+}

@@ -1,0 +1,18 @@
+/**
+ * The checks of docker.*'s arguments, made once where the public functions
+ * are (lib/docker.ts): the discovery modules behind them trust what they get.
+ */
+import { engineCheckers } from '../engine/arguments';
+import type { DockerOptions } from './config';
+import type { DockerDiffOptions, DockerExportOptions } from './layers';
+import type { DockerSessionOptions } from './session';
+
+export const {
+  options: checkDockerOptions,
+  session: checkSessionOptions,
+  diff: checkDiffOptions,
+  export: checkExportOptions,
+} = engineCheckers<DockerOptions, DockerSessionOptions, DockerDiffOptions, DockerExportOptions>({
+  options: ['uid', 'env', 'home', 'daemonConfig', 'dataRoot', 'runtimeDir', 'pidFile'],
+  paths: ['home', 'daemonConfig', 'dataRoot', 'runtimeDir', 'pidFile'],
+});

@@ -1,0 +1,56 @@
+/**
+ * Errors of the Docker discovery module.
+ *
+ * Every error thrown by `docker.*` is a {@link DockerError} with one of these
+ * codes (node:fs errors met while reading Docker's files are wrapped only when
+ * they mean something Docker-specific; otherwise they are thrown as they are):
+ *
+ * | code               | meaning |
+ * |--------------------|---------|
+ * | `ENODOCKER`        | no dockerd pid file: the user's (or root's) daemon does not run |
+ * | `EDOCKERSTALE`     | the pid file names a dead process, a zombie, or a process that is not that user's dockerd (pid reused) |
+ * | `ENOCONTAINER`     | no container has that name, id, or id prefix |
+ * | `EDOCKERAMBIGUOUS` | an id prefix matches several containers or images; `candidates` lists their ids |
+ * | `ENOLAYER`         | a layer's directory or record is missing |
+ * | `EDOCKERSTORAGE`   | a Docker storage file could not be read or parsed (`cause` holds the original error) |
+ * | `EDOCKERDRIVER`    | the storage driver is not `overlay2` (only overlay2 layouts are understood) |
+ * | `EDOCKERACCESS`    | Docker's storage or daemon belongs to another user: permission denied (`cause` holds the node:fs error) |
+ * | `ECONTAINERSTOPPED`| the container is not running while its namespaces or merged dir are asked for |
+ * | `ENOIMAGE`         | no image has that name, id, or id prefix |
+ * | `EDOCKERLAYERS`    | the layers cannot be stacked in one overlay mount (too many, or options longer than a page) |
+ */
+import { EngineError, type EngineErrorFields, type EngineErrors, type EngineFailure } from '../engine/errors';
+
+export type DockerErrorCode =
+  | 'ENODOCKER'
+  | 'EDOCKERSTALE'
+  | 'ENOCONTAINER'
+  | 'EDOCKERAMBIGUOUS'
+  | 'ENOLAYER'
+  | 'EDOCKERSTORAGE'
+  | 'EDOCKERDRIVER'
+  | 'EDOCKERACCESS'
+  | 'ECONTAINERSTOPPED'
+  | 'ENOIMAGE'
+  | 'EDOCKERLAYERS';
+
+export type DockerErrorDetails = EngineErrorFields;
+
+export class DockerError extends EngineError<DockerErrorCode> {
+  constructor(code: DockerErrorCode, message: string, details: DockerErrorDetails = {}) {
+    super('DockerError', code, message, details);
+  }
+}
+
+const FAILURE_CODES: Record<EngineFailure, DockerErrorCode> = {
+  none: 'ENODOCKER',
+  stale: 'EDOCKERSTALE',
+  access: 'EDOCKERACCESS',
+  storage: 'EDOCKERSTORAGE',
+  noLayer: 'ENOLAYER',
+  layers: 'EDOCKERLAYERS',
+  stopped: 'ECONTAINERSTOPPED',
+};
+
+/** The shared engine code's failures as DockerErrors. */
+export const dockerErrors: EngineErrors = (failure, message, details) => new DockerError(FAILURE_CODES[failure], message, details);

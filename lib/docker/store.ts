@@ -1,0 +1,233 @@
+/**
+ * Docker's files, read directly (the layout of dockerd 20.10's overlay2):
+ *   <data-root>/containers/<id>/config.v2.json            a container: names, image, state, pid
+ *   <data-root>/image/overlay2/layerdb/mounts/<id>/{mount-id,init-id,parent}
+ *                                                        its rw layer, init layer, image chain id
+ *   <data-root>/image/overlay2/repositories.json          image names -> image ids
+ *   <data-root>/image/overlay2/imagedb/content/sha256/<id> an image's config (rootfs.diff_ids)
+ *   <data-root>/image/overlay2/layerdb/sha256/<chain>/{cache-id,parent,size}
+ *                                                        a layer: its overlay2 dir, parent, bytes
+ *   <data-root>/overlay2/<dir>/{diff,work,merged,lower,link}, overlay2/l/<short> -> ../<dir>/diff
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { processAlive } from '../engine/process';
+import { lowerFileChain, readStorageJson, readStorageText, accessError } from '../engine/storage';
+import { isErrno } from '../engine/errors';
+import { storageConfig, type DockerOptions, type DockerStorageConfig } from './config';
+import { DockerError, dockerErrors } from './errors';
+
+export interface DockerContainer {
+  id: string;
+  /** its name, without Docker's leading '/' */
+  names: string[];
+  /** image id (hex, without 'sha256:') */
+  image: string;
+  /** the image as the container was created from it (Config.Image: 'unshare-fs-test'), if recorded */
+  imageName: string | null;
+  /** the container's rw layer: its overlay2 dir (layerdb's mount-id) */
+  layer: string;
+  /** the init layer below it (`<layer>-init`: /etc/hosts, /dev ... as Docker prepares them), null if none */
+  initLayer: string | null;
+  created: string;
+  mergedDir: string;
+  upperDir: string;
+  workDir: string;
+  /** lower diff dirs, top to bottom: the init layer's, then the image's (as docker inspect's GraphDriver.Data.LowerDir) */
+  lowerDirs: string[];
+  /** State.Running, and its init pid alive */
+  running: boolean;
+  /** true while it runs: Docker mounts the merged dir for a running container */
+  mounted: boolean;
+  /** the merged dir while mounted, else null */
+  mountPoint: string | null;
+  /** the container's init pid (State.Pid) while it runs, else null */
+  pid: number | null;
+}
+
+export interface DockerImage {
+  id: string;
+  /** 'unshare-fs-test:latest' (repositories.json) */
+  names: string[];
+  /** the top layer's overlay2 dir (its chain, via layerChain, is the image's filesystem); '' for an image with no layer */
+  layer: string;
+  /** the layers' chain ids, bottom first */
+  chainIds: string[];
+  created: string | null;
+  /** bytes of its layers' files, as layerdb records them */
+  size: number;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+const record = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const hex = (id: string): string => id.replace(/^sha256:/, '');
+
+/** The configuration, checked to be an overlay2 one. */
+function overlay2(opts: DockerOptions): DockerStorageConfig {
+  const cfg = storageConfig(opts);
+  if (cfg.driver !== 'overlay2') {
+    throw new DockerError('EDOCKERDRIVER', `storage driver is '${cfg.driver}'; only 'overlay2' layouts are understood`);
+  }
+  return cfg;
+}
+
+function readText(file: string): string | null {
+  const text = readStorageText(file, true, 'Docker', dockerErrors);
+  return text === null ? null : text.trim();
+}
+
+/** The directories of `dir` (none when it does not exist). */
+function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).sort();
+  } catch (err) {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return [];
+    if (isErrno(err, 'EACCES', 'EPERM')) throw accessError(path.join(dir, '.'), err, 'Docker', dockerErrors);
+    throw new DockerError('EDOCKERSTORAGE', `cannot list ${dir}: ${(err as Error).message}`, { path: dir, cause: err });
+  }
+}
+
+/** The diff dirs of an overlay2 layer dir and of every layer below it, top first. */
+export function layerChain(layerId: string, opts: DockerOptions = {}): string[] {
+  return chainOf(overlay2(opts), layerId);
+}
+
+function chainOf(cfg: DockerStorageConfig, layerId: string): string[] {
+  const driverDir = path.join(cfg.dataRoot, 'overlay2');
+  if (layerId === '' || layerId.includes('/') || layerId === '.' || layerId === '..' || !fs.existsSync(path.join(driverDir, layerId))) {
+    throw new DockerError('ENOLAYER', `no such layer directory: ${path.join(driverDir, layerId)}`, { path: path.join(driverDir, layerId) });
+  }
+  // A base layer has no `lower` file: it is all of its chain.
+  return lowerFileChain(driverDir, layerId, 'Docker', dockerErrors) ?? [path.join(driverDir, layerId, 'diff')];
+}
+
+/** Every container (running or not). */
+export function containers(opts: DockerOptions = {}): DockerContainer[] {
+  const cfg = overlay2(opts);
+  const mountsDir = path.join(cfg.dataRoot, 'image', 'overlay2', 'layerdb', 'mounts');
+  const out: DockerContainer[] = [];
+  for (const id of listDir(path.join(cfg.dataRoot, 'containers'))) {
+    const file = path.join(cfg.dataRoot, 'containers', id, 'config.v2.json');
+    const c = record(readStorageJson(file, true, 'Docker', dockerErrors));
+    // A container being created or removed has no record, or no layer yet.
+    if (str(c.ID) !== id) continue;
+    const layer = readText(path.join(mountsDir, id, 'mount-id'));
+    if (!layer) continue;
+    const initLayer = readText(path.join(mountsDir, id, 'init-id')) || null;
+    const state = record(c.State);
+    const statePid = typeof state.Pid === 'number' && state.Pid > 0 ? state.Pid : null;
+    const running = state.Running === true && statePid !== null && processAlive(statePid);
+    const dir = path.join(cfg.dataRoot, 'overlay2', layer);
+    let lowerDirs: string[];
+    try {
+      lowerDirs = chainOf(cfg, layer).slice(1);
+    } catch (err) {
+      if (err instanceof DockerError && err.code === 'ENOLAYER') lowerDirs = [];
+      else throw err;
+    }
+    const name = str(c.Name);
+    out.push({
+      id,
+      names: name ? [name.replace(/^\//, '')] : [],
+      image: hex(str(c.Image) ?? ''),
+      imageName: str(record(c.Config).Image),
+      layer,
+      initLayer,
+      created: str(c.Created) ?? '',
+      mergedDir: path.join(dir, 'merged'),
+      upperDir: path.join(dir, 'diff'),
+      workDir: path.join(dir, 'work'),
+      lowerDirs,
+      running,
+      mounted: running,
+      mountPoint: running ? path.join(dir, 'merged') : null,
+      pid: running ? statePid : null,
+    });
+  }
+  return out;
+}
+
+/** Resolves a full id or a unique id prefix among `ids`. */
+function resolveId(ref: string, ids: string[], what: 'container' | 'image'): string {
+  const id = what === 'image' ? hex(ref) : ref;
+  if (ids.includes(id)) return id;
+  const matches = /^[0-9a-f]+$/.test(id) ? ids.filter((candidate) => candidate.startsWith(id)) : [];
+  if (matches.length === 1) return matches[0];
+  if (matches.length > 1) {
+    throw new DockerError('EDOCKERAMBIGUOUS', `${what} id prefix '${ref}' is ambiguous: ${matches.join(', ')}`, { candidates: matches });
+  }
+  throw new DockerError(what === 'container' ? 'ENOCONTAINER' : 'ENOIMAGE', `no such ${what}: ${ref}`);
+}
+
+/**
+ * One container by exact name (with or without the leading '/'), exact id,
+ * or unique id prefix (in that order): ENOCONTAINER, EDOCKERAMBIGUOUS.
+ */
+export function container(nameOrIdPrefix: string, opts: DockerOptions = {}): DockerContainer {
+  const all = containers(opts);
+  const name = nameOrIdPrefix.replace(/^\//, '');
+  const exact = all.find((c) => c.names.includes(name)) ?? all.find((c) => c.id === nameOrIdPrefix);
+  if (exact) return exact;
+  const id = resolveId(nameOrIdPrefix, all.map((c) => c.id), 'container');
+  return all.find((c) => c.id === id) as DockerContainer;
+}
+
+/** Chain id of each layer, bottom first: the first diff id, then sha256 of "<parent chain> <diff id>". */
+function chainIds(diffIds: string[]): string[] {
+  const out: string[] = [];
+  for (const diffId of diffIds) {
+    const parent = out[out.length - 1];
+    out.push(parent === undefined ? diffId : `sha256:${createHash('sha256').update(`${parent} ${diffId}`).digest('hex')}`);
+  }
+  return out;
+}
+
+/** Every image (imagedb), with its names from repositories.json. */
+export function images(opts: DockerOptions = {}): DockerImage[] {
+  const cfg = overlay2(opts);
+  const imageDir = path.join(cfg.dataRoot, 'image', 'overlay2');
+  const names = new Map<string, string[]>();
+  const repositories = record(record(readStorageJson(path.join(imageDir, 'repositories.json'), true, 'Docker', dockerErrors)).Repositories);
+  for (const tags of Object.values(repositories)) {
+    for (const [tag, id] of Object.entries(record(tags))) {
+      if (typeof id !== 'string' || tag.includes('@')) continue;
+      names.set(hex(id), [...(names.get(hex(id)) ?? []), tag]);
+    }
+  }
+  const layerdb = path.join(imageDir, 'layerdb', 'sha256');
+  const contentDir = path.join(imageDir, 'imagedb', 'content', 'sha256');
+  const out: DockerImage[] = [];
+  for (const id of listDir(contentDir)) {
+    if (!/^[0-9a-f]{64}$/.test(id)) continue;
+    const config = record(readStorageJson(path.join(contentDir, id), true, 'Docker', dockerErrors));
+    const diffIds = record(config.rootfs).diff_ids;
+    const chain = chainIds(Array.isArray(diffIds) ? diffIds.filter((d): d is string => typeof d === 'string') : []);
+    let size = 0;
+    for (const chainId of chain) size += Number(readText(path.join(layerdb, hex(chainId), 'size')) ?? 0) || 0;
+    const top = chain.length > 0 ? readText(path.join(layerdb, hex(chain[chain.length - 1]), 'cache-id')) : null;
+    if (chain.length > 0 && !top) continue; // its layers are being written or removed
+    out.push({ id, names: (names.get(id) ?? []).sort(), layer: top ?? '', chainIds: chain, created: str(config.created), size });
+  }
+  return out;
+}
+
+/** True if the image name `name` ('repo:tag') is what `ref` asks for ('repo' meaning 'repo:latest'). */
+function nameMatches(name: string, ref: string): boolean {
+  if (name === ref) return true;
+  const tagged = /:[^/]+$/.test(ref) ? ref : `${ref}:latest`;
+  return name === tagged || name === `docker.io/${tagged}` || name === `docker.io/library/${tagged}` || `docker.io/library/${name}` === tagged;
+}
+
+/**
+ * One image by name ('repo:tag', 'repo' meaning 'repo:latest'), full id
+ * (with or without 'sha256:'), or unique id prefix: ENOIMAGE, EDOCKERAMBIGUOUS.
+ */
+export function image(ref: string, opts: DockerOptions = {}): DockerImage {
+  const all = images(opts);
+  const byName = all.filter((i) => i.names.some((n) => nameMatches(n, ref)));
+  if (byName.length === 1) return byName[0];
+  const id = resolveId(ref, all.map((i) => i.id), 'image');
+  return all.find((i) => i.id === id) as DockerImage;
+}

@@ -1,0 +1,296 @@
+// Docker discovery on data roots made here, file by file, as dockerd 20.10
+// lays out overlay2 (see lib/docker/store.ts): no Docker needed. The real
+// thing is held to `docker inspect` in docker.test.ts.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { docker } from '../lib';
+import { requires, userNamespaces, which } from './helpers/requirements';
+
+const UID = process.getuid ? process.getuid() : 0;
+const hex = (c: string): string => c.repeat(64);
+
+function write(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+  return undefined;
+}
+
+const chainOf = (parent: string, diffId: string): string => `sha256:${createHash('sha256').update(`${parent} ${diffId}`).digest('hex')}`;
+
+/**
+ * A data root with a two-layer image `app:1` and three containers: `web`
+ * running (our own pid stands in for its init), `old` stopped, and `ab…`
+ * sharing an id prefix with `web`.
+ */
+function makeDataRoot(root: string) {
+  const ov = path.join(root, 'overlay2');
+  const img = path.join(root, 'image', 'overlay2');
+  const layer = (id: string, short: string, lower: string | null): void => {
+    fs.mkdirSync(path.join(ov, id, 'diff'), { recursive: true });
+    write(path.join(ov, id, 'link'), short);
+    fs.mkdirSync(path.join(ov, 'l'), { recursive: true });
+    fs.symlinkSync(`../${id}/diff`, path.join(ov, 'l', short));
+    if (lower !== null) write(path.join(ov, id, 'lower'), lower);
+  };
+  const base = hex('1');
+  const top = hex('2');
+  layer(base, 'BASESHORT', null);
+  layer(top, 'TOPSHORT', 'l/BASESHORT');
+  const diffIds = [`sha256:${hex('d')}`, `sha256:${hex('e')}`];
+  const chain = [diffIds[0], chainOf(diffIds[0], diffIds[1])];
+  const imageId = hex('9');
+  write(path.join(img, 'imagedb', 'content', 'sha256', imageId), JSON.stringify({ created: '2024-05-01T00:00:00Z', rootfs: { type: 'layers', diff_ids: diffIds } }));
+  write(path.join(img, 'layerdb', 'sha256', chain[0].slice(7), 'cache-id'), base);
+  write(path.join(img, 'layerdb', 'sha256', chain[0].slice(7), 'size'), '100');
+  write(path.join(img, 'layerdb', 'sha256', chain[1].slice(7), 'cache-id'), top);
+  write(path.join(img, 'layerdb', 'sha256', chain[1].slice(7), 'size'), '23');
+  write(path.join(img, 'repositories.json'), JSON.stringify({ Repositories: { app: { 'app:1': `sha256:${imageId}`, 'app@sha256:abc': `sha256:${imageId}` } } }));
+
+  const container = (id: string, name: string, running: boolean, pid: number): string => {
+    const mount = `${id.slice(0, 8)}${hex('7').slice(8)}`;
+    layer(`${mount}-init`, `INIT${id.slice(0, 4)}`, 'l/TOPSHORT:l/BASESHORT');
+    layer(mount, `RW${id.slice(0, 4)}`, `l/INIT${id.slice(0, 4)}:l/TOPSHORT:l/BASESHORT`);
+    write(path.join(img, 'layerdb', 'mounts', id, 'mount-id'), mount);
+    write(path.join(img, 'layerdb', 'mounts', id, 'init-id'), `${mount}-init`);
+    write(path.join(img, 'layerdb', 'mounts', id, 'parent'), chain[1]);
+    write(
+      path.join(root, 'containers', id, 'config.v2.json'),
+      JSON.stringify({ ID: id, Name: `/${name}`, Image: `sha256:${imageId}`, Created: '2024-05-02T00:00:00Z', Driver: 'overlay2', Config: { Image: 'app:1' }, State: { Running: running, Pid: pid } }),
+    );
+    return mount;
+  };
+  const web = `abc1${hex('3').slice(4)}`;
+  const old = hex('4');
+  const other = `abc2${hex('5').slice(4)}`;
+  const webMount = container(web, 'web', true, process.pid);
+  container(old, 'old', false, 0);
+  // Says it runs, but its pid is dead: dockerd died with it.
+  const dead = spawnSync('true').pid as number;
+  container(other, 'other', true, dead);
+  // Being created: a directory with no record yet.
+  fs.mkdirSync(path.join(root, 'containers', hex('6')), { recursive: true });
+  return { ov, base, top, imageId, chain, web, old, other, webMount, opts: { uid: UID, dataRoot: root, pidFile: path.join(root, 'docker.pid') } };
+}
+
+describe('docker.storageConfig', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-docker-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('takes the rootless defaults from XDG_* and HOME, the rootful ones from /etc and /var', () => {
+    const env = { XDG_RUNTIME_DIR: '/run/user/4242', XDG_DATA_HOME: '/data/home', XDG_CONFIG_HOME: path.join(dir, 'cfg') };
+    expect(docker.storageConfig({ uid: 4242, env, home: '/home/x' })).toEqual({
+      uid: 4242,
+      rootless: true,
+      dataRoot: '/data/home/docker',
+      driver: 'overlay2',
+      configFile: null,
+      runtimeDir: '/run/user/4242',
+      pidFile: '/run/user/4242/docker.pid',
+    });
+    expect(docker.storageConfig({ uid: 4242, env: {}, home: '/home/x' })).toMatchObject({ dataRoot: '/home/x/.local/share/docker', runtimeDir: '/run/user/4242' });
+    expect(docker.storageConfig({ uid: 0, daemonConfig: path.join(dir, 'none.json') })).toMatchObject({
+      rootless: false,
+      dataRoot: '/var/lib/docker',
+      pidFile: '/var/run/docker.pid',
+      runtimeDir: null,
+    });
+  });
+
+  it('reads data-root, storage-driver and pidfile from the daemon.json of the user', () => {
+    const file = path.join(dir, 'cfg', 'docker', 'daemon.json');
+    write(file, JSON.stringify({ 'data-root': '/srv/docker', 'storage-driver': 'vfs', pidfile: '/srv/d.pid', debug: true }));
+    const cfg = docker.storageConfig({ uid: 4242, env: { XDG_CONFIG_HOME: path.join(dir, 'cfg') }, home: '/home/x' });
+    expect(cfg).toMatchObject({ dataRoot: '/srv/docker', driver: 'vfs', pidFile: '/srv/d.pid', configFile: file });
+    // Only overlay2 layouts are understood.
+    expect(codeOf(() => docker.containers({ uid: 4242, env: { XDG_CONFIG_HOME: path.join(dir, 'cfg') }, home: '/home/x' }))).toBe('EDOCKERDRIVER');
+  });
+
+  it('is EDOCKERSTORAGE for a daemon.json that is not a JSON object, or has a key of the wrong type', () => {
+    const file = path.join(dir, 'daemon.json');
+    for (const text of ['{ not json', '[1, 2]', '{"data-root": 42}']) {
+      write(file, text);
+      expect(codeOf(() => docker.storageConfig({ uid: 4242, daemonConfig: file }))).toBe('EDOCKERSTORAGE');
+    }
+  });
+
+  it('detects the driver from the image dir dockerd made', () => {
+    fs.mkdirSync(path.join(dir, 'image', 'vfs'), { recursive: true });
+    expect(docker.storageConfig({ uid: 4242, dataRoot: dir, daemonConfig: path.join(dir, 'none.json') }).driver).toBe('vfs');
+  });
+
+  it('refuses unknown options and arguments of the wrong type', () => {
+    expect(() => docker.storageConfig({ dataroot: dir } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => docker.storageConfig({ uid: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => docker.container(42 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+  });
+});
+
+describe('docker containers, images and chains on a made data root', () => {
+  let dir: string;
+  let s: ReturnType<typeof makeDataRoot>;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-docker-'));
+    s = makeDataRoot(dir);
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('lists containers with their layers, lower chain, state and pid', () => {
+    const all = docker.containers(s.opts);
+    expect(all.map((c) => c.names[0]).sort()).toEqual(['old', 'other', 'web']);
+    const web = docker.container('web', s.opts);
+    const d = (id: string): string => path.join(s.ov, id, 'diff');
+    expect(web).toEqual({
+      id: s.web,
+      names: ['web'],
+      image: s.imageId,
+      imageName: 'app:1',
+      layer: s.webMount,
+      initLayer: `${s.webMount}-init`,
+      created: '2024-05-02T00:00:00Z',
+      mergedDir: path.join(s.ov, s.webMount, 'merged'),
+      upperDir: d(s.webMount),
+      workDir: path.join(s.ov, s.webMount, 'work'),
+      lowerDirs: [d(`${s.webMount}-init`), d(s.top), d(s.base)],
+      running: true,
+      mounted: true,
+      mountPoint: path.join(s.ov, s.webMount, 'merged'),
+      pid: process.pid,
+    });
+    expect(docker.container('old', s.opts)).toMatchObject({ running: false, mounted: false, mountPoint: null, pid: null });
+    // Recorded as running, but its pid is dead.
+    expect(docker.container('other', s.opts)).toMatchObject({ running: false, pid: null });
+  });
+
+  it('finds a container by name (with or without /), id, or unique prefix; ambiguous prefixes name their candidates', () => {
+    expect(docker.container('/web', s.opts).id).toBe(s.web);
+    expect(docker.container(s.old, s.opts).names).toEqual(['old']);
+    expect(docker.container('abc1', s.opts).id).toBe(s.web);
+    let error: docker.DockerError | undefined;
+    try {
+      docker.container('abc', s.opts);
+    } catch (e) {
+      error = e as docker.DockerError;
+    }
+    expect(error).toBeInstanceOf(docker.DockerError);
+    expect(error).toMatchObject({ code: 'EDOCKERAMBIGUOUS', name: 'DockerError' });
+    expect([...error!.candidates!].sort()).toEqual([s.web, s.other].sort());
+    expect(codeOf(() => docker.container('zzz', s.opts))).toBe('ENOCONTAINER');
+    expect(codeOf(() => docker.container('', s.opts))).toBe('ERR_INVALID_ARG_VALUE');
+  });
+
+  it('lists images with names, chain ids, top layer and size; finds them by name, id or prefix', () => {
+    expect(docker.images(s.opts)).toEqual([
+      { id: s.imageId, names: ['app:1'], layer: s.top, chainIds: s.chain, created: '2024-05-01T00:00:00Z', size: 123 },
+    ]);
+    expect(docker.image('app:1', s.opts).id).toBe(s.imageId);
+    expect(docker.image(`sha256:${s.imageId}`, s.opts).id).toBe(s.imageId);
+    expect(docker.image('999', s.opts).id).toBe(s.imageId);
+    expect(codeOf(() => docker.image('app', s.opts))).toBe('ENOIMAGE'); // app:latest
+    expect(docker.layerChain(s.top, s.opts)).toEqual([path.join(s.ov, s.top, 'diff'), path.join(s.ov, s.base, 'diff')]);
+    expect(docker.layerChain(s.base, s.opts)).toEqual([path.join(s.ov, s.base, 'diff')]);
+    for (const bad of ['..', 'l/../x', hex('f')]) expect(codeOf(() => docker.layerChain(bad, s.opts))).toBe('ENOLAYER');
+  });
+
+  it('is EDOCKERSTORAGE for a record that is not JSON', () => {
+    const file = path.join(dir, 'containers', s.old, 'config.v2.json');
+    const good = fs.readFileSync(file, 'utf8');
+    try {
+      write(file, '{"ID": ');
+      expect(codeOf(() => docker.containers(s.opts))).toBe('EDOCKERSTORAGE');
+    } finally {
+      write(file, good);
+    }
+  });
+
+  it('an empty data root has no containers and no images', () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-docker-empty-'));
+    try {
+      expect(docker.containers({ dataRoot: empty })).toEqual([]);
+      expect(docker.images({ dataRoot: path.join(empty, 'missing') })).toEqual([]);
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('docker.daemonPid', () => {
+  let dir: string;
+  let child: ChildProcess | undefined;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-docker-'));
+  });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    child?.kill('SIGKILL');
+    child = undefined;
+  });
+  const pidFile = (): string => path.join(dir, 'docker.pid');
+  const opts = (): { uid: number; runtimeDir: string; daemonConfig: string } => ({ uid: UID, runtimeDir: dir, daemonConfig: path.join(dir, 'none.json') });
+
+  it('is ENODOCKER without a pid file', () => {
+    expect(docker.daemonPidFile({ uid: 4242, runtimeDir: dir, daemonConfig: path.join(dir, 'none.json') })).toBe(pidFile());
+    expect(codeOf(() => docker.daemonPid({ uid: 4242, runtimeDir: dir, daemonConfig: path.join(dir, 'none.json') }))).toBe('ENODOCKER');
+  });
+
+  it('is EDOCKERSTALE for a dead pid, a process that is not dockerd, garbage, or a FIFO', () => {
+    const o = { ...opts(), uid: 4242, pidFile: pidFile() };
+    write(pidFile(), String(spawnSync('true').pid));
+    expect(codeOf(() => docker.daemonPid(o))).toBe('EDOCKERSTALE');
+    write(pidFile(), String(process.pid));
+    expect(codeOf(() => docker.daemonPid(o))).toBe('EDOCKERSTALE');
+    write(pidFile(), 'dockerd\n');
+    expect(codeOf(() => docker.daemonPid(o))).toBe('EDOCKERSTALE');
+    fs.rmSync(pidFile());
+    spawnSync('mkfifo', [pidFile()]);
+    expect(codeOf(() => docker.daemonPid(o))).toBe('EDOCKERSTALE');
+  });
+
+  const spawnFake = async (argv: string[]): Promise<ChildProcess> => {
+    const started = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
+    await new Promise<void>((resolve, reject) => {
+      started.once('spawn', () => resolve());
+      started.once('error', reject);
+    });
+    return started;
+  };
+
+  requires(userNamespaces).it("takes a live dockerd of the user; rootless, only one in a user namespace other than the host's", async () => {
+    // A copy of sleep named dockerd: in a user namespace of its own (as
+    // RootlessKit's), then in the host's.
+    const fake = path.join(dir, 'dockerd');
+    fs.copyFileSync(which('sleep') ?? '/bin/sleep', fake);
+    fs.chmodSync(fake, 0o755);
+    child = await spawnFake(['unshare', '--user', '--map-root-user', fake, '60']);
+    write(pidFile(), `${child.pid}\n`);
+    // unshare execs the fake: same pid, once it has.
+    for (let i = 0; i < 100 && fs.readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim() !== 'dockerd'; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(docker.daemonPid({ uid: UID, pidFile: pidFile() })).toBe(child.pid);
+    // Another user's is not this user's daemon.
+    expect(codeOf(() => docker.daemonPid({ uid: UID + 1, pidFile: pidFile() }))).toBe('EDOCKERSTALE');
+    child.kill('SIGKILL');
+    child = await spawnFake([fake, '60']);
+    write(pidFile(), `${child.pid}\n`);
+    if (UID === 0) {
+      // Rootful dockerd runs in the host's namespaces.
+      expect(docker.daemonPid({ uid: 0, pidFile: pidFile() })).toBe(child.pid);
+    } else {
+      // A rootless one there is not RootlessKit's.
+      expect(codeOf(() => docker.daemonPid({ uid: UID, pidFile: pidFile() }))).toBe('EDOCKERSTALE');
+    }
+  });
+});
