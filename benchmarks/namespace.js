@@ -447,4 +447,4 @@ async function runNamespaceSection({ library, trials, compareLibs = [], log = co
   }
 }
 
-module.exports = { runNamespaceSection, runNsTrial, libraryWalk, summarizeRows, formatRows, serializeRow, formatLatency };
+module.exports = { runNamespaceSection, runNsTrial, libraryWalk, walkingAt, summarizeRows, formatRows, serializeRow, formatLatency };

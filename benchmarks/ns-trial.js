@@ -6,7 +6,8 @@
 //   node benchmarks/ns-trial.js open  TARGET COUNT WARMUP
 //   node benchmarks/ns-trial.js lstat TARGET PATH COUNT WARMUP
 //
-// TARGET is a pid (enter({ pid })) or "storage" (podman.enterStorage()), or
+// TARGET is a pid (enter({ pid })), "storage" (podman.enterStorage()) or
+// "docker-storage" (docker.enterStorage()), or
 // for lstat "node" (fs.promises.lstat on the host, for scale).
 // walk: enter, walk(DIR, { stat: true }), close; ms covers all three
 //   (what a program pays to walk a namespace's tree), walkMs the walk alone.
@@ -26,10 +27,11 @@ const msSince = (started) => Number(now() - started) / 1e6;
 
 function opener(library, target) {
   if (target === 'storage') return () => library.podman.enterStorage();
+  if (target === 'docker-storage') return () => library.docker.enterStorage();
   // For scale: node's own fs.promises.lstat (a libuv thread-pool round trip).
   if (target === 'node') return async () => ({ lstat: require('node:fs').promises.lstat, close: async () => {} });
   const pid = Number(target);
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`bad target "${target}": a pid or "storage"`);
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`bad target "${target}": a pid, "storage" or "docker-storage"`);
   return () => library.enter({ pid });
 }
 

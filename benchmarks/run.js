@@ -17,6 +17,11 @@
 //                          with createNamespace(); see namespace.js)
 //   --no-podman            skip the podman section (on by default when podman
 //                          works: a container with the small tree copied in)
+//   --no-docker            skip the docker section (on by default when the
+//                          user's dockerd runs: the dbench container of
+//                          scripts/docker-scenario.sh; see docker-section.js)
+//   --docker-only          only the docker section
+//   --docker-container NAME   walk /bench of this running container instead
 //   --no-streams           skip the streams section (on by default: a 256 MiB
 //                          file through createReadStream on the host and in a
 //                          namespace, beside node's; see streams.js)
@@ -26,8 +31,8 @@
 //                          changes.js)
 //   --changes-only         only the changes section
 //   --namespace-only       skip the host walk tables, the streams and the
-//                          changes sections: only the namespace and podman
-//                          sections
+//                          changes sections: only the namespace, podman and
+//                          docker sections
 //   --streams-only         only the streams section
 //   --podman-container NAME   use this running container (>= 50,000 entries
 //                          in its merged dir) instead of making one
@@ -47,6 +52,7 @@ const { describeMachine } = require('./machine');
 const { libraryPath, loadLibrary } = require('./library');
 const { runNamespaceSection } = require('./namespace');
 const { runPodmanSection } = require('./podman-section');
+const { runDockerSection } = require('./docker-section');
 const { runStreamsSection } = require('./streams');
 const { runChangesSection } = require('./changes');
 const report = require('./report');
@@ -67,6 +73,9 @@ function parseOptions() {
       'compare-lib': { type: 'string', multiple: true, default: [] },
       'no-namespace': { type: 'boolean', default: false },
       'no-podman': { type: 'boolean', default: false },
+      'no-docker': { type: 'boolean', default: false },
+      'docker-only': { type: 'boolean', default: false },
+      'docker-container': { type: 'string' },
       'no-streams': { type: 'boolean', default: false },
       'namespace-only': { type: 'boolean', default: false },
       'streams-only': { type: 'boolean', default: false },
@@ -93,14 +102,17 @@ function parseOptions() {
   const trials = Number(values.trials ?? process.env.UNSHARE_FS_BENCH_TRIALS ?? 7);
   if (!Number.isInteger(trials) || trials < 1) throw new Error(`--trials must be a positive integer`);
   const idList = (text) => (text ? text.split(',').map((id) => id.trim()) : null);
+  const only = values['docker-only'];
   return { fixtures, trials, only: idList(values.only), skip: idList(values.skip) ?? [],
     slowConsumerEverywhere: values['slow-consumer'], compareLibs: values['compare-lib'],
-    hostTables: !values['namespace-only'] && !values['streams-only'] && !values['changes-only'],
-    streams: !values['no-streams'] && !values['namespace-only'] && !values['changes-only'],
-    namespace: !values['no-namespace'] && !values['streams-only'] && !values['changes-only'],
-    podman: !values['no-podman'] && !values['streams-only'] && !values['changes-only'],
-    changes: !values['no-changes'] && !values['streams-only'] && !values['namespace-only'],
-    podmanContainer: values['podman-container'] ?? null, keepContainer: values['keep-container'] };
+    hostTables: !only && !values['namespace-only'] && !values['streams-only'] && !values['changes-only'],
+    streams: !only && !values['no-streams'] && !values['namespace-only'] && !values['changes-only'],
+    namespace: !only && !values['no-namespace'] && !values['streams-only'] && !values['changes-only'],
+    podman: !only && !values['no-podman'] && !values['streams-only'] && !values['changes-only'],
+    docker: !values['no-docker'] && !values['streams-only'] && !values['changes-only'],
+    changes: !only && !values['no-changes'] && !values['streams-only'] && !values['namespace-only'],
+    podmanContainer: values['podman-container'] ?? null, keepContainer: values['keep-container'],
+    dockerContainer: values['docker-container'] ?? null };
 }
 
 function computeRatios(rows) {
@@ -196,7 +208,7 @@ async function main() {
   }
 
   if (options.streams) await runStreams(options, machine);
-  if (options.namespace || options.podman) await runNamespaceSections(options, machine);
+  if (options.namespace || options.podman || options.docker) await runNamespaceSections(options, machine);
   if (options.changes) await runChanges(options, machine);
 }
 
@@ -232,7 +244,7 @@ function runStreams(options, machine) {
   return runSection('streams', options, machine, () => runStreamsSection({ library, libraryError, trials: options.trials }));
 }
 
-/** The namespace and podman sections, written to out/results-namespace.json. */
+/** The namespace, podman and docker sections, written to out/results-namespace.json. */
 async function runNamespaceSections(options, machine) {
   let library;
   try {
@@ -262,6 +274,16 @@ async function runNamespaceSections(options, machine) {
       process.exitCode = 1;
     }
     if (results.podman?.skipped) console.log(`\npodman section skipped: ${results.podman.skipped}`);
+  }
+  if (options.docker) {
+    try {
+      results.docker = await runDockerSection({ library, trials: options.trials, containerName: options.dockerContainer });
+    } catch (error) {
+      console.log(`\ndocker section failed: ${error.stack || error.message}`);
+      results.docker = { error: error.message };
+      process.exitCode = 1;
+    }
+    if (results.docker?.skipped) console.log(`\ndocker section skipped: ${results.docker.skipped}`);
   }
   const file = path.join(OUT_DIR, 'results-namespace.json');
   report.writeResults(file, results);

@@ -217,6 +217,39 @@ describe('docker containers, images and chains on a made data root', () => {
     }
   });
 
+  it('hostile records: a mount-id that is no layer name is not followed; a lower link out of overlay2 is refused', () => {
+    const id = hex('8');
+    write(path.join(dir, 'containers', id, 'config.v2.json'), JSON.stringify({ ID: id, Name: '/evil', Image: 'sha256:x', State: {} }));
+    write(path.join(dir, 'image', 'overlay2', 'layerdb', 'mounts', id, 'mount-id'), '../../../../etc');
+    try {
+      expect(docker.containers(s.opts).map((c) => c.names[0]).sort()).toEqual(['old', 'other', 'web']);
+      expect(codeOf(() => docker.container('evil', s.opts))).toBe('ENOCONTAINER');
+    } finally {
+      fs.rmSync(path.join(dir, 'containers', id), { recursive: true });
+      fs.rmSync(path.join(dir, 'image', 'overlay2', 'layerdb', 'mounts', id), { recursive: true });
+    }
+    // A layer whose lower file names a link planted to lead out of overlay2.
+    const planted = hex('a');
+    fs.mkdirSync(path.join(s.ov, planted, 'diff'), { recursive: true });
+    fs.symlinkSync('/etc', path.join(s.ov, 'l', 'PLANTED'));
+    write(path.join(s.ov, planted, 'lower'), 'l/PLANTED:l/BASESHORT');
+    try {
+      let error: docker.DockerError | undefined;
+      try {
+        docker.layerChain(planted, s.opts);
+      } catch (e) {
+        error = e as docker.DockerError;
+      }
+      expect(error).toMatchObject({ code: 'EDOCKERSTORAGE', path: path.join(s.ov, planted, 'lower') });
+      expect(error?.message).toContain('outside');
+      write(path.join(s.ov, planted, 'lower'), '../../..:l/BASESHORT');
+      expect(codeOf(() => docker.layerChain(planted, s.opts))).toBe('EDOCKERSTORAGE');
+    } finally {
+      fs.rmSync(path.join(s.ov, planted), { recursive: true });
+      fs.rmSync(path.join(s.ov, 'l', 'PLANTED'));
+    }
+  });
+
   it('an empty data root has no containers and no images', () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-docker-empty-'));
     try {

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import * as api from '../lib';
-import { BigIntStats, Entry, FileSystem, Namespace, Session, Stats, createNamespace, enter, host, podman, type Namespace as NamespaceType } from '../lib';
+import { BigIntStats, Entry, FileSystem, Namespace, Session, Stats, createNamespace, docker, enter, host, podman, type Namespace as NamespaceType } from '../lib';
 import { requires, userNamespaces } from './helpers/requirements';
 
 const REPO = path.join(__dirname, '..');
@@ -24,7 +24,9 @@ const TOP_LEVEL = [
   'Session',
   'Stats',
   'UnshareFsError',
+  'containers',
   'createNamespace',
+  'docker',
   'enter',
   'host',
   'lstat',
@@ -57,6 +59,27 @@ const PODMAN = [
   'mountImage',
   'pausePid',
   'pausePidFile',
+  'storageConfig',
+];
+
+/** README.md's Docker table, and DockerError: podman's names where the meaning is the same. */
+const DOCKER = [
+  'DockerError',
+  'container',
+  'containers',
+  'daemonPid',
+  'daemonPidFile',
+  'diff',
+  'enterContainer',
+  'enterMerged',
+  'enterStorage',
+  'exportContainer',
+  'exportLayer',
+  'image',
+  'images',
+  'layerChain',
+  'mountContainer',
+  'mountImage',
   'storageConfig',
 ];
 
@@ -115,6 +138,10 @@ describe('exports', () => {
     expect(sorted(Object.keys(podman))).toEqual(sorted(PODMAN));
   });
 
+  test('docker exports the documented functions and DockerError', () => {
+    expect(sorted(Object.keys(docker))).toEqual(sorted(DOCKER));
+  });
+
   test('STAT_FIELDS cannot be changed under the protocol', () => {
     expect(Object.isFrozen(api.STAT_FIELDS)).toBe(true);
     expect(() => (api.STAT_FIELDS as unknown as string[]).reverse()).toThrow(TypeError);
@@ -134,11 +161,12 @@ describe('exports', () => {
       spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', timeout: 30_000 });
 
     test('require("unshare-fs") gives the documented names', () => {
-      const run = node(['-e', 'const u = require("unshare-fs"); console.log(JSON.stringify([Object.keys(u), Object.keys(u.podman)]))']);
+      const run = node(['-e', 'const u = require("unshare-fs"); console.log(JSON.stringify([Object.keys(u), Object.keys(u.podman), Object.keys(u.docker)]))']);
       expect(run.stderr).toBe('');
-      const [names, podmanNames] = JSON.parse(run.stdout) as [string[], string[]];
+      const [names, podmanNames, dockerNames] = JSON.parse(run.stdout) as [string[], string[], string[]];
       expect(sorted(names)).toEqual(sorted(TOP_LEVEL));
       expect(sorted(podmanNames)).toEqual(sorted(PODMAN));
+      expect(sorted(dockerNames)).toEqual(sorted(DOCKER));
     });
 
     test('import from "unshare-fs" gives the same names to ES modules', () => {
@@ -150,7 +178,7 @@ describe('exports', () => {
       expect(sorted(names)).toEqual(sorted(TOP_LEVEL));
     });
 
-    test.each(['unshare-fs/dist/session', 'unshare-fs/dist/session.js', 'unshare-fs/dist/index', 'unshare-fs/dist/podman/store', 'unshare-fs/lib/channel'])(
+    test.each(['unshare-fs/dist/session', 'unshare-fs/dist/session.js', 'unshare-fs/dist/index', 'unshare-fs/dist/podman/store', 'unshare-fs/dist/docker/store', 'unshare-fs/lib/channel'])(
       'require("%s") is refused',
       (specifier) => {
         const run = node(['-e', `require(${JSON.stringify(specifier)})`]);
@@ -416,6 +444,29 @@ describe('bad arguments', () => {
       bad('mountContainer({})', () => podman.mountContainer(any({})), TypeError, TYPE, 'nameOrId'),
       bad("mountImage('')", () => podman.mountImage(''), TypeError, VALUE, 'ref'),
       bad("mountImage('x', 'y')", () => podman.mountImage('x', any('y')), TypeError, TYPE, 'mountImage options'),
+    ];
+    test.each(rows.map((row) => [row.call, row] as const))('%s', (_call, row) => expectRefused(row)());
+  });
+
+  describe('docker', () => {
+    const rows: BadCall[] = [
+      bad('storageConfig(null)', () => docker.storageConfig(any(null)), TypeError, TYPE, 'storageConfig options'),
+      bad('storageConfig({ graphRoot: p })', () => docker.storageConfig(any({ graphRoot: '/x' })), TypeError, VALUE, 'graphRoot'),
+      bad('storageConfig({ uid: -1 })', () => docker.storageConfig({ uid: -1 }), RangeError, RANGE, 'uid'),
+      bad("storageConfig({ dataRoot: '' })", () => docker.storageConfig({ dataRoot: '' }), TypeError, VALUE, 'dataRoot'),
+      bad('daemonPid({ pidFile: 5 })', () => docker.daemonPid(any({ pidFile: 5 })), TypeError, TYPE, 'pidFile'),
+      bad('daemonPidFile(5)', () => docker.daemonPidFile(any(5)), TypeError, TYPE, 'daemonPidFile options'),
+      bad('containers({ root: p })', () => docker.containers(any({ root: '/' })), TypeError, VALUE, 'root'),
+      bad("container('')", () => docker.container(''), TypeError, VALUE, 'nameOrIdPrefix'),
+      bad('image(null)', () => docker.image(any(null)), TypeError, TYPE, 'ref'),
+      bad('layerChain(5)', () => docker.layerChain(any(5)), TypeError, TYPE, 'layerId'),
+      bad("enterStorage({ root: 'relative' })", () => docker.enterStorage({ root: 'relative' }), TypeError, VALUE, 'root'),
+      bad("enterMerged('c', { root: p })", () => docker.enterMerged('c', any({ root: '/' })), TypeError, VALUE, 'root'),
+      bad('enterContainer(undefined)', () => docker.enterContainer(any(undefined)), TypeError, TYPE, 'nameOrId'),
+      bad("mountImage('x', 'y')", () => docker.mountImage('x', any('y')), TypeError, TYPE, 'mountImage options'),
+      bad("diff('c', { signal: 1 })", () => docker.diff('c', any({ signal: 1 })), TypeError, TYPE, 'signal'),
+      bad("exportLayer('c', { xattrs: 1 })", () => docker.exportLayer('c', any({ xattrs: 1 })), TypeError, TYPE, 'xattrs'),
+      bad('containers({ graphRoot: p }) over every engine', () => api.containers(any({ graphRoot: '/x' })), TypeError, VALUE, 'graphRoot'),
     ];
     test.each(rows.map((row) => [row.call, row] as const))('%s', (_call, row) => expectRefused(row)());
   });

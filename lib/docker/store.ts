@@ -63,6 +63,10 @@ export interface DockerImage {
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 const record = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 const hex = (id: string): string => id.replace(/^sha256:/, '');
+/** What dockerd names overlay2 layer dirs: 64 random hex digits, '-init' for an init layer. */
+const LAYER_DIR = /^[0-9a-f]{64}(-init)?$/;
+/** A layer dir name read from Docker's records, or null when it is none (missing, or not a name dockerd makes). */
+const layerDirName = (text: string | null): string | null => (text !== null && LAYER_DIR.test(text) ? text : null);
 
 /** The configuration, checked to be an overlay2 one. */
 function overlay2(opts: DockerOptions): DockerStorageConfig {
@@ -96,7 +100,7 @@ export function layerChain(layerId: string, opts: DockerOptions = {}): string[] 
 
 function chainOf(cfg: DockerStorageConfig, layerId: string): string[] {
   const driverDir = path.join(cfg.dataRoot, 'overlay2');
-  if (layerId === '' || layerId.includes('/') || layerId === '.' || layerId === '..' || !fs.existsSync(path.join(driverDir, layerId))) {
+  if (!LAYER_DIR.test(layerId) || !fs.existsSync(path.join(driverDir, layerId))) {
     throw new DockerError('ENOLAYER', `no such layer directory: ${path.join(driverDir, layerId)}`, { path: path.join(driverDir, layerId) });
   }
   // A base layer has no `lower` file: it is all of its chain.
@@ -113,9 +117,10 @@ export function containers(opts: DockerOptions = {}): DockerContainer[] {
     const c = record(readStorageJson(file, true, 'Docker', dockerErrors));
     // A container being created or removed has no record, or no layer yet.
     if (str(c.ID) !== id) continue;
-    const layer = readText(path.join(mountsDir, id, 'mount-id'));
+    // No layer yet (being created), or a name that is no layer dir.
+    const layer = layerDirName(readText(path.join(mountsDir, id, 'mount-id')));
     if (!layer) continue;
-    const initLayer = readText(path.join(mountsDir, id, 'init-id')) || null;
+    const initLayer = layerDirName(readText(path.join(mountsDir, id, 'init-id')));
     const state = record(c.State);
     const statePid = typeof state.Pid === 'number' && state.Pid > 0 ? state.Pid : null;
     const running = state.Running === true && statePid !== null && processAlive(statePid);
@@ -206,7 +211,7 @@ export function images(opts: DockerOptions = {}): DockerImage[] {
     const chain = chainIds(Array.isArray(diffIds) ? diffIds.filter((d): d is string => typeof d === 'string') : []);
     let size = 0;
     for (const chainId of chain) size += Number(readText(path.join(layerdb, hex(chainId), 'size')) ?? 0) || 0;
-    const top = chain.length > 0 ? readText(path.join(layerdb, hex(chain[chain.length - 1]), 'cache-id')) : null;
+    const top = chain.length > 0 ? layerDirName(readText(path.join(layerdb, hex(chain[chain.length - 1]), 'cache-id'))) : null;
     if (chain.length > 0 && !top) continue; // its layers are being written or removed
     out.push({ id, names: (names.get(id) ?? []).sort(), layer: top ?? '', chainIds: chain, created: str(config.created), size });
   }

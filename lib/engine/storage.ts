@@ -54,7 +54,8 @@ export function readStorageJson(file: string, missingOk: boolean, engine: string
  * The diff dirs of overlay layer `id` under `driverDir` (podman's
  * `overlay`, Docker's `overlay2`) and of every layer below it, top first:
  * its own `diff`, then the entries of its `lower` file, `l/<short>` links
- * resolved to `<driverDir>/<layer>/diff`.  null when the layer has no
+ * resolved to `<driverDir>/<layer>/diff`, each checked to stay inside
+ * `driverDir` (the front end's `storage` failure otherwise).  null when the layer has no
  * `lower` file (a base layer, or one the front end knows another way).
  */
 export function lowerFileChain(driverDir: string, id: string, engine: string, fail: EngineErrors): string[] | null {
@@ -63,7 +64,22 @@ export function lowerFileChain(driverDir: string, id: string, engine: string, fa
   const top = path.join(driverDir, id, 'diff');
   if (lower === null) return null;
   if (lower.trim() === '') return [top];
-  return [top, ...lower.trim().split(':').map((entry) => resolveLower(driverDir, entry))];
+  return [
+    top,
+    ...lower
+      .trim()
+      .split(':')
+      .map((entry) => {
+        // The engine's own links point at its own layers: one that leads
+        // elsewhere (a planted link, '..') would mount any directory as a layer.
+        const dir = resolveLower(driverDir, entry);
+        const relative = path.relative(driverDir, dir);
+        if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
+          throw fail('storage', `${lowerFile}: lower layer ${JSON.stringify(entry)} leads to ${dir}, outside ${driverDir}`, { path: lowerFile });
+        }
+        return dir;
+      }),
+  ];
 }
 
 /** `l/SHORT` -> the link's target, resolved against the driver's `l` dir; other entries relative to the driver dir. */
