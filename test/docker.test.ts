@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { containers as allContainers, docker, type BigIntStats, type Entry, type FileSystem, type Session } from '../lib';
 import { dk, dockerImage, ensureScenario, IMAGE, inspectContainer, inspectImage, ROOTFUL, RUNNING, RUNTIME_DIR, STOPPED, UID } from './helpers/docker';
 import { codeOf } from './helpers/podman';
-import { requires } from './helpers/requirements';
+import { requirement, requires, testUser, testUserInfo } from './helpers/requirements';
 import { tarEntries } from './helpers/tar-list';
 import { findRows, walkRows, type Row } from './helpers/tree';
 
@@ -58,6 +58,19 @@ async function dockerExport(name: string): Promise<Map<string, string>> {
 }
 
 const gate = requires(dockerImage);
+
+/** Root's view of the test user's rootless Docker: their daemon and scenario running. */
+const userDocker = requirement('userDocker', () => {
+  const user = testUserInfo();
+  try {
+    const c = docker.container('dcontenedor1', { uid: user.uid });
+    return c.running || `dcontenedor1 of ${user.name} is not running (scripts/docker-scenario.sh start ${user.name})`;
+  } catch (error) {
+    return `no rootless Docker scenario for ${user.name} (scripts/docker-setup.sh ${user.name}; scripts/docker-scenario.sh start ${user.name}): ${(error as Error).message}`;
+  }
+});
+/** As root: another user's rootless Docker; as that user: root's, which must be refused. */
+const otherSide = ROOTFUL ? requires(dockerImage, testUser, userDocker) : gate;
 
 gate.describe(`docker end-to-end (${MODE}, uid ${UID})`, () => {
   let storage: Session;
@@ -283,5 +296,55 @@ gate.describe(`docker end-to-end (${MODE}, uid ${UID})`, () => {
     expect(run.stdout).toContain('added /home/user/private/secret.txt\n');
     // The stopped container's /data, from its mounted layers.
     expect(run.stdout.trimEnd().split('\n').pop()!.split(' ').sort()).toEqual(['hello.txt', 'link-to-hello', 'only-in-c3', 'root-only.txt', 'tree', 'user-dir']);
+  });
+});
+
+otherSide.describe(ROOTFUL ? "root reads the test user's rootless Docker" : "an ordinary user and rootful Docker's storage", () => {
+  test(ROOTFUL ? 'discovery, a session in its RootlessKit namespaces and a mount of its stopped container, with its id maps' : 'is refused with EDOCKERACCESS, naming the owner', async () => {
+    if (!ROOTFUL) {
+      if (fs.existsSync('/var/lib/docker')) {
+        let error: unknown;
+        try {
+          docker.containers({ uid: 0 });
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(docker.DockerError);
+        expect(error).toMatchObject({ code: 'EDOCKERACCESS' });
+        expect((error as Error).message).toMatch(/belongs to uid 0/);
+      }
+      await expect(codeOf(docker.enterStorage({ uid: 0 }))).resolves.toBe('EDOCKERACCESS');
+      await expect(codeOf(docker.mountContainer(STOPPED, { dataRoot: '/var/lib/docker', uid: 0 }))).resolves.toBe('EDOCKERACCESS');
+      return;
+    }
+    const user = testUserInfo();
+    const as = { uid: user.uid };
+    const cfg = docker.storageConfig(as);
+    expect(cfg).toMatchObject({ rootless: true, dataRoot: path.join(user.home, '.local/share/docker'), pidFile: `/run/user/${user.uid}/docker.pid` });
+    const pid = docker.daemonPid(as);
+    expect(fs.readlinkSync(`/proc/${pid}/ns/user`)).not.toBe(fs.readlinkSync('/proc/self/ns/user'));
+    const running = docker.container('dcontenedor1', as);
+    const session = await docker.enterMerged('dcontenedor1', as);
+    try {
+      expect(await session.readFile('/home/user/private/secret.txt', 'utf8')).toBe('user secret of dcontenedor1\n');
+      expect((await session.lstat('/home/user/private')).uid).toBe(1000);
+      // The container's 1000 is the user's subordinate id on the host.
+      expect(fs.statSync(path.join(running.upperDir, 'home/user/private')).uid).toBe(session.toHostUid(1000));
+    } finally {
+      await session.close();
+    }
+    const mounted = await docker.mountContainer(STOPPED, as);
+    try {
+      const st = await mounted.session.lstat('/home/user/private/secret.txt');
+      expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([1000, 1000, 0o600]);
+      expect(await mounted.session.readFile('/home/user/private/secret.txt', 'utf8')).toBe(`user secret of ${STOPPED}\n`);
+      // The daemon's own id maps (RootlessKit's), read while it runs.
+      const daemonSide = await docker.enterStorage(as);
+      expect(mounted.namespace.uidMap).toEqual(daemonSide.uidMap);
+      expect(mounted.namespace.uidMap.length).toBe(2);
+      await daemonSide.close();
+    } finally {
+      await mounted.close();
+    }
   });
 });
