@@ -89,6 +89,8 @@
 #   stopped; run scripts/docker-scenario.sh start again.
 set -euo pipefail
 
+SCRIPTS_DIR="$(cd "$(dirname "$0")" && pwd)"
+
 CMD="start"
 case "${1:-}" in
   start|stop) CMD="$1"; shift ;;
@@ -355,29 +357,7 @@ else
   log "building image $IMAGE for $USER_NAME"
   work="$(mktemp -d /tmp/unshare-fs-rootfs.XXXXXX)"
   trap 'rm -rf "$work"' EXIT
-  root="$work/rootfs"
-  # the same rootfs as scripts/podman-setup.sh builds
-  mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,root,tmp,home/user,proc,sys,dev,run,var/tmp}
-  busybox_bin="$(command -v busybox || echo /bin/busybox)"
-  cp "$busybox_bin" "$root/bin/busybox"
-  chroot "$root" /bin/busybox --install -s /bin
-  cat >"$root/etc/passwd" <<'EOF'
-root:x:0:0:root:/root:/bin/sh
-user:x:1000:1000:user:/home/user:/bin/sh
-nobody:x:65534:65534:nobody:/nonexistent:/bin/false
-EOF
-  cat >"$root/etc/group" <<'EOF'
-root:x:0:
-user:x:1000:
-nogroup:x:65534:
-EOF
-  echo 'unshare-fs-test' >"$root/etc/hostname"
-  printf 'NAME="unshare-fs test image"\nID=unshare-fs-test\n' >"$root/etc/os-release"
-  echo 'hello from the image layer' >"$root/etc/motd"
-  chmod 1777 "$root/tmp" "$root/var/tmp"
-  chmod 700 "$root/root"
-  chown 1000:1000 "$root/home/user"
-  tar --numeric-owner -C "$root" -cf "$work/rootfs.tar" .
+  bash "$SCRIPTS_DIR/test-rootfs.sh" "$work/rootfs.tar"
   as_user "$DOCKER" import \
     --change 'CMD ["/bin/sh"]' \
     --change 'ENV PATH=/bin:/sbin:/usr/bin:/usr/sbin' \

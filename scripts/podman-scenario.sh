@@ -77,6 +77,9 @@
 #   mapping until `podman system migrate`.
 set -euo pipefail
 
+# shellcheck source=scenario-files.sh
+source "$(cd "$(dirname "$0")" && pwd)/scenario-files.sh"
+
 CMD="start"
 case "${1:-}" in
   start|stop|status|check|revive) CMD="$1"; shift ;;
@@ -145,21 +148,8 @@ exec_as() {
 
 populate() {
   local name="$1" n="$2"
-  exec_as "$name" 0 "
-    mkdir -p /data/tree
-    chmod 0755 /data
-    echo 'hello from $name' > /data/hello.txt && chmod 0644 /data/hello.txt
-    echo 'root secret of $name' > /data/root-only.txt && chmod 0600 /data/root-only.txt
-    ln -sf hello.txt /data/link-to-hello
-    echo 'only in $name' > /data/only-in-c$n
-    for d in 1 2 3; do mkdir -p /data/tree/d\$d; for f in 1 2 3 4; do echo \"\$d.\$f\" > /data/tree/d\$d/f\$f; done; done
-    mkdir -p /data/user-dir && chown 1000:1000 /data/user-dir && chmod 0755 /data/user-dir
-  "
-  exec_as "$name" 1000 "
-    echo 'user file of $name' > /data/user-dir/owned-by-user && chmod 0644 /data/user-dir/owned-by-user
-    mkdir -p /home/user/private && chmod 0700 /home/user/private
-    echo 'user secret of $name' > /home/user/private/secret.txt && chmod 0600 /home/user/private/secret.txt
-  "
+  exec_as "$name" 0 "$(scenario_root_files "$name" "$n")"
+  exec_as "$name" 1000 "$(scenario_user_files "$name")"
 }
 
 case "$CMD" in

@@ -56,6 +56,8 @@
 #   runroot is /run/containers/storage and it has no pause process.
 set -euo pipefail
 
+SCRIPTS_DIR="$(cd "$(dirname "$0")" && pwd)"
+
 USER_NAME="${1:-unsharefs}"
 IMAGE="localhost/unshare-fs-test"
 PACKAGES=(podman runc uidmap catatonit fuse-overlayfs slirp4netns busybox-static)
@@ -216,7 +218,7 @@ fi
 # "invalid internal status": reset it first (seen on a CI machine, before
 # the image step).  podman-scenario.sh keeps the one way of doing that.
 if [ "$ROOTFUL" -eq 0 ]; then
-  bash "$(dirname "$0")/podman-scenario.sh" revive "$USER_NAME" ||
+  bash "$SCRIPTS_DIR/podman-scenario.sh" revive "$USER_NAME" ||
     log "WARNING: podman info still fails for $USER_NAME (see above)"
 fi
 
@@ -234,34 +236,8 @@ else
   log "building image $IMAGE for $USER_NAME"
   work="$(mktemp -d /tmp/unshare-fs-rootfs.XXXXXX)"
   trap 'rm -rf "$work"' EXIT
-  root="$work/rootfs"
-  mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,root,tmp,home/user,proc,sys,dev,run,var/tmp}
-  busybox_bin="$(command -v busybox || echo /bin/busybox)"
-  cp "$busybox_bin" "$root/bin/busybox"
-  # --install -s makes absolute symlinks /bin/busybox in the chosen dirs;
-  # run it with the copied binary under chroot so the links are container paths.
-  chroot "$root" /bin/busybox --install -s /bin
-  cat >"$root/etc/passwd" <<'EOF'
-root:x:0:0:root:/root:/bin/sh
-user:x:1000:1000:user:/home/user:/bin/sh
-nobody:x:65534:65534:nobody:/nonexistent:/bin/false
-EOF
-  cat >"$root/etc/group" <<'EOF'
-root:x:0:
-user:x:1000:
-nogroup:x:65534:
-EOF
-  echo 'unshare-fs-test' >"$root/etc/hostname"
-  printf 'NAME="unshare-fs test image"\nID=unshare-fs-test\n' >"$root/etc/os-release"
-  echo 'hello from the image layer' >"$root/etc/motd"
-  chmod 1777 "$root/tmp" "$root/var/tmp"
-  chmod 700 "$root/root"
-  chown 1000:1000 "$root/home/user"
-  # --numeric-owner: the tar keeps 0/1000 so that podman maps them through
-  # the user namespace on import (1000 -> subuid base + 999 on the host).
-  tar --numeric-owner -C "$root" -cf "$work/rootfs.tar" .
+  bash "$SCRIPTS_DIR/test-rootfs.sh" "$work/rootfs.tar"
   chmod 755 "$work"
-  chmod 644 "$work/rootfs.tar"
   as_user podman import \
     --change 'CMD ["/bin/sh"]' \
     --change 'ENV PATH=/bin:/sbin:/usr/bin:/usr/sbin' \

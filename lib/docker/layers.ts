@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream';
 
 import type { LayerChange } from '../diff';
-import { diffChain, exportFiles, exportUpper, type OpenFiles } from '../engine/layers';
+import { diffChain, exportContainerFiles, exportUpper } from '../engine/layers';
 import type { ExportOptions } from '../export';
 import type { DockerOptions } from './config';
 import { DockerError } from './errors';
@@ -42,15 +42,14 @@ export async function diff(nameOrId: string, options: DockerDiffOptions = {}): P
  */
 export function exportContainer(nameOrId: string, options: DockerExportOptions = {}): Readable {
   const { signal, xattrs, ...dockerOptions } = options;
-  return exportFiles(async (): Promise<OpenFiles> => {
-    const c = container(nameOrId, dockerOptions);
-    if (c.mounted) {
-      const session = await enterMerged(c.id, dockerOptions);
-      return { session, close: () => session.close() };
-    }
-    const mounted = await mountContainer(c.id, dockerOptions);
-    return { session: mounted.session, close: () => mounted.close() };
-  }, { signal, xattrs });
+  return exportContainerFiles(
+    {
+      find: () => container(nameOrId, dockerOptions),
+      enterMerged: (id) => enterMerged(id, dockerOptions),
+      mount: (id) => mountContainer(id, dockerOptions),
+    },
+    { signal, xattrs },
+  );
 }
 
 /** The top layer dir of a container (its rw layer), else of an image (ENOCONTAINER when neither has the name). */

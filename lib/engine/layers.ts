@@ -9,7 +9,7 @@ import type { ExportOptions } from '../export';
 import type { Session } from '../session';
 
 /** A session and what ends it. */
-export interface OpenFiles {
+interface OpenFiles {
   session: Session;
   close: () => Promise<void>;
 }
@@ -56,15 +56,32 @@ function streamOnce(open: () => Promise<{ stream: Readable; close: () => Promise
   return out;
 }
 
+/** How a front end reaches a container's files. */
+export interface ContainerFiles {
+  /** The container: its id, and whether its merged dir is mounted now. */
+  find: () => { id: string; mounted: boolean };
+  /** A session rooted in its merged dir (while mounted). */
+  enterMerged: (id: string) => Promise<Session>;
+  /** Its layers mounted read-only in a namespace of our own. */
+  mount: (id: string) => Promise<{ session: Session; close: () => Promise<void> }>;
+}
+
 /**
- * A container's files as a tar, from the session `open` gives: its merged
- * dir while it runs, its layers mounted in a namespace of our own once
- * stopped (the front end chooses).
+ * A container's files as a tar: through its merged dir while it runs,
+ * through its layers mounted in a namespace of our own once stopped.
  */
-export function exportFiles(open: () => Promise<OpenFiles>, options: ExportOptions): Readable {
+export function exportContainerFiles(files: ContainerFiles, options: ExportOptions): Readable {
   return streamOnce(async () => {
-    const { session, close } = await open();
-    return { stream: session.exportTar('/', options), close };
+    const c = files.find();
+    let open: OpenFiles;
+    if (c.mounted) {
+      const session = await files.enterMerged(c.id);
+      open = { session, close: () => session.close() };
+    } else {
+      const mounted = await files.mount(c.id);
+      open = { session: mounted.session, close: () => mounted.close() };
+    }
+    return { stream: open.session.exportTar('/', options), close: open.close };
   });
 }
 

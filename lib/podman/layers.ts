@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 
 import type { LayerChange } from '../diff';
 import { du } from '../du';
-import { diffChain, exportFiles, exportUpper, type OpenFiles } from '../engine/layers';
+import { diffChain, exportContainerFiles, exportUpper } from '../engine/layers';
 import type { ExportOptions } from '../export';
 import { storageConfig, type PodmanOptions } from './config';
 import { PodmanError } from './errors';
@@ -71,15 +71,14 @@ export async function diff(nameOrId: string, options: PodmanDiffOptions = {}): P
  */
 export function exportContainer(nameOrId: string, options: PodmanExportOptions = {}): Readable {
   const { signal, xattrs, ...podmanOptions } = options;
-  return exportFiles(async (): Promise<OpenFiles> => {
-    const c = container(nameOrId, podmanOptions);
-    if (c.mounted) {
-      const session = await enterMerged(c.id, podmanOptions);
-      return { session, close: () => session.close() };
-    }
-    const mounted = await mountContainer(c.id, podmanOptions);
-    return { session: mounted.session, close: () => mounted.close() };
-  }, { signal, xattrs });
+  return exportContainerFiles(
+    {
+      find: () => container(nameOrId, podmanOptions),
+      enterMerged: (id) => enterMerged(id, podmanOptions),
+      mount: (id) => mountContainer(id, podmanOptions),
+    },
+    { signal, xattrs },
+  );
 }
 
 /**
