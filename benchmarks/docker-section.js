@@ -22,7 +22,7 @@ const path = require('node:path');
 const { cBaseline, printfTool, timedSpawn } = require('./competitors');
 const { measureFixture, progress } = require('./measure');
 const { formatCount } = require('./report');
-const { libraryWalk, walkingAt, summarizeRows, formatRows, serializeRow } = require('./namespace');
+const { libraryWalk, peerTimes, walkingAt, summarizeRows, formatRows, serializeRow } = require('./namespace');
 
 const DOCKER = '/usr/bin/docker';
 const DEFAULT_NAME = 'dbench';
@@ -102,13 +102,7 @@ async function runDockerSection({ library, trials, containerName = null, log = c
   const rows = await measureFixture({ name: 'docker', root: merged }, competitors, trials);
   const reference = summarizeRows(rows, 'c-stat-docker');
   const walk = rows.find((row) => row.id === 'unshare-docker-walk');
-  const notes = {};
-  const speedups = {};
-  for (const row of rows) {
-    if (row === walk || !row.summary || !walk?.summary) continue;
-    speedups[row.id] = row.summary.median / walk.summary.median;
-    notes[row.id] = `${speedups[row.id].toFixed(2)}x the library's time`;
-  }
+  const { notes, speedups } = peerTimes(rows, walk);
   console.log('');
   console.log(`docker section (${rootless ? `rootless, dockerd pid ${daemonPid} in RootlessKit's namespaces` : 'rootful, as root'}): ` +
     `container ${name}, ${BENCH_DIR} = ${merged}: ${formatCount(walk?.entries ?? 0)} entries`);

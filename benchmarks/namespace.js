@@ -78,6 +78,18 @@ function libraryWalk(id, label, target, env = {}) {
   };
 }
 
+/** Each peer's median over the library walk's (`speedups`), and that as a note for formatRows. */
+function peerTimes(rows, walk) {
+  const notes = {};
+  const speedups = {};
+  for (const row of rows) {
+    if (row === walk || !row.summary || !walk?.summary) continue;
+    speedups[row.id] = row.summary.median / walk.summary.median;
+    notes[row.id] = `${speedups[row.id].toFixed(2)}x the library's time`;
+  }
+  return { notes, speedups };
+}
+
 /** The same competitor, walking `root` whatever the section's root is. */
 function walkingAt(competitor, root) {
   return { ...competitor, root, runTrial: () => competitor.runTrial(root) };
@@ -447,4 +459,4 @@ async function runNamespaceSection({ library, trials, compareLibs = [], log = co
   }
 }
 
-module.exports = { runNamespaceSection, runNsTrial, libraryWalk, walkingAt, summarizeRows, formatRows, serializeRow, formatLatency };
+module.exports = { runNamespaceSection, runNsTrial, libraryWalk, walkingAt, peerTimes, summarizeRows, formatRows, serializeRow, formatLatency };

@@ -28,7 +28,7 @@ const { cBaseline, printfTool, timedSpawn, findExecutable } = require('./competi
 const { measureFixture, progress } = require('./measure');
 const { summarize } = require('./stats');
 const { formatCount } = require('./report');
-const { runNsTrial, libraryWalk, summarizeRows, formatRows, serializeRow, formatLatency } = require('./namespace');
+const { runNsTrial, libraryWalk, peerTimes, summarizeRows, formatRows, serializeRow, formatLatency } = require('./namespace');
 const { runLayersBench } = require('./layers');
 
 const DEFAULT_IMAGE = process.env.UNSHARE_FS_BENCH_IMAGE || 'localhost/unshare-fs-test';
@@ -170,13 +170,7 @@ async function runPodmanSection({ library, trials, containerName = null, keepCon
     const reference = summarizeRows(rows, 'c-stat-storage');
     const rowsById = Object.fromEntries(rows.map((row) => [row.id, row]));
     const walk = rowsById['unshare-storage-walk'];
-    const notes = {};
-    const speedups = {};
-    for (const row of rows) {
-      if (row === walk || !row.summary || !walk?.summary) continue;
-      speedups[row.id] = row.summary.median / walk.summary.median;
-      notes[row.id] = `${speedups[row.id].toFixed(2)}x the library's time`;
-    }
+    const { notes, speedups } = peerTimes(rows, walk);
 
     console.log('');
     console.log(`podman section (${rootless ? `rootless, pause pid ${pausePid}` : 'rootful, as root'}): container ${name}` +
