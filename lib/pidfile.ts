@@ -47,29 +47,41 @@ function kindOf(stats: fs.Stats): string {
 }
 
 /**
- * The text of a small regular file, read without blocking: EBADPIDFILE
- * for anything else or anything longer than PID_FILE_MAX_BYTES.  Errors of
- * open(2) (ENOENT, EACCES) are node's own.
+ * The bytes of a regular file of at most `maxBytes`, read without blocking:
+ * `bad(why)` is thrown for anything else (a FIFO, a device, a directory) or
+ * anything longer.  Errors of open(2) (ENOENT, EACCES) are node's own.
  */
-export function readPidFileText(file: string): string {
+export function readBoundedFile(file: string, maxBytes: number, bad: (why: string) => Error): Buffer {
   // O_NONBLOCK: opening a FIFO does not wait for a writer; O_NOCTTY: a
   // terminal does not become ours.  libuv adds O_CLOEXEC to every open.
   const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
   try {
     const stats = fs.fstatSync(fd);
-    if (!stats.isFile()) throw badPidFile(file, `is a ${kindOf(stats)}, not a regular file holding a pid`);
-    const buffer = Buffer.alloc(PID_FILE_MAX_BYTES + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const n = fs.readSync(fd, buffer, length, buffer.length - length, null);
+    if (!stats.isFile()) throw bad(`is a ${kindOf(stats)}, not a regular file`);
+    // Chunks of the size fstat gave and a byte more (a file that grows is still bounded).
+    const chunk = Buffer.alloc(Math.min(Math.max(stats.size + 1, 64), maxBytes + 1));
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
       if (n === 0) break;
-      length += n;
+      total += n;
+      if (total > maxBytes) throw bad(`is longer than ${maxBytes} bytes`);
+      chunks.push(Buffer.from(chunk.subarray(0, n)));
     }
-    if (length > PID_FILE_MAX_BYTES) throw badPidFile(file, `is longer than ${PID_FILE_MAX_BYTES} bytes: no pid file is`);
-    return buffer.toString('utf8', 0, length);
+    return Buffer.concat(chunks, total);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * The text of a small regular file, read without blocking: EBADPIDFILE
+ * for anything else or anything longer than PID_FILE_MAX_BYTES.  Errors of
+ * open(2) (ENOENT, EACCES) are node's own.
+ */
+export function readPidFileText(file: string): string {
+  return readBoundedFile(file, PID_FILE_MAX_BYTES, (why) => badPidFile(file, `${why}${why.startsWith('is longer') ? ': no pid file is' : ' holding a pid'}`)).toString('utf8');
 }
 
 /** The pid a pid file holds (blanks around it allowed), or EBADPIDFILE. */

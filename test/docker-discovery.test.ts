@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { docker } from '../lib';
+import { docker, podman } from '../lib';
 import { requires, userNamespaces, which } from './helpers/requirements';
 
 const UID = process.getuid ? process.getuid() : 0;
@@ -247,6 +247,37 @@ describe('docker containers, images and chains on a made data root', () => {
     } finally {
       fs.rmSync(path.join(s.ov, planted), { recursive: true });
       fs.rmSync(path.join(s.ov, 'l', 'PLANTED'));
+    }
+  });
+
+  it('hostile files: a FIFO, a device or a huge file where a record should be is EDOCKERSTORAGE, never waited on', () => {
+    const file = path.join(dir, 'containers', s.old, 'config.v2.json');
+    const good = fs.readFileSync(file);
+    const repositories = path.join(dir, 'image', 'overlay2', 'repositories.json');
+    const goodRepositories = fs.readFileSync(repositories);
+    try {
+      fs.rmSync(file);
+      spawnSync('mkfifo', [file]);
+      expect(codeOf(() => docker.containers(s.opts))).toBe('EDOCKERSTORAGE');
+      fs.rmSync(repositories);
+      fs.symlinkSync('/dev/zero', repositories);
+      expect(codeOf(() => docker.images(s.opts))).toBe('EDOCKERSTORAGE');
+      fs.rmSync(repositories);
+      // A sparse file past the bound: refused before it is read.
+      fs.writeFileSync(repositories, '');
+      fs.truncateSync(repositories, (256 << 20) + 1);
+      expect(codeOf(() => docker.images(s.opts))).toBe('EDOCKERSTORAGE');
+      // daemon.json and podman's storage.conf the same way (one reader).
+      const fifo = path.join(dir, 'fifo.json');
+      spawnSync('mkfifo', [fifo]);
+      expect(codeOf(() => docker.storageConfig({ uid: 4242, daemonConfig: fifo }))).toBe('EDOCKERSTORAGE');
+      expect(codeOf(() => podman.storageConfig({ uid: 4242, storageConf: fifo }))).toBe('EPODMANSTORAGE');
+      fs.rmSync(fifo);
+    } finally {
+      fs.rmSync(file, { force: true });
+      fs.writeFileSync(file, good);
+      fs.rmSync(repositories, { force: true });
+      fs.writeFileSync(repositories, goodRepositories);
     }
   });
 

@@ -12,6 +12,7 @@ import { readIdMaps, type IdRange } from '../idmap';
 import { createNamespace, subidRange, type CreateNamespaceOptions, type Namespace } from '../namespace';
 import { enter, type Session } from '../session';
 import { isErrno, type EngineErrors } from './errors';
+import { readStorageText } from './storage';
 import { ownEuid, passwdEntry } from './users';
 
 /** overlayfs refuses more lower layers than this (OVL_MAX_STACK). */
@@ -41,11 +42,11 @@ export interface MountedLayers<C, I> extends AsyncDisposable {
  * as podman's overlay and Docker's overlay2 both keep them) for each diff
  * dir, when they exist; else the dir.
  */
-function shortLinks(diffDirs: string[]): string[] {
+function shortLinks(diffDirs: string[], fail: EngineErrors): string[] {
   return diffDirs.map((dir) => {
     const layerDir = path.dirname(dir);
     try {
-      const short = fs.readFileSync(path.join(layerDir, 'link'), 'utf8').trim();
+      const short = (readStorageText(path.join(layerDir, 'link'), false, 'engine', fail) ?? '').trim();
       const link = path.join(path.dirname(layerDir), 'l', short);
       if (short !== '' && fs.realpathSync(link) === fs.realpathSync(dir)) return link;
     } catch {
@@ -63,7 +64,7 @@ function lowerDirsForMount(diffDirs: string[], what: string, fail: EngineErrors)
   // lowerdir=...,userxattr plus escaping: leave room for both.
   const length = (dirs: string[]): number => dirs.reduce((n, d) => n + d.length + 1, 40);
   if (length(diffDirs) <= MOUNT_DATA_MAX) return diffDirs;
-  const short = shortLinks(diffDirs);
+  const short = shortLinks(diffDirs, fail);
   if (length(short) <= MOUNT_DATA_MAX) return short;
   throw fail('layers', `${what}: the ${diffDirs.length} layer paths do not fit in one page of overlay mount options`);
 }

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { readBoundedFile } from '../pidfile';
 import { isErrno, type EngineErrors } from './errors';
 import { ownEuid } from './users';
 
@@ -28,11 +29,24 @@ export function accessError(file: string, cause: unknown, engine: string, fail: 
   );
 }
 
-/** A file of the engine's storage as text; null when `missingOk` and it does not exist. */
+/**
+ * The most of one storage file read: containers.json of thousands of
+ * containers is a few MiB; a file larger than this is not the engine's.
+ */
+export const STORAGE_FILE_MAX_BYTES = 256 << 20;
+
+/**
+ * A file of the engine's storage as text; null when `missingOk` and it does
+ * not exist.  Read as hostile input (a rootless engine's files are its
+ * user's to replace): a FIFO, a device or a file past STORAGE_FILE_MAX_BYTES
+ * is the front end's `storage` failure, never waited on.
+ */
 export function readStorageText(file: string, missingOk: boolean, engine: string, fail: EngineErrors): string | null {
+  let refused: Error | undefined;
   try {
-    return fs.readFileSync(file, 'utf8');
+    return readBoundedFile(file, STORAGE_FILE_MAX_BYTES, (why) => (refused = fail('storage', `${file} ${why}`, { path: file }))).toString('utf8');
   } catch (err) {
+    if (err === refused) throw err;
     if (missingOk && isErrno(err, 'ENOENT', 'ENOTDIR')) return null;
     if (isErrno(err, 'EACCES', 'EPERM')) throw accessError(file, err, engine, fail);
     throw fail('storage', `cannot read ${file}: ${(err as Error).message}`, { path: file, cause: err });

@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { homeDir, inspectedUid as currentUid, userEnv, type UserOptions } from '../engine/users';
-import { PodmanError, isErrno } from './errors';
+import { readStorageText } from '../engine/storage';
+import { podmanErrors } from './errors';
 import { parseTomlStrings } from './toml';
 
 /** Options shared by every discovery function. All are optional. */
@@ -79,13 +80,8 @@ interface StorageKeys {
 
 /** Reads the [storage] keys we use from a storage.conf; null if it does not exist. */
 export function readStorageConf(file: string): StorageKeys | null {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return null;
-    throw new PodmanError('EPODMANSTORAGE', `cannot read ${file}`, { path: file, cause: err });
-  }
+  const text = readStorageText(file, true, 'podman', podmanErrors);
+  if (text === null) return null;
   const s = parseTomlStrings(text).get('storage') ?? new Map<string, string>();
   const out: StorageKeys = {};
   for (const k of ['graphroot', 'runroot', 'driver', 'rootless_storage_path'] as const) {
