@@ -241,6 +241,7 @@ export class FileWriteStream extends Writable {
   }
 }
 
+/** Options of the tree-wide changes: rm (recursive) and chown (recursive). */
 export interface TreeOptions {
   /**
    * What an entry's error does (a file that cannot be removed, a mount

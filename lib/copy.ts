@@ -14,6 +14,7 @@ import { abortError, fsError } from './errors';
 import type { FileSystem } from './filesystem';
 import type { IdMapper } from './stats';
 
+/** Options of FileSystem#copyToHost. */
 export interface CopyOptions {
   /** Copies a directory and everything under it (without it, a directory is EISDIR). */
   recursive?: boolean;
@@ -21,6 +22,7 @@ export interface CopyOptions {
   signal?: AbortSignal;
 }
 
+/** Options of FileSystem#copyFromHost. */
 export interface CopyInOptions extends CopyOptions {
   /**
    * Keep the host owners, mapped to the ids the namespace has for them

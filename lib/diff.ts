@@ -10,10 +10,13 @@ export type ChangeKind = 'added' | 'changed' | 'deleted';
 
 /** One line of `podman diff`: `A`, `C` or `D` and a path as seen inside the container. */
 export interface LayerChange {
+  /** The changed path, absolute as in the container ('/etc/motd'). */
   readonly path: string;
+  /** What happened to it: added, changed or deleted. */
   readonly kind: ChangeKind;
 }
 
+/** Options of FileSystem#diffLayers. */
 export interface DiffOptions {
   /** Stops the diff and its walk. */
   signal?: AbortSignal;

@@ -13,6 +13,7 @@ export interface DiskUsage {
   readonly allocatedBytes: number;
 }
 
+/** Options of FileSystem#du. */
 export interface DuOptions {
   /** Do not descend into directories on another device than `path` (`du -x`). */
   oneFileSystem?: boolean;

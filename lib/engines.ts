@@ -8,24 +8,32 @@ import { inspectedUid, type UserOptions } from './engine/users';
 import * as dockerStore from './docker/store';
 import * as podmanStore from './podman/store';
 
+/** The container engines the library reads. */
 export type Engine = 'podman' | 'docker';
 
 /** A container as every engine has it. */
 export interface EngineContainer {
+  /** Which engine's storage the container is in. */
   engine: Engine;
   /** the inspected user's engine is rootless (uid != 0) */
   rootless: boolean;
+  /** The engine's full container id. */
   id: string;
+  /** Its names (Docker's without the leading '/'). */
   names: string[];
   /** image id */
   image: string;
   /** image name as the container was created from it, if recorded */
   imageName: string | null;
+  /** Its init process is alive. */
   running: boolean;
   /** its init pid while it runs */
   pid: number | null;
+  /** Where the engine mounts its overlay while it runs. */
   mergedDir: string;
+  /** Its rw layer's diff dir: what it changed. */
   upperDir: string;
+  /** overlayfs's work dir of its rw layer. */
   workDir: string;
   /** top first */
   lowerDirs: string[];

@@ -2,10 +2,15 @@
 // the stack of the caller's own call site.
 import * as util from 'node:util';
 
+/** An error of a file operation, shaped as node:fs's: errno code, syscall, path. */
 export interface FsError extends Error {
+  /** The errno name: 'ENOENT', 'EACCES' ... */
   code: string;
+  /** The negated errno number, as node:fs gives it. */
   errno: number;
+  /** The system call that failed. */
   syscall: string;
+  /** The path it failed on. */
   path?: string;
 }
 
@@ -54,6 +59,7 @@ export function withCallerStack<E extends Error>(error: E, fn: (...args: never[]
 
 /** Errors of the library itself (closed session, dead worker, bad protocol). */
 export class UnshareFsError extends Error {
+  /** The library's own error code (EBADPIDFILE, ETARPATH ...). */
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);

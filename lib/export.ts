@@ -4,6 +4,7 @@
 // stream costs one request whatever the tree holds.
 import { TAR_LAYER, TAR_XATTRS } from './protocol';
 
+/** Options of FileSystem#exportTar and FileSystem#exportDiff. */
 export interface ExportOptions {
   /** Stops the stream (it is destroyed with an AbortError). */
   signal?: AbortSignal;

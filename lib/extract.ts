@@ -21,6 +21,7 @@ import type { MkdirOptions, MknodOptions, OwnerOptions, SignalOptions, WriteData
 import type { Stats } from './stats';
 import { readTar, type TarHeader } from './tar';
 
+/** Options of FileSystem#extractTar. */
 export interface ExtractOptions {
   /** Stops the extraction between entries (what is written stays). */
   signal?: AbortSignal;
@@ -28,6 +29,7 @@ export interface ExtractOptions {
   overlay?: 'user' | 'trusted';
 }
 
+/** What FileSystem#extractTar did. */
 export interface ExtractResult {
   /** Entries made (whiteouts and opaque markers included). */
   entries: number;

@@ -5,8 +5,11 @@ import { checkOptionsObject, invalid, outOfRange, requireInteger } from './optio
 
 /** One line of a uid_map or gid_map: `count` ids from `inside` are `outside` on the host. */
 export interface IdRange {
+  /** The first id as the namespace sees it. */
   inside: number;
+  /** The first id as the parent namespace sees it. */
   outside: number;
+  /** How many consecutive ids the range maps. */
   count: number;
 }
 

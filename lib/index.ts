@@ -57,10 +57,15 @@ export const STAT_FIELDS: typeof PROTOCOL_STAT_FIELDS = Object.freeze([...PROTOC
 export const walk: typeof host.walk = host.walk.bind(host);
 /** Walks a host directory tree a batch at a time; see FileSystem#walkBatches. */
 export const walkBatches: typeof host.walkBatches = host.walkBatches.bind(host);
+/** lstat(2) of a host path; see FileSystem#lstat. */
 export const lstat: typeof host.lstat = host.lstat.bind(host);
+/** stat(2) of a host path; see FileSystem#stat. */
 export const stat: typeof host.stat = host.stat.bind(host);
+/** A host directory's names; see FileSystem#readdir. */
 export const readdir: typeof host.readdir = host.readdir.bind(host);
+/** A host symlink's target; see FileSystem#readlink. */
 export const readlink: typeof host.readlink = host.readlink.bind(host);
+/** A host file's content; see FileSystem#readFile. */
 export const readFile: typeof host.readFile = host.readFile.bind(host);
 export * as podman from './podman';
 export * as docker from './docker';

@@ -1,19 +1,34 @@
 // /proc/<pid>/mountinfo, parsed (see proc(5)).
 
+/** One line of /proc/PID/mountinfo, as FileSystem#mounts gives it. */
 export interface MountInfo {
+  /** The mount's id. */
   mountId: number;
+  /** Its parent mount's id. */
   parentId: number;
   /** major:minor of the mounted device. */
   device: string;
   /** The directory of the mounted filesystem that forms this mount's root. */
   root: string;
+  /** Where it is mounted, as the session sees it. */
   mountPoint: string;
+  /** Per-mount options (ro, nosuid ...). */
   mountOptions: string[];
+  /** The filesystem type: overlay, tmpfs, ext4 ... */
   fsType: string;
+  /** What is mounted (a device, 'overlay', 'tmpfs'). */
   source: string;
+  /** Per-superblock options (an overlay's lowerdir= ...). */
   superOptions: string[];
   /** For overlay mounts: the layers, as the kernel reports them. */
-  overlay?: { lowerDirs: string[]; upperDir?: string; workDir?: string };
+  overlay?: {
+    /** Its lower layers, top first. */
+    lowerDirs: string[];
+    /** Its upper layer, for a writable overlay. */
+    upperDir?: string;
+    /** Its work dir, for a writable overlay. */
+    workDir?: string;
+  };
 }
 
 // mountinfo escapes space, tab, newline and backslash as octal.

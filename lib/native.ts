@@ -16,8 +16,11 @@ export interface SpawnedWorker {
   joinedUserNamespace: boolean;
 }
 
+/** How a process ended: its exit code, or the signal that ended it. */
 export interface ExitStatus {
+  /** Its exit code, or null when a signal ended it. */
   code: number | null;
+  /** The signal number that ended it, or null. */
   signal: number | null;
 }
 

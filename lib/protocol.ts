@@ -115,6 +115,7 @@ export const STAT_FIELDS = [
   'mtime',
   'ctime',
 ] as const;
+/** A stat field a walk can ask for (WalkOptions.stat). */
 export type StatField = (typeof STAT_FIELDS)[number];
 export const ALL_STAT = (1 << STAT_FIELDS.length) - 1;
 

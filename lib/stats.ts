@@ -14,24 +14,31 @@ abstract class FileTypeTests {
   // Not a method: the tests are the public surface, the mode's bits are read here.
   abstract mode: number | bigint;
 
+  /** True if the inode is a regular file. */
   isFile(): boolean {
     return typeBits(this.mode) === constants.S_IFREG;
   }
+  /** True if the inode is a directory. */
   isDirectory(): boolean {
     return typeBits(this.mode) === constants.S_IFDIR;
   }
+  /** True if the inode is a symbolic link. */
   isSymbolicLink(): boolean {
     return typeBits(this.mode) === constants.S_IFLNK;
   }
+  /** True if the inode is a FIFO (named pipe). */
   isFIFO(): boolean {
     return typeBits(this.mode) === constants.S_IFIFO;
   }
+  /** True if the inode is a socket. */
   isSocket(): boolean {
     return typeBits(this.mode) === constants.S_IFSOCK;
   }
+  /** True if the inode is a character device. */
   isCharacterDevice(): boolean {
     return typeBits(this.mode) === constants.S_IFCHR;
   }
+  /** True if the inode is a block device. */
   isBlockDevice(): boolean {
     return typeBits(this.mode) === constants.S_IFBLK;
   }
@@ -40,18 +47,31 @@ abstract class FileTypeTests {
 /** What the library knows of an inode; the fields a walk did not ask for are undefined. */
 export class Stats extends FileTypeTests {
   constructor(
+    /** The id of the device holding the file. */
     public dev: number,
+    /** The file's inode number on that device. */
     public ino: number,
+    /** File type and permission bits (`S_IFMT` and `0o7777`). */
     public mode: number,
+    /** How many names the inode has (hard links). */
     public nlink: number,
+    /** The owner, as the namespace the session is in sees it (the container's view). */
     public uid: number,
+    /** The group, as the namespace the session is in sees it. */
     public gid: number,
+    /** The device a character or block device file stands for. */
     public rdev: number,
+    /** Bytes: a file's length, a symlink's target length. */
     public size: number,
+    /** The preferred block size for I/O. */
     public blksize: number,
+    /** 512-byte blocks allocated. */
     public blocks: number,
+    /** Last access, milliseconds since the epoch. */
     public atimeMs: number,
+    /** Last change of the content, milliseconds since the epoch. */
     public mtimeMs: number,
+    /** Last change of the inode, milliseconds since the epoch. */
     public ctimeMs: number,
     /** The owner as the host sees it (through the namespace's uid_map). */
     public hostUid: number,
@@ -61,13 +81,15 @@ export class Stats extends FileTypeTests {
     super();
   }
 
-
+  /** Last access, as a Date. */
   get atime(): Date {
     return new Date(this.atimeMs);
   }
+  /** Last change of the content, as a Date. */
   get mtime(): Date {
     return new Date(this.mtimeMs);
   }
+  /** Last change of the inode, as a Date. */
   get ctime(): Date {
     return new Date(this.ctimeMs);
   }
@@ -76,41 +98,61 @@ export class Stats extends FileTypeTests {
 /** The same with every number a bigint, and nanosecond times, as fs.Stats with `bigint: true`. */
 export class BigIntStats extends FileTypeTests {
   constructor(
+    /** The id of the device holding the file. */
     public dev: bigint,
+    /** The file's inode number on that device. */
     public ino: bigint,
+    /** File type and permission bits (`S_IFMT` and `0o7777`). */
     public mode: bigint,
+    /** How many names the inode has (hard links). */
     public nlink: bigint,
+    /** The owner, as the namespace the session is in sees it (the container's view). */
     public uid: bigint,
+    /** The group, as the namespace the session is in sees it. */
     public gid: bigint,
+    /** The device a character or block device file stands for. */
     public rdev: bigint,
+    /** Bytes: a file's length, a symlink's target length. */
     public size: bigint,
+    /** The preferred block size for I/O. */
     public blksize: bigint,
+    /** 512-byte blocks allocated. */
     public blocks: bigint,
+    /** Last access, nanoseconds since the epoch. */
     public atimeNs: bigint,
+    /** Last change of the content, nanoseconds since the epoch. */
     public mtimeNs: bigint,
+    /** Last change of the inode, nanoseconds since the epoch. */
     public ctimeNs: bigint,
+    /** The owner as the host sees it (through the namespace's uid_map). */
     public hostUid: bigint,
+    /** The group as the host sees it (through the namespace's gid_map). */
     public hostGid: bigint,
   ) {
     super();
   }
 
-
+  /** Last access, milliseconds since the epoch. */
   get atimeMs(): bigint {
     return this.atimeNs / 1000000n;
   }
+  /** Last change of the content, milliseconds since the epoch. */
   get mtimeMs(): bigint {
     return this.mtimeNs / 1000000n;
   }
+  /** Last change of the inode, milliseconds since the epoch. */
   get ctimeMs(): bigint {
     return this.ctimeNs / 1000000n;
   }
+  /** Last access, as a Date. */
   get atime(): Date {
     return new Date(Number(this.atimeMs));
   }
+  /** Last change of the content, as a Date. */
   get mtime(): Date {
     return new Date(Number(this.mtimeMs));
   }
+  /** Last change of the inode, as a Date. */
   get ctime(): Date {
     return new Date(Number(this.ctimeMs));
   }

@@ -28,8 +28,11 @@ export interface DockerOptions extends UserOptions {
   pidFile?: string;
 }
 
+/** Where Docker keeps its state for one user, as storageConfig() worked it out. */
 export interface DockerStorageConfig {
+  /** The inspected user. */
   uid: number;
+  /** True for an ordinary user's daemon (RootlessKit), false for root's. */
   rootless: boolean;
   /** images, layers, containers: `data-root` */
   dataRoot: string;

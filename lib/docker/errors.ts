@@ -21,6 +21,7 @@
  */
 import { EngineError, type EngineErrorFields, type EngineErrors, type EngineFailure } from '../engine/errors';
 
+/** The codes of DockerError; the table above says what each means. */
 export type DockerErrorCode =
   | 'ENODOCKER'
   | 'EDOCKERSTALE'
@@ -34,8 +35,10 @@ export type DockerErrorCode =
   | 'ENOIMAGE'
   | 'EDOCKERLAYERS';
 
+/** What a DockerError may carry besides its code and message. */
 export type DockerErrorDetails = EngineErrorFields;
 
+/** An error of Docker discovery: `code` says which (see DockerErrorCode). */
 export class DockerError extends EngineError<DockerErrorCode> {
   constructor(code: DockerErrorCode, message: string, details: DockerErrorDetails = {}) {
     super('DockerError', code, message, details);

@@ -19,7 +19,9 @@ import { isErrno } from '../engine/errors';
 import { storageConfig, type DockerOptions, type DockerStorageConfig } from './config';
 import { DockerError, dockerErrors } from './errors';
 
+/** A container of Docker's data root, as config.v2.json and layerdb describe it. */
 export interface DockerContainer {
+  /** The full container id. */
   id: string;
   /** its name, without Docker's leading '/' */
   names: string[];
@@ -31,9 +33,13 @@ export interface DockerContainer {
   layer: string;
   /** the init layer below it (`<layer>-init`: /etc/hosts, /dev ... as Docker prepares them), null if none */
   initLayer: string | null;
+  /** When it was created (RFC 3339). */
   created: string;
+  /** Where dockerd mounts its overlay while it runs. */
   mergedDir: string;
+  /** Its rw layer's diff dir: what it changed. */
   upperDir: string;
+  /** overlayfs's work dir of its rw layer. */
   workDir: string;
   /** lower diff dirs, top to bottom: the init layer's, then the image's (as docker inspect's GraphDriver.Data.LowerDir) */
   lowerDirs: string[];
@@ -47,7 +53,9 @@ export interface DockerContainer {
   pid: number | null;
 }
 
+/** An image of Docker's data root (imagedb, repositories.json, layerdb). */
 export interface DockerImage {
+  /** The image id (hex, without 'sha256:'). */
   id: string;
   /** 'unshare-fs-test:latest' (repositories.json) */
   names: string[];
@@ -55,6 +63,7 @@ export interface DockerImage {
   layer: string;
   /** the layers' chain ids, bottom first */
   chainIds: string[];
+  /** When it was created (RFC 3339), when recorded. */
   created: string | null;
   /** bytes of its layers' files, as layerdb records them */
   size: number;

@@ -43,9 +43,13 @@ export interface EngineErrorFields extends EngineErrorDetails {
 
 /** What PodmanError and DockerError are: a coded error about one engine's files or processes. */
 export class EngineError<Code extends string> extends Error {
+  /** Which error this is: the engine's own codes. */
   readonly code: Code;
+  /** The file the error is about, when there is one. */
   readonly path?: string;
+  /** The process the error is about (a stale pid file's, a stopped container's). */
   readonly pid?: number;
+  /** The ids an ambiguous prefix matches. */
   readonly candidates?: string[];
 
   constructor(name: string, code: Code, message: string, details: EngineErrorFields = {}) {

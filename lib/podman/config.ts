@@ -21,8 +21,11 @@ export interface PodmanOptions extends UserOptions {
   runtimeDir?: string;
 }
 
+/** Where podman keeps its state for one user, as storageConfig() worked it out. */
 export interface StorageConfig {
+  /** The inspected user. */
   uid: number;
+  /** True for an ordinary user's podman, false for root's. */
   rootless: boolean;
   /** images, layers and container rw layers: `graphroot` */
   graphRoot: string;

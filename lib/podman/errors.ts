@@ -22,6 +22,7 @@
  */
 import { EngineError, type EngineErrorFields, type EngineErrors, type EngineFailure } from '../engine/errors';
 
+/** The codes of PodmanError; the table above says what each means. */
 export type PodmanErrorCode =
   | 'ENOPODMAN'
   | 'EPODMANSTALE'
@@ -36,8 +37,10 @@ export type PodmanErrorCode =
   | 'ENOIMAGE'
   | 'EPODMANLAYERS';
 
+/** What a PodmanError may carry besides its code and message. */
 export type PodmanErrorDetails = EngineErrorFields;
 
+/** An error of podman discovery: `code` says which (see PodmanErrorCode). */
 export class PodmanError extends EngineError<PodmanErrorCode> {
   constructor(code: PodmanErrorCode, message: string, details: PodmanErrorDetails = {}) {
     super('PodmanError', code, message, details);

@@ -108,7 +108,9 @@ function volumeNamesIn(dir: string): string[] {
 
 /** An image as `podman system df -v` lists it. */
 export interface ImageUsage {
+  /** The full image id. */
   id: string;
+  /** Its names. */
   names: string[];
   /** Its layers' bytes and its metadata's: SIZE. */
   size: number;
@@ -126,8 +128,11 @@ export interface ImageUsage {
 
 /** A container as `podman system df -v` lists it. */
 export interface ContainerUsage {
+  /** The full container id. */
   id: string;
+  /** Its names. */
   names: string[];
+  /** Its image id. */
   image: string;
   /** Bytes of the files in its rw layer (not directories; a hard-linked file once): SIZE. */
   size: number;
@@ -135,6 +140,7 @@ export interface ContainerUsage {
 
 /** A layer of the store, and who stands on it. */
 export interface LayerUsage {
+  /** The full layer id. */
   id: string;
   /** layers.json's diff-size (null for containers' rw layers, which podman measures when asked). */
   diffSize: number | null;
@@ -147,6 +153,7 @@ export interface LayerUsage {
  * containers that use it), which only libpod's database holds.
  */
 export interface VolumeUsage {
+  /** The volume's name. */
   name: string;
   /** Its `_data` directory, where containers mount it. */
   mountPoint: string;
@@ -154,10 +161,15 @@ export interface VolumeUsage {
   size: number;
 }
 
+/** What podman.df() gives: `podman system df -v`'s tables. */
 export interface PodmanUsage {
+  /** One row per image. */
   images: ImageUsage[];
+  /** One row per container. */
   containers: ContainerUsage[];
+  /** One row per layer, with the images standing on it. */
   layers: LayerUsage[];
+  /** One row per local volume. */
   volumes: VolumeUsage[];
 }
 

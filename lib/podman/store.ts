@@ -13,25 +13,33 @@ import { lowerFileChain, readStorageJson } from '../engine/storage';
 import { PodmanError, podmanErrors } from './errors';
 import { PodmanOptions, StorageConfig, storageConfig } from './config';
 
+/** A layer of podman's store (layers.json and volatile-layers.json). */
 export interface PodmanLayer {
+  /** The full layer id (its overlay dir's name). */
   id: string;
+  /** Its names, if any. */
   names: string[];
   /** parent layer id, null for a base layer */
   parent: string | null;
   /** ancestors, nearest first (parent, grandparent, ...) */
   parents: string[];
+  /** When it was created (RFC 3339), when recorded. */
   created: string | null;
   /** overlay: graphroot/overlay/<id>/diff */
   diffDir: string;
   /** true if runroot's mountpoints.json counts a mount of this layer */
   mounted: boolean;
+  /** Where it is mounted, when mounted. */
   mountPoint: string | null;
   /** bytes of its files, as layers.json records them for image layers (null where it does not: a container's rw layer) */
   diffSize: number | null;
 }
 
+/** A container of podman's store, as containers.json and the overlay dirs describe it. */
 export interface PodmanContainer {
+  /** The full container id. */
   id: string;
+  /** Its names. */
   names: string[];
   /** image id */
   image: string;
@@ -39,12 +47,17 @@ export interface PodmanContainer {
   imageName: string | null;
   /** the container's rw layer id */
   layer: string;
+  /** When it was created (RFC 3339). */
   created: string;
+  /** Where podman mounts its overlay while it runs. */
   mergedDir: string;
+  /** Its rw layer's diff dir: what it changed. */
   upperDir: string;
+  /** overlayfs's work dir of its rw layer. */
   workDir: string;
   /** lower diff dirs, top to bottom (as podman inspect's GraphDriver.Data.LowerDir) */
   lowerDirs: string[];
+  /** mountpoints.json counts a mount of its rw layer. */
   mounted: boolean;
   /** mount point recorded in mountpoints.json (normally mergedDir), null if not mounted */
   mountPoint: string | null;
@@ -232,13 +245,17 @@ export function container(nameOrIdPrefix: string, opts: PodmanOptions = {}): Pod
   return all.find((c) => c.id === id) as PodmanContainer;
 }
 
+/** An image of podman's store (images.json). */
 export interface PodmanImage {
+  /** The full image id. */
   id: string;
   /** e.g. 'localhost/unshare-fs-test:latest' */
   names: string[];
+  /** Its manifest digest, when recorded. */
   digest: string | null;
   /** the image's top layer id (its chain, via layerChain, is the image's filesystem) */
   layer: string;
+  /** When it was created (RFC 3339), when recorded. */
   created: string | null;
   /** bytes of its manifest, config and signatures (images.json's big-data-sizes), which podman counts in its size */
   metadataSize: number;
