@@ -1,19 +1,17 @@
 // The seed scenario from Node: list the top of contenedor1 and contenedor2
 // from inside podman's namespaces, with the owner as the container sees it
-// and as the host sees it.  Run the containers first (README, "The seed
-// scenario"), then: node examples/seed.js
+// and as the host sees it.  Run the containers first, then:
+//   node examples/seed.js
 'use strict';
-const { podman } = require('..');
+const { podman } = require('unshare-fs');
 
 async function main() {
-  const session = await podman.enterStorage();
+  const session = await podman.enterStorage(); // the pause process's namespaces (rootful: the host's)
   try {
     for (const name of ['contenedor1', 'contenedor2']) {
       const { mergedDir } = podman.container(name);
-      console.log(`${name}: ${mergedDir}`);
       for await (const entry of session.walk(mergedDir, { stat: true, maxDepth: 1 })) {
-        const { uid, hostUid, size } = entry.stats;
-        console.log(`  ${entry.type.padEnd(9)} uid ${String(uid).padStart(5)} (host ${String(hostUid).padStart(6)}) ${String(size).padStart(6)} ${entry.name}`);
+        console.log(name, entry.stats.uid, entry.stats.hostUid, entry.name);
       }
     }
   } finally {

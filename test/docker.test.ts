@@ -3,7 +3,6 @@
 // scripts/docker-setup.sh for this user (the daemon and the image
 // unshare-fs-test); the scenario (scripts/docker-scenario.sh: dcontenedor1 and
 // dcontenedor2 running, dstopped stopped) is started here when it is not up.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -14,7 +13,6 @@ import { requirement, requires, testUser, testUserInfo } from './helpers/require
 import { tarEntries } from './helpers/tar-list';
 import { findRows, walkRows, type Row } from './helpers/tree';
 
-const REPO = path.join(__dirname, '..');
 const MODE = ROOTFUL ? 'rootful' : 'rootless';
 const STAT_TYPE: Record<string, string> = {
   directory: 'd',
@@ -279,23 +277,6 @@ gate.describe(`docker end-to-end (${MODE}, uid ${UID})`, () => {
       });
     }
     expect(rows.length).toBe(docker.containers().length);
-  });
-
-  test("README's Docker example is examples/docker.js, and it runs as written", () => {
-    const example = fs.readFileSync(path.join(REPO, 'examples', 'docker.js'), 'utf8');
-    expect(fs.readFileSync(path.join(REPO, 'README.md'), 'utf8')).toContain(`\`\`\`js\n${example}\`\`\``);
-    // By package name, as a program that installed it would (the exports map, dist/).
-    const run = spawnSync(process.execPath, [path.join(REPO, 'examples', 'docker.js')], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
-    expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
-    const c = docker.container('dcontenedor1');
-    expect(run.stdout).toContain(`docker dcontenedor1 pid ${c.pid} ${c.upperDir}\n`);
-    expect(run.stdout).toContain(`docker dstopped stopped ${docker.container(STOPPED).upperDir}\n`);
-    expect(run.stdout).toContain(`1000:1000 700 (host ${storage.toHostUid(1000)}) /home/user/private\n`);
-    expect(run.stdout).toContain('user secret of dcontenedor1\n');
-    expect(run.stdout).toContain('added /home/user/private/secret.txt\n');
-    // The stopped container's /data, from its mounted layers.
-    expect(run.stdout.trimEnd().split('\n').pop()!.split(' ').sort()).toEqual(['hello.txt', 'link-to-hello', 'only-in-c3', 'root-only.txt', 'tree', 'user-dir']);
   });
 });
 
