@@ -2,7 +2,7 @@
 // podman.enterMerged(): a FIFO nobody writes to, a 50 GiB sparse file, links
 // to /dev/zero and out of the container, a directory swapped for a symlink
 // mid-walk, a 3,000-level chain, names of 255 bytes and not UTF-8.  Each
-// costs at most the request that meets it (DESIGN.md section 9): the session
+// costs at most the request that meets it (container content is hostile input): the session
 // answers afterwards, and nothing of the host is ever read.  Rootful as root,
 // rootless as an ordinary user (the container is this user's own).
 import { spawn } from 'node:child_process';
