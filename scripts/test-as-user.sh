@@ -70,8 +70,9 @@ fi
 args+=("${jest_args[@]}")
 
 # The test suite's own switches, passed through when set.
+# UNSHARE_FS_NODE_BIN: a directory holding another node (scripts/node-version.sh), first on PATH.
 envs=(HOME="$home" USER="$name" LOGNAME="$name" SHELL=/bin/bash
-      PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+      PATH="${UNSHARE_FS_NODE_BIN:+$UNSHARE_FS_NODE_BIN:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
       XDG_RUNTIME_DIR="$runtime_dir" LANG="${LANG:-C.UTF-8}")
 for v in $(compgen -e); do
   case "$v" in
