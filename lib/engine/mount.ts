@@ -8,12 +8,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { readIdMaps, type IdRange } from '../idmap';
-import { createNamespace, subidRange, type CreateNamespaceOptions, type Namespace } from '../namespace';
+import { readIdMaps } from '../idmap';
+import { createNamespace, type CreateNamespaceOptions, type Namespace } from '../namespace';
 import { enter, type Session } from '../session';
 import { isErrno, type EngineErrors } from './errors';
 import { readStorageText } from './storage';
-import { ownEuid, passwdEntry } from './users';
+import { podmanIdMap, subidRanges } from '../subids';
+import { passwdEntry } from '../users';
+import { ownEuid } from './users';
 
 /** overlayfs refuses more lower layers than this (OVL_MAX_STACK). */
 export const OVERLAY_MAX_LAYERS = 500;
@@ -87,13 +89,11 @@ export function layerNamespaceOptions(rootless: boolean, storageDir: string, eng
     // the engine does not run: build its shape
   }
   const owner = fs.statSync(storageDir);
-  const name = passwdEntry(owner.uid)?.name ?? String(owner.uid);
-  const shape = (file: string, id: number): IdRange[] => {
-    const range = subidRange(file, name, owner.uid);
-    const own = { inside: 0, outside: id, count: 1 };
-    return range ? [own, { inside: 1, outside: range.start, count: range.count }] : [own];
+  const name = passwdEntry(owner.uid)?.name;
+  return {
+    uidMap: podmanIdMap(owner.uid, subidRanges('uid', name, owner.uid)),
+    gidMap: podmanIdMap(owner.gid, subidRanges('gid', name, owner.uid)),
   };
-  return { uidMap: shape('/etc/subuid', owner.uid), gidMap: shape('/etc/subgid', owner.gid) };
 }
 
 /** Stacks `diffDirs` (top first) read-only in a new namespace made with `namespaceOptions`. */
