@@ -14,6 +14,7 @@ import { Reply, errorFromPayload } from './protocol';
 import { mountRequest, unmountRequest } from './filesystem';
 import { enter, enterToMount, nativeError, type Session } from './session';
 import { podmanIdMap, subidRanges } from './subids';
+import { explainUserNamespaceError } from './userns';
 import { passwdEntry } from './users';
 
 const run = promisify(execFile);
@@ -323,10 +324,11 @@ export async function createNamespace(options?: CreateNamespaceOptions): Promise
     throw site.graft(new UnshareFsError('EPERM', 'unshare-fs: only root can make a mount namespace without a user namespace'));
   }
   let spawned: { pid: number; fd: number };
+  const explain = (error: unknown): Error => (newUserNamespace ? explainUserNamespaceError(error) : error) as Error;
   try {
     spawned = native().spawnHolder(newUserNamespace);
   } catch (error) {
-    throw site.graft(nativeError(error));
+    throw site.graft(explain(nativeError(error)));
   }
   const holder = new Channel(socketTransport(spawned.fd), async () => {
     const status = await native().reap(spawned.pid, 2000);
@@ -351,7 +353,7 @@ export async function createNamespace(options?: CreateNamespaceOptions): Promise
     if (newUserNamespace) await writeMaps(spawned.pid, checked);
   } catch (error) {
     await holder.close();
-    throw site.graft(error as Error);
+    throw site.graft(explain(error));
   }
   return makeNamespace(spawned.pid, holder, readIdMaps(spawned.pid), newUserNamespace);
 }
