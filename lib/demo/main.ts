@@ -82,7 +82,9 @@ async function ownDemo(out: (line: string) => void): Promise<void> {
     const privateUpper = path.join(overlay.upperDir, 'home/user/private');
     try {
       fs.readdirSync(privateUpper);
-      out(`the host reads ${privateUpper} (you are root)`);
+      // Root reads anything; an ordinary user without a subordinate range is the namespace's root, so owns it.
+      const why = process.geteuid!() === 0 ? 'you are root' : 'it is owned by your own uid: without a subordinate range the namespace maps only you';
+      out(`the host reads ${privateUpper} (${why})`);
     } catch (error) {
       out(`the host reading the 0700 directory in the upper layer: ${(error as Error).message}`);
     }
