@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { forgetAtExit, removeAtExit } from '../exit-cleanup';
 import { readIdMaps } from '../idmap';
 import { createNamespace, type CreateNamespaceOptions, type Namespace } from '../namespace';
 import { enter, type Session } from '../session';
@@ -28,7 +29,7 @@ export interface MountedLayers<C, I> extends AsyncDisposable {
   readonly namespace: Namespace;
   /** A session rooted at the mount: '/' is the top of the stack. */
   readonly session: Session;
-  /** The mount point (a temp dir, as seen from the namespace). */
+  /** The mount point (a temp dir, as seen from the namespace); removed by close(), or at process exit, SIGINT or SIGTERM without it. */
   readonly target: string;
   /** The layers' diff dirs, top first. */
   readonly layers: readonly string[];
@@ -119,6 +120,7 @@ export async function mountLayers<C, I>(
   }
   const lowerDirs = lowerDirsForMount(diffDirs, what, fail);
   const target = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-mount-'));
+  removeAtExit(target);
   // The namespace's root may be our uid or an unmapped one: let it in.
   fs.chmodSync(target, 0o755);
   let namespace: Namespace | undefined;
@@ -133,6 +135,7 @@ export async function mountLayers<C, I>(
     } catch (error) {
       if (lowers.length !== 1 || !isErrno(error, 'EINVAL')) throw error;
       emptyLower = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-empty-'));
+      removeAtExit(emptyLower);
       fs.chmodSync(emptyLower, 0o755);
       lowers = [...lowers, emptyLower];
       await namespace.mountOverlay({ lowerDirs: lowers, target, readOnly: true });
@@ -173,4 +176,5 @@ function removeDir(dir: string): void {
   } catch {
     // still mounted somewhere, or gone already
   }
+  forgetAtExit(dir);
 }
