@@ -64,3 +64,21 @@ describe('the demo leaves nothing behind', () => {
     expect(fs.readdirSync(tmp)).toEqual([]);
   });
 });
+
+test("Ctrl-C (SIGINT to the whole process group) still lets the demo clean up: the namespace's holder outlives it", async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-demo-test-'));
+  try {
+    // detached: a process group of its own, as a terminal's foreground job is.
+    const child = spawn(process.execPath, [demo, '--no-podman'], { detached: true, env: { ...process.env, TMPDIR: tmp, UNSHARE_FS_DEMO_HOLD: '1' } });
+    let stdout = '';
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, sig) => resolve(sig)));
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('the same directory from the host')) process.kill(-child.pid!, 'SIGINT');
+    });
+    expect(await ended).toBe('SIGINT');
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
