@@ -68,11 +68,19 @@ describe('subordinate ranges from a file', () => {
 requires(command('getsubids', 'uidmap'), testUser).describe('getsubids', () => {
   test("the test user's ranges are what getsubids reports", () => {
     const user = testUserInfo();
-    for (const kind of ['uid', 'gid'] as const) {
-      const out = spawnSync('getsubids', kind === 'gid' ? ['-g', user.name] : [user.name], { encoding: 'utf8' });
-      expect(out.status).toBe(0);
-      expect(subidRanges(kind, user.name, user.uid)).toEqual(parseGetsubids(out.stdout));
-      expect(subidRanges(kind, user.name, user.uid).length).toBeGreaterThan(0);
+    // The real files: UNSHARE_FS_SUBUID/SUBGID (set to fake a machine without ranges) would stand in for them.
+    const saved = { ...process.env };
+    delete process.env.UNSHARE_FS_SUBUID;
+    delete process.env.UNSHARE_FS_SUBGID;
+    try {
+      for (const kind of ['uid', 'gid'] as const) {
+        const out = spawnSync('getsubids', kind === 'gid' ? ['-g', user.name] : [user.name], { encoding: 'utf8' });
+        expect(out.status).toBe(0);
+        expect(subidRanges(kind, user.name, user.uid)).toEqual(parseGetsubids(out.stdout));
+        expect(subidRanges(kind, user.name, user.uid).length).toBeGreaterThan(0);
+      }
+    } finally {
+      process.env = saved;
     }
   });
 });
