@@ -2,8 +2,7 @@
 // mount namespace, as rootless podman's pause process is, with overlays
 // mounted in it.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 import { Channel, socketTransport } from './channel';
@@ -14,20 +13,24 @@ import { checkArgv, checkBoolean, checkOneOf, checkOptionsObject, checkString, i
 import { Reply, errorFromPayload } from './protocol';
 import { mountRequest, unmountRequest } from './filesystem';
 import { enter, enterToMount, nativeError, type Session } from './session';
+import { podmanIdMap, subidRanges } from './subids';
+import { explainUserNamespaceError } from './userns';
+import { passwdEntry } from './users';
 
 const run = promisify(execFile);
 
 export interface CreateNamespaceOptions {
   /**
    * As root: the uid map to write.  Default: the shape rootless podman uses
-   * when /etc/subuid gives root a range (0 -> 0, then the range from 1),
-   * else every id mapped to itself.
+   * when root has subordinate ranges (0 -> 0, then each range after the
+   * other from 1), else every id mapped to itself.
    */
   uidMap?: IdRange[];
   /** As root: the gid map to write (default: the uid map). */
   gidMap?: IdRange[];
   /**
-   * As an ordinary user: map the /etc/subuid and /etc/subgid range from id 1
+   * As an ordinary user: map every subordinate range (getsubids, else
+   * /etc/subuid and /etc/subgid), one after the other from id 1,
    * with newuidmap/newgidmap ('auto', the default, when possible; 'require'
    * fails when it is not; 'none' maps the user's own ids only).
    */
@@ -111,28 +114,6 @@ function checkTmpfsOptions(options: unknown): string {
 
 const MS_RDONLY = 1;
 const MNT_DETACH = 2;
-
-interface SubidRange {
-  start: number;
-  count: number;
-}
-
-/** The first range /etc/subuid (or subgid) gives the user, by name or by id. */
-export function subidRange(file: string, user: string, id: number): SubidRange | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  for (const line of text.split('\n')) {
-    const [owner, start, count] = line.trim().split(':');
-    if ((owner === user || owner === String(id)) && Number(count) > 0) {
-      return { start: Number(start), count: Number(count) };
-    }
-  }
-  return undefined;
-}
 
 function findTool(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':').concat(['/usr/bin', '/usr/sbin'])) {
@@ -292,15 +273,13 @@ async function writeMaps(pid: number, options: CheckedNamespaceOptions): Promise
   const uid = process.geteuid!();
   const gid = process.getegid!();
   if (uid === 0) {
-    const podmanShape = (range: SubidRange | undefined): IdRange[] =>
-      range
-        ? [
-            { inside: 0, outside: 0, count: 1 },
-            { inside: 1, outside: range.start, count: range.count },
-          ]
-        : [{ inside: 0, outside: 0, count: 4294967295 }];
-    const uidMap = options.uidMap ?? podmanShape(subidRange('/etc/subuid', 'root', 0));
-    const gidMap = options.gidMap ?? (options.uidMap ? uidMap : podmanShape(subidRange('/etc/subgid', 'root', 0)));
+    // Root's ranges after root itself, as rootless podman maps a user's; with none, every id as itself.
+    const rootShape = (kind: 'uid' | 'gid'): IdRange[] => {
+      const ranges = subidRanges(kind, 'root', 0);
+      return ranges.length > 0 ? podmanIdMap(0, ranges) : [{ inside: 0, outside: 0, count: 4294967295 }];
+    };
+    const uidMap = options.uidMap ?? rootShape('uid');
+    const gidMap = options.gidMap ?? (options.uidMap ? uidMap : rootShape('gid'));
     writeFileSync(`/proc/${pid}/uid_map`, formatIdMap(uidMap));
     writeFileSync(`/proc/${pid}/gid_map`, formatIdMap(gidMap));
     return;
@@ -309,18 +288,24 @@ async function writeMaps(pid: number, options: CheckedNamespaceOptions): Promise
     throw new UnshareFsError('EPERM', 'unshare-fs: only root can choose the id maps of a namespace');
   }
   const mode = options.subids;
-  const user = os.userInfo().username;
-  const subuid = subidRange('/etc/subuid', user, uid);
-  const subgid = subidRange('/etc/subgid', user, uid);
+  // A uid without a passwd entry can still own ranges by number in /etc/subuid.
+  const name = passwdEntry(uid)?.name;
+  const subuid = mode === 'none' ? [] : subidRanges('uid', name, uid);
+  const subgid = mode === 'none' ? [] : subidRanges('gid', name, uid);
   const newuidmap = findTool('newuidmap');
   const newgidmap = findTool('newgidmap');
-  if (mode !== 'none' && subuid && subgid && newuidmap && newgidmap) {
-    await run(newuidmap, [String(pid), '0', String(uid), '1', '1', String(subuid.start), String(subuid.count)]);
-    await run(newgidmap, [String(pid), '0', String(gid), '1', '1', String(subgid.start), String(subgid.count)]);
+  if (mode !== 'none' && subuid.length > 0 && subgid.length > 0 && newuidmap && newgidmap) {
+    const args = (map: IdRange[]): string[] => [String(pid), ...map.flatMap((r) => [String(r.inside), String(r.outside), String(r.count)])];
+    await run(newuidmap, args(podmanIdMap(uid, subuid)));
+    await run(newgidmap, args(podmanIdMap(gid, subgid)));
     return;
   }
   if (mode === 'require') {
-    const missing = !subuid || !subgid ? `no range for ${user} in /etc/subuid and /etc/subgid` : 'newuidmap/newgidmap are not installed (Debian: uidmap)';
+    const who = name ?? `uid ${uid} (no passwd entry)`;
+    const missing =
+      subuid.length === 0 || subgid.length === 0
+        ? `no range for ${who} in /etc/subuid and /etc/subgid (or getsubids)`
+        : 'newuidmap/newgidmap are not installed (Debian: uidmap)';
     throw new UnshareFsError('ENOSUBIDS', `unshare-fs: cannot map a subordinate id range: ${missing}`);
   }
   // An unprivileged process may map only its own ids, and the gid map only
@@ -339,10 +324,11 @@ export async function createNamespace(options?: CreateNamespaceOptions): Promise
     throw site.graft(new UnshareFsError('EPERM', 'unshare-fs: only root can make a mount namespace without a user namespace'));
   }
   let spawned: { pid: number; fd: number };
+  const explain = (error: unknown): Error => (newUserNamespace ? explainUserNamespaceError(error) : error) as Error;
   try {
     spawned = native().spawnHolder(newUserNamespace);
   } catch (error) {
-    throw site.graft(nativeError(error));
+    throw site.graft(explain(nativeError(error)));
   }
   const holder = new Channel(socketTransport(spawned.fd), async () => {
     const status = await native().reap(spawned.pid, 2000);
@@ -367,7 +353,7 @@ export async function createNamespace(options?: CreateNamespaceOptions): Promise
     if (newUserNamespace) await writeMaps(spawned.pid, checked);
   } catch (error) {
     await holder.close();
-    throw site.graft(error as Error);
+    throw site.graft(explain(error));
   }
   return makeNamespace(spawned.pid, holder, readIdMaps(spawned.pid), newUserNamespace);
 }

@@ -1,5 +1,7 @@
 // The README's first command: the demo on its embedded default.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -17,6 +19,7 @@ test('the demo lists the generated overlay from inside, with both owners, and th
   expect(row('etc-link -> /etc/os-release')).toMatch(/^lrwxrwxrwx/);
   const key = row('home/user/private/key');
   expect(key).toMatch(/^-rw-------/);
+  if (process.geteuid!() !== 0) expect(stdout).not.toContain('(you are root)');
   if (stdout.includes('nothing can be owned by uid 1000')) {
     expect(key).toMatch(/^\S+\s+0:0\s/);
   } else {
@@ -27,4 +30,55 @@ test('the demo lists the generated overlay from inside, with both owners, and th
   }
   expect(stdout).toContain('the same directory from the host: [] (mounted only inside the namespace)');
   expect(stdout).toMatch(/\n14 entries, \d+ bytes, listed from inside the namespace; [\d.]+ ms in all\n/);
+});
+
+describe('the demo leaves nothing behind', () => {
+  let tmp: string;
+  beforeEach(() => {
+    // A TMPDIR of its own: other demo runs on the machine do not count.
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-demo-test-'));
+  });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  test('piped into head -1 (EPIPE): it exits 0 and its directory is gone', () => {
+    const r = spawnSync('sh', ['-c', `"$0" "$1" --no-podman | head -1; exit 0`, process.execPath, demo], {
+      encoding: 'utf8',
+      env: { ...process.env, TMPDIR: tmp },
+      timeout: 30000,
+    });
+    expect(r.stdout).toMatch(/^namespace: holder pid \d+/);
+    expect(r.stdout.split('\n')).toHaveLength(2);
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  });
+
+  test.each(['SIGINT', 'SIGTERM'] as const)('interrupted by %s: it dies of the signal and its directory is gone', async (signal) => {
+    const child = spawn(process.execPath, [demo, '--no-podman'], { env: { ...process.env, TMPDIR: tmp, UNSHARE_FS_DEMO_HOLD: '1' } });
+    let stdout = '';
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, sig) => resolve(sig)));
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      // The listing is printed: everything is made, the demo holds.
+      if (stdout.includes('the same directory from the host')) child.kill(signal);
+    });
+    expect(await ended).toBe(signal);
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  });
+});
+
+test("Ctrl-C (SIGINT to the whole process group) still lets the demo clean up: the namespace's holder outlives it", async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-demo-test-'));
+  try {
+    // detached: a process group of its own, as a terminal's foreground job is.
+    const child = spawn(process.execPath, [demo, '--no-podman'], { detached: true, env: { ...process.env, TMPDIR: tmp, UNSHARE_FS_DEMO_HOLD: '1' } });
+    let stdout = '';
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, sig) => resolve(sig)));
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('the same directory from the host')) process.kill(-child.pid!, 'SIGINT');
+    });
+    expect(await ended).toBe('SIGINT');
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });

@@ -6,8 +6,8 @@ import { spawn, spawnSync, ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { TomlError } from 'smol-toml';
 import * as podman from '../lib/podman';
-import { parseTomlStrings } from '../lib/podman/toml';
 import { requirement, requires, which } from './helpers/requirements';
 
 const UID = process.getuid ? process.getuid() : 0;
@@ -35,17 +35,28 @@ const hex = (c: string): string => c.repeat(64).slice(0, 64);
 
 // --------------------------------------------------------------- (a) unit
 
-describe('parseTomlStrings', () => {
-  it('reads string keys per table and skips everything else', () => {
-    const t = parseTomlStrings(`
+describe('storage.conf as TOML', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tmpdir();
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** storageConfig() of a rootless user whose storage.conf is `text`. */
+  function withConf(text: string) {
+    const conf = path.join(dir, 'storage.conf');
+    write(conf, text);
+    return podman.storageConfig({ uid: 4242, home: dir, env: { XDG_RUNTIME_DIR: '/x' }, storageConf: conf });
+  }
+
+  it('reads string keys of [storage] and skips everything else', () => {
+    const c = withConf(`
 # comment
 top = "level"
 [storage]
 driver = "overlay"   # trailing comment
 graphroot = '/literal/path'
 "runroot" = "/run/with \\"quote\\" and \\u00e9"
-number = 5
-bool = true
 [storage.options]
 additionalimagestores = [
   "graphroot = '/not/a/key'",
@@ -54,24 +65,42 @@ additionalimagestores = [
 mount_program = "/usr/bin/fuse-overlayfs"
 [[weird]]
 graphroot = "/array/of/tables"
-[storage]
-rootless_storage_path = "$HOME/store"
 `);
-    expect(t.get('')?.get('top')).toBe('level');
-    const s = t.get('storage');
-    expect(s?.get('driver')).toBe('overlay');
-    expect(s?.get('graphroot')).toBe('/literal/path');
-    expect(s?.get('runroot')).toBe('/run/with "quote" and é');
-    expect(s?.get('rootless_storage_path')).toBe('$HOME/store');
-    expect(s?.has('number')).toBe(false);
-    expect(s?.has('bool')).toBe(false);
-    expect(t.get('storage.options')?.get('mount_program')).toBe('/usr/bin/fuse-overlayfs');
-    expect(t.get('storage.options')?.has('graphroot')).toBe(false);
+    expect(c).toMatchObject({ driver: 'overlay', graphRoot: '/literal/path', runRoot: '/run/with "quote" and é' });
   });
 
-  it('ignores malformed lines instead of throwing', () => {
-    const t = parseTomlStrings('[storage\ndriver = "unterminated\n= "x"\n[storage]\ndriver="vfs"');
-    expect(t.get('storage')?.get('driver')).toBe('vfs');
+  it('reads dotted keys', () => {
+    expect(withConf('storage.driver = "vfs"\nstorage.graphroot = "/dotted/g"\n')).toMatchObject({ driver: 'vfs', graphRoot: '/dotted/g' });
+  });
+
+  it('reads inline tables', () => {
+    expect(withConf('storage = { driver = "vfs", runroot = "/inline/r" }\n')).toMatchObject({ driver: 'vfs', runRoot: '/inline/r' });
+  });
+
+  it('does not read a `graphroot =` line inside a multi-line string as a key', () => {
+    const c = withConf('[storage]\ndriver = "overlay"\nnote = """\ngraphroot = "/in/a/string"\n"""\n');
+    expect(c.graphRoot).toBe(path.join(dir, '.local/share/containers/storage'));
+  });
+
+  it('refuses duplicate keys and malformed files: EPODMANSTORAGE with the TOML error as cause', () => {
+    for (const text of ['[storage]\ngraphroot = "/a"\ngraphroot = "/b"\n', '[storage\ndriver = "unterminated\n']) {
+      const conf = path.join(dir, 'storage.conf');
+      write(conf, text);
+      let caught: unknown;
+      try {
+        podman.storageConfig({ uid: 4242, home: dir, env: { XDG_RUNTIME_DIR: '/x' }, storageConf: conf });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(podman.PodmanError);
+      expect((caught as podman.PodmanError).code).toBe('EPODMANSTORAGE');
+      expect((caught as podman.PodmanError).path).toBe(conf);
+      expect((caught as Error).cause).toBeInstanceOf(TomlError);
+    }
+  });
+
+  it('a non-string value of a key we read is EPODMANSTORAGE', () => {
+    expect(codeOf(() => withConf('[storage]\ngraphroot = 5\n'))).toBe('EPODMANSTORAGE');
   });
 });
 

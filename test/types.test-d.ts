@@ -2,7 +2,7 @@
 /* eslint-disable @typescript-eslint/no-unused-vars -- the variables exist for their types */
 // each line states what a call returns, and @ts-expect-error lines must fail.
 import * as api from '../lib';
-import { createNamespace, enter, host, Namespace, podman, walk, walkBatches, type BigIntStats, type Entry, type Stats } from '../lib';
+import { createNamespace, docker, enter, host, Namespace, podman, walk, walkBatches, type BigIntStats, type Entry, type Stats } from '../lib';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function expectType<T extends true>(): T | undefined {
@@ -69,5 +69,13 @@ export async function checks(): Promise<void> {
   void podman.parseTomlStrings;
   // @ts-expect-error nor the way it finds the runtime dir
   void podman.runtimeDir;
+  // @ts-expect-error nor whose environment it reads
+  void podman.userEnv;
+  // @ts-expect-error docker exports its API, not its helpers either
+  void docker.isErrno;
+  // @ts-expect-error nor where its daemon.json is
+  void docker.daemonConfigPath;
+  // @ts-expect-error nor whose environment it reads
+  void docker.userEnv;
   expectType<Equal<ReturnType<typeof podman.image>, podman.PodmanImage>>();
 }

@@ -60,11 +60,34 @@ export async function listTree(
   return { entries: rows.length, bytes };
 }
 
+/**
+ * What ownDemo leaves to remove, once: the tree under `base` holds a 0700
+ * directory owned by a subordinate id, which only the namespace (where that
+ * id is mapped) can remove, so it goes from inside before the namespace ends.
+ */
+let pendingCleanup: (() => Promise<void>) | undefined;
+
 async function ownDemo(out: (line: string) => void): Promise<void> {
   const started = process.hrtime.bigint();
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-demo-'));
   fs.chmodSync(base, 0o755);
-  const ns = await createNamespace();
+  pendingCleanup = async () => fs.rmSync(base, { recursive: true, force: true });
+  let ns: Awaited<ReturnType<typeof createNamespace>>;
+  try {
+    ns = await createNamespace();
+  } catch (error) {
+    fs.rmSync(base, { recursive: true, force: true });
+    throw error;
+  }
+  let cleaning: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (cleaning ??= (async () => {
+      await ns.unmount(path.join(base, 'merged')).catch(() => undefined);
+      await ns.exec(['rm', '-rf', base]).catch(() => undefined);
+      await ns.close().catch(() => undefined);
+      fs.rmSync(base, { recursive: true, force: true });
+    })());
+  pendingCleanup = cleanup;
   try {
     out(`namespace: holder pid ${ns.pid}, uid map ${ns.uidMap.map((r) => `${r.inside}->${r.outside} (${r.count})`).join(', ')}`);
     if (!ns.fullRange) {
@@ -82,34 +105,46 @@ async function ownDemo(out: (line: string) => void): Promise<void> {
     const privateUpper = path.join(overlay.upperDir, 'home/user/private');
     try {
       fs.readdirSync(privateUpper);
-      out(`the host reads ${privateUpper} (you are root)`);
+      // Root reads anything; an ordinary user without a subordinate range is the namespace's root, so owns it.
+      const why = process.geteuid!() === 0 ? 'you are root' : 'it is owned by your own uid: without a subordinate range the namespace maps only you';
+      out(`the host reads ${privateUpper} (${why})`);
     } catch (error) {
       out(`the host reading the 0700 directory in the upper layer: ${(error as Error).message}`);
     }
+    // For the tests: stop here, everything made, until a signal comes.
+    if (process.env.UNSHARE_FS_DEMO_HOLD === '1') await new Promise(() => setInterval(() => undefined, 1 << 30));
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     out('');
     out(`${entries} entries, ${bytes} bytes, listed from inside the namespace; ${ms.toFixed(1)} ms in all`);
-    await ns.unmount(overlay.mergedDir);
-    await ns.exec(['rm', '-rf', base]);
   } finally {
-    await ns.close();
-    fs.rmSync(base, { recursive: true, force: true });
+    await cleanup();
+    pendingCleanup = undefined;
   }
 }
 
+/** Set once stdout's reader is gone (`npm run demo | head`): the demo then runs on silently to its cleanup. */
+let outputClosed = false;
+
 async function main(): Promise<void> {
   const out = (line: string): void => {
-    process.stdout.write(`${line}\n`);
+    if (!outputClosed) process.stdout.write(`${line}\n`);
   };
   if (process.argv.includes('--no-podman') || !(await showPodman(out, listTree))) await ownDemo(out);
 }
 
 if (require.main === module) {
-  // `npm run demo | head` closes the pipe early: that is not a failure.
+  // `npm run demo | head` closes the pipe early: that is not a failure, but
+  // exiting there would leave the demo's files behind; finish quietly.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
+    if (error.code !== 'EPIPE') throw error;
+    outputClosed = true;
   });
+  // Interrupted: remove what the demo made, then die of the signal as we would have.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void (pendingCleanup?.() ?? Promise.resolve()).finally(() => process.kill(process.pid, signal));
+    });
+  }
   main().catch((error: Error) => {
     process.stderr.write(`unshare-fs demo failed: ${error.stack ?? error.message}\n`);
     process.exit(1);

@@ -8,12 +8,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { readIdMaps, type IdRange } from '../idmap';
-import { createNamespace, subidRange, type CreateNamespaceOptions, type Namespace } from '../namespace';
+import { forgetAtExit, removeAtExit } from '../exit-cleanup';
+import { readIdMaps } from '../idmap';
+import { createNamespace, type CreateNamespaceOptions, type Namespace } from '../namespace';
 import { enter, type Session } from '../session';
 import { isErrno, type EngineErrors } from './errors';
 import { readStorageText } from './storage';
-import { ownEuid, passwdEntry } from './users';
+import { podmanIdMap, subidRanges } from '../subids';
+import { passwdEntry } from '../users';
+import { ownEuid } from './users';
 
 /** overlayfs refuses more lower layers than this (OVL_MAX_STACK). */
 export const OVERLAY_MAX_LAYERS = 500;
@@ -26,7 +29,7 @@ export interface MountedLayers<C, I> extends AsyncDisposable {
   readonly namespace: Namespace;
   /** A session rooted at the mount: '/' is the top of the stack. */
   readonly session: Session;
-  /** The mount point (a temp dir, as seen from the namespace). */
+  /** The mount point (a temp dir, as seen from the namespace); removed by close(), or at process exit, SIGINT or SIGTERM without it. */
   readonly target: string;
   /** The layers' diff dirs, top first. */
   readonly layers: readonly string[];
@@ -87,13 +90,11 @@ export function layerNamespaceOptions(rootless: boolean, storageDir: string, eng
     // the engine does not run: build its shape
   }
   const owner = fs.statSync(storageDir);
-  const name = passwdEntry(owner.uid)?.name ?? String(owner.uid);
-  const shape = (file: string, id: number): IdRange[] => {
-    const range = subidRange(file, name, owner.uid);
-    const own = { inside: 0, outside: id, count: 1 };
-    return range ? [own, { inside: 1, outside: range.start, count: range.count }] : [own];
+  const name = passwdEntry(owner.uid)?.name;
+  return {
+    uidMap: podmanIdMap(owner.uid, subidRanges('uid', name, owner.uid)),
+    gidMap: podmanIdMap(owner.gid, subidRanges('gid', name, owner.uid)),
   };
-  return { uidMap: shape('/etc/subuid', owner.uid), gidMap: shape('/etc/subgid', owner.gid) };
 }
 
 /** Stacks `diffDirs` (top first) read-only in a new namespace made with `namespaceOptions`. */
@@ -119,6 +120,7 @@ export async function mountLayers<C, I>(
   }
   const lowerDirs = lowerDirsForMount(diffDirs, what, fail);
   const target = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-mount-'));
+  removeAtExit(target);
   // The namespace's root may be our uid or an unmapped one: let it in.
   fs.chmodSync(target, 0o755);
   let namespace: Namespace | undefined;
@@ -133,6 +135,7 @@ export async function mountLayers<C, I>(
     } catch (error) {
       if (lowers.length !== 1 || !isErrno(error, 'EINVAL')) throw error;
       emptyLower = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-empty-'));
+      removeAtExit(emptyLower);
       fs.chmodSync(emptyLower, 0o755);
       lowers = [...lowers, emptyLower];
       await namespace.mountOverlay({ lowerDirs: lowers, target, readOnly: true });
@@ -173,4 +176,5 @@ function removeDir(dir: string): void {
   } catch {
     // still mounted somewhere, or gone already
   }
+  forgetAtExit(dir);
 }

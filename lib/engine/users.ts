@@ -1,6 +1,5 @@
 /** Who this process is, and the passwd entries of others, in one place. */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
+import { passwdEntry, requirePasswdEntry } from '../users';
 
 export function ownUid(): number {
   return typeof process.getuid === 'function' ? process.getuid() : 0;
@@ -8,19 +7,6 @@ export function ownUid(): number {
 
 export function ownEuid(): number {
   return typeof process.geteuid === 'function' ? process.geteuid() : 0;
-}
-
-/** The /etc/passwd entry of `uid`: its name and home; null when it has none. */
-export function passwdEntry(uid: number): { name: string; home: string } | null {
-  try {
-    for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const f = line.split(':');
-      if (f.length >= 6 && Number(f[2]) === uid && f[2] !== '') return { name: f[0], home: f[5] };
-    }
-  } catch {
-    // no passwd file
-  }
-  return null;
 }
 
 /** Who an engine's files are looked up for. */
@@ -52,7 +38,7 @@ export function userEnv(opts: UserOptions = {}): NodeJS.ProcessEnv {
 export function homeDir(opts: UserOptions = {}): string {
   if (opts.home) return opts.home;
   const uid = inspectedUid(opts);
-  if (uid === ownUid()) return userEnv(opts).HOME || os.homedir();
+  if (uid === ownUid()) return userEnv(opts).HOME || requirePasswdEntry(uid, 'its home directory (HOME is not set)').home;
   const entry = passwdEntry(uid);
   if (entry) return entry.home;
   return uid === 0 ? '/root' : `/home/${uid}`;

@@ -4,10 +4,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+
+import { parse as parseToml } from 'smol-toml';
+
 import { homeDir, inspectedUid as currentUid, userEnv, type UserOptions } from '../engine/users';
 import { readStorageText } from '../engine/storage';
-import { podmanErrors } from './errors';
-import { parseTomlStrings } from './toml';
+import { PodmanError, podmanErrors } from './errors';
 
 /** Options shared by every discovery function. All are optional. */
 export interface PodmanOptions extends UserOptions {
@@ -81,15 +83,33 @@ interface StorageKeys {
   rootless_storage_path?: string;
 }
 
-/** Reads the [storage] keys we use from a storage.conf; null if it does not exist. */
+/**
+ * Reads the [storage] keys we use from a storage.conf; null if it does not
+ * exist.  The file is TOML as containers-storage reads it (dotted keys,
+ * inline tables, multi-line strings); a file it would refuse (bad syntax,
+ * a key defined twice, a key of ours that is not a string) is
+ * EPODMANSTORAGE, with the TOML error as `cause`.
+ */
 export function readStorageConf(file: string): StorageKeys | null {
   const text = readStorageText(file, true, 'podman', podmanErrors);
   if (text === null) return null;
-  const s = parseTomlStrings(text).get('storage') ?? new Map<string, string>();
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseToml(text);
+  } catch (error) {
+    throw new PodmanError('EPODMANSTORAGE', `${file}: not valid TOML: ${(error as Error).message.split('\n')[0]}`, { path: file, cause: error });
+  }
+  const storage = doc.storage;
+  if (storage === undefined) return {};
+  if (typeof storage !== 'object' || storage === null || Array.isArray(storage)) {
+    throw new PodmanError('EPODMANSTORAGE', `${file}: storage is not a table`, { path: file });
+  }
   const out: StorageKeys = {};
   for (const k of ['graphroot', 'runroot', 'driver', 'rootless_storage_path'] as const) {
-    const v = s.get(k);
-    if (v !== undefined && v !== '') out[k] = v;
+    const v = (storage as Record<string, unknown>)[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'string') throw new PodmanError('EPODMANSTORAGE', `${file}: storage.${k} is not a string`, { path: file });
+    if (v !== '') out[k] = v;
   }
   return out;
 }

@@ -110,7 +110,7 @@ export type MountedLayers = EngineMountedLayers<PodmanContainer, PodmanImage>;
 /**
  * The id maps that make the layers' files look as podman shows them: for
  * a user's rootless storage, its pause process's (or the same shape built
- * from /etc/subuid and /etc/subgid); rootful, none.
+ * from the owner's subordinate ranges, getsubids or /etc/subuid and /etc/subgid); rootful, none.
  */
 function namespaceOptions(options: PodmanOptions): CreateNamespaceOptions {
   const cfg = storageConfig(options);

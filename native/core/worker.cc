@@ -158,6 +158,12 @@ void ReadyFrame(int sock) {
 
 [[noreturn]] void HolderMain(int sock, pid_t parent, bool new_user_ns) {
   ResetChild(parent, "unshare-fs-ns");
+  // Ctrl-C signals the terminal's whole process group: the holder must
+  // outlive it, so that its creator can still remove, from inside, files
+  // owned by ids only this namespace maps.  It ends with its creator anyway
+  // (the socket's end, the death signal).
+  signal(SIGINT, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
   if (unshare(CLONE_NEWNS | (new_user_ns ? CLONE_NEWUSER : 0))) {
     ChildFail(sock, "unshare");
   }

@@ -213,7 +213,8 @@ export function subuidRangeFor(user: string | UserInfo): Requirement {
     const u = typeof user === 'string' ? lookupUser(user) : user;
     if (u === null) return `no user ${String(user)}`;
     const problems: string[] = [];
-    for (const file of ['/etc/subuid', '/etc/subgid']) {
+    // The files the library reads: UNSHARE_FS_SUBUID/SUBGID stand in for them (lib/subids.ts).
+    for (const file of [process.env.UNSHARE_FS_SUBUID || '/etc/subuid', process.env.UNSHARE_FS_SUBGID || '/etc/subgid']) {
       const r = subidRange(file, u);
       if (r === null) problems.push(`no range for ${u.name} in ${file}`);
       else if (r.count < SUBID_COUNT) problems.push(`range for ${u.name} in ${file} has ${r.count} ids, need ${SUBID_COUNT}`);
