@@ -216,12 +216,12 @@ export abstract class FileSystem {
   }
 
   /** Walks the tree under `root`, one entry at a time. */
-  walk<O extends WalkOptions | undefined = undefined>(root: PathLike, options?: O): AsyncIterableIterator<WalkResult<O>> {
+  walk<O extends WalkOptions | undefined = WalkOptions>(root: PathLike, options?: O): AsyncIterableIterator<WalkResult<O>> {
     return new EntryIterator(this.#startWalk(root, options, this.walk, 'walk')) as AsyncIterableIterator<WalkResult<O>>;
   }
 
   /** Walks the tree under `root` as walk() does, an array per batch the walker sends (hundreds of entries with stats, thousands without). */
-  walkBatches<O extends WalkOptions | undefined = undefined>(
+  walkBatches<O extends WalkOptions | undefined = WalkOptions>(
     root: PathLike,
     options?: O,
   ): AsyncIterableIterator<WalkResult<O>[]> {

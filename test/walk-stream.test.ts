@@ -132,7 +132,7 @@ describe('the walk request', () => {
     const [maxDepth, mask, flags, window, batchBytes] = request.fields;
     expect({ maxDepth, mask, flags, window }).toEqual({ maxDepth: 3, mask: statMask, flags: 1 | (4 << 8), window: WALK_WINDOW });
     expect(batchBytes).toBeGreaterThanOrEqual(4096);
-    expect(request.payload.subarray(20).toString()).toBe(ROOT);
+    expect(request.payload.subarray(24).toString()).toBe(ROOT);
   });
 
   test('entries carry full paths, depths and stats from the batches', async () => {
