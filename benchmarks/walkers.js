@@ -26,7 +26,7 @@ const unshareWalkFullStat = {
     let entries = 0;
     let sizeSum = 0;
     for await (const entry of library.walk(root, { stat: true })) {
-      if (isRoot(root, entry.path)) continue;
+      if (isRoot(root, entry.fullPath)) continue;
       entries++;
       sizeSum += entry.stats.size;
     }
@@ -43,7 +43,7 @@ const unshareWalkBatchesFullStat = {
     let sizeSum = 0;
     for await (const batch of library.walkBatches(root, { stat: true })) {
       for (const entry of batch) {
-        if (isRoot(root, entry.path)) continue;
+        if (isRoot(root, entry.fullPath)) continue;
         entries++;
         sizeSum += entry.stats.size;
       }
@@ -60,7 +60,7 @@ const unshareWalkTypesOnly = {
     let entries = 0;
     let directories = 0;
     for await (const entry of library.walk(root, { stat: false })) {
-      if (isRoot(root, entry.path)) continue;
+      if (isRoot(root, entry.fullPath)) continue;
       entries++;
       // Touch the type so a lazily decoded entry pays for it.
       if (entry.type === 'directory') directories++;

@@ -226,8 +226,8 @@ describe('classes and objects hold no internals', () => {
   });
 
   test('Entry has its fields and the fs.Dirent tests', () => {
-    expect(ownNames(Entry.prototype)).toEqual(sorted(['constructor', ...FILE_TYPE_TESTS]));
-    expect(ownNames(new Entry('/a/b', 'b', 'file', 1, undefined))).toEqual(sorted(['path', 'name', 'type', 'depth', 'stats']));
+    expect(ownNames(Entry.prototype)).toEqual(sorted(['constructor', 'path', ...FILE_TYPE_TESTS]));
+    expect(ownNames(new Entry('/a', 'b', '/a/b', 'file', 1, undefined))).toEqual(sorted(['parentPath', 'name', 'fullPath', 'type', 'depth', 'stats']));
   });
 
   test('Stats and BigIntStats have the fs.Stats tests only (no typeBits helper)', () => {

@@ -22,6 +22,7 @@ export async function checks(): Promise<void> {
   }
   for await (const entry of walk('/', { exclude: ['proc'], filter: (e) => e.isFile() })) {
     expectType<Equal<typeof entry, Entry<string, Stats>>>();
+    expectType<Equal<typeof entry.parentPath | typeof entry.fullPath, string>>();
   }
   for await (const batch of walkBatches('/')) {
     expectType<Equal<typeof batch, Entry<string, Stats>[]>>();
