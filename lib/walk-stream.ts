@@ -30,7 +30,8 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
 
   constructor(
     private readonly openChannel: () => Channel,
-    root: string,
+    /** The walk's root as the entries' paths start with it. */
+    readonly root: string,
     private readonly rootBytes: Buffer,
     private readonly options: CheckedWalk,
     mapUid: IdMapper,

@@ -24,6 +24,8 @@ export async function checks(): Promise<void> {
     expectType<Equal<typeof entry, Entry<string, Stats>>>();
     expectType<Equal<typeof entry.parentPath | typeof entry.fullPath, string>>();
   }
+  const relative = await host.readdir('/', { recursive: true });
+  expectType<Equal<typeof relative, string[]>>();
   for await (const batch of walkBatches('/')) {
     expectType<Equal<typeof batch, Entry<string, Stats>[]>>();
   }
