@@ -57,10 +57,11 @@ export interface WalkOptions {
    * directory is never opened, so nothing under it is read.  Each pattern
    * is an fnmatch(3) glob (`*`, `?`, `[...]`, a backslash escapes; `*`
    * matches a leading dot too): one without a slash is matched against
-   * each entry's name (`'node_modules'`, `'*.log'`), one with a slash
-   * against the entry's path relative to the walk's root, where `*` does
-   * not cross a slash (`'proc/*'`, `'var/cache/*'`; no leading slash, no
-   * `**`).  At most 256 patterns, each 1 to 4,095 bytes, no NUL.
+   * each entry's name at every depth (`'node_modules'`, `'*.log'`), one
+   * with a slash against the entry's path relative to the walk's root,
+   * where `*` does not cross a slash (`'usr/lib/*.a'`); a leading slash
+   * anchors a pattern at the root (`'/proc'`: the root's own proc only).
+   * No `**`.  At most 256 patterns, each 1 to 4,095 bytes, no NUL.
    */
   exclude?: readonly string[];
   /**
@@ -159,8 +160,8 @@ function checkExclude(value: unknown): Buffer[] {
   for (const pattern of value) {
     if (typeof pattern !== 'string') throw invalid('exclude', 'an array of glob strings', pattern);
     const bytes = Buffer.from(pattern);
-    if (bytes.length === 0 || bytes.length > MAX_EXCLUDE_BYTES || bytes.includes(0) || pattern.startsWith('/')) {
-      throw invalidValue('exclude', `patterns of 1 to ${MAX_EXCLUDE_BYTES} bytes, without NUL or a leading slash`, pattern);
+    if (bytes.length === 0 || bytes.length > MAX_EXCLUDE_BYTES || bytes.includes(0) || pattern === '/') {
+      throw invalidValue('exclude', `patterns of 1 to ${MAX_EXCLUDE_BYTES} bytes, without NUL, other than '/'`, pattern);
     }
     room -= 4 + bytes.length;
     if (room < 0) throw outOfRange('exclude', `patterns of at most ${EXCLUDE_ROOM} bytes in all`, value);

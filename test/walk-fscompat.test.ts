@@ -167,6 +167,9 @@ describe.each(targets)('$name', (target) => {
       const seen = await walkNames({ exclude: ['*/cache', 'node_modules', 'src'] });
       expect(seen).toEqual(['README', 'a', 'b', 'c', 'c/d', 'c/d/cache', 'c/d/cache/f', 'c/keep.txt']);
       expect(await walkNames({ exclude: ['[ab]', 'c/?', 'src/*', 'node_modules/dep'] })).toEqual(['README', 'c', 'c/keep.txt', 'node_modules', 'src']);
+      // A leading slash anchors at the root: the root's node_modules only.
+      const anchored = await walkNames({ exclude: ['/node_modules', '/a', '/b', '/c/d'] });
+      expect(anchored).toEqual(['README', 'c', 'c/keep.txt', 'src', 'src/debug.log', 'src/lib', 'src/lib/main.ts', 'src/node_modules', 'src/node_modules/inner', 'src/node_modules/inner/x.js']);
     });
 
     test('with maxDepth: what maxDepth lists, less what is excluded', async () => {
@@ -242,6 +245,8 @@ describe('an excluded directory is never opened', () => {
       await expect(walkAll(fsApi, { exclude: ['closed'], maxDepth: 1 })).resolves.toEqual(['open', 'open.txt']);
       // A path glob prunes only where it matches.
       await expect(walkAll(fsApi, { exclude: ['open/*'] })).rejects.toMatchObject({ code: 'EACCES', path: path.join(tree, 'closed') });
+      await expect(walkAll(fsApi, { exclude: ['/closed'] })).rejects.toMatchObject({ code: 'EACCES', path: path.join(tree, 'open/closed') });
+      expect(await walkAll(fsApi, { exclude: ['/closed', '/open/closed'] })).toEqual(['open', 'open.txt']);
     });
   });
 });

@@ -170,7 +170,8 @@ enum StatField : uint32_t {
 // A walk request: u32 max depth, u32 stat mask, u32 walk flags, u32 window,
 // u32 batch bytes, u32 exclude count, that many strings (u32 length, bytes:
 // fnmatch(3) patterns, matched against an entry's name, or with a '/'
-// against its path below the root), then the root's path.  An excluded
+// against its path below the root, a leading '/' standing for the root),
+// then the root's path.  An excluded
 // entry is not listed, and an excluded directory is not opened.
 constexpr uint32_t kMaxExcludes = 256;
 constexpr uint32_t kMaxExcludeBytes = 4095;  // one pattern, PATH_MAX less NUL
