@@ -223,7 +223,13 @@ export abstract class FileSystem {
     this.#backend = backend;
   }
 
-  /** Walks the tree under `root`, one entry at a time. */
+  /**
+   * Walks the tree under `root` (not `root` itself), one entry at a time:
+   * fs.Dirent-shaped entries (`name`, `parentPath`, the `is…()` methods)
+   * with `fullPath`, `type`, `depth` and the stats asked for.  `exclude`
+   * prunes in the walker (an excluded directory is never opened);
+   * `filter` only keeps or drops entries.  Symlinks are never followed.
+   */
   walk<O extends WalkOptions | undefined = WalkOptions>(root: PathLike, options?: O): AsyncIterableIterator<WalkResult<O>> {
     return new EntryIterator(this.#startWalk(root, options, this.walk, 'walk')) as AsyncIterableIterator<WalkResult<O>>;
   }
@@ -248,6 +254,13 @@ export abstract class FileSystem {
     return this.#stat(Op.Stat, 'stat', path, options);
   }
 
+  /**
+   * The names in a directory, as fs.promises.readdir gives them; entries
+   * (fs.Dirent's fields and methods) with `withFileTypes`.  With
+   * `recursive`, everything under `path`, in one walk in the server: names
+   * relative to `path` ('a/b/c'), entries with their own `parentPath`.
+   * In walk order (a directory's entries together), not sorted.
+   */
   readdir(path: PathLike, options: ReaddirOptions & { withFileTypes: true; encoding: 'buffer' }): Promise<Dirent<Buffer>[]>;
   readdir(path: PathLike, options: ReaddirOptions & { withFileTypes: true }): Promise<Dirent[]>;
   readdir(path: PathLike, options: ReaddirOptions & { encoding: 'buffer' }): Promise<Buffer[]>;
