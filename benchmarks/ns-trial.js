@@ -42,7 +42,7 @@ async function walk(open, root) {
   let entries = 0;
   let sizeSum = 0;
   for await (const entry of session.walk(root, { stat: true })) {
-    if (entry.path === root || entry.path === `${root}/`) continue;
+    if (entry.fullPath === root || entry.fullPath === `${root}/`) continue;
     entries++;
     sizeSum += entry.stats.size;
   }

@@ -30,6 +30,11 @@
 //                          namespace, beside nsenter and podman unshare; see
 //                          changes.js)
 //   --changes-only         only the changes section
+//   --no-prune             skip the prune section (on by default: each
+//                          fixture walked whole and without its node_modules
+//                          by unshare-fs exclude, fdir exclude and
+//                          @nodelib/fs.walk deepFilter; see prune.js)
+//   --prune-only           only the prune section
 //   --namespace-only       skip the host walk tables, the streams and the
 //                          changes sections: only the namespace, podman and
 //                          docker sections
@@ -55,6 +60,7 @@ const { runPodmanSection } = require('./podman-section');
 const { runDockerSection } = require('./docker-section');
 const { runStreamsSection } = require('./streams');
 const { runChangesSection } = require('./changes');
+const { runPruneSection } = require('./prune');
 const report = require('./report');
 const { measureFixture, progress } = require('./measure');
 
@@ -81,6 +87,8 @@ function parseOptions() {
       'streams-only': { type: 'boolean', default: false },
       'no-changes': { type: 'boolean', default: false },
       'changes-only': { type: 'boolean', default: false },
+      'no-prune': { type: 'boolean', default: false },
+      'prune-only': { type: 'boolean', default: false },
       'podman-container': { type: 'string' },
       'keep-container': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -102,14 +110,16 @@ function parseOptions() {
   const trials = Number(values.trials ?? process.env.UNSHARE_FS_BENCH_TRIALS ?? 7);
   if (!Number.isInteger(trials) || trials < 1) throw new Error(`--trials must be a positive integer`);
   const idList = (text) => (text ? text.split(',').map((id) => id.trim()) : null);
-  const only = values['docker-only'];
+  const pruneOnly = values['prune-only'];
+  const only = values['docker-only'] || pruneOnly;
   return { fixtures, trials, only: idList(values.only), skip: idList(values.skip) ?? [],
     slowConsumerEverywhere: values['slow-consumer'], compareLibs: values['compare-lib'],
     hostTables: !only && !values['namespace-only'] && !values['streams-only'] && !values['changes-only'],
     streams: !only && !values['no-streams'] && !values['namespace-only'] && !values['changes-only'],
     namespace: !only && !values['no-namespace'] && !values['streams-only'] && !values['changes-only'],
     podman: !only && !values['no-podman'] && !values['streams-only'] && !values['changes-only'],
-    docker: !values['no-docker'] && !values['streams-only'] && !values['changes-only'],
+    docker: !pruneOnly && !values['no-docker'] && !values['streams-only'] && !values['changes-only'],
+    prune: !values['docker-only'] && !values['no-prune'] && !values['streams-only'] && !values['changes-only'] && !values['namespace-only'],
     changes: !only && !values['no-changes'] && !values['streams-only'] && !values['namespace-only'],
     podmanContainer: values['podman-container'] ?? null, keepContainer: values['keep-container'],
     dockerContainer: values['docker-container'] ?? null };
@@ -207,6 +217,13 @@ async function main() {
     console.log(`\nresults written to ${path.relative(process.cwd(), file)}`);
   }
 
+  if (options.prune) {
+    await runSection('prune', options, machine, async () => {
+      const out = [];
+      for (const spec of options.fixtures) out.push(await runPruneSection({ fixture: ensureFixture(spec.name, spec.entries), trials: options.trials }));
+      return out;
+    });
+  }
   if (options.streams) await runStreams(options, machine);
   if (options.namespace || options.podman || options.docker) await runNamespaceSections(options, machine);
   if (options.changes) await runChanges(options, machine);

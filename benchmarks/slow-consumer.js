@@ -39,7 +39,7 @@ async function main() {
   let entries = 0;
   try {
     for await (const entry of library.walk(root, { stat: true })) {
-      if (entry.path === root) continue;
+      if (entry.fullPath === root) continue;
       entries++;
       if (mode === 'slow' && entries % PAUSE_EVERY_ENTRIES === 0) {
         // The event loop is idle while sleeping, so the sampler does run; a

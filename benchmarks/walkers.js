@@ -26,7 +26,7 @@ const unshareWalkFullStat = {
     let entries = 0;
     let sizeSum = 0;
     for await (const entry of library.walk(root, { stat: true })) {
-      if (isRoot(root, entry.path)) continue;
+      if (isRoot(root, entry.fullPath)) continue;
       entries++;
       sizeSum += entry.stats.size;
     }
@@ -43,7 +43,7 @@ const unshareWalkBatchesFullStat = {
     let sizeSum = 0;
     for await (const batch of library.walkBatches(root, { stat: true })) {
       for (const entry of batch) {
-        if (isRoot(root, entry.path)) continue;
+        if (isRoot(root, entry.fullPath)) continue;
         entries++;
         sizeSum += entry.stats.size;
       }
@@ -60,7 +60,7 @@ const unshareWalkTypesOnly = {
     let entries = 0;
     let directories = 0;
     for await (const entry of library.walk(root, { stat: false })) {
-      if (isRoot(root, entry.path)) continue;
+      if (isRoot(root, entry.fullPath)) continue;
       entries++;
       // Touch the type so a lazily decoded entry pays for it.
       if (entry.type === 'directory') directories++;
@@ -140,7 +140,70 @@ const nodeReaddirRecursiveLstat = {
   },
 };
 
+// The prune section (prune.js): a walk without stats, whole or with every
+// directory named PRUNE_NAME left out, by each walker's own way of pruning.
+const PRUNE_NAME = 'node_modules';
+
+function typesWalker(pruned) {
+  return {
+    prepare() {
+      library = loadLibrary();
+    },
+    async run(root) {
+      let entries = 0;
+      let directories = 0;
+      const options = pruned ? { exclude: [PRUNE_NAME] } : {};
+      for await (const batch of library.walkBatches(root, options)) {
+        for (const entry of batch) {
+          entries++;
+          if (entry.type === 'directory') directories++;
+        }
+      }
+      return { entries, sizeSum: null, directories };
+    },
+  };
+}
+
+function fdirWalker(pruned) {
+  return {
+    prepare() {
+      ({ fdir } = require('fdir'));
+    },
+    async run(root) {
+      let crawler = new fdir().withFullPaths().withDirs();
+      // fdir's exclude: a directory it matches is not crawled.
+      if (pruned) crawler = crawler.exclude((name) => name === PRUNE_NAME);
+      const paths = await crawler.crawl(root).withPromise();
+      return { entries: paths.filter((p) => !isRoot(root, p)).length, sizeSum: null };
+    },
+  };
+}
+
+function nodelibWalker(pruned) {
+  return {
+    prepare() {
+      fsWalk = require('@nodelib/fs.walk');
+    },
+    async run(root) {
+      // deepFilter: a directory it refuses is not read; entryFilter leaves
+      // the directory itself out too, as exclude does.
+      const keep = (entry) => entry.name !== PRUNE_NAME;
+      const options = pruned ? { deepFilter: keep, entryFilter: keep } : {};
+      const walked = await new Promise((resolve, reject) => {
+        fsWalk.walk(root, options, (error, entries) => (error ? reject(error) : resolve(entries)));
+      });
+      return { entries: walked.length, sizeSum: null };
+    },
+  };
+}
+
 module.exports = {
+  'unshare-types-whole': typesWalker(false),
+  'unshare-types-exclude': typesWalker(true),
+  'fdir-types-whole': fdirWalker(false),
+  'fdir-types-exclude': fdirWalker(true),
+  'nodelib-types-whole': nodelibWalker(false),
+  'nodelib-types-deepfilter': nodelibWalker(true),
   'unshare-walk-stat': unshareWalkFullStat,
   'unshare-batches-stat': unshareWalkBatchesFullStat,
   'unshare-walk-types': unshareWalkTypesOnly,

@@ -15,8 +15,8 @@ async function main() {
   const name = process.argv[2] || 'dcontenedor1';
   const merged = await docker.enterMerged(name);
   try {
-    for await (const { path, stats } of merged.walk('/home', { stat: true })) {
-      console.log(`${stats.uid}:${stats.gid} ${(stats.mode & 0o7777).toString(8)} (host ${stats.hostUid}) ${path}`);
+    for await (const { fullPath, stats } of merged.walk('/home', { stat: true })) {
+      console.log(`${stats.uid}:${stats.gid} ${(stats.mode & 0o7777).toString(8)} (host ${stats.hostUid}) ${fullPath}`);
     }
     console.log(await merged.readFile('/home/user/private/secret.txt', 'utf8'));
   } finally {

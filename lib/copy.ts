@@ -162,8 +162,8 @@ export async function copyOut(
   if (type === 'directory') {
     // One thread: a directory's entry comes before what is in it.
     for await (const entry of from.walk(source, { stat: true, threads: 1, signal })) {
-      const relative = entry.path.slice(source.length).replace(/^\/+/, '');
-      await copyOne(entry.path, nodePath.join(dest, relative), entry.type, entry.stats!);
+      const relative = entry.fullPath.slice(source.length).replace(/^\/+/, '');
+      await copyOne(entry.fullPath, nodePath.join(dest, relative), entry.type, entry.stats!);
     }
   }
   for (const [dir, mode] of filled.reverse()) await fsp.chmod(dir, mode);

@@ -59,6 +59,10 @@ export class BatchDecoder {
   private names: string | undefined;
   private dirPrefix: string;
   private dirPrefixBytes: Buffer;
+  /** The entries' parentPath: the root as written, or the prefix without its slash. */
+  private dirParent: string;
+  private dirParentBytes: Buffer;
+  private readonly rootBytes: Buffer;
   private depth = 1;
   private failure: FsError | undefined;
 
@@ -73,8 +77,11 @@ export class BatchDecoder {
     for (let bit = 0; bit < STAT_FIELD_BYTES.length; bit++) {
       if (options.statMask & (1 << bit)) this.entryBytes += STAT_FIELD_BYTES[bit];
     }
+    this.rootBytes = Buffer.from(options.root);
     this.dirPrefix = this.rootPrefix;
     this.dirPrefixBytes = this.rootPrefixBytes;
+    this.dirParent = options.root;
+    this.dirParentBytes = this.rootBytes;
     this.stats = new StatReader(this.view, options.statMask, options.mapUid, options.mapGid);
   }
 
@@ -85,6 +92,8 @@ export class BatchDecoder {
     this.stats = new StatReader(this.view, this.statMask, this.options.mapUid, this.options.mapGid);
     this.dirPrefix = this.rootPrefix;
     this.dirPrefixBytes = this.rootPrefixBytes;
+    this.dirParent = this.options.root;
+    this.dirParentBytes = this.rootBytes;
     this.depth = 1;
     this.failure = undefined;
     this.names = undefined;
@@ -139,13 +148,13 @@ export class BatchDecoder {
         }
         if (this.buffer) {
           const name = Buffer.from(batch.subarray(nameStart, nameEnd));
-          return new Entry(Buffer.concat([this.dirPrefixBytes, name]), name, type, this.depth, stat);
+          return new Entry(this.dirParentBytes, name, Buffer.concat([this.dirPrefixBytes, name]), type, this.depth, stat);
         }
         const name =
           this.names !== undefined
             ? this.names.substring(nameStart - this.namesStart, nameEnd - this.namesStart)
             : utf8Slice.call(batch, nameStart, nameEnd);
-        return new Entry(this.dirPrefix + name, name, type, this.depth, stat);
+        return new Entry(this.dirParent, name, this.dirPrefix + name, type, this.depth, stat);
       }
       if (tag === RecordTag.Dir) {
         o = this.directory(o);
@@ -179,10 +188,14 @@ export class BatchDecoder {
     if (length === 0) {
       this.dirPrefix = this.rootPrefix;
       this.dirPrefixBytes = this.rootPrefixBytes;
+      this.dirParent = this.options.root;
+      this.dirParentBytes = this.rootBytes;
     } else {
-      this.dirPrefix = `${this.rootPrefix}${utf8Slice.call(batch, o + 8, o + 8 + length)}/`;
+      this.dirParent = `${this.rootPrefix}${utf8Slice.call(batch, o + 8, o + 8 + length)}`;
+      this.dirPrefix = `${this.dirParent}/`;
       if (this.buffer) {
-        this.dirPrefixBytes = Buffer.concat([this.rootPrefixBytes, batch.subarray(o + 8, o + 8 + length), SLASH]);
+        this.dirParentBytes = Buffer.concat([this.rootPrefixBytes, batch.subarray(o + 8, o + 8 + length)]);
+        this.dirPrefixBytes = Buffer.concat([this.dirParentBytes, SLASH]);
       }
     }
     return o + 8 + length;

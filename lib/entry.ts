@@ -24,18 +24,38 @@ export const TYPE_BY_DTYPE: readonly EntryType[] = (() => {
   return types;
 })();
 
-/** One directory entry found by a walk or a readdir. */
+/**
+ * One directory entry found by a walk or a readdir, shaped like node's
+ * fs.Dirent: `name` and `parentPath` are what node gives (so
+ * `path.join(entry.parentPath, entry.name)` is the entry's path), and
+ * `fullPath` is that path already joined.  Paths are of the walk's encoding
+ * (Buffers with `encoding: 'buffer'`); `parentPath` is the walk's root as
+ * the caller wrote it for the root's own entries and that root joined with
+ * the directory's path below it for the others, not normalized further.
+ */
 export class Entry<Name extends string | Buffer = string, S extends Stats | BigIntStats = Stats> {
   constructor(
-    /** The full path: the walk's root joined with the path below it. */
-    public readonly path: Name,
+    /** The directory the entry is in, as fs.Dirent's `parentPath`. */
+    public readonly parentPath: Name,
+    /** The entry's own name (no slash). */
     public readonly name: Name,
+    /** The entry's path: `parentPath` joined with `name`. */
+    public readonly fullPath: Name,
     public readonly type: EntryType,
     /** 1 for the root's own entries, 2 for theirs, and so on. */
     public readonly depth: number,
     /** Present when the walk asked for stats. */
     public readonly stats: S | undefined,
   ) {}
+
+  /**
+   * The same as `parentPath`: fs.Dirent's deprecated alias (node 20-22).
+   * Not the entry's own path: that is `fullPath`.
+   * @deprecated Use `parentPath`, or `fullPath` for the entry's own path.
+   */
+  get path(): Name {
+    return this.parentPath;
+  }
 
   isFile(): boolean {
     return this.type === 'file';

@@ -63,8 +63,16 @@ export interface StatOptions {
 }
 
 export interface ReaddirOptions {
+  /** Entries (fs.Dirent's fields and methods) instead of names. */
   withFileTypes?: boolean;
+  /** 'buffer' gives names (and an entry's paths) as Buffers. */
   encoding?: 'utf8' | 'buffer';
+  /**
+   * Everything under `path`, as node:fs has it: names become paths relative
+   * to `path` ('a/b/c'); entries keep their own name and parentPath.  One
+   * walk in the server; symlinks are not followed.
+   */
+  recursive?: boolean;
   signal?: AbortSignal;
 }
 
@@ -215,13 +223,19 @@ export abstract class FileSystem {
     this.#backend = backend;
   }
 
-  /** Walks the tree under `root`, one entry at a time. */
-  walk<O extends WalkOptions | undefined = undefined>(root: PathLike, options?: O): AsyncIterableIterator<WalkResult<O>> {
+  /**
+   * Walks the tree under `root` (not `root` itself), one entry at a time:
+   * fs.Dirent-shaped entries (`name`, `parentPath`, the `is…()` methods)
+   * with `fullPath`, `type`, `depth` and the stats asked for.  `exclude`
+   * prunes in the walker (an excluded directory is never opened);
+   * `filter` only keeps or drops entries.  Symlinks are never followed.
+   */
+  walk<O extends WalkOptions | undefined = WalkOptions>(root: PathLike, options?: O): AsyncIterableIterator<WalkResult<O>> {
     return new EntryIterator(this.#startWalk(root, options, this.walk, 'walk')) as AsyncIterableIterator<WalkResult<O>>;
   }
 
   /** Walks the tree under `root` as walk() does, an array per batch the walker sends (hundreds of entries with stats, thousands without). */
-  walkBatches<O extends WalkOptions | undefined = undefined>(
+  walkBatches<O extends WalkOptions | undefined = WalkOptions>(
     root: PathLike,
     options?: O,
   ): AsyncIterableIterator<WalkResult<O>[]> {
@@ -240,19 +254,39 @@ export abstract class FileSystem {
     return this.#stat(Op.Stat, 'stat', path, options);
   }
 
+  /**
+   * The names in a directory, as fs.promises.readdir gives them; entries
+   * (fs.Dirent's fields and methods) with `withFileTypes`.  With
+   * `recursive`, everything under `path`, in one walk in the server: names
+   * relative to `path` ('a/b/c'), entries with their own `parentPath`.
+   * In walk order (a directory's entries together), not sorted.
+   */
   readdir(path: PathLike, options: ReaddirOptions & { withFileTypes: true; encoding: 'buffer' }): Promise<Dirent<Buffer>[]>;
   readdir(path: PathLike, options: ReaddirOptions & { withFileTypes: true }): Promise<Dirent[]>;
   readdir(path: PathLike, options: ReaddirOptions & { encoding: 'buffer' }): Promise<Buffer[]>;
   readdir(path: PathLike, options?: ReaddirOptions): Promise<string[]>;
   async readdir(path: PathLike, options?: ReaddirOptions): Promise<(string | Buffer | Dirent<string | Buffer>)[]> {
-    const o = checkOptionsObject(options, ['withFileTypes', 'encoding', 'signal'], 'readdir');
+    const o = checkOptionsObject(options, ['withFileTypes', 'encoding', 'recursive', 'signal'], 'readdir');
     const encoding = checkEncoding(o.encoding) ? 'buffer' : 'utf8';
     const withFileTypes = checkBoolean('withFileTypes', o.withFileTypes);
-    const walkOptions = { maxDepth: 1, encoding, signal: checkSignal(o.signal) } as const;
+    const recursive = checkBoolean('recursive', o.recursive);
+    const walkOptions = { maxDepth: recursive ? Infinity : 1, encoding, signal: checkSignal(o.signal) } as const;
     const stream = this.#startWalk(path, walkOptions, this.readdir, 'readdir');
     const out: (string | Buffer | Dirent<string | Buffer>)[] = [];
+    if (withFileTypes || !recursive) {
+      for await (const batch of stream) {
+        for (const entry of batch) out.push(withFileTypes ? (entry as Dirent<string | Buffer>) : entry.name);
+      }
+      return out;
+    }
+    // Paths relative to `path`: each entry's full path less the root's prefix.
+    const prefix = stream.root.endsWith('/') ? stream.root : `${stream.root}/`;
+    const skip = encoding === 'buffer' ? Buffer.byteLength(prefix) : prefix.length;
     for await (const batch of stream) {
-      for (const entry of batch) out.push(withFileTypes ? (entry as Dirent<string | Buffer>) : entry.name);
+      for (const entry of batch) {
+        const full = entry.fullPath;
+        out.push(entry.depth === 1 ? entry.name : typeof full === 'string' ? full.slice(skip) : full.subarray(skip));
+      }
     }
     return out;
   }

@@ -5,7 +5,20 @@ import { types } from 'node:util';
 import { fsError, type FsError } from './errors';
 
 const { isDate } = types;
-import { ALL_STAT, MAX_WALK_THREADS, STAT_FIELDS, WALK_ONE_FILE_SYSTEM, WALK_THREADS_SHIFT, type StatField } from './protocol';
+import type { Entry } from './entry';
+import {
+  ALL_STAT,
+  FRAME_HEADER,
+  MAX_EXCLUDES,
+  MAX_EXCLUDE_BYTES,
+  MAX_REQUEST,
+  MAX_WALK_THREADS,
+  STAT_FIELDS,
+  WALK_ONE_FILE_SYSTEM,
+  WALK_THREADS_SHIFT,
+  type StatField,
+} from './protocol';
+import type { BigIntStats, Stats } from './stats';
 
 // Two threads keep both cores of a small machine busy with syscalls while
 // the consumer decodes on the main thread.
@@ -38,6 +51,26 @@ export interface WalkOptions {
    * when more than one thread walks.
    */
   threads?: number;
+  /**
+   * Entries the walker leaves out, evaluated in the walker before an
+   * entry's stat: an excluded entry is not listed and an excluded
+   * directory is never opened, so nothing under it is read.  Each pattern
+   * is an fnmatch(3) glob (`*`, `?`, `[...]`, a backslash escapes; `*`
+   * matches a leading dot too): one without a slash is matched against
+   * each entry's name at every depth (`'node_modules'`, `'*.log'`), one
+   * with a slash against the entry's path relative to the walk's root,
+   * where `*` does not cross a slash (`'usr/lib/*.a'`); a leading slash
+   * anchors a pattern at the root (`'/proc'`: the root's own proc only).
+   * No `**`.  At most 256 patterns, each 1 to 4,095 bytes, no NUL.
+   */
+  exclude?: readonly string[];
+  /**
+   * Keeps an entry when it returns true.  Runs in JavaScript on each entry
+   * the walker sends, after `exclude`: it does not prune (a directory it
+   * rejects is still walked, and its entries are offered to it too); use
+   * `exclude` to skip a subtree.  What it throws ends the walk.
+   */
+  filter?(entry: Entry<string | Buffer, Stats | BigIntStats>): boolean;
 }
 
 export interface CheckedWalk {
@@ -48,6 +81,9 @@ export interface CheckedWalk {
   signal: AbortSignal | undefined;
   onError: 'throw' | 'skip' | ((error: FsError) => void);
   buffer: boolean;
+  /** The exclude patterns' bytes, as the walk request carries them. */
+  exclude: Buffer[];
+  filter: ((entry: Entry<string | Buffer, Stats | BigIntStats>) => boolean) | undefined;
 }
 
 /** What came, as node's own argument errors show it: short, and never a function's source. */
@@ -109,7 +145,30 @@ export function checkPathLength(bytes: Buffer, syscall: string, path: PathLike):
   if (bytes.length >= PATH_MAX) throw fsError(ENAMETOOLONG, syscall, path.toString());
 }
 
-const WALK_OPTIONS = ['maxDepth', 'stat', 'bigint', 'oneFileSystem', 'signal', 'onError', 'encoding', 'threads'];
+const WALK_OPTIONS = ['maxDepth', 'stat', 'bigint', 'oneFileSystem', 'signal', 'onError', 'encoding', 'threads', 'exclude', 'filter'];
+
+/** Bytes of exclude patterns a walk request holds beside its fields and a PATH_MAX root (each pattern takes 4 more). */
+const EXCLUDE_ROOM = MAX_REQUEST - FRAME_HEADER - 6 * 4 - 4096;
+
+/** The exclude patterns, checked the way the server checks them, as bytes. */
+function checkExclude(value: unknown): Buffer[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw invalid('exclude', 'an array of glob strings', value);
+  if (value.length > MAX_EXCLUDES) throw outOfRange('exclude', `at most ${MAX_EXCLUDES} patterns`, value);
+  const out: Buffer[] = [];
+  let room = EXCLUDE_ROOM;
+  for (const pattern of value) {
+    if (typeof pattern !== 'string') throw invalid('exclude', 'an array of glob strings', pattern);
+    const bytes = Buffer.from(pattern);
+    if (bytes.length === 0 || bytes.length > MAX_EXCLUDE_BYTES || bytes.includes(0) || pattern === '/') {
+      throw invalidValue('exclude', `patterns of 1 to ${MAX_EXCLUDE_BYTES} bytes, without NUL, other than '/'`, pattern);
+    }
+    room -= 4 + bytes.length;
+    if (room < 0) throw outOfRange('exclude', `patterns of at most ${EXCLUDE_ROOM} bytes in all`, value);
+    out.push(bytes);
+  }
+  return out;
+}
 
 export function checkWalkOptions(options: unknown, what = 'walk'): CheckedWalk {
   const o = checkOptionsObject(options, WALK_OPTIONS, what);
@@ -148,7 +207,14 @@ export function checkWalkOptions(options: unknown, what = 'walk'): CheckedWalk {
     signal,
     onError,
     buffer: checkEncoding(o.encoding),
+    exclude: checkExclude(o.exclude),
+    filter: checkFilter(o.filter),
   };
+}
+
+function checkFilter(value: unknown): CheckedWalk['filter'] {
+  if (value !== undefined && typeof value !== 'function') throw invalid('filter', 'a function', value);
+  return value as CheckedWalk['filter'];
 }
 
 /** What an error inside a tree does (walks, rm, chown -R): 'throw' (the default), 'skip', or a function told of it. */

@@ -4,7 +4,7 @@
 import { fsError, type FsError } from './errors';
 
 /** Bumped with native/core/protocol.h's kProtocolVersion. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 export const FRAME_HEADER = 12;
 /** Requests the server reads (longer ones get E2BIG); paths are far shorter. */
@@ -13,6 +13,9 @@ export const MAX_REQUEST = 64 * 1024;
 export const MAX_CHUNK = 1 << 20;
 export const MAX_WINDOW = 64;
 export const MAX_WALK_THREADS = 16;
+/** A walk's exclude patterns: at most this many, each at most this many bytes. */
+export const MAX_EXCLUDES = 256;
+export const MAX_EXCLUDE_BYTES = 4095;
 /** An end frame flag: the request was cut short (cancelled, or the server stopping). */
 export const END_CANCELLED = 1;
 /** A read's end (exclusive) that means "to the end of the file". */

@@ -5,7 +5,7 @@ import { BatchDecoder } from './decode';
 import type { Entry } from './entry';
 import { UnshareFsError, abortError, type CallSite, type FsError } from './errors';
 import type { CheckedWalk } from './options';
-import { END_CANCELLED, Op, Reply, errorFromPayload } from './protocol';
+import { END_CANCELLED, Op, Reply, encodeStrings, errorFromPayload } from './protocol';
 import type { BigIntStats, IdMapper, Stats } from './stats';
 
 /** Batches a walk may send ahead of its consumer (2 MiB): room for the walker while the consumer's code warms up. */
@@ -30,7 +30,8 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
 
   constructor(
     private readonly openChannel: () => Channel,
-    root: string,
+    /** The walk's root as the entries' paths start with it. */
+    readonly root: string,
     private readonly rootBytes: Buffer,
     private readonly options: CheckedWalk,
     mapUid: IdMapper,
@@ -63,8 +64,8 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
       this.channel = this.openChannel();
       this.id = this.channel.request(
         Op.Walk,
-        [this.options.maxDepth, this.options.statMask, this.options.flags, WALK_WINDOW, BATCH_BYTES],
-        this.rootBytes,
+        [this.options.maxDepth, this.options.statMask, this.options.flags, WALK_WINDOW, BATCH_BYTES, this.options.exclude.length],
+        this.options.exclude.length === 0 ? this.rootBytes : Buffer.concat([encodeStrings(this.options.exclude), this.rootBytes]),
         this,
       );
     } catch (error) {
@@ -164,7 +165,11 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
       } catch (error) {
         throw this.corrupt(error as Error);
       }
-      if (entry !== undefined) return entry;
+      if (entry !== undefined) {
+        const filter = this.options.filter;
+        if (filter === undefined || this.accepts(filter, entry)) return entry;
+        continue;
+      }
       const error = this.decoder.takeError();
       if (error === undefined || !this.onErrorRecord(error)) return undefined;
     }
@@ -201,6 +206,17 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
     this.cancel();
     this.finish();
     return false;
+  }
+
+  /** The filter's answer; what it throws ends the walk, in the server too. */
+  private accepts(filter: (entry: AnyEntry) => boolean, entry: AnyEntry): boolean {
+    try {
+      return filter(entry);
+    } catch (error) {
+      this.cancel();
+      this.finish();
+      throw error;
+    }
   }
 
   /**

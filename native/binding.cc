@@ -577,6 +577,8 @@ Napi::Object ProtocolConstants(Napi::Env env) {
   set("maxChunk", kMaxChunk);
   set("maxWindow", kMaxWindow);
   set("maxWalkThreads", kMaxWalkThreads);
+  set("maxExcludes", kMaxExcludes);
+  set("maxExcludeBytes", kMaxExcludeBytes);
   set("batchHeader", kBatchHeader);
   set("batchNamesAscii", kBatchNamesAscii);
   set("endCancelled", kEndCancelled);

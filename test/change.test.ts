@@ -382,9 +382,9 @@ fullRange.describe('changes in a namespace of our own', () => {
       const inside = new Map<string, string>();
       for await (const entry of session.walk(dest, { stat: true })) {
         const st = entry.stats!;
-        const host = fs.lstatSync(path.join(source, path.relative(dest, entry.path)));
-        inside.set(path.relative(dest, entry.path), `${entry.type} ${(st.mode & 0o7777).toString(8)} ${st.uid}`);
-        expect([entry.path, st.uid, st.gid]).toEqual([entry.path, session.fromHostUid(host.uid), session.fromHostGid(host.gid)]);
+        const host = fs.lstatSync(path.join(source, path.relative(dest, entry.fullPath)));
+        inside.set(path.relative(dest, entry.fullPath), `${entry.type} ${(st.mode & 0o7777).toString(8)} ${st.uid}`);
+        expect([entry.fullPath, st.uid, st.gid]).toEqual([entry.fullPath, session.fromHostUid(host.uid), session.fromHostGid(host.gid)]);
       }
       expect(inside.get('sub/deeper')).toBe(`directory 500 ${session.fromHostUid(process.getuid!())}`);
       expect(inside.get('sub/deeper/secret')?.split(' ').slice(0, 2)).toEqual(['file', '600']);

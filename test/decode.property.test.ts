@@ -99,7 +99,7 @@ function decodeAll(decoder: BatchDecoder, batch: Buffer): Outcome {
     for (let calls = 0; calls <= batch.length / 4 + 2; calls++) {
       const entry = decoder.next();
       if (entry !== undefined) {
-        items.push({ path: entry.path, name: entry.name, type: entry.type, depth: entry.depth, stats: entry.stats && { ...entry.stats } });
+        items.push({ parentPath: entry.parentPath, fullPath: entry.fullPath, name: entry.name, type: entry.type, depth: entry.depth, stats: entry.stats && { ...entry.stats } });
         continue;
       }
       const error = decoder.takeError();

@@ -31,7 +31,7 @@ describe('README examples', () => {
   test('each examples/*.js is in README.md exactly as it is, and every js block of README.md is one of them', () => {
     const blocks = [...README.matchAll(/```js\n([\s\S]*?)```\n/g)].map((m) => m[1]);
     const files = EXAMPLES.map((f) => fs.readFileSync(path.join(REPO, 'examples', f), 'utf8'));
-    expect(EXAMPLES).toEqual(['cleanup.js', 'docker.js', 'enter.js', 'layers.js', 'namespace.js', 'seed.js']);
+    expect(EXAMPLES).toEqual(['cleanup.js', 'docker.js', 'enter.js', 'layers.js', 'namespace.js', 'seed.js', 'walk.js']);
     expect(blocks.sort()).toEqual([...files].sort());
   });
 
@@ -39,6 +39,26 @@ describe('README examples', () => {
     const r = run('namespace.js');
     expectRan(r);
     expect(r.stdout.split('\n').filter((l) => l !== '').sort()).toEqual(['directory 0 app', 'directory 0 etc', 'file 0 main.js', 'file 0 os-release']);
+  });
+
+  test('walk.js: excluded subtrees are never opened, the filter keeps files', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-walk-example-'));
+    try {
+      for (const f of ['src/a.js', 'src/app.log', 'node_modules/x/index.js', '.git/config', 'build/out.js', 'src/build/kept.js']) {
+        fs.mkdirSync(path.join(dir, path.dirname(f)), { recursive: true });
+        fs.writeFileSync(path.join(dir, f), 'abc');
+      }
+      // Shut: walking into it would fail (but root reads it anyway), and a FIFO in it is never opened.
+      fs.mkdirSync(path.join(dir, 'node_modules', 'shut'));
+      spawnSync('mkfifo', [path.join(dir, 'node_modules', 'shut', 'fifo')]);
+      fs.chmodSync(path.join(dir, 'node_modules', 'shut'), 0);
+      const r = run('walk.js', [dir]);
+      expectRan(r);
+      expect(r.stdout.split('\n').filter((l) => l !== '').sort()).toEqual(['2 files, 6 bytes', ...['src/a.js', 'src/build/kept.js'].map((f) => path.join(dir, f))].sort());
+    } finally {
+      fs.chmodSync(path.join(dir, 'node_modules', 'shut'), 0o755);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   requires(userNamespaces).test("enter.js: a path's owner inside and on the host, through another process's namespaces", async () => {

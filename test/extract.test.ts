@@ -179,7 +179,7 @@ fullRange.describe('extractTar in a namespace of our own', () => {
         const out: string[] = [];
         for await (const e of session.walk(dir, { stat: true })) {
           const s = e.stats!;
-          out.push([e.path.slice(dir.length), e.type, s.uid, s.gid, (s.mode & 0o7777).toString(8), s.size, s.rdev, Math.floor(s.mtimeMs / 1000)].join(' '));
+          out.push([e.fullPath.slice(dir.length), e.type, s.uid, s.gid, (s.mode & 0o7777).toString(8), s.size, s.rdev, Math.floor(s.mtimeMs / 1000)].join(' '));
         }
         return out.sort();
       };

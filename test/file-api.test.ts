@@ -74,7 +74,7 @@ describe.each(targets)('$name', (target) => {
 
   test('every kind of entry is reported with its type', async () => {
     const types = new Map<string, string>();
-    for await (const entry of target.fs().walk(root)) types.set(entry.path.slice(root.length + 1), entry.type);
+    for await (const entry of target.fs().walk(root)) types.set(entry.fullPath.slice(root.length + 1), entry.type);
     expect(types.get('file.txt')).toBe('file');
     expect(types.get('dir')).toBe('directory');
     expect(types.get('link')).toBe('symlink');
@@ -91,7 +91,7 @@ describe.each(targets)('$name', (target) => {
   test('names that are not UTF-8 survive with encoding: buffer', async () => {
     const names: Buffer[] = [];
     for await (const entry of target.fs().walk(root, { encoding: 'buffer', maxDepth: 1 })) {
-      expect(Buffer.isBuffer(entry.path)).toBe(true);
+      expect(Buffer.isBuffer(entry.fullPath)).toBe(true);
       names.push(entry.name);
     }
     const bad = Buffer.concat([Buffer.from('bad-'), Buffer.from([0xff, 0xfe]), Buffer.from('.bin')]);
@@ -130,9 +130,9 @@ describe.each(targets)('$name', (target) => {
 
   test('walkBatches delivers the same entries in batches', async () => {
     const single: string[] = [];
-    for await (const entry of target.fs().walk(root)) single.push(entry.path);
+    for await (const entry of target.fs().walk(root)) single.push(entry.fullPath);
     const batched: string[] = [];
-    for await (const batch of target.fs().walkBatches(root)) for (const entry of batch) batched.push(entry.path);
+    for await (const batch of target.fs().walkBatches(root)) for (const entry of batch) batched.push(entry.fullPath);
     // Directories are listed by several threads: compare as sets.
     expect(batched.sort()).toEqual(single.sort());
   });
@@ -201,8 +201,8 @@ describe.each(targets)('$name', (target) => {
       for await (const entry of target.fs().walk(deep)) if (entry.name === 'leaf') leaf = entry;
       expect(leaf).toBeDefined();
       expect(leaf!.depth).toBe(levels + 1);
-      expect(leaf!.path.length).toBeGreaterThan(4096);
-      expect(leaf!.path).toBe(`${deep}/${Array(levels).fill(name).join('/')}/leaf`);
+      expect(leaf!.fullPath.length).toBeGreaterThan(4096);
+      expect(leaf!.fullPath).toBe(`${deep}/${Array(levels).fill(name).join('/')}/leaf`);
     } finally {
       execFileSync('rm', ['-rf', deep]);
     }

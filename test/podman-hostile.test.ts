@@ -355,11 +355,11 @@ gate.describe(`hostile files in a running podman container, read through enterMe
       for (const [root, threads] of [['/swap', 1], ['/swap', 4], ['/', 4]] as const) {
         for await (const entry of session.walk(root, { threads, stat: true, onError })) {
           entries++;
-          if (!entry.path.startsWith(root === '/' ? '/' : `${root}/`)) bad.push(['outside the walk', entry.path]);
-          if (hostOnlyNames.includes(entry.name)) bad.push(['host entry', entry.path]);
-          if (entry.path === '/swap/d/inner/file') {
+          if (!entry.fullPath.startsWith(root === '/' ? '/' : `${root}/`)) bad.push(['outside the walk', entry.fullPath]);
+          if (hostOnlyNames.includes(entry.name)) bad.push(['host entry', entry.fullPath]);
+          if (entry.fullPath === '/swap/d/inner/file') {
             innerSeen++;
-            if (entry.stats?.size !== CONTAINER_FILE.length) bad.push(['host stats', entry.path, entry.stats?.size]);
+            if (entry.stats?.size !== CONTAINER_FILE.length) bad.push(['host stats', entry.fullPath, entry.stats?.size]);
           }
         }
         walks++;
@@ -413,7 +413,7 @@ gate.describe(`hostile files in a running podman container, read through enterMe
     const walked: Buffer[] = [];
     for await (const entry of session.walk('/names', { encoding: 'buffer' })) {
       expect(Buffer.isBuffer(entry.name)).toBe(true);
-      expect(entry.path).toEqual(Buffer.concat([Buffer.from('/names/'), entry.name]));
+      expect(entry.fullPath).toEqual(Buffer.concat([Buffer.from('/names/'), entry.name]));
       walked.push(entry.name);
     }
     expect(hex(walked)).toEqual(hex(expected));

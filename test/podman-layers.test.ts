@@ -30,9 +30,9 @@ async function describe(fs: FileSystem, root: string): Promise<Map<string, strin
   const out = new Map<string, string>();
   for await (const entry of fs.walk(root, { stat: true })) {
     const st = entry.stats!;
-    const name = entry.path.slice(root === '/' ? 1 : root.length + 1);
-    const link = entry.isSymbolicLink() ? await fs.readlink(entry.path) : '';
-    const hash = entry.isFile() ? createHash('sha256').update(await fs.readFile(entry.path)).digest('hex').slice(0, 16) : '';
+    const name = entry.fullPath.slice(root === '/' ? 1 : root.length + 1);
+    const link = entry.isSymbolicLink() ? await fs.readlink(entry.fullPath) : '';
+    const hash = entry.isFile() ? createHash('sha256').update(await fs.readFile(entry.fullPath)).digest('hex').slice(0, 16) : '';
     out.set(name, [entry.type, st.uid, st.gid, (st.mode & 0o7777).toString(8), entry.isFile() ? st.size : 0, link, hash].join(' '));
   }
   return out;

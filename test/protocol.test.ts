@@ -100,6 +100,8 @@ test('the TypeScript side uses the constants the addon was built with', () => {
     maxChunk: protocol.MAX_CHUNK,
     maxWindow: protocol.MAX_WINDOW,
     maxWalkThreads: protocol.MAX_WALK_THREADS,
+    maxExcludes: protocol.MAX_EXCLUDES,
+    maxExcludeBytes: protocol.MAX_EXCLUDE_BYTES,
     batchHeader: protocol.BATCH_HEADER,
     batchNamesAscii: protocol.BATCH_NAMES_ASCII,
     endCancelled: protocol.END_CANCELLED,
@@ -259,6 +261,27 @@ describe.each(servers)('$name', (server) => {
     client.send(encodeRequest(16, Op.ReadFile, [], encodeRead(20, 10n, 10n, 1, 4096, Buffer.from('/etc/hostname'))));
     await expectError(client, 16, 'EINVAL');
     await expectAnswers(client, 17);
+  });
+
+  test('a walk whose exclude patterns are too many, run past the frame or hold a NUL gets EINVAL; a frame too big for them E2BIG', async () => {
+    const walk = (id: number, count: number, patterns: Buffer): void =>
+      client.send(encodeRequest(id, Op.Walk, [1, 0, 0, 1, 65536, count], Buffer.concat([patterns, Buffer.from('/')])));
+    walk(50, protocol.MAX_EXCLUDES + 1, encodeStrings(Array(protocol.MAX_EXCLUDES + 1).fill('x')));
+    await expectError(client, 50, 'EINVAL');
+    walk(51, 2, encodeStrings(['x']));
+    await expectError(client, 51, 'EINVAL');
+    walk(52, 1, Buffer.from([0xff, 0xff, 0xff, 0xff]));
+    await expectError(client, 52, 'EINVAL');
+    walk(53, 1, encodeStrings(['a\0b']));
+    await expectError(client, 53, 'EINVAL');
+    walk(54, 1, encodeStrings(['x'.repeat(protocol.MAX_EXCLUDE_BYTES + 1)]));
+    await expectError(client, 54, 'EINVAL');
+    walk(55, protocol.MAX_EXCLUDES, encodeStrings(Array(protocol.MAX_EXCLUDES).fill('x'.repeat(protocol.MAX_EXCLUDE_BYTES))));
+    await expectError(client, 55, 'E2BIG');
+    // A good one is walked.
+    walk(56, 1, encodeStrings(['*']));
+    expect((await client.next(56)).kind).toBe(Reply.End);
+    await expectAnswers(client, 57);
   });
 
   test('credit and cancel for requests that do not exist are ignored', async () => {

@@ -172,7 +172,7 @@ const OPS: Record<string, { weight: number; run: Op }> = {
       const stat = rng() < 0.5;
       for await (const entry of known.api.walk(dir, { threads: walkThreads(rng), stat, onError: 'skip' })) {
         count++;
-        if (stat && entry.stats === undefined) throw new Mismatch(`no stats for ${entry.path}`);
+        if (stat && entry.stats === undefined) throw new Mismatch(`no stats for ${entry.fullPath}`);
       }
       if (ours) {
         check(count === known.treeCount, `walked ${count} entries of ${dir}, expected ${known.treeCount}`);
@@ -191,7 +191,7 @@ const OPS: Record<string, { weight: number; run: Op }> = {
       const stopAt = 1 + Math.floor(rng() * 3000);
       let count = 0;
       for await (const entry of api.walk(WALK_ROOT, { threads: walkThreads(rng), onError: 'skip' })) {
-        check(entry.path.startsWith(`${WALK_ROOT}/`), `entry ${entry.path} outside ${WALK_ROOT}`);
+        check(entry.fullPath.startsWith(`${WALK_ROOT}/`), `entry ${entry.fullPath} outside ${WALK_ROOT}`);
         if (++count === stopAt) break;
       }
       check(count === stopAt, `broke off after ${count} entries, wanted ${stopAt}`);

@@ -227,8 +227,8 @@ describe('classes and objects hold no internals', () => {
   });
 
   test('Entry has its fields and the fs.Dirent tests', () => {
-    expect(ownNames(Entry.prototype)).toEqual(sorted(['constructor', ...FILE_TYPE_TESTS]));
-    expect(ownNames(new Entry('/a/b', 'b', 'file', 1, undefined))).toEqual(sorted(['path', 'name', 'type', 'depth', 'stats']));
+    expect(ownNames(Entry.prototype)).toEqual(sorted(['constructor', 'path', ...FILE_TYPE_TESTS]));
+    expect(ownNames(new Entry('/a', 'b', '/a/b', 'file', 1, undefined))).toEqual(sorted(['parentPath', 'name', 'fullPath', 'type', 'depth', 'stats']));
   });
 
   test('Stats and BigIntStats have the fs.Stats tests only (no typeBits helper)', () => {
@@ -329,6 +329,15 @@ function fileSystemRows(fs: () => FileSystem): BadCall[] {
     bad("walk(p, { signal: 'x' })", () => fs().walk(p, any({ signal: 'x' })), TypeError, TYPE, 'signal'),
     bad("walk(p, { encoding: 'latin1' })", () => fs().walk(p, any({ encoding: 'latin1' })), TypeError, VALUE, 'encoding'),
     bad('walk(p, { oneFileSystem: 1 })', () => fs().walk(p, any({ oneFileSystem: 1 })), TypeError, TYPE, 'oneFileSystem'),
+    bad("walk(p, { exclude: 'proc' })", () => fs().walk(p, any({ exclude: 'proc' })), TypeError, TYPE, 'exclude'),
+    bad('walk(p, { exclude: [1] })', () => fs().walk(p, any({ exclude: [1] })), TypeError, TYPE, 'exclude'),
+    bad("walk(p, { exclude: [''] })", () => fs().walk(p, { exclude: [''] }), TypeError, VALUE, 'exclude'),
+    bad("walk(p, { exclude: ['a\\0b'] })", () => fs().walk(p, { exclude: ['a\0b'] }), TypeError, VALUE, 'exclude'),
+    bad("walk(p, { exclude: ['/'] })", () => fs().walk(p, { exclude: ['/'] }), TypeError, VALUE, 'exclude'),
+    bad('walk(p, { exclude: 4,096-byte pattern })', () => fs().walk(p, { exclude: ['x'.repeat(4096)] }), TypeError, VALUE, 'exclude'),
+    bad('walk(p, { exclude: 257 patterns })', () => fs().walk(p, { exclude: Array(257).fill('x') }), RangeError, RANGE, 'exclude'),
+    bad('walk(p, { exclude: 20 x 4,000 bytes })', () => fs().walk(p, { exclude: Array(20).fill('x'.repeat(4000)) }), RangeError, RANGE, 'exclude'),
+    bad("walk(p, { filter: 'x' })", () => fs().walk(p, any({ filter: 'x' })), TypeError, TYPE, 'filter'),
     bad('walkBatches(p, { depth: 1 })', () => fs().walkBatches(p, any({ depth: 1 })), TypeError, VALUE, 'depth'),
     bad("lstat(p, { bigint: 'yes' })", () => fs().lstat(p, any({ bigint: 'yes' })), TypeError, TYPE, 'bigint'),
     bad('lstat(p, { bigInt: true })', () => fs().lstat(p, any({ bigInt: true })), TypeError, VALUE, 'bigInt'),
@@ -337,7 +346,8 @@ function fileSystemRows(fs: () => FileSystem): BadCall[] {
     bad("stat(p, 'bigint')", () => fs().stat(p, any('bigint')), TypeError, TYPE, 'stat options'),
     bad('readdir(p, { withFileTypes: 1 })', () => fs().readdir(p, any({ withFileTypes: 1 })), TypeError, TYPE, 'withFileTypes'),
     bad("readdir(p, { encoding: 'hex' })", () => fs().readdir(p, any({ encoding: 'hex' })), TypeError, VALUE, 'encoding'),
-    bad('readdir(p, { recursive: true })', () => fs().readdir(p, any({ recursive: true })), TypeError, VALUE, 'recursive'),
+    bad("readdir(p, { recursive: 'yes' })", () => fs().readdir(p, any({ recursive: 'yes' })), TypeError, TYPE, 'recursive'),
+    bad('readdir(p, { exclude: [] })', () => fs().readdir(p, any({ exclude: [] })), TypeError, VALUE, 'exclude'),
     bad('readlink(p, { encoding: 5 })', () => fs().readlink(p, any({ encoding: 5 })), TypeError, TYPE, 'encoding'),
     bad("readFile(p, { signal: 'x' })", () => fs().readFile(p, any({ signal: 'x' })), TypeError, TYPE, 'signal'),
     bad("readFile(p, { flag: 'r' })", () => fs().readFile(p, any({ flag: 'r' })), TypeError, VALUE, 'flag'),

@@ -20,6 +20,12 @@ export async function checks(): Promise<void> {
   for await (const entry of walk('/', { stat: true, bigint: true })) {
     expectType<Equal<typeof entry.stats, BigIntStats | undefined>>();
   }
+  for await (const entry of walk('/', { exclude: ['proc'], filter: (e) => e.isFile() })) {
+    expectType<Equal<typeof entry, Entry<string, Stats>>>();
+    expectType<Equal<typeof entry.parentPath | typeof entry.fullPath, string>>();
+  }
+  const relative = await host.readdir('/', { recursive: true });
+  expectType<Equal<typeof relative, string[]>>();
   for await (const batch of walkBatches('/')) {
     expectType<Equal<typeof batch, Entry<string, Stats>[]>>();
   }

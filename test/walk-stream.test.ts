@@ -132,14 +132,14 @@ describe('the walk request', () => {
     const [maxDepth, mask, flags, window, batchBytes] = request.fields;
     expect({ maxDepth, mask, flags, window }).toEqual({ maxDepth: 3, mask: statMask, flags: 1 | (4 << 8), window: WALK_WINDOW });
     expect(batchBytes).toBeGreaterThanOrEqual(4096);
-    expect(request.payload.subarray(20).toString()).toBe(ROOT);
+    expect(request.payload.subarray(24).toString()).toBe(ROOT);
   });
 
   test('entries carry full paths, depths and stats from the batches', async () => {
     const { channel } = walkSetup([filesBatch('', 'top', 1, ALL_STAT), filesBatch('a/b', 'deep', 2, ALL_STAT, 5)]);
     const seen: [string, number, number | undefined][] = [];
     for await (const entry of new EntryIterator(walkStream(channel, { stat: true }))) {
-      seen.push([entry.path.toString(), entry.depth, (entry.stats as { size?: number } | undefined)?.size]);
+      seen.push([entry.fullPath.toString(), entry.depth, (entry.stats as { size?: number } | undefined)?.size]);
     }
     expect(seen).toEqual([
       [`${ROOT}/top0`, 1, 0],
@@ -210,7 +210,7 @@ describe('credit', () => {
         const entry = next.value;
         const batch = Math.floor(n / 500);
         const index = n % 500;
-        expect([entry.path, entry.stats!.size]).toEqual([`${ROOT}/${tag}/${batch}/${tag}${batch}-${index}`, index]);
+        expect([entry.fullPath, entry.stats!.size]).toEqual([`${ROOT}/${tag}/${batch}/${tag}${batch}-${index}`, index]);
         if (++n % pauseEvery === 0) await server.idle();
       }
       return n;

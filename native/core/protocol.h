@@ -20,7 +20,7 @@
 namespace unshare_fs {
 
 // Bump whenever a frame's layout or meaning changes.
-constexpr uint32_t kProtocolVersion = 4;
+constexpr uint32_t kProtocolVersion = 5;
 
 constexpr size_t kFrameHeader = 12;  // length + id + op + flags + reserved
 // Requests longer than this are answered with E2BIG and skipped; the stream
@@ -166,6 +166,15 @@ enum StatField : uint32_t {
   kCtime = 1u << 11,  // i64 seconds, u32 nanoseconds
   kAllStat = (1u << 12) - 1,
 };
+
+// A walk request: u32 max depth, u32 stat mask, u32 walk flags, u32 window,
+// u32 batch bytes, u32 exclude count, that many strings (u32 length, bytes:
+// fnmatch(3) patterns, matched against an entry's name, or with a '/'
+// against its path below the root, a leading '/' standing for the root),
+// then the root's path.  An excluded
+// entry is not listed, and an excluded directory is not opened.
+constexpr uint32_t kMaxExcludes = 256;
+constexpr uint32_t kMaxExcludeBytes = 4095;  // one pattern, PATH_MAX less NUL
 
 // Walk flags.
 enum WalkFlag : uint32_t {

@@ -171,6 +171,17 @@ int ParseRequest(const Frame& frame, Request& request) {
           (request.stat_mask & ~uint32_t{kAllStat}) != 0) {
         return EINVAL;
       }
+      {
+        uint32_t count;
+        if (!r.U32(count) || count > kMaxExcludes) return EINVAL;
+        request.excludes.resize(count);
+        for (std::string& pattern : request.excludes) {
+          if (!r.String(pattern) || !GoodPath(pattern) ||
+              pattern.size() > kMaxExcludeBytes) {
+            return EINVAL;
+          }
+        }
+      }
       request.path = r.Rest();
       return GoodPath(request.path) ? 0 : EINVAL;
     case Op::kCredit:

@@ -44,6 +44,7 @@ struct Request {
   // Walk.
   uint32_t max_depth = 0, stat_mask = 0, flags = 0;
   uint32_t window = 0, batch_bytes = 0;
+  std::vector<std::string> excludes;  // fnmatch(3) patterns
   // Read.
   uint64_t start = 0, end = kToEnd, limit = 0;
   uint32_t chunk_bytes = 0;
@@ -72,8 +73,10 @@ struct Request {
 
 // Parses a frame into `request`.  Returns 0, or the errno to answer with:
 // EINVAL for a malformed payload (fields missing, a NUL in a path, an empty
-// path, a window or chunk out of range, a time's nanoseconds past 10^9),
-// ENOSYS for an unknown op, E2BIG for an oversized frame.
+// path, a walk's exclude patterns past kMaxExcludes, empty, longer than
+// kMaxExcludeBytes or holding a NUL, a window or chunk out of range, a time's
+// nanoseconds past 10^9), ENOSYS for an unknown op, E2BIG for an oversized
+// frame.
 int ParseRequest(const Frame& frame, Request& request);
 
 }  // namespace unshare_fs

@@ -495,6 +495,18 @@ class Server : public std::enable_shared_from_this<Server> {
     options.stat_mask = request.stat_mask;
     options.flags = request.flags;
     options.batch_bytes = request.batch_bytes;
+    for (const std::string& pattern : request.excludes) {
+      // A leading slash anchors a pattern at the root: "/proc" is the path
+      // "proc" below it, not every entry named proc.
+      if (pattern[0] == '/') {
+        if (pattern.size() > 1)
+          options.exclude_paths.push_back(pattern.substr(1));
+      } else {
+        (pattern.find('/') == std::string::npos ? options.exclude_names
+                                                : options.exclude_paths)
+            .push_back(pattern);
+      }
+    }
     unsigned wanted = (request.flags & kThreadsMask) >> kThreadsShift;
     wanted = std::clamp(wanted, 1u, kMaxWalkThreads);
     unsigned helpers = ReserveWalkHelpers(wanted - 1);

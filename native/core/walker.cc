@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -147,7 +148,11 @@ class Walker {
     dir_record_written_ = false;
     const bool descend = task.depth + 1 < options_.max_depth;
     bool go_on = true;
+    const bool excluding =
+        !options_.exclude_names.empty() || !options_.exclude_paths.empty();
     int err = dirs_.ForEach(dir->fd, [&](const char* name, unsigned char type) {
+      // Before its stat and its listing: an excluded entry costs a match.
+      if (excluding && Excluded(task, name)) return true;
       go_on = Entry(dir->fd, task, name, type);
       if (!go_on) return false;
       if (type == DT_DIR && descend) {
@@ -159,6 +164,19 @@ class Walker {
     });
     if (err != 0) ErrorRecord(err, "scandir", task.rel_path);
     return go_on && !shared_.Stopped();
+  }
+
+  bool Excluded(const Task& dir, const char* name) {
+    for (const std::string& pattern : options_.exclude_names) {
+      if (fnmatch(pattern.c_str(), name, 0) == 0) return true;
+    }
+    if (options_.exclude_paths.empty()) return false;
+    std::string rel =
+        dir.rel_path.empty() ? std::string(name) : dir.rel_path + "/" + name;
+    for (const std::string& pattern : options_.exclude_paths) {
+      if (fnmatch(pattern.c_str(), rel.c_str(), FNM_PATHNAME) == 0) return true;
+    }
+    return false;
   }
 
   // Packs one entry; `type` becomes the type from lstat when stat ran.

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "buffer.h"
 
@@ -18,6 +19,11 @@ struct WalkOptions {
   uint32_t flags = 0;               // WalkFlag bits
   size_t batch_bytes = 64 * 1024;   // flush a batch once it grows past this
   unsigned threads = 1;             // threads listing directories at once
+  // fnmatch(3) patterns: an entry whose name matches one of `exclude_names`
+  // (flags 0), or whose path below the root ("a/b") matches one of
+  // `exclude_paths` (FNM_PATHNAME), is not listed and, a directory, not
+  // opened.
+  std::vector<std::string> exclude_names, exclude_paths;
 };
 
 // Receives each finished batch (records only, no frame header); called from

@@ -86,6 +86,7 @@ std::vector<Request> SampleRequests() {
   r.flags = kOneFileSystem | (4 << kThreadsShift);
   r.window = 32;
   r.batch_bytes = 64 * 1024;
+  r.excludes = {"node_modules", "a/*/b"};
   requests.push_back(r);
   r = Request();
   r.id = 4;
@@ -157,6 +158,24 @@ TEST(BadRequestsAreRefused) {
   r = SampleRequests()[2];  // a walk
   r.batch_bytes = 4095;
   CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
+  // Exclude patterns: too many, empty, with a NUL, too long.
+  r = SampleRequests()[2];
+  r.excludes.assign(kMaxExcludes, "x");
+  CHECK(ParseOne(RequestEncoder::Frame(r)) == 0);
+  r.excludes.push_back("x");
+  CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
+  r.excludes = {""};
+  CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
+  r.excludes = {std::string("a\0b", 3)};
+  CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
+  r.excludes = {std::string(kMaxExcludeBytes, 'x')};
+  CHECK(ParseOne(RequestEncoder::Frame(r)) == 0);
+  r.excludes = {std::string(kMaxExcludeBytes + 1, 'x')};
+  CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
+  // A count that promises more patterns than the payload holds.
+  std::vector<uint8_t> walk = RequestEncoder::Frame(SampleRequests()[2]);
+  walk[kFrameHeader + 20] = 200;
+  CHECK(ParseOne(walk) == EINVAL);
   r = SampleRequests()[1];  // a read
   r.window = 0;
   CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);

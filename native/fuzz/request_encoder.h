@@ -77,6 +77,8 @@ class RequestEncoder {
         U32(r.flags);
         U32(r.window);
         U32(r.batch_bytes);
+        U32(static_cast<uint32_t>(r.excludes.size()));
+        for (const std::string& pattern : r.excludes) String(pattern);
         Bytes(r.path);
         break;
       case Op::kCredit:

@@ -184,6 +184,11 @@ void CheckRequest(const Frame& frame) {
     CHECK(request.window >= 1 && request.window <= kMaxWindow);
     CHECK(request.batch_bytes >= 4096 && request.batch_bytes <= (8u << 20));
     CHECK((request.stat_mask & ~uint32_t{kAllStat}) == 0);
+    CHECK(request.excludes.size() <= kMaxExcludes);
+    for (const std::string& pattern : request.excludes) {
+      CHECK(!pattern.empty() && !HasNul(pattern) &&
+            pattern.size() <= kMaxExcludeBytes);
+    }
   }
 
   // Encoded again, the request is the payload it came from (or the part of

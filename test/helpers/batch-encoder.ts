@@ -245,7 +245,7 @@ export interface DecodeModel {
 
 /** What the decoder gives, as plain data: an entry, or an error record's error. */
 export type Decoded =
-  | { path: string | Buffer; name: string | Buffer; type: string; depth: number; stats: Record<string, unknown> | undefined }
+  | { parentPath: string | Buffer; fullPath: string | Buffer; name: string | Buffer; type: string; depth: number; stats: Record<string, unknown> | undefined }
   | { error: { errno: number; code: string; syscall: string; path: string | undefined } };
 
 const TYPES: Record<number, string> = { 1: 'fifo', 2: 'char-device', 4: 'directory', 6: 'block-device', 8: 'file', 10: 'symlink', 12: 'socket' };
@@ -301,6 +301,8 @@ export function expectedDecoding(records: readonly WalkRecord[], ascii: boolean,
   const rootPrefix = model.root.endsWith('/') ? model.root : `${model.root}/`;
   let dirPrefix = rootPrefix;
   let dirPrefixBytes = Buffer.from(rootPrefix);
+  let parentPath = model.root;
+  let parentBytes = Buffer.from(model.root);
   let depth = 1;
   const out: Decoded[] = [];
   for (const record of records) {
@@ -309,16 +311,19 @@ export function expectedDecoding(records: readonly WalkRecord[], ascii: boolean,
       const below = record.path.length === 0;
       dirPrefix = below ? rootPrefix : `${rootPrefix}${record.path.toString('utf8')}/`;
       dirPrefixBytes = below ? Buffer.from(rootPrefix) : Buffer.concat([Buffer.from(rootPrefix), record.path, Buffer.from('/')]);
+      parentPath = below ? model.root : `${rootPrefix}${record.path.toString('utf8')}`;
+      parentBytes = below ? Buffer.from(model.root) : Buffer.concat([Buffer.from(rootPrefix), record.path]);
     } else if (record.tag === 'entry') {
       const type = TYPES[record.dtype & 15] ?? 'unknown';
       const stats = model.statMask === 0 ? undefined : expectedStats(record.stat, model);
       if (model.buffer) {
-        out.push({ path: Buffer.concat([dirPrefixBytes, record.name]), name: Buffer.from(record.name), type, depth, stats });
+        const fullPath = Buffer.concat([dirPrefixBytes, record.name]);
+        out.push({ parentPath: parentBytes, fullPath, name: Buffer.from(record.name), type, depth, stats });
       } else {
         // Names are latin1 under the ASCII flag (the same as UTF-8 when the
         // flag is true); directories' paths are always UTF-8.
         const name = ascii ? record.name.toString('latin1') : record.name.toString('utf8');
-        out.push({ path: dirPrefix + name, name, type, depth, stats });
+        out.push({ parentPath, fullPath: dirPrefix + name, name, type, depth, stats });
       }
     } else {
       const known = systemErrors.get(-record.errno);

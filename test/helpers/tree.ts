@@ -119,7 +119,7 @@ export async function walkRows(
   for await (const entry of entries) {
     const s = entry.stats!;
     rows.push({
-      path: entry.path.slice(prefix.length),
+      path: entry.fullPath.slice(prefix.length),
       type: FIND_TYPE[entry.type] ?? '?',
       mode: (Number(s.mode) & 0o7777).toString(8),
       uid: Number(s.uid),
@@ -128,7 +128,7 @@ export async function walkRows(
       mtime: `${s.mtimeNs / 1000000000n}.${(s.mtimeNs % 1000000000n).toString().padStart(9, '0')}`,
       ino: Number(s.ino),
       nlink: Number(s.nlink),
-      target: entry.type === 'symlink' ? await readlink(entry.path) : '',
+      target: entry.type === 'symlink' ? await readlink(entry.fullPath) : '',
       depth: entry.depth,
     });
   }
