@@ -101,9 +101,8 @@ function load(): NativeBinding {
       'unshare-fs: the native addon could not be loaded. ' +
         `No prebuild in ${path.join(root, 'prebuilds')} fits this machine ` +
         `(${process.platform}-${process.arch}, node ${process.version}) and no local build was found. ` +
-        'Build it with `npm run build:native` (needs python3, make, g++ and Node headers; ' +
-        'scripts/install.js uses /usr/include/node when npm has no nodedir set), ' +
-        'or make prebuilds with `npm run prebuild`.',
+        'Reinstall it with `npm rebuild unshare-fs`: that builds it from source when no prebuild fits, ' +
+        'and needs python3, make and g++ (Debian: `apt-get install python3 make g++`).',
       { cause },
     );
   }
