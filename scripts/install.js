@@ -24,9 +24,8 @@ if (result.status !== 0) {
   console.error(
     [
       '',
-      `unshare-fs: no prebuilt addon fits this machine (${process.platform}-${process.arch}, ` +
-        `${fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc'}) and building it from source failed (see above).`,
-      'A source build needs python3, make and a C++20 compiler (g++ 10 or newer) and Node.js headers:',
+      `unshare-fs: building the native addon from source failed (see above); it was built because ${reason()}.`,
+      'A source build needs python3, make, a C++20 compiler (g++; CI builds with g++ 12 of Debian 12) and Node.js headers:',
       '  Debian/Ubuntu: apt-get install python3 make g++',
       '  Alpine:        apk add python3 make g++',
       '  Fedora/RHEL:   dnf install python3 make gcc-c++',
@@ -37,3 +36,9 @@ if (result.status !== 0) {
   );
 }
 process.exit(result.status ?? 1);
+
+function reason() {
+  if (env.npm_config_build_from_source === 'true') return 'a source build was asked for (--build-from-source, or a checkout)';
+  const libc = fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
+  return `no prebuild in prebuilds/ fits this machine (${process.platform}-${process.arch}, ${libc}) or loads on it`;
+}
