@@ -11,7 +11,7 @@
 // N-API entry points are exported. Sources and defines come from binding.gyp.
 //
 // Environment: ZIG=/path/to/zig uses that compiler instead (Zig 0.11);
-// UNSHARE_FS_PREBUILD_TARGETS=linux-x64-glibc,... builds only those.
+// UNSHARE_FS_PREBUILD_TARGETS=linux-x64-glibc,... builds only those (empty: all).
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -108,7 +108,7 @@ function run(zig, args, label) {
 async function main() {
   const gyp = JSON.parse(fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8')).targets[0];
   const wanted = process.env.UNSHARE_FS_PREBUILD_TARGETS?.split(',').filter(Boolean);
-  const targets = wanted ? TARGETS.filter((t) => wanted.includes(t.name)) : TARGETS;
+  const targets = wanted?.length ? TARGETS.filter((t) => wanted.includes(t.name)) : TARGETS;
   if (targets.length === 0) fail(`no target in UNSHARE_FS_PREBUILD_TARGETS; known: ${TARGETS.map((t) => t.name).join(', ')}`);
   const zig = findZig();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-prebuild-'));
