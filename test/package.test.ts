@@ -123,5 +123,18 @@ gate.describe('the packed tarball', () => {
   it('installs with --ignore-scripts and loads', () => {
     const project = install('ignore-scripts', ['--ignore-scripts'], process.env);
     load('ignore-scripts', project, process.env);
+
+    // With no addon at all (node-gyp-build's UNSHARE_FS_PREBUILD points it
+    // at an empty directory), the error says what a consumer can run.
+    const empty = path.join(work, 'no-addon');
+    fs.mkdirSync(empty);
+    const code = `
+      (async () => { for await (const e of require('unshare-fs').walk(process.argv[1])) void e; })()
+        .then(() => process.exit(0), (e) => { console.log(e.message); process.exit(3); });`;
+    const run = spawnSync(process.execPath, ['-e', code, tree], { cwd: project, env: { ...process.env, UNSHARE_FS_PREBUILD: empty }, encoding: 'utf8' });
+    console.log(`[no addon] ${run.stdout.trim()}`);
+    expect(run.status).toBe(3);
+    expect(run.stdout).toContain('`npm rebuild unshare-fs`');
+    expect(run.stdout).not.toMatch(/npm run (build:native|prebuild)/);
   }, 120_000);
 });
