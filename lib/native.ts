@@ -1,5 +1,6 @@
 // Loads the addon (a prebuild from prebuilds/, else build/Release) and types
 // exactly what it exports.  The public types live elsewhere.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { PROTOCOL_VERSION } from './protocol';
@@ -103,11 +104,15 @@ function load(): NativeBinding {
     throw new Error(
       'unshare-fs: the native addon could not be loaded. ' +
         `No prebuild in ${path.join(root, 'prebuilds')} fits this machine ` +
-        `(${process.platform}-${process.arch}, node ${process.version}) and no local build was found. ` +
-        'Build it with `npm run build:native` (needs python3, make, g++ and Node headers; ' +
-        'scripts/install.js uses /usr/include/node when npm has no nodedir set), ' +
-        'or make prebuilds with `npm run prebuild`.',
+        `(${process.platform}-${process.arch}, ${libc()}, node ${process.version}) and no local build was found. ` +
+        'Reinstall it with `npm rebuild unshare-fs`: that builds it from source when no prebuild fits, ' +
+        'and needs python3, make and g++ (Debian: `apt-get install python3 make g++`).',
       { cause },
     );
   }
+}
+
+/** The libc as node-gyp-build picks a prebuild by it. */
+function libc(): string {
+  return process.env.LIBC || (fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
 }

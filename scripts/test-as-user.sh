@@ -54,9 +54,9 @@ echo "test-as-user: copying $src to $dest for $name"
 rm -rf "$dest"
 mkdir -p "$dest"
 if command -v rsync >/dev/null; then
-  rsync -a --exclude=/.git "$src/" "$dest/"
+  rsync -a --exclude=/.git --exclude=/build/zig "$src/" "$dest/"
 else
-  tar -C "$src" --exclude=./.git -cf - . | tar -C "$dest" -xf -
+  tar -C "$src" --exclude=./.git --exclude=./build/zig -cf - . | tar -C "$dest" -xf -
 fi
 chown -R "$uid:$gid" "$dest"
 
