@@ -1,6 +1,7 @@
 // Walk and readdir results.
 import type { BigIntStats, Stats } from './stats';
 
+/** What an entry is: its directory's d_type, or its lstat where the filesystem gives none (or stats were asked for). */
 export type EntryType =
   | 'file'
   | 'directory'
@@ -41,6 +42,7 @@ export class Entry<Name extends string | Buffer = string, S extends Stats | BigI
     public readonly name: Name,
     /** The entry's path: `parentPath` joined with `name`. */
     public readonly fullPath: Name,
+    /** What the entry is ('file', 'directory', 'symlink' …). */
     public readonly type: EntryType,
     /** 1 for the root's own entries, 2 for theirs, and so on. */
     public readonly depth: number,
@@ -57,24 +59,31 @@ export class Entry<Name extends string | Buffer = string, S extends Stats | BigI
     return this.parentPath;
   }
 
+  /** True for a regular file. */
   isFile(): boolean {
     return this.type === 'file';
   }
+  /** True for a directory. */
   isDirectory(): boolean {
     return this.type === 'directory';
   }
+  /** True for a symlink (never followed). */
   isSymbolicLink(): boolean {
     return this.type === 'symlink';
   }
+  /** True for a FIFO (named pipe). */
   isFIFO(): boolean {
     return this.type === 'fifo';
   }
+  /** True for a Unix socket. */
   isSocket(): boolean {
     return this.type === 'socket';
   }
+  /** True for a character device (an overlay whiteout is one, 0, 0). */
   isCharacterDevice(): boolean {
     return this.type === 'char-device';
   }
+  /** True for a block device. */
   isBlockDevice(): boolean {
     return this.type === 'block-device';
   }

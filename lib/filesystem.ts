@@ -56,12 +56,15 @@ import { FileReadStream, rangeRequest, readWhole, receive } from './read-stream'
 import { StatReader, type BigIntStats, type IdMapper, type Stats } from './stats';
 import { BatchIterator, BatchStream, EntryIterator } from './walk-stream';
 
+/** Options of lstat() and stat(). */
 export interface StatOptions {
+  /** Stats with bigint numbers and nanosecond times (`atimeNs` …), as node's `bigint: true` (default false). */
   bigint?: boolean;
   /** Rejects the call with an AbortError (the answer, if it comes, is dropped). */
   signal?: AbortSignal;
 }
 
+/** Options of readdir(). */
 export interface ReaddirOptions {
   /** Entries (fs.Dirent's fields and methods) instead of names. */
   withFileTypes?: boolean;
@@ -73,14 +76,19 @@ export interface ReaddirOptions {
    * walk in the server; symlinks are not followed.
    */
   recursive?: boolean;
+  /** Stops the walk in the server and rejects the call with an AbortError. */
   signal?: AbortSignal;
 }
 
+/** Options of readlink(). */
 export interface ReadlinkOptions {
+  /** 'buffer' gives the target as a Buffer (for targets that are not UTF-8); default 'utf8'. */
   encoding?: 'utf8' | 'buffer';
+  /** Rejects the call with an AbortError (the answer, if it comes, is dropped). */
   signal?: AbortSignal;
 }
 
+/** Options of readFile(). */
 export interface ReadFileOptions {
   /** Decode the bytes with this encoding; without it a Buffer comes back. */
   encoding?: BufferEncoding | null;
@@ -88,6 +96,7 @@ export interface ReadFileOptions {
   signal?: AbortSignal;
 }
 
+/** Options of createReadStream(). */
 export interface ReadStreamOptions {
   /** First byte to read (default 0). */
   start?: number;
@@ -99,6 +108,7 @@ export interface ReadStreamOptions {
   signal?: AbortSignal;
 }
 
+/** Options of the calls that take only an AbortSignal. */
 export interface SignalOptions {
   /** Rejects the call with an AbortError; the change may still have been made. */
   signal?: AbortSignal;
@@ -106,7 +116,9 @@ export interface SignalOptions {
 
 /** Owners for what a call creates: the ids seen inside (as stats show them); -1 or absent: the server's own. */
 export interface OwnerOptions {
+  /** The owner's uid, as seen inside (-1 or absent: the server's own). */
   uid?: number;
+  /** The owner's gid, as seen inside (-1 or absent: the server's own). */
   gid?: number;
 }
 
@@ -128,12 +140,17 @@ export interface WriteFileOptions extends OwnerOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * How writeFile() and createWriteStream() open the file: 'w' truncates, 'a' appends;
+ * with 'x' the file must not exist (EEXIST).
+ */
 export type WriteFlag = 'w' | 'wx' | 'xw' | 'a' | 'ax' | 'xa';
 const WRITE_FLAGS: readonly WriteFlag[] = ['w', 'wx', 'xw', 'a', 'ax', 'xa'];
 
 export interface WriteStreamOptions extends OwnerOptions {
   /** As writeFile's flag (default 'w'). */
   flags?: WriteFlag;
+  /** A created file's mode (default 0o666, less the umask); an existing file keeps its own. */
   mode?: number | string;
   /** Strings written are turned into bytes with this (default utf8). */
   encoding?: BufferEncoding;
@@ -151,8 +168,9 @@ export interface MknodOptions extends SignalOptions, OwnerOptions {
   type?: 'fifo' | 'char-device' | 'block-device';
   /** Permission bits (less the umask). Default 0o666. */
   mode?: number | string;
-  /** A device's numbers. Default 0. */
+  /** A device's major number (default 0). */
   major?: number;
+  /** A device's minor number (default 0). */
   minor?: number;
 }
 
@@ -178,9 +196,16 @@ export { type CopyInOptions, type CopyOptions, type CopyResult, type DiffOptions
 /** A readdir result with file types, shaped like fs.Dirent. */
 export type Dirent<Name extends string | Buffer = string> = Entry<Name, Stats>;
 
+/** An entry of a walk without `encoding: 'buffer'` or `bigint`: string paths, number stats. */
 export type WalkEntry = Entry<string, Stats>;
 
-type WalkResult<O extends WalkOptions | undefined> = O extends { encoding: 'buffer' }
+/**
+ * What walk() and walkBatches() with options `O` yield: an {@link Entry} whose paths are
+ * Buffers with `encoding: 'buffer'` (strings otherwise) and whose stats are
+ * {@link BigIntStats} with `bigint: true` ({@link Stats} otherwise).
+ * @useDeclaredType
+ */
+export type WalkResult<O extends WalkOptions | undefined> = O extends { encoding: 'buffer' }
   ? O extends { bigint: true }
     ? Entry<Buffer, BigIntStats>
     : Entry<Buffer, Stats>
@@ -212,6 +237,13 @@ const DIFF_WINDOW = 4;
 
 let backendOf: (fs: FileSystem) => Backend;
 
+/**
+ * The file API: reads (walk, stat, readdir, readFile, streams …) and changes
+ * (mkdir, writeFile, rm, chown …), served by a worker inside a container's
+ * namespaces (a Session) or by a thread of this process for host paths (`host`).
+ * Paths are as the server sees them; ids in stats and options are the ids
+ * seen inside.  Errors are node:fs style (`code`, `errno`, `syscall`, `path`).
+ */
 export abstract class FileSystem {
   readonly #backend: Backend;
 
@@ -219,6 +251,10 @@ export abstract class FileSystem {
     backendOf = (fs) => fs.#backend;
   }
 
+  /**
+   * Not for use: sessions and `host` make file systems, each with a backend of its own.
+   * @internal
+   */
   constructor(backend: Backend) {
     this.#backend = backend;
   }
@@ -242,12 +278,17 @@ export abstract class FileSystem {
     return new BatchIterator(this.#startWalk(root, options, this.walkBatches, 'walkBatches')) as AsyncIterableIterator<WalkResult<O>[]>;
   }
 
+  /**
+   * lstat(2) of `path`: the entry itself, a final symlink not followed.  Stats shaped like
+   * fs.Stats, ids as seen inside; BigIntStats with `bigint: true`.
+   */
   lstat(path: PathLike, options: StatOptions & { bigint: true }): Promise<BigIntStats>;
   lstat(path: PathLike, options?: StatOptions): Promise<Stats>;
   lstat(path: PathLike, options?: StatOptions): Promise<Stats | BigIntStats> {
     return this.#stat(Op.Lstat, 'lstat', path, options);
   }
 
+  /** As lstat(), of what a final symlink points to (stat(2)). */
   stat(path: PathLike, options: StatOptions & { bigint: true }): Promise<BigIntStats>;
   stat(path: PathLike, options?: StatOptions): Promise<Stats>;
   stat(path: PathLike, options?: StatOptions): Promise<Stats | BigIntStats> {
@@ -291,6 +332,7 @@ export abstract class FileSystem {
     return out;
   }
 
+  /** The target of the symlink `path`, as stored; a Buffer with `encoding: 'buffer'`. */
   readlink(path: PathLike, options?: ReadlinkOptions & { encoding?: 'utf8' }): Promise<string>;
   readlink(path: PathLike, options: ReadlinkOptions & { encoding: 'buffer' }): Promise<Buffer>;
   async readlink(path: PathLike, options?: ReadlinkOptions): Promise<string | Buffer> {
@@ -442,6 +484,10 @@ export abstract class FileSystem {
     }
   }
 
+  /**
+   * The whole content of the file `path`: a Buffer, or a string when an encoding is given
+   * (as the options or as the second argument).
+   */
   readFile(path: PathLike, options: BufferEncoding | (ReadFileOptions & { encoding: BufferEncoding })): Promise<string>;
   readFile(path: PathLike, options?: ReadFileOptions): Promise<Buffer>;
   async readFile(path: PathLike, options?: ReadFileOptions | BufferEncoding): Promise<string | Buffer> {
@@ -504,6 +550,7 @@ export abstract class FileSystem {
     return first.length > 0 ? first.toString('utf8') : undefined;
   }
 
+  /** Removes a file or a symlink (a directory is EISDIR: see rmdir() and rm()). */
   async unlink(path: PathLike, options?: SignalOptions): Promise<void> {
     return this.#change(Op.Unlink, 'unlink', [], () => this.#pathBytes(path, 'unlink'), options, this.unlink);
   }
@@ -513,6 +560,7 @@ export abstract class FileSystem {
     return this.#change(Op.Rmdir, 'rmdir', [], () => this.#pathBytes(path, 'rmdir'), options, this.rmdir);
   }
 
+  /** Renames `oldPath` to `newPath`, as rename(2): an existing `newPath` is replaced where rename(2) allows it. */
   async rename(oldPath: PathLike, newPath: PathLike, options?: SignalOptions): Promise<void> {
     return this.#change(Op.Rename, 'rename', [], () => this.#pathPair(oldPath, newPath, 'rename'), options, this.rename);
   }

@@ -21,6 +21,7 @@ export {
   type ReadStreamOptions,
   type StatOptions,
   type WalkEntry,
+  type WalkResult,
   type ChownOptions,
   type CopyInOptions,
   type CopyOptions,
@@ -70,3 +71,6 @@ export const readFile: typeof host.readFile = host.readFile.bind(host);
 export * as podman from './podman';
 export * as docker from './docker';
 export { containers, type Engine, type EngineContainer, type EnginesOptions } from './engines';
+export type { EngineErrorFields } from './engine/errors';
+export type { MountedLayers as EngineMountedLayers } from './engine/mount';
+export type { UserOptions } from './engine/users';

@@ -19,6 +19,7 @@ import { passwdEntry } from './users';
 
 const run = promisify(execFile);
 
+/** Options of createNamespace(): how ids are mapped, and whether a user namespace is made at all. */
 export interface CreateNamespaceOptions {
   /**
    * As root: the uid map to write.  Default: the shape rootless podman uses
@@ -44,16 +45,21 @@ export interface CreateNamespaceOptions {
   userNamespace?: boolean;
 }
 
+/** What Namespace#mountOverlay mounts, and where. */
 export interface OverlayOptions {
   /** Lower layers, uppermost first. */
   lowerDirs: string[];
   /** Writable layer; omit it (and workDir) for a read-only overlay. */
   upperDir?: string;
+  /** overlayfs's work dir, an empty directory on the upper dir's filesystem; needed with (and only with) `upperDir`. */
   workDir?: string;
+  /** The mount point, a directory as the namespace sees it. */
   target: string;
+  /** Mounts read-only even with an upper dir (without one it always is). Default false. */
   readOnly?: boolean;
 }
 
+/** Options of Namespace#mountTmpfs. */
 export interface TmpfsOptions {
   /** The tmpfs size limit: bytes, or what mount(8) takes ('64m', '50%'). Default: the kernel's (half of RAM). */
   size?: number | string;
@@ -131,10 +137,18 @@ function frozenMap(ranges: IdRange[]): readonly IdRange[] {
   return Object.freeze(ranges.map((range) => Object.freeze({ ...range })));
 }
 
+/**
+ * A user and mount namespace of the library's own, held by a holder process
+ * (as rootless podman's pause process holds its): mount overlays and tmpfs in
+ * it, enter it for sessions, run commands in it.  Made by createNamespace();
+ * close() (or `await using`) ends it and its mounts.
+ */
 export class Namespace implements AsyncDisposable {
   /** The holder process; its namespaces are the namespace. */
   readonly pid: number;
+  /** The namespace's uid_map (ids inside to host ids), frozen. */
   readonly uidMap: readonly IdRange[];
+  /** The namespace's gid_map, frozen. */
   readonly gidMap: readonly IdRange[];
   /** False when only the caller's own uid and gid could be mapped (no subordinate range). */
   readonly fullRange: boolean;
@@ -243,6 +257,7 @@ export class Namespace implements AsyncDisposable {
     return this.#closing;
   }
 
+  /** close(), for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

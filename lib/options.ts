@@ -24,8 +24,10 @@ import type { BigIntStats, Stats } from './stats';
 // the consumer decodes on the main thread.
 const DEFAULT_WALK_THREADS = 2;
 
+/** A path: a string, or a Buffer for names that are not UTF-8. */
 export type PathLike = string | Buffer;
 
+/** Options of walk() and walkBatches(). */
 export interface WalkOptions {
   /** Deepest level listed: 1 lists the root's own entries only. Default: no limit. */
   maxDepth?: number;

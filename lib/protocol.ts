@@ -118,7 +118,10 @@ export const STAT_FIELDS = [
   'mtime',
   'ctime',
 ] as const;
-/** A stat field a walk can ask for (WalkOptions.stat). */
+/**
+ * A stat field a walk can ask for (WalkOptions.stat).
+ * @useDeclaredType
+ */
 export type StatField = (typeof STAT_FIELDS)[number];
 export const ALL_STAT = (1 << STAT_FIELDS.length) - 1;
 

@@ -14,6 +14,7 @@ import { checkArgv, checkOneOf, checkOptionsObject, invalid, invalidValue, requi
 import { checkPid, readPidFile } from './pidfile';
 import { PROTOCOL_VERSION, Reply, errorFromPayload } from './protocol';
 
+/** Options of enter(): the process whose namespaces to enter (`pid` or `pidFile`, exactly one), and a root. */
 export interface EnterOptions {
   /** The process whose namespaces to enter. */
   pid?: number;
@@ -115,6 +116,7 @@ function closedError(): UnshareFsError {
   return new UnshareFsError('ECLOSED', 'unshare-fs: the session is closed');
 }
 
+/** Options of Session#exec. */
 export interface ExecOptions {
   /** The working directory, in the namespace (default: its root). */
   cwd?: string;
@@ -126,6 +128,12 @@ export interface ExecOptions {
 
 let linkOf: (session: Session) => WorkerLink;
 
+/**
+ * A FileSystem inside another process's user and mount namespaces, served by
+ * a worker process forked into them: paths, ids and permissions are the ones
+ * seen there.  Made by enter() (and Namespace#enter, podman.enter…,
+ * docker.enter…); close() (or `await using`) ends the worker.
+ */
 export class Session extends FileSystem implements AsyncDisposable {
   /** The pid whose namespaces the session is in. */
   readonly targetPid: number;
@@ -135,6 +143,7 @@ export class Session extends FileSystem implements AsyncDisposable {
   readonly joinedUserNamespace: boolean;
   /** The target's uid_map: container uids to host uids. */
   readonly uidMap: readonly IdRange[];
+  /** The target's gid_map: container gids to host gids. */
   readonly gidMap: readonly IdRange[];
   /** The directory paths are resolved in (EnterOptions.root), if any. */
   readonly root: string | undefined;
@@ -144,7 +153,10 @@ export class Session extends FileSystem implements AsyncDisposable {
     linkOf = (session) => session.#link;
   }
 
-  /** Not for use: sessions come from enter() (and Namespace#enter, podman.enter*). */
+  /**
+   * Not for use: sessions come from enter() (and Namespace#enter, podman.enter*).
+   * @internal
+   */
   constructor(
     token: symbol,
     targetPid: number,
@@ -176,6 +188,7 @@ export class Session extends FileSystem implements AsyncDisposable {
   toHostUid(uid: number): number {
     return mapper(this.uidMap)(checkId(uid, 'uid'));
   }
+  /** The host's id for a gid seen inside. */
   toHostGid(gid: number): number {
     return mapper(this.gidMap)(checkId(gid, 'gid'));
   }
@@ -184,6 +197,7 @@ export class Session extends FileSystem implements AsyncDisposable {
   fromHostUid(uid: number): number {
     return inverseMapper(this.uidMap)(checkId(uid, 'uid'));
   }
+  /** The gid seen inside for a host gid (65534, the overflow id, when the namespace has none for it). */
   fromHostGid(gid: number): number {
     return inverseMapper(this.gidMap)(checkId(gid, 'gid'));
   }
@@ -232,6 +246,7 @@ export class Session extends FileSystem implements AsyncDisposable {
     return this.#link.exitStatus;
   }
 
+  /** True once close() was called or the worker has gone. */
   get closed(): boolean {
     return this.#link.closing !== undefined || !this.#link.channel.isOpen;
   }
@@ -262,6 +277,7 @@ export class Session extends FileSystem implements AsyncDisposable {
     return this.#link.close();
   }
 
+  /** close(), for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

@@ -36,11 +36,22 @@ const targets: Target[] = [
 const DIRENT_TESTS = ['isFile', 'isDirectory', 'isSymbolicLink', 'isFIFO', 'isSocket', 'isCharacterDevice', 'isBlockDevice'] as const;
 
 /** What node's Dirent and ours must agree on: name, parentPath, path and every is…() answer. */
+/** Whether this node's Dirents still have the deprecated `path` (removed in Node 24). */
+const NODE_HAS_DIRENT_PATH = (() => {
+  const d = fs.readdirSync(__dirname, { withFileTypes: true })[0] as unknown as { path?: string };
+  return d.path !== undefined;
+})();
+
 function direntView(d: fs.Dirent | Entry<string | Buffer>): string {
   const tests = DIRENT_TESTS.map((t) => (d[t]() ? '1' : '0')).join('');
   const show = (v: string | Buffer): string => (Buffer.isBuffer(v) ? `<${v.toString('hex')}>` : v);
   const parentPath = (d as { parentPath: string | Buffer }).parentPath;
-  return `${show(d.name as string | Buffer)} in ${show(parentPath)} (path ${show(d.path as string | Buffer)}) ${tests}`;
+  // Dirent.path, parentPath's deprecated alias, is gone from Node 24's
+  // Dirents: ours keeps it (as node 20-22 had it), and where node has it too
+  // the two must agree.
+  const alias = (d as { path?: string | Buffer }).path;
+  const aliasView = alias === undefined || (d instanceof fs.Dirent ? false : !NODE_HAS_DIRENT_PATH) ? '' : ` (path ${show(alias)})`;
+  return `${show(d.name as string | Buffer)} in ${show(parentPath)}${aliasView} ${tests}`;
 }
 
 /**

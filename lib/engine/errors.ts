@@ -26,9 +26,13 @@ export function isErrno(err: unknown, ...codes: string[]): boolean {
  */
 export type EngineFailure = 'none' | 'stale' | 'access' | 'storage' | 'noLayer' | 'layers' | 'stopped';
 
+/** What the shared engine code tells about a failure, besides its message. */
 export interface EngineErrorDetails {
+  /** The file the failure is about. */
   path?: string;
+  /** The process the failure is about. */
   pid?: number;
+  /** The error behind it (a node:fs error, a parse error). */
   cause?: unknown;
 }
 

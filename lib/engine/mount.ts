@@ -35,6 +35,7 @@ export interface MountedLayers<C, I> extends AsyncDisposable {
   readonly layers: readonly string[];
   /** What was mounted. */
   readonly container?: C;
+  /** The image mounted, for an image's layers. */
   readonly image?: I;
   /** Closes the session and the namespace (the mount goes with it) and removes the temp dir. Idempotent. */
   close(): Promise<void>;
