@@ -3,7 +3,7 @@ const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
 module.exports = tseslint.config(
-  { ignores: ['dist/', 'build/', 'build-*/', 'node_modules/', 'prebuilds/', 'benchmarks/out/', 'benchmarks/fixtures/'] },
+  { ignores: ['dist/', 'build/', 'build-*/', 'node_modules/', 'prebuilds/', 'benchmarks/out/', 'benchmarks/fixtures/', 'docs/api/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
