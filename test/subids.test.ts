@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { createNamespace } from '../lib';
 import { readIdMaps } from '../lib/idmap';
 import { parseGetsubids, podmanIdMap, subidRanges, subidRangesFromFile } from '../lib/subids';
-import { command, requirement, requires, root, testUser, testUserInfo, userNamespaces } from './helpers/requirements';
+import { command, requirement, requires, root, subuidRange, testUser, testUserInfo, userNamespaces } from './helpers/requirements';
 
 let dir: string;
 beforeEach(() => {
@@ -85,7 +85,26 @@ requires(command('getsubids', 'uidmap'), testUser).describe('getsubids', () => {
   });
 });
 
-requires(root, userNamespaces).describe('as root, every range of root is mapped', () => {
+const IS_ROOT = process.geteuid?.() === 0;
+
+// Root chooses its maps from files it can point at; an ordinary user's go
+// through newuidmap, which reads the real /etc/subuid: each run checks its own.
+(IS_ROOT ? requires(root, userNamespaces) : requires(subuidRange, userNamespaces)).describe(IS_ROOT ? 'as root, every range of root is mapped' : "an ordinary user's namespace maps every range of the user", () => {
+  if (!IS_ROOT) {
+    test('own id as 0, then each subordinate range after the other, as rootless podman maps them', async () => {
+      const me = os.userInfo();
+      const ns = await createNamespace();
+      try {
+        const maps = readIdMaps(ns.pid);
+        expect(maps.uidMap).toEqual(podmanIdMap(me.uid, subidRanges('uid', me.username, me.uid)));
+        expect(maps.gidMap).toEqual(podmanIdMap(me.gid, subidRanges('gid', me.username, me.gid)));
+        expect(maps.uidMap.length).toBeGreaterThanOrEqual(2);
+      } finally {
+        await ns.close();
+      }
+    });
+    return;
+  }
   test('a namespace maps root, then each of two fabricated ranges after the other', async () => {
     fs.writeFileSync(path.join(dir, 'subuid'), 'root:165536:1000\nother:1:1\nroot:300000:500\n');
     fs.writeFileSync(path.join(dir, 'subgid'), 'root:165536:2000\n');
@@ -137,7 +156,20 @@ function asUidWithoutPasswd(script: string, env: NodeJS.ProcessEnv = {}) {
   });
 }
 
-requires(root, setpriv, userNamespaces).describe('a uid without a passwd entry', () => {
+(IS_ROOT ? requires(root, setpriv, userNamespaces) : requires(userNamespaces)).describe('a uid without a passwd entry', () => {
+  if (!IS_ROOT) {
+    // An ordinary user cannot become uid 4242; in a user namespace of its
+    // own where it is uid 4242 (no passwd entry there either), it can.
+    test('createNamespace() works as a uid with no passwd entry, inside a user namespace of ours', () => {
+      const lib = path.resolve(__dirname, '../dist/index.js');
+      const script = `require(${JSON.stringify(lib)}).createNamespace({ subids: 'none' }).then(async (ns) => { console.log(JSON.stringify(ns.uidMap)); await ns.close(); }, (e) => { console.log('ERR', e.code, e.message); process.exitCode = 1; })`;
+      const run = spawnSync('unshare', ['--user', '--map-user=4242', '--map-group=4242', process.execPath, '-e', script], { encoding: 'utf8', cwd: '/', timeout: 20000 });
+      expect(run.stdout).not.toContain('uv_os_get_passwd');
+      expect(run.status).toBe(0);
+      expect(JSON.parse(run.stdout)).toEqual([{ inside: 0, outside: 4242, count: 1 }]);
+    });
+    return;
+  }
   test('createNamespace() works: no name is needed to map its own id', () => {
     const run = asUidWithoutPasswd(`lib.createNamespace().then(async (ns) => { console.log(JSON.stringify(ns.uidMap)); await ns.close(); }, (e) => { console.log('ERR', e.code, e.message); process.exitCode = 1; });`);
     expect(run.stdout).not.toContain('uv_os_get_passwd');

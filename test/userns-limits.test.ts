@@ -8,11 +8,11 @@ import * as path from 'node:path';
 
 import { UnshareFsError } from '../lib/errors';
 import { explainUserNamespaceError } from '../lib/userns';
-import { requires, root, userNamespaces } from './helpers/requirements';
+import { requires, userNamespaces } from './helpers/requirements';
 
 const LIB = path.resolve(__dirname, '../dist/index.js');
 
-requires(root, userNamespaces).describe('user namespaces exhausted', () => {
+requires(userNamespaces).describe('user namespaces exhausted', () => {
   test('ENOSPC names user.max_user_namespaces and its value', () => {
     const script = `require(${JSON.stringify(LIB)}).createNamespace().then(
       (ns) => { console.log(JSON.stringify({ ok: true })); return ns.close(); },
