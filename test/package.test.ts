@@ -41,6 +41,9 @@ console.log('import: walk ->', names.sort().join(','), '| names:', Object.keys(c
 
 const gate = requires(prebuilds, builtDist);
 
+/** How long one npm install may hang before it is tried again. */
+const NPM_HANG_MS = 90_000;
+
 gate.describe('the packed tarball', () => {
   let work: string;
   let tarball: string;
@@ -68,15 +71,22 @@ gate.describe('the packed tarball', () => {
 
   /** A fresh project with the tarball installed by `npm install ...args`; returns its directory. */
   function install(name: string, args: string[], env: NodeJS.ProcessEnv): string {
-    const project = path.join(work, name);
-    fs.mkdirSync(project);
-    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: `consumer-${name}`, private: true }));
     const argv = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', ...args, tarball];
-    const run = spawnSync('npm', argv, { cwd: project, env, encoding: 'utf8' });
     const user = os.userInfo().username;
-    console.log(`[${name}] as ${user}: npm ${argv.join(' ').replace(tarball, path.basename(tarball))}\n${run.stdout}${run.stderr}`.trim());
-    expect(run.status).toBe(0);
-    return project;
+    // The dependencies may come from the registry (a user's empty npm
+    // cache), and a registry fetch can hang: such an attempt is ended and
+    // made again in a fresh project, once.
+    for (let attempt = 1; ; attempt++) {
+      const project = path.join(work, attempt === 1 ? name : `${name}-${attempt}`);
+      fs.mkdirSync(project);
+      fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: `consumer-${name}`, private: true }));
+      const run = spawnSync('npm', argv, { cwd: project, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: NPM_HANG_MS, killSignal: 'SIGKILL' });
+      const hung = (run.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
+      console.log(`[${name}] as ${user}: npm ${argv.join(' ').replace(tarball, path.basename(tarball))}${hung ? ` (attempt ${attempt}: npm hung)` : ''}\n${run.stdout}${run.stderr}`.trim());
+      if (hung && attempt < 2) continue;
+      expect(run.status).toBe(0);
+      return project;
+    }
   }
 
   function load(name: string, project: string, env: NodeJS.ProcessEnv): void {
@@ -100,7 +110,7 @@ gate.describe('the packed tarball', () => {
   it('installs and loads as the user running the suite', () => {
     const project = install('plain', [], process.env);
     load('plain', project, process.env);
-  }, 120_000);
+  }, 2 * NPM_HANG_MS + 60_000);
 
   it('installs and loads with no compiler on PATH', () => {
     // Only what npm needs to run: node, npm and a shell with coreutils.
@@ -118,7 +128,7 @@ gate.describe('the packed tarball', () => {
     expect(probe.stdout).toBe('');
     const project = install('no-compiler', [], env);
     load('no-compiler', project, env);
-  }, 120_000);
+  }, 2 * NPM_HANG_MS + 60_000);
 
   it('installs with --ignore-scripts and loads', () => {
     const project = install('ignore-scripts', ['--ignore-scripts'], process.env);
@@ -136,5 +146,5 @@ gate.describe('the packed tarball', () => {
     expect(run.status).toBe(3);
     expect(run.stdout).toContain('`npm rebuild unshare-fs`');
     expect(run.stdout).not.toMatch(/npm run (build:native|prebuild)/);
-  }, 120_000);
+  }, 2 * NPM_HANG_MS + 60_000);
 });
