@@ -43,3 +43,15 @@ export async function waitGone(pid: number, tries = 200): Promise<boolean> {
   }
   return isGone(pid);
 }
+
+/** True when the user namespace of `pid` maps host uid `hostUid`, as the kernel says (/proc/PID/uid_map). */
+export function mapsHostUid(pid: number, hostUid: number): boolean {
+  return fs
+    .readFileSync(`/proc/${pid}/uid_map`, 'utf8')
+    .trim()
+    .split('\n')
+    .some((line) => {
+      const [, outside, count] = line.trim().split(/\s+/).map(Number);
+      return hostUid >= outside! && hostUid < outside! + count!;
+    });
+}
