@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { createNamespace } from '../lib';
 import { readIdMaps } from '../lib/idmap';
 import { parseGetsubids, podmanIdMap, subidRanges, subidRangesFromFile } from '../lib/subids';
+import { readableCopy, type PackageCopy } from './helpers/package-copy';
 import { command, requirement, requires, root, subuidRange, testUser, testUserInfo, userNamespaces } from './helpers/requirements';
 
 let dir: string;
@@ -145,10 +146,13 @@ const setpriv = requirement('setpriv', () => {
   return true;
 });
 
+/** The library as uid 4242 can read it (the checkout may be in a 0700 home). */
+let readable: PackageCopy | undefined;
+
 /** Runs `script` with node as uid/gid 4242, which has no passwd entry. */
 function asUidWithoutPasswd(script: string, env: NodeJS.ProcessEnv = {}) {
-  const lib = path.resolve(__dirname, '../dist/index.js');
-  return spawnSync('setpriv', ['--reuid=4242', '--regid=4242', '--clear-groups', process.execPath, '-e', `const lib = require(${JSON.stringify(lib)});\n${script}`], {
+  readable ??= readableCopy();
+  return spawnSync('setpriv', ['--reuid=4242', '--regid=4242', '--clear-groups', process.execPath, '-e', `const lib = require(${JSON.stringify(readable.lib)});\n${script}`], {
     encoding: 'utf8',
     cwd: '/',
     env: { PATH: process.env.PATH, ...env },
@@ -157,6 +161,10 @@ function asUidWithoutPasswd(script: string, env: NodeJS.ProcessEnv = {}) {
 }
 
 (IS_ROOT ? requires(root, setpriv, userNamespaces) : requires(userNamespaces)).describe('a uid without a passwd entry', () => {
+  afterAll(() => {
+    readable?.remove();
+    readable = undefined;
+  });
   if (!IS_ROOT) {
     // An ordinary user cannot become uid 4242; in a user namespace of its
     // own where it is uid 4242 (no passwd entry there either), it can.
