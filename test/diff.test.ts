@@ -174,7 +174,7 @@ fullRange.describe('diffLayers', () => {
       expect(changes.every((c) => c.kind === 'added')).toBe(true);
       expect(changes.map((c) => c.path)).toContain('/n\ufffd');
     } finally {
-      spawnSync('python3', ['-c', 'import shutil, sys; shutil.rmtree(sys.argv[1])', base]);
+      removeTree(base);
     }
   });
 

@@ -10,11 +10,15 @@ export function tempDir(prefix = 'unshare-fs-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/** Removes `dir` and everything under it; throws, saying what rm said, when anything is left. */
 export function removeTree(dir: string): void {
   spawnSync('chmod', ['-R', 'u+rwx', dir]);
   // rm(1), not fs.rmSync: node's recursion overflows its stack on a tree
-  // thousands of levels deep.
-  spawnSync('rm', ['-rf', '--one-file-system', dir]);
+  // thousands of levels deep (and python's shutil.rmtree its recursion limit).
+  const rm = spawnSync('rm', ['-rf', '--one-file-system', dir], { encoding: 'utf8' });
+  if (fs.existsSync(dir)) {
+    throw new Error(`removeTree: ${dir} is still there after rm -rf (exit ${rm.status}): ${(rm.stderr ?? '').trim().split('\n').slice(0, 3).join('; ')}`);
+  }
 }
 
 /** A tree with one of every kind of entry the walker must report. */
