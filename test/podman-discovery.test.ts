@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { TomlError } from 'smol-toml';
 import * as podman from '../lib/podman';
-import { requirement, requires, which } from './helpers/requirements';
+import { podman as podmanReady, requirement, requires, which, withDetail } from './helpers/requirements';
 
 const UID = process.getuid ? process.getuid() : 0;
 
@@ -419,10 +419,11 @@ function podmanCmd(args: string[]): { ok: boolean; out: string; err: string } {
 const SCENARIO = ['contenedor1', 'contenedor2'];
 
 const podmanScenario = requirement('podmanScenario', () => {
-  if (which('podman') === null) return 'podman not installed (run scripts/podman-setup.sh)';
+  const ready = podmanReady.check();
+  if (ready !== true) return ready;
   const r = podmanCmd(['inspect', '--format', '{{.State.Running}}', ...SCENARIO]);
   if (!r.ok) {
-    return `seed scenario not running for uid ${UID} (run scripts/podman-scenario.sh): ${r.err.split('\n').pop()}`;
+    return withDetail(`seed scenario not running for uid ${UID} (run scripts/podman-scenario.sh)`, r.err);
   }
   return r.out.split('\n').every((l) => l.trim() === 'true') || 'contenedor1/contenedor2 exist but are not running';
 });

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { requirement } from './requirements';
+import { noteStarted, requirement, withDetail } from './requirements';
 
 export const UID = process.getuid ? process.getuid() : 0;
 export const ROOTFUL = UID === 0;
@@ -55,7 +55,7 @@ export const dockerImage = requirement('docker', () => {
   if (!fs.existsSync(DOCKER)) return `${DOCKER} not installed (run scripts/docker-setup.sh)`;
   const r = tryDk(['image', 'inspect', '--format', '{{.Id}}', IMAGE]);
   if (!r.ok) {
-    return `no ${ROOTFUL ? 'rootful' : 'rootless'} Docker daemon with image ${IMAGE} for uid ${UID} (run scripts/docker-setup.sh ${ROOTFUL ? 'root' : '<user>'}): ${r.err.split('\n').pop() ?? ''}`;
+    return withDetail(`no ${ROOTFUL ? 'rootful' : 'rootless'} Docker daemon with image ${IMAGE} for uid ${UID} (run scripts/docker-setup.sh ${ROOTFUL ? 'root' : '<user>'})`, r.err);
   }
   return true;
 });
@@ -76,6 +76,7 @@ export function ensureScenario(): string[] {
     run('check');
   } catch {
     run('start');
+    noteStarted('docker', user);
   }
   return [...RUNNING, STOPPED].map((n) => dk(['inspect', '--format', '{{.Id}}', n]).trim());
 }

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { requirement, which } from './requirements';
+import { noteStarted, podman, requirement, withDetail } from './requirements';
 
 export const UID = process.getuid ? process.getuid() : 0;
 export const ROOTFUL = UID === 0;
@@ -48,10 +48,11 @@ export function tryPod(args: string[]): { ok: boolean; out: string; err: string 
 
 /** podman installed and working for this user, with the test image built. */
 export const podmanImage = requirement('podman', () => {
-  if (which('podman') === null) return 'podman not installed (run scripts/podman-setup.sh)';
+  const ready = podman.check();
+  if (ready !== true) return ready;
   const r = tryPod(['image', 'exists', IMAGE]);
   if (!r.ok) {
-    return `image ${IMAGE} missing for uid ${UID} (run scripts/podman-setup.sh ${ROOTFUL ? 'root' : '<user>'}): ${r.err.split('\n').pop() ?? ''}`;
+    return withDetail(`image ${IMAGE} missing for uid ${UID} (run scripts/podman-setup.sh ${ROOTFUL ? 'root' : '<user>'})`, r.err);
   }
   return true;
 });
@@ -76,6 +77,7 @@ export function ensureScenario(): string[] {
       env: { ...podmanEnv(), PATH: process.env.PATH || '/usr/local/bin:/usr/bin:/bin' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    noteStarted('podman', user);
   }
   return SCENARIO.map((n) => pod(['inspect', '--format', '{{.Id}}', n]).trim());
 }

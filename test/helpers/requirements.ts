@@ -227,12 +227,44 @@ export function subuidRangeFor(user: string | UserInfo): Requirement {
 
 export const subuidRange = subuidRangeFor(currentUser());
 
+/**
+ * A reason with what a tool said: its last line that is not a warning
+ * (podman prints `level=warning msg=...` lines before its error), or the
+ * reason alone when it said nothing else.
+ */
+export function withDetail(reason: string, said: string): string {
+  const last = said
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/level=warn/.test(l))
+    .pop();
+  return last === undefined ? reason : `${reason}: ${last}`;
+}
+
+/**
+ * Notes that this run started an engine's test scenario as `user`, so that
+ * test/global-teardown.js stops it when the run ends.
+ */
+export function noteStarted(engine: 'podman' | 'docker', user: string): void {
+  const dir = process.env.UNSHARE_FS_RUN_DIR;
+  if (dir) fs.writeFileSync(path.join(dir, `started-${engine}`), `${user}\n`);
+}
+
+/** Where rootful podman keeps its storage by default (podman creates it on first use). */
+export const ROOTFUL_PODMAN_STORAGE = '/var/lib/containers/storage';
+
+/**
+ * podman set up for this user, found without running podman: a first
+ * `podman` command makes storage, config and (rootless) a pause process
+ * that outlives the tests, so the tests ask podman nothing until this holds.
+ */
 export const podman = requirement('podman', () => {
-  if (which('podman') === null) return 'podman not installed';
+  if (which('podman') === null) return 'podman not installed (Debian package podman; then scripts/podman-setup.sh)';
   if (process.geteuid?.() === 0) {
-    // Rootful podman has no pause process: ask it whether it works.
+    // Rootful podman has no pause process: its storage says it was used; then ask it whether it works.
+    if (!fs.existsSync(ROOTFUL_PODMAN_STORAGE)) return `rootful podman never used here (no ${ROOTFUL_PODMAN_STORAGE}; run scripts/podman-setup.sh root)`;
     const r = run('podman', ['info', '--format', '{{.Host.OCIRuntime.Name}}'], 30000);
-    return r.ok || `podman info failed as root: ${r.out.split('\n').slice(-1)[0]}`;
+    return r.ok || withDetail('podman info failed as root', r.out);
   }
   const files = pausePidFiles();
   for (const f of files) {
