@@ -80,12 +80,28 @@ async function ownDemo(out: (line: string) => void): Promise<void> {
     throw error;
   }
   let cleaning: Promise<void> | undefined;
+  // Every step runs, and a step that fails says so (the exit status too):
+  // what is left behind is never left silently.
   const cleanup = (): Promise<void> =>
     (cleaning ??= (async () => {
-      await ns.unmount(path.join(base, 'merged')).catch(() => undefined);
-      await ns.exec(['rm', '-rf', base]).catch(() => undefined);
-      await ns.close().catch(() => undefined);
-      fs.rmSync(base, { recursive: true, force: true });
+      const steps: [string, () => Promise<unknown>][] = [
+        // EINVAL: the overlay was never mounted (the demo failed before).
+        ['unmount', () => ns.unmount(path.join(base, 'merged')).catch((e: NodeJS.ErrnoException) => (e.code === 'EINVAL' ? undefined : Promise.reject(e)))],
+        ['rm -rf in the namespace', async () => {
+          const status = await ns.exec(['rm', '-rf', base]);
+          if (status.code !== 0) throw new Error(`rm -rf ${base} ended ${JSON.stringify(status)}`);
+        }],
+        ['closing the namespace', () => ns.close()],
+        ['rm -rf on the host', async () => fs.rmSync(base, { recursive: true, force: true })],
+      ];
+      for (const [what, step] of steps) {
+        try {
+          await step();
+        } catch (error) {
+          process.stderr.write(`unshare-fs demo: cleaning up (${what}) failed: ${(error as Error).message}\n`);
+          process.exitCode = 1;
+        }
+      }
     })());
   pendingCleanup = cleanup;
   try {
@@ -139,10 +155,18 @@ if (require.main === module) {
     if (error.code !== 'EPIPE') throw error;
     outputClosed = true;
   });
-  // Interrupted: remove what the demo made, then die of the signal as we would have.
+  // Interrupted: remove what the demo made, then die of the signal as we
+  // would have.  A second Ctrl-C while that runs does not cut it short: the
+  // files it removes belong to ids only the namespace maps.
+  let interrupted: NodeJS.Signals | undefined;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      void (pendingCleanup?.() ?? Promise.resolve()).finally(() => process.kill(process.pid, signal));
+    process.on(signal, () => {
+      if (interrupted) return;
+      interrupted = signal;
+      void (pendingCleanup?.() ?? Promise.resolve()).finally(() => {
+        for (const s of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(s);
+        process.kill(process.pid, signal);
+      });
     });
   }
   main().catch((error: Error) => {

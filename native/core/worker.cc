@@ -145,10 +145,21 @@ void ReadyFrame(int sock) {
   WriteFrame(sock, ready);
 }
 
+// Ctrl-C signals the terminal's whole process group, our children with
+// node: they must outlive it, so that node's handler (or the program's) can
+// still unmount and remove, from inside, files owned by ids only that
+// namespace maps.  They end with their creator anyway (the socket's end,
+// the death signal).  Commands run in a namespace keep the default.
+void OutliveInterrupts() {
+  signal(SIGINT, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
+}
+
 // Touches nothing of V8, N-API or libuv.
 [[noreturn]] void WorkerMain(int sock, pid_t parent, const Target& target,
                              const ServeOptions& options) {
   ResetChild(parent, "unshare-fs");
+  OutliveInterrupts();
   if (const char* failed = JoinTarget(target, parent)) ChildFail(sock, failed);
   sock = KeepOnlySocket(sock);
   ReadyFrame(sock);
@@ -158,12 +169,7 @@ void ReadyFrame(int sock) {
 
 [[noreturn]] void HolderMain(int sock, pid_t parent, bool new_user_ns) {
   ResetChild(parent, "unshare-fs-ns");
-  // Ctrl-C signals the terminal's whole process group: the holder must
-  // outlive it, so that its creator can still remove, from inside, files
-  // owned by ids only this namespace maps.  It ends with its creator anyway
-  // (the socket's end, the death signal).
-  signal(SIGINT, SIG_IGN);
-  signal(SIGQUIT, SIG_IGN);
+  OutliveInterrupts();
   if (unshare(CLONE_NEWNS | (new_user_ns ? CLONE_NEWUSER : 0))) {
     ChildFail(sock, "unshare");
   }
