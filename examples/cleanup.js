@@ -2,13 +2,13 @@
 // a container filled, chown a directory to the container's uid 1000, write a
 // file into a running container with the owner a program there expects, and
 // copy a host directory in, like `podman cp`:
-//   node examples/cleanup.js VOLUME SHARED SITE
+//   node examples/cleanup.js VOLUME SHARED SITE [CONTAINER]   (default: contenedor1)
 'use strict';
 const { podman } = require('unshare-fs');
 
 async function main() {
-  const [volume, shared, site] = process.argv.slice(2);
-  if (!site) throw new Error('usage: node examples/cleanup.js VOLUME SHARED SITE');
+  const [volume, shared, site, container = 'contenedor1'] = process.argv.slice(2);
+  if (!site) throw new Error('usage: node examples/cleanup.js VOLUME SHARED SITE [CONTAINER]');
 
   const storage = await podman.enterStorage(); // where `podman unshare` runs
   try {
@@ -24,7 +24,7 @@ async function main() {
   }
 
   // Into a running container, paths resolved inside it.
-  const c1 = await podman.enterMerged('contenedor1');
+  const c1 = await podman.enterMerged(container);
   try {
     await c1.mkdir('/home/user/.config', { recursive: true, uid: 1000, gid: 1000 });
     await c1.writeFile('/home/user/.config/app.conf', 'key = value\n', { uid: 1000, gid: 1000, mode: 0o600 });

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { createNamespace, docker, podman, type Namespace } from '../lib';
-import { dockerImage, ensureScenario as ensureDockerScenario, STOPPED } from './helpers/docker';
+import { DOCKER, dockerEnv, dockerImage, ensureScenario as ensureDockerScenario, STOPPED } from './helpers/docker';
 import { ensureScenario as ensurePodmanScenario, pod, podmanImage, IMAGE, ROOTFUL } from './helpers/podman';
 import { requires, userNamespaces } from './helpers/requirements';
 
@@ -122,7 +122,7 @@ describe('README examples', () => {
     gate.test('layers.js: diff, export, the image unpacked with its owners, du and df', () => {
       ensurePodmanScenario();
       const before = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('layers-'));
-      const r = run('layers.js');
+      const r = run('layers.js', ['contenedor1', IMAGE, '/home/user']);
       expectRan(r);
       expect(r.stdout).toMatch(/^A \/data\/hello\.txt$/m);
       expect(r.stdout).toMatch(/^c1\.tar: \d+ bytes$/m);
@@ -131,11 +131,24 @@ describe('README examples', () => {
       // What it unpacked (owned by subordinate ids) is gone.
       expect(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('layers-'))).toEqual(before);
     });
+
+    gate.test('layers.js on defaults, and on a path the image lacks: it fails saying so, and leaves nothing, mounts included', () => {
+      ensurePodmanScenario();
+      const before = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('layers-'));
+      const byDefault = run('layers.js');
+      expectRan(byDefault);
+      expect(byDefault.stdout).toMatch(/^the image's \/: uid 0 in the namespace, \d+ on the host$/m);
+      const missing = run('layers.js', ['contenedor1', IMAGE, '/no/such/path']);
+      expect({ status: missing.status, stderr: missing.stderr }).toEqual({ status: 1, stderr: expect.stringMatching(/^ENOENT: .*no\/such\/path/) });
+      expect(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('layers-'))).toEqual(before);
+      expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toMatch(/\/layers-/);
+    });
   });
 
   requires(dockerImage).test('docker.js lists every engine, reads a 0700 dir, diffs, and mounts a stopped container', async () => {
     ensureDockerScenario();
     const r = run('docker.js', [], REPO);
+    const other = run('docker.js', ['dcontenedor2', STOPPED, '/data'], REPO);
     expectRan(r);
     const c = docker.container('dcontenedor1');
     expect(r.stdout).toContain(`docker dcontenedor1 pid ${c.pid} ${c.upperDir}\n`);
@@ -148,7 +161,14 @@ describe('README examples', () => {
     }
     expect(r.stdout).toContain('user secret of dcontenedor1\n');
     expect(r.stdout).toContain('added /home/user/private/secret.txt\n');
-    // The stopped container's /data, from its mounted layers.
-    expect(r.stdout.trimEnd().split('\n').pop()!.split(' ').sort()).toEqual(['hello.txt', 'link-to-hello', 'only-in-c3', 'root-only.txt', 'tree', 'user-dir']);
+    // The stopped container's /, from its mounted layers, as docker export has it.
+    const exported = spawnSync('sh', ['-c', `"$0" export "$1" | tar -t`, DOCKER, STOPPED], { encoding: 'utf8', env: dockerEnv(), maxBuffer: 1 << 28 });
+    expect(exported.status).toBe(0);
+    const top = [...new Set(exported.stdout.split('\n').filter((l) => l !== '').map((l) => l.replace(/^\.?\//, '').split('/')[0]!))].filter((n) => n !== '');
+    expect(r.stdout.trimEnd().split('\n').pop()!.split(' ').sort()).toEqual(top.sort());
+    // Other arguments: another container, another directory walked and read.
+    expectRan(other);
+    expect(other.stdout).toContain(`docker dcontenedor2 pid ${docker.container('dcontenedor2').pid}`);
+    expect(other.stdout).toMatch(/ \/data\/hello\.txt\n/);
   });
 });
