@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// jest-counts.js — sum jest --json result files into one closing line.
+// jest-counts.js — sum the counts files of scripts/jest-counts-reporter.js
+// into one closing line.
 //
 // Usage: node scripts/jest-counts.js LABEL=FILE [LABEL=FILE ...]
 //
 // For each run prints `LABEL run: passed P, failed F, skipped S (...)`, then
 // as its last line exactly `P passed, F failed, S skipped` summed over all
-// runs. skipped = numPendingTests + numTodoTests. A missing or unreadable
-// FILE (jest crashed or never started) counts as one failed test, and so
-// does every test suite that failed without a failing test (a suite that
-// could not load, e.g. a compile error). Exit status 1 when anything failed.
+// runs. skipped = pending + todo. A missing or unreadable FILE (jest crashed
+// or never started) counts as one failed test, and so does every test suite
+// that failed without a failing test (a suite that could not load, e.g. a
+// compile error). Exit status 1 when anything failed.
 'use strict';
 
 const fs = require('node:fs');
@@ -21,25 +22,21 @@ function countRun(file) {
     const why = err && err.code === 'ENOENT' ? 'no results file' : `unreadable results (${err.message})`;
     return { passed: 0, failed: 1, skipped: 0, notes: [`${why} ${file}: jest crashed or never ran; counted as 1 failure`] };
   }
-  const passed = data.numPassedTests || 0;
-  let failed = data.numFailedTests || 0;
-  const skipped = (data.numPendingTests || 0) + (data.numTodoTests || 0);
+  const passed = data.passed || 0;
+  let failed = data.failed || 0;
+  const skipped = (data.pending || 0) + (data.todo || 0);
   const notes = [];
-  const broken = (data.testResults || []).filter(
-    (r) => r.status === 'failed' && !(r.assertionResults || []).some((a) => a.status === 'failed'),
-  );
+  const broken = data.brokenSuites || [];
   if (broken.length > 0) {
     failed += broken.length;
-    const names = broken.map((r) => r.name).join(', ');
-    notes.push(`${broken.length} suite(s) failed to run, counted as failures: ${names}`);
+    notes.push(`${broken.length} suite(s) failed outside their tests, counted as failures: ${broken.join('; ')}`);
   }
-  if (data.success === false && failed === 0) {
+  if (data.runError) {
     failed += 1;
-    notes.push('jest reported failure with no failed test (e.g. open handles or a coverage threshold); counted as 1 failure');
+    notes.push(`jest's run failed (${data.runError}); counted as 1 failure`);
   }
-  notes.push(
-    `${data.numTotalTests || 0} tests in ${data.numTotalTestSuites || 0} suites, ${data.numFailedTestSuites || 0} suites failed`,
-  );
+  if ((data.failedTests || []).length > 0) notes.push(`failed: ${data.failedTests.join('; ')}`);
+  notes.push(`${data.total || 0} tests in ${data.suites || 0} suites, ${data.failedSuites || 0} suites failed`);
   return { passed, failed, skipped, notes };
 }
 

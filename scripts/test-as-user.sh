@@ -4,8 +4,8 @@
 # Usage (as root, after `npm ci` built the addon as root):
 #   bash scripts/test-as-user.sh [NAME] [--output FILE] [-- JEST_ARGS...]
 #     NAME       the user (default: unsharefs; see scripts/setup-test-user.sh)
-#     --output   where to leave jest's JSON results (a file root can write);
-#                without it no JSON is written
+#     --output   where to leave the run's counts (scripts/jest-counts-reporter.js;
+#                a file root can write); without it none are written
 #     JEST_ARGS  passed on to jest, e.g. `-- -t walk test/walk.test.ts`
 #
 # Copies this checkout, node_modules and build/ included, to
@@ -60,12 +60,13 @@ else
 fi
 chown -R "$uid:$gid" "$dest"
 
-json="$dest/.jest-results-$name.json"
-rm -f "$json"
+# Counts (scripts/jest-counts-reporter.js) in a file the user can write.
+counts="$dest/.jest-counts-$name.json"
+rm -f "$counts"
 args=()
 if [ -n "$output" ]; then
   rm -f "$output"
-  args+=(--json "--outputFile=$json")
+  args+=(--reporters=default "--reporters=./scripts/jest-counts-reporter.js")
 fi
 args+=("${jest_args[@]}")
 
@@ -76,19 +77,21 @@ envs=(HOME="$home" USER="$name" LOGNAME="$name" SHELL=/bin/bash
       XDG_RUNTIME_DIR="$runtime_dir" LANG="${LANG:-C.UTF-8}")
 for v in $(compgen -e); do
   case "$v" in
+    UNSHARE_FS_COUNTS_FILE) ;;
     CI|UNSHARE_FS_*|TERM|FORCE_COLOR|NO_COLOR) envs+=("$v=${!v}") ;;
   esac
 done
+[ -z "$output" ] || envs+=(UNSHARE_FS_COUNTS_FILE="$counts")
 
 echo "test-as-user: running npm test as $name (uid $uid) in $dest"
 rc=0
 (cd "$dest" && runuser -u "$name" -- env -i "${envs[@]}" npm test -- "${args[@]}") </dev/null || rc=$?
 
 if [ -n "$output" ]; then
-  if [ -f "$json" ]; then
-    cp "$json" "$output"
+  if [ -f "$counts" ]; then
+    cp "$counts" "$output"
   else
-    echo "test-as-user: jest wrote no results to $json" >&2
+    echo "test-as-user: jest wrote no counts to $counts" >&2
   fi
 fi
 exit "$rc"
