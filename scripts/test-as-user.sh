@@ -8,8 +8,8 @@
 #                a file root can write); without it none are written
 #     JEST_ARGS  passed on to jest, e.g. `-- -t walk test/walk.test.ts`
 #
-# Copies this checkout, node_modules and build/ included, to
-# ~NAME/unshare-fs-ci (replacing what was there), hands it to NAME, and runs
+# Copies this checkout, node_modules and build/ included, to a new
+# ~NAME/unshare-fs-ci.XXXXXX (removed at the end), hands it to NAME, and runs
 # `npm test` there as NAME with a clean environment: HOME, USER, LOGNAME,
 # PATH, XDG_RUNTIME_DIR=/run/user/UID, CI and UNSHARE_FS_* variables.
 # The addon is NOT rebuilt as NAME: an ordinary user has no npm nodedir
@@ -43,7 +43,9 @@ runtime_dir="/run/user/$uid"
 [ -d "$runtime_dir" ] || die "$runtime_dir is missing (run scripts/setup-test-user.sh $name)"
 
 src="$(cd "$(dirname "$0")/.." && pwd)"
-dest="$home/unshare-fs-ci"
+# A directory of this run's own: two runs as the same user do not share one.
+dest="$(mktemp -d "$home/unshare-fs-ci.XXXXXX")"
+trap 'rm -rf "$dest"' EXIT
 
 [ -d "$src/node_modules" ] || die "$src/node_modules is missing: run npm ci as root first"
 if ! compgen -G "$src/build/Release/*.node" >/dev/null && [ ! -d "$src/prebuilds" ]; then
@@ -51,8 +53,6 @@ if ! compgen -G "$src/build/Release/*.node" >/dev/null && [ ! -d "$src/prebuilds
 fi
 
 echo "test-as-user: copying $src to $dest for $name"
-rm -rf "$dest"
-mkdir -p "$dest"
 if command -v rsync >/dev/null; then
   rsync -a --exclude=/.git --exclude=/build/zig "$src/" "$dest/"
 else
