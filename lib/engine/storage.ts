@@ -1,8 +1,21 @@
-/** An engine's files on disk: its JSON records and overlay layer dirs, read with the front end's errors. */
+/**
+ * An engine's files on disk: its JSON records and overlay layer dirs, read
+ * with the front end's errors.
+ *
+ * A rootless engine's storage is its user's to rewrite, and root reads it:
+ * a record may be a symlink to /etc/shadow, a layer dir a symlink out of
+ * the data root.  So files beneath the storage root are opened one
+ * component at a time from the directory fd of the one before, never
+ * following a symlink (openat(dirfd, name, O_NOFOLLOW), which node says as
+ * an open of /proc/self/fd/<dirfd>/<name>: the kernel takes the magic link
+ * to the directory the fd holds, not to a path read again); and an error
+ * never quotes what a file holds (a JSON parse error would).
+ */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { readBoundedFile } from '../pidfile';
+import { readBoundedFd, readBoundedFile } from '../pidfile';
 import { isErrno, type EngineErrors } from './errors';
 import { ownEuid } from './users';
 
@@ -35,32 +48,112 @@ export function accessError(file: string, cause: unknown, engine: string, fail: 
  */
 export const STORAGE_FILE_MAX_BYTES = 256 << 20;
 
+/** The components of `file` below `root`; a file not beneath it is the caller's mistake. */
+function componentsBelow(root: string, file: string): string[] {
+  const relative = path.relative(root, file);
+  const parts = relative.split('/');
+  if (relative === '' || path.isAbsolute(relative) || parts.some((p) => p === '' || p === '.' || p === '..')) {
+    throw new Error(`unshare-fs: ${file} is not beneath ${root}`);
+  }
+  return parts;
+}
+
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = fs.constants;
+
+/** openat(dirFd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY); node's error, about `shown`. */
+function openAt(dirFd: number, name: string, flags: number, shown: string): number {
+  try {
+    return fs.openSync(`/proc/self/fd/${dirFd}/${name}`, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    // O_NOFOLLOW | O_DIRECTORY on a symlink is ENOTDIR, not ELOOP: say which it is.
+    const link = e.code === 'ELOOP' || (e.code === 'ENOTDIR' && lstatAt(dirFd, name)?.isSymbolicLink() === true);
+    if (link) {
+      throw Object.assign(new Error(`ELOOP: a symlink, not followed, open '${shown}'`), { code: 'ELOOP', errno: -os.constants.errno.ELOOP, syscall: 'open', path: shown });
+    }
+    throw Object.assign(new Error(`${e.code}: ${(e.message.split(':')[1] ?? '').trim()}, open '${shown}'`), { code: e.code, errno: e.errno, syscall: 'open', path: shown });
+  }
+}
+
+/**
+ * An fd of `file`, opened beneath the directory `root` without following
+ * a symlink anywhere below it: ELOOP for a symlink on the way or at the
+ * end, ENOTDIR for a file on the way, as node:fs errors about `file`.
+ * `root` itself is the caller's choice and may be reached through links.
+ */
+export function openBeneath(root: string, file: string, flags: number = O_RDONLY): number {
+  const parts = componentsBelow(root, file);
+  let dirFd = fs.openSync(root, O_RDONLY | O_DIRECTORY);
+  try {
+    let shown = root;
+    for (const [i, part] of parts.entries()) {
+      shown = path.join(shown, part);
+      const last = i === parts.length - 1;
+      const fd = openAt(dirFd, part, last ? flags : O_RDONLY | O_DIRECTORY, shown);
+      fs.closeSync(dirFd);
+      dirFd = fd;
+    }
+    const fd = dirFd;
+    dirFd = -1;
+    return fd;
+  } finally {
+    if (dirFd >= 0) fs.closeSync(dirFd);
+  }
+}
+
+/** What the lstat of `name` in the directory `dirFd` is: null when missing (fstatat(AT_SYMLINK_NOFOLLOW)). */
+function lstatAt(dirFd: number, name: string): fs.Stats | null {
+  try {
+    return fs.lstatSync(`/proc/self/fd/${dirFd}/${name}`);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return null;
+    throw err;
+  }
+}
+
 /**
  * A file of the engine's storage as text; null when `missingOk` and it does
  * not exist.  Read as hostile input (a rootless engine's files are its
  * user's to replace): a FIFO, a device or a file past STORAGE_FILE_MAX_BYTES
- * is the front end's `storage` failure, never waited on.
+ * is the front end's `storage` failure, never waited on.  With `root` (the
+ * storage dir `file` is in), it is opened beneath `root` without following
+ * a symlink (openBeneath): a symlink is a `storage` failure too.
  */
-export function readStorageText(file: string, missingOk: boolean, engine: string, fail: EngineErrors): string | null {
+export function readStorageText(file: string, missingOk: boolean, engine: string, fail: EngineErrors, root?: string): string | null {
   let refused: Error | undefined;
+  const bad = (why: string): Error => (refused = fail('storage', `${file} ${why}`, { path: file }));
   try {
-    return readBoundedFile(file, STORAGE_FILE_MAX_BYTES, (why) => (refused = fail('storage', `${file} ${why}`, { path: file }))).toString('utf8');
+    if (root === undefined) return readBoundedFile(file, STORAGE_FILE_MAX_BYTES, bad).toString('utf8');
+    const fd = openBeneath(root, file);
+    try {
+      return readBoundedFd(fd, STORAGE_FILE_MAX_BYTES, bad).toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (err) {
     if (err === refused) throw err;
     if (missingOk && isErrno(err, 'ENOENT', 'ENOTDIR')) return null;
     if (isErrno(err, 'EACCES', 'EPERM')) throw accessError(file, err, engine, fail);
+    if (isErrno(err, 'ELOOP')) {
+      throw fail('storage', `${file} is a symlink, or has one on its way in ${root}: not followed in an engine's storage`, { path: file, cause: err });
+    }
     throw fail('storage', `cannot read ${file}: ${(err as Error).message}`, { path: file, cause: err });
   }
 }
 
-/** A JSON file of the engine's storage, parsed; null when `missingOk` and it does not exist, or when it is empty. */
-export function readStorageJson(file: string, missingOk: boolean, engine: string, fail: EngineErrors): unknown {
-  const text = readStorageText(file, missingOk, engine, fail);
+/**
+ * A JSON file of the engine's storage, parsed; null when `missingOk` and it
+ * does not exist, or when it is empty.  A parse error says where, never
+ * what the file holds (JSON.parse's message quotes it: a record that is a
+ * link to /etc/shadow must not show it).
+ */
+export function readStorageJson(file: string, missingOk: boolean, engine: string, fail: EngineErrors, root?: string): unknown {
+  const text = readStorageText(file, missingOk, engine, fail, root);
   if (text === null || text.trim() === '') return null;
   try {
     return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw fail('storage', `cannot parse ${file}: ${(err as Error).message}`, { path: file, cause: err });
+  } catch {
+    throw fail('storage', `cannot parse ${file}: not valid JSON (${Buffer.byteLength(text)} bytes)`, { path: file });
   }
 }
 
