@@ -295,6 +295,57 @@ describe('docker containers, images and chains on a made data root', () => {
     }
   });
 
+  it('overlay2 lower dirs are resolved beneath the data root: a layer dir or diff that is a symlink out is refused, the container left out', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-docker-outside-'));
+    fs.mkdirSync(path.join(outside, 'diff'));
+    fs.writeFileSync(path.join(outside, 'diff', 'planted'), 'outside');
+    // lower -> l/EVIL -> ../<evil>/diff, and overlay2/<evil> is a symlink out of the data root.
+    const evil = hex('b');
+    const rw = hex('c');
+    fs.symlinkSync(outside, path.join(s.ov, evil));
+    fs.symlinkSync(`../${evil}/diff`, path.join(s.ov, 'l', 'EVIL'));
+    fs.mkdirSync(path.join(s.ov, rw, 'diff'), { recursive: true });
+    write(path.join(s.ov, rw, 'lower'), 'l/EVIL:l/BASESHORT');
+    const id = hex('d');
+    write(path.join(dir, 'containers', id, 'config.v2.json'), JSON.stringify({ ID: id, Name: '/evil', Image: `sha256:${s.imageId}`, State: {} }));
+    write(path.join(dir, 'image', 'overlay2', 'layerdb', 'mounts', id, 'mount-id'), rw);
+    try {
+      const lowerFile = path.join(s.ov, rw, 'lower');
+      expect(thrown(() => docker.layerChain(rw, s.opts))).toMatchObject({ code: 'EDOCKERSTORAGE', path: lowerFile });
+      const { names, errors } = listing();
+      expect(names).toEqual(['old', 'other', 'web']);
+      expect(errors.map((e) => [e.code, e.path])).toEqual([['EDOCKERSTORAGE', lowerFile]]);
+      // Asked for by name it is not there (its names are unread); by id it is its error, and nothing is mounted.
+      expect(thrown(() => docker.container(id, s.opts))).toMatchObject({ code: 'EDOCKERSTORAGE' });
+      await expect(docker.mountContainer(id, s.opts)).rejects.toMatchObject({ code: 'EDOCKERSTORAGE' });
+      // The same with the entry written as <dir>/diff, and with diff itself the link.
+      write(lowerFile, `${evil}/diff`);
+      expect(thrown(() => docker.layerChain(rw, s.opts))).toMatchObject({ code: 'EDOCKERSTORAGE' });
+      fs.rmSync(path.join(s.ov, evil));
+      fs.mkdirSync(path.join(s.ov, evil));
+      fs.symlinkSync(path.join(outside, 'diff'), path.join(s.ov, evil, 'diff'));
+      write(lowerFile, 'l/EVIL');
+      expect(thrown(() => docker.layerChain(rw, s.opts))).toMatchObject({ code: 'EDOCKERSTORAGE' });
+      // The container's own layer dir a symlink out.
+      fs.rmSync(path.join(s.ov, rw), { recursive: true });
+      fs.symlinkSync(outside, path.join(s.ov, rw));
+      expect(thrown(() => docker.layerChain(rw, s.opts))).toMatchObject({ code: 'EDOCKERSTORAGE' });
+      // A link the engine's way, to a real layer: accepted.
+      fs.rmSync(path.join(s.ov, rw));
+      fs.mkdirSync(path.join(s.ov, rw, 'diff'), { recursive: true });
+      write(lowerFile, 'l/TOPSHORT:l/BASESHORT');
+      expect(docker.layerChain(rw, s.opts)).toEqual([path.join(s.ov, rw, 'diff'), path.join(s.ov, s.top, 'diff'), path.join(s.ov, s.base, 'diff')]);
+      expect(listing().names).toEqual(['evil', 'old', 'other', 'web']);
+    } finally {
+      fs.rmSync(path.join(dir, 'containers', id), { recursive: true, force: true });
+      fs.rmSync(path.join(dir, 'image', 'overlay2', 'layerdb', 'mounts', id), { recursive: true, force: true });
+      fs.rmSync(path.join(s.ov, rw), { recursive: true, force: true });
+      fs.rmSync(path.join(s.ov, evil), { recursive: true, force: true });
+      fs.rmSync(path.join(s.ov, 'l', 'EVIL'), { force: true });
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('hostile records: a mount-id that is no layer name is not followed; a lower link out of overlay2 is refused', () => {
     const id = hex('8');
     write(path.join(dir, 'containers', id, 'config.v2.json'), JSON.stringify({ ID: id, Name: '/evil', Image: 'sha256:x', State: {} }));

@@ -387,6 +387,49 @@ describe('containers, layers and chains on a fake store', () => {
     }
   });
 
+  it('lower dirs are resolved beneath overlay/: a layer dir that is a symlink out costs its container only, reported', async () => {
+    const outside = tmpdir();
+    fs.mkdirSync(path.join(outside, 'diff'));
+    const containersJson = path.join(s.graph, 'overlay-containers/containers.json');
+    const saved = fs.readFileSync(containersJson, 'utf8');
+    const lowerFile = path.join(s.ov, s.layerB, 'lower');
+    const savedLower = fs.readFileSync(lowerFile, 'utf8');
+    const evil = hex('d');
+    try {
+      // c-two's lower: l/EVIL -> ../<evil>/diff, and overlay/<evil> is a symlink out of the store.
+      fs.symlinkSync(outside, path.join(s.ov, evil));
+      fs.symlinkSync(`../${evil}/diff`, path.join(s.ov, 'l', 'EVIL'));
+      write(lowerFile, 'l/EVIL:l/BASESHORT');
+      expect(thrown(() => podman.layerChain(s.layerB, s.opts))).toMatchObject({ code: 'EPODMANSTORAGE', path: lowerFile });
+      const errors: podman.PodmanError[] = [];
+      expect(podman.containers({ ...s.opts, onError: (e) => errors.push(e) }).map((c) => c.names[0])).toEqual(['c-one', 'abc1']);
+      expect(errors.map((e) => [e.code, e.path])).toEqual([['EPODMANSTORAGE', lowerFile]]);
+      // Asked for by name or id, it is its error; nothing is mounted.
+      expect(thrown(() => podman.container('c-two', s.opts))).toMatchObject({ code: 'EPODMANSTORAGE' });
+      expect(thrown(() => podman.container(s.idTwo, s.opts))).toMatchObject({ code: 'EPODMANSTORAGE' });
+      await expect(podman.mountContainer('c-two', s.opts)).rejects.toMatchObject({ code: 'EPODMANSTORAGE' });
+      // Without a lower file, the parent chain of layers.json is checked the same way.
+      fs.rmSync(lowerFile);
+      const layersJson = path.join(s.graph, 'overlay-layers/layers.json');
+      const savedLayers = fs.readFileSync(layersJson, 'utf8');
+      try {
+        write(layersJson, JSON.stringify([...JSON.parse(savedLayers), { id: evil }].map((l: { id: string; parent?: string }) => (l.id === s.layerB ? { ...l, parent: evil } : l))));
+        expect(thrown(() => podman.layerChain(s.layerB, s.opts))).toMatchObject({ code: 'EPODMANSTORAGE' });
+        write(layersJson, JSON.stringify(JSON.parse(savedLayers).map((l: { id: string; parent?: string }) => (l.id === s.layerB ? { ...l, parent: '../../..' } : l))));
+        expect(thrown(() => podman.layerChain(s.layerB, s.opts))).toMatchObject({ code: 'EPODMANSTORAGE' });
+      } finally {
+        write(layersJson, savedLayers);
+      }
+    } finally {
+      write(lowerFile, savedLower);
+      write(containersJson, saved);
+      fs.rmSync(path.join(s.ov, evil), { force: true });
+      fs.rmSync(path.join(s.ov, 'l', 'EVIL'), { force: true });
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+    expect(podman.containers(s.opts).map((c) => c.names[0])).toEqual(['c-one', 'c-two', 'abc1']);
+  });
+
   it('a corrupt containers.json is EPODMANSTORAGE; another driver is EPODMANDRIVER', () => {
     const bad = tmpdir();
     try {

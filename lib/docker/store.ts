@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { processAlive } from '../engine/process';
-import { lowerFileChain, readStorageJson, readStorageText, accessError } from '../engine/storage';
+import { layerDiffDir, lowerFileChain, readStorageJson, readStorageText, accessError } from '../engine/storage';
 import { isErrno } from '../engine/errors';
 import { storageConfig, type DockerOptions, type DockerStorageConfig } from './config';
 import { DockerError, dockerErrors } from './errors';
@@ -141,11 +141,11 @@ export function layerChain(layerId: string, opts: DockerOptions = {}): string[] 
 
 function chainOf(cfg: DockerStorageConfig, layerId: string): string[] {
   const driverDir = path.join(cfg.dataRoot, 'overlay2');
-  if (!LAYER_DIR.test(layerId) || !fs.existsSync(path.join(driverDir, layerId))) {
+  if (!LAYER_DIR.test(layerId)) {
     throw new DockerError('ENOLAYER', `no such layer directory: ${path.join(driverDir, layerId)}`, { path: path.join(driverDir, layerId) });
   }
   // A base layer has no `lower` file: it is all of its chain.
-  return lowerFileChain(driverDir, layerId, 'Docker', dockerErrors) ?? [path.join(driverDir, layerId, 'diff')];
+  return lowerFileChain(driverDir, layerId, 'Docker', dockerErrors) ?? [layerDiffDir(driverDir, layerId, 'Docker', dockerErrors)];
 }
 
 /** One container of the data root from its records; null while it is being created or removed. */

@@ -157,44 +157,96 @@ export function readStorageJson(file: string, missingOk: boolean, engine: string
   }
 }
 
+/** What overlay drivers name a layer dir: one component, no dots of its own (podman: 64 hex; Docker: 64 hex, '-init'). */
+const LAYER_NAME = /^[0-9A-Za-z][0-9A-Za-z_-]*$/;
+/** What the drivers name a short link in `l/`. */
+const SHORT_NAME = /^[0-9A-Za-z]+$/;
+
+/**
+ * `<driverDir>/<id>/diff`, checked by fds beneath `driverDir`: `<id>` a
+ * directory there (not a symlink), `diff` in it not a symlink (a missing
+ * `diff` is the mount's to report).  Anything else is the front end's
+ * `storage` failure about `record` (the file that named the layer; `about`
+ * says where in it), a missing layer dir its `noLayer` one.
+ */
+export function layerDiffDir(driverDir: string, id: string, engine: string, fail: EngineErrors, record = path.join(driverDir, id), about = record): string {
+  const layerDir = path.join(driverDir, id);
+  if (!LAYER_NAME.test(id)) throw fail('storage', `${about}: a layer name that is no overlay dir's name`, { path: record });
+  let fd: number;
+  try {
+    fd = openBeneath(driverDir, layerDir, O_RDONLY | O_DIRECTORY);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) throw fail('noLayer', `no such layer directory: ${layerDir}`, { path: layerDir, cause: err });
+    if (isErrno(err, 'EACCES', 'EPERM')) throw accessError(layerDir, err, engine, fail);
+    throw fail('storage', `${about}: layer dir ${layerDir} is ${isErrno(err, 'ELOOP') ? 'a symlink' : 'not a directory'}: not followed out of ${driverDir}`, {
+      path: record,
+      cause: err,
+    });
+  }
+  try {
+    const diff = lstatAt(fd, 'diff');
+    if (diff !== null && !diff.isDirectory()) {
+      throw fail('storage', `${about}: ${path.join(layerDir, 'diff')} is ${diff.isSymbolicLink() ? 'a symlink' : 'not a directory'}: not followed`, { path: record });
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return path.join(layerDir, 'diff');
+}
+
 /**
  * The diff dirs of overlay layer `id` under `driverDir` (podman's
  * `overlay`, Docker's `overlay2`) and of every layer below it, top first:
- * its own `diff`, then the entries of its `lower` file, `l/<short>` links
- * resolved to `<driverDir>/<layer>/diff`, each checked to stay inside
- * `driverDir` (the front end's `storage` failure otherwise).  null when the layer has no
- * `lower` file (a base layer, or one the front end knows another way).
+ * its own `diff`, then the entries of its `lower` file.  An entry is
+ * `l/<short>`, a link the engine made to `../<layer>/diff`, or
+ * `<layer>/diff`; every layer dir is then checked by fds beneath
+ * `driverDir` (layerDiffDir): a link of another shape, a layer dir that is
+ * itself a symlink, a `diff` that is one, is the front end's `storage`
+ * failure (an error that names the entry's place, never its text).  null
+ * when the layer has no `lower` file (a base layer, or one the front end
+ * knows another way).
  */
 export function lowerFileChain(driverDir: string, id: string, engine: string, fail: EngineErrors): string[] | null {
+  const top = layerDiffDir(driverDir, id, engine, fail);
   const lowerFile = path.join(driverDir, id, 'lower');
-  const lower = readStorageText(lowerFile, true, engine, fail);
-  const top = path.join(driverDir, id, 'diff');
+  const lower = readStorageText(lowerFile, true, engine, fail, driverDir);
   if (lower === null) return null;
   if (lower.trim() === '') return [top];
-  return [
-    top,
-    ...lower
-      .trim()
-      .split(':')
-      .map((entry) => {
-        // The engine's own links point at its own layers: one that leads
-        // elsewhere (a planted link, '..') would mount any directory as a layer.
-        const dir = resolveLower(driverDir, entry);
-        const relative = path.relative(driverDir, dir);
-        if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
-          throw fail('storage', `${lowerFile}: lower layer ${JSON.stringify(entry)} leads to ${dir}, outside ${driverDir}`, { path: lowerFile });
-        }
-        return dir;
-      }),
-  ];
+  const entries = lower.trim().split(':');
+  return [top, ...entries.map((entry, i) => lowerLayerDir(driverDir, entry, lowerFile, `${lowerFile}: lower entry ${i + 1} of ${entries.length}`, engine, fail))];
 }
 
-/** `l/SHORT` -> the link's target, resolved against the driver's `l` dir; other entries relative to the driver dir. */
-function resolveLower(driverDir: string, entry: string): string {
-  const full = path.resolve(driverDir, entry);
-  try {
-    return path.resolve(path.dirname(full), fs.readlinkSync(full));
-  } catch {
-    return full; // not a link (or dangling): keep the path the engine would use
+/**
+ * The diff dir a `lower` entry names: `l/SHORT` by the link's target,
+ * which must be `../<layer>/diff` as the engine writes it; `<layer>/diff`
+ * as it is.  The engine's own links point at its own layers: one that
+ * leads elsewhere (a planted link, '..') would mount any directory as a layer.
+ */
+function lowerLayerDir(driverDir: string, entry: string, lowerFile: string, about: string, engine: string, fail: EngineErrors): string {
+  const outside = (): Error => fail('storage', `${about} leads outside ${driverDir}`, { path: lowerFile });
+  const parts = entry.split('/');
+  if (parts.length === 2 && parts[0] === 'l') {
+    if (!SHORT_NAME.test(parts[1]!)) throw outside();
+    let target: string;
+    let lFd: number;
+    try {
+      lFd = openBeneath(driverDir, path.join(driverDir, 'l'), O_RDONLY | O_DIRECTORY);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw fail('noLayer', `${about}: ${path.join(driverDir, 'l')} is missing`, { path: path.join(driverDir, 'l'), cause: err });
+      throw fail('storage', `${about}: ${path.join(driverDir, 'l')} is not a directory of ${driverDir}`, { path: path.join(driverDir, 'l'), cause: err });
+    }
+    try {
+      target = fs.readlinkSync(`/proc/self/fd/${lFd}/${parts[1]}`);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw fail('noLayer', `${about}: its short link is missing`, { path: path.join(driverDir, 'l', parts[1]!), cause: err });
+      throw outside();
+    } finally {
+      fs.closeSync(lFd);
+    }
+    const link = target.split('/');
+    if (link.length !== 3 || link[0] !== '..' || link[2] !== 'diff' || !LAYER_NAME.test(link[1]!)) throw outside();
+    return layerDiffDir(driverDir, link[1]!, engine, fail, lowerFile, about);
   }
+  if (parts.length === 2 && parts[1] === 'diff' && LAYER_NAME.test(parts[0]!)) return layerDiffDir(driverDir, parts[0]!, engine, fail, lowerFile, about);
+  throw outside();
 }

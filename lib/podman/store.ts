@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { livePid } from '../engine/process';
-import { lowerFileChain, readStorageJson } from '../engine/storage';
+import { layerDiffDir, lowerFileChain, readStorageJson } from '../engine/storage';
 import { PodmanError, podmanErrors } from './errors';
 import { PodmanOptions, StorageConfig, storageConfig } from './config';
 
@@ -171,13 +171,11 @@ function chainOf(cfg: StorageConfig, layerId: string, allLayers: () => PodmanLay
   if (!/^[0-9a-f]{64}$/.test(id) || !fs.existsSync(path.join(overlay, id))) {
     id = resolveId(layerId, allLayers().map((l) => l.id), 'layer');
   }
+  // The layer dir and every one below it checked by fds beneath overlay/.
   const chain = lowerFileChain(overlay, id, 'podman', podmanErrors);
   if (chain) return chain;
-  if (!fs.existsSync(path.join(overlay, id))) {
-    throw new PodmanError('ENOLAYER', `no such layer directory: ${path.join(overlay, id)}`);
-  }
   const layer = allLayers().find((l) => l.id === id);
-  return [path.join(overlay, id, 'diff'), ...(layer ? layer.parents.map((p) => path.join(overlay, p, 'diff')) : [])];
+  return [id, ...(layer ? layer.parents : [])].map((p) => layerDiffDir(overlay, p, 'podman', podmanErrors));
 }
 
 function imageNameOf(metadata: unknown): string | null {
