@@ -85,6 +85,8 @@ export function openBeneath(root: string, file: string, flags: number = O_RDONLY
   const parts = componentsBelow(root, file);
   let dirFd = fs.openSync(root, O_RDONLY | O_DIRECTORY);
   try {
+    // Without /proc every name would look missing: an empty listing, not an error.
+    if (!fs.existsSync(`/proc/self/fd/${dirFd}`)) throw new Error('unshare-fs: /proc is not mounted: storage files cannot be opened beneath their root');
     let shown = root;
     for (const [i, part] of parts.entries()) {
       shown = path.join(shown, part);
