@@ -103,6 +103,11 @@ export class WriteRequest implements ReplyHandler {
     return this.#done;
   }
 
+  /** Settles with the request, failed or not: the server is done with the file. */
+  settled(): Promise<void> {
+    return this.#done.catch(() => undefined);
+  }
+
   /** Stops the write in the server (what was written stays). */
   cancel(): void {
     if (this.#over || this.#id === 0) return;
@@ -165,6 +170,9 @@ export async function writeAll(
     await request.end();
   } catch (error) {
     request.cancel();
+    // Rejected once the server has stopped: the caller may then remove the
+    // file, and no write of this request comes after.
+    await request.settled();
     if (signal?.aborted) throw abortError(signal);
     throw error;
   } finally {

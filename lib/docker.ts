@@ -17,7 +17,7 @@
 import type { Readable } from 'node:stream';
 
 import type { LayerChange } from './diff';
-import { checkDiffOptions, checkDockerOptions, checkExportOptions, checkSessionOptions } from './docker/arguments';
+import { checkDiffOptions, checkDockerOptions, checkExportOptions, checkListOptions, checkSessionOptions } from './docker/arguments';
 import * as config from './docker/config';
 import * as daemon from './docker/daemon';
 import * as layerOps from './docker/layers';
@@ -26,14 +26,14 @@ import * as store from './docker/store';
 import type { DockerOptions, DockerStorageConfig } from './docker/config';
 import type { DockerDiffOptions, DockerExportOptions } from './docker/layers';
 import type { DockerSessionOptions, MountedLayers } from './docker/session';
-import type { DockerContainer, DockerImage } from './docker/store';
+import type { DockerContainer, DockerImage, DockerListOptions } from './docker/store';
 import { checkString } from './options';
 import type { Session } from './session';
 
 export { DockerError } from './docker/errors';
 export type { DockerErrorCode, DockerErrorDetails } from './docker/errors';
 export type { DockerOptions, DockerStorageConfig } from './docker/config';
-export type { DockerContainer, DockerImage } from './docker/store';
+export type { DockerContainer, DockerImage, DockerListOptions } from './docker/store';
 export type { DockerSessionOptions, MountedLayers } from './docker/session';
 export type { DockerDiffOptions, DockerExportOptions } from './docker/layers';
 
@@ -55,9 +55,14 @@ export function daemonPidFile(options?: DockerOptions): string {
   return daemon.daemonPidFile(checkDockerOptions(options, 'daemonPidFile'));
 }
 
-/** Every container, running or not. */
-export function containers(options?: DockerOptions): DockerContainer[] {
-  return store.containers(checkDockerOptions(options, 'containers'));
+/**
+ * Every container, running or not.  One whose records cannot be read (a
+ * symlink, a FIFO, bad JSON, a layer leading out of the data root) is left
+ * out and told to `onError` (else a process warning); asked for by id, it
+ * is that error.
+ */
+export function containers(options?: DockerListOptions): DockerContainer[] {
+  return store.containers(checkListOptions(options, 'containers'));
 }
 
 /** One container by exact name, exact id, or unique id prefix: ENOCONTAINER, EDOCKERAMBIGUOUS (with `candidates`). */
@@ -66,9 +71,9 @@ export function container(nameOrIdPrefix: string, options?: DockerOptions): Dock
   return store.container(name, checkDockerOptions(options, 'container'));
 }
 
-/** Every image. */
-export function images(options?: DockerOptions): DockerImage[] {
-  return store.images(checkDockerOptions(options, 'images'));
+/** Every image; one whose records cannot be read is left out and reported, as by containers(). */
+export function images(options?: DockerListOptions): DockerImage[] {
+  return store.images(checkListOptions(options, 'images'));
 }
 
 /** One image by name (`x` meaning `x:latest`), full id or unique id prefix: ENOIMAGE, EDOCKERAMBIGUOUS. */

@@ -49,7 +49,9 @@ const KEYS = { options: ['uid', 'env', 'home'], paths: ['home'] };
  * data root, at their default places for that user or where the user's
  * storage.conf and daemon.json move them), podman's first. An engine with
  * no storage gives none; errors reading one that has (another user's, an
- * unsupported driver) are thrown as that engine's error.
+ * unsupported driver) are thrown as that engine's error.  A container whose
+ * records cannot be read is left out with a process warning (the engines'
+ * own containers() take an onError).
  */
 export function containers(options?: EnginesOptions): EngineContainer[] {
   const opts = checkEngineOptions<UserOptions>(KEYS, options, 'containers');

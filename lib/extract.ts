@@ -11,6 +11,9 @@
 //   becomes a symlink is an ETARPATH error.  A directory on an entry's way
 //   that is already there must be a directory, not a symlink (ETARPATH).
 // - An existing entry of another kind at a name is replaced, as tar does.
+// - A failure ends the extraction; the entries made before it stay, but a
+//   file whose bytes did not all arrive (the archive ends or breaks in it,
+//   an abort) is removed, never left short.
 // - With `overlay`, OCI whiteouts become overlayfs's: `.wh.<name>` a
 //   character device 0, 0 (which a user namespace may make), `.wh..wh..opq`
 //   the opaque xattr on its directory, in user.* (an overlay mounted with
@@ -23,7 +26,7 @@ import { readTar, type TarHeader } from './tar';
 
 /** Options of FileSystem#extractTar. */
 export interface ExtractOptions {
-  /** Stops the extraction between entries (what is written stays). */
+  /** Stops the extraction (the entries made so far stay; a file being written is removed). */
   signal?: AbortSignal;
   /** Turn OCI whiteouts into overlayfs's, with the opaque marker in this xattr namespace. */
   overlay?: 'user' | 'trusted';
@@ -177,7 +180,14 @@ export async function extractTar(
       }
       case 'file': {
         await clear(parts, false);
-        await fs.writeFile(path, entry.body(), { mode: 0o600, flag: 'wx', ...owner, signal });
+        try {
+          await fs.writeFile(path, entry.body(), { mode: 0o600, flag: 'wx', ...owner, signal });
+        } catch (error) {
+          // A file whose bytes did not all arrive (a truncated archive, an
+          // abort) is not left looking whole.  EEXIST: the name is not ours.
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') await fs.unlink(path, {}).catch(() => undefined);
+          throw error;
+        }
         await fs.chmod(path, h.mode, opts); // after the chown, which clears set-id bits
         bytes += h.size;
         break;

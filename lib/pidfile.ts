@@ -56,23 +56,31 @@ export function readBoundedFile(file: string, maxBytes: number, bad: (why: strin
   // terminal does not become ours.  libuv adds O_CLOEXEC to every open.
   const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
   try {
-    const stats = fs.fstatSync(fd);
-    if (!stats.isFile()) throw bad(`is a ${kindOf(stats)}, not a regular file`);
-    // Chunks of the size fstat gave and a byte more (a file that grows is still bounded).
-    const chunk = Buffer.alloc(Math.min(Math.max(stats.size + 1, 64), maxBytes + 1));
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
-      if (n === 0) break;
-      total += n;
-      if (total > maxBytes) throw bad(`is longer than ${maxBytes} bytes`);
-      chunks.push(Buffer.from(chunk.subarray(0, n)));
-    }
-    return Buffer.concat(chunks, total);
+    return readBoundedFd(fd, maxBytes, bad);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * readBoundedFile of a file already open (O_NONBLOCK, as readBoundedFile
+ * opens it): the caller opened it its own way, and closes it.
+ */
+export function readBoundedFd(fd: number, maxBytes: number, bad: (why: string) => Error): Buffer {
+  const stats = fs.fstatSync(fd);
+  if (!stats.isFile()) throw bad(`is a ${kindOf(stats)}, not a regular file`);
+  // Chunks of the size fstat gave and a byte more (a file that grows is still bounded).
+  const chunk = Buffer.alloc(Math.min(Math.max(stats.size + 1, 64), maxBytes + 1));
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+    if (n === 0) break;
+    total += n;
+    if (total > maxBytes) throw bad(`is longer than ${maxBytes} bytes`);
+    chunks.push(Buffer.from(chunk.subarray(0, n)));
+  }
+  return Buffer.concat(chunks, total);
 }
 
 /**

@@ -17,7 +17,7 @@ import type { Readable } from 'node:stream';
 import type { Session } from './session';
 import { checkString } from './options';
 import type { LayerChange } from './diff';
-import { checkDiffOptions, checkExportOptions, checkPodmanOptions, checkSessionOptions } from './podman/arguments';
+import { checkDiffOptions, checkExportOptions, checkListOptions, checkPodmanOptions, checkSessionOptions } from './podman/arguments';
 import * as config from './podman/config';
 import * as layerOps from './podman/layers';
 import * as pause from './podman/pause';
@@ -26,12 +26,12 @@ import * as store from './podman/store';
 import type { PodmanOptions, StorageConfig } from './podman/config';
 import type { PodmanDiffOptions, PodmanExportOptions, PodmanUsage } from './podman/layers';
 import type { MountedLayers, PodmanSessionOptions } from './podman/session';
-import type { PodmanContainer, PodmanImage, PodmanLayer } from './podman/store';
+import type { PodmanContainer, PodmanImage, PodmanLayer, PodmanListOptions } from './podman/store';
 
 export { PodmanError } from './podman/errors';
 export type { PodmanErrorCode, PodmanErrorDetails } from './podman/errors';
 export type { PodmanOptions, StorageConfig } from './podman/config';
-export type { PodmanContainer, PodmanImage, PodmanLayer } from './podman/store';
+export type { PodmanContainer, PodmanImage, PodmanLayer, PodmanListOptions } from './podman/store';
 export type { MountedLayers, PodmanSessionOptions } from './podman/session';
 export type { ContainerUsage, ImageUsage, LayerUsage, PodmanDiffOptions, PodmanExportOptions, PodmanUsage, VolumeUsage } from './podman/layers';
 
@@ -53,9 +53,14 @@ export function pausePidFile(options?: PodmanOptions): string {
   return pause.pausePidFile(checkPodmanOptions(options, 'pausePidFile'));
 }
 
-/** Every container in the store, running or not. */
-export function containers(options?: PodmanOptions): PodmanContainer[] {
-  return store.containers(checkPodmanOptions(options, 'containers'));
+/**
+ * Every container in the store, running or not.  One whose layers cannot
+ * be read (a layer dir that is a symlink, a lower link leading out of the
+ * store) is left out and told to `onError` (else a process warning);
+ * asked for by name or id, it is that error.
+ */
+export function containers(options?: PodmanListOptions): PodmanContainer[] {
+  return store.containers(checkListOptions(options, 'containers'));
 }
 
 /** One container by exact name, exact id, or unique id prefix: ENOCONTAINER, EPODMANAMBIGUOUS (with `candidates`). */

@@ -4,13 +4,29 @@
 // written by the server (native/core/tar.cc).
 //
 // Read: ustar and pax ('x' per entry, 'g' global), GNU long names ('L',
-// 'K'), octal and base-256 numbers; a bad checksum, a truncated archive or
-// an oversized extended header is an ETARFORMAT error.
+// 'K'), octal and base-256 numbers; a bad checksum, a truncated archive,
+// an oversized extended header, extended headers past their sum or count
+// before one entry, or a number out of its field's range (a negative size
+// or id, an id past 2^32 - 2) is an ETARFORMAT error.
 import { UnshareFsError } from './errors';
 
 export const BLOCK = 512;
 /** Largest pax or GNU long-name payload read (names are at most PATH_MAX; xattrs 64 KiB each). */
-const MAX_EXTENDED = 1 << 20;
+export const MAX_EXTENDED = 1 << 20;
+/**
+ * Most bytes of extended headers held for one entry: its own pax and
+ * long-name headers and the global ones in force.  Each is bounded by
+ * MAX_EXTENDED, but an archive may send any number of them before an
+ * entry, with distinct keys that all stay: this bounds their sum, checked
+ * before a header's payload is read.
+ */
+export const MAX_EXTENDED_TOTAL = 4 << 20;
+/** Most extended headers ('x', 'g', 'L', 'K') before one entry (writers send one or two). */
+export const MAX_EXTENDED_HEADERS = 64;
+/** Largest uid or gid (2^32 - 1 is chown's "leave as it is"). */
+const MAX_ID = 0xfffffffe;
+/** Largest device major or minor number (dev_t's halves). */
+const MAX_DEVICE_NUMBER = 0xffffffff;
 
 export type TarType = 'file' | 'link' | 'symlink' | 'char-device' | 'block-device' | 'directory' | 'fifo';
 
@@ -113,10 +129,27 @@ function number(field: Buffer, what: string): number {
   return parseInt(text, 8);
 }
 
-function decimal(value: Buffer, key: string): number {
+/** A pax record's non-negative decimal value, at most `max`. */
+function decimal(value: Buffer, key: string, max = Number.MAX_SAFE_INTEGER): number {
   const text = value.toString('latin1');
-  if (!/^-?[0-9]+$/.test(text) || !Number.isSafeInteger(Number(text))) throw tarError(`tar pax header: ${key} is not a number`);
-  return Number(text);
+  if (!/^[0-9]+$/.test(text)) throw tarError(`tar pax header: ${key} is not a non-negative decimal number`);
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n > max) throw tarError(`tar pax header: ${key} out of range (at most ${max})`);
+  return n;
+}
+
+/** A header field's number, at most `max`. */
+function bounded(field: Buffer, what: string, max: number): number {
+  const n = number(field, what);
+  if (n > max) throw tarError(`tar header: ${what} out of range (at most ${max})`);
+  return n;
+}
+
+/** The bytes a map of pax records holds (keys and values). */
+function recordBytes(records: Map<string, Buffer>): number {
+  let n = 0;
+  for (const [key, value] of records) n += Buffer.byteLength(key) + value.length;
+  return n;
 }
 
 function parsePax(data: Buffer): Map<string, Buffer> {
@@ -125,7 +158,8 @@ function parsePax(data: Buffer): Map<string, Buffer> {
   while (at < data.length) {
     if (data[at] === 0) break; // padding some writers leave
     const space = data.indexOf(0x20, at);
-    const length = space < 0 ? NaN : Number(data.toString('latin1', at, space));
+    const digits = space < 0 ? '' : data.toString('latin1', at, space);
+    const length = /^[0-9]{1,16}$/.test(digits) ? Number(digits) : NaN;
     if (!Number.isSafeInteger(length) || length <= space - at + 1 || at + length > data.length || data[at + length - 1] !== 0x0a) {
       throw tarError('tar pax header: a malformed record');
     }
@@ -155,6 +189,9 @@ export async function* readTar(source: AsyncIterable<Buffer | Uint8Array | strin
   let pending = new Map<string, Buffer>();
   let longName: Buffer | undefined;
   let longLink: Buffer | undefined;
+  let globalBytes = 0; // recordBytes(global)
+  let extendedBytes = 0; // payloads of this entry's 'x', 'L', 'K' headers so far
+  let extendedHeaders = 0; // extended headers since the last entry
   let unread = 0; // bytes (with padding) of the last entry not read yet
   try {
     for (;;) {
@@ -175,12 +212,20 @@ export async function* readTar(source: AsyncIterable<Buffer | Uint8Array | strin
       const size = number(block.subarray(124, 136), 'size');
       const padded = paddedSize(size);
       if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
-        if (size > MAX_EXTENDED) throw tarError(`tar extended header of ${size} bytes`);
+        if (size > MAX_EXTENDED) throw tarError(`tar extended header of ${size} bytes (at most ${MAX_EXTENDED})`);
+        if (++extendedHeaders > MAX_EXTENDED_HEADERS) throw tarError(`tar archive: more than ${MAX_EXTENDED_HEADERS} extended headers before one entry`);
+        if (globalBytes + extendedBytes + size > MAX_EXTENDED_TOTAL) {
+          throw tarError(`tar archive: extended headers of more than ${MAX_EXTENDED_TOTAL} bytes (MAX_EXTENDED_TOTAL) before one entry`);
+        }
+        if (flag !== 'g') extendedBytes += size;
         const data = await bytes.exactly(padded);
         if (data.length < padded) throw tarError('tar archive truncated in an extended header');
         const payload = data.subarray(0, size);
         if (flag === 'x') pending = new Map([...pending, ...parsePax(payload)]);
-        else if (flag === 'g') global = new Map([...global, ...parsePax(payload)]);
+        else if (flag === 'g') {
+          global = new Map([...global, ...parsePax(payload)]);
+          globalBytes = recordBytes(global);
+        }
         else if (flag === 'L') longName = Buffer.from(cString(payload));
         else longLink = Buffer.from(cString(payload));
         continue;
@@ -189,6 +234,7 @@ export async function* readTar(source: AsyncIterable<Buffer | Uint8Array | strin
       if (type === undefined) throw tarError(`tar entry of an unknown type '${flag.replace(/[^\x20-\x7e]/g, '?')}'`);
       const pax = new Map([...global, ...pending]);
       pending = new Map();
+      extendedBytes = extendedHeaders = 0;
       const ustarMagic = block.toString('latin1', 257, 262) === 'ustar';
       let name = cString(block.subarray(0, 100));
       const prefix = ustarMagic ? cString(block.subarray(345, 500)) : Buffer.alloc(0);
@@ -197,12 +243,13 @@ export async function* readTar(source: AsyncIterable<Buffer | Uint8Array | strin
       const linkName = pax.get('linkpath') ?? longLink ?? cString(block.subarray(157, 257));
       longName = longLink = undefined;
       const mtime = pax.has('mtime') ? pax.get('mtime')!.toString('latin1') : undefined;
-      let seconds = number(block.subarray(136, 148), 'mtime');
+      let seconds = bounded(block.subarray(136, 148), 'mtime', Number.MAX_SAFE_INTEGER);
       let nanoseconds = 0;
       if (mtime !== undefined) {
         const match = /^(-?[0-9]+)(?:\.([0-9]{1,9})[0-9]*)?$/.exec(mtime);
         if (match === null) throw tarError('tar pax header: mtime is not a number');
         seconds = Number(match[1]);
+        if (!Number.isSafeInteger(seconds)) throw tarError('tar pax header: mtime out of range');
         nanoseconds = Number((match[2] ?? '').padEnd(9, '0'));
       }
       const entrySize = pax.has('size') ? decimal(pax.get('size')!, 'size') : size;
@@ -218,13 +265,13 @@ export async function* readTar(source: AsyncIterable<Buffer | Uint8Array | strin
         name,
         type: entryType,
         mode: number(block.subarray(100, 108), 'mode') & 0o7777,
-        uid: pax.has('uid') ? decimal(pax.get('uid')!, 'uid') : number(block.subarray(108, 116), 'uid'),
-        gid: pax.has('gid') ? decimal(pax.get('gid')!, 'gid') : number(block.subarray(116, 124), 'gid'),
+        uid: pax.has('uid') ? decimal(pax.get('uid')!, 'uid', MAX_ID) : bounded(block.subarray(108, 116), 'uid', MAX_ID),
+        gid: pax.has('gid') ? decimal(pax.get('gid')!, 'gid', MAX_ID) : bounded(block.subarray(116, 124), 'gid', MAX_ID),
         size: entryType === 'file' ? entrySize : 0,
         mtime: { seconds, nanoseconds },
         linkName: linkName.length > 0 ? linkName : undefined,
-        devMajor: ustarMagic ? number(block.subarray(329, 337), 'devmajor') : 0,
-        devMinor: ustarMagic ? number(block.subarray(337, 345), 'devminor') : 0,
+        devMajor: ustarMagic ? bounded(block.subarray(329, 337), 'devmajor', MAX_DEVICE_NUMBER) : 0,
+        devMinor: ustarMagic ? bounded(block.subarray(337, 345), 'devminor', MAX_DEVICE_NUMBER) : 0,
         xattrs,
       };
       // Hard links and the rest carry no bytes, whatever the size field says (some writers set it).

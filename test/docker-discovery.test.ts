@@ -206,14 +206,143 @@ describe('docker containers, images and chains on a made data root', () => {
     for (const bad of ['..', 'l/../x', hex('f')]) expect(codeOf(() => docker.layerChain(bad, s.opts))).toBe('ENOLAYER');
   });
 
-  it('is EDOCKERSTORAGE for a record that is not JSON', () => {
+  /** docker.containers(), with the records it left out. */
+  const listing = (opts = s.opts): { names: string[]; errors: docker.DockerError[] } => {
+    const errors: docker.DockerError[] = [];
+    const names = docker.containers({ ...opts, onError: (error) => errors.push(error) }).map((c) => c.names[0]!).sort();
+    return { names, errors };
+  };
+
+  /** The error `fn` throws. */
+  const thrown = (fn: () => unknown): Error & { code?: string; path?: string } => {
+    try {
+      fn();
+    } catch (error) {
+      return error as Error;
+    }
+    throw new Error('did not throw');
+  };
+
+  it('a record that is not JSON is left out and reported (EDOCKERSTORAGE, its path, no content quoted); asked for, it is that error', () => {
     const file = path.join(dir, 'containers', s.old, 'config.v2.json');
     const good = fs.readFileSync(file, 'utf8');
     try {
-      write(file, '{"ID": ');
-      expect(codeOf(() => docker.containers(s.opts))).toBe('EDOCKERSTORAGE');
+      write(file, '{"ID": "sekrit-token-in-the-record');
+      const { names, errors } = listing();
+      expect(names).toEqual(['other', 'web']);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ code: 'EDOCKERSTORAGE', path: file });
+      expect(errors[0]!.message).not.toContain('sekrit');
+      expect(errors[0]!.cause).toBeUndefined();
+      const asked = thrown(() => docker.container(s.old, s.opts));
+      expect(asked).toMatchObject({ code: 'EDOCKERSTORAGE', path: file });
+      // Without onError, a process warning tells of it.
+      const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      try {
+        expect(docker.containers(s.opts).map((c) => c.names[0]).sort()).toEqual(['other', 'web']);
+        expect(emitWarning.mock.calls).toEqual([[expect.stringContaining(file), { type: 'DockerWarning', code: 'EDOCKERSTORAGE' }]]);
+      } finally {
+        emitWarning.mockRestore();
+      }
     } finally {
       write(file, good);
+    }
+  });
+
+  it('records are opened without following a symlink: a record linked to a secret is neither read nor quoted', () => {
+    const file = path.join(dir, 'containers', s.old, 'config.v2.json');
+    const good = fs.readFileSync(file, 'utf8');
+    const secrets = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-docker-secret-'));
+    const recordDir = path.join(dir, 'containers', s.old);
+    const savedDir = `${recordDir}.saved`;
+    try {
+      // A file the attacker cannot read, shaped like /etc/shadow.
+      const shadow = path.join(secrets, 'shadow');
+      fs.writeFileSync(shadow, 'root:*:20209:0:99999:7:::\n', { mode: 0o600 });
+      fs.rmSync(file);
+      fs.symlinkSync(shadow, file);
+      let { names, errors } = listing();
+      expect(names).toEqual(['other', 'web']);
+      expect(errors.map((e) => [e.code, e.path])).toEqual([['EDOCKERSTORAGE', file]]);
+      expect(errors[0]!.message).not.toContain('root:');
+      expect(errors[0]!.message).toContain('symlink');
+      // A linked record that would parse: were it followed, 'leaked' would be listed.
+      const json = path.join(secrets, 'record.json');
+      fs.writeFileSync(json, JSON.stringify({ ID: s.old, Name: '/leaked', State: {} }));
+      fs.rmSync(file);
+      fs.symlinkSync(json, file);
+      ({ names, errors } = listing());
+      expect(names).toEqual(['other', 'web']);
+      expect(errors).toHaveLength(1);
+      // A link on the way: the container's dir itself.
+      fs.rmSync(file);
+      fs.writeFileSync(file, good);
+      fs.renameSync(recordDir, savedDir);
+      fs.mkdirSync(path.join(secrets, 'dir'));
+      fs.copyFileSync(json, path.join(secrets, 'dir', 'config.v2.json'));
+      fs.symlinkSync(path.join(secrets, 'dir'), recordDir);
+      ({ names, errors } = listing());
+      expect(names).toEqual(['other', 'web']);
+      expect(errors.map((e) => e.code)).toEqual(['EDOCKERSTORAGE']);
+    } finally {
+      if (fs.existsSync(savedDir)) {
+        fs.rmSync(recordDir, { force: true });
+        fs.renameSync(savedDir, recordDir);
+      }
+      fs.rmSync(file, { force: true });
+      write(file, good);
+      fs.rmSync(secrets, { recursive: true, force: true });
+    }
+  });
+
+  it('overlay2 lower dirs are resolved beneath the data root: a layer dir or diff that is a symlink out is refused, the container left out', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-docker-outside-'));
+    fs.mkdirSync(path.join(outside, 'diff'));
+    fs.writeFileSync(path.join(outside, 'diff', 'planted'), 'outside');
+    // lower -> l/EVIL -> ../<evil>/diff, and overlay2/<evil> is a symlink out of the data root.
+    const evil = hex('b');
+    const rw = hex('c');
+    fs.symlinkSync(outside, path.join(s.ov, evil));
+    fs.symlinkSync(`../${evil}/diff`, path.join(s.ov, 'l', 'EVIL'));
+    fs.mkdirSync(path.join(s.ov, rw, 'diff'), { recursive: true });
+    write(path.join(s.ov, rw, 'lower'), 'l/EVIL:l/BASESHORT');
+    const id = hex('d');
+    write(path.join(dir, 'containers', id, 'config.v2.json'), JSON.stringify({ ID: id, Name: '/evil', Image: `sha256:${s.imageId}`, State: {} }));
+    write(path.join(dir, 'image', 'overlay2', 'layerdb', 'mounts', id, 'mount-id'), rw);
+    try {
+      const lowerFile = path.join(s.ov, rw, 'lower');
+      expect(thrown(() => docker.layerChain(rw, s.opts))).toMatchObject({ code: 'EDOCKERSTORAGE', path: lowerFile });
+      const { names, errors } = listing();
+      expect(names).toEqual(['old', 'other', 'web']);
+      expect(errors.map((e) => [e.code, e.path])).toEqual([['EDOCKERSTORAGE', lowerFile]]);
+      // Asked for by name it is not there (its names are unread); by id it is its error, and nothing is mounted.
+      expect(thrown(() => docker.container(id, s.opts))).toMatchObject({ code: 'EDOCKERSTORAGE' });
+      await expect(docker.mountContainer(id, s.opts)).rejects.toMatchObject({ code: 'EDOCKERSTORAGE' });
+      // The same with the entry written as <dir>/diff, and with diff itself the link.
+      write(lowerFile, `${evil}/diff`);
+      expect(thrown(() => docker.layerChain(rw, s.opts))).toMatchObject({ code: 'EDOCKERSTORAGE' });
+      fs.rmSync(path.join(s.ov, evil));
+      fs.mkdirSync(path.join(s.ov, evil));
+      fs.symlinkSync(path.join(outside, 'diff'), path.join(s.ov, evil, 'diff'));
+      write(lowerFile, 'l/EVIL');
+      expect(thrown(() => docker.layerChain(rw, s.opts))).toMatchObject({ code: 'EDOCKERSTORAGE' });
+      // The container's own layer dir a symlink out.
+      fs.rmSync(path.join(s.ov, rw), { recursive: true });
+      fs.symlinkSync(outside, path.join(s.ov, rw));
+      expect(thrown(() => docker.layerChain(rw, s.opts))).toMatchObject({ code: 'EDOCKERSTORAGE' });
+      // A link the engine's way, to a real layer: accepted.
+      fs.rmSync(path.join(s.ov, rw));
+      fs.mkdirSync(path.join(s.ov, rw, 'diff'), { recursive: true });
+      write(lowerFile, 'l/TOPSHORT:l/BASESHORT');
+      expect(docker.layerChain(rw, s.opts)).toEqual([path.join(s.ov, rw, 'diff'), path.join(s.ov, s.top, 'diff'), path.join(s.ov, s.base, 'diff')]);
+      expect(listing().names).toEqual(['evil', 'old', 'other', 'web']);
+    } finally {
+      fs.rmSync(path.join(dir, 'containers', id), { recursive: true, force: true });
+      fs.rmSync(path.join(dir, 'image', 'overlay2', 'layerdb', 'mounts', id), { recursive: true, force: true });
+      fs.rmSync(path.join(s.ov, rw), { recursive: true, force: true });
+      fs.rmSync(path.join(s.ov, evil), { recursive: true, force: true });
+      fs.rmSync(path.join(s.ov, 'l', 'EVIL'), { force: true });
+      fs.rmSync(outside, { recursive: true, force: true });
     }
   });
 
@@ -258,7 +387,11 @@ describe('docker containers, images and chains on a made data root', () => {
     try {
       fs.rmSync(file);
       spawnSync('mkfifo', [file]);
-      expect(codeOf(() => docker.containers(s.opts))).toBe('EDOCKERSTORAGE');
+      // The one record is left out (and reported); the listing stands.
+      const { names, errors } = listing();
+      expect(names).toEqual(['other', 'web']);
+      expect(errors.map((e) => [e.code, e.path])).toEqual([['EDOCKERSTORAGE', file]]);
+      expect(codeOf(() => docker.container(s.old, s.opts))).toBe('EDOCKERSTORAGE');
       fs.rmSync(repositories);
       fs.symlinkSync('/dev/zero', repositories);
       expect(codeOf(() => docker.images(s.opts))).toBe('EDOCKERSTORAGE');

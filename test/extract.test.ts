@@ -10,7 +10,7 @@ import { createNamespace, host } from '../lib';
 import { ROOT_TEST_MAP } from './helpers/overlay';
 import { requires, subuidRange } from './helpers/requirements';
 import type { TarHeader } from '../lib/tar';
-import { END_OF_ARCHIVE, encodeHeader, padding } from './helpers/tar-writer';
+import { END_OF_ARCHIVE, encodeHeader, extendedHeader, padding, paxRecord } from './helpers/tar-writer';
 import { removeTree, tempDir } from './helpers/tree';
 
 const root = process.geteuid!() === 0;
@@ -113,7 +113,35 @@ describe('extractTar of hostile archives', () => {
     const whole = Buffer.concat([entry('first', {}, Buffer.from('1')), entry('second', {}, Buffer.alloc(10000, 2)), END_OF_ARCHIVE]);
     await expect(host.extractTar(Readable.from([whole.subarray(0, 2048)]), dest)).rejects.toMatchObject({ code: 'ETARFORMAT' });
     expect(fs.readFileSync(path.join(dest, 'first'), 'utf8')).toBe('1');
+    // The member the archive broke in is not left short.
+    expect(listing(dest)).toEqual(['first f']);
     outsideUntouched();
+  });
+
+  test('a member cut in its body, whatever the chunking, leaves no partial file; an abort mid-file neither', async () => {
+    const whole = Buffer.concat([entry('first', {}, Buffer.from('1')), entry('big', {}, Buffer.alloc(300000, 7)), END_OF_ARCHIVE]);
+    for (const cut of [1024 + 512 + 1, 1024 + 512 + 70000, 1024 + 512 + 299999]) {
+      const chunks = [whole.subarray(0, 1536 + 10), whole.subarray(1536 + 10, cut)];
+      await expect(host.extractTar(Readable.from(chunks), dest)).rejects.toMatchObject({ code: 'ETARFORMAT' });
+      expect([cut, listing(dest)]).toEqual([cut, ['first f']]);
+    }
+    const controller = new AbortController();
+    const aborting = (async function* () {
+      yield whole.subarray(0, 1536 + 1000);
+      controller.abort();
+      yield whole.subarray(1536 + 1000, 1536 + 2000);
+      await new Promise((resolve) => setImmediate(resolve));
+      yield whole.subarray(1536 + 2000);
+    })();
+    await expect(host.extractTar(aborting, dest, { signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(listing(dest)).toEqual(['first f']);
+  });
+
+  test('a negative uid or size in a pax header is ETARFORMAT, nothing made for the entry', async () => {
+    const pax = (key: string, value: string): Buffer => extendedHeader('x', paxRecord(key, Buffer.from(value)));
+    await expect(host.extractTar(tar(pax('uid', '-5'), entry('u', {}, Buffer.from('x'))), dest)).rejects.toMatchObject({ code: 'ETARFORMAT' });
+    await expect(host.extractTar(tar(pax('size', '-1'), entry('s', {}, Buffer.from('x'))), dest)).rejects.toMatchObject({ code: 'ETARFORMAT' });
+    expect(listing(dest)).toEqual([]);
   });
 
   test('a directory replaced by a file: a later entry under its old name is ETARPATH, not written', async () => {

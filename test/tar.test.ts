@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 
 import { host } from '../lib';
 import { BLOCK, readTar, type TarHeader } from '../lib/tar';
-import { END_OF_ARCHIVE, encodeHeader, padding } from './helpers/tar-writer';
+import { END_OF_ARCHIVE, base256, encodeHeader, extendedHeader, padding, paxRecord, setChecksum } from './helpers/tar-writer';
 import { seededRandom } from './helpers/random';
 import { removeTree, tempDir } from './helpers/tree';
 
@@ -175,6 +175,113 @@ describe('tar writer and reader', () => {
     expect(await fails(Buffer.concat([encodeHeaderWithPayload('x', Buffer.from('99 path=x\n')), badRecord]))).toBe('ETARFORMAT');
     expect(await fails(Buffer.concat([encodeHeaderWithPayload('Z', Buffer.alloc(0)), END_OF_ARCHIVE]))).toBe('ETARFORMAT');
     expect(await fails(good)).toBe('read');
+  });
+
+  // The bounds the README promises: 4 MiB of extended headers, 64 of them, before one entry.
+  const TOTAL = 4 << 20;
+  const COUNT = 64;
+
+  /** Chunks of the source: what the reader pulls beyond what it asked for is at most one. */
+  const CHUNK = 64 << 10;
+
+  /** An archive made by `parts` as it is pulled, in chunks of CHUNK, counting the bytes pulled (what the reader may have buffered). */
+  function counted(parts: () => Iterable<Buffer>): { source: AsyncIterable<Buffer>; pulled: () => number } {
+    let pulled = 0;
+    return {
+      source: (async function* () {
+        for (const part of parts()) {
+          for (let at = 0; at < part.length; at += CHUNK) {
+            const chunk = part.subarray(at, at + CHUNK);
+            pulled += chunk.length;
+            yield chunk;
+          }
+        }
+      })(),
+      pulled: () => pulled,
+    };
+  }
+
+  const outcome = async (source: AsyncIterable<Buffer>): Promise<string> =>
+    readAll(source).then(
+      () => 'read',
+      (e: { code: string; message: string }) => `${e.code}: ${e.message}`,
+    );
+
+  test('pax headers of 1 MiB with distinct keys: ETARFORMAT naming the bound, before more than the bound is pulled', async () => {
+    const value = Buffer.alloc((1 << 20) - 100, 0x61);
+    const archive = counted(function* () {
+      for (let i = 0; i < 40; i++) yield extendedHeader('x', paxRecord(`SCHILY.xattr.user.k${i}`, value));
+      yield encodeHeader(header('f'));
+      yield END_OF_ARCHIVE;
+    });
+    const result = await outcome(archive.source);
+    expect(result).toMatch(/^ETARFORMAT: .*4194304/);
+    // The refused header's own block is read, not its payload.
+    expect(archive.pulled()).toBeLessThanOrEqual(TOTAL + 5 * BLOCK + CHUNK);
+  });
+
+  test('global pax headers pile up too: bounded; GNU long names count; the bound is per entry', async () => {
+    const value = Buffer.alloc(600 << 10, 0x62);
+    const globals = counted(function* () {
+      for (let i = 0; i < 20; i++) {
+        yield extendedHeader('g', paxRecord(`SCHILY.xattr.user.g${i}`, value));
+        yield encodeHeader(header(`f${i}`));
+      }
+      yield END_OF_ARCHIVE;
+    });
+    expect(await outcome(globals.source)).toMatch(/^ETARFORMAT: .*4194304/);
+    expect(globals.pulled()).toBeLessThanOrEqual(TOTAL + 40 * BLOCK + CHUNK);
+    // Long names of 900 KiB: five before one entry is too many bytes.
+    const longName = Buffer.alloc(900 << 10, 0x6e);
+    const longNames = function* (n: number): Iterable<Buffer> {
+      for (let i = 0; i < n; i++) yield extendedHeader(i % 2 ? 'K' : 'L', longName);
+      yield encodeHeader(header('f'));
+    };
+    expect(await outcome(counted(() => [...longNames(5), END_OF_ARCHIVE]).source)).toMatch(/^ETARFORMAT/);
+    // Four each before many entries: the sum starts again at each entry.
+    expect(await outcome(counted(function* () {
+      for (let i = 0; i < 8; i++) yield* longNames(4);
+      yield END_OF_ARCHIVE;
+    }).source)).toBe('read');
+  });
+
+  test('more than 64 small extended headers before one entry: ETARFORMAT naming the count; 64 are read', async () => {
+    const headers = (n: number): Buffer[] => Array.from({ length: n }, (_, i) => extendedHeader('x', paxRecord(`k${i}`, Buffer.from('v'))));
+    expect(await outcome(counted(() => [...headers(COUNT + 1), encodeHeader(header('f')), END_OF_ARCHIVE]).source)).toMatch(/^ETARFORMAT: .*64/);
+    expect(await outcome(counted(() => [...headers(COUNT), encodeHeader(header('f')), END_OF_ARCHIVE]).source)).toBe('read');
+  });
+
+  test('numbers out of their field: negative or oversized ids and sizes, malformed pax lengths are ETARFORMAT', async () => {
+    const withPax = (records: Buffer[]): Buffer => Buffer.concat([extendedHeader('x', Buffer.concat(records)), encodeHeader(header('f')), END_OF_ARCHIVE]);
+    const code = async (bytes: Buffer): Promise<string> => (await outcome(chunked(bytes, 3))).replace(/:.*/s, '');
+    for (const [key, value] of [
+      ['uid', '-5'],
+      ['gid', '-1'],
+      ['uid', '4294967295'],
+      ['gid', '99999999999999999999'],
+      ['size', '-1'],
+      ['size', '1e3'],
+      ['uid', '0x10'],
+      ['mtime', '1e400'],
+    ]) {
+      expect([key, value, await code(withPax([paxRecord(key!, Buffer.from(value!))]))]).toEqual([key, value, 'ETARFORMAT']);
+    }
+    // The largest id there is, and a time before the epoch, are fine.
+    expect(await code(withPax([paxRecord('uid', Buffer.from('4294967294')), paxRecord('mtime', Buffer.from('-5'))]))).toBe('read');
+    // A pax length written as something else than decimal digits.
+    expect(await code(withPax([Buffer.from(' 12 uid=00\n')]))).toBe('ETARFORMAT');
+    expect(await code(withPax([Buffer.from('0xc uid=0\n')]))).toBe('ETARFORMAT');
+    // Base-256 ids past 2^32 - 2, and a negative base-256 size.
+    const big = encodeHeader(header('b'));
+    base256(big, 108, 8, 1n << 40n);
+    expect(await code(Buffer.concat([setChecksum(big), END_OF_ARCHIVE]))).toBe('ETARFORMAT');
+    const negative = encodeHeader(header('n'));
+    negative.fill(0xff, 124, 136);
+    expect(await code(Buffer.concat([setChecksum(negative), END_OF_ARCHIVE]))).toBe('ETARFORMAT');
+    const inRange = encodeHeader(header('r'));
+    base256(inRange, 108, 8, 4294967294n);
+    const back = await readAll(chunked(Buffer.concat([setChecksum(inRange), END_OF_ARCHIVE]), 4));
+    expect(back[0]![0].uid).toBe(4294967294);
   });
 });
 

@@ -6,13 +6,15 @@ import { engineCheckers } from '../engine/arguments';
 import type { DockerOptions } from './config';
 import type { DockerDiffOptions, DockerExportOptions } from './layers';
 import type { DockerSessionOptions } from './session';
+import type { DockerListOptions } from './store';
 
 export const {
   options: checkDockerOptions,
+  list: checkListOptions,
   session: checkSessionOptions,
   diff: checkDiffOptions,
   export: checkExportOptions,
-} = engineCheckers<DockerOptions, DockerSessionOptions, DockerDiffOptions, DockerExportOptions>({
+} = engineCheckers<DockerOptions, DockerSessionOptions, DockerDiffOptions, DockerExportOptions, DockerListOptions>({
   options: ['uid', 'env', 'home', 'daemonConfig', 'dataRoot', 'runtimeDir', 'pidFile'],
   paths: ['home', 'daemonConfig', 'dataRoot', 'runtimeDir', 'pidFile'],
 });

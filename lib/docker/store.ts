@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { processAlive } from '../engine/process';
-import { lowerFileChain, readStorageJson, readStorageText, accessError } from '../engine/storage';
+import { layerDiffDir, lowerFileChain, readStorageJson, readStorageText, accessError } from '../engine/storage';
 import { isErrno } from '../engine/errors';
 import { storageConfig, type DockerOptions, type DockerStorageConfig } from './config';
 import { DockerError, dockerErrors } from './errors';
@@ -86,9 +86,41 @@ function overlay2(opts: DockerOptions): DockerStorageConfig {
   return cfg;
 }
 
-function readText(file: string): string | null {
-  const text = readStorageText(file, true, 'Docker', dockerErrors);
+/** A file of the data root as text, opened beneath it without following a link (null when missing). */
+function readText(cfg: DockerStorageConfig, file: string): string | null {
+  const text = readStorageText(file, true, 'Docker', dockerErrors, cfg.dataRoot);
   return text === null ? null : text.trim();
+}
+
+/** A JSON file of the data root, opened as readText opens it. */
+function readJson(cfg: DockerStorageConfig, file: string): unknown {
+  return readStorageJson(file, true, 'Docker', dockerErrors, cfg.dataRoot);
+}
+
+/** Options of the listings (containers(), images()). */
+export interface DockerListOptions extends DockerOptions {
+  /**
+   * Told of each record left out of the listing because it cannot be read
+   * (a symlink, a FIFO, JSON that does not parse, a layer that leads out
+   * of the data root): an EDOCKERSTORAGE DockerError whose `path` is the
+   * record's file.  Without it, each is a process warning
+   * (process.emitWarning).  EDOCKERACCESS (the storage is another user's)
+   * still fails the whole listing.
+   */
+  onError?: (error: DockerError) => void;
+}
+
+/** A record's failure that costs that record only: anything but EDOCKERACCESS. */
+function recordFailure(err: unknown): err is DockerError {
+  return err instanceof DockerError && err.code !== 'EDOCKERACCESS';
+}
+
+/** Tells of the records left out: to onError, else as process warnings. */
+function report(bad: Iterable<DockerError>, opts: DockerListOptions): void {
+  for (const error of bad) {
+    if (opts.onError) opts.onError(error);
+    else process.emitWarning(error.message, { type: 'DockerWarning', code: error.code });
+  }
 }
 
 /** The directories of `dir` (none when it does not exist). */
@@ -109,58 +141,81 @@ export function layerChain(layerId: string, opts: DockerOptions = {}): string[] 
 
 function chainOf(cfg: DockerStorageConfig, layerId: string): string[] {
   const driverDir = path.join(cfg.dataRoot, 'overlay2');
-  if (!LAYER_DIR.test(layerId) || !fs.existsSync(path.join(driverDir, layerId))) {
+  if (!LAYER_DIR.test(layerId)) {
     throw new DockerError('ENOLAYER', `no such layer directory: ${path.join(driverDir, layerId)}`, { path: path.join(driverDir, layerId) });
   }
   // A base layer has no `lower` file: it is all of its chain.
-  return lowerFileChain(driverDir, layerId, 'Docker', dockerErrors) ?? [path.join(driverDir, layerId, 'diff')];
+  return lowerFileChain(driverDir, layerId, 'Docker', dockerErrors) ?? [layerDiffDir(driverDir, layerId, 'Docker', dockerErrors)];
 }
 
-/** Every container (running or not). */
-export function containers(opts: DockerOptions = {}): DockerContainer[] {
-  const cfg = overlay2(opts);
+/** One container of the data root from its records; null while it is being created or removed. */
+function readContainer(cfg: DockerStorageConfig, id: string): DockerContainer | null {
   const mountsDir = path.join(cfg.dataRoot, 'image', 'overlay2', 'layerdb', 'mounts');
-  const out: DockerContainer[] = [];
-  for (const id of listDir(path.join(cfg.dataRoot, 'containers'))) {
-    const file = path.join(cfg.dataRoot, 'containers', id, 'config.v2.json');
-    const c = record(readStorageJson(file, true, 'Docker', dockerErrors));
-    // A container being created or removed has no record, or no layer yet.
-    if (str(c.ID) !== id) continue;
-    // No layer yet (being created), or a name that is no layer dir.
-    const layer = layerDirName(readText(path.join(mountsDir, id, 'mount-id')));
-    if (!layer) continue;
-    const initLayer = layerDirName(readText(path.join(mountsDir, id, 'init-id')));
-    const state = record(c.State);
-    const statePid = typeof state.Pid === 'number' && state.Pid > 0 ? state.Pid : null;
-    const running = state.Running === true && statePid !== null && processAlive(statePid);
-    const dir = path.join(cfg.dataRoot, 'overlay2', layer);
-    let lowerDirs: string[];
-    try {
-      lowerDirs = chainOf(cfg, layer).slice(1);
-    } catch (err) {
-      if (err instanceof DockerError && err.code === 'ENOLAYER') lowerDirs = [];
-      else throw err;
-    }
-    const name = str(c.Name);
-    out.push({
-      id,
-      names: name ? [name.replace(/^\//, '')] : [],
-      image: hex(str(c.Image) ?? ''),
-      imageName: str(record(c.Config).Image),
-      layer,
-      initLayer,
-      created: str(c.Created) ?? '',
-      mergedDir: path.join(dir, 'merged'),
-      upperDir: path.join(dir, 'diff'),
-      workDir: path.join(dir, 'work'),
-      lowerDirs,
-      running,
-      mounted: running,
-      mountPoint: running ? path.join(dir, 'merged') : null,
-      pid: running ? statePid : null,
-    });
+  const file = path.join(cfg.dataRoot, 'containers', id, 'config.v2.json');
+  const c = record(readJson(cfg, file));
+  // A container being created or removed has no record, or no layer yet.
+  if (str(c.ID) !== id) return null;
+  // No layer yet (being created), or a name that is no layer dir.
+  const layer = layerDirName(readText(cfg, path.join(mountsDir, id, 'mount-id')));
+  if (!layer) return null;
+  const initLayer = layerDirName(readText(cfg, path.join(mountsDir, id, 'init-id')));
+  const state = record(c.State);
+  const statePid = typeof state.Pid === 'number' && state.Pid > 0 ? state.Pid : null;
+  const running = state.Running === true && statePid !== null && processAlive(statePid);
+  const dir = path.join(cfg.dataRoot, 'overlay2', layer);
+  let lowerDirs: string[];
+  try {
+    lowerDirs = chainOf(cfg, layer).slice(1);
+  } catch (err) {
+    if (err instanceof DockerError && err.code === 'ENOLAYER') lowerDirs = [];
+    else throw err;
   }
-  return out;
+  const name = str(c.Name);
+  return {
+    id,
+    names: name ? [name.replace(/^\//, '')] : [],
+    image: hex(str(c.Image) ?? ''),
+    imageName: str(record(c.Config).Image),
+    layer,
+    initLayer,
+    created: str(c.Created) ?? '',
+    mergedDir: path.join(dir, 'merged'),
+    upperDir: path.join(dir, 'diff'),
+    workDir: path.join(dir, 'work'),
+    lowerDirs,
+    running,
+    mounted: running,
+    mountPoint: running ? path.join(dir, 'merged') : null,
+    pid: running ? statePid : null,
+  };
+}
+
+/** The containers whose records read, and the failure of each whose do not, by id. */
+function scanContainers(opts: DockerOptions): { good: DockerContainer[]; bad: Map<string, DockerError> } {
+  const cfg = overlay2(opts);
+  const good: DockerContainer[] = [];
+  const bad = new Map<string, DockerError>();
+  for (const id of listDir(path.join(cfg.dataRoot, 'containers'))) {
+    try {
+      const c = readContainer(cfg, id);
+      if (c !== null) good.push(c);
+    } catch (err) {
+      // One bad record costs that record only.
+      if (!recordFailure(err)) throw err;
+      bad.set(id, err);
+    }
+  }
+  return { good, bad };
+}
+
+/**
+ * Every container (running or not).  A container whose records cannot be
+ * read (see DockerListOptions.onError) is left out and reported.
+ */
+export function containers(opts: DockerListOptions = {}): DockerContainer[] {
+  const { good, bad } = scanContainers(opts);
+  report(bad.values(), opts);
+  return good;
 }
 
 /** Resolves a full id or a unique id prefix among `ids`. */
@@ -180,11 +235,14 @@ function resolveId(ref: string, ids: string[], what: 'container' | 'image'): str
  * or unique id prefix (in that order): ENOCONTAINER, EDOCKERAMBIGUOUS.
  */
 export function container(nameOrIdPrefix: string, opts: DockerOptions = {}): DockerContainer {
-  const all = containers(opts);
+  const { good: all, bad } = scanContainers(opts);
   const name = nameOrIdPrefix.replace(/^\//, '');
   const exact = all.find((c) => c.names.includes(name)) ?? all.find((c) => c.id === nameOrIdPrefix);
   if (exact) return exact;
-  const id = resolveId(nameOrIdPrefix, all.map((c) => c.id), 'container');
+  // A container whose records cannot be read: its failure, when it is the one asked for.
+  const id = resolveId(nameOrIdPrefix, [...all.map((c) => c.id), ...bad.keys()], 'container');
+  const failure = bad.get(id);
+  if (failure) throw failure;
   return all.find((c) => c.id === id) as DockerContainer;
 }
 
@@ -198,12 +256,12 @@ function chainIds(diffIds: string[]): string[] {
   return out;
 }
 
-/** Every image (imagedb), with its names from repositories.json. */
-export function images(opts: DockerOptions = {}): DockerImage[] {
+/** The images whose records read, and the failure of each whose do not, by id. */
+function scanImages(opts: DockerOptions): { good: DockerImage[]; bad: Map<string, DockerError> } {
   const cfg = overlay2(opts);
   const imageDir = path.join(cfg.dataRoot, 'image', 'overlay2');
   const names = new Map<string, string[]>();
-  const repositories = record(record(readStorageJson(path.join(imageDir, 'repositories.json'), true, 'Docker', dockerErrors)).Repositories);
+  const repositories = record(record(readJson(cfg, path.join(imageDir, 'repositories.json'))).Repositories);
   for (const tags of Object.values(repositories)) {
     for (const [tag, id] of Object.entries(record(tags))) {
       if (typeof id !== 'string' || tag.includes('@')) continue;
@@ -212,19 +270,35 @@ export function images(opts: DockerOptions = {}): DockerImage[] {
   }
   const layerdb = path.join(imageDir, 'layerdb', 'sha256');
   const contentDir = path.join(imageDir, 'imagedb', 'content', 'sha256');
-  const out: DockerImage[] = [];
+  const good: DockerImage[] = [];
+  const bad = new Map<string, DockerError>();
   for (const id of listDir(contentDir)) {
     if (!/^[0-9a-f]{64}$/.test(id)) continue;
-    const config = record(readStorageJson(path.join(contentDir, id), true, 'Docker', dockerErrors));
-    const diffIds = record(config.rootfs).diff_ids;
-    const chain = chainIds(Array.isArray(diffIds) ? diffIds.filter((d): d is string => typeof d === 'string') : []);
-    let size = 0;
-    for (const chainId of chain) size += Number(readText(path.join(layerdb, hex(chainId), 'size')) ?? 0) || 0;
-    const top = chain.length > 0 ? layerDirName(readText(path.join(layerdb, hex(chain[chain.length - 1]), 'cache-id'))) : null;
-    if (chain.length > 0 && !top) continue; // its layers are being written or removed
-    out.push({ id, names: (names.get(id) ?? []).sort(), layer: top ?? '', chainIds: chain, created: str(config.created), size });
+    try {
+      const config = record(readJson(cfg, path.join(contentDir, id)));
+      const diffIds = record(config.rootfs).diff_ids;
+      const chain = chainIds(Array.isArray(diffIds) ? diffIds.filter((d): d is string => typeof d === 'string' && /^sha256:[0-9a-f]{64}$/.test(d)) : []);
+      let size = 0;
+      for (const chainId of chain) size += Number(readText(cfg, path.join(layerdb, hex(chainId), 'size')) ?? 0) || 0;
+      const top = chain.length > 0 ? layerDirName(readText(cfg, path.join(layerdb, hex(chain[chain.length - 1]), 'cache-id'))) : null;
+      if (chain.length > 0 && !top) continue; // its layers are being written or removed
+      good.push({ id, names: (names.get(id) ?? []).sort(), layer: top ?? '', chainIds: chain, created: str(config.created), size });
+    } catch (err) {
+      if (!recordFailure(err)) throw err;
+      bad.set(id, err);
+    }
   }
-  return out;
+  return { good, bad };
+}
+
+/**
+ * Every image (imagedb), with its names from repositories.json.  An image
+ * whose records cannot be read is left out and reported, as containers() does.
+ */
+export function images(opts: DockerListOptions = {}): DockerImage[] {
+  const { good, bad } = scanImages(opts);
+  report(bad.values(), opts);
+  return good;
 }
 
 /** True if the image name `name` ('repo:tag') is what `ref` asks for ('repo' meaning 'repo:latest'). */
@@ -239,9 +313,11 @@ function nameMatches(name: string, ref: string): boolean {
  * (with or without 'sha256:'), or unique id prefix: ENOIMAGE, EDOCKERAMBIGUOUS.
  */
 export function image(ref: string, opts: DockerOptions = {}): DockerImage {
-  const all = images(opts);
+  const { good: all, bad } = scanImages(opts);
   const byName = all.filter((i) => i.names.some((n) => nameMatches(n, ref)));
   if (byName.length === 1) return byName[0];
-  const id = resolveId(ref, all.map((i) => i.id), 'image');
+  const id = resolveId(ref, [...all.map((i) => i.id), ...bad.keys()], 'image');
+  const failure = bad.get(id);
+  if (failure) throw failure;
   return all.find((i) => i.id === id) as DockerImage;
 }

@@ -16,6 +16,13 @@ export function checkEngineOptions<T>(keys: EngineOptionKeys, options: unknown, 
   return checkWith(options, keys.options, keys.paths, what) as T;
 }
 
+/** Options of a listing (containers(), images()): the discovery options and `onError`. */
+function checkEngineListOptions<T extends { onError?: unknown }>(keys: EngineOptionKeys, options: unknown, what: string): T {
+  const o = checkWith(options, [...keys.options, 'onError'], keys.paths, what) as T;
+  if (o.onError !== undefined && typeof o.onError !== 'function') throw invalid('onError', 'a function', o.onError);
+  return o;
+}
+
 /** Options of a function that opens a session: the discovery options and `root`. */
 function checkEngineSessionOptions<T extends { root?: string }>(keys: EngineOptionKeys, options: unknown, what: string): T {
   const o = checkWith(options, [...keys.options, 'root'], keys.paths, what) as T;
@@ -77,18 +84,24 @@ function checkWith(options: unknown, known: readonly string[], paths: readonly s
 }
 
 /** A front end's four checkers, over its keys. */
-export interface EngineCheckers<O, S, D, E> {
+export interface EngineCheckers<O, S, D, E, L = O> {
   options: (options: unknown, what: string) => O;
+  list: (options: unknown, what: string) => L;
   session: (options: unknown, what: string) => S;
   diff: (options: unknown, what: string) => D;
   export: (options: unknown, what: string) => E;
 }
 
-export function engineCheckers<O, S extends { root?: string }, D extends { signal?: AbortSignal }, E extends { signal?: AbortSignal; xattrs?: boolean }>(
-  keys: EngineOptionKeys,
-): EngineCheckers<O, S, D, E> {
+export function engineCheckers<
+  O,
+  S extends { root?: string },
+  D extends { signal?: AbortSignal },
+  E extends { signal?: AbortSignal; xattrs?: boolean },
+  L extends { onError?: unknown } = O & { onError?: unknown },
+>(keys: EngineOptionKeys): EngineCheckers<O, S, D, E, L> {
   return {
     options: (options, what) => checkEngineOptions<O>(keys, options, what),
+    list: (options, what) => checkEngineListOptions<L>(keys, options, what),
     session: (options, what) => checkEngineSessionOptions<S>(keys, options, what),
     diff: (options, what) => checkEngineDiffOptions<D>(keys, options, what),
     export: (options, what) => checkEngineExportOptions<E>(keys, options, what),

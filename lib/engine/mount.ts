@@ -50,7 +50,7 @@ function shortLinks(diffDirs: string[], fail: EngineErrors): string[] {
   return diffDirs.map((dir) => {
     const layerDir = path.dirname(dir);
     try {
-      const short = (readStorageText(path.join(layerDir, 'link'), false, 'engine', fail) ?? '').trim();
+      const short = (readStorageText(path.join(layerDir, 'link'), false, 'engine', fail, path.dirname(layerDir)) ?? '').trim();
       const link = path.join(path.dirname(layerDir), 'l', short);
       if (short !== '' && fs.realpathSync(link) === fs.realpathSync(dir)) return link;
     } catch {

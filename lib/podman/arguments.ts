@@ -6,13 +6,15 @@ import { engineCheckers } from '../engine/arguments';
 import type { PodmanOptions } from './config';
 import type { PodmanDiffOptions, PodmanExportOptions } from './layers';
 import type { PodmanSessionOptions } from './session';
+import type { PodmanListOptions } from './store';
 
 export const {
   options: checkPodmanOptions,
+  list: checkListOptions,
   session: checkSessionOptions,
   diff: checkDiffOptions,
   export: checkExportOptions,
-} = engineCheckers<PodmanOptions, PodmanSessionOptions, PodmanDiffOptions, PodmanExportOptions>({
+} = engineCheckers<PodmanOptions, PodmanSessionOptions, PodmanDiffOptions, PodmanExportOptions, PodmanListOptions>({
   options: ['uid', 'env', 'home', 'storageConf', 'graphRoot', 'runRoot', 'runtimeDir'],
   paths: ['home', 'storageConf', 'graphRoot', 'runRoot', 'runtimeDir'],
 });

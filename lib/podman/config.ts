@@ -88,7 +88,7 @@ interface StorageKeys {
  * exist.  The file is TOML as containers-storage reads it (dotted keys,
  * inline tables, multi-line strings); a file it would refuse (bad syntax,
  * a key defined twice, a key of ours that is not a string) is
- * EPODMANSTORAGE, with the TOML error as `cause`.
+ * EPODMANSTORAGE, saying what and where but quoting nothing of the file.
  */
 export function readStorageConf(file: string): StorageKeys | null {
   const text = readStorageText(file, true, 'podman', podmanErrors);
@@ -97,7 +97,11 @@ export function readStorageConf(file: string): StorageKeys | null {
   try {
     doc = parseToml(text);
   } catch (error) {
-    throw new PodmanError('EPODMANSTORAGE', `${file}: not valid TOML: ${(error as Error).message.split('\n')[0]}`, { path: file, cause: error });
+    // The TOML error's first line says what is wrong; the rest (and the
+    // error itself) quote the file, which may be a link to a secret.
+    const { line, column } = error as { line?: number; column?: number };
+    const where = typeof line === 'number' ? ` (line ${line}, column ${column})` : '';
+    throw new PodmanError('EPODMANSTORAGE', `${file}: not valid TOML: ${(error as Error).message.split('\n')[0]}${where}`, { path: file });
   }
   const storage = doc.storage;
   if (storage === undefined) return {};

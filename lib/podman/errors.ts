@@ -13,7 +13,7 @@
  * | `ENOCONTAINER`     | no container has that name, id, or id prefix |
  * | `EPODMANAMBIGUOUS` | an id prefix matches several containers (or layers); `candidates` lists their ids |
  * | `ENOLAYER`         | no such layer in the store |
- * | `EPODMANSTORAGE`   | a podman storage file could not be read or parsed (`cause` holds the original error) |
+ * | `EPODMANSTORAGE`   | a podman storage file could not be read or parsed, is a symlink (never followed), or a layer leads out of `overlay` (`cause` holds the read error; never a parse error, which would quote the file) |
  * | `EPODMANDRIVER`    | the storage driver is not `overlay` (only overlay layouts are understood) |
  * | `EPODMANACCESS`    | podman's storage or pause process belongs to another user: permission denied (`cause` holds the node:fs error) |
  * | `ECONTAINERSTOPPED`| the container is not running (no live init pid, or its layer is not mounted) while its namespaces or merged dir are asked for |

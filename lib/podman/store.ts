@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { livePid } from '../engine/process';
-import { lowerFileChain, readStorageJson } from '../engine/storage';
+import { layerDiffDir, lowerFileChain, readStorageJson } from '../engine/storage';
 import { PodmanError, podmanErrors } from './errors';
 import { PodmanOptions, StorageConfig, storageConfig } from './config';
 
@@ -72,8 +72,9 @@ interface Mount {
   count: number;
 }
 
-function readJsonArray(file: string, missingOk: boolean): Record<string, unknown>[] {
-  const v = readStorageJson(file, missingOk, 'podman', podmanErrors);
+/** A JSON array of the store, opened beneath `root` (graphroot or runroot) without following a link. */
+function readJsonArray(root: string, file: string, missingOk: boolean): Record<string, unknown>[] {
+  const v = readStorageJson(file, missingOk, 'podman', podmanErrors, root);
   if (v === null) return [];
   if (!Array.isArray(v)) throw new PodmanError('EPODMANSTORAGE', `${file}: expected a JSON array`, { path: file });
   return v.filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null);
@@ -91,7 +92,7 @@ function requireOverlay(cfg: StorageConfig): void {
 function mounts(cfg: StorageConfig): Map<string, Mount> {
   const file = path.join(cfg.runRoot, `${cfg.driver}-layers`, 'mountpoints.json');
   const out = new Map<string, Mount>();
-  for (const e of readJsonArray(file, true)) {
+  for (const e of readJsonArray(cfg.runRoot, file, true)) {
     const id = str(e.id);
     if (!id) continue;
     out.set(id, { path: str(e.path) ?? '', count: typeof e.count === 'number' ? e.count : 0 });
@@ -117,8 +118,8 @@ export function layers(opts: PodmanOptions = {}): PodmanLayer[] {
   const cfg = storageConfig(opts);
   requireOverlay(cfg);
   const raw = [
-    ...readJsonArray(path.join(cfg.graphRoot, 'overlay-layers', 'layers.json'), true),
-    ...readJsonArray(path.join(cfg.runRoot, 'overlay-layers', 'volatile-layers.json'), true),
+    ...readJsonArray(cfg.graphRoot, path.join(cfg.graphRoot, 'overlay-layers', 'layers.json'), true),
+    ...readJsonArray(cfg.runRoot, path.join(cfg.runRoot, 'overlay-layers', 'volatile-layers.json'), true),
   ];
   const parentOf = new Map<string, string | null>();
   for (const e of raw) {
@@ -170,13 +171,11 @@ function chainOf(cfg: StorageConfig, layerId: string, allLayers: () => PodmanLay
   if (!/^[0-9a-f]{64}$/.test(id) || !fs.existsSync(path.join(overlay, id))) {
     id = resolveId(layerId, allLayers().map((l) => l.id), 'layer');
   }
+  // The layer dir and every one below it checked by fds beneath overlay/.
   const chain = lowerFileChain(overlay, id, 'podman', podmanErrors);
   if (chain) return chain;
-  if (!fs.existsSync(path.join(overlay, id))) {
-    throw new PodmanError('ENOLAYER', `no such layer directory: ${path.join(overlay, id)}`);
-  }
   const layer = allLayers().find((l) => l.id === id);
-  return [path.join(overlay, id, 'diff'), ...(layer ? layer.parents.map((p) => path.join(overlay, p, 'diff')) : [])];
+  return [id, ...(layer ? layer.parents : [])].map((p) => layerDiffDir(overlay, p, 'podman', podmanErrors));
 }
 
 function imageNameOf(metadata: unknown): string | null {
@@ -189,15 +188,29 @@ function imageNameOf(metadata: unknown): string | null {
   }
 }
 
-/** Every container in the store (running or not). */
-export function containers(opts: PodmanOptions = {}): PodmanContainer[] {
+/** Options of the listings (containers()). */
+export interface PodmanListOptions extends PodmanOptions {
+  /**
+   * Told of each container left out of the listing because its layers
+   * cannot be read (a layer dir that is a symlink, a lower link leading out
+   * of the store): an EPODMANSTORAGE PodmanError.  Without it, each is a
+   * process warning (process.emitWarning).  containers.json itself that
+   * cannot be read, or EPODMANACCESS, still fails the whole listing.
+   */
+  onError?: (error: PodmanError) => void;
+}
+
+/** The containers whose layers read, and the failure of each whose do not, by id. */
+function scanContainers(opts: PodmanOptions): { good: PodmanContainer[]; bad: Map<string, PodmanError>; badNames: Map<string, string> } {
   const cfg = storageConfig(opts);
   requireOverlay(cfg);
-  const raw = readJsonArray(path.join(cfg.graphRoot, 'overlay-containers', 'containers.json'), true);
+  const raw = readJsonArray(cfg.graphRoot, path.join(cfg.graphRoot, 'overlay-containers', 'containers.json'), true);
   const m = mounts(cfg);
   let all: PodmanLayer[] | undefined;
   const allLayers = (): PodmanLayer[] => (all ??= layers(opts));
-  const out: PodmanContainer[] = [];
+  const good: PodmanContainer[] = [];
+  const bad = new Map<string, PodmanError>();
+  const badNames = new Map<string, string>();
   for (const e of raw) {
     const id = str(e.id);
     const layer = str(e.layer);
@@ -208,11 +221,16 @@ export function containers(opts: PodmanOptions = {}): PodmanContainer[] {
       lowerDirs = chainOf(cfg, layer, allLayers).slice(1);
     } catch (err) {
       if (err instanceof PodmanError && err.code === 'ENOLAYER') lowerDirs = [];
-      else throw err;
+      else if (err instanceof PodmanError && err.code !== 'EPODMANACCESS') {
+        // One bad record costs that record only.
+        bad.set(id, err);
+        for (const name of strs(e.names)) badNames.set(name, id);
+        continue;
+      } else throw err;
     }
     const mount = m.get(layer);
     const userdata = path.join(cfg.runRoot, 'overlay-containers', id, 'userdata');
-    out.push({
+    good.push({
       id,
       names: strs(e.names),
       image: str(e.image) ?? '',
@@ -229,7 +247,20 @@ export function containers(opts: PodmanOptions = {}): PodmanContainer[] {
       conmonPid: livePid(path.join(userdata, 'conmon.pid')),
     });
   }
-  return out;
+  return { good, bad, badNames };
+}
+
+/**
+ * Every container in the store (running or not).  One whose layers cannot
+ * be read (see PodmanListOptions.onError) is left out and reported.
+ */
+export function containers(opts: PodmanListOptions = {}): PodmanContainer[] {
+  const { good, bad } = scanContainers(opts);
+  for (const error of bad.values()) {
+    if (opts.onError) opts.onError(error);
+    else process.emitWarning(error.message, { type: 'PodmanWarning', code: error.code });
+  }
+  return good;
 }
 
 /**
@@ -238,10 +269,15 @@ export function containers(opts: PodmanOptions = {}): PodmanContainer[] {
  * `candidates`) if a prefix matches several.
  */
 export function container(nameOrIdPrefix: string, opts: PodmanOptions = {}): PodmanContainer {
-  const all = containers(opts);
+  const { good: all, bad, badNames } = scanContainers(opts);
   const exact = all.find((c) => c.names.includes(nameOrIdPrefix)) ?? all.find((c) => c.id === nameOrIdPrefix);
   if (exact) return exact;
-  const id = resolveId(nameOrIdPrefix, all.map((c) => c.id), 'container');
+  // A container whose layers cannot be read: its failure, when it is the one asked for.
+  const named = badNames.get(nameOrIdPrefix);
+  if (named !== undefined) throw bad.get(named)!;
+  const id = resolveId(nameOrIdPrefix, [...all.map((c) => c.id), ...bad.keys()], 'container');
+  const failure = bad.get(id);
+  if (failure) throw failure;
   return all.find((c) => c.id === id) as PodmanContainer;
 }
 
@@ -266,7 +302,7 @@ export function images(opts: PodmanOptions = {}): PodmanImage[] {
   const cfg = storageConfig(opts);
   requireOverlay(cfg);
   const out: PodmanImage[] = [];
-  for (const e of readJsonArray(path.join(cfg.graphRoot, 'overlay-images', 'images.json'), true)) {
+  for (const e of readJsonArray(cfg.graphRoot, path.join(cfg.graphRoot, 'overlay-images', 'images.json'), true)) {
     const id = str(e.id);
     const layer = str(e.layer);
     if (!id || !layer) continue;

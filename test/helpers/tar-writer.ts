@@ -20,7 +20,8 @@ function octal(block: Buffer, offset: number, width: number, value: number): voi
   block.write(value.toString(8).padStart(width - 1, '0'), offset, width - 1, 'ascii');
 }
 
-function paxRecord(key: string, value: Buffer): Buffer {
+/** One pax record, `<length> <key>=<value>\n`. */
+export function paxRecord(key: string, value: Buffer): Buffer {
   const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
   // The length counts its own digits.
   let length = body.length + 1;
@@ -93,3 +94,28 @@ export function padding(size: number): Buffer {
 /** The end of an archive: two zero blocks. */
 export const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK);
 
+
+/** Sets a header block's checksum (the sum of its bytes, the checksum field counted as spaces). */
+export function setChecksum(block: Buffer): Buffer {
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += block[i]!;
+  block.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii');
+  return block;
+}
+
+/** `value` in GNU's base-256 form (0x80, then big-endian bytes) in the field at `offset`. */
+export function base256(block: Buffer, offset: number, width: number, value: bigint): void {
+  block[offset] = 0x80;
+  let v = value;
+  for (let i = offset + width - 1; i > offset; i--) {
+    block[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+}
+
+/** An extended header of type `flag` ('x', 'g', 'L', 'K') with `payload` after it, padded. */
+export function extendedHeader(flag: string, payload: Buffer): Buffer {
+  const block = ustar(Buffer.from(flag === 'L' || flag === 'K' ? '././@LongLink' : 'PaxHeader/x'), Buffer.alloc(0), flag, { name: Buffer.alloc(0), type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: { seconds: 0, nanoseconds: 0 } }, payload.length, Buffer.alloc(0));
+  return Buffer.concat([block, payload, padding(payload.length)]);
+}
