@@ -3,9 +3,12 @@
  * one a user runs: the containers of rootless or rootful podman and Docker,
  * each row saying which engine it came from.
  */
+import { DockerError } from './docker/errors';
 import { checkEngineOptions } from './engine/arguments';
 import { inspectedUid, type UserOptions } from './engine/users';
 import * as dockerStore from './docker/store';
+import { invalid } from './options';
+import { PodmanError } from './podman/errors';
 import * as podmanStore from './podman/store';
 
 /** The container engines the library reads. */
@@ -40,21 +43,30 @@ export interface EngineContainer {
 }
 
 /** Whose engines to look at: a uid (0 = rootful), and that user's environment and home. */
-export type EnginesOptions = UserOptions;
+export interface EnginesOptions extends UserOptions {
+  /**
+   * Told of what is left out of the listing: an engine that cannot be read
+   * at all (another user's storage, an unsupported driver), whose error
+   * costs that engine's rows only, and each container whose records cannot
+   * be read (as the engines' own containers() tell it).  Without it, each
+   * is a process warning (process.emitWarning).  Throw from it to stop.
+   */
+  onError?: (error: PodmanError | DockerError) => void;
+}
 
-const KEYS = { options: ['uid', 'env', 'home'], paths: ['home'] };
+const KEYS = { options: ['uid', 'env', 'home', 'onError'], paths: ['home'] };
 
 /**
  * The containers of every engine the user has (podman's storage, Docker's
  * data root, at their default places for that user or where the user's
  * storage.conf and daemon.json move them), podman's first. An engine with
- * no storage gives none; errors reading one that has (another user's, an
- * unsupported driver) are thrown as that engine's error.  A container whose
- * records cannot be read is left out with a process warning (the engines'
- * own containers() take an onError).
+ * no storage gives none. One engine that cannot be read does not hide the
+ * others: its error goes to `onError` (by default a process warning), as
+ * does each container left out for records that cannot be read.
  */
 export function containers(options?: EnginesOptions): EngineContainer[] {
-  const opts = checkEngineOptions<UserOptions>(KEYS, options, 'containers');
+  const opts = checkEngineOptions<EnginesOptions>(KEYS, options, 'containers');
+  if (opts.onError !== undefined && typeof opts.onError !== 'function') throw invalid('onError', 'a function', opts.onError);
   const rootless = inspectedUid(opts) !== 0;
   type Found = Omit<EngineContainer, 'engine' | 'rootless' | 'running'>;
   const row = (engine: Engine, c: Found, running: boolean): EngineContainer => ({
@@ -71,8 +83,30 @@ export function containers(options?: EnginesOptions): EngineContainer[] {
     workDir: c.workDir,
     lowerDirs: c.lowerDirs,
   });
+  // What onError itself throws stops the listing: it is not an engine's error to tell again.
+  let stopped = false;
+  const told = opts.onError;
+  const onError = told && ((error: PodmanError | DockerError): void => {
+    try {
+      told(error);
+    } catch (thrown) {
+      stopped = true;
+      throw thrown;
+    }
+  });
+  const listed = { ...opts, onError };
+  const each = <T>(list: () => T[]): T[] => {
+    try {
+      return list();
+    } catch (error) {
+      if (stopped || !(error instanceof PodmanError || error instanceof DockerError)) throw error;
+      if (onError) onError(error);
+      else process.emitWarning(error.message, { type: error.name.replace(/Error$/, 'Warning'), code: error.code });
+      return [];
+    }
+  };
   return [
-    ...podmanStore.containers(opts).map((c) => row('podman', c, c.pid !== null)),
-    ...dockerStore.containers(opts).map((c) => row('docker', c, c.running)),
+    ...each(() => podmanStore.containers(listed)).map((c) => row('podman', c, c.pid !== null)),
+    ...each(() => dockerStore.containers(listed)).map((c) => row('docker', c, c.running)),
   ];
 }

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { docker, podman } from '../lib';
+import { containers, docker, podman } from '../lib';
 import { requires, userNamespaces, which } from './helpers/requirements';
 
 const UID = process.getuid ? process.getuid() : 0;
@@ -422,6 +422,54 @@ describe('docker containers, images and chains on a made data root', () => {
     } finally {
       fs.rmSync(empty, { recursive: true, force: true });
     }
+  });
+});
+
+describe('containers() over every engine', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-engines-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** A user whose podman cannot be read (the vfs driver) and whose Docker data root holds web, old and other. */
+  const user = () => {
+    const env = { STORAGE_DRIVER: 'vfs', XDG_DATA_HOME: path.join(dir, 'data'), XDG_CONFIG_HOME: path.join(dir, 'cfg'), XDG_RUNTIME_DIR: path.join(dir, 'run') };
+    makeDataRoot(path.join(dir, 'data', 'docker'));
+    return { uid: 4242, home: dir, env };
+  };
+
+  it("one engine that cannot be read does not hide the other's containers: its error goes to onError", () => {
+    const opts = user();
+    expect(codeOf(() => podman.containers(opts))).toBe('EPODMANDRIVER');
+    const told: string[] = [];
+    const rows = containers({ ...opts, onError: (error) => told.push(error.code) });
+    expect(told).toEqual(['EPODMANDRIVER']);
+    expect(rows.map((r) => `${r.engine} ${r.names[0]}`).sort()).toEqual(['docker old', 'docker other', 'docker web']);
+  });
+
+  it('without onError the error is a process warning; what onError throws stops the listing', () => {
+    const opts = user();
+    const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      expect(containers(opts)).toHaveLength(3);
+      expect(emitWarning.mock.calls).toEqual([[expect.stringContaining("storage driver is 'vfs'"), { type: 'PodmanWarning', code: 'EPODMANDRIVER' }]]);
+    } finally {
+      emitWarning.mockRestore();
+    }
+    const stop = new Error('stop');
+    let calls = 0;
+    expect(() =>
+      containers({
+        ...opts,
+        onError: () => {
+          calls++;
+          throw stop;
+        },
+      }),
+    ).toThrow(stop);
+    expect(calls).toBe(1);
+    expect(codeOf(() => containers({ ...opts, onError: 'skip' as unknown as () => void }))).toBe('ERR_INVALID_ARG_TYPE');
   });
 });
 
