@@ -231,6 +231,9 @@ export interface Backend {
 }
 
 const READ_FILE_OPTIONS = ['encoding', 'signal'];
+const EINVAL = 22;
+const SLASH = 0x2f;
+const DOT = 0x2e;
 const DEFAULT_STREAM_CHUNK = 64 * 1024;
 /** Frames of change records a diff sends ahead of the reader. */
 const DIFF_WINDOW = 4;
@@ -459,7 +462,7 @@ export abstract class FileSystem {
    * whiteouts become overlayfs's (see lib/extract.ts).
    */
   async extractTar(source: AsyncIterable<Buffer | Uint8Array | string>, dir: string, options?: ExtractOptions): Promise<ExtractResult> {
-    if (source === null || typeof (source as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== 'function') {
+    if (source === null || source === undefined || typeof (source as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== 'function') {
       throw invalid('source', 'a Readable or an async iterable of Buffers', source);
     }
     const destination = checkString('dir', dir);
@@ -540,7 +543,7 @@ export abstract class FileSystem {
     const mode = checkMode('mode', o.mode, 0o777);
     const [uid, gid] = ownerIds(o);
     const signal = checkSignal(o.signal);
-    const bytes = this.#pathBytes(path, 'mkdir');
+    const bytes = this.#entryBytes(path, 'mkdir');
     let first: Buffer;
     try {
       first = await request(this.#backend.channel(), Op.Mkdir, [mode, recursive ? MKDIR_RECURSIVE : 0, uid, gid], bytes, signal);
@@ -552,12 +555,12 @@ export abstract class FileSystem {
 
   /** Removes a file or a symlink (a directory is EISDIR: see rmdir() and rm()). */
   async unlink(path: PathLike, options?: SignalOptions): Promise<void> {
-    return this.#change(Op.Unlink, 'unlink', [], () => this.#pathBytes(path, 'unlink'), options, this.unlink);
+    return this.#change(Op.Unlink, 'unlink', [], () => this.#entryBytes(path, 'unlink'), options, this.unlink);
   }
 
   /** Removes an empty directory (rm() removes trees). */
   async rmdir(path: PathLike, options?: SignalOptions): Promise<void> {
-    return this.#change(Op.Rmdir, 'rmdir', [], () => this.#pathBytes(path, 'rmdir'), options, this.rmdir);
+    return this.#change(Op.Rmdir, 'rmdir', [], () => this.#entryBytes(path, 'rmdir'), options, this.rmdir);
   }
 
   /** Renames `oldPath` to `newPath`, as rename(2): an existing `newPath` is replaced where rename(2) allows it. */
@@ -576,7 +579,7 @@ export abstract class FileSystem {
     if (typeof type !== 'object' && type !== undefined) checkOneOf('type', type, ['file', 'dir', 'junction'], 'file');
     const targetBytes = checkPath(target, 'target');
     if (targetBytes.length >= 4096) throw withCallerStack(fsError(36, 'symlink', target.toString()), this.symlink);
-    return this.#change(Op.Symlink, 'symlink', [], () => encodeStrings([targetBytes, this.#pathBytes(path, 'symlink')]), options, this.symlink);
+    return this.#change(Op.Symlink, 'symlink', [], () => encodeStrings([targetBytes, this.#entryBytes(path, 'symlink')]), options, this.symlink);
   }
 
   /**
@@ -598,7 +601,7 @@ export abstract class FileSystem {
     head.writeBigUInt64LE(rdev, 4);
     head.writeUInt32LE(uid, 12);
     head.writeUInt32LE(gid, 16);
-    return this.#change(Op.Mknod, 'mknod', [], () => Buffer.concat([head, this.#pathBytes(path, 'mknod')]), { signal: o.signal as AbortSignal | undefined }, this.mknod);
+    return this.#change(Op.Mknod, 'mknod', [], () => Buffer.concat([head, this.#entryBytes(path, 'mknod')]), { signal: o.signal as AbortSignal | undefined }, this.mknod);
   }
 
   /** Sets the extended attribute `name` of the entry itself (a final symlink not followed). */
@@ -610,7 +613,7 @@ export abstract class FileSystem {
       Op.SetXattr,
       'setxattr',
       [],
-      () => encodeStrings([Buffer.from(key), Buffer.from(value), this.#pathBytes(path, 'setxattr')]),
+      () => encodeStrings([Buffer.from(key), Buffer.from(value), this.#entryBytes(path, 'setxattr')]),
       options,
       this.setXattr,
     );
@@ -618,7 +621,7 @@ export abstract class FileSystem {
 
   /** Sets the mode of the file `path` names (a symlink's target, inside the session's root). */
   async chmod(path: PathLike, mode: number | string, options?: SignalOptions): Promise<void> {
-    return this.#change(Op.Chmod, 'chmod', [checkMode('mode', mode === undefined ? null : mode, 0)], () => this.#pathBytes(path, 'chmod'), options, this.chmod);
+    return this.#change(Op.Chmod, 'chmod', [checkMode('mode', mode === undefined ? null : mode, 0)], () => this.#entryBytes(path, 'chmod'), options, this.chmod);
   }
 
   /**
@@ -636,7 +639,7 @@ export abstract class FileSystem {
       if (tree.keepGoing || tree.onProgress || tree.crossMounts) {
         throw invalidValue('recursive', 'true with onError, onProgress or crossMounts', o.recursive);
       }
-      return this.#change(Op.Chown, 'chown', [ids[0], ids[1], 0], () => this.#pathBytes(path, 'chown'), { signal: o.signal as AbortSignal | undefined }, this.chown);
+      return this.#change(Op.Chown, 'chown', [ids[0], ids[1], 0], () => this.#entryBytes(path, 'chown'), { signal: o.signal as AbortSignal | undefined }, this.chown);
     }
     return this.#tree(Op.ChownTree, 'chown', path, TREE_RECURSIVE, ids, o, this.chown);
   }
@@ -644,7 +647,7 @@ export abstract class FileSystem {
   /** Sets the owner of `path` itself, a symlink included. */
   async lchown(path: PathLike, uid: number, gid: number, options?: SignalOptions): Promise<void> {
     const fields = [checkOwnerId('uid', uid, false) >>> 0, checkOwnerId('gid', gid, false) >>> 0, NO_FOLLOW];
-    return this.#change(Op.Chown, 'lchown', fields, () => this.#pathBytes(path, 'lchown'), options, this.lchown);
+    return this.#change(Op.Chown, 'lchown', fields, () => this.#entryBytes(path, 'lchown'), options, this.lchown);
   }
 
   /** Sets access and modification times (seconds, numeric strings or Dates) of the file `path` names. */
@@ -662,7 +665,7 @@ export abstract class FileSystem {
     const length = checkInteger('len', len, 0, Number.MAX_SAFE_INTEGER, 0);
     const tail = Buffer.alloc(8);
     tail.writeBigUInt64LE(BigInt(length), 0);
-    return this.#change(Op.Truncate, 'open', [], () => Buffer.concat([tail, this.#pathBytes(path, 'open')]), options, this.truncate);
+    return this.#change(Op.Truncate, 'open', [], () => Buffer.concat([tail, this.#entryBytes(path, 'open')]), options, this.truncate);
   }
 
   /**
@@ -676,7 +679,7 @@ export abstract class FileSystem {
     const target = writeTarget(o, 'flag');
     const signal = checkSignal(o.signal);
     const bytes = writeData(data, encoding);
-    const pathBytes = this.#pathBytes(path, 'open');
+    const pathBytes = this.#entryBytes(path, 'open');
     try {
       await writeAll(this.#backend.channel(), path.toString(), pathBytes, target, bytes, encoding, signal);
     } catch (error) {
@@ -698,7 +701,7 @@ export abstract class FileSystem {
     const encoding = checkBufferEncoding(o.encoding);
     const highWaterMark = checkInteger('highWaterMark', o.highWaterMark, 1, 2 ** 30, DEFAULT_STREAM_CHUNK);
     const signal = checkSignal(o.signal);
-    const pathBytes = this.#pathBytes(path, 'open');
+    const pathBytes = this.#entryBytes(path, 'open');
     const backend = this.#backend;
     const stream = new FileWriteStream({
       channel: () => backend.channel(),
@@ -787,7 +790,7 @@ export abstract class FileSystem {
     let bytes: Buffer;
     let channel: Channel;
     try {
-      bytes = this.#pathBytes(path, syscall);
+      bytes = this.#entryBytes(path, syscall);
       channel = this.#backend.channel();
     } catch (error) {
       throw site.graft(error as Error);
@@ -816,7 +819,7 @@ export abstract class FileSystem {
     times.writeUInt32LE(mns, 20);
     times.writeUInt32LE(flags, 24);
     const syscall = flags ? 'lutime' : 'utime';
-    return this.#change(Op.Utimes, syscall, [], () => Buffer.concat([times, this.#pathBytes(path, syscall)]), options, caller);
+    return this.#change(Op.Utimes, syscall, [], () => Buffer.concat([times, this.#entryBytes(path, syscall)]), options, caller);
   }
 
   /**
@@ -882,7 +885,17 @@ export abstract class FileSystem {
 
   /** Two paths, as rename and link send them. */
   #pathPair(from: PathLike, to: PathLike, syscall: string): Buffer {
-    return encodeStrings([this.#pathBytes(from, syscall), this.#pathBytes(to, syscall)]);
+    return encodeStrings([this.#entryBytes(from, syscall), this.#entryBytes(to, syscall)]);
+  }
+
+  /**
+   * The bytes of a path a change acts on: as #pathBytes, and a last
+   * component '.' or '..' is EINVAL however the path is written (resolving
+   * a relative path would collapse it, and act on the directory above).
+   */
+  #entryBytes(path: PathLike, syscall: string): Buffer {
+    if (endsInDots(checkPath(path))) throw fsError(EINVAL, syscall, path.toString());
+    return this.#pathBytes(path, syscall);
   }
 
   /** The bytes the server opens for `path`: resolved, and checked as the kernel would. */
@@ -934,11 +947,24 @@ function checkTreeOptions(o: Record<string, unknown>, what: string): Pick<TreeOp
   };
 }
 
+/** Whether the last component of `path` (trailing slashes aside) is '.' or '..'. */
+function endsInDots(path: Buffer): boolean {
+  let end = path.length;
+  while (end > 0 && path[end - 1] === SLASH) end--;
+  if (end === 0) return false;
+  const start = path.lastIndexOf(SLASH, end - 1) + 1;
+  const length = end - start;
+  return (length === 1 || length === 2) && path[start] === DOT && path[end - 1] === DOT;
+}
+
 function resolveBytes(resolvePath: PathResolver, path: PathLike, bytes: Buffer): Buffer {
   if (typeof path === 'string') return Buffer.from(resolvePath(path));
-  // Buffer paths may not be UTF-8: resolve only when relative.
-  if (bytes[0] === 0x2f) return bytes;
-  return Buffer.from(resolvePath(bytes.toString('utf8')));
+  // Buffer paths may not be UTF-8: resolve only when relative, byte for
+  // byte (latin1 gives each byte a character of its own, '/' and '.'
+  // themselves), against the base in the same form.
+  if (bytes[0] === SLASH) return bytes;
+  const base = Buffer.from(resolvePath('.')).toString('latin1');
+  return Buffer.from(nodePath.posix.resolve(base, bytes.toString('latin1')), 'latin1');
 }
 
 /**
