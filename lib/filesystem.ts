@@ -39,6 +39,7 @@ import {
   NO_ID,
   Op,
   Reply,
+  TAR_COPY,
   TREE_ALLOW_ROOT,
   TREE_CROSS_MOUNTS,
   TREE_FORCE,
@@ -439,16 +440,20 @@ export abstract class FileSystem {
     });
   }
 
-  /** A read stream of a regular file only: anything else (swapped in since it was seen) fails it with ENOTREGULAR before it is waited on. */
-  #regularStream(path: PathLike, end: number | undefined, signal: AbortSignal | undefined): Readable {
+  /**
+   * The tar of `path` a copy reads (TAR_COPY): `path` itself first as '.',
+   * not followed, and every entry opened by the server relative to a
+   * directory it holds, never through a path.
+   */
+  #copyArchive(path: string, signal: AbortSignal | undefined): Readable {
     const backend = this.#backend;
+    const pathBytes = this.#pathBytes(path, 'open');
     return new FileReadStream({
       channel: () => backend.channel(),
-      path: path.toString(),
-      request: rangeRequest(this.#pathBytes(path, 'open'), { start: 0, end }),
-      highWaterMark: DEFAULT_STREAM_CHUNK,
+      path,
+      request: (window, chunk) => [Op.Tar, encodeTar(TAR_COPY, window, chunk, pathBytes)],
+      highWaterMark: TAR_CHUNK,
       signal,
-      regularOnly: true,
       graft: (error) => error,
     });
   }
@@ -735,7 +740,8 @@ export abstract class FileSystem {
    * which must not exist, as `podman cp` does.  What is copied belongs to
    * the session's own user unless `preserveOwnership`; modes and file times
    * are kept; symlinks are copied as links; FIFOs, sockets and devices are
-   * skipped.
+   * skipped.  Names are bytes.  A copy that fails or is aborted removes what
+   * it made (where that fails too, the error's `partialOutput` says where).
    */
   async copyFromHost(hostPath: string, path: string, options?: CopyInOptions): Promise<CopyResult> {
     const o = checkOptionsObject(options, ['recursive', 'preserveOwnership', 'signal'], 'copyFromHost');
@@ -757,9 +763,15 @@ export abstract class FileSystem {
   /**
    * Copies `path` to `hostPath` on the host, which must not exist: what is
    * copied belongs to the calling user, with the modes (less set-id bits)
-   * and file times of the originals; symlinks are copied as links; FIFOs,
-   * sockets and devices are skipped, and so is a file that became one
-   * after the walk saw it (never waited on).
+   * and file times of the originals; symlinks are copied as links, hard
+   * links within the tree as links; FIFOs and devices are skipped, and so
+   * is a file that became one during the copy (never waited on); sockets
+   * are left out.  One job in the server reads the tree, every entry
+   * opened relative to a directory it holds, never through a symlink
+   * (`path` itself included): a directory swapped for a symlink mid-copy
+   * is never read through.  Names are bytes.  A copy that fails or is
+   * aborted removes what it made (where that fails too, the error's
+   * `partialOutput` says where).
    */
   async copyToHost(path: string, hostPath: string, options?: CopyOptions): Promise<CopyResult> {
     const o = checkOptionsObject(options, ['recursive', 'signal'], 'copyToHost');
@@ -767,7 +779,7 @@ export abstract class FileSystem {
     checkPath(path);
     checkPath(hostPath, 'hostPath');
     try {
-      return await copyOut(this, path, hostPath, { ...checked, open: (file, signal) => this.#regularStream(file, undefined, signal) });
+      return await copyOut(this.#copyArchive(path, checked.signal), path, hostPath, checked);
     } catch (error) {
       throw withCallerStack(error as Error, this.copyToHost);
     }

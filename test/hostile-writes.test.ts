@@ -1,8 +1,9 @@
-// Hostile content against the write side (issue 26, items 2 and 3), for
-// each way of reaching a file: whiteout names that strip to '.' or '..',
-// and '.' or '..' as the last component of a change's path, relative or
-// absolute.  What a test expects comes from node:fs and find(1), never from
-// the library.
+// Hostile content against the write side (issue 26, items 1, 2, 3 and 9),
+// for each way of reaching a file: a directory swapped for a symlink in the
+// middle of a copy, names that are not UTF-8, a failed copy's partial
+// output, whiteout names that strip to '.' or '..', and '.' or '..' as the
+// last component of a change's path, relative or absolute.  What a test
+// expects comes from node:fs and find(1), never from the library.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -49,6 +50,16 @@ function listing(dir: string): string[] {
   return out.split('\n').filter(Boolean).sort();
 }
 
+/** Names under `dir` as bytes (latin1 strings), with the content of each regular file. */
+function contents(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const names = execFileSync('find', [dir, '-mindepth', '1', '-type', 'f', '-printf', '%P\\0'], { encoding: 'buffer' });
+  for (const name of names.toString('latin1').split('\0').filter(Boolean)) {
+    out.set(name, fs.readFileSync(Buffer.concat([Buffer.from(`${dir}/`), Buffer.from(name, 'latin1')])).toString('latin1'));
+  }
+  return out;
+}
+
 function tarEntry(name: string, more: Partial<TarHeader> = {}): Buffer {
   const h: TarHeader = {
     name: Buffer.from(name),
@@ -63,6 +74,10 @@ function tarEntry(name: string, more: Partial<TarHeader> = {}): Buffer {
   return Buffer.concat([encodeHeader(h), padding(0)]);
 }
 
+const until = async (done: () => boolean): Promise<void> => {
+  while (!done()) await new Promise((resolve) => setTimeout(resolve, 1));
+};
+
 describe.each(targets)('hostile writes: $name', (target) => {
   let dir: string;
   beforeAll(async () => {
@@ -75,6 +90,92 @@ describe.each(targets)('hostile writes: $name', (target) => {
     dir = tempDir('unshare-fs-hostile-');
   });
   afterEach(() => removeTree(dir));
+
+  test('copyToHost never reads through a directory swapped for a symlink after the copy began', async () => {
+    const tree = path.join(dir, 'tree');
+    const outside = path.join(dir, 'outside');
+    const out = path.join(dir, 'out');
+    fs.mkdirSync(path.join(tree, 'd'), { recursive: true });
+    fs.mkdirSync(outside);
+    // The first file copied: long enough that the swap comes while it is.
+    fs.writeFileSync(path.join(tree, 'big'), Buffer.alloc(64 << 20, 0x61));
+    fs.writeFileSync(path.join(tree, 'd/shadow'), 'inside the tree\n');
+    fs.writeFileSync(path.join(outside, 'shadow'), 'OUTSIDE THE TREE\n');
+    let settled = false;
+    const copying = target
+      .fs()
+      .copyToHost(tree, out, { recursive: true })
+      .finally(() => {
+        settled = true;
+      });
+    await until(() => fs.existsSync(path.join(out, 'big')));
+    expect(settled).toBe(false); // the swap comes during the copy
+    fs.renameSync(path.join(tree, 'd'), path.join(tree, 'd.moved'));
+    fs.symlinkSync(outside, path.join(tree, 'd'));
+    await copying;
+    const copied = contents(out);
+    for (const [name, text] of copied) expect([name, text.includes('OUTSIDE')]).toEqual([name, false]);
+    expect(copied.get('big')?.length).toBe(64 << 20);
+    // d was read before the swap (its own file), or left out, or copied as the link it became.
+    const d = fs.lstatSync(path.join(out, 'd'), { throwIfNoEntry: false });
+    if (d?.isDirectory()) expect(copied.get('d/shadow')).toBe('inside the tree\n');
+    if (d?.isSymbolicLink()) expect(fs.readlinkSync(path.join(out, 'd'))).toBe(outside);
+  });
+
+  test('copies keep names that are not UTF-8, byte for byte, both ways', async () => {
+    const tree = path.join(dir, 'tree');
+    const bytes = (name: string): Buffer => Buffer.from(name, 'latin1');
+    const under = (base: string, name: string): Buffer => Buffer.concat([Buffer.from(`${base}/`), bytes(name)]);
+    fs.mkdirSync(tree);
+    fs.writeFileSync(under(tree, 'bad\xffname'), 'latin-1 name\n');
+    fs.mkdirSync(under(tree, 'caf\xe9'));
+    fs.writeFileSync(under(tree, 'caf\xe9/men\xfc'), 'deeper\n');
+    fs.chmodSync(under(tree, 'caf\xe9/men\xfc'), 0o600);
+    // A time before the epoch, with a fraction: 1.5 s before it.
+    fs.utimesSync(under(tree, 'caf\xe9/men\xfc'), new Date(-1500), new Date(-1500));
+    fs.symlinkSync(bytes('bad\xffname'), under(tree, 'link\xfe'));
+    const expected = listing(tree);
+    expect(expected).toHaveLength(4);
+
+    const out = path.join(dir, 'out');
+    expect(await target.fs().copyToHost(tree, out, { recursive: true })).toEqual({ entries: 5, bytes: 13 + 7, skipped: 0 });
+    // Times aside (a symlink's and a directory's are not kept).
+    const timeless = (rows: string[]): string[] => rows.map((row) => row.replace(/ [0-9]+\.[0-9]+ /, ' '));
+    expect(timeless(listing(out))).toEqual(timeless(expected));
+    expect(contents(out)).toEqual(contents(tree));
+    // File times to the microsecond (the nanoseconds travel; utimes takes a double).
+    for (const name of ['bad\xffname', 'caf\xe9/men\xfc']) {
+      const [copy, original] = [fs.statSync(under(out, name), { bigint: true }), fs.statSync(under(tree, name), { bigint: true })];
+      expect([name, Math.abs(Number(copy.mtimeNs - original.mtimeNs)) < 1000]).toEqual([name, true]);
+    }
+    expect(fs.statSync(under(out, 'caf\xe9/men\xfc')).mtimeMs).toBe(-1500);
+
+    const back = path.join(dir, 'back');
+    expect(await target.fs().copyFromHost(out, back, { recursive: true })).toEqual({ entries: 5, bytes: 13 + 7, skipped: 0 });
+    expect(contents(back)).toEqual(contents(tree));
+    expect(fs.readlinkSync(under(back, 'link\xfe'), { encoding: 'buffer' })).toEqual(bytes('bad\xffname'));
+  });
+
+  test('a copy that fails removes what it made, both ways', async () => {
+    // The copy's destination is so deep that the tree's deepest paths pass
+    // PATH_MAX there (ENAMETOOLONG), after much of it was made.
+    const tree = path.join(dir, 'tree');
+    const level = 'd'.repeat(200);
+    let deepest = tree;
+    for (let i = 0; i < 10; i++) {
+      deepest = path.join(deepest, level);
+      fs.mkdirSync(deepest, { recursive: true });
+      fs.writeFileSync(path.join(deepest, 'f'), `level ${i}\n`);
+    }
+    let far = dir;
+    for (let i = 0; i < 12; i++) far = path.join(far, 'x'.repeat(200));
+    fs.mkdirSync(far, { recursive: true });
+    const out = path.join(far, 'out');
+    await expect(target.fs().copyToHost(tree, out, { recursive: true })).rejects.toMatchObject({ code: 'ENAMETOOLONG' });
+    expect(fs.readdirSync(far)).toEqual([]);
+    await expect(target.fs().copyFromHost(tree, out, { recursive: true })).rejects.toMatchObject({ code: 'ENAMETOOLONG' });
+    expect(fs.readdirSync(far)).toEqual([]);
+  });
 
   test('extractTar with overlay: a whiteout of ., .. or nothing is ETARPATH and removes nothing', async () => {
     const work = path.join(dir, 'work');
