@@ -156,7 +156,7 @@ describe.each(targets)('hostile writes: $name', (target) => {
     expect(fs.readlinkSync(under(back, 'link\xfe'), { encoding: 'buffer' })).toEqual(bytes('bad\xffname'));
   });
 
-  test('a copy that fails removes what it made, both ways', async () => {
+  test('a copy that fails or is aborted removes what it made', async () => {
     // The copy's destination is so deep that the tree's deepest paths pass
     // PATH_MAX there (ENAMETOOLONG), after much of it was made.
     const tree = path.join(dir, 'tree');
@@ -175,6 +175,15 @@ describe.each(targets)('hostile writes: $name', (target) => {
     expect(fs.readdirSync(far)).toEqual([]);
     await expect(target.fs().copyFromHost(tree, out, { recursive: true })).rejects.toMatchObject({ code: 'ENAMETOOLONG' });
     expect(fs.readdirSync(far)).toEqual([]);
+    // Aborted once it has begun: the same.
+    fs.writeFileSync(path.join(tree, 'big'), Buffer.alloc(64 << 20, 1));
+    const near = path.join(dir, 'near');
+    const controller = new AbortController();
+    const copying = target.fs().copyToHost(tree, near, { recursive: true, signal: controller.signal });
+    await until(() => fs.existsSync(path.join(near, 'big')));
+    controller.abort();
+    await expect(copying).rejects.toMatchObject({ name: 'AbortError' });
+    expect(fs.existsSync(near)).toBe(false);
   });
 
   test('extractTar with overlay: a whiteout of ., .. or nothing is ETARPATH and removes nothing', async () => {
