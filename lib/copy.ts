@@ -3,22 +3,31 @@
 // user, the other side through the FileSystem's requests, contents streamed
 // with backpressure both ways.  Symlinks are copied as links, never
 // followed; FIFOs, sockets and devices are skipped (and counted): a copy
-// never opens one.
+// never opens one.  Names are bytes all the way (a container's need not be
+// UTF-8).
+//
+// Out of a session (copyToHost), the tree is read by one job in the server
+// (a tar stream, native/core/tar.cc with kTarCopy) that opens every entry
+// relative to a directory it holds, without following it: a directory
+// swapped for a symlink mid-copy is never read through.  Host paths are
+// made only under directories the copy itself made.
+//
+// A copy that fails or is stopped removes what it made; where that fails
+// too, the error's `partialOutput` names what is left.
 import * as nodeFs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import * as nodePath from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 import { abortError, fsError } from './errors';
 import type { FileSystem } from './filesystem';
 import type { IdMapper } from './stats';
+import { readTar } from './tar';
 
 /** Options of FileSystem#copyToHost. */
 export interface CopyOptions {
   /** Copies a directory and everything under it (without it, a directory is EISDIR). */
   recursive?: boolean;
-  /** Stops the copy; what was copied stays. */
+  /** Stops the copy, which then removes what it made. */
   signal?: AbortSignal;
 }
 
@@ -43,11 +52,41 @@ export interface CopyResult {
 }
 
 const EISDIR = 21;
+const EINVAL = 22;
+const SLASH = Buffer.from('/');
+const DOT = Buffer.from('.');
 /** Directories are made writable to the copy first and get their mode once filled. */
 const DIR_WHILE_FILLED = 0o700;
 
 function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortError(signal);
+}
+
+/**
+ * A tar time for utimes: seconds (node takes a negative number as "now",
+ * so a time before the epoch goes as a Date, to the millisecond).
+ */
+function utime(time: { seconds: number; nanoseconds: number }): number | Date {
+  const seconds = time.seconds + time.nanoseconds / 1e9;
+  return seconds >= 0 ? seconds : new Date(seconds * 1000);
+}
+
+/** `base`/`name`, as bytes. */
+const under = (base: Buffer, name: Buffer): Buffer => Buffer.concat([base, SLASH, name]);
+
+/**
+ * After a failed copy: its directories writable again (a mode of the
+ * original's may have been set already), then `remove` of what it made.
+ * Where that fails, `error.partialOutput` names what is left.
+ */
+async function removePartial(error: unknown, top: string, dirs: readonly (() => Promise<unknown>)[], remove: () => Promise<unknown>): Promise<never> {
+  for (const writable of dirs) await writable().catch(() => undefined);
+  try {
+    await remove();
+  } catch {
+    if (error !== null && typeof error === 'object') (error as { partialOutput?: string }).partialOutput = top;
+  }
+  throw error;
 }
 
 /** Host `source` into `target` at `dest` (which must not exist). */
@@ -60,20 +99,23 @@ export async function copyIn(
 ): Promise<CopyResult> {
   const { recursive, preserveOwnership, signal } = options;
   const result: CopyResult = { entries: 0, bytes: 0, skipped: 0 };
-  const filled: [string, number][] = [];
+  const filled: [Buffer, number][] = [];
+  let made = false; // something is at `dest` that this copy made
   const owner = (st: nodeFs.Stats): { uid?: number; gid?: number } =>
     preserveOwnership ? { uid: unmap.uid(st.uid), gid: unmap.gid(st.gid) } : {};
-  const copyOne = async (from: string, to: string, st: nodeFs.Stats): Promise<void> => {
+  const copyOne = async (from: Buffer, to: Buffer, st: nodeFs.Stats): Promise<void> => {
     checkAborted(signal);
     const mode = st.mode & 0o7777;
     if (st.isDirectory()) {
       await target.mkdir(to, { mode: DIR_WHILE_FILLED, ...owner(st), signal });
+      made = true;
       filled.push([to, mode]);
       result.entries++;
-      const dir = await fsp.opendir(from);
+      const dir = await fsp.opendir(from, { encoding: 'buffer' as BufferEncoding });
       for await (const entry of dir) {
-        const child = nodePath.join(from, entry.name);
-        await copyOne(child, nodePath.posix.join(to, entry.name), await fsp.lstat(child));
+        const name = entry.name as unknown as Buffer;
+        const child = under(from, name);
+        await copyOne(child, under(to, name), await fsp.lstat(child));
       }
     } else if (st.isFile()) {
       // O_NOFOLLOW: a file swapped for a symlink since its lstat is not read through.
@@ -84,7 +126,12 @@ export async function copyIn(
           result.skipped++;
           return;
         }
-        await target.writeFile(to, handle.createReadStream({ autoClose: false }), { flag: 'wx', mode, ...owner(st), signal });
+        await target.writeFile(to, handle.createReadStream({ autoClose: false }), { flag: 'wx', mode, ...owner(st), signal }).catch((error: NodeJS.ErrnoException) => {
+          // Made, unless it was there already.
+          made ||= error.code !== 'EEXIST';
+          throw error;
+        });
+        made = true;
         result.bytes += opened.size;
       } finally {
         await handle.close();
@@ -93,7 +140,8 @@ export async function copyIn(
       await target.utimes(to, st.atime, st.mtime, { signal });
       result.entries++;
     } else if (st.isSymbolicLink()) {
-      await target.symlink(await fsp.readlink(from), to, { signal });
+      await target.symlink(await fsp.readlink(from, { encoding: 'buffer' }), to, { signal });
+      made = true;
       if (preserveOwnership) await target.lchown(to, unmap.uid(st.uid), unmap.gid(st.gid), { signal });
       result.entries++;
     } else {
@@ -102,70 +150,105 @@ export async function copyIn(
   };
   const st = await fsp.lstat(source);
   if (st.isDirectory() && !recursive) throw fsError(EISDIR, 'copy', source);
-  await copyOne(source, dest, st);
-  for (const [dir, mode] of filled.reverse()) await target.chmod(dir, mode, { signal });
+  try {
+    await copyOne(Buffer.from(source), Buffer.from(dest), st);
+    for (const [dir, mode] of filled.reverse()) await target.chmod(dir, mode);
+  } catch (error) {
+    if (!made) throw error;
+    const writable = filled.map(([dir]) => () => target.chmod(dir, DIR_WHILE_FILLED));
+    return removePartial(error, dest, writable, () => target.rm(dest, { recursive: true, force: true }));
+  }
   return result;
 }
 
-/** `source` in `from` to the host at `dest` (which must not exist), owned by the calling user. */
+/**
+ * `source` in `from` to the host at `dest` (which must not exist), owned
+ * by the calling user, from `archive`: the tar of `source` the server
+ * makes for a copy, its first entry `source` itself ('.').
+ */
 export async function copyOut(
-  from: FileSystem,
+  archive: Readable,
   source: string,
   dest: string,
-  options: {
-    recursive: boolean;
-    signal: AbortSignal | undefined;
-    /** A file's bytes, failing with ENOTREGULAR (never waiting) if it is no longer a regular file. */
-    open: (path: string, signal: AbortSignal | undefined) => Readable;
-  },
+  options: { recursive: boolean; signal: AbortSignal | undefined },
 ): Promise<CopyResult> {
-  const { recursive, signal, open } = options;
+  const { recursive, signal } = options;
   const result: CopyResult = { entries: 0, bytes: 0, skipped: 0 };
-  const filled: [string, number][] = [];
-  const copyOne = async (
-    path: string,
-    to: string,
-    type: string,
-    st: { mode: number; atime: Date; mtime: Date; size: number },
-  ): Promise<void> => {
-    checkAborted(signal);
-    const mode = st.mode & 0o777; // no set-id bits on what the caller gets
-    if (type === 'directory') {
-      await fsp.mkdir(to, { mode: DIR_WHILE_FILLED });
-      filled.push([to, mode]);
-    } else if (type === 'file') {
-      try {
-        await pipeline(open(path, signal), nodeFs.createWriteStream(to, { flags: 'wx', mode }), { signal });
-      } catch (error) {
-        // Swapped for a FIFO or a device since the walk saw a file: skipped,
-        // as one seen so is (a FIFO would have made the copy wait).
-        if ((error as NodeJS.ErrnoException).code !== 'ENOTREGULAR') throw error;
-        await fsp.rm(to, { force: true });
-        result.skipped++;
-        return;
-      }
-      await fsp.chmod(to, mode);
-      await fsp.utimes(to, st.atime, st.mtime);
-      result.bytes += st.size;
-    } else if (type === 'symlink') {
-      await fsp.symlink(await from.readlink(path, { signal }), to);
-    } else {
-      result.skipped++;
-      return;
-    }
-    result.entries++;
+  const top = Buffer.from(dest);
+  // Names in the archive (latin1 keys) of the directories and files made:
+  // an entry goes only into a directory made here, a hard link only to a
+  // file made here, so nothing is ever written through a link.
+  const dirs = new Set<string>();
+  const files = new Set<string>();
+  const filled: [Buffer, number][] = [];
+  let seenTop = false;
+  let made = false; // something is at `dest` that this copy made
+  const malformed = (name: Buffer): Error => fsError(EINVAL, 'copy', name.toString('utf8'));
+  /** A name below the top: its host path, after checking it names a new entry in a directory made here. */
+  const placed = (name: Buffer): Buffer => {
+    const slash = name.lastIndexOf(0x2f);
+    const parent = slash < 0 ? '.' : name.toString('latin1', 0, slash);
+    const base = name.subarray(slash + 1);
+    if (!dirs.has(parent) || base.length === 0 || base.equals(DOT) || base.equals(Buffer.from('..'))) throw malformed(name);
+    return under(top, name);
   };
-  const st = await from.lstat(source, { signal });
-  const type = st.isDirectory() ? 'directory' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
-  if (type === 'directory' && !recursive) throw fsError(EISDIR, 'copy', source);
-  await copyOne(source, dest, type, st);
-  if (type === 'directory') {
-    // One thread: a directory's entry comes before what is in it.
-    for await (const entry of from.walk(source, { stat: true, threads: 1, signal })) {
-      const relative = entry.fullPath.slice(source.length).replace(/^\/+/, '');
-      await copyOne(entry.fullPath, nodePath.join(dest, relative), entry.type, entry.stats!);
+  try {
+    for await (const { header: h, body } of readTar(archive)) {
+      checkAborted(signal);
+      const isTop = h.name.equals(DOT);
+      if (isTop === seenTop) throw malformed(h.name); // the top first, once
+      seenTop = true;
+      if (isTop && h.type === 'directory' && !recursive) throw fsError(EISDIR, 'copy', source);
+      const to = isTop ? top : placed(h.name);
+      const key = isTop ? '.' : h.name.toString('latin1');
+      const mode = h.mode & 0o777; // no set-id bits on what the caller gets
+      switch (h.type) {
+        case 'directory':
+          await fsp.mkdir(to, { mode: DIR_WHILE_FILLED });
+          made = true;
+          dirs.add(key);
+          filled.push([to, mode]);
+          break;
+        case 'file': {
+          const handle = await fsp.open(to, 'wx', mode);
+          made = true;
+          try {
+            for await (const chunk of body()) {
+              checkAborted(signal);
+              for (let done = 0; done < chunk.length; ) done += (await handle.write(chunk, done)).bytesWritten;
+            }
+            await handle.chmod(mode);
+            const atime = h.atime ?? h.mtime;
+            await handle.utimes(utime(atime), utime(h.mtime));
+          } finally {
+            await handle.close();
+          }
+          files.add(key);
+          result.bytes += h.size;
+          break;
+        }
+        case 'link':
+          // The tree's hard links stay links: to a file this copy made.
+          if (h.linkName === undefined || !files.has(h.linkName.toString('latin1'))) throw malformed(h.name);
+          await fsp.link(under(top, h.linkName), to);
+          break;
+        case 'symlink':
+          await fsp.symlink(h.linkName ?? Buffer.alloc(0), to);
+          made = true;
+          break;
+        default:
+          // A FIFO or a device: never opened (the server never reads one either).
+          result.skipped++;
+          continue;
+      }
+      result.entries++;
     }
+    for (const [dir, mode] of filled.reverse()) await fsp.chmod(dir, mode);
+  } catch (error) {
+    archive.destroy();
+    if (!made) throw error;
+    const writable = filled.map(([dir]) => () => fsp.chmod(dir, DIR_WHILE_FILLED));
+    return removePartial(error, dest, writable, () => fsp.rm(top, { recursive: true, force: true }));
   }
-  for (const [dir, mode] of filled.reverse()) await fsp.chmod(dir, mode);
   return result;
 }

@@ -15,7 +15,8 @@
 //   file whose bytes did not all arrive (the archive ends or breaks in it,
 //   an abort) is removed, never left short.
 // - With `overlay`, OCI whiteouts become overlayfs's: `.wh.<name>` a
-//   character device 0, 0 (which a user namespace may make), `.wh..wh..opq`
+//   character device 0, 0 (which a user namespace may make; `<name>` '.',
+//   '..' or empty is an ETARPATH error), `.wh..wh..opq`
 //   the opaque xattr on its directory, in user.* (an overlay mounted with
 //   userxattr, as Namespace.mountOverlay mounts in a user namespace) or
 //   trusted.* (as rootful podman keeps its layers).
@@ -59,6 +60,8 @@ export interface ExtractTarget {
 const SLASH = 0x2f;
 const WHITEOUT = Buffer.from('.wh.');
 const OPAQUE = Buffer.from('.wh..wh..opq');
+const DOT = Buffer.from('.');
+const DOTDOT = Buffer.from('..');
 
 function pathError(message: string, name: Buffer): UnshareFsError {
   return new UnshareFsError('ETARPATH', `unshare-fs: tar member '${name.toString('utf8')}' ${message}`);
@@ -152,11 +155,17 @@ export async function extractTar(
     if (parts.length === 0) continue; // the archive's './': the destination itself stays as it is
     const base = parts[parts.length - 1]!;
     if (overlay !== undefined && base.subarray(0, WHITEOUT.length).equals(WHITEOUT)) {
+      // The name under the prefix is checked as any name is: '.wh...' would
+      // otherwise clear the directory above the whiteout's.
+      const hidden = base.subarray(WHITEOUT.length);
+      if (!base.equals(OPAQUE) && (hidden.length === 0 || hidden.equals(DOT) || hidden.equals(DOTDOT))) {
+        throw pathError('whites out no name of its own (., .. or nothing)', h.name);
+      }
       await prepareParents(parts, h.name);
       if (base.equals(OPAQUE)) {
         await fs.setXattr(full(parts.slice(0, -1)), `${overlay}.overlay.opaque`, 'y', opts);
       } else {
-        parts = [...parts.slice(0, -1), base.subarray(WHITEOUT.length)];
+        parts = [...parts.slice(0, -1), hidden];
         await clear(parts, false);
         await fs.mknod(full(parts), { type: 'char-device', mode: 0, uid: h.uid, gid: h.gid, signal });
       }

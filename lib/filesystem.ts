@@ -39,6 +39,7 @@ import {
   NO_ID,
   Op,
   Reply,
+  TAR_COPY,
   TREE_ALLOW_ROOT,
   TREE_CROSS_MOUNTS,
   TREE_FORCE,
@@ -231,6 +232,9 @@ export interface Backend {
 }
 
 const READ_FILE_OPTIONS = ['encoding', 'signal'];
+const EINVAL = 22;
+const SLASH = 0x2f;
+const DOT = 0x2e;
 const DEFAULT_STREAM_CHUNK = 64 * 1024;
 /** Frames of change records a diff sends ahead of the reader. */
 const DIFF_WINDOW = 4;
@@ -436,16 +440,20 @@ export abstract class FileSystem {
     });
   }
 
-  /** A read stream of a regular file only: anything else (swapped in since it was seen) fails it with ENOTREGULAR before it is waited on. */
-  #regularStream(path: PathLike, end: number | undefined, signal: AbortSignal | undefined): Readable {
+  /**
+   * The tar of `path` a copy reads (TAR_COPY): `path` itself first as '.',
+   * not followed, and every entry opened by the server relative to a
+   * directory it holds, never through a path.
+   */
+  #copyArchive(path: string, signal: AbortSignal | undefined): Readable {
     const backend = this.#backend;
+    const pathBytes = this.#pathBytes(path, 'open');
     return new FileReadStream({
       channel: () => backend.channel(),
-      path: path.toString(),
-      request: rangeRequest(this.#pathBytes(path, 'open'), { start: 0, end }),
-      highWaterMark: DEFAULT_STREAM_CHUNK,
+      path,
+      request: (window, chunk) => [Op.Tar, encodeTar(TAR_COPY, window, chunk, pathBytes)],
+      highWaterMark: TAR_CHUNK,
       signal,
-      regularOnly: true,
       graft: (error) => error,
     });
   }
@@ -459,7 +467,7 @@ export abstract class FileSystem {
    * whiteouts become overlayfs's (see lib/extract.ts).
    */
   async extractTar(source: AsyncIterable<Buffer | Uint8Array | string>, dir: string, options?: ExtractOptions): Promise<ExtractResult> {
-    if (source === null || typeof (source as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== 'function') {
+    if (source === null || source === undefined || typeof (source as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== 'function') {
       throw invalid('source', 'a Readable or an async iterable of Buffers', source);
     }
     const destination = checkString('dir', dir);
@@ -540,7 +548,7 @@ export abstract class FileSystem {
     const mode = checkMode('mode', o.mode, 0o777);
     const [uid, gid] = ownerIds(o);
     const signal = checkSignal(o.signal);
-    const bytes = this.#pathBytes(path, 'mkdir');
+    const bytes = this.#entryBytes(path, 'mkdir');
     let first: Buffer;
     try {
       first = await request(this.#backend.channel(), Op.Mkdir, [mode, recursive ? MKDIR_RECURSIVE : 0, uid, gid], bytes, signal);
@@ -552,12 +560,12 @@ export abstract class FileSystem {
 
   /** Removes a file or a symlink (a directory is EISDIR: see rmdir() and rm()). */
   async unlink(path: PathLike, options?: SignalOptions): Promise<void> {
-    return this.#change(Op.Unlink, 'unlink', [], () => this.#pathBytes(path, 'unlink'), options, this.unlink);
+    return this.#change(Op.Unlink, 'unlink', [], () => this.#entryBytes(path, 'unlink'), options, this.unlink);
   }
 
   /** Removes an empty directory (rm() removes trees). */
   async rmdir(path: PathLike, options?: SignalOptions): Promise<void> {
-    return this.#change(Op.Rmdir, 'rmdir', [], () => this.#pathBytes(path, 'rmdir'), options, this.rmdir);
+    return this.#change(Op.Rmdir, 'rmdir', [], () => this.#entryBytes(path, 'rmdir'), options, this.rmdir);
   }
 
   /** Renames `oldPath` to `newPath`, as rename(2): an existing `newPath` is replaced where rename(2) allows it. */
@@ -576,7 +584,7 @@ export abstract class FileSystem {
     if (typeof type !== 'object' && type !== undefined) checkOneOf('type', type, ['file', 'dir', 'junction'], 'file');
     const targetBytes = checkPath(target, 'target');
     if (targetBytes.length >= 4096) throw withCallerStack(fsError(36, 'symlink', target.toString()), this.symlink);
-    return this.#change(Op.Symlink, 'symlink', [], () => encodeStrings([targetBytes, this.#pathBytes(path, 'symlink')]), options, this.symlink);
+    return this.#change(Op.Symlink, 'symlink', [], () => encodeStrings([targetBytes, this.#entryBytes(path, 'symlink')]), options, this.symlink);
   }
 
   /**
@@ -598,7 +606,7 @@ export abstract class FileSystem {
     head.writeBigUInt64LE(rdev, 4);
     head.writeUInt32LE(uid, 12);
     head.writeUInt32LE(gid, 16);
-    return this.#change(Op.Mknod, 'mknod', [], () => Buffer.concat([head, this.#pathBytes(path, 'mknod')]), { signal: o.signal as AbortSignal | undefined }, this.mknod);
+    return this.#change(Op.Mknod, 'mknod', [], () => Buffer.concat([head, this.#entryBytes(path, 'mknod')]), { signal: o.signal as AbortSignal | undefined }, this.mknod);
   }
 
   /** Sets the extended attribute `name` of the entry itself (a final symlink not followed). */
@@ -610,7 +618,7 @@ export abstract class FileSystem {
       Op.SetXattr,
       'setxattr',
       [],
-      () => encodeStrings([Buffer.from(key), Buffer.from(value), this.#pathBytes(path, 'setxattr')]),
+      () => encodeStrings([Buffer.from(key), Buffer.from(value), this.#entryBytes(path, 'setxattr')]),
       options,
       this.setXattr,
     );
@@ -618,7 +626,7 @@ export abstract class FileSystem {
 
   /** Sets the mode of the file `path` names (a symlink's target, inside the session's root). */
   async chmod(path: PathLike, mode: number | string, options?: SignalOptions): Promise<void> {
-    return this.#change(Op.Chmod, 'chmod', [checkMode('mode', mode === undefined ? null : mode, 0)], () => this.#pathBytes(path, 'chmod'), options, this.chmod);
+    return this.#change(Op.Chmod, 'chmod', [checkMode('mode', mode === undefined ? null : mode, 0)], () => this.#entryBytes(path, 'chmod'), options, this.chmod);
   }
 
   /**
@@ -636,7 +644,7 @@ export abstract class FileSystem {
       if (tree.keepGoing || tree.onProgress || tree.crossMounts) {
         throw invalidValue('recursive', 'true with onError, onProgress or crossMounts', o.recursive);
       }
-      return this.#change(Op.Chown, 'chown', [ids[0], ids[1], 0], () => this.#pathBytes(path, 'chown'), { signal: o.signal as AbortSignal | undefined }, this.chown);
+      return this.#change(Op.Chown, 'chown', [ids[0], ids[1], 0], () => this.#entryBytes(path, 'chown'), { signal: o.signal as AbortSignal | undefined }, this.chown);
     }
     return this.#tree(Op.ChownTree, 'chown', path, TREE_RECURSIVE, ids, o, this.chown);
   }
@@ -644,7 +652,7 @@ export abstract class FileSystem {
   /** Sets the owner of `path` itself, a symlink included. */
   async lchown(path: PathLike, uid: number, gid: number, options?: SignalOptions): Promise<void> {
     const fields = [checkOwnerId('uid', uid, false) >>> 0, checkOwnerId('gid', gid, false) >>> 0, NO_FOLLOW];
-    return this.#change(Op.Chown, 'lchown', fields, () => this.#pathBytes(path, 'lchown'), options, this.lchown);
+    return this.#change(Op.Chown, 'lchown', fields, () => this.#entryBytes(path, 'lchown'), options, this.lchown);
   }
 
   /** Sets access and modification times (seconds, numeric strings or Dates) of the file `path` names. */
@@ -662,7 +670,7 @@ export abstract class FileSystem {
     const length = checkInteger('len', len, 0, Number.MAX_SAFE_INTEGER, 0);
     const tail = Buffer.alloc(8);
     tail.writeBigUInt64LE(BigInt(length), 0);
-    return this.#change(Op.Truncate, 'open', [], () => Buffer.concat([tail, this.#pathBytes(path, 'open')]), options, this.truncate);
+    return this.#change(Op.Truncate, 'open', [], () => Buffer.concat([tail, this.#entryBytes(path, 'open')]), options, this.truncate);
   }
 
   /**
@@ -676,7 +684,7 @@ export abstract class FileSystem {
     const target = writeTarget(o, 'flag');
     const signal = checkSignal(o.signal);
     const bytes = writeData(data, encoding);
-    const pathBytes = this.#pathBytes(path, 'open');
+    const pathBytes = this.#entryBytes(path, 'open');
     try {
       await writeAll(this.#backend.channel(), path.toString(), pathBytes, target, bytes, encoding, signal);
     } catch (error) {
@@ -698,7 +706,7 @@ export abstract class FileSystem {
     const encoding = checkBufferEncoding(o.encoding);
     const highWaterMark = checkInteger('highWaterMark', o.highWaterMark, 1, 2 ** 30, DEFAULT_STREAM_CHUNK);
     const signal = checkSignal(o.signal);
-    const pathBytes = this.#pathBytes(path, 'open');
+    const pathBytes = this.#entryBytes(path, 'open');
     const backend = this.#backend;
     const stream = new FileWriteStream({
       channel: () => backend.channel(),
@@ -732,7 +740,8 @@ export abstract class FileSystem {
    * which must not exist, as `podman cp` does.  What is copied belongs to
    * the session's own user unless `preserveOwnership`; modes and file times
    * are kept; symlinks are copied as links; FIFOs, sockets and devices are
-   * skipped.
+   * skipped.  Names are bytes.  A copy that fails or is aborted removes what
+   * it made (where that fails too, the error's `partialOutput` says where).
    */
   async copyFromHost(hostPath: string, path: string, options?: CopyInOptions): Promise<CopyResult> {
     const o = checkOptionsObject(options, ['recursive', 'preserveOwnership', 'signal'], 'copyFromHost');
@@ -754,9 +763,15 @@ export abstract class FileSystem {
   /**
    * Copies `path` to `hostPath` on the host, which must not exist: what is
    * copied belongs to the calling user, with the modes (less set-id bits)
-   * and file times of the originals; symlinks are copied as links; FIFOs,
-   * sockets and devices are skipped, and so is a file that became one
-   * after the walk saw it (never waited on).
+   * and file times of the originals; symlinks are copied as links, hard
+   * links within the tree as links; FIFOs and devices are skipped, and so
+   * is a file that became one during the copy (never waited on); sockets
+   * are left out.  One job in the server reads the tree, every entry
+   * opened relative to a directory it holds, never through a symlink
+   * (`path` itself included): a directory swapped for a symlink mid-copy
+   * is never read through.  Names are bytes.  A copy that fails or is
+   * aborted removes what it made (where that fails too, the error's
+   * `partialOutput` says where).
    */
   async copyToHost(path: string, hostPath: string, options?: CopyOptions): Promise<CopyResult> {
     const o = checkOptionsObject(options, ['recursive', 'signal'], 'copyToHost');
@@ -764,7 +779,7 @@ export abstract class FileSystem {
     checkPath(path);
     checkPath(hostPath, 'hostPath');
     try {
-      return await copyOut(this, path, hostPath, { ...checked, open: (file, signal) => this.#regularStream(file, undefined, signal) });
+      return await copyOut(this.#copyArchive(path, checked.signal), path, hostPath, checked);
     } catch (error) {
       throw withCallerStack(error as Error, this.copyToHost);
     }
@@ -787,7 +802,7 @@ export abstract class FileSystem {
     let bytes: Buffer;
     let channel: Channel;
     try {
-      bytes = this.#pathBytes(path, syscall);
+      bytes = this.#entryBytes(path, syscall);
       channel = this.#backend.channel();
     } catch (error) {
       throw site.graft(error as Error);
@@ -816,7 +831,7 @@ export abstract class FileSystem {
     times.writeUInt32LE(mns, 20);
     times.writeUInt32LE(flags, 24);
     const syscall = flags ? 'lutime' : 'utime';
-    return this.#change(Op.Utimes, syscall, [], () => Buffer.concat([times, this.#pathBytes(path, syscall)]), options, caller);
+    return this.#change(Op.Utimes, syscall, [], () => Buffer.concat([times, this.#entryBytes(path, syscall)]), options, caller);
   }
 
   /**
@@ -882,7 +897,17 @@ export abstract class FileSystem {
 
   /** Two paths, as rename and link send them. */
   #pathPair(from: PathLike, to: PathLike, syscall: string): Buffer {
-    return encodeStrings([this.#pathBytes(from, syscall), this.#pathBytes(to, syscall)]);
+    return encodeStrings([this.#entryBytes(from, syscall), this.#entryBytes(to, syscall)]);
+  }
+
+  /**
+   * The bytes of a path a change acts on: as #pathBytes, and a last
+   * component '.' or '..' is EINVAL however the path is written (resolving
+   * a relative path would collapse it, and act on the directory above).
+   */
+  #entryBytes(path: PathLike, syscall: string): Buffer {
+    if (endsInDots(checkPath(path))) throw fsError(EINVAL, syscall, path.toString());
+    return this.#pathBytes(path, syscall);
   }
 
   /** The bytes the server opens for `path`: resolved, and checked as the kernel would. */
@@ -934,11 +959,24 @@ function checkTreeOptions(o: Record<string, unknown>, what: string): Pick<TreeOp
   };
 }
 
+/** Whether the last component of `path` (trailing slashes aside) is '.' or '..'. */
+function endsInDots(path: Buffer): boolean {
+  let end = path.length;
+  while (end > 0 && path[end - 1] === SLASH) end--;
+  if (end === 0) return false;
+  const start = path.lastIndexOf(SLASH, end - 1) + 1;
+  const length = end - start;
+  return (length === 1 || length === 2) && path[start] === DOT && path[end - 1] === DOT;
+}
+
 function resolveBytes(resolvePath: PathResolver, path: PathLike, bytes: Buffer): Buffer {
   if (typeof path === 'string') return Buffer.from(resolvePath(path));
-  // Buffer paths may not be UTF-8: resolve only when relative.
-  if (bytes[0] === 0x2f) return bytes;
-  return Buffer.from(resolvePath(bytes.toString('utf8')));
+  // Buffer paths may not be UTF-8: resolve only when relative, byte for
+  // byte (latin1 gives each byte a character of its own, '/' and '.'
+  // themselves), against the base in the same form.
+  if (bytes[0] === SLASH) return bytes;
+  const base = Buffer.from(resolvePath('.')).toString('latin1');
+  return Buffer.from(nodePath.posix.resolve(base, bytes.toString('latin1')), 'latin1');
 }
 
 /**

@@ -4,7 +4,7 @@
 import { fsError, type FsError } from './errors';
 
 /** Bumped with native/core/protocol.h's kProtocolVersion. */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 export const FRAME_HEADER = 12;
 /** Requests the server reads (longer ones get E2BIG); paths are far shorter. */
@@ -87,9 +87,13 @@ export const TREE_FORCE = 2;
 export const TREE_KEEP_GOING = 4;
 export const TREE_ALLOW_ROOT = 8;
 export const TREE_CROSS_MOUNTS = 16;
-/** Tar flags: each entry's xattrs; an overlay upper dir as an OCI layer. */
+/**
+ * Tar flags: each entry's xattrs; an overlay upper dir as an OCI layer; a
+ * copy (the root itself first as '.', not followed; times to the nanosecond).
+ */
 export const TAR_XATTRS = 1;
 export const TAR_LAYER = 2;
+export const TAR_COPY = 4;
 /** Entries a tree job does between two progress frames. */
 export const PROGRESS_EVERY = 1024;
 

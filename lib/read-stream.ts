@@ -49,8 +49,6 @@ class ReadRequest implements ReplyHandler {
     private readonly sink: {
       /** The open file's size, before any data, when it is a regular file that says one. */
       size?(bytes: number): void;
-      /** Given: the open file is not a regular file (swapped for a FIFO, a device): the read is cancelled before it waits on it. */
-      notRegular?(): void;
       /** A data frame's bytes (valid during the call only); false pauses credit. */
       data(bytes: Buffer): boolean;
       end(): void;
@@ -75,11 +73,6 @@ class ReadRequest implements ReplyHandler {
       // The open file's stat, before its data (layout: lib/stats.ts).
       const mode = payload.readUInt32LE(0);
       const size = Number(payload.readBigUInt64LE(STAT_SIZE_OFFSET));
-      if ((mode & S_IFMT) !== S_IFREG && this.sink.notRegular) {
-        this.cancel();
-        this.sink.notRegular();
-        return true;
-      }
       if ((mode & S_IFMT) === S_IFREG && size > 0) this.sink.size?.(size);
       return false;
     }
@@ -217,11 +210,6 @@ export function readWhole(channel: Channel, path: string, pathBytes: Buffer, sig
   });
 }
 
-/** A file that is not a regular file any more (swapped for a FIFO or a device since it was seen). */
-export function notRegularError(path: string): UnshareFsError {
-  return new UnshareFsError('ENOTREGULAR', `unshare-fs: '${path}' is no longer a regular file`);
-}
-
 /** A read of `range` of the file at `pathBytes`, as a stream asks for it. */
 export function rangeRequest(pathBytes: Buffer, range: ReadRange): StreamParts['request'] {
   const end = range.end === undefined ? TO_END : BigInt(range.end);
@@ -235,8 +223,6 @@ export interface StreamParts {
   request(window: number, chunk: number): [Op.ReadFile | Op.Tar, Buffer];
   highWaterMark: number;
   signal: AbortSignal | undefined;
-  /** Only a regular file: anything else fails the stream at once with ENOTREGULAR, without waiting on it. */
-  regularOnly?: boolean;
   /** Gives an error the stack of the createReadStream call. */
   graft(error: Error): Error;
 }
@@ -285,7 +271,6 @@ export class FileReadStream extends Readable {
       data: (bytes) => this.push(Buffer.from(bytes)),
       end: () => this.push(null),
       error: (error) => this.destroy(this.#parts.graft(error)),
-      notRegular: this.#parts.regularOnly ? () => this.destroy(notRegularError(this.path)) : undefined,
     });
     this.#request.start(...this.#parts.request(STREAM_WINDOW, chunk));
   }

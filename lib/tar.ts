@@ -44,6 +44,8 @@ export interface TarHeader {
   size: number;
   /** Seconds and nanoseconds since the epoch. */
   mtime: { seconds: number; nanoseconds: number };
+  /** The pax atime, where the archive has one (the server writes one for copies). */
+  atime?: { seconds: number; nanoseconds: number };
   /** A hard link's target (a name in the archive) or a symlink's. */
   linkName?: Buffer;
   devMajor?: number;
@@ -152,6 +154,19 @@ function recordBytes(records: Map<string, Buffer>): number {
   return n;
 }
 
+/**
+ * A pax time: seconds with up to 9 digits of fraction, one decimal number
+ * (-1.5 is 1.5 s before the epoch: seconds -2, nanoseconds 500000000).
+ */
+function paxTime(value: Buffer, key: string): { seconds: number; nanoseconds: number } {
+  const match = /^(-?)([0-9]+)(?:\.([0-9]{1,9})[0-9]*)?$/.exec(value.toString('latin1'));
+  if (match === null || !Number.isSafeInteger(Number(match[2]))) throw tarError(`tar pax header: ${key} is not a number`);
+  const whole = Number(match[2]);
+  const fraction = Number((match[3] ?? '').padEnd(9, '0'));
+  if (match[1] === '') return { seconds: whole, nanoseconds: fraction };
+  return fraction === 0 ? { seconds: -whole, nanoseconds: 0 } : { seconds: -whole - 1, nanoseconds: 1e9 - fraction };
+}
+
 function parsePax(data: Buffer): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   let at = 0;
@@ -242,16 +257,8 @@ export async function* readTar(source: AsyncIterable<Buffer | Uint8Array | strin
       name = pax.get('path') ?? longName ?? name;
       const linkName = pax.get('linkpath') ?? longLink ?? cString(block.subarray(157, 257));
       longName = longLink = undefined;
-      const mtime = pax.has('mtime') ? pax.get('mtime')!.toString('latin1') : undefined;
-      let seconds = bounded(block.subarray(136, 148), 'mtime', Number.MAX_SAFE_INTEGER);
-      let nanoseconds = 0;
-      if (mtime !== undefined) {
-        const match = /^(-?[0-9]+)(?:\.([0-9]{1,9})[0-9]*)?$/.exec(mtime);
-        if (match === null) throw tarError('tar pax header: mtime is not a number');
-        seconds = Number(match[1]);
-        if (!Number.isSafeInteger(seconds)) throw tarError('tar pax header: mtime out of range');
-        nanoseconds = Number((match[2] ?? '').padEnd(9, '0'));
-      }
+      const mtime = pax.has('mtime') ? paxTime(pax.get('mtime')!, 'mtime') : { seconds: bounded(block.subarray(136, 148), 'mtime', Number.MAX_SAFE_INTEGER), nanoseconds: 0 };
+      const atime = pax.has('atime') ? paxTime(pax.get('atime')!, 'atime') : undefined;
       const entrySize = pax.has('size') ? decimal(pax.get('size')!, 'size') : size;
       const xattrs = new Map<string, Buffer>();
       for (const [key, value] of pax) if (key.startsWith('SCHILY.xattr.')) xattrs.set(key.slice('SCHILY.xattr.'.length), value);
@@ -268,7 +275,8 @@ export async function* readTar(source: AsyncIterable<Buffer | Uint8Array | strin
         uid: pax.has('uid') ? decimal(pax.get('uid')!, 'uid', MAX_ID) : bounded(block.subarray(108, 116), 'uid', MAX_ID),
         gid: pax.has('gid') ? decimal(pax.get('gid')!, 'gid', MAX_ID) : bounded(block.subarray(116, 124), 'gid', MAX_ID),
         size: entryType === 'file' ? entrySize : 0,
-        mtime: { seconds, nanoseconds },
+        mtime,
+        ...(atime === undefined ? {} : { atime }),
         linkName: linkName.length > 0 ? linkName : undefined,
         devMajor: ustarMagic ? bounded(block.subarray(329, 337), 'devmajor', MAX_DEVICE_NUMBER) : 0,
         devMinor: ustarMagic ? bounded(block.subarray(337, 345), 'devminor', MAX_DEVICE_NUMBER) : 0,

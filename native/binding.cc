@@ -617,6 +617,7 @@ Napi::Object ProtocolConstants(Napi::Env env) {
   set("opDiff", static_cast<uint8_t>(Op::kDiff));
   set("tarXattrs", kTarXattrs);
   set("tarLayer", kTarLayer);
+  set("tarCopy", kTarCopy);
   set("noId", kNoId);
   set("mkdirRecursive", kMkdirRecursive);
   set("noFollow", kNoFollow);

@@ -228,21 +228,22 @@ describe('changes through the host server', () => {
     }
   });
 
-  test('copyToHost of a file swapped for a FIFO after the walk saw it: skipped, never waited on', async () => {
+  test('copyToHost of a file swapped for a FIFO during the copy: skipped, never waited on', async () => {
     const src = path.join(dir, 'src');
     const out = path.join(dir, 'out');
     fs.mkdirSync(path.join(src, 'z/y'), { recursive: true });
     fs.writeFileSync(path.join(src, 'big'), Buffer.alloc(64 << 20, 1));
     fs.writeFileSync(path.join(src, 'z/y/f'), 'a file\n');
     const copying = host.copyToHost(src, out, { recursive: true });
-    // z/y/f is the walk's last entry, listed (as a file) long before the
-    // 64 MiB copy of big ends: once that copy has begun, it becomes a FIFO.
+    // The copy's server job lists z/y once the 64 MiB of big are read:
+    // once that copy has begun, z/y/f becomes a FIFO (the file moved to f.x).
     while (!fs.existsSync(path.join(out, 'big'))) await new Promise((resolve) => setTimeout(resolve, 1));
     fs.renameSync(path.join(src, 'z/y/f'), path.join(src, 'z/y/f.x'));
     execFileSync('mkfifo', [path.join(src, 'z/y/f')]);
     const result = await copying;
-    expect(result).toMatchObject({ skipped: 1, bytes: 64 << 20 });
+    expect(result).toMatchObject({ skipped: 1, bytes: (64 << 20) + 7 });
     expect(fs.existsSync(path.join(out, 'z/y/f'))).toBe(false);
+    expect(fs.readFileSync(path.join(out, 'z/y/f.x'), 'utf8')).toBe('a file\n');
     expect(fs.statSync(path.join(out, 'big')).size).toBe(64 << 20);
   });
 

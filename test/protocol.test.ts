@@ -139,6 +139,7 @@ test('the TypeScript side uses the constants the addon was built with', () => {
     opTar: Op.Tar,
     opDiff: Op.Diff,
     tarXattrs: protocol.TAR_XATTRS,
+    tarCopy: protocol.TAR_COPY,
     tarLayer: protocol.TAR_LAYER,
     noId: protocol.NO_ID,
     mkdirRecursive: protocol.MKDIR_RECURSIVE,

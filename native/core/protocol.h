@@ -20,7 +20,7 @@
 namespace unshare_fs {
 
 // Bump whenever a frame's layout or meaning changes.
-constexpr uint32_t kProtocolVersion = 5;
+constexpr uint32_t kProtocolVersion = 6;
 
 constexpr size_t kFrameHeader = 12;  // length + id + op + flags + reserved
 // Requests longer than this are answered with E2BIG and skipped; the stream
@@ -106,6 +106,9 @@ enum TreeFlag : uint32_t {
 enum TarFlag : uint32_t {
   kTarXattrs = 1u << 0,  // each entry's xattrs as SCHILY.xattr.* records
   kTarLayer = 1u << 1,   // an overlay upper dir as an OCI layer (whiteouts)
+  // A copy (copyToHost): the root itself first, as ".", opened without
+  // following it; every entry's atime and mtime to the nanosecond (pax).
+  kTarCopy = 1u << 2,
 };
 // A change record of a diff: a kind ('A' added, 'C' changed, 'D'
 // deleted), 'd' for a directory or '-', the path as seen inside ("/a/b"),

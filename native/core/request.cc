@@ -142,7 +142,7 @@ int ParseRequest(const Frame& frame, Request& request) {
       }
       if (request.window == 0 || request.window > kMaxWindow ||
           request.chunk_bytes < 4096 || request.chunk_bytes > kMaxChunk ||
-          (request.flags & ~uint32_t{kTarXattrs | kTarLayer}) != 0) {
+          (request.flags & ~uint32_t{kTarXattrs | kTarLayer | kTarCopy}) != 0) {
         return EINVAL;
       }
       request.path = r.Rest();

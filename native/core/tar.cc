@@ -49,6 +49,24 @@ void PaxRecord(std::string& out, std::string_view key, std::string_view value) {
   out += '\n';
 }
 
+// A pax time: seconds and nanoseconds as one decimal number, so a time
+// before the epoch is "-1.500000000" for 1.5 s before it.
+std::string PaxTime(int64_t seconds, uint32_t nanoseconds) {
+  const bool negative = seconds < 0;
+  uint64_t whole = static_cast<uint64_t>(seconds);
+  uint32_t fraction = nanoseconds;
+  if (negative) {
+    whole = nanoseconds == 0 ? 0 - whole : 0 - whole - 1;
+    fraction = nanoseconds == 0 ? 0 : 1000000000u - nanoseconds;
+  }
+  char digits[9];
+  for (int i = 8; i >= 0; i--, fraction /= 10) {
+    digits[i] = static_cast<char>('0' + fraction % 10);
+  }
+  return (negative ? "-" : "") + std::to_string(whole) + "." +
+         std::string(digits, sizeof digits);
+}
+
 size_t Padding(uint64_t size) {
   return static_cast<size_t>((kBlock - size % kBlock) % kBlock);
 }
@@ -129,7 +147,10 @@ void EncodeTarHeader(const TarEntry& e, std::string& out) {
   if (e.uid > kMaxUstarId) PaxRecord(records, "uid", std::to_string(e.uid));
   if (e.gid > kMaxUstarId) PaxRecord(records, "gid", std::to_string(e.gid));
   if (size > kMaxUstarNumber) PaxRecord(records, "size", std::to_string(size));
-  if (e.mtime < 0 || static_cast<uint64_t>(e.mtime) > kMaxUstarNumber) {
+  if (e.exact_times) {
+    PaxRecord(records, "mtime", PaxTime(e.mtime, e.mtime_nsec));
+    PaxRecord(records, "atime", PaxTime(e.atime, e.atime_nsec));
+  } else if (e.mtime < 0 || static_cast<uint64_t>(e.mtime) > kMaxUstarNumber) {
     PaxRecord(records, "mtime", std::to_string(e.mtime));
   }
   if (e.xattrs != nullptr) {
@@ -181,13 +202,78 @@ class TarWalk {
         job_(job),
         xattrs_(request.flags & kTarXattrs),
         layer_(request.flags & kTarLayer),
+        copy_(request.flags & kTarCopy),
         names_(new char[kXattrMax]),
         value_(new char[kXattrMax]) {}
 
   // Walks the tree under `root_fd` (closed here).
   Step Run(int root_fd) {
+    Step step = Under(std::make_shared<DirFd>(root_fd));
+    return step == Step::kGo ? End() : step;
+  }
+
+  // A copy's archive: `path` itself first, as ".", whatever it is, opened
+  // without following it; then, a directory, what is under it.
+  Step RunCopy(int root_fd, const std::string& path) {
+    struct stat st;
+    int fd =
+        OpenPath(root_fd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+      // ELOOP: a symlink; ENXIO: a socket.  Looked at, not opened.
+      if (errno != ELOOP && errno != ENXIO) return Fail(errno, "open", "");
+      Fd link(OpenPath(root_fd, path, O_PATH | O_NOFOLLOW));
+      if (link.get() < 0) return Fail(errno, "open", "");
+      if (fstat(link.get(), &st) != 0) return Fail(errno, "fstat", "");
+      if (S_ISLNK(st.st_mode)) {
+        char target[PATH_MAX];
+        ssize_t n = readlinkat(link.get(), "", target, sizeof target);
+        if (n < 0) return Fail(errno, "readlink", "");
+        TarEntry e = Describe(".", '2', st);
+        e.link = std::string_view(target, static_cast<size_t>(n));
+        if (Step step = Write(e); step != Step::kGo) return step;
+      }
+      return End();  // a socket: tar has no type for it
+    }
+    Fd closer(fd);
+    if (fstat(fd, &st) != 0) return Fail(errno, "fstat", "");
+    Step step = Step::kGo;
+    if (S_ISDIR(st.st_mode)) {
+      Xattrs xattrs;
+      bool opaque = false;
+      if (!ReadXattrs(fd, nullptr, xattrs, opaque)) {
+        return Fail(errno, "flistxattr", "");
+      }
+      TarEntry e = Describe(".", '5', st);
+      e.xattrs = &xattrs;
+      step = Write(e);
+      if (step == Step::kGo)
+        step = Under(std::make_shared<DirFd>(closer.release()));
+    } else if (S_ISREG(st.st_mode)) {
+      step = File(fd, ".", st);
+    } else {
+      // A FIFO or a device: what it is, never read.
+      TarEntry e = Describe(".",
+                            S_ISFIFO(st.st_mode)  ? '6'
+                            : S_ISCHR(st.st_mode) ? '3'
+                                                  : '4',
+                            st);
+      if (!S_ISFIFO(st.st_mode)) {
+        e.dev_major = major(st.st_rdev);
+        e.dev_minor = minor(st.st_rdev);
+      }
+      step = Write(e);
+    }
+    return step == Step::kGo ? End() : step;
+  }
+
+  Failure failure;
+
+ private:
+  // Everything under the open directory `root`, depth first.
+  Step Under(std::shared_ptr<DirFd> root) {
     std::vector<Pending> stack, found;
-    Step step = List(std::make_shared<DirFd>(root_fd), "", found);
+    Step step = List(root, "", found);
+    root.reset();
     for (;;) {
       for (auto it = found.rbegin(); it != found.rend(); ++it) {
         stack.push_back(std::move(*it));
@@ -198,14 +284,14 @@ class TarWalk {
       found.clear();
       step = Directory(next, found);
     }
-    if (step != Step::kGo) return step;
-    // The end of an archive: two zero blocks.
+    return step;
+  }
+
+  // The end of an archive: two zero blocks.
+  Step End() {
     return out_.Zeros(2 * kBlock) && out_.Flush() ? Step::kGo : Step::kStop;
   }
 
-  Failure failure;
-
- private:
   // The kernel's own limits: XATTR_LIST_MAX and XATTR_SIZE_MAX.
   static constexpr size_t kXattrMax = 64 * 1024;
 
@@ -227,9 +313,13 @@ class TarWalk {
     return out_.Put(header_) ? Step::kGo : Step::kStop;
   }
 
-  static TarEntry Describe(std::string_view name, char type,
-                           const struct stat& st) {
+  TarEntry Describe(std::string_view name, char type,
+                    const struct stat& st) const {
     TarEntry e;
+    e.exact_times = copy_;
+    e.mtime_nsec = static_cast<uint32_t>(st.st_mtim.tv_nsec);
+    e.atime = st.st_atim.tv_sec;
+    e.atime_nsec = static_cast<uint32_t>(st.st_atim.tv_nsec);
     e.name = name;
     e.type = type;
     e.mode = st.st_mode & 07777;
@@ -471,7 +561,7 @@ class TarWalk {
   const std::string& root_;
   FrameStream out_;
   Job& job_;
-  const bool xattrs_, layer_;
+  const bool xattrs_, layer_, copy_;
   DirReader dirs_;
   std::unique_ptr<char[]> names_, value_;
   std::string header_;
@@ -482,6 +572,11 @@ class TarWalk {
 
 void TarOp(const Request& request, int root_fd, Job& job,
            const SendFrames& send) {
+  if (request.flags & kTarCopy) {
+    TarWalk walk(request, job, send);
+    Step step = walk.RunCopy(root_fd, request.path);
+    return SendLast(send, request.id, step, walk.failure);
+  }
   int fd = OpenPath(root_fd, request.path, O_RDONLY | O_DIRECTORY);
   if (fd < 0) {
     return SendLast(send, request.id, Step::kFail,

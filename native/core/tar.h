@@ -10,7 +10,10 @@
 // user.overlay.*).  Sockets have no tar type and stay out.  With kTarLayer
 // (an overlay upper dir as an OCI layer): a whiteout (a character device
 // 0/0) becomes an empty file `.wh.<name>`, and an opaque directory is
-// followed by `<dir>/.wh..wh..opq`.
+// followed by `<dir>/.wh..wh..opq`.  With kTarCopy (copyToHost): the root
+// itself comes first, named ".", opened without following it (a symlink
+// goes in as a symlink, a file as a file: the copy never reads through a
+// path), and every entry carries its atime and mtime to the nanosecond.
 //
 // A tree that changes while it is read: an entry gone before it is read
 // is left out; a file is opened (non-blocking) before it is looked at, so
@@ -41,6 +44,11 @@ struct TarEntry {
   uint32_t uid = 0, gid = 0;
   uint64_t size = 0;  // bytes that follow (regular files only)
   int64_t mtime = 0;  // seconds
+  // With exact_times, pax atime and mtime records to the nanosecond.
+  bool exact_times = false;
+  uint32_t mtime_nsec = 0;
+  int64_t atime = 0;
+  uint32_t atime_nsec = 0;
   std::string_view link;
   uint32_t dev_major = 0, dev_minor = 0;
   const Xattrs* xattrs = nullptr;
