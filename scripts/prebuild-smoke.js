@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // node scripts/prebuild-smoke.js [module]: what an addon must give through
 // the JavaScript API, each result beside node:fs's for the same call, on the
-// host.  `module` is what to require: dist/index.js of this checkout (the
+// host: errors on missing, too-long and (unless root) unreadable paths, rm
+// with and without force, and a walk with stats.  `module` is what to require: dist/index.js of this checkout (the
 // default; point UNSHARE_FS_ADDON at the addon to try), or an installed
 // package's directory.  Prints one JSON object, { addons, checks: [{ what,
 // got, want }] }, where `addons` lists the .node files this process has
@@ -69,6 +70,13 @@ async function main() {
         check(`stat ${what} #${round}`, await settle(unshareFs.stat(file)), await settle(fs.promises.stat(file)));
       }
     }
+    // A directory its owner cannot search: EACCES, unless root (who can).
+    const locked = path.join(work, 'locked');
+    fs.mkdirSync(locked, { mode: 0o000 });
+    const unreadable = path.join(locked, 'x');
+    check('lstat unreadable', await settle(unshareFs.lstat(unreadable)), await settle(fs.promises.lstat(unreadable)));
+    check('stat unreadable', await settle(unshareFs.stat(unreadable)), await settle(fs.promises.stat(unreadable)));
+    fs.chmodSync(locked, 0o700);
     // rm names its syscall otherwise than node's rm does: compare codes.
     const code = (error) => error?.code ?? String(error);
     // The missing leaf of an existing directory is what rm's own lstat sees.

@@ -218,8 +218,9 @@ function hostTarget() {
 /**
  * For the artifact this machine can load: scripts/prebuild-smoke.js through
  * dist/ with UNSHARE_FS_ADDON pointing at it, in a child node (errors on
- * missing and too-long paths equal node:fs's, rm with force resolves, a walk
- * with stats equals node:fs lstat).  Returns a line, or throws.
+ * missing, too-long and unreadable paths equal node:fs's, rm with force
+ * resolves, a walk with stats equals node:fs lstat).  Returns a line, or
+ * throws.
  */
 function smoke(t, file) {
   const host = hostTarget();

@@ -6,7 +6,7 @@
 // Each case must load the prebuild for this machine, never a source build:
 // the process's own memory map names the .node it loaded.  Through the plain
 // install, what the prebuild answers is held to node:fs and podman: errors
-// on missing and too-long paths, rm with force, a walk with stats
+// on missing, too-long and unreadable paths, rm with force, a walk with stats
 // (scripts/prebuild-smoke.js), and podman.diff of a changed container.
 // The prebuilds come from `npm run prebuild` (.ci/run runs it before the
 // tests); the tarball is packed with --ignore-scripts so that this file does
@@ -163,6 +163,8 @@ gate.describe('the packed tarball', () => {
     expect(want['lstat missing #0']).toMatchObject({ code: 'ENOENT', syscall: 'lstat' });
     expect(want['stat missing #4']).toMatchObject({ code: 'ENOENT', syscall: 'stat' });
     expect(want['lstat too long #0']).toMatchObject({ code: 'ENAMETOOLONG' });
+    // Root searches any directory; anyone else meets EACCES there.
+    expect(want['lstat unreadable']).toMatchObject({ code: process.geteuid?.() === 0 ? 'ENOENT' : 'EACCES' });
     expect(want['rm missing']).toBe('ENOENT');
     expect(want['rm missing, force']).toBe('resolved');
     const walked = report.checks.filter((c) => c.what.startsWith('walk with stats: ')).map((c) => c.what.slice(17));
