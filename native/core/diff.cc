@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "buffer.h"
+#include "stat_syscalls.h"
 #include "tree.h"
 
 namespace unshare_fs {
@@ -191,7 +192,7 @@ class DiffWalk {
     struct stat st;
     if (type == DT_UNKNOWN || type == DT_CHR ||
         (type == DT_DIR && any_lower_)) {
-      if (fstatat(frame.upper->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (StatAt(frame.upper->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) return Step::kGo;
         return Fail(errno, "lstat", rel);
       }
@@ -205,8 +206,8 @@ class DiffWalk {
     bool in_some = false;
     for (size_t i = 0; i < count; i++) {
       if (!frame.lowers[i].dir) continue;
-      if (fstatat(frame.lowers[i].dir->fd, name, &below_[i],
-                  AT_SYMLINK_NOFOLLOW) == 0) {
+      if (StatAt(frame.lowers[i].dir->fd, name, &below_[i],
+                 AT_SYMLINK_NOFOLLOW) == 0) {
         present_[i] = 1;
         in_some = true;
       } else if (errno != ENOENT) {

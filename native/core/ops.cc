@@ -16,6 +16,8 @@
 #include <memory>
 #include <string>
 
+#include "stat_syscalls.h"
+
 namespace unshare_fs {
 namespace {
 
@@ -54,10 +56,10 @@ void StatOp(ByteBuffer& out, uint32_t id, int root_fd, const std::string& path,
   struct stat st;
   int rc;
   if (root_fd < 0) {
-    rc = fstatat(AT_FDCWD, path.c_str(), &st, follow ? 0 : AT_SYMLINK_NOFOLLOW);
+    rc = StatAt(AT_FDCWD, path.c_str(), &st, follow ? 0 : AT_SYMLINK_NOFOLLOW);
   } else {
     int fd = OpenPath(root_fd, path, O_PATH | (follow ? 0 : O_NOFOLLOW));
-    rc = fd < 0 ? -1 : fstat(fd, &st);
+    rc = fd < 0 ? -1 : Fstat(fd, &st);
     if (fd >= 0) close(fd);
   }
   if (rc) {
@@ -104,7 +106,7 @@ class XattrTarget {
     if (root_fd < 0) return;
     int path_fd = OpenPath(root_fd, path, O_PATH | O_NOFOLLOW);
     struct stat st;
-    if (path_fd < 0 || fstat(path_fd, &st) != 0) {
+    if (path_fd < 0 || Fstat(path_fd, &st) != 0) {
       failed_ = "open";
       if (path_fd >= 0) {
         failed_ = "fstat";
@@ -122,7 +124,7 @@ class XattrTarget {
                 (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0);
     fd_ = OpenPath(root_fd, path, flags);
     struct stat now;
-    if (fd_ < 0 || fstat(fd_, &now) != 0) {
+    if (fd_ < 0 || Fstat(fd_, &now) != 0) {
       failed_ = fd_ < 0 ? "open" : "fstat";
       return;
     }
@@ -275,7 +277,7 @@ void ReadOp(const Request& request, int root_fd, Job& job,
   int fd = OpenPath(root_fd, request.path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return fail(errno, "open");
   struct stat st;
-  if (fstat(fd, &st) != 0) {
+  if (Fstat(fd, &st) != 0) {
     int err = errno;
     close(fd);
     return fail(err, "fstat");

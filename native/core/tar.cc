@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "buffer.h"
+#include "stat_syscalls.h"
 #include "tree.h"
 
 namespace unshare_fs {
@@ -344,7 +345,7 @@ class TarWalk {
     }
     auto open = std::make_shared<DirFd>(fd);
     struct stat st;
-    if (fstat(fd, &st) != 0) return Fail(errno, "fstat", dir.rel);
+    if (Fstat(fd, &st) != 0) return Fail(errno, "fstat", dir.rel);
     Xattrs xattrs;
     bool opaque = false;
     if (!ReadXattrs(fd, nullptr, xattrs, opaque)) {
@@ -398,7 +399,7 @@ class TarWalk {
       int fd = OpenNoWait(dir->fd, name);
       if (fd >= 0) {
         Fd closer(fd);
-        if (fstat(fd, &st) != 0) return Fail(errno, "fstat", entry_rel);
+        if (Fstat(fd, &st) != 0) return Fail(errno, "fstat", entry_rel);
         if (S_ISREG(st.st_mode)) return File(fd, entry_rel, st);
       } else if (errno == ENOENT) {
         return Step::kGo;
@@ -408,7 +409,7 @@ class TarWalk {
       }
     }
     // Not a regular file (any more), or its type not listed: lstat it.
-    if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (StatAt(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) return Step::kGo;
       return Fail(errno, "lstat", entry_rel);
     }
@@ -422,7 +423,7 @@ class TarWalk {
         if (fd < 0)
           return errno == ENOENT ? Step::kGo : Fail(errno, "open", entry_rel);
         Fd closer(fd);
-        if (fstat(fd, &st) != 0) return Fail(errno, "fstat", entry_rel);
+        if (Fstat(fd, &st) != 0) return Fail(errno, "fstat", entry_rel);
         // Swapped once more: left out rather than chased.
         return S_ISREG(st.st_mode) ? File(fd, entry_rel, st) : Step::kGo;
       }

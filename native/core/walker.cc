@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "batch.h"
+#include "stat_syscalls.h"
 #include "tree.h"
 
 namespace unshare_fs {
@@ -138,7 +139,7 @@ class Walker {
   bool OtherDevice(int fd, const Task& task) {
     if (!(options_.flags & kOneFileSystem) || task.depth == 0) return false;
     struct stat st;
-    return fstat(fd, &st) == 0 && st.st_dev != shared_.root_dev;
+    return Fstat(fd, &st) == 0 && st.st_dev != shared_.root_dev;
   }
 
   // Emits the directory's entries; subdirectories to descend into go to
@@ -183,7 +184,7 @@ class Walker {
   bool Entry(int dir_fd, const Task& dir, const char* name, uint8_t& type) {
     struct stat st;
     if (options_.stat_mask != 0 || type == DT_UNKNOWN) {
-      if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (StatAt(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
         type = IFTODT(st.st_mode);
       } else {
         int err = errno;
@@ -238,7 +239,7 @@ int Walk(int root_fd, const WalkOptions& options, const BatchSink& sink,
   }
   Shared shared(options, sink, cancelled);
   struct stat root_st;
-  if (fstat(root_fd, &root_st) == 0) shared.root_dev = root_st.st_dev;
+  if (Fstat(root_fd, &root_st) == 0) shared.root_dev = root_st.st_dev;
   shared.Start(Task{nullptr, std::string(), std::string(), 0, root_fd});
   unsigned threads = options.threads < 1 ? 1 : options.threads;
   std::vector<std::thread> helpers;

@@ -22,6 +22,7 @@
 #include "buffer.h"
 #include "ops.h"
 #include "server.h"
+#include "stat_syscalls.h"
 
 namespace unshare_fs {
 namespace {
@@ -287,7 +288,8 @@ bool OpenTarget(pid_t pid, Target& target, SysError& error) {
     return false;
   }
   struct stat theirs, ours;
-  if (fstat(user_fd, &theirs) == 0 && stat("/proc/self/ns/user", &ours) == 0 &&
+  if (Fstat(user_fd, &theirs) == 0 &&
+      StatAt(AT_FDCWD, "/proc/self/ns/user", &ours, 0) == 0 &&
       theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev) {
     close(user_fd);
     user_fd = -1;
