@@ -224,7 +224,7 @@ class TarWalk {
       if (errno != ELOOP && errno != ENXIO) return Fail(errno, "open", "");
       Fd link(OpenPath(root_fd, path, O_PATH | O_NOFOLLOW));
       if (link.get() < 0) return Fail(errno, "open", "");
-      if (fstat(link.get(), &st) != 0) return Fail(errno, "fstat", "");
+      if (Fstat(link.get(), &st) != 0) return Fail(errno, "fstat", "");
       if (S_ISLNK(st.st_mode)) {
         char target[PATH_MAX];
         ssize_t n = readlinkat(link.get(), "", target, sizeof target);
@@ -236,7 +236,7 @@ class TarWalk {
       return End();  // a socket: tar has no type for it
     }
     Fd closer(fd);
-    if (fstat(fd, &st) != 0) return Fail(errno, "fstat", "");
+    if (Fstat(fd, &st) != 0) return Fail(errno, "fstat", "");
     Step step = Step::kGo;
     if (S_ISDIR(st.st_mode)) {
       Xattrs xattrs;
