@@ -9,6 +9,7 @@ import * as path from 'node:path';
 
 import { containers, docker, podman } from '../lib';
 import { requires, userNamespaces, which } from './helpers/requirements';
+import { thrown } from './helpers/thrown';
 
 const UID = process.getuid ? process.getuid() : 0;
 const hex = (c: string): string => c.repeat(64);
@@ -211,16 +212,6 @@ describe('docker containers, images and chains on a made data root', () => {
     const errors: docker.DockerError[] = [];
     const names = docker.containers({ ...opts, onError: (error) => errors.push(error) }).map((c) => c.names[0]!).sort();
     return { names, errors };
-  };
-
-  /** The error `fn` throws. */
-  const thrown = (fn: () => unknown): Error & { code?: string; path?: string } => {
-    try {
-      fn();
-    } catch (error) {
-      return error as Error;
-    }
-    throw new Error('did not throw');
   };
 
   it('a record that is not JSON is left out and reported (EDOCKERSTORAGE, its path, no content quoted); asked for, it is that error', () => {

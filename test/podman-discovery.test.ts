@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as podman from '../lib/podman';
 import { podman as podmanReady, requirement, requires, which, withDetail } from './helpers/requirements';
+import { thrown } from './helpers/thrown';
 
 const UID = process.getuid ? process.getuid() : 0;
 
@@ -350,16 +351,6 @@ describe('containers, layers and chains on a fake store', () => {
       fs.rmSync(empty, { recursive: true, force: true });
     }
   });
-
-  /** The error `fn` throws. */
-  const thrown = (fn: () => unknown): Error & { code?: string; path?: string } => {
-    try {
-      fn();
-    } catch (error) {
-      return error as Error;
-    }
-    throw new Error('did not throw');
-  };
 
   it('containers.json linked to a secret: not followed, EPODMANSTORAGE, nothing of it quoted', () => {
     const secrets = tmpdir();

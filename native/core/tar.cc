@@ -253,16 +253,7 @@ class TarWalk {
       step = File(fd, ".", st);
     } else {
       // A FIFO or a device: what it is, never read.
-      TarEntry e = Describe(".",
-                            S_ISFIFO(st.st_mode)  ? '6'
-                            : S_ISCHR(st.st_mode) ? '3'
-                                                  : '4',
-                            st);
-      if (!S_ISFIFO(st.st_mode)) {
-        e.dev_major = major(st.st_rdev);
-        e.dev_minor = minor(st.st_rdev);
-      }
-      step = Write(e);
+      step = Write(DescribeSpecial(".", st));
     }
     return step == Step::kGo ? End() : step;
   }
@@ -328,6 +319,20 @@ class TarWalk {
     e.gid = st.st_gid;
     e.size = type == '0' ? static_cast<uint64_t>(st.st_size) : 0;
     e.mtime = st.st_mtim.tv_sec;
+    return e;
+  }
+
+  // A FIFO or a device, with its device numbers.
+  TarEntry DescribeSpecial(std::string_view name, const struct stat& st) const {
+    TarEntry e = Describe(name,
+                          S_ISFIFO(st.st_mode)  ? '6'
+                          : S_ISCHR(st.st_mode) ? '3'
+                                                : '4',
+                          st);
+    if (!S_ISFIFO(st.st_mode)) {
+      e.dev_major = major(st.st_rdev);
+      e.dev_minor = minor(st.st_rdev);
+    }
     return e;
   }
 
@@ -500,15 +505,7 @@ class TarWalk {
       e.size = 0;
       return Write(e);
     }
-    TarEntry e = Describe(entry_rel,
-                          S_ISFIFO(st.st_mode)  ? '6'
-                          : S_ISCHR(st.st_mode) ? '3'
-                                                : '4',
-                          st);
-    if (!S_ISFIFO(st.st_mode)) {
-      e.dev_major = major(st.st_rdev);
-      e.dev_minor = minor(st.st_rdev);
-    }
+    TarEntry e = DescribeSpecial(entry_rel, st);
     Xattrs xattrs;
     ReadXattrsAt(dir_fd, name, xattrs);
     e.xattrs = &xattrs;
