@@ -52,8 +52,6 @@ constexpr int kSlowCheckMs = 1;
 // how long after the last one.
 constexpr auto kWatchEvery = std::chrono::milliseconds(2);
 constexpr int64_t kWatchLinger = 100 * 1000 * 1000;
-// Requests read but not started; past this the reader waits for room.
-constexpr size_t kMaxQueued = 1024;
 constexpr size_t kReadBytes = 64 * 1024;
 
 int64_t NowNanos() {
@@ -83,6 +81,9 @@ bool IsQuick(Op op) {
 // hands reading to an idle thread for and then runs itself.  With no
 // thread idle, requests wait in a queue for the next free thread, and when
 // the busy threads look stuck, a new thread (up to kMaxThreads) takes them.
+// The leader never waits for room in a queue: running jobs need the frames
+// behind the requests it reads (a write's data, credit, a cancel), and only
+// the leader reads them.
 class Server : public std::enable_shared_from_this<Server> {
  public:
   Server(int fd, const ServeOptions& options)
@@ -135,7 +136,6 @@ class Server : public std::enable_shared_from_this<Server> {
         Request request = std::move(queue_.front());
         queue_.pop_front();
         queued_.store(queue_.size(), std::memory_order_relaxed);
-        room_cv_.notify_one();
         RunJob(lk, state, request);
         continue;
       }
@@ -302,8 +302,8 @@ class Server : public std::enable_shared_from_this<Server> {
         out = std::move(request);
         return Led::kRun;
       }
-      room_cv_.wait(lk,
-                    [&] { return queue_.size() < kMaxQueued || stopping_; });
+      // No bound: what waits here, the client holds too until it is
+      // answered, and running jobs may depend on frames not yet read.
       queue_.push_back(std::move(request));
       queued_.store(queue_.size(), std::memory_order_relaxed);
       MaybeStartForQueueLocked();
@@ -549,7 +549,6 @@ class Server : public std::enable_shared_from_this<Server> {
     stopping_ = true;
     leader_ = false;
     cv_.notify_all();
-    room_cv_.notify_all();
     {
       std::lock_guard<std::mutex> jl(jobs_mu_);
       for (auto& [id, job] : jobs_) job->Cancel();
@@ -621,7 +620,6 @@ class Server : public std::enable_shared_from_this<Server> {
   // The threads, under mu_.
   std::mutex mu_;
   std::condition_variable cv_;       // idle threads: leadership or a request
-  std::condition_variable room_cv_;  // the leader: room in the queue
   std::condition_variable done_cv_;  // Run(): every thread gone
   std::deque<Request> queue_;
   std::atomic<size_t> queued_{0};
