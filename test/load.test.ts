@@ -1,11 +1,15 @@
-// One server under load (issue 26): thousands of requests in flight on one
-// session.  Every request must settle with the right value (checked against
-// node:fs) or the right code, and a quick request must answer afterwards.
+// One server under load (issue 26, items 4 and 5): thousands of requests in
+// flight on one session, more of them blocked than the server has threads.
+// Every request must settle with the right value (checked against node:fs)
+// or the right code, and a quick request must answer while others block.
 //
 // No time limits: a hang shows as a failure that says what is unsettled,
-// raised once nothing settles for STALL_POLLS polls in a row — a watchdog
-// of progress, not a budget.
+// raised once nothing settles (and no FIFO reader comes) for STALL_POLLS
+// polls in a row — a watchdog of progress, not a budget.  That the blocked
+// requests really hold the server's threads is proven by state: the FIFO's
+// fds open in the server (/proc/PID/fd), not by a sleep.
 import { execFileSync } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -13,6 +17,11 @@ import { createNamespace, host, type FileSystem, type Namespace, type Session } 
 import { threadCount } from './helpers/procs';
 import { removeTree, tempDir } from './helpers/tree';
 
+/**
+ * Requests one server runs at once: its request threads (kMaxThreads in
+ * native/core/server.cc) but the one that reads the socket.
+ */
+const SERVER_JOBS = 31;
 const POLL_MS = 50;
 /** Polls in a row without progress that make a hang. */
 const STALL_POLLS = 200;
@@ -21,6 +30,7 @@ let root: string;
 let small: string;
 let smallBytes: Buffer;
 let tree: string;
+let treeCount: number;
 let fifo: string;
 let fifoIno: number;
 let fifoHolder: number;
@@ -146,6 +156,7 @@ beforeAll(async () => {
     for (let j = 0; j < 4; j++) fs.mkdirSync(path.join(tree, `d${i}`, `e${j}`), { recursive: true });
     fs.writeFileSync(path.join(tree, `d${i}`, 'f'), '');
   }
+  treeCount = fs.readdirSync(tree, { recursive: true }).length;
   fifo = path.join(root, 'fifo');
   execFileSync('mkfifo', [fifo]);
   fifoIno = fs.statSync(fifo).ino;
@@ -188,5 +199,119 @@ describe.each(targets)('load: $name', ({ name, api: apiOf }) => {
     }
     expect(wrong).toEqual([]);
     await lstatAnswers(api, name, 'nothing else runs');
+  });
+
+  test('50 FIFO reads that block do not hold up an lstat', async () => {
+    const api = apiOf();
+    const abort = new AbortController();
+    setMaxListeners(100, abort.signal);
+    const reads = new Tracker();
+    for (let i = 0; i < 50; i++) {
+      reads.add('FIFO readFile', api.readFile(fifo, { signal: abort.signal }), () => 'resolved: the FIFO has no data', ['ABORT_ERR']);
+    }
+    // Proven by state: the server has the FIFO open for as many reads as it
+    // has request threads, so every one of those threads waits on it.
+    const wanted = Math.min(50, SERVER_JOBS);
+    try {
+      await until(
+        () => fifoReaders(name) >= wanted,
+        () => fifoReaders(name),
+        () => `waiting for ${wanted} FIFO readers in the server: ${fifoReaders(name)} (${reads.describe()})`,
+      );
+      await lstatAnswers(api, name, `${fifoReaders(name)} FIFO reads block`);
+    } finally {
+      abort.abort();
+    }
+    await until(
+      () => reads.unsettled === 0 && fifoReaders(name) === 0,
+      () => [reads.settled, fifoReaders(name)],
+      () => `the FIFO reads after their abort: ${reads.describe()}, ${fifoReaders(name)} still open in the server`,
+    );
+    expect(reads.failures).toEqual([]);
+  });
+
+  test('10,000 mixed requests in flight, aborts among them, all settle; an lstat answers meanwhile', async () => {
+    const api = apiOf();
+    const dir = path.join(root, `mixed-${name.replace(/ /g, '-')}`);
+    fs.mkdirSync(dir, { mode: 0o777 });
+    fs.chmodSync(dir, 0o777);
+    const requests = new Tracker();
+    // FIFO reads first: more than the server's threads, so that everything
+    // after them waits until they are aborted.
+    const FIFO_READS = 100;
+    const fifoAbort = new AbortController();
+    setMaxListeners(FIFO_READS * 2, fifoAbort.signal);
+    const readOk = (data: Buffer): string | undefined => (data.equals(smallBytes) ? undefined : `read ${data.length} bytes`);
+    const walk = async (signal?: AbortSignal): Promise<number> => {
+      let count = 0;
+      for await (const entry of api.walk(tree, { signal })) count += entry ? 1 : 0;
+      return count;
+    };
+    const walkOk = (count: number): string | undefined => (count === treeCount ? undefined : `walked ${count} of ${treeCount}`);
+    const payload = (i: number): string => `${i}:`.padEnd(1000 + (i % 3000), 'w');
+    const written: number[] = [];
+    for (let i = 0; i < FIFO_READS; i++) {
+      requests.add('FIFO read', api.readFile(fifo, { signal: fifoAbort.signal }), () => 'resolved: the FIFO has no data', ['ABORT_ERR']);
+    }
+    // Aborted at different points: before the request leaves, once it is sent, once replies may come.
+    const abortAt = [
+      (c: AbortController) => queueMicrotask(() => c.abort()),
+      (c: AbortController) => setImmediate(() => c.abort()),
+      (c: AbortController) => setTimeout(() => c.abort(), 1),
+    ];
+    for (let i = FIFO_READS; i < 10_000; i++) {
+      const kind = i % 8;
+      if (kind === 0 || kind === 1) {
+        requests.add('readFile', api.readFile(small), readOk);
+      } else if (kind === 2) {
+        requests.add('walk', walk(), walkOk);
+      } else if (kind === 3 || kind === 4) {
+        written.push(i);
+        requests.add('writeFile', api.writeFile(path.join(dir, `w${i}`), payload(i)), () => undefined);
+      } else if (kind === 5) {
+        requests.add('lstat', api.lstat(small), (stats) => (stats.size === smallBytes.length ? undefined : `size ${stats.size}`));
+      } else {
+        const abort = new AbortController();
+        const which = Math.floor(i / 8) % 3;
+        if (which === 0) requests.add('aborted readFile', api.readFile(small, { signal: abort.signal }), readOk, ['ABORT_ERR']);
+        else if (which === 1) requests.add('aborted walk', walk(abort.signal), walkOk, ['ABORT_ERR']);
+        else {
+          const file = path.join(dir, `a${i}`);
+          requests.add(
+            'aborted writeFile',
+            api.writeFile(file, payload(i), { signal: abort.signal }),
+            () => (fs.readFileSync(file, 'utf8') === payload(i) ? undefined : 'resolved, but the file is not whole'),
+            ['ABORT_ERR'],
+          );
+        }
+        abortAt[i % 3](abort);
+      }
+    }
+    const wanted = Math.min(FIFO_READS, SERVER_JOBS);
+    try {
+      await until(
+        () => fifoReaders(name) >= wanted,
+        () => [fifoReaders(name), requests.settled],
+        () => `waiting for ${wanted} FIFO readers in the server: ${fifoReaders(name)} (${requests.describe()})`,
+      );
+      await lstatAnswers(api, name, `${fifoReaders(name)} FIFO reads block and ${requests.unsettled} requests are in flight`);
+    } finally {
+      fifoAbort.abort();
+    }
+    await until(
+      () => requests.unsettled === 0,
+      () => requests.settled,
+      () => `10,000 mixed requests after the FIFO reads were aborted: ${requests.describe()}`,
+      requests,
+    );
+    expect(requests.failures).toEqual([]);
+    const wrong = written.filter((i) => fs.readFileSync(path.join(dir, `w${i}`), 'utf8') !== payload(i));
+    expect(wrong).toEqual([]);
+    await lstatAnswers(api, name, 'nothing else runs');
+    await until(
+      () => fifoReaders(name) === 0,
+      () => fifoReaders(name),
+      () => `${fifoReaders(name)} FIFO readers still open in the server`,
+    );
   });
 });
