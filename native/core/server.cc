@@ -52,8 +52,10 @@ constexpr int kSlowCheckMs = 1;
 // how long after the last one.
 constexpr auto kWatchEvery = std::chrono::milliseconds(2);
 constexpr int64_t kWatchLinger = 100 * 1000 * 1000;
-// Requests read but not started; past this the reader waits for room.
-constexpr size_t kMaxQueued = 1024;
+// Threads that run only quick requests (stats), on top of kMaxThreads: a
+// quick request never waits behind longer ones, however many of those
+// block.  More than one only while one hangs (a hung FUSE or NFS file).
+constexpr unsigned kMaxQuickThreads = 4;
 constexpr size_t kReadBytes = 64 * 1024;
 
 int64_t NowNanos() {
@@ -79,10 +81,14 @@ bool IsQuick(Op op) {
 // Leader/followers: one thread at a time reads the socket.  A quick request
 // (a stat) it runs itself, inline, while an idle follower watches: should
 // the request hang (a hung FUSE or NFS file), the follower takes reading
-// over after kSlowJobNanos.  A longer request (a walk, a read, a mount) it
-// hands reading to an idle thread for and then runs itself.  With no
-// thread idle, requests wait in a queue for the next free thread, and when
-// the busy threads look stuck, a new thread (up to kMaxThreads) takes them.
+// over after kSlowJobNanos.  With no follower idle, a quick request goes
+// to the quick threads instead, which run nothing else.  A longer request
+// (a walk, a read, a mount) it hands reading to an idle thread for and
+// then runs itself.  With no thread idle, requests wait in a queue for the
+// next free thread, and when the busy threads look stuck, a new thread (up
+// to kMaxThreads) takes them.  The leader never waits for room in a queue:
+// running jobs need the frames behind the requests it reads (a write's
+// data, credit, a cancel), and only the leader reads them.
 class Server : public std::enable_shared_from_this<Server> {
  public:
   Server(int fd, const ServeOptions& options)
@@ -113,7 +119,7 @@ class Server : public std::enable_shared_from_this<Server> {
     ThreadMain(true);
     std::unique_lock<std::mutex> lk(mu_);
     done_cv_.wait_for(lk, std::chrono::milliseconds(options_.exit_grace_ms),
-                      [&] { return threads_ == 0; });
+                      [&] { return threads_ == 0 && quick_threads_ == 0; });
   }
 
  private:
@@ -131,11 +137,16 @@ class Server : public std::enable_shared_from_this<Server> {
     states_.push_back(&state);
     for (;;) {
       if (stopping_) break;
+      if (!quick_queue_.empty()) {
+        Request request = std::move(quick_queue_.front());
+        quick_queue_.pop_front();
+        RunJob(lk, state, request);
+        continue;
+      }
       if (!queue_.empty()) {
         Request request = std::move(queue_.front());
         queue_.pop_front();
         queued_.store(queue_.size(), std::memory_order_relaxed);
-        room_cv_.notify_one();
         RunJob(lk, state, request);
         continue;
       }
@@ -158,7 +169,8 @@ class Server : public std::enable_shared_from_this<Server> {
       idle_++;
       idle_count_++;
       bool woken = cv_.wait_for(lk, watching_ ? kWatchEvery : kIdleExit, [&] {
-        return stopping_ || !queue_.empty() || !leader_;
+        return stopping_ || !queue_.empty() || !quick_queue_.empty() ||
+               !leader_;
       });
       idle_--;
       idle_count_--;
@@ -170,7 +182,62 @@ class Server : public std::enable_shared_from_this<Server> {
       if (!primary && idle_ >= kKeepIdle) break;
     }
     states_.erase(std::find(states_.begin(), states_.end(), &state));
-    if (--threads_ == 0) done_cv_.notify_all();
+    if (--threads_ == 0 && quick_threads_ == 0) done_cv_.notify_all();
+  }
+
+  // A quick thread: runs quick requests only, so that requests that block
+  // (FIFO reads, paused streams, as many as kMaxThreads) never hold up a
+  // stat.  Leaves when idle for kIdleExit.
+  void QuickMain() {
+    auto keep_alive = shared_from_this();
+    ThreadState state;
+    std::unique_lock<std::mutex> lk(mu_);
+    quick_starting_--;
+    for (;;) {
+      if (stopping_) break;
+      if (!quick_queue_.empty()) {
+        Request request = std::move(quick_queue_.front());
+        quick_queue_.pop_front();
+        RunJob(lk, state, request);
+        continue;
+      }
+      quick_idle_++;
+      bool woken = quick_cv_.wait_for(
+          lk, kIdleExit, [&] { return stopping_ || !quick_queue_.empty(); });
+      quick_idle_--;
+      if (!woken) break;
+    }
+    if (--quick_threads_ == 0 && threads_ == 0) done_cv_.notify_all();
+  }
+
+  // Hands a quick request to the quick threads (no follower is idle to
+  // watch it run inline): starts one when every quick thread is busy,
+  // up to kMaxQuickThreads; runs it here when none can be made.
+  void QueueQuick(Request&& request) {
+    std::unique_lock<std::mutex> lk(mu_);
+    quick_queue_.push_back(std::move(request));
+    cv_.notify_one();  // a request thread that came free meanwhile
+    if (quick_idle_ > 0) {
+      quick_cv_.notify_one();
+      return;
+    }
+    if (quick_starting_ >= quick_queue_.size()) return;
+    if (quick_threads_ < kMaxQuickThreads) {
+      try {
+        std::thread([self = shared_from_this()] {
+          self->QuickMain();
+        }).detach();
+        quick_threads_++;
+        quick_starting_++;
+        return;
+      } catch (const std::system_error&) {
+      }
+    }
+    if (quick_threads_ > 0) return;  // the next free one takes it
+    Request alone = std::move(quick_queue_.back());
+    quick_queue_.pop_back();
+    lk.unlock();
+    Execute(alone);
   }
 
   void RunJob(std::unique_lock<std::mutex>& lk, ThreadState& state,
@@ -282,8 +349,12 @@ class Server : public std::enable_shared_from_this<Server> {
         }
         continue;
       }
-      // Inline only with a follower to watch; else as any request.
-      if (IsQuick(request.op) && idle_count_.load() > 0) {
+      // Inline only with a follower to watch; else on a quick thread.
+      if (IsQuick(request.op)) {
+        if (idle_count_.load() == 0) {
+          QueueQuick(std::move(request));
+          continue;
+        }
         if (!RunInline(request)) return Led::kDeposed;
         // The client of a quick request sends its next one right after
         // the reply: poll a little before sleeping.
@@ -302,28 +373,24 @@ class Server : public std::enable_shared_from_this<Server> {
         out = std::move(request);
         return Led::kRun;
       }
-      room_cv_.wait(lk,
-                    [&] { return queue_.size() < kMaxQueued || stopping_; });
+      // No bound: what waits here, the client holds too until it is
+      // answered, and running jobs may depend on frames not yet read.
       queue_.push_back(std::move(request));
       queued_.store(queue_.size(), std::memory_order_relaxed);
       MaybeStartForQueueLocked();
       if (idle_ == 0 && starting_ == 0 && !AnyBusyLocked()) {
-        // No thread could be made and none will come back for it: a quick
-        // request runs here, anything longer is refused (a walk run here
-        // would wait for credit nobody reads).
+        // No thread could be made and none will come back for it: the
+        // request is refused (a walk run here would wait for credit nobody
+        // reads).
         Request alone = std::move(queue_.back());
         queue_.pop_back();
         queued_.store(queue_.size(), std::memory_order_relaxed);
         lk.unlock();
-        if (IsQuick(alone.op)) {
-          Execute(alone);
-        } else {
-          {
-            std::lock_guard<std::mutex> jl(jobs_mu_);
-            jobs_.erase(alone.id);
-          }
-          ReplyError(alone.id, EAGAIN, "pthread_create");
+        {
+          std::lock_guard<std::mutex> jl(jobs_mu_);
+          jobs_.erase(alone.id);
         }
+        ReplyError(alone.id, EAGAIN, "pthread_create");
       }
     }
   }
@@ -549,7 +616,7 @@ class Server : public std::enable_shared_from_this<Server> {
     stopping_ = true;
     leader_ = false;
     cv_.notify_all();
-    room_cv_.notify_all();
+    quick_cv_.notify_all();
     {
       std::lock_guard<std::mutex> jl(jobs_mu_);
       for (auto& [id, job] : jobs_) job->Cancel();
@@ -620,15 +687,19 @@ class Server : public std::enable_shared_from_this<Server> {
 
   // The threads, under mu_.
   std::mutex mu_;
-  std::condition_variable cv_;       // idle threads: leadership or a request
-  std::condition_variable room_cv_;  // the leader: room in the queue
-  std::condition_variable done_cv_;  // Run(): every thread gone
+  std::condition_variable cv_;        // idle threads: leadership or a request
+  std::condition_variable quick_cv_;  // idle quick threads: a request
+  std::condition_variable done_cv_;   // Run(): every thread gone
   std::deque<Request> queue_;
+  std::deque<Request> quick_queue_;  // for the quick threads
   std::atomic<size_t> queued_{0};
   std::vector<ThreadState*> states_;
   unsigned threads_ = 0;
   unsigned idle_ = 0;
   unsigned starting_ = 0;  // started, not yet in ThreadMain's loop
+  unsigned quick_threads_ = 0;
+  unsigned quick_idle_ = 0;
+  unsigned quick_starting_ = 0;  // started, not yet in QuickMain's loop
   bool leader_ = false;
   bool spin_next_ = false;
   bool watching_ = false;  // a follower looks at the leader (see Watch)

@@ -1,8 +1,9 @@
 // The request server: reads request frames from a stream socket and runs
-// each request as a job of its own, so that one request that blocks (a
-// FIFO, a hung FUSE file, a slow consumer) holds up only itself.  Runs in a
-// thread of the Node process (host paths) or as the whole life of a
-// namespace worker.
+// each request as a job of its own, so that requests that block (a FIFO, a
+// hung FUSE file, a slow consumer) never hold up a quick one (a stat) nor
+// the frames running jobs wait for (a write's data, credit, a cancel).
+// Runs in a thread of the Node process (host paths) or as the whole life
+// of a namespace worker.
 #pragma once
 
 namespace unshare_fs {
