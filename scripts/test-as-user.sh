@@ -8,7 +8,8 @@
 #                a file root can write); without it none are written
 #     JEST_ARGS  passed on to jest, e.g. `-- -t walk test/walk.test.ts`
 #
-# Copies this checkout, node_modules and build/ included, to a new
+# Copies this checkout, node_modules (less the Zig compiler and caches) and
+# build/ included, to a new
 # ~NAME/unshare-fs-ci.XXXXXX (removed at the end), hands it to NAME, and runs
 # `npm test` there as NAME with a clean environment: HOME, USER, LOGNAME,
 # PATH, XDG_RUNTIME_DIR=/run/user/UID, CI and UNSHARE_FS_* variables.
@@ -54,9 +55,9 @@ fi
 
 echo "test-as-user: copying $src to $dest for $name"
 if command -v rsync >/dev/null; then
-  rsync -a --exclude=/.git --exclude=/build/zig "$src/" "$dest/"
+  rsync -a --exclude=/.git --exclude=/node_modules/@ryoppippi --exclude=/node_modules/.cache "$src/" "$dest/"
 else
-  tar -C "$src" --exclude=./.git --exclude=./build/zig -cf - . | tar -C "$dest" -xf -
+  tar -C "$src" --exclude=./.git --exclude=./node_modules/@ryoppippi --exclude=./node_modules/.cache -cf - . | tar -C "$dest" -xf -
 fi
 chown -R "$uid:$gid" "$dest"
 
