@@ -7,7 +7,8 @@
 // the process's own memory map names the .node it loaded.  Through the plain
 // install, what the prebuild answers is held to node:fs and podman: errors
 // on missing, too-long and unreadable paths, rm with force, a walk with stats
-// (scripts/prebuild-smoke.js), and podman.diff of a changed container.
+// (scripts/prebuild-smoke.js), podman.diff of a changed container, and
+// docker.diff of the Docker scenario's.
 // The prebuilds come from `npm run prebuild` (.ci/run runs it before the
 // tests); the tarball is packed with --ignore-scripts so that this file does
 // not rebuild them.  Dependencies come from the npm cache or the registry.
@@ -16,6 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { dk, dockerEnv, dockerImage, ensureScenario as ensureDockerScenario } from './helpers/docker';
 import { IMAGE, pod, podmanEnv, podmanImage, tryPod } from './helpers/podman';
 import { requirement, requires } from './helpers/requirements';
 
@@ -51,6 +53,7 @@ console.log('import: walk ->', names.sort().join(','), '| names:', Object.keys(c
 
 const gate = requires(prebuilds, builtDist);
 const podmanGate = requires(prebuilds, builtDist, podmanImage);
+const dockerGate = requires(prebuilds, builtDist, dockerImage);
 
 /** The consumer's environment: never the addon a test run may point UNSHARE_FS_ADDON at. */
 function consumerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -199,6 +202,29 @@ gate.describe('the packed tarball', () => {
     } finally {
       tryPod(['rm', '-f', '-t', '0', name]);
     }
+  }, 2 * NPM_HANG_MS + 60_000);
+
+  dockerGate.it('docker.diff through the installed prebuild equals docker diff', () => {
+    const project = plainProject();
+    // The scenario's dcontenedor1: files added, a 0700 directory of uid 1000 (scripts/docker-scenario.sh).
+    const [name] = ensureDockerScenario();
+    const code = `
+      require('unshare-fs').docker.diff(process.argv[1]).then(
+        (changes) => console.log(JSON.stringify({ addons: ${MAPPED_ADDONS}, changes })),
+        (error) => { console.error(error); process.exit(1); });`;
+    const run = spawnSync(process.execPath, ['-e', code, name!], { cwd: project, env: consumerEnv(dockerEnv()), encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const got = JSON.parse(run.stdout) as { addons: string[]; changes: { path: string; kind: string }[] };
+    expect(got.addons).toEqual([fs.realpathSync(path.join(project, 'node_modules', 'unshare-fs', prebuild))]);
+    const KIND: Record<string, string> = { A: 'added', C: 'changed', D: 'deleted' };
+    const expected = dk(['diff', name!])
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => ({ path: line.slice(2), kind: KIND[line[0]!]! }))
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    expect(expected).toEqual(expect.arrayContaining([{ path: '/home/user/private/secret.txt', kind: 'added' }]));
+    expect(got.changes).toEqual(expected);
   }, 2 * NPM_HANG_MS + 60_000);
 
   it('installs and loads with no compiler on PATH', () => {
