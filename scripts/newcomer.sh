@@ -97,11 +97,18 @@ counts_user="$user_home/counts.json"
     bash -c 'npm run demo && UNSHARE_FS_COUNTS_FILE="$0" npm test -- "$@"' "$counts_user" "${jest_args[@]}" </dev/null
 ) || fail "the ordinary user's run (exit $?)"
 [ -f "$counts_user" ] && cp "$counts_user" "$results/newcomer-user.json"
-if pgrep -u "$NEWCOMER" >/dev/null 2>&1; then
-  fail "processes of $NEWCOMER are still running: $(pgrep -a -u "$NEWCOMER" | head -5 | tr '\n' ';')"
+# A process of the user still running is left behind. A zombie is not: its
+# parent is gone and it waits for init to reap it (here PID 1 reaps late).
+running="$(ps -u "$NEWCOMER" -o pid=,stat=,args= 2>/dev/null | awk '$2 !~ /^Z/' | head -5 | tr '\n' ';')"
+if [ -n "$running" ]; then
+  fail "processes of $NEWCOMER are still running: $running"
   pkill -KILL -u "$NEWCOMER" || true
-  sleep 1
 fi
+# userdel refuses a user with processes, zombies included: give init time to reap them.
+for _ in $(seq 1 120); do
+  ps -u "$NEWCOMER" >/dev/null 2>&1 || break
+  sleep 0.25
+done
 userdel -r "$NEWCOMER" >/dev/null 2>&1 || fail "userdel -r $NEWCOMER"
 [ ! -e "$user_home" ] || fail "$user_home is still there after userdel -r"
 
