@@ -1,7 +1,7 @@
-// Tree jobs on trees deeper than RLIMIT_NOFILE: rm -r and chown -R keep a
-// bounded number of directory fds open, whatever the depth, through the
-// host server and through a session in a namespace of our own (whose
-// workers inherit the limit).  Each job runs in a child
+// Tree jobs on trees deeper than RLIMIT_NOFILE: rm -r, chown -R and
+// diffLayers keep a bounded number of directory fds open, whatever the
+// depth, through the host server and through a session in a namespace of
+// our own (whose workers inherit the limit).  Each job runs in a child
 // process under prlimit; find(1), run without the limit, says what the
 // tree holds before and after.
 import { spawnSync } from 'node:child_process';
@@ -123,5 +123,23 @@ describe.each(targets)('a tree $where deeper than RLIMIT_NOFILE', ({ where, gate
     expect(removed.error).toBeUndefined();
     expect(removed.ok).toEqual({ entries: count, errors: 0 });
     expect(fs.existsSync(tree)).toBe(false);
+  });
+
+  gate.it('diffLayers lists every entry, with a lower layer as deep as half of it', () => {
+    const upper = path.join(base, 'upper');
+    const lower = path.join(base, 'lower');
+    makeTree(upper, LEVELS);
+    makeTree(lower, LEVELS / 2);
+    const expected = find(upper, '/%P\n', '-mindepth', '1').sort();
+    const inLower = new Set(find(lower, '/%P\n', '-mindepth', '1'));
+    for (const lowers of [[], [lower]]) {
+      const diffed = underLimit(where, 'diff', upper, ...lowers);
+      expect(diffed.error).toBeUndefined();
+      const lines = diffed.ok as string[];
+      expect(lines.map((line) => line.slice(line.indexOf(' ') + 1)).sort()).toEqual(expected);
+      // Below what the lower layer has, everything is added.
+      const added = lines.filter((line) => !inLower.has(line.slice(line.indexOf(' ') + 1)) || lowers.length === 0);
+      expect(added.every((line) => line.startsWith('added '))).toBe(true);
+    }
   });
 });
