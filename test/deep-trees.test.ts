@@ -142,4 +142,16 @@ describe.each(targets)('a tree $where deeper than RLIMIT_NOFILE', ({ where, gate
       expect(added.every((line) => line.startsWith('added '))).toBe(true);
     }
   });
+
+  gate.it('diffLayers over eight lower layers as deep as it: the fds kept are shared out among the layers', () => {
+    const upper = path.join(base, 'upper');
+    makeTree(upper, LEVELS);
+    const lowers = Array.from({ length: 8 }, (_, i) => path.join(base, `lower${i}`));
+    for (const lower of lowers) makeTree(lower, LEVELS);
+    const expected = find(upper, '/%P\n', '-mindepth', '1').sort();
+    const diffed = underLimit(where, 'diff', upper, ...lowers);
+    expect(diffed.error).toBeUndefined();
+    const lines = diffed.ok as string[];
+    expect(lines.map((line) => line.slice(line.indexOf(' ') + 1)).sort()).toEqual(expected);
+  });
 });

@@ -19,14 +19,15 @@ namespace unshare_fs {
 namespace {
 
 constexpr uint32_t kChunk = 256 * 1024;
-// Directories (each with its lower layers') kept open below the top one:
-// deeper than that, the shallowest are closed, so that a tree of any depth
-// fits under RLIMIT_NOFILE, and reopened on the way back up, ".." of the
-// child where it has one, else name by name down from the nearest open
-// directory; each checked against the (st_dev, st_ino) it had when first
-// opened: a directory moved meanwhile fails the job, never leads it outside
-// the tree.
-constexpr size_t kMaxOpenFrames = 64;
+// Directory fds kept open below the top directory's (one for the upper dir
+// and one per lower layer at each level, so 64 / (1 + layers) levels, at
+// least one): deeper than that, the shallowest levels are closed, so that
+// a tree of any depth fits under RLIMIT_NOFILE, and reopened on the way back
+// up, ".." of the child where it has one, else name by name down from the
+// nearest open directory; each checked against the (st_dev, st_ino) it had when
+// first opened: a directory moved meanwhile fails the job, never leads it
+// outside the tree.
+constexpr size_t kMaxOpenFds = 64;
 
 // What a directory was when first opened.
 struct DirId {
@@ -64,7 +65,7 @@ struct Item {
 
 // A directory being answered.
 struct Frame {
-  std::shared_ptr<DirFd> upper;  // null: closed (kMaxOpenFrames)
+  std::shared_ptr<DirFd> upper;  // null: closed (kMaxOpenFds)
   DirId upper_id;
   std::vector<Lower> lowers;
   std::string name;  // in the parent
@@ -80,6 +81,7 @@ class DiffWalk {
 
   // Depth first, each directory's items in key order.
   Step Run(int upper_fd, std::vector<Lower> lowers) {
+    const size_t keep = std::max<size_t>(1, kMaxOpenFds / (1 + lowers.size()));
     std::vector<Frame> stack(1);
     stack[0].upper = std::make_shared<DirFd>(upper_fd);
     stack[0].lowers = std::move(lowers);
@@ -103,8 +105,8 @@ class DiffWalk {
       step = Open(frame, item, child);
       if (step != Step::kGo || !child.upper) continue;
       stack.push_back(std::move(child));
-      if (stack.size() > kMaxOpenFrames + 1) {
-        Frame& old = stack[stack.size() - 1 - kMaxOpenFrames];
+      if (stack.size() > keep + 1) {
+        Frame& old = stack[stack.size() - 1 - keep];
         old.upper.reset();
         for (Lower& lower : old.lowers) lower.dir.reset();
       }
