@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <system_error>
@@ -353,6 +354,14 @@ namespace {
 constexpr unsigned kTreeThreads = 4;
 // Times a directory that entries came into meanwhile is listed again.
 constexpr int kMaxRescans = 3;
+// Directory fds a tree job keeps open between uses, besides the top's and
+// those a thread is using: deeper than that, the shallowest are closed, so
+// that a tree of any depth fits under RLIMIT_NOFILE.  A closed directory is
+// reopened when needed from an open one, ".." of a child or a name of a
+// parent, and checked against the (st_dev, st_ino) it had when first
+// opened: a directory moved meanwhile fails the job, never leads it outside
+// the tree.
+constexpr size_t kMaxKeptFds = 64;
 
 // A directory of a tree job.  One thread lists it; whichever thread
 // finishes the last thing under it removes it (rm) from its parent.
@@ -361,8 +370,15 @@ struct Node {
   int top_parent_fd = -1;        // the top's parent (-1: the root, kept)
   std::string name;              // in the parent
   std::string path;              // as the client named it, for errors
-  int fd = -1;                   // from its listing until it is done
-  std::atomic<int> pending{1};   // its listing, and subdirectories not done
+  uint32_t depth = 0;            // the top is 0
+  // From its listing until it is done, or until closed to keep within
+  // kMaxKeptFds (never the top's); under TreeJob::fds_mu_, as `users`.
+  int fd = -1;
+  int users = 0;       // threads using `fd`: not to be closed
+  bool known = false;  // `dev` and `ino` are set: it was opened once
+  dev_t dev = 0;
+  ino_t ino = 0;
+  std::atomic<int> pending{1};  // its listing, and subdirectories not done
   int rescans = 0;
   uint64_t errors_before = 0;  // entry errors reported before its listing
 
@@ -375,7 +391,6 @@ struct Node {
       up = std::move(next);
     }
   }
-  int ParentFd() const { return parent ? parent->fd : top_parent_fd; }
 };
 
 enum class Did { kOk, kStop, kIsDir };
@@ -406,6 +421,7 @@ class TreeJob {
       }
       top->fd = OpenPath(root_fd, "/", O_RDONLY | O_DIRECTORY);
       if (top->fd < 0) return Fail(errno, "open", request_.path);
+      if (!Record(*top, top->fd)) return Fail(errno, "fstat", request_.path);
       if (!remove_) {
         if (fchownat(top->fd, "", request_.uid, request_.gid, AT_EMPTY_PATH)) {
           return Fail(errno, "chown", request_.path);
@@ -436,7 +452,9 @@ class TreeJob {
     top->top_parent_fd = pfd;
     top->name = parent.name;
     top->fd = OpenChild(pfd, parent.name, request_.path);
-    if (top->fd >= 0) RunNodes(std::move(top));
+    if (top->fd < 0) return;
+    if (!Record(*top, top->fd)) return Fail(errno, "fstat", request_.path);
+    RunNodes(std::move(top));
   }
 
   // The end frame with the counts, flagged when cut short; nothing after
@@ -508,27 +526,36 @@ class TreeJob {
   // Lists one directory: entries that are not directories are done at
   // once, subdirectories queued.
   void List(const std::shared_ptr<Node>& node) {
-    if (node->fd < 0) {
-      int fd = OpenChild(node->ParentFd(), node->name, node->path);
-      if (fd < 0) {
-        // Gone, done as what it became, or its error reported: nothing to
-        // remove here.
-        Done(node->parent);
-        return;
+    int dfd = Hold(*node);
+    if (dfd < 0 && node->known) dfd = Reopen(node);  // listed again
+    if (dfd < 0 && !node->known && !Stopped()) {
+      int pfd = HoldParent(*node, -1);
+      int fd = pfd < 0 ? -1 : OpenChild(pfd, node->name, node->path);
+      if (node->parent && pfd >= 0) Release(*node->parent);
+      if (fd >= 0 && !Record(*node, fd)) {
+        Report(errno, "fstat", node->path);
+        close(fd);
+        fd = -1;
       }
-      node->fd = fd;
+      if (fd >= 0) dfd = Keep(node, fd);
     }
-    int list_fd = fcntl(node->fd, F_DUPFD_CLOEXEC, 0);
+    if (dfd < 0) {
+      // Gone, done as what it became, or its error reported: nothing to
+      // remove here.
+      Done(node->parent);
+      return;
+    }
+    int list_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
     DIR* dir = list_fd < 0 ? nullptr : fdopendir(list_fd);
     if (dir == nullptr) {
       if (list_fd >= 0) close(list_fd);
       Report(errno, "opendir", node->path);
+      Release(*node);
       Done(node->parent);
       return;
     }
     rewinddir(dir);  // the fd's offset is shared with earlier listings
     node->errors_before = errors_.load();
-    const int dfd = node->fd;
     for (;;) {
       if (Stopped()) break;
       if (job_.Cancelled()) {
@@ -560,6 +587,7 @@ class TreeJob {
       if (type == DT_DIR || did == Did::kIsDir) {
         auto sub = std::make_shared<Node>();
         sub->parent = node;
+        sub->depth = node->depth + 1;
         sub->name = n;
         sub->path = std::move(child);
         node->pending.fetch_add(1);
@@ -567,6 +595,7 @@ class TreeJob {
       }
     }
     closedir(dir);
+    Release(*node);
     Done(node);
   }
 
@@ -574,28 +603,167 @@ class TreeJob {
   // all are, the directory itself is removed (rm) and its parent told.
   void Done(std::shared_ptr<Node> node) {
     while (node && node->pending.fetch_sub(1) == 1) {
-      int parent_fd = node->ParentFd();
-      if (remove_ && parent_fd >= 0 && !Stopped()) {
+      // The parent is reopened here if it was closed, from this directory
+      // while it is open: its other subdirectories and its rmdir need it.
+      const int own = Hold(*node);
+      const int parent_fd = Stopped() ? -1 : HoldParent(*node, own);
+      if (own >= 0) Release(*node);
+      bool again = false;
+      if (remove_ && parent_fd >= 0) {
         if (unlinkat(parent_fd, node->name.c_str(), AT_REMOVEDIR) == 0) {
           Count();
         } else if (errno == ENOTEMPTY && node->rescans < kMaxRescans &&
                    errors_.load() == node->errors_before) {
           // Entries came in while we worked (none of ours failed): list it
           // again.
-          node->rescans++;
-          node->pending.store(1);
-          Enqueue(std::move(node));
-          return;
+          again = true;
         } else if (errno != ENOENT) {
           Report(errno, "rmdir", node->path);
         }
       }
-      if (node->fd >= 0) {
-        close(node->fd);
-        node->fd = -1;
+      if (parent_fd >= 0 && node->parent) Release(*node->parent);
+      if (again) {
+        node->rescans++;
+        node->pending.store(1);
+        Enqueue(std::move(node));
+        return;
       }
+      Close(*node);
       node = node->parent;
     }
+  }
+
+  // Sets what `node` is from its fd, to check it by when it is reopened.
+  static bool Record(Node& node, int fd) {
+    struct stat st;
+    if (Fstat(fd, &st) != 0) return false;
+    node.dev = st.st_dev;
+    node.ino = st.st_ino;
+    node.known = true;
+    return true;
+  }
+
+  // The fd of `node`, held (kept open) until Release; -1 when it is closed.
+  int Hold(Node& node) {
+    std::lock_guard<std::mutex> lk(fds_mu_);
+    if (node.fd < 0) return -1;
+    node.users++;
+    return node.fd;
+  }
+
+  void Release(Node& node) {
+    std::lock_guard<std::mutex> lk(fds_mu_);
+    node.users--;
+  }
+
+  // Makes `fd` the fd of `node` (unless another thread reopened it first)
+  // and holds it; then closes the shallowest fds not in use beyond
+  // kMaxKeptFds.
+  int Keep(const std::shared_ptr<Node>& node, int fd) {
+    std::lock_guard<std::mutex> lk(fds_mu_);
+    if (node->fd >= 0) {
+      close(fd);
+    } else {
+      node->fd = fd;
+      if (node->parent) kept_.emplace(Key(*node), node);
+    }
+    node->users++;
+    for (auto it = kept_.begin();
+         kept_.size() > kMaxKeptFds && it != kept_.end();) {
+      Node& old = *it->second;
+      if (old.users > 0) {
+        ++it;
+        continue;
+      }
+      close(old.fd);
+      old.fd = -1;
+      it = kept_.erase(it);
+    }
+    return node->fd;
+  }
+
+  // Closes the fd of a directory that is done.
+  void Close(Node& node) {
+    std::lock_guard<std::mutex> lk(fds_mu_);
+    if (node.fd < 0 || node.users > 0) return;
+    close(node.fd);
+    node.fd = -1;
+    if (node.parent) kept_.erase(Key(node));
+  }
+
+  static std::pair<uint32_t, const Node*> Key(const Node& node) {
+    return {node.depth, &node};
+  }
+
+  // Whether `fd` is still the directory `node` was when first opened; the
+  // job fails if not (the tree was moved while it ran).
+  bool Same(int fd, const Node& node) {
+    struct stat st;
+    if (Fstat(fd, &st) != 0) {
+      Fail(errno, "fstat", node.path);
+      return false;
+    }
+    if (st.st_dev == node.dev && st.st_ino == node.ino) return true;
+    Fail(ENOENT, remove_ ? "rm" : "chown", node.path);
+    return false;
+  }
+
+  // The fd of the directory holding `node`, held until Release (not the
+  // top's parent, never closed); reopened if it was closed: ".." of `own`
+  // (the fd of `node`, -1 if closed), else from the nearest open ancestor.
+  // -1 after the job failed.
+  int HoldParent(const Node& node, int own) {
+    if (!node.parent) return node.top_parent_fd;
+    const std::shared_ptr<Node>& parent = node.parent;
+    int fd = Hold(*parent);
+    if (fd >= 0) return fd;
+    if (own < 0) return Reopen(parent);
+    int up = openat(own, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (up < 0) {
+      Fail(errno, "open", parent->path);
+      return -1;
+    }
+    if (!Same(up, *parent)) {
+      close(up);
+      return -1;
+    }
+    return Keep(parent, up);
+  }
+
+  // Reopens `target` (opened once, since closed) one name at a time down
+  // from its nearest open ancestor (the top at worst: it stays open), each
+  // checked against what it was, and holds it.  -1 after the job failed.
+  int Reopen(const std::shared_ptr<Node>& target) {
+    std::vector<Node*> down;  // target first
+    Node* base = target.get();
+    int base_fd;
+    while ((base_fd = Hold(*base)) < 0) {
+      down.push_back(base);
+      base = base->parent.get();
+      if (base == nullptr) {
+        Fail(EBADF, "open", target->path);  // the top is done: cannot be
+        return -1;
+      }
+    }
+    int fd = -1;
+    for (auto it = down.rbegin(); it != down.rend(); ++it) {
+      const int from = fd >= 0 ? fd : base_fd;
+      int next = openat(from, (*it)->name.c_str(),
+                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd >= 0) close(fd);
+      fd = next;
+      if (fd < 0) {
+        Fail(errno, "open", (*it)->path);
+        break;
+      }
+      if (!Same(fd, **it)) {
+        close(fd);
+        fd = -1;
+        break;
+      }
+    }
+    Release(*base);
+    return fd < 0 ? -1 : Keep(target, fd);
   }
 
   // Opens a subdirectory to descend into: never through a symlink, never
@@ -709,6 +877,10 @@ class TreeJob {
 
   std::mutex progress_mu_;
   uint64_t progress_sent_ = 0;
+
+  // Directory fds kept open (all but the top's), shallowest first.
+  std::mutex fds_mu_;
+  std::map<std::pair<uint32_t, const Node*>, std::shared_ptr<Node>> kept_;
 };
 
 }  // namespace

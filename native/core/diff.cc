@@ -19,6 +19,21 @@ namespace unshare_fs {
 namespace {
 
 constexpr uint32_t kChunk = 256 * 1024;
+// Directory fds kept open below the top directory's (one for the upper dir
+// and one per lower layer at each level, so 64 / (1 + layers) levels, at
+// least one): deeper than that, the shallowest levels are closed, so that
+// a tree of any depth fits under RLIMIT_NOFILE, and reopened on the way back
+// up, ".." of the child where it has one, else name by name down from the
+// nearest open directory; each checked against the (st_dev, st_ino) it had when
+// first opened: a directory moved meanwhile fails the job, never leads it
+// outside the tree.
+constexpr size_t kMaxOpenFds = 64;
+
+// What a directory was when first opened.
+struct DirId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
 
 // Go's sameFsTime, as containers/storage compares directories: equal, or
 // equal seconds where either side has no nanoseconds.
@@ -29,8 +44,10 @@ bool SameTime(const struct timespec& a, const struct timespec& b) {
 
 // One lower layer, at a directory of the upper one.
 struct Lower {
-  std::shared_ptr<DirFd> dir;  // null: the layer has no such directory
+  std::shared_ptr<DirFd> dir;  // null: no such directory, or closed
+  bool present = false;        // the layer has this directory
   bool hidden = false;  // the layer whites out this directory or one above
+  DirId id;
 };
 
 // What a directory's listing gives, in the order it is answered: an
@@ -48,9 +65,11 @@ struct Item {
 
 // A directory being answered.
 struct Frame {
-  std::shared_ptr<DirFd> upper;
+  std::shared_ptr<DirFd> upper;  // null: closed (kMaxOpenFds)
+  DirId upper_id;
   std::vector<Lower> lowers;
-  std::string rel;  // "" for the upper dir itself, else "/a/b"
+  std::string name;  // in the parent
+  std::string rel;   // "" for the upper dir itself, else "/a/b"
   std::vector<Item> items;
   size_t next = 0;
 };
@@ -62,13 +81,18 @@ class DiffWalk {
 
   // Depth first, each directory's items in key order.
   Step Run(int upper_fd, std::vector<Lower> lowers) {
+    const size_t keep = std::max<size_t>(1, kMaxOpenFds / (1 + lowers.size()));
     std::vector<Frame> stack(1);
     stack[0].upper = std::make_shared<DirFd>(upper_fd);
     stack[0].lowers = std::move(lowers);
-    Step step = List(stack[0]);
+    Step step = Identify(stack[0]);
+    if (step == Step::kGo) step = List(stack[0]);
     while (step == Step::kGo && !stack.empty()) {
       Frame& frame = stack.back();
       if (frame.next == frame.items.size()) {
+        if (stack.size() > 1 && !stack[stack.size() - 2].upper) {
+          step = Reopen(stack, stack.size() - 2);
+        }
         stack.pop_back();
         continue;
       }
@@ -81,6 +105,11 @@ class DiffWalk {
       step = Open(frame, item, child);
       if (step != Step::kGo || !child.upper) continue;
       stack.push_back(std::move(child));
+      if (stack.size() > keep + 1) {
+        Frame& old = stack[stack.size() - 1 - keep];
+        old.upper.reset();
+        for (Lower& lower : old.lowers) lower.dir.reset();
+      }
       step = List(stack.back());
     }
     if (step != Step::kGo) return step;
@@ -97,6 +126,91 @@ class DiffWalk {
     failure.syscall = syscall;
     failure.path = (layer < 0 ? request_.path : request_.lowers[layer]) + rel;
     return Step::kFail;
+  }
+
+  // Records what the (open) directories of `frame` are.
+  Step Identify(Frame& frame) {
+    struct stat st;
+    if (Fstat(frame.upper->fd, &st) != 0) return Fail(errno, "fstat", "");
+    frame.upper_id = {st.st_dev, st.st_ino};
+    for (size_t i = 0; i < frame.lowers.size(); i++) {
+      Lower& lower = frame.lowers[i];
+      lower.present = lower.dir != nullptr;
+      if (!lower.present) continue;
+      if (Fstat(lower.dir->fd, &st) != 0) {
+        return Fail(errno, "fstat", frame.rel, static_cast<int>(i));
+      }
+      lower.id = {st.st_dev, st.st_ino};
+    }
+    return Step::kGo;
+  }
+
+  // Reopens the directories of stack[at], closed, from stack[at + 1]'s
+  // (open) or down from the nearest open frame above.
+  Step Reopen(std::vector<Frame>& stack, size_t at) {
+    Frame& frame = stack[at];
+    int fd = -1;
+    Step step = ReopenLayer(stack, at, -1, fd);
+    if (step != Step::kGo) return step;
+    frame.upper = std::make_shared<DirFd>(fd);
+    for (size_t i = 0; i < frame.lowers.size(); i++) {
+      if (!frame.lowers[i].present) continue;
+      step = ReopenLayer(stack, at, static_cast<int>(i), fd);
+      if (step != Step::kGo) return step;
+      frame.lowers[i].dir = std::make_shared<DirFd>(fd);
+    }
+    return Step::kGo;
+  }
+
+  // The fd of layer `layer` (-1: the upper dir) of stack[at].
+  static const std::shared_ptr<DirFd>& Dir(const Frame& frame, int layer) {
+    return layer < 0 ? frame.upper : frame.lowers[layer].dir;
+  }
+
+  // Reopens layer `layer` of stack[at] into `fd`: ".." of stack[at + 1]'s
+  // where that is open, else name by name down from the nearest frame above
+  // that has it open (frame 0 always has), each directory checked.
+  Step ReopenLayer(const std::vector<Frame>& stack, size_t at, int layer,
+                   int& fd) {
+    const Frame& frame = stack[at];
+    const DirId& id = layer < 0 ? frame.upper_id : frame.lowers[layer].id;
+    const std::shared_ptr<DirFd>& below = Dir(stack[at + 1], layer);
+    if (below) {
+      fd = openat(below->fd, "..",
+                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) return Fail(errno, "open", frame.rel, layer);
+      return Check(fd, id, frame.rel, layer);
+    }
+    size_t base = at;  // frame 0 stays open
+    while (!Dir(stack[base], layer)) base--;
+    fd = -1;
+    for (size_t j = base + 1; j <= at; j++) {
+      const Frame& step_frame = stack[j];
+      const int from = fd >= 0 ? fd : Dir(stack[base], layer)->fd;
+      int next = openat(from, step_frame.name.c_str(),
+                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd >= 0) close(fd);
+      fd = next;
+      if (fd < 0) return Fail(errno, "open", step_frame.rel, layer);
+      const DirId& step_id =
+          layer < 0 ? step_frame.upper_id : step_frame.lowers[layer].id;
+      Step step = Check(fd, step_id, step_frame.rel, layer);
+      if (step != Step::kGo) return step;
+    }
+    return Step::kGo;
+  }
+
+  // Whether `fd` is still the directory `id` says; closed if not.
+  Step Check(int& fd, const DirId& id, const std::string& rel, int layer) {
+    struct stat st;
+    int err = Fstat(fd, &st) != 0 ? errno : 0;
+    if (err == 0 && st.st_dev == id.dev && st.st_ino == id.ino) {
+      return Step::kGo;
+    }
+    close(fd);
+    fd = -1;
+    return err != 0 ? Fail(err, "fstat", rel, layer)
+                    : Fail(ENOENT, "open", rel, layer);
   }
 
   // "<kind><d or -></path>\0": the path is never empty and holds no NUL.
@@ -117,6 +231,7 @@ class DiffWalk {
   // without an fd, and is left out.
   Step Open(const Frame& parent, const Item& item, Frame& child) {
     const std::string name = item.key.substr(0, item.key.size() - 1);
+    child.name = name;
     child.rel = parent.rel + "/" + name;
     int fd = openat(parent.upper->fd, name.c_str(),
                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -127,6 +242,9 @@ class DiffWalk {
       return Fail(errno, "open", child.rel);
     }
     child.upper = std::make_shared<DirFd>(fd);
+    struct stat st;
+    if (Fstat(fd, &st) != 0) return Fail(errno, "fstat", child.rel);
+    child.upper_id = {st.st_dev, st.st_ino};
     child.lowers.resize(parent.lowers.size());
     for (size_t i = 0; i < child.lowers.size(); i++) {
       child.lowers[i].hidden = item.hidden[i];
@@ -135,6 +253,11 @@ class DiffWalk {
                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (lower >= 0) {
         child.lowers[i].dir = std::make_shared<DirFd>(lower);
+        child.lowers[i].present = true;
+        if (Fstat(lower, &st) != 0) {
+          return Fail(errno, "fstat", child.rel, static_cast<int>(i));
+        }
+        child.lowers[i].id = {st.st_dev, st.st_ino};
       } else if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP) {
         return Fail(errno, "open", child.rel, static_cast<int>(i));
       }
