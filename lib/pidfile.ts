@@ -97,7 +97,8 @@ export function readPidFile(file: string): number {
   const text = readPidFileText(file).trim();
   const pid = Number(text);
   if (!/^\d+$/.test(text) || pid < 1 || pid > PID_MAX) {
-    throw badPidFile(file, `holds no pid (it holds '${text.slice(0, 40)}')`);
+    // Never quoted: the file may be anyone's, linked to anything.
+    throw badPidFile(file, `holds no pid (${Buffer.byteLength(text)} bytes that are not a decimal pid)`);
   }
   return pid;
 }

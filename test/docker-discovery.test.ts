@@ -491,6 +491,9 @@ describe('docker.daemonPid', () => {
     expect(codeOf(() => docker.daemonPid(o))).toBe('EDOCKERSTALE');
     write(pidFile(), 'dockerd\n');
     expect(codeOf(() => docker.daemonPid(o))).toBe('EDOCKERSTALE');
+    // What the file holds is never quoted: it may be a link to a secret.
+    write(pidFile(), 'root:sekrit-hash:19000:0:99999:7:::\n');
+    expect(() => docker.daemonPid(o)).toThrow(expect.objectContaining({ code: 'EDOCKERSTALE', message: expect.not.stringContaining('sekrit') }));
     fs.rmSync(pidFile());
     spawnSync('mkfifo', [pidFile()]);
     expect(codeOf(() => docker.daemonPid(o))).toBe('EDOCKERSTALE');

@@ -1,6 +1,8 @@
 // Session lifetime: errors of a bad target, a worker that dies, a parent that
 // forgets, and no leaks over many sessions.
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -23,6 +25,14 @@ describe('a bad target fails at once, with a node-style error', () => {
   test('a pid file that is missing or holds no pid', async () => {
     await expect(enter({ pidFile: '/nonexistent/pause.pid' })).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(enter({ pidFile: __filename })).rejects.toMatchObject({ code: 'EBADPIDFILE' });
+    // What it holds is never quoted.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-pidfile-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'pid'), 'sekrit-token\n');
+      await expect(enter({ pidFile: path.join(dir, 'pid') })).rejects.toMatchObject({ code: 'EBADPIDFILE', message: expect.not.stringContaining('sekrit') });
+    } finally {
+      fs.rmSync(dir, { recursive: true });
+    }
   });
 
   test('bad options', async () => {

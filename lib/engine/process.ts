@@ -93,7 +93,8 @@ export function checkedPid(file: string, target: PidFileTarget, fail: EngineErro
   }
   const pid = parsePid(text);
   if (Number.isNaN(pid)) {
-    throw fail('stale', `${file} does not hold a pid: ${JSON.stringify(text.slice(0, 40))}`, { path: file });
+    // Never quoted: another user's pid file may be a link to anything root can read.
+    throw fail('stale', `${file} does not hold a pid (${Buffer.byteLength(text)} bytes that are not a decimal pid)`, { path: file });
   }
   if (!processAlive(pid)) {
     throw fail('stale', `stale ${file}: process ${pid} is not running (${target.staleHint})`, { path: file, pid });
