@@ -661,3 +661,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }  // namespace
 
 NODE_API_MODULE(unshare_fs, Init)
+
+// Node unloads an addon (dlclose) that only a worker_thread loaded when that
+// thread ends.  Destructors of this object's statics were registered with
+// __cxa_atexit under its __dso_handle; a g++ link runs them at dlclose
+// (crtbeginS calls __cxa_finalize), the Zig link of the prebuilds does not,
+// and exit() then called into unmapped code (SIGSEGV).  Run them here, at
+// unload; a second __cxa_finalize finds nothing left to run.
+extern "C" void* __dso_handle;
+extern "C" void __cxa_finalize(void*) __attribute__((weak));
+__attribute__((destructor)) static void RunStaticDestructorsAtUnload() {
+  if (__cxa_finalize != nullptr) __cxa_finalize(&__dso_handle);
+}

@@ -41,6 +41,7 @@ function dynamicSymbols(elf) {
   const SHT_DYNSYM = 11;
   const SHT_GNU_VERNEED = 0x6ffffffe;
   const exported = [];
+  const imported = [];
   const needed = [];
   for (const s of sections) {
     if (s.type === SHT_DYNSYM) {
@@ -52,6 +53,8 @@ function dynamicSymbols(elf) {
         if (shndx !== 0 && (bind === 1 || bind === 2 || bind === 10) && type !== 3 && (visibility === 0 || visibility === 3)) {
           exported.push(cstring(s.link, elf.readUInt32LE(at)));
         }
+        // Undefined: what it takes from other objects (libc).
+        if (shndx === 0 && elf.readUInt32LE(at) !== 0) imported.push(cstring(s.link, elf.readUInt32LE(at)));
       }
     } else if (s.type === SHT_GNU_VERNEED) {
       // s.info Elf64_Verneed entries, each with vn_cnt Elf64_Vernaux.
@@ -65,7 +68,7 @@ function dynamicSymbols(elf) {
       }
     }
   }
-  return { exported: exported.sort(), needed: [...new Set(needed)].sort() };
+  return { exported: exported.sort(), imported: [...new Set(imported)].sort(), needed: [...new Set(needed)].sort() };
 }
 
 /**
@@ -124,4 +127,22 @@ function checkNoOwnTls(t, file) {
 }
 
 
-module.exports = { EXPORTS, GLIBC, checkNoOwnTls, dynamicSymbols, verify };
+/**
+ * Node unloads (dlclose) an addon that only a worker_thread loaded when the
+ * thread ends.  Destructors registered with __cxa_atexit must then run at
+ * unload, through __cxa_finalize: a file that registers some and never
+ * calls it leaves them to exit(), which jumps into unmapped code (the
+ * prebuilds crashed so before native/binding.cc called it).  glibc only:
+ * musl never unloads.
+ */
+function checkFinalizes(t, file) {
+  const { imported } = dynamicSymbols(fs.readFileSync(file));
+  if (!imported.includes('__cxa_atexit')) return 'no destructor registered';
+  if (t.libc !== 'glibc') return 'destructors registered, musl never unloads';
+  if (!imported.includes('__cxa_finalize')) {
+    throw new Error(`${file}: registers destructors with __cxa_atexit but never calls __cxa_finalize: unloaded by a worker_thread, it crashes at exit`);
+  }
+  return 'destructors run at unload';
+}
+
+module.exports = { EXPORTS, GLIBC, checkFinalizes, checkNoOwnTls, dynamicSymbols, verify };

@@ -19,7 +19,8 @@ interface Target {
 interface Checks {
   EXPORTS: string[];
   GLIBC: string;
-  dynamicSymbols(elf: Buffer): { exported: string[]; needed: string[] };
+  dynamicSymbols(elf: Buffer): { exported: string[]; imported: string[]; needed: string[] };
+  checkFinalizes(t: Target, file: string): string;
   verify(t: Target, file: string): string;
   checkNoOwnTls(t: Target, file: string): string;
 }
@@ -34,10 +35,11 @@ const built = requirement('source build', () => fs.existsSync(sourceBuild) || `n
 const x64Host = requirement('x64', () => process.arch === 'x64' || `this is ${process.arch}: the files made here are not x86-64`);
 
 /** What GNU objdump -T says a file needs (symbol versions) and exports (defined global symbols). */
-function objdump(file: string): { exported: string[]; needed: string[] } {
+function objdump(file: string): { exported: string[]; imported: string[]; needed: string[] } {
   const lines = execFileSync('objdump', ['-T', file], { encoding: 'utf8' }).split('\n');
   const needed = new Set<string>();
   const exported = new Set<string>();
+  const imported = new Set<string>();
   for (const line of lines) {
     // 0000000000000000      DF *UND*\t0000000000000000 (GLIBC_2.2.5) free
     // 0000000000023d40 g    DF .text\t0000000000000f40  Base        napi_register_module_v1
@@ -50,11 +52,12 @@ function objdump(file: string): { exported: string[]; needed: string[] } {
     const version = rest.length > 2 ? rest[1].replace(/[()]/g, '') : undefined;
     if (section === '*UND*') {
       if (version && version !== 'Base') needed.add(version);
+      imported.add(name);
     } else if ((flags[0] === 'g' || flags[0] === 'u' || flags[1] === 'w') && section !== '*ABS*') {
       exported.add(name);
     }
   }
-  return { exported: [...exported].sort(), needed: [...needed].sort() };
+  return { exported: [...exported].sort(), imported: [...imported].sort(), needed: [...needed].sort() };
 }
 
 function sharedObject(dir: string, name: string, source: string): string {
@@ -70,6 +73,7 @@ requires(binutils, built).describe('the prebuild checks on the source build', ()
     const gnu = objdump(sourceBuild);
     expect(mine.needed).toEqual(gnu.needed);
     expect(mine.exported).toEqual(gnu.exported);
+    expect(mine.imported).toEqual(gnu.imported);
     // What makes the source build unfit to ship, seen by both.
     expect(gnu.needed.some((v) => v.startsWith('GLIBCXX_'))).toBe(true);
     expect(gnu.exported).toEqual(expect.arrayContaining(checks.EXPORTS));
@@ -124,6 +128,24 @@ requires(binutils, x64Host).describe('the prebuild checks on small shared object
     );
     expect(readelfTls(file)).toBe(true);
     expect(() => checks.checkNoOwnTls(x64, file)).toThrow(/has thread-local storage of its own \(PT_TLS, 4 bytes\)/);
+  });
+
+  it('refuse one that registers destructors and never runs them at unload (no __cxa_finalize)', () => {
+    const source = `extern int __cxa_atexit(void (*)(void *), void *, void *);
+       extern void *__dso_handle;
+       static void gone(void *p) { (void)p; }
+       int napi_register_module_v1(void) { return __cxa_atexit(gone, 0, &__dso_handle); }
+       int node_api_module_get_api_version_v1(void) { return 8; }`;
+    // g++'s usual link brings crtbeginS, which calls __cxa_finalize at unload.
+    const linked = sharedObject(dir, 'finalized', source);
+    expect(objdump(linked).imported).toEqual(expect.arrayContaining(['__cxa_atexit', '__cxa_finalize']));
+    expect(checks.checkFinalizes(x64, linked)).toBe('destructors run at unload');
+    // Without the start files, as the Zig link had it: nothing runs them.
+    const bare = path.join(dir, 'bare.so');
+    execFileSync('g++', ['-x', 'c', '-shared', '-fPIC', '-nostartfiles', '-o', bare, path.join(dir, 'finalized.c')]);
+    expect(objdump(bare).imported).not.toContain('__cxa_finalize');
+    expect(() => checks.checkFinalizes(x64, bare)).toThrow(/registers destructors with __cxa_atexit but never calls __cxa_finalize/);
+    expect(checks.checkFinalizes({ libc: 'musl', machine: 62 }, bare)).toBe('destructors registered, musl never unloads');
   });
 
   it('refuse one that exports more than the N-API entry points', () => {
