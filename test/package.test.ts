@@ -256,7 +256,7 @@ gate.describe('the packed tarball', () => {
     const code = `
       (async () => { for await (const e of require('unshare-fs').walk(process.argv[1])) void e; })()
         .then(() => process.exit(0), (e) => { console.log(e.message); process.exit(3); });`;
-    const run = spawnSync(process.execPath, ['-e', code, tree], { cwd: project, env: { ...process.env, UNSHARE_FS_PREBUILD: empty }, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['-e', code, tree], { cwd: project, env: consumerEnv({ ...process.env, UNSHARE_FS_PREBUILD: empty }), encoding: 'utf8' });
     console.log(`[no addon] ${run.stdout.trim()}`);
     expect(run.status).toBe(3);
     expect(run.stdout).toContain('`npm rebuild unshare-fs`');
