@@ -43,7 +43,13 @@ snapshot() {
       try { cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "latin1").replace(/\0+$/, "").replace(/\0/g, " "); } catch { continue; }
       if (cmd !== "") lines.push(`process ${pid} ${cmd}`);
     }
-    for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").trim().split("\n")) lines.push(`mount ${line.split(" ")[4]}`);
+    // Rootful podman bind-mounts its own overlay directory the first time it
+    // mounts a layer and keeps it until reboot: podman'"'"'s, not the tests'"'"'.
+    const engines = new Set(["/var/lib/containers/storage/overlay"]);
+    for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").trim().split("\n")) {
+      const point = line.split(" ")[4];
+      if (!engines.has(point)) lines.push(`mount ${point}`);
+    }
     process.stdout.write(lines.sort().join("\n") + "\n");
   '
 }
