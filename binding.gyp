@@ -18,7 +18,8 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=gnu++20", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "libraries": ["-lpthread"]
+      "libraries": ["-lpthread"],
+      "ldflags": ["-Wl,-z,nodelete"]
     }
   ]
 }

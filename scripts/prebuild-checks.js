@@ -145,4 +145,29 @@ function checkFinalizes(t, file) {
   return 'destructors run at unload';
 }
 
-module.exports = { EXPORTS, GLIBC, checkFinalizes, checkNoOwnTls, dynamicSymbols, verify };
+/**
+ * The addon must stay mapped once loaded (linked with -z nodelete): the
+ * statically linked libc++ registers thread-specific-data destructors that
+ * threads run when they end, and a worker_thread's end unloads an addon
+ * only it loaded, so a thread ending after that jumped into unmapped code
+ * (SIGSEGV, about one run in three on a busy machine).
+ */
+function checkNoDelete(t, file) {
+  const elf = fs.readFileSync(file);
+  const shoff = Number(elf.readBigUInt64LE(40));
+  const [shsize, shnum] = [elf.readUInt16LE(58), elf.readUInt16LE(60)];
+  const SHT_DYNAMIC = 6;
+  const DT_FLAGS_1 = 0x6ffffffbn;
+  const DF_1_NODELETE = 0x8n;
+  for (let i = 0; i < shnum; i++) {
+    const at = shoff + i * shsize;
+    if (elf.readUInt32LE(at + 4) !== SHT_DYNAMIC) continue;
+    const [offset, size] = [Number(elf.readBigUInt64LE(at + 24)), Number(elf.readBigUInt64LE(at + 32))];
+    for (let d = offset; d < offset + size; d += 16) {
+      if (elf.readBigUInt64LE(d) === DT_FLAGS_1 && (elf.readBigUInt64LE(d + 8) & DF_1_NODELETE) !== 0n) return 'never unloaded';
+    }
+  }
+  throw new Error(`${file}: not linked with -z nodelete: unloaded when a worker_thread ends, its threads' destructors crash`);
+}
+
+module.exports = { EXPORTS, GLIBC, checkFinalizes, checkNoDelete, checkNoOwnTls, dynamicSymbols, verify };

@@ -44,7 +44,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { isDeepStrictEqual } = require('node:util');
 
-const { GLIBC, checkFinalizes, checkNoOwnTls, verify } = require('./prebuild-checks');
+const { GLIBC, checkFinalizes, checkNoDelete, checkNoOwnTls, verify } = require('./prebuild-checks');
 
 // machine: the ELF e_machine each must have (62 x86-64, 183 AArch64).
 const TARGETS = [
@@ -220,7 +220,7 @@ async function main() {
       console.log(`prebuild: ${t.name}: built in ${seconds(since)}`);
     }
     try {
-      const checks = [verify(t, out), checkNoOwnTls(t, out), checkFinalizes(t, out), smoke(t, out)];
+      const checks = [verify(t, out), checkNoOwnTls(t, out), checkFinalizes(t, out), checkNoDelete(t, out), smoke(t, out)];
       console.log(`  ${path.relative(root, out)} (${fs.statSync(out).size} bytes): ${checks.join('; ')}`);
     } catch (error) {
       console.error(`prebuild: ${error.message}`);

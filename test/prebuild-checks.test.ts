@@ -21,6 +21,7 @@ interface Checks {
   GLIBC: string;
   dynamicSymbols(elf: Buffer): { exported: string[]; imported: string[]; needed: string[] };
   checkFinalizes(t: Target, file: string): string;
+  checkNoDelete(t: Target, file: string): string;
   verify(t: Target, file: string): string;
   checkNoOwnTls(t: Target, file: string): string;
 }
@@ -146,6 +147,18 @@ requires(binutils, x64Host).describe('the prebuild checks on small shared object
     expect(objdump(bare).imported).not.toContain('__cxa_finalize');
     expect(() => checks.checkFinalizes(x64, bare)).toThrow(/registers destructors with __cxa_atexit but never calls __cxa_finalize/);
     expect(checks.checkFinalizes({ libc: 'musl', machine: 62 }, bare)).toBe('destructors registered, musl never unloads');
+  });
+
+  it('refuse one that can be unloaded (not linked with -z nodelete), as readelf -d shows it', () => {
+    const source = `int napi_register_module_v1(void) { return 0; }
+       int node_api_module_get_api_version_v1(void) { return 8; }`;
+    const unloadable = sharedObject(dir, 'unloadable', source);
+    const pinned = path.join(dir, 'pinned.so');
+    execFileSync('g++', ['-x', 'c', '-shared', '-fPIC', '-Wl,-z,nodelete', '-o', pinned, path.join(dir, 'unloadable.c')]);
+    const nodelete = (file: string): boolean => /FLAGS_1.*NODELETE/.test(execFileSync('readelf', ['-d', file], { encoding: 'utf8' }));
+    expect([nodelete(unloadable), nodelete(pinned)]).toEqual([false, true]);
+    expect(() => checks.checkNoDelete(x64, unloadable)).toThrow(/not linked with -z nodelete/);
+    expect(checks.checkNoDelete(x64, pinned)).toBe('never unloaded');
   });
 
   it('refuse one that exports more than the N-API entry points', () => {
