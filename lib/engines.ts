@@ -7,7 +7,7 @@ import { DockerError } from './docker/errors';
 import { checkEngineOptions } from './engine/arguments';
 import { inspectedUid, type UserOptions } from './engine/users';
 import * as dockerStore from './docker/store';
-import { invalid } from './options';
+import { invalid } from './core/checks';
 import { PodmanError } from './podman/errors';
 import * as podmanStore from './podman/store';
 

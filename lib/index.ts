@@ -3,17 +3,18 @@
 //
 // The package's only entry point (package.json "exports"): what is exported
 // here is the API, and nothing else of lib/ can be imported.
-import { host } from './host';
-import { STAT_FIELDS as PROTOCOL_STAT_FIELDS, type StatField } from './protocol';
+import { host } from './api/host';
+import { STAT_FIELDS as PROTOCOL_STAT_FIELDS, type StatField } from './core/stats';
 
-export type { ChangeKind, DiffOptions, LayerChange } from './diff';
-export type { DiskUsage, DuOptions } from './du';
-export type { ExportOptions } from './export';
-export type { ExtractOptions, ExtractResult } from './extract';
-export { Entry, type EntryType } from './entry';
-export { UnshareFsError, type FsError } from './errors';
+export type { ChangeKind, DiffOptions, LayerChange } from './layers/diff';
+export type { DiskUsage, DuOptions } from './layers/du';
+export type { ExportOptions } from './layers/export';
+export type { ExtractOptions, ExtractResult } from './layers/extract';
+export { Entry, type EntryType } from './core/entry';
+export { UnshareFsError, type FsError } from './core/errors';
+export { FileSystem } from './api/filesystem';
+export type { CopyInOptions, CopyOptions, CopyResult } from './layers/copy';
 export {
-  FileSystem,
   type Dirent,
   type ReadFileOptions,
   type ReaddirOptions,
@@ -23,9 +24,6 @@ export {
   type WalkEntry,
   type WalkResult,
   type ChownOptions,
-  type CopyInOptions,
-  type CopyOptions,
-  type CopyResult,
   type MkdirOptions,
   type MknodOptions,
   type OwnerOptions,
@@ -37,16 +35,17 @@ export {
   type WriteFileOptions,
   type WriteFlag,
   type WriteStreamOptions,
-} from './filesystem';
-export { host } from './host';
-export { OVERFLOW_ID, type IdRange } from './idmap';
-export { type MountInfo } from './mounts';
-export { createNamespace, Namespace, type CreateNamespaceOptions, type OverlayOptions, type TmpfsOptions } from './namespace';
-export type { ExitStatus } from './native';
-export { enter, Session, type EnterOptions, type ExecOptions } from './session';
-export type { PathLike, WalkOptions } from './options';
+  type PathLike,
+  type WalkOptions,
+} from './core/options';
+export { host } from './api/host';
+export { OVERFLOW_ID, type IdRange } from './ns/idmap';
+export { type MountInfo } from './ns/mounts';
+export { createNamespace, Namespace, type CreateNamespaceOptions, type OverlayOptions, type TmpfsOptions } from './ns/namespace';
+export type { ExitStatus } from './wire/native';
+export { enter, Session, type EnterOptions, type ExecOptions } from './ns/session';
 export type { StatField };
-export { BigIntStats, Stats } from './stats';
+export { BigIntStats, Stats } from './core/stats';
 
 /**
  * The stat fields a walk can ask for (WalkOptions.stat).  A frozen copy:

@@ -1,10 +1,10 @@
 // The channel over a scripted transport: framing whatever the reads' sizes,
 // failures that end it, a full socket, and reply chunks reused only when no
 // borrowed view of them is left.  No addon: these run anywhere.
-import { type Channel, type ReplyHandler } from '../lib/channel';
-import { UnshareFsError } from '../lib/errors';
-import { PORT_READABLE, PORT_WRITABLE } from '../lib/native';
-import { Op, Reply } from '../lib/protocol';
+import { type Channel, type ReplyHandler } from '../lib/wire/channel';
+import { UnshareFsError } from '../lib/core/errors';
+import { PORT_READABLE, PORT_WRITABLE } from '../lib/wire/native';
+import { Op, Reply } from '../lib/wire/protocol';
 import { FakeTransport, endError, fakeChannel, replyFrame, splitAt } from './helpers/fake-transport';
 import { patternBytes, seededRandom } from './helpers/random';
 

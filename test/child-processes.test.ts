@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { createNamespace, type Namespace } from '../lib';
-import { native } from '../lib/native';
+import { native } from '../lib/wire/native';
 import { childPids, isGone, waitGone } from './helpers/procs';
 import { requires, subuidRange } from './helpers/requirements';
 import { removeTree, tempDir } from './helpers/tree';

@@ -6,8 +6,8 @@
 // returning an entry with bytes from past the batch's end.
 import * as fc from 'fast-check';
 
-import { BatchDecoder } from '../lib/decode';
-import { ALL_STAT } from '../lib/protocol';
+import { BatchDecoder } from '../lib/wire/decode';
+import { ALL_STAT } from '../lib/wire/protocol';
 import {
   encodeBatch,
   expectedDecoding,

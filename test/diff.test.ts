@@ -61,7 +61,7 @@ function makeLayers(): Stack {
   return { base, lowers: [top, bottom], upper: path.join(base, 'upper') };
 }
 
-/** What the shell below does, in `podman diff`'s terms (see the rules in lib/diff.ts). */
+/** What the shell below does, in `podman diff`'s terms (see the rules in lib/layers/diff.ts). */
 const CHANGES = `
   echo new > data/new.txt
   echo 'user:x:1000:1000::/home/user:/bin/sh' >> etc/passwd

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { createNamespace, host } from '../lib';
 import { ROOT_TEST_MAP } from './helpers/overlay';
 import { requires, subuidRange } from './helpers/requirements';
-import type { TarHeader } from '../lib/tar';
+import type { TarHeader } from '../lib/layers/tar';
 import { END_OF_ARCHIVE, encodeHeader, extendedHeader, padding, paxRecord } from './helpers/tar-writer';
 import { removeTree, tempDir } from './helpers/tree';
 

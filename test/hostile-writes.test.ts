@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 
 import { createNamespace, host, type FileSystem, type Namespace, type Session } from '../lib';
-import type { TarHeader } from '../lib/tar';
+import type { TarHeader } from '../lib/layers/tar';
 import { END_OF_ARCHIVE, encodeHeader, padding } from './helpers/tar-writer';
 import { removeTree, tempDir } from './helpers/tree';
 

@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { createNamespace, enter, podman, type Namespace } from '../lib';
-import { native } from '../lib/native';
-import { readPidFile } from '../lib/pidfile';
+import { native } from '../lib/wire/native';
+import { readPidFile } from '../lib/ns/pidfile';
 import { removeTree, tempDir } from './helpers/tree';
 
 let ns: Namespace;

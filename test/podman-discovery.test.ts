@@ -1,4 +1,4 @@
-// Podman discovery (lib/podman.ts): (a) unit tests on fake storage trees made
+// Podman discovery (lib/podman/index.ts): (a) unit tests on fake storage trees made
 // in a temp dir; (b) checks against real podman for the current uid (rootless
 // for an ordinary user, rootful for root), gated on podman and the seed
 // scenario (scripts/podman-scenario.sh) being there.

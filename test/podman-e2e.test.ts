@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { podman, type BigIntStats, type Entry, type FileSystem, type MountInfo, type Session } from '../lib';
-import { parseMountInfo } from '../lib/mounts';
+import { parseMountInfo } from '../lib/ns/mounts';
 import { ensureScenario, graphDriverData, IMAGE, pod, podmanImage, ROOTFUL, SCENARIO, tryPod, UID, codeOf } from './helpers/podman';
 import { requires } from './helpers/requirements';
 import { FIND_FORMAT, parseFind, walkRows, type Row } from './helpers/tree';

@@ -8,9 +8,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { createNamespace, type Namespace } from '../lib';
-import { native } from '../lib/native';
-import * as protocol from '../lib/protocol';
-import { Op, Reply, encodeRead, encodeRequest, encodeStrings, errorFromPayload } from '../lib/protocol';
+import { native } from '../lib/wire/native';
+import * as protocol from '../lib/wire/protocol';
+import { Op, Reply, encodeRead, encodeRequest, encodeStrings, errorFromPayload } from '../lib/wire/protocol';
 
 interface ReplyFrame {
   id: number;
@@ -177,7 +177,7 @@ test('an addon of another protocol version is refused with a message that says w
   try {
     jest.isolateModules(() => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const fresh = require('../lib/native') as typeof import('../lib/native');
+      const fresh = require('../lib/wire/native') as typeof import('../lib/wire/native');
       expect(() => fresh.native()).toThrow(new RegExp(`protocol version 1 .* version ${protocol.PROTOCOL_VERSION}: the addon and dist/ come from different builds`));
     });
   } finally {

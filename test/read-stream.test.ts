@@ -4,10 +4,10 @@
 import { once } from 'node:events';
 import { type Readable } from 'node:stream';
 
-import { type Channel } from '../lib/channel';
-import { UnshareFsError } from '../lib/errors';
-import { END_CANCELLED, Op, Reply, TO_END } from '../lib/protocol';
-import { FileReadStream, READ_FILE_LIMIT, rangeRequest, readWhole, type ReadRange } from '../lib/read-stream';
+import { type Channel } from '../lib/wire/channel';
+import { UnshareFsError } from '../lib/core/errors';
+import { END_CANCELLED, Op, Reply, TO_END } from '../lib/wire/protocol';
+import { FileReadStream, READ_FILE_LIMIT, rangeRequest, readWhole, type ReadRange } from '../lib/wire/read-stream';
 import { errorPayload, fakeChannel, replyFrame, type FakeTransport, type RequestFrame } from './helpers/fake-transport';
 import { patternBytes } from './helpers/random';
 

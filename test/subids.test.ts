@@ -1,4 +1,4 @@
-// Subordinate ranges (lib/subids.ts) and passwd lookups (lib/users.ts):
+// Subordinate ranges (lib/ns/subids.ts) and passwd lookups (lib/ns/users.ts):
 // every range of a user, from getsubids when it is installed, from the files
 // otherwise; mapped one after the other from 1 as rootless podman does; and a
 // uid without a passwd entry either works (no name needed) or is told why.
@@ -8,8 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { createNamespace } from '../lib';
-import { readIdMaps } from '../lib/idmap';
-import { parseGetsubids, podmanIdMap, subidRanges, subidRangesFromFile } from '../lib/subids';
+import { readIdMaps } from '../lib/ns/idmap';
+import { parseGetsubids, podmanIdMap, subidRanges, subidRangesFromFile } from '../lib/ns/subids';
 import { readableCopy, type PackageCopy } from './helpers/package-copy';
 import { command, requirement, requires, root, subuidRange, testUser, testUserInfo, userNamespaces } from './helpers/requirements';
 

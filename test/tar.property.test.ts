@@ -1,4 +1,4 @@
-// The tar reader (lib/tar.ts) and extraction (lib/extract.ts) against
+// The tar reader (lib/layers/tar.ts) and extraction (lib/layers/extract.ts) against
 // archives made of what hostile writers send — pax headers ('x', 'g') with
 // any records, GNU long names ('L', 'K'), base-256 numbers, whiteout names
 // — then mutated: bytes changed (in a header, its checksum made right
@@ -9,8 +9,8 @@
 // (native/fuzz covers the C++ request and batch parsers).
 import * as fc from 'fast-check';
 
-import { extractTar, type ExtractTarget } from '../lib/extract';
-import { BLOCK, readTar, type TarHeader } from '../lib/tar';
+import { extractTar, type ExtractTarget } from '../lib/layers/extract';
+import { BLOCK, readTar, type TarHeader } from '../lib/layers/tar';
 import { END_OF_ARCHIVE, base256, encodeHeader, extendedHeader, padding, paxRecord, setChecksum } from './helpers/tar-writer';
 
 /** One piece of an archive: a header block (whose checksum a mutation may set again) or bytes after one. */

@@ -1,4 +1,4 @@
-// The tar writer and reader (lib/tar.ts) and exportTar: what the library
+// The tar writer and reader (lib/layers/tar.ts) and exportTar: what the library
 // writes, GNU tar extracts into the same tree (long and non-UTF-8 names,
 // hard links once, symlinks, devices, FIFOs, xattrs); what it reads, it
 // reads as written, and a broken or hostile archive is a clear error.
@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
 import { host } from '../lib';
-import { BLOCK, readTar, type TarHeader } from '../lib/tar';
+import { BLOCK, readTar, type TarHeader } from '../lib/layers/tar';
 import { END_OF_ARCHIVE, base256, encodeHeader, extendedHeader, padding, paxRecord, setChecksum } from './helpers/tar-writer';
 import { seededRandom } from './helpers/random';
 import { removeTree, tempDir } from './helpers/tree';

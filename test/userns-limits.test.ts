@@ -1,13 +1,13 @@
 // When the kernel refuses a user namespace, createNamespace()'s error names
-// the sysctl that explains it and its value (lib/userns.ts). ENOSPC is made
+// the sysctl that explains it and its value (lib/ns/userns.ts). ENOSPC is made
 // for real: the child runs in a user namespace of its own whose
 // user.max_user_namespaces (a per-namespace limit its root may lower) is 0.
 // The host's sysctl is never changed.
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
-import { UnshareFsError } from '../lib/errors';
-import { explainUserNamespaceError } from '../lib/userns';
+import { UnshareFsError } from '../lib/core/errors';
+import { explainUserNamespaceError } from '../lib/ns/userns';
 import { requires, userNamespaces } from './helpers/requirements';
 
 const LIB = path.resolve(__dirname, '../dist/index.js');

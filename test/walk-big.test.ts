@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { createNamespace, host, type FsError } from '../lib';
-import { WALK_WINDOW, bufferedOf, type BatchIterator } from '../lib/walk-stream';
+import { WALK_WINDOW, bufferedOf, type BatchIterator } from '../lib/wire/walk-stream';
 import { removeTree, tempDir } from './helpers/tree';
 
 const WIDE = 100000;

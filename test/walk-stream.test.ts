@@ -1,12 +1,13 @@
 // Walk streams over a channel to a scripted server: the request, credit as
 // the consumer takes batches, cancelling (break, abort, onError), a walk cut
 // short, and corrupt batches.  No addon: these run anywhere.
-import { type Channel } from '../lib/channel';
-import { CallSite, UnshareFsError, type FsError } from '../lib/errors';
-import { checkWalkOptions, type WalkOptions } from '../lib/options';
-import { ALL_STAT, END_CANCELLED, Op, Reply } from '../lib/protocol';
-import { identity } from '../lib/stats';
-import { BatchStream, EntryIterator, WALK_WINDOW } from '../lib/walk-stream';
+import { type Channel } from '../lib/wire/channel';
+import { CallSite, UnshareFsError, type FsError } from '../lib/core/errors';
+import { checkWalkOptions } from '../lib/wire/walk-request';
+import type { WalkOptions } from '../lib/core/options';
+import { ALL_STAT, END_CANCELLED, Op, Reply } from '../lib/wire/protocol';
+import { identity } from '../lib/core/stats';
+import { BatchStream, EntryIterator, WALK_WINDOW } from '../lib/wire/walk-stream';
 import { encodeBatch, type StatValues, type WalkRecord } from './helpers/batch-encoder';
 import { errorPayload, fakeChannel, replyFrame, splitAt, type FakeTransport, type RequestFrame } from './helpers/fake-transport';
 import { seededRandom } from './helpers/random';

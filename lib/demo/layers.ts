@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import type { Namespace } from '../namespace';
+import type { Namespace } from '../ns/namespace';
 
 export interface DemoOverlay {
   base: string;

@@ -8,9 +8,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { createNamespace } from '../namespace';
-import type { Session } from '../session';
-import type { Stats } from '../stats';
+import { createNamespace } from '../ns/namespace';
+import type { Session } from '../ns/session';
+import type { Stats } from '../core/stats';
 import { mountDemoOverlay } from './layers';
 import { showPodman } from './podman';
 

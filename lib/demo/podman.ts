@@ -1,7 +1,7 @@
 // The demo with real podman containers, when this user has running ones:
 // list them, then walk the first from inside podman's namespaces.
 import * as podman from '../podman';
-import type { Session } from '../session';
+import type { Session } from '../ns/session';
 
 type Lister = (session: Session, root: string, out: (line: string) => void, maxDepth: number) => Promise<{ entries: number; bytes: number }>;
 

@@ -1,6 +1,6 @@
 /**
  * The checks of docker.*'s arguments, made once where the public functions
- * are (lib/docker.ts): the discovery modules behind them trust what they get.
+ * are (lib/docker/index.ts): the discovery modules behind them trust what they get.
  */
 import { engineCheckers } from '../engine/arguments';
 import type { DockerOptions } from './config';

@@ -7,9 +7,9 @@
  */
 import type { Readable } from 'node:stream';
 
-import type { LayerChange } from '../diff';
+import type { LayerChange } from '../layers/diff';
 import { diffChain, exportContainerFiles, exportUpper } from '../engine/layers';
-import type { ExportOptions } from '../export';
+import type { ExportOptions } from '../layers/export';
 import type { DockerOptions } from './config';
 import { DockerError } from './errors';
 import { enterMerged, enterStorage, mountContainer } from './session';

@@ -3,7 +3,7 @@
  * once where its public functions are: the modules behind them trust what
  * they get.  Each front end names its own option keys.
  */
-import { checkBoolean, checkInteger, checkOptionsObject, checkSignal, checkString, invalid, invalidValue } from '../options';
+import { checkBoolean, checkInteger, checkOptionsObject, checkSignal, checkString, invalid, invalidValue } from '../core/checks';
 
 /** One front end's option keys: all of its discovery options, and which of them are paths. */
 export interface EngineOptionKeys {

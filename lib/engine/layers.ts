@@ -4,9 +4,9 @@
  */
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 
-import type { LayerChange } from '../diff';
-import type { ExportOptions } from '../export';
-import type { Session } from '../session';
+import type { LayerChange } from '../layers/diff';
+import type { ExportOptions } from '../layers/export';
+import type { Session } from '../ns/session';
 
 /** A session and what ends it. */
 interface OpenFiles {

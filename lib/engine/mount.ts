@@ -8,14 +8,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { forgetAtExit, removeAtExit } from '../exit-cleanup';
-import { readIdMaps } from '../idmap';
-import { createNamespace, type CreateNamespaceOptions, type Namespace } from '../namespace';
-import { enter, type Session } from '../session';
+import { forgetAtExit, removeAtExit } from '../ns/exit-cleanup';
+import { readIdMaps } from '../ns/idmap';
+import { createNamespace, type CreateNamespaceOptions, type Namespace } from '../ns/namespace';
+import { enter, type Session } from '../ns/session';
 import { isErrno, type EngineErrors } from './errors';
 import { readStorageText } from './storage';
-import { podmanIdMap, subidRanges } from '../subids';
-import { passwdEntry } from '../users';
+import { podmanIdMap, subidRanges } from '../ns/subids';
+import { passwdEntry } from '../ns/users';
 import { ownEuid } from './users';
 
 /** overlayfs refuses more lower layers than this (OVL_MAX_STACK). */

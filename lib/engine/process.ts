@@ -3,8 +3,8 @@
  * container's init, dockerd), read from /proc.
  */
 import * as fs from 'node:fs';
-import { UnshareFsError } from '../errors';
-import { readPidFileText } from '../pidfile';
+import { UnshareFsError } from '../core/errors';
+import { readPidFileText } from '../ns/pidfile';
 import { isErrno, type EngineErrors } from './errors';
 
 /** Parses a pid file's content ("1234", maybe with whitespace); NaN if not a pid. */

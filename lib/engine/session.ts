@@ -1,5 +1,5 @@
 /** Entering an engine's process's namespaces, with the errors that mean "not yours". */
-import { enter, type Session } from '../session';
+import { enter, type Session } from '../ns/session';
 import { isErrno, type EngineErrors } from './errors';
 
 /** A session in `pid`'s user and mount namespaces (rooted at `root` when given); `what` names the process in errors. */

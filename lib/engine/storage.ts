@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { readBoundedFd, readBoundedFile } from '../pidfile';
+import { readBoundedFd, readBoundedFile } from '../ns/pidfile';
 import { isErrno, type EngineErrors } from './errors';
 import { ownEuid } from './users';
 

@@ -1,5 +1,5 @@
 /** Who this process is, and the passwd entries of others, in one place. */
-import { passwdEntry, requirePasswdEntry } from '../users';
+import { passwdEntry, requirePasswdEntry } from '../ns/users';
 
 export function ownUid(): number {
   return typeof process.getuid === 'function' ? process.getuid() : 0;

@@ -1,6 +1,6 @@
 /**
  * The checks of podman.*'s arguments, made once where the public functions
- * are (lib/podman.ts): the discovery modules behind them trust what they get.
+ * are (lib/podman/index.ts): the discovery modules behind them trust what they get.
  */
 import { engineCheckers } from '../engine/arguments';
 import type { PodmanOptions } from './config';

@@ -6,10 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 
-import type { LayerChange } from '../diff';
-import { du } from '../du';
+import type { LayerChange } from '../layers/diff';
+import { du } from '../layers/du';
 import { diffChain, exportContainerFiles, exportUpper } from '../engine/layers';
-import type { ExportOptions } from '../export';
+import type { ExportOptions } from '../layers/export';
 import { storageConfig, type PodmanOptions } from './config';
 import { PodmanError } from './errors';
 import { enterMerged, enterStorage, mountContainer } from './session';

@@ -16,8 +16,8 @@
 import { layerNamespaceOptions, mountLayers, type MountedLayers as EngineMountedLayers } from '../engine/mount';
 import { enterPid as enterEnginePid } from '../engine/session';
 import { ownEuid } from '../engine/users';
-import type { CreateNamespaceOptions } from '../namespace';
-import type { Session } from '../session';
+import type { CreateNamespaceOptions } from '../ns/namespace';
+import type { Session } from '../ns/session';
 import { type PodmanOptions, currentUid, storageConfig } from './config';
 import { PodmanError, isErrno, podmanErrors } from './errors';
 import { pausePid } from './pause';

@@ -1,5 +1,5 @@
 // Walk batches made and read by the test, from the format in
-// native/core/protocol.h alone (not from lib/decode.ts): an encoder, a strict
+// native/core/protocol.h alone (not from lib/wire/decode.ts): an encoder, a strict
 // parser that says where a batch stops making sense, and what the decoder
 // should make of the records.
 //

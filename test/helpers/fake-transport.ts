@@ -4,10 +4,10 @@
 // never from inside a call the channel makes).
 import { constants } from 'node:os';
 
-import { Channel } from '../../lib/channel';
-import { UnshareFsError } from '../../lib/errors';
-import { PORT_READABLE, PORT_WRITABLE, type NativePort } from '../../lib/native';
-import { FRAME_HEADER, type Op, type Reply } from '../../lib/protocol';
+import { Channel } from '../../lib/wire/channel';
+import { UnshareFsError } from '../../lib/core/errors';
+import { PORT_READABLE, PORT_WRITABLE, type NativePort } from '../../lib/wire/native';
+import { FRAME_HEADER, type Op, type Reply } from '../../lib/wire/protocol';
 
 const EAGAIN = constants.errno.EAGAIN;
 

@@ -213,7 +213,7 @@ export function subuidRangeFor(user: string | UserInfo): Requirement {
     const u = typeof user === 'string' ? lookupUser(user) : user;
     if (u === null) return `no user ${String(user)}`;
     const problems: string[] = [];
-    // The files the library reads: UNSHARE_FS_SUBUID/SUBGID stand in for them (lib/subids.ts).
+    // The files the library reads: UNSHARE_FS_SUBUID/SUBGID stand in for them (lib/ns/subids.ts).
     for (const file of [process.env.UNSHARE_FS_SUBUID || '/etc/subuid', process.env.UNSHARE_FS_SUBGID || '/etc/subgid']) {
       const r = subidRange(file, u);
       if (r === null) problems.push(`no range for ${u.name} in ${file}`);

@@ -3,7 +3,7 @@
 // tests hold to GNU tar and podman's archives hold to Go's writer.
 import { createHash } from 'node:crypto';
 
-import { readTar } from '../../lib/tar';
+import { readTar } from '../../lib/layers/tar';
 
 export async function tarEntries(source: AsyncIterable<Buffer>): Promise<Map<string, string>> {
   const out = new Map<string, string>();

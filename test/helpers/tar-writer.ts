@@ -1,10 +1,10 @@
-// A tar writer for tests: archives to read (lib/tar.ts) and to extract
-// (lib/extract.ts), hostile ones included.  The same format as the
+// A tar writer for tests: archives to read (lib/layers/tar.ts) and to extract
+// (lib/layers/extract.ts), hostile ones included.  The same format as the
 // server's writer (native/core/tar.cc): ustar, with a pax header ('x')
 // before an entry whose name or link target does not fit ustar, whose ids,
 // size or times do not fit, or that has xattrs (SCHILY.xattr.*); names
 // written as the bytes they are.
-import { BLOCK, type TarHeader, type TarType } from '../../lib/tar';
+import { BLOCK, type TarHeader, type TarType } from '../../lib/layers/tar';
 
 const TYPE_FLAG: Record<TarType, string> = {
   file: '0',

@@ -275,3 +275,24 @@ function timeMs(v: DataView, o: number): number {
 function timeNs(v: DataView, o: number): bigint {
   return v.getBigInt64(o, true) * 1000000000n + BigInt(v.getUint32(o + 8, true));
 }
+
+/** The stat fields a walk can ask for, in the order they are packed. */
+export const STAT_FIELDS = [
+  'mode',
+  'uid',
+  'gid',
+  'nlink',
+  'size',
+  'ino',
+  'dev',
+  'rdev',
+  'blocks',
+  'atime',
+  'mtime',
+  'ctime',
+] as const;
+/**
+ * A stat field a walk can ask for (WalkOptions.stat).
+ * @useDeclaredType
+ */
+export type StatField = (typeof STAT_FIELDS)[number];

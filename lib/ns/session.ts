@@ -4,15 +4,15 @@
 import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 
-import { Channel, socketTransport } from './channel';
-import { CallSite, UnshareFsError, fsError } from './errors';
-import { FileSystem, resolverFrom, setRootRequest } from './filesystem';
+import { Channel, socketTransport } from '../wire/channel';
+import { CallSite, UnshareFsError } from '../core/errors';
+import { FileSystem, resolverFrom, setRootRequest } from '../api/filesystem';
 import { inverseMapper, mapper, readIdMaps, type IdRange } from './idmap';
 import { parseMountInfo, type MountInfo } from './mounts';
-import { native, type ExitStatus, type NativeSysError } from './native';
-import { checkArgv, checkOneOf, checkOptionsObject, invalid, invalidValue, requireInteger } from './options';
+import { native, nativeError, type ExitStatus } from '../wire/native';
+import { checkArgv, checkOneOf, checkOptionsObject, invalid, invalidValue, requireInteger } from '../core/checks';
 import { checkPid, readPidFile } from './pidfile';
-import { PROTOCOL_VERSION, Reply, errorFromPayload } from './protocol';
+import { PROTOCOL_VERSION, Reply, errorFromPayload } from '../wire/protocol';
 
 /** Options of enter(): the process whose namespaces to enter (`pid` or `pidFile`, exactly one), and a root. */
 export interface EnterOptions {
@@ -39,15 +39,6 @@ const signalNames = new Map(Object.entries(constants.signals).map(([name, number
 function describeExit(status: ExitStatus): string {
   if (status.signal !== null) return `killed by ${signalNames.get(status.signal) ?? `signal ${status.signal}`}`;
   return `exited with code ${status.code}`;
-}
-
-/** Turns an error thrown by the addon into a node:fs style one. */
-export function nativeError(error: unknown): Error {
-  const e = error as NativeSysError & { code?: unknown };
-  if (typeof e?.errno === 'number' && typeof e.syscall === 'string' && e.code === undefined) {
-    return fsError(e.errno, e.syscall, e.path);
-  }
-  return error as Error;
 }
 
 /** Only enter() makes sessions. */

@@ -2,11 +2,11 @@
 // of the consumer; each batch the consumer takes returns one credit.
 import type { Channel, ReplyHandler } from './channel';
 import { BatchDecoder } from './decode';
-import type { Entry } from './entry';
-import { UnshareFsError, abortError, type CallSite, type FsError } from './errors';
-import type { CheckedWalk } from './options';
+import type { Entry } from '../core/entry';
+import { UnshareFsError, abortError, type CallSite, type FsError } from '../core/errors';
+import type { CheckedWalk } from './walk-request';
 import { END_CANCELLED, Op, Reply, encodeStrings, errorFromPayload } from './protocol';
-import type { BigIntStats, IdMapper, Stats } from './stats';
+import type { BigIntStats, IdMapper, Stats } from '../core/stats';
 
 /** Batches a walk may send ahead of its consumer (2 MiB): room for the walker while the consumer's code warms up. */
 export const WALK_WINDOW = 32;

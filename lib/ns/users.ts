@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 
-import { UnshareFsError } from './errors';
+import { UnshareFsError } from '../core/errors';
 
 export interface PasswdEntry {
   name: string;

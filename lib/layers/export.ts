@@ -2,7 +2,7 @@
 // (native/core/tar.cc): its walker reads each entry and packs headers and
 // bytes into data frames, sent only as the stream is consumed, so the
 // stream costs one request whatever the tree holds.
-import { TAR_LAYER, TAR_XATTRS } from './protocol';
+import { TAR_LAYER, TAR_XATTRS } from '../wire/protocol';
 
 /** Options of FileSystem#exportTar and FileSystem#exportDiff. */
 export interface ExportOptions {

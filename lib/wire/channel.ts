@@ -3,7 +3,7 @@
 // event loop alive only while somebody awaits an answer.
 import { constants } from 'node:os';
 
-import { fsError, UnshareFsError } from './errors';
+import { fsError, UnshareFsError } from '../core/errors';
 import { PORT_READABLE, PORT_WRITABLE, native, type NativePort } from './native';
 import { FRAME_HEADER, Op, Reply, encodeRequest } from './protocol';
 

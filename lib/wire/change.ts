@@ -4,10 +4,11 @@
 import { Writable } from 'node:stream';
 
 import type { Channel, ReplyHandler } from './channel';
-import { UnshareFsError, abortError, fsError, type FsError } from './errors';
-import { invalid } from './options';
+import { UnshareFsError, abortError, fsError } from '../core/errors';
+import { invalid } from '../core/checks';
 import { END_CANCELLED, FRAME_HEADER, MAX_REQUEST, Op, Reply, errorFromPayload } from './protocol';
 import { destroyOnAbort } from './read-stream';
+import type { TreeOptions, TreeResult } from '../core/options';
 
 /** Bytes per data frame: a request frame of at most MAX_REQUEST. */
 export const WRITE_CHUNK = MAX_REQUEST - FRAME_HEADER;
@@ -247,30 +248,6 @@ export class FileWriteStream extends Writable {
     this.#parts.signal?.removeEventListener('abort', this.#onAbort);
     callback(error);
   }
-}
-
-/** Options of the tree-wide changes: rm (recursive) and chown (recursive). */
-export interface TreeOptions {
-  /**
-   * What an entry's error does (a file that cannot be removed, a mount
-   * point met): 'throw' (the default) ends the job with it; a function is
-   * told of it and the job goes on; 'skip' goes on without telling.
-   */
-  onError?: 'throw' | 'skip' | ((error: FsError) => void);
-  /** Told the count of entries done, every 1,024 of them. */
-  onProgress?: (entries: number) => void;
-  /** Descend into mount points inside the tree (default: each is an EBUSY error, left alone). */
-  crossMounts?: boolean;
-  /** Stops the job in the server; the call rejects with an AbortError whose `entries` says what was done. */
-  signal?: AbortSignal;
-}
-
-/** What a tree job did. */
-export interface TreeResult {
-  /** Entries removed or changed. */
-  entries: number;
-  /** Entries that failed (told to onError). */
-  errors: number;
 }
 
 /** Runs a tree job (Op.Remove or Op.ChownTree): resolves with its counts. */

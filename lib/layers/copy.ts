@@ -18,9 +18,9 @@ import * as nodeFs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 
-import { abortError, fsError } from './errors';
-import type { FileSystem } from './filesystem';
-import type { IdMapper } from './stats';
+import { abortError, fsError } from '../core/errors';
+import type { MkdirOptions, PathLike, RmOptions, SignalOptions, WriteData, WriteFileOptions } from '../core/options';
+import type { IdMapper } from '../core/stats';
 import { readTar } from './tar';
 
 /** Options of FileSystem#copyToHost. */
@@ -89,9 +89,20 @@ async function removePartial(error: unknown, top: string, dirs: readonly (() => 
   throw error;
 }
 
+/** What a copy into a FileSystem needs of it. */
+export interface CopyTarget {
+  mkdir(path: PathLike, options: MkdirOptions): Promise<string | undefined>;
+  writeFile(path: PathLike, data: WriteData, options: WriteFileOptions): Promise<void>;
+  chmod(path: PathLike, mode: number, options?: SignalOptions): Promise<void>;
+  utimes(path: PathLike, atime: Date, mtime: Date, options: SignalOptions): Promise<void>;
+  symlink(target: PathLike, path: PathLike, options: SignalOptions): Promise<void>;
+  lchown(path: PathLike, uid: number, gid: number, options: SignalOptions): Promise<void>;
+  rm(path: PathLike, options: RmOptions): Promise<unknown>;
+}
+
 /** Host `source` into `target` at `dest` (which must not exist). */
 export async function copyIn(
-  target: FileSystem,
+  target: CopyTarget,
   unmap: { uid: IdMapper; gid: IdMapper },
   source: string,
   dest: string,

@@ -3,218 +3,44 @@
 import * as nodePath from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 
-import { FileWriteStream, chunkBytes, treeJob, writeAll, type TreeOptions, type TreeResult, type WriteTarget } from './change';
-import type { Channel } from './channel';
-import { copyIn, copyOut, type CopyInOptions, type CopyOptions, type CopyResult } from './copy';
-import { ChangeList, type DiffOptions, type LayerChange } from './diff';
-import { du, type DiskUsage, type DuOptions } from './du';
-import { TAR_CHUNK, tarFlags, type ExportOptions } from './export';
-import { extractTar, type ExtractOptions, type ExtractResult } from './extract';
-import type { Entry, EntryType } from './entry';
-import { CallSite, abortError, fsError, withCallerStack } from './errors';
-import {
-  checkBoolean,
-  checkEncoding,
-  checkInteger,
-  checkMode,
-  checkOnError,
-  checkOneOf,
-  checkOptionsObject,
-  checkOwnerId,
-  checkPath,
-  checkPathLength,
-  checkSignal,
-  checkString,
-  checkTime,
-  checkWalkOptions,
-  invalid,
-  invalidValue,
-  type PathLike,
-  type WalkOptions,
-} from './options';
-import {
-  ALL_STAT,
-  MKDIR_RECURSIVE,
-  NO_FOLLOW,
-  NO_ID,
-  Op,
-  Reply,
-  TAR_COPY,
-  TREE_ALLOW_ROOT,
-  TREE_CROSS_MOUNTS,
-  TREE_FORCE,
-  TREE_KEEP_GOING,
-  TREE_RECURSIVE,
-  WRITE_APPEND,
-  WRITE_EXCLUSIVE,
-  WRITE_TRUNCATE,
-  encodeDiff,
-  encodeStrings,
-  encodeTar,
-  errorFromPayload,
-} from './protocol';
-import { FileReadStream, rangeRequest, readWhole, receive } from './read-stream';
-import { StatReader, type BigIntStats, type IdMapper, type Stats } from './stats';
-import { BatchIterator, BatchStream, EntryIterator } from './walk-stream';
+import { FileWriteStream, chunkBytes, treeJob, writeAll, type WriteTarget } from '../wire/change';
+import type { Channel } from '../wire/channel';
+import { copyIn, copyOut, type CopyInOptions, type CopyOptions, type CopyResult } from '../layers/copy';
+import { ChangeList, type DiffOptions, type LayerChange } from '../layers/diff';
+import { du, type DiskUsage, type DuOptions } from '../layers/du';
+import { TAR_CHUNK, tarFlags, type ExportOptions } from '../layers/export';
+import { extractTar, type ExtractOptions, type ExtractResult } from '../layers/extract';
+import { CallSite, abortError, fsError, withCallerStack } from '../core/errors';
+import { checkBoolean, checkEncoding, checkInteger, checkMode, checkOnError, checkOneOf, checkOptionsObject, checkOwnerId, checkPath, checkPathLength, checkSignal, checkString, checkTime, invalid, invalidValue } from '../core/checks';
+import { checkWalkOptions } from '../wire/walk-request';
+import { ALL_STAT, MKDIR_RECURSIVE, NO_FOLLOW, NO_ID, Op, Reply, TAR_COPY, TREE_ALLOW_ROOT, TREE_CROSS_MOUNTS, TREE_FORCE, TREE_KEEP_GOING, TREE_RECURSIVE, WRITE_APPEND, WRITE_EXCLUSIVE, WRITE_TRUNCATE, encodeDiff, encodeStrings, encodeTar, errorFromPayload } from '../wire/protocol';
+import { FileReadStream, rangeRequest, readWhole, receive } from '../wire/read-stream';
+import { StatReader, type BigIntStats, type IdMapper, type Stats } from '../core/stats';
+import { BatchIterator, BatchStream, EntryIterator } from '../wire/walk-stream';
+import type {
+  ChownOptions,
+  Dirent,
+  MkdirOptions,
+  MknodOptions,
+  PathLike,
+  ReadFileOptions,
+  ReaddirOptions,
+  ReadlinkOptions,
+  ReadStreamOptions,
+  RmOptions,
+  SignalOptions,
+  StatOptions,
+  TreeOptions,
+  TreeResult,
+  WalkOptions,
+  WalkResult,
+  WriteData,
+  WriteFileOptions,
+  WriteFlag,
+  WriteStreamOptions,
+} from '../core/options';
 
-/** Options of lstat() and stat(). */
-export interface StatOptions {
-  /** Stats with bigint numbers and nanosecond times (`atimeNs` …), as node's `bigint: true` (default false). */
-  bigint?: boolean;
-  /** Rejects the call with an AbortError (the answer, if it comes, is dropped). */
-  signal?: AbortSignal;
-}
-
-/** Options of readdir(). */
-export interface ReaddirOptions {
-  /** Entries (fs.Dirent's fields and methods) instead of names. */
-  withFileTypes?: boolean;
-  /** 'buffer' gives names (and an entry's paths) as Buffers. */
-  encoding?: 'utf8' | 'buffer';
-  /**
-   * Everything under `path`, as node:fs has it: names become paths relative
-   * to `path` ('a/b/c'); entries keep their own name and parentPath.  One
-   * walk in the server; symlinks are not followed.
-   */
-  recursive?: boolean;
-  /** Stops the walk in the server and rejects the call with an AbortError. */
-  signal?: AbortSignal;
-}
-
-/** Options of readlink(). */
-export interface ReadlinkOptions {
-  /** 'buffer' gives the target as a Buffer (for targets that are not UTF-8); default 'utf8'. */
-  encoding?: 'utf8' | 'buffer';
-  /** Rejects the call with an AbortError (the answer, if it comes, is dropped). */
-  signal?: AbortSignal;
-}
-
-/** Options of readFile(). */
-export interface ReadFileOptions {
-  /** Decode the bytes with this encoding; without it a Buffer comes back. */
-  encoding?: BufferEncoding | null;
-  /** Stops the read in the server too, wherever it waits. */
-  signal?: AbortSignal;
-}
-
-/** Options of createReadStream(). */
-export interface ReadStreamOptions {
-  /** First byte to read (default 0). */
-  start?: number;
-  /** Last byte to read, inclusive, as fs.createReadStream has it (default: to the end). */
-  end?: number;
-  /** Bytes per chunk and the stream's buffer (default 64 KiB); at most a few chunks are in flight. */
-  highWaterMark?: number;
-  /** Destroys the stream with an AbortError and stops the read in the server. */
-  signal?: AbortSignal;
-}
-
-/** Options of the calls that take only an AbortSignal. */
-export interface SignalOptions {
-  /** Rejects the call with an AbortError; the change may still have been made. */
-  signal?: AbortSignal;
-}
-
-/** Owners for what a call creates: the ids seen inside (as stats show them); -1 or absent: the server's own. */
-export interface OwnerOptions {
-  /** The owner's uid, as seen inside (-1 or absent: the server's own). */
-  uid?: number;
-  /** The owner's gid, as seen inside (-1 or absent: the server's own). */
-  gid?: number;
-}
-
-export interface MkdirOptions extends SignalOptions, OwnerOptions {
-  /** Makes missing parents too, and is no error when the directory exists. */
-  recursive?: boolean;
-  /** Default 0o777, less the worker's umask (022). */
-  mode?: number | string;
-}
-
-export interface WriteFileOptions extends OwnerOptions {
-  /** How strings are turned into bytes (default utf8). */
-  encoding?: BufferEncoding;
-  /** A created file's mode (default 0o666, less the umask); an existing file keeps its own. */
-  mode?: number | string;
-  /** 'w' (the default) truncates, 'a' appends, with 'x' the file must not exist. */
-  flag?: WriteFlag;
-  /** Stops the write in the server too; what was written stays. */
-  signal?: AbortSignal;
-}
-
-/**
- * How writeFile() and createWriteStream() open the file: 'w' truncates, 'a' appends;
- * with 'x' the file must not exist (EEXIST).
- */
-export type WriteFlag = 'w' | 'wx' | 'xw' | 'a' | 'ax' | 'xa';
 const WRITE_FLAGS: readonly WriteFlag[] = ['w', 'wx', 'xw', 'a', 'ax', 'xa'];
-
-export interface WriteStreamOptions extends OwnerOptions {
-  /** As writeFile's flag (default 'w'). */
-  flags?: WriteFlag;
-  /** A created file's mode (default 0o666, less the umask); an existing file keeps its own. */
-  mode?: number | string;
-  /** Strings written are turned into bytes with this (default utf8). */
-  encoding?: BufferEncoding;
-  /** The stream's buffer (default 64 KiB); at most 1 MiB more is in flight to the server. */
-  highWaterMark?: number;
-  /** Destroys the stream with an AbortError and stops the write in the server. */
-  signal?: AbortSignal;
-}
-
-/** Data writeFile takes: bytes, a string, or chunks of them from an (async) iterable such as a Readable. */
-export type WriteData = string | NodeJS.ArrayBufferView | Iterable<string | NodeJS.ArrayBufferView> | AsyncIterable<string | NodeJS.ArrayBufferView>;
-
-export interface MknodOptions extends SignalOptions, OwnerOptions {
-  /** What to make: a FIFO (the default), or a device (an overlay whiteout is a character device 0, 0). */
-  type?: 'fifo' | 'char-device' | 'block-device';
-  /** Permission bits (less the umask). Default 0o666. */
-  mode?: number | string;
-  /** A device's major number (default 0). */
-  major?: number;
-  /** A device's minor number (default 0). */
-  minor?: number;
-}
-
-export interface RmOptions extends TreeOptions {
-  /** Removes directories and everything under them. */
-  recursive?: boolean;
-  /** A missing path (or entry) is no error. */
-  force?: boolean;
-  /** Lets the session's root ('/') be emptied (it stays, empty); refused otherwise (EPERM). */
-  allowRoot?: boolean;
-}
-
-export interface ChownOptions extends TreeOptions {
-  /**
-   * Changes everything under a directory too, as `chown -R -P`: symlinks
-   * are changed themselves (the path's own included) and never followed.
-   */
-  recursive?: boolean;
-}
-
-export { type CopyInOptions, type CopyOptions, type CopyResult, type DiffOptions, type DiskUsage, type DuOptions, type ExportOptions, type ExtractOptions, type ExtractResult, type LayerChange, type TreeOptions, type TreeResult };
-
-/** A readdir result with file types, shaped like fs.Dirent. */
-export type Dirent<Name extends string | Buffer = string> = Entry<Name, Stats>;
-
-/** An entry of a walk without `encoding: 'buffer'` or `bigint`: string paths, number stats. */
-export type WalkEntry = Entry<string, Stats>;
-
-/**
- * What walk() and walkBatches() with options `O` yield: an {@link Entry} whose paths are
- * Buffers with `encoding: 'buffer'` (strings otherwise) and whose stats are
- * {@link BigIntStats} with `bigint: true` ({@link Stats} otherwise).
- * @useDeclaredType
- */
-export type WalkResult<O extends WalkOptions | undefined> = O extends { encoding: 'buffer' }
-  ? O extends { bigint: true }
-    ? Entry<Buffer, BigIntStats>
-    : Entry<Buffer, Stats>
-  : O extends { bigint: true }
-    ? Entry<string, BigIntStats>
-    : Entry<string, Stats>;
-
-export { type EntryType };
 
 /** How paths given to the API become paths the server opens. */
 export type PathResolver = (path: string) => string;
@@ -464,7 +290,7 @@ export abstract class FileSystem {
    * xattrs the archive gives it (ids as seen inside).  Never writes outside
    * `dir`: '..' in a name or a hard link is ETARPATH, the archive's
    * symlinks are made after everything else.  With `overlay`, OCI
-   * whiteouts become overlayfs's (see lib/extract.ts).
+   * whiteouts become overlayfs's (see lib/layers/extract.ts).
    */
   async extractTar(source: AsyncIterable<Buffer | Uint8Array | string>, dir: string, options?: ExtractOptions): Promise<ExtractResult> {
     if (source === null || source === undefined || typeof (source as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== 'function') {

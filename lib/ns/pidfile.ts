@@ -3,7 +3,7 @@
 // blocks the event loop), a device (/dev/zero fills memory) or a huge file.
 import * as fs from 'node:fs';
 
-import { UnshareFsError } from './errors';
+import { UnshareFsError } from '../core/errors';
 
 /**
  * The largest pid_t.  Any positive pid_t is a well-formed pid: one above

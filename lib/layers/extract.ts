@@ -20,9 +20,9 @@
 //   the opaque xattr on its directory, in user.* (an overlay mounted with
 //   userxattr, as Namespace.mountOverlay mounts in a user namespace) or
 //   trusted.* (as rootful podman keeps its layers).
-import { UnshareFsError, abortError } from './errors';
-import type { MkdirOptions, MknodOptions, OwnerOptions, SignalOptions, WriteData } from './filesystem';
-import type { Stats } from './stats';
+import { UnshareFsError, abortError } from '../core/errors';
+import type { MkdirOptions, MknodOptions, OwnerOptions, SignalOptions, WriteData } from '../core/options';
+import type { Stats } from '../core/stats';
 import { readTar, type TarHeader } from './tar';
 
 /** Options of FileSystem#extractTar. */

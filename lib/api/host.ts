@@ -1,12 +1,11 @@
 // Host paths, served by a thread of this process over the same protocol as
 // the namespace worker.  The server refuses what only a namespace worker
 // does (mount, set-root).
-import { Channel, socketTransport } from './channel';
-import { UnshareFsError } from './errors';
+import { Channel, socketTransport } from '../wire/channel';
+import { UnshareFsError } from '../core/errors';
 import { FileSystem, resolverFrom } from './filesystem';
-import { native } from './native';
-import { nativeError } from './session';
-import { identity } from './stats';
+import { native, nativeError } from '../wire/native';
+import { identity } from '../core/stats';
 
 let current: Channel | undefined;
 

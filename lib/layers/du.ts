@@ -1,7 +1,7 @@
 // du -s through a session: one walk with the stat fields du needs, the
 // numbers summed as GNU du sums them.
-import type { StatField } from './protocol';
-import type { Stats } from './stats';
+import type { StatField } from '../core/stats';
+import type { Stats } from '../core/stats';
 
 /** What `du -s` tells of a tree, and how many entries it holds. */
 export interface DiskUsage {

@@ -1,7 +1,8 @@
 // The wire format of native/core/protocol.h, for the TypeScript side.  The
 // addon exports the same constants (native().protocol): the loader compares
 // PROTOCOL_VERSION, and test/protocol.test.ts compares the rest.
-import { fsError, type FsError } from './errors';
+import { fsError, type FsError } from '../core/errors';
+import { STAT_FIELDS, type StatField } from '../core/stats';
 
 /** Bumped with native/core/protocol.h's kProtocolVersion. */
 export const PROTOCOL_VERSION = 6;
@@ -107,26 +108,7 @@ export const enum RecordTag {
   Error = 3,
 }
 
-/** The stat fields a walk can ask for, in the order they are packed. */
-export const STAT_FIELDS = [
-  'mode',
-  'uid',
-  'gid',
-  'nlink',
-  'size',
-  'ino',
-  'dev',
-  'rdev',
-  'blocks',
-  'atime',
-  'mtime',
-  'ctime',
-] as const;
-/**
- * A stat field a walk can ask for (WalkOptions.stat).
- * @useDeclaredType
- */
-export type StatField = (typeof STAT_FIELDS)[number];
+export { STAT_FIELDS, type StatField };
 export const ALL_STAT = (1 << STAT_FIELDS.length) - 1;
 
 export const WALK_ONE_FILE_SYSTEM = 1;

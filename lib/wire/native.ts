@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { fsError } from '../core/errors';
 import { PROTOCOL_VERSION } from './protocol';
 
 export interface NativeSysError extends Error {
@@ -89,7 +90,7 @@ function load(): NativeBinding {
   if (process.platform !== 'linux') {
     throw new Error(`unshare-fs works on Linux only (this is ${process.platform})`);
   }
-  const root = path.join(__dirname, '..');
+  const root = path.join(__dirname, '..', '..'); // the package, from lib/wire/ or dist/wire/
   // UNSHARE_FS_ADDON names the addon to load instead: the sanitizer build
   // (npm run test:asan), or a prebuild under test (scripts/prebuild.js runs
   // scripts/prebuild-smoke.js with it; the suites can run against one too).
@@ -117,4 +118,13 @@ function load(): NativeBinding {
 /** The libc as node-gyp-build picks a prebuild by it. */
 function libc(): string {
   return process.env.LIBC || (fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
+}
+
+/** Turns an error thrown by the addon into a node:fs style one. */
+export function nativeError(error: unknown): Error {
+  const e = error as NativeSysError & { code?: unknown };
+  if (typeof e?.errno === 'number' && typeof e.syscall === 'string' && e.code === undefined) {
+    return fsError(e.errno, e.syscall, e.path);
+  }
+  return error as Error;
 }

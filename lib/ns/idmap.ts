@@ -1,7 +1,7 @@
 // uid_map / gid_map: how ids inside a user namespace appear on the host.
 import { readFileSync } from 'node:fs';
 
-import { checkOptionsObject, invalid, outOfRange, requireInteger } from './options';
+import { checkOptionsObject, invalid, outOfRange, requireInteger } from '../core/checks';
 
 /** One line of a uid_map or gid_map: `count` ids from `inside` are `outside` on the host. */
 export interface IdRange {

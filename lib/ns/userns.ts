@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-import { UnshareFsError } from './errors';
+import { UnshareFsError } from '../core/errors';
 
 /** A sysctl that can refuse user namespaces, and its value here. */
 export interface UserNamespaceSysctl {

@@ -5,7 +5,7 @@ import { constants } from 'node:fs';
 import { Readable } from 'node:stream';
 
 import type { Channel, ReplyHandler } from './channel';
-import { UnshareFsError, abortError, fsError } from './errors';
+import { UnshareFsError, abortError, fsError } from '../core/errors';
 import { END_CANCELLED, Op, Reply, TO_END, encodeRead, errorFromPayload } from './protocol';
 
 /** node:fs's kIoMaxLength: readFile refuses more (ERR_FS_FILE_TOO_LARGE). */
@@ -70,7 +70,7 @@ class ReadRequest implements ReplyHandler {
   frame(kind: Reply, flags: number, payload: Buffer): boolean {
     if (this.over) return true;
     if (kind === Reply.Stat) {
-      // The open file's stat, before its data (layout: lib/stats.ts).
+      // The open file's stat, before its data (layout: ../core/stats.ts).
       const mode = payload.readUInt32LE(0);
       const size = Number(payload.readBigUInt64LE(STAT_SIZE_OFFSET));
       if ((mode & S_IFMT) === S_IFREG && size > 0) this.sink.size?.(size);

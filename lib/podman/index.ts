@@ -14,26 +14,26 @@
  */
 import type { Readable } from 'node:stream';
 
-import type { Session } from './session';
-import { checkString } from './options';
-import type { LayerChange } from './diff';
-import { checkDiffOptions, checkExportOptions, checkListOptions, checkPodmanOptions, checkSessionOptions } from './podman/arguments';
-import * as config from './podman/config';
-import * as layerOps from './podman/layers';
-import * as pause from './podman/pause';
-import * as sessions from './podman/session';
-import * as store from './podman/store';
-import type { PodmanOptions, StorageConfig } from './podman/config';
-import type { PodmanDiffOptions, PodmanExportOptions, PodmanUsage } from './podman/layers';
-import type { MountedLayers, PodmanSessionOptions } from './podman/session';
-import type { PodmanContainer, PodmanImage, PodmanLayer, PodmanListOptions } from './podman/store';
+import type { Session } from '../ns/session';
+import { checkString } from '../core/checks';
+import type { LayerChange } from '../layers/diff';
+import { checkDiffOptions, checkExportOptions, checkListOptions, checkPodmanOptions, checkSessionOptions } from './arguments';
+import * as config from './config';
+import * as layerOps from './layers';
+import * as pause from './pause';
+import * as sessions from './session';
+import * as store from './store';
+import type { PodmanOptions, StorageConfig } from './config';
+import type { PodmanDiffOptions, PodmanExportOptions, PodmanUsage } from './layers';
+import type { MountedLayers, PodmanSessionOptions } from './session';
+import type { PodmanContainer, PodmanImage, PodmanLayer, PodmanListOptions } from './store';
 
-export { PodmanError } from './podman/errors';
-export type { PodmanErrorCode, PodmanErrorDetails } from './podman/errors';
-export type { PodmanOptions, StorageConfig } from './podman/config';
-export type { PodmanContainer, PodmanImage, PodmanLayer, PodmanListOptions } from './podman/store';
-export type { MountedLayers, PodmanSessionOptions } from './podman/session';
-export type { ContainerUsage, ImageUsage, LayerUsage, PodmanDiffOptions, PodmanExportOptions, PodmanUsage, VolumeUsage } from './podman/layers';
+export { PodmanError } from './errors';
+export type { PodmanErrorCode, PodmanErrorDetails } from './errors';
+export type { PodmanOptions, StorageConfig } from './config';
+export type { PodmanContainer, PodmanImage, PodmanLayer, PodmanListOptions } from './store';
+export type { MountedLayers, PodmanSessionOptions } from './session';
+export type { ContainerUsage, ImageUsage, LayerUsage, PodmanDiffOptions, PodmanExportOptions, PodmanUsage, VolumeUsage } from './layers';
 
 /** graphroot, runroot and driver of rootless (uid != 0) or rootful podman: defaults, storage.conf, CONTAINERS_STORAGE_CONF. */
 export function storageConfig(options?: PodmanOptions): StorageConfig {

@@ -8,7 +8,7 @@
 // an oversized extended header, extended headers past their sum or count
 // before one entry, or a number out of its field's range (a negative size
 // or id, an id past 2^32 - 2) is an ETARFORMAT error.
-import { UnshareFsError } from './errors';
+import { UnshareFsError } from '../core/errors';
 
 export const BLOCK = 512;
 /** Largest pax or GNU long-name payload read (names are at most PATH_MAX; xattrs 64 KiB each). */

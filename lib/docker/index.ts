@@ -16,26 +16,26 @@
  */
 import type { Readable } from 'node:stream';
 
-import type { LayerChange } from './diff';
-import { checkDiffOptions, checkDockerOptions, checkExportOptions, checkListOptions, checkSessionOptions } from './docker/arguments';
-import * as config from './docker/config';
-import * as daemon from './docker/daemon';
-import * as layerOps from './docker/layers';
-import * as sessions from './docker/session';
-import * as store from './docker/store';
-import type { DockerOptions, DockerStorageConfig } from './docker/config';
-import type { DockerDiffOptions, DockerExportOptions } from './docker/layers';
-import type { DockerSessionOptions, MountedLayers } from './docker/session';
-import type { DockerContainer, DockerImage, DockerListOptions } from './docker/store';
-import { checkString } from './options';
-import type { Session } from './session';
+import type { LayerChange } from '../layers/diff';
+import { checkDiffOptions, checkDockerOptions, checkExportOptions, checkListOptions, checkSessionOptions } from './arguments';
+import * as config from './config';
+import * as daemon from './daemon';
+import * as layerOps from './layers';
+import * as sessions from './session';
+import * as store from './store';
+import type { DockerOptions, DockerStorageConfig } from './config';
+import type { DockerDiffOptions, DockerExportOptions } from './layers';
+import type { DockerSessionOptions, MountedLayers } from './session';
+import type { DockerContainer, DockerImage, DockerListOptions } from './store';
+import { checkString } from '../core/checks';
+import type { Session } from '../ns/session';
 
-export { DockerError } from './docker/errors';
-export type { DockerErrorCode, DockerErrorDetails } from './docker/errors';
-export type { DockerOptions, DockerStorageConfig } from './docker/config';
-export type { DockerContainer, DockerImage, DockerListOptions } from './docker/store';
-export type { DockerSessionOptions, MountedLayers } from './docker/session';
-export type { DockerDiffOptions, DockerExportOptions } from './docker/layers';
+export { DockerError } from './errors';
+export type { DockerErrorCode, DockerErrorDetails } from './errors';
+export type { DockerOptions, DockerStorageConfig } from './config';
+export type { DockerContainer, DockerImage, DockerListOptions } from './store';
+export type { DockerSessionOptions, MountedLayers } from './session';
+export type { DockerDiffOptions, DockerExportOptions } from './layers';
 
 /** data root, driver, daemon.json and pid file of rootless (uid != 0) or rootful Docker. */
 export function storageConfig(options?: DockerOptions): DockerStorageConfig {

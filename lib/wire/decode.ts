@@ -1,9 +1,9 @@
 // Turns walk batches (see native/core/protocol.h) into Entry objects.  One
 // decoder serves the in-process walker and the namespace worker alike.
-import { Entry, TYPE_BY_DTYPE } from './entry';
-import { fsError, type FsError } from './errors';
+import { Entry, TYPE_BY_DTYPE } from '../core/entry';
+import { fsError, type FsError } from '../core/errors';
 import { ALL_STAT, BATCH_HEADER, BATCH_NAMES_ASCII, RecordTag } from './protocol';
-import { ALL_STAT_BYTES, StatReader, type BigIntStats, type IdMapper, type Stats } from './stats';
+import { ALL_STAT_BYTES, StatReader, type BigIntStats, type IdMapper, type Stats } from '../core/stats';
 
 export interface DecodeOptions {
   /** The walk's root as the caller wrote it (no trailing slash but for "/"). */

@@ -1,0 +1,236 @@
+// The public option and result types of the file API: values only, so
+// that every layer can name them.
+import type { Entry } from './entry';
+import type { FsError } from './errors';
+import type { BigIntStats, Stats, StatField } from './stats';
+
+/** A path: a string, or a Buffer for names that are not UTF-8. */
+export type PathLike = string | Buffer;
+
+/** Options of walk() and walkBatches(). */
+export interface WalkOptions {
+  /** Deepest level listed: 1 lists the root's own entries only. Default: no limit. */
+  maxDepth?: number;
+  /** Stat every entry (true), only the named fields, or not at all (false, the default: names and types). */
+  stat?: boolean | readonly StatField[];
+  /** Stats with bigint numbers and nanosecond times. */
+  bigint?: boolean;
+  /** Do not descend into directories on another device than the root. */
+  oneFileSystem?: boolean;
+  /** Stops the walk, in the worker too. */
+  signal?: AbortSignal;
+  /**
+   * What an error inside the tree does (an unreadable directory, an entry
+   * gone before its stat): 'throw' (the default) ends the walk with it;
+   * a function is told of it and the walk goes on; 'skip' ignores it.
+   */
+  onError?: 'throw' | 'skip' | ((error: FsError) => void);
+  /** 'buffer' gives names and paths as Buffers, for names that are not UTF-8. */
+  encoding?: 'utf8' | 'buffer';
+  /**
+   * Threads listing directories at once, 1 to 16 (default 2).  Entries of
+   * one directory always come together; the order of directories varies
+   * when more than one thread walks.
+   */
+  threads?: number;
+  /**
+   * Entries the walker leaves out, evaluated in the walker before an
+   * entry's stat: an excluded entry is not listed and an excluded
+   * directory is never opened, so nothing under it is read.  Each pattern
+   * is an fnmatch(3) glob (`*`, `?`, `[...]`, a backslash escapes; `*`
+   * matches a leading dot too): one without a slash is matched against
+   * each entry's name at every depth (`'node_modules'`, `'*.log'`), one
+   * with a slash against the entry's path relative to the walk's root,
+   * where `*` does not cross a slash (`'usr/lib/*.a'`); a leading slash
+   * anchors a pattern at the root (`'/proc'`: the root's own proc only).
+   * No `**`.  At most 256 patterns, each 1 to 4,095 bytes, no NUL.
+   */
+  exclude?: readonly string[];
+  /**
+   * Keeps an entry when it returns true.  Runs in JavaScript on each entry
+   * the walker sends, after `exclude`: it does not prune (a directory it
+   * rejects is still walked, and its entries are offered to it too); use
+   * `exclude` to skip a subtree.  What it throws ends the walk.
+   */
+  filter?(entry: Entry<string | Buffer, Stats | BigIntStats>): boolean;
+}
+
+/** Options of lstat() and stat(). */
+export interface StatOptions {
+  /** Stats with bigint numbers and nanosecond times (`atimeNs` …), as node's `bigint: true` (default false). */
+  bigint?: boolean;
+  /** Rejects the call with an AbortError (the answer, if it comes, is dropped). */
+  signal?: AbortSignal;
+}
+
+/** Options of readdir(). */
+export interface ReaddirOptions {
+  /** Entries (fs.Dirent's fields and methods) instead of names. */
+  withFileTypes?: boolean;
+  /** 'buffer' gives names (and an entry's paths) as Buffers. */
+  encoding?: 'utf8' | 'buffer';
+  /**
+   * Everything under `path`, as node:fs has it: names become paths relative
+   * to `path` ('a/b/c'); entries keep their own name and parentPath.  One
+   * walk in the server; symlinks are not followed.
+   */
+  recursive?: boolean;
+  /** Stops the walk in the server and rejects the call with an AbortError. */
+  signal?: AbortSignal;
+}
+
+/** Options of readlink(). */
+export interface ReadlinkOptions {
+  /** 'buffer' gives the target as a Buffer (for targets that are not UTF-8); default 'utf8'. */
+  encoding?: 'utf8' | 'buffer';
+  /** Rejects the call with an AbortError (the answer, if it comes, is dropped). */
+  signal?: AbortSignal;
+}
+
+/** Options of readFile(). */
+export interface ReadFileOptions {
+  /** Decode the bytes with this encoding; without it a Buffer comes back. */
+  encoding?: BufferEncoding | null;
+  /** Stops the read in the server too, wherever it waits. */
+  signal?: AbortSignal;
+}
+
+/** Options of createReadStream(). */
+export interface ReadStreamOptions {
+  /** First byte to read (default 0). */
+  start?: number;
+  /** Last byte to read, inclusive, as fs.createReadStream has it (default: to the end). */
+  end?: number;
+  /** Bytes per chunk and the stream's buffer (default 64 KiB); at most a few chunks are in flight. */
+  highWaterMark?: number;
+  /** Destroys the stream with an AbortError and stops the read in the server. */
+  signal?: AbortSignal;
+}
+
+/** Options of the calls that take only an AbortSignal. */
+export interface SignalOptions {
+  /** Rejects the call with an AbortError; the change may still have been made. */
+  signal?: AbortSignal;
+}
+
+/** Owners for what a call creates: the ids seen inside (as stats show them); -1 or absent: the server's own. */
+export interface OwnerOptions {
+  /** The owner's uid, as seen inside (-1 or absent: the server's own). */
+  uid?: number;
+  /** The owner's gid, as seen inside (-1 or absent: the server's own). */
+  gid?: number;
+}
+
+export interface MkdirOptions extends SignalOptions, OwnerOptions {
+  /** Makes missing parents too, and is no error when the directory exists. */
+  recursive?: boolean;
+  /** Default 0o777, less the worker's umask (022). */
+  mode?: number | string;
+}
+
+export interface WriteFileOptions extends OwnerOptions {
+  /** How strings are turned into bytes (default utf8). */
+  encoding?: BufferEncoding;
+  /** A created file's mode (default 0o666, less the umask); an existing file keeps its own. */
+  mode?: number | string;
+  /** 'w' (the default) truncates, 'a' appends, with 'x' the file must not exist. */
+  flag?: WriteFlag;
+  /** Stops the write in the server too; what was written stays. */
+  signal?: AbortSignal;
+}
+
+/**
+ * How writeFile() and createWriteStream() open the file: 'w' truncates, 'a' appends;
+ * with 'x' the file must not exist (EEXIST).
+ */
+export type WriteFlag = 'w' | 'wx' | 'xw' | 'a' | 'ax' | 'xa';
+
+export interface WriteStreamOptions extends OwnerOptions {
+  /** As writeFile's flag (default 'w'). */
+  flags?: WriteFlag;
+  /** A created file's mode (default 0o666, less the umask); an existing file keeps its own. */
+  mode?: number | string;
+  /** Strings written are turned into bytes with this (default utf8). */
+  encoding?: BufferEncoding;
+  /** The stream's buffer (default 64 KiB); at most 1 MiB more is in flight to the server. */
+  highWaterMark?: number;
+  /** Destroys the stream with an AbortError and stops the write in the server. */
+  signal?: AbortSignal;
+}
+
+/** Data writeFile takes: bytes, a string, or chunks of them from an (async) iterable such as a Readable. */
+export type WriteData = string | NodeJS.ArrayBufferView | Iterable<string | NodeJS.ArrayBufferView> | AsyncIterable<string | NodeJS.ArrayBufferView>;
+
+export interface MknodOptions extends SignalOptions, OwnerOptions {
+  /** What to make: a FIFO (the default), or a device (an overlay whiteout is a character device 0, 0). */
+  type?: 'fifo' | 'char-device' | 'block-device';
+  /** Permission bits (less the umask). Default 0o666. */
+  mode?: number | string;
+  /** A device's major number (default 0). */
+  major?: number;
+  /** A device's minor number (default 0). */
+  minor?: number;
+}
+
+export interface RmOptions extends TreeOptions {
+  /** Removes directories and everything under them. */
+  recursive?: boolean;
+  /** A missing path (or entry) is no error. */
+  force?: boolean;
+  /** Lets the session's root ('/') be emptied (it stays, empty); refused otherwise (EPERM). */
+  allowRoot?: boolean;
+}
+
+export interface ChownOptions extends TreeOptions {
+  /**
+   * Changes everything under a directory too, as `chown -R -P`: symlinks
+   * are changed themselves (the path's own included) and never followed.
+   */
+  recursive?: boolean;
+}
+
+
+/** A readdir result with file types, shaped like fs.Dirent. */
+export type Dirent<Name extends string | Buffer = string> = Entry<Name, Stats>;
+
+/** An entry of a walk without `encoding: 'buffer'` or `bigint`: string paths, number stats. */
+export type WalkEntry = Entry<string, Stats>;
+
+/**
+ * What walk() and walkBatches() with options `O` yield: an {@link Entry} whose paths are
+ * Buffers with `encoding: 'buffer'` (strings otherwise) and whose stats are
+ * {@link BigIntStats} with `bigint: true` ({@link Stats} otherwise).
+ * @useDeclaredType
+ */
+export type WalkResult<O extends WalkOptions | undefined> = O extends { encoding: 'buffer' }
+  ? O extends { bigint: true }
+    ? Entry<Buffer, BigIntStats>
+    : Entry<Buffer, Stats>
+  : O extends { bigint: true }
+    ? Entry<string, BigIntStats>
+    : Entry<string, Stats>;
+
+
+/** Options of the tree-wide changes: rm (recursive) and chown (recursive). */
+export interface TreeOptions {
+  /**
+   * What an entry's error does (a file that cannot be removed, a mount
+   * point met): 'throw' (the default) ends the job with it; a function is
+   * told of it and the job goes on; 'skip' goes on without telling.
+   */
+  onError?: 'throw' | 'skip' | ((error: FsError) => void);
+  /** Told the count of entries done, every 1,024 of them. */
+  onProgress?: (entries: number) => void;
+  /** Descend into mount points inside the tree (default: each is an EBUSY error, left alone). */
+  crossMounts?: boolean;
+  /** Stops the job in the server; the call rejects with an AbortError whose `entries` says what was done. */
+  signal?: AbortSignal;
+}
+
+/** What a tree job did. */
+export interface TreeResult {
+  /** Entries removed or changed. */
+  entries: number;
+  /** Entries that failed (told to onError). */
+  errors: number;
+}

@@ -1,0 +1,96 @@
+// A walk's options, checked and packed the way its request carries them.
+import type { Entry } from '../core/entry';
+import type { FsError } from '../core/errors';
+import { checkBoolean, checkEncoding, checkInteger, checkOnError, checkOptionsObject, checkSignal, invalid, invalidValue, outOfRange } from '../core/checks';
+import type { BigIntStats, Stats } from '../core/stats';
+import { ALL_STAT, FRAME_HEADER, MAX_EXCLUDES, MAX_EXCLUDE_BYTES, MAX_REQUEST, MAX_WALK_THREADS, WALK_ONE_FILE_SYSTEM, WALK_THREADS_SHIFT } from './protocol';
+import { STAT_FIELDS, type StatField } from '../core/stats';
+
+// Two threads keep both cores of a small machine busy with syscalls while
+// the consumer decodes on the main thread.
+const DEFAULT_WALK_THREADS = 2;
+
+export interface CheckedWalk {
+  maxDepth: number;
+  statMask: number;
+  bigint: boolean;
+  flags: number;
+  signal: AbortSignal | undefined;
+  onError: 'throw' | 'skip' | ((error: FsError) => void);
+  buffer: boolean;
+  /** The exclude patterns' bytes, as the walk request carries them. */
+  exclude: Buffer[];
+  filter: ((entry: Entry<string | Buffer, Stats | BigIntStats>) => boolean) | undefined;
+}
+
+const WALK_OPTIONS = ['maxDepth', 'stat', 'bigint', 'oneFileSystem', 'signal', 'onError', 'encoding', 'threads', 'exclude', 'filter'];
+
+/** Bytes of exclude patterns a walk request holds beside its fields and a PATH_MAX root (each pattern takes 4 more). */
+const EXCLUDE_ROOM = MAX_REQUEST - FRAME_HEADER - 6 * 4 - 4096;
+
+/** The exclude patterns, checked the way the server checks them, as bytes. */
+function checkExclude(value: unknown): Buffer[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw invalid('exclude', 'an array of glob strings', value);
+  if (value.length > MAX_EXCLUDES) throw outOfRange('exclude', `at most ${MAX_EXCLUDES} patterns`, value);
+  const out: Buffer[] = [];
+  let room = EXCLUDE_ROOM;
+  for (const pattern of value) {
+    if (typeof pattern !== 'string') throw invalid('exclude', 'an array of glob strings', pattern);
+    const bytes = Buffer.from(pattern);
+    if (bytes.length === 0 || bytes.length > MAX_EXCLUDE_BYTES || bytes.includes(0) || pattern === '/') {
+      throw invalidValue('exclude', `patterns of 1 to ${MAX_EXCLUDE_BYTES} bytes, without NUL, other than '/'`, pattern);
+    }
+    room -= 4 + bytes.length;
+    if (room < 0) throw outOfRange('exclude', `patterns of at most ${EXCLUDE_ROOM} bytes in all`, value);
+    out.push(bytes);
+  }
+  return out;
+}
+
+export function checkWalkOptions(options: unknown, what = 'walk'): CheckedWalk {
+  const o = checkOptionsObject(options, WALK_OPTIONS, what);
+  let maxDepth = 0xffffffff;
+  if (o.maxDepth !== undefined && o.maxDepth !== Infinity) {
+    if (typeof o.maxDepth !== 'number') throw invalid('maxDepth', 'a non-negative integer', o.maxDepth);
+    if (!Number.isInteger(o.maxDepth) || o.maxDepth < 0) {
+      throw outOfRange('maxDepth', 'a non-negative integer', o.maxDepth);
+    }
+    maxDepth = Math.min(o.maxDepth, 0xffffffff);
+  }
+  let statMask = 0;
+  if (o.stat === true) statMask = ALL_STAT;
+  else if (Array.isArray(o.stat)) {
+    for (const field of o.stat) {
+      const bit = STAT_FIELDS.indexOf(field as StatField);
+      if (bit < 0) {
+        const expected = `true, false or field names among ${STAT_FIELDS.join(', ')}`;
+        throw typeof field === 'string' ? invalidValue('stat', expected, field) : invalid('stat', expected, field);
+      }
+      statMask |= 1 << bit;
+    }
+  } else if (o.stat !== undefined && o.stat !== false) {
+    throw invalid('stat', 'a boolean or an array of field names', o.stat);
+  }
+  const bigint = checkBoolean('bigint', o.bigint);
+  const threads = checkInteger('threads', o.threads, 1, MAX_WALK_THREADS, DEFAULT_WALK_THREADS);
+  const flags = (checkBoolean('oneFileSystem', o.oneFileSystem) ? WALK_ONE_FILE_SYSTEM : 0) | (threads << WALK_THREADS_SHIFT);
+  const signal = checkSignal(o.signal);
+  const onError = checkOnError(o.onError);
+  return {
+    maxDepth,
+    statMask,
+    bigint,
+    flags,
+    signal,
+    onError,
+    buffer: checkEncoding(o.encoding),
+    exclude: checkExclude(o.exclude),
+    filter: checkFilter(o.filter),
+  };
+}
+
+function checkFilter(value: unknown): CheckedWalk['filter'] {
+  if (value !== undefined && typeof value !== 'function') throw invalid('filter', 'a function', value);
+  return value as CheckedWalk['filter'];
+}
