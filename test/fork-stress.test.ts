@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
 import * as crypto from 'node:crypto';
 
-import { createNamespace, walk as hostWalk, type Namespace } from '../lib';
+import { createNamespace, walk as hostWalk, type Namespace, type Session } from '../lib';
 import { childPids, isGone } from './helpers/procs';
 import { removeTree, tempDir } from './helpers/tree';
 
@@ -71,14 +71,25 @@ describe('session starts while other threads allocate', () => {
   // Set while the allocating threads run: a start that hangs (the failure
   // this test is for) ends in jest's timeout, and they must stop even then.
   let stopAll: (() => Promise<[number, number]>) | undefined;
+  let childrenBefore: number[] = [];
 
   beforeAll(async () => {
     root = tempDir('unshare-fs-fork-stress-');
     ns = await createNamespace();
+    childrenBefore = childPids();
   });
 
   afterAll(async () => {
     await stopAll?.();
+    // A worker stuck on a lock it inherited held never sends its ready
+    // frame: killed, its start fails and the run ends instead of hanging.
+    for (const pid of childPids().filter((p) => !childrenBefore.includes(p))) {
+      try {
+        if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'unshare-fs') process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
     await ns?.close();
     if (root) removeTree(root);
   });
@@ -86,7 +97,6 @@ describe('session starts while other threads allocate', () => {
   test(`${SESSIONS} sessions, ${AT_ONCE} at a time, each walks and reads: all right, all reaped`, async () => {
     const { names, contents } = makeTree(root);
     const files = [...contents.keys()];
-    const childrenBefore = childPids();
 
     const shared = new SharedArrayBuffer(4 * (ALLOCATING_THREADS + 1));
     const counts = new Int32Array(shared);
@@ -136,9 +146,15 @@ describe('session starts while other threads allocate', () => {
     const exits = new Map<number, unknown>();
     let started = 0;
     const lane = async (): Promise<void> => {
-      while (started < SESSIONS) {
+      while (started < SESSIONS && !stopping) {
         const i = started++;
-        const session = await ns.enter();
+        let session: Session;
+        try {
+          session = await ns.enter();
+        } catch (error) {
+          failures.push(`session ${i}: enter: ${String(error)}`);
+          continue;
+        }
         try {
           const walked = [];
           for await (const entry of session.walk(root)) walked.push(entry.fullPath);
@@ -172,8 +188,10 @@ describe('session starts while other threads allocate', () => {
     expect(hostRounds).toBeGreaterThan(0);
     // No worker is left, running or a zombie: no child that was not there before.
     expect(childPids().filter((pid) => !childrenBefore.includes(pid))).toEqual([]);
+    // Which addon forked them: the source build, or a prebuild (UNSHARE_FS_ADDON).
+    const addon = [...new Set(fs.readFileSync('/proc/self/maps', 'utf8').match(/\/\S+\/(unshare_fs|node\.napi\.\w+)\.node$/gm))].join(' ');
     process.stderr.write(
-      `fork-stress (uid ${process.getuid!()}): ${SESSIONS} sessions, ${AT_ONCE} at a time; ${ALLOCATING_THREADS} allocating threads made ` +
+      `fork-stress (uid ${process.getuid!()}, ${addon}): ${SESSIONS} sessions, ${AT_ONCE} at a time; ${ALLOCATING_THREADS} allocating threads made ` +
         `${roundsAtEnd.reduce((a, b) => a + b, 0) - roundsAtStart.reduce((a, b) => a + b, 0)} rounds meanwhile; libuv pool ${poolRounds} rounds; host walks ${hostRounds}\n`,
     );
   });
