@@ -156,7 +156,7 @@ void OutliveInterrupts() {
   signal(SIGQUIT, SIG_IGN);
 }
 
-// Touches nothing of V8, N-API or libuv.
+// Runs in the forked child without exec: see the rule at ForkQuietly.
 [[noreturn]] void WorkerMain(int sock, pid_t parent, const Target& target,
                              const ServeOptions& options) {
   ResetChild(parent, "unshare-fs");
@@ -192,6 +192,20 @@ void OutliveInterrupts() {
 
 // Forks with every signal blocked, so that no handler of node's runs in the
 // child before it resets them.
+//
+// The rule for every child forked here (README, Architecture: "Why the
+// worker may be a fork without exec").  Node is multithreaded: a lock any
+// other thread holds at the fork stays held in the child for ever.  The
+// child may use plain syscalls, malloc/new, and threads, mutexes and
+// condition variables it makes itself: glibc's fork resets malloc's, the
+// loader's and the thread list's locks, musl's (from 1.2.2) all of libc's.
+// It must never call V8, N-API or libuv, nor dlopen or what may load a
+// library (getpwnam and any NSS lookup, iconv, setlocale), nor stdio or
+// iostreams, nor anything taking another library's lock; and it throws no
+// C++ exception it can avoid (the prebuilds' libunwind takes glibc's
+// dl_iterate_phdr lock, which fork does not reset).  It ends in _exit or
+// exec, never exit().  test/fork-stress.test.ts forks while other threads
+// hold these locks.
 pid_t ForkQuietly(SysError& error) {
   sigset_t all, old;
   sigfillset(&all);
