@@ -19,7 +19,7 @@ import { createNamespace, walk as hostWalk, type Namespace, type Session } from 
 import { childPids, isGone } from './helpers/procs';
 import { removeTree, tempDir } from './helpers/tree';
 
-const SESSIONS = 120;
+const SESSIONS = 100;
 const AT_ONCE = 4;
 const ALLOCATING_THREADS = 3;
 
