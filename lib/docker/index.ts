@@ -8,7 +8,9 @@
  *
  * Only the public API is here; each function checks its arguments (a
  * TypeError or RangeError with a node-style `code`, naming the argument)
- * and hands them to the module under lib/docker/ that does the work.
+ * and hands them to the code that does the work: lib/engine/ over Docker's
+ * adapter (lib/docker/adapter.ts) for what every engine has
+ * (lib/engine/api.ts), lib/docker/'s own modules for the rest.
  *
  * Error codes (DockerError.code): ENODOCKER, EDOCKERSTALE, ENOCONTAINER,
  * EDOCKERAMBIGUOUS, ENOLAYER, EDOCKERSTORAGE, EDOCKERDRIVER, EDOCKERACCESS,
@@ -16,30 +18,28 @@
  */
 import type { Readable } from 'node:stream';
 
+import { engineApi } from '../engine/api';
 import type { LayerChange } from '../layers/diff';
-import { checkDiffOptions, checkDockerOptions, checkExportOptions, checkListOptions, checkSessionOptions } from './arguments';
+import type { Session } from '../ns/session';
+import { dockerAdapter } from './adapter';
 import * as config from './config';
 import * as daemon from './daemon';
-import * as layerOps from './layers';
-import * as sessions from './session';
 import * as store from './store';
 import type { DockerOptions, DockerStorageConfig } from './config';
-import type { DockerDiffOptions, DockerExportOptions } from './layers';
-import type { DockerSessionOptions, MountedLayers } from './session';
+import type { DockerDiffOptions, DockerExportOptions, DockerSessionOptions, MountedLayers } from './options';
 import type { DockerContainer, DockerImage, DockerListOptions } from './store';
-import { checkString } from '../core/checks';
-import type { Session } from '../ns/session';
 
 export { DockerError } from './errors';
 export type { DockerErrorCode, DockerErrorDetails } from './errors';
 export type { DockerOptions, DockerStorageConfig } from './config';
 export type { DockerContainer, DockerImage, DockerListOptions } from './store';
-export type { DockerSessionOptions, MountedLayers } from './session';
-export type { DockerDiffOptions, DockerExportOptions } from './layers';
+export type { DockerSessionOptions, MountedLayers, DockerDiffOptions, DockerExportOptions } from './options';
+
+const api = engineApi<DockerOptions, DockerContainer, DockerImage, DockerListOptions>(dockerAdapter);
 
 /** data root, driver, daemon.json and pid file of rootless (uid != 0) or rootful Docker. */
 export function storageConfig(options?: DockerOptions): DockerStorageConfig {
-  return config.storageConfig(checkDockerOptions(options, 'storageConfig'));
+  return config.storageConfig(api.check.options(options, 'storageConfig'));
 }
 
 /**
@@ -47,12 +47,12 @@ export function storageConfig(options?: DockerOptions): DockerStorageConfig {
  * checked to really be it: DockerError ENODOCKER (no pid file), EDOCKERSTALE.
  */
 export function daemonPid(options?: DockerOptions): number {
-  return daemon.daemonPid(checkDockerOptions(options, 'daemonPid'));
+  return daemon.daemonPid(api.check.options(options, 'daemonPid'));
 }
 
 /** The pid file of the user's dockerd: `$XDG_RUNTIME_DIR/docker.pid` rootless, `/var/run/docker.pid` rootful. */
 export function daemonPidFile(options?: DockerOptions): string {
-  return daemon.daemonPidFile(checkDockerOptions(options, 'daemonPidFile'));
+  return daemon.daemonPidFile(api.check.options(options, 'daemonPidFile'));
 }
 
 /**
@@ -62,30 +62,27 @@ export function daemonPidFile(options?: DockerOptions): string {
  * is that error.
  */
 export function containers(options?: DockerListOptions): DockerContainer[] {
-  return store.containers(checkListOptions(options, 'containers'));
+  return store.containers(api.check.list(options, 'containers'));
 }
 
 /** One container by exact name, exact id, or unique id prefix: ENOCONTAINER, EDOCKERAMBIGUOUS (with `candidates`). */
 export function container(nameOrIdPrefix: string, options?: DockerOptions): DockerContainer {
-  const name = checkString('nameOrIdPrefix', nameOrIdPrefix);
-  return store.container(name, checkDockerOptions(options, 'container'));
+  return api.container(nameOrIdPrefix, options);
 }
 
 /** Every image; one whose records cannot be read is left out and reported, as by containers(). */
 export function images(options?: DockerListOptions): DockerImage[] {
-  return store.images(checkListOptions(options, 'images'));
+  return store.images(api.check.list(options, 'images'));
 }
 
 /** One image by name (`x` meaning `x:latest`), full id or unique id prefix: ENOIMAGE, EDOCKERAMBIGUOUS. */
 export function image(ref: string, options?: DockerOptions): DockerImage {
-  const checkedRef = checkString('ref', ref);
-  return store.image(checkedRef, checkDockerOptions(options, 'image'));
+  return api.image(ref, options);
 }
 
 /** The diff dirs of an overlay2 layer dir (a container's `layer`, an image's) and of all below it, top first. */
 export function layerChain(layerId: string, options?: DockerOptions): string[] {
-  const id = checkString('layerId', layerId);
-  return store.layerChain(id, checkDockerOptions(options, 'layerChain'));
+  return api.layerChain(layerId, options);
 }
 
 /**
@@ -93,37 +90,32 @@ export function layerChain(layerId: string, options?: DockerOptions): string[] {
  * dirs: rootless, RootlessKit's (dockerd's); rootful, the host's.
  */
 export async function enterStorage(options?: DockerSessionOptions): Promise<Session> {
-  return sessions.enterStorage(checkSessionOptions(options, 'enterStorage'));
+  return api.enterStorage(options);
 }
 
 /** enterStorage(), with every path resolved inside the container's merged dir: ECONTAINERSTOPPED when it does not run. */
 export async function enterMerged(nameOrId: string, options?: DockerOptions): Promise<Session> {
-  const name = checkString('nameOrId', nameOrId);
-  return sessions.enterMerged(name, checkDockerOptions(options, 'enterMerged'));
+  return api.enterMerged(nameOrId, options);
 }
 
 /** A session in the container's own namespaces, as `docker exec` sees it: ECONTAINERSTOPPED when it does not run. */
 export async function enterContainer(nameOrId: string, options?: DockerSessionOptions): Promise<Session> {
-  const name = checkString('nameOrId', nameOrId);
-  return sessions.enterContainer(name, checkSessionOptions(options, 'enterContainer'));
+  return api.enterContainer(nameOrId, options);
 }
 
 /** The container's layers stacked read-only in a namespace of the library's own, running or not. */
 export async function mountContainer(nameOrId: string, options?: DockerOptions): Promise<MountedLayers> {
-  const name = checkString('nameOrId', nameOrId);
-  return sessions.mountContainer(name, checkDockerOptions(options, 'mountContainer'));
+  return api.mountContainer(nameOrId, options);
 }
 
 /** The image's layers stacked read-only in a namespace of the library's own. */
 export async function mountImage(ref: string, options?: DockerOptions): Promise<MountedLayers> {
-  const checkedRef = checkString('ref', ref);
-  return sessions.mountImage(checkedRef, checkDockerOptions(options, 'mountImage'));
+  return api.mountImage(ref, options);
 }
 
 /** What `docker diff nameOrId` lists, without the daemon: the container's rw layer against the layers below it. */
 export async function diff(nameOrId: string, options?: DockerDiffOptions): Promise<LayerChange[]> {
-  const name = checkString('nameOrId', nameOrId);
-  return layerOps.diff(name, checkDiffOptions(options, 'diff'));
+  return api.diff(nameOrId, options);
 }
 
 /**
@@ -133,12 +125,10 @@ export async function diff(nameOrId: string, options?: DockerDiffOptions): Promi
  * sees them.  Errors (no such container ...) come out as the stream's.
  */
 export function exportContainer(nameOrId: string, options?: DockerExportOptions): Readable {
-  const name = checkString('nameOrId', nameOrId);
-  return layerOps.exportContainer(name, checkExportOptions(options, 'exportContainer'));
+  return api.exportContainer(nameOrId, options);
 }
 
 /** A container's changes, or an image's top layer, as an OCI layer tar (whiteouts as `.wh.` entries). */
 export function exportLayer(nameOrId: string, options?: DockerExportOptions): Readable {
-  const name = checkString('nameOrId', nameOrId);
-  return layerOps.exportLayer(name, checkExportOptions(options, 'exportLayer'));
+  return api.exportLayer(nameOrId, options);
 }

@@ -1,34 +1,61 @@
 /**
- * diff and export over any engine's layers: the front end finds the layer
- * dirs and the sessions (podman's or Docker's), this does the rest once.
+ * diff and export over any engine's layers, read from its storage instead
+ * of asked of the engine: layers walked in the namespaces that own them
+ * (enterStorage), a container's files through its merged dir while it is
+ * mounted, through its layers mounted in a namespace of our own once not.
  */
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 
 import type { LayerChange } from '../layers/diff';
 import type { ExportOptions } from '../layers/export';
 import type { Session } from '../ns/session';
+import type { EngineAdapter } from './adapter';
+import { EngineError } from './errors';
+import { mountContainer } from './mount';
+import { enterMerged, enterStorage } from './session';
 
-/** A session and what ends it. */
-interface OpenFiles {
-  session: Session;
-  close: () => Promise<void>;
+/** True for the engine's error with this code. */
+function isEngineError(error: unknown, code: string): boolean {
+  return error instanceof EngineError && error.code === code;
 }
 
 /**
- * The changes of the top dir of `chain` (diff dirs, top first) against the
- * ones below it, read in the engine's storage namespaces; less the exact
- * paths in `skip` (what the engine leaves out of its own diff).
+ * The top layer of a container, else (where the engine diffs images) of an
+ * image: the container's ENOCONTAINER when neither has the name, or the
+ * image has no layer.
  */
-export async function diffChain(
-  chain: readonly string[],
-  enterStorage: () => Promise<Session>,
-  skip: ReadonlySet<string>,
-  signal: AbortSignal | undefined,
+function topLayer<O extends object>(adapter: EngineAdapter<O>, nameOrId: string, options: O, images: boolean): string {
+  try {
+    return adapter.container(nameOrId, options).layer;
+  } catch (error) {
+    if (!images || !isEngineError(error, 'ENOCONTAINER')) throw error;
+    try {
+      const img = adapter.image(nameOrId, options);
+      if (img.layer !== '') return img.layer;
+    } catch (imageError) {
+      if (!isEngineError(imageError, 'ENOIMAGE')) throw imageError;
+    }
+    throw error;
+  }
+}
+
+/**
+ * The changes the engine's own diff lists: a container's rw layer against
+ * the layers below it (or an image's top layer, where the engine diffs
+ * images), less the paths the engine leaves out (adapter.diffSkips).
+ */
+export async function diff<O extends object>(
+  adapter: EngineAdapter<O>,
+  nameOrId: string,
+  options: O & { signal?: AbortSignal },
 ): Promise<LayerChange[]> {
-  const [upper, ...lowers] = chain;
-  const session = await enterStorage();
+  const { signal, ...rest } = options;
+  const engineOptions = rest as unknown as O;
+  const [upper, ...lowers] = adapter.layerChain(topLayer(adapter, nameOrId, engineOptions, adapter.diffImages), engineOptions);
+  const session = await enterStorage(adapter, engineOptions);
   try {
     const changes = await session.diffLayers(upper!, lowers, { signal });
+    const skip = adapter.diffSkips;
     return skip.size === 0 ? changes : changes.filter((change) => !skip.has(change.path));
   } finally {
     await session.close();
@@ -56,44 +83,47 @@ function streamOnce(open: () => Promise<{ stream: Readable; close: () => Promise
   return out;
 }
 
-/** How a front end reaches a container's files. */
-export interface ContainerFiles {
-  /** The container: its id, and whether its merged dir is mounted now. */
-  find: () => { id: string; mounted: boolean };
-  /** A session rooted in its merged dir (while mounted). */
-  enterMerged: (id: string) => Promise<Session>;
-  /** Its layers mounted read-only in a namespace of our own. */
-  mount: (id: string) => Promise<{ session: Session; close: () => Promise<void> }>;
+/** The engine's options without the export's own. */
+function withoutExportOptions<O extends object>(options: O & ExportOptions): { engineOptions: O; exportOptions: ExportOptions } {
+  const { signal, xattrs, ...rest } = options;
+  return { engineOptions: rest as unknown as O, exportOptions: { signal, xattrs } };
 }
 
 /**
- * A container's files as a tar: through its merged dir while it runs,
- * through its layers mounted in a namespace of our own once stopped.
+ * What the engine's export writes: the container's files as a tar,
+ * through its merged dir while it is mounted (as the engine exports it,
+ * with the empty files it mounts /etc/hosts and the like on), through its
+ * layers mounted in a namespace of our own once not.
  */
-export function exportContainerFiles(files: ContainerFiles, options: ExportOptions): Readable {
+export function exportContainer<O extends object>(adapter: EngineAdapter<O>, nameOrId: string, options: O & ExportOptions): Readable {
+  const { engineOptions, exportOptions } = withoutExportOptions(options);
   return streamOnce(async () => {
-    const c = files.find();
-    let open: OpenFiles;
+    const c = adapter.container(nameOrId, engineOptions);
+    let session: Session;
+    let close: () => Promise<void>;
     if (c.mounted) {
-      const session = await files.enterMerged(c.id);
-      open = { session, close: () => session.close() };
+      const merged = await enterMerged(adapter, c.id, engineOptions);
+      session = merged;
+      close = () => merged.close();
     } else {
-      const mounted = await files.mount(c.id);
-      open = { session: mounted.session, close: () => mounted.close() };
+      const mounted = await mountContainer(adapter, c.id, engineOptions);
+      session = mounted.session;
+      close = () => mounted.close();
     }
-    return { stream: open.session.exportTar('/', options), close: open.close };
+    return { stream: session.exportTar('/', exportOptions), close };
   });
 }
 
 /**
- * A layer as an OCI layer tar: the upper dir `upper()` names, through
- * exportDiff in the storage namespaces; whiteouts and opaque directories
- * as `.wh.` entries.
+ * A container's changes (or an image's top layer) as an OCI layer tar: its
+ * upper dir through exportDiff in the storage namespaces, whiteouts and
+ * opaque directories as `.wh.` entries.
  */
-export function exportUpper(upper: () => string, enterStorage: () => Promise<Session>, options: ExportOptions): Readable {
+export function exportLayer<O extends object>(adapter: EngineAdapter<O>, nameOrId: string, options: O & ExportOptions): Readable {
+  const { engineOptions, exportOptions } = withoutExportOptions(options);
   return streamOnce(async () => {
-    const dir = upper();
-    const session = await enterStorage();
-    return { stream: session.exportDiff(dir, options), close: () => session.close() };
+    const upper = adapter.layerChain(topLayer(adapter, nameOrId, engineOptions, true), engineOptions)[0]!;
+    const session = await enterStorage(adapter, engineOptions);
+    return { stream: session.exportDiff(upper, exportOptions), close: () => session.close() };
   });
 }

@@ -12,6 +12,7 @@ import { forgetAtExit, removeAtExit } from '../ns/exit-cleanup';
 import { readIdMaps } from '../ns/idmap';
 import { createNamespace, type CreateNamespaceOptions, type Namespace } from '../ns/namespace';
 import { enter, type Session } from '../ns/session';
+import type { AdapterContainer, AdapterImage, EngineAdapter } from './adapter';
 import { isErrno, type EngineErrors } from './errors';
 import { readStorageText } from './storage';
 import { podmanIdMap, subidRanges } from '../ns/subids';
@@ -77,25 +78,64 @@ function lowerDirsForMount(diffDirs: string[], what: string, fail: EngineErrors)
  * The id maps under which a rootless engine's layers show their files as
  * the engine shows them, for root mounting them: the engine's own process's
  * maps when it runs (`enginePid`), else the shape both rootless engines
- * make, the owner of `storageDir` as 0 and its subordinate range from 1.
- * An ordinary user gets createNamespace()'s default, which is that shape.
- * Rootful storage: no user namespace (its opaque markers are trusted.*
- * xattrs, which only an overlay mounted outside one can read).
+ * make, the owner of its storage dir as 0 and its subordinate range from 1
+ * (getsubids, else /etc/subuid and /etc/subgid).  An ordinary user gets
+ * createNamespace()'s default, which is that shape.  Rootful storage: no
+ * user namespace (its opaque markers are trusted.* xattrs, which only an
+ * overlay mounted outside one can read).
  */
-export function layerNamespaceOptions(rootless: boolean, storageDir: string, enginePid: () => number): CreateNamespaceOptions {
+function layerNamespaceOptions<O extends object>(adapter: EngineAdapter<O>, options: O): CreateNamespaceOptions {
+  const storage = adapter.storage(options);
   if (ownEuid() !== 0) return {};
-  if (!rootless) return { userNamespace: false };
+  if (!storage.rootless) return { userNamespace: false };
   try {
-    return readIdMaps(enginePid());
+    return readIdMaps(adapter.enginePid(options));
   } catch {
     // the engine does not run: build its shape
   }
-  const owner = fs.statSync(storageDir);
+  const owner = fs.statSync(storage.dir);
   const name = passwdEntry(owner.uid)?.name;
   return {
     uidMap: podmanIdMap(owner.uid, subidRanges('uid', name, owner.uid)),
     gidMap: podmanIdMap(owner.gid, subidRanges('gid', name, owner.uid)),
   };
+}
+
+/** The diff dirs of `layer` and all below it, stacked read-only under the engine's id maps; `what` names them in errors. */
+function mountChain<O extends object, C extends AdapterContainer, I extends AdapterImage>(
+  adapter: EngineAdapter<O, C, I>,
+  options: O,
+  layer: string,
+  what: string,
+  extra: { container?: C; image?: I },
+): Promise<MountedLayers<C, I>> {
+  const chain = adapter.layerChain(layer, options);
+  return mountLayers<C, I>(chain, what, extra, layerNamespaceOptions(adapter, options), adapter.fail);
+}
+
+/**
+ * A container's layers (its rw layer on top of its image's; Docker's init
+ * layer between them) read-only in a namespace of our own, running or not
+ * (what it showed when it stopped): no engine process needed.
+ */
+export async function mountContainer<O extends object, C extends AdapterContainer, I extends AdapterImage>(
+  adapter: EngineAdapter<O, C, I>,
+  nameOrId: string,
+  options: O,
+): Promise<MountedLayers<C, I>> {
+  const c = adapter.container(nameOrId, options);
+  return mountChain(adapter, options, c.layer, `container ${c.names[0] ?? c.id}`, { container: c });
+}
+
+/** An image's layers read-only in a namespace of our own (ref: name, id, or id prefix). */
+export async function mountImage<O extends object, C extends AdapterContainer, I extends AdapterImage>(
+  adapter: EngineAdapter<O, C, I>,
+  ref: string,
+  options: O,
+): Promise<MountedLayers<C, I>> {
+  const img = adapter.image(ref, options);
+  if (img.layer === '') throw adapter.fail('noLayer', `image ${img.names[0] ?? img.id} has no layer to mount`);
+  return mountChain(adapter, options, img.layer, `image ${img.names[0] ?? img.id}`, { image: img });
 }
 
 /** Stacks `diffDirs` (top first) read-only in a new namespace made with `namespaceOptions`. */

@@ -5,7 +5,9 @@
  *
  * Only the public API is here; each function checks its arguments (a
  * TypeError or RangeError with a node-style `code`, naming the argument)
- * and hands them to the module under lib/podman/ that does the work.
+ * and hands them to the code that does the work: lib/engine/ over podman's
+ * adapter (lib/podman/adapter.ts) for what every engine has
+ * (lib/engine/api.ts), lib/podman/'s own modules for the rest.
  *
  * Error codes (PodmanError.code): ENOPODMAN, EPODMANSTALE, EPODMANROOTFUL,
  * ENOCONTAINER, EPODMANAMBIGUOUS, ENOLAYER, EPODMANSTORAGE, EPODMANDRIVER,
@@ -14,30 +16,31 @@
  */
 import type { Readable } from 'node:stream';
 
-import type { Session } from '../ns/session';
-import { checkString } from '../core/checks';
+import { engineApi } from '../engine/api';
 import type { LayerChange } from '../layers/diff';
-import { checkDiffOptions, checkExportOptions, checkListOptions, checkPodmanOptions, checkSessionOptions } from './arguments';
+import type { Session } from '../ns/session';
+import { podmanAdapter } from './adapter';
 import * as config from './config';
-import * as layerOps from './layers';
+import * as usage from './df';
 import * as pause from './pause';
-import * as sessions from './session';
 import * as store from './store';
 import type { PodmanOptions, StorageConfig } from './config';
-import type { PodmanDiffOptions, PodmanExportOptions, PodmanUsage } from './layers';
-import type { MountedLayers, PodmanSessionOptions } from './session';
+import type { PodmanUsage } from './df';
+import type { MountedLayers, PodmanDiffOptions, PodmanExportOptions, PodmanSessionOptions } from './options';
 import type { PodmanContainer, PodmanImage, PodmanLayer, PodmanListOptions } from './store';
 
 export { PodmanError } from './errors';
 export type { PodmanErrorCode, PodmanErrorDetails } from './errors';
 export type { PodmanOptions, StorageConfig } from './config';
 export type { PodmanContainer, PodmanImage, PodmanLayer, PodmanListOptions } from './store';
-export type { MountedLayers, PodmanSessionOptions } from './session';
-export type { ContainerUsage, ImageUsage, LayerUsage, PodmanDiffOptions, PodmanExportOptions, PodmanUsage, VolumeUsage } from './layers';
+export type { MountedLayers, PodmanDiffOptions, PodmanExportOptions, PodmanSessionOptions } from './options';
+export type { ContainerUsage, ImageUsage, LayerUsage, PodmanUsage, VolumeUsage } from './df';
+
+const api = engineApi<PodmanOptions, PodmanContainer, PodmanImage, PodmanListOptions>(podmanAdapter);
 
 /** graphroot, runroot and driver of rootless (uid != 0) or rootful podman: defaults, storage.conf, CONTAINERS_STORAGE_CONF. */
 export function storageConfig(options?: PodmanOptions): StorageConfig {
-  return config.storageConfig(checkPodmanOptions(options, 'storageConfig'));
+  return config.storageConfig(api.check.options(options, 'storageConfig'));
 }
 
 /**
@@ -45,12 +48,12 @@ export function storageConfig(options?: PodmanOptions): StorageConfig {
  * PodmanError ENOPODMAN (no pid file), EPODMANSTALE, EPODMANROOTFUL.
  */
 export function pausePid(options?: PodmanOptions): number {
-  return pause.pausePid(checkPodmanOptions(options, 'pausePid'));
+  return pause.pausePid(api.check.options(options, 'pausePid'));
 }
 
 /** `$XDG_RUNTIME_DIR/libpod/tmp/pause.pid` for the inspected user. */
 export function pausePidFile(options?: PodmanOptions): string {
-  return pause.pausePidFile(checkPodmanOptions(options, 'pausePidFile'));
+  return pause.pausePidFile(api.check.options(options, 'pausePidFile'));
 }
 
 /**
@@ -60,35 +63,32 @@ export function pausePidFile(options?: PodmanOptions): string {
  * asked for by name or id, it is that error.
  */
 export function containers(options?: PodmanListOptions): PodmanContainer[] {
-  return store.containers(checkListOptions(options, 'containers'));
+  return store.containers(api.check.list(options, 'containers'));
 }
 
 /** One container by exact name, exact id, or unique id prefix: ENOCONTAINER, EPODMANAMBIGUOUS (with `candidates`). */
 export function container(nameOrIdPrefix: string, options?: PodmanOptions): PodmanContainer {
-  const name = checkString('nameOrIdPrefix', nameOrIdPrefix);
-  return store.container(name, checkPodmanOptions(options, 'container'));
+  return api.container(nameOrIdPrefix, options);
 }
 
 /** Every image of the store. */
 export function images(options?: PodmanOptions): PodmanImage[] {
-  return store.images(checkPodmanOptions(options, 'images'));
+  return store.images(api.check.options(options, 'images'));
 }
 
 /** One image by name (`x` meaning `x:latest`), full id or unique id prefix: ENOIMAGE, EPODMANAMBIGUOUS. */
 export function image(ref: string, options?: PodmanOptions): PodmanImage {
-  const checkedRef = checkString('ref', ref);
-  return store.image(checkedRef, checkPodmanOptions(options, 'image'));
+  return api.image(ref, options);
 }
 
 /** Every layer of the store (persistent and volatile), with its parent chain. */
 export function layers(options?: PodmanOptions): PodmanLayer[] {
-  return store.layers(checkPodmanOptions(options, 'layers'));
+  return store.layers(api.check.options(options, 'layers'));
 }
 
 /** The diff dirs of a layer (full id or unique prefix) and all below it, top first. */
 export function layerChain(layerId: string, options?: PodmanOptions): string[] {
-  const id = checkString('layerId', layerId);
-  return store.layerChain(id, checkPodmanOptions(options, 'layerChain'));
+  return api.layerChain(layerId, options);
 }
 
 /**
@@ -96,31 +96,27 @@ export function layerChain(layerId: string, options?: PodmanOptions): string[] {
  * rootless, the pause process's; rootful, the host's.
  */
 export async function enterStorage(options?: PodmanSessionOptions): Promise<Session> {
-  return sessions.enterStorage(checkSessionOptions(options, 'enterStorage'));
+  return api.enterStorage(options);
 }
 
 /** enterStorage(), with every path resolved inside the container's merged dir: ECONTAINERSTOPPED when it is not mounted. */
 export async function enterMerged(nameOrId: string, options?: PodmanOptions): Promise<Session> {
-  const name = checkString('nameOrId', nameOrId);
-  return sessions.enterMerged(name, checkPodmanOptions(options, 'enterMerged'));
+  return api.enterMerged(nameOrId, options);
 }
 
 /** A session in the container's own namespaces, as `podman exec` sees it: ECONTAINERSTOPPED when it does not run. */
 export async function enterContainer(nameOrId: string, options?: PodmanSessionOptions): Promise<Session> {
-  const name = checkString('nameOrId', nameOrId);
-  return sessions.enterContainer(name, checkSessionOptions(options, 'enterContainer'));
+  return api.enterContainer(nameOrId, options);
 }
 
 /** The container's layers stacked read-only in a namespace of the library's own, running or not. */
 export async function mountContainer(nameOrId: string, options?: PodmanOptions): Promise<MountedLayers> {
-  const name = checkString('nameOrId', nameOrId);
-  return sessions.mountContainer(name, checkPodmanOptions(options, 'mountContainer'));
+  return api.mountContainer(nameOrId, options);
 }
 
 /** The image's layers stacked read-only in a namespace of the library's own. */
 export async function mountImage(ref: string, options?: PodmanOptions): Promise<MountedLayers> {
-  const checkedRef = checkString('ref', ref);
-  return sessions.mountImage(checkedRef, checkPodmanOptions(options, 'mountImage'));
+  return api.mountImage(ref, options);
 }
 
 /**
@@ -130,8 +126,7 @@ export async function mountImage(ref: string, options?: PodmanOptions): Promise<
  * container (/dev, /proc, /run, /sys, /etc/hosts ...).
  */
 export async function diff(nameOrId: string, options?: PodmanDiffOptions): Promise<LayerChange[]> {
-  const name = checkString('nameOrId', nameOrId);
-  return layerOps.diff(name, checkDiffOptions(options, 'diff'));
+  return api.diff(nameOrId, options);
 }
 
 /**
@@ -141,14 +136,12 @@ export async function diff(nameOrId: string, options?: PodmanDiffOptions): Promi
  * sees them.  Errors (no such container ...) come out as the stream's.
  */
 export function exportContainer(nameOrId: string, options?: PodmanExportOptions): Readable {
-  const name = checkString('nameOrId', nameOrId);
-  return layerOps.exportContainer(name, checkExportOptions(options, 'exportContainer'));
+  return api.exportContainer(nameOrId, options);
 }
 
 /** A container's changes, or an image's top layer, as an OCI layer tar (whiteouts as `.wh.` entries). */
 export function exportLayer(nameOrId: string, options?: PodmanExportOptions): Readable {
-  const name = checkString('nameOrId', nameOrId);
-  return layerOps.exportLayer(name, checkExportOptions(options, 'exportLayer'));
+  return api.exportLayer(nameOrId, options);
 }
 
 /**
@@ -159,5 +152,5 @@ export function exportLayer(nameOrId: string, options?: PodmanExportOptions): Re
  * libpod's database holds them.
  */
 export async function df(options?: PodmanDiffOptions): Promise<PodmanUsage> {
-  return layerOps.df(checkDiffOptions(options, 'df'));
+  return usage.df(api.check.diff(options, 'df'));
 }

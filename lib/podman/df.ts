@@ -1,95 +1,17 @@
-// podman diff and podman export, read from podman's storage instead of
-// asked of a podman process: layers walked in the namespaces that own them
-// (enterStorage), a container's files through its merged dir (running) or
-// its layers mounted in a namespace of our own (stopped).
+/**
+ * What `podman system df -v` reports, read from podman's storage instead of
+ * asked of a podman process: sizes from its records, each container's rw
+ * layer and each volume measured in the namespaces that own them.
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Readable } from 'node:stream';
 
-import type { LayerChange } from '../layers/diff';
+import { enterStorage } from '../engine/session';
 import { du } from '../layers/du';
-import { diffChain, exportContainerFiles, exportUpper } from '../engine/layers';
-import type { ExportOptions } from '../layers/export';
-import { storageConfig, type PodmanOptions } from './config';
-import { PodmanError } from './errors';
-import { enterMerged, enterStorage, mountContainer } from './session';
-import { container, containers, image, images, layerChain, layers } from './store';
-
-export interface PodmanDiffOptions extends PodmanOptions {
-  /** Stops the diff. */
-  signal?: AbortSignal;
-}
-
-export interface PodmanExportOptions extends PodmanOptions, ExportOptions {}
-
-/**
- * What podman leaves out of every diff, a container's or an image's: the
- * paths it mounts or writes itself in every container (libpod's list;
- * exact paths, not what is under them).
- */
-const RUNTIME_PATHS = new Set([
-  '/dev',
-  '/etc/hostname',
-  '/etc/hosts',
-  '/etc/mtab',
-  '/etc/resolv.conf',
-  '/proc',
-  '/run',
-  '/run/.containerenv',
-  '/run/notify',
-  '/run/secrets',
-  '/sys',
-]);
-
-/** The top layer of a container, else of an image (ENOCONTAINER when neither has the name). */
-function topLayer(nameOrId: string, options: PodmanOptions): string {
-  try {
-    return container(nameOrId, options).layer;
-  } catch (error) {
-    if (!(error instanceof PodmanError) || error.code !== 'ENOCONTAINER') throw error;
-    try {
-      return image(nameOrId, options).layer;
-    } catch (imageError) {
-      if (imageError instanceof PodmanError && imageError.code === 'ENOIMAGE') throw error;
-      throw imageError;
-    }
-  }
-}
-
-/** The changes `podman diff nameOrId` lists: a container against its image, or an image's top layer against its parents. */
-export async function diff(nameOrId: string, options: PodmanDiffOptions = {}): Promise<LayerChange[]> {
-  const { signal, ...podmanOptions } = options;
-  const chain = layerChain(topLayer(nameOrId, podmanOptions), podmanOptions);
-  return diffChain(chain, () => enterStorage(podmanOptions), RUNTIME_PATHS, signal);
-}
-
-/**
- * What `podman export nameOrId` writes: the container's files as a tar,
- * through its merged dir while it runs (as podman exports it, with the
- * empty files podman mounts /etc/hosts and the like on), through its
- * layers mounted in a namespace of our own once it has stopped.
- */
-export function exportContainer(nameOrId: string, options: PodmanExportOptions = {}): Readable {
-  const { signal, xattrs, ...podmanOptions } = options;
-  return exportContainerFiles(
-    {
-      find: () => container(nameOrId, podmanOptions),
-      enterMerged: (id) => enterMerged(id, podmanOptions),
-      mount: (id) => mountContainer(id, podmanOptions),
-    },
-    { signal, xattrs },
-  );
-}
-
-/**
- * A container's changes (or an image's top layer) as an OCI layer tar:
- * its upper dir through exportDiff, whiteouts and opaque directories as
- * `.wh.` entries.
- */
-export function exportLayer(nameOrId: string, options: PodmanExportOptions = {}): Readable {
-  const { signal, xattrs, ...podmanOptions } = options;
-  return exportUpper(() => layerChain(topLayer(nameOrId, podmanOptions), podmanOptions)[0]!, () => enterStorage(podmanOptions), { signal, xattrs });
-}
+import { podmanAdapter } from './adapter';
+import { storageConfig } from './config';
+import type { PodmanDiffOptions } from './options';
+import { containers, images, layers } from './store';
 
 /** The volumes in podman's volumes directory (each a directory with `_data`), sorted; none when it is not there. */
 function volumeNamesIn(dir: string): string[] {
@@ -209,7 +131,7 @@ export async function df(options: PodmanDiffOptions = {}): Promise<PodmanUsage> 
   const volumes = path.join(storageConfig(podmanOptions).graphRoot, 'volumes');
   const volumeNames = volumeNamesIn(volumes);
   if (allContainers.length > 0 || volumeNames.length > 0) {
-    const session = await enterStorage(podmanOptions);
+    const session = await enterStorage(podmanAdapter, podmanOptions);
     try {
       for (const c of allContainers) {
         const { apparentBytes } = await du(session, c.upperDir, { directories: false, signal });

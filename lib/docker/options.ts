@@ -1,0 +1,23 @@
+/** The options and results of Docker's sessions, mounts, diff and export, as the shared engine code gives them. */
+import type { MountedLayers as EngineMountedLayers } from '../engine/mount';
+import type { ExportOptions } from '../layers/export';
+import type { DockerOptions } from './config';
+import type { DockerContainer, DockerImage } from './store';
+
+export interface DockerSessionOptions extends DockerOptions {
+  /**
+   * Resolve every path inside this directory of the namespace (an absolute
+   * path there), as a container would: see EnterOptions.root.
+   */
+  root?: string;
+}
+
+/** Layers stacked read-only in a namespace of our own; close() ends it all. */
+export type MountedLayers = EngineMountedLayers<DockerContainer, DockerImage>;
+
+export interface DockerDiffOptions extends DockerOptions {
+  /** Stops the diff. */
+  signal?: AbortSignal;
+}
+
+export interface DockerExportOptions extends DockerOptions, ExportOptions {}

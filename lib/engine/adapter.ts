@@ -1,0 +1,80 @@
+/**
+ * What an engine (podman, Docker) must provide for the shared code of
+ * lib/engine/ to enter its namespaces, mount its layers, diff and export
+ * them: where its storage is and which process holds its mounts, its
+ * records of containers and images, its layer chains and its errors.
+ * lib/podman/adapter.ts and lib/docker/adapter.ts are the two.
+ */
+import type { EngineOptionKeys } from './arguments';
+import type { EngineErrors } from './errors';
+
+/** What the shared code reads of an engine's container record. */
+export interface AdapterContainer {
+  /** The full container id. */
+  id: string;
+  /** Its names. */
+  names: string[];
+  /** Its rw layer, as the engine's layerChain() takes it. */
+  layer: string;
+  /** Where the engine mounts its overlay while it runs. */
+  mergedDir: string;
+  /** Its merged dir is mounted now. */
+  mounted: boolean;
+  /** Where it is mounted (normally mergedDir), null when it is not. */
+  mountPoint: string | null;
+  /** Its init pid while it runs, else null. */
+  pid: number | null;
+}
+
+/** What the shared code reads of an engine's image record. */
+export interface AdapterImage {
+  /** The full image id. */
+  id: string;
+  /** Its names. */
+  names: string[];
+  /** Its top layer, as layerChain() takes it; '' for an image with no layer. */
+  layer: string;
+}
+
+/** The process whose user and mount namespaces hold an engine's mounts. */
+export interface StorageProcess {
+  /** Its pid, checked to be the engine's. */
+  pid: number;
+  /** What it is, for messages: "podman's pause process for uid 1000". */
+  what: string;
+}
+
+/** One engine, as lib/engine/ uses it; `O` its options, `C` and `I` its container and image records. */
+export interface EngineAdapter<O extends object, C extends AdapterContainer = AdapterContainer, I extends AdapterImage = AdapterImage> {
+  /** The engine's name in messages: 'podman', 'Docker'. */
+  readonly name: string;
+  /** Its option keys, for the argument checks. */
+  readonly optionKeys: EngineOptionKeys;
+  /** Its own errors for the shared failures. */
+  readonly fail: EngineErrors;
+  /** Its storage root (podman's graphroot, Docker's data root), and whether it is a rootless engine's. */
+  storage(options: O): { rootless: boolean; dir: string };
+  /**
+   * The process whose namespaces hold its containers' merged dirs (podman's
+   * pause process, rootless dockerd), checked; null when they are the host's
+   * own (rootful).
+   */
+  storageProcess(options: O): StorageProcess | null;
+  /** Its own long-lived process (pause process, dockerd), checked: whose id maps its layers show their files under. */
+  enginePid(options: O): number;
+  /** One container by name, id or id prefix: the engine's ENOCONTAINER when none. */
+  container(nameOrId: string, options: O): C;
+  /** One image by name, id or id prefix: the engine's ENOIMAGE when none. */
+  image(ref: string, options: O): I;
+  /** The diff dirs of a layer and of every layer below it, top first. */
+  layerChain(layer: string, options: O): string[];
+  /**
+   * What ECONTAINERSTOPPED says of a container whose merged dir is not
+   * mounted ("is not running"): podman's may stay unmounted while it runs.
+   */
+  readonly notMounted: string;
+  /** What diff() takes: containers, and images too where the engine's own diff does (podman's). */
+  readonly diffImages: boolean;
+  /** Exact paths the engine's own diff leaves out (what it mounts or writes itself in every container). */
+  readonly diffSkips: ReadonlySet<string>;
+}

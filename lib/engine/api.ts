@@ -1,0 +1,71 @@
+/**
+ * An engine's public functions (podman.*, docker.*) over its adapter, each
+ * checking its arguments (a TypeError or RangeError with node's `code`,
+ * naming the argument and the function) before the shared code trusts
+ * them.  lib/podman/index.ts and lib/docker/index.ts hold the documented
+ * signatures and hand their arguments here; they are async functions where
+ * a promise is returned, so a bad argument rejects there as it always did.
+ */
+import type { Readable } from 'node:stream';
+
+import { checkString } from '../core/checks';
+import type { LayerChange } from '../layers/diff';
+import type { ExportOptions } from '../layers/export';
+import type { Session } from '../ns/session';
+import type { AdapterContainer, AdapterImage, EngineAdapter } from './adapter';
+import { engineCheckers, type EngineCheckers } from './arguments';
+import * as layers from './layers';
+import { mountContainer, mountImage, type MountedLayers } from './mount';
+import { enterContainer, enterMerged, enterStorage } from './session';
+
+/** The checked functions of one engine; `O` its options, `C`, `I` its records, `L` its listing options. */
+export interface EngineApi<O, C, I, L> {
+  /** The checks of its options, for the functions the engine has alone. */
+  check: EngineCheckers<O, O & { root?: string }, O & { signal?: AbortSignal }, O & ExportOptions, L>;
+  container(nameOrIdPrefix: unknown, options: unknown): C;
+  image(ref: unknown, options: unknown): I;
+  layerChain(layerId: unknown, options: unknown): string[];
+  enterStorage(options: unknown): Promise<Session>;
+  enterMerged(nameOrId: unknown, options: unknown): Promise<Session>;
+  enterContainer(nameOrId: unknown, options: unknown): Promise<Session>;
+  mountContainer(nameOrId: unknown, options: unknown): Promise<MountedLayers<C, I>>;
+  mountImage(ref: unknown, options: unknown): Promise<MountedLayers<C, I>>;
+  diff(nameOrId: unknown, options: unknown): Promise<LayerChange[]>;
+  exportContainer(nameOrId: unknown, options: unknown): Readable;
+  exportLayer(nameOrId: unknown, options: unknown): Readable;
+}
+
+/** The functions every engine has, checked, over `adapter`. */
+export function engineApi<
+  O extends object,
+  C extends AdapterContainer,
+  I extends AdapterImage,
+  L extends { onError?: unknown } = O & { onError?: unknown },
+>(adapter: EngineAdapter<O, C, I>): EngineApi<O, C, I, L> {
+  const check = engineCheckers<O, O & { root?: string }, O & { signal?: AbortSignal }, O & ExportOptions, L>(adapter.optionKeys);
+  /**
+   * A function of a name (the argument `argument`) and options checked by
+   * `checkOptions` for the public function `what`: the name first, as the
+   * public functions always checked them.
+   */
+  const named =
+    <P, R>(argument: string, what: string, checkOptions: (options: unknown, what: string) => P, run: (name: string, options: P) => R) =>
+    (value: unknown, options: unknown): R => {
+      const name = checkString(argument, value);
+      return run(name, checkOptions(options, what));
+    };
+  return {
+    check,
+    container: named('nameOrIdPrefix', 'container', check.options, (name, o) => adapter.container(name, o)),
+    image: named('ref', 'image', check.options, (ref, o) => adapter.image(ref, o)),
+    layerChain: named('layerId', 'layerChain', check.options, (id, o) => adapter.layerChain(id, o)),
+    enterStorage: (options) => enterStorage(adapter, check.session(options, 'enterStorage')),
+    enterMerged: named('nameOrId', 'enterMerged', check.options, (name, o) => enterMerged(adapter, name, o)),
+    enterContainer: named('nameOrId', 'enterContainer', check.session, (name, o) => enterContainer(adapter, name, o)),
+    mountContainer: named('nameOrId', 'mountContainer', check.options, (name, o) => mountContainer(adapter, name, o)),
+    mountImage: named('ref', 'mountImage', check.options, (ref, o) => mountImage(adapter, ref, o)),
+    diff: named('nameOrId', 'diff', check.diff, (name, o) => layers.diff(adapter, name, o)),
+    exportContainer: named('nameOrId', 'exportContainer', check.export, (name, o) => layers.exportContainer(adapter, name, o)),
+    exportLayer: named('nameOrId', 'exportLayer', check.export, (name, o) => layers.exportLayer(adapter, name, o)),
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Podman as lib/engine/ uses it: its storage (graphroot), the pause process
+ * that holds its mounts (rootless), its store's containers, images and
+ * layer chains, and what `podman diff` leaves out.
+ */
+import type { EngineAdapter } from '../engine/adapter';
+import { currentUid, storageConfig, type PodmanOptions } from './config';
+import { podmanErrors } from './errors';
+import { pausePid } from './pause';
+import { container, image, layerChain, type PodmanContainer, type PodmanImage } from './store';
+
+/**
+ * What podman leaves out of every diff, a container's or an image's: the
+ * paths it mounts or writes itself in every container (libpod's list;
+ * exact paths, not what is under them).
+ */
+const RUNTIME_PATHS = new Set([
+  '/dev',
+  '/etc/hostname',
+  '/etc/hosts',
+  '/etc/mtab',
+  '/etc/resolv.conf',
+  '/proc',
+  '/run',
+  '/run/.containerenv',
+  '/run/notify',
+  '/run/secrets',
+  '/sys',
+]);
+
+export const podmanAdapter: EngineAdapter<PodmanOptions, PodmanContainer, PodmanImage> = {
+  name: 'podman',
+  optionKeys: {
+    options: ['uid', 'env', 'home', 'storageConf', 'graphRoot', 'runRoot', 'runtimeDir'],
+    paths: ['home', 'storageConf', 'graphRoot', 'runRoot', 'runtimeDir'],
+  },
+  fail: podmanErrors,
+  storage: (options) => {
+    const cfg = storageConfig(options);
+    return { rootless: cfg.rootless, dir: cfg.graphRoot };
+  },
+  // Rootful podman mounts in the host's namespaces; root's podman with a
+  // runtime dir of its own is a rootless one, with a pause process.
+  storageProcess: (options) => {
+    const uid = currentUid(options);
+    if (uid === 0 && !options.runtimeDir) return null;
+    return { pid: pausePid(options), what: `podman's pause process for uid ${uid}` };
+  },
+  enginePid: pausePid,
+  container,
+  image,
+  layerChain,
+  notMounted: 'is not running (its layer is not mounted)',
+  diffImages: true,
+  diffSkips: RUNTIME_PATHS,
+};
