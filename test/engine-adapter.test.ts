@@ -1,0 +1,232 @@
+// The shared engine code (lib/engine/) over an adapter of the test's own:
+// layer dirs made here with node:fs, records that name them, and errors of
+// a class of the test's.  What podman's and Docker's adapters say
+// differently (the process holding the mounts, what ECONTAINERSTOPPED says,
+// whether diff takes images, what diff leaves out) is asked of this one, and
+// what comes back is held to what node:fs wrote and GNU tar reads.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+
+import { createNamespace, type Namespace } from '../lib';
+import type { AdapterContainer, AdapterImage, EngineAdapter } from '../lib/engine/adapter';
+import { EngineError, type EngineFailure } from '../lib/engine/errors';
+import { diff, exportContainer } from '../lib/engine/layers';
+import { mountContainer, mountImage } from '../lib/engine/mount';
+import { enterContainer, enterMerged, enterStorage } from '../lib/engine/session';
+import { nonRoot, requires, root, userNamespaces } from './helpers/requirements';
+import { removeTree, tempDir } from './helpers/tree';
+
+class FakeError extends EngineError<string> {}
+
+const CODES: Record<EngineFailure, string> = {
+  none: 'ENOFAKE',
+  stale: 'EFAKESTALE',
+  access: 'EFAKEACCESS',
+  storage: 'EFAKESTORAGE',
+  noLayer: 'ENOLAYER',
+  layers: 'EFAKELAYERS',
+  stopped: 'ECONTAINERSTOPPED',
+};
+
+interface FakeOptions {
+  tag?: string;
+}
+
+let base: string;
+/** Layer dirs by name, top first in each chain. */
+const CHAINS: Record<string, string[]> = {};
+/** What each layer holds: file name -> content. */
+const LAYERS: Record<string, Record<string, string>> = {
+  upper: { 'added.txt': 'added\n', 'skipped.txt': 'skipped\n' },
+  lower: { 'base.txt': 'base\n' },
+  image: { 'image.txt': 'image\n' },
+};
+
+beforeAll(() => {
+  base = tempDir('unshare-fs-engine-');
+  fs.chmodSync(base, 0o755);
+  for (const [name, files] of Object.entries(LAYERS)) {
+    const dir = path.join(base, name, 'diff');
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    fs.chmodSync(path.dirname(dir), 0o755);
+    for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text, { mode: 0o644 });
+  }
+  CHAINS.upper = [path.join(base, 'upper', 'diff'), path.join(base, 'lower', 'diff')];
+  CHAINS.image = [path.join(base, 'image', 'diff')];
+});
+afterAll(() => removeTree(base));
+
+const stopped: AdapterContainer = { id: 'c'.repeat(64), names: ['fake1'], layer: 'upper', mergedDir: '/nonexistent/merged', mounted: false, mountPoint: null, pid: null };
+const images: AdapterImage[] = [
+  { id: 'a'.repeat(64), names: ['fake-image'], layer: 'image' },
+  { id: 'b'.repeat(64), names: ['empty-image'], layer: '' },
+];
+
+/** An adapter over the layers above; `change` replaces what a test asks of it. */
+function fake(change: Partial<EngineAdapter<FakeOptions>> = {}): EngineAdapter<FakeOptions> {
+  return {
+    name: 'fake engine',
+    optionKeys: { options: ['tag'], paths: [] },
+    fail: (failure, message, details) => new FakeError('FakeError', CODES[failure], message, details),
+    storage: () => ({ rootless: false, dir: base }),
+    storageProcess: () => null,
+    enginePid: () => {
+      throw new FakeError('FakeError', 'ENOFAKE', 'no engine process');
+    },
+    container: (nameOrId) => {
+      if (nameOrId === stopped.names[0] || nameOrId === stopped.id) return stopped;
+      throw new FakeError('FakeError', 'ENOCONTAINER', `no such container: ${nameOrId}`);
+    },
+    image: (ref) => {
+      const found = images.find((i) => i.names.includes(ref) || i.id === ref);
+      if (found) return found;
+      throw new FakeError('FakeError', 'ENOIMAGE', `no such image: ${ref}`);
+    },
+    layerChain: (layer) => CHAINS[layer]!,
+    notMounted: 'is not running (fake: its layer is not mounted)',
+    diffImages: true,
+    diffSkips: new Set(),
+    ...change,
+  };
+}
+
+async function failureOf(run: () => Promise<unknown>): Promise<Error & { code?: string; pid?: number }> {
+  try {
+    await run();
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  throw new Error('the call succeeded');
+}
+
+async function bytesOf(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** The names under a layer stack, as node:fs lists the layers. */
+function namesOf(layers: string[]): string[] {
+  return [...new Set(layers.flatMap((dir) => fs.readdirSync(dir)))].sort();
+}
+
+describe("the adapter's errors and messages", () => {
+  test("enterMerged of an unmounted container: the adapter's ECONTAINERSTOPPED, in its words", async () => {
+    const error = await failureOf(() => enterMerged(fake(), 'fake1', {}));
+    expect(error).toBeInstanceOf(FakeError);
+    expect(error.code).toBe('ECONTAINERSTOPPED');
+    expect(error.message).toBe(
+      `ECONTAINERSTOPPED: container fake1 (${'c'.repeat(12)}) is not running (fake: its layer is not mounted): use mountContainer() to read its files`,
+    );
+  });
+
+  test('enterContainer of a container with no pid: ECONTAINERSTOPPED', async () => {
+    const error = await failureOf(() => enterContainer(fake(), 'fake1', {}));
+    expect(error).toBeInstanceOf(FakeError);
+    expect(error.code).toBe('ECONTAINERSTOPPED');
+  });
+
+  test("a container the adapter does not know: the adapter's own error, untouched", async () => {
+    const error = await failureOf(() => enterMerged(fake(), 'nobody', {}));
+    expect(error.code).toBe('ENOCONTAINER');
+    expect(error.message).toBe('ENOCONTAINER: no such container: nobody');
+  });
+
+  test("mountImage of an image with no layer: the adapter's ENOLAYER", async () => {
+    const error = await failureOf(() => mountImage(fake(), 'empty-image', {}));
+    expect(error).toBeInstanceOf(FakeError);
+    expect(error.code).toBe('ENOLAYER');
+  });
+
+  test('diff of an image where the engine diffs containers only: the ENOCONTAINER of the name', async () => {
+    const error = await failureOf(() => diff(fake({ diffImages: false }), 'fake-image', {}));
+    expect(error.code).toBe('ENOCONTAINER');
+    expect(error.message).toBe('ENOCONTAINER: no such container: fake-image');
+  });
+
+  test('diff of a name that is neither: the ENOCONTAINER, not the ENOIMAGE', async () => {
+    const error = await failureOf(() => diff(fake(), 'nothing', {}));
+    expect(error.code).toBe('ENOCONTAINER');
+  });
+
+  requires(nonRoot).test("rootful storage (no process holds it) as an ordinary user: the adapter's access error, naming its storage", async () => {
+    const error = await failureOf(() => enterStorage(fake(), {}));
+    expect(error).toBeInstanceOf(FakeError);
+    expect(error.code).toBe('EFAKEACCESS');
+    expect(error.message).toBe(`EFAKEACCESS: rootful fake engine's storage (${base}) belongs to root: run as root`);
+  });
+
+  test("a process that holds the storage but is gone: enter's own error, the adapter's pid asked for", async () => {
+    const gone = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
+    const pid = Number(gone.stdout.trim());
+    let asked = 0;
+    const error = await failureOf(() =>
+      enterStorage(
+        fake({
+          storageProcess: () => {
+            asked += 1;
+            return { pid, what: 'a process that exited' };
+          },
+        }),
+        {},
+      ),
+    );
+    expect(asked).toBe(1);
+    expect(error.code).toMatch(/^(ESRCH|ENOENT)$/);
+  });
+});
+
+requires(userNamespaces).describe("diff in the namespaces of the process the adapter names", () => {
+  let holder: Namespace;
+  beforeAll(async () => {
+    holder = await createNamespace();
+  });
+  afterAll(() => holder.close());
+  const held = (change: Partial<EngineAdapter<FakeOptions>> = {}): EngineAdapter<FakeOptions> =>
+    fake({ storageProcess: () => ({ pid: holder.pid, what: 'the test namespace' }), ...change });
+
+  test("a container's rw layer against its lower: what node:fs wrote in it, less the adapter's skips", async () => {
+    const all = await diff(held(), 'fake1', {});
+    expect(all.filter((c) => c.kind === 'added').map((c) => c.path)).toEqual(Object.keys(LAYERS.upper!).map((f) => `/${f}`).sort());
+    const skipped = await diff(held({ diffSkips: new Set(['/skipped.txt']) }), 'fake1', {});
+    expect(skipped).toEqual(all.filter((c) => c.path !== '/skipped.txt'));
+  });
+
+  test("an image's top layer, where the engine diffs images", async () => {
+    const changes = await diff(held(), 'fake-image', {});
+    expect(changes.filter((c) => c.kind === 'added').map((c) => c.path)).toEqual(['/image.txt']);
+  });
+
+  requires(root).test("rootful storage (no process holds it) as root: the host's own namespaces", async () => {
+    const changes = await diff(fake(), 'fake-image', {});
+    expect(changes.filter((c) => c.kind === 'added').map((c) => c.path)).toEqual(['/image.txt']);
+  });
+});
+
+requires(userNamespaces).describe('layers mounted in a namespace of our own', () => {
+  test('mountContainer stacks the chain the adapter gives: the names node:fs lists in the layers', async () => {
+    const mounted = await mountContainer(fake(), 'fake1', {});
+    try {
+      expect(mounted.container).toBe(stopped);
+      expect(mounted.layers).toEqual(CHAINS.upper);
+      expect((await mounted.session.readdir('/')).sort()).toEqual(namesOf(CHAINS.upper!));
+      expect(await mounted.session.readFile('/base.txt', 'utf8')).toBe(LAYERS.lower!['base.txt']);
+    } finally {
+      await mounted.close();
+    }
+    expect(fs.existsSync(mounted.target)).toBe(false);
+  });
+
+  test('exportContainer of an unmounted container: its layers as a tar GNU tar lists', async () => {
+    const tar = await bytesOf(exportContainer(fake(), 'fake1', { xattrs: false }));
+    const listed = spawnSync('tar', ['-t'], { input: tar, encoding: 'utf8' });
+    expect(listed.status).toBe(0);
+    const names = listed.stdout
+      .split('\n')
+      .map((n) => n.replace(/^\.?\/?/, '').replace(/\/$/, ''))
+      .filter((n) => n !== '');
+    expect(names.sort()).toEqual(namesOf(CHAINS.upper!));
+  });
+});
