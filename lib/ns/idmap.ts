@@ -19,10 +19,10 @@ export const OVERFLOW_ID = 65534;
 export function parseIdMap(text: string): IdRange[] {
   const ranges: IdRange[] = [];
   for (const line of text.split('\n')) {
-    const fields = line.trim().split(/\s+/);
-    if (fields.length !== 3) continue;
-    const [inside, outside, count] = fields.map(Number);
-    ranges.push({ inside, outside, count });
+    const [inside, outside, count, extra] = line.trim().split(/\s+/);
+    // Exactly three fields, as the kernel writes them; any other line is skipped.
+    if (inside === undefined || outside === undefined || count === undefined || extra !== undefined) continue;
+    ranges.push({ inside: Number(inside), outside: Number(outside), count: Number(count) });
   }
   return ranges;
 }
@@ -36,13 +36,14 @@ export function readIdMaps(pid: number): { uidMap: IdRange[]; gidMap: IdRange[] 
 
 /** A function from an id inside to the host's id, for the given map. */
 export function mapper(ranges: readonly IdRange[]): (id: number) => number {
-  if (ranges.length === 1 && ranges[0].inside === 0 && ranges[0].outside === 0 && ranges[0].count >= 0xffffffff) {
+  const first = ranges[0];
+  if (ranges.length === 1 && first !== undefined && first.inside === 0 && first.outside === 0 && first.count >= 0xffffffff) {
     return (id) => id;
   }
   // Called for every entry of a walk: a plain indexed loop, no iterator.
   return (id) => {
     for (let i = 0; i < ranges.length; i++) {
-      const range = ranges[i];
+      const range = ranges[i]!; // i < ranges.length
       if (id >= range.inside && id - range.inside < range.count) return range.outside + (id - range.inside);
     }
     return OVERFLOW_ID;

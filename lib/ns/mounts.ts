@@ -78,17 +78,19 @@ export function parseMountInfo(text: string): MountInfo[] {
     const fields = line.split(' ');
     const separator = fields.indexOf('-', 6);
     if (separator < 0 || fields.length < separator + 4) continue;
-    const fsType = unescape(fields[separator + 1]);
-    const superOptions = splitOptions(unescape(fields[separator + 3]));
+    // Every index below is in range: the separator was looked for from
+    // index 6 (six fields before it) and three fields follow it.
+    const fsType = unescape(fields[separator + 1]!);
+    const superOptions = splitOptions(unescape(fields[separator + 3]!));
     const mount: MountInfo = {
       mountId: Number(fields[0]),
       parentId: Number(fields[1]),
-      device: fields[2],
-      root: unescape(fields[3]),
-      mountPoint: unescape(fields[4]),
-      mountOptions: fields[5].split(','),
+      device: fields[2]!,
+      root: unescape(fields[3]!),
+      mountPoint: unescape(fields[4]!),
+      mountOptions: fields[5]!.split(','),
       fsType,
-      source: unescape(fields[separator + 2]),
+      source: unescape(fields[separator + 2]!),
       superOptions,
     };
     if (fsType === 'overlay') mount.overlay = overlayLayers(superOptions);

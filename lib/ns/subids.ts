@@ -37,7 +37,7 @@ export function subidRangesFromFile(file: string, name: string | undefined, id: 
   const ranges: SubidRange[] = [];
   for (const line of text.split('\n')) {
     const [owner, start, count] = line.trim().split(':');
-    if (owner === '' || owner.startsWith('#')) continue;
+    if (owner === undefined || owner === '' || owner.startsWith('#')) continue;
     if ((owner === name || owner === String(id)) && /^[0-9]+$/.test(start ?? '') && /^[0-9]+$/.test(count ?? '') && Number(count) > 0) {
       ranges.push({ start: Number(start), count: Number(count) });
     }

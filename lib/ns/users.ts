@@ -21,8 +21,9 @@ export interface PasswdEntry {
 export function passwdEntry(uid: number): PasswdEntry | null {
   try {
     for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const f = line.split(':');
-      if (f.length >= 6 && f[2] !== '' && Number(f[2]) === uid) return { name: f[0], uid, home: f[5] };
+      // name:password:uid:gid:gecos:home:shell
+      const [name, , uidField, , , home] = line.split(':');
+      if (name !== undefined && home !== undefined && uidField !== '' && Number(uidField) === uid) return { name, uid, home };
     }
   } catch {
     // no passwd file: NSS may still know
