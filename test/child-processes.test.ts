@@ -35,7 +35,8 @@ afterAll(async () => {
 
 /** The supplementary groups of a process, from /proc/PID/status. */
 function groupsOf(pid: number | 'self'): number[] {
-  const line = /^Groups:(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1];
+  const [, line] = /^Groups:(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8')) ?? [];
+  if (line === undefined) throw new Error(`no Groups: line in /proc/${pid}/status`);
   return line.trim() === '' ? [] : line.trim().split(/\s+/).map(Number);
 }
 
@@ -53,7 +54,7 @@ describe('dying with node after a credential change', () => {
       let text = '';
       parent.stdout!.on('data', (chunk: Buffer) => {
         text += chunk.toString();
-        if (text.includes('\n')) resolve(text.split('\n')[0]);
+        if (text.includes('\n')) resolve(text.slice(0, text.indexOf('\n')));
       });
       parent.once('exit', (code) => reject(new Error(`fixture exited with ${code} before reporting`)));
     });
@@ -200,8 +201,8 @@ describe('what an exec()ed command inherits', () => {
     expect(status).toEqual({ code: 0, signal: null });
     const fds = new Map<number, string>();
     for (const line of fs.readFileSync(out, 'utf8').split('\n')) {
-      const m = / (\d+) -> (.*)$/.exec(line);
-      if (m) fds.set(Number(m[1]), m[2]);
+      const [, fd, target] = / (\d+) -> (.*)$/.exec(line) ?? [];
+      if (fd !== undefined && target !== undefined) fds.set(Number(fd), target);
     }
     expect([0, 1, 2].every((fd) => fds.has(fd))).toBe(true);
     // ls itself holds the directory it lists.

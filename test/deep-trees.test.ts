@@ -77,6 +77,7 @@ function underLimit(where: string, op: string, ...args: string[]): Outcome {
 function mapped(map: string, id: number): number {
   for (const line of map.trim().split('\n')) {
     const [inside, outside, count] = line.trim().split(/\s+/).map(Number);
+    if (inside === undefined || outside === undefined || count === undefined) throw new Error(`not a map line: ${line}`);
     if (id >= inside && id < inside + count) return outside + id - inside;
   }
   throw new Error(`${id} is not mapped: ${map}`);

@@ -47,7 +47,8 @@ function child(then: string, signal?: NodeJS.Signals): Promise<{ target: string;
       }
     });
     proc.on('error', reject);
-    proc.on('close', (code, sig) => resolve({ target: stdout.split(' ')[0], code, signal: sig, stdout }));
+    // The first word the child printed (split gives one string at least).
+    proc.on('close', (code, sig) => resolve({ target: stdout.split(' ')[0]!, code, signal: sig, stdout }));
   });
 }
 

@@ -170,8 +170,8 @@ describe.each(targets)('$name', (target) => {
 
   target.findGate.test('many walker threads and a slow consumer never hang', async () => {
     const api = target.fs();
-    const find = [...target.findPrefix(), 'find', '/usr/share', '-mindepth', '1'];
-    const listed = spawnSync(find[0], find.slice(1), { maxBuffer: 1 << 28 }).stdout.toString();
+    const [command, ...args] = [...target.findPrefix(), 'find', '/usr/share', '-mindepth', '1'];
+    const listed = spawnSync(command, args, { maxBuffer: 1 << 28 }).stdout.toString();
     const expected = listed.split('\n').length - 1;
     for (const threads of [3, 4, 16]) {
       let count = 0;
@@ -295,8 +295,9 @@ describe('namespaces', () => {
       const mnt = fs.readlinkSync(`/proc/${own.pid}/ns/mnt`);
       const workers = childPids().filter((pid) => pid !== own.pid && fs.readlinkSync(`/proc/${pid}/ns/mnt`) === mnt);
       expect(workers).toHaveLength(1);
-      process.kill(workers[0], 'SIGKILL');
-      await eventually(() => !childPids().includes(workers[0]));
+      const worker = workers[0]!; // its length is 1, as checked above
+      process.kill(worker, 'SIGKILL');
+      await eventually(() => !childPids().includes(worker));
       await own.mountTmpfs(second);
       const session = await own.enter();
       const mounted = (await session.mounts()).filter((m) => m.fsType === 'tmpfs').map((m) => m.mountPoint);
@@ -328,7 +329,8 @@ describe('namespaces', () => {
         if (result.status === 126 && /failed to execute/.test(result.stderr)) continue; // node could not start at all
         started++;
         expect({ limit, status: result.status, signal: result.signal }).toEqual({ limit, status: 0, signal: null });
-        const { walk, lstat } = JSON.parse(result.stdout.trim().split('\n').pop()!) as Record<string, { ok?: unknown; code?: string }>;
+        type Answer = { ok?: unknown; code?: string };
+        const { walk, lstat } = JSON.parse(result.stdout.trim().split('\n').pop()!) as { walk: Answer; lstat: Answer };
         for (const answer of [walk, lstat]) {
           if (answer.code !== undefined) expect(answer.code).toMatch(/^E[A-Z]+$/);
           else expect(answer.ok).toBeTruthy();

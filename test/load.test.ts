@@ -262,11 +262,11 @@ describe.each(targets)('load: $name', ({ name, api: apiOf }) => {
       requests.add('FIFO read', api.readFile(fifo, { signal: fifoAbort.signal }), () => 'resolved: the FIFO has no data', ['ABORT_ERR']);
     }
     // Aborted at different points: before the request leaves, once it is sent, once replies may come.
-    const abortAt = [
-      (c: AbortController) => queueMicrotask(() => c.abort()),
-      (c: AbortController) => setImmediate(() => c.abort()),
-      (c: AbortController) => setTimeout(() => c.abort(), 1),
-    ];
+    const abortAt = (point: number, c: AbortController): void => {
+      if (point === 0) queueMicrotask(() => c.abort());
+      else if (point === 1) setImmediate(() => c.abort());
+      else setTimeout(() => c.abort(), 1);
+    };
     for (let i = FIFO_READS; i < 10_000; i++) {
       const kind = i % 8;
       if (kind === 0 || kind === 1) {
@@ -292,7 +292,7 @@ describe.each(targets)('load: $name', ({ name, api: apiOf }) => {
             ['ABORT_ERR'],
           );
         }
-        abortAt[i % 3](abort);
+        abortAt(i % 3, abort);
       }
     }
     const wanted = Math.min(FIFO_READS, SERVER_JOBS);
@@ -381,10 +381,13 @@ describe('load: session cycles', () => {
     await cycles(200);
     await sleep(IDLE_THREAD_MS);
     const baseline = holdings();
-    const heaps = [heap()];
+    const before = heap();
+    const heaps = [before];
+    let last = before;
     for (let round = 0; round < ROUNDS; round++) {
       await cycles(CYCLES / ROUNDS);
-      heaps.push(heap());
+      last = heap();
+      heaps.push(last);
     }
     expect(failures).toEqual([]);
     let after = holdings();
@@ -392,7 +395,7 @@ describe('load: session cycles', () => {
       await sleep(POLL_MS);
       after = holdings();
     }
-    const growth = heaps[ROUNDS] - heaps[0];
+    const growth = last - before;
     console.log(
       `session cycles (uid ${process.getuid!()}): held ${JSON.stringify(baseline)} after the warm-up, ${JSON.stringify(after)} after ${CYCLES};` +
         ` heap+external after gc ${heaps.map((bytes) => (bytes / 2 ** 20).toFixed(2)).join(' -> ')} MiB`,

@@ -119,7 +119,7 @@ describe('id maps', () => {
     try {
       expect(ns.fullRange).toBe(true);
       expect(ns.uidMap.length).toBe(2);
-      expect(ns.uidMap[1].inside).toBe(1);
+      expect(ns.uidMap[1]).toMatchObject({ inside: 1 });
     } finally {
       await ns.close();
     }

@@ -49,8 +49,9 @@ function objdump(file: string): { exported: string[]; imported: string[]; needed
     const flags = line.slice(17, 24);
     const section = line.slice(25, tab).trim();
     const rest = line.slice(tab + 1).trim().split(/\s+/);
-    const name = rest[rest.length - 1];
-    const version = rest.length > 2 ? rest[1].replace(/[()]/g, '') : undefined;
+    // split gives one string at least, and a version stands second when there are three.
+    const name = rest[rest.length - 1]!;
+    const version = rest.length > 2 ? rest[1]!.replace(/[()]/g, '') : undefined;
     if (section === '*UND*') {
       if (version && version !== 'Base') needed.add(version);
       imported.add(name);
@@ -86,9 +87,9 @@ requires(binutils, built).describe('the prebuild checks on the source build', ()
     const newest = gnu.needed
       .filter((v) => v.startsWith('GLIBC_'))
       .map((v) => v.slice(6).split('.').map(Number))
-      .sort((a, b) => a[0] - b[0] || (a[1] ?? 0) - (b[1] ?? 0))
+      .sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0) || (a[1] ?? 0) - (b[1] ?? 0))
       .pop();
-    const pastGlibc = newest !== undefined && (newest[0] > 2 || newest[1] > 17);
+    const pastGlibc = newest !== undefined && ((newest[0] ?? 0) > 2 || (newest[1] ?? 0) > 17);
     expect(() => checks.verify(x64, sourceBuild)).toThrow(pastGlibc ? /needs GLIBC_2\.\d+, newer than 2\.17/ : /needs libstdc\+\+/);
     // As a musl build it fails for its GLIBC versions; for the wrong machine before anything.
     expect(() => checks.verify({ libc: 'musl', machine: 62 }, sourceBuild)).toThrow(/a musl build that needs GLIBC_/);

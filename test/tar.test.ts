@@ -156,7 +156,7 @@ describe('tar writer and reader', () => {
       );
     // Bad checksum.
     const corrupt = Buffer.from(good);
-    corrupt[10] ^= 1;
+    corrupt[10] = corrupt.readUInt8(10) ^ 1;
     expect(await fails(corrupt)).toBe('ETARFORMAT');
     // Cut in the body, in the header, before the end blocks.
     expect(await fails(good.subarray(0, BLOCK + 3))).toBe('ETARFORMAT');

@@ -44,7 +44,7 @@ const FIELD_BYTES = [4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12];
 /** Bytes of the stat fields `mask` selects. */
 export function statBytes(mask: number): number {
   let bytes = 0;
-  for (let bit = 0; bit < FIELD_BYTES.length; bit++) if (mask & (1 << bit)) bytes += FIELD_BYTES[bit];
+  for (const [bit, fieldBytes] of FIELD_BYTES.entries()) if (mask & (1 << bit)) bytes += fieldBytes;
   return bytes;
 }
 
@@ -211,7 +211,7 @@ export function parseBatch(batch: Buffer, statMask: number): ParsedBatch {
       if (o + entryBytes > namesStart) return { records, ascii, corrupt: 'truncated entry record' };
       const length = batch.readUInt16LE(o + 2);
       if (name + length > batch.length) return { records, ascii, corrupt: 'name past the batch' };
-      records.push({ tag: 'entry', dtype: batch[o + 1], name: batch.subarray(name, name + length), stat: decodeStat(batch, o + 4, statMask) });
+      records.push({ tag: 'entry', dtype: batch.readUInt8(o + 1), name: batch.subarray(name, name + length), stat: decodeStat(batch, o + 4, statMask) });
       name += length;
       o += entryBytes;
     } else if (tag === 3) {

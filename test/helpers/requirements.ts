@@ -128,8 +128,9 @@ export function lookupUser(name: string): UserInfo | null {
     }
   }
   if (!line) return null;
-  const f = line.split(':');
-  return { name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5] };
+  const [userName, , uid, gid, , home] = line.split(':');
+  if (userName === undefined || home === undefined) throw new Error(`lookupUser(${name}): not a passwd line: ${line}`);
+  return { name: userName, uid: Number(uid), gid: Number(gid), home };
 }
 
 /** The user running the tests. */

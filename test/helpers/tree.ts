@@ -77,19 +77,22 @@ export function parseFind(output: string): Row[] {
   const rows: Row[] = [];
   for (const line of output.split('\0\n')) {
     if (line.length === 0) continue;
-    const f = line.split('\0');
+    const [entryPath, type, mode, uid, gid, size, mtime, ino, nlink, target, depth] = line.split('\0');
+    if (entryPath === undefined || type === undefined || mode === undefined || mtime === undefined || target === undefined || depth === undefined) {
+      throw new Error(`parseFind: fewer fields than FIND_FORMAT prints: ${JSON.stringify(line)}`);
+    }
     rows.push({
-      path: f[0],
-      type: f[1],
-      mode: f[2],
-      uid: Number(f[3]),
-      gid: Number(f[4]),
-      size: Number(f[5]),
-      mtime: findTime(f[6]),
-      ino: Number(f[7]),
-      nlink: Number(f[8]),
-      target: f[9],
-      depth: Number(f[10]),
+      path: entryPath,
+      type,
+      mode,
+      uid: Number(uid),
+      gid: Number(gid),
+      size: Number(size),
+      mtime: findTime(mtime),
+      ino: Number(ino),
+      nlink: Number(nlink),
+      target,
+      depth: Number(depth),
     });
   }
   return rows.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -97,8 +100,8 @@ export function parseFind(output: string): Row[] {
 
 /** Runs find with FIND_FORMAT, optionally behind a command such as nsenter. */
 export function findRows(root: string, prefix: string[] = []): Row[] {
-  const argv = [...prefix, 'find', root, '-mindepth', '1', '-printf', FIND_FORMAT];
-  const out = execFileSync(argv[0], argv.slice(1), { maxBuffer: 1 << 28, encoding: 'latin1' });
+  const [command, ...args] = [...prefix, 'find', root, '-mindepth', '1', '-printf', FIND_FORMAT];
+  const out = execFileSync(command, args, { maxBuffer: 1 << 28, encoding: 'latin1' });
   return parseFind(Buffer.from(out, 'latin1').toString('utf8'));
 }
 
