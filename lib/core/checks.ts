@@ -15,7 +15,8 @@ function describe(value: unknown): string {
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   if (Array.isArray(value)) return `an array of ${value.length} item${value.length === 1 ? '' : 's'}`;
   if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
-  return `${typeof value} ${String(value)}`;
+  // What is left has a string form of its own.
+  return `${typeof value} ${String(value as number | bigint | boolean | symbol)}`;
 }
 
 /** The argument has the wrong type (ERR_INVALID_ARG_TYPE). */
@@ -105,7 +106,7 @@ export function checkOptionsObject(options: unknown, known: readonly string[], w
 
 export function checkSignal(value: unknown): AbortSignal | undefined {
   if (value !== undefined && !(value instanceof AbortSignal)) throw invalid('signal', 'an AbortSignal', value);
-  return value as AbortSignal | undefined;
+  return value;
 }
 
 /** An integer in [min, max], or `fallback` when undefined: a TypeError for another type, a RangeError for another number. */
@@ -185,10 +186,11 @@ export function checkTime(name: string, value: unknown): [seconds: number, nanos
 export function checkArgv(argv: unknown): string[] {
   if (!Array.isArray(argv)) throw invalid('argv', 'a non-empty array of strings', argv);
   if (argv.length === 0) throw invalidValue('argv', 'a non-empty array of strings', argv);
-  argv.forEach((arg: unknown, i) => {
+  // A copy: the caller's array can change afterwards without changing what was checked.
+  return Array.from(argv, (arg: unknown, i): string => {
     if (typeof arg !== 'string') throw invalid(`argv[${i}]`, 'a string', arg);
     // execve takes C strings: a NUL byte would cut an argument short.
     if (arg.includes('\0')) throw invalidValue(`argv[${i}]`, 'a string without null bytes', arg);
+    return arg;
   });
-  return [...argv];
 }

@@ -14,7 +14,7 @@ export type EntryType =
 
 /** Entry types by d_type value (DT_* in <dirent.h>). */
 export const TYPE_BY_DTYPE: readonly EntryType[] = (() => {
-  const types: EntryType[] = new Array(16).fill('unknown');
+  const types = new Array<EntryType>(16).fill('unknown');
   types[1] = 'fifo';
   types[2] = 'char-device';
   types[4] = 'directory';

@@ -239,7 +239,7 @@ export class StatReader {
     const v = this.view;
     const m = this.mask;
     let o = offset;
-    const out: (bigint | undefined)[] = new Array(13).fill(undefined);
+    const out = new Array<bigint | undefined>(13).fill(undefined);
     if (m & 1) { out[2] = BigInt(v.getUint32(o, true)); o += 4; }
     if (m & 2) { out[4] = BigInt(v.getUint32(o, true)); o += 4; }
     if (m & 4) { out[5] = BigInt(v.getUint32(o, true)); o += 4; }

@@ -71,7 +71,7 @@ async function ownDemo(out: (line: string) => void): Promise<void> {
   const started = process.hrtime.bigint();
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-demo-'));
   fs.chmodSync(base, 0o755);
-  pendingCleanup = async () => fs.rmSync(base, { recursive: true, force: true });
+  pendingCleanup = () => fs.promises.rm(base, { recursive: true, force: true });
   let ns: Awaited<ReturnType<typeof createNamespace>>;
   try {
     ns = await createNamespace();
@@ -92,7 +92,7 @@ async function ownDemo(out: (line: string) => void): Promise<void> {
           if (status.code !== 0) throw new Error(`rm -rf ${base} ended ${JSON.stringify(status)}`);
         }],
         ['closing the namespace', () => ns.close()],
-        ['rm -rf on the host', async () => fs.rmSync(base, { recursive: true, force: true })],
+        ['rm -rf on the host', () => fs.promises.rm(base, { recursive: true, force: true })],
       ];
       for (const [what, step] of steps) {
         try {

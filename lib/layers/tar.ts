@@ -64,7 +64,7 @@ export function tarError(message: string): UnshareFsError {
 
 /** Bytes from an async iterable of chunks, taken as the reader asks. */
 class ByteSource {
-  #iterator: AsyncIterator<Buffer | Uint8Array | string>;
+  #iterator: AsyncIterator<Buffer | Uint8Array | string, unknown>;
   #chunk: Buffer = Buffer.alloc(0);
   #done = false;
 
@@ -190,7 +190,7 @@ function parsePax(data: Buffer): Map<string, Buffer> {
 export interface TarEntry {
   header: TarHeader;
   /** The entry's bytes, read from the archive as they are iterated (once; what is not read is skipped). */
-  body(): AsyncIterable<Buffer>;
+  body: () => AsyncIterable<Buffer>;
 }
 
 /**
