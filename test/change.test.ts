@@ -219,7 +219,7 @@ describe('changes through the host server', () => {
     for (let round = 0; round < 10; round++) {
       makeTree(path.join(tree, 'victim'), 10, 200);
       const child = spawn(process.execPath, ['-e', swapper, path.join(tree, 'victim'), outside], { stdio: ['ignore', 'pipe', 'ignore'] });
-      await new Promise((resolve) => child.stdout!.once('data', resolve));
+      await new Promise((resolve) => child.stdout.once('data', resolve));
       await (round % 2 ? host.chown(tree, uid, -1, { recursive: true, onError: 'skip' }) : host.rm(tree, { recursive: true, onError: 'skip' }));
       child.kill('SIGKILL');
       await new Promise((resolve) => child.on('close', resolve));

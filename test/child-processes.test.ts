@@ -52,7 +52,7 @@ describe('dying with node after a credential change', () => {
     const exited = new Promise((resolve) => parent.once('exit', resolve));
     const line = await new Promise<string>((resolve, reject) => {
       let text = '';
-      parent.stdout!.on('data', (chunk: Buffer) => {
+      parent.stdout.on('data', (chunk: Buffer) => {
         text += chunk.toString();
         if (text.includes('\n')) resolve(text.slice(0, text.indexOf('\n')));
       });
@@ -136,7 +136,7 @@ describe('a worker_thread that ends with everything open', () => {
   test.each(['session', 'exec'])('leaves no process, zombie or crash behind (%s)', async (kind) => {
     const child = spawn(process.execPath, [fixture, 'thread', kind], { stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once('close', (c, s) => resolve([c, s])));
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     const { opened, left } = JSON.parse(stdout) as { opened: Record<string, number>; left: string[] };
@@ -193,7 +193,7 @@ describe('what an exec()ed command inherits', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let stdout = '';
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const code = await new Promise((resolve) => child.once('close', resolve));
     expect(code).toBe(0);
     const { inherited, status } = JSON.parse(stdout) as { inherited: string[]; status: unknown };

@@ -44,7 +44,7 @@ const targets: Target[] = [
 
 let root: string;
 
-beforeAll(async () => {
+beforeAll(() => {
   root = tempDir();
   // Others must traverse it: a namespace's root may be an unmapped host id.
   fs.chmodSync(root, 0o755);

@@ -181,7 +181,7 @@ afterAll(async () => {
   if (root) removeTree(root);
 });
 
-const targets: { name: string; api(): FileSystem }[] = [
+const targets: { name: string; api: () => FileSystem }[] = [
   { name: 'namespace session', api: () => session },
   { name: 'host', api: () => host },
 ];

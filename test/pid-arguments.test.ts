@@ -108,7 +108,7 @@ describe('pid files', () => {
       .then(() => console.log('entered'), (e) => console.log(e.code))`;
     const child = spawn('sh', ['-c', 'ulimit -v 2000000; exec "$0" -e "$1"', process.execPath, script], { stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once('close', (c, s) => resolve([c, s])));
     expect({ code, signal, stdout: stdout.trim() }).toEqual({ code: 0, signal: null, stdout: 'EBADPIDFILE' });
   });

@@ -417,7 +417,7 @@ function holdings(target: string): Holdings {
 /** No count above the baseline, the same children. */
 function within(now: Holdings, baseline: Holdings): boolean {
   for (const key of ['workerThreads', 'workerFds', 'threads', 'fds'] as const) {
-    if (baseline[key] !== undefined && (now[key] ?? Infinity) > baseline[key]!) return false;
+    if (baseline[key] !== undefined && (now[key] ?? Infinity) > baseline[key]) return false;
   }
   return now.children === baseline.children;
 }
@@ -495,7 +495,7 @@ afterAll(async () => {
   if (root) removeTree(root);
 });
 
-const targets: { name: string; api(): FileSystem }[] = [
+const targets: { name: string; api: () => FileSystem }[] = [
   { name: 'namespace session', api: () => session },
   { name: 'host', api: () => host },
 ];

@@ -528,14 +528,14 @@ describe('bad arguments', () => {
       ];
       test.each(rows.map((row) => [row.call, row] as const))('%s', (_call, row) => expectRefused(row)());
       test('toHostUid() with no uid', () =>
-        expectRefused(bad('toHostUid()', () => any<() => number>(session.toHostUid).call(session), TypeError, TYPE, 'uid'))(),
+        expectRefused(bad('toHostUid()', () => any<() => number>(session.toHostUid.bind(session))(), TypeError, TYPE, 'uid'))(),
       );
     });
 
     describe('namespace', () => {
       const target = '/tmp';
       const rows = (): BadCall[] => [
-        bad('mountOverlay()', () => any<() => Promise<void>>(ns.mountOverlay).call(ns), TypeError, TYPE, 'mountOverlay options'),
+        bad('mountOverlay()', () => any<() => Promise<void>>(ns.mountOverlay.bind(ns))(), TypeError, TYPE, 'mountOverlay options'),
         bad('mountOverlay(null)', () => ns.mountOverlay(any(null)), TypeError, TYPE, 'mountOverlay options'),
         bad("mountOverlay({ lowerDirs: 'x' })", () => ns.mountOverlay(any({ lowerDirs: '/x', target })), TypeError, TYPE, 'lowerDirs'),
         bad('mountOverlay({ lowerDirs: [] })', () => ns.mountOverlay({ lowerDirs: [], target }), TypeError, VALUE, 'lowerDirs'),
@@ -554,7 +554,7 @@ describe('bad arguments', () => {
         bad('mountTmpfs(p, { size: -1 })', () => ns.mountTmpfs(target, { size: -1 }), RangeError, RANGE, 'size'),
         bad('mountTmpfs(p, { size: true })', () => ns.mountTmpfs(target, any({ size: true })), TypeError, TYPE, 'size'),
         bad('mountTmpfs(p, { mode: 0o755 })', () => ns.mountTmpfs(target, any({ mode: 0o755 })), TypeError, VALUE, 'mode'),
-        bad('unmount()', () => any<() => Promise<void>>(ns.unmount).call(ns), TypeError, TYPE, 'target'),
+        bad('unmount()', () => any<() => Promise<void>>(ns.unmount.bind(ns))(), TypeError, TYPE, 'target'),
         bad("unmount('a\\0b')", () => ns.unmount('a\0b'), TypeError, VALUE, 'target'),
         bad("exec('ls')", () => ns.exec(any('ls')), TypeError, TYPE, 'argv'),
         bad('exec([])', () => ns.exec([]), TypeError, VALUE, 'argv'),

@@ -70,7 +70,7 @@ const entryPieces: fc.Arbitrary<Piece[]> = fc
     if (blocks.length > BLOCK) pieces.push({ header: true, bytes: blocks.subarray(0, BLOCK) }, { header: false, bytes: blocks.subarray(BLOCK, blocks.length - BLOCK) });
     if (big !== undefined) {
       const [[offset, width], value] = big;
-      base256(main, offset!, width!, value & ((1n << BigInt(8 * (width! - 1))) - 1n));
+      base256(main, offset, width, value & ((1n << BigInt(8 * (width - 1))) - 1n));
       setChecksum(main);
     }
     pieces.push({ header: true, bytes: main }, { header: false, bytes: Buffer.concat([body.subarray(0, size), padding(size)]) });
@@ -124,22 +124,20 @@ function checkHeader(h: TarHeader): void {
 
 /** An ExtractTarget that makes nothing: every name is missing, every change succeeds; bodies are read. */
 const nowhere: ExtractTarget = {
-  lstat: async () => {
-    throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
-  },
-  mkdir: async () => undefined,
+  lstat: () => Promise.reject(Object.assign(new Error('ENOENT'), { code: 'ENOENT' })),
+  mkdir: () => Promise.resolve(undefined),
   writeFile: async (_path, data) => {
     for await (const chunk of data as AsyncIterable<Buffer>) void chunk;
   },
-  chmod: async () => undefined,
-  lchown: async () => undefined,
-  lutimes: async () => undefined,
-  link: async () => undefined,
-  symlink: async () => undefined,
-  mknod: async () => undefined,
-  setXattr: async () => undefined,
-  unlink: async () => undefined,
-  rm: async () => undefined,
+  chmod: () => Promise.resolve(),
+  lchown: () => Promise.resolve(),
+  lutimes: () => Promise.resolve(),
+  link: () => Promise.resolve(),
+  symlink: () => Promise.resolve(),
+  mknod: () => Promise.resolve(),
+  setXattr: () => Promise.resolve(),
+  unlink: () => Promise.resolve(),
+  rm: () => Promise.resolve(),
 };
 
 describe('tar reader against mutated hostile archives', () => {

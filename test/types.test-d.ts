@@ -22,7 +22,8 @@ export async function checks(): Promise<void> {
   }
   for await (const entry of walk('/', { exclude: ['proc'], filter: (e) => e.isFile() })) {
     expectType<Equal<typeof entry, Entry<string, Stats>>>();
-    expectType<Equal<typeof entry.parentPath | typeof entry.fullPath, string>>();
+    expectType<Equal<typeof entry.parentPath, string>>();
+    expectType<Equal<typeof entry.fullPath, string>>();
   }
   const relative = await host.readdir('/', { recursive: true });
   expectType<Equal<typeof relative, string[]>>();

@@ -40,7 +40,7 @@ test('a slow consumer stops the walker: no more than the credit window is buffer
   // Give the walker every chance to run ahead.
   await new Promise((resolve) => setTimeout(resolve, 300));
   expect(bufferedOf(stream)).toBeLessThanOrEqual(WALK_WINDOW);
-  let total = first.value!.length;
+  let total = first.done ? 0 : first.value.length;
   for (;;) {
     const next = await stream.next();
     if (next.done) break;

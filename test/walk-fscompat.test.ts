@@ -51,7 +51,7 @@ function direntView(d: fs.Dirent | Entry<string | Buffer>): string {
   // the two must agree.
   const alias = (d as { path?: string | Buffer }).path;
   const aliasView = alias === undefined || (d instanceof fs.Dirent ? false : !NODE_HAS_DIRENT_PATH) ? '' : ` (path ${show(alias)})`;
-  return `${show(d.name as string | Buffer)} in ${show(parentPath)}${aliasView} ${tests}`;
+  return `${show(d.name)} in ${show(parentPath)}${aliasView} ${tests}`;
 }
 
 /**

@@ -144,7 +144,7 @@ function runChildJest(dir: string, requireAllComponents: boolean): Promise<Child
     child.on('error', reject);
     child.on('close', (code) => {
       try {
-        resolve({ code, stderr, json: JSON.parse(fs.readFileSync(out, 'utf8')) });
+        resolve({ code, stderr, json: JSON.parse(fs.readFileSync(out, 'utf8')) as ChildJest['json'] });
       } catch (err) {
         reject(new Error(`child jest wrote no results (exit ${code}): ${(err as Error).message}\n${stderr}`));
       }

@@ -212,7 +212,7 @@ export const newuidmap = requirement('newuidmap', () => {
 export function subuidRangeFor(user: string | UserInfo): Requirement {
   return requirement('subuidRange', () => {
     const u = typeof user === 'string' ? lookupUser(user) : user;
-    if (u === null) return `no user ${String(user)}`;
+    if (u === null) return `no user ${typeof user === 'string' ? user : user.name}`;
     const problems: string[] = [];
     // The files the library reads: UNSHARE_FS_SUBUID/SUBGID stand in for them (lib/ns/subids.ts).
     for (const file of [process.env.UNSHARE_FS_SUBUID || '/etc/subuid', process.env.UNSHARE_FS_SUBGID || '/etc/subgid']) {
@@ -329,6 +329,8 @@ function currentTestFile(): string {
 }
 
 type AnyFn = (...args: any[]) => any; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** jest's `each` as the wrappers below call it: a table, then a title, a body and a timeout. */
+type EachFn = (...table: unknown[]) => (title: string, fn: AnyFn, timeout?: number) => void;
 
 function failingBody(why: string): () => never {
   return () => {
@@ -345,7 +347,7 @@ function skipIt(why: string): jest.It {
   const each = ((...table: unknown[]) =>
     (title: string, fn: AnyFn, timeout?: number) => {
       warnOnce(currentTestFile(), why);
-      (g.skip.each as AnyFn)(...table)(skippedTitle(title, why), fn, timeout);
+      (g.skip.each as EachFn)(...table)(skippedTitle(title, why), fn, timeout);
     }) as unknown as jest.Each;
   const it = Object.assign(wrap, { todo: g.todo, each }) as unknown as jest.It;
   Object.assign(it, { skip: it, only: it, concurrent: it, failing: it });
@@ -360,7 +362,7 @@ function failIt(why: string): jest.It {
   };
   const each = ((...table: unknown[]) =>
     (title: string, _fn: AnyFn, timeout?: number) => {
-      (g.each as AnyFn)(...table)(title, (..._args: unknown[]) => body(), timeout);
+      (g.each as EachFn)(...table)(title, (..._args: unknown[]) => body(), timeout);
     }) as unknown as jest.Each;
   const it = Object.assign(wrap, { todo: g.todo, each }) as unknown as jest.It;
   // A skipped test stays skipped; .only and .concurrent still fail.
@@ -383,7 +385,7 @@ function skipDescribe(why: string): jest.Describe {
   const each = ((...table: unknown[]) =>
     (title: string, fn: AnyFn) => {
       warnOnce(title, why);
-      (g.skip.each as AnyFn)(...table)(skippedTitle(title, why), fn);
+      (g.skip.each as EachFn)(...table)(skippedTitle(title, why), fn);
     }) as unknown as jest.Each;
   const d = Object.assign(wrap, { each }) as unknown as jest.Describe;
   Object.assign(d, { skip: d, only: d });
@@ -400,7 +402,7 @@ function failDescribe(why: string): jest.Describe {
   };
   const each = ((...table: unknown[]) =>
     (title: string, _fn: AnyFn) => {
-      (g.each as AnyFn)(...table)(title, () => {
+      (g.each as EachFn)(...table)(title, () => {
         globalThis.it('has its required components', body);
       });
     }) as unknown as jest.Each;
