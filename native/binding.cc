@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <cctype>
 #include <climits>
 #include <cmath>
 #include <memory>
@@ -20,6 +21,11 @@
 namespace {
 
 using unshare_fs::SysError;
+
+// A Port hands libuv's readiness bits on as they are: lib/ knows them as
+// the protocol's.
+static_assert(unshare_fs::kPortReadable == UV_READABLE);
+static_assert(unshare_fs::kPortWritable == UV_WRITABLE);
 
 // A plain Error carrying errno, syscall and path; lib/session.ts turns it
 // into a node:fs style error with the caller's stack.
@@ -471,7 +477,8 @@ class Port : public Napi::ObjectWrap<Port> {
 
   // watch(events): the readiness events to be called for; 0 for none.
   Napi::Value Watch(const Napi::CallbackInfo& info) {
-    int events = IntArg(info, 0, "events") & (UV_READABLE | UV_WRITABLE);
+    int events = IntArg(info, 0, "events") &
+                 (unshare_fs::kPortReadable | unshare_fs::kPortWritable);
     if (poll_ == nullptr) return info.Env().Undefined();
     int r = events == 0 ? uv_poll_stop(poll_)
                         : uv_poll_start(poll_, events, OnPoll);
@@ -563,90 +570,82 @@ class Port : public Napi::ObjectWrap<Port> {
   std::unique_ptr<Napi::AsyncContext> context_;
 };
 
-// The wire format's constants, for lib/protocol.ts to be checked against
-// (test/protocol.test.ts) and the loader to compare versions.
-Napi::Object ProtocolConstants(Napi::Env env) {
+// The wire format as the addon was built with it, every name as
+// protocol.h spells it: { constants, enums, ops }, for test/protocol.test.ts
+// to compare with lib/wire/protocol.generated.ts (which
+// scripts/gen-protocol.js makes from the same protocol.h).  64-bit
+// constants are BigInts, a constant array an array.
+Napi::Value ConstantValue(Napi::Env env, uint64_t value) {
+  return Napi::BigInt::New(env, value);
+}
+Napi::Value ConstantValue(Napi::Env env, uint32_t value) {
+  return Napi::Number::New(env, value);
+}
+Napi::Value ConstantValue(Napi::Env env, uint8_t value) {
+  return Napi::Number::New(env, value);
+}
+template <size_t N>
+Napi::Value ConstantValue(Napi::Env env, const uint32_t (&values)[N]) {
+  Napi::Array array = Napi::Array::New(env, N);
+  for (size_t i = 0; i < N; i++)
+    array.Set(i, Napi::Number::New(env, values[i]));
+  return array;
+}
+
+// "kStream" -> "stream".
+std::string KindName(const char* kind) {
+  std::string name(kind + 1);
+  name[0] = static_cast<char>(tolower(name[0]));
+  return name;
+}
+
+Napi::Object ProtocolTable(Napi::Env env) {
   using namespace unshare_fs;
-  Napi::Object p = Napi::Object::New(env);
-  auto set = [&](const char* name, uint64_t value) {
-    p.Set(name, Napi::Number::New(env, static_cast<double>(value)));
+  Napi::Object constants = Napi::Object::New(env);
+#define C(name) constants.Set(#name, ConstantValue(env, name));
+  UNSHARE_FS_CONSTANTS(C)
+#undef C
+  Napi::Object enums = Napi::Object::New(env);
+  auto member = [&](const char* type, const char* name, uint64_t value) {
+    if (!enums.Has(type)) enums.Set(type, Napi::Object::New(env));
+    enums.Get(type).As<Napi::Object>().Set(
+        name, Napi::Number::New(env, static_cast<double>(value)));
   };
-  set("version", kProtocolVersion);
-  set("frameHeader", kFrameHeader);
-  set("maxRequest", kMaxRequest);
-  set("maxChunk", kMaxChunk);
-  set("maxWindow", kMaxWindow);
-  set("maxWalkThreads", kMaxWalkThreads);
-  set("maxExcludes", kMaxExcludes);
-  set("maxExcludeBytes", kMaxExcludeBytes);
-  set("batchHeader", kBatchHeader);
-  set("batchNamesAscii", kBatchNamesAscii);
-  set("endCancelled", kEndCancelled);
-  set("walkOneFileSystem", kOneFileSystem);
-  set("walkThreadsShift", kThreadsShift);
-  set("allStat", kAllStat);
-  set("opLstat", static_cast<uint8_t>(Op::kLstat));
-  set("opStat", static_cast<uint8_t>(Op::kStat));
-  set("opReadlink", static_cast<uint8_t>(Op::kReadlink));
-  set("opReadFile", static_cast<uint8_t>(Op::kReadFile));
-  set("opWalk", static_cast<uint8_t>(Op::kWalk));
-  set("opCredit", static_cast<uint8_t>(Op::kCredit));
-  set("opCancel", static_cast<uint8_t>(Op::kCancel));
-  set("opMount", static_cast<uint8_t>(Op::kMount));
-  set("opUnmount", static_cast<uint8_t>(Op::kUnmount));
-  set("opSetRoot", static_cast<uint8_t>(Op::kSetRoot));
-  set("opMkdir", static_cast<uint8_t>(Op::kMkdir));
-  set("opUnlink", static_cast<uint8_t>(Op::kUnlink));
-  set("opRmdir", static_cast<uint8_t>(Op::kRmdir));
-  set("opRename", static_cast<uint8_t>(Op::kRename));
-  set("opLink", static_cast<uint8_t>(Op::kLink));
-  set("opSymlink", static_cast<uint8_t>(Op::kSymlink));
-  set("opChmod", static_cast<uint8_t>(Op::kChmod));
-  set("opChown", static_cast<uint8_t>(Op::kChown));
-  set("opUtimes", static_cast<uint8_t>(Op::kUtimes));
-  set("opTruncate", static_cast<uint8_t>(Op::kTruncate));
-  set("opWrite", static_cast<uint8_t>(Op::kWrite));
-  set("opWriteData", static_cast<uint8_t>(Op::kWriteData));
-  set("opWriteEnd", static_cast<uint8_t>(Op::kWriteEnd));
-  set("opRemove", static_cast<uint8_t>(Op::kRemove));
-  set("opChownTree", static_cast<uint8_t>(Op::kChownTree));
-  set("opXattrs", static_cast<uint8_t>(Op::kXattrs));
-  set("opMknod", static_cast<uint8_t>(Op::kMknod));
-  set("opSetXattr", static_cast<uint8_t>(Op::kSetXattr));
-  set("opTar", static_cast<uint8_t>(Op::kTar));
-  set("opDiff", static_cast<uint8_t>(Op::kDiff));
-  set("tarXattrs", kTarXattrs);
-  set("tarLayer", kTarLayer);
-  set("tarCopy", kTarCopy);
-  set("noId", kNoId);
-  set("mkdirRecursive", kMkdirRecursive);
-  set("noFollow", kNoFollow);
-  set("writeTruncate", kWriteTruncate);
-  set("writeAppend", kWriteAppend);
-  set("writeExclusive", kWriteExclusive);
-  set("treeRecursive", kTreeRecursive);
-  set("treeForce", kTreeForce);
-  set("treeKeepGoing", kTreeKeepGoing);
-  set("treeAllowRoot", kTreeAllowRoot);
-  set("treeCrossMounts", kTreeCrossMounts);
-  set("progressEvery", kProgressEvery);
-  set("replyStat", static_cast<uint8_t>(Reply::kStat));
-  set("replyData", static_cast<uint8_t>(Reply::kData));
-  set("replyBatch", static_cast<uint8_t>(Reply::kBatch));
-  set("replyEnd", static_cast<uint8_t>(Reply::kEnd));
-  set("replyError", static_cast<uint8_t>(Reply::kError));
-  set("replyReady", static_cast<uint8_t>(Reply::kReady));
-  set("replyCredit", static_cast<uint8_t>(Reply::kCredit));
-  set("replyProgress", static_cast<uint8_t>(Reply::kProgress));
-  set("replyEntryError", static_cast<uint8_t>(Reply::kEntryError));
-  set("recordDir", static_cast<uint8_t>(Record::kDir));
-  set("recordEntry", static_cast<uint8_t>(Record::kEntry));
-  set("recordError", static_cast<uint8_t>(Record::kError));
-  return p;
+#define E(type, name) member(#type, #name, static_cast<uint64_t>(type::name));
+  UNSHARE_FS_ENUMS(E)
+#undef E
+  Napi::Object ops = Napi::Object::New(env);
+#define F(type, name)                             \
+  {                                               \
+    Napi::Array field = Napi::Array::New(env, 2); \
+    field.Set(0u, Napi::String::New(env, #type)); \
+    field.Set(1u, Napi::String::New(env, #name)); \
+    fields.Set(fields.Length(), field);           \
+  }
+#define X(name, number, kind, fields_)                       \
+  {                                                          \
+    Napi::Object op = Napi::Object::New(env);                \
+    op.Set("op", Napi::Number::New(env, number));            \
+    op.Set("kind", Napi::String::New(env, KindName(#kind))); \
+    Napi::Array fields = Napi::Array::New(env);              \
+    fields_ op.Set("fields", fields);                        \
+    ops.Set(#name, op);                                      \
+  }
+  UNSHARE_FS_OPS(X)
+#undef X
+#undef F
+  Napi::Object table = Napi::Object::New(env);
+  table.Set("constants", constants);
+  table.Set("enums", enums);
+  table.Set("ops", ops);
+  return table;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("protocol", ProtocolConstants(env));
+  Napi::Object protocol = Napi::Object::New(env);
+  protocol.Set("version", Napi::Number::New(env, unshare_fs::kProtocolVersion));
+  exports.Set("protocol", protocol);
+  exports.Set("protocolTable", ProtocolTable(env));
   exports.Set("Port", Port::Define(env));
   exports.Set("startHostServer", Napi::Function::New(env, StartHostServer));
   exports.Set("spawnWorker", Napi::Function::New(env, SpawnWorker));

@@ -1,7 +1,9 @@
 // The wire format as the servers see it: raw frames sent to the host
 // server and to a namespace worker.  A bad frame gets an error reply, never
 // a disconnect; requests only a namespace of our own may make are refused
-// elsewhere; the constants the TypeScript side uses are the addon's.
+// elsewhere; the addon's wire format is the one lib/wire was generated from
+// (native/core/protocol.h, scripts/gen-protocol.js).
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -10,6 +12,7 @@ import * as path from 'node:path';
 import { createNamespace, type Namespace } from '../lib';
 import { native } from '../lib/wire/native';
 import * as protocol from '../lib/wire/protocol';
+import * as generated from '../lib/wire/protocol.generated';
 import { Op, Reply, encodeRead, encodeRequest, encodeStrings, errorFromPayload } from '../lib/wire/protocol';
 
 interface ReplyFrame {
@@ -91,81 +94,62 @@ async function expectAnswers(client: RawClient, id: number): Promise<void> {
   expect((await client.next(id)).kind).toBe(Reply.Stat);
 }
 
-test('the TypeScript side uses the constants the addon was built with', () => {
-  const p = native().protocol;
-  expect({
-    version: protocol.PROTOCOL_VERSION,
-    frameHeader: protocol.FRAME_HEADER,
-    maxRequest: protocol.MAX_REQUEST,
-    maxChunk: protocol.MAX_CHUNK,
-    maxWindow: protocol.MAX_WINDOW,
-    maxWalkThreads: protocol.MAX_WALK_THREADS,
-    maxExcludes: protocol.MAX_EXCLUDES,
-    maxExcludeBytes: protocol.MAX_EXCLUDE_BYTES,
-    batchHeader: protocol.BATCH_HEADER,
-    batchNamesAscii: protocol.BATCH_NAMES_ASCII,
-    endCancelled: protocol.END_CANCELLED,
-    walkOneFileSystem: protocol.WALK_ONE_FILE_SYSTEM,
-    walkThreadsShift: protocol.WALK_THREADS_SHIFT,
-    allStat: protocol.ALL_STAT,
-    opLstat: Op.Lstat,
-    opStat: Op.Stat,
-    opReadlink: Op.Readlink,
-    opReadFile: Op.ReadFile,
-    opWalk: Op.Walk,
-    opCredit: Op.Credit,
-    opCancel: Op.Cancel,
-    opMount: Op.Mount,
-    opUnmount: Op.Unmount,
-    opSetRoot: Op.SetRoot,
-    opMkdir: Op.Mkdir,
-    opUnlink: Op.Unlink,
-    opRmdir: Op.Rmdir,
-    opRename: Op.Rename,
-    opLink: Op.Link,
-    opSymlink: Op.Symlink,
-    opChmod: Op.Chmod,
-    opChown: Op.Chown,
-    opUtimes: Op.Utimes,
-    opTruncate: Op.Truncate,
-    opWrite: Op.Write,
-    opWriteData: Op.WriteData,
-    opWriteEnd: Op.WriteEnd,
-    opRemove: Op.Remove,
-    opChownTree: Op.ChownTree,
-    opXattrs: Op.Xattrs,
-    opMknod: Op.Mknod,
-    opSetXattr: Op.SetXattr,
-    opTar: Op.Tar,
-    opDiff: Op.Diff,
-    tarXattrs: protocol.TAR_XATTRS,
-    tarCopy: protocol.TAR_COPY,
-    tarLayer: protocol.TAR_LAYER,
-    noId: protocol.NO_ID,
-    mkdirRecursive: protocol.MKDIR_RECURSIVE,
-    noFollow: protocol.NO_FOLLOW,
-    writeTruncate: protocol.WRITE_TRUNCATE,
-    writeAppend: protocol.WRITE_APPEND,
-    writeExclusive: protocol.WRITE_EXCLUSIVE,
-    treeRecursive: protocol.TREE_RECURSIVE,
-    treeForce: protocol.TREE_FORCE,
-    treeKeepGoing: protocol.TREE_KEEP_GOING,
-    treeAllowRoot: protocol.TREE_ALLOW_ROOT,
-    treeCrossMounts: protocol.TREE_CROSS_MOUNTS,
-    progressEvery: protocol.PROGRESS_EVERY,
-    replyStat: Reply.Stat,
-    replyData: Reply.Data,
-    replyBatch: Reply.Batch,
-    replyEnd: Reply.End,
-    replyError: Reply.Error,
-    replyReady: Reply.Ready,
-    replyCredit: Reply.Credit,
-    replyProgress: Reply.Progress,
-    replyEntryError: Reply.EntryError,
-    recordDir: protocol.RecordTag.Dir,
-    recordEntry: protocol.RecordTag.Entry,
-    recordError: protocol.RecordTag.Error,
-  }).toEqual({ ...p });
+test('the addon was built from the protocol.h that lib/wire/protocol.generated.ts was made from', () => {
+  // A stale build (or a generated file not regenerated) differs here.
+  const table = (native() as unknown as { protocolTable: unknown }).protocolTable;
+  expect(table).toEqual(generated.PROTOCOL_TABLE);
+  expect(native().protocol.version).toBe(generated.PROTOCOL_VERSION);
+});
+
+test("the constants lib/wire/protocol.ts writes by hand are protocol.h's", () => {
+  // MAX_WINDOW is protocol.h's kMaxWindow, TREE_FORCE its TreeFlag::kTreeForce.
+  const cxx = (name: string): string => `k${name.toLowerCase().replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase())}`;
+  const table = generated.PROTOCOL_TABLE as { constants: Record<string, unknown>; enums: Record<string, Record<string, number>> };
+  const found = (name: string): unknown[] => [table.constants[name], ...Object.values(table.enums).map((members) => members[name])].filter((v) => v !== undefined);
+  const compared = Object.entries(protocol)
+    .filter(([name, value]) => /^[A-Z0-9_]+$/.test(name) && typeof value !== 'object' && found(cxx(name)).length > 0)
+    .map(([name, value]) => [name, value, found(cxx(name))[0]]);
+  expect(compared.length).toBeGreaterThan(25);
+  for (const [name, value, want] of compared) expect([name, value]).toEqual([name, want]);
+});
+
+describe('scripts/gen-protocol.js --check', () => {
+  const script = path.join(__dirname, '..', 'scripts', 'gen-protocol.js');
+  const header = fs.readFileSync(path.join(__dirname, '..', 'native', 'core', 'protocol.h'), 'utf8');
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-gen-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true }));
+
+  function check(source: string): { status: number | null; stderr: string } {
+    const file = path.join(dir, 'protocol.h');
+    fs.writeFileSync(file, source);
+    const run = spawnSync(process.execPath, [script, '--check', '--header', file], { encoding: 'utf8' });
+    return { status: run.status, stderr: run.stderr };
+  }
+
+  test('passes on the committed protocol.h and generated file', () => {
+    expect(check(header)).toEqual({ status: 0, stderr: '' });
+  });
+
+  test('fails, saying what differs, when one number changes in protocol.h', () => {
+    const changed = header.replace('constexpr uint32_t kMaxWindow = 64;', 'constexpr uint32_t kMaxWindow = 65;');
+    expect(changed).not.toBe(header);
+    const result = check(changed);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('MAX_WINDOW = 65');
+    const renumbered = header.replace('X(Tar, 29, kStream,', 'X(Tar, 32, kStream,');
+    expect(renumbered).not.toBe(header);
+    expect(check(renumbered).stderr).toContain('Tar = 32');
+  });
+
+  test('fails when a constant is left out of what the addon exports', () => {
+    const unlisted = header.replace('constexpr uint32_t kMaxWindow = 64;', 'constexpr uint32_t kMaxWindow = 64;\nconstexpr uint32_t kNewLimit = 3;');
+    const result = check(unlisted);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('kNewLimit is not in UNSHARE_FS_CONSTANTS');
+  });
 });
 
 test('an addon of another protocol version is refused with a message that says what to do', () => {

@@ -33,7 +33,7 @@ class BatchWriter {
   // (relative to the walk's root, "" for the root), at `depth` (the root is
   // 0; deeper than 0xffff is written as 0xffff).
   void DirRecord(uint32_t depth, std::string_view rel_path) {
-    records_.U8(static_cast<uint8_t>(Record::kDir));
+    records_.U8(static_cast<uint8_t>(RecordTag::kDir));
     records_.U8(0);
     records_.U16(static_cast<uint16_t>(depth > 0xffff ? 0xffff : depth));
     records_.U32(static_cast<uint32_t>(rel_path.size()));
@@ -49,7 +49,7 @@ class BatchWriter {
     for (const char* c = name; *c != 0; c++, name_len++) {
       high_bits |= static_cast<uint8_t>(*c);
     }
-    records_.U8(static_cast<uint8_t>(Record::kEntry));
+    records_.U8(static_cast<uint8_t>(RecordTag::kEntry));
     records_.U8(type);
     records_.U16(static_cast<uint16_t>(name_len));
     if (stat_mask_ != 0) records_.Stat(st, stat_mask_);
@@ -60,7 +60,7 @@ class BatchWriter {
   // `syscall_name` failed with `err` on `rel_path` (relative to the root).
   void ErrorRecord(int err, std::string_view syscall_name,
                    std::string_view rel_path) {
-    records_.U8(static_cast<uint8_t>(Record::kError));
+    records_.U8(static_cast<uint8_t>(RecordTag::kError));
     records_.U8(0);
     records_.U16(static_cast<uint16_t>(syscall_name.size()));
     records_.I32(err);

@@ -34,7 +34,7 @@ constexpr size_t PackedStatBytes(uint32_t mask) {
 }
 
 struct BatchRecord {
-  Record kind{};
+  RecordTag kind{};
   uint8_t type = 0;          // kEntry: d_type
   uint16_t depth = 0;        // kDir: the root is 0
   int32_t err = 0;           // kError: errno
@@ -79,16 +79,16 @@ class BatchReader {
       return false;
     }
     record = BatchRecord();
-    record.kind = static_cast<Record>(data_[at_]);
+    record.kind = static_cast<RecordTag>(data_[at_]);
     bool ok = false;
     switch (record.kind) {
-      case Record::kDir:
+      case RecordTag::kDir:
         ok = ReadDir(record);
         break;
-      case Record::kEntry:
+      case RecordTag::kEntry:
         ok = ReadEntry(record);
         break;
-      case Record::kError:
+      case RecordTag::kError:
         ok = ReadError(record);
         break;
     }

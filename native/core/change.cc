@@ -70,18 +70,18 @@ int ChmodFd(int fd, mode_t mode) {
 }
 
 // mkdir of one component, and the chown asked for.
-int MkdirOne(int root_fd, const std::string& path, const Request& request,
+int MkdirOne(int root_fd, const std::string& path, const req::Mkdir& args,
              const char*& syscall_name) {
   Parent parent;
   syscall_name = "mkdir";
   if (int err = OpenParent(root_fd, path, parent))
     return err == EINVAL ? EEXIST : err;
   if (parent.name.empty()) return EEXIST;
-  if (mkdirat(parent.fd.get(), parent.name.c_str(), request.mode) != 0)
+  if (mkdirat(parent.fd.get(), parent.name.c_str(), args.mode) != 0)
     return errno;
-  if (request.uid != kNoId || request.gid != kNoId) {
+  if (args.uid != kNoId || args.gid != kNoId) {
     syscall_name = "chown";
-    if (fchownat(parent.fd.get(), parent.name.c_str(), request.uid, request.gid,
+    if (fchownat(parent.fd.get(), parent.name.c_str(), args.uid, args.gid,
                  AT_SYMLINK_NOFOLLOW) != 0) {
       return errno;
     }
@@ -96,12 +96,81 @@ bool IsDirectory(int root_fd, const std::string& path) {
   return true;
 }
 
-void Mkdir(ByteBuffer& out, const Request& request, int root_fd) {
-  const uint32_t id = request.id;
+// An *at call on the last component of `path` (unlink, rmdir, symlink):
+// `at` makes it on the parent's fd and the name.
+// `last_err` answers a path with no last component, `einval_as` (when
+// not 0) an EINVAL.
+template <typename At>
+void OnName(ByteBuffer& out, uint32_t id, int root_fd, const std::string& path,
+            const char* what, int last_err, At&& at, int einval_as = 0) {
+  Parent parent;
+  int err = OpenParent(root_fd, path, parent);
+  if (err == 0 && parent.name.empty()) err = last_err;
+  if (err == 0 && at(parent.fd.get(), parent.name.c_str()) != 0) err = errno;
+  if (err == EINVAL && einval_as != 0) err = einval_as;
+  if (err != 0) {
+    ErrorFrame(out, id, err, what, path);
+  } else {
+    EndFrame(out, id);
+  }
+}
+
+// rename and link: two names, `at` on their parents' fds and names.
+template <typename At>
+void OnTwoNames(ByteBuffer& out, uint32_t id, int root_fd,
+                const std::string& from_path, const std::string& to_path,
+                const char* what, bool rename, At&& at) {
+  Parent from, to;
+  int err = OpenParent(root_fd, from_path, from);
+  if (err == 0) err = OpenParent(root_fd, to_path, to);
+  if (err == 0 && (from.name.empty() || to.name.empty())) {
+    err = rename ? EBUSY : from.name.empty() ? EPERM : EEXIST;
+  }
+  if (err == 0 && at(from, to) != 0) err = errno;
+  if (err != 0) {
+    ErrorFrame(out, id, err, what, from_path);
+  } else {
+    EndFrame(out, id);
+  }
+}
+
+// chmod, chown, utimes, truncate: `change` on the file `path` names
+// (opened with `flags`), which returns 0 or an errno.  A failed open is
+// reported as `open_what` (what these ops have always said), a failed
+// change as `what`.
+template <typename Change>
+void OnFile(ByteBuffer& out, uint32_t id, int root_fd, const std::string& path,
+            int flags, const char* open_what, const char* what,
+            Change&& change) {
+  int fd = OpenPath(root_fd, path, flags);
+  int err = fd < 0 ? errno : 0;
+  const char* failed = open_what;
+  Fd closer(fd);
+  if (err == 0) {
+    failed = what;
+    err = change(fd);
+  }
+  if (err != 0) {
+    ErrorFrame(out, id, err, failed, path);
+  } else {
+    EndFrame(out, id);
+  }
+}
+
+// A path's last symlink is followed (inside the root) unless kNoFollow.
+int PathFlags(uint32_t flags) {
+  return O_PATH | (flags & kNoFollow ? O_NOFOLLOW : 0);
+}
+
+}  // namespace
+
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::Mkdir& args) {
   const char* syscall_name = "mkdir";
-  if (!(request.change_flags & kMkdirRecursive)) {
-    if (int err = MkdirOne(root_fd, request.path, request, syscall_name)) {
-      ErrorFrame(out, id, err, syscall_name, request.path);
+  const std::string& path = args.path;
+  if (!(args.flags & kMkdirRecursive)) {
+    if (int err = MkdirOne(root_fd, path, args, syscall_name)) {
+      ErrorFrame(out, id, err, syscall_name, path);
     } else {
       EndFrame(out, id);
     }
@@ -112,7 +181,6 @@ void Mkdir(ByteBuffer& out, const Request& request, int root_fd) {
   // the answer, as node:fs has it.
   std::string first;
   size_t at = 0;
-  const std::string& path = request.path;
   while (at < path.size()) {
     size_t next = path.find('/', at);
     if (next == std::string::npos) next = path.size();
@@ -121,7 +189,7 @@ void Mkdir(ByteBuffer& out, const Request& request, int root_fd) {
       continue;
     }
     std::string prefix = path.substr(0, next);
-    int err = MkdirOne(root_fd, prefix, request, syscall_name);
+    int err = MkdirOne(root_fd, prefix, args, syscall_name);
     if (err == EEXIST && std::string_view(syscall_name) == "mkdir") {
       if (!IsDirectory(root_fd, prefix)) {
         ErrorFrame(out, id, next == path.size() ? EEXIST : ENOTDIR, "mkdir",
@@ -141,174 +209,130 @@ void Mkdir(ByteBuffer& out, const Request& request, int root_fd) {
   out.FinishFrame(frame);
 }
 
-// An *at call on the last component of one path (unlink, rmdir, symlink).
-void OnName(ByteBuffer& out, const Request& request, int root_fd) {
-  Parent parent;
-  const char* what = request.op == Op::kUnlink  ? "unlink"
-                     : request.op == Op::kRmdir ? "rmdir"
-                                                : "symlink";
-  int err = OpenParent(root_fd, request.path, parent);
-  if (err == 0 && parent.name.empty()) {
-    err = request.op == Op::kUnlink  ? EISDIR
-          : request.op == Op::kRmdir ? EBUSY
-                                     : EEXIST;
-  }
-  if (err == 0) {
-    int rc;
-    switch (request.op) {
-      case Op::kUnlink:
-        rc = unlinkat(parent.fd.get(), parent.name.c_str(), 0);
-        break;
-      case Op::kRmdir:
-        rc = unlinkat(parent.fd.get(), parent.name.c_str(), AT_REMOVEDIR);
-        break;
-      default:
-        rc = symlinkat(request.target.c_str(), parent.fd.get(),
-                       parent.name.c_str());
-    }
-    if (rc != 0) err = errno;
-  }
-  if (err == EINVAL && request.op == Op::kSymlink) err = EEXIST;
-  if (err != 0) {
-    ErrorFrame(out, request.id, err, what, request.path);
-  } else {
-    EndFrame(out, request.id);
-  }
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::Unlink& args) {
+  OnName(out, id, root_fd, args.path, "unlink", EISDIR,
+         [](int dir, const char* name) { return unlinkat(dir, name, 0); });
 }
 
-// mknod of the last component, and the chown asked for.
-void Mknod(ByteBuffer& out, const Request& request, int root_fd) {
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::Rmdir& args) {
+  OnName(out, id, root_fd, args.path, "rmdir", EBUSY,
+         [](int dir, const char* name) {
+           return unlinkat(dir, name, AT_REMOVEDIR);
+         });
+}
+
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::Symlink& args) {
+  // A name that cannot be made ("a/..") exists, as node:fs has it.
+  OnName(
+      out, id, root_fd, args.path, "symlink", EEXIST,
+      [&](int dir, const char* name) {
+        return symlinkat(args.target.c_str(), dir, name);
+      },
+      EEXIST);
+}
+
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::Mknod& args) {
   Parent parent;
   const char* what = "mknod";
-  int err = OpenParent(root_fd, request.path, parent);
+  int err = OpenParent(root_fd, args.path, parent);
   if (err == 0 && parent.name.empty()) err = EEXIST;
-  if (err == 0 && MknodAt(parent.fd.get(), parent.name.c_str(), request.mode,
-                          static_cast<dev_t>(request.rdev)) != 0) {
+  if (err == 0 && MknodAt(parent.fd.get(), parent.name.c_str(), args.mode,
+                          static_cast<dev_t>(args.rdev)) != 0) {
     err = errno;
   }
-  if (err == 0 && (request.uid != kNoId || request.gid != kNoId)) {
+  if (err == 0 && (args.uid != kNoId || args.gid != kNoId)) {
     what = "chown";
-    if (fchownat(parent.fd.get(), parent.name.c_str(), request.uid, request.gid,
+    if (fchownat(parent.fd.get(), parent.name.c_str(), args.uid, args.gid,
                  AT_SYMLINK_NOFOLLOW) != 0) {
       err = errno;
     }
   }
   if (err != 0) {
-    ErrorFrame(out, request.id, err, what, request.path);
+    ErrorFrame(out, id, err, what, args.path);
   } else {
-    EndFrame(out, request.id);
+    EndFrame(out, id);
   }
 }
 
-// rename and link: two names.
-void OnTwoNames(ByteBuffer& out, const Request& request, int root_fd) {
-  const char* what = request.op == Op::kRename ? "rename" : "link";
-  Parent from, to;
-  int err = OpenParent(root_fd, request.source, from);
-  if (err == 0) err = OpenParent(root_fd, request.path, to);
-  if (err == 0 && (from.name.empty() || to.name.empty())) {
-    err = request.op == Op::kRename ? EBUSY
-          : from.name.empty()       ? EPERM
-                                    : EEXIST;
-  }
-  if (err == 0) {
-    int rc = request.op == Op::kRename
-                 ? renameat(from.fd.get(), from.name.c_str(), to.fd.get(),
-                            to.name.c_str())
-                 : linkat(from.fd.get(), from.name.c_str(), to.fd.get(),
-                          to.name.c_str(), 0);
-    if (rc != 0) err = errno;
-  }
-  if (err != 0) {
-    ErrorFrame(out, request.id, err, what, request.source);
-  } else {
-    EndFrame(out, request.id);
-  }
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::Rename& args) {
+  OnTwoNames(out, id, root_fd, args.from, args.to, "rename", true,
+             [](const Parent& from, const Parent& to) {
+               return renameat(from.fd.get(), from.name.c_str(), to.fd.get(),
+                               to.name.c_str());
+             });
 }
 
-// chmod, chown, utimes, truncate: on the file the path names, following a
-// last symlink (inside the root) unless kNoFollow.
-void OnFile(ByteBuffer& out, const Request& request, int root_fd) {
-  const bool follow = !(request.change_flags & kNoFollow);
-  const char* what = "chmod";
-  int flags = O_PATH | (follow ? 0 : O_NOFOLLOW);
-  if (request.op == Op::kTruncate) {
-    what = "open";
-    flags = O_WRONLY | O_NONBLOCK | O_NOCTTY;
-  }
-  int fd = OpenPath(root_fd, request.path, flags);
-  int err = fd < 0 ? errno : 0;
-  Fd closer(fd);
-  if (err == 0) {
-    switch (request.op) {
-      case Op::kChmod:
-        err = ChmodFd(fd, request.mode);
-        break;
-      case Op::kChown:
-        what = follow ? "chown" : "lchown";
-        if (fchownat(fd, "", request.uid, request.gid, AT_EMPTY_PATH) != 0)
-          err = errno;
-        break;
-      case Op::kUtimes: {
-        what = follow ? "utime" : "lutime";
-        struct timespec times[2] = {
-            {static_cast<time_t>(request.atime_sec),
-             static_cast<long>(request.atime_nsec)},
-            {static_cast<time_t>(request.mtime_sec),
-             static_cast<long>(request.mtime_nsec)},
-        };
-        if (utimensat(fd, "", times, AT_EMPTY_PATH) != 0) err = errno;
-        break;
-      }
-      default:
-        what = "ftruncate";
-        if (ftruncate(fd, static_cast<off_t>(request.length)) != 0) err = errno;
-    }
-  }
-  if (err != 0) {
-    ErrorFrame(out, request.id, err, what, request.path);
-  } else {
-    EndFrame(out, request.id);
-  }
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::Link& args) {
+  OnTwoNames(out, id, root_fd, args.existing, args.new_path, "link", false,
+             [](const Parent& from, const Parent& to) {
+               return linkat(from.fd.get(), from.name.c_str(), to.fd.get(),
+                             to.name.c_str(), 0);
+             });
 }
 
-}  // namespace
-
-void ChangeOp(ByteBuffer& out, const Request& request, int root_fd) {
-  switch (request.op) {
-    case Op::kMkdir:
-      return Mkdir(out, request, root_fd);
-    case Op::kUnlink:
-    case Op::kRmdir:
-    case Op::kSymlink:
-      return OnName(out, request, root_fd);
-    case Op::kRename:
-    case Op::kLink:
-      return OnTwoNames(out, request, root_fd);
-    case Op::kMknod:
-      return Mknod(out, request, root_fd);
-    default:
-      return OnFile(out, request, root_fd);
-  }
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::Chmod& args) {
+  OnFile(out, id, root_fd, args.path, O_PATH, "chmod", "chmod",
+         [&](int fd) { return ChmodFd(fd, args.mode); });
 }
 
-void WriteOp(const Request& request, int root_fd, Job& job,
-             const SendFrames& send) {
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::Chown& args) {
+  const bool follow = !(args.flags & kNoFollow);
+  OnFile(out, id, root_fd, args.path, PathFlags(args.flags), "chmod",
+         follow ? "chown" : "lchown", [&](int fd) {
+           return fchownat(fd, "", args.uid, args.gid, AT_EMPTY_PATH) == 0
+                      ? 0
+                      : errno;
+         });
+}
+
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::Utimes& args) {
+  const bool follow = !(args.flags & kNoFollow);
+  OnFile(out, id, root_fd, args.path, PathFlags(args.flags), "chmod",
+         follow ? "utime" : "lutime", [&](int fd) {
+           struct timespec times[2] = {
+               {static_cast<time_t>(args.atime_sec),
+                static_cast<long>(args.atime_nsec)},
+               {static_cast<time_t>(args.mtime_sec),
+                static_cast<long>(args.mtime_nsec)},
+           };
+           return utimensat(fd, "", times, AT_EMPTY_PATH) == 0 ? 0 : errno;
+         });
+}
+
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::Truncate& args) {
+  OnFile(out, id, root_fd, args.path, O_WRONLY | O_NONBLOCK | O_NOCTTY, "open",
+         "ftruncate", [&](int fd) {
+           return ftruncate(fd, static_cast<off_t>(args.length)) == 0 ? 0
+                                                                      : errno;
+         });
+}
+
+void StreamOp(uint32_t id, const req::Write& args, int root_fd, Job& job,
+              const SendFrames& send) {
   ByteBuffer out;
-  const uint32_t id = request.id;
   auto fail = [&](int err, const char* syscall_name) {
     out.Clear();
-    ErrorFrame(out, id, err, syscall_name, request.path);
+    ErrorFrame(out, id, err, syscall_name, args.path);
     send(out);
   };
   int flags = O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY;
-  if (request.change_flags & kWriteTruncate) flags |= O_TRUNC;
-  if (request.change_flags & kWriteAppend) flags |= O_APPEND;
-  if (request.change_flags & kWriteExclusive) flags |= O_EXCL;
-  Fd fd(OpenPath(root_fd, request.path, flags, request.mode));
+  if (args.flags & kWriteTruncate) flags |= O_TRUNC;
+  if (args.flags & kWriteAppend) flags |= O_APPEND;
+  if (args.flags & kWriteExclusive) flags |= O_EXCL;
+  Fd fd(OpenPath(root_fd, args.path, flags, args.mode));
   if (fd.get() < 0) return fail(errno, "open");
-  if ((request.uid != kNoId || request.gid != kNoId) &&
-      fchown(fd.get(), request.uid, request.gid) != 0) {
+  if ((args.uid != kNoId || args.gid != kNoId) &&
+      fchown(fd.get(), args.uid, args.gid) != 0) {
     return fail(errno, "fchown");
   }
   ByteBuffer credit;
@@ -397,39 +421,43 @@ enum class Did { kOk, kStop, kIsDir };
 
 class TreeJob {
  public:
-  TreeJob(const Request& request, Job& job, const SendFrames& send)
-      : request_(request),
+  // `args`: a remove's, or a chown-tree's fields (the same) when not
+  // `remove`.
+  TreeJob(uint32_t id, bool remove, const req::Remove& args, Job& job,
+          const SendFrames& send)
+      : id_(id),
+        args_(args),
         job_(job),
         send_(send),
-        remove_(request.op == Op::kRemove),
-        flags_(request.change_flags) {}
+        remove_(remove),
+        flags_(args.flags) {}
 
   // Does the job; every way out has sent its error (Fail) or owes the end
   // frame that End() sends.
   void Run(int root_fd) {
     Parent parent;
     const char* what = remove_ ? "rm" : "chown";
-    int err = OpenParent(root_fd, request_.path, parent);
+    int err = OpenParent(root_fd, args_.path, parent);
     if (err == ENOENT && (flags_ & kTreeForce)) return;
-    if (err != 0) return Fail(err, what, request_.path);
+    if (err != 0) return Fail(err, what, args_.path);
     auto top = std::make_shared<Node>();
-    top->path = request_.path;
+    top->path = args_.path;
     if (parent.name.empty()) {
       // The root: emptied only when asked; chowned as any directory.
       if (remove_ && !(flags_ & kTreeAllowRoot)) {
-        return Fail(EPERM, "rm", request_.path);
+        return Fail(EPERM, "rm", args_.path);
       }
       top->fd = OpenPath(root_fd, "/", O_RDONLY | O_DIRECTORY);
-      if (top->fd < 0) return Fail(errno, "open", request_.path);
-      if (!Record(*top, top->fd)) return Fail(errno, "fstat", request_.path);
+      if (top->fd < 0) return Fail(errno, "open", args_.path);
+      if (!Record(*top, top->fd)) return Fail(errno, "fstat", args_.path);
       if (!remove_) {
-        if (fchownat(top->fd, "", request_.uid, request_.gid, AT_EMPTY_PATH)) {
-          return Fail(errno, "chown", request_.path);
+        if (fchownat(top->fd, "", args_.uid, args_.gid, AT_EMPTY_PATH)) {
+          return Fail(errno, "chown", args_.path);
         }
         Count();
       }
       if (!(flags_ & kTreeRecursive)) {
-        if (remove_) Fail(EISDIR, "rm", request_.path);
+        if (remove_) Fail(EISDIR, "rm", args_.path);
         return;
       }
       return RunNodes(std::move(top));
@@ -438,22 +466,22 @@ class TreeJob {
     struct stat st;
     if (StatAt(pfd, parent.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT && (flags_ & kTreeForce)) return;
-      return Fail(errno, remove_ ? "rm" : "lstat", request_.path);
+      return Fail(errno, remove_ ? "rm" : "lstat", args_.path);
     }
     const bool is_dir = S_ISDIR(st.st_mode);
     if (is_dir && remove_ && !(flags_ & kTreeRecursive)) {
-      return Fail(EISDIR, "rm", request_.path);
+      return Fail(EISDIR, "rm", args_.path);
     }
     if (!is_dir || !remove_) {
-      Did did = Entry(pfd, parent.name, request_.path, is_dir);
+      Did did = Entry(pfd, parent.name, args_.path, is_dir);
       if (did == Did::kStop || (did == Did::kOk && !is_dir)) return;
       if (!(flags_ & kTreeRecursive)) return;
     }
     top->top_parent_fd = pfd;
     top->name = parent.name;
-    top->fd = OpenChild(pfd, parent.name, request_.path);
+    top->fd = OpenChild(pfd, parent.name, args_.path);
     if (top->fd < 0) return;
-    if (!Record(*top, top->fd)) return Fail(errno, "fstat", request_.path);
+    if (!Record(*top, top->fd)) return Fail(errno, "fstat", args_.path);
     RunNodes(std::move(top));
   }
 
@@ -463,8 +491,7 @@ class TreeJob {
     if (failed_.load()) return;
     ByteBuffer out;
     const bool cut = cancelled_.load() || job_.Cancelled();
-    size_t at =
-        out.BeginFrame(request_.id, Reply::kEnd, cut ? kEndCancelled : 0);
+    size_t at = out.BeginFrame(id_, Reply::kEnd, cut ? kEndCancelled : 0);
     out.U64(done_.load());
     out.U64(errors_.load());
     out.FinishFrame(at);
@@ -803,7 +830,7 @@ class TreeJob {
       rc = unlinkat(dir_fd, name.c_str(), 0);
       if (rc != 0 && errno == EISDIR) return Did::kIsDir;
     } else {
-      rc = fchownat(dir_fd, name.c_str(), request_.uid, request_.gid,
+      rc = fchownat(dir_fd, name.c_str(), args_.uid, args_.gid,
                     AT_SYMLINK_NOFOLLOW);
     }
     if (rc != 0) {
@@ -824,7 +851,7 @@ class TreeJob {
     if (now <= progress_sent_) return true;
     progress_sent_ = now;
     ByteBuffer out;
-    size_t at = out.BeginFrame(request_.id, Reply::kProgress);
+    size_t at = out.BeginFrame(id_, Reply::kProgress);
     out.U64(now);
     out.FinishFrame(at);
     if (!send_(out)) {
@@ -843,7 +870,7 @@ class TreeJob {
     }
     errors_.fetch_add(1);
     ByteBuffer out;
-    ErrorFrame(out, request_.id, err, syscall_name, path);
+    ErrorFrame(out, id_, err, syscall_name, path);
     out.MutableData()[8] = static_cast<uint8_t>(Reply::kEntryError);
     if (!send_(out)) {
       cancelled_.store(true);
@@ -856,11 +883,12 @@ class TreeJob {
   void Fail(int err, const char* syscall_name, const std::string& path) {
     if (failed_.exchange(true)) return;
     ByteBuffer out;
-    ErrorFrame(out, request_.id, err, syscall_name, path);
+    ErrorFrame(out, id_, err, syscall_name, path);
     send_(out);
   }
 
-  const Request& request_;
+  const uint32_t id_;
+  const req::Remove& args_;
   Job& job_;
   const SendFrames& send_;
   const bool remove_;
@@ -885,9 +913,17 @@ class TreeJob {
 
 }  // namespace
 
-void TreeOp(const Request& request, int root_fd, Job& job,
-            const SendFrames& send) {
-  TreeJob tree(request, job, send);
+void StreamOp(uint32_t id, const req::Remove& args, int root_fd, Job& job,
+              const SendFrames& send) {
+  TreeJob tree(id, true, args, job, send);
+  tree.Run(root_fd);
+  tree.End();
+}
+
+void StreamOp(uint32_t id, const req::ChownTree& args, int root_fd, Job& job,
+              const SendFrames& send) {
+  const req::Remove same{args.flags, args.uid, args.gid, args.path};
+  TreeJob tree(id, false, same, job, send);
   tree.Run(root_fd);
   tree.End();
 }

@@ -76,8 +76,8 @@ struct Frame {
 
 class DiffWalk {
  public:
-  DiffWalk(const Request& request, Job& job, const SendFrames& send)
-      : request_(request), out_(request.id, kChunk, job, send), job_(job) {}
+  DiffWalk(uint32_t id, const req::Diff& args, Job& job, const SendFrames& send)
+      : args_(args), out_(id, kChunk, job, send), job_(job) {}
 
   // Depth first, each directory's items in key order.
   Step Run(int upper_fd, std::vector<Lower> lowers) {
@@ -124,7 +124,7 @@ class DiffWalk {
             int layer = -1) {
     failure.err = error;
     failure.syscall = syscall;
-    failure.path = (layer < 0 ? request_.path : request_.lowers[layer]) + rel;
+    failure.path = (layer < 0 ? args_.path : args_.lowers[layer]) + rel;
     return Step::kFail;
   }
 
@@ -395,7 +395,7 @@ class DiffWalk {
     return Step::kGo;
   }
 
-  const Request& request_;
+  const req::Diff& args_;
   FrameStream out_;
   Job& job_;
   DirReader dirs_;
@@ -407,26 +407,25 @@ class DiffWalk {
 
 }  // namespace
 
-void DiffOp(const Request& request, int root_fd, Job& job,
-            const SendFrames& send) {
-  Fd upper(OpenPath(root_fd, request.path, O_RDONLY | O_DIRECTORY));
+void StreamOp(uint32_t id, const req::Diff& args, int root_fd, Job& job,
+              const SendFrames& send) {
+  Fd upper(OpenPath(root_fd, args.path, O_RDONLY | O_DIRECTORY));
   if (upper.get() < 0) {
-    return SendLast(send, request.id, Step::kFail,
-                    {errno, "scandir", request.path});
+    return SendLast(send, id, Step::kFail, {errno, "scandir", args.path});
   }
-  std::vector<Lower> lowers(request.lowers.size());
+  std::vector<Lower> lowers(args.lowers.size());
   for (size_t i = 0; i < lowers.size(); i++) {
-    int fd = OpenPath(root_fd, request.lowers[i], O_RDONLY | O_DIRECTORY);
+    int fd = OpenPath(root_fd, args.lowers[i], O_RDONLY | O_DIRECTORY);
     if (fd >= 0) {
       lowers[i].dir = std::make_shared<DirFd>(fd);
     } else if (errno != ENOENT && errno != ENOTDIR) {
-      return SendLast(send, request.id, Step::kFail,
-                      {errno, "scandir", request.lowers[i]});
+      return SendLast(send, id, Step::kFail,
+                      {errno, "scandir", args.lowers[i]});
     }
   }
-  DiffWalk walk(request, job, send);
+  DiffWalk walk(id, args, job, send);
   Step step = walk.Run(upper.release(), std::move(lowers));
-  SendLast(send, request.id, step, walk.failure);
+  SendLast(send, id, step, walk.failure);
 }
 
 }  // namespace unshare_fs

@@ -27,7 +27,7 @@
 
 namespace unshare_fs {
 
-void DiffOp(const Request& request, int root_fd, Job& job,
-            const SendFrames& send);
+void StreamOp(uint32_t id, const req::Diff& args, int root_fd, Job& job,
+              const SendFrames& send);
 
 }  // namespace unshare_fs

@@ -263,18 +263,17 @@ ssize_t ReadChunk(int fd, char* buffer, size_t size, off_t offset, Job& job,
 
 }  // namespace
 
-void ReadOp(const Request& request, int root_fd, Job& job,
-            const SendFrames& send) {
+void StreamOp(uint32_t id, const req::ReadFile& args, int root_fd, Job& job,
+              const SendFrames& send) {
   ByteBuffer out;
-  const uint32_t id = request.id;
   auto fail = [&](int err, const char* syscall) {
     out.Clear();
-    ErrorFrame(out, id, err, syscall, request.path);
+    ErrorFrame(out, id, err, syscall, args.path);
     send(out);
   };
   // O_NONBLOCK: opening a FIFO does not wait for a writer, and reads of
   // FIFOs and devices wait in poll() below, where a cancel reaches them.
-  int fd = OpenPath(root_fd, request.path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+  int fd = OpenPath(root_fd, args.path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return fail(errno, "open");
   struct stat st;
   if (Fstat(fd, &st) != 0) {
@@ -288,17 +287,17 @@ void ReadOp(const Request& request, int root_fd, Job& job,
   }
   const bool regular = S_ISREG(st.st_mode);
   const bool fifo = S_ISFIFO(st.st_mode);
-  uint64_t end = request.end;
+  uint64_t end = args.end;
   if (regular && st.st_size > 0) {
     // Known size: refuse at once what node:fs refuses (ERR_FS_FILE_TOO_LARGE).
     // Files of /proc and /sys say 0 and are read to their end, as node does.
     uint64_t size = static_cast<uint64_t>(st.st_size);
     if (end > size) end = size;
-    if (end > request.start && end - request.start > request.limit) {
+    if (end > args.start && end - args.start > args.limit) {
       close(fd);
       return fail(EFBIG, "read");
     }
-  } else if (!regular && request.start > 0) {
+  } else if (!regular && args.start > 0) {
     close(fd);
     return fail(ESPIPE, "read");
   }
@@ -312,15 +311,15 @@ void ReadOp(const Request& request, int root_fd, Job& job,
     close(fd);
     return;
   }
-  std::unique_ptr<char[]> chunk(new char[request.chunk_bytes]);
-  uint64_t position = request.start;
+  std::unique_ptr<char[]> chunk(new char[args.chunk_bytes]);
+  uint64_t position = args.start;
   bool cancelled = false;
   while (position < end) {
     if (!job.TakeCredit()) {
       cancelled = true;
       break;
     }
-    uint64_t want = std::min<uint64_t>(request.chunk_bytes, end - position);
+    uint64_t want = std::min<uint64_t>(args.chunk_bytes, end - position);
     ssize_t n =
         ReadChunk(fd, chunk.get(), static_cast<size_t>(want),
                   regular ? static_cast<off_t>(position) : -1, job, fifo);
@@ -334,7 +333,7 @@ void ReadOp(const Request& request, int root_fd, Job& job,
       return fail(err, "read");
     }
     if (n == 0) break;
-    if (position - request.start + static_cast<uint64_t>(n) > request.limit) {
+    if (position - args.start + static_cast<uint64_t>(n) > args.limit) {
       close(fd);
       return fail(EFBIG, "read");
     }
@@ -373,6 +372,31 @@ void UnmountOp(ByteBuffer& out, uint32_t id, const std::string& target,
     return;
   }
   EndFrame(out, id);
+}
+
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::Lstat& args) {
+  StatOp(out, id, root_fd, args.path, false);
+}
+
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::Stat& args) {
+  StatOp(out, id, root_fd, args.path, true);
+}
+
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::Readlink& args) {
+  ReadlinkOp(out, id, root_fd, args.path);
+}
+
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::Xattrs& args) {
+  XattrsOp(out, id, root_fd, args.path);
+}
+
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::SetXattr& args) {
+  SetXattrOp(out, id, root_fd, args.path, args.name, args.value);
 }
 
 }  // namespace unshare_fs

@@ -34,13 +34,24 @@ void SetXattrOp(ByteBuffer& out, uint32_t id, int root_fd,
 // Sends whole frames; false once the client is gone.
 using SendFrames = std::function<bool(const ByteBuffer& frames)>;
 
-// Streams a file's bytes from request.start to request.end: a stat frame
-// (the open file's), then data frames, one per credit of `job`, then an end
+// The quick ops and set-xattr, as the server dispatches them.
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::Lstat& args);
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd, const req::Stat& args);
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::Readlink& args);
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::Xattrs& args);
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::SetXattr& args);
+
+// Streams a file's bytes from args.start to args.end: a stat frame (the
+// open file's), then data frames, one per credit of `job`, then an end
 // frame (flagged when cancelled); or an error.  Opens non-blocking and waits
 // for readiness with the job's cancel, so a FIFO or a device costs only this
-// request; EFBIG once more than request.limit bytes would be read.
-void ReadOp(const Request& request, int root_fd, Job& job,
-            const SendFrames& send);
+// request; EFBIG once more than args.limit bytes would be read.
+void StreamOp(uint32_t id, const req::ReadFile& args, int root_fd, Job& job,
+              const SendFrames& send);
 void MountOp(ByteBuffer& out, uint32_t id, const std::string& source,
              const std::string& target, const std::string& fstype,
              uint64_t flags, const std::string& data);

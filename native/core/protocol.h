@@ -1,7 +1,9 @@
 // Wire format shared by the in-process server thread, the namespace worker
-// and the TypeScript decoder.  lib/protocol.ts mirrors these constants; the
-// addon exports them (binding.cc) and a test compares the two, and the
-// ready frame and the loader check kProtocolVersion.
+// and the TypeScript side.  This file is the one source: the addon exports
+// its constants and op table (binding.cc), scripts/gen-protocol.js writes
+// lib/wire/protocol.generated.ts from it (`npm run lint` fails when that
+// file is stale), and test/protocol.test.ts compares the addon's table with
+// the generated one; the ready frame and the loader check kProtocolVersion.
 //
 // Every frame, in both directions:  u32 length (of what follows), u32 id,
 // u8 op-or-kind, u8 flags, u16 reserved, payload.  All integers are little
@@ -22,65 +24,93 @@ namespace unshare_fs {
 // Bump whenever a frame's layout or meaning changes.
 constexpr uint32_t kProtocolVersion = 6;
 
-constexpr size_t kFrameHeader = 12;  // length + id + op + flags + reserved
+constexpr uint32_t kFrameHeader = 12;  // length + id + op + flags + reserved
 // Requests longer than this are answered with E2BIG and skipped; the stream
 // goes on.  Paths are at most PATH_MAX long, so no valid request is this big.
 constexpr uint32_t kMaxRequest = 64 * 1024;
 
+// How the server runs a request (server.cc dispatches on it):
+enum class OpKind : uint8_t {
+  kQuick = 1,    // a syscall or two: run by the thread that reads the socket
+  kSingle = 2,   // one answer, from a request thread
+  kStream = 3,   // a job: credit, cancel and a write's data reach it
+  kControl = 4,  // for a running job or the server, answered by the reader
+};
+
+// The op table: X(name, number, kind, fields), each field F(type, name) in
+// the order the payload carries them.  Types: u32, u64, i64 (little
+// endian); str (u32 length, bytes); strs (u32 count, that many str); path
+// (the rest of the frame: not empty, no NUL); bytes (the rest of the
+// frame).  request.h makes a struct per op from it, request.cc its parser,
+// binding.cc its exported table, scripts/gen-protocol.js the TypeScript.
+//
+// Changes are answered by an end frame or an error; their ids (uid, gid)
+// are the server's own (the ids seen inside the namespace) and kNoId
+// leaves one unchanged.  A write: the client then sends data frames (at
+// most `window` ahead of the credit frames the server answers each with)
+// and a write-end frame.  Tree jobs (remove, chown-tree) are answered by
+// progress frames, entry-error frames (with kTreeKeepGoing), and an end
+// frame carrying u64 entries done, u64 entry errors.  Xattrs are those of
+// an entry itself (a final symlink not followed), answered by one data
+// frame of records u32 name length, name, u32 value length, value.  Mknod
+// makes a device, a FIFO or an overlay whiteout (a character device 0/0),
+// `mode` carrying the type bits.  Tar: the tree under a directory as a
+// POSIX tar stream (tar.h), data frames one per credit, then an end frame
+// (flagged when cancelled) or an error.  Diff: what an overlay upper dir
+// (`path`) changed against its lower dirs (top first, diff.h), data frames
+// of change records one per credit, then an end frame or an error.  Read:
+// a stat frame of the open file, data frames, an end frame; `end` is
+// exclusive (kToEnd for the whole file), EFBIG once more than `limit`
+// would be read.
+#define UNSHARE_FS_OPS(X)                                                      \
+  X(Lstat, 1, kQuick, F(path, path))                                           \
+  X(Stat, 2, kQuick, F(path, path))                                            \
+  X(Readlink, 3, kQuick, F(path, path))                                        \
+  X(ReadFile, 4, kStream,                                                      \
+    F(u64, start) F(u64, end) F(u64, limit) F(u32, window) F(u32, chunk_bytes) \
+        F(path, path))                                                         \
+  X(Walk, 5, kStream,                                                          \
+    F(u32, max_depth) F(u32, stat_mask) F(u32, flags) F(u32, window)           \
+        F(u32, batch_bytes) F(strs, excludes) F(path, path))                   \
+  X(Credit, 6, kControl, F(u32, credit))                                       \
+  X(Cancel, 7, kControl, )                                                     \
+  X(Mount, 8, kSingle,                                                         \
+    F(u64, flags) F(str, source) F(str, target) F(str, fstype) F(str, data))   \
+  X(Unmount, 9, kSingle, F(u32, flags) F(path, target))                        \
+  X(SetRoot, 10, kSingle, F(path, path))                                       \
+  X(Mkdir, 11, kSingle,                                                        \
+    F(u32, mode) F(u32, flags) F(u32, uid) F(u32, gid) F(path, path))          \
+  X(Unlink, 12, kSingle, F(path, path))                                        \
+  X(Rmdir, 13, kSingle, F(path, path))                                         \
+  X(Rename, 14, kSingle, F(str, from) F(str, to))                              \
+  X(Link, 15, kSingle, F(str, existing) F(str, new_path))                      \
+  X(Symlink, 16, kSingle, F(str, target) F(str, path))                         \
+  X(Chmod, 17, kSingle, F(u32, mode) F(path, path))                            \
+  X(Chown, 18, kSingle, F(u32, uid) F(u32, gid) F(u32, flags) F(path, path))   \
+  X(Utimes, 19, kSingle,                                                       \
+    F(i64, atime_sec) F(u32, atime_nsec) F(i64, mtime_sec) F(u32, mtime_nsec)  \
+        F(u32, flags) F(path, path))                                           \
+  X(Truncate, 20, kSingle, F(u64, length) F(path, path))                       \
+  X(Write, 21, kStream,                                                        \
+    F(u32, flags) F(u32, mode) F(u32, uid) F(u32, gid) F(u32, window)          \
+        F(path, path))                                                         \
+  X(WriteData, 22, kControl, F(bytes, data))                                   \
+  X(WriteEnd, 23, kControl, )                                                  \
+  X(Remove, 24, kStream, F(u32, flags) F(u32, uid) F(u32, gid) F(path, path))  \
+  X(ChownTree, 25, kStream,                                                    \
+    F(u32, flags) F(u32, uid) F(u32, gid) F(path, path))                       \
+  X(Xattrs, 26, kQuick, F(path, path))                                         \
+  X(Mknod, 27, kSingle,                                                        \
+    F(u32, mode) F(u64, rdev) F(u32, uid) F(u32, gid) F(path, path))           \
+  X(SetXattr, 28, kSingle, F(str, name) F(str, value) F(str, path))            \
+  X(Tar, 29, kStream,                                                          \
+    F(u32, flags) F(u32, window) F(u32, chunk_bytes) F(path, path))            \
+  X(Diff, 30, kStream, F(u32, window) F(strs, lowers) F(path, path))
+
 enum class Op : uint8_t {
-  kLstat = 1,
-  kStat = 2,
-  kReadlink = 3,
-  kReadFile = 4,
-  kWalk = 5,
-  kCredit = 6,
-  kCancel = 7,
-  kMount = 8,
-  kUnmount = 9,
-  kSetRoot = 10,  // resolve later paths inside this directory (once)
-  // Changes, answered by an end frame or an error.  Ids are the server's
-  // own (the ids seen inside the namespace); kNoId leaves one unchanged.
-  kMkdir = 11,     // u32 mode, u32 mkdir flags, u32 uid, u32 gid, path
-  kUnlink = 12,    // path
-  kRmdir = 13,     // path
-  kRename = 14,    // strings: from, to
-  kLink = 15,      // strings: existing, new
-  kSymlink = 16,   // strings: target, path
-  kChmod = 17,     // u32 mode, path
-  kChown = 18,     // u32 uid, u32 gid, u32 change flags, path
-  kUtimes = 19,    // i64 atime s, u32 ns, i64 mtime s, u32 ns, u32 flags, path
-  kTruncate = 20,  // u64 length, path
-  // A write: u32 write flags, u32 mode, u32 uid, u32 gid, u32 window, path.
-  // The client then sends data frames (at most `window` ahead of the
-  // credit frames the server answers each with) and a write-end frame.
-  kWrite = 21,
-  kWriteData = 22,  // payload: the bytes
-  kWriteEnd = 23,
-  // Tree jobs: u32 tree flags, u32 uid, u32 gid, path.  Answered by
-  // progress frames, entry-error frames (with kTreeKeepGoing), and an end
-  // frame carrying u64 entries done, u64 entry errors.
-  kRemove = 24,
-  kChownTree = 25,
-  // Extended attributes of an entry itself (a final symlink not followed):
-  // answered by one data frame of records u32 name length, name, u32 value
-  // length, value; empty where the filesystem has none.
-  kXattrs = 26,
-  // A device, a FIFO (or an overlay whiteout: a character device 0/0):
-  // u32 mode (the type bits and 07777), u64 rdev, u32 uid, u32 gid, path.
-  kMknod = 27,
-  // Sets one extended attribute of an entry itself: strings name, value,
-  // path.
-  kSetXattr = 28,
-  // The tree under a directory as a POSIX tar stream (tar.h): u32 tar
-  // flags, u32 window, u32 chunk bytes, path.  Answered by data frames,
-  // one per credit, then an end frame (flagged when cancelled); or an
-  // error, which ends the stream wherever it comes.
-  kTar = 29,
-  // What an overlay upper dir changed against its lower dirs (diff.h):
-  // u32 window, u32 lower count, that many strings (top first), then the
-  // upper dir's path.  Answered by data frames of change records, one per
-  // credit, then an end frame; or an error.
-  kDiff = 30,
+#define X(name, number, kind, fields) k##name = number,
+  UNSHARE_FS_OPS(X)
+#undef X
 };
 
 constexpr uint32_t kNoId = UINT32_MAX;
@@ -114,17 +144,18 @@ enum TarFlag : uint32_t {
 // deleted), 'd' for a directory or '-', the path as seen inside ("/a/b"),
 // NUL.  Records come sorted by path (bytes compared), and a data frame
 // holds whole records.
+
 // Lower dirs a diff takes at most (overlay stacks 500 at most).
 constexpr uint32_t kMaxLowers = 500;
 // Entries done between two progress frames.
 constexpr uint32_t kProgressEvery = 1024;
 
-// A read request's answer: a stat frame of the open file, data frames, an
-// end frame.  Its fields, before its path: u64 start, u64 end (exclusive,
-// kToEnd for the whole file), u64 limit (EFBIG once more would be read),
-// u32 window (data frames sent ahead of credit), u32 chunk bytes.
+// A read's `end` for the whole file.
 constexpr uint64_t kToEnd = UINT64_MAX;
+// Most bytes a data frame of a read or a tar may hold, and fewest (a tar's).
 constexpr uint32_t kMaxChunk = 1u << 20;
+constexpr uint32_t kMinTarChunk = 4096;
+// Most frames a stream may send ahead of its credit.
 constexpr uint32_t kMaxWindow = 64;
 
 enum class Reply : uint8_t {
@@ -142,18 +173,30 @@ enum class Reply : uint8_t {
 // Flags of an end frame.
 constexpr uint8_t kEndCancelled = 1;  // cut short: not the whole answer
 
-constexpr size_t kBatchHeader = 8;  // names offset + batch flags
+constexpr uint32_t kBatchHeader = 8;  // names offset + batch flags
 // Batch flags.
 constexpr uint32_t kBatchNamesAscii = 1u << 0;  // every name is 7-bit ASCII
+// A walk's batch bytes: at least, at most, and what lib/ asks for.
+constexpr uint32_t kMinBatchBytes = 4096;
+constexpr uint32_t kMaxBatchBytes = 8u << 20;
+constexpr uint32_t kWalkBatchBytes = 64 * 1024;
+// Batches lib/ lets a walk send ahead of its consumer: room for the walker
+// while the consumer's code warms up.
+constexpr uint32_t kWalkWindow = 32;
+// The server's socket send buffer: a walk's whole window fits, so walker
+// threads do not block in sendmsg while the client is busy (JIT warm-up,
+// GC).  The kernel caps it at net.core.wmem_max.
+constexpr uint32_t kSendBufferBytes = kWalkWindow * kWalkBatchBytes;
 
-enum class Record : uint8_t {
+enum class RecordTag : uint8_t {
   kDir = 1,    // u8 tag, u8 0, u16 depth, u32 len, relative path bytes
   kEntry = 2,  // u8 tag, u8 d_type, u16 name len, stat fields (name: below)
   kError = 3,  // u8 tag, u8 0, u16 syscall len, i32 errno, u32 path len,
                // syscall, relative path
 };
 
-// Stat fields, in the order they are packed in an entry record.
+// Stat fields, in the order they are packed in an entry record and in a
+// stat frame (which has them all).
 enum StatField : uint32_t {
   kMode = 1u << 0,    // u32
   kUid = 1u << 1,     // u32
@@ -169,13 +212,14 @@ enum StatField : uint32_t {
   kCtime = 1u << 11,  // i64 seconds, u32 nanoseconds
   kAllStat = (1u << 12) - 1,
 };
+// Bytes of each stat field, bit by bit, and of them all.
+constexpr uint32_t kStatFieldBytes[] = {4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12};
+constexpr uint32_t kAllStatBytes = 96;
 
-// A walk request: u32 max depth, u32 stat mask, u32 walk flags, u32 window,
-// u32 batch bytes, u32 exclude count, that many strings (u32 length, bytes:
-// fnmatch(3) patterns, matched against an entry's name, or with a '/'
-// against its path below the root, a leading '/' standing for the root),
-// then the root's path.  An excluded
-// entry is not listed, and an excluded directory is not opened.
+// A walk's excludes are fnmatch(3) patterns, matched against an entry's
+// name, or with a '/' against its path below the root, a leading '/'
+// standing for the root.  An excluded entry is not listed, and an excluded
+// directory is not opened.
 constexpr uint32_t kMaxExcludes = 256;
 constexpr uint32_t kMaxExcludeBytes = 4095;  // one pattern, PATH_MAX less NUL
 
@@ -187,5 +231,87 @@ enum WalkFlag : uint32_t {
   kThreadsMask = 0xffu << 8,
 };
 constexpr uint32_t kMaxWalkThreads = 16;
+
+// What a Port (binding.cc) calls back with: libuv's readiness bits.
+constexpr uint32_t kPortReadable = 1;
+constexpr uint32_t kPortWritable = 2;
+
+// What the addon exports (binding.cc): every constant and enum member
+// above.  scripts/gen-protocol.js fails when one is left out here.
+#define UNSHARE_FS_CONSTANTS(C) \
+  C(kProtocolVersion)           \
+  C(kFrameHeader)               \
+  C(kMaxRequest)                \
+  C(kNoId)                      \
+  C(kMkdirRecursive)            \
+  C(kNoFollow)                  \
+  C(kMaxLowers)                 \
+  C(kProgressEvery)             \
+  C(kToEnd)                     \
+  C(kMaxChunk)                  \
+  C(kMinTarChunk)               \
+  C(kMaxWindow)                 \
+  C(kEndCancelled)              \
+  C(kBatchHeader)               \
+  C(kBatchNamesAscii)           \
+  C(kMinBatchBytes)             \
+  C(kMaxBatchBytes)             \
+  C(kWalkBatchBytes)            \
+  C(kWalkWindow)                \
+  C(kSendBufferBytes)           \
+  C(kStatFieldBytes)            \
+  C(kAllStatBytes)              \
+  C(kMaxExcludes)               \
+  C(kMaxExcludeBytes)           \
+  C(kMaxWalkThreads)            \
+  C(kPortReadable)              \
+  C(kPortWritable)
+#define UNSHARE_FS_ENUMS(E)     \
+  E(OpKind, kQuick)             \
+  E(OpKind, kSingle)            \
+  E(OpKind, kStream)            \
+  E(OpKind, kControl)           \
+  E(WriteFlag, kWriteTruncate)  \
+  E(WriteFlag, kWriteAppend)    \
+  E(WriteFlag, kWriteExclusive) \
+  E(TreeFlag, kTreeRecursive)   \
+  E(TreeFlag, kTreeForce)       \
+  E(TreeFlag, kTreeKeepGoing)   \
+  E(TreeFlag, kTreeAllowRoot)   \
+  E(TreeFlag, kTreeCrossMounts) \
+  E(TarFlag, kTarXattrs)        \
+  E(TarFlag, kTarLayer)         \
+  E(TarFlag, kTarCopy)          \
+  E(Reply, kStat)               \
+  E(Reply, kData)               \
+  E(Reply, kBatch)              \
+  E(Reply, kEnd)                \
+  E(Reply, kError)              \
+  E(Reply, kReady)              \
+  E(Reply, kCredit)             \
+  E(Reply, kProgress)           \
+  E(Reply, kEntryError)         \
+  E(RecordTag, kDir)            \
+  E(RecordTag, kEntry)          \
+  E(RecordTag, kError)          \
+  E(StatField, kMode)           \
+  E(StatField, kUid)            \
+  E(StatField, kGid)            \
+  E(StatField, kNlink)          \
+  E(StatField, kSize)           \
+  E(StatField, kIno)            \
+  E(StatField, kDev)            \
+  E(StatField, kRdev)           \
+  E(StatField, kBlocks)         \
+  E(StatField, kAtime)          \
+  E(StatField, kMtime)          \
+  E(StatField, kCtime)          \
+  E(StatField, kAllStat)        \
+  E(WalkFlag, kOneFileSystem)   \
+  E(WalkFlag, kThreadsShift)    \
+  E(WalkFlag, kThreadsMask)
+
+static_assert(sizeof kStatFieldBytes / sizeof kStatFieldBytes[0] == 12);
+static_assert(kAllStatBytes == 4 * 4 + 4 * 8 + 12 + 3 * 12);
 
 }  // namespace unshare_fs

@@ -3,32 +3,51 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
 namespace unshare_fs {
 namespace {
 
-// Reads little-endian fields out of one request's payload.
+bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
+
+// A path the server may open: not empty, no NUL.
+bool GoodPath(const std::string& s) { return !s.empty() && !HasNul(s); }
+
+// Reads little-endian fields out of one request's payload, one method per
+// field type of the op table (protocol.h).
 class Reader {
  public:
   Reader(const uint8_t* p, size_t n) : p_(p), n_(n) {}
-  bool U32(uint32_t& v) { return Take(&v, 4); }
-  bool U64(uint64_t& v) { return Take(&v, 8); }
-  bool I64(int64_t& v) { return Take(&v, 8); }
-  bool String(std::string& s) {
+  bool u32(uint32_t& v) { return Take(&v, 4); }
+  bool u64(uint64_t& v) { return Take(&v, 8); }
+  bool i64(int64_t& v) { return Take(&v, 8); }
+  bool str(std::string& s) {
     uint32_t len;
-    if (!U32(len) || len > n_) return false;
+    if (!u32(len) || len > n_) return false;
     s.assign(reinterpret_cast<const char*>(p_), len);
     p_ += len;
     n_ -= len;
     return true;
   }
-  std::string Rest() {
-    std::string s(reinterpret_cast<const char*>(p_), n_);
-    n_ = 0;
-    return s;
+  // A count, then that many strings.  Each takes 4 bytes at least, so a
+  // count past what the frame holds fails before anything is allocated.
+  bool strs(std::vector<std::string>& v) {
+    uint32_t count;
+    if (!u32(count) || count > n_ / 4) return false;
+    v.resize(count);
+    for (std::string& s : v) {
+      if (!str(s)) return false;
+    }
+    return true;
   }
+  bool bytes(std::string& s) {
+    s.assign(reinterpret_cast<const char*>(p_), n_);
+    n_ = 0;
+    return true;
+  }
+  bool path(std::string& s) { return bytes(s) && GoodPath(s); }
 
  private:
   bool Take(void* v, size_t k) {
@@ -42,10 +61,68 @@ class Reader {
   size_t n_;
 };
 
-bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
+bool GoodWindow(uint32_t window) { return window > 0 && window <= kMaxWindow; }
+bool GoodMode(uint32_t mode) { return (mode & ~07777u) == 0; }
 
-// A path the server may open: not empty, no NUL.
-bool GoodPath(const std::string& s) { return !s.empty() && !HasNul(s); }
+// What an op's fields must hold beyond their types; true when they do.
+template <typename Args>
+bool Check(const Args&) {
+  return true;
+}
+bool Check(const req::ReadFile& a) {
+  return GoodWindow(a.window) && a.chunk_bytes > 0 &&
+         a.chunk_bytes <= kMaxChunk && a.start <= a.end;
+}
+bool Check(const req::Tar& a) {
+  return GoodWindow(a.window) && a.chunk_bytes >= kMinTarChunk &&
+         a.chunk_bytes <= kMaxChunk &&
+         (a.flags & ~uint32_t{kTarXattrs | kTarLayer | kTarCopy}) == 0;
+}
+bool Check(const req::Diff& a) {
+  if (!GoodWindow(a.window) || a.lowers.size() > kMaxLowers) return false;
+  return std::all_of(a.lowers.begin(), a.lowers.end(), GoodPath);
+}
+bool Check(const req::Walk& a) {
+  if (!GoodWindow(a.window) || a.batch_bytes < kMinBatchBytes ||
+      a.batch_bytes > kMaxBatchBytes ||
+      (a.stat_mask & ~uint32_t{kAllStat}) != 0 ||
+      a.excludes.size() > kMaxExcludes) {
+    return false;
+  }
+  return std::all_of(
+      a.excludes.begin(), a.excludes.end(), [](const std::string& pattern) {
+        return GoodPath(pattern) && pattern.size() <= kMaxExcludeBytes;
+      });
+}
+bool Check(const req::Mount& a) {
+  return GoodPath(a.target) && !HasNul(a.source) && !HasNul(a.fstype) &&
+         !HasNul(a.data);
+}
+bool Check(const req::Mkdir& a) { return GoodMode(a.mode); }
+bool Check(const req::Rename& a) { return GoodPath(a.from) && GoodPath(a.to); }
+bool Check(const req::Link& a) {
+  return GoodPath(a.existing) && GoodPath(a.new_path);
+}
+// A symlink's target is any bytes but NUL (it may be empty only where the
+// kernel says so: ENOENT).
+bool Check(const req::Symlink& a) {
+  return !HasNul(a.target) && GoodPath(a.path);
+}
+bool Check(const req::Chmod& a) { return GoodMode(a.mode); }
+bool Check(const req::Utimes& a) {
+  return a.atime_nsec < 1000000000 && a.mtime_nsec < 1000000000;
+}
+bool Check(const req::Mknod& a) {
+  const uint32_t type = a.mode & ~07777u;
+  return type == S_IFCHR || type == S_IFBLK || type == S_IFIFO;
+}
+bool Check(const req::SetXattr& a) {
+  return GoodPath(a.path) && !a.name.empty() && !HasNul(a.name);
+}
+bool Check(const req::Truncate& a) { return a.length <= INT64_MAX; }
+bool Check(const req::Write& a) {
+  return GoodWindow(a.window) && GoodMode(a.mode);
+}
 
 }  // namespace
 
@@ -115,190 +192,18 @@ int ParseRequest(const Frame& frame, Request& request) {
   if (frame.oversized) return E2BIG;
   Reader r(frame.payload.data(), frame.payload.size());
   switch (request.op) {
-    case Op::kLstat:
-    case Op::kStat:
-    case Op::kReadlink:
-    case Op::kXattrs:
-    case Op::kSetRoot:
-      request.path = r.Rest();
-      return GoodPath(request.path) ? 0 : EINVAL;
-    case Op::kReadFile:
-      if (!r.U64(request.start) || !r.U64(request.end) ||
-          !r.U64(request.limit) || !r.U32(request.window) ||
-          !r.U32(request.chunk_bytes)) {
-        return EINVAL;
-      }
-      if (request.window == 0 || request.window > kMaxWindow ||
-          request.chunk_bytes == 0 || request.chunk_bytes > kMaxChunk ||
-          request.start > request.end) {
-        return EINVAL;
-      }
-      request.path = r.Rest();
-      return GoodPath(request.path) ? 0 : EINVAL;
-    case Op::kTar:
-      if (!r.U32(request.flags) || !r.U32(request.window) ||
-          !r.U32(request.chunk_bytes)) {
-        return EINVAL;
-      }
-      if (request.window == 0 || request.window > kMaxWindow ||
-          request.chunk_bytes < 4096 || request.chunk_bytes > kMaxChunk ||
-          (request.flags & ~uint32_t{kTarXattrs | kTarLayer | kTarCopy}) != 0) {
-        return EINVAL;
-      }
-      request.path = r.Rest();
-      return GoodPath(request.path) ? 0 : EINVAL;
-    case Op::kDiff: {
-      uint32_t count;
-      if (!r.U32(request.window) || !r.U32(count) || request.window == 0 ||
-          request.window > kMaxWindow || count > kMaxLowers) {
-        return EINVAL;
-      }
-      request.lowers.resize(count);
-      for (std::string& lower : request.lowers) {
-        if (!r.String(lower) || !GoodPath(lower)) return EINVAL;
-      }
-      request.path = r.Rest();
-      return GoodPath(request.path) ? 0 : EINVAL;
-    }
-    case Op::kWalk:
-      if (!r.U32(request.max_depth) || !r.U32(request.stat_mask) ||
-          !r.U32(request.flags) || !r.U32(request.window) ||
-          !r.U32(request.batch_bytes)) {
-        return EINVAL;
-      }
-      if (request.window == 0 || request.window > kMaxWindow ||
-          request.batch_bytes < 4096 || request.batch_bytes > (8u << 20) ||
-          (request.stat_mask & ~uint32_t{kAllStat}) != 0) {
-        return EINVAL;
-      }
-      {
-        uint32_t count;
-        if (!r.U32(count) || count > kMaxExcludes) return EINVAL;
-        request.excludes.resize(count);
-        for (std::string& pattern : request.excludes) {
-          if (!r.String(pattern) || !GoodPath(pattern) ||
-              pattern.size() > kMaxExcludeBytes) {
-            return EINVAL;
-          }
-        }
-      }
-      request.path = r.Rest();
-      return GoodPath(request.path) ? 0 : EINVAL;
-    case Op::kCredit:
-      return r.U32(request.credit) ? 0 : EINVAL;
-    case Op::kCancel:
-      return 0;
-    case Op::kMount:
-      if (!r.U64(request.mount_flags) || !r.String(request.source) ||
-          !r.String(request.path) || !r.String(request.fstype) ||
-          !r.String(request.data)) {
-        return EINVAL;
-      }
-      if (!GoodPath(request.path) || HasNul(request.source) ||
-          HasNul(request.fstype) || HasNul(request.data)) {
-        return EINVAL;
-      }
-      return 0;
-    case Op::kUnmount:
-      if (!r.U32(request.unmount_flags)) return EINVAL;
-      request.path = r.Rest();
-      return GoodPath(request.path) ? 0 : EINVAL;
-    case Op::kUnlink:
-    case Op::kRmdir:
-      request.path = r.Rest();
-      return GoodPath(request.path) ? 0 : EINVAL;
-    case Op::kMkdir:
-      if (!r.U32(request.mode) || !r.U32(request.change_flags) ||
-          !r.U32(request.uid) || !r.U32(request.gid)) {
-        return EINVAL;
-      }
-      request.path = r.Rest();
-      return GoodPath(request.path) && (request.mode & ~07777u) == 0 ? 0
-                                                                     : EINVAL;
-    case Op::kRename:
-    case Op::kLink:
-    case Op::kSymlink:
-      // A symlink's target is any bytes but NUL (it may be empty only
-      // where the kernel says so: ENOENT).
-      if (!r.String(request.source) || !r.String(request.path)) return EINVAL;
-      if (request.op == Op::kSymlink) {
-        request.target = std::move(request.source);
-        request.source.clear();
-        return HasNul(request.target) || !GoodPath(request.path) ? EINVAL : 0;
-      }
-      return GoodPath(request.source) && GoodPath(request.path) ? 0 : EINVAL;
-    case Op::kChmod:
-      if (!r.U32(request.mode)) return EINVAL;
-      request.path = r.Rest();
-      return GoodPath(request.path) && (request.mode & ~07777u) == 0 ? 0
-                                                                     : EINVAL;
-    case Op::kChown:
-      if (!r.U32(request.uid) || !r.U32(request.gid) ||
-          !r.U32(request.change_flags)) {
-        return EINVAL;
-      }
-      request.path = r.Rest();
-      return GoodPath(request.path) ? 0 : EINVAL;
-    case Op::kUtimes:
-      if (!r.I64(request.atime_sec) || !r.U32(request.atime_nsec) ||
-          !r.I64(request.mtime_sec) || !r.U32(request.mtime_nsec) ||
-          !r.U32(request.change_flags)) {
-        return EINVAL;
-      }
-      if (request.atime_nsec >= 1000000000 ||
-          request.mtime_nsec >= 1000000000) {
-        return EINVAL;
-      }
-      request.path = r.Rest();
-      return GoodPath(request.path) ? 0 : EINVAL;
-    case Op::kMknod: {
-      if (!r.U32(request.mode) || !r.U64(request.rdev) || !r.U32(request.uid) ||
-          !r.U32(request.gid)) {
-        return EINVAL;
-      }
-      const uint32_t type = request.mode & ~07777u;
-      if (type != S_IFCHR && type != S_IFBLK && type != S_IFIFO) return EINVAL;
-      request.path = r.Rest();
-      return GoodPath(request.path) ? 0 : EINVAL;
-    }
-    case Op::kSetXattr:
-      if (!r.String(request.source) || !r.String(request.data) ||
-          !r.String(request.path)) {
-        return EINVAL;
-      }
-      return GoodPath(request.path) && !request.source.empty() &&
-                     !HasNul(request.source)
-                 ? 0
-                 : EINVAL;
-    case Op::kTruncate:
-      if (!r.U64(request.length) || request.length > INT64_MAX) return EINVAL;
-      request.path = r.Rest();
-      return GoodPath(request.path) ? 0 : EINVAL;
-    case Op::kWrite:
-      if (!r.U32(request.change_flags) || !r.U32(request.mode) ||
-          !r.U32(request.uid) || !r.U32(request.gid) ||
-          !r.U32(request.window)) {
-        return EINVAL;
-      }
-      if (request.window == 0 || request.window > kMaxWindow ||
-          (request.mode & ~07777u) != 0) {
-        return EINVAL;
-      }
-      request.path = r.Rest();
-      return GoodPath(request.path) ? 0 : EINVAL;
-    case Op::kWriteData:
-      request.data = r.Rest();
-      return 0;
-    case Op::kWriteEnd:
-      return 0;
-    case Op::kRemove:
-    case Op::kChownTree:
-      if (!r.U32(request.change_flags) || !r.U32(request.uid) ||
-          !r.U32(request.gid)) {
-        return EINVAL;
-      }
-      request.path = r.Rest();
-      return GoodPath(request.path) ? 0 : EINVAL;
+#define F(type, name) \
+  if (!r.type(args.name)) return EINVAL;
+#define X(name, number, kind, fields)       \
+  case Op::k##name: {                       \
+    req::name args;                         \
+    fields if (!Check(args)) return EINVAL; \
+    request.args = std::move(args);         \
+    return 0;                               \
+  }
+    UNSHARE_FS_OPS(X)
+#undef X
+#undef F
   }
   return ENOSYS;
 }

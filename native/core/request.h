@@ -1,11 +1,12 @@
 // Requests as the server reads them: a byte stream cut into frames, and a
-// frame parsed into a Request.  Pure code over bytes (no syscalls), so that
-// a fuzzer can drive it alone (native/fuzz/).
+// frame parsed into a Request of the op's own type.  Pure code over bytes (no
+// syscalls), so that a fuzzer can drive it alone (native/fuzz/).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "protocol.h"
@@ -37,39 +38,69 @@ class FrameSplitter {
   uint64_t skip_ = 0;  // bytes of an oversized frame still to drop
 };
 
+// The C++ type of each field type of the op table (protocol.h).
+namespace field {
+using u32 = uint32_t;
+using u64 = uint64_t;
+using i64 = int64_t;
+using str = std::string;
+using strs = std::vector<std::string>;
+using path = std::string;
+using bytes = std::string;
+}  // namespace field
+
+// One struct per op, its fields named for what they mean to that op (a
+// rename's `from` and `to`, a symlink's `target` and `path`), made from the
+// op table so that the parser, the fuzz encoder, the addon's test export and
+// the TypeScript layout cannot disagree.
+namespace req {
+#define F(type, name) field::type name{};
+#define X(name, number, kind, fields)                    \
+  struct name {                                          \
+    static constexpr Op kOp = Op::k##name;               \
+    static constexpr OpKind kKind = OpKind::kind;        \
+    fields bool operator==(const name&) const = default; \
+  };
+UNSHARE_FS_OPS(X)
+#undef X
+#undef F
+}  // namespace req
+
+// A parsed request: its id, its op, and the op's fields (monostate when
+// the frame could not be parsed).
 struct Request {
   uint32_t id = 0;
   Op op{};
-  std::string path;  // every request but credit and cancel names one
-  // Walk.
-  uint32_t max_depth = 0, stat_mask = 0, flags = 0;
-  uint32_t window = 0, batch_bytes = 0;
-  std::vector<std::string> excludes;  // fnmatch(3) patterns
-  // Read.
-  uint64_t start = 0, end = kToEnd, limit = 0;
-  uint32_t chunk_bytes = 0;
-  // Credit.
-  uint32_t credit = 0;
-  // Mount.
-  uint64_t mount_flags = 0;
-  std::string source, fstype, data;
-  // Unmount.
-  uint32_t unmount_flags = 0;
-  // Changes: mkdir, chmod, chown, utimes, truncate, write, tree jobs.
-  // `target` is a rename's or link's new path, a symlink's path.  A write
-  // data frame's bytes are in `data`.
-  std::string target;
-  uint32_t mode = 0, change_flags = 0;
-  uint32_t uid = kNoId, gid = kNoId;
-  int64_t atime_sec = 0, mtime_sec = 0;
-  uint32_t atime_nsec = 0, mtime_nsec = 0;
-  uint64_t length = 0;
-  uint64_t rdev = 0;  // mknod
-  // Diff: the lower dirs, top first (the upper dir is `path`).
-  std::vector<std::string> lowers;
+  std::variant<std::monostate
+#define X(name, number, kind, fields) , req::name
+                   UNSHARE_FS_OPS(X)
+#undef X
+               >
+      args;
+
+  template <typename T>
+  const T& As() const {
+    return std::get<T>(args);
+  }
+  template <typename T>
+  T& As() {
+    return std::get<T>(args);
+  }
 
   bool operator==(const Request&) const = default;
 };
+
+// How the server runs `op` (the table's kind); 0 for an unknown op.
+constexpr OpKind KindOf(Op op) {
+  switch (op) {
+#define X(name, number, kind, fields) \
+  case Op::k##name:                   \
+    return OpKind::kind;
+    UNSHARE_FS_OPS(X)
+#undef X
+  }
+  return OpKind{};
+}
 
 // Parses a frame into `request`.  Returns 0, or the errno to answer with:
 // EINVAL for a malformed payload (fields missing, a NUL in a path, an empty

@@ -20,7 +20,9 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "change.h"
@@ -35,7 +37,6 @@ namespace unshare_fs {
 namespace {
 
 constexpr long kSpinNanos = 100 * 1000;
-constexpr int kSendBufferBytes = 2 << 20;
 // Request threads of one server: what many blocked requests can hold.
 constexpr unsigned kMaxThreads = 32;
 // Extra walker threads of all walks of one server together.
@@ -64,18 +65,15 @@ int64_t NowNanos() {
   return int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
 }
 
-// Requests that run as jobs: credit, cancel and (a write) data reach them
-// while they run.
-bool IsStream(Op op) {
-  return op == Op::kWalk || op == Op::kReadFile || op == Op::kWrite ||
-         op == Op::kRemove || op == Op::kChownTree || op == Op::kTar ||
-         op == Op::kDiff;
-}
-
-// Requests answered with one syscall or two: run by the reading thread.
-bool IsQuick(Op op) {
-  return op == Op::kLstat || op == Op::kStat || op == Op::kReadlink ||
-         op == Op::kXattrs;
+// The window of a streaming request's fields: the credit its job starts
+// with (0 for tree jobs, which send progress without credit).
+template <typename Args>
+uint32_t WindowOf(const Args& args) {
+  if constexpr (requires { args.window; }) {
+    return args.window;
+  } else {
+    return 0;
+  }
 }
 
 // Leader/followers: one thread at a time reads the socket.  A quick request
@@ -93,11 +91,10 @@ class Server : public std::enable_shared_from_this<Server> {
  public:
   Server(int fd, const ServeOptions& options)
       : fd_(fd), options_(options), read_buffer_(new uint8_t[kReadBytes]) {
-    // A walk's credit window (WALK_WINDOW batches in lib/walk-stream.ts)
-    // must fit in the socket: with the default send buffer (about three
-    // batches) the walker threads block in sendmsg whenever the client is
-    // busy (JIT warm-up, GC), and a CPU idles.  The kernel caps this at
-    // net.core.wmem_max; failing is harmless.
+    // A walk's credit window (kWalkWindow batches) must fit in the socket:
+    // with the default send buffer (about three batches) the walker
+    // threads block in sendmsg whenever the client is busy (JIT warm-up,
+    // GC), and a CPU idles.  Failing is harmless.
     int bytes = kSendBufferBytes;
     setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
   }
@@ -335,22 +332,14 @@ class Server : public std::enable_shared_from_this<Server> {
         ReplyError(request.id, err, "request");
         continue;
       }
-      if (request.op == Op::kCredit || request.op == Op::kCancel ||
-          request.op == Op::kWriteData || request.op == Op::kWriteEnd) {
-        // For a running job; a finished one's (after its error) are dropped.
-        if (auto job = FindJob(request.id)) {
-          if (request.op == Op::kCredit) {
-            job->AddCredit(request.credit);
-          } else if (request.op == Op::kCancel) {
-            job->Cancel();
-          } else {
-            job->PushData(std::move(request.data), request.op == Op::kWriteEnd);
-          }
-        }
+      const OpKind kind = KindOf(request.op);
+      if (kind == OpKind::kControl) {
+        std::visit([&](auto& args) { Control(request.id, args); },
+                   request.args);
         continue;
       }
       // Inline only with a follower to watch; else on a quick thread.
-      if (IsQuick(request.op)) {
+      if (kind == OpKind::kQuick) {
         if (idle_count_.load() == 0) {
           QueueQuick(std::move(request));
           continue;
@@ -361,7 +350,7 @@ class Server : public std::enable_shared_from_this<Server> {
         spin = streams_.load(std::memory_order_relaxed) == 0;
         continue;
       }
-      if (IsStream(request.op) && !RegisterJob(request)) {
+      if (kind == OpKind::kStream && !RegisterJob(request)) {
         ReplyError(request.id, EEXIST, "request");
         continue;
       }
@@ -432,137 +421,121 @@ class Server : public std::enable_shared_from_this<Server> {
     }
   }
 
+  // Control frames, for a running job; a finished one's (after its error)
+  // are dropped.
+  template <typename Args>
+  void Control(uint32_t id, Args& args) {
+    static_assert(Args::kKind != OpKind::kControl, "a control op unhandled");
+  }
+  void Control(uint32_t, std::monostate&) {}
+  void Control(uint32_t id, req::Credit& args) {
+    if (auto job = FindJob(id)) job->AddCredit(args.credit);
+  }
+  void Control(uint32_t id, req::Cancel&) {
+    if (auto job = FindJob(id)) job->Cancel();
+  }
+  void Control(uint32_t id, req::WriteData& args) {
+    if (auto job = FindJob(id)) job->PushData(std::move(args.data), false);
+  }
+  void Control(uint32_t id, req::WriteEnd&) {
+    if (auto job = FindJob(id)) job->PushData({}, true);
+  }
+
+  // Runs a request on this thread, as its op's kind says.
   void Execute(Request& request) {
-    ByteBuffer out;
-    const uint32_t id = request.id;
-    switch (request.op) {
-      case Op::kLstat:
-      case Op::kStat:
-        StatOp(out, id, RootFd(), request.path, request.op == Op::kStat);
-        break;
-      case Op::kReadlink:
-        ReadlinkOp(out, id, RootFd(), request.path);
-        break;
-      case Op::kXattrs:
-        XattrsOp(out, id, RootFd(), request.path);
-        break;
-      case Op::kReadFile:
-      case Op::kWalk:
-      case Op::kWrite:
-      case Op::kRemove:
-      case Op::kChownTree:
-      case Op::kTar:
-      case Op::kDiff:
-        RunStream(request);
-        return;
-      case Op::kMkdir:
-      case Op::kUnlink:
-      case Op::kRmdir:
-      case Op::kRename:
-      case Op::kLink:
-      case Op::kSymlink:
-      case Op::kChmod:
-      case Op::kChown:
-      case Op::kUtimes:
-      case Op::kTruncate:
-      case Op::kMknod:
-        ChangeOp(out, request, RootFd());
-        break;
-      case Op::kSetXattr:
-        SetXattrOp(out, id, RootFd(), request.path, request.source,
-                   request.data);
-        break;
-      case Op::kSetRoot:
-        SetRoot(out, request);
-        break;
-      case Op::kMount:
-        if (!options_.allow_mount) {
-          ErrorFrame(out, id, EPERM, "mount", request.path);
-        } else {
-          MountOp(out, id, request.source, request.path, request.fstype,
-                  request.mount_flags, request.data);
-        }
-        break;
-      case Op::kUnmount:
-        if (!options_.allow_mount) {
-          ErrorFrame(out, id, EPERM, "umount", request.path);
-        } else {
-          UnmountOp(out, id, request.path, request.unmount_flags);
-        }
-        break;
-      default:
-        ErrorFrame(out, id, ENOSYS, "request", "");
+    std::visit([&](auto& args) { Dispatch(request.id, args); }, request.args);
+  }
+
+  template <typename Args>
+  void Dispatch(uint32_t id, const Args& args) {
+    if constexpr (Args::kKind == OpKind::kStream) {
+      RunStream(id, args);
+    } else if constexpr (Args::kKind == OpKind::kControl) {
+      // Answered by the reading thread (Lead), never run as a request.
+    } else {
+      ByteBuffer out;
+      Answer(out, id, args);
+      Send(out);
     }
-    Send(out);
+  }
+  void Dispatch(uint32_t, const std::monostate&) {}  // answered by Lead
+
+  // Single and quick ops: those of the session's own state here, the rest
+  // in their files (ops.h, change.h).
+  template <typename Args>
+  void Answer(ByteBuffer& out, uint32_t id, const Args& args) {
+    AnswerOp(out, id, RootFd(), args);
+  }
+  void Answer(ByteBuffer& out, uint32_t id, const req::Mount& args) {
+    if (!options_.allow_mount) {
+      ErrorFrame(out, id, EPERM, "mount", args.target);
+    } else {
+      MountOp(out, id, args.source, args.target, args.fstype, args.flags,
+              args.data);
+    }
+  }
+  void Answer(ByteBuffer& out, uint32_t id, const req::Unmount& args) {
+    if (!options_.allow_mount) {
+      ErrorFrame(out, id, EPERM, "umount", args.target);
+    } else {
+      UnmountOp(out, id, args.target, args.flags);
+    }
   }
 
   int RootFd() const { return root_fd_.load(std::memory_order_acquire); }
 
   // A session is rooted once, by enter(), before anything else runs.
-  void SetRoot(ByteBuffer& out, const Request& request) {
+  void Answer(ByteBuffer& out, uint32_t id, const req::SetRoot& args) {
     if (!options_.allow_set_root || RootFd() >= 0) {
-      ErrorFrame(out, request.id, EPERM, "open", request.path);
+      ErrorFrame(out, id, EPERM, "open", args.path);
       return;
     }
-    int fd = open(request.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int fd = open(args.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
-      ErrorFrame(out, request.id, errno, "open", request.path);
+      ErrorFrame(out, id, errno, "open", args.path);
       return;
     }
     int none = -1;
     if (!root_fd_.compare_exchange_strong(none, fd)) {
       close(fd);
-      ErrorFrame(out, request.id, EPERM, "open", request.path);
+      ErrorFrame(out, id, EPERM, "open", args.path);
       return;
     }
-    out.FinishFrame(out.BeginFrame(request.id, Reply::kEnd));
+    out.FinishFrame(out.BeginFrame(id, Reply::kEnd));
   }
 
-  void RunStream(const Request& request) {
-    std::shared_ptr<Job> job = FindJob(request.id);
+  template <typename Args>
+  void RunStream(uint32_t id, const Args& args) {
+    std::shared_ptr<Job> job = FindJob(id);
     if (!job) return;  // cannot happen: registered when read
     streams_++;
-    SendFrames send = [this](const ByteBuffer& frames) { return Send(frames); };
-    switch (request.op) {
-      case Op::kReadFile:
-        ReadOp(request, RootFd(), *job, send);
-        break;
-      case Op::kWrite:
-        WriteOp(request, RootFd(), *job, send);
-        break;
-      case Op::kRemove:
-      case Op::kChownTree:
-        TreeOp(request, RootFd(), *job, send);
-        break;
-      case Op::kTar:
-        TarOp(request, RootFd(), *job, send);
-        break;
-      case Op::kDiff:
-        DiffOp(request, RootFd(), *job, send);
-        break;
-      default:
-        RunWalk(request, *job);
+    if constexpr (std::is_same_v<Args, req::Walk>) {
+      RunWalk(id, args, *job);
+    } else {
+      SendFrames send = [this](const ByteBuffer& frames) {
+        return Send(frames);
+      };
+      StreamOp(id, args, RootFd(), *job, send);
     }
     streams_--;
     std::lock_guard<std::mutex> lk(jobs_mu_);
-    jobs_.erase(request.id);
+    jobs_.erase(id);
   }
 
-  void RunWalk(const Request& request, Job& job) {
-    const uint32_t id = request.id;
-    int root_fd = OpenPath(RootFd(), request.path, O_RDONLY | O_DIRECTORY);
+  void RunWalk(uint32_t id, const req::Walk& args, Job& job) {
+    int root_fd = OpenPath(RootFd(), args.path, O_RDONLY | O_DIRECTORY);
     if (root_fd < 0) {
       ByteBuffer out;
-      ErrorFrame(out, id, errno, "scandir", request.path);
+      ErrorFrame(out, id, errno, "scandir", args.path);
       Send(out);
       return;
     }
     WalkOptions options;
-    options.max_depth = request.max_depth;
-    options.stat_mask = request.stat_mask;
-    options.flags = request.flags;
-    options.batch_bytes = request.batch_bytes;
-    for (const std::string& pattern : request.excludes) {
+    options.max_depth = args.max_depth;
+    options.stat_mask = args.stat_mask;
+    options.flags = args.flags;
+    options.batch_bytes = args.batch_bytes;
+    for (const std::string& pattern : args.excludes) {
       // A leading slash anchors a pattern at the root: "/proc" is the path
       // "proc" below it, not every entry named proc.
       if (pattern[0] == '/') {
@@ -574,7 +547,7 @@ class Server : public std::enable_shared_from_this<Server> {
             .push_back(pattern);
       }
     }
-    unsigned wanted = (request.flags & kThreadsMask) >> kThreadsShift;
+    unsigned wanted = (args.flags & kThreadsMask) >> kThreadsShift;
     wanted = std::clamp(wanted, 1u, kMaxWalkThreads);
     unsigned helpers = ReserveWalkHelpers(wanted - 1);
     options.threads = 1 + helpers;
@@ -599,8 +572,18 @@ class Server : public std::enable_shared_from_this<Server> {
   }
 
   bool RegisterJob(const Request& request) {
+    const uint32_t window = std::visit(
+        [](const auto& args) -> uint32_t {
+          if constexpr (std::is_same_v<std::decay_t<decltype(args)>,
+                                       std::monostate>) {
+            return 0;
+          } else {
+            return WindowOf(args);
+          }
+        },
+        request.args);
     std::lock_guard<std::mutex> lk(jobs_mu_);
-    auto job = std::make_shared<Job>(request.window);
+    auto job = std::make_shared<Job>(window);
     return jobs_.emplace(request.id, std::move(job)).second;
   }
 

@@ -197,13 +197,13 @@ bool IsOverlayXattr(std::string_view name) {
 // its parent's entries.
 class TarWalk {
  public:
-  TarWalk(const Request& request, Job& job, const SendFrames& send)
-      : root_(request.path),
-        out_(request.id, request.chunk_bytes, job, send),
+  TarWalk(uint32_t id, const req::Tar& args, Job& job, const SendFrames& send)
+      : root_(args.path),
+        out_(id, args.chunk_bytes, job, send),
         job_(job),
-        xattrs_(request.flags & kTarXattrs),
-        layer_(request.flags & kTarLayer),
-        copy_(request.flags & kTarCopy),
+        xattrs_(args.flags & kTarXattrs),
+        layer_(args.flags & kTarLayer),
+        copy_(args.flags & kTarCopy),
         names_(new char[kXattrMax]),
         value_(new char[kXattrMax]) {}
 
@@ -568,21 +568,20 @@ class TarWalk {
 
 }  // namespace
 
-void TarOp(const Request& request, int root_fd, Job& job,
-           const SendFrames& send) {
-  if (request.flags & kTarCopy) {
-    TarWalk walk(request, job, send);
-    Step step = walk.RunCopy(root_fd, request.path);
-    return SendLast(send, request.id, step, walk.failure);
+void StreamOp(uint32_t id, const req::Tar& args, int root_fd, Job& job,
+              const SendFrames& send) {
+  if (args.flags & kTarCopy) {
+    TarWalk walk(id, args, job, send);
+    Step step = walk.RunCopy(root_fd, args.path);
+    return SendLast(send, id, step, walk.failure);
   }
-  int fd = OpenPath(root_fd, request.path, O_RDONLY | O_DIRECTORY);
+  int fd = OpenPath(root_fd, args.path, O_RDONLY | O_DIRECTORY);
   if (fd < 0) {
-    return SendLast(send, request.id, Step::kFail,
-                    {errno, "scandir", request.path});
+    return SendLast(send, id, Step::kFail, {errno, "scandir", args.path});
   }
-  TarWalk walk(request, job, send);
+  TarWalk walk(id, args, job, send);
   Step step = walk.Run(fd);
-  SendLast(send, request.id, step, walk.failure);
+  SendLast(send, id, step, walk.failure);
 }
 
 }  // namespace unshare_fs

@@ -60,7 +60,7 @@ struct TarEntry {
 // encodeHeader writes the same bytes.
 void EncodeTarHeader(const TarEntry& entry, std::string& out);
 
-void TarOp(const Request& request, int root_fd, Job& job,
-           const SendFrames& send);
+void StreamOp(uint32_t id, const req::Tar& args, int root_fd, Job& job,
+              const SendFrames& send);
 
 }  // namespace unshare_fs

@@ -77,15 +77,15 @@ struct stat Unpacked(const PackedStat& p) {
 
 void Write(BatchWriter& writer, const BatchRecord& record) {
   switch (record.kind) {
-    case Record::kDir:
+    case RecordTag::kDir:
       writer.DirRecord(record.depth, record.path);
       break;
-    case Record::kEntry: {
+    case RecordTag::kEntry: {
       std::string name(record.path);  // NUL-terminated, as a d_name is
       writer.Entry(name.c_str(), record.type, Unpacked(record.stat));
       break;
     }
-    case Record::kError:
+    case RecordTag::kError:
       writer.ErrorRecord(record.err, record.syscall, record.path);
       break;
   }
@@ -153,7 +153,7 @@ void CheckBatch(BatchWriter& writer, uint32_t mask,
   CHECK(read == wrote);
   bool ascii = true;
   for (const BatchRecord& record : wrote) {
-    if (record.kind == Record::kEntry) ascii = ascii && Ascii(record.path);
+    if (record.kind == RecordTag::kEntry) ascii = ascii && Ascii(record.path);
   }
   CHECK(flags == (ascii ? kBatchNamesAscii : 0));
   writer.Clear();
@@ -177,7 +177,7 @@ void RoundTrip(FuzzedDataProvider& input) {
         continue;
       }
       case 1: {
-        record.kind = Record::kDir;
+        record.kind = RecordTag::kDir;
         uint32_t depth = input.ConsumeBool() ? input.ConsumeIntegral<uint32_t>()
                                              : input.ConsumeIntegral<uint8_t>();
         strings.push_back(PathFrom(input));
@@ -188,7 +188,7 @@ void RoundTrip(FuzzedDataProvider& input) {
         break;
       }
       case 2: {
-        record.kind = Record::kError;
+        record.kind = RecordTag::kError;
         record.err = input.ConsumeIntegral<int32_t>();
         strings.push_back(NameFrom(input));
         record.syscall = strings.back();
@@ -200,12 +200,12 @@ void RoundTrip(FuzzedDataProvider& input) {
       default: {
         if (!in_dir) {  // as the walker does: an entry's directory first
           BatchRecord dir;
-          dir.kind = Record::kDir;
+          dir.kind = RecordTag::kDir;
           writer.DirRecord(0, "");
           wrote.push_back(dir);
           in_dir = true;
         }
-        record.kind = Record::kEntry;
+        record.kind = RecordTag::kEntry;
         record.type = input.ConsumeIntegral<uint8_t>();
         struct stat st;
         std::memset(&st, 0, sizeof st);

@@ -60,63 +60,41 @@ std::vector<Frame> Split(const std::vector<uint8_t>& stream, size_t chunk) {
   return frames;
 }
 
+template <typename Args>
+Request Make(uint32_t id, Args args) {
+  Request r;
+  r.id = id;
+  r.op = Args::kOp;
+  r.args = std::move(args);
+  return r;
+}
+
 std::vector<Request> SampleRequests() {
   std::vector<Request> requests;
-  Request r;
-  r.id = 1;
-  r.op = Op::kLstat;
-  r.path = "/etc/passwd";
-  requests.push_back(r);
-  r = Request();
-  r.id = 2;
-  r.op = Op::kReadFile;
-  r.path = "a";
-  r.start = 5;
-  r.end = kToEnd;
-  r.limit = 1 << 20;
-  r.window = kMaxWindow;
-  r.chunk_bytes = kMaxChunk;
-  requests.push_back(r);
-  r = Request();
-  r.id = 3;
-  r.op = Op::kWalk;
-  r.path = "/usr";
-  r.max_depth = UINT32_MAX;
-  r.stat_mask = kAllStat;
-  r.flags = kOneFileSystem | (4 << kThreadsShift);
-  r.window = 32;
-  r.batch_bytes = 64 * 1024;
-  r.excludes = {"node_modules", "a/*/b"};
-  requests.push_back(r);
-  r = Request();
-  r.id = 4;
-  r.op = Op::kCredit;
-  r.credit = 7;
-  requests.push_back(r);
-  r = Request();
-  r.id = 4;
-  r.op = Op::kCancel;
-  requests.push_back(r);
-  r = Request();
-  r.id = 5;
-  r.op = Op::kMount;
-  r.mount_flags = 0x1000;
-  r.source = "";
-  r.path = "/mnt";
-  r.fstype = "overlay";
-  r.data = "lowerdir=/a,upperdir=/b";
-  requests.push_back(r);
-  r = Request();
-  r.id = 6;
-  r.op = Op::kUnmount;
-  r.unmount_flags = 2;
-  r.path = "/mnt";
-  requests.push_back(r);
-  r = Request();
-  r.id = 7;
-  r.op = Op::kSetRoot;
-  r.path = "/";
-  requests.push_back(r);
+  requests.push_back(Make(1, req::Lstat{.path = "/etc/passwd"}));
+  requests.push_back(Make(2, req::ReadFile{.start = 5,
+                                           .end = kToEnd,
+                                           .limit = 1 << 20,
+                                           .window = kMaxWindow,
+                                           .chunk_bytes = kMaxChunk,
+                                           .path = "a"}));
+  requests.push_back(
+      Make(3, req::Walk{.max_depth = UINT32_MAX,
+                        .stat_mask = kAllStat,
+                        .flags = kOneFileSystem | (4 << kThreadsShift),
+                        .window = 32,
+                        .batch_bytes = 64 * 1024,
+                        .excludes = {"node_modules", "a/*/b"},
+                        .path = "/usr"}));
+  requests.push_back(Make(4, req::Credit{.credit = 7}));
+  requests.push_back(Make(4, req::Cancel{}));
+  requests.push_back(Make(5, req::Mount{.flags = 0x1000,
+                                        .source = "",
+                                        .target = "/mnt",
+                                        .fstype = "overlay",
+                                        .data = "lowerdir=/a,upperdir=/b"}));
+  requests.push_back(Make(6, req::Unmount{.flags = 2, .target = "/mnt"}));
+  requests.push_back(Make(7, req::SetRoot{.path = "/"}));
   return requests;
 }
 
@@ -148,40 +126,38 @@ int ParseOne(const std::vector<uint8_t>& bytes) {
 }
 
 TEST(BadRequestsAreRefused) {
-  Request r;
-  r.id = 9;
-  r.op = Op::kStat;
-  r.path = "";
+  Request r = Make(9, req::Stat{.path = ""});
   CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
-  r.path = std::string("a\0b", 3);
+  r.As<req::Stat>().path = std::string("a\0b", 3);
   CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
   r = SampleRequests()[2];  // a walk
-  r.batch_bytes = 4095;
+  r.As<req::Walk>().batch_bytes = kMinBatchBytes - 1;
   CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
   // Exclude patterns: too many, empty, with a NUL, too long.
   r = SampleRequests()[2];
-  r.excludes.assign(kMaxExcludes, "x");
+  std::vector<std::string>& excludes = r.As<req::Walk>().excludes;
+  excludes.assign(kMaxExcludes, "x");
   CHECK(ParseOne(RequestEncoder::Frame(r)) == 0);
-  r.excludes.push_back("x");
+  excludes.push_back("x");
   CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
-  r.excludes = {""};
+  excludes = {""};
   CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
-  r.excludes = {std::string("a\0b", 3)};
+  excludes = {std::string("a\0b", 3)};
   CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
-  r.excludes = {std::string(kMaxExcludeBytes, 'x')};
+  excludes = {std::string(kMaxExcludeBytes, 'x')};
   CHECK(ParseOne(RequestEncoder::Frame(r)) == 0);
-  r.excludes = {std::string(kMaxExcludeBytes + 1, 'x')};
+  excludes = {std::string(kMaxExcludeBytes + 1, 'x')};
   CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
   // A count that promises more patterns than the payload holds.
   std::vector<uint8_t> walk = RequestEncoder::Frame(SampleRequests()[2]);
   walk[kFrameHeader + 20] = 200;
   CHECK(ParseOne(walk) == EINVAL);
   r = SampleRequests()[1];  // a read
-  r.window = 0;
+  r.As<req::ReadFile>().window = 0;
   CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
   r = SampleRequests()[1];
-  r.start = 10;
-  r.end = 9;
+  r.As<req::ReadFile>().start = 10;
+  r.As<req::ReadFile>().end = 9;
   CHECK(ParseOne(RequestEncoder::Frame(r)) == EINVAL);
   std::vector<uint8_t> frame = RequestEncoder::Frame(SampleRequests()[0]);
   frame[8] = 0;  // op
@@ -257,14 +233,14 @@ TEST(BatchRecordsComeBackAsWritten) {
   std::vector<BatchRecord> records = Read(batch, mask, &flags);
   CHECK(flags == 0);  // a name is not ASCII
   CHECK(records.size() == 5);
-  CHECK(records[0].kind == Record::kDir && records[0].path.empty());
-  CHECK(records[1].kind == Record::kEntry && records[1].path == "a");
+  CHECK(records[0].kind == RecordTag::kDir && records[0].path.empty());
+  CHECK(records[1].kind == RecordTag::kEntry && records[1].path == "a");
   CHECK(records[1].type == DT_REG);
   CHECK(records[1].stat.mode == (S_IFREG | 0644));
   CHECK(records[1].stat.size == 12345 && records[1].stat.uid == 0);
   CHECK(records[1].stat.mtime_sec == 1700000000);
   CHECK(records[1].stat.mtime_nsec == 999999999);
-  CHECK(records[2].kind == Record::kError && records[2].err == EACCES);
+  CHECK(records[2].kind == RecordTag::kError && records[2].err == EACCES);
   CHECK(records[2].syscall == "scandir" && records[2].path == "b");
   CHECK(records[3].depth == 0xffff && records[3].path == "b/c");
   CHECK(records[4].path == "d\xc3\xa9");
@@ -364,9 +340,9 @@ TEST(EveryBatchOfAWalkReadsBack) {
         batches++;
         std::string dir;
         for (const BatchRecord& r : records) {
-          if (r.kind == Record::kDir) {
+          if (r.kind == RecordTag::kDir) {
             dir = r.path.empty() ? "" : std::string(r.path) + "/";
-          } else if (r.kind == Record::kEntry) {
+          } else if (r.kind == RecordTag::kEntry) {
             entries[dir + std::string(r.path)] = r.type;
             if (mask != 0) CHECK(r.stat.nlink >= 1);
           } else {

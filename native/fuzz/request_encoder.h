@@ -1,10 +1,14 @@
 // Encodes a Request as the frame ParseRequest reads (the inverse of
-// request.cc), for the fuzzer's round trip and the C++ tests.  lib/ has
-// its own encoder; this one exists only to check the parser against.
+// request.cc), for the fuzzer's round trip and the C++ tests, from the same
+// op table (protocol.h) as the parser.  lib/ has its own encoders, checked
+// against the parser through the addon's __parseRequest
+// (test/protocol.test.ts).
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "../core/protocol.h"
@@ -30,137 +34,29 @@ class RequestEncoder {
   }
 
  private:
+  // Each op's fields in the table's order (protocol.h), one writer per
+  // field type.
   void Payload(const Request& r) {
-    switch (r.op) {
-      case Op::kLstat:
-      case Op::kStat:
-      case Op::kReadlink:
-      case Op::kXattrs:
-      case Op::kSetRoot:
-        Bytes(r.path);
-        break;
-      case Op::kMknod:
-        U32(r.mode);
-        U64(r.rdev);
-        U32(r.uid);
-        U32(r.gid);
-        Bytes(r.path);
-        break;
-      case Op::kSetXattr:
-        String(r.source);
-        String(r.data);
-        String(r.path);
-        break;
-      case Op::kReadFile:
-        U64(r.start);
-        U64(r.end);
-        U64(r.limit);
-        U32(r.window);
-        U32(r.chunk_bytes);
-        Bytes(r.path);
-        break;
-      case Op::kDiff:
-        U32(r.window);
-        U32(static_cast<uint32_t>(r.lowers.size()));
-        for (const std::string& lower : r.lowers) String(lower);
-        Bytes(r.path);
-        break;
-      case Op::kTar:
-        U32(r.flags);
-        U32(r.window);
-        U32(r.chunk_bytes);
-        Bytes(r.path);
-        break;
-      case Op::kWalk:
-        U32(r.max_depth);
-        U32(r.stat_mask);
-        U32(r.flags);
-        U32(r.window);
-        U32(r.batch_bytes);
-        U32(static_cast<uint32_t>(r.excludes.size()));
-        for (const std::string& pattern : r.excludes) String(pattern);
-        Bytes(r.path);
-        break;
-      case Op::kCredit:
-        U32(r.credit);
-        break;
-      case Op::kCancel:
-        break;
-      case Op::kMount:
-        U64(r.mount_flags);
-        String(r.source);
-        String(r.path);
-        String(r.fstype);
-        String(r.data);
-        break;
-      case Op::kUnmount:
-        U32(r.unmount_flags);
-        Bytes(r.path);
-        break;
-      case Op::kUnlink:
-      case Op::kRmdir:
-        Bytes(r.path);
-        break;
-      case Op::kMkdir:
-        U32(r.mode);
-        U32(r.change_flags);
-        U32(r.uid);
-        U32(r.gid);
-        Bytes(r.path);
-        break;
-      case Op::kRename:
-      case Op::kLink:
-        String(r.source);
-        String(r.path);
-        break;
-      case Op::kSymlink:
-        String(r.target);
-        String(r.path);
-        break;
-      case Op::kChmod:
-        U32(r.mode);
-        Bytes(r.path);
-        break;
-      case Op::kChown:
-        U32(r.uid);
-        U32(r.gid);
-        U32(r.change_flags);
-        Bytes(r.path);
-        break;
-      case Op::kUtimes:
-        U64(static_cast<uint64_t>(r.atime_sec));
-        U32(r.atime_nsec);
-        U64(static_cast<uint64_t>(r.mtime_sec));
-        U32(r.mtime_nsec);
-        U32(r.change_flags);
-        Bytes(r.path);
-        break;
-      case Op::kTruncate:
-        U64(r.length);
-        Bytes(r.path);
-        break;
-      case Op::kWrite:
-        U32(r.change_flags);
-        U32(r.mode);
-        U32(r.uid);
-        U32(r.gid);
-        U32(r.window);
-        Bytes(r.path);
-        break;
-      case Op::kWriteData:
-        Bytes(r.data);
-        break;
-      case Op::kWriteEnd:
-        break;
-      case Op::kRemove:
-      case Op::kChownTree:
-        U32(r.change_flags);
-        U32(r.uid);
-        U32(r.gid);
-        Bytes(r.path);
-        break;
-    }
+    std::visit([&](const auto& args) { Fields(args); }, r.args);
   }
+  void Fields(const std::monostate&) {}
+#define F(type, name) Put_##type(args.name);
+#define X(name, number, kind, fields) \
+  void Fields(const req::name& args) { fields }
+  UNSHARE_FS_OPS(X)
+#undef X
+#undef F
+
+  void Put_u32(uint32_t v) { U32(v); }
+  void Put_u64(uint64_t v) { U64(v); }
+  void Put_i64(int64_t v) { U64(static_cast<uint64_t>(v)); }
+  void Put_str(std::string_view s) { String(s); }
+  void Put_strs(const std::vector<std::string>& v) {
+    U32(static_cast<uint32_t>(v.size()));
+    for (const std::string& s : v) String(s);
+  }
+  void Put_path(std::string_view s) { Bytes(s); }
+  void Put_bytes(std::string_view s) { Bytes(s); }
 
   void U16(uint16_t v) { Int(v, 2); }
   void U32(uint32_t v) { Int(v, 4); }

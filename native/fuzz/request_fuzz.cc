@@ -18,6 +18,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "../core/protocol.h"
@@ -92,30 +95,113 @@ class ModelFrames {
   size_t at_ = 0;
 };
 
-bool TakesPath(Op op) {
-  return op != Op::kCredit && op != Op::kCancel && op != Op::kWriteData &&
-         op != Op::kWriteEnd;
-}
-
-// Ops whose fields are length-prefixed strings: bytes after them are
-// ignored.
-bool HasStrings(Op op) {
-  return op == Op::kMount || op == Op::kRename || op == Op::kLink ||
-         op == Op::kSymlink || op == Op::kSetXattr;
-}
-
-// Ops whose last field runs to the end of the payload: nothing after it is
-// ignored, so encoding gives back the very payload.
-bool EndsWithRest(Op op) {
-  return (TakesPath(op) && !HasStrings(op)) || op == Op::kWriteData;
-}
-
 bool KnownOp(uint8_t op) {
-  return op >= static_cast<uint8_t>(Op::kLstat) &&
-         op <= static_cast<uint8_t>(Op::kDiff);
+  switch (static_cast<Op>(op)) {
+#define X(name, number, kind, fields) case Op::k##name:
+    UNSHARE_FS_OPS(X)
+#undef X
+    return true;
+  }
+  return false;
 }
 
 bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
+bool GoodPath(const std::string& s) { return !s.empty() && !HasNul(s); }
+bool GoodWindow(uint32_t window) { return window >= 1 && window <= kMaxWindow; }
+
+// Ops whose last field runs to the end of the payload (a path, bytes):
+// nothing after it is ignored, so encoding gives back the very payload.
+template <typename Args>
+constexpr bool kEndsWithRest = false;
+#define F(type, name) last = #type;
+#define X(name, number, kind, fields)                \
+  template <>                                        \
+  constexpr bool kEndsWithRest<req::name> = [] {     \
+    std::string_view last;                           \
+    fields return last == "path" || last == "bytes"; \
+  }();
+UNSHARE_FS_OPS(X)
+#undef X
+#undef F
+
+// What a request the parser accepted must hold, written apart from
+// request.cc's checks: every path field is a path the server may open, and
+// each op's own rules.
+template <typename Value>
+void CheckField(const Value&) {}
+void CheckPath(const std::string& path) { CHECK(GoodPath(path)); }
+#define CheckField_u32 CheckField
+#define CheckField_u64 CheckField
+#define CheckField_i64 CheckField
+#define CheckField_str CheckField
+#define CheckField_strs CheckField
+#define CheckField_bytes CheckField
+#define CheckField_path CheckPath
+#define F(type, name) CheckField_##type(args.name);
+#define X(name, number, kind, fields) \
+  void CheckPaths(const req::name& args) { fields }
+UNSHARE_FS_OPS(X)
+#undef X
+#undef F
+
+template <typename Args>
+void CheckArgs(const Args&) {}
+void CheckArgs(const req::Mount& a) {
+  CHECK(GoodPath(a.target));
+  CHECK(!HasNul(a.source) && !HasNul(a.fstype) && !HasNul(a.data));
+}
+void CheckArgs(const req::ReadFile& a) {
+  CHECK(GoodWindow(a.window));
+  CHECK(a.chunk_bytes >= 1 && a.chunk_bytes <= kMaxChunk);
+  CHECK(a.start <= a.end);
+}
+void CheckArgs(const req::Mkdir& a) { CHECK((a.mode & ~07777u) == 0); }
+void CheckArgs(const req::Chmod& a) { CHECK((a.mode & ~07777u) == 0); }
+void CheckArgs(const req::Write& a) {
+  CHECK((a.mode & ~07777u) == 0);
+  CHECK(GoodWindow(a.window));
+}
+void CheckArgs(const req::Utimes& a) {
+  CHECK(a.atime_nsec < 1000000000 && a.mtime_nsec < 1000000000);
+}
+void CheckArgs(const req::Truncate& a) { CHECK(a.length <= INT64_MAX); }
+void CheckArgs(const req::Mknod& a) {
+  const uint32_t type = a.mode & ~07777u;
+  CHECK(type == S_IFCHR || type == S_IFBLK || type == S_IFIFO);
+}
+void CheckArgs(const req::SetXattr& a) {
+  CHECK(!a.name.empty() && !HasNul(a.name));
+  CHECK(GoodPath(a.path));
+}
+void CheckArgs(const req::Symlink& a) {
+  CHECK(!HasNul(a.target));
+  CHECK(GoodPath(a.path));
+}
+void CheckArgs(const req::Rename& a) {
+  CHECK(GoodPath(a.from) && GoodPath(a.to));
+}
+void CheckArgs(const req::Link& a) {
+  CHECK(GoodPath(a.existing) && GoodPath(a.new_path));
+}
+void CheckArgs(const req::Diff& a) {
+  CHECK(GoodWindow(a.window));
+  CHECK(a.lowers.size() <= kMaxLowers);
+  for (const std::string& lower : a.lowers) CHECK(GoodPath(lower));
+}
+void CheckArgs(const req::Tar& a) {
+  CHECK(GoodWindow(a.window));
+  CHECK(a.chunk_bytes >= kMinTarChunk && a.chunk_bytes <= kMaxChunk);
+  CHECK((a.flags & ~uint32_t{kTarXattrs | kTarLayer | kTarCopy}) == 0);
+}
+void CheckArgs(const req::Walk& a) {
+  CHECK(GoodWindow(a.window));
+  CHECK(a.batch_bytes >= kMinBatchBytes && a.batch_bytes <= kMaxBatchBytes);
+  CHECK((a.stat_mask & ~uint32_t{kAllStat}) == 0);
+  CHECK(a.excludes.size() <= kMaxExcludes);
+  for (const std::string& pattern : a.excludes) {
+    CHECK(GoodPath(pattern) && pattern.size() <= kMaxExcludeBytes);
+  }
+}
 
 void CheckRequest(const Frame& frame) {
   Request request;
@@ -132,64 +218,19 @@ void CheckRequest(const Frame& frame) {
   }
   CHECK(err == 0 || err == EINVAL);
   if (err != 0) return;
-
-  if (TakesPath(request.op)) {
-    CHECK(!request.path.empty());
-    CHECK(!HasNul(request.path));
-  }
-  if (request.op == Op::kMount) {
-    CHECK(!HasNul(request.source) && !HasNul(request.fstype) &&
-          !HasNul(request.data));
-  }
-  if (request.op == Op::kReadFile) {
-    CHECK(request.window >= 1 && request.window <= kMaxWindow);
-    CHECK(request.chunk_bytes >= 1 && request.chunk_bytes <= kMaxChunk);
-    CHECK(request.start <= request.end);
-  }
-  if (request.op == Op::kMkdir || request.op == Op::kChmod ||
-      request.op == Op::kWrite) {
-    CHECK((request.mode & ~07777u) == 0);
-  }
-  if (request.op == Op::kWrite) {
-    CHECK(request.window >= 1 && request.window <= kMaxWindow);
-  }
-  if (request.op == Op::kUtimes) {
-    CHECK(request.atime_nsec < 1000000000 && request.mtime_nsec < 1000000000);
-  }
-  if (request.op == Op::kTruncate) CHECK(request.length <= INT64_MAX);
-  if (request.op == Op::kMknod) {
-    const uint32_t type = request.mode & ~07777u;
-    CHECK(type == S_IFCHR || type == S_IFBLK || type == S_IFIFO);
-  }
-  if (request.op == Op::kSetXattr) {
-    CHECK(!request.source.empty() && !HasNul(request.source));
-  }
-  if (request.op == Op::kSymlink || request.op == Op::kRename ||
-      request.op == Op::kLink) {
-    CHECK(!HasNul(request.source) && !HasNul(request.target));
-  }
-  if (request.op == Op::kDiff) {
-    CHECK(request.window >= 1 && request.window <= kMaxWindow);
-    CHECK(request.lowers.size() <= kMaxLowers);
-    for (const std::string& lower : request.lowers) {
-      CHECK(!lower.empty() && !HasNul(lower));
-    }
-  }
-  if (request.op == Op::kTar) {
-    CHECK(request.window >= 1 && request.window <= kMaxWindow);
-    CHECK(request.chunk_bytes >= 4096 && request.chunk_bytes <= kMaxChunk);
-    CHECK((request.flags & ~uint32_t{kTarXattrs | kTarLayer}) == 0);
-  }
-  if (request.op == Op::kWalk) {
-    CHECK(request.window >= 1 && request.window <= kMaxWindow);
-    CHECK(request.batch_bytes >= 4096 && request.batch_bytes <= (8u << 20));
-    CHECK((request.stat_mask & ~uint32_t{kAllStat}) == 0);
-    CHECK(request.excludes.size() <= kMaxExcludes);
-    for (const std::string& pattern : request.excludes) {
-      CHECK(!pattern.empty() && !HasNul(pattern) &&
-            pattern.size() <= kMaxExcludeBytes);
-    }
-  }
+  CHECK(!std::holds_alternative<std::monostate>(request.args));
+  bool ends_with_rest = false;
+  std::visit(
+      [&](const auto& args) {
+        using Args = std::decay_t<decltype(args)>;
+        if constexpr (!std::is_same_v<Args, std::monostate>) {
+          CHECK(Args::kOp == request.op);
+          CheckPaths(args);
+          CheckArgs(args);
+          ends_with_rest = kEndsWithRest<Args>;
+        }
+      },
+      request.args);
 
   // Encoded again, the request is the payload it came from (or the part of
   // it that was read), and parses to the same request.
@@ -199,7 +240,7 @@ void CheckRequest(const Frame& frame) {
   CHECK(payload_size <= frame.payload.size());
   CHECK(std::equal(bytes.begin() + kFrameHeader, bytes.end(),
                    frame.payload.begin()));
-  if (EndsWithRest(request.op)) CHECK(payload_size == frame.payload.size());
+  if (ends_with_rest) CHECK(payload_size == frame.payload.size());
 
   FrameSplitter splitter;
   splitter.Append(bytes.data(), bytes.size());
