@@ -12,10 +12,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "core/protocol.h"
+#include "core/request.h"
 #include "core/worker.h"
 
 namespace {
@@ -641,11 +644,77 @@ Napi::Object ProtocolTable(Napi::Env env) {
   return table;
 }
 
+// A parsed field as JavaScript: numbers as numbers, 64-bit ones as BigInts,
+// strings as Buffers (paths are bytes), string lists as arrays of them.
+Napi::Value FieldValue(Napi::Env env, uint32_t value) {
+  return Napi::Number::New(env, value);
+}
+Napi::Value FieldValue(Napi::Env env, uint64_t value) {
+  return Napi::BigInt::New(env, value);
+}
+Napi::Value FieldValue(Napi::Env env, int64_t value) {
+  return Napi::BigInt::New(env, value);
+}
+Napi::Value FieldValue(Napi::Env env, const std::string& value) {
+  return Napi::Buffer<char>::Copy(env, value.data(), value.size());
+}
+Napi::Value FieldValue(Napi::Env env, const std::vector<std::string>& values) {
+  Napi::Array array = Napi::Array::New(env, values.size());
+  for (size_t i = 0; i < values.size(); i++) {
+    array.Set(i, FieldValue(env, values[i]));
+  }
+  return array;
+}
+
+// __parseRequest(frame): a whole request frame (length prefix included)
+// through the server's own splitter and parser, for tests of the TypeScript
+// encoders: { errno, id, op, ...the op's fields by name }, errno 0 when it
+// parsed.  Pure code over bytes; nothing is run.
+Napi::Value ParseRequestForTest(const Napi::CallbackInfo& info) {
+  using namespace unshare_fs;
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBuffer()) {
+    throw Napi::TypeError::New(env, "frame: expected a Buffer");
+  }
+  Napi::Buffer<uint8_t> bytes = info[0].As<Napi::Buffer<uint8_t>>();
+  FrameSplitter splitter;
+  splitter.Append(bytes.Data(), bytes.Length());
+  Frame frame;
+  Napi::Object result = Napi::Object::New(env);
+  if (!splitter.Next(frame) || splitter.Buffered() != 0) {
+    // Not exactly one frame: as malformed as a request can be.
+    result.Set("errno", Napi::Number::New(env, EINVAL));
+    return result;
+  }
+  Request request;
+  int err = ParseRequest(frame, request);
+  result.Set("errno", Napi::Number::New(env, err));
+  result.Set("id", Napi::Number::New(env, request.id));
+  result.Set("op", Napi::Number::New(env, static_cast<uint8_t>(request.op)));
+  std::visit(
+      [&](const auto& args) {
+        using Args = std::decay_t<decltype(args)>;
+        if constexpr (!std::is_same_v<Args, std::monostate>) {
+#define F(type, name) result.Set(#name, FieldValue(env, args.name));
+#define X(name, number, kind, fields)              \
+  if constexpr (std::is_same_v<Args, req::name>) { \
+    fields                                         \
+  }
+          UNSHARE_FS_OPS(X)
+#undef X
+#undef F
+        }
+      },
+      request.args);
+  return result;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Object protocol = Napi::Object::New(env);
   protocol.Set("version", Napi::Number::New(env, unshare_fs::kProtocolVersion));
   exports.Set("protocol", protocol);
   exports.Set("protocolTable", ProtocolTable(env));
+  exports.Set("__parseRequest", Napi::Function::New(env, ParseRequestForTest));
   exports.Set("Port", Port::Define(env));
   exports.Set("startHostServer", Napi::Function::New(env, StartHostServer));
   exports.Set("spawnWorker", Napi::Function::New(env, SpawnWorker));

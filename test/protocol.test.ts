@@ -13,7 +13,7 @@ import { createNamespace, type Namespace } from '../lib';
 import { native } from '../lib/wire/native';
 import * as protocol from '../lib/wire/protocol';
 import * as generated from '../lib/wire/protocol.generated';
-import { Op, Reply, encodeRead, encodeRequest, encodeStrings, errorFromPayload } from '../lib/wire/protocol';
+import { Op, Reply, encodeDiff, encodeRead, encodeRequest, encodeStrings, encodeTar, errorFromPayload } from '../lib/wire/protocol';
 
 interface ReplyFrame {
   id: number;
@@ -111,6 +111,73 @@ test("the constants lib/wire/protocol.ts writes by hand are protocol.h's", () =>
     .map(([name, value]) => [name, value, found(cxx(name))[0]]);
   expect(compared.length).toBeGreaterThan(25);
   for (const [name, value, want] of compared) expect([name, value]).toEqual([name, want]);
+});
+
+/** The server's own parser, through the addon's test-only export. */
+function parse(frame: Buffer): Record<string, unknown> {
+  return (native() as unknown as { __parseRequest(frame: Buffer): Record<string, unknown> }).__parseRequest(frame);
+}
+
+describe("the server's parser (__parseRequest) reads what lib/wire's encoders write", () => {
+  const { EINVAL, ENOSYS, E2BIG } = os.constants.errno;
+
+  test('a read, a tar, a diff, a mkdir and a rename come back as the fields sent', () => {
+    const read = encodeRequest(3, Op.ReadFile, [], encodeRead(5, protocol.TO_END, 1n << 40n, 4, 65536, Buffer.from('/etc/hostname')));
+    expect(parse(read)).toEqual({ errno: 0, id: 3, op: generated.OPS.ReadFile.op, start: 5n, end: generated.TO_END, limit: 1n << 40n, window: 4, chunk_bytes: 65536, path: Buffer.from('/etc/hostname') });
+    const tar = encodeRequest(4, Op.Tar, [], encodeTar(protocol.TAR_XATTRS | protocol.TAR_COPY, 2, 8192, Buffer.from('/srv')));
+    expect(parse(tar)).toEqual({ errno: 0, id: 4, op: generated.OPS.Tar.op, flags: protocol.TAR_XATTRS | protocol.TAR_COPY, window: 2, chunk_bytes: 8192, path: Buffer.from('/srv') });
+    const diff = encodeRequest(5, Op.Diff, [], encodeDiff(3, [Buffer.from('/l1'), Buffer.from('/l0')], Buffer.from('/up')));
+    expect(parse(diff)).toEqual({ errno: 0, id: 5, op: generated.OPS.Diff.op, window: 3, lowers: [Buffer.from('/l1'), Buffer.from('/l0')], path: Buffer.from('/up') });
+    const mkdir = encodeRequest(6, Op.Mkdir, [0o750, protocol.MKDIR_RECURSIVE, protocol.NO_ID, 7], Buffer.from('/a/b'));
+    expect(parse(mkdir)).toEqual({ errno: 0, id: 6, op: generated.OPS.Mkdir.op, mode: 0o750, flags: 1, uid: 0xffffffff, gid: 7, path: Buffer.from('/a/b') });
+    const rename = encodeRequest(7, Op.Rename, [], encodeStrings(['/from', '/to']));
+    expect(parse(rename)).toEqual({ errno: 0, id: 7, op: generated.OPS.Rename.op, from: Buffer.from('/from'), to: Buffer.from('/to') });
+  });
+
+  test('malformed frames get EINVAL, an unknown op ENOSYS, an oversized frame E2BIG', () => {
+    expect(parse(encodeRequest(8, Op.ReadFile, [], encodeRead(0, 10n, 10n, 0, 4096, Buffer.from('/f'))))).toMatchObject({ errno: EINVAL, id: 8 });
+    expect(parse(encodeRequest(9, Op.Mkdir, [0o755], undefined))).toMatchObject({ errno: EINVAL, id: 9 });
+    expect(parse(encodeRequest(10, Op.Lstat, [], Buffer.from('/a\0b')))).toMatchObject({ errno: EINVAL, id: 10 });
+    expect(parse(encodeRequest(11, 200 as Op, [], Buffer.from('/')))).toMatchObject({ errno: ENOSYS, id: 11 });
+    expect(parse(encodeRequest(12, Op.Lstat, [], Buffer.alloc(protocol.MAX_REQUEST, 0x61)))).toMatchObject({ errno: E2BIG, id: 12 });
+    // Not one whole frame: cut short, or with bytes after it.
+    const whole = encodeRequest(13, Op.Lstat, [], Buffer.from('/'));
+    expect(parse(whole.subarray(0, whole.length - 1))).toEqual({ errno: EINVAL });
+    expect(parse(Buffer.concat([whole, Buffer.from([0])]))).toEqual({ errno: EINVAL });
+  });
+
+  // A value of each field type that every op's rules accept, unless named here.
+  const SAMPLES: Record<string, unknown> = { u32: 1, u64: 7n, i64: -3n, str: Buffer.from('/s'), strs: [Buffer.from('x'), Buffer.from('y/z')], path: Buffer.from('/p'), bytes: Buffer.from('data') };
+  const OVERRIDES: Record<string, Record<string, unknown>> = {
+    Mknod: { mode: 0o20644 },
+    ReadFile: { chunk_bytes: 4096 },
+    Tar: { chunk_bytes: 8192 },
+    Walk: { batch_bytes: 65536 },
+    SetXattr: { name: Buffer.from('user.a'), value: Buffer.from('') },
+  };
+  /** A frame written from the generated layout alone: what any encoder of `name` must produce. */
+  function layoutFrame(id: number, name: keyof typeof generated.OPS, values: Record<string, unknown>): Buffer {
+    const parts: Buffer[] = [];
+    const u32 = (v: number): Buffer => Buffer.from(new Uint32Array([v]).buffer);
+    for (const [type, field] of generated.OPS[name].fields as readonly (readonly [string, string])[]) {
+      const v = values[field];
+      if (type === 'u32') parts.push(u32(v as number));
+      else if (type === 'u64' || type === 'i64') parts.push(Buffer.from(new BigInt64Array([BigInt.asIntN(64, v as bigint)]).buffer));
+      else if (type === 'str') parts.push(u32((v as Buffer).length), v as Buffer);
+      else if (type === 'strs') parts.push(u32((v as Buffer[]).length), ...(v as Buffer[]).flatMap((b) => [u32(b.length), b]));
+      else parts.push(v as Buffer);
+    }
+    return encodeRequest(id, generated.OPS[name].op as Op, [], Buffer.concat(parts));
+  }
+
+  test.each(Object.keys(generated.OPS) as (keyof typeof generated.OPS)[])('%s: every field of its layout comes back by name', (name) => {
+    const values: Record<string, unknown> = {};
+    for (const [type, field] of generated.OPS[name].fields as readonly (readonly [string, string])[]) values[field] = OVERRIDES[name]?.[field] ?? SAMPLES[type];
+    const parsed = parse(layoutFrame(21, name, values));
+    const u64Fields = (generated.OPS[name].fields as readonly (readonly [string, string])[]).filter(([type]) => type === 'u64').map(([, field]) => field);
+    for (const field of u64Fields) values[field] = BigInt.asUintN(64, values[field] as bigint);
+    expect(parsed).toEqual({ errno: 0, id: 21, op: generated.OPS[name].op, ...values });
+  });
 });
 
 describe('scripts/gen-protocol.js --check', () => {
