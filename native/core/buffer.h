@@ -56,7 +56,7 @@ class ByteBuffer {
 
   // Packs the fields selected by `mask`, in protocol order.
   void Stat(const struct stat& st, uint32_t mask) {
-    uint8_t* p = Grow(kMaxStatBytes);
+    uint8_t* p = Grow(kAllStatBytes);
     uint8_t* const start = p;
     if (mask & kMode) p = Put<uint32_t>(p, st.st_mode);
     if (mask & kUid) p = Put<uint32_t>(p, st.st_uid);
@@ -73,12 +73,10 @@ class ByteBuffer {
     if (mask & kAtime) p = PutTime(p, st.st_atim);
     if (mask & kMtime) p = PutTime(p, st.st_mtim);
     if (mask & kCtime) p = PutTime(p, st.st_ctim);
-    size_ -= kMaxStatBytes - static_cast<size_t>(p - start);
+    size_ -= kAllStatBytes - static_cast<size_t>(p - start);
   }
 
  private:
-  static constexpr size_t kMaxStatBytes = 4 * 4 + 5 * 8 + 4 + 3 * 12;
-
   template <typename T, typename V>
   static uint8_t* Put(uint8_t* p, V v) {
     T t = static_cast<T>(v);

@@ -18,8 +18,10 @@
 #include <thread>
 #include <vector>
 
+#include "fs.h"
+#include "reply.h"
 #include "stat_syscalls.h"
-#include "tree.h"
+#include "tree_job.h"
 
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452  // the same number on every architecture
@@ -54,10 +56,6 @@ int OpenParent(int root_fd, const std::string& path, Parent& parent) {
   }
   parent.fd.reset(OpenPath(root_fd, dir, O_PATH | O_DIRECTORY));
   return parent.fd.get() < 0 ? errno : 0;
-}
-
-void EndFrame(ByteBuffer& out, uint32_t id) {
-  out.FinishFrame(out.BeginFrame(id, Reply::kEnd));
 }
 
 // chmod of an O_PATH fd: fchmodat2 (Linux 6.6) where there is one, else the
@@ -520,33 +518,17 @@ class TreeJob {
     for (auto& thread : helpers) thread.join();
   }
 
-  void Enqueue(std::shared_ptr<Node> node) {
-    std::lock_guard<std::mutex> lk(mu_);
-    queue_.push_back(std::move(node));
-    cv_.notify_one();
-  }
+  void Enqueue(std::shared_ptr<Node> node) { queue_.Push(std::move(node)); }
 
   // Takes directories to list until none is left and none is being listed
   // (which could add more), or the job stops.
   void Work() {
     for (;;) {
       std::shared_ptr<Node> node;
-      {
-        std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk,
-                 [&] { return !queue_.empty() || busy_ == 0 || Stopped(); });
-        if (Stopped() || queue_.empty()) {
-          cv_.notify_all();
-          return;
-        }
-        node = std::move(queue_.back());  // depth first: the newest
-        queue_.pop_back();
-        busy_++;
-      }
+      if (!queue_.Take(node)) return;
       if (job_.Cancelled()) cancelled_.store(true);
       if (!Stopped()) List(node);
-      std::lock_guard<std::mutex> lk(mu_);
-      if (--busy_ == 0 && queue_.empty()) cv_.notify_all();
+      queue_.Done();
     }
   }
 
@@ -870,8 +852,7 @@ class TreeJob {
     }
     errors_.fetch_add(1);
     ByteBuffer out;
-    ErrorFrame(out, id_, err, syscall_name, path);
-    out.MutableData()[8] = static_cast<uint8_t>(Reply::kEntryError);
+    ErrorFrame(out, id_, err, syscall_name, path, Reply::kEntryError);
     if (!send_(out)) {
       cancelled_.store(true);
       return false;
@@ -898,10 +879,8 @@ class TreeJob {
   std::atomic<bool> failed_{false};
   std::atomic<bool> cancelled_{false};
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::shared_ptr<Node>> queue_;
-  unsigned busy_ = 0;
+  // Directories to list, depth first.
+  WorkQueue<std::shared_ptr<Node>> queue_{[this] { return Stopped(); }};
 
   std::mutex progress_mu_;
   uint64_t progress_sent_ = 0;

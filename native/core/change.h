@@ -13,7 +13,7 @@
 
 #include "buffer.h"
 #include "job.h"
-#include "ops.h"
+#include "reply.h"
 #include "request.h"
 
 namespace unshare_fs {

@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "buffer.h"
+#include "fs.h"
+#include "overlay.h"
+#include "reply.h"
 #include "stat_syscalls.h"
-#include "tree.h"
 
 namespace unshare_fs {
 namespace {

@@ -22,7 +22,7 @@
 #pragma once
 
 #include "job.h"
-#include "ops.h"
+#include "reply.h"
 #include "request.h"
 
 namespace unshare_fs {

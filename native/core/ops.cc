@@ -16,41 +16,11 @@
 #include <memory>
 #include <string>
 
+#include "fs.h"
+#include "reply.h"
 #include "stat_syscalls.h"
 
 namespace unshare_fs {
-namespace {
-
-void EndFrame(ByteBuffer& out, uint32_t id) {
-  out.FinishFrame(out.BeginFrame(id, Reply::kEnd));
-}
-
-}  // namespace
-
-void ErrorFrame(ByteBuffer& out, uint32_t id, int err, std::string_view syscall,
-                std::string_view path) {
-  size_t at = out.BeginFrame(id, Reply::kError);
-  out.I32(err);
-  out.U16(static_cast<uint16_t>(syscall.size()));
-  out.Bytes(syscall);
-  out.Bytes(path);
-  out.FinishFrame(at);
-}
-
-int OpenPath(int root_fd, const std::string& path, int flags, mode_t mode) {
-  if (root_fd < 0) return open(path.c_str(), flags | O_CLOEXEC, mode);
-  struct open_how how = {};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  if (flags & O_CREAT) how.mode = mode;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  int fd;
-  do {
-    fd = static_cast<int>(
-        syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how));
-  } while (fd < 0 && errno == EAGAIN);
-  return fd;
-}
-
 void StatOp(ByteBuffer& out, uint32_t id, int root_fd, const std::string& path,
             bool follow) {
   struct stat st;

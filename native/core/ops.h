@@ -10,17 +10,10 @@
 
 #include "buffer.h"
 #include "job.h"
+#include "reply.h"
 #include "request.h"
 
 namespace unshare_fs {
-
-void ErrorFrame(ByteBuffer& out, uint32_t id, int err, std::string_view syscall,
-                std::string_view path);
-// Opens `path` as the session resolves paths: as given when `root_fd` is
-// -1, else inside `root_fd` with openat2(RESOLVE_IN_ROOT), so that absolute
-// symlinks and ".." in a container image never lead out of it.  `mode`
-// is a created file's (with O_CREAT).
-int OpenPath(int root_fd, const std::string& path, int flags, mode_t mode = 0);
 
 void StatOp(ByteBuffer& out, uint32_t id, int root_fd, const std::string& path,
             bool follow);
@@ -31,8 +24,6 @@ void XattrsOp(ByteBuffer& out, uint32_t id, int root_fd,
 void SetXattrOp(ByteBuffer& out, uint32_t id, int root_fd,
                 const std::string& path, const std::string& name,
                 const std::string& value);
-// Sends whole frames; false once the client is gone.
-using SendFrames = std::function<bool(const ByteBuffer& frames)>;
 
 // The quick ops and set-xattr, as the server dispatches them.
 void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,

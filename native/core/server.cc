@@ -27,8 +27,10 @@
 
 #include "change.h"
 #include "diff.h"
+#include "fs.h"
 #include "job.h"
 #include "ops.h"
+#include "reply.h"
 #include "request.h"
 #include "tar.h"
 #include "walker.h"
@@ -440,7 +442,6 @@ class Server : public std::enable_shared_from_this<Server> {
   void Control(uint32_t id, req::WriteEnd&) {
     if (auto job = FindJob(id)) job->PushData({}, true);
   }
-
   // Runs a request on this thread, as its op's kind says.
   void Execute(Request& request) {
     std::visit([&](auto& args) { Dispatch(request.id, args); }, request.args);

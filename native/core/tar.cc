@@ -17,8 +17,10 @@
 #include <unordered_map>
 
 #include "buffer.h"
+#include "fs.h"
+#include "overlay.h"
+#include "reply.h"
 #include "stat_syscalls.h"
-#include "tree.h"
 
 namespace unshare_fs {
 namespace {

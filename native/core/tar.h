@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "job.h"
-#include "ops.h"
+#include "reply.h"
 #include "request.h"
 
 namespace unshare_fs {

@@ -18,8 +18,9 @@
 #include <vector>
 
 #include "batch.h"
+#include "fs.h"
 #include "stat_syscalls.h"
-#include "tree.h"
+#include "tree_job.h"
 
 namespace unshare_fs {
 namespace {
@@ -33,56 +34,32 @@ struct Task {
   int open_fd = -1;               // the root comes already open
 };
 
-// What the walking threads share: a stack of directories to list (LIFO, so
-// open directory fds stay near the tree's depth) and the stop flag.
+// What the walking threads share: the directories to list (tree_job.h)
+// and the stop flag.
 class Shared {
  public:
   Shared(const WalkOptions& options, const BatchSink& sink,
          const std::atomic<bool>& cancelled)
-      : options(options), sink(sink), cancelled(cancelled) {}
-  ~Shared() {
-    for (Task& task : tasks_) {
-      if (task.open_fd >= 0) close(task.open_fd);
-    }
-  }
+      : options(options),
+        sink(sink),
+        cancelled(cancelled),
+        tasks_([this] { return Stopped(); }) {}
+  ~Shared() { Close(tasks_.Stop()); }
 
   // Blocks until there is a directory to list or the walk is over.
-  bool Pop(Task& task) {
-    std::unique_lock<std::mutex> lk(mu_);
-    cv_.wait(lk, [&] { return !tasks_.empty() || busy_ == 0 || Stopped(); });
-    if (tasks_.empty() || Stopped()) {
-      cv_.notify_all();
-      return false;
-    }
-    task = std::move(tasks_.back());
-    tasks_.pop_back();
-    busy_++;
-    return true;
-  }
+  bool Pop(Task& task) { return tasks_.Take(task); }
 
-  // Pushes in reverse so that directories are listed in the order read.
+  // The directories a listing found, listed next in the order read.
   void Done(std::vector<Task>& found) {
-    std::lock_guard<std::mutex> lk(mu_);
-    for (auto it = found.rbegin(); it != found.rend(); ++it) {
-      tasks_.push_back(std::move(*it));
-    }
-    busy_--;
-    cv_.notify_all();
+    tasks_.PushAll(found);
+    tasks_.Done();
   }
 
-  void Start(Task root) {
-    std::lock_guard<std::mutex> lk(mu_);
-    tasks_.push_back(std::move(root));
-  }
+  void Start(Task root) { tasks_.Push(std::move(root)); }
 
   void Stop() {
     stop_.store(true, std::memory_order_relaxed);
-    std::lock_guard<std::mutex> lk(mu_);
-    for (Task& task : tasks_) {
-      if (task.open_fd >= 0) close(task.open_fd);
-    }
-    tasks_.clear();
-    cv_.notify_all();
+    Close(tasks_.Stop());
   }
 
   bool Stopped() const {
@@ -96,11 +73,14 @@ class Shared {
   dev_t root_dev = 0;
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Task> tasks_;
-  int busy_ = 0;
+  static void Close(const std::vector<Task>& left) {
+    for (const Task& task : left) {
+      if (task.open_fd >= 0) close(task.open_fd);
+    }
+  }
+
   std::atomic<bool> stop_{false};
+  WorkQueue<Task> tasks_;
 };
 
 // One walking thread: lists directories into its own batches.

@@ -20,7 +20,7 @@
 #include <thread>
 
 #include "buffer.h"
-#include "ops.h"
+#include "reply.h"
 #include "server.h"
 #include "stat_syscalls.h"
 

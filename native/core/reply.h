@@ -1,100 +1,43 @@
-// Pieces the tree jobs share (the walker, tar, diff, the change jobs): an
-// owned fd, a directory fd shared by the subdirectories still to be opened
-// from it, a getdents64 loop, a stream of data frames sent for credit, how
-// a job ends, and overlay's markers.
+// Reply frames every op writes: an error, an end, the frames a streamed
+// op sends for credit, and how a streamed job's last frame is chosen.
 #pragma once
 
 #include <errno.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <memory>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "buffer.h"
 #include "job.h"
-#include "ops.h"
+#include "protocol.h"
 
 namespace unshare_fs {
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
+// Sends whole frames; false once the client is gone.
+using SendFrames = std::function<bool(const ByteBuffer& frames)>;
 
- private:
-  int fd_;
-};
+// An error frame (or, `kind` kEntryError, one entry's error within a tree
+// job): i32 errno, u16 syscall length, syscall, path.
+inline void ErrorFrame(ByteBuffer& out, uint32_t id, int err,
+                       std::string_view syscall, std::string_view path,
+                       Reply kind = Reply::kError) {
+  size_t at = out.BeginFrame(id, kind);
+  out.I32(err);
+  out.U16(static_cast<uint16_t>(syscall.size()));
+  out.Bytes(syscall);
+  out.Bytes(path);
+  out.FinishFrame(at);
+}
 
-// An open directory; closed when the last subdirectory waiting to be opened
-// relative to it has been opened.
-struct DirFd {
-  explicit DirFd(int f) : fd(f) {}
-  ~DirFd() { close(fd); }
-  DirFd(const DirFd&) = delete;
-  DirFd& operator=(const DirFd&) = delete;
-  int fd;
-};
-
-// Lists directories with getdents64 into one buffer of its own.
-class DirReader {
- public:
-  DirReader() : dents_(new char[kDentsBytes]) {}
-
-  // Calls visit(name, d_type) for each entry of `fd` but "." and "..",
-  // until it returns false.  Returns 0 (listed, or stopped by visit), or
-  // the errno of a failed getdents64.
-  template <typename Visit>
-  int ForEach(int fd, Visit&& visit) {
-    for (;;) {
-      long n = syscall(SYS_getdents64, fd, dents_.get(), kDentsBytes);
-      if (n == 0) return 0;
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return errno;
-      }
-      for (long off = 0; off < n;) {
-        auto* d = reinterpret_cast<Dirent*>(dents_.get() + off);
-        off += d->d_reclen;
-        const char* name = d->d_name;
-        if (name[0] == '.' &&
-            (name[1] == 0 || (name[1] == '.' && name[2] == 0))) {
-          continue;
-        }
-        if (!visit(name, d->d_type)) return 0;
-      }
-    }
-  }
-
- private:
-  static constexpr size_t kDentsBytes = 32 * 1024;
-  struct Dirent {
-    uint64_t d_ino;
-    int64_t d_off;
-    unsigned short d_reclen;
-    unsigned char d_type;
-    char d_name[];
-  };
-  std::unique_ptr<char[]> dents_;
-};
+// An end frame with no payload: a change done, a session rooted.
+inline void EndFrame(ByteBuffer& out, uint32_t id) {
+  out.FinishFrame(out.BeginFrame(id, Reply::kEnd));
+}
 
 // Data frames of one request, each sent for a credit of `job` once it holds
 // a chunk.
@@ -199,14 +142,5 @@ inline void SendLast(const SendFrames& send, uint32_t id, Step step,
   }
   send(out);
 }
-
-// An overlay whiteout: a character device 0/0.
-inline bool IsWhiteout(const struct stat& st) {
-  return S_ISCHR(st.st_mode) && st.st_rdev == 0;
-}
-// The xattrs that mark an opaque directory ("y"): trusted.* as the host's
-// root writes them, user.* in a user namespace.
-constexpr const char* kOpaqueXattrs[] = {"trusted.overlay.opaque",
-                                         "user.overlay.opaque"};
 
 }  // namespace unshare_fs
