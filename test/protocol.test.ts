@@ -351,6 +351,36 @@ describe.each(servers)('$name', (server) => {
     await expectError(client, 31, 'EPERM');
   });
 
+  test('counters: a job waiting for credit is seen by state, and gone once cancelled', async () => {
+    const counter = generated.PROTOCOL_TABLE.enums.Counter;
+    let next = 1000;
+    const counters = async (): Promise<number[]> => {
+      const id = next++;
+      client.send(encodeRequest(id, generated.OPS.Counters.op as Op, []));
+      const frame = await client.next(id);
+      expect(frame.kind).toBe(Reply.Data);
+      expect(frame.payload.length).toBe(4 * counter.kCounterCount);
+      return Array.from({ length: counter.kCounterCount }, (_, i) => frame.payload.readUInt32LE(4 * i));
+    };
+    const quiet = await counters();
+    expect([quiet[counter.kCounterJobs], quiet[counter.kCounterCreditWaits], quiet[counter.kCounterQueued], quiet[counter.kCounterQuickQueued]]).toEqual([0, 0, 0, 0]);
+    expect(quiet[counter.kCounterThreads]).toBeGreaterThanOrEqual(1);
+    // A read of /dev/zero with a window of one frame: once that frame is
+    // sent, the job waits for credit, and the counters say so.
+    client.send(encodeRequest(60, Op.ReadFile, [], encodeRead(0, protocol.TO_END, 1n << 40n, 1, 4096, Buffer.from('/dev/zero'))));
+    expect((await client.next(60)).kind).toBe(Reply.Stat);
+    expect((await client.next(60)).kind).toBe(Reply.Data);
+    let waiting = await counters();
+    while (waiting[counter.kCounterCreditWaits] === 0) waiting = await counters();
+    expect([waiting[counter.kCounterJobs], waiting[counter.kCounterCreditWaits]]).toEqual([1, 1]);
+    expect(client.pending).toBe(0); // nothing more came without credit
+    client.send(encodeRequest(60, Op.Cancel, []));
+    expect((await client.next(60)).kind).toBe(Reply.End);
+    let after = await counters();
+    while (after[counter.kCounterJobs] !== 0) after = await counters();
+    expect([after[counter.kCounterCreditWaits], after[counter.kCounterQueued]]).toEqual([0, 0]);
+  });
+
   test('a request id in use by a running stream is refused, the stream goes on', async () => {
     const read = encodeRead(0, protocol.TO_END, 1n << 40n, 1, 4096, Buffer.from('/dev/zero'));
     client.send(encodeRequest(40, Op.ReadFile, [], read));

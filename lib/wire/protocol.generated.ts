@@ -82,6 +82,7 @@ export const enum Op {
   SetXattr = 28,
   Tar = 29,
   Diff = 30,
+  Counters = 31,
 }
 
 /** How the server runs a request (server.cc dispatches on it): */
@@ -192,6 +193,27 @@ export const enum WalkFlag {
   ThreadsMask = 65280,
 }
 
+/** A counters frame's u32s, in this order: what the server holds right now. Tests read them to see that something did not happen (nothing queued, no job left waiting for credit) instead of sleeping. */
+export const enum Counter {
+  /** jobs waiting for credit */
+  CreditWaits = 0,
+  /** live request threads */
+  Threads = 1,
+  /** live quick threads */
+  QuickThreads = 2,
+  /** requests waiting for a request thread */
+  Queued = 3,
+  /** quick requests waiting for a quick thread */
+  QuickQueued = 4,
+  /** streaming requests registered */
+  Jobs = 5,
+  /** request threads idle */
+  Idle = 6,
+  /** extra walker threads taken */
+  WalkHelpers = 7,
+  Count = 8,
+}
+
 /** How a request field is encoded: u32, u64, i64 little endian; str a u32 length and bytes; strs a u32 count and that many str; path and bytes the rest of the frame. */
 export type FieldType = 'u32' | 'u64' | 'i64' | 'str' | 'strs' | 'path' | 'bytes';
 /** An op as the server sees it: its number, how it is run, its request fields in order. */
@@ -233,6 +255,7 @@ export const OPS = {
   SetXattr: { op: 28, kind: 'single', fields: [['str', 'name'], ['str', 'value'], ['str', 'path']] },
   Tar: { op: 29, kind: 'stream', fields: [['u32', 'flags'], ['u32', 'window'], ['u32', 'chunk_bytes'], ['path', 'path']] },
   Diff: { op: 30, kind: 'stream', fields: [['u32', 'window'], ['strs', 'lowers'], ['path', 'path']] },
+  Counters: { op: 31, kind: 'control', fields: [] },
 } as const satisfies Record<string, OpLayout>;
 
 /** Everything above with protocol.h's own names, as the addon exports it (`protocolTable`). */
@@ -275,6 +298,7 @@ export const PROTOCOL_TABLE = {
     RecordTag: { kDir: 1, kEntry: 2, kError: 3 },
     StatField: { kMode: 1, kUid: 2, kGid: 4, kNlink: 8, kSize: 16, kIno: 32, kDev: 64, kRdev: 128, kBlocks: 256, kAtime: 512, kMtime: 1024, kCtime: 2048, kAllStat: 4095 },
     WalkFlag: { kOneFileSystem: 1, kThreadsShift: 8, kThreadsMask: 65280 },
+    Counter: { kCounterCreditWaits: 0, kCounterThreads: 1, kCounterQuickThreads: 2, kCounterQueued: 3, kCounterQuickQueued: 4, kCounterJobs: 5, kCounterIdle: 6, kCounterWalkHelpers: 7, kCounterCount: 8 },
   },
   ops: OPS,
 };

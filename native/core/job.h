@@ -30,7 +30,11 @@ class Job {
   // thread of a walk at once, so credit and cancel wake them all.
   bool TakeCredit() {
     std::unique_lock<std::mutex> lk(mu_);
-    cv_.wait(lk, [&] { return credit_ > 0 || Cancelled(); });
+    if (credit_ == 0 && !Cancelled()) {
+      credit_waits_++;
+      cv_.wait(lk, [&] { return credit_ > 0 || Cancelled(); });
+      credit_waits_--;
+    }
     if (Cancelled()) return false;
     credit_--;
     return true;
@@ -91,6 +95,13 @@ class Job {
   }
 
   bool Cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+
+  // Whether a thread of the job waits for credit now (the server's
+  // counters, for tests).
+  bool WaitingForCredit() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return credit_waits_ > 0;
+  }
   const std::atomic<bool>& CancelFlag() const { return cancelled_; }
 
   // Waits until `fd` has `events` or the job is cancelled: 1 when ready,
@@ -117,6 +128,7 @@ class Job {
   std::mutex mu_;
   std::condition_variable cv_;
   uint32_t credit_;
+  unsigned credit_waits_ = 0;  // threads in TakeCredit, waiting
   const uint32_t window_;
   std::deque<std::string> inbox_;
   bool ended_ = false;

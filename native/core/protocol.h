@@ -61,7 +61,8 @@ enum class OpKind : uint8_t {
 // of change records one per credit, then an end frame or an error.  Read:
 // a stat frame of the open file, data frames, an end frame; `end` is
 // exclusive (kToEnd for the whole file), EFBIG once more than `limit`
-// would be read.
+// would be read.  Counters: one data frame of kCounterCount u32s (Counter),
+// for tests to see what the server holds.
 #define UNSHARE_FS_OPS(X)                                                      \
   X(Lstat, 1, kQuick, F(path, path))                                           \
   X(Stat, 2, kQuick, F(path, path))                                            \
@@ -105,7 +106,8 @@ enum class OpKind : uint8_t {
   X(SetXattr, 28, kSingle, F(str, name) F(str, value) F(str, path))            \
   X(Tar, 29, kStream,                                                          \
     F(u32, flags) F(u32, window) F(u32, chunk_bytes) F(path, path))            \
-  X(Diff, 30, kStream, F(u32, window) F(strs, lowers) F(path, path))
+  X(Diff, 30, kStream, F(u32, window) F(strs, lowers) F(path, path))           \
+  X(Counters, 31, kControl, )
 
 enum class Op : uint8_t {
 #define X(name, number, kind, fields) k##name = number,
@@ -236,6 +238,21 @@ constexpr uint32_t kMaxWalkThreads = 16;
 constexpr uint32_t kPortReadable = 1;
 constexpr uint32_t kPortWritable = 2;
 
+// A counters frame's u32s, in this order: what the server holds right now.
+// Tests read them to see that something did not happen (nothing queued, no
+// job left waiting for credit) instead of sleeping.
+enum Counter : uint32_t {
+  kCounterCreditWaits = 0,   // jobs waiting for credit
+  kCounterThreads = 1,       // live request threads
+  kCounterQuickThreads = 2,  // live quick threads
+  kCounterQueued = 3,        // requests waiting for a request thread
+  kCounterQuickQueued = 4,   // quick requests waiting for a quick thread
+  kCounterJobs = 5,          // streaming requests registered
+  kCounterIdle = 6,          // request threads idle
+  kCounterWalkHelpers = 7,   // extra walker threads taken
+  kCounterCount = 8,
+};
+
 // What the addon exports (binding.cc): every constant and enum member
 // above.  scripts/gen-protocol.js fails when one is left out here.
 #define UNSHARE_FS_CONSTANTS(C) \
@@ -266,50 +283,59 @@ constexpr uint32_t kPortWritable = 2;
   C(kMaxWalkThreads)            \
   C(kPortReadable)              \
   C(kPortWritable)
-#define UNSHARE_FS_ENUMS(E)     \
-  E(OpKind, kQuick)             \
-  E(OpKind, kSingle)            \
-  E(OpKind, kStream)            \
-  E(OpKind, kControl)           \
-  E(WriteFlag, kWriteTruncate)  \
-  E(WriteFlag, kWriteAppend)    \
-  E(WriteFlag, kWriteExclusive) \
-  E(TreeFlag, kTreeRecursive)   \
-  E(TreeFlag, kTreeForce)       \
-  E(TreeFlag, kTreeKeepGoing)   \
-  E(TreeFlag, kTreeAllowRoot)   \
-  E(TreeFlag, kTreeCrossMounts) \
-  E(TarFlag, kTarXattrs)        \
-  E(TarFlag, kTarLayer)         \
-  E(TarFlag, kTarCopy)          \
-  E(Reply, kStat)               \
-  E(Reply, kData)               \
-  E(Reply, kBatch)              \
-  E(Reply, kEnd)                \
-  E(Reply, kError)              \
-  E(Reply, kReady)              \
-  E(Reply, kCredit)             \
-  E(Reply, kProgress)           \
-  E(Reply, kEntryError)         \
-  E(RecordTag, kDir)            \
-  E(RecordTag, kEntry)          \
-  E(RecordTag, kError)          \
-  E(StatField, kMode)           \
-  E(StatField, kUid)            \
-  E(StatField, kGid)            \
-  E(StatField, kNlink)          \
-  E(StatField, kSize)           \
-  E(StatField, kIno)            \
-  E(StatField, kDev)            \
-  E(StatField, kRdev)           \
-  E(StatField, kBlocks)         \
-  E(StatField, kAtime)          \
-  E(StatField, kMtime)          \
-  E(StatField, kCtime)          \
-  E(StatField, kAllStat)        \
-  E(WalkFlag, kOneFileSystem)   \
-  E(WalkFlag, kThreadsShift)    \
-  E(WalkFlag, kThreadsMask)
+#define UNSHARE_FS_ENUMS(E)        \
+  E(OpKind, kQuick)                \
+  E(OpKind, kSingle)               \
+  E(OpKind, kStream)               \
+  E(OpKind, kControl)              \
+  E(WriteFlag, kWriteTruncate)     \
+  E(WriteFlag, kWriteAppend)       \
+  E(WriteFlag, kWriteExclusive)    \
+  E(TreeFlag, kTreeRecursive)      \
+  E(TreeFlag, kTreeForce)          \
+  E(TreeFlag, kTreeKeepGoing)      \
+  E(TreeFlag, kTreeAllowRoot)      \
+  E(TreeFlag, kTreeCrossMounts)    \
+  E(TarFlag, kTarXattrs)           \
+  E(TarFlag, kTarLayer)            \
+  E(TarFlag, kTarCopy)             \
+  E(Reply, kStat)                  \
+  E(Reply, kData)                  \
+  E(Reply, kBatch)                 \
+  E(Reply, kEnd)                   \
+  E(Reply, kError)                 \
+  E(Reply, kReady)                 \
+  E(Reply, kCredit)                \
+  E(Reply, kProgress)              \
+  E(Reply, kEntryError)            \
+  E(RecordTag, kDir)               \
+  E(RecordTag, kEntry)             \
+  E(RecordTag, kError)             \
+  E(StatField, kMode)              \
+  E(StatField, kUid)               \
+  E(StatField, kGid)               \
+  E(StatField, kNlink)             \
+  E(StatField, kSize)              \
+  E(StatField, kIno)               \
+  E(StatField, kDev)               \
+  E(StatField, kRdev)              \
+  E(StatField, kBlocks)            \
+  E(StatField, kAtime)             \
+  E(StatField, kMtime)             \
+  E(StatField, kCtime)             \
+  E(StatField, kAllStat)           \
+  E(WalkFlag, kOneFileSystem)      \
+  E(WalkFlag, kThreadsShift)       \
+  E(WalkFlag, kThreadsMask)        \
+  E(Counter, kCounterCreditWaits)  \
+  E(Counter, kCounterThreads)      \
+  E(Counter, kCounterQuickThreads) \
+  E(Counter, kCounterQueued)       \
+  E(Counter, kCounterQuickQueued)  \
+  E(Counter, kCounterJobs)         \
+  E(Counter, kCounterIdle)         \
+  E(Counter, kCounterWalkHelpers)  \
+  E(Counter, kCounterCount)
 
 static_assert(sizeof kStatFieldBytes / sizeof kStatFieldBytes[0] == 12);
 static_assert(kAllStatBytes == 4 * 4 + 4 * 8 + 12 + 3 * 12);
