@@ -27,13 +27,16 @@ class WorkQueue {
     cv_.notify_one();
   }
 
-  // Directories found by one listing, pushed in reverse so that they are
-  // taken in the order read.
-  void PushAll(std::vector<Task>& found) {
+  // The directory taken is listed, and these are the directories it
+  // held, pushed in reverse so that they are taken in the order read: one
+  // lock and one wake-up for the lot (a walk of many small directories
+  // does this for each).
+  void Done(std::vector<Task>& found) {
     std::lock_guard<std::mutex> lk(mu_);
     for (auto it = found.rbegin(); it != found.rend(); ++it) {
       tasks_.push_back(std::move(*it));
     }
+    busy_--;
     cv_.notify_all();
   }
 

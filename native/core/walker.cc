@@ -50,10 +50,7 @@ class Shared {
   bool Pop(Task& task) { return tasks_.Take(task); }
 
   // The directories a listing found, listed next in the order read.
-  void Done(std::vector<Task>& found) {
-    tasks_.PushAll(found);
-    tasks_.Done();
-  }
+  void Done(std::vector<Task>& found) { tasks_.Done(found); }
 
   void Start(Task root) { tasks_.Push(std::move(root)); }
 
