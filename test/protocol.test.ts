@@ -10,9 +10,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { createNamespace, type Namespace } from '../lib';
-import { native } from '../lib/wire/native';
+import { ALL_STAT_BYTES } from '../lib/core/stats';
+import { PORT_READABLE, PORT_WRITABLE, native } from '../lib/wire/native';
 import * as protocol from '../lib/wire/protocol';
 import * as generated from '../lib/wire/protocol.generated';
+import { WALK_WINDOW } from '../lib/wire/walk-stream';
 import { Op, Reply, encodeDiff, encodeRead, encodeRequest, encodeStrings, encodeTar, errorFromPayload } from '../lib/wire/protocol';
 
 interface ReplyFrame {
@@ -178,6 +180,20 @@ describe("the server's parser (__parseRequest) reads what lib/wire's encoders wr
     for (const field of u64Fields) values[field] = BigInt.asUintN(64, values[field] as bigint);
     expect(parsed).toEqual({ errno: 0, id: 21, op: generated.OPS[name].op, ...values });
   });
+});
+
+test('limits lib/ still writes by hand beside lib/wire/protocol.ts are protocol.h\'s', () => {
+  // Until they are read from lib/wire/protocol.generated.ts: the stat
+  // record's size, a walk's window (the server's send buffer is sized to
+  // it), a Port's readiness bits.
+  expect({ ALL_STAT_BYTES, WALK_WINDOW, PORT_READABLE, PORT_WRITABLE }).toEqual({
+    ALL_STAT_BYTES: generated.ALL_STAT_BYTES,
+    WALK_WINDOW: generated.WALK_WINDOW,
+    PORT_READABLE: generated.PORT_READABLE,
+    PORT_WRITABLE: generated.PORT_WRITABLE,
+  });
+  expect(generated.STAT_FIELD_BYTES.reduce((a, b) => a + b, 0)).toBe(generated.ALL_STAT_BYTES);
+  expect(generated.SEND_BUFFER_BYTES).toBe(generated.WALK_WINDOW * generated.WALK_BATCH_BYTES);
 });
 
 describe('scripts/gen-protocol.js --check', () => {
