@@ -30,7 +30,7 @@ using unshare_fs::SysError;
 static_assert(unshare_fs::kPortReadable == UV_READABLE);
 static_assert(unshare_fs::kPortWritable == UV_WRITABLE);
 
-// A plain Error carrying errno, syscall and path; lib/session.ts turns it
+// A plain Error carrying errno, syscall and path; lib/wire/native.ts turns it
 // into a node:fs style error with the caller's stack.
 Napi::Error SysErrorValue(Napi::Env env, const SysError& e) {
   Napi::Error error = Napi::Error::New(env, e.syscall);
@@ -418,7 +418,7 @@ struct PortPoll {
 };
 
 // Our end of a server's socket, watched by the event loop: the transport of
-// lib/channel.ts.  JavaScript reads and writes it without blocking and is
+// lib/wire/channel.ts.  JavaScript reads and writes it without blocking and is
 // called with the loop's readiness events (UV_READABLE, UV_WRITABLE) or a
 // negative libuv status.  Reads land in buffers JavaScript owns, so frames
 // reach the decoder without a copy or a stream layer in between.

@@ -1,7 +1,7 @@
 // Reads a walk batch (protocol.h) back into its records, checking all of
 // it: the inverse of BatchWriter (batch.h), for the fuzzer and the C++
 // tests.  Any malformed batch ends the reading, never a read out of bounds.
-// The addon itself does not use it: lib/decode.ts reads batches in node.
+// The addon itself does not use it: lib/wire/decode.ts reads batches in node.
 #pragma once
 
 #include <cstdint>

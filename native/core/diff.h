@@ -15,7 +15,7 @@
 //   nanosecond, or to the second where either has none) is no change.
 //
 // Entries are never followed.  The records (protocol.h) come in walk
-// order; lib/diff.ts adds the directories above additions and deletions
+// order; lib/layers/diff.ts adds the directories above additions and deletions
 // and sorts.  An entry gone while the diff runs is left out; a lower dir
 // that is missing is an empty layer; any other error ends the answer with
 // an error frame.

@@ -1,7 +1,8 @@
 // A directory tree as a POSIX tar stream, made where the files are: one
 // thread walks the tree (openat + getdents64 + fstatat, as the walker
 // does), reads each file and packs header and bytes into data frames sent
-// against the job's credit.  lib/export.ts turns the frames into a Readable.
+// against the job's credit.  lib/layers/export.ts turns the frames into a
+// Readable.
 //
 // What goes in: every entry under the root (not the root itself), names
 // relative to it, with ids, modes and mtimes as seen here; a hard-linked
@@ -56,7 +57,7 @@ struct TarEntry {
 
 // Appends the header blocks of `entry` to `out`: a pax header ('x') first
 // when ustar cannot hold its name, link, ids, size or mtime, or it has
-// xattrs.  The body and its padding are the caller's.  lib/tar.ts's
+// xattrs.  The body and its padding are the caller's.  lib/layers/tar.ts's
 // encodeHeader writes the same bytes.
 void EncodeTarHeader(const TarEntry& entry, std::string& out);
 
