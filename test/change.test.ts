@@ -33,6 +33,42 @@ describe('changes through the host server', () => {
   });
   afterEach(() => removeTree(dir));
 
+  test('each change of a missing path fails with the code, errno and syscall node:fs gives', async () => {
+    const missing = path.join(dir, 'no/such');
+    const file = path.join(dir, 'file');
+    fs.writeFileSync(file, '');
+    // [what, ours, node's own], each on the same missing path.
+    const cases: [string, () => Promise<unknown>, () => unknown][] = [
+      ['chmod', () => host.chmod(missing, 0o600), () => fs.chmodSync(missing, 0o600)],
+      ['chown', () => host.chown(missing, 0, 0), () => fs.chownSync(missing, 0, 0)],
+      ['lchown', () => host.lchown(missing, 0, 0), () => fs.lchownSync(missing, 0, 0)],
+      ['utimes', () => host.utimes(missing, 1, 2), () => fs.utimesSync(missing, 1, 2)],
+      ['lutimes', () => host.lutimes(missing, 1, 2), () => fs.lutimesSync(missing, 1, 2)],
+      ['truncate', () => host.truncate(missing, 1), () => fs.truncateSync(missing, 1)],
+      ['mkdir', () => host.mkdir(missing), () => fs.mkdirSync(missing)],
+      ['rmdir', () => host.rmdir(missing), () => fs.rmdirSync(missing)],
+      ['unlink', () => host.unlink(missing), () => fs.unlinkSync(missing)],
+      ['rename', () => host.rename(missing, file), () => fs.renameSync(missing, file)],
+      ['link', () => host.link(missing, path.join(dir, 'l')), () => fs.linkSync(missing, path.join(dir, 'l'))],
+      ['symlink', () => host.symlink('x', missing), () => fs.symlinkSync('x', missing)],
+      ['writeFile', () => host.writeFile(missing, 'x'), () => fs.writeFileSync(missing, 'x')],
+    ];
+    for (const [what, ours, theirs] of cases) {
+      let expected: NodeJS.ErrnoException | undefined;
+      try {
+        theirs();
+      } catch (error) {
+        expected = error as NodeJS.ErrnoException;
+      }
+      expect([what, expected?.code]).toEqual([what, 'ENOENT']);
+      const error = await ours().then(
+        () => undefined,
+        (e: unknown) => e as NodeJS.ErrnoException,
+      );
+      expect([what, error?.code, error?.errno, error?.syscall]).toEqual([what, expected?.code, expected?.errno, expected?.syscall]);
+    }
+  });
+
   test('mkdir, writeFile, appendFile, rename, link, symlink, chmod, utimes, truncate, unlink, rmdir agree with node:fs', async () => {
     expect(await host.mkdir(path.join(dir, 'a/b/c'), { recursive: true })).toBe(path.join(dir, 'a'));
     expect(await host.mkdir(path.join(dir, 'a/b/c'), { recursive: true })).toBeUndefined();

@@ -134,8 +134,8 @@ void OnTwoNames(ByteBuffer& out, uint32_t id, int root_fd,
 
 // chmod, chown, utimes, truncate: `change` on the file `path` names
 // (opened with `flags`), which returns 0 or an errno.  A failed open is
-// reported as `open_what` (what these ops have always said), a failed
-// change as `what`.
+// reported as `open_what` (node:fs's syscall for the op: "open" for
+// truncate, the op's own name for the others), a failed change as `what`.
 template <typename Change>
 void OnFile(ByteBuffer& out, uint32_t id, int root_fd, const std::string& path,
             int flags, const char* open_what, const char* what,
@@ -283,8 +283,9 @@ void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
 void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
               const req::Chown& args) {
   const bool follow = !(args.flags & kNoFollow);
-  OnFile(out, id, root_fd, args.path, PathFlags(args.flags), "chmod",
-         follow ? "chown" : "lchown", [&](int fd) {
+  const char* what = follow ? "chown" : "lchown";
+  OnFile(out, id, root_fd, args.path, PathFlags(args.flags), what, what,
+         [&](int fd) {
            return fchownat(fd, "", args.uid, args.gid, AT_EMPTY_PATH) == 0
                       ? 0
                       : errno;
@@ -294,8 +295,9 @@ void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
 void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
               const req::Utimes& args) {
   const bool follow = !(args.flags & kNoFollow);
-  OnFile(out, id, root_fd, args.path, PathFlags(args.flags), "chmod",
-         follow ? "utime" : "lutime", [&](int fd) {
+  const char* what = follow ? "utime" : "lutime";
+  OnFile(out, id, root_fd, args.path, PathFlags(args.flags), what, what,
+         [&](int fd) {
            struct timespec times[2] = {
                {static_cast<time_t>(args.atime_sec),
                 static_cast<long>(args.atime_nsec)},
