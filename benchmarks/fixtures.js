@@ -20,16 +20,10 @@ const path = require('node:path');
 const GENERATOR_VERSION = 2;
 const SEED = 0x5eed2024;
 
-const FIXTURE_SIZES = {
-  small: Number(process.env.UNSHARE_FS_BENCH_SMALL) || 75_000,
-  large: Number(process.env.UNSHARE_FS_BENCH_LARGE) || 1_000_000,
-};
-
+const FIXTURE_SIZES = { small: Number(process.env.UNSHARE_FS_BENCH_SMALL) || 75_000,
+  large: Number(process.env.UNSHARE_FS_BENCH_LARGE) || 1_000_000 };
 const WIDE_DIR_ENTRIES = 5_000;
-
-function fixturesBaseDir() {
-  return path.resolve(process.env.UNSHARE_FS_BENCH_DIR || path.join(__dirname, 'fixtures'));
-}
+const fixturesBaseDir = () => path.resolve(process.env.UNSHARE_FS_BENCH_DIR || path.join(__dirname, 'fixtures'));
 
 // mulberry32: tiny, fast and good enough to make shapes look organic.
 function makeRandom(seed) {
@@ -41,11 +35,8 @@ function makeRandom(seed) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return {
-    next,
-    int: (min, max) => min + Math.floor(next() * (max - min + 1)),
-    pick: (items) => items[Math.floor(next() * items.length)],
-    chance: (probability) => next() < probability,
+  return { next, int: (min, max) => min + Math.floor(next() * (max - min + 1)),
+    pick: (items) => items[Math.floor(next() * items.length)], chance: (probability) => next() < probability,
     // Most files in a rootfs are small; sizes spread over a few decades.
     smallFileSize: () => Math.floor(Math.pow(10, 1 + next() * 3.2)),
   };
@@ -57,43 +48,32 @@ for (let i = 0; i < CONTENT.length; i++) CONTENT[i] = (i * 131 + (i >> 9)) & 0xf
 // Creates entries until the budget is spent, so the tree's size is exact.
 class TreeBuilder {
   constructor(root, budget) {
-    this.root = root;
-    this.remaining = budget;
-    this.created = 0;
+    Object.assign(this, { root, remaining: budget, created: 0 });
   }
 
   get spent() {
     return this.remaining <= 0;
   }
 
-  take() {
+  /** Spends one entry of the budget on `make(absolute path)`; false once it is spent. */
+  make(relative, make) {
     if (this.remaining <= 0) return false;
     this.remaining--;
     this.created++;
+    make(path.join(this.root, relative));
     return true;
   }
 
   dir(relative) {
-    if (!this.take()) return false;
-    fs.mkdirSync(path.join(this.root, relative));
-    return true;
+    return this.make(relative, (p) => fs.mkdirSync(p));
   }
 
   file(relative, size) {
-    if (!this.take()) return false;
-    const target = path.join(this.root, relative);
-    if (size === 0) {
-      fs.closeSync(fs.openSync(target, 'w'));
-    } else {
-      fs.writeFileSync(target, CONTENT.subarray(0, size));
-    }
-    return true;
+    return this.make(relative, (p) => (size === 0 ? fs.closeSync(fs.openSync(p, 'w')) : fs.writeFileSync(p, CONTENT.subarray(0, size))));
   }
 
   symlink(target, relative) {
-    if (!this.take()) return false;
-    fs.symlinkSync(target, path.join(this.root, relative));
-    return true;
+    return this.make(relative, (p) => fs.symlinkSync(target, p));
   }
 
   // Gives a section its own budget; whatever it leaves unused returns here.
@@ -106,27 +86,16 @@ class TreeBuilder {
   }
 }
 
-const WORDS = [
-  'alpha', 'base', 'core', 'data', 'event', 'fast', 'glob', 'http', 'io',
-  'json', 'kit', 'lib', 'map', 'net', 'opt', 'parse', 'query', 'read',
-  'stream', 'tool', 'util', 'view', 'web', 'xml', 'yaml', 'zip',
-];
-
-function wordName(random, index) {
-  return `${random.pick(WORDS)}-${random.pick(WORDS)}${index}`;
-}
+const WORDS = ['alpha', 'base', 'core', 'data', 'event', 'fast', 'glob', 'http', 'io', 'json', 'kit', 'lib', 'map',
+  'net', 'opt', 'parse', 'query', 'read', 'stream', 'tool', 'util', 'view', 'web', 'xml', 'yaml', 'zip'];
+const wordName = (random, index) => `${random.pick(WORDS)}-${random.pick(WORDS)}${index}`;
 
 function buildSkeleton(builder) {
-  const dirs = [
-    'usr', 'usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib64', 'usr/share',
-    'usr/share/doc', 'usr/share/man', 'usr/share/man/man3', 'usr/share/locale', 'usr/include',
-    'usr/local', 'usr/lib/python3', 'usr/lib/python3/dist-packages',
-    'usr/lib/x86_64-linux-gnu', 'etc', 'var', 'var/lib', 'var/log',
-    'var/cache', 'var/lib/dpkg', 'var/lib/dpkg/info', 'home', 'root', 'tmp',
-    'opt', 'srv', 'mnt', 'proc', 'sys', 'dev', 'run', 'app',
-    'app/node_modules', 'app/node_modules/.bin', 'usr/share/icons',
-    'usr/share/icons/hicolor',
-  ];
+  const dirs = ['usr', 'usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib64', 'usr/share', 'usr/share/doc', 'usr/share/man',
+    'usr/share/man/man3', 'usr/share/locale', 'usr/include', 'usr/local', 'usr/lib/python3',
+    'usr/lib/python3/dist-packages', 'usr/lib/x86_64-linux-gnu', 'etc', 'var', 'var/lib', 'var/log', 'var/cache',
+    'var/lib/dpkg', 'var/lib/dpkg/info', 'home', 'root', 'tmp', 'opt', 'srv', 'mnt', 'proc', 'sys', 'dev', 'run',
+    'app', 'app/node_modules', 'app/node_modules/.bin', 'usr/share/icons', 'usr/share/icons/hicolor'];
   for (const dir of dirs) builder.dir(dir);
   // Merged-/usr layout, as in current Debian and Fedora images.
   builder.symlink('usr/bin', 'bin');
@@ -146,9 +115,7 @@ function buildBigFiles(builder) {
     ['app/bundle.js', 2],
     ['var/cache/ldconfig-aux-cache', 1],
   ];
-  for (const [relative, mebibytes] of bigFiles) {
-    builder.file(relative, mebibytes * 1024 * 1024);
-  }
+  for (const [relative, mebibytes] of bigFiles) builder.file(relative, mebibytes * 1024 * 1024);
 }
 
 function buildEtc(builder, random) {
@@ -156,9 +123,7 @@ function buildEtc(builder, random) {
     const dir = `etc/${wordName(random, i)}.d`;
     if (!builder.dir(dir)) return;
     const files = random.int(1, 8);
-    for (let f = 0; f < files; f++) {
-      builder.file(`${dir}/${f}-${random.pick(WORDS)}.conf`, random.smallFileSize());
-    }
+    for (let f = 0; f < files; f++) builder.file(`${dir}/${f}-${random.pick(WORDS)}.conf`, random.smallFileSize());
     if (random.chance(0.2)) builder.symlink(`../${dir.slice(4)}/0.conf`, `${dir}/default`);
   }
 }
@@ -169,24 +134,15 @@ function buildWideDir(builder, random, dir, index) {
   const [prefix, suffix] = [['', ''], ['lib', '.so.1'], ['', '.3.gz'], ['', '.list'], ['icon-', '.png']][index];
   for (let i = 0; i < WIDE_DIR_ENTRIES && !builder.spent; i++) {
     const name = `${prefix}${wordName(random, i)}${suffix}`;
-    if (index === 1 && random.chance(0.3)) {
-      builder.symlink(`${name}.2.0`, `${dir}/${name}`);
-    } else if (random.chance(0.03)) {
-      builder.file(`${dir}/${name}`, 0);
-    } else {
-      builder.file(`${dir}/${name}`, random.smallFileSize());
-    }
+    if (index === 1 && random.chance(0.3)) builder.symlink(`${name}.2.0`, `${dir}/${name}`);
+    else builder.file(`${dir}/${name}`, random.chance(0.03) ? 0 : random.smallFileSize());
   }
 }
 
-const WIDE_DIRS = [
-  'usr/bin', 'usr/lib/x86_64-linux-gnu', 'usr/share/man/man3',
-  'var/lib/dpkg/info', 'usr/share/icons/hicolor',
-];
+const WIDE_DIRS = ['usr/bin', 'usr/lib/x86_64-linux-gnu', 'usr/share/man/man3', 'var/lib/dpkg/info', 'usr/share/icons/hicolor'];
 
 function buildDocs(builder, random) {
-  const docFiles = ['copyright', 'changelog.Debian.gz', 'README', 'NEWS.gz',
-    'changelog.gz', 'TODO', 'AUTHORS'];
+  const docFiles = ['copyright', 'changelog.Debian.gz', 'README', 'NEWS.gz', 'changelog.gz', 'TODO', 'AUTHORS'];
   for (let i = 0; !builder.spent; i++) {
     const dir = `usr/share/doc/${wordName(random, i)}`;
     if (!builder.dir(dir)) return;
@@ -195,24 +151,21 @@ function buildDocs(builder, random) {
     if (random.chance(0.15) && builder.dir(`${dir}/examples`)) {
       const examples = random.int(1, 12);
       for (let e = 0; e < examples; e++) {
-        builder.file(`${dir}/examples/example${e}.${random.pick(['c', 'py', 'sh', 'conf'])}`,
-          random.smallFileSize());
+        builder.file(`${dir}/examples/example${e}.${random.pick(['c', 'py', 'sh', 'conf'])}`, random.smallFileSize());
       }
     }
   }
 }
 
 function buildLocale(builder, random) {
-  const languages = ['de', 'fr', 'es', 'it', 'ja', 'ko', 'pt_BR', 'ru', 'zh_CN',
-    'zh_TW', 'pl', 'nl', 'sv', 'cs', 'tr', 'uk', 'fi', 'da', 'hu', 'el'];
+  const languages = ['de', 'fr', 'es', 'it', 'ja', 'ko', 'pt_BR', 'ru', 'zh_CN', 'zh_TW', 'pl', 'nl', 'sv', 'cs', 'tr',
+    'uk', 'fi', 'da', 'hu', 'el'];
   for (let l = 0; !builder.spent; l++) {
     const language = l < languages.length ? languages[l] : `${languages[l % languages.length]}@${l}`;
     const dir = `usr/share/locale/${language}`;
     if (!builder.dir(dir) || !builder.dir(`${dir}/LC_MESSAGES`)) return;
     const catalogs = random.int(20, 400);
-    for (let c = 0; c < catalogs; c++) {
-      builder.file(`${dir}/LC_MESSAGES/${wordName(random, c)}.mo`, random.smallFileSize());
-    }
+    for (let c = 0; c < catalogs; c++) builder.file(`${dir}/LC_MESSAGES/${wordName(random, c)}.mo`, random.smallFileSize());
   }
 }
 
@@ -228,9 +181,7 @@ function buildPythonPackage(builder, random, dir, depth) {
   }
   if (depth < 4) {
     const subpackages = random.int(0, 3);
-    for (let s = 0; s < subpackages; s++) {
-      buildPythonPackage(builder, random, `${dir}/${random.pick(WORDS)}${s}`, depth + 1);
-    }
+    for (let s = 0; s < subpackages; s++) buildPythonPackage(builder, random, `${dir}/${random.pick(WORDS)}${s}`, depth + 1);
   }
 }
 
@@ -264,15 +215,11 @@ function buildNpmPackage(builder, random, modulesDir, depth, counter) {
       }
     }
   }
-  if (random.chance(0.1)) {
-    builder.symlink(`../${name}/index.js`, `${modulesDir}/.bin/${name}`);
-  }
+  if (random.chance(0.1)) builder.symlink(`../${name}/index.js`, `${modulesDir}/.bin/${name}`);
   const nestedCount = depth < 7 && random.chance(0.45 - depth * 0.05) ? random.int(1, 4) : 0;
   if (nestedCount > 0 && builder.dir(`${dir}/node_modules`)) {
     builder.dir(`${dir}/node_modules/.bin`);
-    for (let n = 0; n < nestedCount; n++) {
-      buildNpmPackage(builder, random, `${dir}/node_modules`, depth + 1, counter);
-    }
+    for (let n = 0; n < nestedCount; n++) buildNpmPackage(builder, random, `${dir}/node_modules`, depth + 1, counter);
   }
 }
 
@@ -305,10 +252,7 @@ function buildIconThemes(builder, random) {
       for (const category of categories) {
         if (!builder.dir(`${theme}/${size}/${category}`)) return;
         const icons = random.int(10, 60);
-        for (let i = 0; i < icons; i++) {
-          builder.file(`${theme}/${size}/${category}/${wordName(random, i)}.png`,
-            random.smallFileSize());
-        }
+        for (let i = 0; i < icons; i++) builder.file(`${theme}/${size}/${category}/${wordName(random, i)}.png`, random.smallFileSize());
       }
     }
   }
@@ -321,9 +265,7 @@ function buildTree(root, entries) {
   builder.section(entries, buildBigFiles);
   // Two wide dirs in a 75k tree, five in a 1M one: "a few", not a third of it.
   const wideDirs = Math.max(1, Math.min(WIDE_DIRS.length, Math.ceil(entries / 200_000) + 1));
-  for (let w = 0; w < wideDirs; w++) {
-    builder.section(WIDE_DIR_ENTRIES, (b) => buildWideDir(b, random, WIDE_DIRS[w], w));
-  }
+  for (let w = 0; w < wideDirs; w++) builder.section(WIDE_DIR_ENTRIES, (b) => buildWideDir(b, random, WIDE_DIRS[w], w));
   const rest = builder.remaining;
   builder.section(rest * 0.02, (b) => buildEtc(b, random));
   builder.section(rest * 0.15, (b) => buildDocs(b, random));
@@ -355,29 +297,59 @@ function ensureFixture(name, requestedEntries = FIXTURE_SIZES[name], log = conso
   const root = path.join(base, name);
   const markerPath = path.join(base, `${name}.json`);
   const marker = readMarker(markerPath);
-  if (marker && marker.generatorVersion === GENERATOR_VERSION &&
-      marker.requestedEntries === requestedEntries && fs.existsSync(root)) {
+  if (marker?.generatorVersion === GENERATOR_VERSION && marker.requestedEntries === requestedEntries && fs.existsSync(root)) {
     return { name, root, entries: marker.entries };
   }
-
   log(`generating fixture "${name}" (${requestedEntries} entries) in ${root} ...`);
   const started = process.hrtime.bigint();
   fs.rmSync(markerPath, { force: true });
   fs.rmSync(root, { recursive: true, force: true });
   fs.mkdirSync(root, { recursive: true });
   const entries = buildTree(root, requestedEntries);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  log(`generated ${entries} entries in ${seconds.toFixed(1)} s`);
-
+  log(`generated ${entries} entries in ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(1)} s`);
   // Written last: an interrupted generation leaves no marker and is redone.
-  const newMarker = { generatorVersion: GENERATOR_VERSION, seed: SEED, requestedEntries, entries,
-    generatedAt: new Date().toISOString() };
-  fs.writeFileSync(`${markerPath}.tmp`, `${JSON.stringify(newMarker, null, 2)}\n`);
+  fs.writeFileSync(`${markerPath}.tmp`, `${JSON.stringify({ generatorVersion: GENERATOR_VERSION, seed: SEED,
+    requestedEntries, entries, generatedAt: new Date().toISOString() }, null, 2)}\n`);
   fs.renameSync(`${markerPath}.tmp`, markerPath);
   return { name, root, entries };
 }
 
-module.exports = { ensureFixture, FIXTURE_SIZES, fixturesBaseDir };
+// The streams section's file: a 1 MiB xorshift block written 256 times, so
+// it is not sparse (every page is real and stays in the page cache after the
+// warm-up) and does not compress.
+const STREAM_BYTES = 256 * 1024 * 1024;
+const STREAM_MARKER = { generatorVersion: 1, seed: 0x5eed5eed, bytes: STREAM_BYTES };
+
+/** Returns the path of the 256 MiB file, writing it unless it is already there. */
+function ensureStreamFile(log = console.error) {
+  const file = path.join(fixturesBaseDir(), 'stream-256MiB.bin');
+  const markerPath = path.join(fixturesBaseDir(), 'stream-256MiB.json');
+  const marker = readMarker(markerPath);
+  if (marker?.generatorVersion === STREAM_MARKER.generatorVersion && marker.bytes === STREAM_BYTES &&
+      fs.statSync(file, { throwIfNoEntry: false })?.size === STREAM_BYTES) return file;
+  log(`generating ${file} (${STREAM_BYTES / 1024 / 1024} MiB) ...`);
+  fs.mkdirSync(fixturesBaseDir(), { recursive: true });
+  fs.rmSync(markerPath, { force: true });
+  const block = Buffer.alloc(1024 * 1024);
+  let state = STREAM_MARKER.seed;
+  for (let i = 0; i < block.length; i += 4) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    block.writeUInt32LE(state >>> 0, i);
+  }
+  const fd = fs.openSync(`${file}.tmp`, 'w', 0o644);
+  try {
+    for (let written = 0; written < STREAM_BYTES; written += block.length) fs.writeSync(fd, block);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(`${file}.tmp`, file);
+  fs.writeFileSync(markerPath, `${JSON.stringify({ ...STREAM_MARKER, generatedAt: new Date().toISOString() }, null, 2)}\n`);
+  return file;
+}
+
+module.exports = { ensureFixture, ensureStreamFile, FIXTURE_SIZES, STREAM_BYTES };
 
 if (require.main === module) {
   const names = process.argv.slice(2);

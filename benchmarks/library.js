@@ -1,16 +1,20 @@
 'use strict';
-// Loads the unshare-fs build under test: dist/ (the compiled lib/) by
-// default, or the directory in $UNSHARE_FS_BENCH_LIB, which is how an older
-// build of this library is benchmarked against the current one.
+// Loads the unshare-fs build under test through its package entry only:
+// this checkout's (`require('..')`: package.json's main, dist/index.js), or
+// the build in $UNSHARE_FS_BENCH_LIB (--compare-lib: an older build's dist/
+// directory, loaded through its index.js). Never a file inside dist/, whose
+// layout is the library's own business.
 
 const path = require('node:path');
 
-const DEFAULT_LIBRARY = path.join(__dirname, '..', 'dist');
-
+/** Where the build under test is loaded from, for the report. */
 function libraryPath() {
-  return process.env.UNSHARE_FS_BENCH_LIB
-    ? path.resolve(process.env.UNSHARE_FS_BENCH_LIB)
-    : DEFAULT_LIBRARY;
+  if (process.env.UNSHARE_FS_BENCH_LIB) return path.resolve(process.env.UNSHARE_FS_BENCH_LIB);
+  try {
+    return path.dirname(require.resolve('..'));
+  } catch {
+    return path.join(__dirname, '..');
+  }
 }
 
 class LibraryNotBuiltError extends Error {
@@ -22,17 +26,15 @@ class LibraryNotBuiltError extends Error {
 }
 
 function loadLibrary() {
-  const where = libraryPath();
+  const dir = process.env.UNSHARE_FS_BENCH_LIB;
   let library;
   try {
-    library = require(where);
+    library = dir ? require(path.resolve(dir)) : require('..');
   } catch (error) {
-    throw new LibraryNotBuiltError(where, error);
+    throw new LibraryNotBuiltError(libraryPath(), error);
   }
   for (const name of ['walk', 'walkBatches']) {
-    if (typeof library[name] !== 'function') {
-      throw new LibraryNotBuiltError(where, new Error(`it exports no ${name}()`));
-    }
+    if (typeof library[name] !== 'function') throw new LibraryNotBuiltError(libraryPath(), new Error(`it exports no ${name}()`));
   }
   return library;
 }
