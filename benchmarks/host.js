@@ -110,16 +110,16 @@ function pruneRows(byId) {
 }
 
 function printPrune({ fixture, trials }, _rows, byId) {
-  const pad = (text, width, right) => (right ? String(text).padStart(width) : String(text).padEnd(width));
+  const widths = [24, 44, 9, 8, 10, 8, 13, 14];
+  const cells = (...values) => values.map((v, i) => (i < 2 ? String(v).padEnd(widths[i]) : String(v).padStart(widths[i]))).join(' ');
   const r = (value) => (value === null ? '-' : x2(value));
   const m = (value) => (value === null ? '-' : ms1(value));
-  console.log(`\nPrune: ${fixture.name} tree (${fixture.entries} entries) walked whole and without node_modules, median of ${trials} (names and types, no stats)`);
-  console.log([pad('walker', 24), pad('pruned by', 44), pad('whole ms', 9, true), pad('entries', 8, true), pad('pruned ms', 10, true),
-    pad('entries', 8, true), pad('pruned/whole', 13, true), pad('vs unshare-fs', 14, true)].join(' '));
+  line(`\nPrune: ${fixture.name} tree (${fixture.entries} entries) walked whole and without node_modules, median of ${trials} `,
+    '(names and types, no stats)');
+  console.log(cells('walker', 'pruned by', 'whole ms', 'entries', 'pruned ms', 'entries', 'pruned/whole', 'vs unshare-fs'));
   for (const row of pruneRows(byId)) {
-    console.log([pad(row.walker, 24), pad(row.how, 44), pad(m(row.wholeMs), 9, true), pad(row.wholeEntries ?? '-', 8, true),
-      pad(m(row.prunedMs), 10, true), pad(row.prunedEntries ?? '-', 8, true), pad(r(row.prunedToWhole), 13, true),
-      pad(r(row.prunedToUnshare), 14, true)].join(' '));
+    console.log(cells(row.walker, row.how, m(row.wholeMs), row.wholeEntries ?? '-', m(row.prunedMs), row.prunedEntries ?? '-',
+      r(row.prunedToWhole), r(row.prunedToUnshare)));
     for (const error of row.errors) console.log(`  ${row.walker}: ${error}`);
   }
 }

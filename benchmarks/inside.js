@@ -14,16 +14,13 @@ const { loadLibrary } = require('./library');
 const { MIB, ms1, x2, line, countsCell, countsOk, measure, spawnTimed, run, findExecutable, ensureCBaseline, median,
   summarize, summarizeLatency, renderColumns, formatCount, target, formatTargets, progress } = require('./measure');
 
-/** Each peer's median over the library row's, as the note column says it. */
+/** Each peer's median over the library row's, for the note column. */
 function peerNotes(rows, walk) {
   const notes = {};
-  const speedups = {};
-  for (const row of rows) {
-    if (row === walk || !row.summary || !walk?.summary) continue;
-    speedups[row.id] = row.summary.median / walk.summary.median;
-    notes[row.id] = `${speedups[row.id].toFixed(2)}x the library's time`;
+  for (const row of rows.filter((r) => r !== walk && r.summary && walk?.summary)) {
+    notes[row.id] = `${(row.summary.median / walk.summary.median).toFixed(2)}x the library's time`;
   }
-  return { notes, speedups };
+  return notes;
 }
 
 /** The table of the namespace, podman and docker sections. */
@@ -59,8 +56,7 @@ async function latencies(name, jobs, trials) {
   });
 }
 
-
-// The sessions issue's targets, and against an older build (--compare-lib).
+// Per process: session opens after warm-up ones, lstat calls after warm-up ones.
 const OPEN = { count: 300, warmup: 30 };
 const LSTAT = { count: 10_000, warmup: 1_000 };
 // The fixture's etc/ (about 2% of the tree) becomes uid 1000's, mode 0700.
@@ -366,7 +362,7 @@ function printPodman(ctx, rows, byId, { layers: l, error }) {
   } else {
     console.log(`  ${statLabel}: ${stat.error}`);
   }
-  console.log(`\n${formatPeers(rows, byId['c-stat-storage'], peerNotes(rows, byId['unshare-storage-walk']).notes)}`);
+  console.log(`\n${formatPeers(rows, byId['c-stat-storage'], peerNotes(rows, byId['unshare-storage-walk']))}`);
   if (error) return console.log(`\nlayers: not measured: ${error}`);
   console.log(`\nlayers (${rootless ? 'rootless' : 'rootful'}): container ${name}, ${trials} trials, medians; ratio: peer / library`);
   console.log(renderColumns(['task', 'median ms', 'ratio', ''], l.lines, [false, true, true, false]));
@@ -423,7 +419,7 @@ function printDocker({ name, rootless, daemonPid, root, trials }, rows, byId) {
   line(`\ndocker section (${rootless ? `rootless, dockerd pid ${daemonPid} in RootlessKit's namespaces` : 'rootful, as root'}): `,
     `container ${name}, ${DOCKER.dir} = ${root}: ${formatCount(walk?.entries ?? 0)} entries`);
   console.log(`${trials} trials per peer, fresh processes, interleaved after one warm-up; ratio: median / median of the C baseline; note: peer time / library time\n`);
-  console.log(formatPeers(rows, byId['c-stat-docker'], peerNotes(rows, walk).notes));
+  console.log(formatPeers(rows, byId['c-stat-docker'], peerNotes(rows, walk)));
   console.error(`docker: kept container ${name} (scripts/docker-scenario.sh stop removes it)`);
 }
 

@@ -72,31 +72,15 @@ function ensureCBaseline() {
   return C_BINARY;
 }
 
-// Counts lines and adds up the %s field (second from the right, so paths
-// with spaces still parse) without building a string per line.
+/** Entries and the sum of the %s field (second from the right, so paths with spaces still parse) of -printf output. */
 function parsePrintf(file) {
-  const buffer = Buffer.alloc(1 << 20);
-  const fd = fs.openSync(file, 'r');
   let entries = 0;
   let sizeSum = 0;
-  let line = [];
-  try {
-    for (let length; (length = fs.readSync(fd, buffer, 0, buffer.length, null)) > 0;) {
-      let start = 0;
-      for (let i = 0; i < length; i++) {
-        if (buffer[i] !== 0x0a) continue;
-        line.push(buffer.subarray(start, i));
-        const text = line.length === 1 ? line[0] : Buffer.concat(line);
-        const timeSpace = text.lastIndexOf(0x20);
-        sizeSum += Number(text.toString('latin1', text.lastIndexOf(0x20, timeSpace - 1) + 1, timeSpace));
-        entries++;
-        line = [];
-        start = i + 1;
-      }
-      if (start < length) line.push(Buffer.from(buffer.subarray(start, length)));
-    }
-  } finally {
-    fs.closeSync(fd);
+  for (const line of fs.readFileSync(file, 'latin1').split('\n')) {
+    if (!line) continue;
+    const timeSpace = line.lastIndexOf(' ');
+    sizeSum += Number(line.slice(line.lastIndexOf(' ', timeSpace - 1) + 1, timeSpace));
+    entries++;
   }
   return { entries, sizeSum };
 }
@@ -130,7 +114,7 @@ function unavailable(competitor) {
 /** One trial of `competitor`: { ms, processMs, entries, sizeSum, innerMs, ...what trial.js reported }. */
 async function runTrial(competitor, ctx) {
   if (competitor.task) {
-    const result = await spawnTimed([process.execPath, '--expose-gc', TRIAL, ...competitor.task(ctx)], { env: competitor.env });
+    const result = await spawnTimed([process.execPath, TRIAL, ...competitor.task(ctx)], { env: competitor.env });
     let report;
     try {
       report = JSON.parse(result.stdout.trim().split('\n').pop() || '');

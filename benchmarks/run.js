@@ -4,38 +4,11 @@
 // sections.js, in order; every trial of every competitor is a fresh process
 // (see README.md for exactly what is timed).
 //
-//   --large                also run the ~1,000,000-entry tree (and the slow
-//                          consumer scenario on it)
-//   --fixture NAME[=N]     run only these fixtures (repeatable), e.g. large,
-//                          or a custom size: --fixture huge=3000000
-//   --trials N             trials per competitor (default 7)
-//   --only ID,ID / --skip ID,ID   select host walk competitors by id
-//   --slow-consumer        run the slow consumer scenario on every fixture
-//   --compare-lib DIR      also benchmark an older unshare-fs build (a dist/
-//                          directory), repeatable: the host walk rows, and in
-//                          the namespace section session open, lstat and walk
-//   --no-namespace         skip the namespace section
-//   --no-podman            skip the podman section
-//   --no-docker            skip the docker section
-//   --docker-only          only the docker section
-//   --docker-container NAME   walk /bench of this running container instead
-//   --no-streams           skip the streams section
-//   --no-changes           skip the changes section
-//   --changes-only         only the changes section
-//   --no-prune             skip the prune section
-//   --prune-only           only the prune section
-//   --namespace-only       only the namespace, podman and docker sections
-//   --streams-only         only the streams section
-//   --podman-container NAME   use this running container (>= 50,000 entries
-//                          in its merged dir) instead of making one
-//   --keep-container       keep the container made for the podman section
-//
-// Environment: UNSHARE_FS_BENCH_FIXTURES=small,large, UNSHARE_FS_BENCH_TRIALS,
-// UNSHARE_FS_BENCH_DIR (where trees live), UNSHARE_FS_BENCH_SMALL / _LARGE
-// (tree sizes), UNSHARE_FS_BENCH_LIB (the unshare-fs build to load).
+// Its flags are listed in README.md, which --help prints.
 
 const fs = require('node:fs');
 const os = require('node:os');
+const path = require('node:path');
 const { parseArgs } = require('node:util');
 const { ensureFixture, FIXTURE_SIZES } = require('./fixtures');
 const { libraryPath } = require('./library');
@@ -52,8 +25,8 @@ function parseOptions() {
     'no-prune': flag, 'prune-only': flag, 'podman-container': { type: 'string' }, 'keep-container': flag, help: flag,
   } });
   if (values.help) {
-    process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').filter((line) => line.startsWith('//'))
-      .map((line) => line.slice(3)).join('\n') + '\n');
+    const readme = fs.readFileSync(path.join(__dirname, 'README.md'), 'utf8');
+    process.stdout.write(/Every flag[^]*?```text\n([^]*?)```/.exec(readme)[1]);
     process.exit(0);
   }
   const specs = values.fixture ??

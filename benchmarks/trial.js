@@ -17,6 +17,8 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
+const v8 = require('node:v8');
+const vm = require('node:vm');
 const { Writable } = require('node:stream');
 const { pipeline } = require('node:stream/promises');
 const { setTimeout: sleep } = require('node:timers/promises');
@@ -51,7 +53,9 @@ async function open(target) {
 
 /** Peaks of process.memoryUsage() sampled every `everyMs` from now on. */
 function memorySampler(everyMs) {
-  globalThis.gc?.();
+  // gc() for this process only (the walk trials run without --expose-gc).
+  v8.setFlagsFromString('--expose-gc');
+  vm.runInNewContext('gc')();
   const baseline = process.memoryUsage();
   const peak = { ...baseline };
   const sample = () => {
