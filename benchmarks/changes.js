@@ -54,8 +54,10 @@ function rmCompetitors({ pid, nsenter, podman, copy }) {
   return [
     { id: 'rm-library', label: 'library (session.rm)', before: () => copy(false), task: (ctx) => ['rm', pid, ctx.dir] },
     { id: 'rm-nsenter', label: 'nsenter … rm -rf', before: () => copy(false), cmd: (ctx) => [...nsenter, 'rm', '-rf', ctx.dir] },
-    podman && { id: 'rm-podman-library', label: 'library (podman.enterStorage)', before: () => copy(true), task: (ctx) => ['rm', 'storage', ctx.dir] },
-    podman && { id: 'rm-podman', label: 'podman unshare rm -rf', before: () => copy(true), cmd: (ctx) => ['podman', 'unshare', 'rm', '-rf', ctx.dir] },
+    podman && { id: 'rm-podman-library', label: 'library (podman.enterStorage)', before: () => copy(true),
+      task: (ctx) => ['rm', 'storage', ctx.dir] },
+    podman && { id: 'rm-podman', label: 'podman unshare rm -rf', before: () => copy(true),
+      cmd: (ctx) => ['podman', 'unshare', 'rm', '-rf', ctx.dir] },
   ];
 }
 
@@ -66,7 +68,11 @@ async function changesRest(ctx, byId) {
   const med = (row) => median(row.times);
   const pairs = (rows, labels) => rows.flatMap((row, i) => (i % 2 ? [] : [[labels, row.label, med(row), null],
     [labels, rows[i + 1].label, med(rows[i + 1]), med(rows[i + 1]) / med(row)]]));
-  const check = (rows) => { for (const row of rows) if (row.error || row.status !== 'ok') throw new Error(`${row.label}: ${row.error ?? row.status}`); return rows; };
+  const check = (rows) => {
+    const failed = rows.find((row) => row.error || row.status !== 'ok');
+    if (failed) throw new Error(`${failed.label}: ${failed.error ?? failed.status}`);
+    return rows;
+  };
   const out = pairs(check(Object.values(byId)), 'rm -r');
   // chown -R: one tree each, to another id every trial.
   const trees = [await copy(false), await copy(false), ...(podman ? [await copy(true), await copy(true)] : [])];
@@ -75,7 +81,8 @@ async function changesRest(ctx, byId) {
     { id: 'library', label: 'library (session.chown)', task: (c) => ['chown', pid, trees[0], id(c)] },
     { id: 'nsenter', label: 'nsenter … chown -R', cmd: (c) => [...nsenter, 'chown', '-R', `${id(c)}:${id(c)}`, trees[1]] },
     podman && { id: 'podman-library', label: 'library (podman.enterStorage)', task: (c) => ['chown', 'storage', trees[2], id(c)] },
-    podman && { id: 'podman', label: 'podman unshare chown -R', cmd: (c) => ['podman', 'unshare', 'chown', '-R', `${id(c)}:${id(c)}`, trees[3]] },
+    podman && { id: 'podman', label: 'podman unshare chown -R',
+      cmd: (c) => ['podman', 'unshare', 'chown', '-R', `${id(c)}:${id(c)}`, trees[3]] },
   ].filter(Boolean), { trials, warmup: false })), 'chown -R'));
   // 1,000 small writes, and a process per write for the peer.
   const writesDir = path.join(base, 'writes');
@@ -84,7 +91,8 @@ async function changesRest(ctx, byId) {
     task: () => ['writes', pid, writesDir, String(writes), String(writeBytes), String(owner)] }], { trials, warmup: false }));
   const peerDir = podman ? path.join(base, 'podman-writes') : writesDir;
   if (podman) await run(['podman', 'unshare', 'mkdir', peerDir]);
-  const [peer] = check(await measure('writes peer', [{ id: 'peer', label: 'peer', cmd: (c) => [...(podman ? ['podman', 'unshare'] : nsenter),
+  const [peer] = check(await measure('writes peer', [{ id: 'peer', label: 'peer',
+    cmd: (c) => [...(podman ? ['podman', 'unshare'] : nsenter),
     'sh', '-c', `head -c ${writeBytes} /dev/zero > "$0" && chown ${owner}:${owner} "$0"`, path.join(peerDir, `p${c.round}`)] }],
   { trials: processCalls, warmup: false }));
   out.push([`${writes} writes`, `library (writeFile, 4 KiB, ${(med(library) / writes * 1000).toFixed(0)} µs each)`, med(library), null],
@@ -122,7 +130,8 @@ async function changesRest(ctx, byId) {
     const rows = check(await measure('podman cp', [
       { id: 'lib-in', label: `library into ${container}`, task: (c) => ['copy-in', `merged:${container}`, big, inside(c)] },
       { id: 'lib-out', label: `library out of ${container}`, task: (c) => ['copy-out', `merged:${container}`, inside(c), back(c)] },
-      { id: 'cp-in', label: 'podman cp in', before: (c) => fs.rmSync(back(c), { force: true }), cmd: (c) => ['podman', 'cp', big, `${container}:${inside(c)}-cp`] },
+      { id: 'cp-in', label: 'podman cp in', before: (c) => fs.rmSync(back(c), { force: true }),
+        cmd: (c) => ['podman', 'cp', big, `${container}:${inside(c)}-cp`] },
       { id: 'cp-out', label: 'podman cp out', cmd: (c) => ['podman', 'cp', `${container}:${inside(c)}-cp`, back(c)] },
     ], { trials: Math.min(trials, 3), warmup: false, rotate: false }));
     const rooted = await loadLibrary().podman.enterMerged(container);
@@ -135,8 +144,10 @@ async function changesRest(ctx, byId) {
       await rooted.close();
     }
     const [libIn, libOut, pIn, pOut] = rows;
-    out.push(['copy 1 GiB', `${libIn.label} (${mibps(libIn)})`, med(libIn), null], ['copy 1 GiB', `podman cp in (${mibps(pIn)})`, med(pIn), med(pIn) / med(libIn)],
-      ['copy 1 GiB', `${libOut.label} (${mibps(libOut)})`, med(libOut), null], ['copy 1 GiB', `podman cp out (${mibps(pOut)})`, med(pOut), med(pOut) / med(libOut)]);
+    out.push(['copy 1 GiB', `${libIn.label} (${mibps(libIn)})`, med(libIn), null],
+      ['copy 1 GiB', `podman cp in (${mibps(pIn)})`, med(pIn), med(pIn) / med(libIn)],
+      ['copy 1 GiB', `${libOut.label} (${mibps(libOut)})`, med(libOut), null],
+      ['copy 1 GiB', `podman cp out (${mibps(pOut)})`, med(pOut), med(pOut) / med(libOut)]);
     rss = rss.concat([libIn, libOut].flatMap((row) => row.results.map((r) => r.rssMib)));
   }
   return { table: out, worstRssMib: Math.max(...rss) };

@@ -21,8 +21,10 @@ function ratioTarget(name, row, limit, expected) {
 /** The walk tables' targets; `t` (limits) from sections.js. */
 function walkTargets(byId, { fixture }, { slowConsumer }, t) {
   const targets = [
-    ratioTarget(`unshare-fs walk (full stat, entries) <= ${t.walkVsCStat}x c-stat`, byId['unshare-walk-stat'], t.walkVsCStat, fixture.entries),
-    ratioTarget(`unshare-fs walk (types only) <= ${t.typesVsCNoStat}x c-nostat`, byId['unshare-walk-types'], t.typesVsCNoStat, fixture.entries),
+    ratioTarget(`unshare-fs walk (full stat, entries) <= ${t.walkVsCStat}x c-stat`, byId['unshare-walk-stat'], t.walkVsCStat,
+      fixture.entries),
+    ratioTarget(`unshare-fs walk (types only) <= ${t.typesVsCNoStat}x c-nostat`, byId['unshare-walk-types'], t.typesVsCNoStat,
+      fixture.entries),
   ];
   const fdirName = `unshare-fs walk (full stat) >= ${t.fdirVsWalk}x faster than fdir + lstat`;
   const walk = byId['unshare-walk-stat'];
@@ -39,7 +41,8 @@ function walkTargets(byId, { fixture }, { slowConsumer }, t) {
   const slowName = `slow consumer: RSS growth < ${t.slowConsumerGrowthBytes / MIB} MiB`;
   const slow = slowConsumer?.slow;
   if (!slow || !slow.ok) {
-    targets.push(target(slowName, null, slowConsumer ? slow?.error ?? 'not run' : 'runs on the large tree (--large) or with --slow-consumer'));
+    targets.push(target(slowName, null,
+      slowConsumer ? slow?.error ?? 'not run' : 'runs on the large tree (--large) or with --slow-consumer'));
   } else {
     const ok = slow.growthBytes < t.slowConsumerGrowthBytes && slow.entries === fixture.entries;
     targets.push(target(slowName, ok, `${(slow.growthBytes / MIB).toFixed(1)} MiB over ${formatCount(slow.entries)} entries` +
@@ -57,8 +60,12 @@ function printWalk({ fixture, trials }, rows, _byId, { slowConsumer }, targets) 
   console.log('timed "walk": the walk inside the node process (startup and require excluded); ' +
     'timed "process": the whole process from spawn to exit, as-is');
   console.log('ratio: median / median of c-stat (stat rows) or of c-nostat (types-only rows); lower is faster');
-  if (lines.some((cells) => cells[2].endsWith('!'))) console.log(`! entry count differs from the fixture's ${formatCount(fixture.entries)}`);
-  if (rows.some((row) => row.sizeMismatch)) console.log('sizes! the sum of lstat sizes differs from c-stat\'s: it saw different entries or stats');
+  if (lines.some((cells) => cells[2].endsWith('!'))) {
+    console.log(`! entry count differs from the fixture's ${formatCount(fixture.entries)}`);
+  }
+  if (rows.some((row) => row.sizeMismatch)) {
+    console.log('sizes! the sum of lstat sizes differs from c-stat\'s: it saw different entries or stats');
+  }
   console.log('');
   console.log(renderColumns(['competitor', 'timed', 'entries', 'median ms', 'min', 'max', 'ratio'], lines,
     [false, false, true, true, true, true, false]));
@@ -131,7 +138,8 @@ function printPrune({ fixture, trials }, _rows, byId) {
 const SLOW = { every: 4, pauseMs: 1 };
 
 const reader = (id, label, mode, source, ratioTo, unavailable = null) => ({ id, label, group: mode, timed: 'read', ratioTo,
-  unavailable, task: (ctx) => ['stream', mode, String(source), ctx.root, ...(mode === 'slow' ? [SLOW.every, SLOW.pauseMs].map(String) : [])] });
+  unavailable, task: (ctx) => ['stream', mode, String(source), ctx.root,
+    ...(mode === 'slow' ? [SLOW.every, SLOW.pauseMs].map(String) : [])] });
 
 async function setUpStreams(ctx) {
   const file = ensureStreamFile();

@@ -110,7 +110,8 @@ async function setUpNamespace(ctx) {
   const lstatPath = path.join(dirs.merged, 'etc', 'os-release');
   const lstat = await latencies('lstat round trip', [...all.map((b) => ({ label: b.label, env: b.env,
     task: ['ns-lstat', pid, lstatPath, String(LSTAT.count), String(LSTAT.warmup)] })),
-  { label: 'node', task: ['ns-lstat', 'node', path.join(fixture.root, 'etc', 'os-release'), String(LSTAT.count), String(LSTAT.warmup)] }], trials);
+  { label: 'node',
+    task: ['ns-lstat', 'node', path.join(fixture.root, 'etc', 'os-release'), String(LSTAT.count), String(LSTAT.warmup)] }], trials);
   Object.assign(ctx, { root: dirs.merged, hidden, open, lstat, builds: all });
 }
 
@@ -219,7 +220,8 @@ function printNamespace({ ns, fixture, hidden, root, trials, open, lstat, builds
     const cell = (value, unit, digits) => (value === null ? 'not measured' : `${value.toFixed(digits)} ${unit}`);
     const r = (value) => (value === null ? '' : x2(value));
     const three = (p, unit, digits) => [cell(p.current, unit, digits), cell(p.older, unit, digits), r(p.ratio)];
-    console.log(`\ncurrent build vs the older build ${c.label}, measured in this run, interleaved (ratio: current / older, lower is faster):`);
+    line(`\ncurrent build vs the older build ${c.label}, measured in this run, interleaved `,
+      '(ratio: current / older, lower is faster):');
     console.log(renderColumns(['', 'current', `older (${c.label})`, 'current / older'], [
       ['session open p50', ...three(c.sessionOpenP50Ms, 'ms', 2)], ['lstat round trip p50', ...three(c.lstatP50Us, 'us', 1)],
       ['walk inside, enter + walk + close (median)', ...three(c.walkMedianMs, 'ms', 1)],
@@ -291,11 +293,13 @@ async function setUpPodman(ctx) {
   }
   const entries = await countEntries(wrapper, c.mergedDir);
   if (entries === null || entries < PODMAN.minEntries) {
-    return { skipped: `container ${name} has ${entries ?? 'an unknown number of'} entries in its merged dir, fewer than ${formatCount(PODMAN.minEntries)}` };
+    return { skipped: `container ${name} has ${entries ?? 'an unknown number of'} entries in its merged dir, ` +
+      `fewer than ${formatCount(PODMAN.minEntries)}` };
   }
   progress('[podman] lstat round trip');
   const statPath = path.join(c.mergedDir, PODMAN.statFile);
-  const [lstat] = await latencies('podman lstat', [{ task: ['ns-lstat', 'storage', statPath, String(LSTAT.count), String(LSTAT.warmup)] }], 1);
+  const [lstat] = await latencies('podman lstat',
+    [{ task: ['ns-lstat', 'storage', statPath, String(LSTAT.count), String(LSTAT.warmup)] }], 1);
   const [stat] = await measure('podman stat', [{ id: 'stat', label: 'stat',
     cmd: () => [...(rootless ? ['podman', 'unshare'] : []), 'stat', statPath] }], { trials: PODMAN.statCalls });
   Object.assign(ctx, { root: c.mergedDir, name, how, rootless, pausePid, wrapper, entries, lstat, stat: stat.results.length
@@ -304,7 +308,9 @@ async function setUpPodman(ctx) {
 
 async function tearDownPodman({ created, options }) {
   if (!created) return;
-  if (options.keepContainer) return console.error(`podman: kept container ${created} (--keep-container); remove it with podman rm -f ${created}`);
+  if (options.keepContainer) {
+    return console.error(`podman: kept container ${created} (--keep-container); remove it with podman rm -f ${created}`);
+  }
   progress('[podman] removing the container');
   await spawnTimed(['podman', 'rm', '-f', '-t', '0', created]);
   progress('');
@@ -317,7 +323,8 @@ async function layers({ name, root, rootless, wrapper, trials, limits }) {
     ['export', ['export', name], (r) => `${(r.bytes / MIB).toFixed(0)} MiB tar`, [
       ['podman-export', 'podman export -o /dev/null', ['podman', 'export', '-o', '/dev/null', name]],
       // Piped: GNU tar skips reading the files when its archive is /dev/null.
-      ['tar', `${nsenter}tar -cf - -C MERGED . | cat >/dev/null`, [...wrapper, 'sh', '-c', 'tar -cf - -C "$1" . | cat >/dev/null', 'sh', root]]]],
+      ['tar', `${nsenter}tar -cf - -C MERGED . | cat >/dev/null`,
+        [...wrapper, 'sh', '-c', 'tar -cf - -C "$1" . | cat >/dev/null', 'sh', root]]]],
     ['diff', ['diff', name], (r) => `${r.changes} changes`, [['podman-diff', 'podman diff', ['podman', 'diff', name]]]],
     ['du', ['du', 'storage', root], (r) => `${r.entries} entries`, [
       ...(rootless ? [['podman-unshare-du', 'podman unshare du -s', ['podman', 'unshare', 'du', '-s', root]]] : []),
@@ -337,7 +344,8 @@ async function layers({ name, root, rootless, wrapper, trials, limits }) {
       const ms = median(row.times);
       const goal = limits.layers[row.id];
       result.tasks[task].peers[row.id] = { label: row.label, ms, peerOverLibrary: ms / ours, target: goal ?? null };
-      lines.push([`${task}: ${row.label}`, ms.toFixed(0), x2(ms / ours), goal ? `target >= ${goal}x: ${ms / ours >= goal ? 'met' : 'NOT met'}` : '']);
+      lines.push([`${task}: ${row.label}`, ms.toFixed(0), x2(ms / ours),
+        goal ? `target >= ${goal}x: ${ms / ours >= goal ? 'met' : 'NOT met'}` : '']);
     }
   }
   return { result, lines };
@@ -351,8 +359,10 @@ function printPodman(ctx, rows, byId, { layers: l, error }) {
     console.log('rootful: the merged dir is in the host\'s mount namespace and enterStorage() joins this process\'s own; ' +
       '`podman unshare` is for rootless podman only, so no podman unshare rows');
   }
-  console.log(`${trials} trials per peer, fresh processes, interleaved after one warm-up; ratio: median / median of the C baseline; note: peer time / library time\n`);
-  console.log(formatLatency(`lstat ${PODMAN.statFile} round trip (library, ${formatCount(LSTAT.count)} sequential awaits)`, lstat.us, 'us', 1) +
+  line(`${trials} trials per peer, fresh processes, interleaved after one warm-up; ratio: median / median of the C baseline; `,
+    'note: peer time / library time\n');
+  const lstatLabel = `lstat ${PODMAN.statFile} round trip (library, ${formatCount(LSTAT.count)} sequential awaits)`;
+  console.log(formatLatency(lstatLabel, lstat.us, 'us', 1) +
     (lstat.error ? ` ${lstat.error}` : ''));
   const statLabel = rootless ? '`podman unshare stat`' : '`stat` (a process; podman unshare is rootless only)';
   if (stat.ms) {
@@ -418,7 +428,8 @@ function printDocker({ name, rootless, daemonPid, root, trials }, rows, byId) {
   const walk = byId['unshare-docker-walk'];
   line(`\ndocker section (${rootless ? `rootless, dockerd pid ${daemonPid} in RootlessKit's namespaces` : 'rootful, as root'}): `,
     `container ${name}, ${DOCKER.dir} = ${root}: ${formatCount(walk?.entries ?? 0)} entries`);
-  console.log(`${trials} trials per peer, fresh processes, interleaved after one warm-up; ratio: median / median of the C baseline; note: peer time / library time\n`);
+  line(`${trials} trials per peer, fresh processes, interleaved after one warm-up; ratio: median / median of the C baseline; `,
+    'note: peer time / library time\n');
   console.log(formatPeers(rows, byId['c-stat-docker'], peerNotes(rows, walk)));
   console.error(`docker: kept container ${name} (scripts/docker-scenario.sh stop removes it)`);
 }

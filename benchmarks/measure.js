@@ -282,5 +282,6 @@ function writeResults(name, results) {
   console.log(`\nresults written to ${path.relative(process.cwd(), file)}`);
 }
 
-module.exports = { MIB, ms1, x2, line, countsCell, countsOk, node, cBaseline, printfTool, measure, spawnTimed, run, findExecutable, ensureCBaseline, median, summarize,
+module.exports = { MIB, ms1, x2, line, countsCell, countsOk, node, cBaseline, printfTool, measure, spawnTimed, run, findExecutable,
+  ensureCBaseline, median, summarize,
   summarizeLatency, computeRatios, serializeRow, renderColumns, formatCount, target, formatTargets, writeResults, progress, PRINTF };

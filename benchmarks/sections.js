@@ -68,7 +68,8 @@ const SECTIONS = [
       host.reader('unshare-host-readfile', 'unshare-fs host.readFile (for scale)', 'readfile', 'host', 'node-readfile', why),
       host.reader('node-readfile', 'node fs.promises.readFile (for scale)', 'readfile', 'node'),
     ],
-    limits: { growthBytes: 64 * MIB }, afterRows: (_ctx, byId) => host.streamStats(byId), targets: host.streamTargets, print: host.printStreams,
+    limits: { growthBytes: 64 * MIB }, afterRows: (_ctx, byId) => host.streamStats(byId), targets: host.streamTargets,
+    print: host.printStreams,
     results: ({ root }) => ({ file: root }) },
 
   { name: 'namespace', fixture: 'small', file: 'namespace', ratioTo: 'c-stat-ns',
