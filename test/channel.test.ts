@@ -5,6 +5,7 @@ import { type Channel, type ReplyHandler } from '../lib/wire/channel';
 import { UnshareFsError } from '../lib/core/errors';
 import { PORT_READABLE, PORT_WRITABLE } from '../lib/wire/native';
 import { Op, Reply } from '../lib/wire/protocol';
+import { encodeCancel, encodeCredit, encodeLstat, encodeReadFile, encodeWalk } from '../lib/wire/requests';
 import { FakeTransport, endError, fakeChannel, replyFrame, splitAt } from './helpers/fake-transport';
 import { patternBytes, seededRandom } from './helpers/random';
 
@@ -31,8 +32,12 @@ class Recorder implements ReplyHandler {
 
 function lstat(channel: Channel, path: string): { id: number; recorder: Recorder } {
   const recorder = new Recorder();
-  const id = channel.request(Op.Lstat, [], Buffer.from(path), recorder);
+  const id = channel.request(encodeLstat(Buffer.from(path)), recorder);
   return { id, recorder };
+}
+
+function readFrame(path: string): ReturnType<typeof encodeReadFile> {
+  return encodeReadFile({ start: 0n, end: 1n << 40n, limit: 1n << 40n, window: 1, chunkBytes: 4096 }, Buffer.from(path));
 }
 
 /** Waits for the channel's end, failing (not hanging) when the transport was not closed. */
@@ -109,7 +114,7 @@ describe('framing', () => {
   test('many replies merged into one read are all dispatched', async () => {
     const { channel, server } = fakeChannel();
     const recorder = new Recorder();
-    const id = channel.request(Op.ReadFile, [], Buffer.from('/f'), recorder);
+    const id = channel.request(readFrame('/f'), recorder);
     // 40,000 frames (about 1.5 MiB, three reply chunks) in one piece.
     const payloads = Array.from({ length: 40000 }, (_, i) => Buffer.from(`frame ${i} `.repeat(1 + (i % 5))));
     server.push(Buffer.concat([...payloads.map((payload) => replyFrame(id, Reply.Data, payload)), replyFrame(id, Reply.End)]));
@@ -124,7 +129,7 @@ describe('framing', () => {
     for (const pieces of [1, 3, 50]) {
       const { channel, server } = fakeChannel();
       const recorder = new Recorder();
-      const id = channel.request(Op.ReadFile, [], Buffer.from('/big'), recorder);
+      const id = channel.request(readFrame('/big'), recorder);
       const big = patternBytes(pieces, 3 * 1024 * 1024 + 5);
       const bytes = Buffer.concat([
         replyFrame(id, Reply.Data, Buffer.from('before')),
@@ -203,7 +208,7 @@ describe('the end of a channel', () => {
     expect(server.closed).toBe(true);
     expect(() => lstat(channel, '/4')).toThrow(expect.objectContaining({ code: 'EWORKERDIED' }));
     // Control frames for requests of a dead channel are dropped quietly.
-    channel.control(pending[0].id, Op.Cancel);
+    channel.control(pending[0].id, encodeCancel());
     expect(server.misuse).toEqual([]);
   });
 
@@ -243,7 +248,7 @@ describe('a full socket', () => {
     server.writable = false;
     const paths = ['/a', '/b', '/c', '/d'];
     const ids = paths.map((path) => lstat(channel, path).id);
-    channel.control(ids[1], Op.Credit, [3]);
+    channel.control(ids[1], encodeCredit(3));
     expect(server.requests).toEqual([]);
     expect(server.watched).toBe(PORT_READABLE | PORT_WRITABLE);
     // The socket has room again before the loop says so: a new request
@@ -353,7 +358,7 @@ describe('reply chunks reused', () => {
         throw error;
       },
     };
-    const id = channel.request(Op.Walk, [], Buffer.from('/'), handler);
+    const id = channel.request(encodeWalk({ maxDepth: 1, statMask: 0, flags: 0, window: 1, batchBytes: 65536 }, [], Buffer.from('/')), handler);
     let total = 0;
     for (let index = 0; total < 24 * 1024 * 1024; index++) {
       // Mostly batch-sized, some tiny, some larger than a read's room.

@@ -15,7 +15,21 @@ import { PORT_READABLE, PORT_WRITABLE, native } from '../lib/wire/native';
 import * as protocol from '../lib/wire/protocol';
 import * as generated from '../lib/wire/protocol.generated';
 import { WALK_WINDOW } from '../lib/wire/walk-stream';
-import { Op, Reply, encodeDiff, encodeRead, encodeRequest, encodeStrings, encodeTar, errorFromPayload } from '../lib/wire/protocol';
+import { FRAME_HEADER, Op, Reply, errorFromPayload } from '../lib/wire/protocol';
+import {
+  encodeCancel,
+  encodeCredit,
+  encodeDiff,
+  encodeLstat,
+  encodeMkdir,
+  encodeMount,
+  encodeReadFile,
+  encodeRename,
+  encodeSetRoot,
+  encodeTar,
+  encodeUnmount,
+  type RequestFrame,
+} from '../lib/wire/requests';
 
 interface ReplyFrame {
   id: number;
@@ -81,8 +95,40 @@ class RawClient {
   }
 }
 
+/** An encoder's frame, given its id as the channel would. */
+function withId(id: number, frame: RequestFrame): Buffer {
+  frame.writeUInt32LE(id, 4);
+  return frame;
+}
+
+/** A frame no encoder would build: `op`, u32 fields, then `tail`, as is. */
+function rawFrame(id: number, op: Op, fields: readonly number[], tail = Buffer.alloc(0)): Buffer {
+  const frame = Buffer.alloc(FRAME_HEADER + 4 * fields.length + tail.length);
+  frame.writeUInt32LE(frame.length - 4, 0);
+  frame.writeUInt32LE(id, 4);
+  frame.writeUInt32LE(op, 8);
+  fields.forEach((field, i) => frame.writeUInt32LE(field, FRAME_HEADER + 4 * i));
+  tail.copy(frame, FRAME_HEADER + 4 * fields.length);
+  return frame;
+}
+
+/** Length-prefixed strings, as a walk's exclude patterns go. */
+function strings(values: readonly string[]): Buffer {
+  return Buffer.concat(
+    values.flatMap((value) => {
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(Buffer.byteLength(value), 0);
+      return [length, Buffer.from(value)];
+    }),
+  );
+}
+
+function readFrame(id: number, start: bigint, end: bigint, limit: bigint, chunkBytes: number, file: string, window = 1): Buffer {
+  return withId(id, encodeReadFile({ start, end, limit, window, chunkBytes }, Buffer.from(file)));
+}
+
 function lstatFrame(id: number, file: string): Buffer {
-  return encodeRequest(id, Op.Lstat, [], Buffer.from(file));
+  return withId(id, encodeLstat(Buffer.from(file)));
 }
 
 async function expectError(client: RawClient, id: number, code: string): Promise<void> {
@@ -124,26 +170,26 @@ describe("the server's parser (__parseRequest) reads what lib/wire's encoders wr
   const { EINVAL, ENOSYS, E2BIG } = os.constants.errno;
 
   test('a read, a tar, a diff, a mkdir and a rename come back as the fields sent', () => {
-    const read = encodeRequest(3, Op.ReadFile, [], encodeRead(5, protocol.TO_END, 1n << 40n, 4, 65536, Buffer.from('/etc/hostname')));
+    const read = readFrame(3, 5n, protocol.TO_END, 1n << 40n, 65536, '/etc/hostname', 4);
     expect(parse(read)).toEqual({ errno: 0, id: 3, op: generated.OPS.ReadFile.op, start: 5n, end: generated.TO_END, limit: 1n << 40n, window: 4, chunk_bytes: 65536, path: Buffer.from('/etc/hostname') });
-    const tar = encodeRequest(4, Op.Tar, [], encodeTar(protocol.TAR_XATTRS | protocol.TAR_COPY, 2, 8192, Buffer.from('/srv')));
+    const tar = withId(4, encodeTar({ flags: protocol.TAR_XATTRS | protocol.TAR_COPY, window: 2, chunkBytes: 8192 }, Buffer.from('/srv')));
     expect(parse(tar)).toEqual({ errno: 0, id: 4, op: generated.OPS.Tar.op, flags: protocol.TAR_XATTRS | protocol.TAR_COPY, window: 2, chunk_bytes: 8192, path: Buffer.from('/srv') });
-    const diff = encodeRequest(5, Op.Diff, [], encodeDiff(3, [Buffer.from('/l1'), Buffer.from('/l0')], Buffer.from('/up')));
+    const diff = withId(5, encodeDiff(3, [Buffer.from('/l1'), Buffer.from('/l0')], Buffer.from('/up')));
     expect(parse(diff)).toEqual({ errno: 0, id: 5, op: generated.OPS.Diff.op, window: 3, lowers: [Buffer.from('/l1'), Buffer.from('/l0')], path: Buffer.from('/up') });
-    const mkdir = encodeRequest(6, Op.Mkdir, [0o750, protocol.MKDIR_RECURSIVE, protocol.NO_ID, 7], Buffer.from('/a/b'));
+    const mkdir = withId(6, encodeMkdir({ mode: 0o750, flags: protocol.MKDIR_RECURSIVE, uid: protocol.NO_ID, gid: 7 }, Buffer.from('/a/b')));
     expect(parse(mkdir)).toEqual({ errno: 0, id: 6, op: generated.OPS.Mkdir.op, mode: 0o750, flags: 1, uid: 0xffffffff, gid: 7, path: Buffer.from('/a/b') });
-    const rename = encodeRequest(7, Op.Rename, [], encodeStrings(['/from', '/to']));
+    const rename = withId(7, encodeRename(Buffer.from('/from'), Buffer.from('/to')));
     expect(parse(rename)).toEqual({ errno: 0, id: 7, op: generated.OPS.Rename.op, from: Buffer.from('/from'), to: Buffer.from('/to') });
   });
 
   test('malformed frames get EINVAL, an unknown op ENOSYS, an oversized frame E2BIG', () => {
-    expect(parse(encodeRequest(8, Op.ReadFile, [], encodeRead(0, 10n, 10n, 0, 4096, Buffer.from('/f'))))).toMatchObject({ errno: EINVAL, id: 8 });
-    expect(parse(encodeRequest(9, Op.Mkdir, [0o755], undefined))).toMatchObject({ errno: EINVAL, id: 9 });
-    expect(parse(encodeRequest(10, Op.Lstat, [], Buffer.from('/a\0b')))).toMatchObject({ errno: EINVAL, id: 10 });
-    expect(parse(encodeRequest(11, 200 as Op, [], Buffer.from('/')))).toMatchObject({ errno: ENOSYS, id: 11 });
-    expect(parse(encodeRequest(12, Op.Lstat, [], Buffer.alloc(protocol.MAX_REQUEST, 0x61)))).toMatchObject({ errno: E2BIG, id: 12 });
+    expect(parse(readFrame(8, 0n, 10n, 10n, 4096, '/f', 0))).toMatchObject({ errno: EINVAL, id: 8 });
+    expect(parse(rawFrame(9, Op.Mkdir, [0o755]))).toMatchObject({ errno: EINVAL, id: 9 });
+    expect(parse(lstatFrame(10, '/a\0b'))).toMatchObject({ errno: EINVAL, id: 10 });
+    expect(parse(rawFrame(11, 200 as Op, [], Buffer.from('/')))).toMatchObject({ errno: ENOSYS, id: 11 });
+    expect(parse(withId(12, encodeLstat(Buffer.alloc(protocol.MAX_REQUEST, 0x61))))).toMatchObject({ errno: E2BIG, id: 12 });
     // Not one whole frame: cut short, or with bytes after it.
-    const whole = encodeRequest(13, Op.Lstat, [], Buffer.from('/'));
+    const whole = lstatFrame(13, '/');
     expect(parse(whole.subarray(0, whole.length - 1))).toEqual({ errno: EINVAL });
     expect(parse(Buffer.concat([whole, Buffer.from([0])]))).toEqual({ errno: EINVAL });
   });
@@ -169,7 +215,7 @@ describe("the server's parser (__parseRequest) reads what lib/wire's encoders wr
       else if (type === 'strs') parts.push(u32((v as Buffer[]).length), ...(v as Buffer[]).flatMap((b) => [u32(b.length), b]));
       else parts.push(v as Buffer);
     }
-    return encodeRequest(id, generated.OPS[name].op as Op, [], Buffer.concat(parts));
+    return rawFrame(id, generated.OPS[name].op as Op, [], Buffer.concat(parts));
   }
 
   test.each(Object.keys(generated.OPS) as (keyof typeof generated.OPS)[])('%s: every field of its layout comes back by name', (name) => {
@@ -298,7 +344,7 @@ describe.each(servers)('$name', (server) => {
   afterEach(async () => server.close(client));
 
   test('an oversized request gets E2BIG and the stream goes on', async () => {
-    const huge = encodeRequest(7, Op.Lstat, [], Buffer.alloc(protocol.MAX_REQUEST + 1000, 0x61));
+    const huge = withId(7, encodeLstat(Buffer.alloc(protocol.MAX_REQUEST + 1000, 0x61)));
     client.send(huge);
     await expectError(client, 7, 'E2BIG');
     await expectAnswers(client, 8);
@@ -312,58 +358,58 @@ describe.each(servers)('$name', (server) => {
   });
 
   test('malformed requests get EINVAL or ENOSYS, one each, and the stream goes on', async () => {
-    client.send(encodeRequest(10, 99 as Op, [], Buffer.from('/')));
+    client.send(rawFrame(10, 99 as Op, [], Buffer.from('/')));
     await expectError(client, 10, 'ENOSYS');
-    client.send(encodeRequest(11, Op.Lstat, [], Buffer.from('/a\0b')));
+    client.send(lstatFrame(11, '/a\0b'));
     await expectError(client, 11, 'EINVAL');
-    client.send(encodeRequest(12, Op.Lstat, [], Buffer.alloc(0)));
+    client.send(lstatFrame(12, ''));
     await expectError(client, 12, 'EINVAL');
     // A walk with a window of 0 and too few fields.
-    client.send(encodeRequest(13, Op.Walk, [1, 0, 0, 0, 65536], Buffer.from('/')));
+    client.send(rawFrame(13, Op.Walk, [1, 0, 0, 0, 65536], Buffer.from('/')));
     await expectError(client, 13, 'EINVAL');
-    client.send(encodeRequest(14, Op.Walk, [1], undefined));
+    client.send(rawFrame(14, Op.Walk, [1]));
     await expectError(client, 14, 'EINVAL');
     // A read whose chunk is over the limit, and one whose start is past its end.
-    client.send(encodeRequest(15, Op.ReadFile, [], encodeRead(0, 10n, 10n, 1, protocol.MAX_CHUNK + 1, Buffer.from('/etc/hostname'))));
+    client.send(readFrame(15, 0n, 10n, 10n, protocol.MAX_CHUNK + 1, '/etc/hostname'));
     await expectError(client, 15, 'EINVAL');
-    client.send(encodeRequest(16, Op.ReadFile, [], encodeRead(20, 10n, 10n, 1, 4096, Buffer.from('/etc/hostname'))));
+    client.send(readFrame(16, 20n, 10n, 10n, 4096, '/etc/hostname'));
     await expectError(client, 16, 'EINVAL');
     await expectAnswers(client, 17);
   });
 
   test('a walk whose exclude patterns are too many, run past the frame or hold a NUL gets EINVAL; a frame too big for them E2BIG', async () => {
     const walk = (id: number, count: number, patterns: Buffer): void =>
-      client.send(encodeRequest(id, Op.Walk, [1, 0, 0, 1, 65536, count], Buffer.concat([patterns, Buffer.from('/')])));
-    walk(50, protocol.MAX_EXCLUDES + 1, encodeStrings(Array(protocol.MAX_EXCLUDES + 1).fill('x')));
+      client.send(rawFrame(id, Op.Walk, [1, 0, 0, 1, 65536, count], Buffer.concat([patterns, Buffer.from('/')])));
+    walk(50, protocol.MAX_EXCLUDES + 1, strings(Array(protocol.MAX_EXCLUDES + 1).fill('x')));
     await expectError(client, 50, 'EINVAL');
-    walk(51, 2, encodeStrings(['x']));
+    walk(51, 2, strings(['x']));
     await expectError(client, 51, 'EINVAL');
     walk(52, 1, Buffer.from([0xff, 0xff, 0xff, 0xff]));
     await expectError(client, 52, 'EINVAL');
-    walk(53, 1, encodeStrings(['a\0b']));
+    walk(53, 1, strings(['a\0b']));
     await expectError(client, 53, 'EINVAL');
-    walk(54, 1, encodeStrings(['x'.repeat(protocol.MAX_EXCLUDE_BYTES + 1)]));
+    walk(54, 1, strings(['x'.repeat(protocol.MAX_EXCLUDE_BYTES + 1)]));
     await expectError(client, 54, 'EINVAL');
-    walk(55, protocol.MAX_EXCLUDES, encodeStrings(Array(protocol.MAX_EXCLUDES).fill('x'.repeat(protocol.MAX_EXCLUDE_BYTES))));
+    walk(55, protocol.MAX_EXCLUDES, strings(Array(protocol.MAX_EXCLUDES).fill('x'.repeat(protocol.MAX_EXCLUDE_BYTES))));
     await expectError(client, 55, 'E2BIG');
     // A good one is walked.
-    walk(56, 1, encodeStrings(['*']));
+    walk(56, 1, strings(['*']));
     expect((await client.next(56)).kind).toBe(Reply.End);
     await expectAnswers(client, 57);
   });
 
   test('credit and cancel for requests that do not exist are ignored', async () => {
-    client.send(encodeRequest(20, Op.Credit, [5]));
-    client.send(encodeRequest(21, Op.Cancel, []));
+    client.send(withId(20, encodeCredit(5)));
+    client.send(withId(21, encodeCancel()));
     await expectAnswers(client, 22);
     expect(client.pending).toBe(0);
   });
 
   test('mount and unmount are refused: only a namespace of our own mounts', async () => {
-    const mount = Buffer.concat([Buffer.alloc(8), encodeStrings(['tmpfs', os.tmpdir(), 'tmpfs', ''])]);
-    client.send(encodeRequest(30, Op.Mount, [], mount));
+    const mount = { flags: 0n, source: Buffer.from('tmpfs'), target: Buffer.from(os.tmpdir()), fstype: Buffer.from('tmpfs'), data: Buffer.alloc(0) };
+    client.send(withId(30, encodeMount(mount)));
     await expectError(client, 30, 'EPERM');
-    client.send(encodeRequest(31, Op.Unmount, [2], Buffer.from(os.tmpdir())));
+    client.send(withId(31, encodeUnmount(2, Buffer.from(os.tmpdir()))));
     await expectError(client, 31, 'EPERM');
   });
 
@@ -372,7 +418,7 @@ describe.each(servers)('$name', (server) => {
     let next = 1000;
     const counters = async (): Promise<number[]> => {
       const id = next++;
-      client.send(encodeRequest(id, generated.OPS.Counters.op as Op, []));
+      client.send(rawFrame(id, generated.OPS.Counters.op as Op, []));
       const frame = await client.next(id);
       expect(frame.kind).toBe(Reply.Data);
       expect(frame.payload.length).toBe(4 * counter.kCounterCount);
@@ -383,14 +429,14 @@ describe.each(servers)('$name', (server) => {
     expect(quiet[counter.kCounterThreads]).toBeGreaterThanOrEqual(1);
     // A read of /dev/zero with a window of one frame: once that frame is
     // sent, the job waits for credit, and the counters say so.
-    client.send(encodeRequest(60, Op.ReadFile, [], encodeRead(0, protocol.TO_END, 1n << 40n, 1, 4096, Buffer.from('/dev/zero'))));
+    client.send(readFrame(60, 0n, protocol.TO_END, 1n << 40n, 4096, '/dev/zero'));
     expect((await client.next(60)).kind).toBe(Reply.Stat);
     expect((await client.next(60)).kind).toBe(Reply.Data);
     let waiting = await counters();
     while (waiting[counter.kCounterCreditWaits] === 0) waiting = await counters();
     expect([waiting[counter.kCounterJobs], waiting[counter.kCounterCreditWaits]]).toEqual([1, 1]);
     expect(client.pending).toBe(0); // nothing more came without credit
-    client.send(encodeRequest(60, Op.Cancel, []));
+    client.send(withId(60, encodeCancel()));
     expect((await client.next(60)).kind).toBe(Reply.End);
     let after = await counters();
     while (after[counter.kCounterJobs] !== 0) after = await counters();
@@ -398,13 +444,13 @@ describe.each(servers)('$name', (server) => {
   });
 
   test('a request id in use by a running stream is refused, the stream goes on', async () => {
-    const read = encodeRead(0, protocol.TO_END, 1n << 40n, 1, 4096, Buffer.from('/dev/zero'));
-    client.send(encodeRequest(40, Op.ReadFile, [], read));
+    const read = (): Buffer => readFrame(40, 0n, protocol.TO_END, 1n << 40n, 4096, '/dev/zero');
+    client.send(read());
     expect((await client.next(40)).kind).toBe(Reply.Stat); // the open file's, first
     expect((await client.next(40)).kind).toBe(Reply.Data);
-    client.send(encodeRequest(40, Op.ReadFile, [], read));
+    client.send(read());
     await expectError(client, 40, 'EEXIST');
-    client.send(encodeRequest(40, Op.Cancel, []));
+    client.send(withId(40, encodeCancel()));
     const end = await client.next(40);
     expect(end.kind).toBe(Reply.End);
     expect(end.flags & protocol.END_CANCELLED).toBe(protocol.END_CANCELLED);
@@ -413,7 +459,7 @@ describe.each(servers)('$name', (server) => {
 
 test('the host server is never rooted', async () => {
   const client = new RawClient(native().startHostServer());
-  client.send(encodeRequest(1, Op.SetRoot, [], Buffer.from(os.tmpdir())));
+  client.send(withId(1, encodeSetRoot(Buffer.from(os.tmpdir()))));
   await expectError(client, 1, 'EPERM');
   client.close();
 });
@@ -425,9 +471,9 @@ test('a worker is rooted once: a second set-root is refused', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-root-'));
   fs.chmodSync(dir, 0o755);
   fs.writeFileSync(path.join(dir, 'inside'), 'x');
-  client.send(encodeRequest(1, Op.SetRoot, [], Buffer.from(dir)));
+  client.send(withId(1, encodeSetRoot(Buffer.from(dir))));
   expect((await client.next(1)).kind).toBe(Reply.End);
-  client.send(encodeRequest(2, Op.SetRoot, [], Buffer.from('/')));
+  client.send(withId(2, encodeSetRoot(Buffer.from('/'))));
   await expectError(client, 2, 'EPERM');
   // Still rooted where it was.
   client.send(lstatFrame(3, '/inside'));

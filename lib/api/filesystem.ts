@@ -13,7 +13,33 @@ import { extractTar, type ExtractOptions, type ExtractResult } from '../layers/e
 import { CallSite, abortError, fsError, withCallerStack } from '../core/errors';
 import { checkBoolean, checkEncoding, checkInteger, checkMode, checkOnError, checkOneOf, checkOptionsObject, checkOwnerId, checkPath, checkPathLength, checkSignal, checkString, checkTime, invalid, invalidValue } from '../core/checks';
 import { checkWalkOptions } from '../wire/walk-request';
-import { ALL_STAT, MKDIR_RECURSIVE, NO_FOLLOW, NO_ID, Op, Reply, TAR_COPY, TREE_ALLOW_ROOT, TREE_CROSS_MOUNTS, TREE_FORCE, TREE_KEEP_GOING, TREE_RECURSIVE, WRITE_APPEND, WRITE_EXCLUSIVE, WRITE_TRUNCATE, encodeDiff, encodeStrings, encodeTar, errorFromPayload } from '../wire/protocol';
+import { ALL_STAT, MKDIR_RECURSIVE, NO_FOLLOW, Reply, TAR_COPY, TREE_ALLOW_ROOT, TREE_CROSS_MOUNTS, TREE_FORCE, TREE_KEEP_GOING, TREE_RECURSIVE, WRITE_APPEND, WRITE_EXCLUSIVE, WRITE_TRUNCATE, errorFromPayload } from '../wire/protocol';
+import {
+  encodeChmod,
+  encodeChown,
+  encodeChownTree,
+  encodeDiff,
+  encodeLink,
+  encodeLstat,
+  encodeMkdir,
+  encodeMknod,
+  encodeMount,
+  encodeReadlink,
+  encodeRemove,
+  encodeRename,
+  encodeRmdir,
+  encodeSetRoot,
+  encodeSetXattr,
+  encodeStat,
+  encodeSymlink,
+  encodeTar,
+  encodeTruncate,
+  encodeUnlink,
+  encodeUnmount,
+  encodeUtimes,
+  encodeXattrs,
+  type RequestFrame,
+} from '../wire/requests';
 import { FileReadStream, rangeRequest, readWhole, receive } from '../wire/read-stream';
 import { StatReader, type BigIntStats, type IdMapper, type Stats } from '../core/stats';
 import { BatchIterator, BatchStream, EntryIterator } from '../wire/walk-stream';
@@ -115,14 +141,14 @@ export abstract class FileSystem {
   lstat(path: PathLike, options: StatOptions & { bigint: true }): Promise<BigIntStats>;
   lstat(path: PathLike, options?: StatOptions): Promise<Stats>;
   lstat(path: PathLike, options?: StatOptions): Promise<Stats | BigIntStats> {
-    return this.#stat(Op.Lstat, 'lstat', path, options);
+    return this.#stat(encodeLstat, 'lstat', path, options);
   }
 
   /** As lstat(), of what a final symlink points to (stat(2)). */
   stat(path: PathLike, options: StatOptions & { bigint: true }): Promise<BigIntStats>;
   stat(path: PathLike, options?: StatOptions): Promise<Stats>;
   stat(path: PathLike, options?: StatOptions): Promise<Stats | BigIntStats> {
-    return this.#stat(Op.Stat, 'stat', path, options);
+    return this.#stat(encodeStat, 'stat', path, options);
   }
 
   /**
@@ -168,15 +194,21 @@ export abstract class FileSystem {
   async readlink(path: PathLike, options?: ReadlinkOptions): Promise<string | Buffer> {
     const o = checkOptionsObject(options, ['encoding', 'signal'], 'readlink');
     const buffer = checkEncoding(o.encoding);
-    const target = await this.#query(Op.Readlink, 'readlink', path, checkSignal(o.signal), this.readlink);
+    const target = await this.#query(encodeReadlink, 'readlink', path, checkSignal(o.signal), this.readlink);
     return buffer ? target : target.toString('utf8');
   }
 
   /** A one-answer request about `path` (its data frame), errors with the stack of `caller`'s caller. */
-  async #query(op: Op, syscall: string, path: PathLike, signal: AbortSignal | undefined, caller: (...args: never[]) => unknown): Promise<Buffer> {
-    const bytes = this.#pathBytes(path, syscall);
+  async #query(
+    encode: (path: Buffer) => RequestFrame,
+    syscall: string,
+    path: PathLike,
+    signal: AbortSignal | undefined,
+    caller: (...args: never[]) => unknown,
+  ): Promise<Buffer> {
+    const frame = encode(this.#pathBytes(path, syscall));
     try {
-      return await request(this.#backend.channel(), op, [], bytes, signal);
+      return await request(this.#backend.channel(), frame, signal);
     } catch (error) {
       throw withCallerStack(error as Error, caller);
     }
@@ -190,7 +222,7 @@ export abstract class FileSystem {
    */
   async xattrs(path: PathLike, options?: SignalOptions): Promise<Map<string, Buffer>> {
     const o = checkOptionsObject(options, ['signal'], 'xattrs');
-    const records = await this.#query(Op.Xattrs, 'getxattr', path, checkSignal(o.signal), this.xattrs);
+    const records = await this.#query(encodeXattrs, 'getxattr', path, checkSignal(o.signal), this.xattrs);
     const out = new Map<string, Buffer>();
     for (let at = 0; at < records.length; ) {
       const nameLength = records.readUInt32LE(at);
@@ -222,8 +254,8 @@ export abstract class FileSystem {
     const o = checkOptionsObject(options, ['signal'], 'diffLayers');
     const signal = checkSignal(o.signal);
     try {
-      const request: [Op.Diff, Buffer] = [Op.Diff, encodeDiff(DIFF_WINDOW, lowers, this.#pathBytes(upper, 'scandir'))];
-      return await receive(this.#backend.channel(), upper, request, signal, new ChangeList());
+      const frame = encodeDiff(DIFF_WINDOW, lowers, this.#pathBytes(upper, 'scandir'));
+      return await receive(this.#backend.channel(), upper, frame, signal, new ChangeList());
     } catch (error) {
       throw withCallerStack(error as Error, this.diffLayers);
     }
@@ -259,7 +291,7 @@ export abstract class FileSystem {
     return new FileReadStream({
       channel: () => backend.channel(),
       path: root,
-      request: (window, chunk) => [Op.Tar, encodeTar(flags, window, chunk, pathBytes)],
+      request: (window, chunkBytes) => encodeTar({ flags, window, chunkBytes }, pathBytes),
       highWaterMark: TAR_CHUNK,
       signal,
       graft: (error) => error,
@@ -277,7 +309,7 @@ export abstract class FileSystem {
     return new FileReadStream({
       channel: () => backend.channel(),
       path,
-      request: (window, chunk) => [Op.Tar, encodeTar(TAR_COPY, window, chunk, pathBytes)],
+      request: (window, chunkBytes) => encodeTar({ flags: TAR_COPY, window, chunkBytes }, pathBytes),
       highWaterMark: TAR_CHUNK,
       signal,
       graft: (error) => error,
@@ -374,10 +406,10 @@ export abstract class FileSystem {
     const mode = checkMode('mode', o.mode, 0o777);
     const [uid, gid] = ownerIds(o);
     const signal = checkSignal(o.signal);
-    const bytes = this.#entryBytes(path, 'mkdir');
+    const frame = encodeMkdir({ mode, flags: recursive ? MKDIR_RECURSIVE : 0, uid, gid }, this.#entryBytes(path, 'mkdir'));
     let first: Buffer;
     try {
-      first = await request(this.#backend.channel(), Op.Mkdir, [mode, recursive ? MKDIR_RECURSIVE : 0, uid, gid], bytes, signal);
+      first = await request(this.#backend.channel(), frame, signal);
     } catch (error) {
       throw withCallerStack(error as Error, this.mkdir);
     }
@@ -386,22 +418,22 @@ export abstract class FileSystem {
 
   /** Removes a file or a symlink (a directory is EISDIR: see rmdir() and rm()). */
   async unlink(path: PathLike, options?: SignalOptions): Promise<void> {
-    return this.#change(Op.Unlink, 'unlink', [], () => this.#entryBytes(path, 'unlink'), options, this.unlink);
+    return this.#change('unlink', () => encodeUnlink(this.#entryBytes(path, 'unlink')), options, this.unlink);
   }
 
   /** Removes an empty directory (rm() removes trees). */
   async rmdir(path: PathLike, options?: SignalOptions): Promise<void> {
-    return this.#change(Op.Rmdir, 'rmdir', [], () => this.#entryBytes(path, 'rmdir'), options, this.rmdir);
+    return this.#change('rmdir', () => encodeRmdir(this.#entryBytes(path, 'rmdir')), options, this.rmdir);
   }
 
   /** Renames `oldPath` to `newPath`, as rename(2): an existing `newPath` is replaced where rename(2) allows it. */
   async rename(oldPath: PathLike, newPath: PathLike, options?: SignalOptions): Promise<void> {
-    return this.#change(Op.Rename, 'rename', [], () => this.#pathPair(oldPath, newPath, 'rename'), options, this.rename);
+    return this.#change('rename', () => encodeRename(this.#entryBytes(oldPath, 'rename'), this.#entryBytes(newPath, 'rename')), options, this.rename);
   }
 
   /** A hard link `newPath` to `existingPath` (a symlink is linked itself, not followed). */
   async link(existingPath: PathLike, newPath: PathLike, options?: SignalOptions): Promise<void> {
-    return this.#change(Op.Link, 'link', [], () => this.#pathPair(existingPath, newPath, 'link'), options, this.link);
+    return this.#change('link', () => encodeLink(this.#entryBytes(existingPath, 'link'), this.#entryBytes(newPath, 'link')), options, this.link);
   }
 
   /** A symlink at `path` whose target is `target`, as given (node's `type` means nothing on Linux). */
@@ -410,7 +442,7 @@ export abstract class FileSystem {
     if (typeof type !== 'object' && type !== undefined) checkOneOf('type', type, ['file', 'dir', 'junction'], 'file');
     const targetBytes = checkPath(target, 'target');
     if (targetBytes.length >= 4096) throw withCallerStack(fsError(36, 'symlink', target.toString()), this.symlink);
-    return this.#change(Op.Symlink, 'symlink', [], () => encodeStrings([targetBytes, this.#entryBytes(path, 'symlink')]), options, this.symlink);
+    return this.#change('symlink', () => encodeSymlink(targetBytes, this.#entryBytes(path, 'symlink')), options, this.symlink);
   }
 
   /**
@@ -427,12 +459,8 @@ export abstract class FileSystem {
     const [uid, gid] = ownerIds(o);
     // The kernel's encoding of a dev_t (makedev).
     const rdev = (BigInt(major & 0xfffff000) << 32n) | (BigInt(major & 0xfff) << 8n) | (BigInt(minor & 0xffffff00) << 12n) | BigInt(minor & 0xff);
-    const head = Buffer.alloc(20);
-    head.writeUInt32LE(mode, 0);
-    head.writeBigUInt64LE(rdev, 4);
-    head.writeUInt32LE(uid, 12);
-    head.writeUInt32LE(gid, 16);
-    return this.#change(Op.Mknod, 'mknod', [], () => Buffer.concat([head, this.#entryBytes(path, 'mknod')]), { signal: o.signal as AbortSignal | undefined }, this.mknod);
+    const signal = { signal: o.signal as AbortSignal | undefined };
+    return this.#change('mknod', () => encodeMknod({ mode, rdev, uid, gid }, this.#entryBytes(path, 'mknod')), signal, this.mknod);
   }
 
   /** Sets the extended attribute `name` of the entry itself (a final symlink not followed). */
@@ -440,19 +468,13 @@ export abstract class FileSystem {
     const key = checkString('name', name);
     if (key === '' || key.includes('\0')) throw invalidValue('name', 'an attribute name', name);
     if (typeof value !== 'string' && !Buffer.isBuffer(value)) throw invalid('value', 'a string or a Buffer', value);
-    return this.#change(
-      Op.SetXattr,
-      'setxattr',
-      [],
-      () => encodeStrings([Buffer.from(key), Buffer.from(value), this.#entryBytes(path, 'setxattr')]),
-      options,
-      this.setXattr,
-    );
+    return this.#change('setxattr', () => encodeSetXattr(Buffer.from(key), Buffer.from(value), this.#entryBytes(path, 'setxattr')), options, this.setXattr);
   }
 
   /** Sets the mode of the file `path` names (a symlink's target, inside the session's root). */
   async chmod(path: PathLike, mode: number | string, options?: SignalOptions): Promise<void> {
-    return this.#change(Op.Chmod, 'chmod', [checkMode('mode', mode === undefined ? null : mode, 0)], () => this.#entryBytes(path, 'chmod'), options, this.chmod);
+    const bits = checkMode('mode', mode === undefined ? null : mode, 0);
+    return this.#change('chmod', () => encodeChmod(bits, this.#entryBytes(path, 'chmod')), options, this.chmod);
   }
 
   /**
@@ -463,22 +485,23 @@ export abstract class FileSystem {
   chown(path: PathLike, uid: number, gid: number, options: ChownOptions & { recursive: true }): Promise<TreeResult>;
   chown(path: PathLike, uid: number, gid: number, options?: ChownOptions): Promise<void | TreeResult>;
   async chown(path: PathLike, uid: number, gid: number, options?: ChownOptions): Promise<void | TreeResult> {
-    const ids = [checkOwnerId('uid', uid, false) >>> 0, checkOwnerId('gid', gid, false) >>> 0];
+    const ids = { uid: checkOwnerId('uid', uid, false) >>> 0, gid: checkOwnerId('gid', gid, false) >>> 0 };
     const o = checkOptionsObject(options, ['recursive', 'onError', 'onProgress', 'crossMounts', 'signal'], 'chown');
     if (!checkBoolean('recursive', o.recursive)) {
       const tree = checkTreeOptions(o, 'chown');
       if (tree.keepGoing || tree.onProgress || tree.crossMounts) {
         throw invalidValue('recursive', 'true with onError, onProgress or crossMounts', o.recursive);
       }
-      return this.#change(Op.Chown, 'chown', [ids[0], ids[1], 0], () => this.#entryBytes(path, 'chown'), { signal: o.signal as AbortSignal | undefined }, this.chown);
+      const signal = { signal: o.signal as AbortSignal | undefined };
+      return this.#change('chown', () => encodeChown({ ...ids, flags: 0 }, this.#entryBytes(path, 'chown')), signal, this.chown);
     }
-    return this.#tree(Op.ChownTree, 'chown', path, TREE_RECURSIVE, ids, o, this.chown);
+    return this.#tree((flags, bytes) => encodeChownTree({ flags, ...ids }, bytes), 'chown', path, TREE_RECURSIVE, o, this.chown);
   }
 
   /** Sets the owner of `path` itself, a symlink included. */
   async lchown(path: PathLike, uid: number, gid: number, options?: SignalOptions): Promise<void> {
-    const fields = [checkOwnerId('uid', uid, false) >>> 0, checkOwnerId('gid', gid, false) >>> 0, NO_FOLLOW];
-    return this.#change(Op.Chown, 'lchown', fields, () => this.#entryBytes(path, 'lchown'), options, this.lchown);
+    const chown = { uid: checkOwnerId('uid', uid, false) >>> 0, gid: checkOwnerId('gid', gid, false) >>> 0, flags: NO_FOLLOW };
+    return this.#change('lchown', () => encodeChown(chown, this.#entryBytes(path, 'lchown')), options, this.lchown);
   }
 
   /** Sets access and modification times (seconds, numeric strings or Dates) of the file `path` names. */
@@ -494,9 +517,7 @@ export abstract class FileSystem {
   /** Cuts or extends the file to `len` bytes (default 0). */
   async truncate(path: PathLike, len = 0, options?: SignalOptions): Promise<void> {
     const length = checkInteger('len', len, 0, Number.MAX_SAFE_INTEGER, 0);
-    const tail = Buffer.alloc(8);
-    tail.writeBigUInt64LE(BigInt(length), 0);
-    return this.#change(Op.Truncate, 'open', [], () => Buffer.concat([tail, this.#entryBytes(path, 'open')]), options, this.truncate);
+    return this.#change('open', () => encodeTruncate(BigInt(length), this.#entryBytes(path, 'open')), options, this.truncate);
   }
 
   /**
@@ -558,7 +579,7 @@ export abstract class FileSystem {
     let flags = checkBoolean('recursive', o.recursive) ? TREE_RECURSIVE : 0;
     if (checkBoolean('force', o.force)) flags |= TREE_FORCE;
     if (checkBoolean('allowRoot', o.allowRoot)) flags |= TREE_ALLOW_ROOT;
-    return this.#tree(Op.Remove, 'rm', path, flags, [NO_ID, NO_ID], o, this.rm);
+    return this.#tree(encodeRemove, 'rm', path, flags, o, this.rm);
   }
 
   /**
@@ -612,11 +633,10 @@ export abstract class FileSystem {
   }
 
   async #tree(
-    op: Op,
+    encode: (flags: number, path: Buffer) => RequestFrame,
     syscall: string,
     path: PathLike,
     flags: number,
-    ids: number[],
     o: Record<string, unknown>,
     caller: (...args: never[]) => unknown,
   ): Promise<TreeResult> {
@@ -634,7 +654,7 @@ export abstract class FileSystem {
       throw site.graft(error as Error);
     }
     try {
-      return await treeJob(channel, op, [flags, ids[0], ids[1]], bytes, { onError: tree.onError, onProgress: tree.onProgress, signal });
+      return await treeJob(channel, encode(flags, bytes), bytes, { onError: tree.onError, onProgress: tree.onProgress, signal });
     } catch (error) {
       throw site.graft(error as Error);
     }
@@ -650,41 +670,34 @@ export abstract class FileSystem {
   ): Promise<void> {
     const [as, ans] = checkTime('atime', atime);
     const [ms, mns] = checkTime('mtime', mtime);
-    const times = Buffer.alloc(28);
-    times.writeBigInt64LE(BigInt(as), 0);
-    times.writeUInt32LE(ans, 8);
-    times.writeBigInt64LE(BigInt(ms), 12);
-    times.writeUInt32LE(mns, 20);
-    times.writeUInt32LE(flags, 24);
+    const times = { atimeSeconds: BigInt(as), atimeNanoseconds: ans, mtimeSeconds: BigInt(ms), mtimeNanoseconds: mns, flags };
     const syscall = flags ? 'lutime' : 'utime';
-    return this.#change(Op.Utimes, syscall, [], () => Buffer.concat([times, this.#entryBytes(path, syscall)]), options, caller);
+    return this.#change(syscall, () => encodeUtimes(times, this.#entryBytes(path, syscall)), options, caller);
   }
 
   /**
-   * A change answered by an end frame: `tail` builds what follows the
-   * fields (checked paths, resolved), inside the call's error handling.
+   * A change answered by an end frame: `encode` builds its request (of
+   * checked paths, resolved) inside the call's error handling.
    */
   async #change(
-    op: Op,
     syscall: string,
-    fields: number[],
-    tail: () => Buffer,
+    encode: () => RequestFrame,
     options: SignalOptions | undefined,
     caller: (...args: never[]) => unknown,
   ): Promise<void> {
     const site = new CallSite(caller);
-    let bytes: Buffer;
+    let frame: RequestFrame;
     let signal: AbortSignal | undefined;
     let channel: Channel;
     try {
       signal = checkSignal(checkOptionsObject(options, ['signal'], syscall).signal);
-      bytes = tail();
+      frame = encode();
       channel = this.#backend.channel();
     } catch (error) {
       throw site.graft(error as Error);
     }
     try {
-      await request(channel, op, fields, bytes, signal);
+      await request(channel, frame, signal);
     } catch (error) {
       throw site.graft(error as Error);
     }
@@ -705,25 +718,20 @@ export abstract class FileSystem {
     return new BatchStream(() => backend.channel(), resolved, rootBytes, checked, backend.mapUid, backend.mapGid, site);
   }
 
-  async #stat(op: Op, syscall: string, path: PathLike, options: StatOptions | undefined): Promise<Stats | BigIntStats> {
+  async #stat(encode: (path: Buffer) => RequestFrame, syscall: string, path: PathLike, options: StatOptions | undefined): Promise<Stats | BigIntStats> {
     const o = checkOptionsObject(options, ['bigint', 'signal'], syscall);
     const bigint = checkBoolean('bigint', o.bigint);
     const signal = checkSignal(o.signal);
-    const bytes = this.#pathBytes(path, syscall);
+    const frame = encode(this.#pathBytes(path, syscall));
     let payload: Buffer;
     try {
-      payload = await request(this.#backend.channel(), op, [], bytes, signal);
+      payload = await request(this.#backend.channel(), frame, signal);
     } catch (error) {
       throw withCallerStack(error as Error, this.#stat);
     }
     const { mapUid, mapGid } = this.#backend;
     const reader = new StatReader(new DataView(payload.buffer, payload.byteOffset, payload.byteLength), ALL_STAT, mapUid, mapGid);
     return bigint ? reader.readBigInt(0) : reader.read(0);
-  }
-
-  /** Two paths, as rename and link send them. */
-  #pathPair(from: PathLike, to: PathLike, syscall: string): Buffer {
-    return encodeStrings([this.#entryBytes(from, syscall), this.#entryBytes(to, syscall)]);
   }
 
   /**
@@ -810,7 +818,7 @@ function resolveBytes(resolvePath: PathResolver, path: PathLike, bytes: Buffer):
  * Its errors have no useful stack yet: callers give them theirs.  An abort
  * rejects at once; the answer, when it comes, is dropped.
  */
-function request(channel: Channel, op: Op, fields: number[], tail: Buffer, signal?: AbortSignal): Promise<Buffer> {
+function request(channel: Channel, frame: RequestFrame, signal?: AbortSignal): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     let settled = false;
     let id = 0;
@@ -832,7 +840,7 @@ function request(channel: Channel, op: Op, fields: number[], tail: Buffer, signa
     }
     channel.hold();
     try {
-      id = channel.request(op, fields, tail, {
+      id = channel.request(frame, {
         frame(kind, _flags, payload) {
           // An end (a recursive mkdir's carries a path), a stat, data.
           if (kind === Reply.Error) settle(errorFromPayload(payload));
@@ -852,7 +860,7 @@ function request(channel: Channel, op: Op, fields: number[], tail: Buffer, signa
 }
 
 /** A request answered by an end or an error, whose error gets the stack of `caller`'s caller. */
-function voidRequest(fs: FileSystem, op: Op, fields: number[], tail: Buffer, caller: (...args: never[]) => unknown): Promise<void> {
+function voidRequest(fs: FileSystem, frame: RequestFrame, caller: (...args: never[]) => unknown): Promise<void> {
   const site = new CallSite(caller);
   let channel: Channel;
   try {
@@ -860,7 +868,7 @@ function voidRequest(fs: FileSystem, op: Op, fields: number[], tail: Buffer, cal
   } catch (error) {
     return Promise.reject(site.graft(error as Error));
   }
-  return request(channel, op, fields, tail).then(
+  return request(channel, frame).then(
     () => undefined,
     (error: Error) => Promise.reject(site.graft(error)),
   );
@@ -882,24 +890,28 @@ export function mountRequest(
 ): Promise<void> {
   const resolved = backendOf(fs).resolvePath(target);
   checkPathLength(Buffer.from(resolved), 'mount', target);
-  const flagBytes = Buffer.alloc(8);
-  flagBytes.writeBigUInt64LE(BigInt(flags), 0);
-  const tail = Buffer.concat([flagBytes, encodeStrings([source, resolved, fstype, data])]);
-  return voidRequest(fs, Op.Mount, [], tail, caller);
+  const frame = encodeMount({
+    flags: BigInt(flags),
+    source: Buffer.from(source),
+    target: Buffer.from(resolved),
+    fstype: Buffer.from(fstype),
+    data: Buffer.from(data),
+  });
+  return voidRequest(fs, frame, caller);
 }
 
 /** umount2(2) in the server's mount namespace: only a Namespace's own worker accepts it. */
 export function unmountRequest(fs: FileSystem, target: string, flags: number, caller: (...args: never[]) => unknown): Promise<void> {
   const resolved = Buffer.from(backendOf(fs).resolvePath(target));
   checkPathLength(resolved, 'umount', target);
-  return voidRequest(fs, Op.Unmount, [flags], resolved, caller);
+  return voidRequest(fs, encodeUnmount(flags, resolved), caller);
 }
 
 /** Makes the server resolve every later path inside `dir` (RESOLVE_IN_ROOT); a worker takes it once. */
 export function setRootRequest(fs: FileSystem, dir: string, caller: (...args: never[]) => unknown): Promise<void> {
   const bytes = checkPath(dir, 'root');
   checkPathLength(bytes, 'open', dir);
-  return voidRequest(fs, Op.SetRoot, [], bytes, caller);
+  return voidRequest(fs, encodeSetRoot(bytes), caller);
 }
 
 /** Resolves relative paths against a base directory, as the server would not. */

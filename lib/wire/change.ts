@@ -6,7 +6,8 @@ import { Writable } from 'node:stream';
 import type { Channel, ReplyHandler } from './channel';
 import { UnshareFsError, abortError, fsError } from '../core/errors';
 import { invalid } from '../core/checks';
-import { END_CANCELLED, FRAME_HEADER, MAX_REQUEST, Op, Reply, errorFromPayload } from './protocol';
+import { END_CANCELLED, FRAME_HEADER, MAX_REQUEST, Reply, errorFromPayload } from './protocol';
+import { encodeCancel, encodeWrite, encodeWriteData, encodeWriteEnd, type RequestFrame } from './requests';
 import { destroyOnAbort } from './read-stream';
 import type { TreeOptions, TreeResult } from '../core/options';
 
@@ -57,7 +58,7 @@ export class WriteRequest implements ReplyHandler {
   start(target: WriteTarget, pathBytes: Buffer): void {
     this.channel.hold();
     try {
-      this.#id = this.channel.request(Op.Write, [target.flags, target.mode, target.uid, target.gid, WRITE_WINDOW], pathBytes, this);
+      this.#id = this.channel.request(encodeWrite({ ...target, window: WRITE_WINDOW }, pathBytes), this);
     } catch (error) {
       this.channel.release();
       throw error;
@@ -94,13 +95,13 @@ export class WriteRequest implements ReplyHandler {
       }
       this.#credit--;
       const end = Math.min(bytes.length, at + WRITE_CHUNK);
-      this.channel.control(this.#id, Op.WriteData, [], Buffer.from(bytes.buffer, bytes.byteOffset + at, end - at));
+      this.channel.control(this.#id, encodeWriteData(bytes.subarray(at, end)));
     }
   }
 
   /** Ends the data; resolves once the file is written and closed. */
   end(): Promise<void> {
-    if (!this.#over) this.channel.control(this.#id, Op.WriteEnd);
+    if (!this.#over) this.channel.control(this.#id, encodeWriteEnd());
     return this.#done;
   }
 
@@ -112,7 +113,7 @@ export class WriteRequest implements ReplyHandler {
   /** Stops the write in the server (what was written stays). */
   cancel(): void {
     if (this.#over || this.#id === 0) return;
-    this.channel.control(this.#id, Op.Cancel);
+    this.channel.control(this.#id, encodeCancel());
   }
 
   get over(): boolean {
@@ -250,11 +251,10 @@ export class FileWriteStream extends Writable {
   }
 }
 
-/** Runs a tree job (Op.Remove or Op.ChownTree): resolves with its counts. */
+/** Runs a tree job (encodeRemove or encodeChownTree of `pathBytes`): resolves with its counts. */
 export function treeJob(
   channel: Channel,
-  op: Op,
-  fields: [number, number, number],
+  frame: RequestFrame,
   pathBytes: Buffer,
   options: { onError: TreeOptions['onError']; onProgress: TreeOptions['onProgress']; signal: AbortSignal | undefined },
 ): Promise<TreeResult> {
@@ -262,7 +262,7 @@ export function treeJob(
   return new Promise<TreeResult>((resolve, reject) => {
     let id = 0;
     let over = false;
-    const onAbort = (): void => channel.control(id, Op.Cancel);
+    const onAbort = (): void => channel.control(id, encodeCancel());
     const settle = (error: Error | undefined, result?: TreeResult): void => {
       if (over) return;
       over = true;
@@ -277,7 +277,7 @@ export function treeJob(
     }
     channel.hold();
     try {
-      id = channel.request(op, fields, pathBytes, {
+      id = channel.request(frame, {
         frame(kind, flags, payload) {
           try {
             if (kind === Reply.Progress) {
@@ -290,7 +290,7 @@ export function treeJob(
             }
           } catch (error) {
             // A throwing callback stops the job, as a throwing onError stops a walk.
-            channel.control(id, Op.Cancel);
+            channel.control(id, encodeCancel());
             channel.forget(id);
             settle(error as Error);
             return true;

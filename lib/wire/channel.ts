@@ -5,7 +5,8 @@ import { constants } from 'node:os';
 
 import { fsError, UnshareFsError } from '../core/errors';
 import { PORT_READABLE, PORT_WRITABLE, native, type NativePort } from './native';
-import { FRAME_HEADER, Op, Reply, encodeRequest } from './protocol';
+import { FRAME_HEADER, type Reply } from './protocol';
+import type { RequestFrame } from './requests';
 
 /**
  * What a channel reads and writes: the addon's Port on a socket, or, in
@@ -82,13 +83,17 @@ export class Channel {
     return this.failure === undefined && !this.ended;
   }
 
-  /** Sends a request; `handler` gets its reply frames until it says it is over. */
-  request(op: Op, fields: readonly number[], tail: Buffer | undefined, handler: ReplyHandler): number {
+  /**
+   * Sends a request (a frame of lib/wire/requests.ts, given its id here);
+   * `handler` gets its reply frames until it says it is over.
+   */
+  request(frame: RequestFrame, handler: ReplyHandler): number {
     if (this.failure) throw this.failure;
     const id = this.nextId;
     this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1;
     this.handlers.set(id, handler);
-    this.send(encodeRequest(id, op, fields, tail));
+    frame.writeUInt32LE(id, 4);
+    this.send(frame);
     return id;
   }
 
@@ -98,9 +103,10 @@ export class Channel {
   }
 
   /** A frame for a running request (credit, cancel, a write's data). */
-  control(id: number, op: Op, fields: readonly number[] = [], tail?: Buffer): void {
+  control(id: number, frame: RequestFrame): void {
     if (this.failure || !this.handlers.has(id)) return;
-    this.send(encodeRequest(id, op, fields, tail));
+    frame.writeUInt32LE(id, 4);
+    this.send(frame);
   }
 
   /** Forgets a request whose further replies nobody wants. */

@@ -1,6 +1,7 @@
-// The wire format of native/core/protocol.h, for the TypeScript side.  The
-// addon exports the same constants (native().protocol): the loader compares
-// PROTOCOL_VERSION, and test/protocol.test.ts compares the rest.
+// The wire format of native/core/protocol.h, for the TypeScript side; its
+// request frames are built in requests.ts.  The addon exports the same
+// constants (native().protocol): the loader compares PROTOCOL_VERSION, and
+// test/protocol.test.ts compares the rest.
 import { fsError, type FsError } from '../core/errors';
 import { STAT_FIELDS, type StatField } from '../core/stats';
 
@@ -113,71 +114,6 @@ export const ALL_STAT = (1 << STAT_FIELDS.length) - 1;
 
 export const WALK_ONE_FILE_SYSTEM = 1;
 export const WALK_THREADS_SHIFT = 8;
-
-/** Encodes one request frame: header, fixed u32 fields, then trailing bytes. */
-export function encodeRequest(id: number, op: Op, fields: readonly number[], tail?: Buffer): Buffer {
-  const tailLength = tail ? tail.length : 0;
-  const frame = Buffer.allocUnsafe(FRAME_HEADER + fields.length * 4 + tailLength);
-  frame.writeUInt32LE(frame.length - 4, 0);
-  frame.writeUInt32LE(id, 4);
-  frame.writeUInt32LE(op, 8);
-  let offset = FRAME_HEADER;
-  for (const field of fields) {
-    frame.writeUInt32LE(field >>> 0, offset);
-    offset += 4;
-  }
-  if (tail) tail.copy(frame, offset);
-  return frame;
-}
-
-/** A diff request's tail: u32 window, u32 lower count, the lower dirs as strings, the upper dir. */
-export function encodeDiff(window: number, lowers: readonly Buffer[], upper: Buffer): Buffer {
-  const head = Buffer.allocUnsafe(8);
-  head.writeUInt32LE(window, 0);
-  head.writeUInt32LE(lowers.length, 4);
-  return Buffer.concat([head, encodeStrings(lowers), upper]);
-}
-
-/** A tar request's tail: u32 tar flags, u32 window, u32 chunk bytes, path. */
-export function encodeTar(flags: number, window: number, chunkBytes: number, path: Buffer): Buffer {
-  const tail = Buffer.allocUnsafe(12 + path.length);
-  tail.writeUInt32LE(flags, 0);
-  tail.writeUInt32LE(window, 4);
-  tail.writeUInt32LE(chunkBytes, 8);
-  path.copy(tail, 12);
-  return tail;
-}
-
-/** A read request's tail: u64 start, u64 end (exclusive), u64 limit, u32 window, u32 chunk bytes, path. */
-export function encodeRead(
-  start: number,
-  end: bigint,
-  limit: bigint,
-  window: number,
-  chunkBytes: number,
-  path: Buffer,
-): Buffer {
-  const tail = Buffer.allocUnsafe(32 + path.length);
-  tail.writeBigUInt64LE(BigInt(start), 0);
-  tail.writeBigUInt64LE(end, 8);
-  tail.writeBigUInt64LE(limit, 16);
-  tail.writeUInt32LE(window, 24);
-  tail.writeUInt32LE(chunkBytes, 28);
-  path.copy(tail, 32);
-  return tail;
-}
-
-/** Length-prefixed strings, as the mount request carries them. */
-export function encodeStrings(values: readonly (string | Buffer)[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const value of values) {
-    const bytes = typeof value === 'string' ? Buffer.from(value) : value;
-    const length = Buffer.allocUnsafe(4);
-    length.writeUInt32LE(bytes.length, 0);
-    parts.push(length, bytes);
-  }
-  return Buffer.concat(parts);
-}
 
 /** The node:fs style error an error reply carries: i32 errno, u16 length, syscall, path. */
 export function errorFromPayload(payload: Buffer): FsError {

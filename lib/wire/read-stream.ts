@@ -6,7 +6,8 @@ import { Readable } from 'node:stream';
 
 import type { Channel, ReplyHandler } from './channel';
 import { UnshareFsError, abortError, fsError } from '../core/errors';
-import { END_CANCELLED, Op, Reply, TO_END, encodeRead, errorFromPayload } from './protocol';
+import { END_CANCELLED, Reply, TO_END, errorFromPayload } from './protocol';
+import { encodeCancel, encodeCredit, encodeReadFile, type RequestFrame } from './requests';
 
 /** node:fs's kIoMaxLength: readFile refuses more (ERR_FS_FILE_TOO_LARGE). */
 export const READ_FILE_LIMIT = 2 ** 31 - 1;
@@ -56,11 +57,11 @@ class ReadRequest implements ReplyHandler {
     },
   ) {}
 
-  /** Sends the request: a read (encodeRead), a tar stream (encodeTar) or a diff (encodeDiff). */
-  start(op: Op.ReadFile | Op.Tar | Op.Diff, tail: Buffer): void {
+  /** Sends the request: a read (encodeReadFile), a tar stream (encodeTar) or a diff (encodeDiff). */
+  start(frame: RequestFrame): void {
     this.channel.hold();
     try {
-      this.id = this.channel.request(op, [], tail, this);
+      this.id = this.channel.request(frame, this);
     } catch (error) {
       this.channel.release(); // the channel had already failed
       throw error;
@@ -106,14 +107,14 @@ class ReadRequest implements ReplyHandler {
   /** Gives back the credit of the frames consumed so far. */
   resume(): void {
     if (this.over || this.owed === 0) return;
-    this.channel.control(this.id, Op.Credit, [this.owed]);
+    this.channel.control(this.id, encodeCredit(this.owed));
     this.owed = 0;
   }
 
   /** Stops the read in the server; nothing more reaches the sink. */
   cancel(): void {
     if (this.over || this.id === 0) return;
-    this.channel.control(this.id, Op.Cancel);
+    this.channel.control(this.id, encodeCancel());
     this.channel.forget(this.id);
     this.finish();
   }
@@ -139,7 +140,7 @@ export interface AnswerSink<T> {
 export function receive<T>(
   channel: Channel,
   path: string,
-  [op, tail]: [Op.ReadFile | Op.Diff, Buffer],
+  frame: RequestFrame,
   signal: AbortSignal | undefined,
   sink: AnswerSink<T>,
 ): Promise<T> {
@@ -169,7 +170,7 @@ export function receive<T>(
       reject(abortError(signal));
       return;
     }
-    request.start(op, tail);
+    request.start(frame);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -184,8 +185,8 @@ export function readWhole(channel: Channel, path: string, pathBytes: Buffer, sig
   const chunks: Buffer[] = [];
   let whole: Buffer | undefined;
   let filled = 0;
-  const request: [Op.ReadFile, Buffer] = [Op.ReadFile, encodeRead(0, TO_END, BigInt(READ_FILE_LIMIT), READ_FILE_WINDOW, READ_FILE_CHUNK, pathBytes)];
-  return receive(channel, path, request, signal, {
+  const frame = encodeReadFile({ start: 0n, end: TO_END, limit: BigInt(READ_FILE_LIMIT), window: READ_FILE_WINDOW, chunkBytes: READ_FILE_CHUNK }, pathBytes);
+  return receive(channel, path, frame, signal, {
     size(bytes) {
       whole = Buffer.allocUnsafe(bytes);
     },
@@ -213,14 +214,15 @@ export function readWhole(channel: Channel, path: string, pathBytes: Buffer, sig
 /** A read of `range` of the file at `pathBytes`, as a stream asks for it. */
 export function rangeRequest(pathBytes: Buffer, range: ReadRange): StreamParts['request'] {
   const end = range.end === undefined ? TO_END : BigInt(range.end);
-  return (window, chunk) => [Op.ReadFile, encodeRead(range.start, end, BigInt(Number.MAX_SAFE_INTEGER), window, chunk, pathBytes)];
+  const start = BigInt(range.start);
+  return (window, chunkBytes) => encodeReadFile({ start, end, limit: BigInt(Number.MAX_SAFE_INTEGER), window, chunkBytes }, pathBytes);
 }
 
 export interface StreamParts {
   channel(): Channel;
   path: string;
-  /** The request to send, for a window of frames of `chunk` bytes. */
-  request(window: number, chunk: number): [Op.ReadFile | Op.Tar, Buffer];
+  /** The request to send (a read or a tar stream), for a window of frames of `chunkBytes` bytes. */
+  request(window: number, chunkBytes: number): RequestFrame;
   highWaterMark: number;
   signal: AbortSignal | undefined;
   /** Gives an error the stack of the createReadStream call. */
@@ -272,7 +274,7 @@ export class FileReadStream extends Readable {
       end: () => this.push(null),
       error: (error) => this.destroy(this.#parts.graft(error)),
     });
-    this.#request.start(...this.#parts.request(STREAM_WINDOW, chunk));
+    this.#request.start(this.#parts.request(STREAM_WINDOW, chunk));
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

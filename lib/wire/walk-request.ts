@@ -1,9 +1,10 @@
 // A walk's options, checked and packed the way its request carries them.
 import type { Entry } from '../core/entry';
 import type { FsError } from '../core/errors';
-import { checkBoolean, checkEncoding, checkInteger, checkOnError, checkOptionsObject, checkSignal, invalid, invalidValue, outOfRange } from '../core/checks';
+import { PATH_MAX, checkBoolean, checkEncoding, checkInteger, checkOnError, checkOptionsObject, checkSignal, invalid, invalidValue, outOfRange } from '../core/checks';
 import type { BigIntStats, Stats } from '../core/stats';
 import { ALL_STAT, FRAME_HEADER, MAX_EXCLUDES, MAX_EXCLUDE_BYTES, MAX_REQUEST, MAX_WALK_THREADS, WALK_ONE_FILE_SYSTEM, WALK_THREADS_SHIFT } from './protocol';
+import { WALK_FIXED_BYTES, excludeBytes } from './requests';
 import { STAT_FIELDS, type StatField } from '../core/stats';
 
 // Two threads keep both cores of a small machine busy with syscalls while
@@ -25,8 +26,8 @@ export interface CheckedWalk {
 
 const WALK_OPTIONS = ['maxDepth', 'stat', 'bigint', 'oneFileSystem', 'signal', 'onError', 'encoding', 'threads', 'exclude', 'filter'];
 
-/** Bytes of exclude patterns a walk request holds beside its fields and a PATH_MAX root (each pattern takes 4 more). */
-const EXCLUDE_ROOM = MAX_REQUEST - FRAME_HEADER - 6 * 4 - 4096;
+/** Bytes a walk request has for its exclude patterns (each with its length) beside its fields and a PATH_MAX root. */
+const EXCLUDE_ROOM = MAX_REQUEST - FRAME_HEADER - WALK_FIXED_BYTES - PATH_MAX;
 
 /** The exclude patterns, checked the way the server checks them, as bytes. */
 function checkExclude(value: unknown): Buffer[] {
@@ -41,7 +42,7 @@ function checkExclude(value: unknown): Buffer[] {
     if (bytes.length === 0 || bytes.length > MAX_EXCLUDE_BYTES || bytes.includes(0) || pattern === '/') {
       throw invalidValue('exclude', `patterns of 1 to ${MAX_EXCLUDE_BYTES} bytes, without NUL, other than '/'`, pattern);
     }
-    room -= 4 + bytes.length;
+    room -= excludeBytes(bytes);
     if (room < 0) throw outOfRange('exclude', `patterns of at most ${EXCLUDE_ROOM} bytes in all`, value);
     out.push(bytes);
   }

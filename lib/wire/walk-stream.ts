@@ -5,7 +5,8 @@ import { BatchDecoder } from './decode';
 import type { Entry } from '../core/entry';
 import { UnshareFsError, abortError, type CallSite, type FsError } from '../core/errors';
 import type { CheckedWalk } from './walk-request';
-import { END_CANCELLED, Op, Reply, encodeStrings, errorFromPayload } from './protocol';
+import { END_CANCELLED, Reply, errorFromPayload } from './protocol';
+import { encodeCancel, encodeCredit, encodeWalk } from './requests';
 import type { BigIntStats, IdMapper, Stats } from '../core/stats';
 
 /** Batches a walk may send ahead of its consumer (2 MiB): room for the walker while the consumer's code warms up. */
@@ -62,12 +63,9 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
     }
     try {
       this.channel = this.openChannel();
-      this.id = this.channel.request(
-        Op.Walk,
-        [this.options.maxDepth, this.options.statMask, this.options.flags, WALK_WINDOW, BATCH_BYTES, this.options.exclude.length],
-        this.options.exclude.length === 0 ? this.rootBytes : Buffer.concat([encodeStrings(this.options.exclude), this.rootBytes]),
-        this,
-      );
+      const { maxDepth, statMask, flags, exclude } = this.options;
+      const frame = encodeWalk({ maxDepth, statMask, flags, window: WALK_WINDOW, batchBytes: BATCH_BYTES }, exclude, this.rootBytes);
+      this.id = this.channel.request(frame, this);
     } catch (error) {
       this.failure = this.site.graft(error as Error);
       this.finished = true;
@@ -136,7 +134,7 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
         // Credit goes back half a window at a time: the walker never runs
         // dry, and the socket carries one small frame per few batches.
         if (++this.owed >= WALK_WINDOW / 2) {
-          this.channel.control(this.id, Op.Credit, [this.owed]);
+          this.channel.control(this.id, encodeCredit(this.owed));
           this.owed = 0;
         }
         this.dropCurrent();
@@ -260,7 +258,7 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
   /** Stops the walk in the server; its remaining frames are dropped. */
   private cancel(): void {
     if (!this.ended && this.id !== 0) {
-      this.channel.control(this.id, Op.Cancel);
+      this.channel.control(this.id, encodeCancel());
       this.channel.forget(this.id);
       this.ended = true;
     }
