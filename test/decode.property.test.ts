@@ -193,7 +193,7 @@ describe('the batch decoder on bytes that are not a good batch', () => {
     }),
   );
 
-  test('decodes the records that fit and throws a plain Error at the first that does not', () => {
+  test('decodes the records that fit and throws a protocol error (EPROTO) at the first that does not', () => {
     fc.assert(
       fc.property(mangled, model, (batch, options) => {
         const outcome = decodeAll(decoderFor(options), batch);
@@ -206,6 +206,7 @@ describe('the batch decoder on bytes that are not a good batch', () => {
         } else {
           expect(outcome.thrown).toBeInstanceOf(Error);
           expect((outcome.thrown as Error).message).toMatch(/^unshare-fs: corrupt walk batch/);
+          expect(outcome.thrown).toMatchObject({ code: 'EPROTO' });
         }
       }),
       { numRuns: 3000 },

@@ -10,7 +10,7 @@ import { ChangeList, type DiffOptions, type LayerChange } from '../layers/diff';
 import { du, type DiskUsage, type DuOptions } from '../layers/du';
 import { TAR_CHUNK, tarFlags, type ExportOptions } from '../layers/export';
 import { extractTar, type ExtractOptions, type ExtractResult } from '../layers/extract';
-import { CallSite, abortError, fsError, withCallerStack } from '../core/errors';
+import { CallSite, abortError, errnoError, withCallerStack } from '../core/errors';
 import { checkBoolean, checkEncoding, checkInteger, checkMode, checkOnError, checkOneOf, checkOptionsObject, checkOwnerId, checkPath, checkPathLength, checkSignal, checkString, checkTime, invalid, invalidValue } from '../core/checks';
 import { checkWalkOptions } from '../wire/walk-request';
 import { ALL_STAT, MKDIR_RECURSIVE, NO_FOLLOW, Reply, TAR_COPY, TREE_ALLOW_ROOT, TREE_CROSS_MOUNTS, TREE_FORCE, TREE_KEEP_GOING, TREE_RECURSIVE, WRITE_APPEND, WRITE_EXCLUSIVE, WRITE_TRUNCATE, errorFromPayload } from '../wire/protocol';
@@ -84,7 +84,6 @@ export interface Backend {
 }
 
 const READ_FILE_OPTIONS = ['encoding', 'signal'];
-const EINVAL = 22;
 const SLASH = 0x2f;
 const DOT = 0x2e;
 const DEFAULT_STREAM_CHUNK = 64 * 1024;
@@ -441,7 +440,7 @@ export abstract class FileSystem {
     const options = typeof type === 'object' && type !== null ? type : undefined;
     if (typeof type !== 'object' && type !== undefined) checkOneOf('type', type, ['file', 'dir', 'junction'], 'file');
     const targetBytes = checkPath(target, 'target');
-    if (targetBytes.length >= 4096) throw withCallerStack(fsError(36, 'symlink', target.toString()), this.symlink);
+    if (targetBytes.length >= 4096) throw withCallerStack(errnoError('ENAMETOOLONG', 'symlink', target.toString()), this.symlink);
     return this.#change('symlink', () => encodeSymlink(targetBytes, this.#entryBytes(path, 'symlink')), options, this.symlink);
   }
 
@@ -740,7 +739,7 @@ export abstract class FileSystem {
    * a relative path would collapse it, and act on the directory above).
    */
   #entryBytes(path: PathLike, syscall: string): Buffer {
-    if (endsInDots(checkPath(path))) throw fsError(EINVAL, syscall, path.toString());
+    if (endsInDots(checkPath(path))) throw errnoError('EINVAL', syscall, path.toString());
     return this.#pathBytes(path, syscall);
   }
 

@@ -2,7 +2,7 @@
 // the option, what was expected and what came.
 import { types } from 'node:util';
 
-import { fsError, type FsError } from './errors';
+import { errnoError, type FsError } from './errors';
 import type { PathLike } from './options';
 
 const { isDate } = types;
@@ -54,17 +54,16 @@ export function checkPath(value: unknown, name = 'path'): Buffer {
 }
 
 export function emptyPathError(syscall: string): FsError {
-  return fsError(2, syscall, '');
+  return errnoError('ENOENT', syscall, '');
 }
 
 /** Linux's PATH_MAX, counting the NUL: longer paths are ENAMETOOLONG before anything is sent. */
 export const PATH_MAX = 4096;
-const ENAMETOOLONG = 36;
 
 /** Throws the error the kernel would give a path of `bytes`: ENOENT when empty, ENAMETOOLONG when too long. */
 export function checkPathLength(bytes: Buffer, syscall: string, path: PathLike): void {
   if (bytes.length === 0) throw emptyPathError(syscall);
-  if (bytes.length >= PATH_MAX) throw fsError(ENAMETOOLONG, syscall, path.toString());
+  if (bytes.length >= PATH_MAX) throw errnoError('ENAMETOOLONG', syscall, path.toString());
 }
 /** What an error inside a tree does (walks, rm, chown -R): 'throw' (the default), 'skip', or a function told of it. */
 export function checkOnError(value: unknown): 'throw' | 'skip' | ((error: FsError) => void) {

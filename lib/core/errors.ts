@@ -2,6 +2,8 @@
 // the stack of the caller's own call site.
 import * as util from 'node:util';
 
+import { ERRNO, type ErrnoName } from './errno';
+
 /** An error of a file operation, shaped as node:fs's: errno code, syscall, path. */
 export interface FsError extends Error {
   /** The errno name: 'ENOENT', 'EACCES' ... */
@@ -29,6 +31,11 @@ export function fsError(errno: number, syscall: string, path?: string): FsError 
   error.syscall = syscall;
   if (path !== undefined) error.path = path;
   return error;
+}
+
+/** The node:fs error of the errno named `code` in `syscall` on `path`. */
+export function errnoError(code: ErrnoName, syscall: string, path?: string): FsError {
+  return fsError(ERRNO[code], syscall, path);
 }
 
 /** Records where an async call started, to graft onto its eventual error. */
@@ -68,6 +75,26 @@ export class UnshareFsError extends Error {
   }
 }
 
+/**
+ * A frame the server should never have sent (a bad length, a reply of a
+ * kind the request never gets, a record that does not parse): the client
+ * and the server do not agree on the protocol.
+ */
+export function protocolError(what: string, options?: { cause?: unknown }): UnshareFsError {
+  return new UnshareFsError('EPROTO', `unshare-fs: ${what}`, options);
+}
+
+/**
+ * A request the server ended before its answer was whole (its end frame
+ * says END_CANCELLED: the server is closing, or a cancel nobody asked for
+ * through an AbortSignal): never taken for a complete answer.
+ */
+export function cutShortError(what: string, path?: string): UnshareFsError {
+  const of = path === undefined ? '' : ` of '${path}'`;
+  return new UnshareFsError('ECLOSED', `unshare-fs: the ${what}${of} was cut short: the server is closing`);
+}
+
+/** The error of a call stopped by its AbortSignal, as node's own (AbortError, ABORT_ERR). */
 export function abortError(signal: AbortSignal): Error {
   const error = new Error('The operation was aborted', { cause: signal.reason });
   error.name = 'AbortError';

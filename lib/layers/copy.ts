@@ -18,7 +18,7 @@ import * as nodeFs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 
-import { abortError, fsError } from '../core/errors';
+import { abortError, errnoError } from '../core/errors';
 import type { MkdirOptions, PathLike, RmOptions, SignalOptions, WriteData, WriteFileOptions } from '../core/options';
 import type { IdMapper } from '../core/stats';
 import { readTar } from './tar';
@@ -51,8 +51,6 @@ export interface CopyResult {
   skipped: number;
 }
 
-const EISDIR = 21;
-const EINVAL = 22;
 const SLASH = Buffer.from('/');
 const DOT = Buffer.from('.');
 /** Directories are made writable to the copy first and get their mode once filled. */
@@ -160,7 +158,7 @@ export async function copyIn(
     }
   };
   const st = await fsp.lstat(source);
-  if (st.isDirectory() && !recursive) throw fsError(EISDIR, 'copy', source);
+  if (st.isDirectory() && !recursive) throw errnoError('EISDIR', 'copy', source);
   try {
     await copyOne(Buffer.from(source), Buffer.from(dest), st);
     for (const [dir, mode] of filled.reverse()) await target.chmod(dir, mode);
@@ -194,7 +192,7 @@ export async function copyOut(
   const filled: [Buffer, number][] = [];
   let seenTop = false;
   let made = false; // something is at `dest` that this copy made
-  const malformed = (name: Buffer): Error => fsError(EINVAL, 'copy', name.toString('utf8'));
+  const malformed = (name: Buffer): Error => errnoError('EINVAL', 'copy', name.toString('utf8'));
   /** A name below the top: its host path, after checking it names a new entry in a directory made here. */
   const placed = (name: Buffer): Buffer => {
     const slash = name.lastIndexOf(0x2f);
@@ -209,7 +207,7 @@ export async function copyOut(
       const isTop = h.name.equals(DOT);
       if (isTop === seenTop) throw malformed(h.name); // the top first, once
       seenTop = true;
-      if (isTop && h.type === 'directory' && !recursive) throw fsError(EISDIR, 'copy', source);
+      if (isTop && h.type === 'directory' && !recursive) throw errnoError('EISDIR', 'copy', source);
       const to = isTop ? top : placed(h.name);
       const key = isTop ? '.' : h.name.toString('latin1');
       const mode = h.mode & 0o777; // no set-id bits on what the caller gets

@@ -5,6 +5,8 @@
 // them.  The server classifies each entry of the upper layer
 // (native/core/diff.h); here the directories above additions and
 // deletions join them, and the whole is sorted.
+import { protocolError } from '../core/errors';
+
 /** How a path differs from the layers below. */
 export type ChangeKind = 'added' | 'changed' | 'deleted';
 
@@ -73,7 +75,7 @@ export class ChangeList {
   }
 
   result(): LayerChange[] {
-    if (this.#malformed || this.#partial !== undefined) throw Object.assign(new Error('unshare-fs: a malformed change record from the server'), { code: 'EPROTO' });
+    if (this.#malformed || this.#partial !== undefined) throw protocolError('a malformed change record from the server');
     const paths = this.#paths;
     const kinds = this.#kinds;
     // The directories above additions and deletions.  `marked`: directories

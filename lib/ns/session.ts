@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 
 import { Channel, socketTransport } from '../wire/channel';
-import { CallSite, UnshareFsError } from '../core/errors';
+import { CallSite, UnshareFsError, protocolError } from '../core/errors';
 import { FileSystem, resolverFrom, setRootRequest } from '../api/filesystem';
 import { inverseMapper, mapper, readIdMaps, type IdRange } from './idmap';
 import { parseMountInfo, type MountInfo } from './mounts';
@@ -294,7 +294,7 @@ function awaitReady(session: Session, site: CallSite): Promise<Session> {
         const error =
           kind === Reply.Error
             ? errorFromPayload(payload)
-            : new UnshareFsError('EPROTO', 'unshare-fs: the worker speaks another protocol version: rebuild the addon and dist/ together');
+            : protocolError('the worker speaks another protocol version: rebuild the addon and dist/ together');
         reject(site.graft(error));
         void session.close();
         return true;

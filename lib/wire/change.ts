@@ -4,7 +4,7 @@
 import { Writable } from 'node:stream';
 
 import type { Channel, ReplyHandler } from './channel';
-import { UnshareFsError, abortError, fsError } from '../core/errors';
+import { abortError, cutShortError, protocolError } from '../core/errors';
 import { invalid } from '../core/checks';
 import { END_CANCELLED, FRAME_HEADER, MAX_REQUEST, Reply, errorFromPayload } from './protocol';
 import { encodeCancel, encodeWrite, encodeWriteData, encodeWriteEnd, type RequestFrame } from './requests';
@@ -22,10 +22,6 @@ export interface WriteTarget {
   mode: number;
   uid: number;
   gid: number;
-}
-
-function cutShort(what: string, path: string): UnshareFsError {
-  return new UnshareFsError('ECLOSED', `unshare-fs: the ${what} of '${path}' was cut short: the server is closing`);
 }
 
 /**
@@ -72,11 +68,11 @@ export class WriteRequest implements ReplyHandler {
       return false;
     }
     if (kind === Reply.End) {
-      this.#finish(flags & END_CANCELLED ? cutShort('write', this.path) : undefined);
+      this.#finish(flags & END_CANCELLED ? cutShortError('write', this.path) : undefined);
     } else if (kind === Reply.Error) {
       this.#finish(errorFromPayload(payload));
     } else {
-      this.#finish(fsError(71 /* EPROTO */, 'write', this.path));
+      this.#finish(protocolError(`a reply of kind ${kind} to the write of '${this.path}'`));
     }
     return true;
   }
@@ -91,7 +87,7 @@ export class WriteRequest implements ReplyHandler {
       while (this.#credit === 0 && !this.#over) await new Promise<void>((resolve) => (this.#wake = resolve));
       if (this.#over) {
         await this.#done;
-        throw cutShort('write', this.path); // ended without an error: only by cancel()
+        throw cutShortError('write', this.path); // ended without an error: only by cancel()
       }
       this.#credit--;
       const end = Math.min(bytes.length, at + WRITE_CHUNK);
@@ -301,9 +297,9 @@ export function treeJob(
             const result = { entries: Number(payload.readBigUInt64LE(0)), errors: Number(payload.readBigUInt64LE(8)) };
             if (!(flags & END_CANCELLED)) settle(undefined, result);
             else if (signal?.aborted) settle(Object.assign(abortError(signal), result));
-            else settle(Object.assign(cutShort('job', pathBytes.toString()), result));
+            else settle(Object.assign(cutShortError('job', pathBytes.toString()), result));
           } else {
-            settle(new UnshareFsError('EPROTO', `unshare-fs: reply ${kind} to a tree job`));
+            settle(protocolError(`a reply of kind ${kind} to a tree job`));
           }
           return true;
         },

@@ -1,9 +1,8 @@
 // One socket to a server (the in-process thread or a namespace worker):
 // frames requests, routes reply frames to their request by id, and keeps the
 // event loop alive only while somebody awaits an answer.
-import { constants } from 'node:os';
-
-import { fsError, UnshareFsError } from '../core/errors';
+import { ERRNO } from '../core/errno';
+import { fsError, protocolError } from '../core/errors';
 import { PORT_READABLE, PORT_WRITABLE, native, type NativePort } from './native';
 import { FRAME_HEADER, type Reply } from './protocol';
 import type { RequestFrame } from './requests';
@@ -31,7 +30,7 @@ export interface ReplyHandler {
   fail(error: Error): void;
 }
 
-const EAGAIN = constants.errno.EAGAIN;
+const EAGAIN = ERRNO.EAGAIN;
 // Replies are read into chunks this big and handed out as views, so nothing
 // is copied on the way.  A chunk is written over again only once it is no
 // longer the one being read into and no view of it is borrowed.
@@ -273,7 +272,7 @@ export class Channel {
       const start = this.framedTo;
       const length = chunk.readUInt32LE(start);
       if (length < FRAME_HEADER - 4 || length > MAX_FRAME) {
-        this.end(new UnshareFsError('EPROTO', `unshare-fs: a frame of ${length} bytes from the server`));
+        this.end(protocolError(`a frame of ${length} bytes from the server`));
         return;
       }
       if (this.readTo - start < 4 + length) return;

@@ -1,7 +1,7 @@
 // Turns walk batches (see native/core/protocol.h) into Entry objects.  One
 // decoder serves the in-process walker and the namespace worker alike.
 import { Entry, TYPE_BY_DTYPE } from '../core/entry';
-import { fsError, type FsError } from '../core/errors';
+import { fsError, protocolError, type FsError } from '../core/errors';
 import { ALL_STAT, BATCH_HEADER, BATCH_NAMES_ASCII, RecordTag } from './protocol';
 import { ALL_STAT_BYTES, StatReader, type BigIntStats, type IdMapper, type Stats } from '../core/stats';
 
@@ -219,5 +219,5 @@ export class BatchDecoder {
 }
 
 function corrupt(what: string): Error {
-  return new Error(`unshare-fs: corrupt walk batch (${what})`);
+  return protocolError(`corrupt walk batch (${what})`);
 }

@@ -5,7 +5,8 @@ import { constants } from 'node:fs';
 import { Readable } from 'node:stream';
 
 import type { Channel, ReplyHandler } from './channel';
-import { UnshareFsError, abortError, fsError } from '../core/errors';
+import { ERRNO } from '../core/errno';
+import { abortError, cutShortError, protocolError } from '../core/errors';
 import { END_CANCELLED, Reply, TO_END, errorFromPayload } from './protocol';
 import { encodeCancel, encodeCredit, encodeReadFile, type RequestFrame } from './requests';
 
@@ -16,7 +17,6 @@ const READ_FILE_CHUNK = 256 * 1024;
 const READ_FILE_WINDOW = 4;
 /** Frames a stream lets run ahead of its consumer. */
 const STREAM_WINDOW = 4;
-const EFBIG = 27;
 /** Where the size sits in a stat record of every field: after mode, uid, gid and nlink. */
 const STAT_SIZE_OFFSET = 16;
 const { S_IFMT, S_IFREG } = constants;
@@ -85,15 +85,15 @@ class ReadRequest implements ReplyHandler {
     this.finish();
     if (kind === Reply.End) {
       if (flags & END_CANCELLED) {
-        this.sink.error(new UnshareFsError('ECLOSED', `unshare-fs: the read of '${this.path}' was cut short: the server is closing`));
+        this.sink.error(cutShortError('read', this.path));
       } else {
         this.sink.end();
       }
     } else if (kind === Reply.Error) {
       const error = errorFromPayload(payload);
-      this.sink.error(-error.errno === EFBIG ? tooLarge(this.path) : error);
+      this.sink.error(-error.errno === ERRNO.EFBIG ? tooLarge(this.path) : error);
     } else {
-      this.sink.error(fsError(71 /* EPROTO */, 'read', this.path));
+      this.sink.error(protocolError(`a reply of kind ${kind} to the read of '${this.path}'`));
     }
     return true;
   }

@@ -3,7 +3,7 @@
 import type { Channel, ReplyHandler } from './channel';
 import { BatchDecoder } from './decode';
 import type { Entry } from '../core/entry';
-import { UnshareFsError, abortError, type CallSite, type FsError } from '../core/errors';
+import { abortError, cutShortError, type CallSite, type FsError } from '../core/errors';
 import type { CheckedWalk } from './walk-request';
 import { END_CANCELLED, Reply, errorFromPayload } from './protocol';
 import { encodeCancel, encodeCredit, encodeWalk } from './requests';
@@ -86,7 +86,7 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
     } else if (kind === Reply.End) {
       // Cut short by the server (it is closing): never taken for the whole tree.
       if (flags & END_CANCELLED) {
-        this.failure = this.site.graft(new UnshareFsError('ECLOSED', 'unshare-fs: the walk was cut short: the server is closing'));
+        this.failure = this.site.graft(cutShortError('walk'));
       }
       this.ended = true;
     } else if (kind === Reply.Error) {
