@@ -10,10 +10,10 @@ import { ChangeList, type DiffOptions, type LayerChange } from '../layers/diff';
 import { du, type DiskUsage, type DuOptions } from '../layers/du';
 import { TAR_CHUNK, tarFlags, type ExportOptions } from '../layers/export';
 import { extractTar, type ExtractOptions, type ExtractResult } from '../layers/extract';
-import { CallSite, abortError, errnoError, withCallerStack } from '../core/errors';
+import { CallSite, errnoError, withCallerStack } from '../core/errors';
 import { checkBoolean, checkEncoding, checkInteger, checkMode, checkOnError, checkOneOf, checkOptionsObject, checkOwnerId, checkPath, checkPathLength, checkSignal, checkString, checkTime, invalid, invalidValue } from '../core/checks';
 import { checkWalkOptions } from '../wire/walk-request';
-import { ALL_STAT, MKDIR_RECURSIVE, NO_FOLLOW, Reply, TAR_COPY, TREE_ALLOW_ROOT, TREE_CROSS_MOUNTS, TREE_FORCE, TREE_KEEP_GOING, TREE_RECURSIVE, WRITE_APPEND, WRITE_EXCLUSIVE, WRITE_TRUNCATE, errorFromPayload } from '../wire/protocol';
+import { ALL_STAT, MKDIR_RECURSIVE, NO_FOLLOW, TAR_COPY, TREE_ALLOW_ROOT, TREE_CROSS_MOUNTS, TREE_FORCE, TREE_KEEP_GOING, TREE_RECURSIVE, WRITE_APPEND, WRITE_EXCLUSIVE, WRITE_TRUNCATE } from '../wire/protocol';
 import {
   encodeChmod,
   encodeChown,
@@ -41,6 +41,7 @@ import {
   type RequestFrame,
 } from '../wire/requests';
 import { FileReadStream, rangeRequest, readWhole, receive } from '../wire/read-stream';
+import { request, voidRequest, xattrRecords } from '../wire/answer';
 import { StatReader, type BigIntStats, type IdMapper, type Stats } from '../core/stats';
 import { BatchIterator, BatchStream, EntryIterator } from '../wire/walk-stream';
 import type {
@@ -221,17 +222,7 @@ export abstract class FileSystem {
    */
   async xattrs(path: PathLike, options?: SignalOptions): Promise<Map<string, Buffer>> {
     const o = checkOptionsObject(options, ['signal'], 'xattrs');
-    const records = await this.#query(encodeXattrs, 'getxattr', path, checkSignal(o.signal), this.xattrs);
-    const out = new Map<string, Buffer>();
-    for (let at = 0; at < records.length; ) {
-      const nameLength = records.readUInt32LE(at);
-      const name = records.toString('utf8', at + 4, at + 4 + nameLength);
-      at += 4 + nameLength;
-      const valueLength = records.readUInt32LE(at);
-      out.set(name, Buffer.from(records.subarray(at + 4, at + 4 + valueLength)));
-      at += 4 + valueLength;
-    }
-    return out;
+    return xattrRecords(await this.#query(encodeXattrs, 'getxattr', path, checkSignal(o.signal), this.xattrs));
   }
 
   /**
@@ -812,67 +803,6 @@ function resolveBytes(resolvePath: PathResolver, path: PathLike, bytes: Buffer):
   return Buffer.from(nodePath.posix.resolve(base, bytes.toString('latin1')), 'latin1');
 }
 
-/**
- * One request answered by one frame (a stat, data, an end) or an error.
- * Its errors have no useful stack yet: callers give them theirs.  An abort
- * rejects at once; the answer, when it comes, is dropped.
- */
-function request(channel: Channel, frame: RequestFrame, signal?: AbortSignal): Promise<Buffer> {
-  return new Promise<Buffer>((resolve, reject) => {
-    let settled = false;
-    let id = 0;
-    const settle = (error: Error | undefined, value?: Buffer): void => {
-      if (settled) return;
-      settled = true;
-      channel.release();
-      signal?.removeEventListener('abort', onAbort);
-      if (error) reject(error);
-      else resolve(value!);
-    };
-    const onAbort = (): void => {
-      channel.forget(id);
-      settle(abortError(signal!));
-    };
-    if (signal?.aborted) {
-      reject(abortError(signal));
-      return;
-    }
-    channel.hold();
-    try {
-      id = channel.request(frame, {
-        frame(kind, _flags, payload) {
-          // An end (a recursive mkdir's carries a path), a stat, data.
-          if (kind === Reply.Error) settle(errorFromPayload(payload));
-          else settle(undefined, Buffer.from(payload));
-          return true;
-        },
-        fail(error) {
-          settle(error);
-        },
-      });
-    } catch (error) {
-      settle(error as Error);
-      return;
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** A request answered by an end or an error, whose error gets the stack of `caller`'s caller. */
-function voidRequest(fs: FileSystem, frame: RequestFrame, caller: (...args: never[]) => unknown): Promise<void> {
-  const site = new CallSite(caller);
-  let channel: Channel;
-  try {
-    channel = backendOf(fs).channel();
-  } catch (error) {
-    return Promise.reject(site.graft(error as Error));
-  }
-  return request(channel, frame).then(
-    () => undefined,
-    (error: Error) => Promise.reject(site.graft(error)),
-  );
-}
-
 // Requests only the library's own objects make: not methods, so that no
 // public object reaches them (the server refuses them where they do not
 // belong as well).
@@ -896,21 +826,21 @@ export function mountRequest(
     fstype: Buffer.from(fstype),
     data: Buffer.from(data),
   });
-  return voidRequest(fs, frame, caller);
+  return voidRequest(() => backendOf(fs).channel(), frame, caller);
 }
 
 /** umount2(2) in the server's mount namespace: only a Namespace's own worker accepts it. */
 export function unmountRequest(fs: FileSystem, target: string, flags: number, caller: (...args: never[]) => unknown): Promise<void> {
   const resolved = Buffer.from(backendOf(fs).resolvePath(target));
   checkPathLength(resolved, 'umount', target);
-  return voidRequest(fs, encodeUnmount(flags, resolved), caller);
+  return voidRequest(() => backendOf(fs).channel(), encodeUnmount(flags, resolved), caller);
 }
 
 /** Makes the server resolve every later path inside `dir` (RESOLVE_IN_ROOT); a worker takes it once. */
 export function setRootRequest(fs: FileSystem, dir: string, caller: (...args: never[]) => unknown): Promise<void> {
   const bytes = checkPath(dir, 'root');
   checkPathLength(bytes, 'open', dir);
-  return voidRequest(fs, encodeSetRoot(bytes), caller);
+  return voidRequest(() => backendOf(fs).channel(), encodeSetRoot(bytes), caller);
 }
 
 /** Resolves relative paths against a base directory, as the server would not. */

@@ -3,11 +3,12 @@
 // and the tree jobs (recursive rm and chown) with their progress.
 import { Writable } from 'node:stream';
 
-import type { Channel, ReplyHandler } from './channel';
+import type { Channel } from './channel';
 import { abortError, cutShortError, protocolError } from '../core/errors';
 import { invalid } from '../core/checks';
 import { END_CANCELLED, FRAME_HEADER, MAX_REQUEST, Reply, errorFromPayload } from './protocol';
-import { encodeCancel, encodeWrite, encodeWriteData, encodeWriteEnd, type RequestFrame } from './requests';
+import { PendingRequest } from './pending';
+import { encodeWrite, encodeWriteData, encodeWriteEnd, type RequestFrame } from './requests';
 import { destroyOnAbort } from './read-stream';
 import type { TreeOptions, TreeResult } from '../core/options';
 
@@ -27,22 +28,22 @@ export interface WriteTarget {
 /**
  * One write request in flight: sends data frames while it has credit, and
  * waits for more when it has none.  Settles once with the server's end
- * frame or error (or the channel's end).
+ * frame or error (or the channel's end).  An abort of `signal` cancels it
+ * in the server (what was written stays).
  */
-export class WriteRequest implements ReplyHandler {
-  #id = 0;
+export class WriteRequest extends PendingRequest {
   #credit = WRITE_WINDOW;
-  #over = false;
   #wake: (() => void) | undefined;
   readonly #done: Promise<void>;
   #settle!: (error?: Error) => void;
 
   constructor(
-    private readonly channel: Channel,
     private readonly path: string,
     /** Told of the request's error as soon as it comes, even with no write waiting. */
     private readonly onError?: (error: Error) => void,
+    signal?: AbortSignal,
   ) {
+    super(signal);
     this.#done = new Promise<void>((resolve, reject) => {
       this.#settle = (error) => (error ? reject(error) : resolve());
     });
@@ -51,14 +52,8 @@ export class WriteRequest implements ReplyHandler {
     this.#done.catch(() => undefined);
   }
 
-  start(target: WriteTarget, pathBytes: Buffer): void {
-    this.channel.hold();
-    try {
-      this.#id = this.channel.request(encodeWrite({ ...target, window: WRITE_WINDOW }, pathBytes), this);
-    } catch (error) {
-      this.channel.release();
-      throw error;
-    }
+  start(channel: Channel, target: WriteTarget, pathBytes: Buffer): void {
+    this.send(channel, encodeWrite({ ...target, window: WRITE_WINDOW }, pathBytes));
   }
 
   frame(kind: Reply, flags: number, payload: Buffer): boolean {
@@ -84,20 +79,19 @@ export class WriteRequest implements ReplyHandler {
   /** Sends `bytes`, waiting for credit as it goes; rejects once the request failed. */
   async write(bytes: Uint8Array): Promise<void> {
     for (let at = 0; at < bytes.length; at += WRITE_CHUNK) {
-      while (this.#credit === 0 && !this.#over) await new Promise<void>((resolve) => (this.#wake = resolve));
-      if (this.#over) {
+      while (this.#credit === 0 && !this.finished) await new Promise<void>((resolve) => (this.#wake = resolve));
+      if (this.finished) {
         await this.#done;
-        throw cutShortError('write', this.path); // ended without an error: only by cancel()
+        throw cutShortError('write', this.path); // ended without an error: only by a cancel
       }
       this.#credit--;
-      const end = Math.min(bytes.length, at + WRITE_CHUNK);
-      this.channel.control(this.#id, encodeWriteData(bytes.subarray(at, end)));
+      this.control(encodeWriteData(bytes.subarray(at, Math.min(bytes.length, at + WRITE_CHUNK))));
     }
   }
 
   /** Ends the data; resolves once the file is written and closed. */
   end(): Promise<void> {
-    if (!this.#over) this.channel.control(this.#id, encodeWriteEnd());
+    if (!this.finished) this.control(encodeWriteEnd());
     return this.#done;
   }
 
@@ -107,19 +101,22 @@ export class WriteRequest implements ReplyHandler {
   }
 
   /** Stops the write in the server (what was written stays). */
-  cancel(): void {
-    if (this.#over || this.#id === 0) return;
-    this.channel.control(this.#id, encodeCancel());
+  stop(): void {
+    if (!this.finished) this.cancel();
   }
 
   get over(): boolean {
-    return this.#over;
+    return this.finished;
+  }
+
+  protected aborted(error: Error): void {
+    // Not sent yet: nothing to stop in the server.
+    if (this.id === 0) this.#finish(error);
+    else this.stop();
   }
 
   #finish(error: Error | undefined): void {
-    if (this.#over) return;
-    this.#over = true;
-    this.channel.release();
+    if (!this.finish()) return;
     this.#settle(error);
     this.#wakeUp();
     if (error) this.onError?.(error);
@@ -151,10 +148,8 @@ export async function writeAll(
   signal: AbortSignal | undefined,
 ): Promise<void> {
   if (signal?.aborted) throw abortError(signal);
-  const request = new WriteRequest(channel, path);
-  request.start(target, pathBytes);
-  const onAbort = (): void => request.cancel();
-  signal?.addEventListener('abort', onAbort, { once: true });
+  const request = new WriteRequest(path, undefined, signal);
+  request.start(channel, target, pathBytes);
   try {
     if (data instanceof Uint8Array) {
       await request.write(data);
@@ -164,17 +159,15 @@ export async function writeAll(
         await request.write(chunkBytes(chunk, encoding));
       }
     }
-    if (signal?.aborted) request.cancel();
+    if (signal?.aborted) request.stop();
     await request.end();
   } catch (error) {
-    request.cancel();
+    request.stop();
     // Rejected once the server has stopped: the caller may then remove the
     // file, and no write of this request comes after.
     await request.settled();
     if (signal?.aborted) throw abortError(signal);
     throw error;
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
   }
   if (signal?.aborted) throw abortError(signal);
 }
@@ -214,8 +207,8 @@ export class FileWriteStream extends Writable {
 
   override _construct(callback: (error?: Error | null) => void): void {
     try {
-      const request = new WriteRequest(this.#parts.channel(), this.path, (error) => this.destroy(this.#parts.graft(error)));
-      request.start(this.#parts.target, this.#parts.pathBytes);
+      const request = new WriteRequest(this.path, (error) => this.destroy(this.#parts.graft(error)));
+      request.start(this.#parts.channel(), this.#parts.target, this.#parts.pathBytes);
       this.#request = request;
       callback();
     } catch (error) {
@@ -241,76 +234,83 @@ export class FileWriteStream extends Writable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.#request && !this.#request.over) this.#request.cancel();
+    this.#request?.stop();
     this.#parts.signal?.removeEventListener('abort', this.#onAbort);
     callback(error);
   }
 }
 
-/** Runs a tree job (encodeRemove or encodeChownTree of `pathBytes`): resolves with its counts. */
-export function treeJob(
-  channel: Channel,
-  frame: RequestFrame,
-  pathBytes: Buffer,
-  options: { onError: TreeOptions['onError']; onProgress: TreeOptions['onProgress']; signal: AbortSignal | undefined },
-): Promise<TreeResult> {
-  const { onError, onProgress, signal } = options;
-  return new Promise<TreeResult>((resolve, reject) => {
-    let id = 0;
-    let over = false;
-    const onAbort = (): void => channel.control(id, encodeCancel());
-    const settle = (error: Error | undefined, result?: TreeResult): void => {
-      if (over) return;
-      over = true;
-      channel.release();
-      signal?.removeEventListener('abort', onAbort);
-      if (error) reject(error);
-      else resolve(result!);
-    };
-    if (signal?.aborted) {
-      reject(Object.assign(abortError(signal), { entries: 0 }));
-      return;
-    }
-    channel.hold();
+type TreeJobOptions = { onError: TreeOptions['onError']; onProgress: TreeOptions['onProgress']; signal: AbortSignal | undefined };
+
+/** A tree job in flight: its progress and entry errors told as they come, its counts at the end. */
+class TreeJob extends PendingRequest {
+  constructor(
+    private readonly pathBytes: Buffer,
+    private readonly options: TreeJobOptions,
+    private readonly resolve: (result: TreeResult) => void,
+    private readonly reject: (error: Error) => void,
+  ) {
+    super(options.signal);
+  }
+
+  start(channel: Channel, frame: RequestFrame): void {
     try {
-      id = channel.request(frame, {
-        frame(kind, flags, payload) {
-          try {
-            if (kind === Reply.Progress) {
-              onProgress?.(Number(payload.readBigUInt64LE(0)));
-              return false;
-            }
-            if (kind === Reply.EntryError) {
-              if (typeof onError === 'function') onError(errorFromPayload(payload));
-              return false;
-            }
-          } catch (error) {
-            // A throwing callback stops the job, as a throwing onError stops a walk.
-            channel.control(id, encodeCancel());
-            channel.forget(id);
-            settle(error as Error);
-            return true;
-          }
-          if (kind === Reply.Error) {
-            settle(errorFromPayload(payload));
-          } else if (kind === Reply.End && payload.length >= 16) {
-            const result = { entries: Number(payload.readBigUInt64LE(0)), errors: Number(payload.readBigUInt64LE(8)) };
-            if (!(flags & END_CANCELLED)) settle(undefined, result);
-            else if (signal?.aborted) settle(Object.assign(abortError(signal), result));
-            else settle(Object.assign(cutShortError('job', pathBytes.toString()), result));
-          } else {
-            settle(protocolError(`a reply of kind ${kind} to a tree job`));
-          }
-          return true;
-        },
-        fail(error) {
-          settle(error);
-        },
-      });
+      this.send(channel, frame);
     } catch (error) {
-      settle(error as Error);
-      return;
+      this.#settle(error as Error);
     }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  }
+
+  frame(kind: Reply, flags: number, payload: Buffer): boolean {
+    const { onError, onProgress, signal } = this.options;
+    try {
+      if (kind === Reply.Progress) {
+        onProgress?.(Number(payload.readBigUInt64LE(0)));
+        return false;
+      }
+      if (kind === Reply.EntryError) {
+        if (typeof onError === 'function') onError(errorFromPayload(payload));
+        return false;
+      }
+    } catch (error) {
+      // A throwing callback stops the job, as a throwing onError stops a walk.
+      this.cancel();
+      this.forget();
+      this.#settle(error as Error);
+      return true;
+    }
+    if (kind === Reply.Error) {
+      this.#settle(errorFromPayload(payload));
+    } else if (kind === Reply.End && payload.length >= 16) {
+      const result = { entries: Number(payload.readBigUInt64LE(0)), errors: Number(payload.readBigUInt64LE(8)) };
+      if (!(flags & END_CANCELLED)) this.#settle(undefined, result);
+      else if (signal?.aborted) this.#settle(Object.assign(abortError(signal), result));
+      else this.#settle(Object.assign(cutShortError('job', this.pathBytes.toString()), result));
+    } else {
+      this.#settle(protocolError(`a reply of kind ${kind} to a tree job`));
+    }
+    return true;
+  }
+
+  fail(error: Error): void {
+    this.#settle(error);
+  }
+
+  protected aborted(error: Error): void {
+    // Not sent yet: nothing done.  Sent: the server stops, and its end
+    // frame brings the counts of what it did.
+    if (this.id === 0) this.#settle(Object.assign(error, { entries: 0 }));
+    else this.cancel();
+  }
+
+  #settle(error: Error | undefined, result?: TreeResult): void {
+    if (!this.finish()) return;
+    if (error) this.reject(error);
+    else this.resolve(result!);
+  }
+}
+
+/** Runs a tree job (encodeRemove or encodeChownTree of `pathBytes`): resolves with its counts. */
+export function treeJob(channel: Channel, frame: RequestFrame, pathBytes: Buffer, options: TreeJobOptions): Promise<TreeResult> {
+  return new Promise<TreeResult>((resolve, reject) => new TreeJob(pathBytes, options, resolve, reject).start(channel, frame));
 }

@@ -4,11 +4,12 @@
 import { constants } from 'node:fs';
 import { Readable } from 'node:stream';
 
-import type { Channel, ReplyHandler } from './channel';
+import type { Channel } from './channel';
 import { ERRNO } from '../core/errno';
 import { abortError, cutShortError, protocolError } from '../core/errors';
+import { PendingRequest } from './pending';
 import { END_CANCELLED, Reply, TO_END, errorFromPayload } from './protocol';
-import { encodeCancel, encodeCredit, encodeReadFile, type RequestFrame } from './requests';
+import { encodeReadFile, type RequestFrame } from './requests';
 
 /** node:fs's kIoMaxLength: readFile refuses more (ERR_FS_FILE_TOO_LARGE). */
 export const READ_FILE_LIMIT = 2 ** 31 - 1;
@@ -39,13 +40,10 @@ function tooLarge(path: string): RangeError {
  * its credit back when `onData` says the consumer wants more (or later,
  * with resume()).
  */
-class ReadRequest implements ReplyHandler {
-  private id = 0;
+class ReadRequest extends PendingRequest {
   private owed = 0;
-  private over = false;
 
   constructor(
-    private readonly channel: Channel,
     private readonly path: string,
     private readonly sink: {
       /** The open file's size, before any data, when it is a regular file that says one. */
@@ -55,21 +53,18 @@ class ReadRequest implements ReplyHandler {
       end(): void;
       error(error: Error): void;
     },
-  ) {}
+    signal?: AbortSignal,
+  ) {
+    super(signal);
+  }
 
   /** Sends the request: a read (encodeReadFile), a tar stream (encodeTar) or a diff (encodeDiff). */
-  start(frame: RequestFrame): void {
-    this.channel.hold();
-    try {
-      this.id = this.channel.request(frame, this);
-    } catch (error) {
-      this.channel.release(); // the channel had already failed
-      throw error;
-    }
+  start(channel: Channel, frame: RequestFrame): void {
+    this.send(channel, frame);
   }
 
   frame(kind: Reply, flags: number, payload: Buffer): boolean {
-    if (this.over) return true;
+    if (this.finished) return true;
     if (kind === Reply.Stat) {
       // The open file's stat, before its data (layout: ../core/stats.ts).
       const mode = payload.readUInt32LE(0);
@@ -99,30 +94,28 @@ class ReadRequest implements ReplyHandler {
   }
 
   fail(error: Error): void {
-    if (this.over) return;
-    this.finish();
-    this.sink.error(error);
+    if (this.finish()) this.sink.error(error);
   }
 
   /** Gives back the credit of the frames consumed so far. */
   resume(): void {
-    if (this.over || this.owed === 0) return;
-    this.channel.control(this.id, encodeCredit(this.owed));
+    if (this.finished || this.owed === 0) return;
+    this.credit(this.owed);
     this.owed = 0;
   }
 
   /** Stops the read in the server; nothing more reaches the sink. */
-  cancel(): void {
-    if (this.over || this.id === 0) return;
-    this.channel.control(this.id, encodeCancel());
-    this.channel.forget(this.id);
+  stop(): void {
+    if (this.finished) return;
+    this.cancel();
+    this.forget();
     this.finish();
   }
 
-  private finish(): void {
-    if (this.over) return;
-    this.over = true;
-    this.channel.release();
+  protected aborted(error: Error): void {
+    if (this.finished) return;
+    this.stop();
+    this.sink.error(error);
   }
 }
 
@@ -137,41 +130,25 @@ export interface AnswerSink<T> {
 }
 
 /** A streamed answer (a read, a diff's records), frame by frame into `sink`: resolves with sink.result() at its end. */
-export function receive<T>(
-  channel: Channel,
-  path: string,
-  frame: RequestFrame,
-  signal: AbortSignal | undefined,
-  sink: AnswerSink<T>,
-): Promise<T> {
+export function receive<T>(channel: Channel, path: string, frame: RequestFrame, signal: AbortSignal | undefined, sink: AnswerSink<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      request.cancel();
-      settle(abortError(signal!));
-    };
-    const settle = (error: Error | undefined): void => {
-      signal?.removeEventListener('abort', onAbort);
-      if (error) reject(error);
-      else {
-        try {
-          resolve(sink.result());
-        } catch (failure) {
-          reject(failure as Error);
-        }
-      }
-    };
-    const request = new ReadRequest(channel, path, {
-      size: sink.size && ((bytes) => sink.size!(bytes)),
-      data: (bytes) => sink.data(bytes),
-      end: () => settle(undefined),
-      error: (error) => settle(error),
-    });
-    if (signal?.aborted) {
-      reject(abortError(signal));
-      return;
-    }
-    request.start(frame);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const request = new ReadRequest(
+      path,
+      {
+        size: sink.size && ((bytes) => sink.size!(bytes)),
+        data: (bytes) => sink.data(bytes),
+        end: () => {
+          try {
+            resolve(sink.result());
+          } catch (failure) {
+            reject(failure as Error);
+          }
+        },
+        error: reject,
+      },
+      signal,
+    );
+    request.start(channel, frame);
   });
 }
 
@@ -269,16 +246,16 @@ export class FileReadStream extends Readable {
       return;
     }
     const chunk = Math.max(1, Math.min(this.#parts.highWaterMark, 1 << 20));
-    this.#request = new ReadRequest(channel, this.path, {
+    this.#request = new ReadRequest(this.path, {
       data: (bytes) => this.push(Buffer.from(bytes)),
       end: () => this.push(null),
       error: (error) => this.destroy(this.#parts.graft(error)),
     });
-    this.#request.start(this.#parts.request(STREAM_WINDOW, chunk));
+    this.#request.start(channel, this.#parts.request(STREAM_WINDOW, chunk));
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.#request?.cancel();
+    this.#request?.stop();
     this.#parts.signal?.removeEventListener('abort', this.#onAbort);
     callback(error);
   }

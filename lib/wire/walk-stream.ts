@@ -1,12 +1,13 @@
 // A streaming walk: batches arrive from the server, at most `window` ahead
 // of the consumer; each batch the consumer takes returns one credit.
-import type { Channel, ReplyHandler } from './channel';
+import type { Channel } from './channel';
 import { BatchDecoder } from './decode';
 import type { Entry } from '../core/entry';
-import { abortError, cutShortError, type CallSite, type FsError } from '../core/errors';
+import { cutShortError, type CallSite, type FsError } from '../core/errors';
+import { PendingRequest } from './pending';
 import type { CheckedWalk } from './walk-request';
 import { END_CANCELLED, Reply, errorFromPayload } from './protocol';
-import { encodeCancel, encodeCredit, encodeWalk } from './requests';
+import { encodeWalk } from './requests';
 import type { BigIntStats, IdMapper, Stats } from '../core/stats';
 
 /** Batches a walk may send ahead of its consumer (2 MiB): room for the walker while the consumer's code warms up. */
@@ -15,19 +16,21 @@ const BATCH_BYTES = 64 * 1024;
 
 type AnyEntry = Entry<string | Buffer, Stats | BigIntStats>;
 
-export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHandler {
+/**
+ * A walk request and its batches.  It holds the event loop only while the
+ * consumer waits for a batch (a walk nobody iterates keeps nothing alive),
+ * and its life ends when the consumer is done, not when the server is: an
+ * abort after the last batch came still fails it.
+ */
+export class BatchStream extends PendingRequest implements AsyncIterableIterator<AnyEntry[]> {
   private readonly queue: Buffer[] = []; // borrowed from the channel
   private current: Buffer | undefined; // the batch the decoder reads, borrowed too
   private readonly decoder: BatchDecoder;
-  private channel!: Channel;
   private started = false;
-  private id = 0;
-  private ended = false;
+  private ended = false; // no more frames will come
   private failure: Error | undefined;
   private waiter: { resolve: () => void } | undefined;
-  private finished = false;
   private owed = 0;
-  private readonly onAbort = (): void => this.abort();
 
   constructor(
     private readonly openChannel: () => Channel,
@@ -39,6 +42,7 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
     mapGid: IdMapper,
     private readonly site: CallSite,
   ) {
+    super(options.signal);
     this.decoder = new BatchDecoder({
       root,
       statMask: options.statMask,
@@ -55,23 +59,14 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
    */
   private start(): void {
     this.started = true;
-    const { signal } = this.options;
-    if (signal?.aborted) {
-      this.failure = this.site.graft(abortError(signal));
-      this.finished = true;
-      return;
-    }
     try {
-      this.channel = this.openChannel();
       const { maxDepth, statMask, flags, exclude } = this.options;
       const frame = encodeWalk({ maxDepth, statMask, flags, window: WALK_WINDOW, batchBytes: BATCH_BYTES }, exclude, this.rootBytes);
-      this.id = this.channel.request(frame, this);
+      this.send(this.openChannel, frame, { keepAlive: false });
     } catch (error) {
       this.failure = this.site.graft(error as Error);
-      this.finished = true;
-      return;
+      this.finish();
     }
-    signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
   /** Batches received from the server and not yet taken by the consumer. */
@@ -81,7 +76,7 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
 
   frame(kind: Reply, flags: number, payload: Buffer): boolean {
     if (kind === Reply.Batch) {
-      this.channel.borrow(payload);
+      this.channel!.borrow(payload);
       this.queue.push(payload);
     } else if (kind === Reply.End) {
       // Cut short by the server (it is closing): never taken for the whole tree.
@@ -134,7 +129,7 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
         // Credit goes back half a window at a time: the walker never runs
         // dry, and the socket carries one small frame per few batches.
         if (++this.owed >= WALK_WINDOW / 2) {
-          this.channel.control(this.id, encodeCredit(this.owed));
+          this.credit(this.owed);
           this.owed = 0;
         }
         this.dropCurrent();
@@ -175,7 +170,7 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
 
   async return(): Promise<IteratorResult<AnyEntry[]>> {
     this.started = true;
-    this.cancel();
+    this.stop();
     this.finish();
     return { value: undefined, done: true };
   }
@@ -194,14 +189,14 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
       } catch (thrown) {
         // The callback ends the walk: stop it in the server before the
         // exception reaches the consumer.
-        this.cancel();
+        this.stop();
         this.finish();
         throw thrown;
       }
       return true;
     }
     this.failure = this.site.graft(error);
-    this.cancel();
+    this.stop();
     this.finish();
     return false;
   }
@@ -211,7 +206,7 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
     try {
       return filter(entry);
     } catch (error) {
-      this.cancel();
+      this.stop();
       this.finish();
       throw error;
     }
@@ -222,18 +217,17 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
    * too, not resumed past the batch on the consumer's next call.
    */
   private corrupt(error: Error): Error {
-    this.cancel();
+    this.stop();
     this.finish();
     return this.site.graft(error);
   }
 
   private wait(): Promise<void> {
-    const channel = this.channel;
-    channel.hold();
+    this.hold();
     return new Promise<void>((resolve) => {
       this.waiter = {
         resolve: () => {
-          channel.release();
+          this.release();
           resolve();
         },
       };
@@ -246,20 +240,20 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
     waiter?.resolve();
   }
 
-  private abort(): void {
+  protected aborted(error: Error): void {
     // Even a walk the server has finished fails: its consumer asked to stop.
     if (this.finished) return;
-    this.failure = this.site.graft(abortError(this.options.signal!));
-    this.cancel();
+    this.failure = this.site.graft(error);
+    this.stop();
     this.finish();
     this.wake();
   }
 
   /** Stops the walk in the server; its remaining frames are dropped. */
-  private cancel(): void {
+  private stop(): void {
     if (!this.ended && this.id !== 0) {
-      this.channel.control(this.id, encodeCancel());
-      this.channel.forget(this.id);
+      this.cancel();
+      this.forget();
       this.ended = true;
     }
   }
@@ -272,12 +266,13 @@ export class BatchStream implements AsyncIterableIterator<AnyEntry[]>, ReplyHand
     this.current = undefined;
   }
 
-  private finish(): void {
-    this.finished = true;
+  /** The consumer is done: the batches it holds go back to the channel. */
+  protected override finish(): boolean {
+    const first = super.finish();
     this.dropCurrent();
     for (const batch of this.queue) this.channel?.giveBack(batch);
     this.queue.length = 0;
-    this.options.signal?.removeEventListener('abort', this.onAbort);
+    return first;
   }
 }
 

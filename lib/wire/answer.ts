@@ -1,0 +1,82 @@
+// Requests answered by one frame (a stat, data, an end) or an error: the
+// one-shot reads and the changes.
+import { CallSite } from '../core/errors';
+import type { Channel } from './channel';
+import { PendingRequest } from './pending';
+import { Reply, errorFromPayload } from './protocol';
+import type { RequestFrame } from './requests';
+
+/** One request and its one answer.  An abort rejects at once; the answer, when it comes, is dropped. */
+class Answer extends PendingRequest {
+  constructor(
+    signal: AbortSignal | undefined,
+    private readonly resolve: (payload: Buffer) => void,
+    private readonly reject: (error: Error) => void,
+  ) {
+    super(signal);
+  }
+
+  start(channel: Channel, frame: RequestFrame): void {
+    try {
+      this.send(channel, frame);
+    } catch (error) {
+      this.reject(error as Error);
+    }
+  }
+
+  frame(kind: Reply, _flags: number, payload: Buffer): boolean {
+    // An end (a recursive mkdir's carries a path), a stat, data.
+    if (this.finish()) {
+      if (kind === Reply.Error) this.reject(errorFromPayload(payload));
+      else this.resolve(Buffer.from(payload));
+    }
+    return true;
+  }
+
+  fail(error: Error): void {
+    if (this.finish()) this.reject(error);
+  }
+
+  protected aborted(error: Error): void {
+    this.forget();
+    if (this.finish()) this.reject(error);
+  }
+}
+
+/**
+ * Sends `frame` and resolves with its answer's payload (a copy), or
+ * rejects with its error.  The errors have no useful stack yet: callers
+ * give them theirs.
+ */
+export function request(channel: Channel, frame: RequestFrame, signal?: AbortSignal): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => new Answer(signal, resolve, reject).start(channel, frame));
+}
+
+/** A request answered by an end or an error, whose error gets the stack of `caller`'s caller. */
+export function voidRequest(channel: () => Channel, frame: RequestFrame, caller: (...args: never[]) => unknown): Promise<void> {
+  const site = new CallSite(caller);
+  let open: Channel;
+  try {
+    open = channel();
+  } catch (error) {
+    return Promise.reject(site.graft(error as Error));
+  }
+  return request(open, frame).then(
+    () => undefined,
+    (error: Error) => Promise.reject(site.graft(error)),
+  );
+}
+
+/** An xattrs answer's records (u32 name length, name, u32 value length, value), name to value. */
+export function xattrRecords(records: Buffer): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (let at = 0; at < records.length; ) {
+    const nameLength = records.readUInt32LE(at);
+    const name = records.toString('utf8', at + 4, at + 4 + nameLength);
+    at += 4 + nameLength;
+    const valueLength = records.readUInt32LE(at);
+    out.set(name, Buffer.from(records.subarray(at + 4, at + 4 + valueLength)));
+    at += 4 + valueLength;
+  }
+  return out;
+}
