@@ -13,7 +13,7 @@ import { extractTar, type ExtractOptions, type ExtractResult } from '../layers/e
 import { CallSite, errnoError, withCallerStack } from '../core/errors';
 import { checkBoolean, checkEncoding, checkInteger, checkMode, checkOnError, checkOneOf, checkOptionsObject, checkOwnerId, checkPath, checkPathLength, checkSignal, checkString, checkTime, invalid, invalidValue } from '../core/checks';
 import { checkWalkOptions } from '../wire/walk-request';
-import { ALL_STAT, MKDIR_RECURSIVE, NO_FOLLOW, TAR_COPY, TREE_ALLOW_ROOT, TREE_CROSS_MOUNTS, TREE_FORCE, TREE_KEEP_GOING, TREE_RECURSIVE, WRITE_APPEND, WRITE_EXCLUSIVE, WRITE_TRUNCATE } from '../wire/protocol';
+import { MKDIR_RECURSIVE, NO_FOLLOW, TAR_COPY, TREE_ALLOW_ROOT, TREE_CROSS_MOUNTS, TREE_FORCE, TREE_KEEP_GOING, TREE_RECURSIVE, WRITE_APPEND, WRITE_EXCLUSIVE, WRITE_TRUNCATE } from '../wire/protocol';
 import {
   encodeChmod,
   encodeChown,
@@ -23,26 +23,24 @@ import {
   encodeLstat,
   encodeMkdir,
   encodeMknod,
-  encodeMount,
+  makedev,
   encodeReadlink,
   encodeRemove,
   encodeRename,
   encodeRmdir,
-  encodeSetRoot,
   encodeSetXattr,
   encodeStat,
   encodeSymlink,
   encodeTar,
   encodeTruncate,
   encodeUnlink,
-  encodeUnmount,
   encodeUtimes,
   encodeXattrs,
   type RequestFrame,
 } from '../wire/requests';
 import { FileReadStream, rangeRequest, readWhole, receive } from '../wire/read-stream';
-import { request, voidRequest, xattrRecords } from '../wire/answer';
-import { StatReader, type BigIntStats, type IdMapper, type Stats } from '../core/stats';
+import { request, statAnswer, xattrRecords } from '../wire/answer';
+import type { BigIntStats, IdMapper, Stats } from '../core/stats';
 import { BatchIterator, BatchStream, EntryIterator } from '../wire/walk-stream';
 import type {
   ChownOptions,
@@ -92,6 +90,14 @@ const DEFAULT_STREAM_CHUNK = 64 * 1024;
 const DIFF_WINDOW = 4;
 
 let backendOf: (fs: FileSystem) => Backend;
+
+/**
+ * The backend of `fs`, for the library's own requests that are no methods
+ * (lib/wire/privileged.ts): never reachable from the object itself.
+ */
+export function serverOf(fs: FileSystem): Backend {
+  return backendOf(fs);
+}
 
 /**
  * The file API: reads (walk, stat, readdir, readFile, streams …) and changes
@@ -447,10 +453,9 @@ export abstract class FileSystem {
     const major = checkInteger('major', o.major, 0, 0xfffff, 0);
     const minor = checkInteger('minor', o.minor, 0, 0xfffff, 0);
     const [uid, gid] = ownerIds(o);
-    // The kernel's encoding of a dev_t (makedev).
-    const rdev = (BigInt(major & 0xfffff000) << 32n) | (BigInt(major & 0xfff) << 8n) | (BigInt(minor & 0xffffff00) << 12n) | BigInt(minor & 0xff);
     const signal = { signal: o.signal as AbortSignal | undefined };
-    return this.#change('mknod', () => encodeMknod({ mode, rdev, uid, gid }, this.#entryBytes(path, 'mknod')), signal, this.mknod);
+    const mknod = { mode, rdev: makedev(major, minor), uid, gid };
+    return this.#change('mknod', () => encodeMknod(mknod, this.#entryBytes(path, 'mknod')), signal, this.mknod);
   }
 
   /** Sets the extended attribute `name` of the entry itself (a final symlink not followed). */
@@ -719,9 +724,7 @@ export abstract class FileSystem {
     } catch (error) {
       throw withCallerStack(error as Error, this.#stat);
     }
-    const { mapUid, mapGid } = this.#backend;
-    const reader = new StatReader(new DataView(payload.buffer, payload.byteOffset, payload.byteLength), ALL_STAT, mapUid, mapGid);
-    return bigint ? reader.readBigInt(0) : reader.read(0);
+    return statAnswer(payload, bigint, this.#backend.mapUid, this.#backend.mapGid);
   }
 
   /**
@@ -801,46 +804,6 @@ function resolveBytes(resolvePath: PathResolver, path: PathLike, bytes: Buffer):
   if (bytes[0] === SLASH) return bytes;
   const base = Buffer.from(resolvePath('.')).toString('latin1');
   return Buffer.from(nodePath.posix.resolve(base, bytes.toString('latin1')), 'latin1');
-}
-
-// Requests only the library's own objects make: not methods, so that no
-// public object reaches them (the server refuses them where they do not
-// belong as well).
-
-/** mount(2) in the server's mount namespace: only a Namespace's own worker accepts it. */
-export function mountRequest(
-  fs: FileSystem,
-  source: string,
-  target: string,
-  fstype: string,
-  flags: number,
-  data: string,
-  caller: (...args: never[]) => unknown,
-): Promise<void> {
-  const resolved = backendOf(fs).resolvePath(target);
-  checkPathLength(Buffer.from(resolved), 'mount', target);
-  const frame = encodeMount({
-    flags: BigInt(flags),
-    source: Buffer.from(source),
-    target: Buffer.from(resolved),
-    fstype: Buffer.from(fstype),
-    data: Buffer.from(data),
-  });
-  return voidRequest(() => backendOf(fs).channel(), frame, caller);
-}
-
-/** umount2(2) in the server's mount namespace: only a Namespace's own worker accepts it. */
-export function unmountRequest(fs: FileSystem, target: string, flags: number, caller: (...args: never[]) => unknown): Promise<void> {
-  const resolved = Buffer.from(backendOf(fs).resolvePath(target));
-  checkPathLength(resolved, 'umount', target);
-  return voidRequest(() => backendOf(fs).channel(), encodeUnmount(flags, resolved), caller);
-}
-
-/** Makes the server resolve every later path inside `dir` (RESOLVE_IN_ROOT); a worker takes it once. */
-export function setRootRequest(fs: FileSystem, dir: string, caller: (...args: never[]) => unknown): Promise<void> {
-  const bytes = checkPath(dir, 'root');
-  checkPathLength(bytes, 'open', dir);
-  return voidRequest(() => backendOf(fs).channel(), encodeSetRoot(bytes), caller);
 }
 
 /** Resolves relative paths against a base directory, as the server would not. */

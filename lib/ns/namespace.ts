@@ -11,7 +11,8 @@ import { checkIdMap, formatIdMap, readIdMaps, type IdRange } from './idmap';
 import { native, nativeError, type ExitStatus } from '../wire/native';
 import { checkArgv, checkBoolean, checkOneOf, checkOptionsObject, checkString, invalid, invalidValue, outOfRange } from '../core/checks';
 import { Reply, errorFromPayload } from '../wire/protocol';
-import { mountRequest, unmountRequest } from '../api/filesystem';
+import { serverOf } from '../api/filesystem';
+import { mountRequest, unmountRequest } from '../wire/privileged';
 import { enter, enterToMount, type Session } from './session';
 import { podmanIdMap, subidRanges } from './subids';
 import { explainUserNamespaceError } from './userns';
@@ -216,7 +217,7 @@ export class Namespace implements AsyncDisposable {
     const flags = readOnly || upperDir === undefined ? MS_RDONLY : 0;
     const session = await this.#controlSession();
     try {
-      await mountRequest(session, 'overlay', target, 'overlay', flags, data, this.mountOverlay);
+      await mountRequest(serverOf(session), { source: 'overlay', target, fstype: 'overlay', flags, data }, this.mountOverlay);
     } catch (error) {
       throw site.graft(withOptions(error as Error, data));
     }
@@ -229,7 +230,7 @@ export class Namespace implements AsyncDisposable {
     const data = checkTmpfsOptions(options);
     const session = await this.#controlSession();
     try {
-      await mountRequest(session, 'tmpfs', target, 'tmpfs', 0, data, this.mountTmpfs);
+      await mountRequest(serverOf(session), { source: 'tmpfs', target, fstype: 'tmpfs', flags: 0, data }, this.mountTmpfs);
     } catch (error) {
       throw site.graft(withOptions(error as Error, data));
     }
@@ -241,7 +242,7 @@ export class Namespace implements AsyncDisposable {
     checkString('target', target);
     const session = await this.#controlSession();
     try {
-      await unmountRequest(session, target, MNT_DETACH, this.unmount);
+      await unmountRequest(serverOf(session), target, MNT_DETACH, this.unmount);
     } catch (error) {
       throw site.graft(error as Error);
     }

@@ -6,7 +6,8 @@ import { constants } from 'node:os';
 
 import { Channel, socketTransport } from '../wire/channel';
 import { CallSite, UnshareFsError, protocolError } from '../core/errors';
-import { FileSystem, resolverFrom, setRootRequest } from '../api/filesystem';
+import { FileSystem, resolverFrom, serverOf } from '../api/filesystem';
+import { setRootRequest } from '../wire/privileged';
 import { inverseMapper, mapper, readIdMaps, type IdRange } from './idmap';
 import { parseMountInfo, type MountInfo } from './mounts';
 import { native, nativeError, type ExitStatus } from '../wire/native';
@@ -360,7 +361,7 @@ async function enterWith(options: EnterOptions, allowMount: boolean, caller: (..
   await awaitReady(session, site);
   if (root !== undefined) {
     try {
-      await setRootRequest(session, root, enter);
+      await setRootRequest(serverOf(session), root, enter);
     } catch (error) {
       await session.close();
       throw site.graft(error as Error);

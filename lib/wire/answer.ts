@@ -1,9 +1,10 @@
 // Requests answered by one frame (a stat, data, an end) or an error: the
 // one-shot reads and the changes.
 import { CallSite } from '../core/errors';
+import { StatReader, type BigIntStats, type IdMapper, type Stats } from '../core/stats';
 import type { Channel } from './channel';
 import { PendingRequest } from './pending';
-import { Reply, errorFromPayload } from './protocol';
+import { ALL_STAT, Reply, errorFromPayload } from './protocol';
 import type { RequestFrame } from './requests';
 
 /** One request and its one answer.  An abort rejects at once; the answer, when it comes, is dropped. */
@@ -65,6 +66,12 @@ export function voidRequest(channel: () => Channel, frame: RequestFrame, caller:
     () => undefined,
     (error: Error) => Promise.reject(site.graft(error)),
   );
+}
+
+/** A stat answer (every field, ../core/stats.ts's layout), ids mapped to the ones seen inside. */
+export function statAnswer(payload: Buffer, bigint: boolean, mapUid: IdMapper, mapGid: IdMapper): Stats | BigIntStats {
+  const reader = new StatReader(new DataView(payload.buffer, payload.byteOffset, payload.byteLength), ALL_STAT, mapUid, mapGid);
+  return bigint ? reader.readBigInt(0) : reader.read(0);
 }
 
 /** An xattrs answer's records (u32 name length, name, u32 value length, value), name to value. */

@@ -330,6 +330,11 @@ export interface MknodRequest {
   gid: number;
 }
 
+/** The kernel's encoding of a dev_t (glibc's makedev). */
+export function makedev(major: number, minor: number): bigint {
+  return (BigInt(major & 0xfffff000) << 32n) | (BigInt(major & 0xfff) << 8n) | (BigInt(minor & 0xffffff00) << 12n) | BigInt(minor & 0xff);
+}
+
 /** mknod(2) of `path`. */
 export function encodeMknod(mknod: MknodRequest, path: Buffer): RequestFrame {
   return new FrameWriter(Op.Mknod, U32 + U64 + 2 * U32 + path.length)
