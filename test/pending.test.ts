@@ -1,11 +1,13 @@
 // The request lifecycle every kind of request extends (lib/wire/pending.ts),
 // on a channel to a scripted server: the keep-alive, the abort, forget and
-// cancel, seen from the transport (its refs, the frames written).
+// cancel, seen from the transport (its refs, the frames written); and the
+// ready frame a server sends unasked.
+import { readyFrame } from '../lib/wire/answer';
 import type { Channel } from '../lib/wire/channel';
 import { PendingRequest } from '../lib/wire/pending';
 import { Op, Reply } from '../lib/wire/protocol';
 import { encodeLstat } from '../lib/wire/requests';
-import { endError, fakeChannel, replyFrame } from './helpers/fake-transport';
+import { endError, errorPayload, fakeChannel, replyFrame } from './helpers/fake-transport';
 
 /** A PendingRequest that records what it is told and exposes its parts. */
 class Probe extends PendingRequest {
@@ -124,4 +126,39 @@ test('a channel that has failed throws at the send and keeps nothing held', asyn
   const probe = new Probe();
   expect(() => probe.start(channel)).toThrow(expect.objectContaining({ code: 'ECLOSED' }));
   expect(server.refs).toBe(0);
+});
+
+describe('readyFrame: a server\'s first frame, unasked, on id 0', () => {
+  test('resolves with a ready frame\'s payload, the channel held until it came', async () => {
+    const { channel, server } = fakeChannel();
+    const ready = readyFrame(channel);
+    expect(server.refs).toBe(1);
+    server.push(replyFrame(0, Reply.Ready, Buffer.from([1, 0, 0, 0, 6, 0, 0, 0])));
+    expect(await server.settle(ready)).toEqual(Buffer.from([1, 0, 0, 0, 6, 0, 0, 0]));
+    expect(server.refs).toBe(0);
+  });
+
+  test('rejects with the error frame\'s error, or EPROTO for another kind, and says so as the frame comes', async () => {
+    for (const [frame, code] of [
+      [replyFrame(0, Reply.Error, errorPayload(1, 'setns')), 'EPERM'],
+      [replyFrame(0, Reply.Data), 'EPROTO'],
+    ] as const) {
+      const { channel, server } = fakeChannel();
+      const other = jest.fn();
+      const ready = readyFrame(channel, other);
+      server.push(frame);
+      await expect(server.settle(ready)).rejects.toMatchObject({ code });
+      expect(other).toHaveBeenCalledTimes(1);
+      expect(server.refs).toBe(0);
+    }
+  });
+
+  test('rejects with the channel\'s error when it ends first, not a frame', async () => {
+    const { channel, server } = fakeChannel();
+    const other = jest.fn();
+    const ready = readyFrame(channel, other);
+    server.end();
+    await expect(server.settle(ready)).rejects.toMatchObject({ code: 'ECLOSED' });
+    expect(other).not.toHaveBeenCalled();
+  });
 });

@@ -10,8 +10,8 @@ import { CallSite, UnshareFsError } from '../core/errors';
 import { checkIdMap, formatIdMap, readIdMaps, type IdRange } from './idmap';
 import { native, nativeError, type ExitStatus } from '../wire/native';
 import { checkArgv, checkBoolean, checkOneOf, checkOptionsObject, checkString, invalid, invalidValue, outOfRange } from '../core/checks';
-import { Reply, errorFromPayload } from '../wire/protocol';
 import { serverOf } from '../api/filesystem';
+import { readyFrame } from '../wire/answer';
 import { mountRequest, unmountRequest } from '../wire/privileged';
 import { enter, enterToMount, type Session } from './session';
 import { podmanIdMap, subidRanges } from './subids';
@@ -351,21 +351,7 @@ export async function createNamespace(options?: CreateNamespaceOptions): Promise
     return new UnshareFsError('ECLOSED', `unshare-fs: the namespace holder (pid ${spawned.pid}) ended (${JSON.stringify(status)})`);
   });
   try {
-    await new Promise<void>((resolve, reject) => {
-      holder.hold();
-      holder.expect(0, {
-        frame(kind, _flags, payload) {
-          holder.release();
-          if (kind === Reply.Ready) resolve();
-          else reject(errorFromPayload(payload));
-          return true;
-        },
-        fail(error) {
-          holder.release();
-          reject(error);
-        },
-      });
-    });
+    await readyFrame(holder);
     if (newUserNamespace) await writeMaps(spawned.pid, checked);
   } catch (error) {
     await holder.close();

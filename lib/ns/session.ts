@@ -13,7 +13,8 @@ import { parseMountInfo, type MountInfo } from './mounts';
 import { native, nativeError, type ExitStatus } from '../wire/native';
 import { checkArgv, checkOneOf, checkOptionsObject, invalid, invalidValue, requireInteger } from '../core/checks';
 import { checkPid, readPidFile } from './pidfile';
-import { PROTOCOL_VERSION, Reply, errorFromPayload } from '../wire/protocol';
+import { PROTOCOL_VERSION } from '../wire/protocol';
+import { readyFrame } from '../wire/answer';
 
 /** Options of enter(): the process whose namespaces to enter (`pid` or `pidFile`, exactly one), and a root. */
 export interface EnterOptions {
@@ -280,32 +281,20 @@ function checkId(id: unknown, name: string): number {
   return requireInteger(name, id, 0, 0xfffffffe);
 }
 
-/** Waits for the worker's ready frame (or its join error). */
-function awaitReady(session: Session, site: CallSite): Promise<Session> {
+/** Waits for the worker's ready frame (or its join error); a worker that sent something else is closed. */
+async function awaitReady(session: Session, site: CallSite): Promise<Session> {
   const { channel } = linkOf(session);
-  return new Promise((resolve, reject) => {
-    channel.hold();
-    channel.expect(0, {
-      frame: (kind, _flags, payload) => {
-        channel.release();
-        if (kind === Reply.Ready && payload.length >= 8 && payload.readUInt32LE(4) === PROTOCOL_VERSION) {
-          resolve(session);
-          return true;
-        }
-        const error =
-          kind === Reply.Error
-            ? errorFromPayload(payload)
-            : protocolError('the worker speaks another protocol version: rebuild the addon and dist/ together');
-        reject(site.graft(error));
-        void session.close();
-        return true;
-      },
-      fail: (error) => {
-        channel.release();
-        reject(site.graft(error));
-      },
-    });
-  });
+  let payload: Buffer;
+  try {
+    payload = await readyFrame(channel, () => void session.close());
+  } catch (error) {
+    throw site.graft(error as Error);
+  }
+  if (payload.length < 8 || payload.readUInt32LE(4) !== PROTOCOL_VERSION) {
+    void session.close();
+    throw site.graft(protocolError('the worker speaks another protocol version: rebuild the addon and dist/ together'));
+  }
+  return session;
 }
 
 /** Opens a session in the user and mount namespaces of a process. */

@@ -1,6 +1,6 @@
 // Requests answered by one frame (a stat, data, an end) or an error: the
 // one-shot reads and the changes.
-import { CallSite } from '../core/errors';
+import { CallSite, protocolError } from '../core/errors';
 import { StatReader, type BigIntStats, type IdMapper, type Stats } from '../core/stats';
 import type { Channel } from './channel';
 import { PendingRequest } from './pending';
@@ -42,6 +42,51 @@ class Answer extends PendingRequest {
     this.forget();
     if (this.finish()) this.reject(error);
   }
+}
+
+/** A server's first frame, unasked, on id 0: a ready frame, or the error that stopped it starting. */
+class Ready extends PendingRequest {
+  constructor(
+    private readonly resolve: (payload: Buffer) => void,
+    private readonly reject: (error: Error) => void,
+    private readonly onOtherFrame: (() => void) | undefined,
+  ) {
+    super();
+  }
+
+  start(channel: Channel): void {
+    this.listen(channel, 0);
+  }
+
+  frame(kind: Reply, _flags: number, payload: Buffer): boolean {
+    if (this.finish()) {
+      if (kind === Reply.Ready) {
+        this.resolve(Buffer.from(payload));
+      } else {
+        this.reject(kind === Reply.Error ? errorFromPayload(payload) : protocolError(`a reply of kind ${kind} where the server's ready frame belongs`));
+        this.onOtherFrame?.();
+      }
+    }
+    return true;
+  }
+
+  fail(error: Error): void {
+    if (this.finish()) this.reject(error);
+  }
+
+  protected aborted(): void {
+    // No signal: never aborted.
+  }
+}
+
+/**
+ * The ready frame's payload of a server just started (a worker, a
+ * namespace holder); rejects with the error it sends instead (and tells
+ * `onOtherFrame`, as the frame comes), or with the channel's when it ends
+ * first.
+ */
+export function readyFrame(channel: Channel, onOtherFrame?: () => void): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => new Ready(resolve, reject, onOtherFrame).start(channel));
 }
 
 /**

@@ -66,6 +66,17 @@ export abstract class PendingRequest implements ReplyHandler {
     signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
+  /**
+   * Takes the frames of `id` on `channel` as this request's, holding the
+   * channel as a sent request does: for what a server sends unasked (a
+   * worker's ready frame, on id 0).
+   */
+  protected listen(channel: Channel, id: number): void {
+    this.#channel = channel;
+    this.hold();
+    channel.expect(id, this);
+  }
+
   /** The channel the request went on (undefined before it was sent). */
   protected get channel(): Channel | undefined {
     return this.#channel;
