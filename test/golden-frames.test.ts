@@ -12,6 +12,7 @@ import {
   encodeChmod,
   encodeChown,
   encodeChownTree,
+  encodeCounters,
   encodeCredit,
   encodeDiff,
   encodeLink,
@@ -58,7 +59,7 @@ interface TestBinding {
 
 const binding = (): TestBinding => native() as unknown as TestBinding;
 
-const parser = requirement('the addon\'s __parseRequest and protocolTable (the op table, branch optable)', () => {
+const parser = requirement("the addon's test-only __parseRequest and its protocolTable", () => {
   const { __parseRequest: parse, protocolTable: table } = binding();
   return (typeof parse === 'function' && typeof table === 'object') || 'the addon exports no __parseRequest or protocolTable';
 });
@@ -135,6 +136,7 @@ add('Walk', encodeWalk({ maxDepth: 0, statMask: 0, flags: 0, window: 1, batchByt
 add('Credit', encodeCredit(U32_MAX), { credit: U32_MAX });
 add('Credit', encodeCredit(0), { credit: 0 });
 add('Cancel', encodeCancel(), {});
+add('Counters', encodeCounters(), {});
 
 const mount = { flags: U64_MAX, source: Buffer.alloc(0), target: LONG_PATH, fstype: Buffer.from('overlay'), data: Buffer.alloc(0) };
 add('Mount', encodeMount(mount), mount);

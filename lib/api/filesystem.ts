@@ -13,7 +13,7 @@ import { extractTar, type ExtractOptions, type ExtractResult } from '../layers/e
 import { CallSite, errnoError, withCallerStack } from '../core/errors';
 import { checkBoolean, checkEncoding, checkInteger, checkMode, checkOnError, checkOneOf, checkOptionsObject, checkOwnerId, checkPath, checkPathLength, checkSignal, checkString, checkTime, invalid, invalidValue } from '../core/checks';
 import { checkWalkOptions } from '../wire/walk-request';
-import { MKDIR_RECURSIVE, NO_FOLLOW, TAR_COPY, TREE_ALLOW_ROOT, TREE_CROSS_MOUNTS, TREE_FORCE, TREE_KEEP_GOING, TREE_RECURSIVE, WRITE_APPEND, WRITE_EXCLUSIVE, WRITE_TRUNCATE } from '../wire/protocol';
+import { MKDIR_RECURSIVE, NO_FOLLOW, TarFlag, TreeFlag, WriteFlag as WriteBit } from '../wire/protocol';
 import {
   encodeChmod,
   encodeChown,
@@ -295,7 +295,7 @@ export abstract class FileSystem {
   }
 
   /**
-   * The tar of `path` a copy reads (TAR_COPY): `path` itself first as '.',
+   * The tar of `path` a copy reads (TarFlag.Copy): `path` itself first as '.',
    * not followed, and every entry opened by the server relative to a
    * directory it holds, never through a path.
    */
@@ -305,7 +305,7 @@ export abstract class FileSystem {
     return new FileReadStream({
       channel: () => backend.channel(),
       path,
-      request: (window, chunkBytes) => encodeTar({ flags: TAR_COPY, window, chunkBytes }, pathBytes),
+      request: (window, chunkBytes) => encodeTar({ flags: TarFlag.Copy, window, chunkBytes }, pathBytes),
       highWaterMark: TAR_CHUNK,
       signal,
       graft: (error) => error,
@@ -490,7 +490,7 @@ export abstract class FileSystem {
       const signal = { signal: o.signal as AbortSignal | undefined };
       return this.#change('chown', () => encodeChown({ ...ids, flags: 0 }, this.#entryBytes(path, 'chown')), signal, this.chown);
     }
-    return this.#tree((flags, bytes) => encodeChownTree({ flags, ...ids }, bytes), 'chown', path, TREE_RECURSIVE, o, this.chown);
+    return this.#tree((flags, bytes) => encodeChownTree({ flags, ...ids }, bytes), 'chown', path, TreeFlag.Recursive, o, this.chown);
   }
 
   /** Sets the owner of `path` itself, a symlink included. */
@@ -571,9 +571,9 @@ export abstract class FileSystem {
    */
   async rm(path: PathLike, options?: RmOptions): Promise<TreeResult> {
     const o = checkOptionsObject(options, ['recursive', 'force', 'allowRoot', 'onError', 'onProgress', 'crossMounts', 'signal'], 'rm');
-    let flags = checkBoolean('recursive', o.recursive) ? TREE_RECURSIVE : 0;
-    if (checkBoolean('force', o.force)) flags |= TREE_FORCE;
-    if (checkBoolean('allowRoot', o.allowRoot)) flags |= TREE_ALLOW_ROOT;
+    let flags = checkBoolean('recursive', o.recursive) ? TreeFlag.Recursive : 0;
+    if (checkBoolean('force', o.force)) flags |= TreeFlag.Force;
+    if (checkBoolean('allowRoot', o.allowRoot)) flags |= TreeFlag.AllowRoot;
     return this.#tree(encodeRemove, 'rm', path, flags, o, this.rm);
   }
 
@@ -638,8 +638,8 @@ export abstract class FileSystem {
     const site = new CallSite(caller);
     const tree = checkTreeOptions(o, syscall);
     const signal = checkSignal(o.signal);
-    if (tree.keepGoing) flags |= TREE_KEEP_GOING;
-    if (tree.crossMounts) flags |= TREE_CROSS_MOUNTS;
+    if (tree.keepGoing) flags |= TreeFlag.KeepGoing;
+    if (tree.crossMounts) flags |= TreeFlag.CrossMounts;
     let bytes: Buffer;
     let channel: Channel;
     try {
@@ -761,8 +761,8 @@ function checkBufferEncoding(value: unknown): BufferEncoding {
 
 function writeTarget(o: Record<string, unknown>, flagName: string): WriteTarget {
   const flag = checkOneOf(flagName, o[flagName], WRITE_FLAGS, 'w');
-  let flags = flag.includes('a') ? WRITE_APPEND : WRITE_TRUNCATE;
-  if (flag.includes('x')) flags |= WRITE_EXCLUSIVE;
+  let flags = flag.includes('a') ? WriteBit.Append : WriteBit.Truncate;
+  if (flag.includes('x')) flags |= WriteBit.Exclusive;
   const [uid, gid] = ownerIds(o);
   return { flags, mode: checkMode('mode', o.mode, 0o666), uid, gid };
 }

@@ -2,7 +2,7 @@
 // (native/core/tar.cc): its walker reads each entry and packs headers and
 // bytes into data frames, sent only as the stream is consumed, so the
 // stream costs one request whatever the tree holds.
-import { TAR_LAYER, TAR_XATTRS } from '../wire/protocol';
+import { TarFlag } from '../wire/protocol';
 
 /** Options of FileSystem#exportTar and FileSystem#exportDiff. */
 export interface ExportOptions {
@@ -17,5 +17,5 @@ export const TAR_CHUNK = 256 * 1024;
 
 /** A tar request's flags. */
 export function tarFlags(xattrs: boolean, layer: boolean): number {
-  return (xattrs ? TAR_XATTRS : 0) | (layer ? TAR_LAYER : 0);
+  return (xattrs ? TarFlag.Xattrs : 0) | (layer ? TarFlag.Layer : 0);
 }

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { fsError } from '../core/errors';
-import { PROTOCOL_VERSION } from './protocol';
+import { PORT_READABLE, PORT_WRITABLE, PROTOCOL_VERSION } from './protocol';
 
 export interface NativeSysError extends Error {
   errno: number;
@@ -42,8 +42,7 @@ export interface NativePort {
   close(): void;
 }
 
-export const PORT_READABLE = 1;
-export const PORT_WRITABLE = 2;
+export { PORT_READABLE, PORT_WRITABLE };
 
 /** The wire format's constants as the addon was built with them (native/core/protocol.h). */
 export type NativeProtocol = Record<string, number> & { version: number };

@@ -8,7 +8,7 @@ import type { Channel } from './channel';
 import { ERRNO } from '../core/errno';
 import { abortError, cutShortError, protocolError } from '../core/errors';
 import { PendingRequest } from './pending';
-import { END_CANCELLED, Reply, TO_END, errorFromPayload } from './protocol';
+import { END_CANCELLED, Reply, STAT_FIELD_BYTES, TO_END, errorFromPayload } from './protocol';
 import { encodeReadFile, type RequestFrame } from './requests';
 
 /** node:fs's kIoMaxLength: readFile refuses more (ERR_FS_FILE_TOO_LARGE). */
@@ -19,7 +19,7 @@ const READ_FILE_WINDOW = 4;
 /** Frames a stream lets run ahead of its consumer. */
 const STREAM_WINDOW = 4;
 /** Where the size sits in a stat record of every field: after mode, uid, gid and nlink. */
-const STAT_SIZE_OFFSET = 16;
+const STAT_SIZE_OFFSET = STAT_FIELD_BYTES.slice(0, 4).reduce((sum, bytes) => sum + bytes, 0);
 const { S_IFMT, S_IFREG } = constants;
 
 export interface ReadRange {

@@ -197,6 +197,11 @@ export function encodeCancel(): RequestFrame {
   return new FrameWriter(Op.Cancel, 0).done();
 }
 
+/** The server's counters (a data frame of u32s, Counter's order): what tests read to see that nothing happened. */
+export function encodeCounters(): RequestFrame {
+  return new FrameWriter(Op.Counters, 0).done();
+}
+
 /** Bytes for a running write (at most MAX_REQUEST - FRAME_HEADER). */
 export function encodeWriteData(data: Uint8Array): RequestFrame {
   return new FrameWriter(Op.WriteData, data.length).bytes(data).done();

@@ -3,7 +3,7 @@ import type { Entry } from '../core/entry';
 import type { FsError } from '../core/errors';
 import { PATH_MAX, checkBoolean, checkEncoding, checkInteger, checkOnError, checkOptionsObject, checkSignal, invalid, invalidValue, outOfRange } from '../core/checks';
 import type { BigIntStats, Stats } from '../core/stats';
-import { ALL_STAT, FRAME_HEADER, MAX_EXCLUDES, MAX_EXCLUDE_BYTES, MAX_REQUEST, MAX_WALK_THREADS, WALK_ONE_FILE_SYSTEM, WALK_THREADS_SHIFT } from './protocol';
+import { ALL_STAT, FRAME_HEADER, MAX_EXCLUDES, MAX_EXCLUDE_BYTES, MAX_REQUEST, MAX_WALK_THREADS, WalkFlag } from './protocol';
 import { WALK_FIXED_BYTES, excludeBytes } from './requests';
 import { STAT_FIELDS, type StatField } from '../core/stats';
 
@@ -75,7 +75,7 @@ export function checkWalkOptions(options: unknown, what = 'walk'): CheckedWalk {
   }
   const bigint = checkBoolean('bigint', o.bigint);
   const threads = checkInteger('threads', o.threads, 1, MAX_WALK_THREADS, DEFAULT_WALK_THREADS);
-  const flags = (checkBoolean('oneFileSystem', o.oneFileSystem) ? WALK_ONE_FILE_SYSTEM : 0) | (threads << WALK_THREADS_SHIFT);
+  const flags = (checkBoolean('oneFileSystem', o.oneFileSystem) ? WalkFlag.OneFileSystem : 0) | (threads << WalkFlag.ThreadsShift);
   const signal = checkSignal(o.signal);
   const onError = checkOnError(o.onError);
   return {

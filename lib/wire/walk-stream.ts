@@ -6,13 +6,12 @@ import type { Entry } from '../core/entry';
 import { cutShortError, type CallSite, type FsError } from '../core/errors';
 import { PendingRequest } from './pending';
 import type { CheckedWalk } from './walk-request';
-import { END_CANCELLED, Reply, errorFromPayload } from './protocol';
+import { END_CANCELLED, Reply, WALK_BATCH_BYTES, WALK_WINDOW, errorFromPayload } from './protocol';
 import { encodeWalk } from './requests';
 import type { BigIntStats, IdMapper, Stats } from '../core/stats';
 
-/** Batches a walk may send ahead of its consumer (2 MiB): room for the walker while the consumer's code warms up. */
-export const WALK_WINDOW = 32;
-const BATCH_BYTES = 64 * 1024;
+/** Batches a walk may send ahead of its consumer (protocol.h's kWalkWindow), in batches of at most WALK_BATCH_BYTES. */
+export { WALK_WINDOW };
 
 type AnyEntry = Entry<string | Buffer, Stats | BigIntStats>;
 
@@ -61,7 +60,7 @@ export class BatchStream extends PendingRequest implements AsyncIterableIterator
     this.started = true;
     try {
       const { maxDepth, statMask, flags, exclude } = this.options;
-      const frame = encodeWalk({ maxDepth, statMask, flags, window: WALK_WINDOW, batchBytes: BATCH_BYTES }, exclude, this.rootBytes);
+      const frame = encodeWalk({ maxDepth, statMask, flags, window: WALK_WINDOW, batchBytes: WALK_BATCH_BYTES }, exclude, this.rootBytes);
       this.send(this.openChannel, frame, { keepAlive: false });
     } catch (error) {
       this.failure = this.site.graft(error as Error);
