@@ -13,7 +13,8 @@ export async function showPodman(out: (line: string) => void, listTree: Lister):
   } catch {
     return false;
   }
-  if (running.length === 0) return false;
+  const [first] = running;
+  if (first === undefined) return false;
   const started = process.hrtime.bigint();
   const session = await podman.enterStorage();
   try {
@@ -22,7 +23,6 @@ export async function showPodman(out: (line: string) => void, listTree: Lister):
       out(`  ${c.id.slice(0, 12)}  ${(c.names[0] ?? '').padEnd(16)} pid ${String(c.pid).padEnd(8)} ${c.imageName ?? c.image.slice(0, 12)}`);
       out(`      merged ${c.mergedDir}`);
     }
-    const first = running[0];
     out('');
     out(`${first.names[0] ?? first.id}, its top two levels, from inside podman's namespaces (session worker pid ${session.workerPid}):`);
     const { entries, bytes } = await listTree(session, first.mergedDir, out, 2);

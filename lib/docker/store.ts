@@ -223,7 +223,7 @@ function resolveId(ref: string, ids: string[], what: 'container' | 'image'): str
   const id = what === 'image' ? hex(ref) : ref;
   if (ids.includes(id)) return id;
   const matches = /^[0-9a-f]+$/.test(id) ? ids.filter((candidate) => candidate.startsWith(id)) : [];
-  if (matches.length === 1) return matches[0];
+  if (matches.length === 1) return matches[0]!;
   if (matches.length > 1) {
     throw new DockerError('EDOCKERAMBIGUOUS', `${what} id prefix '${ref}' is ambiguous: ${matches.join(', ')}`, { candidates: matches });
   }
@@ -280,8 +280,9 @@ function scanImages(opts: DockerOptions): { good: DockerImage[]; bad: Map<string
       const chain = chainIds(Array.isArray(diffIds) ? diffIds.filter((d): d is string => typeof d === 'string' && /^sha256:[0-9a-f]{64}$/.test(d)) : []);
       let size = 0;
       for (const chainId of chain) size += Number(readText(cfg, path.join(layerdb, hex(chainId), 'size')) ?? 0) || 0;
-      const top = chain.length > 0 ? layerDirName(readText(cfg, path.join(layerdb, hex(chain[chain.length - 1]), 'cache-id'))) : null;
-      if (chain.length > 0 && !top) continue; // its layers are being written or removed
+      const last = chain.at(-1);
+      const top = last !== undefined ? layerDirName(readText(cfg, path.join(layerdb, hex(last), 'cache-id'))) : null;
+      if (last !== undefined && !top) continue; // its layers are being written or removed
       good.push({ id, names: (names.get(id) ?? []).sort(), layer: top ?? '', chainIds: chain, created: str(config.created), size });
     } catch (err) {
       if (!recordFailure(err)) throw err;
@@ -315,7 +316,7 @@ function nameMatches(name: string, ref: string): boolean {
 export function image(ref: string, opts: DockerOptions = {}): DockerImage {
   const { good: all, bad } = scanImages(opts);
   const byName = all.filter((i) => i.names.some((n) => nameMatches(n, ref)));
-  if (byName.length === 1) return byName[0];
+  if (byName.length === 1) return byName[0]!;
   const id = resolveId(ref, [...all.map((i) => i.id), ...bad.keys()], 'image');
   const failure = bad.get(id);
   if (failure) throw failure;

@@ -104,7 +104,7 @@ function mounts(cfg: StorageConfig): Map<string, Mount> {
 function resolveId(ref: string, ids: string[], what: 'container' | 'layer'): string {
   if (ids.includes(ref)) return ref;
   const matches = ref === '' ? [] : ids.filter((id) => id.startsWith(ref));
-  if (matches.length === 1) return matches[0];
+  if (matches.length === 1) return matches[0]!;
   if (matches.length > 1) {
     throw new PodmanError('EPODMANAMBIGUOUS', `${what} id prefix '${ref}' is ambiguous: ${matches.join(', ')}`, {
       candidates: matches,
@@ -329,7 +329,7 @@ function nameMatches(name: string, ref: string): boolean {
 export function image(ref: string, opts: PodmanOptions = {}): PodmanImage {
   const all = images(opts);
   const byName = all.filter((i) => i.names.some((n) => nameMatches(n, ref)));
-  if (byName.length === 1) return byName[0];
+  if (byName.length === 1) return byName[0]!;
   if (byName.length > 1) {
     const ids = byName.map((i) => i.id);
     throw new PodmanError('EPODMANAMBIGUOUS', `image name '${ref}' is ambiguous: ${byName.map((i) => i.names.join(' ')).join(', ')}`, {
@@ -338,7 +338,7 @@ export function image(ref: string, opts: PodmanOptions = {}): PodmanImage {
   }
   const id = ref.replace(/^sha256:/, '');
   const matches = /^[0-9a-f]+$/.test(id) ? all.filter((i) => i.id.startsWith(id)) : [];
-  if (matches.length === 1) return matches[0];
+  if (matches.length === 1) return matches[0]!;
   if (matches.length > 1) {
     throw new PodmanError('EPODMANAMBIGUOUS', `image id prefix '${ref}' is ambiguous: ${matches.map((i) => i.id).join(', ')}`, {
       candidates: matches.map((i) => i.id),

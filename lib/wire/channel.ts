@@ -201,8 +201,9 @@ export class Channel {
   }
 
   private flush(): void {
-    while (this.outbox.length > 0) {
+    for (;;) {
       const frame = this.outbox[0];
+      if (frame === undefined) break;
       const n = this.port.write(frame, 0, frame.length);
       if (n === -EAGAIN) return;
       if (n < 0) {
@@ -279,7 +280,8 @@ export class Channel {
       this.framedTo = start + 4 + length;
       const id = chunk.readUInt32LE(start + 4);
       const handler = this.handlers.get(id);
-      if (handler?.frame(chunk[start + 8] as Reply, chunk[start + 9], chunk.subarray(start + FRAME_HEADER, this.framedTo))) {
+      // The whole header is in: bytes 8 and 9 are the kind and the flags.
+      if (handler?.frame(chunk[start + 8] as Reply, chunk[start + 9]!, chunk.subarray(start + FRAME_HEADER, this.framedTo))) {
         this.handlers.delete(id);
       }
     }

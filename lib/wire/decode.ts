@@ -74,8 +74,8 @@ export class BatchDecoder {
     this.buffer = options.buffer;
     this.allStats = options.statMask === ALL_STAT && !options.bigint;
     this.entryBytes = 4;
-    for (let bit = 0; bit < STAT_FIELD_BYTES.length; bit++) {
-      if (options.statMask & (1 << bit)) this.entryBytes += STAT_FIELD_BYTES[bit];
+    for (const [bit, bytes] of STAT_FIELD_BYTES.entries()) {
+      if (options.statMask & (1 << bit)) this.entryBytes += bytes;
     }
     this.rootBytes = Buffer.from(options.root);
     this.dirPrefix = this.rootPrefix;
@@ -130,8 +130,9 @@ export class BatchDecoder {
         // A record or name running past its end would be read from the next
         // batch's bytes, or from nothing.
         if (o + this.entryBytes > this.recordsEnd) throw corrupt(`entry record at ${o} runs past the records' end ${this.recordsEnd}`);
-        const type = TYPE_BY_DTYPE[batch[o + 1] & 15];
-        const nameLength = batch[o + 2] | (batch[o + 3] << 8);
+        // In range: the record's end was checked just above, and the table has 16 types.
+        const type = TYPE_BY_DTYPE[batch[o + 1]! & 15]!;
+        const nameLength = batch[o + 2]! | (batch[o + 3]! << 8);
         const nameStart = this.namePosition;
         const nameEnd = nameStart + nameLength;
         if (nameEnd > batch.length) throw corrupt(`name of the entry at ${o} runs past the batch's end ${batch.length}`);
