@@ -72,8 +72,10 @@ describe('framing', () => {
     ];
     const bytes = Buffer.concat(
       order.map(([request, index]) => {
-        const heard = expected[request][index];
-        return replyFrame(ids[request], heard.kind, heard.payload, heard.flags);
+        const heard = expected[request]?.[index];
+        const id = ids[request];
+        if (heard === undefined || id === undefined) throw new Error(`script: no reply ${index} for request ${request}`);
+        return replyFrame(id, heard.kind, heard.payload, heard.flags);
       }),
     );
     return { bytes, expected };
@@ -121,7 +123,7 @@ describe('framing', () => {
     await server.idle();
     expect(recorder.frames.length).toBe(payloads.length + 1);
     const heard = recorder.frames.slice(0, -1).map((frame) => frame.payload.toString());
-    expect(heard.every((text, i) => text === payloads[i].toString())).toBe(true);
+    expect(heard.every((text, i) => text === payloads[i]?.toString())).toBe(true);
     expect(recorder.frames.at(-1)!.kind).toBe(Reply.End);
   });
 
@@ -141,8 +143,8 @@ describe('framing', () => {
       server.push(...splitAt(bytes, cuts));
       await server.idle();
       expect(recorder.frames.map((heard) => heard.payload.length)).toEqual([6, big.length, 5, 0]);
-      expect(recorder.frames[1].payload.equals(big)).toBe(true);
-      expect(recorder.frames[2].payload.toString()).toBe('after');
+      expect(recorder.frames[1]!.payload.equals(big)).toBe(true);
+      expect(recorder.frames[2]!.payload.toString()).toBe('after');
     }
   });
 
@@ -193,7 +195,7 @@ describe('the end of a channel', () => {
       causes.push(cause);
       return new UnshareFsError('EWORKERDIED', 'test: the worker died', { cause });
     });
-    const pending = [lstat(channel, '/1'), lstat(channel, '/2')];
+    const pending = [lstat(channel, '/1'), lstat(channel, '/2')] as const;
     const done = lstat(channel, '/3');
     // Half a frame, then the end: the half is not a frame.
     server.push(replyFrame(done.id, Reply.End), replyFrame(pending[0].id, Reply.End).subarray(0, 7));
@@ -248,7 +250,9 @@ describe('a full socket', () => {
     server.writable = false;
     const paths = ['/a', '/b', '/c', '/d'];
     const ids = paths.map((path) => lstat(channel, path).id);
-    channel.control(ids[1], encodeCredit(3));
+    const credited = ids[1];
+    if (credited === undefined) throw new Error(`no request id for ${paths[1]}`);
+    channel.control(credited, encodeCredit(3));
     expect(server.requests).toEqual([]);
     expect(server.watched).toBe(PORT_READABLE | PORT_WRITABLE);
     // The socket has room again before the loop says so: a new request
@@ -267,7 +271,8 @@ describe('a full socket', () => {
       [last, Op.Lstat],
     ]);
     expect(server.sent(Op.Lstat).map((frame) => frame.payload.toString())).toEqual([...paths, '/e']);
-    expect(server.sent(Op.Credit)[0].fields).toEqual([3]);
+    const [credit] = server.sent(Op.Credit);
+    expect(credit?.fields).toEqual([3]);
     expect(server.watched).toBe(PORT_READABLE);
   });
 
@@ -329,10 +334,14 @@ describe('reply chunks reused', () => {
     let checked = 0;
     const check = (index: number, payload: Buffer): void => {
       checked++;
-      if (!payload.equals(expected[index])) throw new Error(`payload ${index} was overwritten`);
+      const sent = expected[index];
+      if (sent === undefined) throw new Error(`payload ${index} was never sent`);
+      if (!payload.equals(sent)) throw new Error(`payload ${index} was overwritten`);
     };
     const giveBack = (which: number): void => {
-      const [{ index, payload }] = kept.splice(which, 1);
+      const [given] = kept.splice(which, 1);
+      if (given === undefined) throw new Error(`no kept payload at ${which}`);
+      const { index, payload } = given;
       check(index, payload);
       channel.giveBack(payload);
     };

@@ -55,7 +55,7 @@ class RawClient {
       while (this.buffered.length >= 4 && this.buffered.length >= 4 + this.buffered.readUInt32LE(0)) {
         const length = this.buffered.readUInt32LE(0);
         const frame = this.buffered.subarray(0, 4 + length);
-        this.frames.push({ id: frame.readUInt32LE(4), kind: frame[8], flags: frame[9], payload: Buffer.from(frame.subarray(12)) });
+        this.frames.push({ id: frame.readUInt32LE(4), kind: frame.readUInt8(8), flags: frame.readUInt8(9), payload: Buffer.from(frame.subarray(12)) });
         this.buffered = this.buffered.subarray(4 + length);
       }
       this.wake();
@@ -75,7 +75,7 @@ class RawClient {
   async next(id: number): Promise<ReplyFrame> {
     for (;;) {
       const at = this.frames.findIndex((f) => f.id === id);
-      if (at >= 0) return this.frames.splice(at, 1)[0];
+      if (at >= 0) return this.frames.splice(at, 1)[0]!;
       if (this.ended) throw new Error(`the server ended the stream before answering ${id}`);
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }

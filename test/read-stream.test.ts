@@ -65,8 +65,10 @@ class ScriptedRead {
       this.credit = this.fields.window;
       this.offset = Number(this.fields.start);
     } else if (frame.id === this.request?.id && frame.op === Op.Credit) {
-      this.credit += frame.fields[0];
-      this.credited += frame.fields[0];
+      const [granted] = frame.fields;
+      if (granted === undefined) throw new Error(`credit frame for ${frame.id} carries no amount`);
+      this.credit += granted;
+      this.credited += granted;
       this.onCredit?.();
     } else if (frame.id === this.request?.id && frame.op === Op.Cancel) {
       this.cancelled = true;

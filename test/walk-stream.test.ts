@@ -57,12 +57,16 @@ class ScriptedWalk {
   hear(frame: RequestFrame): boolean {
     if (frame.op === Op.Walk && this.request === undefined) {
       this.request = frame;
-      this.credit = frame.fields[3];
+      const creditWindow = frame.fields[3];
+      if (creditWindow === undefined) throw new Error(`walk frame ${frame.id} carries no window`);
+      this.credit = creditWindow;
     } else if (frame.id !== this.request?.id) {
       return false;
     } else if (frame.op === Op.Credit) {
-      this.credit += frame.fields[0];
-      this.credited += frame.fields[0];
+      const [granted] = frame.fields;
+      if (granted === undefined) throw new Error(`credit frame for ${frame.id} carries no amount`);
+      this.credit += granted;
+      this.credited += granted;
     } else if (frame.op === Op.Cancel) {
       this.cancelled = true;
     }

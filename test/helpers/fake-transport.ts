@@ -210,7 +210,7 @@ export class FakeTransport implements NativePort {
       const payload = Buffer.from(frame.subarray(FRAME_HEADER));
       const fields: number[] = [];
       for (let o = 0; o + 4 <= payload.length; o += 4) fields.push(payload.readUInt32LE(o));
-      const request: RequestFrame = { id: frame.readUInt32LE(4), op: frame[8] as Op, flags: frame[9], payload, fields };
+      const request: RequestFrame = { id: frame.readUInt32LE(4), op: frame.readUInt8(8) as Op, flags: frame.readUInt8(9), payload, fields };
       this.requests.push(request);
       this.onRequest?.(request);
     }
