@@ -49,8 +49,10 @@ function makeDataRoot(root: string) {
   const top = hex('2');
   layer(base, 'BASESHORT', null);
   layer(top, 'TOPSHORT', 'l/BASESHORT');
-  const diffIds = [`sha256:${hex('d')}`, `sha256:${hex('e')}`];
-  const chain = [diffIds[0], chainOf(diffIds[0], diffIds[1])];
+  const baseDiffId = `sha256:${hex('d')}`;
+  const topDiffId = `sha256:${hex('e')}`;
+  const diffIds = [baseDiffId, topDiffId];
+  const chain = [baseDiffId, chainOf(baseDiffId, topDiffId)] as const;
   const imageId = hex('9');
   write(path.join(img, 'imagedb', 'content', 'sha256', imageId), JSON.stringify({ created: '2024-05-01T00:00:00Z', rootfs: { type: 'layers', diff_ids: diffIds } }));
   write(path.join(img, 'layerdb', 'sha256', chain[0].slice(7), 'cache-id'), base);
@@ -500,7 +502,9 @@ describe('docker.daemonPid', () => {
   });
 
   const spawnFake = async (argv: string[]): Promise<ChildProcess> => {
-    const started = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
+    const [command, ...args] = argv;
+    if (command === undefined) throw new Error('spawnFake: empty argv');
+    const started = spawn(command, args, { stdio: 'ignore' });
     await new Promise<void>((resolve, reject) => {
       started.once('spawn', () => resolve());
       started.once('error', reject);

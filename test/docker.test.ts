@@ -116,7 +116,7 @@ gate.describe(`docker end-to-end (${MODE}, uid ${UID})`, () => {
       const theirs = dk(['diff', name])
         .split('\n')
         .filter((line) => line !== '')
-        .map((line) => ({ kind: KIND[line[0]], path: line.slice(2) }))
+        .map((line) => ({ kind: KIND[line.charAt(0)], path: line.slice(2) }))
         .sort((a, b) => (a.path < b.path ? -1 : 1));
       const ours = (await docker.diff(name)).map((change) => ({ kind: change.kind, path: change.path }));
       expect(ours.length).toBeGreaterThan(5);
@@ -153,6 +153,7 @@ gate.describe(`docker end-to-end (${MODE}, uid ${UID})`, () => {
         .filter((l) => l !== '')
         .map((l) => {
           const [p, type, uid, gid, mode] = l.split('|');
+          if (type === undefined || mode === undefined) throw new Error(`stat printed a line without 5 fields: ${l}`);
           return `${p} ${STAT_TYPE[type] ?? type} ${uid} ${gid} ${mode}`;
         });
       const session = await docker.enterContainer(name);
@@ -236,7 +237,9 @@ gate.describe(`docker end-to-end (${MODE}, uid ${UID})`, () => {
       // layer's files and its own changes.
       const exported = await dockerExport(STOPPED);
       const changed = new Set((await docker.diff(STOPPED)).map((ch) => ch.path.slice(1)));
-      const init = new Set((await rowsOf(storage, c.lowerDirs[0])).map((r) => r.path));
+      const [initDir] = c.lowerDirs;
+      if (initDir === undefined) throw new Error(`${STOPPED} has no lower dirs: its init layer is missing`);
+      const init = new Set((await rowsOf(storage, initDir)).map((r) => r.path));
       for (const r of rows) {
         if (changed.has(r.path) || init.has(r.path)) continue;
         const line = exported.get(r.path);

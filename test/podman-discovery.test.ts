@@ -283,7 +283,7 @@ describe('containers, layers and chains on a fake store', () => {
     });
     expect(two).toMatchObject({ mounted: false, mountPoint: null, pid: null, conmonPid: null, imageName: null });
     // no lower file: falls back to the parent chain (volatile layer's parent)
-    expect(three.lowerDirs).toEqual([path.join(s.ov, s.mid, 'diff'), path.join(s.ov, s.base, 'diff')]);
+    expect(three?.lowerDirs).toEqual([path.join(s.ov, s.mid, 'diff'), path.join(s.ov, s.base, 'diff')]);
   });
 
   it('finds a container by exact name, exact id, or unique id prefix', () => {
@@ -519,6 +519,7 @@ requires(podmanScenario).describe(`real podman for uid ${UID} (${UID === 0 ? 'ro
     const r = podmanCmd(['inspect', '--format', '{{.Id}}\t{{.State.Pid}}\t{{json .GraphDriver.Data}}', name]);
     expect(r.ok).toBe(true);
     const [id, pid, json] = r.out.split('\t');
+    if (id === undefined || pid === undefined || json === undefined) throw new Error(`podman inspect printed not 3 fields: ${r.out}`);
     const data = JSON.parse(json) as GraphDriverData;
     const c = podman.container(name);
     expect(c.id).toBe(id);

@@ -22,11 +22,11 @@ const OPAQUE = 'usr';
 
 /** find -printf over `dir` as podman sees it: `podman unshare find` rootless, plain find rootful. */
 function findRows(dir: string): Row[] {
-  const argv = ['find', dir, '-mindepth', '1', '-printf', FIND_FORMAT];
+  const args = [dir, '-mindepth', '1', '-printf', FIND_FORMAT];
   if (ROOTFUL) {
-    return parseFind(execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 1 << 28 }));
+    return parseFind(execFileSync('find', args, { encoding: 'utf8', maxBuffer: 1 << 28 }));
   }
-  return parseFind(pod(['unshare', ...argv]));
+  return parseFind(pod(['unshare', 'find', ...args]));
 }
 
 async function rowsOf(fsApi: FileSystem, dir: string, options: { oneFileSystem?: boolean } = {}): Promise<Row[]> {
@@ -172,7 +172,7 @@ gate.describe(`podman end-to-end (${MODE}, uid ${UID})`, () => {
       const c = podman.container(name);
       const at = inStorage.filter((m) => m.mountPoint === c.mergedDir);
       expect(at).toHaveLength(1);
-      expect(at[0].overlay?.upperDir).toBe(c.upperDir);
+      expect(at[0]!.overlay?.upperDir).toBe(c.upperDir);
       const onHost = overlaysUnder(hostMounts, cfg.graphRoot).filter((m) => m.mountPoint === c.mergedDir);
       // Rootless: mounted only in the pause process's namespace. Rootful: the storage namespace is the host's.
       expect(onHost).toHaveLength(ROOTFUL ? 1 : 0);
@@ -186,13 +186,15 @@ gate.describe(`podman end-to-end (${MODE}, uid ${UID})`, () => {
 
     for (const [i, name] of SCENARIO.entries()) {
       const own = podman.container(name);
-      const other = podman.container(SCENARIO[1 - i]);
+      const otherName = SCENARIO[1 - i];
+      if (otherName === undefined) throw new Error(`SCENARIO has no container besides ${name}`);
+      const other = podman.container(otherName);
       const session = await podman.enterContainer(name);
       try {
         const mounts = await session.mounts();
         const overlays = mounts.filter((m) => m.fsType === 'overlay');
         expect(overlays.map((m) => m.mountPoint)).toEqual(['/']);
-        expect(overlays[0].overlay?.upperDir).toBe(own.upperDir);
+        expect(overlays[0]!.overlay?.upperDir).toBe(own.upperDir);
         expect(mounts.some((m) => m.overlay?.upperDir === other.upperDir || m.mountPoint.includes(other.layer))).toBe(false);
       } finally {
         await session.close();
@@ -306,7 +308,7 @@ gate.describe(`podman end-to-end (${MODE}, uid ${UID})`, () => {
       expect(rows.length).toBeGreaterThan(250);
       expect(rows.some((r) => r.path === 'bin/busybox')).toBe(true);
       expect(rows.some((r) => r.path.startsWith('data/'))).toBe(false);
-      if (layers.length === 1) expect(portable(rows)).toEqual(portable(findRows(layers[0])));
+      if (layers.length === 1) expect(portable(rows)).toEqual(portable(findRows(layers[0]!)));
     } finally {
       await mount.close();
     }

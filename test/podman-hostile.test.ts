@@ -100,9 +100,10 @@ gate.describe(`hostile files in a running podman container, read through enterMe
     fs.writeFileSync(path.join(hostDir, 'marker'), HOST_FILE);
     fs.mkdirSync(path.join(hostDir, 'inner'));
     fs.writeFileSync(path.join(hostDir, 'inner', 'file'), HOST_FILE);
-    hostOnlyNames = [`HOST-ONLY-${process.pid}-a`, `HOST-ONLY-${process.pid}-b`];
+    const innerName = `HOST-ONLY-${process.pid}-a`;
+    hostOnlyNames = [innerName, `HOST-ONLY-${process.pid}-b`];
     for (const name of hostOnlyNames) fs.writeFileSync(path.join(hostDir, name), HOST_FILE);
-    fs.writeFileSync(path.join(hostDir, 'inner', hostOnlyNames[0]), HOST_FILE);
+    fs.writeFileSync(path.join(hostDir, 'inner', innerName), HOST_FILE);
 
     tryPod(['rm', '-f', '-t', '0', NAME]);
     // Rootful: let the container make a device node (podman drops CAP_MKNOD by default).

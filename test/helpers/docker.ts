@@ -107,9 +107,13 @@ export interface ImageInspect {
 }
 
 export function inspectContainer(ref: string): ContainerInspect {
-  return (JSON.parse(dk(['container', 'inspect', ref])) as ContainerInspect[])[0];
+  const [found] = JSON.parse(dk(['container', 'inspect', ref])) as ContainerInspect[];
+  if (found === undefined) throw new Error(`docker container inspect ${ref} printed no container`);
+  return found;
 }
 
 export function inspectImage(ref: string): ImageInspect {
-  return (JSON.parse(dk(['image', 'inspect', ref])) as ImageInspect[])[0];
+  const [found] = JSON.parse(dk(['image', 'inspect', ref])) as ImageInspect[];
+  if (found === undefined) throw new Error(`docker image inspect ${ref} printed no image`);
+  return found;
 }
