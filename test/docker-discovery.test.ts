@@ -80,7 +80,7 @@ function makeDataRoot(root: string) {
   const webMount = container(web, 'web', true, process.pid);
   container(old, 'old', false, 0);
   // Says it runs, but its pid is dead: dockerd died with it.
-  const dead = spawnSync('true').pid as number;
+  const dead = spawnSync('true').pid;
   container(other, 'other', true, dead);
   // Being created: a directory with no record yet.
   fs.mkdirSync(path.join(root, 'containers', hex('6')), { recursive: true });

@@ -244,7 +244,7 @@ function makeStore(root: string) {
     path.join(run, 'overlay-layers/mountpoints.json'),
     JSON.stringify([{ id: layerA, path: path.join(ov, layerA, 'merged'), count: 1 }, { id: layerB, path: '', count: 0 }]),
   );
-  const dead = spawnSync('true').pid as number;
+  const dead = spawnSync('true').pid;
   write(path.join(run, `overlay-containers/${idOne}/userdata/pidfile`), String(process.pid)); // no newline, as podman
   write(path.join(run, `overlay-containers/${idOne}/userdata/conmon.pid`), `${process.pid}\n`);
   write(path.join(run, `overlay-containers/${idTwo}/userdata/pidfile`), String(dead));
@@ -404,9 +404,10 @@ describe('containers, layers and chains on a fake store', () => {
       const layersJson = path.join(s.graph, 'overlay-layers/layers.json');
       const savedLayers = fs.readFileSync(layersJson, 'utf8');
       try {
-        write(layersJson, JSON.stringify([...JSON.parse(savedLayers), { id: evil }].map((l: { id: string; parent?: string }) => (l.id === s.layerB ? { ...l, parent: evil } : l))));
+        const layerRecords = JSON.parse(savedLayers) as { id: string; parent?: string }[];
+        write(layersJson, JSON.stringify([...layerRecords, { id: evil }].map((l) => (l.id === s.layerB ? { ...l, parent: evil } : l))));
         expect(thrown(() => podman.layerChain(s.layerB, s.opts))).toMatchObject({ code: 'EPODMANSTORAGE' });
-        write(layersJson, JSON.stringify(JSON.parse(savedLayers).map((l: { id: string; parent?: string }) => (l.id === s.layerB ? { ...l, parent: '../../..' } : l))));
+        write(layersJson, JSON.stringify(layerRecords.map((l) => (l.id === s.layerB ? { ...l, parent: '../../..' } : l))));
         expect(thrown(() => podman.layerChain(s.layerB, s.opts))).toMatchObject({ code: 'EPODMANSTORAGE' });
       } finally {
         write(layersJson, savedLayers);
@@ -454,7 +455,7 @@ describe('pausePid', () => {
   });
 
   it('is EPODMANSTALE for a dead pid, a reused pid or garbage', () => {
-    const dead = spawnSync('true').pid as number;
+    const dead = spawnSync('true').pid;
     write(pidFile(), String(dead));
     expect(codeOf(() => podman.pausePid(opts()))).toBe('EPODMANSTALE');
     write(pidFile(), String(process.pid)); // alive, but not a pause process
