@@ -4,6 +4,7 @@ import * as path from 'node:path';
 
 import { createNamespace, host, type FsError } from '../lib';
 import { WALK_WINDOW, bufferedOf, type BatchIterator } from '../lib/wire/walk-stream';
+import { counters, waitFor } from './helpers/counters';
 import { removeTree, tempDir } from './helpers/tree';
 
 const WIDE = 100000;
@@ -37,9 +38,16 @@ test('a slow consumer stops the walker: no more than the credit window is buffer
   const stream = host.walkBatches(path.join(root, 'wide'), { stat: true }) as unknown as BatchIterator;
   const first = await stream.next();
   expect(first.done).toBe(false);
-  // Give the walker every chance to run ahead.
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  expect(bufferedOf(stream)).toBeLessThanOrEqual(WALK_WINDOW);
+  // The walker stops once it has sent its window: the server says its job
+  // waits for credit.  Every batch it sent went out before that wait, so
+  // before the counters' answer: what is buffered now is all there is.
+  const stalled = await waitFor(host, (now) => now.creditWaits > 0);
+  expect({ jobs: stalled.jobs, creditWaits: stalled.creditWaits }).toEqual({ jobs: 1, creditWaits: 1 });
+  const buffered = bufferedOf(stream);
+  expect(buffered + 1).toBe(WALK_WINDOW); // the window, less the batch taken
+  // Still waiting, and nothing more came.
+  expect((await counters(host)).creditWaits).toBe(1);
+  expect(bufferedOf(stream)).toBe(buffered);
   let total = first.done ? 0 : first.value.length;
   for (;;) {
     const next = await stream.next();
