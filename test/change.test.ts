@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 
 import { enter, host, type Session } from '../lib';
+import { waitFor } from './helpers/counters';
 import { overlayFixture, type OverlayFixture } from './helpers/overlay';
 import { requires, subuidRange } from './helpers/requirements';
 import { removeTree, tempDir } from './helpers/tree';
@@ -24,6 +25,34 @@ function makeTree(root: string, dirs: number, files: number): number {
     for (let f = 0; f < files; f++) fs.writeFileSync(path.join(dir, `f${f}`), `${d}.${f}`);
   }
   return dirs * (files + 1);
+}
+
+/** True once `fifo` has a reader: opening it to write without blocking is ENXIO until then. */
+function hasReader(fifo: string): boolean {
+  try {
+    fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENXIO') return false;
+    throw error;
+  }
+}
+
+/**
+ * True once nothing more fits in `fifo`'s pipe: a write of one byte without
+ * blocking is EAGAIN (until then the byte goes in, to a reader that never reads).
+ */
+function pipeFull(fifo: string): boolean {
+  const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  try {
+    fs.writeSync(fd, 'x');
+    return false;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return true;
+    throw error;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 describe('changes through the host server', () => {
@@ -168,12 +197,24 @@ describe('changes through the host server', () => {
     // A reader that holds the FIFO open and never reads: the pipe fills.
     const reader = spawn('sh', ['-c', 'exec 3<"$0"; sleep 60', fifo], { stdio: 'ignore' });
     try {
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Until the reader has the FIFO open, opening it to write is ENXIO.
+      while (!hasReader(fifo)) await new Promise((resolve) => setTimeout(resolve, 2));
       const controller = new AbortController();
       const write = host.writeFile(fifo, Buffer.alloc(4 << 20), { signal: controller.signal });
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      const settled = write.then(
+        () => 'resolved',
+        () => 'rejected',
+      );
+      // Waited on: the server's write job is there, the pipe it writes to is
+      // full, and the write has not settled.
+      const writing = await waitFor(host, (now) => now.jobs === 1 && pipeFull(fifo));
+      expect(writing.jobs).toBe(1);
+      expect(await Promise.race([settled, Promise.resolve('pending')])).toBe('pending');
       controller.abort();
       await expect(write).rejects.toMatchObject({ name: 'AbortError' });
+      // The cancel reached the blocked write: the job is gone, nothing waits.
+      const after = await waitFor(host, (now) => now.jobs === 0);
+      expect(after).toMatchObject({ jobs: 0, queued: 0, creditWaits: 0 });
       // The server is free for the next request.
       await host.writeFile(path.join(dir, 'after'), 'ok');
       expect(fs.readFileSync(path.join(dir, 'after'), 'utf8')).toBe('ok');
