@@ -8,6 +8,7 @@ import * as path from 'node:path';
 
 import { createNamespace, host, type FileSystem, type Namespace, type Session } from '../lib';
 import { readableCopy } from './helpers/package-copy';
+import { quiet, waitFor, type Counters } from './helpers/counters';
 import { childPids, fdCount, mapsHostUid, threadCount } from './helpers/procs';
 import { requires, subuidRange, type Gate } from './helpers/requirements';
 import { removeTree, tempDir } from './helpers/tree';
@@ -43,6 +44,12 @@ async function eventually(check: () => boolean, tries = 200): Promise<boolean> {
   }
   return check();
 }
+
+/**
+ * A server at rest: nothing in flight, and of its threads only the one
+ * reading the socket and at most one spare (idle ones leave after 2 s).
+ */
+const atRest = (now: Counters): boolean => quiet(now) && now.quickThreads === 0 && now.idle <= 1 && now.threads === now.idle + 1;
 
 const settled = <T>(promise: Promise<T>): Promise<'resolved' | 'rejected'> =>
   promise.then(
@@ -234,7 +241,9 @@ describe.each(targets)('$name: walks cut short leave nothing behind', (target) =
     const api = target.fs();
     // Warm up the pool: its idle threads are not a leak.
     for await (const entry of api.walk('/usr/share', { threads: 4 })) if (entry) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The baseline is taken with the server at rest: the broken walk over,
+    // the spare threads it started gone again (after 2 s idle).
+    await waitFor(api, atRest);
     const before = holdings(target.name);
     for (let i = 0; i < 50; i++) {
       for await (const entry of api.walk('/usr/share', { threads: 4 })) if (entry.depth > 1) break;
@@ -263,6 +272,11 @@ describe.each(targets)('$name: walks cut short leave nothing behind', (target) =
         await expect(walking).rejects.toBe(thrown);
       }
     }
+    // Nothing of the 150 walks is left in the server: no job, no walk
+    // helper, nothing queued or waiting for credit; at rest again, it holds
+    // what it held before them.
+    expect(quiet(await waitFor(api, quiet))).toBe(true);
+    await waitFor(api, atRest);
     await eventually(() => {
       const now = holdings(target.name);
       return now.threads <= before.threads && now.fds <= before.fds;
@@ -347,8 +361,18 @@ describe('idle sessions', () => {
   test('a session idle for longer than the server keeps spare threads still answers', async () => {
     const own = await ns.enter();
     await own.lstat('/');
-    // The server lets idle threads go after 2 s; the one reading must stay.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // Three reads blocked on a FIFO hold three request threads: the server
+    // starts spares for them.  Once the writer is gone they end.
+    const fifo = path.join(root, 'fifo');
+    const writer = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+    const reads = [1, 2, 3].map(() => own.readFile(fifo));
+    const busy = await waitFor(own, (now) => now.jobs === 3 && now.queued === 0);
+    fs.closeSync(writer);
+    expect(await Promise.all(reads)).toEqual([Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)]);
+    // The server lets idle threads go after 2 s, keeping one spare; the one
+    // reading must stay.
+    const idle = await waitFor(own, atRest);
+    expect(idle.threads).toBeLessThan(busy.threads);
     expect((await own.lstat('/')).isDirectory()).toBe(true);
     expect(own.closed).toBe(false);
     await own.close();
@@ -377,8 +401,9 @@ describe('closing a session mid-request', () => {
     // With stats, the walker's window holds far less than /usr/share.
     const walk = own.walk('/usr/share', { threads: 4, onError: 'skip', stat: true });
     await walk.next();
-    // The consumer stops here, with the walker's window full.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The consumer stops here, with the walker's window full: the walk's job
+    // waits for credit.
+    expect(await waitFor(own, (now) => now.creditWaits > 0)).toMatchObject({ jobs: 1, creditWaits: 1 });
     await own.close();
     expect(own.exit).toEqual({ code: 0, signal: null });
     // What had arrived may still be read; then the walk fails, never ends.
@@ -410,15 +435,15 @@ describe('closing a session mid-request', () => {
     const own = await ns.enter();
     const controller = new AbortController();
     const reading = own.readFile('/dev/zero', { signal: controller.signal });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The read runs in the worker: its job is registered.
+    expect(await waitFor(own, (now) => now.jobs === 1)).toMatchObject({ jobs: 1, queued: 0 });
     controller.abort();
     await expect(reading).rejects.toMatchObject({ name: 'AbortError' });
     await own.lstat('/');
-    // A worker still reading would burn a CPU: count its ticks over a while.
-    const start = procStat(own.workerPid).ticks;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const used = procStat(own.workerPid).ticks - start;
-    expect(used).toBeLessThan(10); // of the 50 a busy CPU would use
+    // A worker still reading would keep its job and a busy thread: the job
+    // is gone, and every request thread but the one reading the socket idles.
+    const after = await waitFor(own, (now) => quiet(now) && now.idle === now.threads - 1);
+    expect(after).toMatchObject({ jobs: 0, creditWaits: 0, queued: 0 });
     await own.close();
   });
 });
