@@ -11,6 +11,7 @@ import * as path from 'node:path';
 
 import { podman, type Session } from '../lib';
 import { IMAGE, pod, podmanEnv, podmanImage, ROOTFUL, tryPod, UID, codeOf } from './helpers/podman';
+import { quiet, waitFor } from './helpers/counters';
 import { isGone } from './helpers/procs';
 import { requires } from './helpers/requirements';
 
@@ -89,7 +90,7 @@ gate.describe(`hostile files in a running podman container, read through enterMe
   }
 
   /** Waits until `file` exists in the container, as the session sees it. */
-  async function waitFor(file: string): Promise<void> {
+  async function waitForFile(file: string): Promise<void> {
     for (let i = 0; i < 200 && (await codeOf(session.lstat(file))) === 'ENOENT'; i++) await sleep(25);
     expect((await session.lstat(file)).isFile()).toBe(true);
   }
@@ -158,7 +159,7 @@ gate.describe(`hostile files in a running podman container, read through enterMe
     beforeAll(async () => {
       // O_RDWR (`<>`) opens a FIFO without waiting and counts as a writer: reads of it wait forever.
       pod(['exec', '-d', NAME, '/bin/sh', '-c', 'exec 3<>/fifo; touch /fifo-held; exec sleep 600']);
-      await waitFor('/fifo-held');
+      await waitForFile('/fifo-held');
     });
 
     test('readFile waits, alone: every other call on the session answers meanwhile; abort rejects with AbortError', async () => {
@@ -180,7 +181,8 @@ gate.describe(`hostile files in a running podman container, read through enterMe
       expect((await streamed(session.createReadStream('/small.txt'))).toString()).toBe('small\n');
       expect(await session.readlink('/zero')).toBe('/dev/zero');
 
-      await sleep(200);
+      // The read's job is in the worker, its thread blocked opening the FIFO.
+      expect(await waitFor(session, (now) => now.jobs === 1)).toMatchObject({ jobs: 1, creditWaits: 0 });
       expect(state.state()).toBe('pending');
       controller.abort();
       await expect(reading).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
@@ -193,7 +195,8 @@ gate.describe(`hostile files in a running podman container, read through enterMe
       stream.on('data', (chunk: Buffer) => (data += chunk.length));
       const closed = new Promise((resolve) => stream.on('close', resolve));
       expect((await session.stat('/small.txt')).size).toBe(6);
-      await sleep(200);
+      // Its job waits on the FIFO's open, not for credit: no data can be on the way.
+      expect(await waitFor(session, (now) => now.jobs === 1)).toMatchObject({ jobs: 1, creditWaits: 0 });
       expect(data).toBe(0);
       stream.destroy();
       await closed;
@@ -208,7 +211,8 @@ gate.describe(`hostile files in a running podman container, read through enterMe
       const streamError = new Promise<Error>((resolve) => stream.on('error', resolve));
       stream.resume();
       expect((await own.lstat('/fifo')).isFIFO()).toBe(true);
-      await sleep(100);
+      // Both jobs (the read and the stream) are in the worker, blocked on the FIFO.
+      expect(await waitFor(own, (now) => now.jobs === 2)).toMatchObject({ jobs: 2, creditWaits: 0 });
       expect(state.state()).toBe('pending');
       await own.close();
       await expect(reading).rejects.toMatchObject({ code: 'ECLOSED' });
@@ -263,14 +267,14 @@ gate.describe(`hostile files in a running podman container, read through enterMe
       // A whole read would hold up to 2 GiB before ERR_FS_FILE_TOO_LARGE, as node:fs does: abort it.
       const controller = new AbortController();
       const reading = session.readFile('/zero-device', { signal: controller.signal });
-      await sleep(50);
+      expect(await waitFor(session, (now) => now.jobs === 1)).toMatchObject({ jobs: 1 });
       expect((await session.lstat('/small.txt')).size).toBe(6);
       controller.abort();
       await expect(reading).rejects.toMatchObject({ name: 'AbortError' });
-      await session.lstat('/');
-      const ticks = cpuTicks(session.workerPid);
-      await sleep(500);
-      expect(cpuTicks(session.workerPid) - ticks).toBeLessThan(10); // of the 50 a busy CPU would use
+      // The cancel reached the worker: no job left, every request thread idle
+      // but the one reading the socket (a read still running keeps one busy).
+      const after = await waitFor(session, (now) => quiet(now) && now.idle === now.threads - 1);
+      expect(after).toMatchObject({ jobs: 0, creditWaits: 0, queued: 0 });
       await expectAnswers();
     });
   } else {
