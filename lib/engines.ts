@@ -86,14 +86,16 @@ export function containers(options?: EnginesOptions): EngineContainer[] {
   // What onError itself throws stops the listing: it is not an engine's error to tell again.
   let stopped = false;
   const told = opts.onError;
-  const onError = told && ((error: PodmanError | DockerError): void => {
-    try {
-      told(error);
-    } catch (thrown) {
-      stopped = true;
-      throw thrown;
-    }
-  });
+  const onError =
+    told &&
+    ((error: PodmanError | DockerError): void => {
+      try {
+        told(error);
+      } catch (thrown) {
+        stopped = true;
+        throw thrown;
+      }
+    });
   const listed = { ...opts, onError };
   const each = <T>(list: () => T[]): T[] => {
     try {

@@ -258,12 +258,10 @@ describe('changes through the host server', () => {
     const tree = path.join(dir, 'tree');
     const total = makeTree(tree, 100, 300);
     const controller = new AbortController();
-    const error = await host
-      .rm(tree, { recursive: true, signal: controller.signal, onProgress: () => controller.abort() })
-      .then(
-        () => undefined,
-        (e: Error & { entries: number }) => e,
-      );
+    const error = await host.rm(tree, { recursive: true, signal: controller.signal, onProgress: () => controller.abort() }).then(
+      () => undefined,
+      (e: Error & { entries: number }) => e,
+    );
     expect(error).toMatchObject({ name: 'AbortError' });
     expect(error!.entries).toBeGreaterThanOrEqual(1024);
     expect(error!.entries).toBeLessThan(total);
@@ -277,7 +275,9 @@ describe('changes through the host server', () => {
     const outside = path.join(dir, 'outside');
     makeTree(outside, 5, 20);
     const owners = (): string[] =>
-      (fs.readdirSync(outside, { recursive: true }) as string[]).sort().map((name) => `${name} ${fs.lstatSync(path.join(outside, name)).uid}`);
+      (fs.readdirSync(outside, { recursive: true }) as string[])
+        .sort()
+        .map((name) => `${name} ${fs.lstatSync(path.join(outside, name)).uid}`);
     const before = owners();
     // Root can give the tree away (a chown through the link would show); a user only keeps it.
     const uid = asRoot ? 4242 : -1;
@@ -297,7 +297,9 @@ describe('changes through the host server', () => {
       makeTree(path.join(tree, 'victim'), 10, 200);
       const child = spawn(process.execPath, ['-e', swapper, path.join(tree, 'victim'), outside], { stdio: ['ignore', 'pipe', 'ignore'] });
       await new Promise((resolve) => child.stdout.once('data', resolve));
-      await (round % 2 ? host.chown(tree, uid, -1, { recursive: true, onError: 'skip' }) : host.rm(tree, { recursive: true, onError: 'skip' }));
+      await (round % 2
+        ? host.chown(tree, uid, -1, { recursive: true, onError: 'skip' })
+        : host.rm(tree, { recursive: true, onError: 'skip' }));
       child.kill('SIGKILL');
       await new Promise((resolve) => child.on('close', resolve));
       fs.rmSync(tree, { recursive: true, force: true });
@@ -327,9 +329,13 @@ describe('changes through the host server', () => {
   test('rm: a tree that grows while it is removed ends removed or with an error, never a hang', async () => {
     const tree = path.join(dir, 'tree');
     makeTree(tree, 20, 200);
-    const writer = spawn('sh', ['-c', 'i=0; while [ $i -lt 1000 ]; do mkdir -p "$0/d0" 2>/dev/null && : > "$0/d0/new$i" 2>/dev/null; i=$((i+1)); done', tree], {
-      stdio: 'ignore',
-    });
+    const writer = spawn(
+      'sh',
+      ['-c', 'i=0; while [ $i -lt 1000 ]; do mkdir -p "$0/d0" 2>/dev/null && : > "$0/d0/new$i" 2>/dev/null; i=$((i+1)); done', tree],
+      {
+        stdio: 'ignore',
+      },
+    );
     // Listened for at once: the writer may end before rm does.
     const writerClosed = new Promise((resolve) => writer.on('close', resolve));
     const outcome = await host.rm(tree, { recursive: true }).then(
@@ -382,7 +388,8 @@ fullRange.describe('changes in a namespace of our own', () => {
     const targetBefore = await session.stat(path.join(fixture.mergedDir, 'shadowed.txt'));
     const result = await session.chown(base, 1000, 1000, { recursive: true });
     expect(result).toEqual({ entries: 53, errors: 0 });
-    for await (const entry of session.walk(base, { stat: true })) expect([entry.name, entry.stats!.uid, entry.stats!.gid]).toEqual([entry.name, 1000, 1000]);
+    for await (const entry of session.walk(base, { stat: true }))
+      expect([entry.name, entry.stats!.uid, entry.stats!.gid]).toEqual([entry.name, 1000, 1000]);
     expect((await session.lstat(base)).uid).toBe(1000);
     expect((await session.stat(path.join(fixture.mergedDir, 'shadowed.txt'))).uid).toBe(targetBefore.uid);
     // And back, with the single-entry calls.
@@ -492,7 +499,11 @@ fullRange.describe('changes in a namespace of our own', () => {
           .map((name) => {
             const file = path.join(root, name);
             const st = fs.lstatSync(file);
-            const what = st.isSymbolicLink() ? fs.readlinkSync(file) : st.isFile() ? fs.readFileSync(file).toString('base64').slice(0, 40) + st.size : '';
+            const what = st.isSymbolicLink()
+              ? fs.readlinkSync(file)
+              : st.isFile()
+                ? fs.readFileSync(file).toString('base64').slice(0, 40) + st.size
+                : '';
             return `${name} ${(st.mode & 0o7777).toString(8)} ${what}`;
           });
       fs.chmodSync(path.join(source, 'sub/deeper'), 0o700);
@@ -503,7 +514,8 @@ fullRange.describe('changes in a namespace of our own', () => {
         expect(Math.abs(fs.statSync(path.join(back, name)).mtimeMs - fs.statSync(path.join(source, name)).mtimeMs)).toBeLessThan(1.001);
       }
       // Copied out, everything is the caller's.
-      for (const name of fs.readdirSync(back, { recursive: true }) as string[]) expect(fs.lstatSync(path.join(back, name)).uid).toBe(process.getuid!());
+      for (const name of fs.readdirSync(back, { recursive: true }) as string[])
+        expect(fs.lstatSync(path.join(back, name)).uid).toBe(process.getuid!());
       await session.rm(dest, { recursive: true });
     } finally {
       removeTree(source);

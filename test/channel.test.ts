@@ -108,7 +108,10 @@ describe('framing', () => {
     for (let round = 0; round < 200; round++) {
       await deliver((all) => {
         const cuts = [...new Set(Array.from({ length: 1 + ((random() * 8) | 0) }, () => 1 + ((random() * (all.length - 1)) | 0)))];
-        return splitAt(all, cuts.sort((a, b) => a - b));
+        return splitAt(
+          all,
+          cuts.sort((a, b) => a - b),
+        );
       });
     }
   });
@@ -367,7 +370,10 @@ describe('reply chunks reused', () => {
         throw error;
       },
     };
-    const id = channel.request(encodeWalk({ maxDepth: 1, statMask: 0, flags: 0, window: 1, batchBytes: 65536 }, [], Buffer.from('/')), handler);
+    const id = channel.request(
+      encodeWalk({ maxDepth: 1, statMask: 0, flags: 0, window: 1, batchBytes: 65536 }, [], Buffer.from('/')),
+      handler,
+    );
     let total = 0;
     for (let index = 0; total < 24 * 1024 * 1024; index++) {
       // Mostly batch-sized, some tiny, some larger than a read's room.

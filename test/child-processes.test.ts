@@ -117,20 +117,23 @@ describe('dying with node after a credential change', () => {
 
 // An ordinary user may drop its groups only inside a namespace whose
 // gid_map newgidmap wrote (setgroups allowed there).
-requires(...(asRoot ? [] : [subuidRange])).test('in a namespace of our own, the worker and an exec()ed command have no supplementary groups either', async () => {
-  const own = await createNamespace(asRoot ? {} : { subids: 'require' });
-  try {
-    const session = await own.enter();
-    expect(groupsOf(session.workerPid)).toEqual([]);
-    await session.close();
-    const outDir = fs.mkdtempSync(path.join(dir, 'own-'));
-    const out = path.join(outDir, 'groups');
-    expect(await own.exec(['sh', '-c', 'grep "^Groups:" /proc/self/status > "$0"', out])).toEqual({ code: 0, signal: null });
-    expect(fs.readFileSync(out, 'utf8').trim()).toBe('Groups:');
-  } finally {
-    await own.close();
-  }
-});
+requires(...(asRoot ? [] : [subuidRange])).test(
+  'in a namespace of our own, the worker and an exec()ed command have no supplementary groups either',
+  async () => {
+    const own = await createNamespace(asRoot ? {} : { subids: 'require' });
+    try {
+      const session = await own.enter();
+      expect(groupsOf(session.workerPid)).toEqual([]);
+      await session.close();
+      const outDir = fs.mkdtempSync(path.join(dir, 'own-'));
+      const out = path.join(outDir, 'groups');
+      expect(await own.exec(['sh', '-c', 'grep "^Groups:" /proc/self/status > "$0"', out])).toEqual({ code: 0, signal: null });
+      expect(fs.readFileSync(out, 'utf8').trim()).toBe('Groups:');
+    } finally {
+      await own.close();
+    }
+  },
+);
 
 describe('a worker_thread that ends with everything open', () => {
   test.each(['session', 'exec'])('leaves no process, zombie or crash behind (%s)', async (kind) => {

@@ -54,23 +54,31 @@ const bytes = (maxLength: number): fc.Arbitrary<Buffer> =>
 
 const record: fc.Arbitrary<WalkRecord> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ tag: fc.constant('dir' as const), depth: fc.integer({ min: 0, max: 0xffff }), path: bytes(120) }) },
-  { weight: 6, arbitrary: fc.record({ tag: fc.constant('entry' as const), dtype: fc.integer({ min: 0, max: 255 }), name: bytes(60), stat }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({ tag: fc.constant('entry' as const), dtype: fc.integer({ min: 0, max: 255 }), name: bytes(60), stat }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
       tag: fc.constant('error' as const),
       errno: fc.oneof(fc.constantFrom(2, 13, 20, 40), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 })),
-      syscall: fc.oneof(fc.constantFrom('scandir', 'lstat', 'openat'), fc.string({ unit: 'binary', maxLength: 20 }).map((text) => Buffer.from(text).toString('latin1'))),
+      syscall: fc.oneof(
+        fc.constantFrom('scandir', 'lstat', 'openat'),
+        fc.string({ unit: 'binary', maxLength: 20 }).map((text) => Buffer.from(text).toString('latin1')),
+      ),
       path: bytes(80),
     }),
   },
 );
 
 /** A batch as the server makes it: a directory record first, then anything. */
-const records = fc.tuple(
-  fc.record({ tag: fc.constant('dir' as const), depth: fc.integer({ min: 0, max: 0xffff }), path: bytes(120) }),
-  fc.array(record, { maxLength: 25 }),
-).map(([first, rest]): WalkRecord[] => [first, ...rest]);
+const records = fc
+  .tuple(
+    fc.record({ tag: fc.constant('dir' as const), depth: fc.integer({ min: 0, max: 0xffff }), path: bytes(120) }),
+    fc.array(record, { maxLength: 25 }),
+  )
+  .map(([first, rest]): WalkRecord[] => [first, ...rest]);
 
 const statMask = fc.oneof(fc.constant(0), fc.constant(ALL_STAT), fc.integer({ min: 0, max: ALL_STAT }));
 
@@ -99,7 +107,14 @@ function decodeAll(decoder: BatchDecoder, batch: Buffer): Outcome {
     for (let calls = 0; calls <= batch.length / 4 + 2; calls++) {
       const entry = decoder.next();
       if (entry !== undefined) {
-        items.push({ parentPath: entry.parentPath, fullPath: entry.fullPath, name: entry.name, type: entry.type, depth: entry.depth, stats: entry.stats && { ...entry.stats } });
+        items.push({
+          parentPath: entry.parentPath,
+          fullPath: entry.fullPath,
+          name: entry.name,
+          type: entry.type,
+          depth: entry.depth,
+          stats: entry.stats && { ...entry.stats },
+        });
         continue;
       }
       const error = decoder.takeError();

@@ -73,7 +73,10 @@ test("Ctrl-C (SIGINT to the whole process group) still lets the demo clean up: t
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-demo-test-'));
   try {
     // detached: a process group of its own, as a terminal's foreground job is.
-    const child = spawn(process.execPath, [demo, '--no-podman'], { detached: true, env: { ...process.env, TMPDIR: tmp, UNSHARE_FS_DEMO_HOLD: '1' } });
+    const child = spawn(process.execPath, [demo, '--no-podman'], {
+      detached: true,
+      env: { ...process.env, TMPDIR: tmp, UNSHARE_FS_DEMO_HOLD: '1' },
+    });
     let stdout = '';
     let stderr = '';
     let sent = false;

@@ -54,12 +54,18 @@ function makeDataRoot(root: string) {
   const diffIds = [baseDiffId, topDiffId];
   const chain = [baseDiffId, chainOf(baseDiffId, topDiffId)] as const;
   const imageId = hex('9');
-  write(path.join(img, 'imagedb', 'content', 'sha256', imageId), JSON.stringify({ created: '2024-05-01T00:00:00Z', rootfs: { type: 'layers', diff_ids: diffIds } }));
+  write(
+    path.join(img, 'imagedb', 'content', 'sha256', imageId),
+    JSON.stringify({ created: '2024-05-01T00:00:00Z', rootfs: { type: 'layers', diff_ids: diffIds } }),
+  );
   write(path.join(img, 'layerdb', 'sha256', chain[0].slice(7), 'cache-id'), base);
   write(path.join(img, 'layerdb', 'sha256', chain[0].slice(7), 'size'), '100');
   write(path.join(img, 'layerdb', 'sha256', chain[1].slice(7), 'cache-id'), top);
   write(path.join(img, 'layerdb', 'sha256', chain[1].slice(7), 'size'), '23');
-  write(path.join(img, 'repositories.json'), JSON.stringify({ Repositories: { app: { 'app:1': `sha256:${imageId}`, 'app@sha256:abc': `sha256:${imageId}` } } }));
+  write(
+    path.join(img, 'repositories.json'),
+    JSON.stringify({ Repositories: { app: { 'app:1': `sha256:${imageId}`, 'app@sha256:abc': `sha256:${imageId}` } } }),
+  );
 
   const container = (id: string, name: string, running: boolean, pid: number): string => {
     const mount = `${id.slice(0, 8)}${hex('7').slice(8)}`;
@@ -70,7 +76,15 @@ function makeDataRoot(root: string) {
     write(path.join(img, 'layerdb', 'mounts', id, 'parent'), chain[1]);
     write(
       path.join(root, 'containers', id, 'config.v2.json'),
-      JSON.stringify({ ID: id, Name: `/${name}`, Image: `sha256:${imageId}`, Created: '2024-05-02T00:00:00Z', Driver: 'overlay2', Config: { Image: 'app:1' }, State: { Running: running, Pid: pid } }),
+      JSON.stringify({
+        ID: id,
+        Name: `/${name}`,
+        Image: `sha256:${imageId}`,
+        Created: '2024-05-02T00:00:00Z',
+        Driver: 'overlay2',
+        Config: { Image: 'app:1' },
+        State: { Running: running, Pid: pid },
+      }),
     );
     return mount;
   };
@@ -84,7 +98,18 @@ function makeDataRoot(root: string) {
   container(other, 'other', true, dead);
   // Being created: a directory with no record yet.
   fs.mkdirSync(path.join(root, 'containers', hex('6')), { recursive: true });
-  return { ov, base, top, imageId, chain, web, old, other, webMount, opts: { uid: UID, dataRoot: root, pidFile: path.join(root, 'docker.pid') } };
+  return {
+    ov,
+    base,
+    top,
+    imageId,
+    chain,
+    web,
+    old,
+    other,
+    webMount,
+    opts: { uid: UID, dataRoot: root, pidFile: path.join(root, 'docker.pid') },
+  };
 }
 
 describe('docker.storageConfig', () => {
@@ -105,7 +130,10 @@ describe('docker.storageConfig', () => {
       runtimeDir: '/run/user/4242',
       pidFile: '/run/user/4242/docker.pid',
     });
-    expect(docker.storageConfig({ uid: 4242, env: {}, home: '/home/x' })).toMatchObject({ dataRoot: '/home/x/.local/share/docker', runtimeDir: '/run/user/4242' });
+    expect(docker.storageConfig({ uid: 4242, env: {}, home: '/home/x' })).toMatchObject({
+      dataRoot: '/home/x/.local/share/docker',
+      runtimeDir: '/run/user/4242',
+    });
     expect(docker.storageConfig({ uid: 0, daemonConfig: path.join(dir, 'none.json') })).toMatchObject({
       rootless: false,
       dataRoot: '/var/lib/docker',
@@ -120,7 +148,9 @@ describe('docker.storageConfig', () => {
     const cfg = docker.storageConfig({ uid: 4242, env: { XDG_CONFIG_HOME: path.join(dir, 'cfg') }, home: '/home/x' });
     expect(cfg).toMatchObject({ dataRoot: '/srv/docker', driver: 'vfs', pidFile: '/srv/d.pid', configFile: file });
     // Only overlay2 layouts are understood.
-    expect(codeOf(() => docker.containers({ uid: 4242, env: { XDG_CONFIG_HOME: path.join(dir, 'cfg') }, home: '/home/x' }))).toBe('EDOCKERDRIVER');
+    expect(codeOf(() => docker.containers({ uid: 4242, env: { XDG_CONFIG_HOME: path.join(dir, 'cfg') }, home: '/home/x' }))).toBe(
+      'EDOCKERDRIVER',
+    );
   });
 
   it('is EDOCKERSTORAGE for a daemon.json that is not a JSON object, or has a key of the wrong type', () => {
@@ -212,7 +242,10 @@ describe('docker containers, images and chains on a made data root', () => {
   /** docker.containers(), with the records it left out. */
   const listing = (opts = s.opts): { names: string[]; errors: docker.DockerError[] } => {
     const errors: docker.DockerError[] = [];
-    const names = docker.containers({ ...opts, onError: (error) => errors.push(error) }).map((c) => c.names[0]!).sort();
+    const names = docker
+      .containers({ ...opts, onError: (error) => errors.push(error) })
+      .map((c) => c.names[0]!)
+      .sort();
     return { names, errors };
   };
 
@@ -232,7 +265,12 @@ describe('docker containers, images and chains on a made data root', () => {
       // Without onError, a process warning tells of it.
       const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
       try {
-        expect(docker.containers(s.opts).map((c) => c.names[0]).sort()).toEqual(['other', 'web']);
+        expect(
+          docker
+            .containers(s.opts)
+            .map((c) => c.names[0])
+            .sort(),
+        ).toEqual(['other', 'web']);
         expect(emitWarning.mock.calls).toEqual([[expect.stringContaining(file), { type: 'DockerWarning', code: 'EDOCKERSTORAGE' }]]);
       } finally {
         emitWarning.mockRestore();
@@ -300,7 +338,10 @@ describe('docker containers, images and chains on a made data root', () => {
     fs.mkdirSync(path.join(s.ov, rw, 'diff'), { recursive: true });
     write(path.join(s.ov, rw, 'lower'), 'l/EVIL:l/BASESHORT');
     const id = hex('d');
-    write(path.join(dir, 'containers', id, 'config.v2.json'), JSON.stringify({ ID: id, Name: '/evil', Image: `sha256:${s.imageId}`, State: {} }));
+    write(
+      path.join(dir, 'containers', id, 'config.v2.json'),
+      JSON.stringify({ ID: id, Name: '/evil', Image: `sha256:${s.imageId}`, State: {} }),
+    );
     write(path.join(dir, 'image', 'overlay2', 'layerdb', 'mounts', id, 'mount-id'), rw);
     try {
       const lowerFile = path.join(s.ov, rw, 'lower');
@@ -327,7 +368,11 @@ describe('docker containers, images and chains on a made data root', () => {
       fs.rmSync(path.join(s.ov, rw));
       fs.mkdirSync(path.join(s.ov, rw, 'diff'), { recursive: true });
       write(lowerFile, 'l/TOPSHORT:l/BASESHORT');
-      expect(docker.layerChain(rw, s.opts)).toEqual([path.join(s.ov, rw, 'diff'), path.join(s.ov, s.top, 'diff'), path.join(s.ov, s.base, 'diff')]);
+      expect(docker.layerChain(rw, s.opts)).toEqual([
+        path.join(s.ov, rw, 'diff'),
+        path.join(s.ov, s.top, 'diff'),
+        path.join(s.ov, s.base, 'diff'),
+      ]);
       expect(listing().names).toEqual(['evil', 'old', 'other', 'web']);
     } finally {
       fs.rmSync(path.join(dir, 'containers', id), { recursive: true, force: true });
@@ -344,7 +389,12 @@ describe('docker containers, images and chains on a made data root', () => {
     write(path.join(dir, 'containers', id, 'config.v2.json'), JSON.stringify({ ID: id, Name: '/evil', Image: 'sha256:x', State: {} }));
     write(path.join(dir, 'image', 'overlay2', 'layerdb', 'mounts', id, 'mount-id'), '../../../../etc');
     try {
-      expect(docker.containers(s.opts).map((c) => c.names[0]).sort()).toEqual(['old', 'other', 'web']);
+      expect(
+        docker
+          .containers(s.opts)
+          .map((c) => c.names[0])
+          .sort(),
+      ).toEqual(['old', 'other', 'web']);
       expect(codeOf(() => docker.container('evil', s.opts))).toBe('ENOCONTAINER');
     } finally {
       fs.rmSync(path.join(dir, 'containers', id), { recursive: true });
@@ -427,7 +477,12 @@ describe('containers() over every engine', () => {
 
   /** A user whose podman cannot be read (the vfs driver) and whose Docker data root holds web, old and other. */
   const user = () => {
-    const env = { STORAGE_DRIVER: 'vfs', XDG_DATA_HOME: path.join(dir, 'data'), XDG_CONFIG_HOME: path.join(dir, 'cfg'), XDG_RUNTIME_DIR: path.join(dir, 'run') };
+    const env = {
+      STORAGE_DRIVER: 'vfs',
+      XDG_DATA_HOME: path.join(dir, 'data'),
+      XDG_CONFIG_HOME: path.join(dir, 'cfg'),
+      XDG_RUNTIME_DIR: path.join(dir, 'run'),
+    };
     makeDataRoot(path.join(dir, 'data', 'docker'));
     return { uid: 4242, home: dir, env };
   };
@@ -446,7 +501,9 @@ describe('containers() over every engine', () => {
     const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     try {
       expect(containers(opts)).toHaveLength(3);
-      expect(emitWarning.mock.calls).toEqual([[expect.stringContaining("storage driver is 'vfs'"), { type: 'PodmanWarning', code: 'EPODMANDRIVER' }]]);
+      expect(emitWarning.mock.calls).toEqual([
+        [expect.stringContaining("storage driver is 'vfs'"), { type: 'PodmanWarning', code: 'EPODMANDRIVER' }],
+      ]);
     } finally {
       emitWarning.mockRestore();
     }
@@ -478,7 +535,11 @@ describe('docker.daemonPid', () => {
     child = undefined;
   });
   const pidFile = (): string => path.join(dir, 'docker.pid');
-  const opts = (): { uid: number; runtimeDir: string; daemonConfig: string } => ({ uid: UID, runtimeDir: dir, daemonConfig: path.join(dir, 'none.json') });
+  const opts = (): { uid: number; runtimeDir: string; daemonConfig: string } => ({
+    uid: UID,
+    runtimeDir: dir,
+    daemonConfig: path.join(dir, 'none.json'),
+  });
 
   it('is ENODOCKER without a pid file', () => {
     expect(docker.daemonPidFile({ uid: 4242, runtimeDir: dir, daemonConfig: path.join(dir, 'none.json') })).toBe(pidFile());
@@ -495,7 +556,9 @@ describe('docker.daemonPid', () => {
     expect(codeOf(() => docker.daemonPid(o))).toBe('EDOCKERSTALE');
     // What the file holds is never quoted: it may be a link to a secret.
     write(pidFile(), 'root:sekrit-hash:19000:0:99999:7:::\n');
-    expect(() => docker.daemonPid(o)).toThrow(expect.objectContaining({ code: 'EDOCKERSTALE', message: expect.not.stringContaining('sekrit') }));
+    expect(() => docker.daemonPid(o)).toThrow(
+      expect.objectContaining({ code: 'EDOCKERSTALE', message: expect.not.stringContaining('sekrit') }),
+    );
     fs.rmSync(pidFile());
     spawnSync('mkfifo', [pidFile()]);
     expect(codeOf(() => docker.daemonPid(o))).toBe('EDOCKERSTALE');
@@ -512,29 +575,33 @@ describe('docker.daemonPid', () => {
     return started;
   };
 
-  requires(userNamespaces).it("takes a live dockerd of the user; rootless, only one in a user namespace other than the host's", async () => {
-    // A copy of sleep named dockerd: in a user namespace of its own (as
-    // RootlessKit's), then in the host's.
-    const fake = path.join(dir, 'dockerd');
-    fs.copyFileSync(which('sleep') ?? '/bin/sleep', fake);
-    fs.chmodSync(fake, 0o755);
-    child = await spawnFake(['unshare', '--user', '--map-root-user', fake, '60']);
-    write(pidFile(), `${child.pid}\n`);
-    // unshare execs the fake: same pid, once it has.
-    for (let i = 0; i < 100 && fs.readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim() !== 'dockerd'; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(docker.daemonPid({ uid: UID, pidFile: pidFile() })).toBe(child.pid);
-    // Another user's is not this user's daemon.
-    // (Its settings named too: uid+1 may be a real user whose own are not ours to read.)
-    expect(codeOf(() => docker.daemonPid({ ...opts(), dataRoot: dir, uid: UID + 1, pidFile: pidFile() }))).toBe('EDOCKERSTALE');
-    child.kill('SIGKILL');
-    child = await spawnFake([fake, '60']);
-    write(pidFile(), `${child.pid}\n`);
-    if (UID === 0) {
-      // Rootful dockerd runs in the host's namespaces.
-      expect(docker.daemonPid({ uid: 0, pidFile: pidFile() })).toBe(child.pid);
-    } else {
-      // A rootless one there is not RootlessKit's.
-      expect(codeOf(() => docker.daemonPid({ uid: UID, pidFile: pidFile() }))).toBe('EDOCKERSTALE');
-    }
-  });
+  requires(userNamespaces).it(
+    "takes a live dockerd of the user; rootless, only one in a user namespace other than the host's",
+    async () => {
+      // A copy of sleep named dockerd: in a user namespace of its own (as
+      // RootlessKit's), then in the host's.
+      const fake = path.join(dir, 'dockerd');
+      fs.copyFileSync(which('sleep') ?? '/bin/sleep', fake);
+      fs.chmodSync(fake, 0o755);
+      child = await spawnFake(['unshare', '--user', '--map-root-user', fake, '60']);
+      write(pidFile(), `${child.pid}\n`);
+      // unshare execs the fake: same pid, once it has.
+      for (let i = 0; i < 100 && fs.readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim() !== 'dockerd'; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(docker.daemonPid({ uid: UID, pidFile: pidFile() })).toBe(child.pid);
+      // Another user's is not this user's daemon.
+      // (Its settings named too: uid+1 may be a real user whose own are not ours to read.)
+      expect(codeOf(() => docker.daemonPid({ ...opts(), dataRoot: dir, uid: UID + 1, pidFile: pidFile() }))).toBe('EDOCKERSTALE');
+      child.kill('SIGKILL');
+      child = await spawnFake([fake, '60']);
+      write(pidFile(), `${child.pid}\n`);
+      if (UID === 0) {
+        // Rootful dockerd runs in the host's namespaces.
+        expect(docker.daemonPid({ uid: 0, pidFile: pidFile() })).toBe(child.pid);
+      } else {
+        // A rootless one there is not RootlessKit's.
+        expect(codeOf(() => docker.daemonPid({ uid: UID, pidFile: pidFile() }))).toBe('EDOCKERSTALE');
+      }
+    },
+  );
 });

@@ -7,7 +7,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { containers as allContainers, docker, type BigIntStats, type Entry, type FileSystem, type Session } from '../lib';
-import { dk, dockerImage, ensureScenario, IMAGE, inspectContainer, inspectImage, ROOTFUL, RUNNING, RUNTIME_DIR, STOPPED, UID } from './helpers/docker';
+import {
+  dk,
+  dockerImage,
+  ensureScenario,
+  IMAGE,
+  inspectContainer,
+  inspectImage,
+  ROOTFUL,
+  RUNNING,
+  RUNTIME_DIR,
+  STOPPED,
+  UID,
+} from './helpers/docker';
 import { codeOf } from './helpers/podman';
 import { requirement, requires, testUser, testUserInfo } from './helpers/requirements';
 import { tarEntries } from './helpers/tar-list';
@@ -25,7 +37,15 @@ const STAT_TYPE: Record<string, string> = {
   'block special file': 'b',
 };
 const KIND: Record<string, string> = { A: 'added', C: 'changed', D: 'deleted' };
-const FIND_TYPE: Record<string, string> = { file: 'f', directory: 'd', symlink: 'l', fifo: 'p', socket: 's', 'char-device': 'c', 'block-device': 'b' };
+const FIND_TYPE: Record<string, string> = {
+  file: 'f',
+  directory: 'd',
+  symlink: 'l',
+  fifo: 'p',
+  socket: 's',
+  'char-device': 'c',
+  'block-device': 'b',
+};
 const ALL = [...RUNNING, STOPPED];
 
 async function rowsOf(fsApi: FileSystem, dir: string, options: { oneFileSystem?: boolean } = {}): Promise<Row[]> {
@@ -160,7 +180,8 @@ gate.describe(`docker end-to-end (${MODE}, uid ${UID})`, () => {
       try {
         const lines: string[] = [];
         for await (const e of session.walk('/', { stat: true, oneFileSystem: true, encoding: 'utf8' })) {
-          if (e.fullPath === '/proc' || e.fullPath === '/sys' || e.fullPath.startsWith('/proc/') || e.fullPath.startsWith('/sys/')) continue;
+          if (e.fullPath === '/proc' || e.fullPath === '/sys' || e.fullPath.startsWith('/proc/') || e.fullPath.startsWith('/sys/'))
+            continue;
           const type = FIND_TYPE[e.type] ?? '?';
           lines.push(`${e.fullPath} ${type} ${e.stats!.uid} ${e.stats!.gid} ${(Number(e.stats!.mode) & 0o7777).toString(8)}`);
         }
@@ -225,7 +246,10 @@ gate.describe(`docker end-to-end (${MODE}, uid ${UID})`, () => {
     const theirs = inspectImage(IMAGE);
     expect(`sha256:${img.id}`).toBe(theirs.Id);
     expect(img.names).toEqual(theirs.RepoTags);
-    expect(docker.layerChain(img.layer)).toEqual([theirs.GraphDriver.Data.UpperDir, ...(theirs.GraphDriver.Data.LowerDir ? theirs.GraphDriver.Data.LowerDir.split(':') : [])]);
+    expect(docker.layerChain(img.layer)).toEqual([
+      theirs.GraphDriver.Data.UpperDir,
+      ...(theirs.GraphDriver.Data.LowerDir ? theirs.GraphDriver.Data.LowerDir.split(':') : []),
+    ]);
     expect(img.size).toBe(theirs.Size);
     const c = docker.container(STOPPED);
     expect(c.image).toBe(img.id);
@@ -284,51 +308,60 @@ gate.describe(`docker end-to-end (${MODE}, uid ${UID})`, () => {
 });
 
 otherSide.describe(ROOTFUL ? "root reads the test user's rootless Docker" : "an ordinary user and rootful Docker's storage", () => {
-  test(ROOTFUL ? 'discovery, a session in its RootlessKit namespaces and a mount of its stopped container, with its id maps' : 'is refused with EDOCKERACCESS, naming the owner', async () => {
-    if (!ROOTFUL) {
-      if (fs.existsSync('/var/lib/docker')) {
-        let error: unknown;
-        try {
-          docker.containers({ uid: 0 });
-        } catch (e) {
-          error = e;
+  test(
+    ROOTFUL
+      ? 'discovery, a session in its RootlessKit namespaces and a mount of its stopped container, with its id maps'
+      : 'is refused with EDOCKERACCESS, naming the owner',
+    async () => {
+      if (!ROOTFUL) {
+        if (fs.existsSync('/var/lib/docker')) {
+          let error: unknown;
+          try {
+            docker.containers({ uid: 0 });
+          } catch (e) {
+            error = e;
+          }
+          expect(error).toBeInstanceOf(docker.DockerError);
+          expect(error).toMatchObject({ code: 'EDOCKERACCESS' });
+          expect((error as Error).message).toMatch(/belongs to uid 0/);
         }
-        expect(error).toBeInstanceOf(docker.DockerError);
-        expect(error).toMatchObject({ code: 'EDOCKERACCESS' });
-        expect((error as Error).message).toMatch(/belongs to uid 0/);
+        await expect(codeOf(docker.enterStorage({ uid: 0 }))).resolves.toBe('EDOCKERACCESS');
+        await expect(codeOf(docker.mountContainer(STOPPED, { dataRoot: '/var/lib/docker', uid: 0 }))).resolves.toBe('EDOCKERACCESS');
+        return;
       }
-      await expect(codeOf(docker.enterStorage({ uid: 0 }))).resolves.toBe('EDOCKERACCESS');
-      await expect(codeOf(docker.mountContainer(STOPPED, { dataRoot: '/var/lib/docker', uid: 0 }))).resolves.toBe('EDOCKERACCESS');
-      return;
-    }
-    const user = testUserInfo();
-    const as = { uid: user.uid };
-    const cfg = docker.storageConfig(as);
-    expect(cfg).toMatchObject({ rootless: true, dataRoot: path.join(user.home, '.local/share/docker'), pidFile: `/run/user/${user.uid}/docker.pid` });
-    const pid = docker.daemonPid(as);
-    expect(fs.readlinkSync(`/proc/${pid}/ns/user`)).not.toBe(fs.readlinkSync('/proc/self/ns/user'));
-    const running = docker.container('dcontenedor1', as);
-    const session = await docker.enterMerged('dcontenedor1', as);
-    try {
-      expect(await session.readFile('/home/user/private/secret.txt', 'utf8')).toBe('user secret of dcontenedor1\n');
-      expect((await session.lstat('/home/user/private')).uid).toBe(1000);
-      // The container's 1000 is the user's subordinate id on the host.
-      expect(fs.statSync(path.join(running.upperDir, 'home/user/private')).uid).toBe(session.toHostUid(1000));
-    } finally {
-      await session.close();
-    }
-    const mounted = await docker.mountContainer(STOPPED, as);
-    try {
-      const st = await mounted.session.lstat('/home/user/private/secret.txt');
-      expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([1000, 1000, 0o600]);
-      expect(await mounted.session.readFile('/home/user/private/secret.txt', 'utf8')).toBe(`user secret of ${STOPPED}\n`);
-      // The daemon's own id maps (RootlessKit's), read while it runs.
-      const daemonSide = await docker.enterStorage(as);
-      expect(mounted.namespace.uidMap).toEqual(daemonSide.uidMap);
-      expect(mounted.namespace.uidMap.length).toBe(2);
-      await daemonSide.close();
-    } finally {
-      await mounted.close();
-    }
-  });
+      const user = testUserInfo();
+      const as = { uid: user.uid };
+      const cfg = docker.storageConfig(as);
+      expect(cfg).toMatchObject({
+        rootless: true,
+        dataRoot: path.join(user.home, '.local/share/docker'),
+        pidFile: `/run/user/${user.uid}/docker.pid`,
+      });
+      const pid = docker.daemonPid(as);
+      expect(fs.readlinkSync(`/proc/${pid}/ns/user`)).not.toBe(fs.readlinkSync('/proc/self/ns/user'));
+      const running = docker.container('dcontenedor1', as);
+      const session = await docker.enterMerged('dcontenedor1', as);
+      try {
+        expect(await session.readFile('/home/user/private/secret.txt', 'utf8')).toBe('user secret of dcontenedor1\n');
+        expect((await session.lstat('/home/user/private')).uid).toBe(1000);
+        // The container's 1000 is the user's subordinate id on the host.
+        expect(fs.statSync(path.join(running.upperDir, 'home/user/private')).uid).toBe(session.toHostUid(1000));
+      } finally {
+        await session.close();
+      }
+      const mounted = await docker.mountContainer(STOPPED, as);
+      try {
+        const st = await mounted.session.lstat('/home/user/private/secret.txt');
+        expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([1000, 1000, 0o600]);
+        expect(await mounted.session.readFile('/home/user/private/secret.txt', 'utf8')).toBe(`user secret of ${STOPPED}\n`);
+        // The daemon's own id maps (RootlessKit's), read while it runs.
+        const daemonSide = await docker.enterStorage(as);
+        expect(mounted.namespace.uidMap).toEqual(daemonSide.uidMap);
+        expect(mounted.namespace.uidMap.length).toBe(2);
+        await daemonSide.close();
+      } finally {
+        await mounted.close();
+      }
+    },
+  );
 });

@@ -5,7 +5,19 @@ import * as path from 'node:path';
 
 const REPO = path.join(__dirname, '..');
 /** What is built, installed or generated, not written. */
-const SKIP = new Set(['.git', 'node_modules', 'dist', 'build', 'build-asan', 'build-fuzz', 'prebuilds', 'fixtures', 'out', 'corpus', 'api']);
+const SKIP = new Set([
+  '.git',
+  'node_modules',
+  'dist',
+  'build',
+  'build-asan',
+  'build-fuzz',
+  'prebuilds',
+  'fixtures',
+  'out',
+  'corpus',
+  'api',
+]);
 
 function sources(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => {

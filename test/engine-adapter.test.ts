@@ -58,7 +58,15 @@ beforeAll(() => {
 });
 afterAll(() => removeTree(base));
 
-const stopped: AdapterContainer = { id: 'c'.repeat(64), names: ['fake1'], layer: 'upper', mergedDir: '/nonexistent/merged', mounted: false, mountPoint: null, pid: null };
+const stopped: AdapterContainer = {
+  id: 'c'.repeat(64),
+  names: ['fake1'],
+  layer: 'upper',
+  mergedDir: '/nonexistent/merged',
+  mounted: false,
+  mountPoint: null,
+  pid: null,
+};
 const images: AdapterImage[] = [
   { id: 'a'.repeat(64), names: ['fake-image'], layer: 'image' },
   { id: 'b'.repeat(64), names: ['empty-image'], layer: '' },
@@ -151,12 +159,15 @@ describe("the adapter's errors and messages", () => {
     expect(error.code).toBe('ENOCONTAINER');
   });
 
-  requires(nonRoot).test("rootful storage (no process holds it) as an ordinary user: the adapter's access error, naming its storage", async () => {
-    const error = await failureOf(() => enterStorage(fake(), {}));
-    expect(error).toBeInstanceOf(FakeError);
-    expect(error.code).toBe('EFAKEACCESS');
-    expect(error.message).toBe(`EFAKEACCESS: rootful fake engine's storage (${base}) belongs to root: run as root`);
-  });
+  requires(nonRoot).test(
+    "rootful storage (no process holds it) as an ordinary user: the adapter's access error, naming its storage",
+    async () => {
+      const error = await failureOf(() => enterStorage(fake(), {}));
+      expect(error).toBeInstanceOf(FakeError);
+      expect(error.code).toBe('EFAKEACCESS');
+      expect(error.message).toBe(`EFAKEACCESS: rootful fake engine's storage (${base}) belongs to root: run as root`);
+    },
+  );
 
   test("a process that holds the storage but is gone: enter's own error, the adapter's pid asked for", async () => {
     const gone = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
@@ -178,7 +189,7 @@ describe("the adapter's errors and messages", () => {
   });
 });
 
-requires(userNamespaces).describe("diff in the namespaces of the process the adapter names", () => {
+requires(userNamespaces).describe('diff in the namespaces of the process the adapter names', () => {
   let holder: Namespace;
   beforeAll(async () => {
     holder = await createNamespace();
@@ -189,7 +200,11 @@ requires(userNamespaces).describe("diff in the namespaces of the process the ada
 
   test("a container's rw layer against its lower: what node:fs wrote in it, less the adapter's skips", async () => {
     const all = await diff(held(), 'fake1', {});
-    expect(all.filter((c) => c.kind === 'added').map((c) => c.path)).toEqual(Object.keys(LAYERS.upper!).map((f) => `/${f}`).sort());
+    expect(all.filter((c) => c.kind === 'added').map((c) => c.path)).toEqual(
+      Object.keys(LAYERS.upper!)
+        .map((f) => `/${f}`)
+        .sort(),
+    );
     const skipped = await diff(held({ diffSkips: new Set(['/skipped.txt']) }), 'fake1', {});
     expect(skipped).toEqual(all.filter((c) => c.path !== '/skipped.txt'));
   });

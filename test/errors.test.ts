@@ -43,7 +43,7 @@ describe('errnoError is the error node:fs gives', () => {
   });
 });
 
-test('a protocol error is EPROTO and a cut-short one ECLOSED, both the library\'s own', () => {
+test("a protocol error is EPROTO and a cut-short one ECLOSED, both the library's own", () => {
   const protocol = protocolError('a frame of 3 bytes from the server');
   expect(protocol).toBeInstanceOf(UnshareFsError);
   expect(protocol).toMatchObject({ code: 'EPROTO', message: 'unshare-fs: a frame of 3 bytes from the server' });

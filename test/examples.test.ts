@@ -15,7 +15,10 @@ import { requires, userNamespaces } from './helpers/requirements';
 
 const REPO = path.join(__dirname, '..');
 const README = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
-const EXAMPLES = fs.readdirSync(path.join(REPO, 'examples')).filter((f) => f.endsWith('.js')).sort();
+const EXAMPLES = fs
+  .readdirSync(path.join(REPO, 'examples'))
+  .filter((f) => f.endsWith('.js'))
+  .sort();
 
 function run(example: string, args: string[] = [], cwd = os.tmpdir()): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [path.join(REPO, 'examples', example), ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
@@ -38,7 +41,12 @@ describe('README examples', () => {
   requires(userNamespaces).test('namespace.js: two layers stacked in a namespace of our own, walked', () => {
     const r = run('namespace.js');
     expectRan(r);
-    expect(r.stdout.split('\n').filter((l) => l !== '').sort()).toEqual(['directory 0 app', 'directory 0 etc', 'file 0 main.js', 'file 0 os-release']);
+    expect(
+      r.stdout
+        .split('\n')
+        .filter((l) => l !== '')
+        .sort(),
+    ).toEqual(['directory 0 app', 'directory 0 etc', 'file 0 main.js', 'file 0 os-release']);
   });
 
   test('walk.js: excluded subtrees are never opened, the filter keeps files', () => {
@@ -54,7 +62,12 @@ describe('README examples', () => {
       fs.chmodSync(path.join(dir, 'node_modules', 'shut'), 0);
       const r = run('walk.js', [dir]);
       expectRan(r);
-      expect(r.stdout.split('\n').filter((l) => l !== '').sort()).toEqual(['2 files, 6 bytes', ...['src/a.js', 'src/build/kept.js'].map((f) => path.join(dir, f))].sort());
+      expect(
+        r.stdout
+          .split('\n')
+          .filter((l) => l !== '')
+          .sort(),
+      ).toEqual(['2 files, 6 bytes', ...['src/a.js', 'src/build/kept.js'].map((f) => path.join(dir, f))].sort());
     } finally {
       fs.chmodSync(path.join(dir, 'node_modules', 'shut'), 0o755);
       fs.rmSync(dir, { recursive: true, force: true });
@@ -101,7 +114,18 @@ describe('README examples', () => {
         fs.writeFileSync(path.join(shared, 'f'), 'x');
         fs.writeFileSync(path.join(site, 'index.html'), '<h1>hi</h1>\n');
         // The container fills the volume as its uid 1000: subordinate ids on the host, rootless.
-        pod(['run', '--rm', '--network', 'none', '-v', `${volume}:/data`, IMAGE, 'sh', '-c', 'mkdir -m 700 /data/private && echo s > /data/private/s && chown -R 1000:1000 /data/private']);
+        pod([
+          'run',
+          '--rm',
+          '--network',
+          'none',
+          '-v',
+          `${volume}:/data`,
+          IMAGE,
+          'sh',
+          '-c',
+          'mkdir -m 700 /data/private && echo s > /data/private/s && chown -R 1000:1000 /data/private',
+        ]);
         if (!ROOTFUL) expect(() => fs.rmSync(volume, { recursive: true })).toThrow(expect.objectContaining({ code: 'EACCES' }));
         const r = run('cleanup.js', [volume, shared, site]);
         expectRan(r);
@@ -114,7 +138,11 @@ describe('README examples', () => {
       } finally {
         pod(['exec', 'contenedor1', 'rm', '-rf', '/tmp/site', '/home/user/.config']);
         // `shared` now belongs to the container's 1000: removed where that id is mapped.
-        pod(ROOTFUL ? ['run', '--rm', '--network', 'none', '-v', `${dir}:/d`, IMAGE, 'rm', '-rf', '/d/shared'] : ['unshare', 'rm', '-rf', path.join(dir, 'shared')]);
+        pod(
+          ROOTFUL
+            ? ['run', '--rm', '--network', 'none', '-v', `${dir}:/d`, IMAGE, 'rm', '-rf', '/d/shared']
+            : ['unshare', 'rm', '-rf', path.join(dir, 'shared')],
+        );
         fs.rmSync(dir, { recursive: true, force: true });
       }
     });
@@ -139,7 +167,10 @@ describe('README examples', () => {
       expectRan(byDefault);
       expect(byDefault.stdout).toMatch(/^the image's \/: uid 0 in the namespace, \d+ on the host$/m);
       const missing = run('layers.js', ['contenedor1', IMAGE, '/no/such/path']);
-      expect({ status: missing.status, stderr: missing.stderr }).toEqual({ status: 1, stderr: expect.stringMatching(/^ENOENT: .*no\/such\/path/) });
+      expect({ status: missing.status, stderr: missing.stderr }).toEqual({
+        status: 1,
+        stderr: expect.stringMatching(/^ENOENT: .*no\/such\/path/),
+      });
       expect(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('layers-'))).toEqual(before);
       expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toMatch(/\/layers-/);
     });
@@ -162,9 +193,20 @@ describe('README examples', () => {
     expect(r.stdout).toContain('user secret of dcontenedor1\n');
     expect(r.stdout).toContain('added /home/user/private/secret.txt\n');
     // The stopped container's /, from its mounted layers, as docker export has it.
-    const exported = spawnSync('sh', ['-c', `"$0" export "$1" | tar -t`, DOCKER, STOPPED], { encoding: 'utf8', env: dockerEnv(), maxBuffer: 1 << 28 });
+    const exported = spawnSync('sh', ['-c', `"$0" export "$1" | tar -t`, DOCKER, STOPPED], {
+      encoding: 'utf8',
+      env: dockerEnv(),
+      maxBuffer: 1 << 28,
+    });
     expect(exported.status).toBe(0);
-    const top = [...new Set(exported.stdout.split('\n').filter((l) => l !== '').map((l) => l.replace(/^\.?\//, '').split('/')[0]!))].filter((n) => n !== '');
+    const top = [
+      ...new Set(
+        exported.stdout
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => l.replace(/^\.?\//, '').split('/')[0]!),
+      ),
+    ].filter((n) => n !== '');
     expect(r.stdout.trimEnd().split('\n').pop()!.split(' ').sort()).toEqual(top.sort());
     // Other arguments: another container, another directory walked and read.
     expectRan(other);

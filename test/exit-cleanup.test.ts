@@ -25,7 +25,10 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(layers, { recursive: true, force: true }));
 
 /** Runs a child that mounts the layers, prints the target, then does `then`; resolves with its target and how it ended. */
-function child(then: string, signal?: NodeJS.Signals): Promise<{ target: string; code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
+function child(
+  then: string,
+  signal?: NodeJS.Signals,
+): Promise<{ target: string; code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
   const script = `
     const { mountLayers } = require(${JSON.stringify(MOUNT)});
     const { podmanErrors } = require(${JSON.stringify(ERRORS)});

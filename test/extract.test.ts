@@ -34,7 +34,11 @@ const tar = (...entries: Buffer[]): Readable => Readable.from([Buffer.concat([..
 
 /** Every path under `dir`, sorted. */
 function listing(dir: string): string[] {
-  return execFileSync('find', [dir, '-mindepth', '1', '-printf', '%P %y\n'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).sort();
+  return execFileSync('find', [dir, '-mindepth', '1', '-printf', '%P %y\n'], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .sort();
 }
 
 describe('extractTar of hostile archives', () => {
@@ -59,7 +63,9 @@ describe('extractTar of hostile archives', () => {
   };
 
   test('../ in a name: ETARPATH, nothing written outside', async () => {
-    await expect(host.extractTar(tar(entry('ok', {}, Buffer.from('1')), entry('../outside/secret', {}, Buffer.from('pwned'))), dest)).rejects.toMatchObject({
+    await expect(
+      host.extractTar(tar(entry('ok', {}, Buffer.from('1')), entry('../outside/secret', {}, Buffer.from('pwned'))), dest),
+    ).rejects.toMatchObject({
       code: 'ETARPATH',
       message: expect.stringContaining('../outside/secret'),
     });
@@ -75,7 +81,12 @@ describe('extractTar of hostile archives', () => {
   });
 
   test('a symlink to outside, then a file through it: ETARPATH; the symlink alone is made last and left as a link', async () => {
-    await expect(host.extractTar(tar(entry('a', { type: 'symlink', linkName: Buffer.from(outside) }), entry('a/secret', {}, Buffer.from('pwned'))), dest)).rejects.toMatchObject({
+    await expect(
+      host.extractTar(
+        tar(entry('a', { type: 'symlink', linkName: Buffer.from(outside) }), entry('a/secret', {}, Buffer.from('pwned'))),
+        dest,
+      ),
+    ).rejects.toMatchObject({
       code: 'ETARPATH',
     });
     outsideUntouched();
@@ -95,13 +106,23 @@ describe('extractTar of hostile archives', () => {
   });
 
   test('hard links: to outside is ETARPATH, to a symlink of the archive too; inside, a link', async () => {
-    await expect(host.extractTar(tar(entry('h', { type: 'link', linkName: Buffer.from('../outside/secret') })), dest)).rejects.toMatchObject({ code: 'ETARPATH' });
     await expect(
-      host.extractTar(tar(entry('s', { type: 'symlink', linkName: Buffer.from(path.join(outside, 'secret')) }), entry('h', { type: 'link', linkName: Buffer.from('s') })), dest),
+      host.extractTar(tar(entry('h', { type: 'link', linkName: Buffer.from('../outside/secret') })), dest),
+    ).rejects.toMatchObject({ code: 'ETARPATH' });
+    await expect(
+      host.extractTar(
+        tar(
+          entry('s', { type: 'symlink', linkName: Buffer.from(path.join(outside, 'secret')) }),
+          entry('h', { type: 'link', linkName: Buffer.from('s') }),
+        ),
+        dest,
+      ),
     ).rejects.toMatchObject({ code: 'ETARPATH' });
     // Through a symlink already in the destination: refused, not linked out.
     fs.symlinkSync(outside, path.join(dest, 'planted'));
-    await expect(host.extractTar(tar(entry('h2', { type: 'link', linkName: Buffer.from('planted/secret') })), dest)).rejects.toMatchObject({ code: 'ETARPATH' });
+    await expect(host.extractTar(tar(entry('h2', { type: 'link', linkName: Buffer.from('planted/secret') })), dest)).rejects.toMatchObject({
+      code: 'ETARPATH',
+    });
     expect(fs.existsSync(path.join(dest, 'h2'))).toBe(false);
     outsideUntouched();
     await host.extractTar(tar(entry('f', {}, Buffer.from('x')), entry('g', { type: 'link', linkName: Buffer.from('f') })), dest);
@@ -139,14 +160,26 @@ describe('extractTar of hostile archives', () => {
 
   test('a negative uid or size in a pax header is ETARFORMAT, nothing made for the entry', async () => {
     const pax = (key: string, value: string): Buffer => extendedHeader('x', paxRecord(key, Buffer.from(value)));
-    await expect(host.extractTar(tar(pax('uid', '-5'), entry('u', {}, Buffer.from('x'))), dest)).rejects.toMatchObject({ code: 'ETARFORMAT' });
-    await expect(host.extractTar(tar(pax('size', '-1'), entry('s', {}, Buffer.from('x'))), dest)).rejects.toMatchObject({ code: 'ETARFORMAT' });
+    await expect(host.extractTar(tar(pax('uid', '-5'), entry('u', {}, Buffer.from('x'))), dest)).rejects.toMatchObject({
+      code: 'ETARFORMAT',
+    });
+    await expect(host.extractTar(tar(pax('size', '-1'), entry('s', {}, Buffer.from('x'))), dest)).rejects.toMatchObject({
+      code: 'ETARFORMAT',
+    });
     expect(listing(dest)).toEqual([]);
   });
 
   test('a directory replaced by a file: a later entry under its old name is ETARPATH, not written', async () => {
     await expect(
-      host.extractTar(tar(entry('a', { type: 'directory', mode: 0o755 }), entry('a/x', {}, Buffer.from('x')), entry('a', {}, Buffer.from('file')), entry('a/y', {}, Buffer.from('y'))), dest),
+      host.extractTar(
+        tar(
+          entry('a', { type: 'directory', mode: 0o755 }),
+          entry('a/x', {}, Buffer.from('x')),
+          entry('a', {}, Buffer.from('file')),
+          entry('a/y', {}, Buffer.from('y')),
+        ),
+        dest,
+      ),
     ).rejects.toMatchObject({ code: 'ETARPATH', message: expect.stringContaining("under 'a', which is not a directory") });
     expect(fs.readFileSync(path.join(dest, 'a'), 'utf8')).toBe('file');
     outsideUntouched();
@@ -207,7 +240,18 @@ fullRange.describe('extractTar in a namespace of our own', () => {
         const out: string[] = [];
         for await (const e of session.walk(dir, { stat: true })) {
           const s = e.stats!;
-          out.push([e.fullPath.slice(dir.length), e.type, s.uid, s.gid, (s.mode & 0o7777).toString(8), s.size, s.rdev, Math.floor(s.mtimeMs / 1000)].join(' '));
+          out.push(
+            [
+              e.fullPath.slice(dir.length),
+              e.type,
+              s.uid,
+              s.gid,
+              (s.mode & 0o7777).toString(8),
+              s.size,
+              s.rdev,
+              Math.floor(s.mtimeMs / 1000),
+            ].join(' '),
+          );
         }
         return out.sort();
       };

@@ -68,7 +68,12 @@ describe.each(targets)('$name', (target) => {
     // The name that is not UTF-8 decodes lossily in both; compare the rest exactly.
     expect(ours.length).toBe(theirs.length);
     expect(ours.filter((r) => !r.path.includes('\ufffd'))).toEqual(theirs.filter((r) => !r.path.includes('\ufffd')));
-    expect(ours.map((r) => r.type).sort().join('')).toContain('p');
+    expect(
+      ours
+        .map((r) => r.type)
+        .sort()
+        .join(''),
+    ).toContain('p');
     expect(ours.some((r) => r.type === 's')).toBe(true);
   });
 
@@ -239,13 +244,13 @@ describe.each(targets)('$name', (target) => {
 
   test('many requests in flight at once', async () => {
     const api = target.fs();
-    const paths = fs.readdirSync(root).filter((n) => !n.startsWith('bad-')).map((n) => path.join(root, n));
+    const paths = fs
+      .readdirSync(root)
+      .filter((n) => !n.startsWith('bad-'))
+      .map((n) => path.join(root, n));
     const [first] = paths;
     if (first === undefined) throw new Error(`no files in ${root}`);
-    const results = await Promise.all([
-      ...paths.map((p) => api.lstat(p)),
-      ...Array.from({ length: 20 }, () => api.readdir(root)),
-    ]);
+    const results = await Promise.all([...paths.map((p) => api.lstat(p)), ...Array.from({ length: 20 }, () => api.readdir(root))]);
     expect(results).toHaveLength(paths.length + 20);
     expect((results[0] as { mode: number }).mode).toBe(fs.lstatSync(first).mode);
   });

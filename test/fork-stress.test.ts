@@ -105,7 +105,9 @@ describe('session starts while other threads allocate', () => {
       (_, slot) => new Worker(ALLOCATOR, { eval: true, workerData: { shared, slot, stop: ALLOCATING_THREADS } }),
     );
     const threadErrors: unknown[] = [];
-    const threadsDone = threads.map((t) => new Promise<void>((resolve) => t.once('error', (e) => threadErrors.push(e)).once('exit', () => resolve())));
+    const threadsDone = threads.map(
+      (t) => new Promise<void>((resolve) => t.once('error', (e) => threadErrors.push(e)).once('exit', () => resolve())),
+    );
 
     // libuv's pool and the host server's threads allocate too, until the end.
     let stopping = false;
@@ -159,16 +161,19 @@ describe('session starts while other threads allocate', () => {
           const walked = [];
           for await (const entry of session.walk(root)) walked.push(entry.fullPath);
           walked.sort();
-          if (JSON.stringify(walked) !== JSON.stringify(names)) failures.push(`session ${i}: walk gave ${walked.length} entries, node:fs ${names.length}`);
+          if (JSON.stringify(walked) !== JSON.stringify(names))
+            failures.push(`session ${i}: walk gave ${walked.length} entries, node:fs ${names.length}`);
           const file = files[i % files.length]!;
           const text = await session.readFile(file, 'utf8');
-          if (text !== contents.get(file)) failures.push(`session ${i}: ${file} read ${text.length} chars, node:fs ${contents.get(file)!.length}`);
+          if (text !== contents.get(file))
+            failures.push(`session ${i}: ${file} read ${text.length} chars, node:fs ${contents.get(file)!.length}`);
         } catch (error) {
           failures.push(`session ${i}: ${String(error)}`);
         } finally {
           await session.close();
           exits.set(session.workerPid, session.exit);
-          if (!isGone(session.workerPid) || childPids().includes(session.workerPid)) failures.push(`session ${i}: worker ${session.workerPid} not reaped`);
+          if (!isGone(session.workerPid) || childPids().includes(session.workerPid))
+            failures.push(`session ${i}: worker ${session.workerPid} not reaped`);
         }
       }
     };

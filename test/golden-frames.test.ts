@@ -141,16 +141,26 @@ add('Counters', encodeCounters(), {});
 const mount = { flags: U64_MAX, source: Buffer.alloc(0), target: LONG_PATH, fstype: Buffer.from('overlay'), data: Buffer.alloc(0) };
 add('Mount', encodeMount(mount), mount);
 const overlayData = Buffer.from(`lowerdir=${'/l'.repeat(1000)},upperdir=/u,workdir=/w,userxattr`);
-add('Mount', encodeMount({ flags: 1n, source: Buffer.from('tmpfs'), target: BYTES_PATH, fstype: Buffer.from('tmpfs'), data: overlayData }), {
-  flags: 1n,
-  source: Buffer.from('tmpfs'),
-  target: BYTES_PATH,
-  fstype: Buffer.from('tmpfs'),
-  data: overlayData,
-});
+add(
+  'Mount',
+  encodeMount({ flags: 1n, source: Buffer.from('tmpfs'), target: BYTES_PATH, fstype: Buffer.from('tmpfs'), data: overlayData }),
+  {
+    flags: 1n,
+    source: Buffer.from('tmpfs'),
+    target: BYTES_PATH,
+    fstype: Buffer.from('tmpfs'),
+    data: overlayData,
+  },
+);
 add('Unmount', encodeUnmount(U32_MAX, LONG_PATH), { flags: U32_MAX, target: LONG_PATH });
 
-add('Mkdir', encodeMkdir({ mode: 0o7777, flags: 1, uid: U32_MAX, gid: U32_MAX }, LONG_PATH), { mode: 0o7777, flags: 1, uid: U32_MAX, gid: U32_MAX, path: LONG_PATH });
+add('Mkdir', encodeMkdir({ mode: 0o7777, flags: 1, uid: U32_MAX, gid: U32_MAX }, LONG_PATH), {
+  mode: 0o7777,
+  flags: 1,
+  uid: U32_MAX,
+  gid: U32_MAX,
+  path: LONG_PATH,
+});
 add('Mkdir', encodeMkdir({ mode: 0, flags: 0, uid: 0, gid: 0 }, BYTES_PATH), { mode: 0, flags: 0, uid: 0, gid: 0, path: BYTES_PATH });
 
 add('Rename', encodeRename(LONG_PATH, BYTES_PATH), { from: LONG_PATH, to: BYTES_PATH });
@@ -160,20 +170,29 @@ add('Symlink', encodeSymlink(Buffer.alloc(0), LONG_PATH), { target: Buffer.alloc
 add('Symlink', encodeSymlink(Buffer.from([0xff, 0x2e, 0x2e]), BYTES_PATH), { target: Buffer.from([0xff, 0x2e, 0x2e]), path: BYTES_PATH });
 
 add('Chmod', encodeChmod(0o7777, LONG_PATH), { mode: 0o7777, path: LONG_PATH });
-add('Chown', encodeChown({ uid: U32_MAX, gid: U32_MAX - 1, flags: 1 }, BYTES_PATH), { uid: U32_MAX, gid: U32_MAX - 1, flags: 1, path: BYTES_PATH });
+add('Chown', encodeChown({ uid: U32_MAX, gid: U32_MAX - 1, flags: 1 }, BYTES_PATH), {
+  uid: U32_MAX,
+  gid: U32_MAX - 1,
+  flags: 1,
+  path: BYTES_PATH,
+});
 add(
   'Utimes',
   encodeUtimes({ atimeSeconds: I64_MIN, atimeNanoseconds: 999_999_999, mtimeSeconds: I64_MAX, mtimeNanoseconds: 0, flags: 1 }, LONG_PATH),
   { atime_sec: I64_MIN, atime_nsec: 999_999_999, mtime_sec: I64_MAX, mtime_nsec: 0, flags: 1, path: LONG_PATH },
 );
-add('Utimes', encodeUtimes({ atimeSeconds: -1n, atimeNanoseconds: 1, mtimeSeconds: 0n, mtimeNanoseconds: 999_999_999, flags: 0 }, BYTES_PATH), {
-  atime_sec: -1n,
-  atime_nsec: 1,
-  mtime_sec: 0n,
-  mtime_nsec: 999_999_999,
-  flags: 0,
-  path: BYTES_PATH,
-});
+add(
+  'Utimes',
+  encodeUtimes({ atimeSeconds: -1n, atimeNanoseconds: 1, mtimeSeconds: 0n, mtimeNanoseconds: 999_999_999, flags: 0 }, BYTES_PATH),
+  {
+    atime_sec: -1n,
+    atime_nsec: 1,
+    mtime_sec: 0n,
+    mtime_nsec: 999_999_999,
+    flags: 0,
+    path: BYTES_PATH,
+  },
+);
 add('Truncate', encodeTruncate(I64_MAX, LONG_PATH), { length: I64_MAX, path: LONG_PATH });
 add('Truncate', encodeTruncate(0n, BYTES_PATH), { length: 0n, path: BYTES_PATH });
 
@@ -192,7 +211,12 @@ add('WriteData', encodeWriteData(new Uint8Array([0, 1, 2, 0])), { data: Buffer.f
 add('WriteEnd', encodeWriteEnd(), {});
 
 add('Remove', encodeRemove(1 | 2 | 4 | 8 | 16, LONG_PATH), { flags: 1 | 2 | 4 | 8 | 16, uid: U32_MAX, gid: U32_MAX, path: LONG_PATH });
-add('ChownTree', encodeChownTree({ flags: 1, uid: U32_MAX - 1, gid: 0 }, BYTES_PATH), { flags: 1, uid: U32_MAX - 1, gid: 0, path: BYTES_PATH });
+add('ChownTree', encodeChownTree({ flags: 1, uid: U32_MAX - 1, gid: 0 }, BYTES_PATH), {
+  flags: 1,
+  uid: U32_MAX - 1,
+  gid: 0,
+  path: BYTES_PATH,
+});
 
 add('Mknod', encodeMknod({ mode: 0o060000 | 0o7777, rdev: U64_MAX, uid: U32_MAX, gid: U32_MAX }, LONG_PATH), {
   mode: 0o060000 | 0o7777,
@@ -201,10 +225,20 @@ add('Mknod', encodeMknod({ mode: 0o060000 | 0o7777, rdev: U64_MAX, uid: U32_MAX,
   gid: U32_MAX,
   path: LONG_PATH,
 });
-add('Mknod', encodeMknod({ mode: 0o010000, rdev: 0n, uid: 0, gid: 0 }, BYTES_PATH), { mode: 0o010000, rdev: 0n, uid: 0, gid: 0, path: BYTES_PATH });
+add('Mknod', encodeMknod({ mode: 0o010000, rdev: 0n, uid: 0, gid: 0 }, BYTES_PATH), {
+  mode: 0o010000,
+  rdev: 0n,
+  uid: 0,
+  gid: 0,
+  path: BYTES_PATH,
+});
 
 // An empty value is an attribute set to nothing; values are bytes.
-add('SetXattr', encodeSetXattr(Buffer.from('user.x'), Buffer.alloc(0), LONG_PATH), { name: Buffer.from('user.x'), value: Buffer.alloc(0), path: LONG_PATH });
+add('SetXattr', encodeSetXattr(Buffer.from('user.x'), Buffer.alloc(0), LONG_PATH), {
+  name: Buffer.from('user.x'),
+  value: Buffer.alloc(0),
+  path: LONG_PATH,
+});
 const binaryValue = Buffer.from([0, 0xff, 0, 0x80]);
 add('SetXattr', encodeSetXattr(Buffer.from('trusted.overlay.opaque'), binaryValue, BYTES_PATH), {
   name: Buffer.from('trusted.overlay.opaque'),
@@ -212,7 +246,12 @@ add('SetXattr', encodeSetXattr(Buffer.from('trusted.overlay.opaque'), binaryValu
   path: BYTES_PATH,
 });
 
-add('Tar', encodeTar({ flags: 1 | 2 | 4, window: 64, chunkBytes: 1 << 20 }, LONG_PATH), { flags: 1 | 2 | 4, window: 64, chunk_bytes: 1 << 20, path: LONG_PATH });
+add('Tar', encodeTar({ flags: 1 | 2 | 4, window: 64, chunkBytes: 1 << 20 }, LONG_PATH), {
+  flags: 1 | 2 | 4,
+  window: 64,
+  chunk_bytes: 1 << 20,
+  path: LONG_PATH,
+});
 add('Tar', encodeTar({ flags: 0, window: 1, chunkBytes: 4096 }, BYTES_PATH), { flags: 0, window: 1, chunk_bytes: 4096, path: BYTES_PATH });
 
 // The most lower dirs overlay stacks, and none.
@@ -222,7 +261,7 @@ add('Diff', encodeDiff(1, [], BYTES_PATH), { window: 1, lowers: [], path: BYTES_
 
 const gate = requires(parser);
 
-gate.describe('each encoder\'s frame parses back, in the server, to the fields sent', () => {
+gate.describe("each encoder's frame parses back, in the server, to the fields sent", () => {
   test.each(cases.map((c, i) => [`${c.op} #${i}`, c] as const))('%s', (_name, { op, frame, fields }) => {
     const table = binding().protocolTable!.ops;
     const id = 0x7fffffff;
@@ -230,7 +269,7 @@ gate.describe('each encoder\'s frame parses back, in the server, to the fields s
     expect(binding().__parseRequest!(frame)).toEqual({ errno: 0, id, op: table[op]!.op, ...fields });
   });
 
-  test('every op of the addon\'s table has an encoder tested here, and with every field of its layout', () => {
+  test("every op of the addon's table has an encoder tested here, and with every field of its layout", () => {
     const table = binding().protocolTable!.ops;
     const tested = new Set(cases.map((c) => c.op));
     expect(Object.keys(table).filter((op) => !tested.has(op))).toEqual([]);

@@ -71,7 +71,8 @@ beforeAll(async () => {
   fs.truncateSync(path.join(root, 'big-256m'), 256 * 2 ** 20);
   // 3,000 levels, one cd at a time: the whole path is longer than PATH_MAX.
   chainLevels = 3000;
-  const makeChain = 'import os, sys\nos.chdir(sys.argv[1])\nfor i in range(int(sys.argv[2])):\n    os.mkdir("d"); open("f", "w").close(); os.chdir("d")';
+  const makeChain =
+    'import os, sys\nos.chdir(sys.argv[1])\nfor i in range(int(sys.argv[2])):\n    os.mkdir("d"); open("f", "w").close(); os.chdir("d")';
   fs.mkdirSync(path.join(root, 'chain'));
   execFileSync('python3', ['-c', makeChain, path.join(root, 'chain'), String(chainLevels)]);
   ns = await createNamespace();
@@ -266,7 +267,13 @@ describe.each(targets)('$name: walks cut short leave nothing behind', (target) =
       const thrown = new Error('stop here');
       for (let i = 0; i < 50; i++) {
         const walking = (async () => {
-          const options = { maxDepth: withError.maxDepth, threads: 4, onError: (): never => { throw thrown; } };
+          const options = {
+            maxDepth: withError.maxDepth,
+            threads: 4,
+            onError: (): never => {
+              throw thrown;
+            },
+          };
           for await (const entry of api.walk(withError.dir, options)) void entry;
         })();
         await expect(walking).rejects.toBe(thrown);
@@ -337,7 +344,16 @@ describe('namespaces', () => {
       for (const limit of [7, 8, 10, 12]) {
         const result = spawnSync(
           'prlimit',
-          [`--nproc=${limit}:${limit}`, '--', 'setpriv', '--reuid=4242', '--regid=4242', '--clear-groups', process.execPath, path.join(readable.dir, 'test/fixtures/few-threads.js')],
+          [
+            `--nproc=${limit}:${limit}`,
+            '--',
+            'setpriv',
+            '--reuid=4242',
+            '--regid=4242',
+            '--clear-groups',
+            process.execPath,
+            path.join(readable.dir, 'test/fixtures/few-threads.js'),
+          ],
           { encoding: 'utf8', cwd: '/' },
         );
         if (result.status === 126 && /failed to execute/.test(result.stderr)) continue; // node could not start at all

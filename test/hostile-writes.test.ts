@@ -249,7 +249,16 @@ describe.each(targets)('hostile writes: $name', (target) => {
       ['mkdir', (p) => f.copyFromHost(source, p as string, { recursive: true })],
     ];
     const relative = target.relative(victim);
-    const forms = [`${relative}/..`, `${relative}/../`, `${relative}/.`, `${relative}/.//`, `${victim}/..`, `${victim}/.`, Buffer.from(`${relative}/..`), Buffer.from(`${victim}/..`)];
+    const forms = [
+      `${relative}/..`,
+      `${relative}/../`,
+      `${relative}/.`,
+      `${relative}/.//`,
+      `${victim}/..`,
+      `${victim}/.`,
+      Buffer.from(`${relative}/..`),
+      Buffer.from(`${victim}/..`),
+    ];
     try {
       for (const [syscall, change] of changes) {
         for (const form of forms) {

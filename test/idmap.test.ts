@@ -89,7 +89,12 @@ test('parseIdMap reads the kernel format, every line of it', () => {
   test('a host id seen inside is what inverseMapper() says (overflow when unmapped)', async () => {
     const fromHost = inverseMapper(uidMap);
     // Host files: this process's own (as root: files chowned to ids in and out of every range).
-    const hostIds = asRoot ? probes(uidMap.map((r) => ({ inside: r.outside, outside: r.inside, count: r.count })), 0xffffffff) : [process.getuid!()];
+    const hostIds = asRoot
+      ? probes(
+          uidMap.map((r) => ({ inside: r.outside, outside: r.inside, count: r.count })),
+          0xffffffff,
+        )
+      : [process.getuid!()];
     const out = path.join(dir, 'stat-out');
     for (const hostId of hostIds) {
       const file = path.join(dir, `h${hostId}`);

@@ -147,7 +147,8 @@ async function lstatAnswers(api: FileSystem, target: string, blocked: string): P
   await until(
     () => quick.unsettled === 0,
     () => quick.settled,
-    () => `an lstat made while ${blocked} (the server holds ${fifoReaders(target)} FIFO readers, ${serverThreads(target)} threads): ${quick.describe()}`,
+    () =>
+      `an lstat made while ${blocked} (the server holds ${fifoReaders(target)} FIFO readers, ${serverThreads(target)} threads): ${quick.describe()}`,
     quick,
   );
   expect(quick.failures).toEqual([]);
@@ -193,7 +194,8 @@ describe.each(targets)('load: $name', ({ name, api: apiOf }) => {
     fs.mkdirSync(dir, { mode: 0o777 });
     fs.chmodSync(dir, 0o777);
     const writes = new Tracker();
-    for (let i = 0; i < 2000; i++) writes.add('writeFile', api.writeFile(path.join(dir, `f${i}`), `${i}:`.padEnd(1000, 'x')), () => undefined);
+    for (let i = 0; i < 2000; i++)
+      writes.add('writeFile', api.writeFile(path.join(dir, `f${i}`), `${i}:`.padEnd(1000, 'x')), () => undefined);
     await until(
       () => writes.unsettled === 0,
       () => writes.settled,
@@ -350,59 +352,65 @@ describe('load: session cycles', () => {
   const within = (now: Holdings, baseline: Holdings): boolean =>
     now.fds <= baseline.fds && now.threads <= baseline.threads && now.children === baseline.children;
 
-  test(`${CYCLES} sessions opened and closed with 3 requests in flight each: fds, threads, children and heap stay flat`, async () => {
-    const gc = collector();
-    const failures: string[] = [];
-    const cycles = async (count: number): Promise<void> => {
-      for (let i = 0; i < count; i++) {
-        const cycle = await ns.enter();
-        const inFlight = new Tracker();
-        // Each answered, or cut short by the close (ECLOSED).
-        inFlight.add('lstat', cycle.lstat(small), (stats) => (stats.size === smallBytes.length ? undefined : `size ${stats.size}`), ['ECLOSED']);
-        inFlight.add('readFile', cycle.readFile(small), (data) => (data.equals(smallBytes) ? undefined : 'wrong bytes'), ['ECLOSED']);
-        inFlight.add('readdir', cycle.readdir(tree), (names) => (names.length === 4 ? undefined : `${names.length} names`), ['ECLOSED']);
-        await cycle.close();
-        await until(
-          () => inFlight.unsettled === 0,
-          () => inFlight.settled,
-          () => `requests in flight at a session's close: ${inFlight.describe()}`,
-          inFlight,
-        );
-        failures.push(...inFlight.failures);
+  test(
+    `${CYCLES} sessions opened and closed with 3 requests in flight each: fds, threads, children and heap stay flat`,
+    async () => {
+      const gc = collector();
+      const failures: string[] = [];
+      const cycles = async (count: number): Promise<void> => {
+        for (let i = 0; i < count; i++) {
+          const cycle = await ns.enter();
+          const inFlight = new Tracker();
+          // Each answered, or cut short by the close (ECLOSED).
+          inFlight.add('lstat', cycle.lstat(small), (stats) => (stats.size === smallBytes.length ? undefined : `size ${stats.size}`), [
+            'ECLOSED',
+          ]);
+          inFlight.add('readFile', cycle.readFile(small), (data) => (data.equals(smallBytes) ? undefined : 'wrong bytes'), ['ECLOSED']);
+          inFlight.add('readdir', cycle.readdir(tree), (names) => (names.length === 4 ? undefined : `${names.length} names`), ['ECLOSED']);
+          await cycle.close();
+          await until(
+            () => inFlight.unsettled === 0,
+            () => inFlight.settled,
+            () => `requests in flight at a session's close: ${inFlight.describe()}`,
+            inFlight,
+          );
+          failures.push(...inFlight.failures);
+        }
+      };
+      const heap = (): number => {
+        gc();
+        gc();
+        const usage = process.memoryUsage();
+        return usage.heapUsed + usage.external + usage.arrayBuffers;
+      };
+      // A warm-up: the JIT, the addon's first allocations, the libuv pool.
+      await cycles(200);
+      await sleep(IDLE_THREAD_MS);
+      const baseline = holdings();
+      const before = heap();
+      const heaps = [before];
+      let last = before;
+      for (let round = 0; round < ROUNDS; round++) {
+        await cycles(CYCLES / ROUNDS);
+        last = heap();
+        heaps.push(last);
       }
-    };
-    const heap = (): number => {
-      gc();
-      gc();
-      const usage = process.memoryUsage();
-      return usage.heapUsed + usage.external + usage.arrayBuffers;
-    };
-    // A warm-up: the JIT, the addon's first allocations, the libuv pool.
-    await cycles(200);
-    await sleep(IDLE_THREAD_MS);
-    const baseline = holdings();
-    const before = heap();
-    const heaps = [before];
-    let last = before;
-    for (let round = 0; round < ROUNDS; round++) {
-      await cycles(CYCLES / ROUNDS);
-      last = heap();
-      heaps.push(last);
-    }
-    expect(failures).toEqual([]);
-    let after = holdings();
-    for (let i = 0; i < SETTLE_POLLS && !within(after, baseline); i++) {
-      await sleep(POLL_MS);
-      after = holdings();
-    }
-    const growth = last - before;
-    console.log(
-      `session cycles (uid ${process.getuid!()}): held ${JSON.stringify(baseline)} after the warm-up, ${JSON.stringify(after)} after ${CYCLES};` +
-        ` heap+external after gc ${heaps.map((bytes) => (bytes / 2 ** 20).toFixed(2)).join(' -> ')} MiB`,
-    );
-    expect({ baseline, after, within: within(after, baseline) }).toMatchObject({ within: true });
-    expect({ heaps, growth, withinSlack: growth <= HEAP_SLACK }).toMatchObject({ withinSlack: true });
-    // 20 to 100 s on two busy cores: jest's 2 minutes are no measure of a
-    // hang here (the watchdog in until() is).
-  }, 30 * 60_000);
+      expect(failures).toEqual([]);
+      let after = holdings();
+      for (let i = 0; i < SETTLE_POLLS && !within(after, baseline); i++) {
+        await sleep(POLL_MS);
+        after = holdings();
+      }
+      const growth = last - before;
+      console.log(
+        `session cycles (uid ${process.getuid!()}): held ${JSON.stringify(baseline)} after the warm-up, ${JSON.stringify(after)} after ${CYCLES};` +
+          ` heap+external after gc ${heaps.map((bytes) => (bytes / 2 ** 20).toFixed(2)).join(' -> ')} MiB`,
+      );
+      expect({ baseline, after, within: within(after, baseline) }).toMatchObject({ within: true });
+      expect({ heaps, growth, withinSlack: growth <= HEAP_SLACK }).toMatchObject({ withinSlack: true });
+      // 20 to 100 s on two busy cores: jest's 2 minutes are no measure of a
+      // hang here (the watchdog in until() is).
+    },
+    30 * 60_000,
+  );
 });

@@ -115,7 +115,16 @@ describe('id maps', () => {
   });
 
   fullRange.test('with a subordinate range, ids from 1 are mapped too', async () => {
-    const ns = await createNamespace(asRoot ? { uidMap: [{ inside: 0, outside: 0, count: 1 }, { inside: 1, outside: 100000, count: 65536 }] } : { subids: 'require' });
+    const ns = await createNamespace(
+      asRoot
+        ? {
+            uidMap: [
+              { inside: 0, outside: 0, count: 1 },
+              { inside: 1, outside: 100000, count: 65536 },
+            ],
+          }
+        : { subids: 'require' },
+    );
     try {
       expect(ns.fullRange).toBe(true);
       expect(ns.uidMap.length).toBe(2);

@@ -25,10 +25,14 @@ const repo = path.join(__dirname, '..');
 const libc = fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
 const prebuild = path.join('prebuilds', `${process.platform}-${process.arch}`, `node.napi.${libc}.node`);
 
-const prebuilds = requirement('prebuilds', () =>
-  fs.existsSync(path.join(repo, prebuild)) || `no ${prebuild}: run \`npm run prebuild\` first (.ci/run does)`,
+const prebuilds = requirement(
+  'prebuilds',
+  () => fs.existsSync(path.join(repo, prebuild)) || `no ${prebuild}: run \`npm run prebuild\` first (.ci/run does)`,
 );
-const builtDist = requirement('dist', () => fs.existsSync(path.join(repo, 'dist', 'index.mjs')) || 'no dist/index.mjs: run `npm run build:ts`');
+const builtDist = requirement(
+  'dist',
+  () => fs.existsSync(path.join(repo, 'dist', 'index.mjs')) || 'no dist/index.mjs: run `npm run build:ts`',
+);
 
 /** The .node files a node process has mapped: what it really loaded. */
 const MAPPED_ADDONS = `
@@ -82,7 +86,11 @@ gate.describe('the packed tarball', () => {
 
   beforeAll(() => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-package-'));
-    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], {
+      cwd: repo,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const [info] = JSON.parse(out) as [{ filename: string; files: { path: string }[] }];
     tarball = path.join(work, info.filename);
     const files = info.files.map((f) => f.path);
@@ -111,9 +119,18 @@ gate.describe('the packed tarball', () => {
       const project = path.join(work, attempt === 1 ? name : `${name}-${attempt}`);
       fs.mkdirSync(project);
       fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: `consumer-${name}`, private: true }));
-      const run = spawnSync('npm', argv, { cwd: project, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: NPM_HANG_MS, killSignal: 'SIGKILL' });
+      const run = spawnSync('npm', argv, {
+        cwd: project,
+        env,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: NPM_HANG_MS,
+        killSignal: 'SIGKILL',
+      });
       const hung = (run.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
-      console.log(`[${name}] as ${user}: npm ${argv.join(' ').replace(tarball, path.basename(tarball))}${hung ? ` (attempt ${attempt}: npm hung)` : ''}\n${run.stdout}${run.stderr}`.trim());
+      console.log(
+        `[${name}] as ${user}: npm ${argv.join(' ').replace(tarball, path.basename(tarball))}${hung ? ` (attempt ${attempt}: npm hung)` : ''}\n${run.stdout}${run.stderr}`.trim(),
+      );
       if (hung && attempt < 2) continue;
       expect(run.status).toBe(0);
       return project;
@@ -126,7 +143,10 @@ gate.describe('the packed tarball', () => {
     // The prebuild was kept: nothing was compiled.
     expect(fs.existsSync(path.join(pkg, 'build'))).toBe(false);
     const lines: string[] = [];
-    for (const [flag, code] of [['-e', LOAD_CJS], ['--input-type=module', LOAD_ESM]] as const) {
+    for (const [flag, code] of [
+      ['-e', LOAD_CJS],
+      ['--input-type=module', LOAD_ESM],
+    ] as const) {
       const argv = flag === '-e' ? ['-e', code, tree] : [flag, '-e', code, tree];
       const run = spawnSync(process.execPath, argv, { cwd: project, env, encoding: 'utf8' });
       expect(run.stderr).toBe('');
@@ -147,119 +167,155 @@ gate.describe('the packed tarball', () => {
     return plain;
   }
 
-  it('installs and loads as the user running the suite', () => {
-    load('plain', plainProject(), process.env);
-  }, 2 * NPM_HANG_MS + 60_000);
+  it(
+    'installs and loads as the user running the suite',
+    () => {
+      load('plain', plainProject(), process.env);
+    },
+    2 * NPM_HANG_MS + 60_000,
+  );
 
-  it('gives node:fs errors and stats through the installed prebuild', () => {
-    const pkg = path.join(plainProject(), 'node_modules', 'unshare-fs');
-    const run = spawnSync(process.execPath, [path.join(repo, 'scripts', 'prebuild-smoke.js'), pkg], {
-      cwd: plainProject(),
-      env: consumerEnv(process.env),
-      encoding: 'utf8',
-    });
-    expect(run.stderr).toBe('');
-    const report = JSON.parse(run.stdout) as { addons: string[]; checks: { what: string; got: unknown; want: unknown }[] };
-    expect(report.addons).toEqual([fs.realpathSync(path.join(pkg, prebuild))]);
-    const want = Object.fromEntries(report.checks.map((c) => [c.what, c.want]));
-    // What node:fs answered is what this test means to check.
-    expect(want['lstat missing #0']).toMatchObject({ code: 'ENOENT', syscall: 'lstat' });
-    expect(want['stat missing #4']).toMatchObject({ code: 'ENOENT', syscall: 'stat' });
-    expect(want['lstat too long #0']).toMatchObject({ code: 'ENAMETOOLONG' });
-    // Root searches any directory; anyone else meets EACCES there.
-    expect(want['lstat unreadable']).toMatchObject({ code: process.geteuid?.() === 0 ? 'ENOENT' : 'EACCES' });
-    expect(want['rm missing']).toBe('ENOENT');
-    expect(want['rm missing, force']).toBe('resolved');
-    const walked = report.checks.filter((c) => c.what.startsWith('walk with stats: ')).map((c) => c.what.slice(17));
-    expect(walked.sort()).toEqual(['dir', 'dir/dangling', 'dir/sub', 'dir/sub/deep', 'file', 'link']);
-    expect(Object.fromEntries(report.checks.map((c) => [c.what, c.got]))).toEqual(want);
-    expect(run.status).toBe(0);
-  }, 2 * NPM_HANG_MS + 60_000);
+  it(
+    'gives node:fs errors and stats through the installed prebuild',
+    () => {
+      const pkg = path.join(plainProject(), 'node_modules', 'unshare-fs');
+      const run = spawnSync(process.execPath, [path.join(repo, 'scripts', 'prebuild-smoke.js'), pkg], {
+        cwd: plainProject(),
+        env: consumerEnv(process.env),
+        encoding: 'utf8',
+      });
+      expect(run.stderr).toBe('');
+      const report = JSON.parse(run.stdout) as { addons: string[]; checks: { what: string; got: unknown; want: unknown }[] };
+      expect(report.addons).toEqual([fs.realpathSync(path.join(pkg, prebuild))]);
+      const want = Object.fromEntries(report.checks.map((c) => [c.what, c.want]));
+      // What node:fs answered is what this test means to check.
+      expect(want['lstat missing #0']).toMatchObject({ code: 'ENOENT', syscall: 'lstat' });
+      expect(want['stat missing #4']).toMatchObject({ code: 'ENOENT', syscall: 'stat' });
+      expect(want['lstat too long #0']).toMatchObject({ code: 'ENAMETOOLONG' });
+      // Root searches any directory; anyone else meets EACCES there.
+      expect(want['lstat unreadable']).toMatchObject({ code: process.geteuid?.() === 0 ? 'ENOENT' : 'EACCES' });
+      expect(want['rm missing']).toBe('ENOENT');
+      expect(want['rm missing, force']).toBe('resolved');
+      const walked = report.checks.filter((c) => c.what.startsWith('walk with stats: ')).map((c) => c.what.slice(17));
+      expect(walked.sort()).toEqual(['dir', 'dir/dangling', 'dir/sub', 'dir/sub/deep', 'file', 'link']);
+      expect(Object.fromEntries(report.checks.map((c) => [c.what, c.got]))).toEqual(want);
+      expect(run.status).toBe(0);
+    },
+    2 * NPM_HANG_MS + 60_000,
+  );
 
-  podmanGate.it('podman.diff through the installed prebuild equals podman diff', () => {
-    const project = plainProject();
-    const name = `unshare-fs-package-${process.pid}`;
-    pod(['run', '-d', '--network', 'none', '--name', name, IMAGE, 'sleep', '600']);
-    try {
-      pod(['exec', name, '/bin/sh', '-ec', CHANGES]);
-      const code = `
+  podmanGate.it(
+    'podman.diff through the installed prebuild equals podman diff',
+    () => {
+      const project = plainProject();
+      const name = `unshare-fs-package-${process.pid}`;
+      pod(['run', '-d', '--network', 'none', '--name', name, IMAGE, 'sleep', '600']);
+      try {
+        pod(['exec', name, '/bin/sh', '-ec', CHANGES]);
+        const code = `
         require('unshare-fs').podman.diff(process.argv[1]).then(
           (changes) => console.log(JSON.stringify({ addons: ${MAPPED_ADDONS}, changes })),
           (error) => { console.error(error); process.exit(1); });`;
-      const run = spawnSync(process.execPath, ['-e', code, name], { cwd: project, env: consumerEnv(podmanEnv()), encoding: 'utf8' });
+        const run = spawnSync(process.execPath, ['-e', code, name], { cwd: project, env: consumerEnv(podmanEnv()), encoding: 'utf8' });
+        expect(run.stderr).toBe('');
+        expect(run.status).toBe(0);
+        const got = JSON.parse(run.stdout) as { addons: string[]; changes: { path: string; kind: string }[] };
+        expect(got.addons).toEqual([fs.realpathSync(path.join(project, 'node_modules', 'unshare-fs', prebuild))]);
+        const KIND: Record<string, string> = { A: 'added', C: 'changed', D: 'deleted' };
+        const expected = pod(['diff', name])
+          .split('\n')
+          .filter((line) => line !== '')
+          .map((line) => ({ path: line.slice(2), kind: KIND[line[0]!]! }))
+          .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+        expect(expected).toEqual(
+          expect.arrayContaining([
+            { path: '/etc/motd', kind: 'deleted' },
+            { path: '/home/other/f', kind: 'added' },
+          ]),
+        );
+        expect(got.changes).toEqual(expected);
+      } finally {
+        tryPod(['rm', '-f', '-t', '0', name]);
+      }
+    },
+    2 * NPM_HANG_MS + 60_000,
+  );
+
+  dockerGate.it(
+    'docker.diff through the installed prebuild equals docker diff',
+    () => {
+      const project = plainProject();
+      // The scenario's dcontenedor1: files added, a 0700 directory of uid 1000 (scripts/docker-scenario.sh).
+      const [name] = ensureDockerScenario();
+      const code = `
+      require('unshare-fs').docker.diff(process.argv[1]).then(
+        (changes) => console.log(JSON.stringify({ addons: ${MAPPED_ADDONS}, changes })),
+        (error) => { console.error(error); process.exit(1); });`;
+      const run = spawnSync(process.execPath, ['-e', code, name!], { cwd: project, env: consumerEnv(dockerEnv()), encoding: 'utf8' });
       expect(run.stderr).toBe('');
       expect(run.status).toBe(0);
       const got = JSON.parse(run.stdout) as { addons: string[]; changes: { path: string; kind: string }[] };
       expect(got.addons).toEqual([fs.realpathSync(path.join(project, 'node_modules', 'unshare-fs', prebuild))]);
       const KIND: Record<string, string> = { A: 'added', C: 'changed', D: 'deleted' };
-      const expected = pod(['diff', name])
+      const expected = dk(['diff', name!])
         .split('\n')
         .filter((line) => line !== '')
         .map((line) => ({ path: line.slice(2), kind: KIND[line[0]!]! }))
         .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-      expect(expected).toEqual(expect.arrayContaining([{ path: '/etc/motd', kind: 'deleted' }, { path: '/home/other/f', kind: 'added' }]));
+      expect(expected).toEqual(expect.arrayContaining([{ path: '/home/user/private/secret.txt', kind: 'added' }]));
       expect(got.changes).toEqual(expected);
-    } finally {
-      tryPod(['rm', '-f', '-t', '0', name]);
-    }
-  }, 2 * NPM_HANG_MS + 60_000);
+    },
+    2 * NPM_HANG_MS + 60_000,
+  );
 
-  dockerGate.it('docker.diff through the installed prebuild equals docker diff', () => {
-    const project = plainProject();
-    // The scenario's dcontenedor1: files added, a 0700 directory of uid 1000 (scripts/docker-scenario.sh).
-    const [name] = ensureDockerScenario();
-    const code = `
-      require('unshare-fs').docker.diff(process.argv[1]).then(
-        (changes) => console.log(JSON.stringify({ addons: ${MAPPED_ADDONS}, changes })),
-        (error) => { console.error(error); process.exit(1); });`;
-    const run = spawnSync(process.execPath, ['-e', code, name!], { cwd: project, env: consumerEnv(dockerEnv()), encoding: 'utf8' });
-    expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
-    const got = JSON.parse(run.stdout) as { addons: string[]; changes: { path: string; kind: string }[] };
-    expect(got.addons).toEqual([fs.realpathSync(path.join(project, 'node_modules', 'unshare-fs', prebuild))]);
-    const KIND: Record<string, string> = { A: 'added', C: 'changed', D: 'deleted' };
-    const expected = dk(['diff', name!])
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => ({ path: line.slice(2), kind: KIND[line[0]!]! }))
-      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    expect(expected).toEqual(expect.arrayContaining([{ path: '/home/user/private/secret.txt', kind: 'added' }]));
-    expect(got.changes).toEqual(expected);
-  }, 2 * NPM_HANG_MS + 60_000);
+  it(
+    'installs and loads with no compiler on PATH',
+    () => {
+      // Only what npm needs to run: node, npm and a shell with coreutils.
+      const bin = path.join(work, 'bin');
+      fs.mkdirSync(bin);
+      const npmCli = fs.realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
+      fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+      fs.symlinkSync(npmCli, path.join(bin, 'npm'));
+      for (const tool of ['sh', 'env', 'cat', 'ls', 'mkdir', 'rm', 'uname']) {
+        const where = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
+        fs.symlinkSync(where, path.join(bin, tool));
+      }
+      const env = { ...process.env, PATH: bin };
+      const probe = spawnSync('/bin/sh', ['-c', 'for t in cc gcc g++ c++ make python3 python; do command -v $t; done'], {
+        env,
+        encoding: 'utf8',
+      });
+      expect(probe.stdout).toBe('');
+      const project = install('no-compiler', [], env);
+      load('no-compiler', project, env);
+    },
+    2 * NPM_HANG_MS + 60_000,
+  );
 
-  it('installs and loads with no compiler on PATH', () => {
-    // Only what npm needs to run: node, npm and a shell with coreutils.
-    const bin = path.join(work, 'bin');
-    fs.mkdirSync(bin);
-    const npmCli = fs.realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
-    fs.symlinkSync(process.execPath, path.join(bin, 'node'));
-    fs.symlinkSync(npmCli, path.join(bin, 'npm'));
-    for (const tool of ['sh', 'env', 'cat', 'ls', 'mkdir', 'rm', 'uname']) {
-      const where = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
-      fs.symlinkSync(where, path.join(bin, tool));
-    }
-    const env = { ...process.env, PATH: bin };
-    const probe = spawnSync('/bin/sh', ['-c', 'for t in cc gcc g++ c++ make python3 python; do command -v $t; done'], { env, encoding: 'utf8' });
-    expect(probe.stdout).toBe('');
-    const project = install('no-compiler', [], env);
-    load('no-compiler', project, env);
-  }, 2 * NPM_HANG_MS + 60_000);
+  it(
+    'installs with --ignore-scripts and loads',
+    () => {
+      const project = install('ignore-scripts', ['--ignore-scripts'], process.env);
+      load('ignore-scripts', project, process.env);
 
-  it('installs with --ignore-scripts and loads', () => {
-    const project = install('ignore-scripts', ['--ignore-scripts'], process.env);
-    load('ignore-scripts', project, process.env);
-
-    // With no addon at all (node-gyp-build's UNSHARE_FS_PREBUILD points it
-    // at an empty directory), the error says what a consumer can run.
-    const empty = path.join(work, 'no-addon');
-    fs.mkdirSync(empty);
-    const code = `
+      // With no addon at all (node-gyp-build's UNSHARE_FS_PREBUILD points it
+      // at an empty directory), the error says what a consumer can run.
+      const empty = path.join(work, 'no-addon');
+      fs.mkdirSync(empty);
+      const code = `
       (async () => { for await (const e of require('unshare-fs').walk(process.argv[1])) void e; })()
         .then(() => process.exit(0), (e) => { console.log(e.message); process.exit(3); });`;
-    const run = spawnSync(process.execPath, ['-e', code, tree], { cwd: project, env: consumerEnv({ ...process.env, UNSHARE_FS_PREBUILD: empty }), encoding: 'utf8' });
-    console.log(`[no addon] ${run.stdout.trim()}`);
-    expect(run.status).toBe(3);
-    expect(run.stdout).toContain('`npm rebuild unshare-fs`');
-    expect(run.stdout).not.toMatch(/npm run (build:native|prebuild)/);
-  }, 2 * NPM_HANG_MS + 60_000);
+      const run = spawnSync(process.execPath, ['-e', code, tree], {
+        cwd: project,
+        env: consumerEnv({ ...process.env, UNSHARE_FS_PREBUILD: empty }),
+        encoding: 'utf8',
+      });
+      console.log(`[no addon] ${run.stdout.trim()}`);
+      expect(run.status).toBe(3);
+      expect(run.stdout).toContain('`npm rebuild unshare-fs`');
+      expect(run.stdout).not.toMatch(/npm run (build:native|prebuild)/);
+    },
+    2 * NPM_HANG_MS + 60_000,
+  );
 });

@@ -128,8 +128,8 @@ test('a channel that has failed throws at the send and keeps nothing held', asyn
   expect(server.refs).toBe(0);
 });
 
-describe('readyFrame: a server\'s first frame, unasked, on id 0', () => {
-  test('resolves with a ready frame\'s payload, the channel held until it came', async () => {
+describe("readyFrame: a server's first frame, unasked, on id 0", () => {
+  test("resolves with a ready frame's payload, the channel held until it came", async () => {
     const { channel, server } = fakeChannel();
     const ready = readyFrame(channel);
     expect(server.refs).toBe(1);
@@ -138,7 +138,7 @@ describe('readyFrame: a server\'s first frame, unasked, on id 0', () => {
     expect(server.refs).toBe(0);
   });
 
-  test('rejects with the error frame\'s error, or EPROTO for another kind, and says so as the frame comes', async () => {
+  test("rejects with the error frame's error, or EPROTO for another kind, and says so as the frame comes", async () => {
     for (const [frame, code] of [
       [replyFrame(0, Reply.Error, errorPayload(1, 'setns')), 'EPERM'],
       [replyFrame(0, Reply.Data), 'EPROTO'],
@@ -153,7 +153,7 @@ describe('readyFrame: a server\'s first frame, unasked, on id 0', () => {
     }
   });
 
-  test('rejects with the channel\'s error when it ends first, not a frame', async () => {
+  test("rejects with the channel's error when it ends first, not a frame", async () => {
     const { channel, server } = fakeChannel();
     const other = jest.fn();
     const ready = readyFrame(channel, other);

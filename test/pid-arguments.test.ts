@@ -106,7 +106,9 @@ describe('pid files', () => {
   test('/dev/zero is refused without reading it whole', async () => {
     const script = `require(${JSON.stringify(path.join(__dirname, '../dist'))}).enter({ pidFile: '/dev/zero' })
       .then(() => console.log('entered'), (e) => console.log(e.code))`;
-    const child = spawn('sh', ['-c', 'ulimit -v 2000000; exec "$0" -e "$1"', process.execPath, script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('sh', ['-c', 'ulimit -v 2000000; exec "$0" -e "$1"', process.execPath, script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once('close', (c, s) => resolve([c, s])));

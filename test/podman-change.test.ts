@@ -91,7 +91,11 @@ gate.describe(`changing files through podman's namespaces (${MODE}, uid ${UID})`
     expect(before).toMatchObject({ ok: false, out: expect.stringMatching(/Permission denied/) });
     const result = await storage.chown(dir, 1000, 1000, { recursive: true });
     expect(result).toEqual({ entries: 4, errors: 0 });
-    const after = runWithVolume(dir, '1000', 'echo new > /data/sub/new && echo more >> /data/sub/existing && stat -c "%u %g %n" /data /data/sub /data/sub/new');
+    const after = runWithVolume(
+      dir,
+      '1000',
+      'echo new > /data/sub/new && echo more >> /data/sub/existing && stat -c "%u %g %n" /data /data/sub /data/sub/new',
+    );
     expect(after).toMatchObject({ ok: true });
     expect(after.out.split('\n')).toEqual(['1000 1000 /data', '1000 1000 /data/sub', '1000 1000 /data/sub/new']);
     // The host sees uid 1000 through the namespace's map; the link's target was left alone.
@@ -105,10 +109,9 @@ gate.describe(`changing files through podman's namespaces (${MODE}, uid ${UID})`
     try {
       await rooted.writeFile('/data/user-dir/from-library', 'written by unshare-fs\n', { uid: 1000, gid: 1000, mode: 0o600 });
       await rooted.mkdir('/data/user-dir/made/by/lib', { recursive: true, uid: 1000, gid: 1000, mode: 0o700 });
-      expect(pod(['exec', TARGET, 'stat', '-c', '%u %g %a', '/data/user-dir/from-library', '/data/user-dir/made/by/lib']).trim().split('\n')).toEqual([
-        '1000 1000 600',
-        '1000 1000 700',
-      ]);
+      expect(
+        pod(['exec', TARGET, 'stat', '-c', '%u %g %a', '/data/user-dir/from-library', '/data/user-dir/made/by/lib']).trim().split('\n'),
+      ).toEqual(['1000 1000 600', '1000 1000 700']);
       expect(pod(['exec', '--user', '1000', TARGET, 'cat', '/data/user-dir/from-library'])).toBe('written by unshare-fs\n');
     } finally {
       await rooted.rm('/data/user-dir/from-library', { force: true });
@@ -156,9 +159,19 @@ gate.describe(`changing files through podman's namespaces (${MODE}, uid ${UID})`
     fs.symlinkSync('app.conf', path.join(source, 'current'));
     const rooted = await podman.enterMerged(TARGET);
     try {
-      expect(await rooted.copyFromHost(source, '/data/copied', { recursive: true })).toEqual({ entries: 6, bytes: (1 << 20) + 19, skipped: 0 });
+      expect(await rooted.copyFromHost(source, '/data/copied', { recursive: true })).toEqual({
+        entries: 6,
+        bytes: (1 << 20) + 19,
+        skipped: 0,
+      });
       // Inside, it belongs to the container's root, with the modes of the originals.
-      const listing = pod(['exec', TARGET, 'sh', '-c', 'cd /data/copied && for f in . app.conf conf.d conf.d/secret data.bin; do stat -c "%n %u %g %a" $f; done; readlink current']);
+      const listing = pod([
+        'exec',
+        TARGET,
+        'sh',
+        '-c',
+        'cd /data/copied && for f in . app.conf conf.d conf.d/secret data.bin; do stat -c "%n %u %g %a" $f; done; readlink current',
+      ]);
       const modeOf = (name: string): string => (fs.statSync(path.join(source, name)).mode & 0o777).toString(8);
       expect(listing.trim().split('\n')).toEqual([
         `. 0 0 ${modeOf('.')}`,
@@ -193,7 +206,10 @@ gate.describe(`changing files through podman's namespaces (${MODE}, uid ${UID})`
     const dir = volumeDir();
     const unmapped = 70000; // past the 65536 subordinate ids and the user's own
     await expect(storage.chown(dir, unmapped, unmapped)).rejects.toMatchObject({ code: 'EINVAL', syscall: 'chown' });
-    await expect(storage.writeFile(path.join(dir, 'f'), 'x', { uid: unmapped })).rejects.toMatchObject({ code: 'EINVAL', syscall: 'fchown' });
+    await expect(storage.writeFile(path.join(dir, 'f'), 'x', { uid: unmapped })).rejects.toMatchObject({
+      code: 'EINVAL',
+      syscall: 'fchown',
+    });
     expect(execFileSync('ls', ['-A', dir], { encoding: 'utf8' })).toBe('f\n'); // created before the chown failed
   });
 });

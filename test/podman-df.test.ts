@@ -66,12 +66,27 @@ gate.describe(`podman.df equals podman system df -v (${MODE}, uid ${UID})`, () =
   beforeAll(() => {
     ensureScenario();
     dir = tempDir('unshare-fs-df-');
-    fs.writeFileSync(path.join(dir, 'Containerfile'), 'FROM localhost/unshare-fs-test\nRUN head -c 100000 /bin/busybox > /big && echo x > /small\n');
+    fs.writeFileSync(
+      path.join(dir, 'Containerfile'),
+      'FROM localhost/unshare-fs-test\nRUN head -c 100000 /bin/busybox > /big && echo x > /small\n',
+    );
     pod(['build', '-q', '--network', 'none', '-t', TAG, '-f', path.join(dir, 'Containerfile'), dir]);
     pod(['run', '-d', '--network', 'none', '--name', NAME, '-v', `${VOLUME}:/vol`, TAG, 'sleep', '600']);
-    pod(['exec', NAME, '/bin/sh', '-ec', 'mkdir -p /w/d && echo hello > /w/a && head -c 5000 /big > /w/d/b && ln /w/a /w/hard && ln -s a /w/link && rm /small']);
+    pod([
+      'exec',
+      NAME,
+      '/bin/sh',
+      '-ec',
+      'mkdir -p /w/d && echo hello > /w/a && head -c 5000 /big > /w/d/b && ln /w/a /w/hard && ln -s a /w/link && rm /small',
+    ]);
     // In the volume: owned by a uid of the container, a hard link, a symlink.
-    pod(['exec', NAME, '/bin/sh', '-ec', 'mkdir -p /vol/d && head -c 3000 /big > /vol/d/f && echo hi > /vol/a && ln /vol/a /vol/h && ln -s abcdefgh /vol/s && chown -R 1000:1000 /vol/d && chmod 700 /vol/d']);
+    pod([
+      'exec',
+      NAME,
+      '/bin/sh',
+      '-ec',
+      'mkdir -p /vol/d && head -c 3000 /big > /vol/d/f && echo hi > /vol/a && ln /vol/a /vol/h && ln -s abcdefgh /vol/s && chown -R 1000:1000 /vol/d && chmod 700 /vol/d',
+    ]);
   });
 
   afterAll(() => {

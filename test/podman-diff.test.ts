@@ -65,7 +65,7 @@ gate.describe(`podman.diff equals podman diff (${MODE}, uid ${UID})`, () => {
     expect(await podman.diff(id.slice(0, 12))).toEqual(podmanDiff(NAME));
   });
 
-  test("an image: its top layer against the layers below (one layer here: all of it added)", async () => {
+  test('an image: its top layer against the layers below (one layer here: all of it added)', async () => {
     const changes = await podman.diff(IMAGE);
     expect(changes.length).toBeGreaterThan(100);
     expect(changes).toEqual(podmanDiff(IMAGE));

@@ -140,10 +140,7 @@ describe('storageConfig', () => {
 
   it("reads the user's ~/.config/containers/storage.conf", () => {
     const home = path.join(dir, 'home');
-    write(
-      path.join(home, '.config/containers/storage.conf'),
-      '[storage]\ndriver = "overlay"\ngraphroot = "/g/x"\nrunroot = "/r/x"\n',
-    );
+    write(path.join(home, '.config/containers/storage.conf'), '[storage]\ndriver = "overlay"\ngraphroot = "/g/x"\nrunroot = "/r/x"\n');
     const c = podman.storageConfig({ uid: 4242, home, env: { XDG_RUNTIME_DIR: '/run/user/4242' } });
     expect(c).toMatchObject({ graphRoot: '/g/x', runRoot: '/r/x', driver: 'overlay' });
   });
@@ -202,7 +199,13 @@ function makeStore(root: string) {
   const layerA = hex('3');
   const layerB = hex('4');
   const layerC = hex('5');
-  const short: Record<string, string> = { [base]: 'BASESHORT', [mid]: 'MIDSHORT', [layerA]: 'ASHORT', [layerB]: 'BSHORT', [layerC]: 'CSHORT' };
+  const short: Record<string, string> = {
+    [base]: 'BASESHORT',
+    [mid]: 'MIDSHORT',
+    [layerA]: 'ASHORT',
+    [layerB]: 'BSHORT',
+    [layerC]: 'CSHORT',
+  };
   for (const [id, s] of Object.entries(short)) {
     for (const d of ['diff', 'work', 'merged']) fs.mkdirSync(path.join(ov, id, d), { recursive: true });
     write(path.join(ov, id, 'link'), s);
@@ -242,13 +245,24 @@ function makeStore(root: string) {
   );
   write(
     path.join(run, 'overlay-layers/mountpoints.json'),
-    JSON.stringify([{ id: layerA, path: path.join(ov, layerA, 'merged'), count: 1 }, { id: layerB, path: '', count: 0 }]),
+    JSON.stringify([
+      { id: layerA, path: path.join(ov, layerA, 'merged'), count: 1 },
+      { id: layerB, path: '', count: 0 },
+    ]),
   );
   const dead = spawnSync('true').pid;
   write(path.join(run, `overlay-containers/${idOne}/userdata/pidfile`), String(process.pid)); // no newline, as podman
   write(path.join(run, `overlay-containers/${idOne}/userdata/conmon.pid`), `${process.pid}\n`);
   write(path.join(run, `overlay-containers/${idTwo}/userdata/pidfile`), String(dead));
-  const opts: podman.PodmanOptions = { uid: 4242, home: root, env: {}, storageConf: path.join(root, 'none'), graphRoot: graph, runRoot: run, runtimeDir: run };
+  const opts: podman.PodmanOptions = {
+    uid: 4242,
+    home: root,
+    env: {},
+    storageConf: path.join(root, 'none'),
+    graphRoot: graph,
+    runRoot: run,
+    runtimeDir: run,
+  };
   return { graph, run, ov, base, mid, layerA, layerB, layerC, idOne, idTwo, idThree, opts };
 }
 

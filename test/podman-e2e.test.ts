@@ -40,7 +40,6 @@ async function rowsOf(fsApi: FileSystem, dir: string, options: { oneFileSystem?:
 /** Rows without what a different mount of the same layers may number differently. */
 const portable = (rows: Row[]): Omit<Row, 'ino'>[] => rows.map(({ ino: _ino, ...rest }) => rest);
 
-
 const overlaysUnder = (mounts: MountInfo[], graphRoot: string): MountInfo[] =>
   mounts.filter((m) => m.fsType === 'overlay' && m.mountPoint.startsWith(`${graphRoot}/overlay/`));
 
@@ -137,13 +136,18 @@ gate.describe(`podman end-to-end (${MODE}, uid ${UID})`, () => {
       try {
         const mounts = await session.mounts();
         // The container's own mounts (/proc, /dev, /etc/hosts ...) are not in mergedDir.
-        const mountPoints = mounts.map((m) => m.mountPoint).filter((p) => p !== '/').map((p) => p.slice(1));
+        const mountPoints = mounts
+          .map((m) => m.mountPoint)
+          .filter((p) => p !== '/')
+          .map((p) => p.slice(1));
         const under = (p: string): boolean => mountPoints.some((m) => p === m || p.startsWith(`${m}/`));
         const view = (rows: Row[]): { path: string; type: string; size: number }[] =>
           rows.filter((r) => !under(r.path)).map((r) => ({ path: r.path, type: r.type, size: r.type === 'd' ? 0 : r.size }));
         const inside = view(await rowsOf(session, '/', { oneFileSystem: true }));
         const outside = view(await rowsOf(storage, merged.get(name)!));
-        console.log(`${MODE} ${name}: ${inside.length} entries compared between enterContainer('/') and the merged dir (${mountPoints.length} container mounts left out)`);
+        console.log(
+          `${MODE} ${name}: ${inside.length} entries compared between enterContainer('/') and the merged dir (${mountPoints.length} container mounts left out)`,
+        );
         expect(inside.length).toBeGreaterThan(250);
         expect(inside).toEqual(outside);
         expect(await session.readFile('/data/hello.txt', 'utf8')).toBe(`hello from ${name}\n`);
@@ -281,15 +285,12 @@ gate.describe(`podman end-to-end (${MODE}, uid ${UID})`, () => {
   });
 
   // Runs after the test above: the opaque dir /usr (rm -rf /usr; mkdir /usr/bin) hides the image's /usr/sbin.
-  test(
-    'mountContainer honours opaque dirs of the rw layer',
-    () => {
-      expect(stoppedRows).toBeDefined();
-      const paths = new Set(stoppedRows!.map((r) => r.path));
-      expect(paths.has(`${OPAQUE}/bin/new`)).toBe(true);
-      expect(paths.has(`${OPAQUE}/sbin`)).toBe(false);
-    },
-  );
+  test('mountContainer honours opaque dirs of the rw layer', () => {
+    expect(stoppedRows).toBeDefined();
+    const paths = new Set(stoppedRows!.map((r) => r.path));
+    expect(paths.has(`${OPAQUE}/bin/new`)).toBe(true);
+    expect(paths.has(`${OPAQUE}/sbin`)).toBe(false);
+  });
 
   test('mountImage walks the image: equal to its layer, in the order podman inspect gives', async () => {
     const data = graphDriverData(IMAGE, 'image');
@@ -314,7 +315,7 @@ gate.describe(`podman end-to-end (${MODE}, uid ${UID})`, () => {
     }
   });
 
-  test('clear errors: unknown container and image, no podman, stale pause pid, another user\'s storage', async () => {
+  test("clear errors: unknown container and image, no podman, stale pause pid, another user's storage", async () => {
     expect(await codeOf(podman.enterContainer('unshare-fs-no-such-container'))).toBe('ENOCONTAINER');
     expect(await codeOf(podman.enterMerged('unshare-fs-no-such-container'))).toBe('ENOCONTAINER');
     expect(await codeOf(podman.mountContainer('unshare-fs-no-such-container'))).toBe('ENOCONTAINER');

@@ -27,7 +27,13 @@ gate.describe(`podman.exportContainer equals podman export (${MODE}, uid ${UID})
     dir = tempDir('unshare-fs-podman-export-');
     fs.chmodSync(dir, 0o777);
     pod(['run', '-d', '--network', 'none', '--name', NAME, IMAGE, 'sleep', '600']);
-    pod(['exec', NAME, '/bin/sh', '-ec', 'rm /etc/motd; rm -r /home && mkdir -p /home/other && echo hi > /home/other/f; ln /bin/busybox /bin/hard-busybox; mkfifo /tmp/fifo']);
+    pod([
+      'exec',
+      NAME,
+      '/bin/sh',
+      '-ec',
+      'rm /etc/motd; rm -r /home && mkdir -p /home/other && echo hi > /home/other/f; ln /bin/busybox /bin/hard-busybox; mkfifo /tmp/fifo',
+    ]);
   });
 
   afterAll(() => {
@@ -90,7 +96,9 @@ gate.describe(`podman.exportContainer equals podman export (${MODE}, uid ${UID})
 
   test('unknown containers and bad options fail clearly', async () => {
     await expect(tarEntries(podman.exportContainer('no-such-container'))).rejects.toMatchObject({ code: 'ENOCONTAINER' });
-    expect(() => podman.exportContainer(NAME, { xattrs: 'yes' } as object)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => podman.exportContainer(NAME, { xattrs: 'yes' } as object)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
     const controller = new AbortController();
     controller.abort();
     await expect(tarEntries(podman.exportContainer(NAME, { signal: controller.signal }))).rejects.toMatchObject({ name: 'AbortError' });

@@ -29,7 +29,6 @@ const HOST_FILE = 'HOST\n';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-
 /** Tracks whether a promise has settled yet, without leaving a rejection unhandled. */
 function track<T>(promise: Promise<T>): { state(): 'pending' | 'resolved' | 'rejected' } {
   let state: 'pending' | 'resolved' | 'rejected' = 'pending';
@@ -136,8 +135,7 @@ gate.describe(`hostile files in a running podman container, read through enterMe
       printf bad > "/names/$(printf 'bad-\\377\\376.bin')"
       mkdir /chain && cd /chain
       i=0; while [ $i -lt ${CHAIN_LEVELS} ]; do mkdir d && cd -P d; i=$((i+1)); done
-      `,
-    );
+      `);
     mergedDir = podman.container(NAME).mergedDir;
     session = await podman.enterMerged(NAME);
   });
@@ -227,7 +225,12 @@ gate.describe(`hostile files in a running podman container, read through enterMe
   test('a 50 GiB sparse file: readFile rejects with ERR_FS_FILE_TOO_LARGE at once; its last 64 KiB stream', async () => {
     const ticksBefore = cpuTicks(session.workerPid);
     // (Not expect(...).rejects: a wrong resolve must not print gigabytes.)
-    expect(await session.readFile('/sparse').then(() => 'resolved', (e: Error) => e)).toMatchObject({
+    expect(
+      await session.readFile('/sparse').then(
+        () => 'resolved',
+        (e: Error) => e,
+      ),
+    ).toMatchObject({
       code: 'ERR_FS_FILE_TOO_LARGE',
       name: 'RangeError',
     });
@@ -357,7 +360,11 @@ gate.describe(`hostile files in a running podman container, read through enterMe
     let innerSeen = 0;
     const onError = (error: { code: string }): void => bump(errorCodes, error.code);
     while (!done) {
-      for (const [root, threads] of [['/swap', 1], ['/swap', 4], ['/', 4]] as const) {
+      for (const [root, threads] of [
+        ['/swap', 1],
+        ['/swap', 4],
+        ['/', 4],
+      ] as const) {
         for await (const entry of session.walk(root, { threads, stat: true, onError })) {
           entries++;
           if (!entry.fullPath.startsWith(root === '/' ? '/' : `${root}/`)) bad.push(['outside the walk', entry.fullPath]);

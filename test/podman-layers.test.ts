@@ -32,7 +32,12 @@ async function describe(fs: FileSystem, root: string): Promise<Map<string, strin
     const st = entry.stats!;
     const name = entry.fullPath.slice(root === '/' ? 1 : root.length + 1);
     const link = entry.isSymbolicLink() ? await fs.readlink(entry.fullPath) : '';
-    const hash = entry.isFile() ? createHash('sha256').update(await fs.readFile(entry.fullPath)).digest('hex').slice(0, 16) : '';
+    const hash = entry.isFile()
+      ? createHash('sha256')
+          .update(await fs.readFile(entry.fullPath))
+          .digest('hex')
+          .slice(0, 16)
+      : '';
     out.set(name, [entry.type, st.uid, st.gid, (st.mode & 0o7777).toString(8), entry.isFile() ? st.size : 0, link, hash].join(' '));
   }
   return out;
@@ -93,7 +98,14 @@ gate.describe(`podman layers exported and unpacked by the library (${MODE}, uid 
       await mounted.close();
       await storage.close();
       // The copies hold files of subordinate ids: removed from inside.
-      await ns.exec(['rm', '-rf', ...fs.readdirSync(dir).filter((n) => n.startsWith('layer')).map((n) => path.join(dir, n))]);
+      await ns.exec([
+        'rm',
+        '-rf',
+        ...fs
+          .readdirSync(dir)
+          .filter((n) => n.startsWith('layer'))
+          .map((n) => path.join(dir, n)),
+      ]);
       await ns.close();
     }
   });

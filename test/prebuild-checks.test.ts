@@ -31,7 +31,9 @@ const repo = path.join(__dirname, '..');
 const sourceBuild = path.join(repo, 'build', 'Release', 'unshare_fs.node');
 const x64 = { libc: 'glibc', machine: 62 } as const;
 
-const binutils = requirement('binutils', () => (which('objdump') && which('readelf') && which('g++') ? true : 'no objdump, readelf or g++: apt-get install binutils g++'));
+const binutils = requirement('binutils', () =>
+  which('objdump') && which('readelf') && which('g++') ? true : 'no objdump, readelf or g++: apt-get install binutils g++',
+);
 const built = requirement('source build', () => fs.existsSync(sourceBuild) || `no ${sourceBuild}: run \`npx node-gyp rebuild\``);
 const x64Host = requirement('x64', () => process.arch === 'x64' || `this is ${process.arch}: the files made here are not x86-64`);
 
@@ -48,7 +50,10 @@ function objdump(file: string): { exported: string[]; imported: string[]; needed
     if (!/^[0-9a-f]{16} /.test(line) || tab < 0) continue;
     const flags = line.slice(17, 24);
     const section = line.slice(25, tab).trim();
-    const rest = line.slice(tab + 1).trim().split(/\s+/);
+    const rest = line
+      .slice(tab + 1)
+      .trim()
+      .split(/\s+/);
     // split gives one string at least, and a version stands second when there are three.
     const name = rest[rest.length - 1]!;
     const version = rest.length > 2 ? rest[1]!.replace(/[()]/g, '') : undefined;
@@ -93,7 +98,9 @@ requires(binutils, built).describe('the prebuild checks on the source build', ()
     expect(() => checks.verify(x64, sourceBuild)).toThrow(pastGlibc ? /needs GLIBC_2\.\d+, newer than 2\.17/ : /needs libstdc\+\+/);
     // As a musl build it fails for its GLIBC versions; for the wrong machine before anything.
     expect(() => checks.verify({ libc: 'musl', machine: 62 }, sourceBuild)).toThrow(/a musl build that needs GLIBC_/);
-    expect(() => checks.verify({ libc: 'glibc', machine: 183 }, sourceBuild)).toThrow(/not an ELF64 shared object for machine 183 \(e_machine 62\)/);
+    expect(() => checks.verify({ libc: 'glibc', machine: 183 }, sourceBuild)).toThrow(
+      /not an ELF64 shared object for machine 183 \(e_machine 62\)/,
+    );
   });
 });
 
@@ -116,7 +123,9 @@ requires(binutils, x64Host).describe('the prebuild checks on small shared object
     );
     expect(readelfTls(file)).toBe(false);
     expect(objdump(file).exported).toEqual(checks.EXPORTS);
-    expect(checks.verify(x64, file)).toMatch(/^e_machine 62, max GLIBC_2\.\d+(\.\d+)?, no GLIBCXX, exports napi_register_module_v1 node_api_module_get_api_version_v1$/);
+    expect(checks.verify(x64, file)).toMatch(
+      /^e_machine 62, max GLIBC_2\.\d+(\.\d+)?, no GLIBCXX, exports napi_register_module_v1 node_api_module_get_api_version_v1$/,
+    );
     expect(checks.checkNoOwnTls(x64, file)).toBe('no TLS of its own');
   });
 

@@ -55,7 +55,12 @@ class RawClient {
       while (this.buffered.length >= 4 && this.buffered.length >= 4 + this.buffered.readUInt32LE(0)) {
         const length = this.buffered.readUInt32LE(0);
         const frame = this.buffered.subarray(0, 4 + length);
-        this.frames.push({ id: frame.readUInt32LE(4), kind: frame.readUInt8(8), flags: frame.readUInt8(9), payload: Buffer.from(frame.subarray(12)) });
+        this.frames.push({
+          id: frame.readUInt32LE(4),
+          kind: frame.readUInt8(8),
+          flags: frame.readUInt8(9),
+          payload: Buffer.from(frame.subarray(12)),
+        });
         this.buffered = this.buffered.subarray(4 + length);
       }
       this.wake();
@@ -157,7 +162,8 @@ test('lib/wire/protocol.ts writes no number: its constants and enums are the gen
   expect(source.match(/=\s*-?\d[\w.]*/g) ?? []).toEqual([]);
   const names = Object.keys(protocol).filter((name) => name in generated);
   expect(names.length).toBeGreaterThan(25);
-  for (const name of names) expect([name, protocol[name as keyof typeof protocol]]).toEqual([name, generated[name as keyof typeof generated]]);
+  for (const name of names)
+    expect([name, protocol[name as keyof typeof protocol]]).toEqual([name, generated[name as keyof typeof generated]]);
   expect(protocol.ALL_STAT).toBe(2 ** STAT_FIELDS.length - 1);
 });
 
@@ -171,13 +177,50 @@ describe("the server's parser (__parseRequest) reads what lib/wire's encoders wr
 
   test('a read, a tar, a diff, a mkdir and a rename come back as the fields sent', () => {
     const read = readFrame(3, 5n, protocol.TO_END, 1n << 40n, 65536, '/etc/hostname', 4);
-    expect(parse(read)).toEqual({ errno: 0, id: 3, op: generated.OPS.ReadFile.op, start: 5n, end: generated.TO_END, limit: 1n << 40n, window: 4, chunk_bytes: 65536, path: Buffer.from('/etc/hostname') });
+    expect(parse(read)).toEqual({
+      errno: 0,
+      id: 3,
+      op: generated.OPS.ReadFile.op,
+      start: 5n,
+      end: generated.TO_END,
+      limit: 1n << 40n,
+      window: 4,
+      chunk_bytes: 65536,
+      path: Buffer.from('/etc/hostname'),
+    });
     const tar = withId(4, encodeTar({ flags: TarFlag.Xattrs | TarFlag.Copy, window: 2, chunkBytes: 8192 }, Buffer.from('/srv')));
-    expect(parse(tar)).toEqual({ errno: 0, id: 4, op: generated.OPS.Tar.op, flags: TarFlag.Xattrs | TarFlag.Copy, window: 2, chunk_bytes: 8192, path: Buffer.from('/srv') });
+    expect(parse(tar)).toEqual({
+      errno: 0,
+      id: 4,
+      op: generated.OPS.Tar.op,
+      flags: TarFlag.Xattrs | TarFlag.Copy,
+      window: 2,
+      chunk_bytes: 8192,
+      path: Buffer.from('/srv'),
+    });
     const diff = withId(5, encodeDiff(3, [Buffer.from('/l1'), Buffer.from('/l0')], Buffer.from('/up')));
-    expect(parse(diff)).toEqual({ errno: 0, id: 5, op: generated.OPS.Diff.op, window: 3, lowers: [Buffer.from('/l1'), Buffer.from('/l0')], path: Buffer.from('/up') });
-    const mkdir = withId(6, encodeMkdir({ mode: 0o750, flags: protocol.MKDIR_RECURSIVE, uid: protocol.NO_ID, gid: 7 }, Buffer.from('/a/b')));
-    expect(parse(mkdir)).toEqual({ errno: 0, id: 6, op: generated.OPS.Mkdir.op, mode: 0o750, flags: 1, uid: 0xffffffff, gid: 7, path: Buffer.from('/a/b') });
+    expect(parse(diff)).toEqual({
+      errno: 0,
+      id: 5,
+      op: generated.OPS.Diff.op,
+      window: 3,
+      lowers: [Buffer.from('/l1'), Buffer.from('/l0')],
+      path: Buffer.from('/up'),
+    });
+    const mkdir = withId(
+      6,
+      encodeMkdir({ mode: 0o750, flags: protocol.MKDIR_RECURSIVE, uid: protocol.NO_ID, gid: 7 }, Buffer.from('/a/b')),
+    );
+    expect(parse(mkdir)).toEqual({
+      errno: 0,
+      id: 6,
+      op: generated.OPS.Mkdir.op,
+      mode: 0o750,
+      flags: 1,
+      uid: 0xffffffff,
+      gid: 7,
+      path: Buffer.from('/a/b'),
+    });
     const rename = withId(7, encodeRename(Buffer.from('/from'), Buffer.from('/to')));
     expect(parse(rename)).toEqual({ errno: 0, id: 7, op: generated.OPS.Rename.op, from: Buffer.from('/from'), to: Buffer.from('/to') });
   });
@@ -195,7 +238,15 @@ describe("the server's parser (__parseRequest) reads what lib/wire's encoders wr
   });
 
   // A value of each field type that every op's rules accept, unless named here.
-  const SAMPLES: Record<string, unknown> = { u32: 1, u64: 7n, i64: -3n, str: Buffer.from('/s'), strs: [Buffer.from('x'), Buffer.from('y/z')], path: Buffer.from('/p'), bytes: Buffer.from('data') };
+  const SAMPLES: Record<string, unknown> = {
+    u32: 1,
+    u64: 7n,
+    i64: -3n,
+    str: Buffer.from('/s'),
+    strs: [Buffer.from('x'), Buffer.from('y/z')],
+    path: Buffer.from('/p'),
+    bytes: Buffer.from('data'),
+  };
   const OVERRIDES: Record<string, Record<string, unknown>> = {
     Mknod: { mode: 0o20644 },
     ReadFile: { chunk_bytes: 4096 },
@@ -220,15 +271,18 @@ describe("the server's parser (__parseRequest) reads what lib/wire's encoders wr
 
   test.each(Object.keys(generated.OPS) as (keyof typeof generated.OPS)[])('%s: every field of its layout comes back by name', (name) => {
     const values: Record<string, unknown> = {};
-    for (const [type, field] of generated.OPS[name].fields as readonly (readonly [string, string])[]) values[field] = OVERRIDES[name]?.[field] ?? SAMPLES[type];
+    for (const [type, field] of generated.OPS[name].fields as readonly (readonly [string, string])[])
+      values[field] = OVERRIDES[name]?.[field] ?? SAMPLES[type];
     const parsed = parse(layoutFrame(21, name, values));
-    const u64Fields = (generated.OPS[name].fields as readonly (readonly [string, string])[]).filter(([type]) => type === 'u64').map(([, field]) => field);
+    const u64Fields = (generated.OPS[name].fields as readonly (readonly [string, string])[])
+      .filter(([type]) => type === 'u64')
+      .map(([, field]) => field);
     for (const field of u64Fields) values[field] = BigInt.asUintN(64, values[field] as bigint);
     expect(parsed).toEqual({ errno: 0, id: 21, op: generated.OPS[name].op, ...values });
   });
 });
 
-test('limits lib/ still writes by hand beside lib/wire/protocol.ts are protocol.h\'s', () => {
+test("limits lib/ still writes by hand beside lib/wire/protocol.ts are protocol.h's", () => {
   // Until they are read from lib/wire/protocol.generated.ts: the stat
   // record's size, a walk's window (the server's send buffer is sized to
   // it), a Port's readiness bits.
@@ -274,7 +328,10 @@ describe('scripts/gen-protocol.js --check', () => {
   });
 
   test('fails when a constant is left out of what the addon exports', () => {
-    const unlisted = header.replace('constexpr uint32_t kMaxWindow = 64;', 'constexpr uint32_t kMaxWindow = 64;\nconstexpr uint32_t kNewLimit = 3;');
+    const unlisted = header.replace(
+      'constexpr uint32_t kMaxWindow = 64;',
+      'constexpr uint32_t kMaxWindow = 64;\nconstexpr uint32_t kNewLimit = 3;',
+    );
     const result = check(unlisted);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('kNewLimit is not in UNSHARE_FS_CONSTANTS');
@@ -291,7 +348,9 @@ test('an addon of another protocol version is refused with a message that says w
     jest.isolateModules(() => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const fresh = require('../lib/wire/native') as typeof import('../lib/wire/native');
-      expect(() => fresh.native()).toThrow(new RegExp(`protocol version 1 .* version ${protocol.PROTOCOL_VERSION}: the addon and dist/ come from different builds`));
+      expect(() => fresh.native()).toThrow(
+        new RegExp(`protocol version 1 .* version ${protocol.PROTOCOL_VERSION}: the addon and dist/ come from different builds`),
+      );
     });
   } finally {
     if (saved === undefined) delete process.env.UNSHARE_FS_ADDON;
@@ -406,7 +465,13 @@ describe.each(servers)('$name', (server) => {
   });
 
   test('mount and unmount are refused: only a namespace of our own mounts', async () => {
-    const mount = { flags: 0n, source: Buffer.from('tmpfs'), target: Buffer.from(os.tmpdir()), fstype: Buffer.from('tmpfs'), data: Buffer.alloc(0) };
+    const mount = {
+      flags: 0n,
+      source: Buffer.from('tmpfs'),
+      target: Buffer.from(os.tmpdir()),
+      fstype: Buffer.from('tmpfs'),
+      data: Buffer.alloc(0),
+    };
     client.send(withId(30, encodeMount(mount)));
     await expectError(client, 30, 'EPERM');
     client.send(withId(31, encodeUnmount(2, Buffer.from(os.tmpdir()))));
@@ -425,7 +490,12 @@ describe.each(servers)('$name', (server) => {
       return Array.from({ length: counter.kCounterCount }, (_, i) => frame.payload.readUInt32LE(4 * i));
     };
     const quiet = await counters();
-    expect([quiet[counter.kCounterJobs], quiet[counter.kCounterCreditWaits], quiet[counter.kCounterQueued], quiet[counter.kCounterQuickQueued]]).toEqual([0, 0, 0, 0]);
+    expect([
+      quiet[counter.kCounterJobs],
+      quiet[counter.kCounterCreditWaits],
+      quiet[counter.kCounterQueued],
+      quiet[counter.kCounterQuickQueued],
+    ]).toEqual([0, 0, 0, 0]);
     expect(quiet[counter.kCounterThreads]).toBeGreaterThanOrEqual(1);
     // A read of /dev/zero with a window of one frame: once that frame is
     // sent, the job waits for credit, and the counters say so.

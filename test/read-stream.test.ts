@@ -93,7 +93,10 @@ class ScriptedRead {
   }
 }
 
-function readSetup(content: Buffer, end?: ConstructorParameters<typeof ScriptedRead>[2]): { channel: Channel; server: FakeTransport; read: ScriptedRead } {
+function readSetup(
+  content: Buffer,
+  end?: ConstructorParameters<typeof ScriptedRead>[2],
+): { channel: Channel; server: FakeTransport; read: ScriptedRead } {
   const { channel, server } = fakeChannel();
   return { channel, server, read: new ScriptedRead(server, content, end) };
 }
@@ -193,7 +196,14 @@ describe('readWhole', () => {
 
 describe('FileReadStream', () => {
   function streamOver(channel: Channel, range: ReadRange, highWaterMark: number, signal?: AbortSignal): FileReadStream {
-    return new FileReadStream({ channel: () => channel, path: PATH, request: rangeRequest(Buffer.from(PATH), range), highWaterMark, signal, graft: (error) => error });
+    return new FileReadStream({
+      channel: () => channel,
+      path: PATH,
+      request: rangeRequest(Buffer.from(PATH), range),
+      highWaterMark,
+      signal,
+      graft: (error) => error,
+    });
   }
 
   const collect = async (stream: Readable): Promise<Buffer> => Buffer.concat(await stream.toArray());
@@ -241,7 +251,7 @@ describe('FileReadStream', () => {
     await server.settle(once(stream.resume(), 'end'));
   });
 
-  test('destroy sends a Cancel and the read\'s later frames are dropped', async () => {
+  test("destroy sends a Cancel and the read's later frames are dropped", async () => {
     const { channel, server, read } = readSetup(patternBytes(5, 4000), 'hold');
     const stream = streamOver(channel, { start: 0, end: undefined }, 100);
     stream.read(0);
@@ -263,7 +273,7 @@ describe('FileReadStream', () => {
     expect(server.requests).toEqual([]);
   });
 
-  test('an error reply is the stream\'s error event', async () => {
+  test("an error reply is the stream's error event", async () => {
     const { channel, server } = readSetup(Buffer.alloc(0), { errno: 21, syscall: 'read' });
     const stream = streamOver(channel, { start: 0, end: undefined }, 100);
     await expect(server.settle(collect(stream))).rejects.toMatchObject({ code: 'EISDIR', syscall: 'read' });

@@ -29,7 +29,10 @@ describe('a bad target fails at once, with a node-style error', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-pidfile-'));
     try {
       fs.writeFileSync(path.join(dir, 'pid'), 'sekrit-token\n');
-      await expect(enter({ pidFile: path.join(dir, 'pid') })).rejects.toMatchObject({ code: 'EBADPIDFILE', message: expect.not.stringContaining('sekrit') });
+      await expect(enter({ pidFile: path.join(dir, 'pid') })).rejects.toMatchObject({
+        code: 'EBADPIDFILE',
+        message: expect.not.stringContaining('sekrit'),
+      });
     } finally {
       fs.rmSync(dir, { recursive: true });
     }

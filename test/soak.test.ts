@@ -218,7 +218,13 @@ const OPS: Record<string, { weight: number; run: Op }> = {
       let count = 0;
       const { dir, maxDepth } = errTree ?? { dir: errs };
       const walking = async (): Promise<void> => {
-        const options = { maxDepth, threads: walkThreads(rng), onError: (): never => { throw STOP; } };
+        const options = {
+          maxDepth,
+          threads: walkThreads(rng),
+          onError: (): never => {
+            throw STOP;
+          },
+        };
         for await (const entry of api.walk(dir, options)) count += entry ? 1 : 0;
       };
       if (errTree === undefined) {
@@ -325,7 +331,11 @@ const OPS: Record<string, { weight: number; run: Op }> = {
         const entries = await api.readdir(root, { withFileTypes: true });
         const types = Object.fromEntries(entries.map((e) => [e.name, e.type]));
         check(
-          entries.length === rootNames.length && types['fifo'] === 'fifo' && types['link'] === 'symlink' && types['errs'] === 'directory' && types['tree'] === 'directory',
+          entries.length === rootNames.length &&
+            types['fifo'] === 'fifo' &&
+            types['link'] === 'symlink' &&
+            types['errs'] === 'directory' &&
+            types['tree'] === 'directory',
           `readdir with types: ${JSON.stringify(types)}`,
         );
       }
@@ -385,7 +395,9 @@ async function soak(known: Known, ms: number, maxCalls: number, seed: number): P
       try {
         await op.run(known, rng);
       } catch (error) {
-        failures.push(`loop ${index} call ${n} ${kind}: ${error instanceof Mismatch ? error.message : `rejected: ${describeError(error)}`}`);
+        failures.push(
+          `loop ${index} call ${n} ${kind}: ${error instanceof Mismatch ? error.message : `rejected: ${describeError(error)}`}`,
+        );
       }
     }
   };
@@ -515,7 +527,10 @@ describe.each(targets)('soak: $name', ({ name, api: apiOf }) => {
     // maps every id (root's own without a subordinate range, as the kernel's
     // uid_map says), where the unmapped owner 1234 is mapped after all.
     const listsAll = process.geteuid!() === 0 && (name === 'host' || mapsHostUid(ns.pid, 1234));
-    expect({ listsAll, errTree: known.errTree === undefined ? 'none' : 'found' }).toEqual({ listsAll, errTree: listsAll ? 'none' : 'found' });
+    expect({ listsAll, errTree: known.errTree === undefined ? 'none' : 'found' }).toEqual({
+      listsAll,
+      errTree: listsAll ? 'none' : 'found',
+    });
     expect(known.walkCount).toBeGreaterThan(1000);
     expect(known.treeCount).toBe(TREE_ENTRIES);
 

@@ -19,7 +19,17 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const SUBUID = ['# comment', 'alice:100000:65536', 'bob:200000:1000', '', '4242:300000:500', 'alice:400000:10', 'alice:500000:0', 'alice:x:5', 'carol'].join('\n');
+const SUBUID = [
+  '# comment',
+  'alice:100000:65536',
+  'bob:200000:1000',
+  '',
+  '4242:300000:500',
+  'alice:400000:10',
+  'alice:500000:0',
+  'alice:x:5',
+  'carol',
+].join('\n');
 
 describe('subordinate ranges from a file', () => {
   test('every range of the user, by name or by uid, in file order', () => {
@@ -57,7 +67,12 @@ describe('subordinate ranges from a file', () => {
   });
 
   test('several ranges map one after the other from 1, as rootless podman maps them', () => {
-    expect(podmanIdMap(1000, [{ start: 100000, count: 65536 }, { start: 400000, count: 10 }])).toEqual([
+    expect(
+      podmanIdMap(1000, [
+        { start: 100000, count: 65536 },
+        { start: 400000, count: 10 },
+      ]),
+    ).toEqual([
       { inside: 0, outside: 1000, count: 1 },
       { inside: 1, outside: 100000, count: 65536 },
       { inside: 65537, outside: 400000, count: 10 },
@@ -90,56 +105,61 @@ const IS_ROOT = process.geteuid?.() === 0;
 
 // Root chooses its maps from files it can point at; an ordinary user's go
 // through newuidmap, which reads the real /etc/subuid: each run checks its own.
-(IS_ROOT ? requires(root, userNamespaces) : requires(subuidRange, userNamespaces)).describe(IS_ROOT ? 'as root, every range of root is mapped' : "an ordinary user's namespace maps every range of the user", () => {
-  if (!IS_ROOT) {
-    test('own id as 0, then each subordinate range after the other, as rootless podman maps them', async () => {
-      const me = os.userInfo();
-      const ns = await createNamespace();
+(IS_ROOT ? requires(root, userNamespaces) : requires(subuidRange, userNamespaces)).describe(
+  IS_ROOT ? 'as root, every range of root is mapped' : "an ordinary user's namespace maps every range of the user",
+  () => {
+    if (!IS_ROOT) {
+      test('own id as 0, then each subordinate range after the other, as rootless podman maps them', async () => {
+        const me = os.userInfo();
+        const ns = await createNamespace();
+        try {
+          const maps = readIdMaps(ns.pid);
+          expect(maps.uidMap).toEqual(podmanIdMap(me.uid, subidRanges('uid', me.username, me.uid)));
+          expect(maps.gidMap).toEqual(podmanIdMap(me.gid, subidRanges('gid', me.username, me.gid)));
+          expect(maps.uidMap.length).toBeGreaterThanOrEqual(2);
+        } finally {
+          await ns.close();
+        }
+      });
+      return;
+    }
+    test('a namespace maps root, then each of two fabricated ranges after the other', async () => {
+      fs.writeFileSync(path.join(dir, 'subuid'), 'root:165536:1000\nother:1:1\nroot:300000:500\n');
+      fs.writeFileSync(path.join(dir, 'subgid'), 'root:165536:2000\n');
+      const saved = { ...process.env };
+      process.env.UNSHARE_FS_SUBUID = path.join(dir, 'subuid');
+      process.env.UNSHARE_FS_SUBGID = path.join(dir, 'subgid');
       try {
-        const maps = readIdMaps(ns.pid);
-        expect(maps.uidMap).toEqual(podmanIdMap(me.uid, subidRanges('uid', me.username, me.uid)));
-        expect(maps.gidMap).toEqual(podmanIdMap(me.gid, subidRanges('gid', me.username, me.gid)));
-        expect(maps.uidMap.length).toBeGreaterThanOrEqual(2);
+        const ns = await createNamespace();
+        try {
+          const maps = readIdMaps(ns.pid);
+          expect(maps.uidMap).toEqual([
+            { inside: 0, outside: 0, count: 1 },
+            { inside: 1, outside: 165536, count: 1000 },
+            { inside: 1001, outside: 300000, count: 500 },
+          ]);
+          expect(maps.gidMap).toEqual([
+            { inside: 0, outside: 0, count: 1 },
+            { inside: 1, outside: 165536, count: 2000 },
+          ]);
+        } finally {
+          await ns.close();
+        }
       } finally {
-        await ns.close();
+        process.env = saved;
       }
     });
-    return;
-  }
-  test('a namespace maps root, then each of two fabricated ranges after the other', async () => {
-    fs.writeFileSync(path.join(dir, 'subuid'), 'root:165536:1000\nother:1:1\nroot:300000:500\n');
-    fs.writeFileSync(path.join(dir, 'subgid'), 'root:165536:2000\n');
-    const saved = { ...process.env };
-    process.env.UNSHARE_FS_SUBUID = path.join(dir, 'subuid');
-    process.env.UNSHARE_FS_SUBGID = path.join(dir, 'subgid');
-    try {
-      const ns = await createNamespace();
-      try {
-        const maps = readIdMaps(ns.pid);
-        expect(maps.uidMap).toEqual([
-          { inside: 0, outside: 0, count: 1 },
-          { inside: 1, outside: 165536, count: 1000 },
-          { inside: 1001, outside: 300000, count: 500 },
-        ]);
-        expect(maps.gidMap).toEqual([
-          { inside: 0, outside: 0, count: 1 },
-          { inside: 1, outside: 165536, count: 2000 },
-        ]);
-      } finally {
-        await ns.close();
-      }
-    } finally {
-      process.env = saved;
-    }
-  });
-});
+  },
+);
 
 const setpriv = requirement('setpriv', () => {
   if (spawnSync('setpriv', ['--version']).status !== 0) return 'setpriv not installed (util-linux)';
   try {
-    fs.readFileSync('/etc/passwd', 'utf8').split('\n').forEach((l) => {
-      if (l.split(':')[2] === '4242') throw new Error('uid 4242 has a passwd entry');
-    });
+    fs.readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .forEach((l) => {
+        if (l.split(':')[2] === '4242') throw new Error('uid 4242 has a passwd entry');
+      });
   } catch (error) {
     return (error as Error).message;
   }
@@ -152,12 +172,23 @@ let readable: PackageCopy | undefined;
 /** Runs `script` with node as uid/gid 4242, which has no passwd entry. */
 function asUidWithoutPasswd(script: string, env: NodeJS.ProcessEnv = {}) {
   readable ??= readableCopy();
-  return spawnSync('setpriv', ['--reuid=4242', '--regid=4242', '--clear-groups', process.execPath, '-e', `const lib = require(${JSON.stringify(readable.lib)});\n${script}`], {
-    encoding: 'utf8',
-    cwd: '/',
-    env: { PATH: process.env.PATH, ...env },
-    timeout: 20000,
-  });
+  return spawnSync(
+    'setpriv',
+    [
+      '--reuid=4242',
+      '--regid=4242',
+      '--clear-groups',
+      process.execPath,
+      '-e',
+      `const lib = require(${JSON.stringify(readable.lib)});\n${script}`,
+    ],
+    {
+      encoding: 'utf8',
+      cwd: '/',
+      env: { PATH: process.env.PATH, ...env },
+      timeout: 20000,
+    },
+  );
 }
 
 (IS_ROOT ? requires(root, setpriv, userNamespaces) : requires(userNamespaces)).describe('a uid without a passwd entry', () => {
@@ -171,7 +202,11 @@ function asUidWithoutPasswd(script: string, env: NodeJS.ProcessEnv = {}) {
     test('createNamespace() works as a uid with no passwd entry, inside a user namespace of ours', () => {
       const lib = path.resolve(__dirname, '../dist/index.js');
       const script = `require(${JSON.stringify(lib)}).createNamespace({ subids: 'none' }).then(async (ns) => { console.log(JSON.stringify(ns.uidMap)); await ns.close(); }, (e) => { console.log('ERR', e.code, e.message); process.exitCode = 1; })`;
-      const run = spawnSync('unshare', ['--user', '--map-user=4242', '--map-group=4242', process.execPath, '-e', script], { encoding: 'utf8', cwd: '/', timeout: 20000 });
+      const run = spawnSync('unshare', ['--user', '--map-user=4242', '--map-group=4242', process.execPath, '-e', script], {
+        encoding: 'utf8',
+        cwd: '/',
+        timeout: 20000,
+      });
       expect(run.stdout).not.toContain('uv_os_get_passwd');
       expect(run.status).toBe(0);
       expect(JSON.parse(run.stdout)).toEqual([{ inside: 0, outside: 4242, count: 1 }]);
@@ -179,14 +214,18 @@ function asUidWithoutPasswd(script: string, env: NodeJS.ProcessEnv = {}) {
     return;
   }
   test('createNamespace() works: no name is needed to map its own id', () => {
-    const run = asUidWithoutPasswd(`lib.createNamespace().then(async (ns) => { console.log(JSON.stringify(ns.uidMap)); await ns.close(); }, (e) => { console.log('ERR', e.code, e.message); process.exitCode = 1; });`);
+    const run = asUidWithoutPasswd(
+      `lib.createNamespace().then(async (ns) => { console.log(JSON.stringify(ns.uidMap)); await ns.close(); }, (e) => { console.log('ERR', e.code, e.message); process.exitCode = 1; });`,
+    );
     expect(run.stdout).not.toContain('uv_os_get_passwd');
     expect(run.status).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual([{ inside: 0, outside: 4242, count: 1 }]);
   });
 
   test("what needs its home (podman's storage, HOME unset) is ENOPASSWD, saying so", () => {
-    const run = asUidWithoutPasswd(`try { lib.podman.storageConfig(); console.log('no error'); } catch (e) { console.log(e.code + ' ' + e.message); }`);
+    const run = asUidWithoutPasswd(
+      `try { lib.podman.storageConfig(); console.log('no error'); } catch (e) { console.log(e.code + ' ' + e.message); }`,
+    );
     expect(run.stdout).toMatch(/^ENOPASSWD unshare-fs: uid 4242 has no passwd entry/);
   });
 });

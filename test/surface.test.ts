@@ -8,7 +8,20 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import * as api from '../lib';
-import { BigIntStats, Entry, FileSystem, Namespace, Session, Stats, createNamespace, docker, enter, host, podman, type Namespace as NamespaceType } from '../lib';
+import {
+  BigIntStats,
+  Entry,
+  FileSystem,
+  Namespace,
+  Session,
+  Stats,
+  createNamespace,
+  docker,
+  enter,
+  host,
+  podman,
+  type Namespace as NamespaceType,
+} from '../lib';
 import { requires, userNamespaces } from './helpers/requirements';
 
 const REPO = path.join(__dirname, '..');
@@ -120,7 +133,19 @@ const FILE_SYSTEM_METHODS = [
   'copyFromHost',
   'copyToHost',
 ];
-const SESSION_MEMBERS = ['constructor', 'toHostUid', 'toHostGid', 'fromHostUid', 'fromHostGid', 'exec', 'exit', 'closed', 'mounts', 'whenClosed', 'close'];
+const SESSION_MEMBERS = [
+  'constructor',
+  'toHostUid',
+  'toHostGid',
+  'fromHostUid',
+  'fromHostGid',
+  'exec',
+  'exit',
+  'closed',
+  'mounts',
+  'whenClosed',
+  'close',
+];
 const SESSION_FIELDS = ['targetPid', 'workerPid', 'joinedUserNamespace', 'uidMap', 'gidMap', 'root'];
 const NAMESPACE_MEMBERS = ['constructor', 'enter', 'exec', 'mountOverlay', 'mountTmpfs', 'unmount', 'close'];
 const NAMESPACE_FIELDS = ['pid', 'uidMap', 'gidMap', 'fullRange', 'ownUserNamespace'];
@@ -161,7 +186,10 @@ describe('exports', () => {
       spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', timeout: 30_000 });
 
     test('require("unshare-fs") gives the documented names', () => {
-      const run = node(['-e', 'const u = require("unshare-fs"); console.log(JSON.stringify([Object.keys(u), Object.keys(u.podman), Object.keys(u.docker)]))']);
+      const run = node([
+        '-e',
+        'const u = require("unshare-fs"); console.log(JSON.stringify([Object.keys(u), Object.keys(u.podman), Object.keys(u.docker)]))',
+      ]);
       expect(run.stderr).toBe('');
       const [names, podmanNames, dockerNames] = JSON.parse(run.stdout) as [string[], string[], string[]];
       expect(sorted(names)).toEqual(sorted(TOP_LEVEL));
@@ -179,14 +207,18 @@ describe('exports', () => {
       expect(sorted(names)).toEqual(sorted(TOP_LEVEL));
     });
 
-    test.each(['unshare-fs/dist/session', 'unshare-fs/dist/session.js', 'unshare-fs/dist/index', 'unshare-fs/dist/podman/store', 'unshare-fs/dist/docker/store', 'unshare-fs/lib/channel'])(
-      'require("%s") is refused',
-      (specifier) => {
-        const run = node(['-e', `require(${JSON.stringify(specifier)})`]);
-        expect(run.status).not.toBe(0);
-        expect(run.stderr).toContain('ERR_PACKAGE_PATH_NOT_EXPORTED');
-      },
-    );
+    test.each([
+      'unshare-fs/dist/session',
+      'unshare-fs/dist/session.js',
+      'unshare-fs/dist/index',
+      'unshare-fs/dist/podman/store',
+      'unshare-fs/dist/docker/store',
+      'unshare-fs/lib/channel',
+    ])('require("%s") is refused', (specifier) => {
+      const run = node(['-e', `require(${JSON.stringify(specifier)})`]);
+      expect(run.status).not.toBe(0);
+      expect(run.stderr).toContain('ERR_PACKAGE_PATH_NOT_EXPORTED');
+    });
 
     test('package.json can still be read', () => {
       const run = node(['-e', 'console.log(require("unshare-fs/package.json").name)']);
@@ -228,7 +260,9 @@ describe('classes and objects hold no internals', () => {
 
   test('Entry has its fields and the fs.Dirent tests', () => {
     expect(ownNames(Entry.prototype)).toEqual(sorted(['constructor', 'path', ...FILE_TYPE_TESTS]));
-    expect(ownNames(new Entry('/a', 'b', '/a/b', 'file', 1, undefined))).toEqual(sorted(['parentPath', 'name', 'fullPath', 'type', 'depth', 'stats']));
+    expect(ownNames(new Entry('/a', 'b', '/a/b', 'file', 1, undefined))).toEqual(
+      sorted(['parentPath', 'name', 'fullPath', 'type', 'depth', 'stats']),
+    );
   });
 
   test('Stats and BigIntStats have the fs.Stats tests only (no typeBits helper)', () => {
@@ -242,9 +276,9 @@ describe('classes and objects hold no internals', () => {
     const NewSession = Session as unknown as new (...args: unknown[]) => unknown;
     const NewNamespace = Namespace as unknown as new (...args: unknown[]) => unknown;
     expect(() => new NewSession()).toThrow(TypeError);
-    expect(() => new NewSession(Symbol('unshare-fs session'), 1, { pid: 1, fd: 0, joinedUserNamespace: false }, { uidMap: [], gidMap: [] })).toThrow(
-      /Illegal constructor/,
-    );
+    expect(
+      () => new NewSession(Symbol('unshare-fs session'), 1, { pid: 1, fd: 0, joinedUserNamespace: false }, { uidMap: [], gidMap: [] }),
+    ).toThrow(/Illegal constructor/);
     expect(() => new NewNamespace()).toThrow(TypeError);
     expect(() => new NewNamespace(Symbol('unshare-fs namespace'), 1, {}, { uidMap: [], gidMap: [] }, false)).toThrow(/Illegal constructor/);
   });
@@ -298,7 +332,7 @@ async function failureOf(run: () => unknown): Promise<unknown> {
   throw new Error('the call succeeded');
 }
 
-function expectRefused(row: BadCall): (() => Promise<void>) {
+function expectRefused(row: BadCall): () => Promise<void> {
   return async () => {
     const error = await failureOf(row.run);
     expect(error).toBeInstanceOf(row.error);
@@ -309,7 +343,13 @@ function expectRefused(row: BadCall): (() => Promise<void>) {
   };
 }
 
-const bad = (call: string, run: () => unknown, error: ErrorClass, code: BadCall['code'], names: string): BadCall => ({ call, run, error, code, names });
+const bad = (call: string, run: () => unknown, error: ErrorClass, code: BadCall['code'], names: string): BadCall => ({
+  call,
+  run,
+  error,
+  code,
+  names,
+});
 const any = <T>(value: unknown): T => value as T;
 
 /** Bad arguments to every FileSystem method, for host paths and for a session alike. */
@@ -336,7 +376,13 @@ function fileSystemRows(fs: () => FileSystem): BadCall[] {
     bad("walk(p, { exclude: ['/'] })", () => fs().walk(p, { exclude: ['/'] }), TypeError, VALUE, 'exclude'),
     bad('walk(p, { exclude: 4,096-byte pattern })', () => fs().walk(p, { exclude: ['x'.repeat(4096)] }), TypeError, VALUE, 'exclude'),
     bad('walk(p, { exclude: 257 patterns })', () => fs().walk(p, { exclude: Array(257).fill('x') }), RangeError, RANGE, 'exclude'),
-    bad('walk(p, { exclude: 20 x 4,000 bytes })', () => fs().walk(p, { exclude: Array(20).fill('x'.repeat(4000)) }), RangeError, RANGE, 'exclude'),
+    bad(
+      'walk(p, { exclude: 20 x 4,000 bytes })',
+      () => fs().walk(p, { exclude: Array(20).fill('x'.repeat(4000)) }),
+      RangeError,
+      RANGE,
+      'exclude',
+    ),
     bad("walk(p, { filter: 'x' })", () => fs().walk(p, any({ filter: 'x' })), TypeError, TYPE, 'filter'),
     bad('walkBatches(p, { depth: 1 })', () => fs().walkBatches(p, any({ depth: 1 })), TypeError, VALUE, 'depth'),
     bad("lstat(p, { bigint: 'yes' })", () => fs().lstat(p, any({ bigint: 'yes' })), TypeError, TYPE, 'bigint'),
@@ -353,8 +399,20 @@ function fileSystemRows(fs: () => FileSystem): BadCall[] {
     bad("readFile(p, { flag: 'r' })", () => fs().readFile(p, any({ flag: 'r' })), TypeError, VALUE, 'flag'),
     bad('readFile(undefined)', () => fs().readFile(any(undefined)), TypeError, TYPE, 'path'),
     bad('createReadStream(p, { start: -1 })', () => fs().createReadStream(p, { start: -1 }), RangeError, RANGE, 'start'),
-    bad("createReadStream(p, { highWaterMark: '1' })", () => fs().createReadStream(p, any({ highWaterMark: '1' })), TypeError, TYPE, 'highWaterMark'),
-    bad('createReadStream(p, { encoding: "utf8" })', () => fs().createReadStream(p, any({ encoding: 'utf8' })), TypeError, VALUE, 'encoding'),
+    bad(
+      "createReadStream(p, { highWaterMark: '1' })",
+      () => fs().createReadStream(p, any({ highWaterMark: '1' })),
+      TypeError,
+      TYPE,
+      'highWaterMark',
+    ),
+    bad(
+      'createReadStream(p, { encoding: "utf8" })',
+      () => fs().createReadStream(p, any({ encoding: 'utf8' })),
+      TypeError,
+      VALUE,
+      'encoding',
+    ),
   ];
 }
 
@@ -383,7 +441,13 @@ describe('bad arguments', () => {
       bad("createNamespace('x')", () => createNamespace(any('x')), TypeError, TYPE, 'createNamespace options'),
       bad("createNamespace({ uidMap: 'x' })", () => createNamespace(any({ uidMap: 'x' })), TypeError, TYPE, 'uidMap'),
       bad('createNamespace({ uidMap: [] })', () => createNamespace({ uidMap: [] }), RangeError, RANGE, 'uidMap'),
-      bad('createNamespace({ uidMap: 341 ranges })', () => createNamespace({ uidMap: new Array(341).fill(range) }), RangeError, RANGE, 'uidMap'),
+      bad(
+        'createNamespace({ uidMap: 341 ranges })',
+        () => createNamespace({ uidMap: new Array(341).fill(range) }),
+        RangeError,
+        RANGE,
+        'uidMap',
+      ),
       bad(
         'createNamespace({ uidMap: more than a page as written })',
         () => createNamespace({ uidMap: Array.from({ length: 200 }, (_, i) => ({ inside: 4e9 + i, outside: 4e9 + i, count: 1 })) }),
@@ -392,16 +456,64 @@ describe('bad arguments', () => {
         'uidMap',
       ),
       bad('createNamespace({ gidMap: [null] })', () => createNamespace(any({ gidMap: [null] })), TypeError, TYPE, 'gidMap[0]'),
-      bad('createNamespace({ uidMap: [no count] })', () => createNamespace(any({ uidMap: [{ inside: 0, outside: 0 }] })), TypeError, TYPE, 'uidMap[0].count'),
-      bad('createNamespace({ uidMap: [an extra key] })', () => createNamespace(any({ uidMap: [{ ...range, length: 1 }] })), TypeError, VALUE, 'length'),
-      bad('createNamespace({ uidMap: [inside -1] })', () => createNamespace({ uidMap: [{ ...range, inside: -1 }] }), RangeError, RANGE, 'uidMap[0].inside'),
-      bad("createNamespace({ uidMap: [outside '0'] })", () => createNamespace(any({ uidMap: [{ ...range, outside: '0' }] })), TypeError, TYPE, 'uidMap[0].outside'),
-      bad('createNamespace({ uidMap: [count 0] })', () => createNamespace({ uidMap: [range, { ...range, count: 0 }] }), RangeError, RANGE, 'uidMap[1].count'),
-      bad('createNamespace({ uidMap: [a range past 2^32 - 1] })', () => createNamespace({ uidMap: [{ inside: 0, outside: 1, count: 0xffffffff }] }), RangeError, RANGE, 'uidMap[0].count'),
-      bad('createNamespace({ uidMap: [inside 2^32 - 1] })', () => createNamespace({ uidMap: [{ ...range, inside: 0xffffffff }] }), RangeError, RANGE, 'uidMap[0].inside'),
+      bad(
+        'createNamespace({ uidMap: [no count] })',
+        () => createNamespace(any({ uidMap: [{ inside: 0, outside: 0 }] })),
+        TypeError,
+        TYPE,
+        'uidMap[0].count',
+      ),
+      bad(
+        'createNamespace({ uidMap: [an extra key] })',
+        () => createNamespace(any({ uidMap: [{ ...range, length: 1 }] })),
+        TypeError,
+        VALUE,
+        'length',
+      ),
+      bad(
+        'createNamespace({ uidMap: [inside -1] })',
+        () => createNamespace({ uidMap: [{ ...range, inside: -1 }] }),
+        RangeError,
+        RANGE,
+        'uidMap[0].inside',
+      ),
+      bad(
+        "createNamespace({ uidMap: [outside '0'] })",
+        () => createNamespace(any({ uidMap: [{ ...range, outside: '0' }] })),
+        TypeError,
+        TYPE,
+        'uidMap[0].outside',
+      ),
+      bad(
+        'createNamespace({ uidMap: [count 0] })',
+        () => createNamespace({ uidMap: [range, { ...range, count: 0 }] }),
+        RangeError,
+        RANGE,
+        'uidMap[1].count',
+      ),
+      bad(
+        'createNamespace({ uidMap: [a range past 2^32 - 1] })',
+        () => createNamespace({ uidMap: [{ inside: 0, outside: 1, count: 0xffffffff }] }),
+        RangeError,
+        RANGE,
+        'uidMap[0].count',
+      ),
+      bad(
+        'createNamespace({ uidMap: [inside 2^32 - 1] })',
+        () => createNamespace({ uidMap: [{ ...range, inside: 0xffffffff }] }),
+        RangeError,
+        RANGE,
+        'uidMap[0].inside',
+      ),
       bad("createNamespace({ subids: 'always' })", () => createNamespace(any({ subids: 'always' })), TypeError, VALUE, 'subids'),
       bad('createNamespace({ subids: true })', () => createNamespace(any({ subids: true })), TypeError, TYPE, 'subids'),
-      bad("createNamespace({ userNamespace: 'no' })", () => createNamespace(any({ userNamespace: 'no' })), TypeError, TYPE, 'userNamespace'),
+      bad(
+        "createNamespace({ userNamespace: 'no' })",
+        () => createNamespace(any({ userNamespace: 'no' })),
+        TypeError,
+        TYPE,
+        'userNamespace',
+      ),
       bad('createNamespace({ userNS: false })', () => createNamespace(any({ userNS: false })), TypeError, VALUE, 'userNS'),
     ];
     test.each(rows.map((row) => [row.call, row] as const))('%s', (_call, row) => expectRefused(row)());
@@ -528,8 +640,7 @@ describe('bad arguments', () => {
       ];
       test.each(rows.map((row) => [row.call, row] as const))('%s', (_call, row) => expectRefused(row)());
       test('toHostUid() with no uid', () =>
-        expectRefused(bad('toHostUid()', () => any<() => number>(session.toHostUid.bind(session))(), TypeError, TYPE, 'uid'))(),
-      );
+        expectRefused(bad('toHostUid()', () => any<() => number>(session.toHostUid.bind(session))(), TypeError, TYPE, 'uid'))());
     });
 
     describe('namespace', () => {
@@ -539,14 +650,50 @@ describe('bad arguments', () => {
         bad('mountOverlay(null)', () => ns.mountOverlay(any(null)), TypeError, TYPE, 'mountOverlay options'),
         bad("mountOverlay({ lowerDirs: 'x' })", () => ns.mountOverlay(any({ lowerDirs: '/x', target })), TypeError, TYPE, 'lowerDirs'),
         bad('mountOverlay({ lowerDirs: [] })', () => ns.mountOverlay({ lowerDirs: [], target }), TypeError, VALUE, 'lowerDirs'),
-        bad('mountOverlay({ lowerDirs: [Buffer] })', () => ns.mountOverlay(any({ lowerDirs: [Buffer.from('/x')], target })), TypeError, TYPE, 'lowerDirs[0]'),
-        bad("mountOverlay({ lowerDirs: ['a\\0b'] })", () => ns.mountOverlay({ lowerDirs: ['/x', 'a\0b'], target }), TypeError, VALUE, 'lowerDirs[1]'),
+        bad(
+          'mountOverlay({ lowerDirs: [Buffer] })',
+          () => ns.mountOverlay(any({ lowerDirs: [Buffer.from('/x')], target })),
+          TypeError,
+          TYPE,
+          'lowerDirs[0]',
+        ),
+        bad(
+          "mountOverlay({ lowerDirs: ['a\\0b'] })",
+          () => ns.mountOverlay({ lowerDirs: ['/x', 'a\0b'], target }),
+          TypeError,
+          VALUE,
+          'lowerDirs[1]',
+        ),
         bad('mountOverlay({ no target })', () => ns.mountOverlay(any({ lowerDirs: ['/x'] })), TypeError, TYPE, 'target'),
         bad("mountOverlay({ target: '' })", () => ns.mountOverlay({ lowerDirs: ['/x'], target: '' }), TypeError, VALUE, 'target'),
-        bad('mountOverlay({ upperDir, no workDir })', () => ns.mountOverlay({ lowerDirs: ['/x'], upperDir: '/u', target }), TypeError, TYPE, 'workDir'),
-        bad('mountOverlay({ workDir, no upperDir })', () => ns.mountOverlay({ lowerDirs: ['/x'], workDir: '/w', target }), TypeError, TYPE, 'upperDir'),
-        bad("mountOverlay({ readOnly: 'yes' })", () => ns.mountOverlay(any({ lowerDirs: ['/x'], target, readOnly: 'yes' })), TypeError, TYPE, 'readOnly'),
-        bad('mountOverlay({ lowerdirs })', () => ns.mountOverlay(any({ lowerdirs: ['/x'], lowerDirs: ['/x'], target })), TypeError, VALUE, 'lowerdirs'),
+        bad(
+          'mountOverlay({ upperDir, no workDir })',
+          () => ns.mountOverlay({ lowerDirs: ['/x'], upperDir: '/u', target }),
+          TypeError,
+          TYPE,
+          'workDir',
+        ),
+        bad(
+          'mountOverlay({ workDir, no upperDir })',
+          () => ns.mountOverlay({ lowerDirs: ['/x'], workDir: '/w', target }),
+          TypeError,
+          TYPE,
+          'upperDir',
+        ),
+        bad(
+          "mountOverlay({ readOnly: 'yes' })",
+          () => ns.mountOverlay(any({ lowerDirs: ['/x'], target, readOnly: 'yes' })),
+          TypeError,
+          TYPE,
+          'readOnly',
+        ),
+        bad(
+          'mountOverlay({ lowerdirs })',
+          () => ns.mountOverlay(any({ lowerdirs: ['/x'], lowerDirs: ['/x'], target })),
+          TypeError,
+          VALUE,
+          'lowerdirs',
+        ),
         bad("mountTmpfs('')", () => ns.mountTmpfs(''), TypeError, VALUE, 'target'),
         bad('mountTmpfs(5)', () => ns.mountTmpfs(any(5)), TypeError, TYPE, 'target'),
         bad('mountTmpfs(p, null)', () => ns.mountTmpfs(target, any(null)), TypeError, TYPE, 'mountTmpfs options'),

@@ -37,7 +37,9 @@ const paxRecords = fc.array(
   fc.oneof(
     fc.tuple(fc.constantFrom('uid', 'gid', 'size', 'mtime'), paxNumber).map(([k, v]) => paxRecord(k, Buffer.from(v))),
     fc.tuple(fc.constantFrom('path', 'linkpath'), name).map(([k, v]) => paxRecord(k, v)),
-    fc.tuple(fc.string({ maxLength: 10 }), fc.uint8Array({ maxLength: 30 })).map(([k, v]) => paxRecord(`SCHILY.xattr.user.${k}`, Buffer.from(v))),
+    fc
+      .tuple(fc.string({ maxLength: 10 }), fc.uint8Array({ maxLength: 30 }))
+      .map(([k, v]) => paxRecord(`SCHILY.xattr.user.${k}`, Buffer.from(v))),
     // A record whose length lies.
     fc.tuple(fc.nat({ max: 200 }), fc.string({ maxLength: 20 })).map(([n, text]) => Buffer.from(`${n} ${text}\n`)),
   ),
@@ -55,7 +57,9 @@ const entryPieces: fc.Arbitrary<Piece[]> = fc
     linkName: name,
     extended: fc.array(fc.tuple(fc.constantFrom('x', 'g', 'L', 'K'), paxRecords, name), { maxLength: 3 }),
     // Base-256 in uid, gid, size or mtime: any value of the field's width.
-    big: fc.option(fc.tuple(fc.constantFrom([108, 8], [116, 8], [124, 12], [136, 12]), fc.bigInt({ min: 0n, max: (1n << 88n) - 1n })), { nil: undefined }),
+    big: fc.option(fc.tuple(fc.constantFrom([108, 8], [116, 8], [124, 12], [136, 12]), fc.bigInt({ min: 0n, max: (1n << 88n) - 1n })), {
+      nil: undefined,
+    }),
   })
   .map(({ name: entryName, type, body, linkName, extended, big }) => {
     const pieces: Piece[] = [];
@@ -67,7 +71,11 @@ const entryPieces: fc.Arbitrary<Piece[]> = fc
     const h: TarHeader = { name: entryName, type, mode: 0o644, uid: 0, gid: 0, size, mtime: { seconds: 1, nanoseconds: 0 }, linkName };
     const blocks = encodeHeader(h);
     const main = Buffer.from(blocks.subarray(blocks.length - BLOCK));
-    if (blocks.length > BLOCK) pieces.push({ header: true, bytes: blocks.subarray(0, BLOCK) }, { header: false, bytes: blocks.subarray(BLOCK, blocks.length - BLOCK) });
+    if (blocks.length > BLOCK)
+      pieces.push(
+        { header: true, bytes: blocks.subarray(0, BLOCK) },
+        { header: false, bytes: blocks.subarray(BLOCK, blocks.length - BLOCK) },
+      );
     if (big !== undefined) {
       const [[offset, width], value] = big;
       base256(main, offset, width, value & ((1n << BigInt(8 * (width - 1))) - 1n));

@@ -239,20 +239,27 @@ describe('tar writer and reader', () => {
     };
     expect(await outcome(counted(() => [...longNames(5), END_OF_ARCHIVE]).source)).toMatch(/^ETARFORMAT/);
     // Four each before many entries: the sum starts again at each entry.
-    expect(await outcome(counted(function* () {
-      for (let i = 0; i < 8; i++) yield* longNames(4);
-      yield END_OF_ARCHIVE;
-    }).source)).toBe('read');
+    expect(
+      await outcome(
+        counted(function* () {
+          for (let i = 0; i < 8; i++) yield* longNames(4);
+          yield END_OF_ARCHIVE;
+        }).source,
+      ),
+    ).toBe('read');
   });
 
   test('more than 64 small extended headers before one entry: ETARFORMAT naming the count; 64 are read', async () => {
     const headers = (n: number): Buffer[] => Array.from({ length: n }, (_, i) => extendedHeader('x', paxRecord(`k${i}`, Buffer.from('v'))));
-    expect(await outcome(counted(() => [...headers(COUNT + 1), encodeHeader(header('f')), END_OF_ARCHIVE]).source)).toMatch(/^ETARFORMAT: .*64/);
+    expect(await outcome(counted(() => [...headers(COUNT + 1), encodeHeader(header('f')), END_OF_ARCHIVE]).source)).toMatch(
+      /^ETARFORMAT: .*64/,
+    );
     expect(await outcome(counted(() => [...headers(COUNT), encodeHeader(header('f')), END_OF_ARCHIVE]).source)).toBe('read');
   });
 
   test('numbers out of their field: negative or oversized ids and sizes, malformed pax lengths are ETARFORMAT', async () => {
-    const withPax = (records: Buffer[]): Buffer => Buffer.concat([extendedHeader('x', Buffer.concat(records)), encodeHeader(header('f')), END_OF_ARCHIVE]);
+    const withPax = (records: Buffer[]): Buffer =>
+      Buffer.concat([extendedHeader('x', Buffer.concat(records)), encodeHeader(header('f')), END_OF_ARCHIVE]);
     const code = async (bytes: Buffer): Promise<string> => (await outcome(chunked(bytes, 3))).replace(/:.*/s, '');
     for (const [key, value] of [
       ['uid', '-5'],
@@ -328,7 +335,10 @@ function describeTree(dir: string): Map<string, string> {
       const st = fs.lstatSync(full);
       const link = st.isSymbolicLink() ? fs.readlinkSync(full, { encoding: 'buffer' }).toString('latin1') : '';
       const hash = st.isFile() ? createHash('sha256').update(fs.readFileSync(full)).digest('hex') : '';
-      out.set(relative, [st.mode.toString(8), st.uid, st.gid, st.isFile() ? st.size : 0, st.rdev, link, hash, st.nlink, xattrs[relative]].join(' '));
+      out.set(
+        relative,
+        [st.mode.toString(8), st.uid, st.gid, st.isFile() ? st.size : 0, st.rdev, link, hash, st.nlink, xattrs[relative]].join(' '),
+      );
       if (st.isDirectory()) visit(relative);
     }
   };
@@ -418,7 +428,9 @@ describe('exportTar', () => {
       const stream = host.exportTar(dir, { signal: controller.signal });
       controller.abort();
       await expect(pipeline(stream, fs.createWriteStream('/dev/null'))).rejects.toMatchObject({ name: 'AbortError' });
-      await expect(pipeline(host.exportTar(path.join(dir, 'nope')), fs.createWriteStream('/dev/null'))).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(pipeline(host.exportTar(path.join(dir, 'nope')), fs.createWriteStream('/dev/null'))).rejects.toMatchObject({
+        code: 'ENOENT',
+      });
       expect(() => host.exportTar(5 as unknown as string)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
       const entries = await readAll(host.exportTar(dir) as AsyncIterable<Buffer>);
       expect(entries.map(([h, body]) => [h.name.toString(), body.length])).toEqual([['f', 1000]]);

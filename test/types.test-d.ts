@@ -2,7 +2,19 @@
 /* eslint-disable @typescript-eslint/no-unused-vars -- the variables exist for their types */
 // each line states what a call returns, and @ts-expect-error lines must fail.
 import * as api from '../lib';
-import { createNamespace, docker, enter, host, Namespace, podman, walk, walkBatches, type BigIntStats, type Entry, type Stats } from '../lib';
+import {
+  createNamespace,
+  docker,
+  enter,
+  host,
+  Namespace,
+  podman,
+  walk,
+  walkBatches,
+  type BigIntStats,
+  type Entry,
+  type Stats,
+} from '../lib';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function expectType<T extends true>(): T | undefined {

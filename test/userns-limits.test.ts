@@ -19,7 +19,15 @@ requires(userNamespaces).describe('user namespaces exhausted', () => {
       (e) => console.log(JSON.stringify({ code: e.code, message: e.message, sysctl: e.sysctl })))`;
     const run = spawnSync(
       'unshare',
-      ['--user', '--map-root-user', 'sh', '-c', 'echo 0 > /proc/sys/user/max_user_namespaces && exec "$0" -e "$1"', process.execPath, script],
+      [
+        '--user',
+        '--map-root-user',
+        'sh',
+        '-c',
+        'echo 0 > /proc/sys/user/max_user_namespaces && exec "$0" -e "$1"',
+        process.execPath,
+        script,
+      ],
       { encoding: 'utf8', timeout: 20000 },
     );
     expect(run.stderr).toBe('');
@@ -35,7 +43,9 @@ describe('explainUserNamespaceError', () => {
     const eperm = Object.assign(new Error('EPERM: operation not permitted, unshare'), { code: 'EPERM' });
     const explained = explainUserNamespaceError(eperm) as Error & { code: string };
     expect(explained.code).toBe('EPERM');
-    expect(explained.message).toMatch(/^EPERM: operation not permitted, unshare \(.*(apparmor_restrict_unprivileged_userns|unprivileged_userns_clone|max_user_namespaces|seccomp).*\)$/);
+    expect(explained.message).toMatch(
+      /^EPERM: operation not permitted, unshare \(.*(apparmor_restrict_unprivileged_userns|unprivileged_userns_clone|max_user_namespaces|seccomp).*\)$/,
+    );
     const own = new UnshareFsError('EPERM', 'unshare-fs: only root can choose the id maps of a namespace');
     expect((explainUserNamespaceError(own) as Error).message).toBe('unshare-fs: only root can choose the id maps of a namespace');
     const other = Object.assign(new Error('ENOENT: x'), { code: 'ENOENT' });

@@ -89,7 +89,17 @@ beforeAll(() => {
   for (const dir of ['node_modules/dep/lib', 'src/node_modules/inner', 'src/lib', 'a/cache/tmp', 'b/cache', 'c/d/cache']) {
     fs.mkdirSync(path.join(pruned, dir), { recursive: true });
   }
-  for (const file of ['README', 'node_modules/dep/lib/index.js', 'src/node_modules/inner/x.js', 'src/lib/main.ts', 'src/debug.log', 'a/cache/tmp/f', 'b/cache/f', 'c/d/cache/f', 'c/keep.txt']) {
+  for (const file of [
+    'README',
+    'node_modules/dep/lib/index.js',
+    'src/node_modules/inner/x.js',
+    'src/lib/main.ts',
+    'src/debug.log',
+    'a/cache/tmp/f',
+    'b/cache/f',
+    'c/d/cache/f',
+    'c/keep.txt',
+  ]) {
     fs.writeFileSync(path.join(pruned, file), '');
   }
   execFileSync('mkfifo', [path.join(pruned, 'node_modules/dep/fifo')]);
@@ -156,7 +166,9 @@ describe.each(targets)('$name', (target) => {
     });
 
     test('unknown options throw, as every call of the library does', async () => {
-      await expect(target.fs().readdir(mixed, { recursive: true, maxDepth: 2 } as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+      await expect(target.fs().readdir(mixed, { recursive: true, maxDepth: 2 } as never)).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARG_VALUE',
+      });
     });
   });
 
@@ -171,21 +183,63 @@ describe.each(targets)('$name', (target) => {
     });
 
     test('a glob without a slash matches names; one with a slash matches paths below the root', async () => {
-      expect(await walkNames({ exclude: ['*.log', 'node_*'] })).toEqual(
-        ['README', 'a', 'a/cache', 'a/cache/tmp', 'a/cache/tmp/f', 'b', 'b/cache', 'b/cache/f', 'c', 'c/d', 'c/d/cache', 'c/d/cache/f', 'c/keep.txt', 'src', 'src/lib', 'src/lib/main.ts'],
-      );
+      expect(await walkNames({ exclude: ['*.log', 'node_*'] })).toEqual([
+        'README',
+        'a',
+        'a/cache',
+        'a/cache/tmp',
+        'a/cache/tmp/f',
+        'b',
+        'b/cache',
+        'b/cache/f',
+        'c',
+        'c/d',
+        'c/d/cache',
+        'c/d/cache/f',
+        'c/keep.txt',
+        'src',
+        'src/lib',
+        'src/lib/main.ts',
+      ]);
       // '*/cache': a cache one level down, not c/d/cache ('*' does not cross a slash).
       const seen = await walkNames({ exclude: ['*/cache', 'node_modules', 'src'] });
       expect(seen).toEqual(['README', 'a', 'b', 'c', 'c/d', 'c/d/cache', 'c/d/cache/f', 'c/keep.txt']);
-      expect(await walkNames({ exclude: ['[ab]', 'c/?', 'src/*', 'node_modules/dep'] })).toEqual(['README', 'c', 'c/keep.txt', 'node_modules', 'src']);
+      expect(await walkNames({ exclude: ['[ab]', 'c/?', 'src/*', 'node_modules/dep'] })).toEqual([
+        'README',
+        'c',
+        'c/keep.txt',
+        'node_modules',
+        'src',
+      ]);
       // A leading slash anchors at the root: the root's node_modules only.
       const anchored = await walkNames({ exclude: ['/node_modules', '/a', '/b', '/c/d'] });
-      expect(anchored).toEqual(['README', 'c', 'c/keep.txt', 'src', 'src/debug.log', 'src/lib', 'src/lib/main.ts', 'src/node_modules', 'src/node_modules/inner', 'src/node_modules/inner/x.js']);
+      expect(anchored).toEqual([
+        'README',
+        'c',
+        'c/keep.txt',
+        'src',
+        'src/debug.log',
+        'src/lib',
+        'src/lib/main.ts',
+        'src/node_modules',
+        'src/node_modules/inner',
+        'src/node_modules/inner/x.js',
+      ]);
     });
 
     test('with maxDepth: what maxDepth lists, less what is excluded', async () => {
       expect(await walkNames({ exclude: ['node_modules'], maxDepth: 1 })).toEqual(['README', 'a', 'b', 'c', 'src']);
-      expect(await walkNames({ exclude: ['node_modules', 'cache'], maxDepth: 2 })).toEqual(['README', 'a', 'b', 'c', 'c/d', 'c/keep.txt', 'src', 'src/debug.log', 'src/lib']);
+      expect(await walkNames({ exclude: ['node_modules', 'cache'], maxDepth: 2 })).toEqual([
+        'README',
+        'a',
+        'b',
+        'c',
+        'c/d',
+        'c/keep.txt',
+        'src',
+        'src/debug.log',
+        'src/lib',
+      ]);
     });
 
     test('filter keeps what it accepts and does not prune; what it throws ends the walk', async () => {
@@ -204,7 +258,9 @@ describe.each(targets)('$name', (target) => {
 
     test('walkBatches prunes and filters the same way', async () => {
       const seen: string[] = [];
-      for await (const batch of target.fs().walkBatches(pruned, { exclude: ['node_modules', '*/cache'], filter: (e) => !e.isDirectory() })) {
+      for await (const batch of target
+        .fs()
+        .walkBatches(pruned, { exclude: ['node_modules', '*/cache'], filter: (e) => !e.isDirectory() })) {
         for (const entry of batch) seen.push(entry.fullPath.slice(pruned.length + 1));
       }
       expect(seen.sort()).toEqual(['README', 'c/d/cache/f', 'c/keep.txt', 'src/debug.log', 'src/lib/main.ts']);
@@ -256,7 +312,10 @@ describe('an excluded directory is never opened', () => {
       await expect(walkAll(fsApi, { exclude: ['closed'], maxDepth: 1 })).resolves.toEqual(['open', 'open.txt']);
       // A path glob prunes only where it matches.
       await expect(walkAll(fsApi, { exclude: ['open/*'] })).rejects.toMatchObject({ code: 'EACCES', path: path.join(tree, 'closed') });
-      await expect(walkAll(fsApi, { exclude: ['/closed'] })).rejects.toMatchObject({ code: 'EACCES', path: path.join(tree, 'open/closed') });
+      await expect(walkAll(fsApi, { exclude: ['/closed'] })).rejects.toMatchObject({
+        code: 'EACCES',
+        path: path.join(tree, 'open/closed'),
+      });
       expect(await walkAll(fsApi, { exclude: ['/closed', '/open/closed'] })).toEqual(['open', 'open.txt']);
     });
   });

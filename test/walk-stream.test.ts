@@ -25,7 +25,21 @@ function walkStream(channel: Channel, options?: WalkOptions): BatchStream {
 
 function statOf(size: number): StatValues {
   const time = { seconds: 1700000000n, nanoseconds: 0 };
-  return { mode: 0o100644, uid: 1000, gid: 1000, nlink: 1, size: BigInt(size), ino: BigInt(size + 7), dev: 1n, rdev: 0n, blocks: 0n, blksize: 4096, atime: time, mtime: time, ctime: time };
+  return {
+    mode: 0o100644,
+    uid: 1000,
+    gid: 1000,
+    nlink: 1,
+    size: BigInt(size),
+    ino: BigInt(size + 7),
+    dev: 1n,
+    rdev: 0n,
+    blocks: 0n,
+    blksize: 4096,
+    atime: time,
+    mtime: time,
+    ctime: time,
+  };
 }
 
 /** A batch of files `${prefix}${i}` in `dir`, each with its index as its size. */
@@ -231,7 +245,7 @@ describe('credit', () => {
 });
 
 describe('stopping a walk', () => {
-  test('break sends a Cancel; the walk\'s later frames are dropped and the channel goes on', async () => {
+  test("break sends a Cancel; the walk's later frames are dropped and the channel goes on", async () => {
     const batches = Array.from({ length: 10 }, (_, i) => filesBatch('', `b${i}-`, 3));
     const { channel, server, walk } = walkSetup(batches, 'hold');
     const seen: string[] = [];
@@ -243,7 +257,10 @@ describe('stopping a walk', () => {
     expect(server.sent(Op.Cancel).map((frame) => frame.id)).toEqual([walk.request!.id]);
     expect(walk.cancelled).toBe(true);
     // The server's frames already in flight, then its end.
-    server.push(replyFrame(walk.request!.id, Reply.Batch, filesBatch('', 'late', 1)), replyFrame(walk.request!.id, Reply.End, undefined, END_CANCELLED));
+    server.push(
+      replyFrame(walk.request!.id, Reply.Batch, filesBatch('', 'late', 1)),
+      replyFrame(walk.request!.id, Reply.End, undefined, END_CANCELLED),
+    );
     await server.idle();
     expect(channel.isOpen).toBe(true);
     const again = walkSetup([filesBatch('', 'g', 1)]);

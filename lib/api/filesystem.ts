@@ -11,7 +11,23 @@ import { du, type DiskUsage, type DuOptions } from '../layers/du';
 import { TAR_CHUNK, tarFlags, type ExportOptions } from '../layers/export';
 import { extractTar, type ExtractOptions, type ExtractResult } from '../layers/extract';
 import { CallSite, errnoError, withCallerStack } from '../core/errors';
-import { checkBoolean, checkEncoding, checkInteger, checkMode, checkOnError, checkOneOf, checkOptionsObject, checkOwnerId, checkPath, checkPathLength, checkSignal, checkString, checkTime, invalid, invalidValue } from '../core/checks';
+import {
+  checkBoolean,
+  checkEncoding,
+  checkInteger,
+  checkMode,
+  checkOnError,
+  checkOneOf,
+  checkOptionsObject,
+  checkOwnerId,
+  checkPath,
+  checkPathLength,
+  checkSignal,
+  checkString,
+  checkTime,
+  invalid,
+  invalidValue,
+} from '../core/checks';
 import { checkWalkOptions } from '../wire/walk-request';
 import { MKDIR_RECURSIVE, NO_FOLLOW, TarFlag, TreeFlag, WriteFlag as WriteBit } from '../wire/protocol';
 import {
@@ -133,10 +149,7 @@ export abstract class FileSystem {
   }
 
   /** Walks the tree under `root` as walk() does, an array per batch the walker sends (hundreds of entries with stats, thousands without). */
-  walkBatches<O extends WalkOptions | undefined = WalkOptions>(
-    root: PathLike,
-    options?: O,
-  ): AsyncIterableIterator<WalkResult<O>[]> {
+  walkBatches<O extends WalkOptions | undefined = WalkOptions>(root: PathLike, options?: O): AsyncIterableIterator<WalkResult<O>[]> {
     return new BatchIterator(this.#startWalk(root, options, this.walkBatches, 'walkBatches')) as AsyncIterableIterator<WalkResult<O>[]>;
   }
 
@@ -321,7 +334,11 @@ export abstract class FileSystem {
    * whiteouts become overlayfs's (see lib/layers/extract.ts).
    */
   async extractTar(source: AsyncIterable<Buffer | Uint8Array | string>, dir: string, options?: ExtractOptions): Promise<ExtractResult> {
-    if (source === null || source === undefined || typeof (source as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== 'function') {
+    if (
+      source === null ||
+      source === undefined ||
+      typeof (source as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== 'function'
+    ) {
       throw invalid('source', 'a Readable or an async iterable of Buffers', source);
     }
     const destination = checkString('dir', dir);
@@ -397,7 +414,8 @@ export abstract class FileSystem {
 
   /** Makes a directory; with `recursive`, resolves with the first directory it made (undefined if none). */
   async mkdir(path: PathLike, options?: MkdirOptions | number | string): Promise<string | undefined> {
-    const o = typeof options === 'object' ? checkOptionsObject(options, ['recursive', 'mode', 'uid', 'gid', 'signal'], 'mkdir') : { mode: options };
+    const o =
+      typeof options === 'object' ? checkOptionsObject(options, ['recursive', 'mode', 'uid', 'gid', 'signal'], 'mkdir') : { mode: options };
     const recursive = checkBoolean('recursive', o.recursive);
     const mode = checkMode('mode', o.mode, 0o777);
     const [uid, gid] = ownerIds(o);
@@ -424,12 +442,22 @@ export abstract class FileSystem {
 
   /** Renames `oldPath` to `newPath`, as rename(2): an existing `newPath` is replaced where rename(2) allows it. */
   async rename(oldPath: PathLike, newPath: PathLike, options?: SignalOptions): Promise<void> {
-    return this.#change('rename', () => encodeRename(this.#entryBytes(oldPath, 'rename'), this.#entryBytes(newPath, 'rename')), options, this.rename);
+    return this.#change(
+      'rename',
+      () => encodeRename(this.#entryBytes(oldPath, 'rename'), this.#entryBytes(newPath, 'rename')),
+      options,
+      this.rename,
+    );
   }
 
   /** A hard link `newPath` to `existingPath` (a symlink is linked itself, not followed). */
   async link(existingPath: PathLike, newPath: PathLike, options?: SignalOptions): Promise<void> {
-    return this.#change('link', () => encodeLink(this.#entryBytes(existingPath, 'link'), this.#entryBytes(newPath, 'link')), options, this.link);
+    return this.#change(
+      'link',
+      () => encodeLink(this.#entryBytes(existingPath, 'link'), this.#entryBytes(newPath, 'link')),
+      options,
+      this.link,
+    );
   }
 
   /** A symlink at `path` whose target is `target`, as given (node's `type` means nothing on Linux). */
@@ -463,7 +491,12 @@ export abstract class FileSystem {
     const key = checkString('name', name);
     if (key === '' || key.includes('\0')) throw invalidValue('name', 'an attribute name', name);
     if (typeof value !== 'string' && !Buffer.isBuffer(value)) throw invalid('value', 'a string or a Buffer', value);
-    return this.#change('setxattr', () => encodeSetXattr(Buffer.from(key), Buffer.from(value), this.#entryBytes(path, 'setxattr')), options, this.setXattr);
+    return this.#change(
+      'setxattr',
+      () => encodeSetXattr(Buffer.from(key), Buffer.from(value), this.#entryBytes(path, 'setxattr')),
+      options,
+      this.setXattr,
+    );
   }
 
   /** Sets the mode of the file `path` names (a symlink's target, inside the session's root). */
@@ -521,7 +554,10 @@ export abstract class FileSystem {
    * Readable of any size is written with bounded memory.
    */
   async writeFile(path: PathLike, data: WriteData, options?: WriteFileOptions | BufferEncoding): Promise<void> {
-    const o = typeof options === 'string' ? { encoding: options } : checkOptionsObject(options, ['encoding', 'mode', 'flag', 'uid', 'gid', 'signal'], 'writeFile');
+    const o =
+      typeof options === 'string'
+        ? { encoding: options }
+        : checkOptionsObject(options, ['encoding', 'mode', 'flag', 'uid', 'gid', 'signal'], 'writeFile');
     const encoding = checkBufferEncoding(o.encoding);
     const target = writeTarget(o, 'flag');
     const signal = checkSignal(o.signal);
@@ -536,7 +572,10 @@ export abstract class FileSystem {
 
   /** writeFile() with flag 'a'. */
   async appendFile(path: PathLike, data: WriteData, options?: Omit<WriteFileOptions, 'flag'> | BufferEncoding): Promise<void> {
-    const o = typeof options === 'string' ? { encoding: options } : checkOptionsObject(options, ['encoding', 'mode', 'uid', 'gid', 'signal'], 'appendFile');
+    const o =
+      typeof options === 'string'
+        ? { encoding: options }
+        : checkOptionsObject(options, ['encoding', 'mode', 'uid', 'gid', 'signal'], 'appendFile');
     return this.writeFile(path, data, { ...o, flag: 'a' } as WriteFileOptions);
   }
 
@@ -713,7 +752,12 @@ export abstract class FileSystem {
     return new BatchStream(() => backend.channel(), resolved, rootBytes, checked, backend.mapUid, backend.mapGid, site);
   }
 
-  async #stat(encode: (path: Buffer) => RequestFrame, syscall: string, path: PathLike, options: StatOptions | undefined): Promise<Stats | BigIntStats> {
+  async #stat(
+    encode: (path: Buffer) => RequestFrame,
+    syscall: string,
+    path: PathLike,
+    options: StatOptions | undefined,
+  ): Promise<Stats | BigIntStats> {
     const o = checkOptionsObject(options, ['bigint', 'signal'], syscall);
     const bigint = checkBoolean('bigint', o.bigint);
     const signal = checkSignal(o.signal);
@@ -775,7 +819,10 @@ function writeData(data: unknown, encoding: BufferEncoding): Uint8Array | Iterab
   return chunkBytes(data, encoding, 'data');
 }
 
-function checkTreeOptions(o: Record<string, unknown>, what: string): Pick<TreeOptions, 'onError' | 'onProgress'> & { keepGoing: boolean; crossMounts: boolean } {
+function checkTreeOptions(
+  o: Record<string, unknown>,
+  what: string,
+): Pick<TreeOptions, 'onError' | 'onProgress'> & { keepGoing: boolean; crossMounts: boolean } {
   const onError = checkOnError(o.onError);
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw invalid(`${what} onProgress`, 'a function', o.onProgress);
   return {

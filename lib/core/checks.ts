@@ -79,7 +79,9 @@ export function checkOnError(value: unknown): 'throw' | 'skip' | ((error: FsErro
 export function checkEncoding(value: unknown): boolean {
   if (value === undefined || value === null || value === 'utf8' || value === 'utf-8') return false;
   if (value === 'buffer') return true;
-  throw typeof value === 'string' ? invalidValue('encoding', "'utf8' or 'buffer'", value) : invalid('encoding', "'utf8' or 'buffer'", value);
+  throw typeof value === 'string'
+    ? invalidValue('encoding', "'utf8' or 'buffer'", value)
+    : invalid('encoding', "'utf8' or 'buffer'", value);
 }
 
 /**

@@ -2,15 +2,7 @@
 import type { BigIntStats, Stats } from './stats';
 
 /** What an entry is: its directory's d_type, or its lstat where the filesystem gives none (or stats were asked for). */
-export type EntryType =
-  | 'file'
-  | 'directory'
-  | 'symlink'
-  | 'fifo'
-  | 'socket'
-  | 'char-device'
-  | 'block-device'
-  | 'unknown';
+export type EntryType = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket' | 'char-device' | 'block-device' | 'unknown';
 
 /** Entry types by d_type value (DT_* in <dirent.h>). */
 export const TYPE_BY_DTYPE: readonly EntryType[] = (() => {

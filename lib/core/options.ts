@@ -159,7 +159,11 @@ export interface WriteStreamOptions extends OwnerOptions {
 }
 
 /** Data writeFile takes: bytes, a string, or chunks of them from an (async) iterable such as a Readable. */
-export type WriteData = string | NodeJS.ArrayBufferView | Iterable<string | NodeJS.ArrayBufferView> | AsyncIterable<string | NodeJS.ArrayBufferView>;
+export type WriteData =
+  | string
+  | NodeJS.ArrayBufferView
+  | Iterable<string | NodeJS.ArrayBufferView>
+  | AsyncIterable<string | NodeJS.ArrayBufferView>;
 
 export interface MknodOptions extends SignalOptions, OwnerOptions {
   /** What to make: a FIFO (the default), or a device (an overlay whiteout is a character device 0, 0). */
@@ -189,7 +193,6 @@ export interface ChownOptions extends TreeOptions {
   recursive?: boolean;
 }
 
-
 /** A readdir result with file types, shaped like fs.Dirent. */
 export type Dirent<Name extends string | Buffer = string> = Entry<Name, Stats>;
 
@@ -209,7 +212,6 @@ export type WalkResult<O extends WalkOptions | undefined> = O extends { encoding
   : O extends { bigint: true }
     ? Entry<string, BigIntStats>
     : Entry<string, Stats>;
-
 
 /** Options of the tree-wide changes: rm (recursive) and chown (recursive). */
 export interface TreeOptions {

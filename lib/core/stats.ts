@@ -184,23 +184,69 @@ export class StatReader {
     let dev: number | undefined, rdev: number | undefined, blocks: number | undefined;
     let blksize: number | undefined, atimeMs: number | undefined, mtimeMs: number | undefined;
     let ctimeMs: number | undefined;
-    if (m & 1) { mode = v.getUint32(o, true); o += 4; }
-    if (m & 2) { uid = v.getUint32(o, true); o += 4; }
-    if (m & 4) { gid = v.getUint32(o, true); o += 4; }
-    if (m & 8) { nlink = v.getUint32(o, true); o += 4; }
-    if (m & 16) { size = u64(v, o); o += 8; }
-    if (m & 32) { ino = u64(v, o); o += 8; }
-    if (m & 64) { dev = u64(v, o); o += 8; }
-    if (m & 128) { rdev = u64(v, o); o += 8; }
-    if (m & 256) { blocks = u64(v, o); blksize = v.getUint32(o + 8, true); o += 12; }
-    if (m & 512) { atimeMs = timeMs(v, o); o += 12; }
-    if (m & 1024) { mtimeMs = timeMs(v, o); o += 12; }
-    if (m & 2048) { ctimeMs = timeMs(v, o); o += 12; }
+    if (m & 1) {
+      mode = v.getUint32(o, true);
+      o += 4;
+    }
+    if (m & 2) {
+      uid = v.getUint32(o, true);
+      o += 4;
+    }
+    if (m & 4) {
+      gid = v.getUint32(o, true);
+      o += 4;
+    }
+    if (m & 8) {
+      nlink = v.getUint32(o, true);
+      o += 4;
+    }
+    if (m & 16) {
+      size = u64(v, o);
+      o += 8;
+    }
+    if (m & 32) {
+      ino = u64(v, o);
+      o += 8;
+    }
+    if (m & 64) {
+      dev = u64(v, o);
+      o += 8;
+    }
+    if (m & 128) {
+      rdev = u64(v, o);
+      o += 8;
+    }
+    if (m & 256) {
+      blocks = u64(v, o);
+      blksize = v.getUint32(o + 8, true);
+      o += 12;
+    }
+    if (m & 512) {
+      atimeMs = timeMs(v, o);
+      o += 12;
+    }
+    if (m & 1024) {
+      mtimeMs = timeMs(v, o);
+      o += 12;
+    }
+    if (m & 2048) {
+      ctimeMs = timeMs(v, o);
+      o += 12;
+    }
     this.offset = o;
     return new Stats(
-      dev as number, ino as number, mode as number, nlink as number,
-      uid as number, gid as number, rdev as number, size as number,
-      blksize as number, blocks as number, atimeMs as number, mtimeMs as number,
+      dev as number,
+      ino as number,
+      mode as number,
+      nlink as number,
+      uid as number,
+      gid as number,
+      rdev as number,
+      size as number,
+      blksize as number,
+      blocks as number,
+      atimeMs as number,
+      mtimeMs as number,
       ctimeMs as number,
       uid === undefined ? (undefined as unknown as number) : this.mapUid(uid),
       gid === undefined ? (undefined as unknown as number) : this.mapGid(gid),
@@ -240,23 +286,72 @@ export class StatReader {
     const m = this.mask;
     let o = offset;
     const out = new Array<bigint | undefined>(13).fill(undefined);
-    if (m & 1) { out[2] = BigInt(v.getUint32(o, true)); o += 4; }
-    if (m & 2) { out[4] = BigInt(v.getUint32(o, true)); o += 4; }
-    if (m & 4) { out[5] = BigInt(v.getUint32(o, true)); o += 4; }
-    if (m & 8) { out[3] = BigInt(v.getUint32(o, true)); o += 4; }
-    if (m & 16) { out[7] = v.getBigUint64(o, true); o += 8; }
-    if (m & 32) { out[1] = v.getBigUint64(o, true); o += 8; }
-    if (m & 64) { out[0] = v.getBigUint64(o, true); o += 8; }
-    if (m & 128) { out[6] = v.getBigUint64(o, true); o += 8; }
-    if (m & 256) { out[9] = v.getBigUint64(o, true); out[8] = BigInt(v.getUint32(o + 8, true)); o += 12; }
-    if (m & 512) { out[10] = timeNs(v, o); o += 12; }
-    if (m & 1024) { out[11] = timeNs(v, o); o += 12; }
-    if (m & 2048) { out[12] = timeNs(v, o); o += 12; }
+    if (m & 1) {
+      out[2] = BigInt(v.getUint32(o, true));
+      o += 4;
+    }
+    if (m & 2) {
+      out[4] = BigInt(v.getUint32(o, true));
+      o += 4;
+    }
+    if (m & 4) {
+      out[5] = BigInt(v.getUint32(o, true));
+      o += 4;
+    }
+    if (m & 8) {
+      out[3] = BigInt(v.getUint32(o, true));
+      o += 4;
+    }
+    if (m & 16) {
+      out[7] = v.getBigUint64(o, true);
+      o += 8;
+    }
+    if (m & 32) {
+      out[1] = v.getBigUint64(o, true);
+      o += 8;
+    }
+    if (m & 64) {
+      out[0] = v.getBigUint64(o, true);
+      o += 8;
+    }
+    if (m & 128) {
+      out[6] = v.getBigUint64(o, true);
+      o += 8;
+    }
+    if (m & 256) {
+      out[9] = v.getBigUint64(o, true);
+      out[8] = BigInt(v.getUint32(o + 8, true));
+      o += 12;
+    }
+    if (m & 512) {
+      out[10] = timeNs(v, o);
+      o += 12;
+    }
+    if (m & 1024) {
+      out[11] = timeNs(v, o);
+      o += 12;
+    }
+    if (m & 2048) {
+      out[12] = timeNs(v, o);
+      o += 12;
+    }
     this.offset = o;
-    const uid = out[4], gid = out[5];
+    const uid = out[4],
+      gid = out[5];
     return new BigIntStats(
-      out[0]!, out[1]!, out[2]!, out[3]!, out[4]!, out[5]!, out[6]!, out[7]!, out[8]!, out[9]!,
-      out[10]!, out[11]!, out[12]!,
+      out[0]!,
+      out[1]!,
+      out[2]!,
+      out[3]!,
+      out[4]!,
+      out[5]!,
+      out[6]!,
+      out[7]!,
+      out[8]!,
+      out[9]!,
+      out[10]!,
+      out[11]!,
+      out[12]!,
       (uid === undefined ? undefined : BigInt(this.mapUid(Number(uid)))) as bigint,
       (gid === undefined ? undefined : BigInt(this.mapGid(Number(gid)))) as bigint,
     );
@@ -277,20 +372,7 @@ function timeNs(v: DataView, o: number): bigint {
 }
 
 /** The stat fields a walk can ask for, in the order they are packed. */
-export const STAT_FIELDS = [
-  'mode',
-  'uid',
-  'gid',
-  'nlink',
-  'size',
-  'ino',
-  'dev',
-  'rdev',
-  'blocks',
-  'atime',
-  'mtime',
-  'ctime',
-] as const;
+export const STAT_FIELDS = ['mode', 'uid', 'gid', 'nlink', 'size', 'ino', 'dev', 'rdev', 'blocks', 'atime', 'mtime', 'ctime'] as const;
 /**
  * A stat field a walk can ask for (WalkOptions.stat).
  * @useDeclaredType

@@ -86,11 +86,20 @@ async function ownDemo(out: (line: string) => void): Promise<void> {
     (cleaning ??= (async () => {
       const steps: [string, () => Promise<unknown>][] = [
         // EINVAL: the overlay was never mounted (the demo failed before).
-        ['unmount', () => ns.unmount(path.join(base, 'merged')).catch((e: NodeJS.ErrnoException) => (e.code === 'EINVAL' ? undefined : Promise.reject(e)))],
-        ['rm -rf in the namespace', async () => {
-          const status = await ns.exec(['rm', '-rf', base]);
-          if (status.code !== 0) throw new Error(`rm -rf ${base} ended ${JSON.stringify(status)}`);
-        }],
+        [
+          'unmount',
+          () =>
+            ns
+              .unmount(path.join(base, 'merged'))
+              .catch((e: NodeJS.ErrnoException) => (e.code === 'EINVAL' ? undefined : Promise.reject(e))),
+        ],
+        [
+          'rm -rf in the namespace',
+          async () => {
+            const status = await ns.exec(['rm', '-rf', base]);
+            if (status.code !== 0) throw new Error(`rm -rf ${base} ended ${JSON.stringify(status)}`);
+          },
+        ],
         ['closing the namespace', () => ns.close()],
         ['rm -rf on the host', () => fs.promises.rm(base, { recursive: true, force: true })],
       ];
@@ -122,7 +131,8 @@ async function ownDemo(out: (line: string) => void): Promise<void> {
     try {
       fs.readdirSync(privateUpper);
       // Root reads anything; an ordinary user without a subordinate range is the namespace's root, so owns it.
-      const why = process.geteuid!() === 0 ? 'you are root' : 'it is owned by your own uid: without a subordinate range the namespace maps only you';
+      const why =
+        process.geteuid!() === 0 ? 'you are root' : 'it is owned by your own uid: without a subordinate range the namespace maps only you';
       out(`the host reads ${privateUpper} (${why})`);
     } catch (error) {
       out(`the host reading the 0700 directory in the upper layer: ${(error as Error).message}`);

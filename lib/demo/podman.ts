@@ -3,7 +3,12 @@
 import * as podman from '../podman';
 import type { Session } from '../ns/session';
 
-type Lister = (session: Session, root: string, out: (line: string) => void, maxDepth: number) => Promise<{ entries: number; bytes: number }>;
+type Lister = (
+  session: Session,
+  root: string,
+  out: (line: string) => void,
+  maxDepth: number,
+) => Promise<{ entries: number; bytes: number }>;
 
 /** Shows running containers; false when there are none (or no podman), so the caller shows its own overlay. */
 export async function showPodman(out: (line: string) => void, listTree: Lister): Promise<boolean> {

@@ -70,7 +70,8 @@ export interface DockerImage {
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
-const record = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const record = (v: unknown): Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 const hex = (id: string): string => id.replace(/^sha256:/, '');
 /** What dockerd names overlay2 layer dirs: 64 random hex digits, '-init' for an init layer. */
 const LAYER_DIR = /^[0-9a-f]{64}(-init)?$/;
@@ -277,7 +278,9 @@ function scanImages(opts: DockerOptions): { good: DockerImage[]; bad: Map<string
     try {
       const config = record(readJson(cfg, path.join(contentDir, id)));
       const diffIds = record(config.rootfs).diff_ids;
-      const chain = chainIds(Array.isArray(diffIds) ? diffIds.filter((d): d is string => typeof d === 'string' && /^sha256:[0-9a-f]{64}$/.test(d)) : []);
+      const chain = chainIds(
+        Array.isArray(diffIds) ? diffIds.filter((d): d is string => typeof d === 'string' && /^sha256:[0-9a-f]{64}$/.test(d)) : [],
+      );
       let size = 0;
       for (const chainId of chain) size += Number(readText(cfg, path.join(layerdb, hex(chainId), 'size')) ?? 0) || 0;
       const last = chain.at(-1);
@@ -306,7 +309,9 @@ export function images(opts: DockerListOptions = {}): DockerImage[] {
 function nameMatches(name: string, ref: string): boolean {
   if (name === ref) return true;
   const tagged = /:[^/]+$/.test(ref) ? ref : `${ref}:latest`;
-  return name === tagged || name === `docker.io/${tagged}` || name === `docker.io/library/${tagged}` || `docker.io/library/${name}` === tagged;
+  return (
+    name === tagged || name === `docker.io/${tagged}` || name === `docker.io/library/${tagged}` || `docker.io/library/${name}` === tagged
+  );
 }
 
 /**

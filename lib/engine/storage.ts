@@ -69,9 +69,19 @@ function openAt(dirFd: number, name: string, flags: number, shown: string): numb
     // O_NOFOLLOW | O_DIRECTORY on a symlink is ENOTDIR, not ELOOP: say which it is.
     const link = e.code === 'ELOOP' || (e.code === 'ENOTDIR' && lstatAt(dirFd, name)?.isSymbolicLink() === true);
     if (link) {
-      throw Object.assign(new Error(`ELOOP: a symlink, not followed, open '${shown}'`), { code: 'ELOOP', errno: -os.constants.errno.ELOOP, syscall: 'open', path: shown });
+      throw Object.assign(new Error(`ELOOP: a symlink, not followed, open '${shown}'`), {
+        code: 'ELOOP',
+        errno: -os.constants.errno.ELOOP,
+        syscall: 'open',
+        path: shown,
+      });
     }
-    throw Object.assign(new Error(`${e.code}: ${(e.message.split(':')[1] ?? '').trim()}, open '${shown}'`), { code: e.code, errno: e.errno, syscall: 'open', path: shown });
+    throw Object.assign(new Error(`${e.code}: ${(e.message.split(':')[1] ?? '').trim()}, open '${shown}'`), {
+      code: e.code,
+      errno: e.errno,
+      syscall: 'open',
+      path: shown,
+    });
   }
 }
 
@@ -86,7 +96,8 @@ export function openBeneath(root: string, file: string, flags: number = O_RDONLY
   let dirFd = fs.openSync(root, O_RDONLY | O_DIRECTORY);
   try {
     // Without /proc every name would look missing: an empty listing, not an error.
-    if (!fs.existsSync(`/proc/self/fd/${dirFd}`)) throw new Error('unshare-fs: /proc is not mounted: storage files cannot be opened beneath their root');
+    if (!fs.existsSync(`/proc/self/fd/${dirFd}`))
+      throw new Error('unshare-fs: /proc is not mounted: storage files cannot be opened beneath their root');
     let shown = root;
     for (const [i, part] of parts.entries()) {
       shown = path.join(shown, part);
@@ -137,7 +148,10 @@ export function readStorageText(file: string, missingOk: boolean, engine: string
     if (missingOk && isErrno(err, 'ENOENT', 'ENOTDIR')) return null;
     if (isErrno(err, 'EACCES', 'EPERM')) throw accessError(file, err, engine, fail);
     if (isErrno(err, 'ELOOP')) {
-      throw fail('storage', `${file} is a symlink, or has one on its way in ${root}: not followed in an engine's storage`, { path: file, cause: err });
+      throw fail('storage', `${file} is a symlink, or has one on its way in ${root}: not followed in an engine's storage`, {
+        path: file,
+        cause: err,
+      });
     }
     throw fail('storage', `cannot read ${file}: ${(err as Error).message}`, { path: file, cause: err });
   }
@@ -171,7 +185,14 @@ const SHORT_NAME = /^[0-9A-Za-z]+$/;
  * `storage` failure about `record` (the file that named the layer; `about`
  * says where in it), a missing layer dir its `noLayer` one.
  */
-export function layerDiffDir(driverDir: string, id: string, engine: string, fail: EngineErrors, record = path.join(driverDir, id), about = record): string {
+export function layerDiffDir(
+  driverDir: string,
+  id: string,
+  engine: string,
+  fail: EngineErrors,
+  record = path.join(driverDir, id),
+  about = record,
+): string {
   const layerDir = path.join(driverDir, id);
   if (!LAYER_NAME.test(id)) throw fail('storage', `${about}: a layer name that is no overlay dir's name`, { path: record });
   let fd: number;
@@ -180,15 +201,23 @@ export function layerDiffDir(driverDir: string, id: string, engine: string, fail
   } catch (err) {
     if (isErrno(err, 'ENOENT')) throw fail('noLayer', `no such layer directory: ${layerDir}`, { path: layerDir, cause: err });
     if (isErrno(err, 'EACCES', 'EPERM')) throw accessError(layerDir, err, engine, fail);
-    throw fail('storage', `${about}: layer dir ${layerDir} is ${isErrno(err, 'ELOOP') ? 'a symlink' : 'not a directory'}: not followed out of ${driverDir}`, {
-      path: record,
-      cause: err,
-    });
+    throw fail(
+      'storage',
+      `${about}: layer dir ${layerDir} is ${isErrno(err, 'ELOOP') ? 'a symlink' : 'not a directory'}: not followed out of ${driverDir}`,
+      {
+        path: record,
+        cause: err,
+      },
+    );
   }
   try {
     const diff = lstatAt(fd, 'diff');
     if (diff !== null && !diff.isDirectory()) {
-      throw fail('storage', `${about}: ${path.join(layerDir, 'diff')} is ${diff.isSymbolicLink() ? 'a symlink' : 'not a directory'}: not followed`, { path: record });
+      throw fail(
+        'storage',
+        `${about}: ${path.join(layerDir, 'diff')} is ${diff.isSymbolicLink() ? 'a symlink' : 'not a directory'}: not followed`,
+        { path: record },
+      );
     }
   } finally {
     fs.closeSync(fd);
@@ -215,7 +244,12 @@ export function lowerFileChain(driverDir: string, id: string, engine: string, fa
   if (lower === null) return null;
   if (lower.trim() === '') return [top];
   const entries = lower.trim().split(':');
-  return [top, ...entries.map((entry, i) => lowerLayerDir(driverDir, entry, lowerFile, `${lowerFile}: lower entry ${i + 1} of ${entries.length}`, engine, fail))];
+  return [
+    top,
+    ...entries.map((entry, i) =>
+      lowerLayerDir(driverDir, entry, lowerFile, `${lowerFile}: lower entry ${i + 1} of ${entries.length}`, engine, fail),
+    ),
+  ];
 }
 
 /**
@@ -234,13 +268,18 @@ function lowerLayerDir(driverDir: string, entry: string, lowerFile: string, abou
     try {
       lFd = openBeneath(driverDir, path.join(driverDir, 'l'), O_RDONLY | O_DIRECTORY);
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) throw fail('noLayer', `${about}: ${path.join(driverDir, 'l')} is missing`, { path: path.join(driverDir, 'l'), cause: err });
-      throw fail('storage', `${about}: ${path.join(driverDir, 'l')} is not a directory of ${driverDir}`, { path: path.join(driverDir, 'l'), cause: err });
+      if (isErrno(err, 'ENOENT'))
+        throw fail('noLayer', `${about}: ${path.join(driverDir, 'l')} is missing`, { path: path.join(driverDir, 'l'), cause: err });
+      throw fail('storage', `${about}: ${path.join(driverDir, 'l')} is not a directory of ${driverDir}`, {
+        path: path.join(driverDir, 'l'),
+        cause: err,
+      });
     }
     try {
       target = fs.readlinkSync(`/proc/self/fd/${lFd}/${parts[1]}`);
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) throw fail('noLayer', `${about}: its short link is missing`, { path: path.join(driverDir, 'l', parts[1]!), cause: err });
+      if (isErrno(err, 'ENOENT'))
+        throw fail('noLayer', `${about}: its short link is missing`, { path: path.join(driverDir, 'l', parts[1]!), cause: err });
       throw outside();
     } finally {
       fs.closeSync(lFd);
@@ -249,6 +288,7 @@ function lowerLayerDir(driverDir: string, entry: string, lowerFile: string, abou
     if (link.length !== 3 || link[0] !== '..' || link[2] !== 'diff' || !LAYER_NAME.test(link[1]!)) throw outside();
     return layerDiffDir(driverDir, link[1]!, engine, fail, lowerFile, about);
   }
-  if (parts.length === 2 && parts[1] === 'diff' && LAYER_NAME.test(parts[0]!)) return layerDiffDir(driverDir, parts[0]!, engine, fail, lowerFile, about);
+  if (parts.length === 2 && parts[1] === 'diff' && LAYER_NAME.test(parts[0]!))
+    return layerDiffDir(driverDir, parts[0]!, engine, fail, lowerFile, about);
   throw outside();
 }

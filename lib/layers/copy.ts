@@ -77,7 +77,12 @@ const under = (base: Buffer, name: Buffer): Buffer => Buffer.concat([base, SLASH
  * original's may have been set already), then `remove` of what it made.
  * Where that fails, `error.partialOutput` names what is left.
  */
-async function removePartial(error: unknown, top: string, dirs: readonly (() => Promise<unknown>)[], remove: () => Promise<unknown>): Promise<never> {
+async function removePartial(
+  error: unknown,
+  top: string,
+  dirs: readonly (() => Promise<unknown>)[],
+  remove: () => Promise<unknown>,
+): Promise<never> {
   for (const writable of dirs) await writable().catch(() => undefined);
   try {
     await remove();
@@ -135,11 +140,13 @@ export async function copyIn(
           result.skipped++;
           return;
         }
-        await target.writeFile(to, handle.createReadStream({ autoClose: false }), { flag: 'wx', mode, ...owner(st), signal }).catch((error: NodeJS.ErrnoException) => {
-          // Made, unless it was there already.
-          made ||= error.code !== 'EEXIST';
-          throw error;
-        });
+        await target
+          .writeFile(to, handle.createReadStream({ autoClose: false }), { flag: 'wx', mode, ...owner(st), signal })
+          .catch((error: NodeJS.ErrnoException) => {
+            // Made, unless it was there already.
+            made ||= error.code !== 'EEXIST';
+            throw error;
+          });
         made = true;
         result.bytes += opened.size;
       } finally {
@@ -164,7 +171,11 @@ export async function copyIn(
     for (const [dir, mode] of filled.reverse()) await target.chmod(dir, mode);
   } catch (error) {
     if (!made) throw error;
-    const writable = filled.map(([dir]) => () => target.chmod(dir, DIR_WHILE_FILLED));
+    const writable = filled.map(
+      ([dir]) =>
+        () =>
+          target.chmod(dir, DIR_WHILE_FILLED),
+    );
     return removePartial(error, dest, writable, () => target.rm(dest, { recursive: true, force: true }));
   }
   return result;
@@ -256,7 +267,11 @@ export async function copyOut(
   } catch (error) {
     archive.destroy();
     if (!made) throw error;
-    const writable = filled.map(([dir]) => () => fsp.chmod(dir, DIR_WHILE_FILLED));
+    const writable = filled.map(
+      ([dir]) =>
+        () =>
+          fsp.chmod(dir, DIR_WHILE_FILLED),
+    );
     return removePartial(error, dest, writable, () => fsp.rm(top, { recursive: true, force: true }));
   }
   return result;

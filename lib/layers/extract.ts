@@ -93,7 +93,8 @@ export async function extractTar(
 ): Promise<ExtractResult> {
   const { signal, overlay } = options;
   const top = Buffer.from(dir.replace(/\/+$/, '') || '/');
-  const full = (parts: Buffer[]): Buffer => (parts.length === 0 ? top : Buffer.concat([top, top.length === 1 ? Buffer.alloc(0) : Buffer.from('/'), join(parts)]));
+  const full = (parts: Buffer[]): Buffer =>
+    parts.length === 0 ? top : Buffer.concat([top, top.length === 1 ? Buffer.alloc(0) : Buffer.from('/'), join(parts)]);
   const opts = { signal };
 
   const known = new Set<string>(); // directories made or checked, by relative name (latin1)
@@ -121,7 +122,8 @@ export async function extractTar(
       if (pendingLinks.has(k)) throw pathError('is under a symlink of the archive', name);
       if (known.has(k)) continue;
       const st = await existing(full(sub));
-      if (st === null && lookOnly) throw pathError(`is a hard link to a name under '${join(sub).toString('utf8')}', which is not there`, name);
+      if (st === null && lookOnly)
+        throw pathError(`is a hard link to a name under '${join(sub).toString('utf8')}', which is not there`, name);
       if (st === null) await fs.mkdir(full(sub), { mode: 0o755, signal });
       else if (!st.isDirectory()) throw pathError(`is under '${join(sub).toString('utf8')}', which is not a directory`, name);
       known.add(k);

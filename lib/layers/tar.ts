@@ -30,7 +30,17 @@ const MAX_DEVICE_NUMBER = 0xffffffff;
 
 export type TarType = 'file' | 'link' | 'symlink' | 'char-device' | 'block-device' | 'directory' | 'fifo';
 
-const TYPE_OF_FLAG: Record<string, TarType> = { '\0': 'file', '0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char-device', '4': 'block-device', '5': 'directory', '6': 'fifo' };
+const TYPE_OF_FLAG: Record<string, TarType> = {
+  '\0': 'file',
+  '0': 'file',
+  '7': 'file',
+  '1': 'link',
+  '2': 'symlink',
+  '3': 'char-device',
+  '4': 'block-device',
+  '5': 'directory',
+  '6': 'fifo',
+};
 
 export interface TarHeader {
   /** The path in the archive, without a leading '/' (a directory's without its trailing '/'). */
@@ -228,7 +238,8 @@ export async function* readTar(source: AsyncIterable<Buffer | Uint8Array | strin
       const padded = paddedSize(size);
       if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
         if (size > MAX_EXTENDED) throw tarError(`tar extended header of ${size} bytes (at most ${MAX_EXTENDED})`);
-        if (++extendedHeaders > MAX_EXTENDED_HEADERS) throw tarError(`tar archive: more than ${MAX_EXTENDED_HEADERS} extended headers before one entry`);
+        if (++extendedHeaders > MAX_EXTENDED_HEADERS)
+          throw tarError(`tar archive: more than ${MAX_EXTENDED_HEADERS} extended headers before one entry`);
         if (globalBytes + extendedBytes + size > MAX_EXTENDED_TOTAL) {
           throw tarError(`tar archive: extended headers of more than ${MAX_EXTENDED_TOTAL} bytes (MAX_EXTENDED_TOTAL) before one entry`);
         }
@@ -240,8 +251,7 @@ export async function* readTar(source: AsyncIterable<Buffer | Uint8Array | strin
         else if (flag === 'g') {
           global = new Map([...global, ...parsePax(payload)]);
           globalBytes = recordBytes(global);
-        }
-        else if (flag === 'L') longName = Buffer.from(cString(payload));
+        } else if (flag === 'L') longName = Buffer.from(cString(payload));
         else longLink = Buffer.from(cString(payload));
         continue;
       }
@@ -257,7 +267,9 @@ export async function* readTar(source: AsyncIterable<Buffer | Uint8Array | strin
       name = pax.get('path') ?? longName ?? name;
       const linkName = pax.get('linkpath') ?? longLink ?? cString(block.subarray(157, 257));
       longName = longLink = undefined;
-      const mtime = pax.has('mtime') ? paxTime(pax.get('mtime')!, 'mtime') : { seconds: bounded(block.subarray(136, 148), 'mtime', Number.MAX_SAFE_INTEGER), nanoseconds: 0 };
+      const mtime = pax.has('mtime')
+        ? paxTime(pax.get('mtime')!, 'mtime')
+        : { seconds: bounded(block.subarray(136, 148), 'mtime', Number.MAX_SAFE_INTEGER), nanoseconds: 0 };
       const atime = pax.has('atime') ? paxTime(pax.get('atime')!, 'atime') : undefined;
       const entrySize = pax.has('size') ? decimal(pax.get('size')!, 'size') : size;
       const xattrs = new Map<string, Buffer>();

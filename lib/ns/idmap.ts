@@ -91,7 +91,11 @@ export function checkIdMap(value: unknown, name: string): IdRange[] {
     return { inside, outside, count };
   });
   if (formatIdMap(ranges).length > MAX_ID_MAP_BYTES) {
-    throw outOfRange(name, `a map of at most ${MAX_ID_MAP_BYTES} bytes as written to /proc/PID/${name === 'gidMap' ? 'gid' : 'uid'}_map`, value);
+    throw outOfRange(
+      name,
+      `a map of at most ${MAX_ID_MAP_BYTES} bytes as written to /proc/PID/${name === 'gidMap' ? 'gid' : 'uid'}_map`,
+      value,
+    );
   }
   return ranges;
 }

@@ -91,7 +91,13 @@ function checkNamespaceOptions(options: unknown): CheckedNamespaceOptions {
   };
 }
 
-function checkOverlayOptions(options: unknown): { lowerDirs: string[]; upperDir?: string; workDir?: string; target: string; readOnly: boolean } {
+function checkOverlayOptions(options: unknown): {
+  lowerDirs: string[];
+  upperDir?: string;
+  workDir?: string;
+  target: string;
+  readOnly: boolean;
+} {
   if (options === undefined) throw invalid('mountOverlay options', 'an object with lowerDirs and target', options);
   const o = checkOptionsObject(options, OVERLAY_OPTIONS, 'mountOverlay');
   if (!Array.isArray(o.lowerDirs)) throw invalid('lowerDirs', 'an array of paths', o.lowerDirs);
@@ -165,7 +171,13 @@ export class Namespace implements AsyncDisposable {
   }
 
   /** Not for use: namespaces come from createNamespace().  Private in the types, and refused at run time. */
-  private constructor(token: symbol, pid: number, holder: Channel, maps: { uidMap: IdRange[]; gidMap: IdRange[] }, ownUserNamespace: boolean) {
+  private constructor(
+    token: symbol,
+    pid: number,
+    holder: Channel,
+    maps: { uidMap: IdRange[]; gidMap: IdRange[] },
+    ownUserNamespace: boolean,
+  ) {
     if (token !== NAMESPACE_TOKEN) throw new TypeError('Illegal constructor: namespaces come from createNamespace()');
     this.pid = pid;
     this.ownUserNamespace = ownUserNamespace;

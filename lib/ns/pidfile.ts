@@ -27,7 +27,9 @@ export function checkPid(pid: unknown, name = 'pid'): asserts pid is number {
     throw error;
   }
   if (!Number.isInteger(pid) || pid < 1 || pid > PID_MAX) {
-    const error = new RangeError(`Expected a positive integer for ${name} (at most ${PID_MAX}) but received ${pid}`) as CodedError<RangeError>;
+    const error = new RangeError(
+      `Expected a positive integer for ${name} (at most ${PID_MAX}) but received ${pid}`,
+    ) as CodedError<RangeError>;
     error.code = 'ERR_OUT_OF_RANGE';
     throw error;
   }
@@ -89,7 +91,9 @@ export function readBoundedFd(fd: number, maxBytes: number, bad: (why: string) =
  * open(2) (ENOENT, EACCES) are node's own.
  */
 export function readPidFileText(file: string): string {
-  return readBoundedFile(file, PID_FILE_MAX_BYTES, (why) => badPidFile(file, `${why}${why.startsWith('is longer') ? ': no pid file is' : ' holding a pid'}`)).toString('utf8');
+  return readBoundedFile(file, PID_FILE_MAX_BYTES, (why) =>
+    badPidFile(file, `${why}${why.startsWith('is longer') ? ': no pid file is' : ' holding a pid'}`),
+  ).toString('utf8');
 }
 
 /** The pid a pid file holds (blanks around it allowed), or EBADPIDFILE. */

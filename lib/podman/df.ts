@@ -113,7 +113,9 @@ export async function df(options: PodmanDiffOptions = {}): Promise<PodmanUsage> 
   for (const img of allImages) for (const id of new Set(chainOf(img.layer))) imagesOn.set(id, (imagesOn.get(id) ?? 0) + 1);
   const layerBytes = (id: string): number => byId.get(id)?.diffSize ?? 0;
 
-  const sizeOf = new Map(allImages.map((img) => [img.id, [...new Set(chainOf(img.layer))].reduce((sum, id) => sum + layerBytes(id), 0) + img.metadataSize]));
+  const sizeOf = new Map(
+    allImages.map((img) => [img.id, [...new Set(chainOf(img.layer))].reduce((sum, id) => sum + layerBytes(id), 0) + img.metadataSize]),
+  );
   const imageOnTop = new Map(allImages.map((img) => [img.layer, img]));
   const imageUsage = allImages.map((img): ImageUsage => {
     const size = sizeOf.get(img.id)!;
@@ -121,7 +123,14 @@ export async function df(options: PodmanDiffOptions = {}): Promise<PodmanUsage> 
     const hasChildren = allImages.some((other) => other !== img && byId.get(other.layer)?.parents.includes(img.layer));
     const parent = below.map((id) => imageOnTop.get(id)).find((found) => found !== undefined);
     const sharedSize = hasChildren ? size : parent ? sizeOf.get(parent.id)! : 0;
-    return { id: img.id, names: img.names, size, sharedSize, uniqueSize: size - sharedSize, containers: allContainers.filter((c) => c.image === img.id).length };
+    return {
+      id: img.id,
+      names: img.names,
+      size,
+      sharedSize,
+      uniqueSize: size - sharedSize,
+      containers: allContainers.filter((c) => c.image === img.id).length,
+    };
   });
 
   const containerUsage: ContainerUsage[] = [];

@@ -169,7 +169,11 @@ function chainOf(cfg: StorageConfig, layerId: string, allLayers: () => PodmanLay
   const overlay = path.join(cfg.graphRoot, 'overlay');
   let id = layerId;
   if (!/^[0-9a-f]{64}$/.test(id) || !fs.existsSync(path.join(overlay, id))) {
-    id = resolveId(layerId, allLayers().map((l) => l.id), 'layer');
+    id = resolveId(
+      layerId,
+      allLayers().map((l) => l.id),
+      'layer',
+    );
   }
   // The layer dir and every one below it checked by fds beneath overlay/.
   const chain = lowerFileChain(overlay, id, 'podman', podmanErrors);
@@ -308,7 +312,9 @@ export function images(opts: PodmanOptions = {}): PodmanImage[] {
     if (!id || !layer) continue;
     const sizes = e['big-data-sizes'];
     const metadataSize =
-      typeof sizes === 'object' && sizes !== null ? Object.values(sizes).reduce<number>((sum, v) => sum + (typeof v === 'number' ? v : 0), 0) : 0;
+      typeof sizes === 'object' && sizes !== null
+        ? Object.values(sizes).reduce<number>((sum, v) => sum + (typeof v === 'number' ? v : 0), 0)
+        : 0;
     out.push({ id, names: strs(e.names), digest: str(e.digest), layer, created: str(e.created), metadataSize });
   }
   return out;

@@ -63,7 +63,11 @@ class Ready extends PendingRequest {
       if (kind === Reply.Ready) {
         this.resolve(Buffer.from(payload));
       } else {
-        this.reject(kind === Reply.Error ? errorFromPayload(payload) : protocolError(`a reply of kind ${kind} where the server's ready frame belongs`));
+        this.reject(
+          kind === Reply.Error
+            ? errorFromPayload(payload)
+            : protocolError(`a reply of kind ${kind} where the server's ready frame belongs`),
+        );
         this.onOtherFrame?.();
       }
     }

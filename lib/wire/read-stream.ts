@@ -130,7 +130,13 @@ export interface AnswerSink<T> {
 }
 
 /** A streamed answer (a read, a diff's records), frame by frame into `sink`: resolves with sink.result() at its end. */
-export function receive<T>(channel: Channel, path: string, frame: RequestFrame, signal: AbortSignal | undefined, sink: AnswerSink<T>): Promise<T> {
+export function receive<T>(
+  channel: Channel,
+  path: string,
+  frame: RequestFrame,
+  signal: AbortSignal | undefined,
+  sink: AnswerSink<T>,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const request = new ReadRequest(
       path,
@@ -162,7 +168,10 @@ export function readWhole(channel: Channel, path: string, pathBytes: Buffer, sig
   const chunks: Buffer[] = [];
   let whole: Buffer | undefined;
   let filled = 0;
-  const frame = encodeReadFile({ start: 0n, end: TO_END, limit: BigInt(READ_FILE_LIMIT), window: READ_FILE_WINDOW, chunkBytes: READ_FILE_CHUNK }, pathBytes);
+  const frame = encodeReadFile(
+    { start: 0n, end: TO_END, limit: BigInt(READ_FILE_LIMIT), window: READ_FILE_WINDOW, chunkBytes: READ_FILE_CHUNK },
+    pathBytes,
+  );
   return receive(channel, path, frame, signal, {
     size(bytes) {
       whole = Buffer.allocUnsafe(bytes);

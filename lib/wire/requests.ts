@@ -353,7 +353,11 @@ export function encodeMknod(mknod: MknodRequest, path: Buffer): RequestFrame {
 
 /** lsetxattr(2): the attribute `name` of `path` itself set to `value`. */
 export function encodeSetXattr(name: Buffer, value: Buffer, path: Buffer): RequestFrame {
-  return new FrameWriter(Op.SetXattr, stringBytes(name) + stringBytes(value) + stringBytes(path)).string(name).string(value).string(path).done();
+  return new FrameWriter(Op.SetXattr, stringBytes(name) + stringBytes(value) + stringBytes(path))
+    .string(name)
+    .string(value)
+    .string(path)
+    .done();
 }
 
 export interface TreeRequest {
@@ -393,7 +397,13 @@ export interface MountRequest {
 /** mount(2) in the server's mount namespace: only a Namespace's own worker accepts it. */
 export function encodeMount(mount: MountRequest): RequestFrame {
   const bytes = U64 + stringBytes(mount.source) + stringBytes(mount.target) + stringBytes(mount.fstype) + stringBytes(mount.data);
-  return new FrameWriter(Op.Mount, bytes).u64(mount.flags).string(mount.source).string(mount.target).string(mount.fstype).string(mount.data).done();
+  return new FrameWriter(Op.Mount, bytes)
+    .u64(mount.flags)
+    .string(mount.source)
+    .string(mount.target)
+    .string(mount.fstype)
+    .string(mount.data)
+    .done();
 }
 
 /** umount2(2) of `target` with `flags` (MNT_*): only a Namespace's own worker accepts it. */

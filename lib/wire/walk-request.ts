@@ -1,7 +1,18 @@
 // A walk's options, checked and packed the way its request carries them.
 import type { Entry } from '../core/entry';
 import type { FsError } from '../core/errors';
-import { PATH_MAX, checkBoolean, checkEncoding, checkInteger, checkOnError, checkOptionsObject, checkSignal, invalid, invalidValue, outOfRange } from '../core/checks';
+import {
+  PATH_MAX,
+  checkBoolean,
+  checkEncoding,
+  checkInteger,
+  checkOnError,
+  checkOptionsObject,
+  checkSignal,
+  invalid,
+  invalidValue,
+  outOfRange,
+} from '../core/checks';
 import type { BigIntStats, Stats } from '../core/stats';
 import { ALL_STAT, FRAME_HEADER, MAX_EXCLUDES, MAX_EXCLUDE_BYTES, MAX_REQUEST, MAX_WALK_THREADS, WalkFlag } from './protocol';
 import { WALK_FIXED_BYTES, excludeBytes } from './requests';

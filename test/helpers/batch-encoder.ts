@@ -211,7 +211,12 @@ export function parseBatch(batch: Buffer, statMask: number): ParsedBatch {
       if (o + entryBytes > namesStart) return { records, ascii, corrupt: 'truncated entry record' };
       const length = batch.readUInt16LE(o + 2);
       if (name + length > batch.length) return { records, ascii, corrupt: 'name past the batch' };
-      records.push({ tag: 'entry', dtype: batch.readUInt8(o + 1), name: batch.subarray(name, name + length), stat: decodeStat(batch, o + 4, statMask) });
+      records.push({
+        tag: 'entry',
+        dtype: batch.readUInt8(o + 1),
+        name: batch.subarray(name, name + length),
+        stat: decodeStat(batch, o + 4, statMask),
+      });
       name += length;
       o += entryBytes;
     } else if (tag === 3) {
@@ -245,10 +250,25 @@ export interface DecodeModel {
 
 /** What the decoder gives, as plain data: an entry, or an error record's error. */
 export type Decoded =
-  | { parentPath: string | Buffer; fullPath: string | Buffer; name: string | Buffer; type: string; depth: number; stats: Record<string, unknown> | undefined }
+  | {
+      parentPath: string | Buffer;
+      fullPath: string | Buffer;
+      name: string | Buffer;
+      type: string;
+      depth: number;
+      stats: Record<string, unknown> | undefined;
+    }
   | { error: { errno: number; code: string; syscall: string; path: string | undefined } };
 
-const TYPES: Record<number, string> = { 1: 'fifo', 2: 'char-device', 4: 'directory', 6: 'block-device', 8: 'file', 10: 'symlink', 12: 'socket' };
+const TYPES: Record<number, string> = {
+  1: 'fifo',
+  2: 'char-device',
+  4: 'directory',
+  6: 'block-device',
+  8: 'file',
+  10: 'symlink',
+  12: 'socket',
+};
 const systemErrors = util.getSystemErrorMap();
 
 function expectedStats(stat: StatValues, model: DecodeModel): Record<string, unknown> {

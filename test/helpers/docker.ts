@@ -55,7 +55,10 @@ export const dockerImage = requirement('docker', () => {
   if (!fs.existsSync(DOCKER)) return `${DOCKER} not installed (run scripts/docker-setup.sh)`;
   const r = tryDk(['image', 'inspect', '--format', '{{.Id}}', IMAGE]);
   if (!r.ok) {
-    return withDetail(`no ${ROOTFUL ? 'rootful' : 'rootless'} Docker daemon with image ${IMAGE} for uid ${UID} (run scripts/docker-setup.sh ${ROOTFUL ? 'root' : '<user>'})`, r.err);
+    return withDetail(
+      `no ${ROOTFUL ? 'rootful' : 'rootless'} Docker daemon with image ${IMAGE} for uid ${UID} (run scripts/docker-setup.sh ${ROOTFUL ? 'root' : '<user>'})`,
+      r.err,
+    );
   }
   return true;
 });

@@ -260,9 +260,7 @@ export function endError(cause?: Error): UnshareFsError {
 }
 
 /** A channel over a fresh fake transport. */
-export function fakeChannel(
-  onEnd: (cause?: Error) => Error | Promise<Error> = endError,
-): { channel: Channel; server: FakeTransport } {
+export function fakeChannel(onEnd: (cause?: Error) => Error | Promise<Error> = endError): { channel: Channel; server: FakeTransport } {
   const server = new FakeTransport();
   const channel = new Channel(server.factory, onEnd);
   return { channel, server };

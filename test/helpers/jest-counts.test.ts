@@ -35,11 +35,22 @@ describe('CI counts', () => {
     const sub = fs.mkdtempSync(path.join(dir, 'run-'));
     for (const [name, text] of Object.entries(tests)) fs.writeFileSync(path.join(sub, name), text);
     const config = { rootDir: sub, roots: [sub], testMatch: ['**/*.test.js'], testEnvironment: 'node' };
-    const r = spawnSync(process.execPath, [require.resolve('jest/bin/jest'), '--config', JSON.stringify(config), '--runInBand', '--reporters=default', `--reporters=${REPORTER}`], {
-      cwd: sub,
-      env: { ...process.env, UNSHARE_FS_COUNTS_FILE: file },
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      process.execPath,
+      [
+        require.resolve('jest/bin/jest'),
+        '--config',
+        JSON.stringify(config),
+        '--runInBand',
+        '--reporters=default',
+        `--reporters=${REPORTER}`,
+      ],
+      {
+        cwd: sub,
+        env: { ...process.env, UNSHARE_FS_COUNTS_FILE: file },
+        encoding: 'utf8',
+      },
+    );
     return r.status;
   };
 
@@ -58,12 +69,18 @@ describe('CI counts', () => {
     expect(runJest(good, { 'ok.test.js': "test('a', () => {});\ntest('b', () => {});\ntest.skip('c', () => {});\n" })).toBe(0);
     const bad = path.join(dir, 'a.json');
     if (!fs.existsSync(bad)) runJest(bad, { 'a.test.js': TESTS });
-    const r = spawnSync(process.execPath, [COUNTS, `good=${good}`, `bad=${bad}`, `missing=${path.join(dir, 'none.json')}`], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [COUNTS, `good=${good}`, `bad=${bad}`, `missing=${path.join(dir, 'none.json')}`], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(1);
     const lines = r.stdout.trimEnd().split('\n');
     // good: 2 passed, 1 skipped; bad: 1 passed, 1 failed, 2 skipped (+1 for a broken suite when it ran both files); missing: 1 failed.
     const badCounts = JSON.parse(fs.readFileSync(bad, 'utf8')) as { brokenSuites: string[] };
     expect(lines.pop()).toBe(`3 passed, ${2 + badCounts.brokenSuites.length} failed, 3 skipped`);
-    expect(lines).toEqual([expect.stringMatching(/^good run: passed 2, failed 0, skipped 1 /), expect.stringMatching(/^bad run: /), expect.stringMatching(/^missing run: passed 0, failed 1, skipped 0 \(no results file/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(/^good run: passed 2, failed 0, skipped 1 /),
+      expect.stringMatching(/^bad run: /),
+      expect.stringMatching(/^missing run: passed 0, failed 1, skipped 0 \(no results file/),
+    ]);
   });
 });

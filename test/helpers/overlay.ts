@@ -21,9 +21,7 @@ export const ROOT_TEST_MAP = [
 export async function overlayFixture(options?: CreateNamespaceOptions): Promise<OverlayFixture> {
   const base = tempDir('unshare-fs-overlay-');
   fs.chmodSync(base, 0o755);
-  const ns = await createNamespace(
-    options ?? (process.geteuid!() === 0 ? { uidMap: ROOT_TEST_MAP } : { subids: 'require' }),
-  );
+  const ns = await createNamespace(options ?? (process.geteuid!() === 0 ? { uidMap: ROOT_TEST_MAP } : { subids: 'require' }));
   try {
     const overlay = await mountDemoOverlay(ns, base);
     const dispose = async (): Promise<void> => {

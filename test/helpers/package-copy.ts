@@ -40,7 +40,9 @@ export function readableCopy(extra: string[] = []): PackageCopy {
   };
   copy('dist');
   copy('package.json');
-  for (const dependency of Object.keys((JSON.parse(fs.readFileSync(path.join(CHECKOUT, 'package.json'), 'utf8')) as { dependencies: object }).dependencies)) {
+  for (const dependency of Object.keys(
+    (JSON.parse(fs.readFileSync(path.join(CHECKOUT, 'package.json'), 'utf8')) as { dependencies: object }).dependencies,
+  )) {
     if (fs.existsSync(path.join(CHECKOUT, 'node_modules', dependency))) copy(path.join('node_modules', dependency));
   }
   fs.mkdirSync(path.join(dir, 'build', 'Release'), { recursive: true });

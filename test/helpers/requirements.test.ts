@@ -78,9 +78,7 @@ describe('ready-made requirements', () => {
   it('command() finds binaries on PATH', () => {
     expect(which('sh')).toMatch(/\/sh$/);
     expect(command('sh').check()).toBe(true);
-    expect(command('no-such-binary-unshare-fs', 'nopkg').check()).toBe(
-      'no-such-binary-unshare-fs not installed (Debian package nopkg)',
-    );
+    expect(command('no-such-binary-unshare-fs', 'nopkg').check()).toBe('no-such-binary-unshare-fs not installed (Debian package nopkg)');
   });
 
   it('parses subuid/subgid ranges by name or uid', () => {
@@ -134,11 +132,11 @@ function runChildJest(dir: string, requireAllComponents: boolean): Promise<Child
   if (requireAllComponents) env.UNSHARE_FS_REQUIRE_ALL = '1';
   const jestBin = require.resolve('jest/bin/jest');
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [jestBin, '--config', JSON.stringify(config), '--runInBand', '--json', `--outputFile=${out}`],
-      { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const child = spawn(process.execPath, [jestBin, '--config', JSON.stringify(config), '--runInBand', '--json', `--outputFile=${out}`], {
+      cwd: dir,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);

@@ -122,7 +122,10 @@ export function lookupUser(name: string): UserInfo | null {
   let line = r.status === 0 ? r.stdout.split('\n')[0] : undefined;
   if (line === undefined) {
     try {
-      line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[0] === name);
+      line = fs
+        .readFileSync('/etc/passwd', 'utf8')
+        .split('\n')
+        .find((l) => l.split(':')[0] === name);
     } catch {
       line = undefined;
     }
@@ -188,9 +191,7 @@ function alive(pid: number): boolean {
 
 /** Where rootless podman keeps its pause pid for the current user. */
 export function pausePidFiles(uid = currentUser().uid): string[] {
-  const dirs = [process.env.XDG_RUNTIME_DIR, `/run/user/${uid}`, `/tmp/podman-run-${uid}`].filter(
-    (d): d is string => !!d,
-  );
+  const dirs = [process.env.XDG_RUNTIME_DIR, `/run/user/${uid}`, `/tmp/podman-run-${uid}`].filter((d): d is string => !!d);
   return [...new Set(dirs)].map((d) => path.join(d, 'libpod', 'tmp', 'pause.pid'));
 }
 
@@ -263,7 +264,8 @@ export const podman = requirement('podman', () => {
   if (which('podman') === null) return 'podman not installed (Debian package podman; then scripts/podman-setup.sh)';
   if (process.geteuid?.() === 0) {
     // Rootful podman has no pause process: its storage says it was used; then ask it whether it works.
-    if (!fs.existsSync(ROOTFUL_PODMAN_STORAGE)) return `rootful podman never used here (no ${ROOTFUL_PODMAN_STORAGE}; run scripts/podman-setup.sh root)`;
+    if (!fs.existsSync(ROOTFUL_PODMAN_STORAGE))
+      return `rootful podman never used here (no ${ROOTFUL_PODMAN_STORAGE}; run scripts/podman-setup.sh root)`;
     const r = run('podman', ['info', '--format', '{{.Host.OCIRuntime.Name}}'], 30000);
     return r.ok || withDetail('podman info failed as root', r.out);
   }

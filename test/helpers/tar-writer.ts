@@ -94,7 +94,6 @@ export function padding(size: number): Buffer {
 /** The end of an archive: two zero blocks. */
 export const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK);
 
-
 /** Sets a header block's checksum (the sum of its bytes, the checksum field counted as spaces). */
 export function setChecksum(block: Buffer): Buffer {
   block.fill(0x20, 148, 156);
@@ -116,6 +115,13 @@ export function base256(block: Buffer, offset: number, width: number, value: big
 
 /** An extended header of type `flag` ('x', 'g', 'L', 'K') with `payload` after it, padded. */
 export function extendedHeader(flag: string, payload: Buffer): Buffer {
-  const block = ustar(Buffer.from(flag === 'L' || flag === 'K' ? '././@LongLink' : 'PaxHeader/x'), Buffer.alloc(0), flag, { name: Buffer.alloc(0), type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: { seconds: 0, nanoseconds: 0 } }, payload.length, Buffer.alloc(0));
+  const block = ustar(
+    Buffer.from(flag === 'L' || flag === 'K' ? '././@LongLink' : 'PaxHeader/x'),
+    Buffer.alloc(0),
+    flag,
+    { name: Buffer.alloc(0), type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: { seconds: 0, nanoseconds: 0 } },
+    payload.length,
+    Buffer.alloc(0),
+  );
   return Buffer.concat([block, payload, padding(payload.length)]);
 }

@@ -17,7 +17,9 @@ export function removeTree(dir: string): void {
   // thousands of levels deep (and python's shutil.rmtree its recursion limit).
   const rm = spawnSync('rm', ['-rf', '--one-file-system', dir], { encoding: 'utf8' });
   if (fs.existsSync(dir)) {
-    throw new Error(`removeTree: ${dir} is still there after rm -rf (exit ${rm.status}): ${(rm.stderr ?? '').trim().split('\n').slice(0, 3).join('; ')}`);
+    throw new Error(
+      `removeTree: ${dir} is still there after rm -rf (exit ${rm.status}): ${(rm.stderr ?? '').trim().split('\n').slice(0, 3).join('; ')}`,
+    );
   }
 }
 
@@ -78,7 +80,14 @@ export function parseFind(output: string): Row[] {
   for (const line of output.split('\0\n')) {
     if (line.length === 0) continue;
     const [entryPath, type, mode, uid, gid, size, mtime, ino, nlink, target, depth] = line.split('\0');
-    if (entryPath === undefined || type === undefined || mode === undefined || mtime === undefined || target === undefined || depth === undefined) {
+    if (
+      entryPath === undefined ||
+      type === undefined ||
+      mode === undefined ||
+      mtime === undefined ||
+      target === undefined ||
+      depth === undefined
+    ) {
       throw new Error(`parseFind: fewer fields than FIND_FORMAT prints: ${JSON.stringify(line)}`);
     }
     rows.push({
