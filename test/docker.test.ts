@@ -23,7 +23,7 @@ import {
 import { codeOf } from './helpers/podman';
 import { requirement, requires, testUser, testUserInfo } from './helpers/requirements';
 import { tarEntries } from './helpers/tar-list';
-import { findRows, walkRows, type Row } from './helpers/tree';
+import { FIND_TYPE, findRows, walkRows, type Row } from './helpers/tree';
 
 const MODE = ROOTFUL ? 'rootful' : 'rootless';
 const STAT_TYPE: Record<string, string> = {
@@ -37,15 +37,6 @@ const STAT_TYPE: Record<string, string> = {
   'block special file': 'b',
 };
 const KIND: Record<string, string> = { A: 'added', C: 'changed', D: 'deleted' };
-const FIND_TYPE: Record<string, string> = {
-  file: 'f',
-  directory: 'd',
-  symlink: 'l',
-  fifo: 'p',
-  socket: 's',
-  'char-device': 'c',
-  'block-device': 'b',
-};
 const ALL = [...RUNNING, STOPPED];
 
 async function rowsOf(fsApi: FileSystem, dir: string, options: { oneFileSystem?: boolean } = {}): Promise<Row[]> {

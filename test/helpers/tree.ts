@@ -114,7 +114,8 @@ export function findRows(root: string, prefix: string[] = []): Row[] {
   return parseFind(Buffer.from(out, 'latin1').toString('utf8'));
 }
 
-const FIND_TYPE: Record<string, string> = {
+/** An entry type as find -printf %y writes it. */
+export const FIND_TYPE: Record<string, string> = {
   file: 'f',
   directory: 'd',
   symlink: 'l',
