@@ -97,7 +97,7 @@ export interface CopyTarget {
   mkdir(path: PathLike, options: MkdirOptions): Promise<string | undefined>;
   writeFile(path: PathLike, data: WriteData, options: WriteFileOptions): Promise<void>;
   chmod(path: PathLike, mode: number, options?: SignalOptions): Promise<void>;
-  utimes(path: PathLike, atime: Date, mtime: Date, options: SignalOptions): Promise<void>;
+  utimes(path: PathLike, atime: number, mtime: number, options: SignalOptions): Promise<void>;
   symlink(target: PathLike, path: PathLike, options: SignalOptions): Promise<void>;
   lchown(path: PathLike, uid: number, gid: number, options: SignalOptions): Promise<void>;
   rm(path: PathLike, options: RmOptions): Promise<unknown>;
@@ -153,7 +153,8 @@ export async function copyIn(
         await handle.close();
       }
       await target.chmod(to, mode, { signal });
-      await target.utimes(to, st.atime, st.mtime, { signal });
+      // Seconds, to a fraction of a microsecond (a Date would keep milliseconds).
+      await target.utimes(to, st.atimeMs / 1000, st.mtimeMs / 1000, { signal });
       result.entries++;
     } else if (st.isSymbolicLink()) {
       await target.symlink(await fsp.readlink(from, { encoding: 'buffer' }), to, { signal });
