@@ -51,7 +51,7 @@ function walkTargets(byId, { fixture }, { slowConsumer }, t) {
   return targets;
 }
 
-function printWalk({ fixture, trials }, rows, _byId, { slowConsumer }, targets) {
+function printWalk({ fixture, trials, options }, rows, byId, { slowConsumer }, targets) {
   const lines = rows.map((row) => (!row.summary ? [row.label, row.timed, '-', row.status, '', '', ''] : [row.label, row.timed,
     countsCell(row, fixture.entries), ms1(row.summary.median), ms1(row.summary.min), ms1(row.summary.max),
     (row.ratio === null ? '' : `${x2(row.ratio)} ${row.ratioTo}`) + (row.sizeMismatch ? '  sizes!' : '')]));
@@ -73,6 +73,7 @@ function printWalk({ fixture, trials }, rows, _byId, { slowConsumer }, targets) 
   const byError = new Map();
   for (const row of rows.filter((r) => r.error)) byError.set(row.error, [...(byError.get(row.error) ?? []), row.label]);
   if (byError.size) console.log(['', ...[...byError].map(([error, labels]) => `${labels.join('; ')}: ${error}`)].join('\n'));
+  for (const dir of options.compareLibs) printVsOlder(dir, rows, byId);
   if (slowConsumer) {
     const one = (r) => (!r.ok ? `  ${r.mode}: ${r.error}` : `  ${r.mode.padEnd(4)}: ${formatCount(r.entries)} entries in ` +
       `${ms1(r.ms)} ms, RSS ${(r.baselineRss / MIB).toFixed(1)} -> peak ${(r.peakRss / MIB).toFixed(1)} MiB (growth ` +
@@ -82,6 +83,16 @@ function printWalk({ fixture, trials }, rows, _byId, { slowConsumer }, targets) 
     console.log([one(slowConsumer.slow), ...(slowConsumer.fast ? [one(slowConsumer.fast)] : [])].join('\n'));
   }
   console.log(`\n${formatTargets(targets)}`);
+}
+
+/** Each library row of this build over the same row of the --compare-lib build `dir` (ids suffixed ` [dir]`). */
+function printVsOlder(dir, rows, byId) {
+  const pairs = rows.filter((row) => byId[`${row.id} [${dir}]`]).map((row) => [row, byId[`${row.id} [${dir}]`]]);
+  const cell = (row) => (row.summary ? ms1(row.summary.median) : row.status);
+  console.log(`\ncurrent build vs the older build ${dir}, measured in this run, interleaved (current / older, lower is faster):`);
+  console.log(renderColumns(['competitor', 'current ms', 'older ms', 'current / older'], pairs.map(([current, older]) => [
+    current.label, cell(current), cell(older), current.summary && older.summary ? x2(current.summary.median / older.summary.median) : '']),
+  [false, true, true, true]));
 }
 
 /** The slow consumer walk ("slow"), then the same at full speed to tell buffering from baseline use. */
