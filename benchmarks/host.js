@@ -1,9 +1,12 @@
 'use strict';
 // The host sections: the walk tables (each fixture walked by the library, its
-// JavaScript peers, find, bfs and the C baseline), prune (walks without
-// node_modules) and streams (a 256 MiB file read through createReadStream on
-// the host and in a namespace, beside node's). Their descriptions are in
-// sections.js.
+// JavaScript peers, find, bfs and the C baseline), loaded (the walk against
+// the C baseline beside busy processes), prune (walks without node_modules)
+// and streams (a 256 MiB file read through createReadStream on the host and
+// in a namespace, beside node's). Their descriptions are in sections.js.
+
+const { spawn } = require('node:child_process');
+const { once } = require('node:events');
 
 const { ensureStreamFile, STREAM_BYTES } = require('./fixtures');
 const { loadLibrary } = require('./library');
@@ -93,6 +96,41 @@ function printVsOlder(dir, rows, byId) {
   console.log(renderColumns(['competitor', 'current ms', 'older ms', 'current / older'], pairs.map(([current, older]) => [
     current.label, cell(current), cell(older), current.summary && older.summary ? x2(current.summary.median / older.summary.median) : '']),
   [false, true, true, true]));
+}
+
+// ---- loaded: the walk beside busy processes --------------------------------
+
+/** Busy processes (one per core, as a CI neighbour or a second job would be), started before the rows. */
+async function setUpLoaded(ctx) {
+  const count = ctx.limits.busyProcesses;
+  ctx.busy = Array.from({ length: count }, () => spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' }));
+  await Promise.all(ctx.busy.map((child) => once(child, 'spawn')));
+}
+
+async function tearDownLoaded({ busy }) {
+  for (const child of busy ?? []) {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+}
+
+function loadedTargets(byId, { fixture }, _extra, t) {
+  return ['unshare-walk-stat', 'unshare-walk-stat-1t'].map((id) => ratioTarget(
+    `under load: ${byId[id]?.label ?? id} <= ${t.walkVsCStat}x c-stat (also under load)`, byId[id], t.walkVsCStat, fixture.entries));
+}
+
+function printLoaded({ fixture, trials, busy }, rows, _byId, _extra, targets) {
+  console.log(`\nloaded: fixture "${fixture.name}" (${formatCount(fixture.entries)} entries) walked while ${busy.length} ` +
+    `processes spin (node -e 'for (;;);', pids ${busy.map((c) => c.pid).join(', ')}); ${trials} trials per row, interleaved; ` +
+    'ratio: median / median of c-stat, measured under the same load');
+  console.log(renderColumns(['competitor', 'timed', 'entries', 'median ms', 'min', 'max', 'ratio'], rows.map((row) => (!row.summary
+    ? [row.label, row.timed, '-', row.status, '', '', ''] : [row.label, row.timed, countsCell(row, fixture.entries),
+      ms1(row.summary.median), ms1(row.summary.min), ms1(row.summary.max), row.ratio === null ? '' : x2(row.ratio)])),
+  [false, false, true, true, true, true, true]));
+  console.log(`\n${formatTargets(targets)}`);
 }
 
 /** The slow consumer walk ("slow"), then the same at full speed to tell buffering from baseline use. */
@@ -223,5 +261,5 @@ function printStreams({ root, ns, trials }, rows, _byId, _extra, targets) {
   console.log(`\n${formatTargets(targets)}`);
 }
 
-module.exports = { walkTargets, printWalk, slowConsumer, PRUNE_PAIRS, pruneRows, printPrune, reader, setUpStreams, streamStats,
+module.exports = { walkTargets, printWalk, slowConsumer, setUpLoaded, tearDownLoaded, loadedTargets, printLoaded, PRUNE_PAIRS, pruneRows, printPrune, reader, setUpStreams, streamStats,
   streamTargets, printStreams };

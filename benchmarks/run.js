@@ -22,7 +22,7 @@ function parseOptions() {
     skip: { type: 'string' }, 'slow-consumer': flag, 'compare-lib': { type: 'string', multiple: true, default: [] },
     'no-namespace': flag, 'no-podman': flag, 'no-docker': flag, 'docker-only': flag, 'docker-container': { type: 'string' },
     'no-streams': flag, 'namespace-only': flag, 'streams-only': flag, 'no-changes': flag, 'changes-only': flag,
-    'no-prune': flag, 'prune-only': flag, 'podman-container': { type: 'string' }, 'keep-container': flag, help: flag,
+    'no-prune': flag, 'prune-only': flag, 'no-loaded': flag, 'loaded-only': flag, 'podman-container': { type: 'string' }, 'keep-container': flag, help: flag,
   } });
   if (values.help) {
     const readme = fs.readFileSync(path.join(__dirname, 'README.md'), 'utf8');
@@ -41,8 +41,8 @@ function parseOptions() {
   if (!Number.isInteger(trials) || trials < 1) throw new Error('--trials must be a positive integer');
   const ids = (text) => (text ? text.split(',').map((id) => id.trim()) : null);
   // A section runs unless its --no-X is given or another section's --X-only is.
-  const only = ['docker', 'prune', 'streams', 'changes', 'namespace'].filter((name) => values[`${name}-only`]);
-  const onlyOf = { walk: [], prune: ['prune'], streams: ['streams'], namespace: ['namespace'], podman: ['namespace'],
+  const only = ['docker', 'prune', 'streams', 'changes', 'namespace', 'loaded'].filter((name) => values[`${name}-only`]);
+  const onlyOf = { walk: [], loaded: ['loaded'], prune: ['prune'], streams: ['streams'], namespace: ['namespace'], podman: ['namespace'],
     docker: ['namespace', 'docker'], changes: ['changes'] };
   const runs = (name) => !values[`no-${name}`] && (only.length === 0 || only.some((o) => onlyOf[name].includes(o)));
   return { fixtures, trials, only: ids(values.only), skip: ids(values.skip) ?? [], runs,

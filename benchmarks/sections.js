@@ -53,6 +53,16 @@ const SECTIONS = [
     targets: host.walkTargets, afterRows: host.slowConsumer, print: host.printWalk,
     results: ({ fixture }, { slowConsumer }) => ({ fixture, slowConsumer }) },
 
+  { name: 'loaded', fixture: 'small', file: 'loaded', ratioTo: { stat: 'c-stat' }, setup: host.setUpLoaded,
+    teardown: host.tearDownLoaded,
+    competitors: () => [
+      cBaseline('c-stat', 'c-stat (getdents64 + fstatat, 1 thread)', 'stat'),
+      node('unshare-walk-stat', 'unshare-fs walk (full stat, default threads)', 'stat', 'unshare-walk-stat'),
+      node('unshare-walk-stat-1t', 'unshare-fs walk (full stat, threads: 1)', 'stat', 'unshare-walk-stat-1t'),
+    ],
+    limits: { busyProcesses: 2, walkVsCStat: 1.0 }, targets: host.loadedTargets, print: host.printLoaded,
+    results: ({ fixture, busy }) => ({ fixture, busyProcesses: busy.length }) },
+
   { name: 'prune', fixture: 'each', file: 'prune',
     competitors: () => host.PRUNE_PAIRS.flatMap((p) => [node(p.whole, `${p.walker} whole`, 'types', p.whole),
       node(p.pruned, `${p.walker} ${p.how}`, 'types', p.pruned)]),

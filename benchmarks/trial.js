@@ -107,6 +107,7 @@ function nodelibWalk(root, options) {
 /** A walker: prepare (untimed) returns the timed run. */
 const walkers = {
   'unshare-walk-stat': (root) => (lib(), () => count(root, lib().walk(root, { stat: true }), true)),
+  'unshare-walk-stat-1t': (root) => (lib(), () => count(root, lib().walk(root, { stat: true, threads: 1 }), true)),
   'unshare-batches-stat': (root) => (lib(), () => count(root, lib().walkBatches(root, { stat: true }), true, true)),
   'unshare-walk-types': (root) => (lib(), () => count(root, lib().walk(root, { stat: false }), false)),
   'unshare-types-whole': (root) => (lib(), () => count(root, lib().walkBatches(root, {}), false, true)),
