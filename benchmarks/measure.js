@@ -284,4 +284,5 @@ function writeResults(name, results) {
 
 module.exports = { MIB, ms1, x2, line, countsCell, countsOk, node, cBaseline, printfTool, measure, spawnTimed, run, findExecutable,
   ensureCBaseline, median, summarize,
-  summarizeLatency, computeRatios, serializeRow, renderColumns, formatCount, target, formatTargets, writeResults, progress, PRINTF };
+  summarizeLatency, computeRatios, serializeRow, renderColumns, formatCount, target, formatTargets, writeResults, progress, parsePrintf,
+  PRINTF, OUT_DIR };

@@ -22,7 +22,9 @@ function parseOptions() {
     skip: { type: 'string' }, 'slow-consumer': flag, 'compare-lib': { type: 'string', multiple: true, default: [] },
     'no-namespace': flag, 'no-podman': flag, 'no-docker': flag, 'docker-only': flag, 'docker-container': { type: 'string' },
     'no-streams': flag, 'namespace-only': flag, 'streams-only': flag, 'no-changes': flag, 'changes-only': flag,
-    'no-prune': flag, 'prune-only': flag, 'no-loaded': flag, 'loaded-only': flag, 'podman-container': { type: 'string' }, 'keep-container': flag, help: flag,
+    'no-prune': flag, 'prune-only': flag, 'no-loaded': flag, 'loaded-only': flag, 'podman-container': { type: 'string' }, 'keep-container': flag,
+    'no-scan': flag, 'scan-only': flag, 'scan-containers': { type: 'string' }, 'scan-entries': { type: 'string' },
+    'remove-scan-image': flag, help: flag,
   } });
   if (values.help) {
     const readme = fs.readFileSync(path.join(__dirname, 'README.md'), 'utf8');
@@ -39,16 +41,22 @@ function parseOptions() {
   });
   const trials = Number(values.trials ?? process.env.UNSHARE_FS_BENCH_TRIALS ?? 7);
   if (!Number.isInteger(trials) || trials < 1) throw new Error('--trials must be a positive integer');
+  const positive = (flag, fallback, least) => {
+    const value = Number(values[flag] ?? fallback);
+    if (!Number.isInteger(value) || value < least) throw new Error(`--${flag} must be an integer >= ${least}`);
+    return value;
+  };
   const ids = (text) => (text ? text.split(',').map((id) => id.trim()) : null);
   // A section runs unless its --no-X is given or another section's --X-only is.
-  const only = ['docker', 'prune', 'streams', 'changes', 'namespace', 'loaded'].filter((name) => values[`${name}-only`]);
+  const only = ['docker', 'prune', 'streams', 'changes', 'namespace', 'loaded', 'scan'].filter((name) => values[`${name}-only`]);
   const onlyOf = { walk: [], loaded: ['loaded'], prune: ['prune'], streams: ['streams'], namespace: ['namespace'], podman: ['namespace'],
-    docker: ['namespace', 'docker'], changes: ['changes'] };
+    docker: ['namespace', 'docker'], changes: ['changes'], scan: ['scan'] };
   const runs = (name) => !values[`no-${name}`] && (only.length === 0 || only.some((o) => onlyOf[name].includes(o)));
   return { fixtures, trials, only: ids(values.only), skip: ids(values.skip) ?? [], runs,
     slowConsumerEverywhere: values['slow-consumer'], compareLibs: values['compare-lib'],
     podmanContainer: values['podman-container'] ?? null, keepContainer: values['keep-container'],
-    dockerContainer: values['docker-container'] ?? null };
+    dockerContainer: values['docker-container'] ?? null, scanContainers: positive('scan-containers', 20, 1),
+    scanEntries: positive('scan-entries', 50_000, 100), removeScanImage: values['remove-scan-image'] };
 }
 
 function describeMachine() {

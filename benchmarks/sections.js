@@ -20,6 +20,7 @@ const { node, cBaseline, printfTool, PRINTF } = require('./measure');
 const host = require('./host');
 const inside = require('./inside');
 const changes = require('./changes');
+const scan = require('./scan');
 
 const FMT = `-printf '${PRINTF}'`;
 const MIB = 1024 * 1024;
@@ -133,6 +134,16 @@ const SECTIONS = [
     },
     print: inside.printDocker,
     results: ({ name, rootless, daemonPid, root }) => ({ container: name, rootless, daemonPid, merged: root }) },
+
+  // Every container of a podman user at once (issue 24): --scan-containers
+  // (half running, half stopped) from an image of the test image plus a
+  // --scan-entries tree; every walk at once vs one after another vs find.
+  { name: 'scan', file: 'scan', setup: scan.setUpScan, teardown: scan.tearDownScan, competitors: scan.scanCompetitors,
+    limits: { concurrentVsSequential: 1.5, rssGrowthBytes: 64 * MIB }, afterRows: scan.scanStats,
+    targets: scan.scanTargets, print: scan.printScan,
+    results: ({ image, rootless, containers, expected }, { stats, speedup }) => ({ image, rootless,
+      containers: containers.map(({ name, running }) => ({ name, running, expected: expected[name] })),
+      concurrentVsSequential: speedup, stats }) },
 
   { name: 'changes', fixture: 'small', file: 'changes', warmup: false, setup: changes.setUpChanges,
     teardown: changes.tearDownChanges, competitors: changes.rmCompetitors, afterRows: changes.changesRest,

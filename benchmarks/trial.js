@@ -23,6 +23,7 @@ const { Writable } = require('node:stream');
 const { pipeline } = require('node:stream/promises');
 const { setTimeout: sleep } = require('node:timers/promises');
 const { loadLibrary, LibraryNotBuiltError } = require('./library');
+const { PRINTF } = require('./measure');
 
 const now = () => process.hrtime.bigint();
 const msSince = (started) => Number(now() - started) / 1e6;
@@ -206,7 +207,110 @@ async function drain(stream) {
   return { bytes };
 }
 
+/** The scan rows' containers: [{ name, running, root (a running one's merged dir) }] from setup. */
+const scanSpec = (json) => JSON.parse(json);
+
+/**
+ * Walks every container with full stat, the consumer counting entries and
+ * summing stats.size per container: running ones' merged dirs in one
+ * podman.enterStorage() session, each stopped one in the namespace of its
+ * own podman.mountContainer(). "concurrent" has every walk (and every
+ * mount) in flight at once, "sequential" one after another. Timed from the
+ * first session opened to the last closed; RSS sampled every 10 ms.
+ */
+async function scan(mode, json) {
+  const l = lib();
+  const containers = scanSpec(json);
+  const perContainer = {};
+  const mountMs = [];
+  let storageOpenMs = null;
+  const walkOne = async (session, root, name) => {
+    perContainer[name] = await count(root, session.walk(root, { stat: true }), true);
+  };
+  const running = containers.filter((c) => c.running);
+  const stopped = containers.filter((c) => !c.running);
+  const stoppedOne = async (c) => {
+    const started = now();
+    const mounted = await l.podman.mountContainer(c.name);
+    mountMs.push(msSince(started));
+    try {
+      await walkOne(mounted.session, '/', c.name);
+    } finally {
+      await mounted.close();
+    }
+  };
+  const runningAll = async (each) => {
+    if (running.length === 0) return;
+    const started = now();
+    const storage = await l.podman.enterStorage();
+    storageOpenMs = msSince(started);
+    try {
+      await each(storage);
+    } finally {
+      await storage.close();
+    }
+  };
+  const memory = memorySampler(10);
+  const result = await timed(async () => {
+    if (mode === 'concurrent') {
+      await Promise.all([runningAll((s) => Promise.all(running.map((c) => walkOne(s, c.root, c.name)))),
+        ...stopped.map(stoppedOne)]);
+    } else if (mode === 'sequential') {
+      await runningAll(async (s) => {
+        for (const c of running) await walkOne(s, c.root, c.name);
+      });
+      for (const c of stopped) await stoppedOne(c);
+    } else {
+      throw new Error(`scan: unknown mode "${mode}"`);
+    }
+    const all = Object.values(perContainer);
+    return { entries: all.reduce((n, c) => n + c.entries, 0), sizeSum: all.reduce((n, c) => n + c.sizeSum, 0) };
+  });
+  memory.stop();
+  return { mode, ...result, perContainer, mountMs, storageOpenMs, ...memoryReport(memory) };
+}
+
+/**
+ * The scan rows' peer: find -printf per container, one process after
+ * another, each timed from spawn to exit and its output (a file, parsed
+ * after exit) counted. Rootless through `podman unshare`; a stopped
+ * container mounted with `podman mount` around its find.
+ */
+async function scanFind(how, json) {
+  const { spawnTimed, parsePrintf, OUT_DIR } = require('./measure');
+  const rootless = how === 'rootless';
+  const prefix = rootless ? ['podman', 'unshare'] : [];
+  const find = ['-mindepth', '1', '-printf', PRINTF];
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+  const file = path.join(OUT_DIR, `scan-find-${process.pid}.txt`);
+  const perContainer = {};
+  let ms = 0;
+  try {
+    for (const c of scanSpec(json)) {
+      const argv = c.running ? [...prefix, 'find', c.root, ...find]
+        : [...prefix, 'sh', '-c', 'm=$(podman mount "$0") || exit 1; find "$m" "$@"; s=$?; ' +
+          'podman umount "$0" >/dev/null; exit $s', c.name, ...find];
+      const fd = fs.openSync(file, 'w');
+      let result;
+      try {
+        result = await spawnTimed(argv, { stdout: fd });
+      } finally {
+        fs.closeSync(fd);
+      }
+      if (result.code !== 0) throw new Error(`${argv.join(' ')} failed (code ${result.code}): ${result.stderr.trim()}`);
+      ms += result.processMs;
+      perContainer[c.name] = parsePrintf(file);
+    }
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+  const all = Object.values(perContainer);
+  return { ms, entries: all.reduce((n, c) => n + c.entries, 0), sizeSum: all.reduce((n, c) => n + c.sizeSum, 0), perContainer };
+}
+
 const tasks = {
+  scan,
+  'scan-find': scanFind,
   // Walks the slow consumer scenario: a 100 ms pause every 10,000 entries
   // ("slow") or none ("fast"), RSS sampled every 50 ms.
   async 'slow-consumer'(root, mode) {
