@@ -205,7 +205,7 @@ function printScan(ctx, rows, byId, { stats, speedup }, targets) {
     'and sums stats.size; timed from the first session opened to the last closed');
   line(`find row: ${rootless ? 'podman unshare find MERGED' : 'find MERGED'} per running container, `,
     `${rootless ? 'podman unshare sh -c \'m=$(podman mount C); find "$m" …; podman umount C\'' : 'sh -c \'m=$(podman mount C); ' +
-      'find "$m" …; podman umount C\''} per stopped one, -printf '${PRINTF.replace('\\n', '\\\\n')}', one after another, `,
+      'find "$m" …; podman umount C\''} per stopped one, -printf '${PRINTF}', one after another, `,
     'each process timed from spawn to exit, summed');
   line(`${trials} trials per row, each a fresh process, interleaved after one warm-up; RSS: the trial process's, sampled `,
     'every 10 ms (the library\'s workers are processes of their own, not in it); medians unless said\n');

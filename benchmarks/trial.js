@@ -253,7 +253,13 @@ async function scan(mode, json) {
   const memory = memorySampler(10);
   const result = await timed(async () => {
     if (mode === 'concurrent') {
-      await Promise.all([runningAll((s) => Promise.all(running.map((c) => walkOne(s, c.root, c.name)))),
+      // Settled, not Promise.all: when one walk fails the others still end
+      // and close their sessions before the trial reports the failure.
+      const settled = async (promises) => {
+        const failed = (await Promise.allSettled(promises)).find((r) => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      };
+      await settled([runningAll((s) => settled(running.map((c) => walkOne(s, c.root, c.name)))),
         ...stopped.map(stoppedOne)]);
     } else if (mode === 'sequential') {
       await runningAll(async (s) => {
