@@ -14,7 +14,8 @@ const { MIB, ms1, x2, line, spawnTimed, run, findExecutable, ensureCBaseline, me
   formatTargets, progress, PRINTF } = require('./measure');
 
 const SCAN = { base: process.env.UNSHARE_FS_BENCH_IMAGE || 'localhost/unshare-fs-test',
-  image: 'localhost/unshare-fs-bench-scan', prefix: 'unshare-fs-scan-', dir: '/scan' };
+  image: 'localhost/unshare-fs-bench-scan', prefix: 'unshare-fs-scan-', dir: '/scan',
+  label: 'unshare-fs.bench.base' };
 
 /** What a trial is given: every container, running or not, and the running ones' merged dirs. */
 const specArg = (containers) => JSON.stringify(containers.map(({ name, running, root }) => ({ name, running, root })));
@@ -46,15 +47,23 @@ async function removeContainers(names) {
   progress('');
 }
 
-/** The scan image, built on the test image with the generated tree at /scan unless it exists. */
+/**
+ * The scan image, built on the test image with the generated tree at /scan
+ * unless one built on the same base image (its id in a label) exists.
+ */
 async function ensureImage(entries) {
   const image = `${SCAN.image}:${entries}`;
-  if ((await spawnTimed(['podman', 'image', 'exists', image])).code === 0) return { image, built: null };
+  const inspect = async (ref, format) => (await spawnTimed(['podman', 'image', 'inspect', '--format', format, ref])).stdout.trim();
+  const baseId = await inspect(SCAN.base, '{{.Id}}');
+  const label = await inspect(image, `{{index .Labels "${SCAN.label}"}}`);
+  if (label === baseId) return { image, built: null };
+  // One built on another base (or before the label): removed, not left dangling by the new tag.
+  if ((await spawnTimed(['podman', 'image', 'exists', image])).code === 0) await spawnTimed(['podman', 'rmi', image]);
   const fixture = ensureFixture(`scan-${entries}`, entries);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-bench-scan-'));
   try {
     const file = path.join(dir, 'Containerfile');
-    fs.writeFileSync(file, `FROM ${SCAN.base}\nCOPY . ${SCAN.dir}/\n`);
+    fs.writeFileSync(file, `FROM ${SCAN.base}\nLABEL ${SCAN.label}=${baseId}\nCOPY . ${SCAN.dir}/\n`);
     progress(`[scan] building ${image} (${formatCount(fixture.entries)} entries)`);
     const built = await run(['podman', 'build', '-q', '-f', file, '-t', image, fixture.root]);
     progress('');
