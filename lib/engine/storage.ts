@@ -133,13 +133,18 @@ function lstatAt(dirFd: number, name: string): fs.Stats | null {
  * a symlink (openBeneath): a symlink is a `storage` failure too.
  */
 export function readStorageText(file: string, missingOk: boolean, engine: string, fail: EngineErrors, root?: string): string | null {
+  return readStorageBytes(file, missingOk, engine, fail, root)?.toString('utf8') ?? null;
+}
+
+/** readStorageText's bytes, for a binary file (a BoltDB file: lib/engine/bolt.ts). */
+export function readStorageBytes(file: string, missingOk: boolean, engine: string, fail: EngineErrors, root?: string): Buffer | null {
   let refused: Error | undefined;
   const bad = (why: string): Error => (refused = fail('storage', `${file} ${why}`, { path: file }));
   try {
-    if (root === undefined) return readBoundedFile(file, STORAGE_FILE_MAX_BYTES, bad).toString('utf8');
+    if (root === undefined) return readBoundedFile(file, STORAGE_FILE_MAX_BYTES, bad);
     const fd = openBeneath(root, file);
     try {
-      return readBoundedFd(fd, STORAGE_FILE_MAX_BYTES, bad).toString('utf8');
+      return readBoundedFd(fd, STORAGE_FILE_MAX_BYTES, bad);
     } finally {
       fs.closeSync(fd);
     }
