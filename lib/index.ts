@@ -71,5 +71,6 @@ export * as podman from './podman';
 export * as docker from './docker';
 export { containers, type Engine, type EngineContainer, type EnginesOptions } from './engines';
 export type { EngineErrorFields } from './engine/errors';
+export type { Volume } from './engine/volumes';
 export type { MountedLayers as EngineMountedLayers } from './engine/mount';
 export type { UserOptions } from './engine/users';

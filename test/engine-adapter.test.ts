@@ -15,7 +15,8 @@ import { EngineError, type EngineFailure } from '../lib/engine/errors';
 import { diff, exportContainer } from '../lib/engine/layers';
 import { mountContainer, mountImage } from '../lib/engine/mount';
 import { enterContainer, enterMerged, enterStorage } from '../lib/engine/session';
-import { requires, userNamespaces } from './helpers/requirements';
+import { enterVolume, exportVolume, volume, volumeDirs } from '../lib/engine/volumes';
+import { requires, root, userNamespaces } from './helpers/requirements';
 import { removeTree, tempDir } from './helpers/tree';
 
 const asRoot = process.geteuid!() === 0;
@@ -30,6 +31,7 @@ const CODES: Record<EngineFailure, string> = {
   noLayer: 'ENOLAYER',
   layers: 'EFAKELAYERS',
   stopped: 'ECONTAINERSTOPPED',
+  noVolume: 'ENOVOLUME',
 };
 
 interface FakeOptions {
@@ -95,6 +97,16 @@ function fake(change: Partial<EngineAdapter<FakeOptions>> = {}): EngineAdapter<F
       throw new FakeError('FakeError', 'ENOIMAGE', `no such image: ${ref}`);
     },
     layerChain: (layer) => CHAINS[layer]!,
+    volumesDir: () => path.join(base, 'volumes'),
+    volumes: () =>
+      volumeDirs(path.join(base, 'volumes'), fake().fail).map(({ name, mountPoint }) => ({
+        name,
+        mountPoint,
+        driver: null,
+        labels: null,
+        createdAt: null,
+        containers: null,
+      })),
     notMounted: 'is not running (fake: its layer is not mounted)',
     diffImages: true,
     diffSkips: new Set(),
@@ -248,5 +260,48 @@ requires(userNamespaces).describe('layers mounted in a namespace of our own', ()
       .map((n) => n.replace(/^\.?\/?/, '').replace(/\/$/, ''))
       .filter((n) => n !== '');
     expect(names.sort()).toEqual(namesOf(CHAINS.upper!));
+  });
+});
+
+describe('volumes: the shared code over the adapter', () => {
+  beforeAll(() => {
+    const volumes = path.join(base, 'volumes');
+    fs.mkdirSync(path.join(volumes, 'kept', '_data', 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(volumes, 'kept', '_data', 'sub', 'f'), 'volume file\n');
+    fs.writeFileSync(path.join(volumes, 'backingFsBlockDev'), '');
+    fs.mkdirSync(path.join(volumes, 'linked'));
+    fs.symlinkSync('/etc', path.join(volumes, 'linked', '_data'));
+    fs.mkdirSync(path.join(volumes, 'no-data'));
+    fs.symlinkSync(path.join(volumes, 'kept'), path.join(volumes, 'alias'));
+  });
+
+  test('only directories with a _data directory are volumes: no file, no planted symlink', () => {
+    expect(volumeDirs(path.join(base, 'volumes'), fake().fail)).toEqual([
+      { name: 'kept', mountPoint: path.join(base, 'volumes', 'kept', '_data') },
+    ]);
+  });
+
+  test("volume(): the adapter's ENOVOLUME for a name it lacks, its storage error for a _data that is a symlink", async () => {
+    expect(volume(fake(), 'kept', {}).mountPoint).toBe(path.join(base, 'volumes', 'kept', '_data'));
+    for (const name of ['no-data', 'missing', '..', 'alias']) {
+      const error = await failureOf(async () => volume(fake(), name, {}));
+      expect({ name, code: error.code }).toEqual({ name, code: name === 'alias' ? 'EFAKESTORAGE' : 'ENOVOLUME' });
+    }
+    const linked = await failureOf(async () => volume(fake(), 'linked', {}));
+    expect(linked).toBeInstanceOf(FakeError);
+    expect(linked.code).toBe('EFAKESTORAGE');
+    expect(linked.message).toContain('is a symlink');
+  });
+
+  requires(root).test('enterVolume and exportVolume (rootful: the host is the storage): what node:fs and GNU tar see', async () => {
+    const session = await enterVolume(fake(), 'kept', {});
+    try {
+      expect(await session.readdir('/')).toEqual(fs.readdirSync(path.join(base, 'volumes', 'kept', '_data')));
+      expect(await session.readFile('/sub/f', 'utf8')).toBe('volume file\n');
+    } finally {
+      await session.close();
+    }
+    const listed = spawnSync('tar', ['-t'], { input: await bytesOf(exportVolume(fake(), 'kept', {})), encoding: 'utf8' });
+    expect(listed.stdout.split('\n').filter(Boolean).sort()).toEqual(['sub/', 'sub/f']);
   });
 });

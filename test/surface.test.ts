@@ -73,6 +73,11 @@ const PODMAN = [
   'pausePid',
   'pausePidFile',
   'storageConfig',
+  'volume',
+  'volumes',
+  'enterVolume',
+  'exportVolume',
+  'importVolume',
 ];
 
 /** README.md's Docker table, and DockerError: podman's names where the meaning is the same. */
@@ -94,6 +99,11 @@ const DOCKER = [
   'mountContainer',
   'mountImage',
   'storageConfig',
+  'volume',
+  'volumes',
+  'enterVolume',
+  'exportVolume',
+  'importVolume',
 ];
 
 const FILE_SYSTEM_METHODS = [

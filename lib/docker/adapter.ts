@@ -8,6 +8,7 @@ import { storageConfig, type DockerOptions } from './config';
 import { daemonPid } from './daemon';
 import { dockerErrors } from './errors';
 import { container, image, layerChain, type DockerContainer, type DockerImage } from './store';
+import { volumes, volumesDir } from './volumes';
 
 export const dockerAdapter: EngineAdapter<DockerOptions, DockerContainer, DockerImage> = {
   name: 'Docker',
@@ -30,6 +31,8 @@ export const dockerAdapter: EngineAdapter<DockerOptions, DockerContainer, Docker
   container,
   image,
   layerChain,
+  volumesDir,
+  volumes,
   // Docker mounts a container's merged dir exactly while it runs.
   notMounted: 'is not running',
   // `docker diff` takes containers only; their init layer, below the rw

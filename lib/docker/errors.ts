@@ -18,6 +18,7 @@
  * | `ECONTAINERSTOPPED`| the container is not running while its namespaces or merged dir are asked for |
  * | `ENOIMAGE`         | no image has that name, id, or id prefix |
  * | `EDOCKERLAYERS`    | the layers cannot be stacked in one overlay mount (too many, or options longer than a page) |
+ * | `ENOVOLUME`        | no volume has that name |
  */
 import { EngineError, type EngineErrorFields, type EngineErrors, type EngineFailure } from '../engine/errors';
 
@@ -33,7 +34,8 @@ export type DockerErrorCode =
   | 'EDOCKERACCESS'
   | 'ECONTAINERSTOPPED'
   | 'ENOIMAGE'
-  | 'EDOCKERLAYERS';
+  | 'EDOCKERLAYERS'
+  | 'ENOVOLUME';
 
 /** What a DockerError may carry besides its code and message. */
 export type DockerErrorDetails = EngineErrorFields;
@@ -53,6 +55,7 @@ const FAILURE_CODES: Record<EngineFailure, DockerErrorCode> = {
   noLayer: 'ENOLAYER',
   layers: 'EDOCKERLAYERS',
   stopped: 'ECONTAINERSTOPPED',
+  noVolume: 'ENOVOLUME',
 };
 
 /** The shared engine code's failures as DockerErrors. */

@@ -19,7 +19,9 @@
 import type { Readable } from 'node:stream';
 
 import { engineApi } from '../engine/api';
+import type { Volume } from '../engine/volumes';
 import type { LayerChange } from '../layers/diff';
+import type { ExtractResult } from '../layers/extract';
 import type { Session } from '../ns/session';
 import { dockerAdapter } from './adapter';
 import * as config from './config';
@@ -30,6 +32,7 @@ import type { DockerDiffOptions, DockerExportOptions, DockerSessionOptions, Moun
 import type { DockerContainer, DockerImage, DockerListOptions } from './store';
 
 export { DockerError } from './errors';
+export type { Volume } from '../engine/volumes';
 export type { DockerErrorCode, DockerErrorDetails } from './errors';
 export type { DockerOptions, DockerStorageConfig } from './config';
 export type { DockerContainer, DockerImage, DockerListOptions } from './store';
@@ -131,4 +134,50 @@ export function exportContainer(nameOrId: string, options?: DockerExportOptions)
 /** A container's changes, or an image's top layer, as an OCI layer tar (whiteouts as `.wh.` entries). */
 export function exportLayer(nameOrId: string, options?: DockerExportOptions): Readable {
   return api.exportLayer(nameOrId, options);
+}
+
+/**
+ * Every volume (each `<data-root>/volumes/<name>/_data`), sorted by name, read from Docker's files:
+ * its mount point, and the containers whose `config.v2.json` MountPoints name it; driver and labels from `volumes/metadata.db`, createdAt the volume dir's mtime (as the local driver says it).
+ */
+export function volumes(options?: DockerOptions): Volume[] {
+  return api.volumes(options);
+}
+
+/** One volume by its exact name: ENOVOLUME when there is none. */
+export function volume(name: string, options?: DockerOptions): Volume {
+  return api.volume(name, options);
+}
+
+/**
+ * A session in the namespaces where Docker mounts containers' layers
+ * (rootless, RootlessKit's namespaces (dockerd's); rootful, the host's), with every path resolved inside the volume's `_data`:
+ * '/' is the volume, ids are the ones the containers see, and `rm`,
+ * `chown`, walks and writes work on files a container left there.
+ */
+export async function enterVolume(name: string, options?: DockerOptions): Promise<Session> {
+  return api.enterVolume(name, options);
+}
+
+/**
+ * The volume's files as a `Readable` tar, ids as the containers see them,
+ * entry for entry what the documented `docker run --rm --volumes-from C -v $PWD:/backup busybox tar cf /backup/x.tar /path` (entries named relative to the volume's root) writes.  Errors (no such volume ...) come
+ * out as the stream's.
+ */
+export function exportVolume(name: string, options?: DockerExportOptions): Readable {
+  return api.exportVolume(name, options);
+}
+
+/**
+ * Unpacks the tar `source` (a Readable or any async iterable of bytes)
+ * into the volume, over what is there, as untarring into it from a container that mounts it does: ids, modes and
+ * mtimes as the archive names them, seen from the containers; nothing is
+ * written outside the volume (see FileSystem#extractTar).
+ */
+export async function importVolume(
+  name: string,
+  source: AsyncIterable<Buffer | Uint8Array | string>,
+  options?: DockerDiffOptions,
+): Promise<ExtractResult> {
+  return api.importVolume(name, source, options);
 }

@@ -36,6 +36,22 @@ export interface AdapterImage {
   layer: string;
 }
 
+/** A volume, as podman.volumes() and docker.volumes() list it. */
+export interface Volume {
+  /** Its name. */
+  name: string;
+  /** Its `_data` directory, what containers mount (in the storage namespaces; on the host too). */
+  mountPoint: string;
+  /** Its driver (`local`), where the engine's files say it; null where they do not. */
+  driver: string | null;
+  /** Its labels, where the engine's files say them; null where they do not. */
+  labels: Record<string, string> | null;
+  /** When it was created (RFC 3339), where the engine's files say it; null where they do not. */
+  createdAt: string | null;
+  /** The full ids of the containers that use it (running or not), where the engine's files say them; null where they do not. */
+  containers: string[] | null;
+}
+
 /** The process whose user and mount namespaces hold an engine's mounts. */
 export interface StorageProcess {
   /** Its pid, checked to be the engine's. */
@@ -68,6 +84,10 @@ export interface EngineAdapter<O extends object, C extends AdapterContainer = Ad
   image(ref: string, options: O): I;
   /** The diff dirs of a layer and of every layer below it, top first. */
   layerChain(layer: string, options: O): string[];
+  /** Where its volumes are: each `<dir>/<name>/_data`. */
+  volumesDir(options: O): string;
+  /** Its volumes, sorted by name, with what its files say of each (lib/engine/volumes.ts). */
+  volumes(options: O): Volume[];
   /**
    * What ECONTAINERSTOPPED says of a container whose merged dir is not
    * mounted ("is not running"): podman's may stay unmounted while it runs.

@@ -8,15 +8,17 @@
  */
 import type { Readable } from 'node:stream';
 
-import { checkString } from '../core/checks';
+import { checkString, invalid } from '../core/checks';
 import type { LayerChange } from '../layers/diff';
 import type { ExportOptions } from '../layers/export';
+import type { ExtractResult } from '../layers/extract';
 import type { Session } from '../ns/session';
-import type { AdapterContainer, AdapterImage, EngineAdapter } from './adapter';
+import type { AdapterContainer, AdapterImage, EngineAdapter, Volume } from './adapter';
 import { engineCheckers, type EngineCheckers } from './arguments';
 import * as layers from './layers';
 import { mountContainer, mountImage, type MountedLayers } from './mount';
 import { enterContainer, enterMerged, enterStorage } from './session';
+import * as volumes from './volumes';
 
 /** The checked functions of one engine; `O` its options, `C`, `I` its records, `L` its listing options. */
 export interface EngineApi<O, C, I, L> {
@@ -33,6 +35,19 @@ export interface EngineApi<O, C, I, L> {
   diff(nameOrId: unknown, options: unknown): Promise<LayerChange[]>;
   exportContainer(nameOrId: unknown, options: unknown): Readable;
   exportLayer(nameOrId: unknown, options: unknown): Readable;
+  volumes(options: unknown): Volume[];
+  volume(name: unknown, options: unknown): Volume;
+  enterVolume(name: unknown, options: unknown): Promise<Session>;
+  exportVolume(name: unknown, options: unknown): Readable;
+  importVolume(name: unknown, source: unknown, options: unknown): Promise<ExtractResult>;
+}
+
+/** A tar source as FileSystem#extractTar takes it: a Readable or any async iterable of bytes. */
+function checkTarSource(source: unknown): AsyncIterable<Buffer | Uint8Array | string> {
+  if (source === null || source === undefined || typeof (source as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== 'function') {
+    throw invalid('source', 'a Readable or an async iterable of Buffers', source);
+  }
+  return source as AsyncIterable<Buffer | Uint8Array | string>;
 }
 
 /** The functions every engine has, checked, over `adapter`. */
@@ -67,5 +82,14 @@ export function engineApi<
     diff: named('nameOrId', 'diff', check.diff, (name, o) => layers.diff(adapter, name, o)),
     exportContainer: named('nameOrId', 'exportContainer', check.export, (name, o) => layers.exportContainer(adapter, name, o)),
     exportLayer: named('nameOrId', 'exportLayer', check.export, (name, o) => layers.exportLayer(adapter, name, o)),
+    volumes: (options) => adapter.volumes(check.options(options, 'volumes')),
+    volume: named('name', 'volume', check.options, (name, o) => volumes.volume(adapter, name, o)),
+    enterVolume: named('name', 'enterVolume', check.options, (name, o) => volumes.enterVolume(adapter, name, o)),
+    exportVolume: named('name', 'exportVolume', check.export, (name, o) => volumes.exportVolume(adapter, name, o)),
+    importVolume: (name, source, options) => {
+      const volumeName = checkString('name', name);
+      const tar = checkTarSource(source);
+      return volumes.importVolume(adapter, volumeName, tar, check.diff(options, 'importVolume'));
+    },
   };
 }

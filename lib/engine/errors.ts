@@ -22,9 +22,10 @@ export function isErrno(err: unknown, ...codes: string[]): boolean {
  * - `storage`: one of the engine's files cannot be read or parsed;
  * - `noLayer`: a layer directory is missing;
  * - `layers`: the layers cannot be stacked in one overlay mount;
- * - `stopped`: a container does not run while its namespaces or merged dir are asked for.
+ * - `stopped`: a container does not run while its namespaces or merged dir are asked for;
+ * - `noVolume`: no volume has that name.
  */
-export type EngineFailure = 'none' | 'stale' | 'access' | 'storage' | 'noLayer' | 'layers' | 'stopped';
+export type EngineFailure = 'none' | 'stale' | 'access' | 'storage' | 'noLayer' | 'layers' | 'stopped' | 'noVolume';
 
 /** What the shared engine code tells about a failure, besides its message. */
 export interface EngineErrorDetails {

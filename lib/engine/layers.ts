@@ -67,7 +67,7 @@ export async function diff<O extends object>(
  * `open`'s stream and the session closes when that ends, fails or is
  * destroyed.  Errors of `open` itself come out as the stream's error.
  */
-function streamOnce(open: () => Promise<{ stream: Readable; close: () => Promise<void> }>): Readable {
+export function streamOnce(open: () => Promise<{ stream: Readable; close: () => Promise<void> }>): Readable {
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   open().then(
     ({ stream, close }) => {

@@ -8,6 +8,7 @@ import { currentUid, storageConfig, type PodmanOptions } from './config';
 import { podmanErrors } from './errors';
 import { pausePid } from './pause';
 import { container, image, layerChain, type PodmanContainer, type PodmanImage } from './store';
+import { volumes, volumesDir } from './volumes';
 
 /**
  * What podman leaves out of every diff, a container's or an image's: the
@@ -50,6 +51,8 @@ export const podmanAdapter: EngineAdapter<PodmanOptions, PodmanContainer, Podman
   container,
   image,
   layerChain,
+  volumesDir,
+  volumes,
   notMounted: 'is not running (its layer is not mounted)',
   diffImages: true,
   diffSkips: RUNTIME_PATHS,

@@ -19,6 +19,7 @@
  * | `ECONTAINERSTOPPED`| the container is not running (no live init pid, or its layer is not mounted) while its namespaces or merged dir are asked for |
  * | `ENOIMAGE`         | no image has that name, id, or id prefix |
  * | `EPODMANLAYERS`    | the layers cannot be stacked in one overlay mount (too many, or options longer than a page) |
+ * | `ENOVOLUME`        | no volume has that name |
  */
 import { EngineError, type EngineErrorFields, type EngineErrors, type EngineFailure } from '../engine/errors';
 
@@ -35,7 +36,8 @@ export type PodmanErrorCode =
   | 'EPODMANACCESS'
   | 'ECONTAINERSTOPPED'
   | 'ENOIMAGE'
-  | 'EPODMANLAYERS';
+  | 'EPODMANLAYERS'
+  | 'ENOVOLUME';
 
 /** What a PodmanError may carry besides its code and message. */
 export type PodmanErrorDetails = EngineErrorFields;
@@ -57,6 +59,7 @@ const FAILURE_CODES: Record<EngineFailure, PodmanErrorCode> = {
   noLayer: 'ENOLAYER',
   layers: 'EPODMANLAYERS',
   stopped: 'ECONTAINERSTOPPED',
+  noVolume: 'ENOVOLUME',
 };
 
 /** The shared layer code's failures as PodmanErrors. */

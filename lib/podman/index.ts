@@ -17,7 +17,9 @@
 import type { Readable } from 'node:stream';
 
 import { engineApi } from '../engine/api';
+import type { Volume } from '../engine/volumes';
 import type { LayerChange } from '../layers/diff';
+import type { ExtractResult } from '../layers/extract';
 import type { Session } from '../ns/session';
 import { podmanAdapter } from './adapter';
 import * as config from './config';
@@ -30,6 +32,7 @@ import type { MountedLayers, PodmanDiffOptions, PodmanExportOptions, PodmanSessi
 import type { PodmanContainer, PodmanImage, PodmanLayer, PodmanListOptions } from './store';
 
 export { PodmanError } from './errors';
+export type { Volume } from '../engine/volumes';
 export type { PodmanErrorCode, PodmanErrorDetails } from './errors';
 export type { PodmanOptions, StorageConfig } from './config';
 export type { PodmanContainer, PodmanImage, PodmanLayer, PodmanListOptions } from './store';
@@ -153,4 +156,50 @@ export function exportLayer(nameOrId: string, options?: PodmanExportOptions): Re
  */
 export async function df(options?: PodmanDiffOptions): Promise<PodmanUsage> {
   return usage.df(api.check.diff(options, 'df'));
+}
+
+/**
+ * Every volume (each `<graphroot>/volumes/<name>/_data`), sorted by name, read from podman's files:
+ * its mount point, and the containers whose configs in libpod's state database (`libpod/bolt_state.db`, podman 4's BoltDB) name it; driver, labels, createdAt and containers are null without that database.
+ */
+export function volumes(options?: PodmanOptions): Volume[] {
+  return api.volumes(options);
+}
+
+/** One volume by its exact name: ENOVOLUME when there is none. */
+export function volume(name: string, options?: PodmanOptions): Volume {
+  return api.volume(name, options);
+}
+
+/**
+ * A session in the namespaces where podman mounts containers' layers
+ * (rootless, the pause process's namespaces (`podman unshare`); rootful, the host's), with every path resolved inside the volume's `_data`:
+ * '/' is the volume, ids are the ones the containers see, and `rm`,
+ * `chown`, walks and writes work on files a container left there.
+ */
+export async function enterVolume(name: string, options?: PodmanOptions): Promise<Session> {
+  return api.enterVolume(name, options);
+}
+
+/**
+ * The volume's files as a `Readable` tar, ids as the containers see them,
+ * entry for entry what `podman volume export name` writes.  Errors (no such volume ...) come
+ * out as the stream's.
+ */
+export function exportVolume(name: string, options?: PodmanExportOptions): Readable {
+  return api.exportVolume(name, options);
+}
+
+/**
+ * Unpacks the tar `source` (a Readable or any async iterable of bytes)
+ * into the volume, over what is there, as `podman volume import name` does: ids, modes and
+ * mtimes as the archive names them, seen from the containers; nothing is
+ * written outside the volume (see FileSystem#extractTar).
+ */
+export async function importVolume(
+  name: string,
+  source: AsyncIterable<Buffer | Uint8Array | string>,
+  options?: PodmanDiffOptions,
+): Promise<ExtractResult> {
+  return api.importVolume(name, source, options);
 }

@@ -1,0 +1,280 @@
+// podman.volumes()/volume() against `podman volume inspect` and `podman ps
+// --filter volume=`; a volume a container filled (files of its uid 1000, a
+// 0700 dir, symlinks) reached through enterVolume with the ids the
+// container sees, chowned and removed through it as the container then sees
+// it; exportVolume against `podman volume export` entry by entry;
+// importVolume of that tar into a fresh volume exports the same.  The same
+// for Docker where this user's daemon runs, against `docker volume inspect`
+// and the documented `docker run --volumes-from ... tar` backup.  Rootless
+// as an ordinary user, rootful as root.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { docker, podman } from '../lib';
+import { dk, dockerImage, IMAGE as DOCKER_IMAGE, tryDk } from './helpers/docker';
+import { IMAGE, pod, podmanImage, ROOTFUL, tryPod, UID } from './helpers/podman';
+import { requires } from './helpers/requirements';
+import { tarEntries } from './helpers/tar-list';
+import { removeTree, tempDir } from './helpers/tree';
+
+const MODE = ROOTFUL ? 'rootful' : 'rootless';
+const VOLUME = `unshare-fs-vol-${process.pid}`;
+const COPY = `${VOLUME}-copy`;
+const USER = `${VOLUME}-user`;
+
+/** What the container writes into the volume: its uid 1000's files, a 0700 dir, symlinks in and out. */
+const FILL = [
+  'echo top > /data/top.txt',
+  'mkdir -p /data/home/user/private',
+  'echo secret > /data/home/user/private/secret.txt',
+  'chmod 700 /data/home/user/private',
+  'chmod 600 /data/home/user/private/secret.txt',
+  'chown -R 1000:1000 /data/home/user',
+  'ln -s home/user/private/secret.txt /data/relative-link',
+  'ln -s /etc/passwd /data/absolute-link',
+  'ln /data/top.txt /data/hard-link',
+].join(' && ');
+
+/** Every path under the volume as a container mounting it at /data sees it: name, uid, gid, mode, type. */
+const LIST = 'find /data | sort | while read f; do stat -c "%n %u %g %a %F" "$f"; done';
+
+describe(`podman volumes (${MODE}, uid ${UID})`, () => {
+  const gate = requires(podmanImage);
+  let dir: string;
+
+  /** What a container that mounts `volume` at /data sees in it. */
+  function containerView(volume: string): string[] {
+    return pod(['run', '--rm', '--network', 'none', '-v', `${volume}:/data`, IMAGE, 'sh', '-c', LIST])
+      .trim()
+      .split('\n');
+  }
+
+  /** `podman volume export`'s entries (to a file: it cannot write to a pipe jest reads as a socket). */
+  async function podmanExport(volume: string): Promise<Map<string, string>> {
+    const file = path.join(dir, `${volume}.tar`);
+    pod(['volume', 'export', '-o', file, volume]);
+    return tarEntries(fs.createReadStream(file));
+  }
+
+  beforeAll(() => {
+    if (gate.why !== null) return;
+    dir = tempDir('unshare-fs-volumes-');
+    fs.chmodSync(dir, 0o777);
+    pod(['volume', 'create', '--label', 'purpose=unshare-fs-test', VOLUME]);
+    pod(['run', '--rm', '--network', 'none', '-v', `${VOLUME}:/data`, IMAGE, 'sh', '-ec', FILL]);
+    pod(['create', '--network', 'none', '--name', USER, '-v', `${VOLUME}:/data`, IMAGE, 'true']);
+  });
+
+  afterAll(() => {
+    if (gate.why !== null) return;
+    tryPod(['rm', '-f', '-t', '0', USER]);
+    tryPod(['volume', 'rm', '-f', VOLUME, COPY]);
+    if (dir) removeTree(dir);
+  });
+
+  gate.test('volumes() and volume(): what podman volume inspect and ps --filter volume= say', () => {
+    const [inspected] = JSON.parse(pod(['volume', 'inspect', VOLUME])) as {
+      Name: string;
+      Mountpoint: string;
+      Driver: string;
+      Labels: Record<string, string>;
+      CreatedAt: string;
+    }[];
+    const users = pod(['ps', '-a', '--no-trunc', '--filter', `volume=${VOLUME}`, '--format', '{{.ID}}'])
+      .trim()
+      .split('\n');
+    const v = podman.volume(VOLUME);
+    expect(v).toEqual({
+      name: inspected!.Name,
+      mountPoint: inspected!.Mountpoint,
+      driver: inspected!.Driver,
+      labels: inspected!.Labels,
+      createdAt: expect.any(String),
+      containers: users.sort(),
+    });
+    expect(v.containers).toHaveLength(1);
+    expect(Date.parse(v.createdAt!)).toBe(Date.parse(inspected!.CreatedAt));
+    expect(podman.volumes().find((found) => found.name === VOLUME)).toEqual(v);
+    const names = pod(['volume', 'ls', '--format', '{{.Name}}']).trim().split('\n').filter(Boolean).sort();
+    expect(podman.volumes().map((found) => found.name)).toEqual(names);
+  });
+
+  gate.test('volume() of a name podman does not have: ENOVOLUME', () => {
+    expect(() => podman.volume(`${VOLUME}-none`)).toThrow(expect.objectContaining({ code: 'ENOVOLUME', name: 'PodmanError' }));
+    expect(() => podman.volume('../volumes')).toThrow(expect.objectContaining({ code: 'ENOVOLUME' }));
+  });
+
+  gate.test('enterVolume: every file with the ids, mode and type the container sees; links stay inside', async () => {
+    const expected = containerView(VOLUME);
+    expect(expected).toContain('/data/home/user/private 1000 1000 700 directory');
+    const session = await podman.enterVolume(VOLUME);
+    try {
+      const TYPES: Record<string, string> = { file: 'regular file', directory: 'directory', symlink: 'symbolic link' };
+      const seen: string[] = [];
+      for (const line of expected) {
+        const name = line.split(' ')[0]!;
+        const st = await session.lstat(name.slice('/data'.length) || '/');
+        const type = st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : 'file';
+        seen.push(`${name} ${st.uid} ${st.gid} ${(st.mode & 0o7777).toString(8)} ${TYPES[type]}`);
+      }
+      expect(seen).toEqual(expected);
+      expect(await session.readFile('/relative-link', 'utf8')).toBe('secret\n');
+      // '/etc/passwd' resolves inside the volume, where there is none.
+      await expect(session.readFile('/absolute-link')).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await session.close();
+    }
+  });
+
+  gate.test('exportVolume equals podman volume export, entry by entry', async () => {
+    const mine = await tarEntries(podman.exportVolume(VOLUME));
+    expect(mine.get('home/user/private/secret.txt')).toMatch(/^file 1000 1000 600 7 /);
+    expect(mine.get('absolute-link')).toMatch(/^symlink 0 0 777 0 \/etc\/passwd /);
+    expect(mine).toEqual(await podmanExport(VOLUME));
+  });
+
+  gate.test('importVolume of that tar into a fresh volume: podman volume export of it is the same', async () => {
+    pod(['volume', 'create', COPY]);
+    const result = await podman.importVolume(COPY, podman.exportVolume(VOLUME));
+    expect(result.entries).toBe((await podmanExport(VOLUME)).size);
+    expect(await podmanExport(COPY)).toEqual(await podmanExport(VOLUME));
+    expect(containerView(COPY)).toEqual(containerView(VOLUME).map((line) => line));
+  });
+
+  gate.test("chown -R and rm -r through enterVolume: what the container sees after, where the host user's own rm fails", async () => {
+    const mountPoint = podman.volume(COPY).mountPoint;
+    // The problem: on the host the 0700 dir belongs to a subordinate id.
+    if (!ROOTFUL) {
+      expect(() => fs.rmSync(path.join(mountPoint, 'home'), { recursive: true })).toThrow(expect.objectContaining({ code: 'EACCES' }));
+    }
+    const session = await podman.enterVolume(COPY);
+    try {
+      const chowned = await session.chown('/', 2000, 3000, { recursive: true });
+      const afterChown = containerView(COPY);
+      expect(chowned.entries).toBe(afterChown.length);
+      expect(afterChown.filter((line) => line.split(' ').slice(1, 3).join(' ') !== '2000 3000')).toEqual([]);
+      const removed = await session.rm('/home', { recursive: true });
+      expect(removed.entries).toBe(afterChown.filter((line) => line.startsWith('/data/home')).length);
+    } finally {
+      await session.close();
+    }
+    expect(containerView(COPY).filter((line) => line.startsWith('/data/home'))).toEqual([]);
+    expect(containerView(COPY)).toContain('/data/top.txt 2000 3000 644 regular file');
+  });
+
+  gate.test('argument checks: a name, a tar source', async () => {
+    expect(() => podman.volume(1 as unknown as string)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    await expect(podman.importVolume(VOLUME, 'x' as unknown as AsyncIterable<Buffer>)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+  });
+});
+
+describe(`Docker volumes (${MODE}, uid ${UID})`, () => {
+  const gate = requires(dockerImage);
+  let dir: string;
+
+  beforeAll(() => {
+    if (gate.why !== null) return;
+    dir = tempDir('unshare-fs-docker-volumes-');
+    fs.chmodSync(dir, 0o777);
+    dk(['volume', 'create', '--label', 'purpose=unshare-fs-test', VOLUME]);
+    dk(['run', '--rm', '--network', 'none', '-v', `${VOLUME}:/data`, DOCKER_IMAGE, 'sh', '-ec', FILL]);
+    dk(['create', '--network', 'none', '--name', USER, '-v', `${VOLUME}:/data`, DOCKER_IMAGE, 'true']);
+  });
+
+  afterAll(() => {
+    if (gate.why !== null) return;
+    tryDk(['rm', '-f', USER]);
+    tryDk(['volume', 'rm', '-f', VOLUME, COPY]);
+    if (dir) removeTree(dir);
+  });
+
+  /** What a container that mounts `volume` at /data sees in it. */
+  function containerView(volume: string): string[] {
+    return dk(['run', '--rm', '--network', 'none', '-v', `${volume}:/data`, DOCKER_IMAGE, 'sh', '-c', LIST])
+      .trim()
+      .split('\n');
+  }
+
+  /**
+   * Docker's documented backup: `docker run --rm --volumes-from C -v
+   * DIR:/backup busybox tar cf /backup/x.tar ...`, with the test image's
+   * busybox tar, of the volume's root ('.'), its names less the './'.
+   */
+  async function dockerBackup(volume: string): Promise<Map<string, string>> {
+    const file = `${volume}.tar`;
+    const user = `${volume}-backup`;
+    dk(['create', '--network', 'none', '--name', user, '-v', `${volume}:/data`, DOCKER_IMAGE, 'true']);
+    try {
+      dk([
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--volumes-from',
+        user,
+        '-v',
+        `${dir}:/backup`,
+        DOCKER_IMAGE,
+        'tar',
+        '-cf',
+        `/backup/${file}`,
+        '-C',
+        '/data',
+        '.',
+      ]);
+    } finally {
+      tryDk(['rm', '-f', user]);
+    }
+    const entries = await tarEntries(fs.createReadStream(path.join(dir, file)));
+    return new Map([...entries].filter(([name]) => name !== './').map(([name, line]) => [name.replace(/^\.\//, ''), line]));
+  }
+
+  gate.test('volumes() and volume(): what docker volume inspect and ps --filter volume= say', () => {
+    const [inspected] = JSON.parse(dk(['volume', 'inspect', VOLUME])) as {
+      Name: string;
+      Mountpoint: string;
+      Driver: string;
+      Labels: Record<string, string>;
+      CreatedAt: string;
+    }[];
+    const users = dk(['ps', '-a', '--no-trunc', '--filter', `volume=${VOLUME}`, '--format', '{{.ID}}'])
+      .trim()
+      .split('\n');
+    const v = docker.volume(VOLUME);
+    expect(v).toEqual({
+      name: inspected!.Name,
+      mountPoint: inspected!.Mountpoint,
+      driver: inspected!.Driver,
+      labels: inspected!.Labels,
+      createdAt: expect.any(String),
+      containers: users.sort(),
+    });
+    expect(Math.floor(Date.parse(v.createdAt!) / 1000)).toBe(Date.parse(inspected!.CreatedAt) / 1000);
+    const names = dk(['volume', 'ls', '--format', '{{.Name}}']).trim().split('\n').filter(Boolean).sort();
+    expect(docker.volumes().map((found) => found.name)).toEqual(names);
+    expect(() => docker.volume(`${VOLUME}-none`)).toThrow(expect.objectContaining({ code: 'ENOVOLUME', name: 'DockerError' }));
+  });
+
+  gate.test('exportVolume equals the documented --volumes-from tar backup; importVolume round-trips it', async () => {
+    const mine = await tarEntries(docker.exportVolume(VOLUME));
+    expect(mine.get('home/user/private/secret.txt')).toMatch(/^file 1000 1000 600 7 /);
+    expect(mine).toEqual(await dockerBackup(VOLUME));
+    dk(['volume', 'create', COPY]);
+    await docker.importVolume(COPY, docker.exportVolume(VOLUME));
+    expect(containerView(COPY)).toEqual(containerView(VOLUME));
+  });
+
+  gate.test('chown -R and rm -r through enterVolume: what the container sees after', async () => {
+    const session = await docker.enterVolume(COPY);
+    try {
+      await session.chown('/', 2000, 3000, { recursive: true });
+      expect(containerView(COPY).filter((line) => line.split(' ').slice(1, 3).join(' ') !== '2000 3000')).toEqual([]);
+      await session.rm('/home', { recursive: true });
+    } finally {
+      await session.close();
+    }
+    expect(containerView(COPY).filter((line) => line.startsWith('/data/home'))).toEqual([]);
+  });
+});
