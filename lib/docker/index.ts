@@ -138,7 +138,7 @@ export function exportLayer(nameOrId: string, options?: DockerExportOptions): Re
 
 /**
  * Every volume (each `<data-root>/volumes/<name>/_data`), sorted by name, read from Docker's files:
- * its mount point, and the containers whose `config.v2.json` MountPoints name it; driver and labels from `volumes/metadata.db`, createdAt the volume dir's mtime (as the local driver says it).
+ * its mount point, and the containers whose `config.v2.json` MountPoints name it; driver and labels from `volumes/metadata.db`, createdAt the mtime of `_data` (what the local driver reports).
  */
 export function volumes(options?: DockerOptions): Volume[] {
   return api.volumes(options);

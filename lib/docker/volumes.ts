@@ -7,8 +7,8 @@
  *   containers/<id>/config.v2.json      MountPoints: {Type: 'volume', Name}
  *                                       for each volume the container mounts
  *
- * createdAt is the mtime of `volumes/<name>`, as the local driver reports
- * it.  A container whose record cannot be read is not counted among a
+ * createdAt is the mtime of `_data`, which the local driver reports as
+ * its CreatedAt (so it moves whenever the volume's top directory changes).  A container whose record cannot be read is not counted among a
  * volume's users (containers() reports it).
  */
 import * as fs from 'node:fs';
@@ -106,7 +106,7 @@ export function volumes(options: DockerOptions): Volume[] {
     const m = meta?.get(name);
     let createdAt: string | null = null;
     try {
-      createdAt = fs.statSync(path.dirname(mountPoint)).mtime.toISOString();
+      createdAt = fs.statSync(mountPoint).mtime.toISOString();
     } catch {
       // removed meanwhile
     }
