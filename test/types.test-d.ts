@@ -97,4 +97,13 @@ export async function checks(): Promise<void> {
   // @ts-expect-error nor whose environment it reads
   void docker.userEnv;
   expectType<Equal<ReturnType<typeof podman.image>, podman.PodmanImage>>();
+  // Volumes: one record type for both engines, the package's own.
+  expectType<Equal<ReturnType<typeof podman.volume>, api.Volume>>();
+  expectType<Equal<ReturnType<typeof docker.volumes>, api.Volume[]>>();
+  expectType<Equal<podman.Volume, docker.Volume>>();
+  expectType<Equal<Awaited<ReturnType<typeof podman.enterVolume>>, api.Session>>();
+  expectType<Equal<Awaited<ReturnType<typeof docker.importVolume>>, api.ExtractResult>>();
+  expectType<Equal<api.Volume['containers'], string[] | null>>();
+  // @ts-expect-error importVolume takes a tar source
+  void podman.importVolume('v');
 }
