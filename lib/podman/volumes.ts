@@ -10,8 +10,9 @@
  *
  * Which containers use a volume comes from the containers' configs, as
  * `podman ps --filter volume=` finds them: the volume's own
- * `vol-dependencies` bucket keeps the ids of containers removed by
- * `--rm` (seen on 4.3).  Without a bolt_state.db (podman 5 keeps a SQLite
+ * `vol-dependencies` bucket keeps the ids of containers already removed
+ * (`podman rm`, `--rm`: seen on 4.3, the container gone from `ctr` in the
+ * same transaction).  Without a bolt_state.db (podman 5 keeps a SQLite
  * `db.sql`, not read here) driver, labels, createdAt and containers are null.
  */
 import * as path from 'node:path';
