@@ -11,7 +11,8 @@ async function main() {
   const [name, backup] = process.argv.slice(2);
   if (!backup) throw new Error('usage: node examples/volumes.js VOLUME BACKUP.tar');
   const { mountPoint, containers } = podman.volume(name);
-  console.log(`${name}: ${mountPoint}, used by ${containers.length} container(s)`);
+  const users = containers === null ? 'unknown' : containers.length; // null: no libpod database to say
+  console.log(`${name}: ${mountPoint}, used by ${users} container(s)`);
   await pipeline(podman.exportVolume(name), fs.createWriteStream(backup));
 
   const volume = await podman.enterVolume(name); // '/' is the volume, ids as containers see them
