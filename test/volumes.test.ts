@@ -5,15 +5,16 @@
 // it; exportVolume against `podman volume export` entry by entry;
 // importVolume of that tar into a fresh volume exports the same.  The same
 // for Docker where this user's daemon runs, against `docker volume inspect`
-// and the documented `docker run --volumes-from ... tar` backup.  Rootless
-// as an ordinary user, rootful as root.
+// and the documented `docker run --volumes-from ... tar` backup.  Rootless,
+// enterVolume also without the engine's process (a runtime dir it never
+// ran in).  Rootless as an ordinary user, rootful as root.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { docker, podman } from '../lib';
 import { dk, dockerImage, IMAGE as DOCKER_IMAGE, tryDk } from './helpers/docker';
 import { IMAGE, pod, podmanImage, ROOTFUL, tryPod, UID } from './helpers/podman';
-import { requires } from './helpers/requirements';
+import { nonRoot, requires } from './helpers/requirements';
 import { tarEntries } from './helpers/tar-list';
 import { removeTree, tempDir } from './helpers/tree';
 
@@ -162,6 +163,28 @@ describe(`podman volumes (${MODE}, uid ${UID})`, () => {
     expect(containerView(COPY)).toContain('/data/top.txt 2000 3000 644 regular file');
   });
 
+  requires(podmanImage, nonRoot).test(
+    'enterVolume with no pause process (a runtime dir podman never ran in): the same ids, in a namespace of our own',
+    async () => {
+      const runtimeDir = tempDir('unshare-fs-no-pause-');
+      try {
+        await expect(podman.enterStorage({ runtimeDir })).rejects.toMatchObject({ code: 'ENOPODMAN' });
+        const session = await podman.enterVolume(VOLUME, { runtimeDir });
+        try {
+          expect(await session.readFile('/home/user/private/secret.txt', 'utf8')).toBe('secret\n');
+          expect((await session.lstat('/home/user/private')).uid).toBe(1000);
+          await session.writeFile('/written.txt', 'x', { uid: 1000, gid: 1000, mode: 0o640 });
+          expect(containerView(VOLUME)).toContain('/data/written.txt 1000 1000 640 regular file');
+          await session.rm('/written.txt');
+        } finally {
+          await session.close();
+        }
+      } finally {
+        removeTree(runtimeDir);
+      }
+    },
+  );
+
   gate.test('argument checks: a name, a tar source', async () => {
     expect(() => podman.volume(1 as unknown as string)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     await expect(podman.importVolume(VOLUME, 'x' as unknown as AsyncIterable<Buffer>)).rejects.toMatchObject({
@@ -286,4 +309,25 @@ describe(`Docker volumes (${MODE}, uid ${UID})`, () => {
     }
     expect(containerView(COPY).filter((line) => line.startsWith('/data/home'))).toEqual([]);
   });
+
+  requires(dockerImage, nonRoot).test(
+    'enterVolume with no dockerd (a runtime dir it never ran in): the same ids, in a namespace of our own',
+    async () => {
+      const runtimeDir = tempDir('unshare-fs-no-dockerd-');
+      try {
+        await expect(docker.enterStorage({ runtimeDir })).rejects.toMatchObject({ code: 'ENODOCKER' });
+        const session = await docker.enterVolume(VOLUME, { runtimeDir });
+        try {
+          expect((await session.lstat('/home/user/private/secret.txt')).uid).toBe(1000);
+          await session.writeFile('/written.txt', 'x', { uid: 1000, gid: 1000, mode: 0o640 });
+          expect(containerView(VOLUME)).toContain('/data/written.txt 1000 1000 640 regular file');
+          await session.rm('/written.txt');
+        } finally {
+          await session.close();
+        }
+      } finally {
+        removeTree(runtimeDir);
+      }
+    },
+  );
 });

@@ -151,9 +151,12 @@ export function volume(name: string, options?: DockerOptions): Volume {
 
 /**
  * A session in the namespaces where Docker mounts containers' layers
- * (rootless, RootlessKit's namespaces (dockerd's); rootful, the host's), with every path resolved inside the volume's `_data`:
+ * (rootless, RootlessKit's: dockerd's; rootful, the host's), with every
+ * path resolved inside the volume's `_data`:
  * '/' is the volume, ids are the ones the containers see, and `rm`,
- * `chown`, walks and writes work on files a container left there.
+ * `chown`, walks and writes work on files a container left there.  When
+ * the rootless engine's process does not run, in a user namespace of the
+ * library's own with the engine's id maps.
  */
 export async function enterVolume(name: string, options?: DockerOptions): Promise<Session> {
   return api.enterVolume(name, options);

@@ -84,7 +84,7 @@ function lowerDirsForMount(diffDirs: string[], what: string, fail: EngineErrors)
  * user namespace (its opaque markers are trusted.* xattrs, which only an
  * overlay mounted outside one can read).
  */
-function layerNamespaceOptions<O extends object>(adapter: EngineAdapter<O>, options: O): CreateNamespaceOptions {
+export function layerNamespaceOptions<O extends object>(adapter: EngineAdapter<O>, options: O): CreateNamespaceOptions {
   const storage = adapter.storage(options);
   if (ownEuid() !== 0) return {};
   if (!storage.rootless) return { userNamespace: false };

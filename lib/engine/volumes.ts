@@ -23,10 +23,12 @@ import type { Readable } from 'node:stream';
 
 import type { ExportOptions } from '../layers/export';
 import type { ExtractResult } from '../layers/extract';
-import type { Session } from '../ns/session';
+import { createNamespace } from '../ns/namespace';
+import { enter, type Session } from '../ns/session';
 import type { EngineAdapter, Volume } from './adapter';
-import { isErrno, type EngineErrors } from './errors';
+import { isErrno, type EngineErrors, type EngineFailure } from './errors';
 import { streamOnce } from './layers';
+import { layerNamespaceOptions } from './mount';
 import { enterStorage } from './session';
 
 export type { Volume } from './adapter';
@@ -101,14 +103,38 @@ export function volume<O extends object>(adapter: EngineAdapter<O>, name: string
   return found;
 }
 
+/** True for the adapter's error of `failure` (each engine has its own codes). */
+function isFailure<O extends object>(adapter: EngineAdapter<O>, error: unknown, ...failures: EngineFailure[]): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return failures.some((failure) => (adapter.fail(failure, '') as { code?: unknown }).code === code);
+}
+
 /**
  * A session in the storage namespaces (see enterStorage) whose paths
  * resolve inside the volume's `_data`, as a container that mounts it at
  * '/' would see it: ids as the containers see them, absolute symlinks and
  * '..' never leave it.
+ *
+ * A volume is a plain directory, mounted nowhere: when a rootless engine's
+ * process does not run (after a reboot, before podman runs again; a
+ * stopped rootless dockerd), the session is made in a user namespace of
+ * the library's own with the engine's id maps instead (as mountContainer
+ * makes one), held only by the session's worker.
  */
 export async function enterVolume<O extends object>(adapter: EngineAdapter<O>, name: string, options: O): Promise<Session> {
-  return enterStorage(adapter, { ...options, root: volume(adapter, name, options).mountPoint });
+  const root = volume(adapter, name, options).mountPoint;
+  try {
+    return await enterStorage(adapter, { ...options, root });
+  } catch (error) {
+    if (!isFailure(adapter, error, 'none', 'stale')) throw error;
+  }
+  const namespace = await createNamespace(layerNamespaceOptions(adapter, options));
+  try {
+    return await enter({ pid: namespace.pid, root });
+  } finally {
+    // The worker has joined its namespaces: they last as long as it does.
+    await namespace.close();
+  }
 }
 
 /**

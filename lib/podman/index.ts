@@ -173,9 +173,12 @@ export function volume(name: string, options?: PodmanOptions): Volume {
 
 /**
  * A session in the namespaces where podman mounts containers' layers
- * (rootless, the pause process's namespaces (`podman unshare`); rootful, the host's), with every path resolved inside the volume's `_data`:
+ * (rootless, the pause process's: `podman unshare`; rootful, the host's),
+ * with every path resolved inside the volume's `_data`:
  * '/' is the volume, ids are the ones the containers see, and `rm`,
- * `chown`, walks and writes work on files a container left there.
+ * `chown`, walks and writes work on files a container left there.  When
+ * the rootless engine's process does not run, in a user namespace of the
+ * library's own with the engine's id maps.
  */
 export async function enterVolume(name: string, options?: PodmanOptions): Promise<Session> {
   return api.enterVolume(name, options);
