@@ -23,7 +23,7 @@ const VOLUME = `unshare-fs-vol-${process.pid}`;
 const COPY = `${VOLUME}-copy`;
 const USER = `${VOLUME}-user`;
 
-/** What the container writes into the volume: its uid 1000's files, a 0700 dir, symlinks in and out. */
+/** What the container writes into the volume: its uid 1000's files, a 0700 dir, symlinks in and out, a hard link, a FIFO. */
 const FILL = [
   'echo top > /data/top.txt',
   'mkdir -p /data/home/user/private',
@@ -34,6 +34,7 @@ const FILL = [
   'ln -s home/user/private/secret.txt /data/relative-link',
   'ln -s /etc/passwd /data/absolute-link',
   'ln /data/top.txt /data/hard-link',
+  'mkfifo -m 620 /data/fifo',
 ].join(' && ');
 
 /** Every path under the volume as a container mounting it at /data sees it: name, uid, gid, mode, type. */
@@ -110,12 +111,12 @@ describe(`podman volumes (${MODE}, uid ${UID})`, () => {
     expect(expected).toContain('/data/home/user/private 1000 1000 700 directory');
     const session = await podman.enterVolume(VOLUME);
     try {
-      const TYPES: Record<string, string> = { file: 'regular file', directory: 'directory', symlink: 'symbolic link' };
+      const TYPES: Record<string, string> = { file: 'regular file', directory: 'directory', symlink: 'symbolic link', fifo: 'fifo' };
       const seen: string[] = [];
       for (const line of expected) {
         const name = line.split(' ')[0]!;
         const st = await session.lstat(name.slice('/data'.length) || '/');
-        const type = st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : 'file';
+        const type = st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : 'file';
         seen.push(`${name} ${st.uid} ${st.gid} ${(st.mode & 0o7777).toString(8)} ${TYPES[type]}`);
       }
       expect(seen).toEqual(expected);
