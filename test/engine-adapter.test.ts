@@ -12,11 +12,11 @@ import type { Readable } from 'node:stream';
 import { createNamespace, type Namespace } from '../lib';
 import type { AdapterContainer, AdapterImage, EngineAdapter } from '../lib/engine/adapter';
 import { EngineError, type EngineFailure } from '../lib/engine/errors';
-import { diff, exportContainer } from '../lib/engine/layers';
+import { diff, exportContainer, exportLayer } from '../lib/engine/layers';
 import { mountContainer, mountImage } from '../lib/engine/mount';
 import { enterContainer, enterMerged, enterStorage } from '../lib/engine/session';
 import { enterVolume, exportVolume, volume, volumeDirs } from '../lib/engine/volumes';
-import { requires, root, userNamespaces } from './helpers/requirements';
+import { requires, userNamespaces } from './helpers/requirements';
 import { removeTree, tempDir } from './helpers/tree';
 
 const asRoot = process.geteuid!() === 0;
@@ -32,6 +32,7 @@ const CODES: Record<EngineFailure, string> = {
   layers: 'EFAKELAYERS',
   stopped: 'ECONTAINERSTOPPED',
   noVolume: 'ENOVOLUME',
+  driver: 'EFAKEDRIVER',
 };
 
 interface FakeOptions {
@@ -82,7 +83,7 @@ function fake(change: Partial<EngineAdapter<FakeOptions>> = {}): EngineAdapter<F
     name: 'fake engine',
     optionKeys: { options: ['tag'], paths: [] },
     fail: (failure, message, details) => new FakeError('FakeError', CODES[failure], message, details),
-    storage: () => ({ rootless: false, dir: base }),
+    storage: () => ({ rootless: false, dir: base, layout: 'overlay' }),
     storageProcess: () => null,
     enginePid: () => {
       throw new FakeError('FakeError', 'ENOFAKE', 'no engine process');
@@ -293,15 +294,144 @@ describe('volumes: the shared code over the adapter', () => {
     expect(linked.message).toContain('is a symlink');
   });
 
-  requires(root).test('enterVolume and exportVolume (rootful: the host is the storage): what node:fs and GNU tar see', async () => {
-    const session = await enterVolume(fake(), 'kept', {});
-    try {
-      expect(await session.readdir('/')).toEqual(fs.readdirSync(path.join(base, 'volumes', 'kept', '_data')));
-      expect(await session.readFile('/sub/f', 'utf8')).toBe('volume file\n');
-    } finally {
-      await session.close();
+  // Defined as root only: an ordinary user's fake storage is refused (the access error test above).
+  if (asRoot)
+    test('enterVolume and exportVolume (rootful: the host is the storage): what node:fs and GNU tar see', async () => {
+      const session = await enterVolume(fake(), 'kept', {});
+      try {
+        expect(await session.readdir('/')).toEqual(fs.readdirSync(path.join(base, 'volumes', 'kept', '_data')));
+        expect(await session.readFile('/sub/f', 'utf8')).toBe('volume file\n');
+      } finally {
+        await session.close();
+      }
+      const listed = spawnSync('tar', ['-t'], { input: await bytesOf(exportVolume(fake(), 'kept', {})), encoding: 'utf8' });
+      expect(listed.stdout.split('\n').filter(Boolean).sort()).toEqual(['sub/', 'sub/f']);
+    });
+});
+
+/**
+ * A vfs layer and its parent, each a whole tree, made with node:fs so that
+ * each of containers/storage's naive diff rules (pkg/archive changes.go,
+ * changes_linux.go, changes_unix.go) decides one path; the expected list is
+ * those rules applied by hand.
+ */
+requires(userNamespaces).describe("vfs layers: whole trees diffed with containers/storage's naive rules", () => {
+  let holder: Namespace;
+  let trees: string;
+  const T = 1000; // every mtime the rules must find equal
+  const vfsContainer: AdapterContainer = { ...stopped, id: 'd'.repeat(64), names: ['vfs1'], layer: 'new' };
+
+  function file(root: string, name: string, text: string, mtime = T): void {
+    fs.writeFileSync(path.join(root, name), text);
+    fs.chmodSync(path.join(root, name), 0o644);
+    fs.utimesSync(path.join(root, name), T, mtime);
+  }
+  function dir(root: string, name: string, mtime = T): void {
+    fs.mkdirSync(path.join(root, name));
+    fs.chmodSync(path.join(root, name), 0o755);
+    fs.utimesSync(path.join(root, name), T, mtime);
+  }
+  function link(root: string, name: string, target: string): void {
+    fs.symlinkSync(target, path.join(root, name));
+    fs.lutimesSync(path.join(root, name), T, T);
+  }
+
+  beforeAll(async () => {
+    holder = await createNamespace();
+    trees = tempDir('unshare-fs-vfs-');
+    fs.chmodSync(trees, 0o755);
+    const old = path.join(trees, 'old');
+    const now = path.join(trees, 'new');
+    for (const root of [old, now]) {
+      fs.mkdirSync(root, { mode: 0o755 });
+      dir(root, 'dir');
+      file(root, 'dir/a.txt', 'a\n');
+      file(root, 'same.txt', 'same\n');
+      dir(root, 'touched-dir', root === old ? T : T + 1000);
     }
-    const listed = spawnSync('tar', ['-t'], { input: await bytesOf(exportVolume(fake(), 'kept', {})), encoding: 'utf8' });
-    expect(listed.stdout.split('\n').filter(Boolean).sort()).toEqual(['sub/', 'sub/f']);
+    file(old, 'dir/b.txt', 'b\n');
+    file(now, 'dir/b.txt', 'b changed\n');
+    dir(old, 'gone-dir');
+    file(old, 'gone-dir/x', 'x\n');
+    file(now, 'gone-dir', 'a file now\n');
+    file(old, 'file-to-dir', 'f\n');
+    dir(now, 'file-to-dir');
+    file(now, 'file-to-dir/c', 'c\n');
+    // Same length, same mtime: only the targets differ.
+    link(old, 'link', 'aaa');
+    link(now, 'link', 'bbb');
+    // A tar writer rounded the new one up to whole seconds: the same time.
+    file(old, 'rounded.txt', 'r\n', T + 0.5);
+    file(now, 'rounded.txt', 'r\n', T + 1);
+    file(old, 'deleted.txt', 'd\n');
+    file(now, 'added.txt', 'new\n');
+    for (const root of [old, now]) fs.utimesSync(path.join(root, 'dir'), T, T);
+  });
+  afterAll(async () => {
+    await holder?.close();
+    if (trees) removeTree(trees);
+  });
+
+  const vfs = (): EngineAdapter<FakeOptions> =>
+    fake({
+      storage: () => ({ rootless: false, dir: trees, layout: 'vfs' }),
+      storageProcess: () => ({ pid: holder.pid, what: 'the test namespace' }),
+      container: (nameOrId) => {
+        if (nameOrId === 'vfs1') return vfsContainer;
+        throw new FakeError('FakeError', 'ENOCONTAINER', `no such container: ${nameOrId}`);
+      },
+      layerChain: (layer) => (layer === 'new' ? [path.join(trees, 'new'), path.join(trees, 'old')] : [path.join(trees, 'old')]),
+    });
+
+  test('each rule decides its path; directories above a change are changed', async () => {
+    expect(await diff(vfs(), 'vfs1', {})).toEqual([
+      { path: '/added.txt', kind: 'added' },
+      { path: '/deleted.txt', kind: 'deleted' },
+      { path: '/dir', kind: 'changed' },
+      { path: '/dir/b.txt', kind: 'changed' },
+      { path: '/file-to-dir', kind: 'changed' },
+      { path: '/file-to-dir/c', kind: 'added' },
+      { path: '/gone-dir', kind: 'changed' },
+      { path: '/link', kind: 'changed' },
+    ]);
+  });
+
+  test('a base layer (no parent): everything added', async () => {
+    const base = fake({
+      storage: () => ({ rootless: false, dir: trees, layout: 'vfs' }),
+      storageProcess: () => ({ pid: holder.pid, what: 'the test namespace' }),
+      layerChain: () => [path.join(trees, 'old')],
+    });
+    const changes = await diff(base, 'fake-image', {});
+    expect(changes.every((c) => c.kind === 'added')).toBe(true);
+    expect(changes.map((c) => c.path)).toEqual(
+      [
+        'dir',
+        'dir/a.txt',
+        'dir/b.txt',
+        'same.txt',
+        'touched-dir',
+        'gone-dir',
+        'gone-dir/x',
+        'file-to-dir',
+        'link',
+        'rounded.txt',
+        'deleted.txt',
+      ]
+        .map((p) => `/${p}`)
+        .sort(),
+    );
+  });
+
+  test('mountContainer mounts the one dir, read-only; exportLayer is the driver error', async () => {
+    const mounted = await mountContainer(vfs(), 'vfs1', {});
+    try {
+      expect(mounted.layers).toEqual([path.join(trees, 'new')]);
+      expect((await mounted.session.readdir('/')).sort()).toEqual(fs.readdirSync(path.join(trees, 'new')).sort());
+      await expect(mounted.session.writeFile('/x', 'x')).rejects.toMatchObject({ code: 'EROFS' });
+    } finally {
+      await mounted.close();
+    }
+    await expect(bytesOf(exportLayer(vfs(), 'vfs1', {}))).rejects.toMatchObject({ code: 'EFAKEDRIVER' });
   });
 });

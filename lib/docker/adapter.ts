@@ -19,7 +19,8 @@ export const dockerAdapter: EngineAdapter<DockerOptions, DockerContainer, Docker
   fail: dockerErrors,
   storage: (options) => {
     const cfg = storageConfig(options);
-    return { rootless: cfg.rootless, dir: cfg.dataRoot };
+    // Only overlay2 is read (store.ts refuses the others).
+    return { rootless: cfg.rootless, dir: cfg.dataRoot, layout: 'overlay' };
   },
   // Rootful dockerd mounts in the host's namespaces.
   storageProcess: (options) => {

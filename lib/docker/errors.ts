@@ -56,6 +56,7 @@ const FAILURE_CODES: Record<EngineFailure, DockerErrorCode> = {
   layers: 'EDOCKERLAYERS',
   stopped: 'ECONTAINERSTOPPED',
   noVolume: 'ENOVOLUME',
+  driver: 'EDOCKERDRIVER',
 };
 
 /** The shared engine code's failures as DockerErrors. */

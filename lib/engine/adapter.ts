@@ -8,6 +8,17 @@
 import type { EngineOptionKeys } from './arguments';
 import type { EngineErrors } from './errors';
 
+/**
+ * How a storage driver keeps its layers on disk.  'overlay' (podman's
+ * overlay, Docker's overlay2): a layer's dir holds what the layer changed,
+ * whiteouts for what it deleted, and a container's files are its layers
+ * stacked by overlayfs in its merged dir.  'vfs' (podman's and Docker's
+ * vfs): a layer's dir holds the whole tree, a copy of the layer below with
+ * the layer's changes made in it; a container's layer dir is its root, with
+ * no mount at all.
+ */
+export type LayerLayout = 'overlay' | 'vfs';
+
 /** What the shared code reads of an engine's container record. */
 export interface AdapterContainer {
   /** The full container id. */
@@ -16,9 +27,9 @@ export interface AdapterContainer {
   names: string[];
   /** Its rw layer, as the engine's layerChain() takes it. */
   layer: string;
-  /** Where the engine mounts its overlay while it runs. */
+  /** Where the engine mounts its overlay while it runs; vfs: its layer dir, its root. */
   mergedDir: string;
-  /** Its merged dir is mounted now. */
+  /** Its merged dir is mounted now (vfs: the engine counts a mount of its layer dir). */
   mounted: boolean;
   /** Where it is mounted (normally mergedDir), null when it is not. */
   mountPoint: string | null;
@@ -68,8 +79,11 @@ export interface EngineAdapter<O extends object, C extends AdapterContainer = Ad
   readonly optionKeys: EngineOptionKeys;
   /** Its own errors for the shared failures. */
   readonly fail: EngineErrors;
-  /** Its storage root (podman's graphroot, Docker's data root), and whether it is a rootless engine's. */
-  storage(options: O): { rootless: boolean; dir: string };
+  /**
+   * Its storage root (podman's graphroot, Docker's data root), whether it
+   * is a rootless engine's, and how its driver lays out layers.
+   */
+  storage(options: O): { rootless: boolean; dir: string; layout: LayerLayout };
   /**
    * The process whose namespaces hold its containers' merged dirs (podman's
    * pause process, rootless dockerd), checked; null when they are the host's
@@ -82,7 +96,11 @@ export interface EngineAdapter<O extends object, C extends AdapterContainer = Ad
   container(nameOrId: string, options: O): C;
   /** One image by name, id or id prefix: the engine's ENOIMAGE when none. */
   image(ref: string, options: O): I;
-  /** The diff dirs of a layer and of every layer below it, top first. */
+  /**
+   * The dirs of a layer and of every layer below it, top first: overlay,
+   * their diff dirs; vfs, their whole trees (the first alone is the layer's
+   * files).
+   */
   layerChain(layer: string, options: O): string[];
   /** Where its volumes are: each `<dir>/<name>/_data`. */
   volumesDir(options: O): string;

@@ -23,9 +23,10 @@ export function isErrno(err: unknown, ...codes: string[]): boolean {
  * - `noLayer`: a layer directory is missing;
  * - `layers`: the layers cannot be stacked in one overlay mount;
  * - `stopped`: a container does not run while its namespaces or merged dir are asked for;
- * - `noVolume`: no volume has that name.
+ * - `noVolume`: no volume has that name;
+ * - `driver`: what was asked is not done for the storage driver's layout.
  */
-export type EngineFailure = 'none' | 'stale' | 'access' | 'storage' | 'noLayer' | 'layers' | 'stopped' | 'noVolume';
+export type EngineFailure = 'none' | 'stale' | 'access' | 'storage' | 'noLayer' | 'layers' | 'stopped' | 'noVolume' | 'driver';
 
 /** What the shared engine code tells about a failure, besides its message. */
 export interface EngineErrorDetails {

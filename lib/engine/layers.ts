@@ -3,11 +3,13 @@
  * of asked of the engine: layers walked in the namespaces that own them
  * (enterStorage), a container's files through its merged dir while it is
  * mounted, through its layers mounted in a namespace of our own once not.
+ * vfs layers (each a whole tree) are diffed tree against tree.
  */
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 
 import type { LayerChange } from '../layers/diff';
 import type { ExportOptions } from '../layers/export';
+import { naiveDiff } from '../layers/naive-diff';
 import type { Session } from '../ns/session';
 import type { EngineAdapter } from './adapter';
 import { EngineError } from './errors';
@@ -51,14 +53,54 @@ export async function diff<O extends object>(
 ): Promise<LayerChange[]> {
   const { signal, ...rest } = options;
   const engineOptions = rest as unknown as O;
-  const [upper, ...lowers] = adapter.layerChain(topLayer(adapter, nameOrId, engineOptions, adapter.diffImages), engineOptions);
-  const session = await enterStorage(adapter, engineOptions);
+  const chain = adapter.layerChain(topLayer(adapter, nameOrId, engineOptions, adapter.diffImages), engineOptions);
+  const changes =
+    adapter.storage(engineOptions).layout === 'vfs'
+      ? await vfsDiff(adapter, chain[0]!, chain[1] ?? null, engineOptions, signal)
+      : await overlayDiff(adapter, chain, engineOptions, signal);
+  const skip = adapter.diffSkips;
+  return skip.size === 0 ? changes : changes.filter((change) => !skip.has(change.path));
+}
+
+/** An overlay layer's upper dir against the diff dirs below it, in the storage namespaces. */
+async function overlayDiff<O extends object>(
+  adapter: EngineAdapter<O>,
+  chain: string[],
+  options: O,
+  signal: AbortSignal | undefined,
+): Promise<LayerChange[]> {
+  const [upper, ...lowers] = chain;
+  const session = await enterStorage(adapter, options);
   try {
-    const changes = await session.diffLayers(upper!, lowers, { signal });
-    const skip = adapter.diffSkips;
-    return skip.size === 0 ? changes : changes.filter((change) => !skip.has(change.path));
+    return await session.diffLayers(upper!, lowers, { signal });
   } finally {
     await session.close();
+  }
+}
+
+/**
+ * A vfs layer's tree against its parent's (none: a base layer, all of it
+ * added), each walked in a storage session rooted in it, so that what a
+ * container made of its own tree (a directory swapped for a symlink) never
+ * leads the walk out of it.
+ */
+async function vfsDiff<O extends object>(
+  adapter: EngineAdapter<O>,
+  layerDir: string,
+  parentDir: string | null,
+  options: O,
+  signal: AbortSignal | undefined,
+): Promise<LayerChange[]> {
+  const layer = await enterStorage(adapter, { ...options, root: layerDir });
+  try {
+    const parent = parentDir === null ? null : await enterStorage(adapter, { ...options, root: parentDir });
+    try {
+      return await naiveDiff({ source: layer, root: '/' }, parent && { source: parent, root: '/' }, { signal });
+    } finally {
+      await parent?.close();
+    }
+  } finally {
+    await layer.close();
   }
 }
 
@@ -117,11 +159,19 @@ export function exportContainer<O extends object>(adapter: EngineAdapter<O>, nam
 /**
  * A container's changes (or an image's top layer) as an OCI layer tar: its
  * upper dir through exportDiff in the storage namespaces, whiteouts and
- * opaque directories as `.wh.` entries.
+ * opaque directories as `.wh.` entries.  Overlay layouts only: a vfs
+ * layer's dir is a whole tree, not its changes (the engine's `driver`
+ * failure).
  */
 export function exportLayer<O extends object>(adapter: EngineAdapter<O>, nameOrId: string, options: O & ExportOptions): Readable {
   const { engineOptions, exportOptions } = withoutExportOptions(options);
   return streamOnce(async () => {
+    if (adapter.storage(engineOptions).layout === 'vfs') {
+      throw adapter.fail(
+        'driver',
+        `exportLayer reads an overlay layer's upper dir; a vfs layer's dir is a whole tree, not its changes (use diff(), or exportContainer())`,
+      );
+    }
     const upper = adapter.layerChain(topLayer(adapter, nameOrId, engineOptions, true), engineOptions)[0]!;
     const session = await enterStorage(adapter, engineOptions);
     return { stream: session.exportDiff(upper, exportOptions), close: () => session.close() };

@@ -1,8 +1,9 @@
 /**
- * What both engines do with overlay layers on disk: stack a container's or
- * an image's diff dirs read-only in a namespace of the library's own (for
+ * What both engines do with layers on disk: stack a container's or an
+ * image's diff dirs read-only in a namespace of the library's own (for
  * stopped containers and images: no engine process needed), with the id
- * maps that make their files look as the engine shows them.
+ * maps that make their files look as the engine shows them.  A vfs layer's
+ * dir is the whole tree already: it is mounted alone, read-only.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -32,7 +33,7 @@ export interface MountedLayers<C, I> extends AsyncDisposable {
   readonly session: Session;
   /** The mount point (a temp dir, as seen from the namespace); removed by close(), or at process exit, SIGINT or SIGTERM without it. */
   readonly target: string;
-  /** The layers' diff dirs, top first. */
+  /** The layers' diff dirs, top first (vfs: the one layer dir). */
   readonly layers: readonly string[];
   /** What was mounted. */
   readonly container?: C;
@@ -101,7 +102,12 @@ export function layerNamespaceOptions<O extends object>(adapter: EngineAdapter<O
   };
 }
 
-/** The diff dirs of `layer` and all below it, stacked read-only under the engine's id maps; `what` names them in errors. */
+/**
+ * The diff dirs of `layer` and all below it, stacked read-only under the
+ * engine's id maps; `what` names them in errors.  vfs: the layer's own dir
+ * alone, which holds its whole tree, read-only as the one lower layer of an
+ * overlay (what is below it must not show through).
+ */
 function mountChain<O extends object, C extends AdapterContainer, I extends AdapterImage>(
   adapter: EngineAdapter<O, C, I>,
   options: O,
@@ -110,7 +116,8 @@ function mountChain<O extends object, C extends AdapterContainer, I extends Adap
   extra: { container?: C; image?: I },
 ): Promise<MountedLayers<C, I>> {
   const chain = adapter.layerChain(layer, options);
-  return mountLayers<C, I>(chain, what, extra, layerNamespaceOptions(adapter, options), adapter.fail);
+  const dirs = adapter.storage(options).layout === 'vfs' ? chain.slice(0, 1) : chain;
+  return mountLayers<C, I>(dirs, what, extra, layerNamespaceOptions(adapter, options), adapter.fail);
 }
 
 /**

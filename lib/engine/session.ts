@@ -83,10 +83,13 @@ export async function enterContainer<O extends object, C extends AdapterContaine
  * inside the container's merged dir, as the container would resolve them:
  * '/etc/passwd' is `${mergedDir}/etc/passwd`, and absolute symlinks and '..'
  * never leave it.  None of the container's own mounts (/proc, bind mounts)
- * are seen.  ECONTAINERSTOPPED when its merged dir is not mounted.
+ * are seen.  ECONTAINERSTOPPED when its merged dir is not mounted; vfs has
+ * no mount: its layer dir, the container's root, is there running or not
+ * (written to, it is the container's own files that change).
  */
 export async function enterMerged<O extends object>(adapter: EngineAdapter<O>, nameOrId: string, options: O): Promise<Session> {
   const c = adapter.container(nameOrId, options);
+  if (adapter.storage(options).layout === 'vfs') return enterStorage(adapter, { ...options, root: c.mergedDir });
   if (!c.mounted) {
     throw adapter.fail('stopped', `container ${shortName(c)} ${adapter.notMounted}: use mountContainer() to read its files`);
   }

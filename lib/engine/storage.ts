@@ -178,10 +178,35 @@ export function readStorageJson(file: string, missingOk: boolean, engine: string
   }
 }
 
-/** What overlay drivers name a layer dir: one component, no dots of its own (podman: 64 hex; Docker: 64 hex, '-init'). */
+/** What the drivers name a layer dir: one component, no dots of its own (podman: 64 hex; Docker: 64 hex, '-init'). */
 const LAYER_NAME = /^[0-9A-Za-z][0-9A-Za-z_-]*$/;
 /** What the drivers name a short link in `l/`. */
 const SHORT_NAME = /^[0-9A-Za-z]+$/;
+
+/**
+ * An fd of the layer dir `<driverDir>/<id>`, opened beneath `driverDir`
+ * without following a symlink: a name that is no layer's, a symlink or a
+ * file is the front end's `storage` failure about `record` (`about` says
+ * where in it), a missing dir its `noLayer` one.
+ */
+function openLayerDir(driverDir: string, id: string, engine: string, fail: EngineErrors, record: string, about: string): number {
+  const layerDir = path.join(driverDir, id);
+  if (!LAYER_NAME.test(id)) throw fail('storage', `${about}: a layer name that is no layer dir's name`, { path: record });
+  try {
+    return openBeneath(driverDir, layerDir, O_RDONLY | O_DIRECTORY);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) throw fail('noLayer', `no such layer directory: ${layerDir}`, { path: layerDir, cause: err });
+    if (isErrno(err, 'EACCES', 'EPERM')) throw accessError(layerDir, err, engine, fail);
+    throw fail(
+      'storage',
+      `${about}: layer dir ${layerDir} is ${isErrno(err, 'ELOOP') ? 'a symlink' : 'not a directory'}: not followed out of ${driverDir}`,
+      {
+        path: record,
+        cause: err,
+      },
+    );
+  }
+}
 
 /**
  * `<driverDir>/<id>/diff`, checked by fds beneath `driverDir`: `<id>` a
@@ -199,22 +224,7 @@ export function layerDiffDir(
   about = record,
 ): string {
   const layerDir = path.join(driverDir, id);
-  if (!LAYER_NAME.test(id)) throw fail('storage', `${about}: a layer name that is no overlay dir's name`, { path: record });
-  let fd: number;
-  try {
-    fd = openBeneath(driverDir, layerDir, O_RDONLY | O_DIRECTORY);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) throw fail('noLayer', `no such layer directory: ${layerDir}`, { path: layerDir, cause: err });
-    if (isErrno(err, 'EACCES', 'EPERM')) throw accessError(layerDir, err, engine, fail);
-    throw fail(
-      'storage',
-      `${about}: layer dir ${layerDir} is ${isErrno(err, 'ELOOP') ? 'a symlink' : 'not a directory'}: not followed out of ${driverDir}`,
-      {
-        path: record,
-        cause: err,
-      },
-    );
-  }
+  const fd = openLayerDir(driverDir, id, engine, fail, record, about);
   try {
     const diff = lstatAt(fd, 'diff');
     if (diff !== null && !diff.isDirectory()) {
@@ -228,6 +238,17 @@ export function layerDiffDir(
     fs.closeSync(fd);
   }
   return path.join(layerDir, 'diff');
+}
+
+/**
+ * `<driverDir>/<id>`, a vfs driver's layer dir (podman's
+ * `<graphroot>/vfs/dir`, Docker's `<data-root>/vfs/dir`): the layer's
+ * whole tree, checked by fds beneath `driverDir` as layerDiffDir checks
+ * an overlay layer's dir.
+ */
+export function vfsLayerDir(driverDir: string, id: string, engine: string, fail: EngineErrors, record = path.join(driverDir, id)): string {
+  fs.closeSync(openLayerDir(driverDir, id, engine, fail, record, record));
+  return path.join(driverDir, id);
 }
 
 /**

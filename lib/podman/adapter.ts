@@ -38,7 +38,8 @@ export const podmanAdapter: EngineAdapter<PodmanOptions, PodmanContainer, Podman
   fail: podmanErrors,
   storage: (options) => {
     const cfg = storageConfig(options);
-    return { rootless: cfg.rootless, dir: cfg.graphRoot };
+    // overlay and vfs are read (store.ts refuses the others).
+    return { rootless: cfg.rootless, dir: cfg.graphRoot, layout: cfg.driver === 'vfs' ? 'vfs' : 'overlay' };
   },
   // Rootful podman mounts in the host's namespaces; root's podman with a
   // runtime dir of its own is a rootless one, with a pause process.

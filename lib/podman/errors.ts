@@ -60,6 +60,7 @@ const FAILURE_CODES: Record<EngineFailure, PodmanErrorCode> = {
   layers: 'EPODMANLAYERS',
   stopped: 'ECONTAINERSTOPPED',
   noVolume: 'ENOVOLUME',
+  driver: 'EPODMANDRIVER',
 };
 
 /** The shared layer code's failures as PodmanErrors. */
