@@ -32,13 +32,13 @@ export interface EngineContainer {
   running: boolean;
   /** its init pid while it runs */
   pid: number | null;
-  /** Where the engine mounts its overlay while it runs. */
+  /** Where the engine mounts its overlay while it runs; podman's vfs: its layer dir, its root (nothing is mounted). */
   mergedDir: string;
-  /** Its rw layer's diff dir: what it changed. */
+  /** Its rw layer's diff dir: what it changed; podman's vfs: its layer dir, its whole tree. */
   upperDir: string;
-  /** overlayfs's work dir of its rw layer. */
+  /** overlayfs's work dir of its rw layer; podman's vfs: '' (none). */
   workDir: string;
-  /** top first */
+  /** top first; podman's vfs: none */
   lowerDirs: string[];
 }
 

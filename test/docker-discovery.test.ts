@@ -475,10 +475,10 @@ describe('containers() over every engine', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  /** A user whose podman cannot be read (the vfs driver) and whose Docker data root holds web, old and other. */
+  /** A user whose podman cannot be read (the btrfs driver) and whose Docker data root holds web, old and other. */
   const user = () => {
     const env = {
-      STORAGE_DRIVER: 'vfs',
+      STORAGE_DRIVER: 'btrfs',
       XDG_DATA_HOME: path.join(dir, 'data'),
       XDG_CONFIG_HOME: path.join(dir, 'cfg'),
       XDG_RUNTIME_DIR: path.join(dir, 'run'),
@@ -502,7 +502,7 @@ describe('containers() over every engine', () => {
     try {
       expect(containers(opts)).toHaveLength(3);
       expect(emitWarning.mock.calls).toEqual([
-        [expect.stringContaining("storage driver is 'vfs'"), { type: 'PodmanWarning', code: 'EPODMANDRIVER' }],
+        [expect.stringContaining("storage driver is 'btrfs'"), { type: 'PodmanWarning', code: 'EPODMANDRIVER' }],
       ]);
     } finally {
       emitWarning.mockRestore();

@@ -436,13 +436,56 @@ describe('containers, layers and chains on a fake store', () => {
     expect(podman.containers(s.opts).map((c) => c.names[0])).toEqual(['c-one', 'c-two', 'abc1']);
   });
 
+  it('a vfs store: <driver>-* records, layer dirs under vfs/dir, one whose dir is a symlink left out and told', () => {
+    const v = tmpdir();
+    try {
+      const g = path.join(v, 'g');
+      const vfsDir = path.join(g, 'vfs', 'dir');
+      const [base, top, good, linked] = [hex('1'), hex('2'), hex('3'), hex('4')];
+      for (const id of [base, top, good]) fs.mkdirSync(path.join(vfsDir, id), { recursive: true });
+      fs.symlinkSync('/etc', path.join(vfsDir, linked));
+      write(
+        path.join(g, 'vfs-layers', 'layers.json'),
+        JSON.stringify([{ id: base }, { id: top, parent: base }, { id: good, parent: top }, { id: linked, parent: top }]),
+      );
+      write(path.join(g, 'vfs-images', 'images.json'), JSON.stringify([{ id: hex('9'), names: ['localhost/v:latest'], layer: top }]));
+      write(
+        path.join(g, 'vfs-containers', 'containers.json'),
+        JSON.stringify([
+          { id: hex('a'), names: ['v-good'], image: hex('9'), layer: good },
+          { id: hex('b'), names: ['v-linked'], image: hex('9'), layer: linked },
+        ]),
+      );
+      const o = { ...s.opts, graphRoot: g, runRoot: path.join(v, 'r'), env: { STORAGE_DRIVER: 'vfs' } };
+      const told: string[] = [];
+      const listed = podman.containers({ ...o, onError: (error) => told.push(error.code) });
+      expect(listed).toEqual([
+        expect.objectContaining({
+          names: ['v-good'],
+          mergedDir: path.join(vfsDir, good),
+          upperDir: path.join(vfsDir, good),
+          workDir: '',
+          lowerDirs: [],
+        }),
+      ]);
+      expect(told).toEqual(['EPODMANSTORAGE']);
+      expect(codeOf(() => podman.container('v-linked', o))).toBe('EPODMANSTORAGE');
+      expect(podman.layerChain(good, o)).toEqual([good, top, base].map((id) => path.join(vfsDir, id)));
+      expect(codeOf(() => podman.layerChain(linked, o))).toBe('EPODMANSTORAGE');
+      expect(podman.image('localhost/v', o).layer).toBe(top);
+      expect(podman.layers(o).find((l) => l.id === top)?.diffDir).toBe(path.join(vfsDir, top));
+    } finally {
+      fs.rmSync(v, { recursive: true, force: true });
+    }
+  });
+
   it('a corrupt containers.json is EPODMANSTORAGE; another driver is EPODMANDRIVER', () => {
     const bad = tmpdir();
     try {
       write(path.join(bad, 'g/overlay-containers/containers.json'), '[{"id": ');
       const o = { ...s.opts, graphRoot: path.join(bad, 'g'), runRoot: path.join(bad, 'r') };
       expect(codeOf(() => podman.containers(o))).toBe('EPODMANSTORAGE');
-      expect(codeOf(() => podman.containers({ ...o, env: { STORAGE_DRIVER: 'vfs' } }))).toBe('EPODMANDRIVER');
+      expect(codeOf(() => podman.containers({ ...o, env: { STORAGE_DRIVER: 'btrfs' } }))).toBe('EPODMANDRIVER');
     } finally {
       fs.rmSync(bad, { recursive: true, force: true });
     }

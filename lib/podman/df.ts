@@ -10,6 +10,7 @@ import { enterStorage } from '../engine/session';
 import { du } from '../layers/du';
 import { podmanAdapter } from './adapter';
 import { storageConfig } from './config';
+import { PodmanError } from './errors';
 import type { PodmanDiffOptions } from './options';
 import { containers, images, layers } from './store';
 
@@ -104,6 +105,10 @@ export interface PodmanUsage {
  */
 export async function df(options: PodmanDiffOptions = {}): Promise<PodmanUsage> {
   const { signal, ...podmanOptions } = options;
+  // A vfs container's dir is its whole tree, not what it changed: podman's
+  // sizes for it are not worked out here.
+  const driver = storageConfig(podmanOptions).driver;
+  if (driver !== 'overlay') throw new PodmanError('EPODMANDRIVER', `df reads overlay layouts only; the storage driver is '${driver}'`);
   const allLayers = layers(podmanOptions);
   const byId = new Map(allLayers.map((l) => [l.id, l]));
   const allImages = images(podmanOptions);

@@ -89,7 +89,7 @@ export function layers(options?: PodmanOptions): PodmanLayer[] {
   return store.layers(api.check.options(options, 'layers'));
 }
 
-/** The diff dirs of a layer (full id or unique prefix) and all below it, top first. */
+/** The diff dirs of a layer (full id or unique prefix) and all below it, top first (vfs: each layer's whole tree). */
 export function layerChain(layerId: string, options?: PodmanOptions): string[] {
   return api.layerChain(layerId, options);
 }
@@ -102,7 +102,11 @@ export async function enterStorage(options?: PodmanSessionOptions): Promise<Sess
   return api.enterStorage(options);
 }
 
-/** enterStorage(), with every path resolved inside the container's merged dir: ECONTAINERSTOPPED when it is not mounted. */
+/**
+ * enterStorage(), with every path resolved inside the container's merged
+ * dir: ECONTAINERSTOPPED when it is not mounted.  vfs: inside its layer
+ * dir, which is its root, running or not.
+ */
 export async function enterMerged(nameOrId: string, options?: PodmanOptions): Promise<Session> {
   return api.enterMerged(nameOrId, options);
 }
@@ -112,12 +116,12 @@ export async function enterContainer(nameOrId: string, options?: PodmanSessionOp
   return api.enterContainer(nameOrId, options);
 }
 
-/** The container's layers stacked read-only in a namespace of the library's own, running or not. */
+/** The container's layers stacked read-only in a namespace of the library's own, running or not (vfs: its one layer dir). */
 export async function mountContainer(nameOrId: string, options?: PodmanOptions): Promise<MountedLayers> {
   return api.mountContainer(nameOrId, options);
 }
 
-/** The image's layers stacked read-only in a namespace of the library's own. */
+/** The image's layers stacked read-only in a namespace of the library's own (vfs: its top layer's dir). */
 export async function mountImage(ref: string, options?: PodmanOptions): Promise<MountedLayers> {
   return api.mountImage(ref, options);
 }
@@ -126,7 +130,8 @@ export async function mountImage(ref: string, options?: PodmanOptions): Promise<
  * What `podman diff nameOrId` lists, without a podman process: a
  * container's rw layer against its image, or an image's top layer against
  * the layers below it; less, as podman does, the paths it mounts in every
- * container (/dev, /proc, /run, /sys, /etc/hosts ...).
+ * container (/dev, /proc, /run, /sys, /etc/hosts ...).  vfs: the layer's
+ * tree against its parent's, with containers/storage's naive diff rules.
  */
 export async function diff(nameOrId: string, options?: PodmanDiffOptions): Promise<LayerChange[]> {
   return api.diff(nameOrId, options);
@@ -142,7 +147,7 @@ export function exportContainer(nameOrId: string, options?: PodmanExportOptions)
   return api.exportContainer(nameOrId, options);
 }
 
-/** A container's changes, or an image's top layer, as an OCI layer tar (whiteouts as `.wh.` entries). */
+/** A container's changes, or an image's top layer, as an OCI layer tar (whiteouts as `.wh.` entries); overlay only (vfs: EPODMANDRIVER). */
 export function exportLayer(nameOrId: string, options?: PodmanExportOptions): Readable {
   return api.exportLayer(nameOrId, options);
 }

@@ -1,21 +1,23 @@
 /**
- * containers-storage's JSON files and overlay directories, read directly:
+ * containers-storage's JSON files and layer directories, read directly:
  *   graphroot/<driver>-containers/containers.json   containers
+ *   graphroot/<driver>-images/images.json           images
  *   graphroot/<driver>-layers/layers.json           layers (+ runroot/.../volatile-layers.json)
  *   runroot/<driver>-layers/mountpoints.json        mounted layers
- *   graphroot/overlay/<layer>/{diff,work,merged,lower,link}, overlay/l/<short> -> ../<layer>/diff
+ *   overlay: graphroot/overlay/<layer>/{diff,work,merged,lower,link}, overlay/l/<short> -> ../<layer>/diff
+ *   vfs:     graphroot/vfs/dir/<layer>, the layer's whole tree (a container's is its root)
  *   runroot/<driver>-containers/<id>/userdata/{pidfile,conmon.pid}
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { livePid } from '../engine/process';
-import { layerDiffDir, lowerFileChain, readStorageJson } from '../engine/storage';
+import { layerDiffDir, lowerFileChain, readStorageJson, vfsLayerDir } from '../engine/storage';
 import { PodmanError, podmanErrors } from './errors';
 import { PodmanOptions, StorageConfig, storageConfig } from './config';
 
 /** A layer of podman's store (layers.json and volatile-layers.json). */
 export interface PodmanLayer {
-  /** The full layer id (its overlay dir's name). */
+  /** The full layer id (its layer dir's name). */
   id: string;
   /** Its names, if any. */
   names: string[];
@@ -25,7 +27,7 @@ export interface PodmanLayer {
   parents: string[];
   /** When it was created (RFC 3339), when recorded. */
   created: string | null;
-  /** overlay: graphroot/overlay/<id>/diff */
+  /** overlay: graphroot/overlay/<id>/diff; vfs: graphroot/vfs/dir/<id>, the whole tree up to this layer */
   diffDir: string;
   /** true if runroot's mountpoints.json counts a mount of this layer */
   mounted: boolean;
@@ -35,7 +37,7 @@ export interface PodmanLayer {
   diffSize: number | null;
 }
 
-/** A container of podman's store, as containers.json and the overlay dirs describe it. */
+/** A container of podman's store, as containers.json and the layer dirs describe it. */
 export interface PodmanContainer {
   /** The full container id. */
   id: string;
@@ -49,13 +51,13 @@ export interface PodmanContainer {
   layer: string;
   /** When it was created (RFC 3339). */
   created: string;
-  /** Where podman mounts its overlay while it runs. */
+  /** Where podman mounts its overlay while it runs; vfs: its layer dir, which is its root (podman mounts nothing). */
   mergedDir: string;
-  /** Its rw layer's diff dir: what it changed. */
+  /** Its rw layer's diff dir: what it changed; vfs: its layer dir, its whole tree. */
   upperDir: string;
-  /** overlayfs's work dir of its rw layer. */
+  /** overlayfs's work dir of its rw layer; vfs: '' (none). */
   workDir: string;
-  /** lower diff dirs, top to bottom (as podman inspect's GraphDriver.Data.LowerDir) */
+  /** lower diff dirs, top to bottom (as podman inspect's GraphDriver.Data.LowerDir); vfs: none. */
   lowerDirs: string[];
   /** mountpoints.json counts a mount of its rw layer. */
   mounted: boolean;
@@ -83,11 +85,22 @@ function readJsonArray(root: string, file: string, missingOk: boolean): Record<s
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
-function requireOverlay(cfg: StorageConfig): void {
-  if (cfg.driver !== 'overlay') {
-    throw new PodmanError('EPODMANDRIVER', `storage driver is '${cfg.driver}'; only 'overlay' layouts are understood`);
+/** The drivers whose layouts are read: overlay (kernel overlay) and vfs (a whole copy per layer). */
+const DRIVERS = ['overlay', 'vfs'];
+
+/** EPODMANDRIVER unless the store's driver is one of DRIVERS. */
+export function requireDriver(cfg: StorageConfig): void {
+  if (!DRIVERS.includes(cfg.driver)) {
+    throw new PodmanError('EPODMANDRIVER', `storage driver is '${cfg.driver}'; only 'overlay' and 'vfs' layouts are understood`);
   }
 }
+
+/** graphroot/<driver>-<kind>/<file> (kind: containers, images, layers). */
+const recordFile = (cfg: StorageConfig, kind: string, file: string): string => path.join(cfg.graphRoot, `${cfg.driver}-${kind}`, file);
+
+/** Where the driver keeps layer dirs: graphroot/overlay, graphroot/vfs/dir. */
+const driverDir = (cfg: StorageConfig): string =>
+  cfg.driver === 'vfs' ? path.join(cfg.graphRoot, 'vfs', 'dir') : path.join(cfg.graphRoot, 'overlay');
 
 function mounts(cfg: StorageConfig): Map<string, Mount> {
   const file = path.join(cfg.runRoot, `${cfg.driver}-layers`, 'mountpoints.json');
@@ -116,10 +129,10 @@ function resolveId(ref: string, ids: string[], what: 'container' | 'layer'): str
 /** Every layer of the store (persistent and volatile), with its parent chain. */
 export function layers(opts: PodmanOptions = {}): PodmanLayer[] {
   const cfg = storageConfig(opts);
-  requireOverlay(cfg);
+  requireDriver(cfg);
   const raw = [
-    ...readJsonArray(cfg.graphRoot, path.join(cfg.graphRoot, 'overlay-layers', 'layers.json'), true),
-    ...readJsonArray(cfg.runRoot, path.join(cfg.runRoot, 'overlay-layers', 'volatile-layers.json'), true),
+    ...readJsonArray(cfg.graphRoot, recordFile(cfg, 'layers', 'layers.json'), true),
+    ...readJsonArray(cfg.runRoot, path.join(cfg.runRoot, `${cfg.driver}-layers`, 'volatile-layers.json'), true),
   ];
   const parentOf = new Map<string, string | null>();
   for (const e of raw) {
@@ -144,7 +157,7 @@ export function layers(opts: PodmanOptions = {}): PodmanLayer[] {
       parent: parentOf.get(id) ?? null,
       parents,
       created: str(e.created),
-      diffDir: path.join(cfg.graphRoot, 'overlay', id, 'diff'),
+      diffDir: cfg.driver === 'vfs' ? path.join(driverDir(cfg), id) : path.join(driverDir(cfg), id, 'diff'),
       mounted: mount !== undefined && mount.count > 0,
       mountPoint: mount && mount.count > 0 ? mount.path || null : null,
       diffSize: typeof e['diff-size'] === 'number' ? e['diff-size'] : null,
@@ -157,29 +170,35 @@ export function layers(opts: PodmanOptions = {}): PodmanLayer[] {
  * The diff dirs of a layer and all below it, top to bottom: the layer's own
  * `diff`, then the entries of its `lower` file (`l/<short>` links resolved to
  * `overlay/<id>/diff`). Without a `lower` file, falls back to layers.json's
- * parent chain. `layerId` is a full id or a unique prefix.
+ * parent chain. vfs: each layer's `vfs/dir/<id>`, by layers.json's parent
+ * chain, the first alone holding the layer's whole tree. `layerId` is a
+ * full id or a unique prefix.
  */
 export function layerChain(layerId: string, opts: PodmanOptions = {}): string[] {
   const cfg = storageConfig(opts);
-  requireOverlay(cfg);
+  requireDriver(cfg);
   return chainOf(cfg, layerId, () => layers(opts));
 }
 
 function chainOf(cfg: StorageConfig, layerId: string, allLayers: () => PodmanLayer[]): string[] {
-  const overlay = path.join(cfg.graphRoot, 'overlay');
+  const layersDir = driverDir(cfg);
   let id = layerId;
-  if (!/^[0-9a-f]{64}$/.test(id) || !fs.existsSync(path.join(overlay, id))) {
+  if (!/^[0-9a-f]{64}$/.test(id) || !fs.existsSync(path.join(layersDir, id))) {
     id = resolveId(
       layerId,
       allLayers().map((l) => l.id),
       'layer',
     );
   }
+  if (cfg.driver === 'vfs') {
+    const layer = allLayers().find((l) => l.id === id);
+    return [id, ...(layer ? layer.parents : [])].map((p) => vfsLayerDir(layersDir, p, 'podman', podmanErrors));
+  }
   // The layer dir and every one below it checked by fds beneath overlay/.
-  const chain = lowerFileChain(overlay, id, 'podman', podmanErrors);
+  const chain = lowerFileChain(layersDir, id, 'podman', podmanErrors);
   if (chain) return chain;
   const layer = allLayers().find((l) => l.id === id);
-  return [id, ...(layer ? layer.parents : [])].map((p) => layerDiffDir(overlay, p, 'podman', podmanErrors));
+  return [id, ...(layer ? layer.parents : [])].map((p) => layerDiffDir(layersDir, p, 'podman', podmanErrors));
 }
 
 function imageNameOf(metadata: unknown): string | null {
@@ -207,8 +226,9 @@ export interface PodmanListOptions extends PodmanOptions {
 /** The containers whose layers read, and the failure of each whose do not, by id. */
 function scanContainers(opts: PodmanOptions): { good: PodmanContainer[]; bad: Map<string, PodmanError>; badNames: Map<string, string> } {
   const cfg = storageConfig(opts);
-  requireOverlay(cfg);
-  const raw = readJsonArray(cfg.graphRoot, path.join(cfg.graphRoot, 'overlay-containers', 'containers.json'), true);
+  requireDriver(cfg);
+  const vfs = cfg.driver === 'vfs';
+  const raw = readJsonArray(cfg.graphRoot, recordFile(cfg, 'containers', 'containers.json'), true);
   const m = mounts(cfg);
   let all: PodmanLayer[] | undefined;
   const allLayers = (): PodmanLayer[] => (all ??= layers(opts));
@@ -219,10 +239,14 @@ function scanContainers(opts: PodmanOptions): { good: PodmanContainer[]; bad: Ma
     const id = str(e.id);
     const layer = str(e.layer);
     if (!id || !layer) continue;
-    const dir = path.join(cfg.graphRoot, 'overlay', layer);
+    const dir = path.join(driverDir(cfg), layer);
     let lowerDirs: string[];
     try {
-      lowerDirs = chainOf(cfg, layer, allLayers).slice(1);
+      if (vfs) {
+        // Its dir checked; it is a whole tree: the image's below it are no lower dirs of it.
+        vfsLayerDir(driverDir(cfg), layer, 'podman', podmanErrors);
+        lowerDirs = [];
+      } else lowerDirs = chainOf(cfg, layer, allLayers).slice(1);
     } catch (err) {
       if (err instanceof PodmanError && err.code === 'ENOLAYER') lowerDirs = [];
       else if (err instanceof PodmanError && err.code !== 'EPODMANACCESS') {
@@ -233,7 +257,7 @@ function scanContainers(opts: PodmanOptions): { good: PodmanContainer[]; bad: Ma
       } else throw err;
     }
     const mount = m.get(layer);
-    const userdata = path.join(cfg.runRoot, 'overlay-containers', id, 'userdata');
+    const userdata = path.join(cfg.runRoot, `${cfg.driver}-containers`, id, 'userdata');
     good.push({
       id,
       names: strs(e.names),
@@ -241,9 +265,9 @@ function scanContainers(opts: PodmanOptions): { good: PodmanContainer[]; bad: Ma
       imageName: imageNameOf(e.metadata),
       layer,
       created: str(e.created) ?? '',
-      mergedDir: path.join(dir, 'merged'),
-      upperDir: path.join(dir, 'diff'),
-      workDir: path.join(dir, 'work'),
+      mergedDir: vfs ? dir : path.join(dir, 'merged'),
+      upperDir: vfs ? dir : path.join(dir, 'diff'),
+      workDir: vfs ? '' : path.join(dir, 'work'),
       lowerDirs,
       mounted: mount !== undefined && mount.count > 0,
       mountPoint: mount && mount.count > 0 ? mount.path || null : null,
@@ -301,12 +325,12 @@ export interface PodmanImage {
   metadataSize: number;
 }
 
-/** Every image of the store (graphroot/overlay-images/images.json). */
+/** Every image of the store (graphroot/<driver>-images/images.json). */
 export function images(opts: PodmanOptions = {}): PodmanImage[] {
   const cfg = storageConfig(opts);
-  requireOverlay(cfg);
+  requireDriver(cfg);
   const out: PodmanImage[] = [];
-  for (const e of readJsonArray(cfg.graphRoot, path.join(cfg.graphRoot, 'overlay-images', 'images.json'), true)) {
+  for (const e of readJsonArray(cfg.graphRoot, recordFile(cfg, 'images', 'images.json'), true)) {
     const id = str(e.id);
     const layer = str(e.layer);
     if (!id || !layer) continue;
