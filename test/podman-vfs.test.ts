@@ -193,7 +193,7 @@ gate.describe(`podman's vfs driver, a store of its own (${MODE}, uid ${UID})`, (
     }
   });
 
-  test('diff equals podman diff: running, stopped, and the image', async () => {
+  test('diff equals podman diff: the running container, and the image', async () => {
     await changeXattrs();
     const expected = podmanDiff(NAME);
     expect(expected).toEqual(
@@ -218,7 +218,7 @@ gate.describe(`podman's vfs driver, a store of its own (${MODE}, uid ${UID})`, (
     expect(imageChanges).toEqual(podmanDiff(IMAGE));
   });
 
-  test('exportContainer equals podman export, running and stopped (then through the library mount)', async () => {
+  test('exportContainer equals podman export, running and stopped (then through the library mount); diff of it stopped, by id prefix', async () => {
     const running = await tarEntries(podman.exportContainer(NAME, { env }));
     expect(running.get('newdir/f')).toMatch(/^file 1000 1000 644 7 /);
     expect(running.has('etc/motd')).toBe(false);
@@ -232,7 +232,7 @@ gate.describe(`podman's vfs driver, a store of its own (${MODE}, uid ${UID})`, (
     expect(await podman.diff(id.slice(0, 12), { env })).toEqual(podmanDiff(NAME));
   });
 
-  test("mountContainer and mountImage: the one layer dir, read-only, in a namespace of the library's own", async () => {
+  test("mountContainer and mountImage: the one layer dir, read-only, in a namespace of the library's own; enterMerged stopped", async () => {
     const c = podman.container(NAME, { env });
     const mounted = await podman.mountContainer(NAME, { env });
     try {
@@ -241,6 +241,14 @@ gate.describe(`podman's vfs driver, a store of its own (${MODE}, uid ${UID})`, (
       await expect(mounted.session.writeFile('/newdir/g', 'x')).rejects.toMatchObject({ code: 'EROFS' });
     } finally {
       await mounted.close();
+    }
+    // Stopped, podman counts no mount of it; the dir is there all the same.
+    expect(podman.container(NAME, { env }).mounted).toBe(false);
+    const merged = await podman.enterMerged(NAME, { env });
+    try {
+      expect(await merged.readFile('/newdir/f', 'utf8')).toBe('secret\n');
+    } finally {
+      await merged.close();
     }
     const img = podman.image(IMAGE, { env });
     const image = await podman.mountImage(IMAGE, { env });
