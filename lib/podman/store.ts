@@ -89,7 +89,7 @@ const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is st
 const DRIVERS = ['overlay', 'vfs'];
 
 /** EPODMANDRIVER unless the store's driver is one of DRIVERS. */
-export function requireDriver(cfg: StorageConfig): void {
+function requireDriver(cfg: StorageConfig): void {
   if (!DRIVERS.includes(cfg.driver)) {
     throw new PodmanError('EPODMANDRIVER', `storage driver is '${cfg.driver}'; only 'overlay' and 'vfs' layouts are understood`);
   }
@@ -170,9 +170,9 @@ export function layers(opts: PodmanOptions = {}): PodmanLayer[] {
  * The diff dirs of a layer and all below it, top to bottom: the layer's own
  * `diff`, then the entries of its `lower` file (`l/<short>` links resolved to
  * `overlay/<id>/diff`). Without a `lower` file, falls back to layers.json's
- * parent chain. vfs: each layer's `vfs/dir/<id>`, by layers.json's parent
- * chain, the first alone holding the layer's whole tree. `layerId` is a
- * full id or a unique prefix.
+ * parent chain. vfs: each layer's `vfs/dir/<id>` by layers.json's parent
+ * chain, each a whole tree (the first alone is all of this layer's files).
+ * `layerId` is a full id or a unique prefix.
  */
 export function layerChain(layerId: string, opts: PodmanOptions = {}): string[] {
   const cfg = storageConfig(opts);
