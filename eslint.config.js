@@ -3,7 +3,8 @@ const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
 module.exports = tseslint.config(
-  { ignores: ['dist/', 'build/', 'build-*/', 'node_modules/', 'prebuilds/', 'benchmarks/out/', 'benchmarks/fixtures/', 'docs/api/'] },
+  // test/tsd/: type errors on purpose (expectError), checked by tsd (test/types.test.ts), outside tsconfig.json.
+  { ignores: ['dist/', 'build/', 'build-*/', 'node_modules/', 'prebuilds/', 'benchmarks/out/', 'benchmarks/fixtures/', 'docs/api/', 'test/tsd/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

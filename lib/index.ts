@@ -10,8 +10,8 @@ export type { ChangeKind, DiffOptions, LayerChange } from './layers/diff';
 export type { DiskUsage, DuOptions } from './layers/du';
 export type { ExportOptions } from './layers/export';
 export type { ExtractOptions, ExtractResult } from './layers/extract';
-export { Entry, type EntryType } from './core/entry';
-export { UnshareFsError, type FsError } from './core/errors';
+export { Entry, type EntryType, type StatsLike } from './core/entry';
+export { UnshareFsError, type FsError, type UnshareFsErrorCode } from './core/errors';
 export { FileSystem } from './api/filesystem';
 export type { CopyInOptions, CopyOptions, CopyResult } from './layers/copy';
 export {
@@ -23,6 +23,10 @@ export {
   type StatOptions,
   type WalkEntry,
   type WalkResult,
+  type WalkStats,
+  type StatMembers,
+  type StatsKind,
+  type PickedStats,
   type ChownOptions,
   type MkdirOptions,
   type MknodOptions,

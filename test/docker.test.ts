@@ -174,7 +174,7 @@ gate.describe(`docker end-to-end (${MODE}, uid ${UID})`, () => {
           if (e.fullPath === '/proc' || e.fullPath === '/sys' || e.fullPath.startsWith('/proc/') || e.fullPath.startsWith('/sys/'))
             continue;
           const type = FIND_TYPE[e.type] ?? '?';
-          lines.push(`${e.fullPath} ${type} ${e.stats!.uid} ${e.stats!.gid} ${(Number(e.stats!.mode) & 0o7777).toString(8)}`);
+          lines.push(`${e.fullPath} ${type} ${e.stats.uid} ${e.stats.gid} ${(Number(e.stats.mode) & 0o7777).toString(8)}`);
         }
         lines.push(`/ d 0 0 ${((await session.lstat('/')).mode & 0o7777).toString(8)}`);
         expect(lines.length).toBeGreaterThan(250);

@@ -239,7 +239,7 @@ fullRange.describe('extractTar in a namespace of our own', () => {
       const describe = async (dir: string): Promise<string[]> => {
         const out: string[] = [];
         for await (const e of session.walk(dir, { stat: true })) {
-          const s = e.stats!;
+          const s = e.stats;
           out.push(
             [
               e.fullPath.slice(dir.length),

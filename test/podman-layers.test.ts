@@ -29,7 +29,7 @@ RUN rm -rf /home && mkdir -p /home/new && echo n > /home/new/f && ln /app/data/a
 async function describe(fs: FileSystem, root: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for await (const entry of fs.walk(root, { stat: true })) {
-    const st = entry.stats!;
+    const st = entry.stats;
     const name = entry.fullPath.slice(root === '/' ? 1 : root.length + 1);
     const link = entry.isSymbolicLink() ? await fs.readlink(entry.fullPath) : '';
     const hash = entry.isFile()

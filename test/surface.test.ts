@@ -360,7 +360,8 @@ const bad = (call: string, run: () => unknown, error: ErrorClass, code: BadCall[
   code,
   names,
 });
-const any = <T>(value: unknown): T => value as T;
+// never: assignable to any parameter, whichever overload is tried.
+const any = <T = never>(value: unknown): T => value as T;
 
 /** Bad arguments to every FileSystem method, for host paths and for a session alike. */
 function fileSystemRows(fs: () => FileSystem): BadCall[] {

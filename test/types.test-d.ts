@@ -23,24 +23,24 @@ function expectType<T extends true>(): T | undefined {
 
 export async function checks(): Promise<void> {
   for await (const entry of walk('/')) {
-    expectType<Equal<typeof entry, Entry<string, Stats>>>();
+    expectType<Equal<typeof entry, Entry<string, undefined>>>();
     expectType<Equal<typeof entry.name, string>>();
   }
   for await (const entry of walk('/', { encoding: 'buffer' })) {
     expectType<Equal<typeof entry.name, Buffer>>();
   }
   for await (const entry of walk('/', { stat: true, bigint: true })) {
-    expectType<Equal<typeof entry.stats, BigIntStats | undefined>>();
+    expectType<Equal<typeof entry.stats, BigIntStats>>();
   }
   for await (const entry of walk('/', { exclude: ['proc'], filter: (e) => e.isFile() })) {
-    expectType<Equal<typeof entry, Entry<string, Stats>>>();
+    expectType<Equal<typeof entry, Entry<string, undefined>>>();
     expectType<Equal<typeof entry.parentPath, string>>();
     expectType<Equal<typeof entry.fullPath, string>>();
   }
   const relative = await host.readdir('/', { recursive: true });
   expectType<Equal<typeof relative, string[]>>();
   for await (const batch of walkBatches('/')) {
-    expectType<Equal<typeof batch, Entry<string, Stats>[]>>();
+    expectType<Equal<typeof batch, Entry<string, undefined>[]>>();
   }
   expectType<Equal<Awaited<ReturnType<typeof host.lstat>>, Stats>>();
   const big = await host.lstat('/', { bigint: true });

@@ -26,7 +26,7 @@ test('a directory of 100,000 entries is walked whole, each name once', async () 
   for await (const batch of host.walkBatches(path.join(root, 'wide'), { stat: true })) {
     for (const entry of batch) {
       names.add(entry.name);
-      if (entry.stats!.isFile() && entry.stats!.size === 0) withStats++;
+      if (entry.stats.isFile() && entry.stats.size === 0) withStats++;
     }
   }
   expect(names.size).toBe(WIDE);
@@ -69,7 +69,7 @@ test('walks sharing a channel at different paces each see every entry intact', a
     const seen = new Map<string, number>();
     let n = 0;
     for await (const entry of host.walk(dir, { stat: ['size', 'ino'] })) {
-      seen.set(entry.name, entry.stats!.ino);
+      seen.set(entry.name, entry.stats.ino);
       if (++n % pauseEvery === 0) {
         expect(await host.readFile(path.join(root, 'text.txt'), 'utf8')).toBe(text);
       }

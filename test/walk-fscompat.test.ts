@@ -67,7 +67,7 @@ async function nodeRecursiveNames(dir: string): Promise<string[]> {
 
 const sorted = <T extends string | Buffer>(values: T[]): T[] => [...values].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 
-async function names(walk: AsyncIterable<Entry<string | Buffer>>, root: string): Promise<string[]> {
+async function names(walk: AsyncIterable<Pick<Entry<string | Buffer>, 'fullPath'>>, root: string): Promise<string[]> {
   const out: string[] = [];
   for await (const entry of walk) out.push(entry.fullPath.toString().slice(root.length + 1));
   return out.sort();

@@ -56,6 +56,7 @@ import {
 } from '../wire/requests';
 import { FileReadStream, rangeRequest, readWhole, receive } from '../wire/read-stream';
 import { request, statAnswer, xattrRecords } from '../wire/answer';
+import type { Entry } from '../core/entry';
 import type { BigIntStats, IdMapper, Stats } from '../core/stats';
 import { BatchIterator, BatchStream, EntryIterator } from '../wire/walk-stream';
 import type {
@@ -144,13 +145,21 @@ export abstract class FileSystem {
    * prunes in the walker (an excluded directory is never opened);
    * `filter` only keeps or drops entries.  Symlinks are never followed.
    */
-  walk<O extends WalkOptions | undefined = WalkOptions>(root: PathLike, options?: O): AsyncIterableIterator<WalkResult<O>> {
-    return new EntryIterator(this.#startWalk(root, options, this.walk, 'walk')) as AsyncIterableIterator<WalkResult<O>>;
+  walk(root: PathLike): AsyncIterableIterator<Entry<string, undefined>>;
+  walk<const O extends WalkOptions>(root: PathLike, options: O): AsyncIterableIterator<WalkResult<O>>;
+  walk(root: PathLike, options?: WalkOptions): AsyncIterableIterator<WalkResult<WalkOptions>>;
+  walk(root: PathLike, options?: WalkOptions): AsyncIterableIterator<WalkResult<WalkOptions>> {
+    return new EntryIterator(this.#startWalk(root, options, this.walk, 'walk')) as AsyncIterableIterator<WalkResult<WalkOptions>>;
   }
 
   /** Walks the tree under `root` as walk() does, an array per batch the walker sends (hundreds of entries with stats, thousands without). */
-  walkBatches<O extends WalkOptions | undefined = WalkOptions>(root: PathLike, options?: O): AsyncIterableIterator<WalkResult<O>[]> {
-    return new BatchIterator(this.#startWalk(root, options, this.walkBatches, 'walkBatches')) as AsyncIterableIterator<WalkResult<O>[]>;
+  walkBatches(root: PathLike): AsyncIterableIterator<Entry<string, undefined>[]>;
+  walkBatches<const O extends WalkOptions>(root: PathLike, options: O): AsyncIterableIterator<WalkResult<O>[]>;
+  walkBatches(root: PathLike, options?: WalkOptions): AsyncIterableIterator<WalkResult<WalkOptions>[]>;
+  walkBatches(root: PathLike, options?: WalkOptions): AsyncIterableIterator<WalkResult<WalkOptions>[]> {
+    return new BatchIterator(this.#startWalk(root, options, this.walkBatches, 'walkBatches')) as AsyncIterableIterator<
+      WalkResult<WalkOptions>[]
+    >;
   }
 
   /**

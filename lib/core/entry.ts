@@ -1,6 +1,12 @@
 // Walk and readdir results.
 import type { BigIntStats, Stats } from './stats';
 
+/**
+ * What an entry's `stats` can be: a whole {@link Stats} or
+ * {@link BigIntStats}, or one with only the fields a walk asked for.
+ */
+export type StatsLike = Partial<Stats> | Partial<BigIntStats>;
+
 /** What an entry is: its directory's d_type, or its lstat where the filesystem gives none (or stats were asked for). */
 export type EntryType = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket' | 'char-device' | 'block-device' | 'unknown';
 
@@ -26,7 +32,7 @@ export const TYPE_BY_DTYPE: readonly EntryType[] = (() => {
  * the caller wrote it for the root's own entries and that root joined with
  * the directory's path below it for the others, not normalized further.
  */
-export class Entry<Name extends string | Buffer = string, S extends Stats | BigIntStats = Stats> {
+export class Entry<Name extends string | Buffer = string, S extends StatsLike | undefined = Stats | undefined> {
   constructor(
     /** The directory the entry is in, as fs.Dirent's `parentPath`. */
     public readonly parentPath: Name,
@@ -38,8 +44,11 @@ export class Entry<Name extends string | Buffer = string, S extends Stats | BigI
     public readonly type: EntryType,
     /** 1 for the root's own entries, 2 for theirs, and so on. */
     public readonly depth: number,
-    /** Present when the walk asked for stats. */
-    public readonly stats: S | undefined,
+    /**
+     * The stats the walk asked for: undefined without `stat` (and in
+     * readdir's entries), only the fields named with a field list.
+     */
+    public readonly stats: S,
   ) {}
 
   /**

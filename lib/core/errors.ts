@@ -6,8 +6,11 @@ import { ERRNO, type ErrnoName } from './errno';
 
 /** An error of a file operation, shaped as node:fs's: errno code, syscall, path. */
 export interface FsError extends Error {
-  /** The errno name: 'ENOENT', 'EACCES' ... */
-  code: string;
+  /**
+   * The errno name: 'ENOENT', 'EACCES' …; node's "Unknown system error N"
+   * for a number node has no name for.
+   */
+  code: ErrnoName | `Unknown system error ${number}`;
   /** The negated errno number, as node:fs gives it. */
   errno: number;
   /** The system call that failed. */
@@ -21,7 +24,7 @@ const systemErrors = util.getSystemErrorMap();
 /** Builds the error node:fs would throw for `errno` (positive) in `syscall` on `path`. */
 export function fsError(errno: number, syscall: string, path?: string): FsError {
   const known = systemErrors.get(-errno);
-  const code = known ? known[0] : `Unknown system error ${errno}`;
+  const code = known ? (known[0] as ErrnoName) : (`Unknown system error ${errno}` as const);
   const description = known ? known[1] : 'unknown error';
   let message = `${code}: ${description}, ${syscall}`;
   if (path !== undefined) message += ` '${path}'`;
@@ -64,11 +67,34 @@ export function withCallerStack<E extends Error>(error: E, fn: (...args: never[]
   return error;
 }
 
+/**
+ * The codes of UnshareFsError:
+ * - `ECLOSED`: the session, namespace or host server is closed (or closing);
+ * - `EWORKERDIED`: the session's worker ended while it was in use;
+ * - `EPROTO`: the server sent a frame the client does not understand;
+ * - `EBADPIDFILE`: a pid file does not hold a pid;
+ * - `ENOPASSWD`: a uid has no passwd entry where one is needed;
+ * - `ENOSUBIDS`: no subordinate id range to map;
+ * - `EPERM`: what only root may do (choose id maps, a mount namespace alone);
+ * - `ETARFORMAT`: a tar archive that does not parse;
+ * - `ETARPATH`: a tar member that would land outside the directory.
+ */
+export type UnshareFsErrorCode =
+  | 'ECLOSED'
+  | 'EWORKERDIED'
+  | 'EPROTO'
+  | 'EBADPIDFILE'
+  | 'ENOPASSWD'
+  | 'ENOSUBIDS'
+  | 'EPERM'
+  | 'ETARFORMAT'
+  | 'ETARPATH';
+
 /** Errors of the library itself (closed session, dead worker, bad protocol). */
 export class UnshareFsError extends Error {
-  /** The library's own error code (EBADPIDFILE, ETARPATH ...). */
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  /** The library's own error code: see {@link UnshareFsErrorCode}. */
+  readonly code: UnshareFsErrorCode;
+  constructor(code: UnshareFsErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'UnshareFsError';
     this.code = code;

@@ -1,6 +1,6 @@
 // The public option and result types of the file API: values only, so
 // that every layer can name them.
-import type { Entry } from './entry';
+import type { Entry, StatsLike } from './entry';
 import type { FsError } from './errors';
 import type { BigIntStats, Stats, StatField } from './stats';
 
@@ -52,7 +52,7 @@ export interface WalkOptions {
    * rejects is still walked, and its entries are offered to it too); use
    * `exclude` to skip a subtree.  What it throws ends the walk.
    */
-  filter?(entry: Entry<string | Buffer, Stats | BigIntStats>): boolean;
+  filter?(entry: Entry<string | Buffer, StatsLike | undefined>): boolean;
 }
 
 /** Options of lstat() and stat(). */
@@ -194,24 +194,105 @@ export interface ChownOptions extends TreeOptions {
 }
 
 /** A readdir result with file types, shaped like fs.Dirent. */
-export type Dirent<Name extends string | Buffer = string> = Entry<Name, Stats>;
+export type Dirent<Name extends string | Buffer = string> = Entry<Name, undefined>;
 
-/** An entry of a walk without `encoding: 'buffer'` or `bigint`: string paths, number stats. */
-export type WalkEntry = Entry<string, Stats>;
+/** An entry of a walk without `encoding: 'buffer'` or `bigint`: string paths, number stats if asked for. */
+export type WalkEntry = Entry<string, Stats | undefined>;
+
+/**
+ * The members of the stats each stat field fills: its own, and those
+ * computed from it (the `is…()` tests read `mode`; `hostUid` is `uid`
+ * mapped; `blocks` comes with `blksize`; a time with its Date and its
+ * other units).
+ */
+export interface StatMembers {
+  /** `mode`, and the `is…()` tests that read its type bits. */
+  mode: 'mode' | 'isFile' | 'isDirectory' | 'isSymbolicLink' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice';
+  /** `uid`, and `hostUid`: it mapped through the namespace's uid_map. */
+  uid: 'uid' | 'hostUid';
+  /** `gid`, and `hostGid`. */
+  gid: 'gid' | 'hostGid';
+  /** `nlink` alone. */
+  nlink: 'nlink';
+  /** `size` alone. */
+  size: 'size';
+  /** `ino` alone. */
+  ino: 'ino';
+  /** `dev` alone. */
+  dev: 'dev';
+  /** `rdev` alone. */
+  rdev: 'rdev';
+  /** `blocks`, and `blksize`, which come with it. */
+  blocks: 'blocks' | 'blksize';
+  /** The access time as a Date, in ms and (BigIntStats) in ns. */
+  atime: 'atime' | 'atimeMs' | 'atimeNs';
+  /** The modification time, as `atime`. */
+  mtime: 'mtime' | 'mtimeMs' | 'mtimeNs';
+  /** The inode change time, as `atime`. */
+  ctime: 'ctime' | 'ctimeMs' | 'ctimeNs';
+}
+
+/**
+ * The stats of a walk with `stat: [...fields]`: only the members those
+ * fields fill (the others are undefined at run time, so the type has
+ * none of them).
+ */
+export type PickedStats<S extends Stats | BigIntStats, F extends StatField> = S extends unknown
+  ? Pick<S, Extract<StatMembers[F], keyof S>>
+  : never;
+
+// The conditionals below test keys with `keyof`: an options type whose keys
+// are all optional is a weak type, which an object without those keys does
+// not extend.
+
+/**
+ * Stats or BigIntStats, as the `bigint` of walk options `O` says (either when it is not known).
+ * @useDeclaredType
+ */
+export type StatsKind<O> = O extends { bigint: true }
+  ? BigIntStats
+  : O extends { bigint: false }
+    ? Stats
+    : 'bigint' extends keyof O
+      ? Stats | BigIntStats
+      : Stats;
+
+/**
+ * An entry's `stats` for walk options `O`: {@link Stats} (or
+ * {@link BigIntStats} with `bigint: true`) with `stat: true`, only the
+ * named members with a field list ({@link PickedStats}), undefined
+ * without `stat`; possibly undefined when `stat` is not known.
+ * @useDeclaredType
+ */
+export type WalkStats<O> = O extends { stat: true }
+  ? StatsKind<O>
+  : O extends { stat: readonly (infer F extends StatField)[] }
+    ? PickedStats<StatsKind<O>, F>
+    : O extends { stat: false }
+      ? undefined
+      : 'stat' extends keyof O
+        ? StatsKind<O> | undefined
+        : undefined;
+
+/** Names and paths: Buffers with `encoding: 'buffer'`, strings without. */
+type WalkName<O> = O extends { encoding: 'buffer' }
+  ? Buffer
+  : O extends { encoding: 'utf8' }
+    ? string
+    : 'encoding' extends keyof O
+      ? string | Buffer
+      : string;
 
 /**
  * What walk() and walkBatches() with options `O` yield: an {@link Entry} whose paths are
- * Buffers with `encoding: 'buffer'` (strings otherwise) and whose stats are
- * {@link BigIntStats} with `bigint: true` ({@link Stats} otherwise).
+ * Buffers with `encoding: 'buffer'` (strings otherwise) and whose `stats`
+ * are as {@link WalkStats} says: a `Stats` with `stat: true`, exactly the
+ * named fields with `stat: [...]`, `BigIntStats` with `bigint: true`.
  * @useDeclaredType
  */
-export type WalkResult<O extends WalkOptions | undefined> = O extends { encoding: 'buffer' }
-  ? O extends { bigint: true }
-    ? Entry<Buffer, BigIntStats>
-    : Entry<Buffer, Stats>
-  : O extends { bigint: true }
-    ? Entry<string, BigIntStats>
-    : Entry<string, Stats>;
+export type WalkResult<O extends WalkOptions | undefined> = O extends undefined
+  ? Entry<string, undefined>
+  : Entry<WalkName<O>, WalkStats<O>>;
 
 /** Options of the tree-wide changes: rm (recursive) and chown (recursive). */
 export interface TreeOptions {

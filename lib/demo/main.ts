@@ -44,7 +44,7 @@ export async function listTree(
 ): Promise<{ entries: number; bytes: number }> {
   const rows: { path: string; type: string; stats: Stats; target: string }[] = [];
   for await (const batch of session.walkBatches(root, { stat: true, maxDepth })) {
-    for (const entry of batch) rows.push({ path: entry.fullPath, type: entry.type, stats: entry.stats!, target: '' });
+    for (const entry of batch) rows.push({ path: entry.fullPath, type: entry.type, stats: entry.stats, target: '' });
   }
   rows.sort((a, b) => (a.path < b.path ? -1 : 1));
   for (const row of rows) if (row.type === 'symlink') row.target = await session.readlink(row.path);

@@ -20,7 +20,7 @@ type Slicer = (this: Buffer, start: number, end: number) => string;
 const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: Slicer }).utf8Slice;
 const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: Slicer }).latin1Slice;
 
-type AnyEntry = Entry<string | Buffer, Stats | BigIntStats>;
+type AnyEntry = Entry<string | Buffer, Stats | BigIntStats | undefined>;
 
 /** Bytes of each stat field, in mask bit order (native/core/protocol.h). */
 const STAT_FIELD_BYTES = [4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12];

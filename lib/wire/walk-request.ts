@@ -32,7 +32,7 @@ export interface CheckedWalk {
   buffer: boolean;
   /** The exclude patterns' bytes, as the walk request carries them. */
   exclude: Buffer[];
-  filter: ((entry: Entry<string | Buffer, Stats | BigIntStats>) => boolean) | undefined;
+  filter: ((entry: Entry<string | Buffer, Stats | BigIntStats | undefined>) => boolean) | undefined;
 }
 
 const WALK_OPTIONS = ['maxDepth', 'stat', 'bigint', 'oneFileSystem', 'signal', 'onError', 'encoding', 'threads', 'exclude', 'filter'];

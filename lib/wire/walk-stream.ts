@@ -13,7 +13,7 @@ import type { BigIntStats, IdMapper, Stats } from '../core/stats';
 /** Batches a walk may send ahead of its consumer (protocol.h's kWalkWindow), in batches of at most WALK_BATCH_BYTES. */
 export { WALK_WINDOW };
 
-type AnyEntry = Entry<string | Buffer, Stats | BigIntStats>;
+type AnyEntry = Entry<string | Buffer, Stats | BigIntStats | undefined>;
 
 /**
  * A walk request and its batches.  It holds the event loop only while the

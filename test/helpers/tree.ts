@@ -134,7 +134,7 @@ export async function walkRows(
   const prefix = root.endsWith('/') ? root : `${root}/`;
   const rows: Row[] = [];
   for await (const entry of entries) {
-    const s = entry.stats!;
+    const s = entry.stats;
     rows.push({
       path: entry.fullPath.slice(prefix.length),
       type: FIND_TYPE[entry.type] ?? '?',

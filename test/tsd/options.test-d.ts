@@ -1,0 +1,84 @@
+// The types that follow the options, checked by tsd (test/types.test.ts runs
+// it on the built declarations, dist/index.d.ts): expectType is an exact
+// match, so each line fails if the type is wider or narrower than stated,
+// and expectError fails unless the call is a type error.
+import { expectAssignable, expectError, expectType } from 'tsd';
+import {
+  docker,
+  host,
+  podman,
+  walk,
+  walkBatches,
+  type BigIntStats,
+  type Entry,
+  type FsError,
+  type Stats,
+  type UnshareFsError,
+  type UnshareFsErrorCode,
+} from '../..';
+
+type Picked<K extends keyof Stats> = Pick<Stats, K>;
+type ModeMembers = 'mode' | 'isFile' | 'isDirectory' | 'isSymbolicLink' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice';
+
+export async function walks(): Promise<void> {
+  // Without `stat` there are no stats at all.
+  for await (const entry of walk('/')) expectType<undefined>(entry.stats);
+  for await (const entry of walk('/', { stat: false })) expectType<undefined>(entry.stats);
+  // stat: true gives a whole Stats, never undefined: no `!` needed.
+  for await (const entry of walk('/', { stat: true })) {
+    expectType<Stats>(entry.stats);
+    expectType<number>(entry.stats.uid);
+    expectType<string>(entry.fullPath);
+  }
+  for await (const entry of host.walk('/', { stat: true, filter: (e) => e.isFile() })) expectType<Stats>(entry.stats);
+  // bigint: true gives BigIntStats.
+  for await (const entry of walk('/', { stat: true, bigint: true })) {
+    expectType<BigIntStats>(entry.stats);
+    expectType<bigint>(entry.stats.size);
+  }
+  // A field list gives exactly those fields (and what is computed from them).
+  for await (const entry of walk('/', { stat: ['size', 'mode'] })) {
+    expectType<Picked<'size' | ModeMembers>>(entry.stats);
+    expectType<number>(entry.stats.size);
+    expectType<boolean>(entry.stats.isFile());
+    expectError(entry.stats.uid);
+    expectError(entry.stats.mtimeMs);
+  }
+  for await (const entry of walk('/', { stat: ['uid', 'mtime'] })) {
+    expectType<Picked<'uid' | 'hostUid' | 'mtime' | 'mtimeMs'>>(entry.stats);
+    expectError(entry.stats.size);
+  }
+  for await (const entry of walk('/', { stat: ['atime'], bigint: true })) {
+    expectType<Pick<BigIntStats, 'atime' | 'atimeMs' | 'atimeNs'>>(entry.stats);
+  }
+  // encoding: 'buffer' gives Buffers.
+  for await (const entry of walk('/', { encoding: 'buffer', stat: true })) {
+    expectType<Entry<Buffer, Stats>>(entry);
+  }
+  // Options not known at compile time: the union of what they may give.
+  const options: { stat: boolean; bigint: boolean } = { stat: true, bigint: false };
+  for await (const entry of walk('/', options)) expectType<Stats | BigIntStats | undefined>(entry.stats);
+  for await (const batch of walkBatches('/', { stat: true })) expectType<Entry<string, Stats>[]>(batch);
+  const dirents = await host.readdir('/', { withFileTypes: true });
+  expectType<undefined>(dirents[0]!.stats);
+  expectError(walk('/', { stat: ['colour'] }));
+  expectError(walk('/', { maxDepth: '3' }));
+}
+
+export function codes(
+  fsError: FsError,
+  libraryError: UnshareFsError,
+  podmanError: podman.PodmanError,
+  dockerError: docker.DockerError,
+): void {
+  // Literal unions: a misspelt code is a compile error, not a silent false.
+  expectError<typeof fsError.code>('ENOENTT');
+  expectAssignable<typeof fsError.code>('ENOENT');
+  expectType<UnshareFsErrorCode>(libraryError.code);
+  expectError<typeof libraryError.code>('ECLOSD');
+  expectAssignable<typeof libraryError.code>('ECLOSED');
+  expectType<podman.PodmanErrorCode>(podmanError.code);
+  expectError<typeof podmanError.code>('ENOPE');
+  expectType<docker.DockerErrorCode>(dockerError.code);
+  expectError<typeof dockerError.code>('ENOPE');
+}
