@@ -56,7 +56,7 @@ async function main() {
       try {
         await step();
       } catch (error) {
-        console.error(`cleaning up: ${error.message}`);
+        console.error(`cleaning up: ${error instanceof Error ? error.message : error}`);
         process.exitCode = 1;
       }
     }

@@ -8,6 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import * as ts from 'typescript';
+
 import { createNamespace, docker, podman, type Namespace } from '../lib';
 import { DOCKER, dockerEnv, dockerImage, ensureScenario as ensureDockerScenario, STOPPED } from './helpers/docker';
 import { ensureScenario as ensurePodmanScenario, pod, podmanImage, IMAGE, ROOTFUL } from './helpers/podman';
@@ -36,6 +38,36 @@ describe('README examples', () => {
     const files = EXAMPLES.map((f) => fs.readFileSync(path.join(REPO, 'examples', f), 'utf8'));
     expect(EXAMPLES).toEqual(['cleanup.js', 'docker.js', 'enter.js', 'layers.js', 'namespace.js', 'seed.js', 'volumes.js', 'walk.js']);
     expect(blocks.sort()).toEqual([...files].sort());
+  });
+
+  test("each example compiles under strict TypeScript (checkJs) against the package's declarations", () => {
+    // What a user's editor says of the README's code: `require('unshare-fs')`
+    // is dist/index.d.ts (built by `npm run build:ts`), `strict` as a new
+    // project has it, so an `entry.stats` that may be undefined is an error.
+    const program = ts.createProgram(
+      EXAMPLES.map((f) => path.join(REPO, 'examples', f)),
+      {
+        allowJs: true,
+        checkJs: true,
+        noEmit: true,
+        strict: true,
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.CommonJS,
+        moduleResolution: ts.ModuleResolutionKind.Node10,
+        lib: ['lib.es2022.d.ts', 'lib.esnext.disposable.d.ts'],
+        types: ['node'],
+        typeRoots: [path.join(REPO, 'node_modules', '@types')],
+        baseUrl: REPO,
+        paths: { 'unshare-fs': ['dist/index.d.ts'] },
+        skipLibCheck: true,
+      },
+    );
+    expect(program.getSourceFile(path.join(REPO, 'dist', 'index.d.ts'))).toBeDefined();
+    const errors = ts.getPreEmitDiagnostics(program).map((d) => {
+      const line = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : 0;
+      return `${d.file ? path.relative(REPO, d.file.fileName) : ''}:${line} ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`;
+    });
+    expect(errors).toEqual([]);
   });
 
   requires(userNamespaces).test('namespace.js: two layers stacked in a namespace of our own, walked', () => {
