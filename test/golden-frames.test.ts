@@ -202,7 +202,17 @@ add('Write', encodeWrite({ flags: 2 | 4, mode: 0o7777, uid: U32_MAX, gid: U32_MA
   uid: U32_MAX,
   gid: U32_MAX,
   window: 64,
+  position: 0n,
   path: LONG_PATH,
+});
+add('Write', encodeWrite({ flags: 8 | 16 | 32, mode: 0, uid: 0, gid: 0, window: 1, position: I64_MAX }, BYTES_PATH), {
+  flags: 8 | 16 | 32,
+  mode: 0,
+  uid: 0,
+  gid: 0,
+  window: 1,
+  position: I64_MAX,
+  path: BYTES_PATH,
 });
 const fullChunk = Buffer.alloc(MAX_REQUEST - FRAME_HEADER, 0xa5);
 add('WriteData', encodeWriteData(fullChunk), { data: fullChunk });

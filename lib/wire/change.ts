@@ -18,11 +18,13 @@ export const WRITE_CHUNK = MAX_REQUEST - FRAME_HEADER;
 const WRITE_WINDOW = 16;
 
 export interface WriteTarget {
-  /** WRITE_* flags. */
+  /** WriteFlag bits. */
   flags: number;
   mode: number;
   uid: number;
   gid: number;
+  /** Where the writes begin (createWriteStream's `start`); 0 when absent. */
+  position?: bigint;
 }
 
 /**
@@ -179,6 +181,8 @@ export interface WriteStreamParts {
   target: WriteTarget;
   highWaterMark: number;
   signal: AbortSignal | undefined;
+  /** Emit 'close' once destroyed (fs.createWriteStream's emitClose; default true). */
+  emitClose?: boolean;
   graft(error: Error): Error;
 }
 
@@ -199,7 +203,7 @@ export class FileWriteStream extends Writable {
   };
 
   constructor(parts: WriteStreamParts) {
-    super({ highWaterMark: parts.highWaterMark, decodeStrings: true });
+    super({ highWaterMark: parts.highWaterMark, decodeStrings: true, emitClose: parts.emitClose ?? true });
     this.#parts = parts;
     this.path = parts.path;
     destroyOnAbort(this, parts.signal, this.#onAbort);

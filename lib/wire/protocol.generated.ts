@@ -105,6 +105,12 @@ export const enum WriteFlag {
   Append = 2,
   /** "x" */
   Exclusive = 4,
+  /** "r+": the file must exist */
+  NoCreate = 8,
+  /** "s": O_SYNC */
+  Sync = 16,
+  /** flush: fsync before close */
+  Flush = 32,
 }
 
 /** Tree flags. */
@@ -245,7 +251,7 @@ export const OPS = {
   Chown: { op: 18, kind: 'single', fields: [['u32', 'uid'], ['u32', 'gid'], ['u32', 'flags'], ['path', 'path']] },
   Utimes: { op: 19, kind: 'single', fields: [['i64', 'atime_sec'], ['u32', 'atime_nsec'], ['i64', 'mtime_sec'], ['u32', 'mtime_nsec'], ['u32', 'flags'], ['path', 'path']] },
   Truncate: { op: 20, kind: 'single', fields: [['u64', 'length'], ['path', 'path']] },
-  Write: { op: 21, kind: 'stream', fields: [['u32', 'flags'], ['u32', 'mode'], ['u32', 'uid'], ['u32', 'gid'], ['u32', 'window'], ['path', 'path']] },
+  Write: { op: 21, kind: 'stream', fields: [['u32', 'flags'], ['u32', 'mode'], ['u32', 'uid'], ['u32', 'gid'], ['u32', 'window'], ['u64', 'position'], ['path', 'path']] },
   WriteData: { op: 22, kind: 'control', fields: [['bytes', 'data']] },
   WriteEnd: { op: 23, kind: 'control', fields: [] },
   Remove: { op: 24, kind: 'stream', fields: [['u32', 'flags'], ['u32', 'uid'], ['u32', 'gid'], ['path', 'path']] },
@@ -291,7 +297,7 @@ export const PROTOCOL_TABLE = {
   },
   enums: {
     OpKind: { kQuick: 1, kSingle: 2, kStream: 3, kControl: 4 },
-    WriteFlag: { kWriteTruncate: 1, kWriteAppend: 2, kWriteExclusive: 4 },
+    WriteFlag: { kWriteTruncate: 1, kWriteAppend: 2, kWriteExclusive: 4, kWriteNoCreate: 8, kWriteSync: 16, kWriteFlush: 32 },
     TreeFlag: { kTreeRecursive: 1, kTreeForce: 2, kTreeKeepGoing: 4, kTreeAllowRoot: 8, kTreeCrossMounts: 16 },
     TarFlag: { kTarXattrs: 1, kTarLayer: 2, kTarCopy: 4 },
     Reply: { kStat: 1, kData: 2, kBatch: 3, kEnd: 4, kError: 5, kReady: 6, kCredit: 7, kProgress: 8, kEntryError: 9 },

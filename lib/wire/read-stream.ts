@@ -211,6 +211,8 @@ export interface StreamParts {
   request(window: number, chunkBytes: number): RequestFrame;
   highWaterMark: number;
   signal: AbortSignal | undefined;
+  /** Emit 'close' once destroyed (fs.createReadStream's emitClose; default true). */
+  emitClose?: boolean;
   /** Gives an error the stack of the createReadStream call. */
   graft(error: Error): Error;
 }
@@ -236,7 +238,7 @@ export class FileReadStream extends Readable {
   };
 
   constructor(parts: StreamParts) {
-    super({ highWaterMark: parts.highWaterMark });
+    super({ highWaterMark: parts.highWaterMark, emitClose: parts.emitClose ?? true });
     this.#parts = parts;
     this.path = parts.path;
     destroyOnAbort(this, parts.signal, this.#onAbort);

@@ -303,7 +303,7 @@ export function encodeTruncate(length: bigint, path: Buffer): RequestFrame {
 }
 
 export interface WriteRequestFields {
-  /** WRITE_TRUNCATE, WRITE_APPEND, WRITE_EXCLUSIVE. */
+  /** WriteFlag bits: Truncate, Append, Exclusive, NoCreate, Sync, Flush. */
   flags: number;
   /** Permission bits of a file the write creates. */
   mode: number;
@@ -312,16 +312,19 @@ export interface WriteRequestFields {
   gid: number;
   /** Data frames the client may send ahead of the server's credit. */
   window: number;
+  /** The offset the writes begin at (createWriteStream's `start`); 0 by default. */
+  position?: bigint;
 }
 
 /** Opens `path` for a streamed write: WriteData frames against credit, then WriteEnd. */
 export function encodeWrite(write: WriteRequestFields, path: Buffer): RequestFrame {
-  return new FrameWriter(Op.Write, 5 * U32 + path.length)
+  return new FrameWriter(Op.Write, 5 * U32 + 8 + path.length)
     .u32(write.flags)
     .u32(write.mode)
     .u32(write.uid)
     .u32(write.gid)
     .u32(write.window)
+    .u64(write.position ?? 0n)
     .bytes(path)
     .done();
 }

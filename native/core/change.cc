@@ -325,12 +325,20 @@ void StreamOp(uint32_t id, const req::Write& args, int root_fd, Job& job,
     ErrorFrame(out, id, err, syscall_name, args.path);
     send(out);
   };
-  int flags = O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY;
+  int flags = O_WRONLY | O_NONBLOCK | O_NOCTTY;
+  if (!(args.flags & kWriteNoCreate)) flags |= O_CREAT;
   if (args.flags & kWriteTruncate) flags |= O_TRUNC;
   if (args.flags & kWriteAppend) flags |= O_APPEND;
   if (args.flags & kWriteExclusive) flags |= O_EXCL;
+  if (args.flags & kWriteSync) flags |= O_SYNC;
   Fd fd(OpenPath(root_fd, args.path, flags, args.mode));
   if (fd.get() < 0) return fail(errno, "open");
+  // fs.createWriteStream's `start`: where the writes begin (with O_APPEND
+  // the kernel appends anyway, as node's own positional writes do on Linux).
+  if (args.position > 0 &&
+      lseek(fd.get(), static_cast<off_t>(args.position), SEEK_SET) < 0) {
+    return fail(errno, "write");
+  }
   if ((args.uid != kNoId || args.gid != kNoId) &&
       fchown(fd.get(), args.uid, args.gid) != 0) {
     return fail(errno, "fchown");
@@ -364,6 +372,11 @@ void StreamOp(uint32_t id, const req::Write& args, int root_fd, Job& job,
       if (ready == 0) break;  // cancelled: TakeData says so next
     }
     if (!send(credit)) return;
+  }
+  // flush: the bytes reach the disk before the write is answered, as
+  // node's `flush: true` fsyncs before it closes.
+  if ((args.flags & kWriteFlush) && fsync(fd.get()) != 0) {
+    return fail(errno, "fsync");
   }
   if (close(fd.release()) != 0) return fail(errno, "close");
   out.Clear();

@@ -94,7 +94,7 @@ enum class OpKind : uint8_t {
   X(Truncate, 20, kSingle, F(u64, length) F(path, path))                       \
   X(Write, 21, kStream,                                                        \
     F(u32, flags) F(u32, mode) F(u32, uid) F(u32, gid) F(u32, window)          \
-        F(path, path))                                                         \
+        F(u64, position) F(path, path))                                        \
   X(WriteData, 22, kControl, F(bytes, data))                                   \
   X(WriteEnd, 23, kControl, )                                                  \
   X(Remove, 24, kStream, F(u32, flags) F(u32, uid) F(u32, gid) F(path, path))  \
@@ -125,6 +125,9 @@ enum WriteFlag : uint32_t {
   kWriteTruncate = 1u << 0,   // "w"
   kWriteAppend = 1u << 1,     // "a"
   kWriteExclusive = 1u << 2,  // "x"
+  kWriteNoCreate = 1u << 3,   // "r+": the file must exist
+  kWriteSync = 1u << 4,       // "s": O_SYNC
+  kWriteFlush = 1u << 5,      // flush: fsync before close
 };
 // Tree flags.
 enum TreeFlag : uint32_t {
@@ -291,6 +294,9 @@ enum Counter : uint32_t {
   E(WriteFlag, kWriteTruncate)     \
   E(WriteFlag, kWriteAppend)       \
   E(WriteFlag, kWriteExclusive)    \
+  E(WriteFlag, kWriteNoCreate)     \
+  E(WriteFlag, kWriteSync)         \
+  E(WriteFlag, kWriteFlush)        \
   E(TreeFlag, kTreeRecursive)      \
   E(TreeFlag, kTreeForce)          \
   E(TreeFlag, kTreeKeepGoing)      \

@@ -121,7 +121,7 @@ bool Check(const req::SetXattr& a) {
 }
 bool Check(const req::Truncate& a) { return a.length <= INT64_MAX; }
 bool Check(const req::Write& a) {
-  return GoodWindow(a.window) && GoodMode(a.mode);
+  return GoodWindow(a.window) && GoodMode(a.mode) && a.position <= INT64_MAX;
 }
 
 }  // namespace

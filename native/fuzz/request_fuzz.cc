@@ -160,6 +160,7 @@ void CheckArgs(const req::Chmod& a) { CHECK((a.mode & ~07777u) == 0); }
 void CheckArgs(const req::Write& a) {
   CHECK((a.mode & ~07777u) == 0);
   CHECK(GoodWindow(a.window));
+  CHECK(a.position <= INT64_MAX);
 }
 void CheckArgs(const req::Utimes& a) {
   CHECK(a.atime_nsec < 1000000000 && a.mtime_nsec < 1000000000);
