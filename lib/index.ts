@@ -32,6 +32,8 @@ export {
   type MknodOptions,
   type OwnerOptions,
   type RmOptions,
+  type RmdirOptions,
+  type OpenFlag,
   type SignalOptions,
   type TreeOptions,
   type TreeResult,

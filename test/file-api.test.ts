@@ -186,7 +186,7 @@ describe.each(targets)('$name', (target) => {
 
   test('bad arguments are rejected before they reach the native side', async () => {
     const api = target.fs();
-    expect(() => api.walk(42 as unknown as string)).toThrow(/Expected a string or a Buffer for root but received number 42/);
+    expect(() => api.walk(42 as unknown as string)).toThrow(/Expected a string, a Buffer or a file: URL for root but received number 42/);
     expect(() => api.walk(`${root}\0x`)).toThrow(/without null bytes/);
     expect(() => api.walk(root, { maxDepth: -1 })).toThrow(/non-negative integer for maxDepth but received number -1/);
     expect(() => api.walk(root, { maxDepth: 1.5 })).toThrow(RangeError);

@@ -407,7 +407,10 @@ function fileSystemRows(fs: () => FileSystem): BadCall[] {
     bad('readdir(p, { exclude: [] })', () => fs().readdir(p, any({ exclude: [] })), TypeError, VALUE, 'exclude'),
     bad('readlink(p, { encoding: 5 })', () => fs().readlink(p, any({ encoding: 5 })), TypeError, TYPE, 'encoding'),
     bad("readFile(p, { signal: 'x' })", () => fs().readFile(p, any({ signal: 'x' })), TypeError, TYPE, 'signal'),
-    bad("readFile(p, { flag: 'r' })", () => fs().readFile(p, any({ flag: 'r' })), TypeError, VALUE, 'flag'),
+    // node's readFile takes `flag`, its streams `flags`: the other spelling is unknown.
+    bad("readFile(p, { flags: 'r' })", () => fs().readFile(p, any({ flags: 'r' })), TypeError, VALUE, 'flags'),
+    bad("readFile(p, { flag: 'rw' })", () => fs().readFile(p, any({ flag: 'rw' })), TypeError, VALUE, 'flag'),
+    bad('readFile(p, { flag: true })', () => fs().readFile(p, any({ flag: true })), TypeError, TYPE, 'flag'),
     bad('readFile(undefined)', () => fs().readFile(any(undefined)), TypeError, TYPE, 'path'),
     bad('createReadStream(p, { start: -1 })', () => fs().createReadStream(p, { start: -1 }), RangeError, RANGE, 'start'),
     bad(
@@ -417,13 +420,20 @@ function fileSystemRows(fs: () => FileSystem): BadCall[] {
       TYPE,
       'highWaterMark',
     ),
+    bad("createReadStream(p, { flag: 'r' })", () => fs().createReadStream(p, any({ flag: 'r' })), TypeError, VALUE, 'flag'),
+    bad("createReadStream(p, { flags: 'w+' })", () => fs().createReadStream(p, any({ flags: 'w+' })), TypeError, VALUE, 'flags'),
+    bad('createReadStream(p, { fd: 3 })', () => fs().createReadStream(p, any({ fd: 3 })), TypeError, VALUE, 'fd'),
     bad(
-      'createReadStream(p, { encoding: "utf8" })',
-      () => fs().createReadStream(p, any({ encoding: 'utf8' })),
+      "createReadStream(p, { encoding: 'utf-9' })",
+      () => fs().createReadStream(p, any({ encoding: 'utf-9' })),
       TypeError,
       VALUE,
       'encoding',
     ),
+    bad("createWriteStream(p, { start: '1' })", () => fs().createWriteStream(p, any({ start: '1' })), TypeError, TYPE, 'start'),
+    bad("createWriteStream(p, { flags: 'r' })", () => fs().createWriteStream(p, any({ flags: 'r' })), TypeError, VALUE, 'flags'),
+    bad('rm(p, { maxRetries: -1 })', () => fs().rm(p, { recursive: true, maxRetries: -1 }), RangeError, RANGE, 'maxRetries'),
+    bad("writeFile(p, 'x', { flush: 1 })", () => fs().writeFile(p, 'x', any({ flush: 1 })), TypeError, TYPE, 'flush'),
   ];
 }
 

@@ -1,6 +1,7 @@
 // The file API served over a channel: the same for host paths (an in-process
 // server thread) and for namespace sessions (a forked worker).
 import * as nodePath from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 
 import { FileWriteStream, chunkBytes, treeJob, writeAll, type WriteTarget } from '../wire/change';
@@ -10,13 +11,16 @@ import { ChangeList, type DiffOptions, type LayerChange } from '../layers/diff';
 import { du, type DiskUsage, type DuOptions } from '../layers/du';
 import { TAR_CHUNK, tarFlags, type ExportOptions } from '../layers/export';
 import { extractTar, type ExtractOptions, type ExtractResult } from '../layers/extract';
-import { CallSite, errnoError, withCallerStack } from '../core/errors';
+import { CallSite, errnoError, withCallerStack, type FsError } from '../core/errors';
+import { ERRNO } from '../core/errno';
 import {
   checkBoolean,
   checkEncoding,
   checkInteger,
   checkMode,
+  checkNoHandle,
   checkOnError,
+  checkOpenFlags,
   checkOneOf,
   checkOptionsObject,
   checkOwnerId,
@@ -27,9 +31,11 @@ import {
   checkTime,
   invalid,
   invalidValue,
+  pathOf,
+  type OpenFlags,
 } from '../core/checks';
 import { checkWalkOptions } from '../wire/walk-request';
-import { MKDIR_RECURSIVE, NO_FOLLOW, TarFlag, TreeFlag, WriteFlag as WriteBit } from '../wire/protocol';
+import { MKDIR_RECURSIVE, NO_FOLLOW, NO_ID, TarFlag, TreeFlag, WriteFlag as WriteBit } from '../wire/protocol';
 import {
   encodeChmod,
   encodeChown,
@@ -69,6 +75,7 @@ import type {
   ReaddirOptions,
   ReadlinkOptions,
   ReadStreamOptions,
+  RmdirOptions,
   RmOptions,
   SignalOptions,
   StatOptions,
@@ -78,11 +85,11 @@ import type {
   WalkResult,
   WriteData,
   WriteFileOptions,
-  WriteFlag,
   WriteStreamOptions,
 } from '../core/options';
 
-const WRITE_FLAGS: readonly WriteFlag[] = ['w', 'wx', 'xw', 'a', 'ax', 'xa'];
+/** The errors node's rm retries after (lib/internal/fs/rimraf.js). */
+const RETRYABLE = new Set(['EBUSY', 'EMFILE', 'ENFILE', 'ENOTEMPTY', 'EPERM']);
 
 /** How paths given to the API become paths the server opens. */
 export type PathResolver = (path: string) => string;
@@ -99,10 +106,18 @@ export interface Backend {
   unmapGid: IdMapper;
 }
 
-const READ_FILE_OPTIONS = ['encoding', 'signal'];
+const READ_FILE_OPTIONS = ['encoding', 'flag', 'signal'];
 const SLASH = 0x2f;
 const DOT = 0x2e;
 const DEFAULT_STREAM_CHUNK = 64 * 1024;
+const RM_OPTIONS = ['recursive', 'force', 'maxRetries', 'retryDelay', 'allowRoot', 'onError', 'onProgress', 'crossMounts', 'signal'];
+/** fs.createReadStream's options; `fd` and `fs` only as null (checkNoHandle). */
+const READ_STREAM_OPTIONS = ['flags', 'encoding', 'fd', 'mode', 'autoClose', 'emitClose', 'start', 'end', 'highWaterMark', 'fs', 'signal'];
+/** fs.createWriteStream's options, and the owner's ids. */
+const WRITE_STREAM_OPTIONS = [
+  ...['flags', 'encoding', 'fd', 'mode', 'autoClose', 'emitClose', 'start', 'fs', 'signal', 'highWaterMark', 'flush'],
+  ...['uid', 'gid'],
+];
 /** Frames of change records a diff sends ahead of the reader. */
 const DIFF_WINDOW = 4;
 
@@ -384,11 +399,19 @@ export abstract class FileSystem {
     if (encoding !== null && !Buffer.isEncoding(encoding as string)) {
       throw invalidValue('encoding', 'a Buffer encoding', encoding);
     }
+    const flags = checkOpenFlags('flag', o.flag, 'r');
     const signal = checkSignal(o.signal);
     const bytes = this.#pathBytes(path, 'open');
+    const shown = plainPath(path).toString();
     let data: Buffer;
     try {
-      data = await readWhole(this.#backend.channel(), path.toString(), bytes, signal);
+      // A flag that creates or truncates does so first, as node's open does.
+      if (flags.create || flags.truncate) {
+        const target = { flags: writeBits(flags, false), mode: 0o666, uid: NO_ID, gid: NO_ID };
+        await writeAll(this.#backend.channel(), shown, bytes, target, new Uint8Array(0), 'utf8', signal);
+      }
+      if (!flags.read) throw errnoError('EBADF', 'read');
+      data = await readWhole(this.#backend.channel(), shown, bytes, signal);
     } catch (error) {
       throw withCallerStack(error as Error, this.readFile);
     }
@@ -399,24 +422,38 @@ export abstract class FileSystem {
    * A Readable of the file's bytes from `start` to `end` (inclusive), read
    * by the server only as fast as the stream is consumed.  Errors (ENOENT,
    * EISDIR …) come as the stream's 'error' event, as with fs.createReadStream.
+   * fs.createReadStream's options, with the differences
+   * {@link ReadStreamOptions} gives.
    */
-  createReadStream(path: PathLike, options?: ReadStreamOptions): Readable {
+  createReadStream(path: PathLike, options?: ReadStreamOptions | BufferEncoding): Readable {
     const site = new CallSite(this.createReadStream);
-    const o = checkOptionsObject(options, ['start', 'end', 'highWaterMark', 'signal'], 'createReadStream');
+    const o = typeof options === 'string' ? { encoding: options } : checkOptionsObject(options, READ_STREAM_OPTIONS, 'createReadStream');
+    const flags = checkOpenFlags('flags', o.flags, 'r');
+    if (flags.create || flags.truncate || !flags.read) {
+      throw invalidValue('flags', "a flag that reads without creating or truncating ('r', 'rs', 'r+' …)", o.flags);
+    }
+    const encoding = o.encoding === undefined || o.encoding === null ? undefined : checkBufferEncoding(o.encoding);
+    checkMode('mode', o.mode, 0o666);
+    checkBoolean('autoClose', o.autoClose);
+    const emitClose = o.emitClose === undefined ? true : checkBoolean('emitClose', o.emitClose);
+    checkNoHandle(o, 'createReadStream');
     const start = checkInteger('start', o.start, 0, Number.MAX_SAFE_INTEGER, 0);
     const end = o.end === undefined || o.end === Infinity ? undefined : checkInteger('end', o.end, start, Number.MAX_SAFE_INTEGER, 0) + 1;
     const highWaterMark = checkInteger('highWaterMark', o.highWaterMark, 1, 2 ** 30, DEFAULT_STREAM_CHUNK);
     const signal = checkSignal(o.signal);
     const pathBytes = this.#pathBytes(path, 'open');
     const backend = this.#backend;
-    return new FileReadStream({
+    const stream = new FileReadStream({
       channel: () => backend.channel(),
-      path: path.toString(),
+      path: plainPath(path).toString(),
       request: rangeRequest(pathBytes, { start, end }),
       highWaterMark,
       signal,
+      emitClose,
       graft: (error) => site.graft(error),
     });
+    if (encoding !== undefined) stream.setEncoding(encoding);
+    return stream;
   }
 
   // ------------------------------------------------------------ changes
@@ -444,9 +481,26 @@ export abstract class FileSystem {
     return this.#change('unlink', () => encodeUnlink(this.#entryBytes(path, 'unlink')), options, this.unlink);
   }
 
-  /** Removes an empty directory (rm() removes trees). */
-  async rmdir(path: PathLike, options?: SignalOptions): Promise<void> {
-    return this.#change('rmdir', () => encodeRmdir(this.#entryBytes(path, 'rmdir')), options, this.rmdir);
+  /**
+   * Removes an empty directory (rm() removes trees).  node's deprecated
+   * `recursive` removes a directory's tree as rm() with `recursive` does
+   * (ENOTDIR for anything else), with `maxRetries` and `retryDelay`, which
+   * are ignored without it, as in node.
+   */
+  async rmdir(path: PathLike, options?: RmdirOptions): Promise<void> {
+    const o = checkOptionsObject(options, ['recursive', 'maxRetries', 'retryDelay', 'signal'], 'rmdir');
+    const retries = checkRetries(o);
+    const signal = checkSignal(o.signal);
+    if (!checkBoolean('recursive', o.recursive)) {
+      return this.#change('rmdir', () => encodeRmdir(this.#entryBytes(path, 'rmdir')), { signal }, this.rmdir);
+    }
+    const site = new CallSite(this.rmdir);
+    try {
+      if (!(await this.lstat(path, { signal })).isDirectory()) throw errnoError('ENOTDIR', 'rmdir', plainPath(path).toString());
+      await this.#retried(retries, signal, () => this.rm(path, { recursive: true, signal }));
+    } catch (error) {
+      throw site.graft(error as Error);
+    }
   }
 
   /** Renames `oldPath` to `newPath`, as rename(2): an existing `newPath` is replaced where rename(2) allows it. */
@@ -474,7 +528,9 @@ export abstract class FileSystem {
     const options = typeof type === 'object' && type !== null ? type : undefined;
     if (typeof type !== 'object' && type !== undefined) checkOneOf('type', type, ['file', 'dir', 'junction'], 'file');
     const targetBytes = checkPath(target, 'target');
-    if (targetBytes.length >= 4096) throw withCallerStack(errnoError('ENAMETOOLONG', 'symlink', target.toString()), this.symlink);
+    if (targetBytes.length >= 4096) {
+      throw withCallerStack(errnoError('ENAMETOOLONG', 'symlink', plainPath(target).toString()), this.symlink);
+    }
     return this.#change('symlink', () => encodeSymlink(targetBytes, this.#entryBytes(path, 'symlink')), options, this.symlink);
   }
 
@@ -560,39 +616,69 @@ export abstract class FileSystem {
   /**
    * Writes `data` to the file, created if missing.  Bytes stream to the
    * server as it takes them (a window of 1 MiB), so an async iterable or a
-   * Readable of any size is written with bounded memory.
+   * Readable of any size is written with bounded memory.  `flag` is any of
+   * node:fs's (see `WriteFlag`); `flush` fsyncs before the close.
    */
   async writeFile(path: PathLike, data: WriteData, options?: WriteFileOptions | BufferEncoding): Promise<void> {
+    return this.#writeFile(path, data, options, 'w', this.writeFile);
+  }
+
+  /** writeFile() with flag 'a' unless another is given, as node's appendFile. */
+  async appendFile(path: PathLike, data: WriteData, options?: WriteFileOptions | BufferEncoding): Promise<void> {
+    return this.#writeFile(path, data, options, 'a', this.appendFile);
+  }
+
+  async #writeFile(
+    path: PathLike,
+    data: WriteData,
+    options: WriteFileOptions | BufferEncoding | undefined,
+    defaultFlag: string,
+    caller: (...args: never[]) => unknown,
+  ): Promise<void> {
+    const what = defaultFlag === 'a' ? 'appendFile' : 'writeFile';
     const o =
       typeof options === 'string'
         ? { encoding: options }
-        : checkOptionsObject(options, ['encoding', 'mode', 'flag', 'uid', 'gid', 'signal'], 'writeFile');
+        : checkOptionsObject(options, ['encoding', 'mode', 'flag', 'flush', 'uid', 'gid', 'signal'], what);
     const encoding = checkBufferEncoding(o.encoding);
-    const target = writeTarget(o, 'flag');
+    const { target, flags } = writeTarget(o, 'flag', defaultFlag);
     const signal = checkSignal(o.signal);
     const bytes = writeData(data, encoding);
     const pathBytes = this.#entryBytes(path, 'open');
+    const shown = plainPath(path).toString();
     try {
-      await writeAll(this.#backend.channel(), path.toString(), pathBytes, target, bytes, encoding, signal);
+      // A read-only flag: node opens the file (ENOENT when it is missing) and its write fails.
+      if (!flags.write) {
+        try {
+          await this.stat(path, { signal });
+        } catch (error) {
+          const code = (error as FsError).code;
+          throw code in ERRNO ? errnoError(code as keyof typeof ERRNO, 'open', shown) : error;
+        }
+        throw errnoError('EBADF', 'write');
+      }
+      await writeAll(this.#backend.channel(), shown, pathBytes, target, bytes, encoding, signal);
     } catch (error) {
-      throw withCallerStack(error as Error, this.writeFile);
+      throw withCallerStack(error as Error, caller);
     }
   }
 
-  /** writeFile() with flag 'a'. */
-  async appendFile(path: PathLike, data: WriteData, options?: Omit<WriteFileOptions, 'flag'> | BufferEncoding): Promise<void> {
-    const o =
-      typeof options === 'string'
-        ? { encoding: options }
-        : checkOptionsObject(options, ['encoding', 'mode', 'uid', 'gid', 'signal'], 'appendFile');
-    return this.writeFile(path, data, { ...o, flag: 'a' } as WriteFileOptions);
-  }
-
-  /** A Writable to the file: the server takes chunks only as fast as it writes them.  Errors come as 'error' events. */
-  createWriteStream(path: PathLike, options?: WriteStreamOptions): Writable {
+  /**
+   * A Writable to the file: the server takes chunks only as fast as it
+   * writes them.  Errors come as 'error' events.  fs.createWriteStream's
+   * options: `start` is where the writes begin, `flush` fsyncs before the
+   * close; `autoClose` has no effect and `fd`/`fs` are refused unless null
+   * (see {@link WriteStreamOptions}: the server opens the file by path).
+   */
+  createWriteStream(path: PathLike, options?: WriteStreamOptions | BufferEncoding): Writable {
     const site = new CallSite(this.createWriteStream);
-    const o = checkOptionsObject(options, ['flags', 'mode', 'uid', 'gid', 'encoding', 'highWaterMark', 'signal'], 'createWriteStream');
-    const target = writeTarget(o, 'flags');
+    const o = typeof options === 'string' ? { encoding: options } : checkOptionsObject(options, WRITE_STREAM_OPTIONS, 'createWriteStream');
+    const { target, flags } = writeTarget(o, 'flags', 'w');
+    if (!flags.write) throw invalidValue('flags', "a flag that writes ('w', 'a', 'r+' …)", o.flags);
+    target.position = BigInt(checkInteger('start', o.start, 0, Number.MAX_SAFE_INTEGER, 0));
+    checkBoolean('autoClose', o.autoClose);
+    const emitClose = o.emitClose === undefined ? true : checkBoolean('emitClose', o.emitClose);
+    checkNoHandle(o, 'createWriteStream');
     const encoding = checkBufferEncoding(o.encoding);
     const highWaterMark = checkInteger('highWaterMark', o.highWaterMark, 1, 2 ** 30, DEFAULT_STREAM_CHUNK);
     const signal = checkSignal(o.signal);
@@ -600,11 +686,12 @@ export abstract class FileSystem {
     const backend = this.#backend;
     const stream = new FileWriteStream({
       channel: () => backend.channel(),
-      path: path.toString(),
+      path: plainPath(path).toString(),
       pathBytes,
       target,
       highWaterMark,
       signal,
+      emitClose,
       graft: (error) => site.graft(error),
     });
     stream.setDefaultEncoding(encoding);
@@ -616,13 +703,35 @@ export abstract class FileSystem {
    * it: a job in the server, fd-relative, that never follows a symlink and
    * leaves mount points alone (EBUSY) unless `crossMounts`.  Resolves with
    * its counts.  The session's root is only emptied with `allowRoot`.
+   * `maxRetries` and `retryDelay` retry a recursive job as node's rm does.
    */
   async rm(path: PathLike, options?: RmOptions): Promise<TreeResult> {
-    const o = checkOptionsObject(options, ['recursive', 'force', 'allowRoot', 'onError', 'onProgress', 'crossMounts', 'signal'], 'rm');
-    let flags = checkBoolean('recursive', o.recursive) ? TreeFlag.Recursive : 0;
+    const o = checkOptionsObject(options, RM_OPTIONS, 'rm');
+    const recursive = checkBoolean('recursive', o.recursive);
+    let flags = recursive ? TreeFlag.Recursive : 0;
     if (checkBoolean('force', o.force)) flags |= TreeFlag.Force;
     if (checkBoolean('allowRoot', o.allowRoot)) flags |= TreeFlag.AllowRoot;
-    return this.#tree(encodeRemove, 'rm', path, flags, o, this.rm);
+    // node retries a recursive rm only; without `recursive` the counts are checked and ignored.
+    const retries = checkRetries(o);
+    const signal = checkSignal(o.signal);
+    if (!recursive) return this.#tree(encodeRemove, 'rm', path, flags, o, this.rm);
+    return this.#retried(retries, signal, () => this.#tree(encodeRemove, 'rm', path, flags, o, this.rm));
+  }
+
+  /**
+   * Runs `job` again after one of node's retryable errors, waiting
+   * `retryDelay` ms longer each time (node's rimraf: a linear backoff).
+   */
+  async #retried<T>(retries: Retries, signal: AbortSignal | undefined, job: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await job();
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (attempt > retries.maxRetries || typeof code !== 'string' || !RETRYABLE.has(code)) throw error;
+        await delay(attempt * retries.retryDelay, undefined, { signal });
+      }
+    }
   }
 
   /**
@@ -748,6 +857,7 @@ export abstract class FileSystem {
 
   #startWalk(root: PathLike, options: WalkOptions | undefined, caller: (...args: never[]) => unknown, what: string): BatchStream {
     const site = new CallSite(caller);
+    root = plainPath(root);
     const bytes = checkPath(root, 'root');
     const checked = checkWalkOptions(options, what);
     let rootBytes: Buffer;
@@ -786,16 +896,18 @@ export abstract class FileSystem {
    * a relative path would collapse it, and act on the directory above).
    */
   #entryBytes(path: PathLike, syscall: string): Buffer {
-    if (endsInDots(checkPath(path))) throw errnoError('EINVAL', syscall, path.toString());
-    return this.#pathBytes(path, syscall);
+    const plain = plainPath(path);
+    if (endsInDots(checkPath(plain))) throw errnoError('EINVAL', syscall, plain.toString());
+    return this.#pathBytes(plain, syscall);
   }
 
   /** The bytes the server opens for `path`: resolved, and checked as the kernel would. */
   #pathBytes(path: PathLike, syscall: string): Buffer {
-    const bytes = checkPath(path);
-    if (bytes.length === 0) checkPathLength(bytes, syscall, path);
-    const resolved = resolveBytes(this.#backend.resolvePath, path, bytes);
-    checkPathLength(resolved, syscall, path);
+    const plain = plainPath(path);
+    const bytes = checkPath(plain);
+    if (bytes.length === 0) checkPathLength(bytes, syscall, plain);
+    const resolved = resolveBytes(this.#backend.resolvePath, plain, bytes);
+    checkPathLength(resolved, syscall, plain);
     return resolved;
   }
 }
@@ -812,12 +924,43 @@ function checkBufferEncoding(value: unknown): BufferEncoding {
   return value;
 }
 
-function writeTarget(o: Record<string, unknown>, flagName: string): WriteTarget {
-  const flag = checkOneOf(flagName, o[flagName], WRITE_FLAGS, 'w');
-  let flags = flag.includes('a') ? WriteBit.Append : WriteBit.Truncate;
-  if (flag.includes('x')) flags |= WriteBit.Exclusive;
+/** The open flags and the write request's target of writeFile's or createWriteStream's options. */
+function writeTarget(o: Record<string, unknown>, flagName: string, fallback: string): { target: WriteTarget; flags: OpenFlags } {
+  const flags = checkOpenFlags(flagName, o[flagName], fallback);
+  const flush = checkBoolean('flush', o.flush);
   const [uid, gid] = ownerIds(o);
-  return { flags, mode: checkMode('mode', o.mode, 0o666), uid, gid };
+  return { target: { flags: writeBits(flags, flush), mode: checkMode('mode', o.mode, 0o666), uid, gid }, flags };
+}
+
+/** The write request's flags for open flags; '+' (reading too) changes nothing for a write. */
+function writeBits(flags: OpenFlags, flush: boolean): number {
+  let bits = 0;
+  if (flags.truncate) bits |= WriteBit.Truncate;
+  if (flags.append) bits |= WriteBit.Append;
+  // O_EXCL means nothing without O_CREAT (open(2)).
+  if (flags.exclusive && flags.create) bits |= WriteBit.Exclusive;
+  if (!flags.create) bits |= WriteBit.NoCreate;
+  if (flags.sync) bits |= WriteBit.Sync;
+  if (flush) bits |= WriteBit.Flush;
+  return bits;
+}
+
+interface Retries {
+  maxRetries: number;
+  retryDelay: number;
+}
+
+/** rm's and rmdir's retry counts, checked as node checks them (uint32s). */
+function checkRetries(o: Record<string, unknown>): Retries {
+  return {
+    maxRetries: checkInteger('maxRetries', o.maxRetries, 0, 2 ** 32 - 1, 0),
+    retryDelay: checkInteger('retryDelay', o.retryDelay, 0, 2 ** 32 - 1, 100),
+  };
+}
+
+/** A path argument with a file: URL made its path (checked later, where it is used). */
+function plainPath(path: PathLike): string | Buffer {
+  return pathOf(path) as string | Buffer;
 }
 
 /** writeFile's data as bytes, or as the iterable to take chunks from. */

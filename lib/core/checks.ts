@@ -1,5 +1,7 @@
 // Checks every option before it crosses into C++, with messages that name
 // the option, what was expected and what came.
+import { constants } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { types } from 'node:util';
 
 import { errnoError, type FsError } from './errors';
@@ -39,10 +41,22 @@ function checkBoolean(name: string, value: unknown): boolean {
   return value;
 }
 
+/**
+ * A path argument as a string or a Buffer: a file: URL becomes its path as
+ * node's url.fileURLToPath() gives it, with node's errors for another
+ * scheme (ERR_INVALID_URL_SCHEME), a host (ERR_INVALID_FILE_URL_HOST) or an
+ * encoded slash (ERR_INVALID_FILE_URL_PATH); strings and Buffers are kept
+ * as they are (a Buffer's bytes are never decoded).
+ */
+export function pathOf(value: unknown): unknown {
+  return value instanceof URL ? fileURLToPath(value) : value;
+}
+
 /** Validates a path argument and returns its bytes. */
 export function checkPath(value: unknown, name = 'path'): Buffer {
+  value = pathOf(value);
   if (typeof value !== 'string' && !Buffer.isBuffer(value)) {
-    throw invalid(name, 'a string or a Buffer', value);
+    throw invalid(name, 'a string, a Buffer or a file: URL', value);
   }
   const bytes = typeof value === 'string' ? Buffer.from(value) : value;
   if (bytes.includes(0)) {
@@ -194,4 +208,92 @@ export function checkArgv(argv: unknown): string[] {
     if (arg.includes('\0')) throw invalidValue(`argv[${i}]`, 'a string without null bytes', arg);
     return arg;
   });
+}
+
+/**
+ * What a node:fs flag (a string of fs's table, or a number of O_* bits)
+ * asks of open(2): reading, writing, creating, truncating, appending,
+ * exclusive creation, synchronous writes.
+ */
+export interface OpenFlags {
+  read: boolean;
+  write: boolean;
+  create: boolean;
+  truncate: boolean;
+  append: boolean;
+  exclusive: boolean;
+  sync: boolean;
+}
+
+const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_SYNC, O_DSYNC, O_NOCTTY } = constants;
+
+/** node's own table of flag strings (lib/internal/fs/utils.js, stringToFlags). */
+const FLAG_STRINGS: Readonly<Record<string, number>> = {
+  r: O_RDONLY,
+  rs: O_RDONLY | O_SYNC,
+  sr: O_RDONLY | O_SYNC,
+  'r+': O_RDWR,
+  'rs+': O_RDWR | O_SYNC,
+  'sr+': O_RDWR | O_SYNC,
+  w: O_TRUNC | O_CREAT | O_WRONLY,
+  wx: O_TRUNC | O_CREAT | O_WRONLY | O_EXCL,
+  xw: O_TRUNC | O_CREAT | O_WRONLY | O_EXCL,
+  'w+': O_TRUNC | O_CREAT | O_RDWR,
+  'wx+': O_TRUNC | O_CREAT | O_RDWR | O_EXCL,
+  'xw+': O_TRUNC | O_CREAT | O_RDWR | O_EXCL,
+  a: O_APPEND | O_CREAT | O_WRONLY,
+  ax: O_APPEND | O_CREAT | O_WRONLY | O_EXCL,
+  xa: O_APPEND | O_CREAT | O_WRONLY | O_EXCL,
+  as: O_APPEND | O_CREAT | O_WRONLY | O_SYNC,
+  sa: O_APPEND | O_CREAT | O_WRONLY | O_SYNC,
+  'a+': O_APPEND | O_CREAT | O_RDWR,
+  'ax+': O_APPEND | O_CREAT | O_RDWR | O_EXCL,
+  'xa+': O_APPEND | O_CREAT | O_RDWR | O_EXCL,
+  'as+': O_APPEND | O_CREAT | O_RDWR | O_SYNC,
+  'sa+': O_APPEND | O_CREAT | O_RDWR | O_SYNC,
+};
+
+/** The open(2) bits a flag number may hold here: those a whole-file read or write means something with. */
+const KNOWN_BITS = O_WRONLY | O_RDWR | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_SYNC | O_DSYNC | O_NOCTTY;
+
+/** A flag option (`flag`, `flags`) as node:fs takes it, `fallback` when absent. */
+export function checkOpenFlags(name: string, value: unknown, fallback: string): OpenFlags {
+  let bits: number;
+  if (value === undefined || value === null) bits = FLAG_STRINGS[fallback]!;
+  else if (typeof value === 'string') {
+    const known = FLAG_STRINGS[value];
+    if (known === undefined) throw invalidValue(name, `one of ${Object.keys(FLAG_STRINGS).join(', ')} or a number`, value);
+    bits = known;
+  } else if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < 0 || (value & ~KNOWN_BITS) !== 0 || (value & (O_WRONLY | O_RDWR)) === (O_WRONLY | O_RDWR)) {
+      // Bits such as O_DIRECTORY or O_NOFOLLOW change what is opened; the
+      // server opens every file its own way (never through a final symlink
+      // of a session's root, never blocking), so they are refused, not ignored.
+      throw invalidValue(name, 'O_RDONLY, O_WRONLY or O_RDWR with O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_SYNC', value);
+    }
+    bits = value;
+  } else throw invalid(name, 'a string or a number', value);
+  const access = bits & (O_WRONLY | O_RDWR);
+  return {
+    read: access !== O_WRONLY,
+    write: access !== O_RDONLY,
+    create: (bits & O_CREAT) !== 0,
+    truncate: (bits & O_TRUNC) !== 0,
+    append: (bits & O_APPEND) !== 0,
+    exclusive: (bits & O_EXCL) !== 0,
+    sync: (bits & O_DSYNC) !== 0,
+  };
+}
+
+/**
+ * node's `fd` and `fs` stream options: only null or absent here.  A
+ * descriptor of this process, or an fs implementation of it, cannot serve a
+ * file the server opens in its own namespaces: the server opens by path.
+ */
+export function checkNoHandle(o: Record<string, unknown>, what: string): void {
+  for (const key of ['fd', 'fs']) {
+    if (o[key] !== undefined && o[key] !== null) {
+      throw invalidValue(`${what} ${key}`, 'null or undefined (the server opens the file by path, in its own namespaces)', o[key]);
+    }
+  }
 }

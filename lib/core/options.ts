@@ -4,8 +4,12 @@ import type { Entry, StatsLike } from './entry';
 import type { FsError } from './errors';
 import type { BigIntStats, Stats, StatField } from './stats';
 
-/** A path: a string, or a Buffer for names that are not UTF-8. */
-export type PathLike = string | Buffer;
+/**
+ * A path: a string, a Buffer for names that are not UTF-8, or a file: URL
+ * (as node's url.fileURLToPath() reads it, with node's errors for another
+ * scheme, a host or an encoded slash).
+ */
+export type PathLike = string | Buffer | URL;
 
 /** Options of walk() and walkBatches(). */
 export interface WalkOptions {
@@ -91,12 +95,40 @@ export interface ReadlinkOptions {
 export interface ReadFileOptions {
   /** Decode the bytes with this encoding; without it a Buffer comes back. */
   encoding?: BufferEncoding | null;
+  /**
+   * How the file is opened, as node:fs's flags (default 'r'): one that
+   * creates or truncates ('w+', 'a+', 'wx+' …) does so first, as its own
+   * write request, then the file is read; 'rs' reads as 'r' (O_SYNC
+   * changes nothing for a read).
+   */
+  flag?: OpenFlag | number;
   /** Stops the read in the server too, wherever it waits. */
   signal?: AbortSignal;
 }
 
-/** Options of createReadStream(). */
+/** Options of createReadStream(): those of fs.createReadStream. */
 export interface ReadStreamOptions {
+  /**
+   * A reading flag of node:fs ('r', the default, 'rs', 'r+' …).  One that
+   * creates or truncates ('w+', 'a+') is refused (ERR_INVALID_ARG_VALUE):
+   * the stream's read is one request, opened by the server as it starts.
+   */
+  flags?: OpenFlag | number;
+  /** Chunks come as strings decoded with this (as the stream's setEncoding). */
+  encoding?: BufferEncoding | null;
+  /** Checked, no effect: no flag that creates a file is taken here. */
+  mode?: number | string;
+  /**
+   * Checked, no effect: the server opens and closes the file within the
+   * request; no descriptor is left for the caller to close.
+   */
+  autoClose?: boolean;
+  /** Emit 'close' after the stream is destroyed (default true). */
+  emitClose?: boolean;
+  /** Only null or absent: the server opens the file by path, in its own namespaces. */
+  fd?: null;
+  /** Only null or absent, as `fd`. */
+  fs?: null;
   /** First byte to read (default 0). */
   start?: number;
   /** Last byte to read, inclusive, as fs.createReadStream has it (default: to the end). */
@@ -130,28 +162,79 @@ export interface MkdirOptions extends SignalOptions, OwnerOptions {
 
 export interface WriteFileOptions extends OwnerOptions {
   /** How strings are turned into bytes (default utf8). */
-  encoding?: BufferEncoding;
+  encoding?: BufferEncoding | null;
   /** A created file's mode (default 0o666, less the umask); an existing file keeps its own. */
   mode?: number | string;
-  /** 'w' (the default) truncates, 'a' appends, with 'x' the file must not exist. */
-  flag?: WriteFlag;
+  /** How the file is opened, as node:fs's flags: see {@link WriteFlag} (default 'w'; appendFile's 'a'). */
+  flag?: WriteFlag | number;
+  /** fsync(2) the file before it is closed, as node's `flush` (default false). */
+  flush?: boolean;
   /** Stops the write in the server too; what was written stays. */
   signal?: AbortSignal;
 }
 
 /**
- * How writeFile() and createWriteStream() open the file: 'w' truncates, 'a' appends;
- * with 'x' the file must not exist (EEXIST).
+ * A flag string of node:fs: 'r' reads; 'r+' reads and writes a file that
+ * must exist; 'w' truncates or creates; 'a' appends; with 'x' the file must
+ * not exist (EEXIST); with 's' writes are synchronous (O_SYNC); '+' adds
+ * reading or writing.  A number of O_* bits is taken too.
  */
-export type WriteFlag = 'w' | 'wx' | 'xw' | 'a' | 'ax' | 'xa';
+export type OpenFlag =
+  | 'r'
+  | 'rs'
+  | 'sr'
+  | 'r+'
+  | 'rs+'
+  | 'sr+'
+  | 'w'
+  | 'wx'
+  | 'xw'
+  | 'w+'
+  | 'wx+'
+  | 'xw+'
+  | 'a'
+  | 'ax'
+  | 'xa'
+  | 'as'
+  | 'sa'
+  | 'a+'
+  | 'ax+'
+  | 'xa+'
+  | 'as+'
+  | 'sa+';
 
+/**
+ * How writeFile() and createWriteStream() open the file: any flag of
+ * node:fs ({@link OpenFlag}).  The '+' (reading too) changes nothing for a
+ * write; a read-only flag ('r', 'rs') fails as node's does (EBADF, or
+ * ENOENT when the file is missing); 'r+' writes over a file that must exist
+ * without truncating it.
+ */
+export type WriteFlag = OpenFlag;
+
+/** Options of createWriteStream(): those of fs.createWriteStream, and the owner. */
 export interface WriteStreamOptions extends OwnerOptions {
-  /** As writeFile's flag (default 'w'). */
-  flags?: WriteFlag;
+  /** As writeFile's flag (default 'w'); 'r+' with `start` changes a file in place. */
+  flags?: WriteFlag | number;
   /** A created file's mode (default 0o666, less the umask); an existing file keeps its own. */
   mode?: number | string;
   /** Strings written are turned into bytes with this (default utf8). */
-  encoding?: BufferEncoding;
+  encoding?: BufferEncoding | null;
+  /** The offset the writes begin at (default 0); with an 'a' flag the kernel appends anyway, as for node on Linux. */
+  start?: number;
+  /** fsync(2) the file before it is closed (default false). */
+  flush?: boolean;
+  /**
+   * Checked, no effect: the server opens and closes the file within the
+   * request; no descriptor is left for the caller to close.
+   */
+  autoClose?: boolean;
+  /** Emit 'close' after the stream is destroyed (default true). */
+  emitClose?: boolean;
+  /** Only null or absent: the server opens the file by path, in its own namespaces. */
+  fd?: null;
+  /** Only null or absent, as `fd`. */
+  fs?: null;
   /** The stream's buffer (default 64 KiB); at most 1 MiB more is in flight to the server. */
   highWaterMark?: number;
   /** Destroys the stream with an AbortError and stops the write in the server. */
@@ -183,6 +266,25 @@ export interface RmOptions extends TreeOptions {
   force?: boolean;
   /** Lets the session's root ('/') be emptied (it stays, empty); refused otherwise (EPERM). */
   allowRoot?: boolean;
+  /**
+   * With `recursive`, runs the job again after an EBUSY, EMFILE, ENFILE,
+   * ENOTEMPTY or EPERM, up to this many times, waiting `retryDelay` ms
+   * longer each time, as node's rm (default 0).  An entry a container
+   * process adds while the job runs is what ENOTEMPTY retries for here.
+   */
+  maxRetries?: number;
+  /** Milliseconds added to the wait before each retry (default 100). */
+  retryDelay?: number;
+}
+
+/** Options of rmdir(): node's. */
+export interface RmdirOptions extends SignalOptions {
+  /** Removes a directory's tree, as rm() with `recursive` (node's deprecated option); ENOTDIR for anything else. */
+  recursive?: boolean;
+  /** As rm's, with `recursive` only (ignored without it, as in node). */
+  maxRetries?: number;
+  /** As rm's, with `recursive` only. */
+  retryDelay?: number;
 }
 
 export interface ChownOptions extends TreeOptions {
