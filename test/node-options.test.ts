@@ -18,6 +18,7 @@ type Api = Pick<
   | 'appendFile'
   | 'readFile'
   | 'readdir'
+  | 'readlink'
   | 'rm'
   | 'rmdir'
   | 'stat'
@@ -218,6 +219,41 @@ const cases: Case[] = [
       return [names.map((n) => n.toString('hex')), await api.readFile(name, 'utf8')];
     },
   },
+  ...(['hex', 'latin1', 'base64', 'utf-8', 'buffer'] as const).flatMap((encoding): Case[] => {
+    const tree = (f: string): void => {
+      fs.mkdirSync(path.join(f, 'd'), { recursive: true });
+      fs.writeFileSync(Buffer.concat([Buffer.from(`${f}/caf`), Buffer.from([0xe9])]), '');
+      fs.symlinkSync(Buffer.from([0x74, 0xff]), path.join(f, 'link'));
+    };
+    const shown = (names: unknown[]): unknown[] => names.map((n) => (Buffer.isBuffer(n) ? `bytes ${n.toString('hex')}` : n)).sort();
+    return [
+      { name: `readdir encoding ${encoding}`, setup: tree, run: async (api, f) => shown(await api.readdir(f, { encoding })) },
+      {
+        name: `readdir encoding ${encoding} as a string`,
+        setup: tree,
+        run: async (api, f) => shown(await api.readdir(f, encoding as BufferEncoding)),
+      },
+      {
+        name: `readdir encoding ${encoding} withFileTypes`,
+        setup: tree,
+        async run(api, f) {
+          const dirents = await api.readdir(Buffer.from(f), { encoding, withFileTypes: true } as { withFileTypes: true });
+          return dirents
+            .map((d) => {
+              // The parent is the path as given, a Buffer here (its directory differs between the twins).
+              const parent = `${Buffer.isBuffer(d.parentPath) ? 'Buffer' : typeof d.parentPath} ${Buffer.from(d.parentPath).equals(Buffer.from(f))}`;
+              return [shown([d.name])[0], parent, d.isDirectory(), d.isSymbolicLink()].join(' ');
+            })
+            .sort();
+        },
+      },
+      {
+        name: `readlink encoding ${encoding}`,
+        setup: tree,
+        run: async (api, f) => shown([await api.readlink(path.join(f, 'link'), { encoding })]),
+      },
+    ];
+  }),
   { name: 'a URL of another scheme', run: (api) => api.stat(new URL('http://example.com/etc')) },
   { name: 'a file: URL with a host', run: (api) => api.lstat(new URL('file://example.com/etc')) },
   { name: 'a file: URL with an encoded slash', run: (api) => api.readFile(new URL('file:///etc%2Fpasswd')) },

@@ -15,9 +15,9 @@ import { CallSite, errnoError, withCallerStack, type FsError } from '../core/err
 import { ERRNO } from '../core/errno';
 import {
   checkBoolean,
-  checkEncoding,
   checkInteger,
   checkMode,
+  checkNameEncoding,
   checkNoHandle,
   checkOnError,
   checkOpenFlags,
@@ -62,7 +62,7 @@ import {
 } from '../wire/requests';
 import { FileReadStream, rangeRequest, readWhole, receive } from '../wire/read-stream';
 import { request, statAnswer, xattrRecords } from '../wire/answer';
-import type { Entry } from '../core/entry';
+import { Entry } from '../core/entry';
 import type { BigIntStats, IdMapper, Stats } from '../core/stats';
 import { BatchIterator, BatchStream, EntryIterator } from '../wire/walk-stream';
 import type {
@@ -199,15 +199,34 @@ export abstract class FileSystem {
    * (fs.Dirent's fields and methods) with `withFileTypes`.  With
    * `recursive`, everything under `path`, in one walk in the server: names
    * relative to `path` ('a/b/c'), entries with their own `parentPath`.
-   * In walk order (a directory's entries together), not sorted.
+   * In walk order (a directory's entries together), not sorted.  Another
+   * Buffer encoding than utf8 ('latin1', 'hex' …) gives names in it, as
+   * node's: the names are read as bytes and encoded here.
    */
   readdir(path: PathLike, options: ReaddirOptions & { withFileTypes: true; encoding: 'buffer' }): Promise<Dirent<Buffer>[]>;
   readdir(path: PathLike, options: ReaddirOptions & { withFileTypes: true }): Promise<Dirent[]>;
-  readdir(path: PathLike, options: ReaddirOptions & { encoding: 'buffer' }): Promise<Buffer[]>;
-  readdir(path: PathLike, options?: ReaddirOptions): Promise<string[]>;
-  async readdir(path: PathLike, options?: ReaddirOptions): Promise<(string | Buffer | Dirent<string | Buffer>)[]> {
-    const o = checkOptionsObject(options, ['withFileTypes', 'encoding', 'recursive', 'signal'], 'readdir');
-    const encoding = checkEncoding(o.encoding) ? 'buffer' : 'utf8';
+  readdir(path: PathLike, options: (ReaddirOptions & { encoding: 'buffer' }) | 'buffer'): Promise<Buffer[]>;
+  readdir(path: PathLike, options?: ReaddirOptions | BufferEncoding): Promise<string[]>;
+  async readdir(
+    path: PathLike,
+    options?: ReaddirOptions | BufferEncoding | 'buffer',
+  ): Promise<(string | Buffer | Dirent<string | Buffer>)[]> {
+    const o =
+      typeof options === 'string'
+        ? { encoding: options }
+        : checkOptionsObject(options, ['withFileTypes', 'encoding', 'recursive', 'signal'], 'readdir');
+    const nameEncoding = checkNameEncoding(o.encoding);
+    // Names read as bytes, then encoded as asked; Dirents of a Buffer path
+    // keep that Buffer as their parent, as node's do.
+    const viaBytes = nameEncoding !== 'utf8' || (o.withFileTypes === true && Buffer.isBuffer(plainPath(path)));
+    if (nameEncoding !== 'buffer' && viaBytes) {
+      const raw = (await this.readdir(path, { ...o, encoding: 'buffer' } as ReaddirOptions & { encoding: 'buffer' })) as (
+        | Buffer
+        | Dirent<Buffer>
+      )[];
+      return raw.map((item) => (Buffer.isBuffer(item) ? item.toString(nameEncoding) : encodedDirent(item, nameEncoding, path)));
+    }
+    const encoding = nameEncoding;
     const withFileTypes = checkBoolean('withFileTypes', o.withFileTypes);
     const recursive = checkBoolean('recursive', o.recursive);
     const walkOptions = { maxDepth: recursive ? Infinity : 1, encoding, signal: checkSignal(o.signal) } as const;
@@ -231,14 +250,17 @@ export abstract class FileSystem {
     return out;
   }
 
-  /** The target of the symlink `path`, as stored; a Buffer with `encoding: 'buffer'`. */
-  readlink(path: PathLike, options?: ReadlinkOptions & { encoding?: 'utf8' }): Promise<string>;
-  readlink(path: PathLike, options: ReadlinkOptions & { encoding: 'buffer' }): Promise<Buffer>;
-  async readlink(path: PathLike, options?: ReadlinkOptions): Promise<string | Buffer> {
-    const o = checkOptionsObject(options, ['encoding', 'signal'], 'readlink');
-    const buffer = checkEncoding(o.encoding);
+  /**
+   * The target of the symlink `path`, as stored; a Buffer with `encoding:
+   * 'buffer'`, a string in another Buffer encoding with that one.
+   */
+  readlink(path: PathLike, options: (ReadlinkOptions & { encoding: 'buffer' }) | 'buffer'): Promise<Buffer>;
+  readlink(path: PathLike, options?: ReadlinkOptions | BufferEncoding): Promise<string>;
+  async readlink(path: PathLike, options?: ReadlinkOptions | BufferEncoding | 'buffer'): Promise<string | Buffer> {
+    const o = typeof options === 'string' ? { encoding: options } : checkOptionsObject(options, ['encoding', 'signal'], 'readlink');
+    const encoding = checkNameEncoding(o.encoding);
     const target = await this.#query(encodeReadlink, 'readlink', path, checkSignal(o.signal), this.readlink);
-    return buffer ? target : target.toString('utf8');
+    return encoding === 'buffer' ? target : target.toString(encoding);
   }
 
   /** A one-answer request about `path` (its data frame), errors with the stack of `caller`'s caller. */
@@ -910,6 +932,18 @@ export abstract class FileSystem {
     checkPathLength(resolved, syscall, plain);
     return resolved;
   }
+}
+
+/**
+ * A Dirent read as bytes, with its name in `encoding`, as node's: the
+ * parent is the path as given for the directory's own entries (node's
+ * recursive readdir cannot read deeper ones in such an encoding; here they
+ * keep their parent's path as UTF-8).
+ */
+function encodedDirent(entry: Dirent<Buffer>, encoding: BufferEncoding, given: PathLike): Dirent<string> {
+  const parent = entry.depth === 1 ? plainPath(given) : entry.parentPath.toString('utf8');
+  const name = entry.name.toString(encoding);
+  return new Entry(parent as string, name, entry.fullPath.toString('utf8'), entry.type, entry.depth, undefined);
 }
 
 /** uid and gid options: -1 or absent is NO_ID. */

@@ -98,6 +98,15 @@ export function checkEncoding(value: unknown): boolean {
     : invalid('encoding', "'utf8' or 'buffer'", value);
 }
 
+/** A names' encoding as node:fs takes it: 'buffer', or any Buffer encoding (utf8 by default). */
+export function checkNameEncoding(value: unknown): BufferEncoding | 'buffer' {
+  if (value === undefined || value === null) return 'utf8';
+  if (value === 'buffer') return value;
+  if (typeof value !== 'string') throw invalid('encoding', "'buffer' or a Buffer encoding", value);
+  if (!Buffer.isEncoding(value)) throw invalidValue('encoding', "'buffer' or a Buffer encoding", value);
+  return value === 'utf-8' ? 'utf8' : value;
+}
+
 /**
  * An options object (undefined counts as empty) whose keys are all among
  * `known`: a misspelt option throws instead of being ignored.

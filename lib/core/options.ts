@@ -71,8 +71,8 @@ export interface StatOptions {
 export interface ReaddirOptions {
   /** Entries (fs.Dirent's fields and methods) instead of names. */
   withFileTypes?: boolean;
-  /** 'buffer' gives names (and an entry's paths) as Buffers. */
-  encoding?: 'utf8' | 'buffer';
+  /** 'buffer' gives names (and an entry's paths) as Buffers; another Buffer encoding names in it, as node's. */
+  encoding?: BufferEncoding | 'buffer';
   /**
    * Everything under `path`, as node:fs has it: names become paths relative
    * to `path` ('a/b/c'); entries keep their own name and parentPath.  One
@@ -85,8 +85,8 @@ export interface ReaddirOptions {
 
 /** Options of readlink(). */
 export interface ReadlinkOptions {
-  /** 'buffer' gives the target as a Buffer (for targets that are not UTF-8); default 'utf8'. */
-  encoding?: 'utf8' | 'buffer';
+  /** 'buffer' gives the target as a Buffer (for targets that are not UTF-8), another Buffer encoding a string in it; default 'utf8'. */
+  encoding?: BufferEncoding | 'buffer';
   /** Rejects the call with an AbortError (the answer, if it comes, is dropped). */
   signal?: AbortSignal;
 }
