@@ -65,6 +65,24 @@ export async function walks(): Promise<void> {
   expectError(walk('/', { maxDepth: '3' }));
 }
 
+export async function nodeOptions(): Promise<void> {
+  // node:fs's options type-check as node's own, and URLs are paths.
+  expectType<Promise<string>>(host.readlink('/x', 'hex'));
+  expectType<Promise<Buffer>>(host.readlink('/x', { encoding: 'buffer' }));
+  expectType<Promise<string[]>>(host.readdir(new URL('file:///tmp'), 'latin1'));
+  expectType<Promise<void>>(host.writeFile(new URL('file:///tmp/x'), 'x', { flag: 'r+', flush: true }));
+  expectType<Promise<Buffer>>(host.readFile('/x', { flag: 'a+' }));
+  host.createWriteStream('/x', { flags: 'r+', start: 2, emitClose: false, autoClose: true, flush: true, fd: null, fs: null });
+  host.createReadStream('/x', { flags: 'rs', encoding: 'utf8', mode: 0o600, emitClose: false, autoClose: true });
+  await host.rm('/x', { recursive: true, maxRetries: 3, retryDelay: 10 });
+  await host.rmdir('/x', { recursive: true, maxRetries: 3 });
+  // Keys that are no option of node's, and flags that are not in its table, are errors.
+  expectError(host.rm('/x', { maxRetry: 3 }));
+  expectError(host.writeFile('/x', 'x', { flag: 'rw' }));
+  expectError(host.createWriteStream('/x', { fd: 3 }));
+  expectError(host.stat(42));
+}
+
 export function codes(
   fsError: FsError,
   libraryError: UnshareFsError,
