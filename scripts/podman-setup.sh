@@ -14,6 +14,8 @@
 #   4. writes containers.conf (runc, cgroupfs, file events) and storage.conf
 #      (overlay) for USER (~/.config/containers), or for root in /etc/containers
 #   5. builds the image localhost/unshare-fs-test for USER if it is missing
+#   6. makes /dev/fuse usable by ordinary users (mode 0666), for rootless
+#      podman with mount_program = fuse-overlayfs (test/podman-fuse.test.ts)
 #
 # Pitfalls found on these machines (see also scripts/podman-scenario.sh):
 # - crun fails here with "cgroups in hybrid mode not supported". Debian's
@@ -49,6 +51,9 @@
 # - Native rootless overlay works on this kernel (>= 5.13) on ext4, so the
 #   storage driver is "overlay" without mount_program; fuse-overlayfs is
 #   installed as a fallback only (set mount_program in storage.conf to use it).
+# - These VMs ship /dev/fuse as 0600 root:root (Debian's udev makes it 0666;
+#   there is no udev here). Rootless fuse-overlayfs opens /dev/fuse as the
+#   user, so without 0666 it cannot mount: step 6 sets Debian's usual mode.
 # - Storage location: /home and /tmp are both on / (ext4) here, and native
 #   overlay works there (checked with the default ~/.local/share graphroot).
 #   A graphroot on an overlay filesystem itself would not work for overlay.
@@ -84,6 +89,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   log "packages already installed"
+fi
+
+# ---------------------------------------------------------------- /dev/fuse
+# Debian's mode for it (see the pitfall above); only when it is there and not
+# already usable by everyone.
+if [ -c /dev/fuse ] && [ "$(stat -c %a /dev/fuse)" != 666 ]; then
+  log "chmod 666 /dev/fuse (was $(stat -c %a /dev/fuse); rootless fuse-overlayfs needs it)"
+  chmod 666 /dev/fuse
 fi
 
 # ---------------------------------------------------------------- user
