@@ -69,6 +69,19 @@ graphroot = "/array/of/tables"
     expect(c).toMatchObject({ driver: 'overlay', graphRoot: '/literal/path', runRoot: '/run/with "quote" and é' });
   });
 
+  it("reads the overlay driver's mount_program where containers-storage looks for it", () => {
+    expect(withConf('[storage]\ndriver = "overlay"\n')).toMatchObject({ mountProgram: null });
+    const fuse = '/usr/bin/fuse-overlayfs';
+    expect(withConf(`[storage]\n[storage.options.overlay]\nmount_program = "${fuse}"\n`)).toMatchObject({ mountProgram: fuse });
+    expect(withConf(`[storage]\n[storage.options]\nmount_program = "${fuse}"\n`)).toMatchObject({ mountProgram: fuse });
+    // [storage.options.overlay] wins over the older [storage.options].
+    expect(withConf(`[storage.options]\nmount_program = "/old"\n[storage.options.overlay]\nmount_program = "${fuse}"\n`)).toMatchObject({
+      mountProgram: fuse,
+    });
+    expect(thrown(() => withConf('[storage.options.overlay]\nmount_program = 1\n')).code).toBe('EPODMANSTORAGE');
+    expect(thrown(() => withConf('[storage]\noptions = "x"\n')).code).toBe('EPODMANSTORAGE');
+  });
+
   it('reads dotted keys', () => {
     expect(withConf('storage.driver = "vfs"\nstorage.graphroot = "/dotted/g"\n')).toMatchObject({ driver: 'vfs', graphRoot: '/dotted/g' });
   });

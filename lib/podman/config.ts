@@ -35,6 +35,12 @@ export interface StorageConfig {
   runRoot: string;
   /** storage driver, e.g. 'overlay' */
   driver: string;
+  /**
+   * The overlay driver's mount_program (storage.conf's
+   * `[storage.options.overlay]`, or the older `[storage.options]`), e.g.
+   * '/usr/bin/fuse-overlayfs'; null when the kernel's overlay mounts.
+   */
+  mountProgram: string | null;
   /** the storage.conf that was read, or null if none existed */
   configFile: string | null;
   /** rootless: the runtime dir (XDG_RUNTIME_DIR); rootful: null */
@@ -81,6 +87,17 @@ interface StorageKeys {
   runroot?: string;
   driver?: string;
   rootless_storage_path?: string;
+  mount_program?: string;
+}
+
+/** A table of the file, or undefined; EPODMANSTORAGE when the key is there but no table. */
+function table(file: string, parent: Record<string, unknown>, key: string, name: string): Record<string, unknown> | undefined {
+  const v = parent[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new PodmanError('EPODMANSTORAGE', `${file}: ${name} is not a table`, { path: file });
+  }
+  return v as Record<string, unknown>;
 }
 
 /**
@@ -103,17 +120,27 @@ export function readStorageConf(file: string): StorageKeys | null {
     const where = typeof line === 'number' ? ` (line ${line}, column ${column})` : '';
     throw new PodmanError('EPODMANSTORAGE', `${file}: not valid TOML: ${(error as Error).message.split('\n')[0]}${where}`, { path: file });
   }
-  const storage = doc.storage;
+  const storage = table(file, doc, 'storage', 'storage');
   if (storage === undefined) return {};
-  if (typeof storage !== 'object' || storage === null || Array.isArray(storage)) {
-    throw new PodmanError('EPODMANSTORAGE', `${file}: storage is not a table`, { path: file });
-  }
   const out: StorageKeys = {};
   for (const k of ['graphroot', 'runroot', 'driver', 'rootless_storage_path'] as const) {
-    const v = (storage as Record<string, unknown>)[k];
+    const v = storage[k];
     if (v === undefined) continue;
     if (typeof v !== 'string') throw new PodmanError('EPODMANSTORAGE', `${file}: storage.${k} is not a string`, { path: file });
     if (v !== '') out[k] = v;
+  }
+  // containers-storage reads mount_program from [storage.options.overlay],
+  // and from [storage.options] as older files have it; the first wins.
+  const options = table(file, storage, 'options', 'storage.options');
+  const overlay = options && table(file, options, 'overlay', 'storage.options.overlay');
+  for (const [where, name] of [
+    [overlay, 'storage.options.overlay.mount_program'],
+    [options, 'storage.options.mount_program'],
+  ] as const) {
+    const v = where?.mount_program;
+    if (v === undefined || out.mount_program !== undefined) continue;
+    if (typeof v !== 'string') throw new PodmanError('EPODMANSTORAGE', `${file}: ${name} is not a string`, { path: file });
+    if (v !== '') out.mount_program = v;
   }
   return out;
 }
@@ -151,7 +178,7 @@ export function storageConfig(opts: PodmanOptions = {}): StorageConfig {
       const k = readStorageConf(sys);
       if (k) {
         configFile = sys;
-        keys = { driver: k.driver, rootless_storage_path: k.rootless_storage_path };
+        keys = { driver: k.driver, rootless_storage_path: k.rootless_storage_path, mount_program: k.mount_program };
         break;
       }
     }
@@ -164,7 +191,8 @@ export function storageConfig(opts: PodmanOptions = {}): StorageConfig {
   if (opts.runRoot) runRoot = opts.runRoot;
 
   const driver = env.STORAGE_DRIVER || keys.driver || detectDriver(graphRoot);
-  return { uid, rootless, graphRoot, runRoot, driver, configFile, runtimeDir: rtDir };
+  const mountProgram = keys.mount_program ?? null;
+  return { uid, rootless, graphRoot, runRoot, driver, mountProgram, configFile, runtimeDir: rtDir };
 }
 
 function expand(p: string, uid: number, home: string): string {
