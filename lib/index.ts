@@ -6,9 +6,9 @@
 import { host } from './api/host';
 import { STAT_FIELDS as PROTOCOL_STAT_FIELDS, type StatField } from './core/stats';
 
-export type { ChangeKind, DiffOptions, LayerChange } from './layers/diff';
+export type { ChangeKind, DiffOptions, LayerChange, LayerFormat } from './layers/diff';
 export type { DiskUsage, DuOptions } from './layers/du';
-export type { ExportOptions } from './layers/export';
+export type { ExportOptions, LayerExportOptions } from './layers/export';
 export type { ExtractOptions, ExtractResult } from './layers/extract';
 export { Entry, type EntryType, type StatsLike } from './core/entry';
 export { UnshareFsError, type FsError, type UnshareFsErrorCode } from './core/errors';

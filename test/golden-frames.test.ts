@@ -256,8 +256,8 @@ add('SetXattr', encodeSetXattr(Buffer.from('trusted.overlay.opaque'), binaryValu
   path: BYTES_PATH,
 });
 
-add('Tar', encodeTar({ flags: 1 | 2 | 4, window: 64, chunkBytes: 1 << 20 }, LONG_PATH), {
-  flags: 1 | 2 | 4,
+add('Tar', encodeTar({ flags: 1 | 2 | 4 | 8, window: 64, chunkBytes: 1 << 20 }, LONG_PATH), {
+  flags: 1 | 2 | 4 | 8,
   window: 64,
   chunk_bytes: 1 << 20,
   path: LONG_PATH,
@@ -266,8 +266,8 @@ add('Tar', encodeTar({ flags: 0, window: 1, chunkBytes: 4096 }, BYTES_PATH), { f
 
 // The most lower dirs overlay stacks, and none.
 const manyLowers = Array.from({ length: 500 }, (_, i) => Buffer.from(`/var/lib/containers/storage/overlay/${i}/diff`));
-add('Diff', encodeDiff(64, manyLowers, LONG_PATH), { window: 64, lowers: manyLowers, path: LONG_PATH });
-add('Diff', encodeDiff(1, [], BYTES_PATH), { window: 1, lowers: [], path: BYTES_PATH });
+add('Diff', encodeDiff(64, manyLowers, LONG_PATH, 1), { flags: 1, window: 64, lowers: manyLowers, path: LONG_PATH });
+add('Diff', encodeDiff(1, [], BYTES_PATH), { flags: 0, window: 1, lowers: [], path: BYTES_PATH });
 
 const gate = requires(parser);
 

@@ -16,7 +16,7 @@ import * as protocol from '../lib/wire/protocol';
 import { STAT_FIELDS } from '../lib/core/stats';
 import * as generated from '../lib/wire/protocol.generated';
 import { WALK_WINDOW } from '../lib/wire/walk-stream';
-import { FRAME_HEADER, Op, Reply, TarFlag, errorFromPayload } from '../lib/wire/protocol';
+import { DiffFlag, FRAME_HEADER, Op, Reply, TarFlag, errorFromPayload } from '../lib/wire/protocol';
 import {
   encodeCancel,
   encodeCounters,
@@ -198,11 +198,12 @@ describe("the server's parser (__parseRequest) reads what lib/wire's encoders wr
       chunk_bytes: 8192,
       path: Buffer.from('/srv'),
     });
-    const diff = withId(5, encodeDiff(3, [Buffer.from('/l1'), Buffer.from('/l0')], Buffer.from('/up')));
+    const diff = withId(5, encodeDiff(3, [Buffer.from('/l1'), Buffer.from('/l0')], Buffer.from('/up'), DiffFlag.FuseOverlayfs));
     expect(parse(diff)).toEqual({
       errno: 0,
       id: 5,
       op: generated.OPS.Diff.op,
+      flags: DiffFlag.FuseOverlayfs,
       window: 3,
       lowers: [Buffer.from('/l1'), Buffer.from('/l0')],
       path: Buffer.from('/up'),
@@ -235,6 +236,16 @@ describe("the server's parser (__parseRequest) reads what lib/wire's encoders wr
     const whole = lstatFrame(13, '/');
     expect(parse(whole.subarray(0, whole.length - 1))).toEqual({ errno: EINVAL });
     expect(parse(Buffer.concat([whole, Buffer.from([0])]))).toEqual({ errno: EINVAL });
+  });
+
+  test('a diff with an unknown flag, and a fuse-overlayfs tar that is no layer, get EINVAL', () => {
+    const diff = (flags: number) => parse(withId(14, encodeDiff(1, [], Buffer.from('/up'), flags)));
+    expect(diff(DiffFlag.FuseOverlayfs)).toMatchObject({ errno: 0 });
+    expect(diff(2)).toMatchObject({ errno: EINVAL, id: 14 });
+    const tar = (flags: number) => parse(withId(15, encodeTar({ flags, window: 1, chunkBytes: 4096 }, Buffer.from('/up'))));
+    expect(tar(TarFlag.Layer | TarFlag.FuseOverlayfs)).toMatchObject({ errno: 0 });
+    expect(tar(TarFlag.FuseOverlayfs)).toMatchObject({ errno: EINVAL, id: 15 });
+    expect(tar(16)).toMatchObject({ errno: EINVAL, id: 15 });
   });
 
   // A value of each field type that every op's rules accept, unless named here.

@@ -7,9 +7,9 @@ import type { Readable, Writable } from 'node:stream';
 import { FileWriteStream, chunkBytes, treeJob, writeAll, type WriteTarget } from '../wire/change';
 import type { Channel } from '../wire/channel';
 import { copyIn, copyOut, type CopyInOptions, type CopyOptions, type CopyResult } from '../layers/copy';
-import { ChangeList, type DiffOptions, type LayerChange } from '../layers/diff';
+import { ChangeList, LAYER_FORMATS, type DiffOptions, type LayerChange } from '../layers/diff';
 import { du, type DiskUsage, type DuOptions } from '../layers/du';
-import { TAR_CHUNK, tarFlags, type ExportOptions } from '../layers/export';
+import { TAR_CHUNK, tarFlags, type ExportOptions, type LayerExportOptions } from '../layers/export';
 import { extractTar, type ExtractOptions, type ExtractResult } from '../layers/extract';
 import { CallSite, errnoError, withCallerStack, type FsError } from '../core/errors';
 import { ERRNO } from '../core/errno';
@@ -35,7 +35,7 @@ import {
   type OpenFlags,
 } from '../core/checks';
 import { checkWalkOptions } from '../wire/walk-request';
-import { MKDIR_RECURSIVE, NO_FOLLOW, NO_ID, TarFlag, TreeFlag, WriteFlag as WriteBit } from '../wire/protocol';
+import { DiffFlag, MKDIR_RECURSIVE, NO_FOLLOW, NO_ID, TarFlag, TreeFlag, WriteFlag as WriteBit } from '../wire/protocol';
 import {
   encodeChmod,
   encodeChown,
@@ -300,17 +300,19 @@ export abstract class FileSystem {
    * where none has.  A directory whose size, mode and mtime equal the one
    * below is left out, unless something under it was added or deleted.
    * Entries are never followed.  Walk the layers where they are owned:
-   * podman.enterStorage() for rootless podman's.
+   * podman.enterStorage() for rootless podman's.  `format: 'fuse-overlayfs'`
+   * for layers fuse-overlayfs wrote (see DiffOptions.format).
    */
   async diffLayers(upperDir: string, lowerDirs: readonly string[], options?: DiffOptions): Promise<LayerChange[]> {
     const upper = checkString('upperDir', upperDir);
     if (!Array.isArray(lowerDirs)) throw invalid('lowerDirs', 'an array of strings', lowerDirs);
     const lowers = lowerDirs.map((dir, i) => this.#pathBytes(checkString(`lowerDirs[${i}]`, dir), 'scandir'));
-    const o = checkOptionsObject(options, ['signal'], 'diffLayers');
+    const o = checkOptionsObject(options, ['signal', 'format'], 'diffLayers');
     const signal = checkSignal(o.signal);
+    const fuse = checkOneOf('format', o.format, LAYER_FORMATS, 'overlay') === 'fuse-overlayfs';
     try {
-      const frame = encodeDiff(DIFF_WINDOW, lowers, this.#pathBytes(upper, 'scandir'));
-      return await receive(this.#backend.channel(), upper, frame, signal, new ChangeList());
+      const frame = encodeDiff(DIFF_WINDOW, lowers, this.#pathBytes(upper, 'scandir'), fuse ? DiffFlag.FuseOverlayfs : 0);
+      return await receive(this.#backend.channel(), upper, frame, signal, new ChangeList(fuse));
     } catch (error) {
       throw withCallerStack(error as Error, this.diffLayers);
     }
@@ -330,17 +332,20 @@ export abstract class FileSystem {
   /**
    * The overlay upper dir `upperDir` as an OCI layer tar: exportTar, with
    * each whiteout device as `.wh.<name>`, each opaque directory marked by
-   * `<dir>/.wh..wh..opq`, and overlay's own xattrs left out.
+   * `<dir>/.wh..wh..opq`, and overlay's own xattrs left out; with
+   * `format: 'fuse-overlayfs'` fuse-overlayfs's markers read as such and
+   * written as those (see LayerExportOptions.format).
    */
-  exportDiff(upperDir: string, options?: ExportOptions): Readable {
+  exportDiff(upperDir: string, options?: LayerExportOptions): Readable {
     return this.#export(checkString('upperDir', upperDir), options, 'exportDiff', true);
   }
 
   /** exportTar and exportDiff: one tar request, streamed. */
-  #export(root: string, options: ExportOptions | undefined, what: string, layer: boolean): Readable {
-    const o = checkOptionsObject(options, ['signal', 'xattrs'], what);
+  #export(root: string, options: LayerExportOptions | undefined, what: string, layer: boolean): Readable {
+    const o = checkOptionsObject(options, layer ? ['signal', 'xattrs', 'format'] : ['signal', 'xattrs'], what);
     const signal = checkSignal(o.signal);
-    const flags = tarFlags(o.xattrs === undefined ? true : checkBoolean('xattrs', o.xattrs), layer);
+    const format = checkOneOf('format', o.format, LAYER_FORMATS, 'overlay');
+    const flags = tarFlags(o.xattrs === undefined ? true : checkBoolean('xattrs', o.xattrs), layer, format);
     const backend = this.#backend;
     const pathBytes = this.#pathBytes(root, 'scandir');
     return new FileReadStream({

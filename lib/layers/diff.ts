@@ -18,10 +18,30 @@ export interface LayerChange {
   readonly kind: ChangeKind;
 }
 
+/**
+ * Whose markers an overlay layer holds: the kernel's overlay ('overlay':
+ * 0/0 character device whiteouts, trusted/user.overlay.opaque xattrs), or
+ * fuse-overlayfs's, as containers/storage with a `mount_program` keeps
+ * them ('fuse-overlayfs': besides those, `.wh.<name>` whiteouts, opaque
+ * directories marked by `.wh..wh..opq` or user.fuseoverlayfs.opaque, and
+ * every `.wh.` name its own).
+ */
+export type LayerFormat = 'overlay' | 'fuse-overlayfs';
+
+/** The LayerFormat values. */
+export const LAYER_FORMATS: readonly LayerFormat[] = ['overlay', 'fuse-overlayfs'];
+
 /** Options of FileSystem#diffLayers. */
 export interface DiffOptions {
   /** Stops the diff and its walk. */
   signal?: AbortSignal;
+  /**
+   * Whose markers the layers hold; default 'overlay'.  With
+   * 'fuse-overlayfs' the changes are those containers/storage lists for a
+   * mount_program (it compares the two mounted trees): an opaque directory
+   * that a lower layer shows is a change, and each name it hides a deletion.
+   */
+  format?: LayerFormat;
 }
 
 const KIND_OF: Record<string, ChangeKind | undefined> = { A: 'added', C: 'changed', D: 'deleted' };
@@ -44,9 +64,19 @@ export class ChangeList {
   readonly #kinds: ChangeKind[] = [];
   readonly #directories = new Set<string>();
   readonly #raising: string[] = [];
+  readonly #raiseChanged: boolean;
   #malformed = false;
   /** The start of a record that goes on in the next frame (one longer than a frame). */
   #partial: Buffer | undefined;
+
+  /**
+   * `raiseChanged`: the directories above changes join too, not only those
+   * above additions and deletions (containers/storage's diff of two mounted
+   * trees, for fuse-overlayfs layers).
+   */
+  constructor(raiseChanged = false) {
+    this.#raiseChanged = raiseChanged;
+  }
 
   /** One data frame of records; false never (credit goes back at once). */
   data(frame: Buffer): boolean {
@@ -69,7 +99,7 @@ export class ChangeList {
       this.#paths.push(path);
       this.#kinds.push(kind);
       if (type === 'd') this.#directories.add(path);
-      if (kind !== 'changed') this.#raising.push(parentOf(path));
+      if (kind !== 'changed' || this.#raiseChanged) this.#raising.push(parentOf(path));
     }
     return true;
   }

@@ -3,7 +3,7 @@
 // test/protocol.test.ts compares PROTOCOL_TABLE with the addon's.
 
 /** Bump whenever a frame's layout or meaning changes. */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 /** length + id + op + flags + reserved */
 export const FRAME_HEADER = 12;
 /** Requests longer than this are answered with E2BIG and skipped; the stream goes on. Paths are at most PATH_MAX long, so no valid request is this big. */
@@ -135,6 +135,14 @@ export const enum TarFlag {
   Layer = 2,
   /** A copy (copyToHost): the root itself first, as ".", opened without following it; every entry's atime and mtime to the nanosecond (pax). */
   Copy = 4,
+  /** With kTarLayer: the upper dir is fuse-overlayfs's (overlay.h's fuse-overlayfs markers are read, and none is written as it is). */
+  FuseOverlayfs = 8,
+}
+
+/** Diff flags. */
+export const enum DiffFlag {
+  /** The layers are fuse-overlayfs's (a containers/storage overlay driver with a mount_program): its markers as overlay.h reads them, and the changes as containers/storage's diff of two mounted trees gives them. */
+  FuseOverlayfs = 1,
 }
 
 export const enum Reply {
@@ -260,14 +268,14 @@ export const OPS = {
   Mknod: { op: 27, kind: 'single', fields: [['u32', 'mode'], ['u64', 'rdev'], ['u32', 'uid'], ['u32', 'gid'], ['path', 'path']] },
   SetXattr: { op: 28, kind: 'single', fields: [['str', 'name'], ['str', 'value'], ['str', 'path']] },
   Tar: { op: 29, kind: 'stream', fields: [['u32', 'flags'], ['u32', 'window'], ['u32', 'chunk_bytes'], ['path', 'path']] },
-  Diff: { op: 30, kind: 'stream', fields: [['u32', 'window'], ['strs', 'lowers'], ['path', 'path']] },
+  Diff: { op: 30, kind: 'stream', fields: [['u32', 'flags'], ['u32', 'window'], ['strs', 'lowers'], ['path', 'path']] },
   Counters: { op: 31, kind: 'control', fields: [] },
 } as const satisfies Record<string, OpLayout>;
 
 /** Everything above with protocol.h's own names, as the addon exports it (`protocolTable`). */
 export const PROTOCOL_TABLE = {
   constants: {
-    kProtocolVersion: 6,
+    kProtocolVersion: 7,
     kFrameHeader: 12,
     kMaxRequest: 65536,
     kNoId: 4294967295,
@@ -299,7 +307,8 @@ export const PROTOCOL_TABLE = {
     OpKind: { kQuick: 1, kSingle: 2, kStream: 3, kControl: 4 },
     WriteFlag: { kWriteTruncate: 1, kWriteAppend: 2, kWriteExclusive: 4, kWriteNoCreate: 8, kWriteSync: 16, kWriteFlush: 32 },
     TreeFlag: { kTreeRecursive: 1, kTreeForce: 2, kTreeKeepGoing: 4, kTreeAllowRoot: 8, kTreeCrossMounts: 16 },
-    TarFlag: { kTarXattrs: 1, kTarLayer: 2, kTarCopy: 4 },
+    TarFlag: { kTarXattrs: 1, kTarLayer: 2, kTarCopy: 4, kTarFuseOverlayfs: 8 },
+    DiffFlag: { kDiffFuseOverlayfs: 1 },
     Reply: { kStat: 1, kData: 2, kBatch: 3, kEnd: 4, kError: 5, kReady: 6, kCredit: 7, kProgress: 8, kEntryError: 9 },
     RecordTag: { kDir: 1, kEntry: 2, kError: 3 },
     StatField: { kMode: 1, kUid: 2, kGid: 4, kNlink: 8, kSize: 16, kIno: 32, kDev: 64, kRdev: 128, kBlocks: 256, kAtime: 512, kMtime: 1024, kCtime: 2048, kAllStat: 4095 },

@@ -35,6 +35,7 @@ export {
   Op,
   RecordTag,
   Reply,
+  DiffFlag,
   TarFlag,
   TreeFlag,
   WalkFlag,

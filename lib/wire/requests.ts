@@ -177,10 +177,10 @@ export function encodeTar(tar: TarRequest, path: Buffer): RequestFrame {
  * What the overlay upper dir `upper` changed against `lowers` (top to
  * bottom): data frames of change records against credit, then an end frame.
  */
-export function encodeDiff(window: number, lowers: readonly Buffer[], upper: Buffer): RequestFrame {
-  let bytes = 2 * U32 + upper.length;
+export function encodeDiff(window: number, lowers: readonly Buffer[], upper: Buffer, flags = 0): RequestFrame {
+  let bytes = 3 * U32 + upper.length;
   for (const lower of lowers) bytes += stringBytes(lower);
-  const writer = new FrameWriter(Op.Diff, bytes).u32(window).u32(lowers.length);
+  const writer = new FrameWriter(Op.Diff, bytes).u32(flags).u32(window).u32(lowers.length);
   for (const lower of lowers) writer.string(lower);
   return writer.bytes(upper).done();
 }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "buffer.h"
@@ -63,6 +64,7 @@ struct Item {
   bool descend = false;
   std::vector<char> lower_has;  // descend: the layer has a directory there
   std::vector<char> hidden;     // descend: the layer hides it
+  bool opaque = false;          // descend: FuseOpaque
 };
 
 // A directory being answered.
@@ -72,6 +74,10 @@ struct Frame {
   std::vector<Lower> lowers;
   std::string name;  // in the parent
   std::string rel;   // "" for the upper dir itself, else "/a/b"
+  // fuse-overlayfs: the directory is opaque over lower layers that show it,
+  // so what they hold and it does not is deleted (containers/storage diffs
+  // the two mounted trees there).
+  bool opaque = false;
   std::vector<Item> items;
   size_t next = 0;
 };
@@ -79,7 +85,10 @@ struct Frame {
 class DiffWalk {
  public:
   DiffWalk(uint32_t id, const req::Diff& args, Job& job, const SendFrames& send)
-      : args_(args), out_(id, kChunk, job, send), job_(job) {}
+      : args_(args),
+        fuse_(args.flags & kDiffFuseOverlayfs),
+        out_(id, kChunk, job, send),
+        job_(job) {}
 
   // Depth first, each directory's items in key order.
   Step Run(int upper_fd, std::vector<Lower> lowers) {
@@ -235,6 +244,7 @@ class DiffWalk {
     const std::string name = item.key.substr(0, item.key.size() - 1);
     child.name = name;
     child.rel = parent.rel + "/" + name;
+    child.opaque = item.opaque;
     int fd = openat(parent.upper->fd, name.c_str(),
                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
@@ -273,16 +283,143 @@ class DiffWalk {
     for (const Lower& lower : frame.lowers)
       any_lower_ = any_lower_ || lower.dir;
     Step step = Step::kGo;
+    upper_names_.clear();
     int error = dirs_.ForEach(frame.upper->fd,
                               [&](const char* name, unsigned char type) {
+                                if (frame.opaque) upper_names_.insert(name);
                                 step = Entry(frame, name, type);
                                 return step == Step::kGo && !job_.Cancelled();
                               });
     if (error != 0) return Fail(error, "scandir", frame.rel);
     if (step == Step::kGo && job_.Cancelled()) return Step::kStop;
+    if (step == Step::kGo && frame.opaque) step = LowerOnly(frame);
+    if (step != Step::kGo) return step;
     std::sort(frame.items.begin(), frame.items.end(),
               [](const Item& a, const Item& b) { return a.key < b.key; });
     return step;
+  }
+
+  // A directory equal to the one below: containers/storage's overlay diff
+  // compares size, mode and mtime; its diff of mounted trees (fuse) mode
+  // and owner only, directories' sizes and mtimes being no measure there.
+  bool SameDir(const struct stat& below, const struct stat& upper) const {
+    if (fuse_) {
+      return below.st_mode == upper.st_mode && below.st_uid == upper.st_uid &&
+             below.st_gid == upper.st_gid;
+    }
+    return below.st_size == upper.st_size && below.st_mode == upper.st_mode &&
+           SameTime(below.st_mtim, upper.st_mtim);
+  }
+
+  // fuse-overlayfs's opaque directory `frame`: a deletion of each name its
+  // lower layers show (top down, to the first that hides what is below)
+  // and it has not, whited out in none of them.  Whiteouts of its own it
+  // has left out (Entry): this covers what they hid.
+  Step LowerOnly(Frame& frame) {
+    std::unordered_set<std::string>& seen = upper_names_;
+    for (size_t i = 0; i < frame.lowers.size(); i++) {
+      const Lower& lower = frame.lowers[i];
+      if (lower.hidden) break;
+      if (!lower.dir) continue;
+      Step step = Step::kGo;
+      bool lower_opaque = false;
+      int error = dirs_.ForEach(
+          lower.dir->fd, [&](const char* name, unsigned char type) {
+            std::string_view view(name);
+            if (IsFuseMarkerName(view)) {
+              if (view == kOpaqueMarker) lower_opaque = true;
+              seen.insert(std::string(view.substr(kWhiteoutPrefix.size())));
+              return !job_.Cancelled();
+            }
+            if (!seen.insert(name).second) return !job_.Cancelled();
+            struct stat st;
+            if (type == DT_UNKNOWN || type == DT_CHR) {
+              if (StatAt(lower.dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+                if (errno == ENOENT) return !job_.Cancelled();
+                step = Fail(errno, "lstat", frame.rel + "/" + name,
+                            static_cast<int>(i));
+                return false;
+              }
+              if (IsWhiteout(st)) return !job_.Cancelled();
+            } else {
+              st.st_mode = DTTOIF(type);
+            }
+            Item item;
+            item.key = name;
+            item.kind = 'D';
+            item.is_dir = S_ISDIR(st.st_mode);
+            frame.items.push_back(std::move(item));
+            return !job_.Cancelled();
+          });
+      if (error != 0) {
+        return Fail(error, "scandir", frame.rel, static_cast<int>(i));
+      }
+      if (step != Step::kGo) return step;
+      if (job_.Cancelled()) return Step::kStop;
+      if (lower_opaque) break;
+      for (const char* key : kOpaqueXattrs) {
+        char value[2];
+        if (fgetxattr(lower.dir->fd, key, value, sizeof value) == 1 &&
+            value[0] == 'y') {
+          lower_opaque = true;
+        }
+      }
+      if (lower_opaque) break;
+    }
+    return Step::kGo;
+  }
+
+  // fuse-overlayfs's whiteout `.wh.<target>` in the upper directory of
+  // `frame`: a deletion of what the layers below still show there, unless
+  // the upper dir has <target> itself (then that entry says what it is).
+  Step FuseWhiteout(Frame& frame, const std::string& target) {
+    if (target.empty() || target == "." || target == "..") return Step::kGo;
+    struct stat st;
+    if (StatAt(frame.upper->fd, target.c_str(), &st, AT_SYMLINK_NOFOLLOW) ==
+        0) {
+      return Step::kGo;
+    }
+    for (size_t i = 0; i < frame.lowers.size(); i++) {
+      if (frame.lowers[i].hidden) break;
+      if (!frame.lowers[i].dir) continue;
+      bool present = false;
+      Step step = LookUp(frame, i, target.c_str(), st, present);
+      if (step != Step::kGo) return step;
+      if (!present) continue;
+      if (IsWhiteout(st)) break;
+      Item item;
+      item.key = target;
+      item.kind = 'D';
+      item.is_dir = S_ISDIR(st.st_mode);
+      frame.items.push_back(std::move(item));
+      break;
+    }
+    return Step::kGo;
+  }
+
+  // `name` in lower layer `i` of `frame`: its stat, or (fuse-overlayfs)
+  // a whiteout's where the layer has `.wh.<name>` instead.
+  Step LookUp(const Frame& frame, size_t i, const char* name, struct stat& st,
+              bool& present) {
+    const int fd = frame.lowers[i].dir->fd;
+    present = StatAt(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (present) return Step::kGo;
+    if (errno != ENOENT) {
+      return Fail(errno, "lstat", frame.rel + "/" + name, static_cast<int>(i));
+    }
+    if (!fuse_) return Step::kGo;
+    const std::string whiteout = std::string(kWhiteoutPrefix) + name;
+    struct stat marker;
+    if (StatAt(fd, whiteout.c_str(), &marker, AT_SYMLINK_NOFOLLOW) == 0) {
+      present = true;
+      st = marker;
+      st.st_mode = S_IFCHR;
+      st.st_rdev = 0;
+    } else if (errno != ENOENT && errno != ENAMETOOLONG) {
+      return Fail(errno, "lstat", frame.rel + "/" + whiteout,
+                  static_cast<int>(i));
+    }
+    return Step::kGo;
   }
 
   // Whether the upper directory `name` is opaque.
@@ -297,13 +434,28 @@ class DiffWalk {
       return false;
     }
     for (const char* key : kOpaqueXattrs) {
-      char value[2];
-      ssize_t n = fgetxattr(fd.get(), key, value, sizeof value);
-      if (n == 1 && value[0] == 'y') return true;
-      if (n < 0 && errno != ENODATA && errno != ENOTSUP && errno != ERANGE) {
-        step = Fail(errno, "fgetxattr", rel);
-        return false;
-      }
+      if (HasOpaqueXattr(fd.get(), key, rel, step)) return true;
+      if (step != Step::kGo) return false;
+    }
+    if (!fuse_) return false;
+    if (HasOpaqueXattr(fd.get(), kFuseOpaqueXattr, rel, step)) return true;
+    if (step != Step::kGo) return false;
+    struct stat st;
+    if (StatAt(fd.get(), kOpaqueMarker, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      return true;
+    }
+    if (errno != ENOENT) step = Fail(errno, "lstat", rel + "/" + kOpaqueMarker);
+    return false;
+  }
+
+  // Whether the open directory `fd` has the xattr `key` "y".
+  bool HasOpaqueXattr(int fd, const char* key, const std::string& rel,
+                      Step& step) {
+    char value[2];
+    ssize_t n = fgetxattr(fd, key, value, sizeof value);
+    if (n == 1 && value[0] == 'y') return true;
+    if (n < 0 && errno != ENODATA && errno != ENOTSUP && errno != ERANGE) {
+      step = Fail(errno, "fgetxattr", rel);
     }
     return false;
   }
@@ -313,6 +465,13 @@ class DiffWalk {
   // some lower layer may have (equal to it?).  Where no lower layer has
   // this directory, everything in it is added but whiteouts.
   Step Entry(Frame& frame, const char* name, unsigned char type) {
+    if (fuse_ && IsFuseMarkerName(name)) {
+      // In an opaque directory LowerOnly lists what is gone.
+      if (frame.opaque || std::string_view(name) == kOpaqueMarker) {
+        return Step::kGo;
+      }
+      return FuseWhiteout(frame, name + kWhiteoutPrefix.size());
+    }
     const std::string rel = frame.rel + "/" + name;
     struct stat st;
     if (type == DT_UNKNOWN || type == DT_CHR ||
@@ -331,13 +490,11 @@ class DiffWalk {
     bool in_some = false;
     for (size_t i = 0; i < count; i++) {
       if (!frame.lowers[i].dir) continue;
-      if (StatAt(frame.lowers[i].dir->fd, name, &below_[i],
-                 AT_SYMLINK_NOFOLLOW) == 0) {
-        present_[i] = 1;
-        in_some = true;
-      } else if (errno != ENOENT) {
-        return Fail(errno, "lstat", rel, static_cast<int>(i));
-      }
+      bool present = false;
+      Step step = LookUp(frame, i, name, below_[i], present);
+      if (step != Step::kGo) return step;
+      present_[i] = present;
+      in_some = in_some || present;
     }
     const bool is_dir = S_ISDIR(st.st_mode);
     Step step = Step::kGo;
@@ -349,7 +506,10 @@ class DiffWalk {
     if (IsWhiteout(st)) {
       kind = 'D';
     } else {
-      if (opaque) {
+      // fuse-overlayfs: an opaque directory is compared as any other is
+      // (containers/storage compares the mounted trees), LowerOnly adding
+      // what it no longer shows.
+      if (opaque && !fuse_) {
         // A deletion where a lower layer still shows the path.
         for (size_t i = 0; i < count; i++) {
           if (present_[i]) {
@@ -368,9 +528,7 @@ class DiffWalk {
           }
           if (!present_[i]) continue;
           const struct stat& b = below_[i];
-          const bool same =
-              is_dir && S_ISDIR(b.st_mode) && b.st_size == st.st_size &&
-              b.st_mode == st.st_mode && SameTime(b.st_mtim, st.st_mtim);
+          const bool same = is_dir && S_ISDIR(b.st_mode) && SameDir(b, st);
           kind = same ? 0 : 'C';
           break;
         }
@@ -384,6 +542,7 @@ class DiffWalk {
       Item sub;
       sub.key = item.key + "/";
       sub.descend = true;
+      sub.opaque = fuse_ && opaque;
       sub.lower_has.resize(count);
       sub.hidden.resize(count);
       for (size_t i = 0; i < count; i++) {
@@ -398,12 +557,15 @@ class DiffWalk {
   }
 
   const req::Diff& args_;
+  const bool fuse_;
   FrameStream out_;
   Job& job_;
   DirReader dirs_;
   std::string record_;
   std::vector<struct stat> below_;
   std::vector<char> present_;
+  // An opaque directory's own names, for LowerOnly.
+  std::unordered_set<std::string> upper_names_;
   bool any_lower_ = false;
 };
 

@@ -14,6 +14,15 @@
 // - a directory equal to the one below (size, mode, mtime to the
 //   nanosecond, or to the second where either has none) is no change.
 //
+// With kDiffFuseOverlayfs (layers made by containers/storage with a
+// mount_program, which diffs the two mounted trees instead): overlay.h's
+// fuse-overlayfs markers are read and never listed, `.wh.<name>` is a
+// whiteout of <name>, and an opaque directory a lower layer still shows is
+// compared as any directory is, a deletion listed for each name the lower
+// layers show there and it does not; a directory is equal to the one below
+// where its mode and owner are (lib/layers/diff.ts then adds the
+// directories above every change, as that diff does).
+//
 // Entries are never followed.  The records (protocol.h) come in walk
 // order; lib/layers/diff.ts adds the directories above additions and deletions
 // and sorts.  An entry gone while the diff runs is left out; a lower dir

@@ -22,7 +22,7 @@
 namespace unshare_fs {
 
 // Bump whenever a frame's layout or meaning changes.
-constexpr uint32_t kProtocolVersion = 6;
+constexpr uint32_t kProtocolVersion = 7;
 
 constexpr uint32_t kFrameHeader = 12;  // length + id + op + flags + reserved
 // Requests longer than this are answered with E2BIG and skipped; the stream
@@ -57,8 +57,9 @@ enum class OpKind : uint8_t {
 // `mode` carrying the type bits.  Tar: the tree under a directory as a
 // POSIX tar stream (tar.h), data frames one per credit, then an end frame
 // (flagged when cancelled) or an error.  Diff: what an overlay upper dir
-// (`path`) changed against its lower dirs (top first, diff.h), data frames
-// of change records one per credit, then an end frame or an error.  Read:
+// (`path`) changed against its lower dirs (top first, diff.h), read with
+// the rules `flags` (DiffFlag) name, data frames of change records one per
+// credit, then an end frame or an error.  Read:
 // a stat frame of the open file, data frames, an end frame; `end` is
 // exclusive (kToEnd for the whole file), EFBIG once more than `limit`
 // would be read.  Counters: one data frame of kCounterCount u32s (Counter),
@@ -106,7 +107,8 @@ enum class OpKind : uint8_t {
   X(SetXattr, 28, kSingle, F(str, name) F(str, value) F(str, path))            \
   X(Tar, 29, kStream,                                                          \
     F(u32, flags) F(u32, window) F(u32, chunk_bytes) F(path, path))            \
-  X(Diff, 30, kStream, F(u32, window) F(strs, lowers) F(path, path))           \
+  X(Diff, 30, kStream,                                                         \
+    F(u32, flags) F(u32, window) F(strs, lowers) F(path, path))                \
   X(Counters, 31, kControl, )
 
 enum class Op : uint8_t {
@@ -144,6 +146,16 @@ enum TarFlag : uint32_t {
   // A copy (copyToHost): the root itself first, as ".", opened without
   // following it; every entry's atime and mtime to the nanosecond (pax).
   kTarCopy = 1u << 2,
+  // With kTarLayer: the upper dir is fuse-overlayfs's (overlay.h's
+  // fuse-overlayfs markers are read, and none is written as it is).
+  kTarFuseOverlayfs = 1u << 3,
+};
+// Diff flags.
+enum DiffFlag : uint32_t {
+  // The layers are fuse-overlayfs's (a containers/storage overlay driver
+  // with a mount_program): its markers as overlay.h reads them, and the
+  // changes as containers/storage's diff of two mounted trees gives them.
+  kDiffFuseOverlayfs = 1u << 0,
 };
 // A change record of a diff: a kind ('A' added, 'C' changed, 'D'
 // deleted), 'd' for a directory or '-', the path as seen inside ("/a/b"),
@@ -305,6 +317,8 @@ enum Counter : uint32_t {
   E(TarFlag, kTarXattrs)           \
   E(TarFlag, kTarLayer)            \
   E(TarFlag, kTarCopy)             \
+  E(TarFlag, kTarFuseOverlayfs)    \
+  E(DiffFlag, kDiffFuseOverlayfs)  \
   E(Reply, kStat)                  \
   E(Reply, kData)                  \
   E(Reply, kBatch)                 \

@@ -76,10 +76,15 @@ bool Check(const req::ReadFile& a) {
 bool Check(const req::Tar& a) {
   return GoodWindow(a.window) && a.chunk_bytes >= kMinTarChunk &&
          a.chunk_bytes <= kMaxChunk &&
-         (a.flags & ~uint32_t{kTarXattrs | kTarLayer | kTarCopy}) == 0;
+         (a.flags & ~uint32_t{kTarXattrs | kTarLayer | kTarCopy |
+                              kTarFuseOverlayfs}) == 0 &&
+         ((a.flags & kTarFuseOverlayfs) == 0 || (a.flags & kTarLayer) != 0);
 }
 bool Check(const req::Diff& a) {
-  if (!GoodWindow(a.window) || a.lowers.size() > kMaxLowers) return false;
+  if (!GoodWindow(a.window) || a.lowers.size() > kMaxLowers ||
+      (a.flags & ~uint32_t{kDiffFuseOverlayfs}) != 0) {
+    return false;
+  }
   return std::all_of(a.lowers.begin(), a.lowers.end(), GoodPath);
 }
 bool Check(const req::Walk& a) {

@@ -205,6 +205,7 @@ class TarWalk {
         job_(job),
         xattrs_(args.flags & kTarXattrs),
         layer_(args.flags & kTarLayer),
+        fuse_(args.flags & kTarFuseOverlayfs),
         copy_(args.flags & kTarCopy),
         names_(new char[kXattrMax]),
         value_(new char[kXattrMax]) {}
@@ -266,6 +267,7 @@ class TarWalk {
   // Everything under the open directory `root`, depth first.
   Step Under(std::shared_ptr<DirFd> root) {
     std::vector<Pending> stack, found;
+    in_opaque_ = false;
     Step step = List(root, "", found);
     root.reset();
     for (;;) {
@@ -358,6 +360,13 @@ class TarWalk {
     if (!ReadXattrs(fd, nullptr, xattrs, opaque)) {
       return Fail(errno, "flistxattr", dir.rel);
     }
+    if (fuse_ && !opaque) {
+      struct stat marker;
+      opaque = StatAt(fd, kOpaqueMarker, &marker, AT_SYMLINK_NOFOLLOW) == 0;
+      if (!opaque && errno != ENOENT) {
+        return Fail(errno, "lstat", dir.rel + "/" + kOpaqueMarker);
+      }
+    }
     TarEntry e = Describe(dir.rel, '5', st);
     e.xattrs = &xattrs;
     if (Step step = Write(e); step != Step::kGo) return step;
@@ -368,6 +377,7 @@ class TarWalk {
       m.size = 0;
       if (Step step = Write(m); step != Step::kGo) return step;
     }
+    in_opaque_ = layer_ && opaque;
     return List(open, dir.rel, found);
   }
 
@@ -401,6 +411,8 @@ class TarWalk {
   Step Entry(const std::shared_ptr<DirFd>& dir, const char* name,
              unsigned char d_type, std::string& entry_rel,
              std::vector<Pending>& found) {
+    if (fuse_ && IsFuseMarkerName(name))
+      return FuseMarker(dir, name, entry_rel);
     struct stat st;
     if (d_type == DT_REG) {
       int fd = OpenNoWait(dir->fd, name);
@@ -495,8 +507,29 @@ class TarWalk {
     return Write(e);
   }
 
+  // fuse-overlayfs's `.wh.<name>` (a whiteout, of any type) as an OCI
+  // whiteout: an empty file of that name.  None in an opaque directory,
+  // whose marker hides all below already (fuse-overlayfs keeps a `.wh..opq`
+  // there), and `.wh..wh..opq` only as Directory wrote it.
+  Step FuseMarker(const std::shared_ptr<DirFd>& dir, const char* name,
+                  const std::string& entry_rel) {
+    if (in_opaque_ || std::string_view(name) == kOpaqueMarker ||
+        std::string_view(name) == kWhiteoutPrefix) {
+      return Step::kGo;
+    }
+    struct stat st;
+    if (StatAt(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) return Step::kGo;
+      return Fail(errno, "lstat", entry_rel);
+    }
+    TarEntry e = Describe(entry_rel, '0', st);
+    e.size = 0;
+    return Write(e);
+  }
+
   Step Special(int dir_fd, const char* name, const std::string& entry_rel,
                const struct stat& st) {
+    if (fuse_ && in_opaque_ && IsWhiteout(st)) return Step::kGo;
     if (layer_ && IsWhiteout(st)) {
       size_t slash = entry_rel.rfind('/');
       std::string marker = slash == std::string::npos
@@ -537,10 +570,12 @@ class TarWalk {
       const size_t key_len = strnlen(key, static_cast<size_t>(listed - at));
       at += static_cast<ssize_t>(key_len) + 1;
       const std::string_view key_view(key, key_len);
-      const bool overlay = IsOverlayXattr(key_view);
+      const bool fuse_key = fuse_ && key_view.starts_with(kFuseXattrPrefix);
+      const bool overlay = IsOverlayXattr(key_view) || fuse_key;
       const bool opaque_key =
           std::find(std::begin(kOpaqueXattrs), std::end(kOpaqueXattrs),
-                    key_view) != std::end(kOpaqueXattrs);
+                    key_view) != std::end(kOpaqueXattrs) ||
+          (fuse_key && key_view == kFuseOpaqueXattr);
       if (overlay ? !(layer_ && opaque_key) : !xattrs_) continue;
       ssize_t n = fd >= 0 ? fgetxattr(fd, key, value_.get(), kXattrMax)
                           : lgetxattr(path, key, value_.get(), kXattrMax);
@@ -561,7 +596,9 @@ class TarWalk {
   const std::string& root_;
   FrameStream out_;
   Job& job_;
-  const bool xattrs_, layer_, copy_;
+  const bool xattrs_, layer_, fuse_, copy_;
+  // The directory being listed is opaque (Directory, for the layer).
+  bool in_opaque_ = false;
   DirReader dirs_;
   std::unique_ptr<char[]> names_, value_;
   std::string header_;

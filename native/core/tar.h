@@ -11,7 +11,12 @@
 // user.overlay.*).  Sockets have no tar type and stay out.  With kTarLayer
 // (an overlay upper dir as an OCI layer): a whiteout (a character device
 // 0/0) becomes an empty file `.wh.<name>`, and an opaque directory is
-// followed by `<dir>/.wh..wh..opq`.  With kTarCopy (copyToHost): the root
+// followed by `<dir>/.wh..wh..opq`.  With kTarFuseOverlayfs besides
+// (overlay.h): a directory with fuse-overlayfs's opaque xattr or
+// `.wh..wh..opq` is opaque, its `.wh.<name>` entries (of any type) are
+// whiteouts, written as empty files, none written in an opaque directory
+// (the marker covers them), and its user.fuseoverlayfs.* xattrs stay
+// out.  With kTarCopy (copyToHost): the root
 // itself comes first, named ".", opened without following it (a symlink
 // goes in as a symlink, a file as a file: the copy never reads through a
 // path), and every entry carries its atime and mtime to the nanosecond.

@@ -289,6 +289,23 @@ export function command(bin: string, pkg?: string): Requirement {
 
 export const bfs = command('bfs', 'bfs');
 
+/** The binary podman's storage.conf names as mount_program in the fuse-overlayfs tests. */
+export const FUSE_OVERLAYFS = '/usr/bin/fuse-overlayfs';
+
+/**
+ * fuse-overlayfs installed and /dev/fuse open to this user: these VMs ship
+ * it 0600 root until scripts/podman-setup.sh makes it 0666.
+ */
+export const fuseOverlayfs = requirement('fuseOverlayfs', () => {
+  if (!fs.existsSync(FUSE_OVERLAYFS)) return `${FUSE_OVERLAYFS} not installed (Debian package fuse-overlayfs)`;
+  try {
+    fs.accessSync('/dev/fuse', fs.constants.R_OK | fs.constants.W_OK);
+  } catch (error) {
+    return `/dev/fuse not usable by uid ${process.geteuid?.()}: ${(error as NodeJS.ErrnoException).code} (run scripts/podman-setup.sh: it makes it 0666)`;
+  }
+  return true;
+});
+
 export const userNamespaces = requirement('userNamespaces', () => {
   if (which('unshare') === null) return 'unshare not installed (Debian package util-linux)';
   const r = run('unshare', ['-U', 'true']);
