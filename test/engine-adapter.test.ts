@@ -108,6 +108,7 @@ function fake(change: Partial<EngineAdapter<FakeOptions>> = {}): EngineAdapter<F
         createdAt: null,
         containers: null,
       })),
+    layerFormat: () => 'overlay',
     notMounted: 'is not running (fake: its layer is not mounted)',
     diffImages: true,
     diffSkips: new Set(),

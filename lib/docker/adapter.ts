@@ -38,6 +38,8 @@ export const dockerAdapter: EngineAdapter<DockerOptions, DockerContainer, Docker
   notMounted: 'is not running',
   // `docker diff` takes containers only; their init layer, below the rw
   // layer, holds what Docker prepares in every container: nothing is left out.
+  // overlay2 only: Docker's fuse-overlayfs driver is refused (EDOCKERDRIVER).
+  layerFormat: () => 'overlay',
   diffImages: false,
   diffSkips: new Set<string>(),
 };

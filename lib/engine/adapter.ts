@@ -5,6 +5,7 @@
  * records of containers and images, its layer chains and its errors.
  * lib/podman/adapter.ts and lib/docker/adapter.ts are the two.
  */
+import type { LayerFormat } from '../layers/diff';
 import type { EngineOptionKeys } from './arguments';
 import type { EngineErrors } from './errors';
 
@@ -106,6 +107,8 @@ export interface EngineAdapter<O extends object, C extends AdapterContainer = Ad
   volumesDir(options: O): string;
   /** Its volumes, sorted by name, with what its files say of each (lib/engine/volumes.ts). */
   volumes(options: O): Volume[];
+  /** Whose markers its layers hold: the kernel overlay's, or fuse-overlayfs's (podman with a mount_program). */
+  layerFormat(options: O): LayerFormat;
   /**
    * What ECONTAINERSTOPPED says of a container whose merged dir is not
    * mounted ("is not running"): podman's may stay unmounted while it runs.

@@ -72,7 +72,7 @@ async function overlayDiff<O extends object>(
   const [upper, ...lowers] = chain;
   const session = await enterStorage(adapter, options);
   try {
-    return await session.diffLayers(upper!, lowers, { signal });
+    return await session.diffLayers(upper!, lowers, { signal, format: adapter.layerFormat(options) });
   } finally {
     await session.close();
   }
@@ -173,7 +173,8 @@ export function exportLayer<O extends object>(adapter: EngineAdapter<O>, nameOrI
       );
     }
     const upper = adapter.layerChain(topLayer(adapter, nameOrId, engineOptions, true), engineOptions)[0]!;
+    const format = adapter.layerFormat(engineOptions);
     const session = await enterStorage(adapter, engineOptions);
-    return { stream: session.exportDiff(upper, exportOptions), close: () => session.close() };
+    return { stream: session.exportDiff(upper, { ...exportOptions, format }), close: () => session.close() };
   });
 }

@@ -54,6 +54,9 @@ export const podmanAdapter: EngineAdapter<PodmanOptions, PodmanContainer, Podman
   layerChain,
   volumesDir,
   volumes,
+  // containers/storage runs any mount_program in place of the kernel's
+  // overlay; fuse-overlayfs is the one there is.
+  layerFormat: (options) => (storageConfig(options).mountProgram === null ? 'overlay' : 'fuse-overlayfs'),
   notMounted: 'is not running (its layer is not mounted)',
   diffImages: true,
   diffSkips: RUNTIME_PATHS,
