@@ -178,4 +178,36 @@ gate.describe(`podman with fuse-overlayfs (${MODE}, uid ${UID})`, () => {
       if (path.basename(name).startsWith('.wh.')) expect(line).toMatch(/^file .* 0 /);
     }
   });
+
+  test('mountImage: its layers through fuse-overlayfs in a namespace of our own equal podman unshare find of its layer', async () => {
+    const img = podman.image(IMAGE, store.options);
+    const [imageLayer] = podman.layerChain(img.layer, store.options);
+    const mounted = await podman.mountImage(IMAGE, store.options);
+    try {
+      const ours = await walkRows(
+        mounted.session.walk('/', { stat: true, bigint: true, encoding: 'utf8' }) as AsyncIterable<Entry<string, BigIntStats>>,
+        '/',
+        (p) => mounted.session.readlink(p),
+      );
+      const theirs = findRows(imageLayer!);
+      const portable = (rows: Row[]) => rows.map(({ ino: _ino, ...rest }) => rest);
+      expect(ours.length).toBeGreaterThan(250);
+      expect(portable(ours)).toEqual(portable(theirs));
+    } finally {
+      await mounted.close();
+    }
+  });
+
+  test('the container stopped: exportContainer (its layers mounted by the library with fuse-overlayfs) equals podman export', async () => {
+    store.pod(['stop', '-t', '0', NAME]);
+    expect(podman.container(NAME, store.options).mounted).toBe(false);
+    const file = path.join(store.base, 'podman-export-stopped.tar');
+    store.pod(['export', '-o', file, NAME]);
+    const theirs = await tarEntries(fs.createReadStream(file));
+    fs.rmSync(file);
+    const ours = await tarEntries(podman.exportContainer(NAME, store.options));
+    expect(ours.has('usr/sbin')).toBe(false);
+    expect([...ours.keys()].filter((name) => name.includes('.wh.'))).toEqual([]);
+    expect(ours).toEqual(theirs);
+  });
 });

@@ -13,12 +13,20 @@ import { forgetAtExit, removeAtExit } from '../ns/exit-cleanup';
 import { readIdMaps } from '../ns/idmap';
 import { createNamespace, type CreateNamespaceOptions, type Namespace } from '../ns/namespace';
 import { enter, type Session } from '../ns/session';
+import type { LayerFormat } from '../layers/diff';
 import type { AdapterContainer, AdapterImage, EngineAdapter } from './adapter';
 import { isErrno, type EngineErrors } from './errors';
 import { readStorageText } from './storage';
 import { podmanIdMap, subidRanges } from '../ns/subids';
 import { passwdEntry } from '../ns/users';
 import { ownEuid } from './users';
+
+/**
+ * Where fuse-overlayfs is looked for: system paths only, never the
+ * storage.conf's mount_program (a user's file may name any binary, and
+ * root may be the one mounting).
+ */
+const FUSE_OVERLAYFS_PATHS = ['/usr/bin/fuse-overlayfs', '/usr/local/bin/fuse-overlayfs', '/bin/fuse-overlayfs'];
 
 /** overlayfs refuses more lower layers than this (OVL_MAX_STACK). */
 export const OVERLAY_MAX_LAYERS = 500;
@@ -117,7 +125,7 @@ function mountChain<O extends object, C extends AdapterContainer, I extends Adap
 ): Promise<MountedLayers<C, I>> {
   const chain = adapter.layerChain(layer, options);
   const dirs = adapter.storage(options).layout === 'vfs' ? chain.slice(0, 1) : chain;
-  return mountLayers<C, I>(dirs, what, extra, layerNamespaceOptions(adapter, options), adapter.fail);
+  return mountLayers<C, I>(dirs, what, extra, layerNamespaceOptions(adapter, options), adapter.fail, adapter.layerFormat(options));
 }
 
 /**
@@ -145,13 +153,66 @@ export async function mountImage<O extends object, C extends AdapterContainer, I
   return mountChain(adapter, options, img.layer, `image ${img.names[0] ?? img.id}`, { image: img });
 }
 
-/** Stacks `diffDirs` (top first) read-only in a new namespace made with `namespaceOptions`. */
+/**
+ * The fuse-overlayfs binary a root-owned system dir holds, not writable by
+ * others; the engine's `layers` failure when there is none.
+ */
+function fuseOverlayfs(what: string, fail: EngineErrors): string {
+  for (const file of FUSE_OVERLAYFS_PATHS) {
+    try {
+      const st = fs.statSync(file);
+      if (st.isFile() && st.uid === 0 && (st.mode & 0o022) === 0) return file;
+    } catch {
+      // not here
+    }
+  }
+  throw fail('layers', `${what}: its layers are fuse-overlayfs's and need it to be read, but fuse-overlayfs is not installed`);
+}
+
+/**
+ * Mounts `lowerDirs` read-only with fuse-overlayfs on `target` inside
+ * `namespace`: the kernel's overlay reads none of fuse-overlayfs's markers
+ * (its opaque directories would show what is below, `.wh..wh..opq` as a
+ * file).  fuse-overlayfs runs as the namespace's root and serves the
+ * mount from a process of its own there until it is unmounted.
+ */
+async function mountFuseOverlay(
+  namespace: Namespace,
+  lowerDirs: string[],
+  target: string,
+  what: string,
+  fail: EngineErrors,
+): Promise<void> {
+  const program = fuseOverlayfs(what, fail);
+  // fuse-overlayfs splits its options at ',' and lowerdir at ':', and knows no escape.
+  const bad = [...lowerDirs, target].find((dir) => /[,:]/.test(dir));
+  if (bad !== undefined) throw fail('layers', `${what}: layer path ${bad} has a ',' or ':', which fuse-overlayfs cannot be given`);
+  // Its stdio to /dev/null: the daemon it leaves would hold ours open.
+  const status = await namespace.exec([
+    '/bin/sh',
+    '-c',
+    'exec "$0" -o "$1" "$2" </dev/null >/dev/null 2>&1',
+    program,
+    `lowerdir=${lowerDirs.join(':')}`,
+    target,
+  ]);
+  if (status.code !== 0) {
+    throw fail('layers', `${what}: fuse-overlayfs could not mount its layers (exit ${status.code ?? status.signal})`);
+  }
+}
+
+/**
+ * Stacks `diffDirs` (top first) read-only in a new namespace made with
+ * `namespaceOptions`: with the kernel's overlay, or with fuse-overlayfs
+ * for its layers (`format`).
+ */
 export async function mountLayers<C, I>(
   diffDirs: string[],
   what: string,
   extra: { container?: C; image?: I },
   namespaceOptions: CreateNamespaceOptions,
   fail: EngineErrors,
+  format: LayerFormat = 'overlay',
 ): Promise<MountedLayers<C, I>> {
   for (const dir of diffDirs) {
     try {
@@ -179,9 +240,10 @@ export async function mountLayers<C, I>(
     // empty dir at the bottom changes nothing.
     let lowers = lowerDirs;
     try {
-      await namespace.mountOverlay({ lowerDirs: lowers, target, readOnly: true });
+      if (format === 'fuse-overlayfs') await mountFuseOverlay(namespace, lowers, target, what, fail);
+      else await namespace.mountOverlay({ lowerDirs: lowers, target, readOnly: true });
     } catch (error) {
-      if (lowers.length !== 1 || !isErrno(error, 'EINVAL')) throw error;
+      if (format === 'fuse-overlayfs' || lowers.length !== 1 || !isErrno(error, 'EINVAL')) throw error;
       emptyLower = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-empty-'));
       removeAtExit(emptyLower);
       fs.chmodSync(emptyLower, 0o755);
@@ -195,6 +257,9 @@ export async function mountLayers<C, I>(
       (closing ??= (async () => {
         try {
           await session.close();
+          // fuse-overlayfs's daemon ends once its mount is gone (it is no
+          // child of the namespace's holder, which close() ends).
+          if (format === 'fuse-overlayfs') await ns.unmount(target).catch(() => undefined);
           await ns.close();
         } finally {
           removeDir(target);
@@ -211,6 +276,7 @@ export async function mountLayers<C, I>(
       [Symbol.asyncDispose]: close,
     };
   } catch (error) {
+    if (format === 'fuse-overlayfs') await namespace?.unmount(target).catch(() => undefined);
     await namespace?.close().catch(() => undefined);
     removeDir(target);
     if (emptyLower) removeDir(emptyLower);
