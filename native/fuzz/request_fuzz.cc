@@ -186,13 +186,16 @@ void CheckArgs(const req::Link& a) {
 }
 void CheckArgs(const req::Diff& a) {
   CHECK(GoodWindow(a.window));
+  CHECK((a.flags & ~uint32_t{kDiffFuseOverlayfs}) == 0);
   CHECK(a.lowers.size() <= kMaxLowers);
   for (const std::string& lower : a.lowers) CHECK(GoodPath(lower));
 }
 void CheckArgs(const req::Tar& a) {
   CHECK(GoodWindow(a.window));
   CHECK(a.chunk_bytes >= kMinTarChunk && a.chunk_bytes <= kMaxChunk);
-  CHECK((a.flags & ~uint32_t{kTarXattrs | kTarLayer | kTarCopy}) == 0);
+  CHECK((a.flags & ~uint32_t{kTarXattrs | kTarLayer | kTarCopy |
+                             kTarFuseOverlayfs}) == 0);
+  CHECK((a.flags & kTarFuseOverlayfs) == 0 || (a.flags & kTarLayer) != 0);
 }
 void CheckArgs(const req::Walk& a) {
   CHECK(GoodWindow(a.window));
