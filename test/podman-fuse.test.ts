@@ -69,6 +69,16 @@ gate.describe(`podman with fuse-overlayfs (${MODE}, uid ${UID})`, () => {
     if (store) removeFuseStore(store);
   });
 
+  /** `podman diff`'s lines as the library's changes, sorted the same way. */
+  function podmanDiff(ref: string): LayerChange[] {
+    return store
+      .pod(['diff', ref])
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => ({ path: line.slice(2), kind: KIND[line[0]!]! }))
+      .sort(byPath);
+  }
+
   /** find -printf over `dir` as podman sees it: `podman unshare find` rootless, plain find rootful. */
   function findRows(dir: string, args: string[] = ['-mindepth', '1']): Row[] {
     const argv = [dir, ...args, '-printf', FIND_FORMAT];
@@ -93,12 +103,7 @@ gate.describe(`podman with fuse-overlayfs (${MODE}, uid ${UID})`, () => {
   });
 
   test('podman.diff equals podman diff', async () => {
-    const expected = store
-      .pod(['diff', NAME])
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => ({ path: line.slice(2), kind: KIND[line[0]!]! }))
-      .sort(byPath);
+    const expected = podmanDiff(NAME);
     expect(expected).toEqual(
       expect.arrayContaining([
         { path: '/newdir', kind: 'added' },
@@ -111,6 +116,12 @@ gate.describe(`podman with fuse-overlayfs (${MODE}, uid ${UID})`, () => {
     const ours = await podman.diff(NAME, store.options);
     expect(ours.filter((c) => c.path.includes('.wh.'))).toEqual([]);
     expect(ours).toEqual(expected);
+  });
+
+  test('podman.diff of the image equals podman diff of it', async () => {
+    const expected = podmanDiff(IMAGE);
+    expect(expected.length).toBeGreaterThan(250);
+    expect(await podman.diff(IMAGE, store.options)).toEqual(expected);
   });
 
   test('a walk of the merged dir equals podman unshare find, entry by entry', async () => {
@@ -198,7 +209,7 @@ gate.describe(`podman with fuse-overlayfs (${MODE}, uid ${UID})`, () => {
     }
   });
 
-  test('the container stopped: exportContainer (its layers mounted by the library with fuse-overlayfs) equals podman export', async () => {
+  test('the container stopped: exportContainer (its layers mounted by the library with fuse-overlayfs) equals podman export, diff podman diff', async () => {
     store.pod(['stop', '-t', '0', NAME]);
     expect(podman.container(NAME, store.options).mounted).toBe(false);
     const file = path.join(store.base, 'podman-export-stopped.tar');
@@ -207,6 +218,8 @@ gate.describe(`podman with fuse-overlayfs (${MODE}, uid ${UID})`, () => {
     fs.rmSync(file);
     const ours = await tarEntries(podman.exportContainer(NAME, store.options));
     expect(ours.has('usr/sbin')).toBe(false);
+    // podman diff mounts the stopped container's layers itself; ours reads them.
+    expect(await podman.diff(NAME, store.options)).toEqual(podmanDiff(NAME));
     expect([...ours.keys()].filter((name) => name.includes('.wh.'))).toEqual([]);
     expect(ours).toEqual(theirs);
   });
