@@ -7,7 +7,11 @@
 //   libpod's database, which stays under the default graphroot and then
 //   overrides the runroot and tmp dir with the ones recorded there: the
 //   container lands in the user's own store.  `--root` moves the database
-//   with it, `--runroot` and `--tmpdir` go with it.
+//   with it, `--runroot` and `--tmpdir` go with it.  Worse, containers-
+//   storage then writes "true" to the user's own
+//   `<graphroot>/overlay/.has-mount-program`, and from then on mounts that
+//   store with fuse-overlayfs whatever its storage.conf says (seen here;
+//   writing "false" back undoes it).
 // - With `--root`, podman drops storage.conf's driver options:
 //   `--storage-opt overlay.mount_program=...` again on every command.
 // - Rootless: an XDG_RUNTIME_DIR of its own gives a pause process of its
