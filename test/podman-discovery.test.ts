@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as podman from '../lib/podman';
+import { podmanLayerFormat } from '../lib/podman/adapter';
 import { podman as podmanReady, requirement, requires, which, withDetail } from './helpers/requirements';
 import { thrown } from './helpers/thrown';
 
@@ -287,6 +288,27 @@ describe('containers, layers and chains on a fake store', () => {
     s = makeStore(dir);
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("says whose markers the layers hold: fuse-overlayfs's where a mount program runs for the store", () => {
+    const flag = path.join(s.ov, '.has-mount-program');
+    try {
+      expect(podmanLayerFormat(s.opts)).toBe('overlay');
+      // What containers-storage writes where the kernel's overlay mounts, and where a mount program ran.
+      write(flag, 'false');
+      expect(podmanLayerFormat(s.opts)).toBe('overlay');
+      write(flag, 'true');
+      expect(podmanLayerFormat(s.opts)).toBe('fuse-overlayfs');
+      fs.rmSync(flag);
+      fs.symlinkSync('/etc/passwd', flag);
+      expect(thrown(() => podmanLayerFormat(s.opts)).code).toBe('EPODMANSTORAGE');
+      fs.rmSync(flag);
+      const conf = path.join(dir, 'fuse.conf');
+      write(conf, '[storage.options.overlay]\nmount_program = "/usr/bin/fuse-overlayfs"\n');
+      expect(podmanLayerFormat({ ...s.opts, storageConf: conf })).toBe('fuse-overlayfs');
+    } finally {
+      fs.rmSync(flag, { force: true });
+    }
+  });
 
   it('lists containers with their overlay dirs, mount state and pids', () => {
     const all = podman.containers(s.opts);

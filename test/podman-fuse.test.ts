@@ -91,6 +91,9 @@ gate.describe(`podman with fuse-overlayfs (${MODE}, uid ${UID})`, () => {
     const cfg = podman.storageConfig(store.options);
     expect(cfg).toMatchObject({ driver: 'overlay', mountProgram: '/usr/bin/fuse-overlayfs', graphRoot: store.graphRoot });
     expect(podman.container(NAME, store.options).upperDir).toBe(upperDir);
+    // containers-storage marks a store a mount program ran for (and then
+    // keeps to it): the library reads that mark too (podmanLayerFormat).
+    expect(fs.readFileSync(path.join(store.graphRoot, 'overlay', '.has-mount-program'), 'utf8')).toBe('true');
     const upper = findRows(upperDir);
     const marker = (p: string) => upper.find((r) => r.path === p);
     // What fuse-overlayfs wrote: the deletion as a 0/0 device, the opaque

@@ -3,7 +3,11 @@
  * that holds its mounts (rootless), its store's containers, images and
  * layer chains, and what `podman diff` leaves out.
  */
+import * as path from 'node:path';
+
 import type { EngineAdapter } from '../engine/adapter';
+import { readStorageText } from '../engine/storage';
+import type { LayerFormat } from '../layers/diff';
 import { currentUid, storageConfig, type PodmanOptions } from './config';
 import { podmanErrors } from './errors';
 import { pausePid } from './pause';
@@ -28,6 +32,23 @@ const RUNTIME_PATHS = new Set([
   '/run/secrets',
   '/sys',
 ]);
+
+/**
+ * Whose markers the store's layers hold: fuse-overlayfs's where
+ * storage.conf names a mount_program, or where containers-storage marked
+ * the store as one a mount program runs for (`overlay/.has-mount-program`
+ * "true": written once one ran there; containers-storage then mounts the
+ * store with fuse-overlayfs whatever storage.conf says, as it does where
+ * the kernel's overlay cannot mount); the kernel overlay's otherwise.
+ */
+export function podmanLayerFormat(options: PodmanOptions): LayerFormat {
+  const cfg = storageConfig(options);
+  if (cfg.mountProgram !== null) return 'fuse-overlayfs';
+  if (cfg.driver !== 'overlay') return 'overlay';
+  const flag = path.join(cfg.graphRoot, 'overlay', '.has-mount-program');
+  const text = readStorageText(flag, true, 'podman', podmanErrors, cfg.graphRoot);
+  return text?.trim() === 'true' ? 'fuse-overlayfs' : 'overlay';
+}
 
 export const podmanAdapter: EngineAdapter<PodmanOptions, PodmanContainer, PodmanImage> = {
   name: 'podman',
@@ -56,7 +77,7 @@ export const podmanAdapter: EngineAdapter<PodmanOptions, PodmanContainer, Podman
   volumes,
   // containers/storage runs any mount_program in place of the kernel's
   // overlay; fuse-overlayfs is the one there is.
-  layerFormat: (options) => (storageConfig(options).mountProgram === null ? 'overlay' : 'fuse-overlayfs'),
+  layerFormat: podmanLayerFormat,
   notMounted: 'is not running (its layer is not mounted)',
   diffImages: true,
   diffSkips: RUNTIME_PATHS,
