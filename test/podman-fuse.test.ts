@@ -22,6 +22,7 @@ import { FIND_FORMAT, parseFind, walkRows, type Row } from './helpers/tree';
 
 const MODE = ROOTFUL ? 'rootful' : 'rootless';
 const NAME = `unshare-fs-fuse-${process.pid}`;
+const COMMITTED = `localhost/unshare-fs-fuse-committed-${process.pid}`;
 const gate = requires(podmanImage, fuseOverlayfs);
 
 // /usr holds bin/ and sbin/ in the image: made again with bin/ only, it is
@@ -210,6 +211,24 @@ gate.describe(`podman with fuse-overlayfs (${MODE}, uid ${UID})`, () => {
     } finally {
       await mounted.close();
     }
+  });
+
+  test('an image committed from it (a layer unpacked with AUFS whiteouts, as for a mount program): diff, and a new container of it exported', async () => {
+    store.pod(['commit', '-q', NAME, COMMITTED]);
+    const [top] = podman.layerChain(podman.image(COMMITTED, store.options).layer, store.options);
+    // containers-storage unpacked the deletion as a `.wh.` file, not a device.
+    expect(findRows(top!).find((r) => r.path === 'etc/.wh.motd')).toMatchObject({ type: 'f' });
+    expect(await podman.diff(COMMITTED, store.options)).toEqual(podmanDiff(COMMITTED));
+    const created = `${NAME}-of-committed`;
+    store.pod(['create', '-q', '--name', created, COMMITTED, 'true']);
+    const file = path.join(store.base, 'podman-export-created.tar');
+    store.pod(['export', '-o', file, created]);
+    const theirs = await tarEntries(fs.createReadStream(file));
+    fs.rmSync(file);
+    const ours = await tarEntries(podman.exportContainer(created, store.options));
+    expect(ours.has('etc/motd')).toBe(false);
+    expect([...ours.keys()].filter((name) => name.includes('.wh.'))).toEqual([]);
+    expect(ours).toEqual(theirs);
   });
 
   test('the container stopped: exportContainer (its layers mounted by the library with fuse-overlayfs) equals podman export, diff podman diff', async () => {
