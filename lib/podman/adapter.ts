@@ -43,8 +43,9 @@ const RUNTIME_PATHS = new Set([
  */
 export function podmanLayerFormat(options: PodmanOptions): LayerFormat {
   const cfg = storageConfig(options);
-  if (cfg.mountProgram !== null) return 'fuse-overlayfs';
+  // Only the overlay driver runs a mount_program (vfs layers are whole trees).
   if (cfg.driver !== 'overlay') return 'overlay';
+  if (cfg.mountProgram !== null) return 'fuse-overlayfs';
   const flag = path.join(cfg.graphRoot, 'overlay', '.has-mount-program');
   const text = readStorageText(flag, true, 'podman', podmanErrors, cfg.graphRoot);
   return text?.trim() === 'true' ? 'fuse-overlayfs' : 'overlay';
