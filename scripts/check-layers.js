@@ -18,7 +18,11 @@ const LAYERS = [
   ['engine'], // what podman and Docker share
   ['podman', 'docker'], // the two engines
   ['.', 'demo'], // the package's entry and the demo
+  ['cli'], // the command line: a user of the public API
 ];
+// Folders that may import only the package's entry (lib/index.ts) from
+// outside themselves: what they use is the public API, nothing internal.
+const PUBLIC_ONLY = new Set(['cli']);
 const rank = new Map(LAYERS.flatMap((names, i) => names.map((name) => [name, i])));
 
 function modules(dir) {
@@ -55,6 +59,10 @@ for (const file of modules(LIB)) {
   for (const target of targets) {
     const to = folderOf(target);
     if (to === folder) continue;
+    if (PUBLIC_ONLY.has(folder) && path.relative(LIB, target) !== 'index.ts') {
+      problems.push(`${path.relative(LIB, file)} imports ${path.relative(LIB, target)}: ${folder}/ uses the package entry (index.ts) only`);
+      continue;
+    }
     if (!(rank.get(to) < rank.get(folder))) {
       problems.push(`${path.relative(LIB, file)} imports ${path.relative(LIB, target)}: ${to}/ is not below ${folder}/`);
     }

@@ -43,6 +43,19 @@ describe('check-layers', () => {
     expect(status).toBe(1);
   });
 
+  test('lib/cli/ reaches the library through its entry (index.ts) only', () => {
+    fs.mkdirSync(path.join(dir, 'cli'));
+    fs.writeFileSync(path.join(dir, 'index.ts'), "export { b } from './wire/b';\n");
+    fs.writeFileSync(path.join(dir, 'wire', 'b.ts'), 'export const b = 1;\n');
+    fs.writeFileSync(path.join(dir, 'cli', 'ok.ts'), "import { b } from '../index';\nexport const ok = b;\n");
+    expect(check(dir)).toMatchObject({ status: 0 });
+    fs.writeFileSync(path.join(dir, 'cli', 'inside.ts'), "import { b } from '../wire/b';\nexport const inside = b;\n");
+    const { status, out } = check(dir);
+    expect(out).toContain('cli/inside.ts imports wire/b.ts: cli/ uses the package entry (index.ts) only');
+    expect(out).not.toContain('cli/ok.ts');
+    expect(status).toBe(1);
+  });
+
   test('a folder in no layer is named', () => {
     fs.mkdirSync(path.join(dir, 'misc'));
     fs.writeFileSync(path.join(dir, 'misc', 'c.ts'), 'export const c = 1;\n');

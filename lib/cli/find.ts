@@ -1,0 +1,162 @@
+// unshare-fs find: the start point and everything under it, as GNU find
+// prints it (-print, -print0 or -printf), streamed: each batch the walk
+// sends is written before the next is asked for, so a tree of millions of
+// entries costs one batch of memory.
+import type { BigIntStats, EntryType } from '../index';
+import { compileGlob } from './glob';
+import { jsonName, questionMarks, relativePath } from './names';
+import { UsageError, type Output } from './output';
+import { compileFormat, render, type Format, type Found, type PrintContext } from './printf';
+import type { Target } from './target';
+import { NUMERIC, readIdNames } from './users';
+
+export interface FindOptions {
+  maxdepth?: number;
+  type?: string[];
+  name?: string;
+  exclude?: string[];
+  printf?: string;
+  print0?: boolean;
+  json?: boolean;
+}
+
+const TYPE_LETTERS: Record<string, EntryType> = {
+  f: 'file',
+  d: 'directory',
+  l: 'symlink',
+  b: 'block-device',
+  c: 'char-device',
+  p: 'fifo',
+  s: 'socket',
+};
+const S_IFMT = 0o170000;
+const TYPE_BY_MODE: Record<number, EntryType> = {
+  0o100000: 'file',
+  0o040000: 'directory',
+  0o120000: 'symlink',
+  0o060000: 'block-device',
+  0o020000: 'char-device',
+  0o010000: 'fifo',
+  0o140000: 'socket',
+};
+
+/** find's `-type f,d`: the entry types asked for; a usage error for a letter find does not know. */
+function parseTypes(values: string[] | undefined): Set<EntryType> | undefined {
+  if (!values || values.length === 0) return undefined;
+  const types = new Set<EntryType>();
+  for (const letter of values.flatMap((v) => v.split(','))) {
+    const type = TYPE_LETTERS[letter];
+    if (!type) throw new UsageError(`--type: unknown type '${letter}' (f d l b c p s)`);
+    types.add(type);
+  }
+  return types;
+}
+
+/** Checks the options before anything is opened: a usage error comes before any session. */
+export function checkFindOptions(options: FindOptions): void {
+  parseTypes(options.type);
+  if (options.name !== undefined) compileGlob(options.name);
+  if (options.printf !== undefined) compileFormat(options.printf);
+}
+
+/** Walks `target` and writes what find would print. */
+export async function find(target: Target, options: FindOptions, out: Output): Promise<void> {
+  const { fs } = target;
+  const types = parseTypes(options.type);
+  const nameMatches = options.name !== undefined ? compileGlob(options.name) : undefined;
+  const terminator = options.print0 ? '\0' : '\n';
+  const format: Format =
+    options.printf !== undefined ? compileFormat(options.printf) : { pieces: [], needsStats: false, needsNs: false, needsTarget: false };
+  const json = !!options.json;
+  const needsStats = json || format.needsStats;
+  const bigint = json || format.needsNs;
+  const needsTarget = json || format.needsTarget;
+  const names = format.pieces.length > 0 ? await readIdNames(fs) : NUMERIC;
+  // Names from passwd are text; output is bytes as latin1 strings.
+  const asBytes = (text: string): string => Buffer.from(text).toString('latin1');
+  const users = new Map<number, string>();
+  const groups = new Map<number, string>();
+  const tty = (process.stdout as { isTTY?: boolean }).isTTY === true;
+  const ctx: PrintContext = {
+    user: (uid) => users.get(uid) ?? users.set(uid, asBytes(names.user(uid) ?? String(uid))).get(uid)!,
+    group: (gid) => groups.get(gid) ?? groups.set(gid, asBytes(names.group(gid) ?? String(gid))).get(gid)!,
+    name: tty ? (latin1) => questionMarks(Buffer.from(latin1, 'latin1')).toString('latin1') : (latin1) => latin1,
+  };
+  const root = Buffer.from(target.path).toString('latin1');
+  const slash = root.endsWith('/') ? '' : '/';
+
+  /** Whether the file is printed; the format's %l needs its link read first (readLink). */
+  const wanted = (found: Found, type: EntryType): boolean => {
+    if (types && !types.has(type)) return false;
+    return !nameMatches || nameMatches(Buffer.from(baseOf(found), 'latin1'));
+  };
+  const readLink = async (found: Found): Promise<void> => {
+    try {
+      found.target = (await fs.readlink(Buffer.from(found.path, 'latin1'), { encoding: 'buffer' })).toString('latin1');
+    } catch (error) {
+      out.fail(error, target.prefix);
+    }
+  };
+  const print = (found: Found, type: EntryType): void => {
+    if (json) out.write(JSON.stringify(jsonOf(found, type)) + '\n');
+    else if (options.printf !== undefined) out.writeBytes(render(format, found, ctx));
+    else out.writeBytes(ctx.name(found.path) + terminator);
+  };
+
+  const top = bigint ? await fs.lstat(target.path, { bigint: true }) : await fs.lstat(target.path);
+  const topType = TYPE_BY_MODE[Number(top.mode) & S_IFMT] ?? 'unknown';
+  const start: Found = { path: root, relative: '', depth: 0, stats: top, target: undefined };
+  if (wanted(start, topType)) {
+    if (needsTarget && topType === 'symlink') await readLink(start);
+    print(start, topType);
+  }
+  if (topType !== 'directory' || options.maxdepth === 0) return out.flush(true);
+  // A batch at a time: one await per batch, not per entry (a walk's cost here is per entry).
+  for await (const batch of fs.walkBatches(target.path, {
+    encoding: 'buffer',
+    stat: needsStats,
+    bigint,
+    ...(options.maxdepth !== undefined && { maxDepth: options.maxdepth }),
+    ...(options.exclude && options.exclude.length > 0 && { exclude: options.exclude }),
+    signal: out.closed.signal,
+    onError: (error) => out.fail(error, target.prefix),
+  })) {
+    for (const entry of batch) {
+      const relative = relativePath(entry.fullPath, entry.depth).toString('latin1');
+      const found: Found = { path: root + slash + relative, relative, depth: entry.depth, stats: entry.stats, target: undefined };
+      if (!wanted(found, entry.type)) continue;
+      if (needsTarget && entry.type === 'symlink') await readLink(found);
+      print(found, entry.type);
+    }
+    if (out.full) await out.flush();
+  }
+  return out.flush(true);
+}
+
+/** The last name of a found file (the start point's own, for it). */
+function baseOf(found: Found): string {
+  const source = found.relative.length > 0 ? found.relative : found.path;
+  let end = source.length;
+  while (end > 1 && source[end - 1] === '/') end--;
+  return source.slice(source.lastIndexOf('/', end - 1) + 1, end);
+}
+
+/** One file's --json line: documented field names (README, Command line). */
+function jsonOf(found: Found, type: EntryType): Record<string, unknown> {
+  const s = found.stats as BigIntStats | undefined;
+  return {
+    ...jsonName('path', Buffer.from(found.path, 'latin1')),
+    type,
+    depth: found.depth,
+    ...(s && {
+      mode: Number(s.mode),
+      nlink: Number(s.nlink),
+      uid: Number(s.uid),
+      gid: Number(s.gid),
+      size: Number(s.size),
+      ino: Number(s.ino),
+      mtimeNs: String(s.mtimeNs),
+    }),
+    ...(found.target !== undefined && jsonName('target', Buffer.from(found.target, 'latin1'))),
+  };
+}

@@ -1,0 +1,98 @@
+// Modes, times and sizes written as coreutils and findutils write them.
+import type { BigIntStats } from '../index';
+
+const S_IFMT = 0o170000;
+/** The type letter of `ls -l` (and of `find -printf %M`), by st_mode's type bits. */
+const LS_TYPE: Record<number, string> = {
+  0o140000: 's',
+  0o120000: 'l',
+  0o100000: '-',
+  0o060000: 'b',
+  0o040000: 'd',
+  0o020000: 'c',
+  0o010000: 'p',
+};
+/** The letter of `find -printf %y`. */
+const FIND_TYPE: Record<number, string> = {
+  0o140000: 's',
+  0o120000: 'l',
+  0o100000: 'f',
+  0o060000: 'b',
+  0o040000: 'd',
+  0o020000: 'c',
+  0o010000: 'p',
+};
+
+/** `find -printf %y`: f d l b c p s, or U. */
+export const findType = (mode: number): string => FIND_TYPE[mode & S_IFMT] ?? 'U';
+
+/** `ls -l`'s ten characters: `drwxr-xr-x`, with s/S, t/T for the set-id and sticky bits. */
+export function modeString(mode: number): string {
+  const bit = (mask: number, ch: string): string => (mode & mask ? ch : '-');
+  const special = (exec: number, flag: number, set: string, unset: string): string =>
+    mode & flag ? (mode & exec ? set : unset) : bit(exec, 'x');
+  return (
+    (LS_TYPE[mode & S_IFMT] ?? '?') +
+    bit(0o400, 'r') +
+    bit(0o200, 'w') +
+    special(0o100, 0o4000, 's', 'S') +
+    bit(0o040, 'r') +
+    bit(0o020, 'w') +
+    special(0o010, 0o2000, 's', 'S') +
+    bit(0o004, 'r') +
+    bit(0o002, 'w') +
+    special(0o001, 0o1000, 't', 'T')
+  );
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** Half of a Gregorian year, in ms: what GNU ls calls recent. */
+const SIX_MONTHS_MS = (31556952 / 2) * 1000;
+
+/**
+ * `ls -l`'s time in the C locale and the local time zone: `Dec  7 13:05`
+ * for the last six months, else `Jan  1  2020` (as GNU ls decides it).
+ */
+export function lsTime(mtimeMs: number, nowMs: number): string {
+  const d = new Date(mtimeMs);
+  const day = String(d.getDate()).padStart(2, ' ');
+  const recent = mtimeMs > nowMs - SIX_MONTHS_MS && mtimeMs <= nowMs;
+  const tail = recent
+    ? `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`
+    : ` ${d.getFullYear()}`.padStart(5, ' ');
+  return `${MONTHS[d.getMonth()]} ${day} ${tail}`;
+}
+
+/** `find -printf %T@`: seconds since the epoch and ten fractional digits (nine of the nanoseconds and a 0, as GNU find prints them). */
+export function epochSeconds(stats: BigIntStats): string {
+  const ns = stats.mtimeNs;
+  const sign = ns < 0n ? '-' : '';
+  const abs = ns < 0n ? -ns : ns;
+  return `${sign}${abs / 1_000_000_000n}.${String(abs % 1_000_000_000n).padStart(9, '0')}0`;
+}
+
+const UNITS = ['K', 'M', 'G', 'T', 'P', 'E'];
+
+/**
+ * A byte count as `du -h` shows it: powers of 1024, rounded up, one decimal
+ * below 10 (`4.0K`, `12K`, `1.5M`), bytes below 1 KiB as a plain number.
+ */
+export function humanSize(bytes: number): string {
+  if (bytes < 1024) return String(bytes);
+  let unit = 0;
+  let value = bytes / 1024;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  if (value < 10) {
+    const tenths = Math.ceil(value * 10 - 1e-9) / 10;
+    if (tenths < 10) return `${tenths.toFixed(1)}${UNITS[unit]}`;
+  }
+  const whole = Math.ceil(value - 1e-9);
+  if (whole >= 1024 && unit < UNITS.length - 1) return `1.0${UNITS[unit + 1]}`;
+  return `${whole}${UNITS[unit]}`;
+}
+
+/** Blocks of 1 KiB, rounded up, as du and `ls -l`'s total count them from st_blocks (512-byte units). */
+export const kibibytes = (blocks512: number): number => Math.ceil(blocks512 / 2);

@@ -1,0 +1,223 @@
+#!/usr/bin/env node
+// unshare-fs, the command line: the library's public API (the package entry,
+// nothing of lib/'s inside) behind verbs that read like coreutils'.  Each verb
+// opens its TARGET (./target.ts), does its work in a file of its own, and
+// leaves the exit status in the run's Output: 0, 1 when something failed
+// along the way, 2 for a command line that cannot be run.
+import * as fsNode from 'node:fs';
+import * as path from 'node:path';
+
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+
+import { cat } from './cat';
+import { du } from './du';
+import { checkFindOptions, find, type FindOptions } from './find';
+import { ls, type LsOptions } from './ls';
+import { EXIT, Output, UsageError } from './output';
+import { ps } from './ps';
+import { stat } from './stat';
+import { openTarget, parseTarget, type EngineName, type Target } from './target';
+
+const TARGETS = `
+TARGET is one of:
+  CONTAINER:/path     a container of any engine, by name or id (its files as it
+                      sees them; a stopped one's layers are mounted read-only)
+  storage:/abs/path   a path in the engine's storage namespaces (what
+                      \`podman unshare\` sees)
+  /path, ./path       a host path (also any path with no ':')
+  volume:NAME:/path   reserved for volumes (not yet supported)`;
+
+/** The version of the package this file came with. */
+function version(): string {
+  const file = path.join(__dirname, '..', '..', 'package.json');
+  return (JSON.parse(fsNode.readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+const nonNegative = (value: string): number => {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
+  return Number(value);
+};
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/**
+ * Runs one verb over its targets: opens each, runs `work` on it, closes it.
+ * A failure on one target is told and costs that target (exit 1); a usage
+ * error ends the run (exit 2).
+ */
+async function over(texts: string[], engine: EngineName | undefined, out: Output, work: (target: Target) => Promise<void>): Promise<void> {
+  const specs = texts.map(parseTarget);
+  for (const spec of specs) {
+    if (out.closed.signal.aborted) return;
+    const prefix = spec.kind === 'container' ? `${spec.container}:` : spec.kind === 'storage' ? 'storage:' : '';
+    let target: Target | undefined;
+    try {
+      target = await openTarget(spec, engine);
+      await work(target);
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      if (out.closed.signal.aborted && (error as Error).name === 'AbortError') return;
+      out.fail(error, prefix);
+    } finally {
+      await target?.close();
+    }
+  }
+  await out.flush(true);
+}
+
+/** The program, with its verbs; `out` receives what they write. */
+export function program(out: Output): Command {
+  const cli = new Command('unshare-fs');
+  cli
+    .description('Read the files of rootless and rootful containers with the owners they see, without podman unshare.')
+    .helpOption('--help', 'show help')
+    .version(version(), '--version', 'show the version')
+    .addOption(new Option('--engine <engine>', 'which engine a CONTAINER name means when both have one').choices(['podman', 'docker']))
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`unshare-fs: ${text.replace(/^error: /, '')}`) })
+    .addHelpText(
+      'after',
+      `${TARGETS}
+
+Exit status: 0 if all went well, 1 if something failed (the rest was done),
+2 for a command line that cannot be run.
+
+Examples:
+  unshare-fs ps
+  unshare-fs ls -l contenedor1:/home/user
+  unshare-fs find contenedor1:/etc --name '*.conf' --printf '%M %u %s %p\\n'
+  unshare-fs du -sh storage:/home/me/.local/share/containers/storage
+  unshare-fs cat contenedor1:/etc/os-release`,
+    );
+  const engineOf = (cmd: Command): EngineName | undefined => cmd.optsWithGlobals<{ engine?: EngineName }>().engine;
+
+  cli
+    .command('ps')
+    .description('list the containers of every engine: engine, name, id, state, pid, storage driver, merged dir')
+    .option('--json', 'one JSON object a line: engine, name, id, state, pid, driver, mergedDir')
+    .addHelpText('after', '\nExamples:\n  unshare-fs ps\n  unshare-fs --engine docker ps --json')
+    .action(async (opts: { json?: boolean }, cmd: Command) => ps({ ...opts, engine: engineOf(cmd) }, out));
+
+  cli
+    .command('ls')
+    .description('list a directory, owners as the container sees them (names from its own /etc/passwd and /etc/group)')
+    .argument('<target>', 'what to list (see unshare-fs --help for TARGET)')
+    .option('-l', 'long listing, as ls -l')
+    .option('-a', 'include names starting with ., and . and ..')
+    .option('-n', 'numeric user and group ids (implies -l)')
+    .option('--host-ids', "add the owner's uid and gid as the host sees them (implies -l)")
+    .option(
+      '--json',
+      'one JSON object a line: name, type, mode, nlink, uid, gid, user, group, size, blocks, mtimeMs, target, rdev, hostUid, hostGid',
+    )
+    .addHelpText(
+      'after',
+      "\nNames are quoted as GNU ls quotes them on a terminal (control characters as $'\\n').\n\nExamples:\n  unshare-fs ls -l contenedor1:/home\n  unshare-fs ls -ln --host-ids contenedor1:/home/user\n  unshare-fs ls -a --json /tmp",
+    )
+    .action(async (target: string, opts: { l?: boolean; a?: boolean; n?: boolean; hostIds?: boolean; json?: boolean }, cmd: Command) => {
+      const options: LsOptions = { long: opts.l, all: opts.a, numeric: opts.n, hostIds: opts.hostIds, json: opts.json };
+      await over([target], engineOf(cmd), out, (t) => ls(t, options, out));
+    });
+
+  cli
+    .command('find')
+    .description('walk a tree, as GNU find prints it; streamed, whatever its size')
+    .argument('<target>', 'where to start (see unshare-fs --help for TARGET)')
+    .option('--maxdepth <n>', 'descend at most n levels (0: the start point only)', nonNegative)
+    .option('--type <types>', 'only these types, as find -type: f d l b c p s, comma-separated or repeated', collect)
+    .option('--name <glob>', "only files whose last name matches the glob (fnmatch; '*' matches a leading dot)")
+    .option(
+      '--exclude <glob>',
+      'leave out what matches, and never open it (a name, or a path from the start point with a /); repeatable',
+      collect,
+    )
+    .option(
+      '--printf <format>',
+      "print each file with find's directives: %p %P %f %h %d %s %m %M %y %n %i %u %g %U %G %l %T@ %% and \\n \\t \\0 \\\\ \\NNN",
+    )
+    .option('--print0', 'end each path with a NUL instead of a newline')
+    .option('--json', 'one JSON object a line: path, type, depth, mode, nlink, uid, gid, size, ino, mtimeNs, target')
+    .addHelpText(
+      'after',
+      "\nOn a terminal, control characters in names print as '?' (as find does); piped, names are written as they are.\n\nExamples:\n  unshare-fs find contenedor1:/etc --type f --name '*.conf'\n  unshare-fs find contenedor1:/ --exclude /proc --printf '%m %U %G %s %p\\n'\n  unshare-fs find storage:/home/me/.local/share/containers/storage/volumes --maxdepth 2 --json",
+    )
+    .action(async (target: string, opts: FindOptions, cmd: Command) => {
+      checkFindOptions(opts);
+      await over([target], engineOf(cmd), out, (t) => find(t, opts, out));
+    });
+
+  cli
+    .command('du')
+    .description('disk usage in KiB, as GNU du counts it (hard links once)')
+    .argument('<target>', 'the tree to measure (see unshare-fs --help for TARGET)')
+    .option('-s, --summarize', 'only the total')
+    .option('-h, --human-readable', 'sizes as 4.0K, 12M, 1.5G')
+    .option('-x, --one-file-system', 'do not cross into other file systems')
+    .option('--json', 'one JSON object a line: path, bytes, kib')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  unshare-fs du -sh contenedor1:/\n  unshare-fs du -x storage:/home/me/.local/share/containers/storage/volumes',
+    )
+    .action(
+      async (
+        target: string,
+        opts: { summarize?: boolean; humanReadable?: boolean; oneFileSystem?: boolean; json?: boolean },
+        cmd: Command,
+      ) => {
+        const options = { summarize: opts.summarize, human: opts.humanReadable, oneFileSystem: opts.oneFileSystem, json: opts.json };
+        await over([target], engineOf(cmd), out, (t) => du(t, options, out));
+      },
+    );
+
+  cli
+    .command('cat')
+    .description('write files to stdout')
+    .argument('<targets...>', 'the files (see unshare-fs --help for TARGET)')
+    .addHelpText('after', '\nExamples:\n  unshare-fs cat contenedor1:/etc/passwd\n  unshare-fs cat contenedor1:/var/log/app.log > app.log')
+    .action(async (targets: string[], _opts: unknown, cmd: Command) => over(targets, engineOf(cmd), out, (t) => cat(t, out)));
+
+  cli
+    .command('stat')
+    .description("show a file's status (lstat), owners as the container sees them and as the host does")
+    .argument('<targets...>', 'the files (see unshare-fs --help for TARGET)')
+    .option(
+      '--json',
+      'one JSON object a line: path, type, mode, nlink, uid, gid, user, group, hostUid, hostGid, size, blocks, ino, dev, rdev, atimeNs, mtimeNs, ctimeNs',
+    )
+    .addHelpText('after', '\nExamples:\n  unshare-fs stat contenedor1:/home/user/private\n  unshare-fs stat --json contenedor1:/etc/passwd')
+    .action(async (targets: string[], opts: { json?: boolean }, cmd: Command) =>
+      over(targets, engineOf(cmd), out, (t) => stat(t, opts, out)),
+    );
+
+  return cli;
+}
+
+/** Parses argv and runs; resolves with the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const out = new Output();
+  const cli = program(out);
+  try {
+    if (argv.length === 0) {
+      cli.outputHelp({ error: true });
+      return EXIT.usage;
+    }
+    await cli.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code) ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`unshare-fs: ${error.message}\nTry 'unshare-fs --help' for more information.\n`);
+      return EXIT.usage;
+    }
+    out.fail(error);
+  }
+  await out.flush(true);
+  return out.status;
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((status) => {
+    process.exitCode = status;
+  });
+}

@@ -1,0 +1,151 @@
+// Names as bytes, printed safely.  A container's names are written by
+// whoever runs in it: a name may hold a newline, an
+// escape sequence that reprograms the terminal, or bytes that are not UTF-8.
+// Nothing here prints a control character raw to a terminal.
+
+/** One character of a name: a decoded code point, or a byte that is not part of valid UTF-8 (`bad`). */
+interface Char {
+  /** The code point, or the byte when bad. */
+  code: number;
+  /** The bytes it came from. */
+  bytes: Buffer;
+  bad: boolean;
+}
+
+/** The name's characters, as a UTF-8 decoder that keeps invalid bytes one by one sees them. */
+function* chars(name: Buffer): Generator<Char> {
+  let i = 0;
+  while (i < name.length) {
+    const b = name[i]!;
+    let len = 0;
+    let min = 0;
+    if (b < 0x80) len = 1;
+    else if (b >= 0xc2 && b <= 0xdf) [len, min] = [2, 0x80];
+    else if (b >= 0xe0 && b <= 0xef) [len, min] = [3, 0x800];
+    else if (b >= 0xf0 && b <= 0xf4) [len, min] = [4, 0x10000];
+    let code = len === 1 ? b : b & (0xff >> (len + 1));
+    let ok = len > 0 && i + len <= name.length;
+    for (let k = 1; ok && k < len; k++) {
+      const c = name[i + k]!;
+      if ((c & 0xc0) !== 0x80) ok = false;
+      else code = (code << 6) | (c & 0x3f);
+    }
+    // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8.
+    if (ok && len > 1 && (code < min || (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff)) ok = false;
+    if (ok) {
+      yield { code, bytes: name.subarray(i, i + len), bad: false };
+      i += len;
+    } else {
+      yield { code: b, bytes: name.subarray(i, i + 1), bad: true };
+      i += 1;
+    }
+  }
+}
+
+/** C0 controls, DEL and the C1 controls: what a terminal may act on. */
+const isControl = (code: number): boolean => code < 0x20 || (code >= 0x7f && code < 0xa0);
+
+/** True when the bytes are valid UTF-8 (then `toString('utf8')` gives them back exactly). */
+export function isUtf8(name: Buffer): boolean {
+  for (const c of chars(name)) if (c.bad) return false;
+  return true;
+}
+
+// GNU quotearg's shell characters: a name holding one is quoted.  '#' and
+// '~' only at the start.
+const SHELL_SPECIAL = new Set(' !"$&\'()*;<=>?[\\^`|');
+// Characters that C's double quotes and the shell's read alike: a name whose
+// only special character is a single quote is shown in double quotes ("it's").
+const DOUBLE_QUOTE_SAFE = /^[A-Za-z0-9%+,\-./:\]_{}@ ]$/;
+const C_ESCAPES: Record<number, string> = { 7: 'a', 8: 'b', 9: 't', 10: 'n', 11: 'v', 12: 'f', 13: 'r' };
+
+/**
+ * A name as GNU `ls` prints it on a terminal (its default quoting there,
+ * `--quoting-style=shell-escape`, in a UTF-8 locale): plain when nothing in
+ * it is special to a shell, else in single quotes, with each control
+ * character and each byte that is not UTF-8 written as `$'\n'` or `$'\377'`
+ * (the result pasted into a shell gives the name back).
+ */
+export function shellEscape(name: Buffer): string {
+  const list = [...chars(name)];
+  if (list.length === 0) return "''";
+  let plain = true;
+  let doubleQuotable = true;
+  let hasQuote = false;
+  list.forEach((c, i) => {
+    const ch = String.fromCodePoint(c.code);
+    if (c.bad || isControl(c.code)) {
+      plain = false;
+      doubleQuotable = false;
+    } else if (c.code === 0x27) {
+      plain = false;
+      hasQuote = true;
+    } else if (c.code < 0x80 && (SHELL_SPECIAL.has(ch) || (i === 0 && (ch === '#' || ch === '~')))) {
+      plain = false;
+      if (ch !== ' ' && !(i === 0 && (ch === '#' || ch === '~'))) doubleQuotable = false;
+    } else if (c.code < 0x80 && !DOUBLE_QUOTE_SAFE.test(ch)) {
+      doubleQuotable = false;
+    }
+  });
+  if (plain) return name.toString('utf8');
+  if (hasQuote && doubleQuotable) return `"${name.toString('utf8')}"`;
+  let out = "'";
+  let escaping = false;
+  for (const c of list) {
+    if (c.bad || isControl(c.code)) {
+      if (!escaping) out += "'$'";
+      escaping = true;
+      for (const byte of c.bytes) out += C_ESCAPES[byte] !== undefined ? `\\${C_ESCAPES[byte]}` : `\\${byte.toString(8).padStart(3, '0')}`;
+      continue;
+    }
+    if (c.code === 0x27) {
+      out += "'\\''";
+      escaping = false;
+      continue;
+    }
+    if (escaping) out += "''";
+    escaping = false;
+    out += String.fromCodePoint(c.code);
+  }
+  return `${out}'`;
+}
+
+/** True when `ls` shows the name in quotes (then the plain names of an `ls -l` listing get a space to line up). */
+export const isQuoted = (shown: string): boolean => shown.startsWith("'") || shown.startsWith('"');
+
+/**
+ * A name as GNU `find` prints it to a terminal: each control character and
+ * each byte that is not UTF-8 as '?'.  Where output is not a terminal find
+ * prints names raw, and so do `find`'s own callers here.
+ */
+export function questionMarks(name: Buffer): Buffer {
+  let clean = true;
+  for (const c of chars(name)) if (c.bad || isControl(c.code)) clean = false;
+  if (clean) return name;
+  const parts: Buffer[] = [];
+  for (const c of chars(name)) parts.push(c.bad || isControl(c.code) ? Buffer.from('?') : c.bytes);
+  return Buffer.concat(parts);
+}
+
+/**
+ * A name's JSON fields: `{ [key]: string }` when it is UTF-8, else the
+ * string with U+FFFD where bytes were not UTF-8 and `[key]Base64` with the
+ * exact bytes (what a consumer must use to reach the file).
+ */
+export function jsonName(key: string, name: Buffer): Record<string, string> {
+  const text = name.toString('utf8');
+  return isUtf8(name) ? { [key]: text } : { [key]: text, [`${key}Base64`]: name.toString('base64') };
+}
+
+/**
+ * The path of a walked entry below the walk's root: the last `depth` names
+ * of its full path (names hold no '/'), however the root was written.
+ */
+export function relativePath(fullPath: Buffer, depth: number): Buffer {
+  let start = fullPath.length;
+  for (let k = 0; k < depth && start > 0; k++) {
+    // The first name ends the path; each next one ends at the '/' before the last found.
+    start = fullPath.lastIndexOf(0x2f, k === 0 ? start - 1 : start - 2) + 1;
+  }
+  return fullPath.subarray(start);
+}

@@ -1,0 +1,99 @@
+// What the command line writes: stdout with backpressure, error lines on
+// stderr, and the exit status as coreutils give it.
+
+/** Exit statuses, as coreutils use them. */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** A mistake in the command line itself: exit status 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/**
+ * An error's line on stderr, after `unshare-fs: `.  A node:fs-style error
+ * keeps its message (`ENOENT: no such file or directory, lstat '/nope'`),
+ * its path written as the TARGET was (`'contenedor1:/nope'`).
+ */
+export function errorLine(error: unknown, prefix = ''): string {
+  if (!(error instanceof Error)) return String(error);
+  const { path } = error as { path?: unknown };
+  if (prefix !== '' && typeof path === 'string' && error.message.includes(`'${path}'`)) {
+    return error.message.replace(`'${path}'`, `'${prefix}${path}'`);
+  }
+  if (prefix !== '' && Buffer.isBuffer(path)) {
+    // A walk in buffer encoding: the message holds the path as utf8 already.
+    const text = path.toString('utf8');
+    if (error.message.includes(`'${text}'`)) return error.message.replace(`'${text}'`, `'${prefix}${text}'`);
+  }
+  return error.message;
+}
+
+/** The run's state: what it wrote, what failed. */
+export class Output {
+  /** The status to exit with so far. */
+  status: number = EXIT.ok;
+  #chunks: Buffer[] = [];
+  /** Bytes queued as a latin1 string (one char a byte): cheap to append a line at a time. */
+  #text = '';
+  #size = 0;
+  /** Set when stdout's reader went away (EPIPE): stop producing. */
+  readonly closed = new AbortController();
+
+  constructor(private readonly stream: NodeJS.WritableStream = process.stdout) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') this.closed.abort();
+      else throw error;
+    });
+  }
+
+  /** Tells one error on stderr and marks the run as failed (exit 1), without ending it. */
+  fail(error: unknown, prefix = ''): void {
+    process.stderr.write(`unshare-fs: ${errorLine(error, prefix)}\n`);
+    this.status = EXIT.failure;
+  }
+
+  /** Queues output (a string as UTF-8); call flush() (awaited) now and then to let the reader keep up. */
+  write(data: string | Buffer): void {
+    this.#takeText();
+    const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+  }
+
+  /** Queues bytes given as a latin1 string (one char a byte). */
+  writeBytes(latin1: string): void {
+    this.#text += latin1;
+    this.#size += latin1.length;
+  }
+
+  /** Enough is queued for flush() to write it. */
+  get full(): boolean {
+    return this.#size >= 65536;
+  }
+
+  #takeText(): void {
+    if (this.#text === '') return;
+    this.#chunks.push(Buffer.from(this.#text, 'latin1'));
+    this.#text = '';
+  }
+
+  /** Writes what is queued once it reaches 64 KiB (or always, with `force`), waiting for the reader when the pipe is full. */
+  async flush(force = false): Promise<void> {
+    if (this.#size === 0 || (!force && this.#size < 65536) || this.closed.signal.aborted) return;
+    this.#takeText();
+    const data = Buffer.concat(this.#chunks, this.#size);
+    this.#chunks = [];
+    this.#size = 0;
+    if (!this.stream.write(data)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.stream.off('drain', done);
+          this.closed.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        this.stream.on('drain', done);
+        this.closed.signal.addEventListener('abort', done);
+      });
+    }
+  }
+}

@@ -1,0 +1,152 @@
+// find's -printf format, compiled once: the directives and escapes GNU find
+// users write most, each a function of one found file.  Paths and output are
+// "binary" strings (latin1: one char a byte), so a name that is not UTF-8
+// goes out as its bytes, and a walk of a million entries builds strings, not
+// Buffers.
+import type { BigIntStats, Stats } from '../index';
+import { epochSeconds, findType, modeString } from './format';
+import { UsageError } from './output';
+
+/** One file as find's directives see it. */
+export interface Found {
+  /** As find prints it: the start point as written, then the path below it (latin1). */
+  path: string;
+  /** The path below the start point ('' for the start point itself; latin1). */
+  relative: string;
+  /** 0 for the start point. */
+  depth: number;
+  /** lstat of the file, when the format asked for stats (bigint ones when it prints %T@). */
+  stats: Stats | BigIntStats | undefined;
+  /** A symlink's target, when the format asked for it (latin1). */
+  target: string | undefined;
+}
+
+/** How directive values become text. */
+export interface PrintContext {
+  /** The target's user and group names (numbers when it has none), latin1. */
+  user(uid: number): string;
+  group(gid: number): string;
+  /** Applied to what names files (%p %P %f %h %l %u %g): find's '?' for a terminal, else the bytes as they are. */
+  name(latin1: string): string;
+}
+
+type Piece = string | ((f: Found, ctx: PrintContext) => string);
+
+/** What a compiled format needs of each file. */
+export interface Format {
+  pieces: Piece[];
+  /** It prints a stat field: the walk must stat. */
+  needsStats: boolean;
+  /** It prints %T@: stats in bigint, for the nanoseconds. */
+  needsNs: boolean;
+  /** It prints %l: symlinks are read. */
+  needsTarget: boolean;
+}
+
+/** Where the path's last name starts (find's base name; trailing slashes belong to it), -1 for a path of slashes only. */
+function lastNameAt(path: string): number {
+  let end = path.length;
+  while (end > 0 && path[end - 1] === '/') end--;
+  return end === 0 ? -1 : path.lastIndexOf('/', end - 1) + 1;
+}
+
+/** find's %f: the last name of the path, as written ('hostile/' for a start point 'dir/hostile/', '/' for '/'). */
+function baseName(path: string): string {
+  const at = lastNameAt(path);
+  return at < 0 ? path : path.slice(at);
+}
+
+/** find's %h: the path before its last name, without the '/' ('.' when it has none, '' for '/'). */
+function dirName(path: string): string {
+  const at = lastNameAt(path);
+  if (at < 0) return '';
+  return at === 0 ? '.' : path.slice(0, at - 1);
+}
+
+const num = (f: Found, key: 'mode' | 'nlink' | 'ino' | 'uid' | 'gid' | 'size'): number => Number(f.stats![key]);
+
+/** Directives by letter: [function, needs stats, needs the link target]. */
+const DIRECTIVES: Record<string, [(f: Found, ctx: PrintContext) => string, boolean, boolean]> = {
+  p: [(f, ctx) => ctx.name(f.path), false, false],
+  P: [(f, ctx) => ctx.name(f.relative), false, false],
+  f: [(f, ctx) => ctx.name(baseName(f.path)), false, false],
+  h: [(f, ctx) => ctx.name(dirName(f.path)), false, false],
+  d: [(f) => String(f.depth), false, false],
+  s: [(f) => String(f.stats!.size), true, false],
+  m: [(f) => (num(f, 'mode') & 0o7777).toString(8), true, false],
+  M: [(f) => modeString(num(f, 'mode')), true, false],
+  y: [(f) => findType(num(f, 'mode')), true, false],
+  n: [(f) => String(f.stats!.nlink), true, false],
+  i: [(f) => String(f.stats!.ino), true, false],
+  U: [(f) => String(f.stats!.uid), true, false],
+  G: [(f) => String(f.stats!.gid), true, false],
+  u: [(f, ctx) => ctx.name(ctx.user(num(f, 'uid'))), true, false],
+  g: [(f, ctx) => ctx.name(ctx.group(num(f, 'gid'))), true, false],
+  l: [(f, ctx) => (f.target !== undefined ? ctx.name(f.target) : ''), true, true],
+};
+
+const ESCAPES: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '\\': 0x5c };
+
+/** Compiles a -printf format; a usage error names what it does not know. */
+export function compileFormat(format: string): Format {
+  const pieces: Piece[] = [];
+  let literal: number[] = [];
+  let needsStats = false;
+  let needsNs = false;
+  let needsTarget = false;
+  const bytes = Buffer.from(format);
+  const flush = (): void => {
+    if (literal.length > 0) pieces.push(Buffer.from(literal).toString('latin1'));
+    literal = [];
+  };
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (c === 0x5c /* \ */) {
+      const next = String.fromCharCode(bytes[i + 1] ?? 0);
+      const octal = /^[0-7]{1,3}/.exec(bytes.toString('latin1', i + 1, i + 4));
+      if (octal) {
+        literal.push(parseInt(octal[0], 8) & 0xff);
+        i += octal[0].length;
+      } else if (ESCAPES[next] !== undefined) {
+        literal.push(ESCAPES[next]);
+        i++;
+      } else {
+        throw new UsageError(`--printf: unknown escape '\\${next}'`);
+      }
+    } else if (c === 0x25 /* % */) {
+      const next = String.fromCharCode(bytes[i + 1] ?? 0);
+      if (next === '%') {
+        literal.push(0x25);
+        i++;
+        continue;
+      }
+      if (next === 'T' && bytes[i + 2] === 0x40 /* @ */) {
+        flush();
+        pieces.push((f) => epochSeconds(f.stats as BigIntStats));
+        needsStats = true;
+        needsNs = true;
+        i += 2;
+        continue;
+      }
+      const directive = DIRECTIVES[next];
+      if (!directive)
+        throw new UsageError(`--printf: unknown directive '%${next}' (known: %p %P %f %h %d %s %m %M %y %n %i %u %g %U %G %l %T@ %%)`);
+      flush();
+      pieces.push(directive[0]);
+      needsStats ||= directive[1];
+      needsTarget ||= directive[2];
+      i++;
+    } else {
+      literal.push(c);
+    }
+  }
+  flush();
+  return { pieces, needsStats, needsNs, needsTarget };
+}
+
+/** One file's output under a compiled format (latin1). */
+export function render(format: Format, found: Found, ctx: PrintContext): string {
+  let out = '';
+  for (const piece of format.pieces) out += typeof piece === 'string' ? piece : piece(found, ctx);
+  return out;
+}

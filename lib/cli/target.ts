@@ -1,0 +1,95 @@
+// What a command-line TARGET names, written as `podman cp` writes them:
+//   CONTAINER:/path     a file of a container of any engine (its merged dir
+//                       while it runs, else its layers mounted read-only)
+//   storage:/abs/path   a path in the engine's storage namespaces (what
+//                       `podman unshare` sees: host paths, container ids)
+//   volume:NAME:/path   (reserved: comes with the volume commands)
+//   /path, ./path, path a host path (no ':' before the first '/'), as podman
+//                       cp reads them: one that starts with '/' or '.' is
+//                       always a host path.
+import { containers, docker, host, podman, type EngineContainer, type FileSystem, type Session } from '../index';
+import { UsageError } from './output';
+
+export type EngineName = 'podman' | 'docker';
+
+/** A TARGET as written, before anything is opened. */
+export type TargetSpec =
+  | { kind: 'host'; path: string }
+  | { kind: 'storage'; path: string }
+  | { kind: 'container'; container: string; path: string };
+
+/** Splits a TARGET; a usage error when it cannot name anything. */
+export function parseTarget(text: string): TargetSpec {
+  if (text === '') throw new UsageError('empty TARGET');
+  if (text.startsWith('/') || text.startsWith('.')) return { kind: 'host', path: text };
+  const colon = text.indexOf(':');
+  if (colon < 0) return { kind: 'host', path: text };
+  const prefix = text.slice(0, colon);
+  const rest = text.slice(colon + 1);
+  if (prefix === 'volume') {
+    // The volume commands add this kind (volume:NAME:/path); until then it is
+    // refused rather than read as a container named "volume".
+    throw new UsageError(`volume targets (${text}) are not supported yet`);
+  }
+  if (prefix === 'storage') {
+    if (!rest.startsWith('/')) throw new UsageError(`storage: takes an absolute path, not '${rest}'`);
+    return { kind: 'storage', path: rest };
+  }
+  if (prefix === '') throw new UsageError(`no container named before ':' in '${text}'`);
+  // As podman cp: a path in a container is relative to its '/'.
+  return { kind: 'container', container: prefix, path: rest.startsWith('/') ? rest : `/${rest}` };
+}
+
+/** An opened TARGET: the file system that holds it and how to show its paths. */
+export interface Target {
+  /** Where the path is read. */
+  fs: FileSystem;
+  /** The path inside `fs`. */
+  path: string;
+  /** What error messages put before a path: 'contenedor1:', 'storage:' or ''. */
+  prefix: string;
+  /** The session, when the target is not on the host (for --host-ids: its id maps). */
+  session: Session | null;
+  /** Closes what opening it started; idempotent. */
+  close(): Promise<void>;
+}
+
+/** The containers whose name or id (prefix) is `ref`, of the engines asked for. */
+export function findContainers(ref: string, engine: EngineName | undefined): EngineContainer[] {
+  const all = containers({ onError: () => undefined }).filter((c) => engine === undefined || c.engine === engine);
+  const byName = all.filter((c) => c.names.includes(ref) || c.id === ref);
+  if (byName.length > 0) return byName;
+  return all.filter((c) => c.id.startsWith(ref));
+}
+
+/** Opens a TARGET; container and storage targets start a session, closed by `close()`. */
+export async function openTarget(spec: TargetSpec, engine: EngineName | undefined): Promise<Target> {
+  if (spec.kind === 'host') return { fs: host, path: spec.path, prefix: '', session: null, close: async () => undefined };
+  if (spec.kind === 'storage') {
+    const session = await (engine === 'docker' ? docker.enterStorage() : podman.enterStorage());
+    return { fs: session, path: spec.path, prefix: 'storage:', session, close: () => session.close() };
+  }
+  const found = findContainers(spec.container, engine);
+  const engines = [...new Set(found.map((c) => c.engine))];
+  if (found.length === 0) {
+    throw Object.assign(new Error(`no such container: ${spec.container}${engine ? ` (${engine})` : ''}`), { code: 'ENOCONTAINER' });
+  }
+  if (engines.length > 1) {
+    throw new UsageError(
+      `'${spec.container}' names a container of ${engines.join(' and of ')}: say which with --engine ${engines.join('|')}`,
+    );
+  }
+  if (found.length > 1) throw new UsageError(`'${spec.container}' is the start of ${found.length} container ids: give more of it`);
+  const c = found[0]!;
+  const api = c.engine === 'docker' ? docker : podman;
+  const prefix = `${spec.container}:`;
+  try {
+    const session = await api.enterMerged(c.id);
+    return { fs: session, path: spec.path, prefix, session, close: () => session.close() };
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ECONTAINERSTOPPED') throw error;
+  }
+  // A stopped container: its layers, stacked read-only where only we see them.
+  const mounted = await api.mountContainer(c.id);
+  return { fs: mounted.session, path: spec.path, prefix, session: mounted.session, close: () => mounted.close() };
+}

@@ -1,0 +1,242 @@
+// The command line on host paths, end to end (the built bin in a process of
+// its own), held to GNU coreutils and findutils on the same trees: ls and
+// its quoting of hostile names, find -printf, du, cat, stat against
+// node:fs, --json round trips of names that are not UTF-8, exit statuses
+// and error lines, help.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { BIN, builtCli, cli, sortedLines, tool } from './helpers/cli';
+import { command, requires } from './helpers/requirements';
+
+const script = command('script', 'bsdutils');
+const gate = requires(builtCli);
+const ttyGate = requires(builtCli, script);
+
+/** Names a container could hold: control characters, escapes, bytes that are not UTF-8, shell characters. */
+const HOSTILE: Buffer[] = [
+  'plain',
+  'a b',
+  "it's",
+  "a'$b",
+  'a"b',
+  'a*b',
+  '#hash',
+  '~tilde',
+  'a{b}',
+  'é',
+  'n\nl',
+  '\nleading',
+  't\tb',
+  'esc\x1b[31mred',
+  'del\x7f',
+  'c1\u0085',
+  "q'\tz",
+].map((s) => Buffer.from(s));
+HOSTILE.push(Buffer.from([0x62, 0x61, 0x64, 0xff]), Buffer.from([0x6f, 0x76, 0xc0, 0xaf]), Buffer.from([0xed, 0xa0, 0x80]));
+
+/** Every directive the CLI knows that GNU find prints the same way. */
+const FORMAT = '%p|%P|%f|%h|%d|%s|%m|%M|%y|%n|%i|%u|%g|%U|%G|%l|%T@\\0';
+
+gate.describe('unshare-fs on host paths', () => {
+  let dir: string;
+  let hostile: string;
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-cli-'));
+    hostile = path.join(dir, 'hostile');
+    fs.mkdirSync(hostile);
+    const base = Buffer.from(`${hostile}/`);
+    for (const name of HOSTILE) fs.writeFileSync(Buffer.concat([base, name]), name);
+    fs.symlinkSync(Buffer.from('tar\nget\x1b'), Buffer.concat([base, Buffer.from('li\nnk')]));
+    fs.mkdirSync(Buffer.concat([base, Buffer.from('sub\x1bdir')]));
+    fs.writeFileSync(Buffer.concat([base, Buffer.from('sub\x1bdir/deeper\xff', 'latin1')]), 'x'.repeat(5000));
+    fs.mkdirSync(path.join(dir, 'tree', 'a', 'b'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'tree', 'a', 'file'), Buffer.alloc(70_000, 1));
+    fs.writeFileSync(path.join(dir, 'tree', 'a', 'b', 'small'), 'small');
+    fs.linkSync(path.join(dir, 'tree', 'a', 'file'), path.join(dir, 'tree', 'a', 'hardlink'));
+    fs.symlinkSync('file', path.join(dir, 'tree', 'a', 'link'));
+  });
+
+  afterAll(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('ls, ls -ln and ls -l equal GNU ls with its terminal quoting, hostile names included', () => {
+    for (const flags of [[], ['-n'], ['-l'], ['-la']]) {
+      const ours = cli(['ls', ...flags, hostile]);
+      expect(ours.stderr).toBe('');
+      expect(ours.status).toBe(0);
+      const gnu = tool(['ls', ...(flags.length ? flags : ['-1']), '--quoting-style=shell-escape', hostile]);
+      expect(ours.stdout.toString('latin1')).toBe(gnu.toString('latin1'));
+    }
+    // What the quoting is for: no control character reaches the terminal.
+    const shown = cli(['ls', '-l', hostile]).stdout.toString('latin1');
+    expect([...shown].filter((ch) => ch !== '\n' && (ch < ' ' || ch === '\x7f'))).toEqual([]);
+    expect(shown).toContain("'n'$'\\n''l'");
+  });
+
+  test('find --printf equals GNU find -printf on every directive, byte for byte', () => {
+    for (const root of [hostile, `${hostile}/`, path.join(dir, 'tree')]) {
+      const ours = cli(['find', root, '--printf', FORMAT]);
+      expect(ours.stderr).toBe('');
+      expect(ours.status).toBe(0);
+      const gnu = tool(['find', root, '-printf', FORMAT]);
+      expect(sortedLines(ours.stdout, '\0')).toEqual(sortedLines(gnu, '\0'));
+      expect(sortedLines(ours.stdout, '\0').length).toBeGreaterThan(3);
+    }
+  });
+
+  test('find --maxdepth, --type, --name and plain output equal find; --exclude prunes', () => {
+    const tree = path.join(dir, 'tree');
+    const cases: [string[], string[]][] = [
+      [
+        ['--maxdepth', '1'],
+        ['-maxdepth', '1'],
+      ],
+      [
+        ['--maxdepth', '0'],
+        ['-maxdepth', '0'],
+      ],
+      [
+        ['--type', 'f,l'],
+        ['-type', 'f,l'],
+      ],
+      [
+        ['--type', 'd', '--type', 'l'],
+        ['-type', 'd,l'],
+      ],
+      [
+        ['--name', '*i[ln]k'],
+        ['-name', '*i[ln]k'],
+      ],
+      [
+        ['--name', '?'],
+        ['-name', '?'],
+      ],
+    ];
+    for (const [ours, gnu] of cases) {
+      const run = cli(['find', tree, ...ours]);
+      expect(run.status).toBe(0);
+      expect(sortedLines(run.stdout)).toEqual(sortedLines(tool(['find', tree, ...gnu])));
+    }
+    const pruned = cli(['find', tree, '--exclude', 'b']);
+    expect(sortedLines(pruned.stdout)).toEqual(sortedLines(tool(['find', tree, '-name', 'b', '-prune', '-o', '-print'])));
+    // Piped, names go out raw as find writes them (find -print0 for the newlines).
+    const raw = cli(['find', hostile, '--print0']);
+    expect(sortedLines(raw.stdout, '\0')).toEqual(sortedLines(tool(['find', hostile, '-print0']), '\0'));
+  });
+
+  ttyGate.test("on a terminal, find shows control characters as '?', as GNU find does", () => {
+    // script(1) gives both a pty for stdout.
+    const onTty = (cmd: string): string =>
+      spawnSync('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, LC_ALL: 'C.UTF-8' }, encoding: 'latin1' }).stdout;
+    const ours = onTty(`${process.execPath} ${BIN} find ${hostile}`);
+    const gnu = onTty(`find ${hostile}`);
+    expect(sortedLines(ours, '\r\n')).toEqual(sortedLines(gnu, '\r\n'));
+    expect(ours).toContain('?[31mred');
+    expect(ours).not.toContain('\x1b');
+  });
+
+  test('du, du -s, du -h, du -sh equal GNU du (a hard link counted once)', () => {
+    for (const root of [path.join(dir, 'tree'), hostile]) {
+      for (const flags of [[], ['-s'], ['-h'], ['-sh'], ['-x']]) {
+        const ours = cli(['du', ...flags, root]);
+        expect(ours.stderr).toBe('');
+        expect(ours.status).toBe(0);
+        expect(sortedLines(ours.stdout)).toEqual(sortedLines(tool(['du', ...flags, root])));
+      }
+    }
+  });
+
+  test('--json: one object a line; names that are not UTF-8 come back byte for byte from nameBase64/pathBase64', () => {
+    const listed = cli(['ls', '-a', '--json', hostile]);
+    expect(listed.status).toBe(0);
+    const rows = listed.stdout
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { name: string; nameBase64?: string; mode: number; size: number; uid: number; type: string });
+    const bytesOf = (r: { name: string; nameBase64?: string }): Buffer =>
+      r.nameBase64 ? Buffer.from(r.nameBase64, 'base64') : Buffer.from(r.name);
+    const expected = ['.', '..', ...fs.readdirSync(hostile, { encoding: 'buffer' }).map((b) => b.toString('latin1'))].sort();
+    expect(rows.map((r) => bytesOf(r).toString('latin1')).sort()).toEqual(expected);
+    for (const r of rows) {
+      const st = fs.lstatSync(Buffer.concat([Buffer.from(`${hostile}/`), bytesOf(r)]));
+      expect({ mode: r.mode, size: r.size, uid: r.uid }).toEqual({ mode: st.mode, size: st.size, uid: st.uid });
+      expect(r.nameBase64 !== undefined).toBe(Buffer.from(r.name).compare(bytesOf(r)) !== 0);
+    }
+    const found = cli(['find', hostile, '--json']);
+    const paths = found.stdout
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { path: string; pathBase64?: string; target?: string; type: string; mode: number });
+    const gnu = sortedLines(tool(['find', hostile, '-print0']), '\0');
+    expect(paths.map((p) => (p.pathBase64 ? Buffer.from(p.pathBase64, 'base64') : Buffer.from(p.path)).toString('latin1')).sort()).toEqual(
+      gnu,
+    );
+    expect(paths.find((p) => p.type === 'symlink')?.target).toBe('tar\nget\x1b');
+  });
+
+  test('cat writes the bytes; stat --json gives what node:fs lstat gives', () => {
+    const file = path.join(dir, 'tree', 'a', 'file');
+    expect(cli(['cat', file]).stdout.equals(fs.readFileSync(file))).toBe(true);
+    const stat = JSON.parse(cli(['stat', '--json', file]).stdout.toString()) as Record<string, unknown>;
+    const st = fs.lstatSync(file, { bigint: true });
+    expect(stat).toMatchObject({
+      mode: Number(st.mode),
+      nlink: Number(st.nlink),
+      uid: Number(st.uid),
+      gid: Number(st.gid),
+      size: Number(st.size),
+      ino: Number(st.ino),
+      mtimeNs: String(st.mtimeNs),
+      type: 'regular file',
+    });
+  });
+
+  test('exit statuses and error lines as coreutils: 0, 1 for a failure that lets the rest go on, 2 for usage', () => {
+    const missing = path.join(dir, 'nope');
+    const find = cli(['find', missing]);
+    expect(find.status).toBe(1);
+    expect(find.stderr).toBe(`unshare-fs: ENOENT: no such file or directory, lstat '${missing}'\n`);
+    // cat goes on past a missing file, as cat does, and says so in its status.
+    const file = path.join(dir, 'tree', 'a', 'b', 'small');
+    const partial = cli(['cat', missing, file]);
+    expect(partial.stdout.toString()).toBe('small');
+    expect(partial.stderr).toMatch(/^unshare-fs: ENOENT: no such file or directory, \w+ '.*nope'\n$/);
+    expect(partial.status).toBe(1);
+    for (const args of [
+      ['ls', '--no-such-option', dir],
+      ['find', dir, '--printf', '%Z'],
+      ['find', dir, '--type', 'x'],
+      ['find', dir, '--maxdepth', '-1'],
+      ['ls', 'volume:data:/x'],
+      ['ls', 'storage:relative'],
+      ['no-such-verb'],
+      [],
+    ]) {
+      const run = cli(args);
+      expect({ args, status: run.status }).toEqual({ args, status: 2 });
+      expect(run.stderr).toMatch(/^(unshare-fs: |Usage: unshare-fs)/);
+      expect(run.stdout.length).toBe(0);
+    }
+  });
+
+  test('--help and VERB --help exit 0 with examples', () => {
+    const top = cli(['--help']);
+    expect(top.status).toBe(0);
+    for (const verb of ['ps', 'ls', 'find', 'du', 'cat', 'stat']) {
+      expect(top.stdout.toString()).toContain(`  ${verb} `);
+      const help = cli([verb, '--help']);
+      expect(help.status).toBe(0);
+      expect(help.stdout.toString()).toMatch(new RegExp(`Usage: unshare-fs ${verb}[^]*Examples:\\n  unshare-fs `));
+    }
+    expect(cli(['--version']).stdout.toString().trim()).toBe(
+      (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version,
+    );
+  });
+});
