@@ -1,0 +1,155 @@
+// The command line against real podman (rootless as an ordinary user,
+// rootful as root), held to podman's own view: `podman unshare ls -ln`,
+// `find -printf` and `du` of the container's merged dir (plain tools
+// rootful), `podman exec cat`, `podman inspect`, `podman mount` of a
+// container that never ran, and the kernel's uid_map for the host's ids.
+// Uses the seed scenario (scripts/podman-scenario.sh: contenedor1, started
+// here when it is not running) and one created container it removes.
+import { cli, builtCli, sortedLines, tool } from './helpers/cli';
+import { ensureScenario, graphDriverData, IMAGE, pod, podmanEnv, podmanImage, ROOTFUL, tryPod, UID } from './helpers/podman';
+import { requires } from './helpers/requirements';
+
+const MODE = ROOTFUL ? 'rootful' : 'rootless';
+const NAME = 'contenedor1';
+const CREATED = `unshare-fs-cli-created-${process.pid}`;
+const FORMAT = '%P|%y|%m|%U|%G|%s|%n|%i|%l|%T@\\0';
+
+/** A command as podman's namespaces see it: through `podman unshare` rootless, as it is rootful. */
+function inStorage(argv: string[]): Buffer {
+  return tool(ROOTFUL ? argv : ['podman', 'unshare', ...argv], podmanEnv());
+}
+
+/** The id the host sees for `id`, by the namespace's uid_map as the kernel gives it. */
+function hostId(id: number, map: string): number {
+  for (const line of map.trim().split('\n')) {
+    const [inside, outside, count] = line.trim().split(/\s+/).map(Number) as [number, number, number];
+    if (id >= inside && id < inside + count) return outside + (id - inside);
+  }
+  throw new Error(`${id} is not mapped by ${map}`);
+}
+
+const gate = requires(builtCli, podmanImage);
+
+gate.describe(`unshare-fs against podman (${MODE}, uid ${UID})`, () => {
+  const env = podmanEnv();
+  const run = (args: string[]): ReturnType<typeof cli> => cli(args, env);
+  let merged: string;
+
+  beforeAll(() => {
+    ensureScenario();
+    merged = graphDriverData(NAME).MergedDir!;
+  });
+
+  afterAll(() => {
+    tryPod(['rm', '-f', '-t', '0', CREATED]);
+  });
+
+  test('ls -ln of a container path and of its storage path equal podman unshare ls -ln', () => {
+    for (const [args, dir] of [
+      [['ls', '-ln', `${NAME}:/home/user`], `${merged}/home/user`],
+      [['ls', '-lan', `${NAME}:/data`], `${merged}/data`],
+      [['ls', '-ln', `storage:${merged}/data/tree`], `${merged}/data/tree`],
+      [['ls', `${NAME}:/data`], `${merged}/data`],
+    ] as const) {
+      const ours = run([...args]);
+      expect(ours.stderr).toBe('');
+      expect(ours.status).toBe(0);
+      const flags = args.length === 3 ? [args[1]] : ['-1'];
+      expect(ours.stdout.toString()).toBe(inStorage(['ls', ...flags, '--quoting-style=shell-escape', dir]).toString());
+    }
+  });
+
+  test("ls -l names owners from the container's own /etc/passwd and /etc/group; --host-ids by the kernel's uid_map", () => {
+    const passwd = pod(['exec', NAME, 'cat', '/etc/passwd']);
+    const user = passwd
+      .split('\n')
+      .find((line) => line.split(':')[2] === '1000')
+      ?.split(':')[0];
+    expect(user).toBeDefined();
+    const line = run(['ls', '-l', `${NAME}:/home/user`])
+      .stdout.toString()
+      .split('\n')
+      .find((l) => l.endsWith(' private'));
+    expect(line?.split(/\s+/)[2]).toBe(user);
+    const rows = run(['ls', '--json', '--host-ids', `${NAME}:/home/user`])
+      .stdout.toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { name: string; uid: number; user?: string; hostUid: number; hostGid: number });
+    const priv = rows.find((r) => r.name === 'private')!;
+    const uidMap = ROOTFUL ? '0 0 4294967295' : pod(['unshare', 'cat', '/proc/self/uid_map']);
+    expect(priv).toMatchObject({ uid: 1000, user, hostUid: hostId(1000, uidMap) });
+  });
+
+  test('find --printf over the whole container equals podman unshare find -printf, entry by entry', () => {
+    const ours = run(['find', `${NAME}:/`, '--printf', FORMAT]);
+    expect(ours.stderr).toBe('');
+    expect(ours.status).toBe(0);
+    // The start point's own line: its times change with every exec into the container.
+    const below = (lines: string[]): string[] => lines.filter((line) => !line.startsWith('|'));
+    const theirs = sortedLines(inStorage(['find', merged, '-printf', FORMAT]), '\0');
+    expect(theirs.length).toBeGreaterThan(250);
+    expect(below(sortedLines(ours.stdout, '\0'))).toEqual(below(theirs));
+    expect(sortedLines(ours.stdout, '\0').length).toBe(theirs.length);
+    // Through storage:, %p and the names of %u/%g are the namespace's (its /etc/passwd is the host's).
+    const named = '%p|%u|%g\\0';
+    expect(sortedLines(run(['find', `storage:${merged}/data`, '--printf', named]).stdout, '\0')).toEqual(
+      sortedLines(inStorage(['find', `${merged}/data`, '-printf', named]), '\0'),
+    );
+  });
+
+  test('du and du -s equal podman unshare du', () => {
+    expect(sortedLines(run(['du', `storage:${merged}`]).stdout)).toEqual(sortedLines(inStorage(['du', merged])));
+    const ours = run(['du', '-s', `${NAME}:/`])
+      .stdout.toString()
+      .split('\t')[0];
+    expect(ours).toBe(inStorage(['du', '-s', merged]).toString().split('\t')[0]);
+  });
+
+  test('cat of a 0700 directory of uid 1000 equals podman exec cat', () => {
+    const file = '/home/user/private/secret.txt';
+    const ours = run(['cat', `${NAME}:${file}`]);
+    expect(ours.status).toBe(0);
+    expect(ours.stdout.toString()).toBe(pod(['exec', NAME, 'cat', file]));
+  });
+
+  test('errors name the target as written; exit 1', () => {
+    const missing = run(['find', `${NAME}:/nope`]);
+    expect(missing.stderr).toBe(`unshare-fs: ENOENT: no such file or directory, lstat '${NAME}:/nope'\n`);
+    expect(missing.status).toBe(1);
+    const noContainer = run(['ls', 'no-such-container-here:/']);
+    expect(noContainer.stderr).toBe('unshare-fs: no such container: no-such-container-here\n');
+    expect(noContainer.status).toBe(1);
+  });
+
+  test('ps lists what podman inspect says; a created container is read from its layers, as podman mount shows them', () => {
+    pod(['create', '--network', 'none', '--name', CREATED, IMAGE, 'true']);
+    const rows = run(['ps', '--json'])
+      .stdout.toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const [id, pid, driver, mergedDir] = pod([
+      'inspect',
+      '--format',
+      '{{.Id}}|{{.State.Pid}}|{{.GraphDriver.Name}}|{{.GraphDriver.Data.MergedDir}}',
+      NAME,
+    ])
+      .trim()
+      .split('|');
+    expect(rows).toContainEqual({ engine: 'podman', name: NAME, id, state: 'running', pid: Number(pid), driver, mergedDir });
+    const createdId = pod(['inspect', '--format', '{{.Id}}', CREATED]).trim();
+    expect(rows).toContainEqual(expect.objectContaining({ engine: 'podman', name: CREATED, id: createdId, state: 'stopped', pid: null }));
+    const table = run(['ps']).stdout.toString();
+    expect(table).toMatch(new RegExp(`^podman +${NAME} +${id!.slice(0, 12)} +running +${pid} +${driver} +${mergedDir}$`, 'm'));
+
+    const format = '%P|%y|%m|%U|%G|%s|%l\\0';
+    const ours = run(['find', `${CREATED}:/etc`, '--printf', format]);
+    expect(ours.stderr).toBe('');
+    expect(ours.status).toBe(0);
+    const script = `m=$(podman mount ${CREATED}) && find "$m/etc" -printf '${format}'; s=$?; podman umount ${CREATED} >/dev/null; exit $s`;
+    const theirs = inStorage(['sh', '-c', script]);
+    expect(sortedLines(ours.stdout, '\0')).toEqual(sortedLines(theirs, '\0'));
+    expect(sortedLines(theirs, '\0').length).toBeGreaterThan(5);
+  });
+});
