@@ -98,6 +98,9 @@ gate.describe('the packed tarball', () => {
     expect(files).toContain(prebuild);
     expect(files).toContain('LICENSE');
     expect(files).toContain('dist/index.mjs');
+    // package.json's bin, and what it loads of its own.
+    expect(files).toContain('dist/cli/main.js');
+    expect(files).toContain('dist/cli/target.js');
     expect(files.filter((f) => f.endsWith('.map') || f.startsWith('dist/demo/') || f.startsWith('test/'))).toEqual([]);
     tree = path.join(work, 'tree');
     fs.mkdirSync(path.join(tree, 'b'), { recursive: true });
@@ -171,6 +174,26 @@ gate.describe('the packed tarball', () => {
     'installs and loads as the user running the suite',
     () => {
       load('plain', plainProject(), process.env);
+    },
+    2 * NPM_HANG_MS + 60_000,
+  );
+
+  it(
+    'runs the unshare-fs bin with npx, as find does on the same tree',
+    () => {
+      const project = plainProject();
+      const npx = (args: string[]): { status: number | null; stdout: string; stderr: string } =>
+        spawnSync('npx', ['--no-install', 'unshare-fs', ...args], { cwd: project, env: consumerEnv(process.env), encoding: 'utf8' });
+      const found = npx(['find', tree, '--printf', '%y %P\\n']);
+      expect(found.stderr).toBe('');
+      expect(found.status).toBe(0);
+      const gnu = execFileSync('find', [tree, '-printf', '%y %P\\n'], { encoding: 'utf8' });
+      expect(found.stdout.split('\n').sort()).toEqual(gnu.split('\n').sort());
+      const pkg = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')) as { version: string };
+      expect(npx(['--version']).stdout.trim()).toBe(pkg.version);
+      const usage = npx(['ls']);
+      expect(usage.status).toBe(2);
+      expect(usage.stderr).toContain("unshare-fs: missing required argument 'target'");
     },
     2 * NPM_HANG_MS + 60_000,
   );
