@@ -3,7 +3,7 @@
 // its quoting of hostile names, find -printf, du, cat, stat against
 // node:fs, --json round trips of names that are not UTF-8, exit statuses
 // and error lines, help.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -140,6 +140,53 @@ gate.describe('unshare-fs on host paths', () => {
     expect(ours).not.toContain('\x1b');
   });
 
+  test('find streams: stalled by its reader mid-walk, it holds no more of a 100,000-entry tree than of a small one', async () => {
+    // A reader that stops after the first chunk: the CLI fills the pipe and
+    // waits.  Were it to hold the entries (collect, then print), the first
+    // chunk would come only after the whole walk, with every entry in
+    // memory; streaming, it is blocked after a few batches whatever the
+    // tree.  So its memory while blocked must not grow with the tree.
+    const small = path.join(dir, 'small');
+    fs.mkdirSync(small);
+    for (let i = 0; i < 6000; i++) fs.writeFileSync(path.join(small, `f${i}`), '');
+    const format = `%p ${'x'.repeat(200)}\\n`;
+    const vm = (pid: number, key: string): number =>
+      Number(new RegExp(`${key}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+    const cpuTicks = (pid: number): number => {
+      // (The output of each tree is megabytes: more than a pipe and a paused reader hold, so the process is still there.)
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return Number(fields[11]) + Number(fields[12]);
+    };
+    const stalled = async (root: string): Promise<{ rssKb: number; lines: number }> => {
+      const child = spawn(process.execPath, [BIN, 'find', root, '--printf', format], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const chunks: Buffer[] = [];
+      await new Promise<void>((resolve) => child.stdout.once('data', (d: Buffer) => (chunks.push(d), resolve())));
+      child.stdout.pause();
+      // Blocked: its CPU time stops moving.
+      for (let last = -1; ; ) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const now = cpuTicks(child.pid!);
+        if (now === last) break;
+        last = now;
+      }
+      const rssKb = vm(child.pid!, 'VmRSS');
+      child.stdout.on('data', (d: Buffer) => chunks.push(d));
+      child.stdout.resume();
+      const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(status).toBe(0);
+      return { rssKb, lines: Buffer.concat(chunks).toString('latin1').split('\n').length - 1 };
+    };
+    const few = await stalled(small);
+    const many = await stalled('/usr');
+    const gnuCount = sortedLines(tool(['find', '/usr', '-printf', '.\\n'])).length;
+    console.log(`stalled find: ${few.lines} entries, ${few.rssKb} KiB; ${many.lines} entries of /usr, ${many.rssKb} KiB`);
+    expect(few.lines).toBe(6001);
+    expect(many.lines).toBeGreaterThan(100_000);
+    expect(many.lines).toBe(gnuCount);
+    // 8 MiB for 100,000 more entries: 80 bytes an entry, less than holding a path and its Buffer costs.
+    expect(many.rssKb - few.rssKb).toBeLessThan(8 * 1024);
+  });
+
   test('du, du -s, du -h, du -sh equal GNU du (a hard link counted once)', () => {
     for (const root of [path.join(dir, 'tree'), hostile]) {
       for (const flags of [[], ['-s'], ['-h'], ['-sh'], ['-x']]) {
@@ -235,6 +282,13 @@ gate.describe('unshare-fs on host paths', () => {
       expect(help.status).toBe(0);
       expect(help.stdout.toString()).toMatch(new RegExp(`Usage: unshare-fs ${verb}[^]*Examples:\\n  unshare-fs `));
     }
+    // README's Command line section lists the verbs --help lists, no more, no fewer.
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('\n## Command line\n'), readme.indexOf('\n## ', readme.indexOf('\n## Command line\n') + 1));
+    const documented = [...section.matchAll(/^\| `(\w+)/gm)].map((m) => m[1]).sort();
+    const listed = [...top.stdout.toString().matchAll(/^ {2}(\w+) [[<]/gm)].map((m) => m[1]).filter((v) => v !== 'help');
+    expect(documented).toEqual(listed.sort());
+    expect(documented).toEqual(['cat', 'du', 'find', 'ls', 'ps', 'stat']);
     expect(cli(['--version']).stdout.toString().trim()).toBe(
       (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version,
     );

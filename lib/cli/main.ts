@@ -71,7 +71,12 @@ export function program(out: Output): Command {
     .description('Read the files of rootless and rootful containers with the owners they see, without podman unshare.')
     .helpOption('--help', 'show help')
     .version(version(), '--version', 'show the version')
-    .addOption(new Option('--engine <engine>', 'which engine a CONTAINER name means when both have one').choices(['podman', 'docker']))
+    .addOption(
+      new Option(
+        '--engine <engine>',
+        'which engine a CONTAINER name means when both have one, and whose storage: it is (default podman)',
+      ).choices(['podman', 'docker']),
+    )
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`unshare-fs: ${text.replace(/^error: /, '')}`) })
