@@ -228,9 +228,16 @@ gate.describe('unshare-fs on host paths', () => {
     expect(paths.find((p) => p.type === 'symlink')?.target).toBe('tar\nget\x1b');
   });
 
-  test('cat writes the bytes; stat --json gives what node:fs lstat gives', () => {
+  test('cat writes the bytes, and leaves a FIFO unread; stat --json gives what node:fs lstat gives', () => {
     const file = path.join(dir, 'tree', 'a', 'file');
     expect(cli(['cat', file]).stdout.equals(fs.readFileSync(file))).toBe(true);
+    // A FIFO (a container can plant one where a file was) would hold cat until written to.
+    const fifo = path.join(dir, 'fifo');
+    tool(['mkfifo', fifo]);
+    const past = cli(['cat', fifo, file]);
+    expect(past.stderr).toBe(`unshare-fs: '${fifo}' is not a regular file: not read\n`);
+    expect(past.stdout.equals(fs.readFileSync(file))).toBe(true);
+    expect(past.status).toBe(1);
     const stat = JSON.parse(cli(['stat', '--json', file]).stdout.toString()) as Record<string, unknown>;
     const st = fs.lstatSync(file, { bigint: true });
     expect(stat).toMatchObject({

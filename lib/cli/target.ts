@@ -55,11 +55,13 @@ export interface Target {
 }
 
 /** The containers whose name or id (prefix) is `ref`, of the engines asked for. */
-export function findContainers(ref: string, engine: EngineName | undefined): EngineContainer[] {
-  const all = containers({ onError: () => undefined }).filter((c) => engine === undefined || c.engine === engine);
+export function findContainers(ref: string, engine: EngineName | undefined): { found: EngineContainer[]; errors: Error[] } {
+  // An engine that cannot be read (another user's, a broken store) does not
+  // hide the others; what it said is told when no container matched.
+  const errors: Error[] = [];
+  const all = containers({ onError: (error) => errors.push(error) }).filter((c) => engine === undefined || c.engine === engine);
   const byName = all.filter((c) => c.names.includes(ref) || c.id === ref);
-  if (byName.length > 0) return byName;
-  return all.filter((c) => c.id.startsWith(ref));
+  return { found: byName.length > 0 ? byName : all.filter((c) => c.id.startsWith(ref)), errors };
 }
 
 /** Opens a TARGET; container and storage targets start a session, closed by `close()`. */
@@ -69,10 +71,11 @@ export async function openTarget(spec: TargetSpec, engine: EngineName | undefine
     const session = await (engine === 'docker' ? docker.enterStorage() : podman.enterStorage());
     return { fs: session, path: spec.path, prefix: 'storage:', session, close: () => session.close() };
   }
-  const found = findContainers(spec.container, engine);
+  const { found, errors } = findContainers(spec.container, engine);
   const engines = [...new Set(found.map((c) => c.engine))];
   if (found.length === 0) {
-    throw Object.assign(new Error(`no such container: ${spec.container}${engine ? ` (${engine})` : ''}`), { code: 'ENOCONTAINER' });
+    const why = errors.map((e) => `; ${e.message}`).join('');
+    throw Object.assign(new Error(`no such container: ${spec.container}${engine ? ` (${engine})` : ''}${why}`), { code: 'ENOCONTAINER' });
   }
   if (engines.length > 1) {
     throw new UsageError(
