@@ -1,0 +1,83 @@
+// The command line against real Docker (rootless as an ordinary user,
+// rootful as root), held to Docker's own view: find -printf, ls -ln and du
+// of the container's merged dir in Docker's storage namespaces (nsenter
+// into RootlessKit's, as Docker documents it, rootless; plain tools
+// rootful), `docker exec cat`, and `docker inspect` for ps.  Uses the
+// scenario of scripts/docker-scenario.sh (dcontenedor1, dstopped).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { builtCli, cli, sortedLines, tool } from './helpers/cli';
+import { dk, dockerEnv, dockerImage, ensureScenario, inspectContainer, ROOTFUL, RUNTIME_DIR, STOPPED, UID } from './helpers/docker';
+import { requires } from './helpers/requirements';
+
+const MODE = ROOTFUL ? 'rootful' : 'rootless';
+const NAME = 'dcontenedor1';
+const FORMAT = '%P|%y|%m|%U|%G|%s|%n|%i|%l|%T@\\0';
+
+/** A command in Docker's storage namespaces. */
+function inStorage(argv: string[]): Buffer {
+  if (ROOTFUL) return tool(argv, dockerEnv());
+  const pid = fs.readFileSync(path.join(RUNTIME_DIR, 'docker.pid'), 'utf8').trim();
+  return tool(['nsenter', '-U', '--preserve-credentials', '-m', '-t', pid, '--', ...argv], dockerEnv());
+}
+
+const gate = requires(builtCli, dockerImage);
+
+gate.describe(`unshare-fs against Docker (${MODE}, uid ${UID})`, () => {
+  const run = (args: string[]): ReturnType<typeof cli> => cli(args, dockerEnv());
+  let merged: string;
+
+  beforeAll(() => {
+    ensureScenario();
+    merged = inspectContainer(NAME).GraphDriver.Data.MergedDir!;
+  });
+
+  test('find --printf, ls -ln and du -s of a container equal the same tools on its merged dir', () => {
+    const below = (lines: string[]): string[] => lines.filter((line) => !line.startsWith('|'));
+    const ours = run(['find', `${NAME}:/`, '--printf', FORMAT]);
+    expect(ours.stderr).toBe('');
+    expect(ours.status).toBe(0);
+    const theirs = sortedLines(inStorage(['find', merged, '-printf', FORMAT]), '\0');
+    expect(theirs.length).toBeGreaterThan(250);
+    expect(below(sortedLines(ours.stdout, '\0'))).toEqual(below(theirs));
+    expect(run(['ls', '-ln', `${NAME}:/home/user`]).stdout.toString()).toBe(
+      inStorage(['ls', '-ln', '--quoting-style=shell-escape', `${merged}/home/user`]).toString(),
+    );
+    expect(
+      run(['du', '-s', `${NAME}:/`])
+        .stdout.toString()
+        .split('\t')[0],
+    ).toBe(inStorage(['du', '-s', merged]).toString().split('\t')[0]);
+    // storage: with --engine docker is Docker's namespace.
+    const named = '%p|%U|%G\\0';
+    expect(sortedLines(run(['--engine', 'docker', 'find', `storage:${merged}/data`, '--printf', named]).stdout, '\0')).toEqual(
+      sortedLines(inStorage(['find', `${merged}/data`, '-printf', named]), '\0'),
+    );
+  });
+
+  test('cat equals docker exec cat; ps equals docker inspect, the stopped container included', () => {
+    const file = '/home/user/private/secret.txt';
+    expect(run(['cat', `${NAME}:${file}`]).stdout.toString()).toBe(dk(['exec', NAME, 'cat', file]));
+    const rows = run(['--engine', 'docker', 'ps', '--json'])
+      .stdout.toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rows.every((r) => r.engine === 'docker')).toBe(true);
+    const running = inspectContainer(NAME);
+    const driver = dk(['inspect', '--format', '{{.GraphDriver.Name}}', NAME]).trim();
+    expect(rows).toContainEqual({
+      engine: 'docker',
+      name: NAME,
+      id: running.Id,
+      state: 'running',
+      pid: running.State.Pid,
+      driver,
+      mergedDir: running.GraphDriver.Data.MergedDir,
+    });
+    const stopped = inspectContainer(STOPPED);
+    expect(stopped.State.Running).toBe(false);
+    expect(rows).toContainEqual(expect.objectContaining({ name: STOPPED, id: stopped.Id, state: 'stopped', pid: null }));
+  });
+});
