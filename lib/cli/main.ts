@@ -176,7 +176,7 @@ Examples:
 
   cli
     .command('cat')
-    .description('write files to stdout')
+    .description('write files to stdout (regular files only)')
     .argument('<targets...>', 'the files (see unshare-fs --help for TARGET)')
     .addHelpText('after', '\nExamples:\n  unshare-fs cat contenedor1:/etc/passwd\n  unshare-fs cat contenedor1:/var/log/app.log > app.log')
     .action(async (targets: string[], _opts: unknown, cmd: Command) => over(targets, engineOf(cmd), out, (t) => cat(t, out)));
