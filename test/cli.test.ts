@@ -229,7 +229,7 @@ gate.describe('unshare-fs on host paths', () => {
     expect(paths.find((p) => p.type === 'symlink')?.target).toBe('tar\nget\x1b');
   });
 
-  test('cat writes the bytes, and leaves a FIFO unread; stat --json gives what node:fs lstat gives', () => {
+  test("cat writes the bytes, and leaves a FIFO unread; stat shows GNU stat's layout, --json node:fs's lstat", () => {
     const file = path.join(dir, 'tree', 'a', 'file');
     expect(cli(['cat', file]).stdout.equals(fs.readFileSync(file))).toBe(true);
     // A FIFO (a container can plant one where a file was) would hold cat until written to.
@@ -239,6 +239,17 @@ gate.describe('unshare-fs on host paths', () => {
     expect(past.stderr).toBe(`unshare-fs: '${fifo}' is not a regular file: not read\n`);
     expect(past.stdout.equals(fs.readFileSync(file))).toBe(true);
     expect(past.status).toBe(1);
+    // GNU stat's layout, less its Birth line (no birth time here) and with ours's Host line.
+    for (const target of [file, path.join(dir, 'tree', 'a')]) {
+      const shown = cli(['stat', target]).stdout.toString().split('\n');
+      expect(shown.filter((line) => !line.startsWith('  Host: '))).toEqual(
+        tool(['stat', target])
+          .toString()
+          .split('\n')
+          .filter((line) => !line.startsWith(' Birth: ')),
+      );
+      expect(shown).toContain(`  Host: Uid: ${fs.lstatSync(target).uid}   Gid: ${fs.lstatSync(target).gid}`);
+    }
     const stat = JSON.parse(cli(['stat', '--json', file]).stdout.toString()) as Record<string, unknown>;
     const st = fs.lstatSync(file, { bigint: true });
     expect(stat).toMatchObject({
