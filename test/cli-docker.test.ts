@@ -8,7 +8,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { builtCli, cli, sortedLines, tool } from './helpers/cli';
-import { dk, dockerEnv, dockerImage, ensureScenario, inspectContainer, ROOTFUL, RUNTIME_DIR, STOPPED, UID } from './helpers/docker';
+import {
+  dk,
+  dockerEnv,
+  dockerImage,
+  ensureScenario,
+  IMAGE as DOCKER_IMAGE,
+  inspectContainer,
+  ROOTFUL,
+  RUNTIME_DIR,
+  STOPPED,
+  tryDk,
+  UID,
+} from './helpers/docker';
+import { IMAGE as PODMAN_IMAGE, pod, podmanEnv, podmanImage, tryPod } from './helpers/podman';
 import { requires } from './helpers/requirements';
 
 const MODE = ROOTFUL ? 'rootful' : 'rootless';
@@ -23,6 +36,8 @@ function inStorage(argv: string[]): Buffer {
 }
 
 const gate = requires(builtCli, dockerImage);
+const bothGate = requires(builtCli, dockerImage, podmanImage);
+const SHARED = `unshare-fs-cli-both-${process.pid}`;
 
 gate.describe(`unshare-fs against Docker (${MODE}, uid ${UID})`, () => {
   const run = (args: string[]): ReturnType<typeof cli> => cli(args, dockerEnv());
@@ -79,5 +94,30 @@ gate.describe(`unshare-fs against Docker (${MODE}, uid ${UID})`, () => {
     const stopped = inspectContainer(STOPPED);
     expect(stopped.State.Running).toBe(false);
     expect(rows).toContainEqual(expect.objectContaining({ name: STOPPED, id: stopped.Id, state: 'stopped', pid: null }));
+  });
+});
+
+bothGate.describe(`unshare-fs with a name both engines have (${MODE})`, () => {
+  afterAll(() => {
+    tryPod(['rm', '-f', '-t', '0', SHARED]);
+    tryDk(['rm', '-f', SHARED]);
+  });
+
+  test("a usage error (exit 2) says to choose with --engine; with it, each engine's container is read", () => {
+    pod(['create', '--network', 'none', '--name', SHARED, PODMAN_IMAGE, 'true']);
+    dk(['create', '--network', 'none', '--name', SHARED, DOCKER_IMAGE, 'true']);
+    // Both engines' variables: podman's XDG_RUNTIME_DIR is Docker's too.
+    const env = { ...podmanEnv(), ...dockerEnv() };
+    const either = cli(['ls', `${SHARED}:/`], env);
+    expect(either.stderr).toBe(
+      `unshare-fs: '${SHARED}' names a container of podman and of docker: say which with --engine podman|docker\nTry 'unshare-fs --help' for more information.\n`,
+    );
+    expect(either.status).toBe(2);
+    for (const engine of ['podman', 'docker']) {
+      const one = cli(['--engine', engine, 'find', `${SHARED}:/etc`, '--maxdepth', '1', '--json'], env);
+      expect(one.stderr).toBe('');
+      expect(one.status).toBe(0);
+      expect(one.stdout.toString()).toContain('"path":"/etc/passwd"');
+    }
   });
 });
