@@ -188,7 +188,7 @@ gate.describe('unshare-fs on host paths', () => {
     expect(many.rssKb - few.rssKb).toBeLessThan(8 * 1024);
   });
 
-  test('du, du -s, du -h, du -sh equal GNU du (a hard link counted once)', () => {
+  test('du, du -s, du -h, du -sh, du --json equal GNU du (a hard link counted once)', () => {
     for (const root of [path.join(dir, 'tree'), hostile]) {
       for (const flags of [[], ['-s'], ['-h'], ['-sh'], ['-x']]) {
         const ours = cli(['du', ...flags, root]);
@@ -196,6 +196,14 @@ gate.describe('unshare-fs on host paths', () => {
         expect(ours.status).toBe(0);
         expect(sortedLines(ours.stdout)).toEqual(sortedLines(tool(['du', ...flags, root])));
       }
+      // --json: each directory's bytes (du -B1) and KiB, its path as bytes where it is not UTF-8.
+      const json = cli(['du', '--json', root])
+        .stdout.toString()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { path: string; pathBase64?: string; bytes: number; kib: number })
+        .map((r) => `${r.bytes}\t${(r.pathBase64 ? Buffer.from(r.pathBase64, 'base64') : Buffer.from(r.path)).toString('latin1')}`);
+      expect(json.sort()).toEqual(sortedLines(tool(['du', '-B1', root])));
     }
   });
 
