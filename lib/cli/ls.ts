@@ -54,7 +54,7 @@ export async function ls(target: Target, options: LsOptions, out: Output): Promi
       onError: (error) => out.fail(error, target.prefix),
     })) {
       if (!options.all && entry.name[0] === 0x2e) continue;
-      rows.push({ name: entry.name, path: entry.fullPath, stats: entry.stats! });
+      rows.push({ name: entry.name, path: entry.fullPath, stats: entry.stats });
     }
     rows.sort((a, b) => Buffer.compare(a.name, b.name));
   }
