@@ -3,6 +3,7 @@
 // sends is written before the next is asked for, so a tree of millions of
 // entries costs one batch of memory.
 import type { BigIntStats, EntryType } from '../index';
+import { entryType, typeOfFindLetter } from './format';
 import { compileGlob } from './glob';
 import { jsonName, questionMarks, relativePath } from './names';
 import { UsageError, type Output } from './output';
@@ -20,32 +21,12 @@ export interface FindOptions {
   json?: boolean;
 }
 
-const TYPE_LETTERS: Record<string, EntryType> = {
-  f: 'file',
-  d: 'directory',
-  l: 'symlink',
-  b: 'block-device',
-  c: 'char-device',
-  p: 'fifo',
-  s: 'socket',
-};
-const S_IFMT = 0o170000;
-const TYPE_BY_MODE: Record<number, EntryType> = {
-  0o100000: 'file',
-  0o040000: 'directory',
-  0o120000: 'symlink',
-  0o060000: 'block-device',
-  0o020000: 'char-device',
-  0o010000: 'fifo',
-  0o140000: 'socket',
-};
-
 /** find's `-type f,d`: the entry types asked for; a usage error for a letter find does not know. */
 function parseTypes(values: string[] | undefined): Set<EntryType> | undefined {
   if (!values || values.length === 0) return undefined;
   const types = new Set<EntryType>();
   for (const letter of values.flatMap((v) => v.split(','))) {
-    const type = TYPE_LETTERS[letter];
+    const type = typeOfFindLetter(letter);
     if (!type) throw new UsageError(`--type: unknown type '${letter}' (f d l b c p s)`);
     types.add(type);
   }
@@ -104,7 +85,7 @@ export async function find(target: Target, options: FindOptions, out: Output): P
   };
 
   const top = bigint ? await fs.lstat(target.path, { bigint: true }) : await fs.lstat(target.path);
-  const topType = TYPE_BY_MODE[Number(top.mode) & S_IFMT] ?? 'unknown';
+  const topType = entryType(Number(top.mode));
   const start: Found = { path: root, relative: '', depth: 0, stats: top, target: undefined };
   if (wanted(start, topType)) {
     if (needsTarget && topType === 'symlink') await readLink(start);

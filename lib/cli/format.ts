@@ -1,30 +1,31 @@
 // Modes, times and sizes written as coreutils and findutils write them.
-import type { BigIntStats } from '../index';
+import type { BigIntStats, EntryType } from '../index';
 
 const S_IFMT = 0o170000;
-/** The type letter of `ls -l` (and of `find -printf %M`), by st_mode's type bits. */
-const LS_TYPE: Record<number, string> = {
-  0o140000: 's',
-  0o120000: 'l',
-  0o100000: '-',
-  0o060000: 'b',
-  0o040000: 'd',
-  0o020000: 'c',
-  0o010000: 'p',
-};
-/** The letter of `find -printf %y`. */
-const FIND_TYPE: Record<number, string> = {
-  0o140000: 's',
-  0o120000: 'l',
-  0o100000: 'f',
-  0o060000: 'b',
-  0o040000: 'd',
-  0o020000: 'c',
-  0o010000: 'p',
-};
+
+/** Each file type by st_mode's type bits: the library's name for it, `ls -l`'s letter, and find's (`-type`, `-printf %y`). */
+const FILE_TYPES: readonly { bits: number; type: EntryType; ls: string; find: string }[] = [
+  { bits: 0o100000, type: 'file', ls: '-', find: 'f' },
+  { bits: 0o040000, type: 'directory', ls: 'd', find: 'd' },
+  { bits: 0o120000, type: 'symlink', ls: 'l', find: 'l' },
+  { bits: 0o060000, type: 'block-device', ls: 'b', find: 'b' },
+  { bits: 0o020000, type: 'char-device', ls: 'c', find: 'c' },
+  { bits: 0o010000, type: 'fifo', ls: 'p', find: 'p' },
+  { bits: 0o140000, type: 'socket', ls: 's', find: 's' },
+];
+const fileType = (mode: number): (typeof FILE_TYPES)[number] | undefined => FILE_TYPES.find((t) => t.bits === (mode & S_IFMT));
+
+/** The library's entry type of a mode ('unknown' for type bits no file type has). */
+export const entryType = (mode: number): EntryType => fileType(mode)?.type ?? 'unknown';
+
+/** The entry type of find's `-type` letter (f d l b c p s), or undefined. */
+export const typeOfFindLetter = (letter: string): EntryType | undefined => FILE_TYPES.find((t) => t.find === letter)?.type;
 
 /** `find -printf %y`: f d l b c p s, or U. */
-export const findType = (mode: number): string => FIND_TYPE[mode & S_IFMT] ?? 'U';
+export const findType = (mode: number): string => fileType(mode)?.find ?? 'U';
+
+/** A character or block device, whose rdev ls and stat print. */
+export const isDevice = (mode: number): boolean => entryType(mode).endsWith('-device');
 
 /** `ls -l`'s ten characters: `drwxr-xr-x`, with s/S, t/T for the set-id and sticky bits. */
 export function modeString(mode: number): string {
@@ -32,7 +33,7 @@ export function modeString(mode: number): string {
   const special = (exec: number, flag: number, set: string, unset: string): string =>
     mode & flag ? (mode & exec ? set : unset) : bit(exec, 'x');
   return (
-    (LS_TYPE[mode & S_IFMT] ?? '?') +
+    (fileType(mode)?.ls ?? '?') +
     bit(0o400, 'r') +
     bit(0o200, 'w') +
     special(0o100, 0o4000, 's', 'S') +

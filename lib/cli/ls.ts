@@ -2,7 +2,7 @@
 // show them, in the C locale's byte order, with owners as the target sees
 // them and names quoted as ls quotes them on a terminal.
 import type { PathLike, Stats } from '../index';
-import { kibibytes, lsTime, modeString } from './format';
+import { entryType, isDevice, kibibytes, lsTime, modeString } from './format';
 import { isQuoted, jsonName, shellEscape } from './names';
 import type { Output } from './output';
 import type { Target } from './target';
@@ -23,10 +23,6 @@ interface Row {
   stats: Stats;
 }
 
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
-const S_IFLNK = 0o120000;
-const isDevice = (mode: number): boolean => (mode & S_IFMT) === 0o020000 || (mode & S_IFMT) === 0o060000;
 /** glibc's major() and minor() of a dev_t. */
 const major = (dev: number): number => ((Math.floor(dev / 256) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff)) >>> 0;
 const minor = (dev: number): number => ((dev & 0xff) | (Math.floor(dev / 4096) & ~0xff)) >>> 0;
@@ -37,7 +33,7 @@ export async function ls(target: Target, options: LsOptions, out: Output): Promi
   const long = options.long || options.numeric || options.hostIds;
   const top = long ? await fs.lstat(path) : await fs.stat(path);
   const rows: Row[] = [];
-  const isDir = (top.mode & S_IFMT) === S_IFDIR;
+  const isDir = entryType(top.mode) === 'directory';
   if (!isDir) {
     rows.push({ name: Buffer.from(path), path, stats: top });
   } else {
@@ -63,7 +59,7 @@ export async function ls(target: Target, options: LsOptions, out: Output): Promi
   const hostUid = (uid: number): number => (session ? session.toHostUid(uid) : uid);
   const hostGid = (gid: number): number => (session ? session.toHostGid(gid) : gid);
   const linkOf = async (row: Row): Promise<Buffer | undefined> => {
-    if ((row.stats.mode & S_IFMT) !== S_IFLNK) return undefined;
+    if (entryType(row.stats.mode) !== 'symlink') return undefined;
     try {
       return await fs.readlink(row.path, { encoding: 'buffer' });
     } catch (error) {
@@ -81,7 +77,7 @@ export async function ls(target: Target, options: LsOptions, out: Output): Promi
       out.write(
         JSON.stringify({
           ...jsonName('name', row.name),
-          type: typeName(s.mode),
+          type: entryType(s.mode),
           mode: s.mode,
           nlink: s.nlink,
           uid: s.uid,
@@ -108,28 +104,6 @@ export async function ls(target: Target, options: LsOptions, out: Output): Promi
     return;
   }
   await longListing(rows, isDir, names, { hostUid, hostGid, hostIds: !!options.hostIds, linkOf }, out);
-}
-
-/** The library's entry type of a mode, for --json. */
-function typeName(mode: number): string {
-  switch (mode & S_IFMT) {
-    case 0o100000:
-      return 'file';
-    case S_IFDIR:
-      return 'directory';
-    case S_IFLNK:
-      return 'symlink';
-    case 0o010000:
-      return 'fifo';
-    case 0o140000:
-      return 'socket';
-    case 0o020000:
-      return 'char-device';
-    case 0o060000:
-      return 'block-device';
-    default:
-      return 'unknown';
-  }
 }
 
 interface LongContext {
