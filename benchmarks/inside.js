@@ -243,15 +243,26 @@ async function countEntries(wrapper, dir) {
   return match ? Number(match[1]) : null;
 }
 
-/** The container (found, reused or made with the small fixture copied in) and podman's namespace; or { skipped }. */
-async function setUpPodman(ctx) {
+/** Whether podman can be used here, rootless (as an ordinary user) or rootful: { rootless } or { skipped }. */
+async function podmanHere() {
   if (!findExecutable('podman')) return { skipped: 'podman is not installed' };
-  const library = loadLibrary();
   const rootless = process.geteuid() !== 0;
-  let pausePid = null;
   if (rootless) {
+    // Also starts the pause process, if none runs.
     const info = await spawnTimed(['podman', 'unshare', 'true']);
     if (info.code !== 0) return { skipped: `podman unshare does not work here: ${info.stderr.trim()}` };
+  }
+  return { rootless };
+}
+
+/** The container (found, reused or made with the small fixture copied in) and podman's namespace; or { skipped }. */
+async function setUpPodman(ctx) {
+  const here = await podmanHere();
+  if (here.skipped) return here;
+  const { rootless } = here;
+  const library = loadLibrary();
+  let pausePid = null;
+  if (rootless) {
     try {
       pausePid = library.podman.pausePid();
     } catch (error) {
@@ -434,5 +445,5 @@ function printDocker({ name, rootless, daemonPid, root, trials }, rows, byId) {
   console.error(`docker: kept container ${name} (scripts/docker-scenario.sh stop removes it)`);
 }
 
-module.exports = { setUpNamespace, tearDownNamespace, compareBuilds, namespaceTargets, printNamespace, setUpPodman,
+module.exports = { setUpNamespace, tearDownNamespace, compareBuilds, namespaceTargets, printNamespace, podmanHere, setUpPodman,
   tearDownPodman, layers, printPodman, DOCKER, setUpDocker, printDocker };

@@ -10,7 +10,8 @@ const os = require('node:os');
 const path = require('node:path');
 const { ensureFixture } = require('./fixtures');
 const { loadLibrary } = require('./library');
-const { MIB, ms1, x2, line, spawnTimed, run, findExecutable, ensureCBaseline, median, renderColumns, formatCount, target,
+const { podmanHere } = require('./inside');
+const { MIB, ms1, x2, line, spawnTimed, run, ensureCBaseline, median, renderColumns, formatCount, target,
   formatTargets, progress, PRINTF } = require('./measure');
 
 const SCAN = { base: process.env.UNSHARE_FS_BENCH_IMAGE || 'localhost/unshare-fs-test',
@@ -100,14 +101,11 @@ async function expectedCounts(containers, { rootless, pausePid }) {
 /** The image, N containers from it (half running, half stopped) and the C baseline's counts; or { skipped }. */
 async function setUpScan(ctx) {
   const { scanContainers: count, scanEntries: entries } = ctx.options;
-  if (!findExecutable('podman')) return { skipped: 'podman is not installed' };
+  const here = await podmanHere();
+  if (here.skipped) return here;
+  const { rootless } = here;
   const library = loadLibrary();
-  const rootless = process.geteuid() !== 0;
   let pausePid = null;
-  if (rootless) {
-    const info = await spawnTimed(['podman', 'unshare', 'true']);
-    if (info.code !== 0) return { skipped: `podman unshare does not work here: ${info.stderr.trim()}` };
-  }
   if ((await spawnTimed(['podman', 'image', 'exists', SCAN.base])).code !== 0) {
     return { skipped: `no image ${SCAN.base} (scripts/podman-setup.sh builds it)` };
   }
