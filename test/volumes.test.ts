@@ -19,6 +19,37 @@ import { tarEntries } from './helpers/tar-list';
 import { removeTree, tempDir } from './helpers/tree';
 
 const MODE = ROOTFUL ? 'rootful' : 'rootless';
+
+/**
+ * What the engine's own commands (`run`: podman's or docker's) say of VOLUME:
+ * `volume inspect`, the containers `ps --filter volume=` finds, and every
+ * name `volume ls` lists (sorted).
+ */
+function engineSays(run: (args: string[]) => string): {
+  volume: { name: string; mountPoint: string; driver: string; labels: Record<string, string>; containers: string[] };
+  createdAt: string;
+  names: string[];
+} {
+  const [inspected] = JSON.parse(run(['volume', 'inspect', VOLUME])) as {
+    Name: string;
+    Mountpoint: string;
+    Driver: string;
+    Labels: Record<string, string>;
+    CreatedAt: string;
+  }[];
+  const lines = (args: string[]): string[] => run(args).trim().split('\n').filter(Boolean).sort();
+  return {
+    volume: {
+      name: inspected!.Name,
+      mountPoint: inspected!.Mountpoint,
+      driver: inspected!.Driver,
+      labels: inspected!.Labels,
+      containers: lines(['ps', '-a', '--no-trunc', '--filter', `volume=${VOLUME}`, '--format', '{{.ID}}']),
+    },
+    createdAt: inspected!.CreatedAt,
+    names: lines(['volume', 'ls', '--format', '{{.Name}}']),
+  };
+}
 const VOLUME = `unshare-fs-vol-${process.pid}`;
 const COPY = `${VOLUME}-copy`;
 const USER = `${VOLUME}-user`;
@@ -75,30 +106,13 @@ describe(`podman volumes (${MODE}, uid ${UID})`, () => {
   });
 
   gate.test('volumes() and volume(): what podman volume inspect and ps --filter volume= say', () => {
-    const [inspected] = JSON.parse(pod(['volume', 'inspect', VOLUME])) as {
-      Name: string;
-      Mountpoint: string;
-      Driver: string;
-      Labels: Record<string, string>;
-      CreatedAt: string;
-    }[];
-    const users = pod(['ps', '-a', '--no-trunc', '--filter', `volume=${VOLUME}`, '--format', '{{.ID}}'])
-      .trim()
-      .split('\n');
+    const said = engineSays(pod);
     const v = podman.volume(VOLUME);
-    expect(v).toEqual({
-      name: inspected!.Name,
-      mountPoint: inspected!.Mountpoint,
-      driver: inspected!.Driver,
-      labels: inspected!.Labels,
-      createdAt: expect.any(String),
-      containers: users.sort(),
-    });
+    expect(v).toEqual({ ...said.volume, createdAt: expect.any(String) });
     expect(v.containers).toHaveLength(1);
-    expect(Date.parse(v.createdAt!)).toBe(Date.parse(inspected!.CreatedAt));
+    expect(Date.parse(v.createdAt!)).toBe(Date.parse(said.createdAt));
     expect(podman.volumes().find((found) => found.name === VOLUME)).toEqual(v);
-    const names = pod(['volume', 'ls', '--format', '{{.Name}}']).trim().split('\n').filter(Boolean).sort();
-    expect(podman.volumes().map((found) => found.name)).toEqual(names);
+    expect(podman.volumes().map((found) => found.name)).toEqual(said.names);
   });
 
   gate.test('volume() of a name podman does not have: ENOVOLUME', () => {
@@ -263,28 +277,11 @@ describe(`Docker volumes (${MODE}, uid ${UID})`, () => {
   }
 
   gate.test('volumes() and volume(): what docker volume inspect and ps --filter volume= say', () => {
-    const [inspected] = JSON.parse(dk(['volume', 'inspect', VOLUME])) as {
-      Name: string;
-      Mountpoint: string;
-      Driver: string;
-      Labels: Record<string, string>;
-      CreatedAt: string;
-    }[];
-    const users = dk(['ps', '-a', '--no-trunc', '--filter', `volume=${VOLUME}`, '--format', '{{.ID}}'])
-      .trim()
-      .split('\n');
+    const said = engineSays(dk);
     const v = docker.volume(VOLUME);
-    expect(v).toEqual({
-      name: inspected!.Name,
-      mountPoint: inspected!.Mountpoint,
-      driver: inspected!.Driver,
-      labels: inspected!.Labels,
-      createdAt: expect.any(String),
-      containers: users.sort(),
-    });
-    expect(Math.floor(Date.parse(v.createdAt!) / 1000)).toBe(Date.parse(inspected!.CreatedAt) / 1000);
-    const names = dk(['volume', 'ls', '--format', '{{.Name}}']).trim().split('\n').filter(Boolean).sort();
-    expect(docker.volumes().map((found) => found.name)).toEqual(names);
+    expect(v).toEqual({ ...said.volume, createdAt: expect.any(String) });
+    expect(Math.floor(Date.parse(v.createdAt!) / 1000)).toBe(Date.parse(said.createdAt) / 1000);
+    expect(docker.volumes().map((found) => found.name)).toEqual(said.names);
     expect(() => docker.volume(`${VOLUME}-none`)).toThrow(expect.objectContaining({ code: 'ENOVOLUME', name: 'DockerError' }));
   });
 
