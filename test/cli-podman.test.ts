@@ -12,6 +12,7 @@ import { requires } from './helpers/requirements';
 const MODE = ROOTFUL ? 'rootful' : 'rootless';
 const NAME = 'contenedor1';
 const CREATED = `unshare-fs-cli-created-${process.pid}`;
+const VOLUME = `unshare-fs-cli-volume-${process.pid}`;
 const FORMAT = '%P|%y|%m|%U|%G|%s|%n|%i|%l|%T@\\0';
 
 /** A command as podman's namespaces see it: through `podman unshare` rootless, as it is rootful. */
@@ -42,6 +43,7 @@ gate.describe(`unshare-fs against podman (${MODE}, uid ${UID})`, () => {
 
   afterAll(() => {
     tryPod(['rm', '-f', '-t', '0', CREATED]);
+    tryPod(['volume', 'rm', '-f', VOLUME]);
   });
 
   test('ls -ln of a container path and of its storage path equal podman unshare ls -ln', () => {
@@ -120,6 +122,45 @@ gate.describe(`unshare-fs against podman (${MODE}, uid ${UID})`, () => {
     const noContainer = run(['ls', 'no-such-container-here:/']);
     expect(noContainer.stderr).toBe('unshare-fs: no such container: no-such-container-here\n');
     expect(noContainer.status).toBe(1);
+  });
+
+  test('a volume a container filled: ls -ln and find --printf equal podman unshare ls/find of its mount point', () => {
+    pod(['volume', 'create', VOLUME]);
+    pod([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '-v',
+      `${VOLUME}:/data`,
+      IMAGE,
+      'sh',
+      '-c',
+      'mkdir -p /data/d/e && echo hi > /data/d/e/f && chown -R 1000:1000 /data/d && ln -s /etc/passwd /data/link && mkfifo /data/fifo && chmod 0700 /data/d',
+    ]);
+    const mountPoint = pod(['volume', 'inspect', '--format', '{{.Mountpoint}}', VOLUME]).trim();
+    for (const [args, dir] of [
+      [['ls', '-ln', `volume:${VOLUME}:/`], mountPoint],
+      [['ls', '-ln', `volume:${VOLUME}:/d/e`], `${mountPoint}/d/e`],
+    ] as const) {
+      const ours = run([...args]);
+      expect(ours.stderr).toBe('');
+      expect(ours.status).toBe(0);
+      expect(ours.stdout.toString()).toBe(inStorage(['ls', '-ln', '--quoting-style=shell-escape', dir]).toString());
+    }
+    const ours = run(['find', `volume:${VOLUME}:/`, '--printf', FORMAT]);
+    expect(ours.stderr).toBe('');
+    expect(ours.status).toBe(0);
+    const theirs = sortedLines(inStorage(['find', mountPoint, '-printf', FORMAT]), '\0');
+    expect(theirs.length).toBe(6);
+    expect(sortedLines(ours.stdout, '\0')).toEqual(theirs);
+    // The volume's files are its own: an absolute symlink is not followed out of it.
+    const escaped = run(['cat', `volume:${VOLUME}:/link`]);
+    expect(escaped.stderr).toBe(`unshare-fs: ENOENT: no such file or directory, stat 'volume:${VOLUME}:/link'\n`);
+    expect(escaped.status).toBe(1);
+    const none = run(['ls', `volume:${VOLUME}-none:/`]);
+    expect(none.stderr).toMatch(new RegExp(`^unshare-fs: no such volume: ${VOLUME}-none(;.*)?\n$`));
+    expect(none.status).toBe(1);
   });
 
   test('ps lists what podman inspect says; a created container is read from its layers, as podman mount shows them', () => {

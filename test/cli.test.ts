@@ -288,7 +288,7 @@ gate.describe('unshare-fs on host paths', () => {
       ['find', dir, '--printf', '%Z'],
       ['find', dir, '--type', 'x'],
       ['find', dir, '--maxdepth', '-1'],
-      ['ls', 'volume:data:/x'],
+      ['ls', 'volume::/x'],
       ['ls', 'storage:relative'],
       ['no-such-verb'],
       [],

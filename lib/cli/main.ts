@@ -16,7 +16,7 @@ import { ls, type LsOptions } from './ls';
 import { EXIT, Output, UsageError } from './output';
 import { ps } from './ps';
 import { stat } from './stat';
-import { openTarget, parseTarget, type EngineName, type Target } from './target';
+import { openTarget, parseTarget, targetPrefix, type EngineName, type Target } from './target';
 
 const TARGETS = `
 TARGET is one of:
@@ -24,8 +24,8 @@ TARGET is one of:
                       sees them; a stopped one's layers are mounted read-only)
   storage:/abs/path   a path in the engine's storage namespaces (what
                       \`podman unshare\` sees)
-  /path, ./path       a host path (also any path with no ':')
-  volume:NAME:/path   reserved for volumes (not yet supported)`;
+  volume:NAME:/path   a volume of any engine (ids as its containers see them)
+  /path, ./path       a host path (also any path with no ':')`;
 
 /** The version of the package this file came with. */
 function version(): string {
@@ -48,7 +48,7 @@ async function over(texts: string[], engine: EngineName | undefined, out: Output
   const specs = texts.map(parseTarget);
   for (const spec of specs) {
     if (out.closed.signal.aborted) return;
-    const prefix = spec.kind === 'container' ? `${spec.container}:` : spec.kind === 'storage' ? 'storage:' : '';
+    const prefix = targetPrefix(spec);
     let target: Target | undefined;
     try {
       target = await openTarget(spec, engine);
@@ -74,7 +74,7 @@ export function program(out: Output): Command {
     .addOption(
       new Option(
         '--engine <engine>',
-        'which engine a CONTAINER name means when both have one, and whose storage: it is (default podman)',
+        'which engine a CONTAINER or volume name means when both have one, and whose storage: it is (default podman)',
       ).choices(['podman', 'docker']),
     )
     .showSuggestionAfterError(true)
@@ -92,7 +92,8 @@ Examples:
   unshare-fs ls -l contenedor1:/home/user
   unshare-fs find contenedor1:/etc --name '*.conf' --printf '%M %u %s %p\\n'
   unshare-fs du -sh storage:/home/me/.local/share/containers/storage
-  unshare-fs cat contenedor1:/etc/os-release`,
+  unshare-fs cat contenedor1:/etc/os-release
+  unshare-fs ls -ln volume:mydata:/`,
     );
   const engineOf = (cmd: Command): EngineName | undefined => cmd.optsWithGlobals<{ engine?: EngineName }>().engine;
 

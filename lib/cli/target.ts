@@ -3,7 +3,8 @@
 //                       while it runs, else its layers mounted read-only)
 //   storage:/abs/path   a path in the engine's storage namespaces (what
 //                       `podman unshare` sees: host paths, container ids)
-//   volume:NAME:/path   (reserved: comes with the volume commands)
+//   volume:NAME:/path   a file of a volume of any engine, its ids as the
+//                       containers that mount it see them
 //   /path, ./path, path a host path (no ':' before the first '/'), as podman
 //                       cp reads them: one that starts with '/' or '.' is
 //                       always a host path.
@@ -16,7 +17,8 @@ export type EngineName = 'podman' | 'docker';
 export type TargetSpec =
   | { kind: 'host'; path: string }
   | { kind: 'storage'; path: string }
-  | { kind: 'container'; container: string; path: string };
+  | { kind: 'container'; container: string; path: string }
+  | { kind: 'volume'; volume: string; path: string };
 
 /** Splits a TARGET; a usage error when it cannot name anything. */
 export function parseTarget(text: string): TargetSpec {
@@ -27,9 +29,13 @@ export function parseTarget(text: string): TargetSpec {
   const prefix = text.slice(0, colon);
   const rest = text.slice(colon + 1);
   if (prefix === 'volume') {
-    // The volume commands add this kind (volume:NAME:/path); until then it is
-    // refused rather than read as a container named "volume".
-    throw new UsageError(`volume targets (${text}) are not supported yet`);
+    // volume:NAME:/path (volume:NAME alone is its '/'); a container named
+    // "volume" is not reachable this way, as podman cp has no such prefix.
+    const second = rest.indexOf(':');
+    const name = second < 0 ? rest : rest.slice(0, second);
+    const inside = second < 0 ? '/' : rest.slice(second + 1);
+    if (name === '') throw new UsageError(`no volume named in '${text}' (volume:NAME:/path)`);
+    return { kind: 'volume', volume: name, path: inside.startsWith('/') ? inside : `/${inside}` };
   }
   if (prefix === 'storage') {
     if (!rest.startsWith('/')) throw new UsageError(`storage: takes an absolute path, not '${rest}'`);
@@ -40,13 +46,20 @@ export function parseTarget(text: string): TargetSpec {
   return { kind: 'container', container: prefix, path: rest.startsWith('/') ? rest : `/${rest}` };
 }
 
+/** What error messages put before a target's path: 'contenedor1:', 'volume:v:', 'storage:' or ''. */
+export function targetPrefix(spec: TargetSpec): string {
+  if (spec.kind === 'container') return `${spec.container}:`;
+  if (spec.kind === 'volume') return `volume:${spec.volume}:`;
+  return spec.kind === 'storage' ? 'storage:' : '';
+}
+
 /** An opened TARGET: the file system that holds it and how to show its paths. */
 export interface Target {
   /** Where the path is read. */
   fs: FileSystem;
   /** The path inside `fs`. */
   path: string;
-  /** What error messages put before a path: 'contenedor1:', 'storage:' or ''. */
+  /** What error messages put before a path: 'contenedor1:', 'volume:v:', 'storage:' or ''. */
   prefix: string;
   /** The session, when the target is not on the host (for --host-ids: its id maps). */
   session: Session | null;
@@ -64,12 +77,45 @@ export function findContainers(ref: string, engine: EngineName | undefined): { f
   return { found: byName.length > 0 ? byName : all.filter((c) => c.id.startsWith(ref)), errors };
 }
 
+/** The engines that have a volume named `name`, of those asked for. */
+function findVolume(name: string, engine: EngineName | undefined): { found: EngineName[]; errors: Error[] } {
+  // As for containers: an engine that cannot be read does not hide the
+  // other's volume; what it said is told when neither has one.
+  const found: EngineName[] = [];
+  const errors: Error[] = [];
+  for (const [which, api] of [
+    ['podman', podman],
+    ['docker', docker],
+  ] as const) {
+    if (engine !== undefined && engine !== which) continue;
+    try {
+      api.volume(name);
+      found.push(which);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ENOVOLUME') errors.push(error as Error);
+    }
+  }
+  return { found, errors };
+}
+
 /** Opens a TARGET; container and storage targets start a session, closed by `close()`. */
 export async function openTarget(spec: TargetSpec, engine: EngineName | undefined): Promise<Target> {
   if (spec.kind === 'host') return { fs: host, path: spec.path, prefix: '', session: null, close: async () => undefined };
   if (spec.kind === 'storage') {
     const session = await (engine === 'docker' ? docker.enterStorage() : podman.enterStorage());
     return { fs: session, path: spec.path, prefix: 'storage:', session, close: () => session.close() };
+  }
+  if (spec.kind === 'volume') {
+    const { found, errors } = findVolume(spec.volume, engine);
+    if (found.length === 0) {
+      const why = errors.map((e) => `; ${e.message}`).join('');
+      throw Object.assign(new Error(`no such volume: ${spec.volume}${engine ? ` (${engine})` : ''}${why}`), { code: 'ENOVOLUME' });
+    }
+    if (found.length > 1) {
+      throw new UsageError(`'${spec.volume}' names a volume of ${found.join(' and of ')}: say which with --engine ${found.join('|')}`);
+    }
+    const session = await (found[0] === 'docker' ? docker : podman).enterVolume(spec.volume);
+    return { fs: session, path: spec.path, prefix: targetPrefix(spec), session, close: () => session.close() };
   }
   const { found, errors } = findContainers(spec.container, engine);
   const engines = [...new Set(found.map((c) => c.engine))];
@@ -85,7 +131,7 @@ export async function openTarget(spec: TargetSpec, engine: EngineName | undefine
   if (found.length > 1) throw new UsageError(`'${spec.container}' is the start of ${found.length} container ids: give more of it`);
   const c = found[0]!;
   const api = c.engine === 'docker' ? docker : podman;
-  const prefix = `${spec.container}:`;
+  const prefix = targetPrefix(spec);
   try {
     const session = await api.enterMerged(c.id);
     return { fs: session, path: spec.path, prefix, session, close: () => session.close() };
