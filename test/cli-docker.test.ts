@@ -71,6 +71,18 @@ gate.describe(`unshare-fs against Docker (${MODE}, uid ${UID})`, () => {
     );
   });
 
+  test('diff lists what docker diff lists, the stopped container too', () => {
+    for (const container of [NAME, STOPPED]) {
+      const theirs = dk(['diff', container]);
+      const ours = run(['--engine', 'docker', 'diff', container]);
+      expect(ours.stderr).toBe('');
+      expect(ours.status).toBe(0);
+      expect(sortedLines(ours.stdout)).toEqual(sortedLines(theirs));
+      expect(ours.stdout.toString().split('\n').length).toBe(theirs.split('\n').length);
+    }
+    expect(dk(['diff', NAME]).split('\n').length).toBeGreaterThan(3);
+  });
+
   test('cat equals docker exec cat; ps equals docker inspect, the stopped container included', () => {
     const file = '/home/user/private/secret.txt';
     expect(run(['cat', `${NAME}:${file}`]).stdout.toString()).toBe(dk(['exec', NAME, 'cat', file]));
@@ -101,6 +113,8 @@ bothGate.describe(`unshare-fs with a name both engines have (${MODE})`, () => {
   afterAll(() => {
     tryPod(['rm', '-f', '-t', '0', SHARED]);
     tryDk(['rm', '-f', SHARED]);
+    tryPod(['volume', 'rm', '-f', SHARED]);
+    tryDk(['volume', 'rm', '-f', SHARED]);
   });
 
   test("a usage error (exit 2) says to choose with --engine; with it, each engine's container is read", () => {
@@ -119,5 +133,20 @@ bothGate.describe(`unshare-fs with a name both engines have (${MODE})`, () => {
       expect(one.status).toBe(0);
       expect(one.stdout.toString()).toContain('"path":"/etc/passwd"');
     }
+  });
+
+  test("a volume both engines have: exit 2 without --engine; with it, each engine's volume is read", () => {
+    const env = { ...podmanEnv(), ...dockerEnv() };
+    pod(['volume', 'create', SHARED]);
+    dk(['volume', 'create', SHARED]);
+    pod(['run', '--rm', '--network', 'none', '-v', `${SHARED}:/data`, PODMAN_IMAGE, 'sh', '-c', 'echo p > /data/podman']);
+    dk(['run', '--rm', '--network', 'none', '-v', `${SHARED}:/data`, DOCKER_IMAGE, 'sh', '-c', 'echo d > /data/docker']);
+    const either = cli(['ls', `volume:${SHARED}:/`], env);
+    expect(either.stderr).toBe(
+      `unshare-fs: '${SHARED}' names a volume of podman and of docker: say which with --engine podman|docker\nTry 'unshare-fs --help' for more information.\n`,
+    );
+    expect(either.status).toBe(2);
+    expect(cli(['--engine', 'podman', 'ls', `volume:${SHARED}:/`], env).stdout.toString()).toBe('podman\n');
+    expect(cli(['--engine', 'docker', 'ls', `volume:${SHARED}:/`], env).stdout.toString()).toBe('docker\n');
   });
 });

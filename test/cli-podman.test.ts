@@ -163,6 +163,23 @@ gate.describe(`unshare-fs against podman (${MODE}, uid ${UID})`, () => {
     expect(none.status).toBe(1);
   });
 
+  test('diff equals podman diff, line for line (ours sorted by path); --json the same changes', () => {
+    const theirs = pod(['diff', NAME]);
+    expect(theirs.split('\n').length).toBeGreaterThan(3);
+    const ours = run(['diff', NAME]);
+    expect(ours.stderr).toBe('');
+    expect(ours.status).toBe(0);
+    const lines = ours.stdout.toString().split('\n').slice(0, -1);
+    expect([...lines].sort()).toEqual(sortedLines(theirs));
+    expect(lines.map((l) => l.slice(2))).toEqual(lines.map((l) => l.slice(2)).sort());
+    const json = ours.stdout.length === 0 ? [] : run(['diff', '--json', NAME]).stdout.toString().trim().split('\n');
+    const letters = { added: 'A', changed: 'C', deleted: 'D' } as Record<string, string>;
+    expect(json.map((l) => JSON.parse(l) as { kind: string; path: string }).map((c) => `${letters[c.kind]} ${c.path}`)).toEqual(lines);
+    const none = run(['diff', 'no-such-container-here']);
+    expect(none.stderr).toBe('unshare-fs: no such container: no-such-container-here\n');
+    expect(none.status).toBe(1);
+  });
+
   test('ps lists what podman inspect says; a created container is read from its layers, as podman mount shows them', () => {
     pod(['create', '--network', 'none', '--name', CREATED, IMAGE, 'true']);
     const rows = run(['ps', '--json'])

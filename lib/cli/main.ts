@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 
 import { cat } from './cat';
+import { diff } from './diff';
 import { du } from './du';
 import { checkFindOptions, find, type FindOptions } from './find';
 import { ls, type LsOptions } from './ls';
@@ -93,6 +94,7 @@ Examples:
   unshare-fs find contenedor1:/etc --name '*.conf' --printf '%M %u %s %p\\n'
   unshare-fs du -sh storage:/home/me/.local/share/containers/storage
   unshare-fs cat contenedor1:/etc/os-release
+  unshare-fs diff contenedor1
   unshare-fs ls -ln volume:mydata:/`,
     );
   const engineOf = (cmd: Command): EngineName | undefined => cmd.optsWithGlobals<{ engine?: EngineName }>().engine;
@@ -181,6 +183,21 @@ Examples:
     .argument('<targets...>', 'the files (see unshare-fs --help for TARGET)')
     .addHelpText('after', '\nExamples:\n  unshare-fs cat contenedor1:/etc/passwd\n  unshare-fs cat contenedor1:/var/log/app.log > app.log')
     .action(async (targets: string[], _opts: unknown, cmd: Command) => over(targets, engineOf(cmd), out, (t) => cat(t, out)));
+
+  cli
+    .command('diff')
+    .description('what a container changed against its image, as podman diff prints it (A added, C changed, D deleted)')
+    .argument('<container>', 'a container of any engine, by name or id, running or not')
+    .option('--json', 'one JSON object a line: kind (added, changed, deleted), path')
+    .addHelpText('after', '\nExamples:\n  unshare-fs diff contenedor1\n  unshare-fs --engine docker diff --json dcontenedor1')
+    .action(async (container: string, opts: { json?: boolean }, cmd: Command) => {
+      try {
+        await diff(container, { json: opts.json, engine: engineOf(cmd) }, out);
+      } catch (error) {
+        if (error instanceof UsageError) throw error;
+        out.fail(error);
+      }
+    });
 
   cli
     .command('stat')

@@ -77,6 +77,25 @@ export function findContainers(ref: string, engine: EngineName | undefined): { f
   return { found: byName.length > 0 ? byName : all.filter((c) => c.id.startsWith(ref)), errors };
 }
 
+/**
+ * The one container `ref` names (a name, an id or the start of one), of
+ * the engine asked for: ENOCONTAINER when none, a usage error when it
+ * names more than one.
+ */
+export function resolveContainer(ref: string, engine: EngineName | undefined): EngineContainer {
+  const { found, errors } = findContainers(ref, engine);
+  const engines = [...new Set(found.map((c) => c.engine))];
+  if (found.length === 0) {
+    const why = errors.map((e) => `; ${e.message}`).join('');
+    throw Object.assign(new Error(`no such container: ${ref}${engine ? ` (${engine})` : ''}${why}`), { code: 'ENOCONTAINER' });
+  }
+  if (engines.length > 1) {
+    throw new UsageError(`'${ref}' names a container of ${engines.join(' and of ')}: say which with --engine ${engines.join('|')}`);
+  }
+  if (found.length > 1) throw new UsageError(`'${ref}' is the start of ${found.length} container ids: give more of it`);
+  return found[0]!;
+}
+
 /** The engines that have a volume named `name`, of those asked for. */
 function findVolume(name: string, engine: EngineName | undefined): { found: EngineName[]; errors: Error[] } {
   // As for containers: an engine that cannot be read does not hide the
@@ -117,19 +136,7 @@ export async function openTarget(spec: TargetSpec, engine: EngineName | undefine
     const session = await (found[0] === 'docker' ? docker : podman).enterVolume(spec.volume);
     return { fs: session, path: spec.path, prefix: targetPrefix(spec), session, close: () => session.close() };
   }
-  const { found, errors } = findContainers(spec.container, engine);
-  const engines = [...new Set(found.map((c) => c.engine))];
-  if (found.length === 0) {
-    const why = errors.map((e) => `; ${e.message}`).join('');
-    throw Object.assign(new Error(`no such container: ${spec.container}${engine ? ` (${engine})` : ''}${why}`), { code: 'ENOCONTAINER' });
-  }
-  if (engines.length > 1) {
-    throw new UsageError(
-      `'${spec.container}' names a container of ${engines.join(' and of ')}: say which with --engine ${engines.join('|')}`,
-    );
-  }
-  if (found.length > 1) throw new UsageError(`'${spec.container}' is the start of ${found.length} container ids: give more of it`);
-  const c = found[0]!;
+  const c = resolveContainer(spec.container, engine);
   const api = c.engine === 'docker' ? docker : podman;
   const prefix = targetPrefix(spec);
   try {
