@@ -5,9 +5,15 @@
 // container that never ran, and the kernel's uid_map for the host's ids.
 // Uses the seed scenario (scripts/podman-scenario.sh: contenedor1, started
 // here when it is not running) and one created container it removes.
-import { cli, builtCli, sortedLines, tool } from './helpers/cli';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+
+import { BIN, cli, builtCli, sortedLines, tool } from './helpers/cli';
 import { ensureScenario, graphDriverData, IMAGE, pod, podmanEnv, podmanImage, ROOTFUL, tryPod, UID } from './helpers/podman';
 import { requires } from './helpers/requirements';
+import { tarEntries } from './helpers/tar-list';
 
 const MODE = ROOTFUL ? 'rootful' : 'rootless';
 const NAME = 'contenedor1';
@@ -178,6 +184,38 @@ gate.describe(`unshare-fs against podman (${MODE}, uid ${UID})`, () => {
     const none = run(['diff', 'no-such-container-here']);
     expect(none.stderr).toBe('unshare-fs: no such container: no-such-container-here\n');
     expect(none.status).toBe(1);
+  });
+
+  test("export's tar, to stdout and with -o, holds podman export's entries; never to a terminal", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-cli-export-'));
+    try {
+      pod(['export', '-o', path.join(dir, 'podman.tar'), NAME]);
+      const theirs = await tarEntries(fs.createReadStream(path.join(dir, 'podman.tar')));
+      expect(theirs.size).toBeGreaterThan(250);
+      const piped = run(['export', NAME]);
+      expect(piped.stderr).toBe('');
+      expect(piped.status).toBe(0);
+      expect(await tarEntries(Readable.from([piped.stdout]))).toEqual(theirs);
+
+      const file = path.join(dir, 'ours.tar');
+      const written = run(['export', '-o', file, NAME]);
+      expect(written.stderr).toBe('');
+      expect(written.status).toBe(0);
+      expect(written.stdout.length).toBe(0);
+      expect(await tarEntries(fs.createReadStream(file))).toEqual(theirs);
+      // Complete or absent: no temporary file is left beside it, and a failed export writes nothing.
+      expect(fs.readdirSync(dir).sort()).toEqual(['ours.tar', 'podman.tar']);
+      const failed = run(['export', '-o', path.join(dir, 'never.tar'), 'no-such-container-here']);
+      expect(failed.stderr).toBe('unshare-fs: no such container: no-such-container-here\n');
+      expect(failed.status).toBe(1);
+      expect(fs.readdirSync(dir).sort()).toEqual(['ours.tar', 'podman.tar']);
+
+      // On a terminal (script(1) gives it one), as podman: refused, exit 2, nothing written.
+      const tty = tool(['script', '-qec', `${process.execPath} ${BIN} export ${NAME}; echo "status=$?"`, '/dev/null'], env).toString();
+      expect(tty).toMatch(/^unshare-fs: refusing to write a tar to a terminal[^\n]*\r?\nTry[^\n]*\r?\nstatus=2\r?\n$/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('ps lists what podman inspect says; a created container is read from its layers, as podman mount shows them', () => {

@@ -12,6 +12,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { cat } from './cat';
 import { diff } from './diff';
 import { du } from './du';
+import { exportContainer } from './export';
 import { checkFindOptions, find, type FindOptions } from './find';
 import { ls, type LsOptions } from './ls';
 import { EXIT, Output, UsageError } from './output';
@@ -95,6 +96,7 @@ Examples:
   unshare-fs du -sh storage:/home/me/.local/share/containers/storage
   unshare-fs cat contenedor1:/etc/os-release
   unshare-fs diff contenedor1
+  unshare-fs export -o c1.tar contenedor1
   unshare-fs ls -ln volume:mydata:/`,
     );
   const engineOf = (cmd: Command): EngineName | undefined => cmd.optsWithGlobals<{ engine?: EngineName }>().engine;
@@ -193,6 +195,24 @@ Examples:
     .action(async (container: string, opts: { json?: boolean }, cmd: Command) => {
       try {
         await diff(container, { json: opts.json, engine: engineOf(cmd) }, out);
+      } catch (error) {
+        if (error instanceof UsageError) throw error;
+        out.fail(error);
+      }
+    });
+
+  cli
+    .command('export')
+    .description("a container's files as a tar, what podman export writes (ids as the container sees them)")
+    .argument('<container>', 'a container of any engine, by name or id, running or not')
+    .option('-o, --output <file>', 'write the tar to this file, which appears only once the tar is complete (default: stdout)')
+    .addHelpText(
+      'after',
+      '\nA tar is not written to a terminal: redirect stdout or use -o.\n\nExamples:\n  unshare-fs export contenedor1 > c1.tar\n  unshare-fs export -o c1.tar contenedor1',
+    )
+    .action(async (container: string, opts: { output?: string }, cmd: Command) => {
+      try {
+        await exportContainer(container, { output: opts.output, engine: engineOf(cmd) }, out);
       } catch (error) {
         if (error instanceof UsageError) throw error;
         out.fail(error);

@@ -1,0 +1,47 @@
+// unshare-fs export: a container's files as a tar, what `podman export`
+// (and `docker export`) write, read without the engine.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+
+import { docker, podman } from '../index';
+import { UsageError, type Output } from './output';
+import { resolveContainer, type EngineName } from './target';
+
+/**
+ * Writes the container's tar to stdout, or (`output`) to a file that
+ * appears only once the tar is whole: it is written under a temporary name
+ * in the same directory and renamed over `output` at the end (a failed or
+ * interrupted export leaves neither a truncated tar nor the temporary
+ * file).  A tar is not written to a terminal, as podman refuses to.
+ */
+export async function exportContainer(ref: string, options: { output?: string; engine?: EngineName }, out: Output): Promise<void> {
+  if (options.output === undefined && (process.stdout as { isTTY?: boolean }).isTTY === true) {
+    throw new UsageError('refusing to write a tar to a terminal: use -o FILE or redirect stdout');
+  }
+  const c = resolveContainer(ref, options.engine);
+  const api = c.engine === 'docker' ? docker : podman;
+  if (options.output === undefined) {
+    await out.flush(true);
+    try {
+      for await (const chunk of api.exportContainer(c.id, { signal: out.closed.signal }) as AsyncIterable<Buffer>) {
+        out.write(chunk);
+        await out.flush(true);
+      }
+    } catch (error) {
+      if (out.closed.signal.aborted && (error as Error).name === 'AbortError') return; // the reader went away
+      throw error;
+    }
+    return;
+  }
+  const file = options.output;
+  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.unshare-fs-${process.pid}.tmp`);
+  try {
+    // 'wx': never through a file (or a link) someone else put at that name.
+    await pipeline(api.exportContainer(c.id), fs.createWriteStream(temporary, { flags: 'wx' }));
+    await fs.promises.rename(temporary, file);
+  } catch (error) {
+    await fs.promises.rm(temporary, { force: true });
+    throw error;
+  }
+}
