@@ -2,10 +2,14 @@
 // rootful as root), held to Docker's own view: find -printf, ls -ln and du
 // of the container's merged dir in Docker's storage namespaces (nsenter
 // into RootlessKit's, as Docker documents it, rootless; plain tools
-// rootful), `docker exec cat`, and `docker inspect` for ps.  Uses the
-// scenario of scripts/docker-scenario.sh (dcontenedor1, dstopped).
+// rootful), `docker exec cat`, `docker inspect` for ps, `docker diff` and
+// `docker export`.  Uses the scenario of scripts/docker-scenario.sh
+// (dcontenedor1, dstopped), and a container and a volume of each engine
+// by one name, which it removes.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
 
 import { builtCli, cli, sortedLines, tool } from './helpers/cli';
 import {
@@ -23,6 +27,7 @@ import {
 } from './helpers/docker';
 import { IMAGE as PODMAN_IMAGE, pod, podmanEnv, podmanImage, tryPod } from './helpers/podman';
 import { requires } from './helpers/requirements';
+import { tarEntries } from './helpers/tar-list';
 
 const MODE = ROOTFUL ? 'rootful' : 'rootless';
 const NAME = 'dcontenedor1';
@@ -81,6 +86,24 @@ gate.describe(`unshare-fs against Docker (${MODE}, uid ${UID})`, () => {
       expect(ours.stdout.toString().split('\n').length).toBe(theirs.split('\n').length);
     }
     expect(dk(['diff', NAME]).split('\n').length).toBeGreaterThan(3);
+  });
+
+  test("export's tar holds docker export's entries, the stopped container too", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-cli-dexport-'));
+    try {
+      for (const container of [NAME, STOPPED]) {
+        const tar = path.join(dir, `${container}.tar`);
+        dk(['export', '-o', tar, container]);
+        const theirs = await tarEntries(fs.createReadStream(tar));
+        expect(theirs.size).toBeGreaterThan(100);
+        const ours = run(['--engine', 'docker', 'export', container]);
+        expect(ours.stderr).toBe('');
+        expect(ours.status).toBe(0);
+        expect(await tarEntries(Readable.from([ours.stdout]))).toEqual(theirs);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('cat equals docker exec cat; ps equals docker inspect, the stopped container included', () => {

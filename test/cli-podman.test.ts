@@ -2,9 +2,10 @@
 // rootful as root), held to podman's own view: `podman unshare ls -ln`,
 // `find -printf` and `du` of the container's merged dir (plain tools
 // rootful), `podman exec cat`, `podman inspect`, `podman mount` of a
-// container that never ran, and the kernel's uid_map for the host's ids.
-// Uses the seed scenario (scripts/podman-scenario.sh: contenedor1, started
-// here when it is not running) and one created container it removes.
+// container that never ran, the kernel's uid_map for the host's ids,
+// `podman diff` and `podman export`.  Uses the seed scenario
+// (scripts/podman-scenario.sh: contenedor1, started here when it is not
+// running), and one created container and one volume it removes.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
