@@ -332,7 +332,8 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
 }
 
 // spawnCommand(pid, argv, options?): options.cwd (a string), options.env
-// (an array of "NAME=value"), options.quiet (stdio to /dev/null).
+// (an array of "NAME=value"), options.quiet (stdio to /dev/null),
+// options.pidNamespace (in the pid namespace `pid` makes its children in).
 Napi::Value SpawnCommand(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   pid_t pid = PidArg(info, 0, "pid");
@@ -344,6 +345,7 @@ Napi::Value SpawnCommand(const Napi::CallbackInfo& info) {
   std::string cwd;
   std::vector<std::string> env_strings;
   std::vector<char*> envp;
+  bool join_pid_ns = false;
   if (info.Length() > 2 && info[2].IsObject()) {
     Napi::Object o = info[2].As<Napi::Object>();
     Napi::Value c = o.Get("cwd");
@@ -361,10 +363,15 @@ Napi::Value SpawnCommand(const Napi::CallbackInfo& info) {
       options.envp = envp.data();
     }
     options.quiet = o.Get("quiet").ToBoolean();
+    join_pid_ns = o.Get("pidNamespace").ToBoolean();
   }
   SysError error;
   unshare_fs::Target target;
   if (!unshare_fs::OpenTarget(pid, target, error)) {
+    ThrowSysError(env, error);
+  }
+  if (join_pid_ns && !unshare_fs::OpenPidNamespace(pid, target, error)) {
+    unshare_fs::CloseTarget(target);
     ThrowSysError(env, error);
   }
   pid_t child = -1;

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 
 import { createNamespace, type Namespace } from '../lib';
 import { native } from '../lib/wire/native';
-import { childPids, isGone, waitGone } from './helpers/procs';
+import { childPids, isGone, processesInMountNamespace, waitGone, waitMountNamespaceEmpty } from './helpers/procs';
 import { requires, subuidRange } from './helpers/requirements';
 import { removeTree, tempDir } from './helpers/tree';
 
@@ -211,6 +211,19 @@ describe('what an exec()ed command inherits', () => {
     // ls itself holds the directory it lists.
     const others = [...fds].filter(([fd, target]) => fd > 2 && !/^\/proc\/\d+\/fd$/.test(target));
     expect(others).toEqual([]);
+  });
+
+  test('what it leaves running in the background ends with the namespace (its pid namespace)', async () => {
+    const own = await createNamespace();
+    const mntNs = fs.readlinkSync(`/proc/${own.pid}/ns/mnt`);
+    try {
+      expect(await own.exec(['sh', '-c', 'sleep 600 </dev/null >/dev/null 2>&1 &'])).toEqual({ code: 0, signal: null });
+      // The shell's child, which may not have exec'd sleep yet.
+      expect(processesInMountNamespace(mntNs).filter((p) => !/ unshare-fs/.test(p)).length).toBe(1);
+    } finally {
+      await own.close();
+    }
+    expect(await waitMountNamespaceEmpty(mntNs)).toEqual([]);
   });
 
   test('an argument with a NUL byte is refused, not cut short', async () => {

@@ -2,13 +2,18 @@
 // never closes it: a child process mounts layers (lib/engine/mount.ts),
 // prints its mount point, and then exits, is killed by SIGTERM or SIGINT, or
 // handles SIGINT itself; the directory must be gone afterwards, and the
-// child must end as it would have without the library's hooks.
+// child must end as it would have without the library's hooks.  A child
+// SIGKILLed while holding a fuse-overlayfs mount (the way mountContainer
+// and mountImage read fuse-overlayfs stores) must leave no process behind:
+// fuse-overlayfs's daemon leaves its parent, and alone would keep the
+// namespace and the mount alive.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { requires, userNamespaces } from './helpers/requirements';
+import { processesInMountNamespace, waitMountNamespaceEmpty } from './helpers/procs';
+import { fuseOverlayfs, requires, userNamespaces } from './helpers/requirements';
 
 const MOUNT = path.resolve(__dirname, '../dist/engine/mount.js');
 const ERRORS = path.resolve(__dirname, '../dist/podman/errors.js');
@@ -86,5 +91,50 @@ requires(userNamespaces).describe('mount points removed without close()', () => 
     const r = await child('await m.close();');
     expect(r.code).toBe(0);
     expect(fs.existsSync(r.target)).toBe(false);
+  });
+});
+
+requires(userNamespaces, fuseOverlayfs).describe('a fuse-overlayfs mount when its program is SIGKILLed', () => {
+  test('no fuse-overlayfs daemon, holder or worker of it is left', async () => {
+    const script = `
+      const { mountLayers } = require(${JSON.stringify(MOUNT)});
+      const { podmanErrors } = require(${JSON.stringify(ERRORS)});
+      const dirs = ${JSON.stringify(['top', 'bottom'].map((n) => path.join(layers, n)))};
+      mountLayers(dirs, 'test layers', {}, {}, podmanErrors, 'fuse-overlayfs').then(async (m) => {
+        const seen = (await m.session.readdir('/')).sort().join(',');
+        console.log(JSON.stringify({ target: m.target, holder: m.namespace.pid, seen }));
+        setInterval(() => {}, 1000);
+      }, (e) => { console.error(e); process.exit(3); });`;
+    const proc = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => proc.on('close', (_code, sig) => resolve(sig)));
+    let stdout = '';
+    const line = await new Promise<string>((resolve, reject) => {
+      proc.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('\n')) resolve(stdout.split('\n')[0]!);
+      });
+      proc.on('error', reject);
+      proc.on('close', () => reject(new Error(`the child ended before mounting: ${stdout}`)));
+    });
+    const { target, holder, seen } = JSON.parse(line) as { target: string; holder: number; seen: string };
+    try {
+      expect(seen).toBe('bottom.txt,top.txt');
+      const mntNs = fs.readlinkSync(`/proc/${holder}/ns/mnt`);
+      // The daemon is there to be left behind: the test can see it.
+      const before = processesInMountNamespace(mntNs);
+      expect(before.filter((p) => p.endsWith(' fuse-overlayfs')).length).toBeGreaterThan(0);
+      proc.kill('SIGKILL');
+      expect(await ended).toBe('SIGKILL');
+      // The kernel ends them one after the other: wait generously.
+      expect({ before, left: await waitMountNamespaceEmpty(mntNs) }).toEqual({ before, left: [] });
+    } finally {
+      proc.kill('SIGKILL');
+      // The mount went with the namespace; its empty dir stays on the host.
+      try {
+        fs.rmdirSync(target);
+      } catch {
+        // gone
+      }
+    }
   });
 });

@@ -174,7 +174,9 @@ function fuseOverlayfs(what: string, fail: EngineErrors): string {
  * `namespace`: the kernel's overlay reads none of fuse-overlayfs's markers
  * (its opaque directories would show what is below, `.wh..wh..opq` as a
  * file).  fuse-overlayfs runs as the namespace's root and serves the
- * mount from a process of its own there until it is unmounted.
+ * mount from a daemon of its own there until it is unmounted; the daemon
+ * leaves its parent, but not the namespace's pid namespace, which the
+ * kernel empties when the holder ends (a SIGKILLed node included).
  */
 async function mountFuseOverlay(
   namespace: Namespace,
@@ -257,8 +259,8 @@ export async function mountLayers<C, I>(
       (closing ??= (async () => {
         try {
           await session.close();
-          // fuse-overlayfs's daemon ends once its mount is gone (it is no
-          // child of the namespace's holder, which close() ends).
+          // fuse-overlayfs's daemon ends once its mount is gone; the
+          // namespace's end would kill it anyway (its pid namespace).
           if (format === 'fuse-overlayfs') await ns.unmount(target).catch(() => undefined);
           await ns.close();
         } finally {

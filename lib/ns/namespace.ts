@@ -148,7 +148,9 @@ function frozenMap(ranges: IdRange[]): readonly IdRange[] {
  * A user and mount namespace of the library's own, held by a holder process
  * (as rootless podman's pause process holds its): mount overlays and tmpfs in
  * it, enter it for sessions, run commands in it.  Made by createNamespace();
- * close() (or `await using`) ends it and its mounts.
+ * close() (or `await using`) ends it and its mounts.  Commands run by exec()
+ * are also in a pid namespace whose init is the holder's child, so that
+ * nothing they start outlives the holder.
  */
 export class Namespace implements AsyncDisposable {
   /** The holder process; its namespaces are the namespace. */
@@ -200,6 +202,10 @@ export class Namespace implements AsyncDisposable {
   /**
    * Runs a command inside the namespace as its root (what `podman unshare
    * CMD` does), with this process's stdio; resolves with how it exited.
+   * It runs in the namespace's pid namespace too (through a relay process
+   * that exits as it does): what it leaves running, a daemon such as
+   * fuse-overlayfs's, is killed by the kernel when the namespace ends, even
+   * when this process is SIGKILLed.
    */
   async exec(argv: string[]): Promise<ExitStatus> {
     const site = new CallSite(this.exec);
@@ -207,7 +213,7 @@ export class Namespace implements AsyncDisposable {
     this.#assertOpen();
     let pid: number;
     try {
-      pid = native().spawnCommand(this.pid, args);
+      pid = native().spawnCommand(this.pid, args, { pidNamespace: true });
     } catch (error) {
       throw site.graft(nativeError(error));
     }
@@ -343,7 +349,7 @@ async function writeMaps(pid: number, options: CheckedNamespaceOptions): Promise
   writeFileSync(`/proc/${pid}/gid_map`, `0 ${gid} 1\n`);
 }
 
-/** Starts a holder process in a new user + mount namespace and returns its handle. */
+/** Starts a holder process in a new user + mount namespace (and a pid namespace for its commands) and returns its handle. */
 export async function createNamespace(options?: CreateNamespaceOptions): Promise<Namespace> {
   const site = new CallSite(createNamespace);
   const checked = checkNamespaceOptions(options);

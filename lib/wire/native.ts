@@ -55,8 +55,11 @@ export interface NativeBinding {
   /** A worker in `pid`'s namespaces; only one for a namespace of our own is let mount. */
   spawnWorker(pid: number, allowMount?: boolean): SpawnedWorker;
   spawnHolder(newUserNamespace: boolean): { pid: number; fd: number };
-  /** A command in `pid`'s namespaces: `cwd` there, `env` as NAME=value strings (default ours), `quiet`: stdio to /dev/null. */
-  spawnCommand(pid: number, argv: string[], options?: { cwd?: string; env?: string[]; quiet?: boolean }): number;
+  /**
+   * A command in `pid`'s namespaces: `cwd` there, `env` as NAME=value strings (default ours), `quiet`: stdio to /dev/null,
+   * `pidNamespace`: in the pid namespace `pid` makes its children in (a holder's), behind a relay that exits as it does.
+   */
+  spawnCommand(pid: number, argv: string[], options?: { cwd?: string; env?: string[]; quiet?: boolean; pidNamespace?: boolean }): number;
   reap(pid: number, graceMs: number): Promise<ExitStatus>;
   /** The pending reap of `pid` stops holding the event loop (it still happens). */
   unrefReap(pid: number): void;

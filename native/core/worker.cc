@@ -168,10 +168,56 @@ void OutliveInterrupts() {
   _exit(0);
 }
 
+// fork(2) for a process forked from node already, which is single-threaded:
+// the raw syscall, without the atfork handlers node's libraries registered
+// (libuv's closes, in the child, the fd numbers of its signal lock pipe in
+// node, which here are ours, and makes a new pipe).
+pid_t ForkAgain() {
+  return static_cast<pid_t>(
+      syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+}
+
+// The init of the holder's pid namespace, the first child the holder forks
+// after unshare(CLONE_NEWPID).  When it ends the kernel kills everything
+// else in there, daemons that left their parent included (a SIGKILLed node
+// leaves no fuse-overlayfs behind).  It ends with the holder: when the
+// holder's end of `alive` closes (on any death, SIGKILL too), or by the
+// death signal; the pipe also covers a holder that died before the signal
+// was armed, which getppid() cannot tell across a pid namespace (it is 0).
+[[noreturn]] void PidInitMain(int alive_fd) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  prctl(PR_SET_NAME, "unshare-fs-init");
+  // The namespace's orphans become our children: let the kernel reap them.
+  signal(SIGCHLD, SIG_IGN);
+  char byte;
+  for (;;) {
+    ssize_t n = read(alive_fd, &byte, 1);
+    if (n < 0 && errno == EINTR) continue;
+    _exit(0);
+  }
+}
+
+// Forks the pid namespace's init; it keeps no fd but stdio and `alive`'s
+// read end, whose write end the holder keeps open for its whole life.
+pid_t StartPidInit(int sock) {
+  int alive[2];
+  if (pipe(alive)) ChildFail(sock, "pipe");
+  pid_t pid = ForkAgain();
+  if (pid < 0) ChildFail(sock, "fork");
+  if (pid == 0) {
+    close(sock);
+    close(alive[1]);
+    PidInitMain(alive[0]);
+  }
+  close(alive[0]);
+  return pid;
+}
+
 [[noreturn]] void HolderMain(int sock, pid_t parent, bool new_user_ns) {
   ResetChild(parent, "unshare-fs-ns");
   OutliveInterrupts();
-  if (unshare(CLONE_NEWNS | (new_user_ns ? CLONE_NEWUSER : 0))) {
+  // The user namespace comes first in unshare(2), and owns the other two.
+  if (unshare(CLONE_NEWNS | CLONE_NEWPID | (new_user_ns ? CLONE_NEWUSER : 0))) {
     ChildFail(sock, "unshare");
   }
   // Mounts made in here must not propagate back to the host.
@@ -180,14 +226,21 @@ void OutliveInterrupts() {
   }
   if (chdir("/")) ChildFail(sock, "chdir");
   sock = KeepOnlySocket(sock);
+  pid_t init = StartPidInit(sock);
   ReadyFrame(sock);
   // Hold the namespaces until the creator closes its end (or dies).
   char byte;
   for (;;) {
     ssize_t n = read(sock, &byte, 1);
     if (n > 0 || (n < 0 && errno == EINTR)) continue;
-    _exit(0);
+    break;
   }
+  // Whatever ran in the pid namespace is gone once its init is reaped: a
+  // close() that waits for the holder waits for all of it.
+  kill(init, SIGKILL);
+  while (waitpid(init, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  _exit(0);
 }
 
 // Forks with every signal blocked, so that no handler of node's runs in the
@@ -268,6 +321,55 @@ int KeepOnlyStdio(int report_fd) {
   return 3;
 }
 
+// Exits as `command` ended: its exit code, or the signal that killed it
+// (raised again, without a core: the command dumped its own).
+[[noreturn]] void ExitAs(pid_t command) {
+  int status;
+  while (waitpid(command, &status, 0) < 0) {
+    if (errno != EINTR) _exit(127);
+  }
+  if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+  int sig = WTERMSIG(status);
+  struct rlimit no_core = {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  signal(sig, SIG_DFL);
+  kill(getpid(), sig);
+  _exit(128 + sig);
+}
+
+// After setns(CLONE_NEWPID), which moves only our children: forks the
+// command's process into the pid namespace and returns true in it, with
+// the death signal armed against us; we stay outside as its relay, with
+// no fd but stdio, and exit as it does.  False (errno set) when the fork
+// failed.
+bool ForkIntoPidNamespace(int report_fd) {
+  int alive[2];
+  if (pipe2(alive, O_CLOEXEC)) return false;
+  pid_t command = ForkAgain();
+  if (command < 0) {
+    int fork_errno = errno;
+    close(alive[0]);
+    close(alive[1]);
+    errno = fork_errno;
+    return false;
+  }
+  if (command == 0) {
+    close(alive[1]);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // getppid() is 0 across a pid namespace: our relay's end of `alive`
+    // tells whether it died before the death signal was armed.
+    struct pollfd relay = {alive[0], POLLIN, 0};
+    if (poll(&relay, 1, 0) != 0) _exit(126);
+    close(alive[0]);
+    return true;
+  }
+  // The command's exec closes its copy of the report pipe: ours must not
+  // keep it open.
+  close(report_fd);
+  close(alive[0]);
+  ExitAs(command);
+}
+
 }  // namespace
 
 int StartThreadServer(SysError& error) {
@@ -316,7 +418,23 @@ bool OpenTarget(pid_t pid, Target& target, SysError& error) {
 void CloseTarget(Target& target) {
   if (target.user_ns_fd >= 0) close(target.user_ns_fd);
   if (target.mount_ns_fd >= 0) close(target.mount_ns_fd);
-  target.user_ns_fd = target.mount_ns_fd = -1;
+  if (target.pid_ns_fd >= 0) close(target.pid_ns_fd);
+  target.user_ns_fd = target.mount_ns_fd = target.pid_ns_fd = -1;
+}
+
+bool OpenPidNamespace(pid_t pid, Target& target, SysError& error) {
+  std::string path = "/proc/" + std::to_string(pid) + "/ns/pid_for_children";
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Fail(error, "open", path);
+  struct stat theirs, ours;
+  if (Fstat(fd, &theirs) == 0 &&
+      StatAt(AT_FDCWD, "/proc/self/ns/pid", &ours, 0) == 0 &&
+      theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev) {
+    close(fd);
+    fd = -1;
+  }
+  target.pid_ns_fd = fd;
+  return true;
 }
 
 bool SpawnWorker(Target& target, bool allow_mount, Worker& worker,
@@ -348,13 +466,21 @@ bool SpawnCommand(Target& target, char* const argv[],
     ResetChild(parent, "unshare-fs-exec");
     int report_fd = pipefd[1];
     const char* failed = JoinTarget(target, parent);
-    int exec_failed = 0;  // 1: exec, 2: chdir, 3: /dev/null
+    // After the user namespace: setns needs CAP_SYS_ADMIN over both.
+    if (!failed && target.pid_ns_fd >= 0 &&
+        setns(target.pid_ns_fd, CLONE_NEWPID)) {
+      failed = "setns";
+    }
+    int exec_failed = 0;  // 1: exec, 2: chdir, 3: /dev/null, 4: fork
     if (!failed) {
       int moved = KeepOnlyStdio(report_fd);
       exec_failed = 1;
       if (moved >= 0) {
         report_fd = moved;
-        if (options.quiet) {
+        if (target.pid_ns_fd >= 0 && !ForkIntoPidNamespace(report_fd)) {
+          exec_failed = 4;
+        }
+        if (exec_failed == 1 && options.quiet) {
           int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
           if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 ||
               dup2(null_fd, 2) < 0) {
@@ -400,6 +526,7 @@ bool SpawnCommand(Target& target, char* const argv[],
     const char* what = report[1] == 0   ? "setns"
                        : report[1] == 2 ? "chdir"
                        : report[1] == 3 ? "open"
+                       : report[1] == 4 ? "fork"
                                         : "spawn";
     return Fail(error, what,
                 report[1] == 2   ? options.cwd

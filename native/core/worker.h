@@ -20,6 +20,7 @@ int StartThreadServer(SysError& error);
 struct Target {
   int user_ns_fd = -1;  // -1: already in the target's user namespace
   int mount_ns_fd = -1;
+  int pid_ns_fd = -1;  // commands only; -1: stay in our pid namespace
 };
 
 // Opens /proc/<pid>/ns/{user,mnt}.  The user namespace is left unjoined
@@ -27,6 +28,10 @@ struct Target {
 // namespace is EINVAL.
 bool OpenTarget(pid_t pid, Target& target, SysError& error);
 void CloseTarget(Target& target);
+
+// Opens /proc/<pid>/ns/pid_for_children for a command to run in (a holder's
+// pid namespace); left -1 when it is our own.
+bool OpenPidNamespace(pid_t pid, Target& target, SysError& error);
 
 struct Worker {
   pid_t pid = -1;
@@ -51,7 +56,10 @@ struct CommandOptions {
 };
 
 // Forks a child that joins `target` the same way and execs argv[0] (searched
-// in PATH) with no fd but its stdio.  Returns its pid and pidfd.
+// in PATH) with no fd but its stdio.  Returns its pid and pidfd.  With a
+// pid namespace in `target`, setns(2) moves only the children of the
+// caller into it: the child forks the command there and relays its end
+// (its exit code, or the signal that killed it); the command dies with it.
 bool SpawnCommand(Target& target, char* const argv[],
                   const CommandOptions& options, pid_t& pid, int& pidfd,
                   SysError& error);
@@ -60,7 +68,10 @@ bool SpawnCommand(Target& target, char* const argv[],
 // and, with `new_user_ns`, a new user namespace, like rootless podman's
 // pause process.  It reports a ready frame (id 0) once unshared, then waits
 // until the returned socket closes.  Its uid/gid maps are for the caller to
-// write.
+// write.  It also makes a pid namespace whose init is a child of its own:
+// commands run in there (fuse-overlayfs's daemon, which leaves its parent)
+// are killed by the kernel when that init ends, which it does with the
+// holder, even when the holder is SIGKILLed.
 bool SpawnHolder(bool new_user_ns, Worker& holder, SysError& error);
 
 // How a child ended: an exit code, or the signal that killed it.

@@ -55,3 +55,30 @@ export function mapsHostUid(pid: number, hostUid: number): boolean {
       return hostUid >= outside! && hostUid < outside! + count!;
     });
 }
+
+/**
+ * The processes whose mount namespace is `mntNs` (a /proc/PID/ns/mnt link),
+ * as `pid comm`; those we may not look at are not ours.
+ */
+export function processesInMountNamespace(mntNs: string): string[] {
+  const found: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((name) => /^[0-9]+$/.test(name))) {
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/ns/mnt`) !== mntNs) continue;
+      found.push(`${pid} ${fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim()}`);
+    } catch {
+      // ended meanwhile, a zombie (no namespaces left), or another user's
+    }
+  }
+  return found;
+}
+
+/** Polls until no process is left in mount namespace `mntNs`, 30 s at most; what is left. */
+export async function waitMountNamespaceEmpty(mntNs: string): Promise<string[]> {
+  let left = processesInMountNamespace(mntNs);
+  for (let i = 0; i < 300 && left.length > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    left = processesInMountNamespace(mntNs);
+  }
+  return left;
+}
