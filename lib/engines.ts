@@ -63,6 +63,16 @@ const KEYS = { options: ['uid', 'env', 'home', 'onError'], paths: ['home'] };
  * no storage gives none. One engine that cannot be read does not hide the
  * others: its error goes to `onError` (by default a process warning), as
  * does each container left out for records that cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { containers } from 'unshare-fs';
+ *
+ * for (const c of containers({ onError: (error) => console.warn(error.message) })) {
+ *   console.log(c.engine, c.names[0] ?? c.id, c.pid === null ? 'stopped' : 'running');
+ * }
+ * ```
+ * @throws `TypeError` or `RangeError` (`ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE`, `ERR_OUT_OF_RANGE`) for bad options, and nothing else: an engine that cannot be read (PodmanError, DockerError) goes to `onError`.
  */
 export function containers(options?: EnginesOptions): EngineContainer[] {
   const opts = checkEngineOptions<EnginesOptions>(KEYS, options, 'containers');

@@ -159,6 +159,19 @@ export abstract class FileSystem {
    * with `fullPath`, `type`, `depth` and the stats asked for.  `exclude`
    * prunes in the walker (an excluded directory is never opened);
    * `filter` only keeps or drops entries.  Symlinks are never followed.
+   *
+   * @example
+   * ```ts
+   * import { walk } from 'unshare-fs';
+   *
+   * let bytes = 0;
+   * for await (const entry of walk('/var/lib/app', { stat: ['size'], exclude: ['node_modules', '.git'] })) {
+   *   if (entry.isFile()) bytes += entry.stats.size;
+   * }
+   * console.log(`${bytes} bytes`);
+   * ```
+   * @throws through the iteration, node:fs-style errors: those of `root` itself (`ENOENT`, `ENOTDIR`, `EACCES`; `scandir`), and with `onError: 'throw'` (the default) the first one inside the tree; UnshareFsError `ECLOSED` (the session closed), `EWORKERDIED` (its worker ended); an `AbortError` when `signal` aborts.
+   * `TypeError` or `RangeError` (`ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE`, `ERR_OUT_OF_RANGE`) for bad options, at the call.
    */
   walk(root: PathLike): AsyncIterableIterator<Entry<string, undefined>>;
   walk<const O extends WalkOptions>(root: PathLike, options: O): AsyncIterableIterator<WalkResult<O>>;
@@ -324,6 +337,18 @@ export abstract class FileSystem {
    * symlinks, hard links (a file once, then links to its first name),
    * devices, FIFOs, xattrs, any name.  Streamed as it is read: the worker
    * reads ahead only as far as the stream is consumed.
+   *
+   * @example
+   * ```ts
+   * import { createWriteStream } from 'node:fs';
+   * import { pipeline } from 'node:stream/promises';
+   * import { podman } from 'unshare-fs';
+   *
+   * await using volume = await podman.enterVolume('data');
+   * await pipeline(volume.exportTar('/'), createWriteStream('data.tar'));
+   * ```
+   * @throws as the stream's `'error'`: node:fs-style errors of the tree (`ENOENT`, `ENOTDIR`, `EACCES` of `path`; an entry that cannot be read); UnshareFsError `ECLOSED`, `EWORKERDIED`; an `AbortError` when `signal` aborts.
+   * `TypeError` (`ERR_INVALID_ARG_TYPE`) for a bad path or options, at the call.
    */
   exportTar(path: string, options?: ExportOptions): Readable {
     return this.#export(checkString('path', path), options, 'exportTar', false);
@@ -731,6 +756,18 @@ export abstract class FileSystem {
    * leaves mount points alone (EBUSY) unless `crossMounts`.  Resolves with
    * its counts.  The session's root is only emptied with `allowRoot`.
    * `maxRetries` and `retryDelay` retry a recursive job as node's rm does.
+   *
+   * @example
+   * ```ts
+   * import { podman } from 'unshare-fs';
+   *
+   * // A directory a rootless container filled with its own ids, which `rm -rf` cannot remove.
+   * await using volume = await podman.enterVolume('data');
+   * const { entries, errors } = await volume.rm('/cache', { recursive: true, force: true });
+   * console.log(`${entries} removed, ${errors} failed`);
+   * ```
+   * @throws node:fs-style errors: `ENOENT` (without `force`), `EISDIR` (a directory without `recursive`; `syscall` `rm`), `EBUSY` (a mount point, without `crossMounts`), `EPERM` (the session's root without `allowRoot`), `EACCES`, `ENOTEMPTY`; UnshareFsError `ECLOSED`, `EWORKERDIED`; an `AbortError` when `signal` aborts.
+   * `TypeError` or `RangeError` (`ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE`, `ERR_OUT_OF_RANGE`) for bad options.
    */
   async rm(path: PathLike, options?: RmOptions): Promise<TreeResult> {
     const o = checkOptionsObject(options, RM_OPTIONS, 'rm');

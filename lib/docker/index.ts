@@ -48,6 +48,16 @@ export function storageConfig(options?: DockerOptions): DockerStorageConfig {
 /**
  * The pid of the user's dockerd (rootless: in RootlessKit's namespaces),
  * checked to really be it: DockerError ENODOCKER (no pid file), EDOCKERSTALE.
+ *
+ * @example
+ * ```ts
+ * import { docker, enter } from 'unshare-fs';
+ *
+ * // Rootless: RootlessKit's namespaces, where dockerd mounts containers.
+ * await using session = await enter({ pid: docker.daemonPid() });
+ * console.log((await session.lstat(docker.storageConfig().dataRoot)).uid);
+ * ```
+ * @throws DockerError `ENODOCKER` (no pid file: the rootless daemon has not run), `EDOCKERSTALE` (the pid file names a dead or other process), `EDOCKERACCESS`.
  */
 export function daemonPid(options?: DockerOptions): number {
   return daemon.daemonPid(api.check.options(options, 'daemonPid'));
@@ -63,12 +73,33 @@ export function daemonPidFile(options?: DockerOptions): string {
  * symlink, a FIFO, bad JSON, a layer leading out of the data root) is left
  * out and told to `onError` (else a process warning); asked for by id, it
  * is that error.
+ *
+ * @example
+ * ```ts
+ * import { docker } from 'unshare-fs';
+ *
+ * for (const c of docker.containers({ onError: (error) => console.warn(error.message) })) {
+ *   console.log(c.names[0] ?? c.id, c.pid === null ? 'stopped' : `running as pid ${c.pid}`);
+ * }
+ * ```
+ * @throws DockerError `EDOCKERSTORAGE` (a storage file cannot be read or parsed), `EDOCKERACCESS` (the storage belongs to another user), `EDOCKERDRIVER` (a storage driver the library does not read). A container whose own records cannot be read is no throw: it goes to `onError`.
  */
 export function containers(options?: DockerListOptions): DockerContainer[] {
   return store.containers(api.check.list(options, 'containers'));
 }
 
-/** One container by exact name, exact id, or unique id prefix: ENOCONTAINER, EDOCKERAMBIGUOUS (with `candidates`). */
+/**
+ * One container by exact name, exact id, or unique id prefix: ENOCONTAINER, EDOCKERAMBIGUOUS (with `candidates`).
+ *
+ * @example
+ * ```ts
+ * import { docker } from 'unshare-fs';
+ *
+ * const c = docker.container('web');
+ * console.log(c.id, c.image, c.upperDir);
+ * ```
+ * @throws DockerError `ENOCONTAINER` (no such name, id or prefix), `EDOCKERAMBIGUOUS` (an id prefix matches several; `candidates` lists them), `EDOCKERSTORAGE` (a storage file cannot be read or parsed), `EDOCKERACCESS` (the storage belongs to another user).
+ */
 export function container(nameOrIdPrefix: string, options?: DockerOptions): DockerContainer {
   return api.container(nameOrIdPrefix, options);
 }
@@ -78,7 +109,18 @@ export function images(options?: DockerListOptions): DockerImage[] {
   return store.images(api.check.list(options, 'images'));
 }
 
-/** One image by name (`x` meaning `x:latest`), full id or unique id prefix: ENOIMAGE, EDOCKERAMBIGUOUS. */
+/**
+ * One image by name (`x` meaning `x:latest`), full id or unique id prefix: ENOIMAGE, EDOCKERAMBIGUOUS.
+ *
+ * @example
+ * ```ts
+ * import { docker } from 'unshare-fs';
+ *
+ * const image = docker.image('alpine');
+ * console.log(image.id, image.names);
+ * ```
+ * @throws DockerError `ENOIMAGE` (no such name, id or prefix), `EDOCKERAMBIGUOUS` (an id prefix matches several; `candidates` lists them), `EDOCKERSTORAGE` (a storage file cannot be read or parsed), `EDOCKERACCESS` (the storage belongs to another user).
+ */
 export function image(ref: string, options?: DockerOptions): DockerImage {
   return api.image(ref, options);
 }
@@ -91,32 +133,98 @@ export function layerChain(layerId: string, options?: DockerOptions): string[] {
 /**
  * A session in the namespaces where dockerd mounts containers' merged
  * dirs: rootless, RootlessKit's (dockerd's); rootful, the host's.
+ *
+ * @example
+ * ```ts
+ * import { docker } from 'unshare-fs';
+ *
+ * await using storage = await docker.enterStorage();
+ * // Every path as the engine sees it, ids as its containers see them.
+ * console.log(await storage.readdir(docker.storageConfig().dataRoot));
+ * ```
+ * @throws DockerError `ENODOCKER` (no pid file: the rootless daemon has not run), `EDOCKERSTALE` (the pid file names a dead or other process), `EDOCKERACCESS` (the engine's process belongs to another user); a node:fs-style error (`code` `EPERM`, `EACCES`, `ESRCH`; `syscall` `setns`, `open`, `pidfd_open`) when the kernel refuses the join.
  */
 export async function enterStorage(options?: DockerSessionOptions): Promise<Session> {
   return api.enterStorage(options);
 }
 
-/** enterStorage(), with every path resolved inside the container's merged dir: ECONTAINERSTOPPED when it does not run. */
+/**
+ * enterStorage(), with every path resolved inside the container's merged dir: ECONTAINERSTOPPED when it does not run.
+ *
+ * @example
+ * ```ts
+ * import { docker } from 'unshare-fs';
+ *
+ * await using root = await docker.enterMerged('web');
+ * console.log(await root.readFile('/etc/os-release', 'utf8'));
+ * ```
+ * @throws DockerError `ENOCONTAINER`, `EDOCKERAMBIGUOUS` (an id prefix matches several; `candidates` lists them), `ECONTAINERSTOPPED` (its merged dir is not mounted), `ENODOCKER` (no pid file: the rootless daemon has not run), `EDOCKERSTALE` (the pid file names a dead or other process), `EDOCKERSTORAGE` (a storage file cannot be read or parsed), `EDOCKERACCESS` (the storage belongs to another user); a node:fs-style error (`code` `EPERM`, `EACCES`, `ESRCH`; `syscall` `setns`, `open`, `pidfd_open`) when the kernel refuses the join.
+ */
 export async function enterMerged(nameOrId: string, options?: DockerOptions): Promise<Session> {
   return api.enterMerged(nameOrId, options);
 }
 
-/** A session in the container's own namespaces, as `docker exec` sees it: ECONTAINERSTOPPED when it does not run. */
+/**
+ * A session in the container's own namespaces, as `docker exec` sees it: ECONTAINERSTOPPED when it does not run.
+ *
+ * @example
+ * ```ts
+ * import { docker } from 'unshare-fs';
+ *
+ * await using inside = await docker.enterContainer('web');
+ * const stats = await inside.stat('/data');
+ * console.log(`owner ${stats.uid} as the container sees it`);
+ * ```
+ * @throws DockerError `ENOCONTAINER`, `EDOCKERAMBIGUOUS` (an id prefix matches several; `candidates` lists them), `ECONTAINERSTOPPED` (it does not run), `EDOCKERSTORAGE` (a storage file cannot be read or parsed), `EDOCKERACCESS` (the storage belongs to another user); a node:fs-style error (`code` `EPERM`, `EACCES`, `ESRCH`; `syscall` `setns`, `open`, `pidfd_open`) when the kernel refuses the join.
+ */
 export async function enterContainer(nameOrId: string, options?: DockerSessionOptions): Promise<Session> {
   return api.enterContainer(nameOrId, options);
 }
 
-/** The container's layers stacked read-only in a namespace of the library's own, running or not. */
+/**
+ * The container's layers stacked read-only in a namespace of the library's own, running or not.
+ *
+ * @example
+ * ```ts
+ * import { docker } from 'unshare-fs';
+ *
+ * await using mounted = await docker.mountContainer('web');
+ * for await (const entry of mounted.session.walk('/etc')) console.log(entry.fullPath);
+ * ```
+ * @throws DockerError `ENOCONTAINER`, `EDOCKERAMBIGUOUS` (an id prefix matches several; `candidates` lists them), `ENOLAYER` (a layer dir is missing), `EDOCKERLAYERS` (the layers do not fit one overlay mount, or fuse-overlayfs is missing or failed), `EDOCKERACCESS` (a layer belongs to another user), `EDOCKERSTORAGE` (a storage file cannot be read or parsed), `EDOCKERACCESS` (the storage belongs to another user); the errors of createNamespace() when the namespace cannot be made (`ENOSPC`, `EPERM`, `ENOSUBIDS` ...).
+ */
 export async function mountContainer(nameOrId: string, options?: DockerOptions): Promise<MountedLayers> {
   return api.mountContainer(nameOrId, options);
 }
 
-/** The image's layers stacked read-only in a namespace of the library's own. */
+/**
+ * The image's layers stacked read-only in a namespace of the library's own.
+ *
+ * @example
+ * ```ts
+ * import { docker } from 'unshare-fs';
+ *
+ * await using mounted = await docker.mountImage('alpine');
+ * console.log(await mounted.session.readFile('/etc/alpine-release', 'utf8'));
+ * ```
+ * @throws DockerError `ENOIMAGE`, `EDOCKERAMBIGUOUS` (an id prefix matches several; `candidates` lists them), `ENOLAYER`, `EDOCKERLAYERS`, `EDOCKERACCESS`, `EDOCKERSTORAGE` (a storage file cannot be read or parsed), `EDOCKERACCESS` (the storage belongs to another user); the errors of createNamespace() when the namespace cannot be made (`ENOSPC`, `EPERM`, `ENOSUBIDS` ...).
+ */
 export async function mountImage(ref: string, options?: DockerOptions): Promise<MountedLayers> {
   return api.mountImage(ref, options);
 }
 
-/** What `docker diff nameOrId` lists, without the daemon: the container's rw layer against the layers below it. */
+/**
+ * What `docker diff nameOrId` lists, without the daemon: the container's rw layer against the layers below it.
+ *
+ * @example
+ * ```ts
+ * import { docker } from 'unshare-fs';
+ *
+ * const letter = { added: 'A', changed: 'C', deleted: 'D' } as const;
+ * for (const change of await docker.diff('web')) console.log(letter[change.kind], change.path);
+ * ```
+ * @throws DockerError `ENOCONTAINER`, `EDOCKERAMBIGUOUS` (an id prefix matches several; `candidates` lists them), `ENOLAYER`, `EDOCKERSTORAGE` (a storage file cannot be read or parsed), `EDOCKERACCESS` (the storage belongs to another user); the errors of createNamespace() when the namespace cannot be made (`ENOSPC`, `EPERM`, `ENOSUBIDS` ...) (a stopped container's layers are mounted in one).
+ */
 export async function diff(nameOrId: string, options?: DockerDiffOptions): Promise<LayerChange[]> {
   return api.diff(nameOrId, options);
 }
@@ -126,12 +234,34 @@ export async function diff(nameOrId: string, options?: DockerDiffOptions): Promi
  * container's files (through its merged dir while it runs, its layers
  * mounted in a namespace of our own once stopped), ids as the container
  * sees them.  Errors (no such container ...) come out as the stream's.
+ *
+ * @example
+ * ```ts
+ * import { createWriteStream } from 'node:fs';
+ * import { pipeline } from 'node:stream/promises';
+ * import { docker } from 'unshare-fs';
+ *
+ * await pipeline(docker.exportContainer('web'), createWriteStream('web.tar'));
+ * ```
+ * @throws nothing itself: DockerError `ENOCONTAINER`, `EDOCKERAMBIGUOUS` (an id prefix matches several; `candidates` lists them), `ENOLAYER`, `EDOCKERLAYERS`, `EDOCKERSTORAGE` (a storage file cannot be read or parsed), `EDOCKERACCESS` (the storage belongs to another user), and the node:fs errors of reading its files, come out as the stream's `'error'`.
  */
 export function exportContainer(nameOrId: string, options?: DockerExportOptions): Readable {
   return api.exportContainer(nameOrId, options);
 }
 
-/** A container's changes, or an image's top layer, as an OCI layer tar (whiteouts as `.wh.` entries). */
+/**
+ * A container's changes, or an image's top layer, as an OCI layer tar (whiteouts as `.wh.` entries).
+ *
+ * @example
+ * ```ts
+ * import { createWriteStream } from 'node:fs';
+ * import { pipeline } from 'node:stream/promises';
+ * import { docker } from 'unshare-fs';
+ *
+ * await pipeline(docker.exportLayer('web'), createWriteStream('web-layer.tar'));
+ * ```
+ * @throws nothing itself: DockerError `ENOCONTAINER`, `ENOIMAGE`, `EDOCKERAMBIGUOUS` (an id prefix matches several; `candidates` lists them), `EDOCKERDRIVER`, `EDOCKERSTORAGE` (a storage file cannot be read or parsed), `EDOCKERACCESS` (the storage belongs to another user), and the node:fs errors of reading its upper dir, come out as the stream's `'error'`.
+ */
 export function exportLayer(nameOrId: string, options?: DockerExportOptions): Readable {
   return api.exportLayer(nameOrId, options);
 }
@@ -139,12 +269,31 @@ export function exportLayer(nameOrId: string, options?: DockerExportOptions): Re
 /**
  * Every volume (each `<data-root>/volumes/<name>/_data`), sorted by name, read from Docker's files:
  * its mount point, and the containers whose `config.v2.json` MountPoints name it; driver and labels from `volumes/metadata.db`, createdAt the mtime of `_data` (what the local driver reports).
+ *
+ * @example
+ * ```ts
+ * import { docker } from 'unshare-fs';
+ *
+ * for (const volume of docker.volumes()) console.log(volume.name, volume.mountPoint, volume.containers ?? 'unknown users');
+ * ```
+ * @throws DockerError `EDOCKERSTORAGE` (a storage file cannot be read or parsed), `EDOCKERACCESS` (the storage belongs to another user).
  */
 export function volumes(options?: DockerOptions): Volume[] {
   return api.volumes(options);
 }
 
-/** One volume by its exact name: ENOVOLUME when there is none. */
+/**
+ * One volume by its exact name: ENOVOLUME when there is none.
+ *
+ * @example
+ * ```ts
+ * import { docker } from 'unshare-fs';
+ *
+ * const volume = docker.volume('data');
+ * console.log(volume.mountPoint, volume.driver);
+ * ```
+ * @throws DockerError `ENOVOLUME` (no volume has that name), `EDOCKERSTORAGE` (a storage file cannot be read or parsed), `EDOCKERACCESS` (the storage belongs to another user).
+ */
 export function volume(name: string, options?: DockerOptions): Volume {
   return api.volume(name, options);
 }
@@ -157,6 +306,17 @@ export function volume(name: string, options?: DockerOptions): Volume {
  * `chown`, walks and writes work on files a container left there.  When
  * the rootless engine's process does not run, in a user namespace of the
  * library's own with the engine's id maps.
+ *
+ * @example
+ * ```ts
+ * import { docker } from 'unshare-fs';
+ *
+ * await using data = await docker.enterVolume('data');
+ * // What a rootless container left there, owned by its ids: removed and given back.
+ * await data.rm('/cache', { recursive: true, force: true });
+ * await data.chown('/', 0, 0, { recursive: true });
+ * ```
+ * @throws DockerError `ENOVOLUME`, `EDOCKERSTALE`, `EDOCKERSTORAGE` (a storage file cannot be read or parsed), `EDOCKERACCESS` (the storage belongs to another user); a node:fs-style error (`code` `EPERM`, `EACCES`, `ESRCH`; `syscall` `setns`, `open`, `pidfd_open`) when the kernel refuses the join; the errors of createNamespace() when the namespace cannot be made (`ENOSPC`, `EPERM`, `ENOSUBIDS` ...) (when the engine's process does not run).
  */
 export async function enterVolume(name: string, options?: DockerOptions): Promise<Session> {
   return api.enterVolume(name, options);
@@ -166,6 +326,16 @@ export async function enterVolume(name: string, options?: DockerOptions): Promis
  * The volume's files as a `Readable` tar, ids as the containers see them,
  * entry for entry what the documented `docker run --rm --volumes-from C -v $PWD:/backup busybox tar cf /backup/x.tar /path` (entries named relative to the volume's root) writes.  Errors (no such volume ...) come
  * out as the stream's.
+ *
+ * @example
+ * ```ts
+ * import { createWriteStream } from 'node:fs';
+ * import { pipeline } from 'node:stream/promises';
+ * import { docker } from 'unshare-fs';
+ *
+ * await pipeline(docker.exportVolume('data'), createWriteStream('data.tar'));
+ * ```
+ * @throws nothing itself: DockerError `ENOVOLUME`, `EDOCKERSTORAGE` (a storage file cannot be read or parsed), `EDOCKERACCESS` (the storage belongs to another user), and the node:fs errors of reading its files, come out as the stream's `'error'`.
  */
 export function exportVolume(name: string, options?: DockerExportOptions): Readable {
   return api.exportVolume(name, options);
@@ -176,6 +346,16 @@ export function exportVolume(name: string, options?: DockerExportOptions): Reada
  * into the volume, over what is there, as untarring into it from a container that mounts it does: ids, modes and
  * mtimes as the archive names them, seen from the containers; nothing is
  * written outside the volume (see FileSystem#extractTar).
+ *
+ * @example
+ * ```ts
+ * import { createReadStream } from 'node:fs';
+ * import { docker } from 'unshare-fs';
+ *
+ * const { entries, bytes } = await docker.importVolume('data', createReadStream('data.tar'));
+ * console.log(`${entries} entries, ${bytes} bytes`);
+ * ```
+ * @throws DockerError `ENOVOLUME`, `EDOCKERSTALE`, `EDOCKERSTORAGE` (a storage file cannot be read or parsed), `EDOCKERACCESS` (the storage belongs to another user); UnshareFsError `ETARFORMAT` (the archive does not parse), `ETARPATH` (a member would land outside the volume); the node:fs errors of writing.
  */
 export async function importVolume(
   name: string,

@@ -349,7 +349,27 @@ async function writeMaps(pid: number, options: CheckedNamespaceOptions): Promise
   writeFileSync(`/proc/${pid}/gid_map`, `0 ${gid} 1\n`);
 }
 
-/** Starts a holder process in a new user + mount namespace (and a pid namespace for its commands) and returns its handle. */
+/**
+ * Starts a holder process in a new user + mount namespace (and a pid namespace for its commands) and returns its handle.
+ *
+ * @example
+ * ```ts
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * import { createNamespace } from 'unshare-fs';
+ *
+ * await using ns = await createNamespace();
+ * const target = mkdtempSync(join(tmpdir(), 'stack-'));
+ * // Uppermost first; no upper dir: read-only.
+ * await ns.mountOverlay({ lowerDirs: ['/srv/layers/app', '/srv/layers/base'], target });
+ * await using session = await ns.enter();
+ * for await (const entry of session.walk(target)) console.log(entry.fullPath);
+ * ```
+ * @throws node:fs-style errors when the kernel refuses the user namespace, with a `sysctl` property (`{ name, value }`) saying why: `ENOSPC` (`user.max_user_namespaces`), `EPERM` or `EACCES` (AppArmor's or Debian's switch for unprivileged user namespaces).
+ * UnshareFsError `EPERM` (an ordinary user asked for id maps, or for `userNamespace: false`), `ENOSUBIDS` (`subids: 'require'` without a subordinate range or newuidmap/newgidmap), `EPROTO` (the holder speaks another protocol).
+ * `TypeError` (`ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE`) for bad options.
+ */
 export async function createNamespace(options?: CreateNamespaceOptions): Promise<Namespace> {
   const site = new CallSite(createNamespace);
   const checked = checkNamespaceOptions(options);

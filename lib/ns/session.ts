@@ -297,7 +297,22 @@ async function awaitReady(session: Session, site: CallSite): Promise<Session> {
   return session;
 }
 
-/** Opens a session in the user and mount namespaces of a process. */
+/**
+ * Opens a session in the user and mount namespaces of a process.
+ *
+ * @example
+ * ```ts
+ * import { enter } from 'unshare-fs';
+ *
+ * // The namespaces `podman unshare` joins: those of rootless podman's pause process.
+ * await using session = await enter({ pidFile: `${process.env.XDG_RUNTIME_DIR}/libpod/tmp/pause.pid` });
+ * const stats = await session.lstat(`${process.env.HOME}/.local/share/containers/storage`);
+ * console.log(`owned by uid ${stats.uid} inside`);
+ * ```
+ * @throws node:fs-style errors (`code`, `errno`, `syscall`, `path`): `ENOENT` (no pid file), `ESRCH` (no such process; `pidfd_open`), `EPERM` or `EACCES` (its namespaces are not ours to join; `open`, `setns`), and the error of opening `root` inside.
+ * UnshareFsError `EBADPIDFILE` (the pid file holds no pid), `EPROTO` (the worker speaks another protocol: the addon and dist/ are out of step).
+ * `TypeError` or `RangeError` (`ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE`, `ERR_OUT_OF_RANGE`) for bad options.
+ */
 export function enter(options: EnterOptions): Promise<Session> {
   return enterWith(options, false, enter);
 }
