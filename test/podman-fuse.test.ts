@@ -8,7 +8,9 @@
 // exportLayer against the upper dir as `podman unshare find` lists it.
 // fuse-overlayfs keeps its own markers in the upper dir (an opaque
 // directory holds `.wh..wh..opq` and a 0/0 `.wh..opq`): none may show.
-import { execFileSync } from 'node:child_process';
+// A program SIGKILLed while it holds mountImage's fuse-overlayfs mount
+// leaves no process behind (its daemon would keep the namespace alive).
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -16,6 +18,7 @@ import { podman, type BigIntStats, type Entry, type LayerChange } from '../lib';
 import { readTar } from '../lib/layers/tar';
 import { IMAGE, podmanImage, ROOTFUL, UID } from './helpers/podman';
 import { createFuseStore, removeFuseStore, type FuseStore } from './helpers/podman-fuse';
+import { processesInMountNamespace, waitMountNamespaceEmpty } from './helpers/procs';
 import { fuseOverlayfs, requires } from './helpers/requirements';
 import { tarEntries } from './helpers/tar-list';
 import { FIND_FORMAT, parseFind, walkRows, type Row } from './helpers/tree';
@@ -210,6 +213,42 @@ gate.describe(`podman with fuse-overlayfs (${MODE}, uid ${UID})`, () => {
       expect(portable(ours)).toEqual(portable(theirs));
     } finally {
       await mounted.close();
+    }
+  });
+
+  test('mountImage in a program SIGKILLed while it holds the mount: no fuse-overlayfs daemon, holder or worker is left', async () => {
+    const script = `
+      const { podman } = require(${JSON.stringify(path.resolve(__dirname, '../dist'))});
+      podman.mountImage(${JSON.stringify(IMAGE)}, ${JSON.stringify(store.options)}).then((m) => {
+        console.log(JSON.stringify({ holder: m.namespace.pid, target: m.target }));
+        setInterval(() => {}, 1000);
+      }, (e) => { console.error(e); process.exit(3); });`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+    const line = await new Promise<string>((resolve, reject) => {
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('\n')) resolve(stdout.split('\n')[0]!);
+      });
+      child.on('close', () => reject(new Error(`the child ended before mounting: ${stdout}`)));
+    });
+    const { holder, target } = JSON.parse(line) as { holder: number; target: string };
+    try {
+      const mntNs = fs.readlinkSync(`/proc/${holder}/ns/mnt`);
+      const before = processesInMountNamespace(mntNs);
+      expect(before.filter((p) => p.endsWith(' fuse-overlayfs')).length).toBeGreaterThan(0);
+      child.kill('SIGKILL');
+      expect(await ended).toBe('SIGKILL');
+      expect({ before, left: await waitMountNamespaceEmpty(mntNs) }).toEqual({ before, left: [] });
+    } finally {
+      child.kill('SIGKILL');
+      // The mount went with the namespace; its empty dir stays on the host.
+      try {
+        fs.rmdirSync(target);
+      } catch {
+        // gone
+      }
     }
   });
 
