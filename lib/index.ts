@@ -10,6 +10,7 @@ export type { ChangeKind, DiffOptions, LayerChange, LayerFormat } from './layers
 export type { DiskUsage, DuOptions } from './layers/du';
 export type { ExportOptions, LayerExportOptions } from './layers/export';
 export type { ExtractOptions, ExtractResult } from './layers/extract';
+export type { ProgressListener, ProgressOptions } from './core/progress';
 export { Entry, type EntryType, type StatsLike } from './core/entry';
 export { UnshareFsError, type FsError, type UnshareFsErrorCode } from './core/errors';
 export { FileSystem } from './api/filesystem';

@@ -305,8 +305,12 @@ describe('volumes: the shared code over the adapter', () => {
       } finally {
         await session.close();
       }
-      const listed = spawnSync('tar', ['-t'], { input: await bytesOf(exportVolume(fake(), 'kept', {})), encoding: 'utf8' });
+      let told: number[] = [];
+      const onProgress = (entries: number, bytes: number): number[] => (told = [entries, bytes]);
+      const listed = spawnSync('tar', ['-t'], { input: await bytesOf(exportVolume(fake(), 'kept', { onProgress })), encoding: 'utf8' });
       expect(listed.stdout.split('\n').filter(Boolean).sort()).toEqual(['sub/', 'sub/f']);
+      // onProgress reaches the export: its last call, the two members and sub/f's bytes.
+      expect(told).toEqual([2, fs.statSync(path.join(base, 'volumes', 'kept', '_data', 'sub/f')).size]);
     });
 });
 

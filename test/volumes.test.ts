@@ -151,8 +151,15 @@ describe(`podman volumes (${MODE}, uid ${UID})`, () => {
 
   gate.test('importVolume of that tar into a fresh volume: podman volume export of it is the same', async () => {
     pod(['volume', 'create', COPY]);
-    const result = await podman.importVolume(COPY, podman.exportVolume(VOLUME));
+    const told: Record<string, [number, number]> = {};
+    const result = await podman.importVolume(
+      COPY,
+      podman.exportVolume(VOLUME, { onProgress: (entries, bytes) => (told.exported = [entries, bytes]) }),
+      { onProgress: (entries, bytes) => (told.imported = [entries, bytes]) },
+    );
     expect(result.entries).toBe((await podmanExport(VOLUME)).size);
+    // The last progress of each holds its totals: the tar's members, the entries made.
+    expect(told).toEqual({ exported: [result.entries, result.bytes], imported: [result.entries, result.bytes] });
     expect(await podmanExport(COPY)).toEqual(await podmanExport(VOLUME));
     expect(containerView(COPY)).toEqual(containerView(VOLUME).map((line) => line));
   });

@@ -9,7 +9,8 @@ import type { Channel } from '../wire/channel';
 import { copyIn, copyOut, type CopyInOptions, type CopyOptions, type CopyResult } from '../layers/copy';
 import { ChangeList, LAYER_FORMATS, type DiffOptions, type LayerChange } from '../layers/diff';
 import { du, type DiskUsage, type DuOptions } from '../layers/du';
-import { TAR_CHUNK, tarFlags, type ExportOptions, type LayerExportOptions } from '../layers/export';
+import { TAR_CHUNK, tarFlags, tarProgress, type ExportOptions, type LayerExportOptions } from '../layers/export';
+import { checkProgress, progressTicker } from '../core/progress';
 import { extractTar, type ExtractOptions, type ExtractResult } from '../layers/extract';
 import { CallSite, errnoError, withCallerStack, type FsError } from '../core/errors';
 import { ERRNO } from '../core/errno';
@@ -336,7 +337,9 @@ export abstract class FileSystem {
    * relative to it: ids and modes as the session sees them, mtimes,
    * symlinks, hard links (a file once, then links to its first name),
    * devices, FIFOs, xattrs, any name.  Streamed as it is read: the worker
-   * reads ahead only as far as the stream is consumed.
+   * reads ahead only as far as the stream is consumed.  `onProgress(entries,
+   * bytes)` hears the members and file bytes sent so far, at most every
+   * 100 ms, and the totals before the stream's 'end'.
    *
    * @example
    * ```ts
@@ -367,8 +370,9 @@ export abstract class FileSystem {
 
   /** exportTar and exportDiff: one tar request, streamed. */
   #export(root: string, options: LayerExportOptions | undefined, what: string, layer: boolean): Readable {
-    const o = checkOptionsObject(options, layer ? ['signal', 'xattrs', 'format'] : ['signal', 'xattrs'], what);
+    const o = checkOptionsObject(options, layer ? ['signal', 'xattrs', 'onProgress', 'format'] : ['signal', 'xattrs', 'onProgress'], what);
     const signal = checkSignal(o.signal);
+    const ticker = progressTicker(checkProgress(o.onProgress, what));
     const format = checkOneOf('format', o.format, LAYER_FORMATS, 'overlay');
     const flags = tarFlags(o.xattrs === undefined ? true : checkBoolean('xattrs', o.xattrs), layer, format);
     const backend = this.#backend;
@@ -380,6 +384,7 @@ export abstract class FileSystem {
       highWaterMark: TAR_CHUNK,
       signal,
       graft: (error) => error,
+      ...(ticker === undefined ? {} : { observe: tarProgress(ticker) }),
     });
   }
 
@@ -408,6 +413,9 @@ export abstract class FileSystem {
    * `dir`: '..' in a name or a hard link is ETARPATH, the archive's
    * symlinks are made after everything else.  With `overlay`, OCI
    * whiteouts become overlayfs's (see lib/layers/extract.ts).
+   * `onProgress(entries, bytes)` hears the entries made and file bytes
+   * written so far, at most every 100 ms, and the totals before the
+   * promise resolves.
    */
   async extractTar(source: AsyncIterable<Buffer | Uint8Array | string>, dir: string, options?: ExtractOptions): Promise<ExtractResult> {
     if (
@@ -418,20 +426,30 @@ export abstract class FileSystem {
       throw invalid('source', 'a Readable or an async iterable of Buffers', source);
     }
     const destination = checkString('dir', dir);
-    const o = checkOptionsObject(options, ['signal', 'overlay'], 'extractTar');
+    const o = checkOptionsObject(options, ['signal', 'overlay', 'onProgress'], 'extractTar');
     const overlay = o.overlay === undefined ? undefined : checkOneOf('overlay', o.overlay, ['user', 'trusted'], 'user');
+    const onProgress = checkProgress(o.onProgress, 'extractTar');
     try {
-      return await extractTar(this, source, destination, { signal: checkSignal(o.signal), overlay });
+      return await extractTar(this, source, destination, { signal: checkSignal(o.signal), overlay, onProgress });
     } catch (error) {
       throw withCallerStack(error as Error, this.extractTar);
     }
   }
 
-  /** `du -s` of `path` in one walk: entries, apparent and allocated bytes, a hard-linked file counted once. */
+  /**
+   * `du -s` of `path` in one walk: entries, apparent and allocated bytes, a
+   * hard-linked file counted once.  `onProgress(entries, bytes)` hears the
+   * entries and apparent bytes counted so far, at most every 100 ms, and
+   * the totals before the promise resolves.
+   */
   async du(path: string, options?: DuOptions): Promise<DiskUsage> {
     const top = checkString('path', path);
-    const o = checkOptionsObject(options, ['oneFileSystem', 'signal'], 'du');
-    const checked = { oneFileSystem: checkBoolean('oneFileSystem', o.oneFileSystem), signal: checkSignal(o.signal) };
+    const o = checkOptionsObject(options, ['oneFileSystem', 'signal', 'onProgress'], 'du');
+    const checked = {
+      oneFileSystem: checkBoolean('oneFileSystem', o.oneFileSystem),
+      signal: checkSignal(o.signal),
+      onProgress: checkProgress(o.onProgress, 'du'),
+    };
     try {
       return await du(this, top, checked);
     } catch (error) {

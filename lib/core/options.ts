@@ -2,6 +2,7 @@
 // that every layer can name them.
 import type { Entry, StatsLike } from './entry';
 import type { FsError } from './errors';
+import type { ProgressListener } from './progress';
 import type { BigIntStats, Stats, StatField } from './stats';
 
 /**
@@ -57,6 +58,13 @@ export interface WalkOptions {
    * `exclude` to skip a subtree.  What it throws ends the walk.
    */
   filter?(entry: Entry<string | Buffer, StatsLike | undefined>): boolean;
+  /**
+   * Told the entries yielded so far (those `filter` keeps) and the bytes
+   * their stats' `size` adds up to (0 without `size` among the stats), at
+   * most every 100 ms, and the totals once the walk has run to its end,
+   * before the iteration ends.  What it throws ends the walk.
+   */
+  onProgress?: ProgressListener;
 }
 
 /** Options of lstat() and stat(). */

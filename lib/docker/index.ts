@@ -28,7 +28,7 @@ import * as config from './config';
 import * as daemon from './daemon';
 import * as store from './store';
 import type { DockerOptions, DockerStorageConfig } from './config';
-import type { DockerDiffOptions, DockerExportOptions, DockerSessionOptions, MountedLayers } from './options';
+import type { DockerDiffOptions, DockerExportOptions, DockerImportOptions, DockerSessionOptions, MountedLayers } from './options';
 import type { DockerContainer, DockerImage, DockerListOptions } from './store';
 
 export { DockerError } from './errors';
@@ -36,7 +36,7 @@ export type { Volume } from '../engine/volumes';
 export type { DockerErrorCode, DockerErrorDetails } from './errors';
 export type { DockerOptions, DockerStorageConfig } from './config';
 export type { DockerContainer, DockerImage, DockerListOptions } from './store';
-export type { DockerSessionOptions, MountedLayers, DockerDiffOptions, DockerExportOptions } from './options';
+export type { DockerSessionOptions, MountedLayers, DockerDiffOptions, DockerExportOptions, DockerImportOptions } from './options';
 
 const api = engineApi<DockerOptions, DockerContainer, DockerImage, DockerListOptions>(dockerAdapter);
 
@@ -360,7 +360,7 @@ export function exportVolume(name: string, options?: DockerExportOptions): Reada
 export async function importVolume(
   name: string,
   source: AsyncIterable<Buffer | Uint8Array | string>,
-  options?: DockerDiffOptions,
+  options?: DockerImportOptions,
 ): Promise<ExtractResult> {
   return api.importVolume(name, source, options);
 }

@@ -1,5 +1,6 @@
 /** The options and results of Docker's sessions, mounts, diff and export, as the shared engine code gives them. */
 import type { MountedLayers as EngineMountedLayers } from '../engine/mount';
+import type { ProgressOptions } from '../core/progress';
 import type { ExportOptions } from '../layers/export';
 import type { DockerOptions } from './config';
 import type { DockerContainer, DockerImage } from './store';
@@ -21,3 +22,6 @@ export interface DockerDiffOptions extends DockerOptions {
 }
 
 export interface DockerExportOptions extends DockerOptions, ExportOptions {}
+
+/** Options of importVolume: `onProgress` counts entries made and file bytes written (FileSystem#extractTar's). */
+export interface DockerImportOptions extends DockerDiffOptions, ProgressOptions {}

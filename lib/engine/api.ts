@@ -89,7 +89,7 @@ export function engineApi<
     importVolume: (name, source, options) => {
       const volumeName = checkString('name', name);
       const tar = checkTarSource(source);
-      return volumes.importVolume(adapter, volumeName, tar, check.diff(options, 'importVolume'));
+      return volumes.importVolume(adapter, volumeName, tar, check.import(options, 'importVolume'));
     },
   };
 }

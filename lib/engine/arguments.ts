@@ -4,6 +4,7 @@
  * they get.  Each front end names its own option keys.
  */
 import { checkBoolean, checkInteger, checkOptionsObject, checkSignal, checkString, invalid, invalidValue } from '../core/checks';
+import { checkProgress, type ProgressOptions } from '../core/progress';
 
 /** One front end's option keys: all of its discovery options, and which of them are paths. */
 export interface EngineOptionKeys {
@@ -39,15 +40,24 @@ function checkEngineDiffOptions<T extends { signal?: AbortSignal }>(keys: Engine
   return o;
 }
 
-/** Options of exportContainer and exportLayer: the discovery options, `signal` and `xattrs`. */
+/** Options of exportContainer, exportLayer and exportVolume: the discovery options, `signal`, `xattrs` and `onProgress`. */
 function checkEngineExportOptions<T extends { signal?: AbortSignal; xattrs?: boolean }>(
   keys: EngineOptionKeys,
   options: unknown,
   what: string,
 ): T {
-  const o = checkWith(options, [...keys.options, 'signal', 'xattrs'], keys.paths, what) as T;
+  const o = checkWith(options, [...keys.options, 'signal', 'xattrs', 'onProgress'], keys.paths, what) as T & { onProgress?: unknown };
   checkSignal(o.signal);
   checkBoolean('xattrs', o.xattrs);
+  checkProgress(o.onProgress, what);
+  return o;
+}
+
+/** Options of importVolume: the discovery options, `signal` and `onProgress`. */
+function checkEngineImportOptions<T extends { signal?: AbortSignal }>(keys: EngineOptionKeys, options: unknown, what: string): T {
+  const o = checkWith(options, [...keys.options, 'signal', 'onProgress'], keys.paths, what) as T & { onProgress?: unknown };
+  checkSignal(o.signal);
+  checkProgress(o.onProgress, what);
   return o;
 }
 
@@ -90,6 +100,8 @@ export interface EngineCheckers<O, S, D, E, L = O> {
   session: (options: unknown, what: string) => S;
   diff: (options: unknown, what: string) => D;
   export: (options: unknown, what: string) => E;
+  /** importVolume's: diff's and `onProgress`. */
+  import: (options: unknown, what: string) => D & ProgressOptions;
 }
 
 export function engineCheckers<
@@ -105,5 +117,6 @@ export function engineCheckers<
     session: (options, what) => checkEngineSessionOptions<S>(keys, options, what),
     diff: (options, what) => checkEngineDiffOptions<D>(keys, options, what),
     export: (options, what) => checkEngineExportOptions<E>(keys, options, what),
+    import: (options, what) => checkEngineImportOptions<D & ProgressOptions>(keys, options, what),
   };
 }

@@ -127,8 +127,8 @@ export function streamOnce(open: () => Promise<{ stream: Readable; close: () => 
 
 /** The engine's options without the export's own. */
 function withoutExportOptions<O extends object>(options: O & ExportOptions): { engineOptions: O; exportOptions: ExportOptions } {
-  const { signal, xattrs, ...rest } = options;
-  return { engineOptions: rest as unknown as O, exportOptions: { signal, xattrs } };
+  const { signal, xattrs, onProgress, ...rest } = options;
+  return { engineOptions: rest as unknown as O, exportOptions: { signal, xattrs, onProgress } };
 }
 
 /**

@@ -21,6 +21,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 
+import type { ProgressOptions } from '../core/progress';
 import type { ExportOptions } from '../layers/export';
 import type { ExtractResult } from '../layers/extract';
 import { createNamespace } from '../ns/namespace';
@@ -143,11 +144,11 @@ export async function enterVolume<O extends object>(adapter: EngineAdapter<O>, n
  * writes.  Errors (no such volume ...) come out as the stream's.
  */
 export function exportVolume<O extends object>(adapter: EngineAdapter<O>, name: string, options: O & ExportOptions): Readable {
-  const { signal, xattrs, ...rest } = options;
+  const { signal, xattrs, onProgress, ...rest } = options;
   const engineOptions = rest as unknown as O;
   return streamOnce(async () => {
     const session = await enterVolume(adapter, name, engineOptions);
-    return { stream: session.exportTar('/', { signal, xattrs }), close: () => session.close() };
+    return { stream: session.exportTar('/', { signal, xattrs, onProgress }), close: () => session.close() };
   });
 }
 
@@ -161,12 +162,12 @@ export async function importVolume<O extends object>(
   adapter: EngineAdapter<O>,
   name: string,
   source: AsyncIterable<Buffer | Uint8Array | string>,
-  options: O & { signal?: AbortSignal },
+  options: O & { signal?: AbortSignal } & ProgressOptions,
 ): Promise<ExtractResult> {
-  const { signal, ...rest } = options;
+  const { signal, onProgress, ...rest } = options;
   const session = await enterVolume(adapter, name, rest as unknown as O);
   try {
-    return await session.extractTar(source, '/', { signal });
+    return await session.extractTar(source, '/', { signal, onProgress });
   } finally {
     await session.close();
   }

@@ -1,5 +1,6 @@
 // du -s through a session: one walk with the stat fields du needs, the
 // numbers summed as GNU du sums them.
+import { progressTicker, type ProgressOptions } from '../core/progress';
 import type { StatField } from '../core/stats';
 import type { Stats } from '../core/stats';
 
@@ -13,8 +14,11 @@ export interface DiskUsage {
   readonly allocatedBytes: number;
 }
 
-/** Options of FileSystem#du. */
-export interface DuOptions {
+/**
+ * Options of FileSystem#du.  `onProgress` counts entries and apparent
+ * bytes as DiskUsage does (its last call: `entries`, `apparentBytes`).
+ */
+export interface DuOptions extends ProgressOptions {
   /** Do not descend into directories on another device than `path` (`du -x`). */
   oneFileSystem?: boolean;
   /** Stops the walk. */
@@ -43,6 +47,7 @@ interface PodmanCounts {
 /** du -s of `path` through `fs`. */
 export async function du(fs: DuSource, path: string, options: DuOptions & PodmanCounts = {}): Promise<DiskUsage> {
   const { signal, oneFileSystem = false, directories = true, linksOnce = true } = options;
+  const ticker = progressTicker(options.onProgress);
   let entries = 0;
   let apparentBytes = 0;
   let allocatedBytes = 0;
@@ -53,11 +58,15 @@ export async function du(fs: DuSource, path: string, options: DuOptions & Podman
     entries++;
     if (linksOnce && st.nlink > 1 && !st.isDirectory()) {
       const key = `${st.dev}:${st.ino}`;
-      if (linked.has(key)) return;
+      if (linked.has(key)) {
+        ticker?.add(1, 0);
+        return;
+      }
       linked.add(key);
     }
     apparentBytes += st.size;
     allocatedBytes += st.blocks * 512;
+    ticker?.add(1, st.size);
   };
   const top = await fs.lstat(path, { signal });
   add(top);
@@ -69,5 +78,6 @@ export async function du(fs: DuSource, path: string, options: DuOptions & Podman
       }
     }
   }
+  ticker?.end();
   return { entries, apparentBytes, allocatedBytes };
 }

@@ -22,11 +22,15 @@
 //   trusted.* (as rootful podman keeps its layers).
 import { UnshareFsError, abortError } from '../core/errors';
 import type { MkdirOptions, MknodOptions, OwnerOptions, SignalOptions, WriteData } from '../core/options';
+import { progressTicker, type ProgressOptions } from '../core/progress';
 import type { Stats } from '../core/stats';
 import { readTar, type TarHeader } from './tar';
 
-/** Options of FileSystem#extractTar. */
-export interface ExtractOptions {
+/**
+ * Options of FileSystem#extractTar.  `onProgress` counts the entries made
+ * and the file bytes written (as ExtractResult does; bytes as they go).
+ */
+export interface ExtractOptions extends ProgressOptions {
   /** Stops the extraction (the entries made so far stay; a file being written is removed). */
   signal?: AbortSignal;
   /** Turn OCI whiteouts into overlayfs's, with the opaque marker in this xattr namespace. */
@@ -92,6 +96,7 @@ export async function extractTar(
   options: ExtractOptions = {},
 ): Promise<ExtractResult> {
   const { signal, overlay } = options;
+  const ticker = progressTicker(options.onProgress);
   const top = Buffer.from(dir.replace(/\/+$/, '') || '/');
   const full = (parts: Buffer[]): Buffer =>
     parts.length === 0 ? top : Buffer.concat([top, top.length === 1 ? Buffer.alloc(0) : Buffer.from('/'), join(parts)]);
@@ -104,6 +109,17 @@ export async function extractTar(
   let bytes = 0;
 
   const key = (parts: Buffer[]): string => join(parts).toString('latin1');
+  const made = (): void => {
+    entries++;
+    ticker?.add(1, 0);
+  };
+  /** A file's bytes from the archive, told to onProgress as they pass. */
+  async function* counted(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of body) {
+      ticker!.add(0, chunk.length);
+      yield chunk;
+    }
+  }
 
   const existing = async (path: Buffer): Promise<Stats | null> =>
     fs.lstat(path, opts).catch((error: NodeJS.ErrnoException) => {
@@ -171,7 +187,7 @@ export async function extractTar(
         await clear(parts, false);
         await fs.mknod(full(parts), { type: 'char-device', mode: 0, uid: h.uid, gid: h.gid, signal });
       }
-      entries++;
+      made();
       continue;
     }
     await prepareParents(parts, h.name);
@@ -192,7 +208,7 @@ export async function extractTar(
       case 'file': {
         await clear(parts, false);
         try {
-          await fs.writeFile(path, entry.body(), { mode: 0o600, flag: 'wx', ...owner, signal });
+          await fs.writeFile(path, ticker ? counted(entry.body()) : entry.body(), { mode: 0o600, flag: 'wx', ...owner, signal });
         } catch (error) {
           // A file whose bytes did not all arrive (a truncated archive, an
           // abort) is not left looking whole.  EEXIST: the name is not ours.
@@ -211,7 +227,7 @@ export async function extractTar(
         await prepareParents(target, h.name, true);
         await clear(parts, false);
         await fs.link(full(target), path, opts);
-        entries++;
+        made();
         continue; // the file's owner, mode and times are the target's
       }
       case 'symlink':
@@ -226,7 +242,7 @@ export async function extractTar(
     }
     for (const [name, value] of h.xattrs ?? []) await fs.setXattr(path, name, value, opts);
     if (h.type !== 'directory') await fs.lutimes(path, seconds(h), seconds(h), opts);
-    entries++;
+    made();
   }
 
   for (const h of pendingLinks.values()) {
@@ -236,9 +252,10 @@ export async function extractTar(
     await fs.symlink(h.linkName ?? Buffer.alloc(0), path, opts);
     await fs.lchown(path, h.uid, h.gid, opts);
     await fs.lutimes(path, seconds(h), seconds(h), opts);
-    entries++;
+    made();
   }
   // Directory times last, the deepest first: making their entries changed them.
   for (const { path, header } of directories.reverse()) await fs.lutimes(path, seconds(header), seconds(header), opts);
+  ticker?.end();
   return { entries, bytes };
 }

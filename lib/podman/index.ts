@@ -28,7 +28,7 @@ import * as pause from './pause';
 import * as store from './store';
 import type { PodmanOptions, StorageConfig } from './config';
 import type { PodmanUsage } from './df';
-import type { MountedLayers, PodmanDiffOptions, PodmanExportOptions, PodmanSessionOptions } from './options';
+import type { MountedLayers, PodmanDiffOptions, PodmanExportOptions, PodmanImportOptions, PodmanSessionOptions } from './options';
 import type { PodmanContainer, PodmanImage, PodmanLayer, PodmanListOptions } from './store';
 
 export { PodmanError } from './errors';
@@ -36,7 +36,7 @@ export type { Volume } from '../engine/volumes';
 export type { PodmanErrorCode, PodmanErrorDetails } from './errors';
 export type { PodmanOptions, StorageConfig } from './config';
 export type { PodmanContainer, PodmanImage, PodmanLayer, PodmanListOptions } from './store';
-export type { MountedLayers, PodmanDiffOptions, PodmanExportOptions, PodmanSessionOptions } from './options';
+export type { MountedLayers, PodmanDiffOptions, PodmanExportOptions, PodmanImportOptions, PodmanSessionOptions } from './options';
 export type { ContainerUsage, ImageUsage, LayerUsage, PodmanUsage, VolumeUsage } from './df';
 
 const api = engineApi<PodmanOptions, PodmanContainer, PodmanImage, PodmanListOptions>(podmanAdapter);
@@ -392,7 +392,7 @@ export function exportVolume(name: string, options?: PodmanExportOptions): Reada
 export async function importVolume(
   name: string,
   source: AsyncIterable<Buffer | Uint8Array | string>,
-  options?: PodmanDiffOptions,
+  options?: PodmanImportOptions,
 ): Promise<ExtractResult> {
   return api.importVolume(name, source, options);
 }

@@ -1,5 +1,6 @@
 /** The options and results of podman's sessions, mounts, diff and export, as the shared engine code gives them. */
 import type { MountedLayers as EngineMountedLayers } from '../engine/mount';
+import type { ProgressOptions } from '../core/progress';
 import type { ExportOptions } from '../layers/export';
 import type { PodmanOptions } from './config';
 import type { PodmanContainer, PodmanImage } from './store';
@@ -18,6 +19,9 @@ export interface PodmanDiffOptions extends PodmanOptions {
 }
 
 export interface PodmanExportOptions extends PodmanOptions, ExportOptions {}
+
+/** Options of importVolume: `onProgress` counts entries made and file bytes written (FileSystem#extractTar's). */
+export interface PodmanImportOptions extends PodmanDiffOptions, ProgressOptions {}
 
 /** Layers stacked read-only in a namespace of our own; close() ends it all. */
 export type MountedLayers = EngineMountedLayers<PodmanContainer, PodmanImage>;

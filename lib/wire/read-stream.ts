@@ -215,6 +215,11 @@ export interface StreamParts {
   emitClose?: boolean;
   /** Gives an error the stack of the createReadStream call. */
   graft(error: Error): Error;
+  /**
+   * Sees each data frame before it is pushed, and the end before the
+   * stream's (an export's progress); what it throws destroys the stream.
+   */
+  observe?: { data(bytes: Buffer): void; end(): void };
 }
 
 /** Destroys a stream with an AbortError when `signal` aborts (on the next tick if it has). */
@@ -257,12 +262,29 @@ export class FileReadStream extends Readable {
       return;
     }
     const chunk = Math.max(1, Math.min(this.#parts.highWaterMark, 1 << 20));
+    const observe = this.#parts.observe;
     this.#request = new ReadRequest(this.path, {
-      data: (bytes) => this.push(Buffer.from(bytes)),
-      end: () => this.push(null),
+      data: (bytes) => {
+        if (observe !== undefined && !this.#observed(() => observe.data(bytes))) return false;
+        return this.push(Buffer.from(bytes));
+      },
+      end: () => {
+        if (observe === undefined || this.#observed(() => observe.end())) this.push(null);
+      },
       error: (error) => this.destroy(this.#parts.graft(error)),
     });
     this.#request.start(channel, this.#parts.request(STREAM_WINDOW, chunk));
+  }
+
+  /** Runs an observer's call: false (the stream destroyed with it) when it throws. */
+  #observed(call: () => void): boolean {
+    try {
+      call();
+      return true;
+    } catch (error) {
+      this.destroy(error as Error);
+      return false;
+    }
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

@@ -13,6 +13,7 @@ import {
   invalidValue,
   outOfRange,
 } from '../core/checks';
+import { checkProgress, type ProgressListener } from '../core/progress';
 import type { BigIntStats, Stats } from '../core/stats';
 import { ALL_STAT, FRAME_HEADER, MAX_EXCLUDES, MAX_EXCLUDE_BYTES, MAX_REQUEST, MAX_WALK_THREADS, WalkFlag } from './protocol';
 import { WALK_FIXED_BYTES, excludeBytes } from './requests';
@@ -33,9 +34,22 @@ export interface CheckedWalk {
   /** The exclude patterns' bytes, as the walk request carries them. */
   exclude: Buffer[];
   filter: ((entry: Entry<string | Buffer, Stats | BigIntStats | undefined>) => boolean) | undefined;
+  onProgress: ProgressListener | undefined;
 }
 
-const WALK_OPTIONS = ['maxDepth', 'stat', 'bigint', 'oneFileSystem', 'signal', 'onError', 'encoding', 'threads', 'exclude', 'filter'];
+const WALK_OPTIONS = [
+  'maxDepth',
+  'stat',
+  'bigint',
+  'oneFileSystem',
+  'signal',
+  'onError',
+  'encoding',
+  'threads',
+  'exclude',
+  'filter',
+  'onProgress',
+];
 
 /** Bytes a walk request has for its exclude patterns (each with its length) beside its fields and a PATH_MAX root. */
 const EXCLUDE_ROOM = MAX_REQUEST - FRAME_HEADER - WALK_FIXED_BYTES - PATH_MAX;
@@ -99,6 +113,7 @@ export function checkWalkOptions(options: unknown, what = 'walk'): CheckedWalk {
     buffer: checkEncoding(o.encoding),
     exclude: checkExclude(o.exclude),
     filter: checkFilter(o.filter),
+    onProgress: checkProgress(o.onProgress, what),
   };
 }
 

@@ -8,6 +8,7 @@ import { PendingRequest } from './pending';
 import type { CheckedWalk } from './walk-request';
 import { END_CANCELLED, Reply, WALK_BATCH_BYTES, WALK_WINDOW, errorFromPayload } from './protocol';
 import { encodeWalk } from './requests';
+import { progressTicker, type ProgressTicker } from '../core/progress';
 import type { BigIntStats, IdMapper, Stats } from '../core/stats';
 
 /** Batches a walk may send ahead of its consumer (protocol.h's kWalkWindow), in batches of at most WALK_BATCH_BYTES. */
@@ -30,6 +31,11 @@ export class BatchStream extends PendingRequest implements AsyncIterableIterator
   private failure: Error | undefined;
   private waiter: { resolve: () => void } | undefined;
   private owed = 0;
+  /** The server sent the whole walk (an end frame not cut short). */
+  private complete = false;
+  /** The consumer is done: no more progress after return(). */
+  private returned = false;
+  private readonly ticker: ProgressTicker | undefined;
 
   constructor(
     private readonly openChannel: () => Channel,
@@ -42,6 +48,7 @@ export class BatchStream extends PendingRequest implements AsyncIterableIterator
     private readonly site: CallSite,
   ) {
     super(options.signal);
+    this.ticker = progressTicker(options.onProgress);
     this.decoder = new BatchDecoder({
       root,
       statMask: options.statMask,
@@ -81,6 +88,8 @@ export class BatchStream extends PendingRequest implements AsyncIterableIterator
       // Cut short by the server (it is closing): never taken for the whole tree.
       if (flags & END_CANCELLED) {
         this.failure = this.site.graft(cutShortError('walk'));
+      } else {
+        this.complete = true;
       }
       this.ended = true;
     } else if (kind === Reply.Error) {
@@ -142,6 +151,7 @@ export class BatchStream extends PendingRequest implements AsyncIterableIterator
       }
       if (this.ended || this.finished) {
         this.finish();
+        if (this.complete && !this.returned) this.told(() => this.ticker?.end());
         return false;
       }
       await this.wait();
@@ -159,8 +169,9 @@ export class BatchStream extends PendingRequest implements AsyncIterableIterator
       }
       if (entry !== undefined) {
         const filter = this.options.filter;
-        if (filter === undefined || this.accepts(filter, entry)) return entry;
-        continue;
+        if (filter !== undefined && !this.accepts(filter, entry)) continue;
+        if (this.ticker !== undefined) this.told(() => this.ticker!.add(1, sizeOf(entry)));
+        return entry;
       }
       const error = this.decoder.takeError();
       if (error === undefined || !this.onErrorRecord(error)) return undefined;
@@ -168,6 +179,7 @@ export class BatchStream extends PendingRequest implements AsyncIterableIterator
   }
 
   async return(): Promise<IteratorResult<AnyEntry[]>> {
+    this.returned = true;
     this.started = true;
     this.stop();
     this.finish();
@@ -198,6 +210,17 @@ export class BatchStream extends PendingRequest implements AsyncIterableIterator
     this.stop();
     this.finish();
     return false;
+  }
+
+  /** Tells onProgress; what it throws ends the walk, in the server too. */
+  private told(call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      this.stop();
+      this.finish();
+      throw error;
+    }
   }
 
   /** The filter's answer; what it throws ends the walk, in the server too. */
@@ -273,6 +296,12 @@ export class BatchStream extends PendingRequest implements AsyncIterableIterator
     this.queue.length = 0;
     return first;
   }
+}
+
+/** The size an entry's stats give (0 without it), for a walk's progress. */
+function sizeOf(entry: AnyEntry): number {
+  const size = entry.stats?.size;
+  return size === undefined ? 0 : Number(size);
 }
 
 /**

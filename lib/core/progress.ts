@@ -1,0 +1,73 @@
+// Progress of a long job (a tar either way, du, a walk), told to the
+// caller's onProgress as the counts grow: at most every PROGRESS_INTERVAL
+// ms, and once more at the end, before the job's promise settles or its
+// stream ends, so that the last call holds the totals.
+import { performance } from 'node:perf_hooks';
+
+import { invalid } from './checks';
+
+/**
+ * Told what a long job has done so far: entries, then bytes (a file's
+ * bytes, as each job's doc says).  The same shape as rm's and chown's
+ * `onProgress(entries)`, with the bytes after.
+ */
+export type ProgressListener = (entries: number, bytes: number) => void;
+
+/** Options of the jobs that tell their progress. */
+export interface ProgressOptions {
+  /**
+   * Told the counts of entries and bytes done so far, at most every 100 ms
+   * while the job runs and once at its end with the totals (before the
+   * promise settles or the stream ends).  What it throws ends the job
+   * with that error.
+   */
+  onProgress?: ProgressListener;
+}
+
+/** Fewest milliseconds between two calls of a job's onProgress (the last one aside). */
+export const PROGRESS_INTERVAL = 100;
+
+/** A job's onProgress, checked; `what` names the call. */
+export function checkProgress(value: unknown, what: string): ProgressListener | undefined {
+  if (value !== undefined && typeof value !== 'function') throw invalid(`${what} onProgress`, 'a function', value);
+  return value as ProgressListener | undefined;
+}
+
+/**
+ * Counts a job's entries and bytes and tells them to a listener, no more
+ * often than every PROGRESS_INTERVAL ms (time is read once per add, so an
+ * idle job costs nothing).  What the listener throws comes out of add()
+ * and end(): the job stops there.
+ */
+export class ProgressTicker {
+  entries = 0;
+  bytes = 0;
+  #last = performance.now();
+  #ended = false;
+
+  constructor(private readonly listener: ProgressListener) {}
+
+  /** Adds to the counts; tells them when PROGRESS_INTERVAL has passed since the last call. */
+  add(entries: number, bytes: number): void {
+    this.entries += entries;
+    this.bytes += bytes;
+    if (performance.now() - this.#last >= PROGRESS_INTERVAL && !this.#ended) {
+      this.listener(this.entries, this.bytes);
+      // From the call's end: the listener's next call starts at least
+      // PROGRESS_INTERVAL after this one did, as the listener measures it.
+      this.#last = performance.now();
+    }
+  }
+
+  /** Tells the totals, once: the job is done. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.listener(this.entries, this.bytes);
+  }
+}
+
+/** A ticker for `listener`, or undefined without one (no job pays for progress nobody hears). */
+export function progressTicker(listener: ProgressListener | undefined): ProgressTicker | undefined {
+  return listener === undefined ? undefined : new ProgressTicker(listener);
+}
