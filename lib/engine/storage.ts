@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { debug } from '../core/debug';
 import { readBoundedFd, readBoundedFile } from '../ns/pidfile';
 import { isErrno, type EngineErrors } from './errors';
 import { ownEuid } from './users';
@@ -141,14 +142,21 @@ export function readStorageBytes(file: string, missingOk: boolean, engine: strin
   let refused: Error | undefined;
   const bad = (why: string): Error => (refused = fail('storage', `${file} ${why}`, { path: file }));
   try {
-    if (root === undefined) return readBoundedFile(file, STORAGE_FILE_MAX_BYTES, bad);
-    const fd = openBeneath(root, file);
-    try {
-      return readBoundedFd(fd, STORAGE_FILE_MAX_BYTES, bad);
-    } finally {
-      fs.closeSync(fd);
+    let bytes: Buffer;
+    if (root === undefined) {
+      bytes = readBoundedFile(file, STORAGE_FILE_MAX_BYTES, bad);
+    } else {
+      const fd = openBeneath(root, file);
+      try {
+        bytes = readBoundedFd(fd, STORAGE_FILE_MAX_BYTES, bad);
+      } finally {
+        fs.closeSync(fd);
+      }
     }
+    if (debug.enabled) debug('discovery read %s: %s, %d bytes', engine, file, bytes.length);
+    return bytes;
   } catch (err) {
+    if (debug.enabled) debug('discovery read %s: %s, %s', engine, file, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
     if (err === refused) throw err;
     if (missingOk && isErrno(err, 'ENOENT', 'ENOTDIR')) return null;
     if (isErrno(err, 'EACCES', 'EPERM')) throw accessError(file, err, engine, fail);

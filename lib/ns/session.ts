@@ -3,8 +3,10 @@
 // multithreaded process, and node always is one).
 import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
+import { performance } from 'node:perf_hooks';
 
 import { Channel, socketTransport } from '../wire/channel';
+import { debug } from '../core/debug';
 import { CallSite, UnshareFsError, protocolError } from '../core/errors';
 import { FileSystem, resolverFrom, serverOf } from '../api/filesystem';
 import { setRootRequest } from '../wire/privileged';
@@ -345,7 +347,20 @@ async function enterWith(options: EnterOptions, allowMount: boolean, caller: (..
   let maps: { uidMap: IdRange[]; gidMap: IdRange[] };
   try {
     pid = pidFile !== undefined ? readPidFile(pidFile) : pidOption!;
+    const start = debug.enabled ? performance.now() : 0;
     spawned = native().spawnWorker(pid, allowMount);
+    if (debug.enabled) {
+      const joined = spawned.joinedUserNamespace ? 'user, mnt' : 'mnt (the user namespace is ours)';
+      const ms = (performance.now() - start).toFixed(3);
+      debug(
+        'join pid %d%s: namespaces %s, worker pid %d, %s ms',
+        pid,
+        pidFile === undefined ? '' : ` (from ${pidFile})`,
+        joined,
+        spawned.pid,
+        ms,
+      );
+    }
   } catch (error) {
     throw site.graft(nativeError(error));
   }

@@ -2,7 +2,11 @@
 // answers, the streams (walks, reads, tar, diff), writes and tree jobs each
 // extend it for what their frames mean.
 import type { Channel, ReplyHandler } from './channel';
+import { performance } from 'node:perf_hooks';
+
+import { debug } from '../core/debug';
 import { abortError } from '../core/errors';
+import { describeRequest } from './describe';
 import type { Reply } from './protocol';
 import { encodeCancel, encodeCredit, type RequestFrame } from './requests';
 
@@ -26,6 +30,8 @@ export abstract class PendingRequest implements ReplyHandler {
   #held = false;
   #finished = false;
   readonly #signal: AbortSignal | undefined;
+  /** NODE_DEBUG=unshare-fs only: what the request is, and when it was sent. */
+  #debugged: { what: string; start: number } | undefined;
   readonly #onAbort = (): void => this.aborted(abortError(this.#signal!));
 
   constructor(signal?: AbortSignal) {
@@ -62,6 +68,10 @@ export abstract class PendingRequest implements ReplyHandler {
     } catch (error) {
       this.finish();
       throw error;
+    }
+    if (debug.enabled) {
+      this.#debugged = { what: describeRequest(frame), start: performance.now() };
+      debug('request %d start: %s', this.#id, this.#debugged.what);
     }
     signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
@@ -133,6 +143,10 @@ export abstract class PendingRequest implements ReplyHandler {
   protected finish(): boolean {
     if (this.#finished) return false;
     this.#finished = true;
+    if (this.#debugged !== undefined) {
+      const { what, start } = this.#debugged;
+      debug('request %d end: %s, %s ms', this.#id, what, (performance.now() - start).toFixed(3));
+    }
     this.release();
     this.#signal?.removeEventListener('abort', this.#onAbort);
     return true;
