@@ -37,6 +37,7 @@ import {
   encodeWalk,
   encodeWrite,
   encodeWriteData,
+  encodeDescend,
   encodeWriteEnd,
   encodeXattrs,
   type RequestFrame,
@@ -218,6 +219,8 @@ const fullChunk = Buffer.alloc(MAX_REQUEST - FRAME_HEADER, 0xa5);
 add('WriteData', encodeWriteData(fullChunk), { data: fullChunk });
 add('WriteData', encodeWriteData(Buffer.alloc(0)), { data: Buffer.alloc(0) });
 add('WriteData', encodeWriteData(new Uint8Array([0, 1, 2, 0])), { data: Buffer.from([0, 1, 2, 0]) });
+add('Descend', encodeDescend(new Uint8Array([1, 0, 0, 1])), { verdicts: Buffer.from([1, 0, 0, 1]) });
+add('Descend', encodeDescend(new Uint8Array(0)), { verdicts: Buffer.alloc(0) });
 add('WriteEnd', encodeWriteEnd(), {});
 
 add('Remove', encodeRemove(1 | 2 | 4 | 8 | 16, LONG_PATH), { flags: 1 | 2 | 4 | 8 | 16, uid: U32_MAX, gid: U32_MAX, path: LONG_PATH });

@@ -158,8 +158,11 @@ export abstract class FileSystem {
    * Walks the tree under `root` (not `root` itself), one entry at a time:
    * fs.Dirent-shaped entries (`name`, `parentPath`, the `is…()` methods)
    * with `fullPath`, `type`, `depth` and the stats asked for.  `exclude`
-   * prunes in the walker (an excluded directory is never opened);
-   * `filter` only keeps or drops entries.  Symlinks are never followed.
+   * prunes in the walker (an excluded directory is never opened), `prune`
+   * by a JavaScript predicate on each directory (the walker waits for its
+   * answer); `filter` only keeps or drops entries.  Symlinks are never
+   * followed.  As node's fs.Dirent, an entry's `parentPath` (and `path`)
+   * is the directory it is in: its full path is `fullPath`.
    *
    * @example
    * ```ts

@@ -27,9 +27,11 @@ export interface WalkOptions {
   /**
    * What an error inside the tree does (an unreadable directory, an entry
    * gone before its stat): 'throw' (the default) ends the walk with it;
-   * a function is told of it and the walk goes on; 'skip' ignores it.
+   * 'skip' ignores it; a function is told of it and decides, as
+   * @nodelib/fs.walk's errorFilter: `false` ends the walk with the error,
+   * anything else (true, nothing) goes on.  What it throws ends the walk.
    */
-  onError?: 'throw' | 'skip' | ((error: FsError) => void);
+  onError?: 'throw' | 'skip' | ((error: FsError) => unknown);
   /** 'buffer' gives names and paths as Buffers, for names that are not UTF-8. */
   encoding?: 'utf8' | 'buffer';
   /**
@@ -58,6 +60,19 @@ export interface WalkOptions {
    * `exclude` to skip a subtree.  What it throws ends the walk.
    */
   filter?(entry: Entry<string | Buffer, StatsLike | undefined>): boolean;
+  /**
+   * Prunes a directory when it returns true: the directory is still
+   * listed (and offered to `filter`), but the walker never opens it, so
+   * nothing under it is read.  Runs in JavaScript on every directory the
+   * walker would descend into (within `maxDepth`, not excluded), before
+   * `filter`; the walker waits for its answers about a directory's
+   * subdirectories before it goes on, so a pruning walk lists one
+   * directory at a time on one thread (`threads` has no effect) and costs
+   * a round trip per directory with subdirectories: `exclude` prunes by
+   * name without one.  What it throws ends the walk.  fdir's
+   * `exclude(dirName, dirPath)`, @nodelib/fs.walk's `deepFilter` negated.
+   */
+  prune?(entry: Entry<string | Buffer, StatsLike | undefined>): boolean;
   /**
    * Told the entries yielded so far (those `filter` keeps) and the bytes
    * their stats' `size` adds up to (0 without `size` among the stats), at

@@ -3,7 +3,7 @@
 // test/protocol.test.ts compares PROTOCOL_TABLE with the addon's.
 
 /** Bump whenever a frame's layout or meaning changes. */
-export const PROTOCOL_VERSION = 7;
+export const PROTOCOL_VERSION = 8;
 /** length + id + op + flags + reserved */
 export const FRAME_HEADER = 12;
 /** Requests longer than this are answered with E2BIG and skipped; the stream goes on. Paths are at most PATH_MAX long, so no valid request is this big. */
@@ -30,6 +30,10 @@ export const END_CANCELLED = 1;
 export const BATCH_HEADER = 8;
 /** Batch flags. every name is 7-bit ASCII */
 export const BATCH_NAMES_ASCII = 1;
+/** A pruning walk waits for a Descend frame about the directories listed since its last answer (this batch's and earlier ones'). */
+export const BATCH_ASKS = 2;
+/** Most directories one Descend frame answers for (the walker asks once it has listed this many in one directory, and at each directory's end). */
+export const PRUNE_ASK = 4096;
 /** A walk's batch bytes: at least, at most, and what lib/ asks for. */
 export const MIN_BATCH_BYTES = 4096;
 export const MAX_BATCH_BYTES = 8388608;
@@ -83,6 +87,7 @@ export const enum Op {
   Tar = 29,
   Diff = 30,
   Counters = 31,
+  Descend = 32,
 }
 
 /** How the server runs a request (server.cc dispatches on it): */
@@ -202,6 +207,8 @@ export const enum StatField {
 /** Walk flags. */
 export const enum WalkFlag {
   OneFileSystem = 1,
+  /** The client prunes: the walker descends only into the directories the client's Descend frames name (one thread walks). */
+  Prune = 2,
   /** Bits 8-15: how many threads list directories at once (0 means 1). */
   ThreadsShift = 8,
   ThreadsMask = 65280,
@@ -270,12 +277,13 @@ export const OPS = {
   Tar: { op: 29, kind: 'stream', fields: [['u32', 'flags'], ['u32', 'window'], ['u32', 'chunk_bytes'], ['path', 'path']] },
   Diff: { op: 30, kind: 'stream', fields: [['u32', 'flags'], ['u32', 'window'], ['strs', 'lowers'], ['path', 'path']] },
   Counters: { op: 31, kind: 'control', fields: [] },
+  Descend: { op: 32, kind: 'control', fields: [['bytes', 'verdicts']] },
 } as const satisfies Record<string, OpLayout>;
 
 /** Everything above with protocol.h's own names, as the addon exports it (`protocolTable`). */
 export const PROTOCOL_TABLE = {
   constants: {
-    kProtocolVersion: 7,
+    kProtocolVersion: 8,
     kFrameHeader: 12,
     kMaxRequest: 65536,
     kNoId: 4294967295,
@@ -290,6 +298,8 @@ export const PROTOCOL_TABLE = {
     kEndCancelled: 1,
     kBatchHeader: 8,
     kBatchNamesAscii: 1,
+    kBatchAsks: 2,
+    kPruneAsk: 4096,
     kMinBatchBytes: 4096,
     kMaxBatchBytes: 8388608,
     kWalkBatchBytes: 65536,
@@ -312,7 +322,7 @@ export const PROTOCOL_TABLE = {
     Reply: { kStat: 1, kData: 2, kBatch: 3, kEnd: 4, kError: 5, kReady: 6, kCredit: 7, kProgress: 8, kEntryError: 9 },
     RecordTag: { kDir: 1, kEntry: 2, kError: 3 },
     StatField: { kMode: 1, kUid: 2, kGid: 4, kNlink: 8, kSize: 16, kIno: 32, kDev: 64, kRdev: 128, kBlocks: 256, kAtime: 512, kMtime: 1024, kCtime: 2048, kAllStat: 4095 },
-    WalkFlag: { kOneFileSystem: 1, kThreadsShift: 8, kThreadsMask: 65280 },
+    WalkFlag: { kOneFileSystem: 1, kPrune: 2, kThreadsShift: 8, kThreadsMask: 65280 },
     Counter: { kCounterCreditWaits: 0, kCounterThreads: 1, kCounterQuickThreads: 2, kCounterQueued: 3, kCounterQuickQueued: 4, kCounterJobs: 5, kCounterIdle: 6, kCounterWalkHelpers: 7, kCounterCount: 8 },
   },
   ops: OPS,

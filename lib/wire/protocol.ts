@@ -9,6 +9,7 @@ import { StatField as StatBit } from './protocol.generated';
 export {
   ALL_STAT_BYTES,
   BATCH_HEADER,
+  BATCH_ASKS,
   BATCH_NAMES_ASCII,
   END_CANCELLED,
   FRAME_HEADER,
@@ -26,6 +27,7 @@ export {
   PORT_READABLE,
   PORT_WRITABLE,
   PROGRESS_EVERY,
+  PRUNE_ASK,
   PROTOCOL_VERSION,
   SEND_BUFFER_BYTES,
   STAT_FIELD_BYTES,

@@ -207,6 +207,14 @@ export function encodeWriteData(data: Uint8Array): RequestFrame {
   return new FrameWriter(Op.WriteData, data.length).bytes(data).done();
 }
 
+/**
+ * A pruning walk's answer about the directories it listed since the last
+ * one (at most PRUNE_ASK): a byte each, 1 to descend, 0 to prune.
+ */
+export function encodeDescend(verdicts: Uint8Array): RequestFrame {
+  return new FrameWriter(Op.Descend, verdicts.length).bytes(verdicts).done();
+}
+
 /** The end of a running write's data: the file is closed, then an end frame. */
 export function encodeWriteEnd(): RequestFrame {
   return new FrameWriter(Op.WriteEnd, 0).done();

@@ -29,12 +29,14 @@ export interface CheckedWalk {
   bigint: boolean;
   flags: number;
   signal: AbortSignal | undefined;
-  onError: 'throw' | 'skip' | ((error: FsError) => void);
+  onError: 'throw' | 'skip' | ((error: FsError) => unknown);
   buffer: boolean;
   /** The exclude patterns' bytes, as the walk request carries them. */
   exclude: Buffer[];
   filter: ((entry: Entry<string | Buffer, Stats | BigIntStats | undefined>) => boolean) | undefined;
   onProgress: ProgressListener | undefined;
+  /** Evaluated for each directory the walker would descend into: true prunes it (WalkFlag.Prune). */
+  prune: ((entry: Entry<string | Buffer, Stats | BigIntStats | undefined>) => boolean) | undefined;
 }
 
 const WALK_OPTIONS = [
@@ -49,6 +51,7 @@ const WALK_OPTIONS = [
   'exclude',
   'filter',
   'onProgress',
+  'prune',
 ];
 
 /** Bytes a walk request has for its exclude patterns (each with its length) beside its fields and a PATH_MAX root. */
@@ -100,7 +103,11 @@ export function checkWalkOptions(options: unknown, what = 'walk'): CheckedWalk {
   }
   const bigint = checkBoolean('bigint', o.bigint);
   const threads = checkInteger('threads', o.threads, 1, MAX_WALK_THREADS, DEFAULT_WALK_THREADS);
-  const flags = (checkBoolean('oneFileSystem', o.oneFileSystem) ? WalkFlag.OneFileSystem : 0) | (threads << WalkFlag.ThreadsShift);
+  const prune = checkFunction('prune', o.prune);
+  const flags =
+    (checkBoolean('oneFileSystem', o.oneFileSystem) ? WalkFlag.OneFileSystem : 0) |
+    (prune === undefined ? 0 : WalkFlag.Prune) |
+    (threads << WalkFlag.ThreadsShift);
   const signal = checkSignal(o.signal);
   const onError = checkOnError(o.onError);
   return {
@@ -114,10 +121,15 @@ export function checkWalkOptions(options: unknown, what = 'walk'): CheckedWalk {
     exclude: checkExclude(o.exclude),
     filter: checkFilter(o.filter),
     onProgress: checkProgress(o.onProgress, what),
+    prune,
   };
 }
 
 function checkFilter(value: unknown): CheckedWalk['filter'] {
-  if (value !== undefined && typeof value !== 'function') throw invalid('filter', 'a function', value);
+  return checkFunction('filter', value);
+}
+
+function checkFunction(name: string, value: unknown): CheckedWalk['filter'] {
+  if (value !== undefined && typeof value !== 'function') throw invalid(name, 'a function', value);
   return value as CheckedWalk['filter'];
 }

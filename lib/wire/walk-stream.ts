@@ -6,8 +6,8 @@ import type { Entry } from '../core/entry';
 import { cutShortError, type CallSite, type FsError } from '../core/errors';
 import { PendingRequest } from './pending';
 import type { CheckedWalk } from './walk-request';
-import { END_CANCELLED, Reply, WALK_BATCH_BYTES, WALK_WINDOW, errorFromPayload } from './protocol';
-import { encodeWalk } from './requests';
+import { BATCH_ASKS, END_CANCELLED, Reply, WALK_BATCH_BYTES, WALK_WINDOW, errorFromPayload } from './protocol';
+import { encodeDescend, encodeWalk } from './requests';
 import { progressTicker, type ProgressTicker } from '../core/progress';
 import type { BigIntStats, IdMapper, Stats } from '../core/stats';
 
@@ -36,6 +36,10 @@ export class BatchStream extends PendingRequest implements AsyncIterableIterator
   /** The consumer is done: no more progress after return(). */
   private returned = false;
   private readonly ticker: ProgressTicker | undefined;
+  /** A pruning walk's answers about the directories listed since its last answer (1 descend, 0 prune). */
+  private verdicts: number[] = [];
+  /** The batch being read asks for those answers once it is read. */
+  private asks = false;
 
   constructor(
     private readonly openChannel: () => Channel,
@@ -147,6 +151,7 @@ export class BatchStream extends PendingRequest implements AsyncIterableIterator
         } catch (error) {
           throw this.corrupt(error as Error);
         }
+        this.asks = batch.length >= 8 && (batch.readUInt32LE(4) & BATCH_ASKS) !== 0;
         return true;
       }
       if (this.ended || this.finished) {
@@ -168,14 +173,32 @@ export class BatchStream extends PendingRequest implements AsyncIterableIterator
         throw this.corrupt(error as Error);
       }
       if (entry !== undefined) {
-        const filter = this.options.filter;
+        const { filter, prune, maxDepth } = this.options;
+        // Every directory the walker would descend into is put to prune,
+        // whatever filter says of it: the walker waits for the answers.
+        if (prune !== undefined && entry.type === 'directory' && entry.depth < maxDepth) {
+          this.verdicts.push(this.accepts(prune, entry) ? 0 : 1);
+        }
         if (filter !== undefined && !this.accepts(filter, entry)) continue;
         if (this.ticker !== undefined) this.told(() => this.ticker!.add(1, sizeOf(entry)));
         return entry;
       }
       const error = this.decoder.takeError();
-      if (error === undefined || !this.onErrorRecord(error)) return undefined;
+      if (error === undefined) {
+        this.answer();
+        return undefined;
+      }
+      if (!this.onErrorRecord(error)) return undefined;
     }
+  }
+
+  /** At the end of a batch that asks: the answers about the directories listed since the last ones. */
+  private answer(): void {
+    if (!this.asks) return;
+    this.asks = false;
+    const verdicts = Uint8Array.from(this.verdicts);
+    this.verdicts = [];
+    if (!this.ended) this.control(encodeDescend(verdicts));
   }
 
   async return(): Promise<IteratorResult<AnyEntry[]>> {
@@ -195,8 +218,9 @@ export class BatchStream extends PendingRequest implements AsyncIterableIterator
     const { onError } = this.options;
     if (onError === 'skip') return true;
     if (typeof onError === 'function') {
+      let goOn: unknown;
       try {
-        onError(error);
+        goOn = onError(error);
       } catch (thrown) {
         // The callback ends the walk: stop it in the server before the
         // exception reaches the consumer.
@@ -204,7 +228,8 @@ export class BatchStream extends PendingRequest implements AsyncIterableIterator
         this.finish();
         throw thrown;
       }
-      return true;
+      // false: the walk ends with this error, as with 'throw' (nodelib's errorFilter).
+      if (goOn !== false) return true;
     }
     this.failure = this.site.graft(error);
     this.stop();

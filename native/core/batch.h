@@ -71,9 +71,11 @@ class BatchWriter {
 
   // Completes the batch: the header filled in and the names appended.  The
   // batch is valid until Clear(); no record may be added before it.
-  const ByteBuffer& Finish() {
+  // `flags`: batch flags beside kBatchNamesAscii (kBatchAsks).
+  const ByteBuffer& Finish(uint32_t flags = 0) {
     records_.PatchU32(0, static_cast<uint32_t>(records_.Size()));
-    records_.PatchU32(4, (names_high_bits_ & 0x80) == 0 ? kBatchNamesAscii : 0);
+    records_.PatchU32(
+        4, flags | ((names_high_bits_ & 0x80) == 0 ? kBatchNamesAscii : 0));
     records_.Raw(names_.Data(), names_.Size());
     return records_;
   }

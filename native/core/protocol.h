@@ -22,7 +22,7 @@
 namespace unshare_fs {
 
 // Bump whenever a frame's layout or meaning changes.
-constexpr uint32_t kProtocolVersion = 7;
+constexpr uint32_t kProtocolVersion = 8;
 
 constexpr uint32_t kFrameHeader = 12;  // length + id + op + flags + reserved
 // Requests longer than this are answered with E2BIG and skipped; the stream
@@ -63,7 +63,10 @@ enum class OpKind : uint8_t {
 // a stat frame of the open file, data frames, an end frame; `end` is
 // exclusive (kToEnd for the whole file), EFBIG once more than `limit`
 // would be read.  Counters: one data frame of kCounterCount u32s (Counter),
-// for tests to see what the server holds.
+// for tests to see what the server holds.  Descend: a pruning walk's
+// (kWalkPrune) answer to a batch flagged kBatchAsks, one byte per
+// directory that batch and those before it listed since the last answer
+// (at most kPruneAsk), 1 to descend into it, 0 to prune it.
 #define UNSHARE_FS_OPS(X)                                                      \
   X(Lstat, 1, kQuick, F(path, path))                                           \
   X(Stat, 2, kQuick, F(path, path))                                            \
@@ -109,7 +112,8 @@ enum class OpKind : uint8_t {
     F(u32, flags) F(u32, window) F(u32, chunk_bytes) F(path, path))            \
   X(Diff, 30, kStream,                                                         \
     F(u32, flags) F(u32, window) F(strs, lowers) F(path, path))                \
-  X(Counters, 31, kControl, )
+  X(Counters, 31, kControl, )                                                  \
+  X(Descend, 32, kControl, F(bytes, verdicts))
 
 enum class Op : uint8_t {
 #define X(name, number, kind, fields) k##name = number,
@@ -193,6 +197,12 @@ constexpr uint8_t kEndCancelled = 1;  // cut short: not the whole answer
 constexpr uint32_t kBatchHeader = 8;  // names offset + batch flags
 // Batch flags.
 constexpr uint32_t kBatchNamesAscii = 1u << 0;  // every name is 7-bit ASCII
+// A pruning walk waits for a Descend frame about the directories listed
+// since its last answer (this batch's and earlier ones').
+constexpr uint32_t kBatchAsks = 1u << 1;
+// Most directories one Descend frame answers for (the walker asks once it
+// has listed this many in one directory, and at each directory's end).
+constexpr uint32_t kPruneAsk = 4096;
 // A walk's batch bytes: at least, at most, and what lib/ asks for.
 constexpr uint32_t kMinBatchBytes = 4096;
 constexpr uint32_t kMaxBatchBytes = 8u << 20;
@@ -243,6 +253,9 @@ constexpr uint32_t kMaxExcludeBytes = 4095;  // one pattern, PATH_MAX less NUL
 // Walk flags.
 enum WalkFlag : uint32_t {
   kOneFileSystem = 1u << 0,
+  // The client prunes: the walker descends only into the directories the
+  // client's Descend frames name (one thread walks).
+  kPrune = 1u << 1,
   // Bits 8-15: how many threads list directories at once (0 means 1).
   kThreadsShift = 8,
   kThreadsMask = 0xffu << 8,
@@ -286,6 +299,8 @@ enum Counter : uint32_t {
   C(kEndCancelled)              \
   C(kBatchHeader)               \
   C(kBatchNamesAscii)           \
+  C(kBatchAsks)                 \
+  C(kPruneAsk)                  \
   C(kMinBatchBytes)             \
   C(kMaxBatchBytes)             \
   C(kWalkBatchBytes)            \
@@ -345,6 +360,7 @@ enum Counter : uint32_t {
   E(StatField, kCtime)             \
   E(StatField, kAllStat)           \
   E(WalkFlag, kOneFileSystem)      \
+  E(WalkFlag, kPrune)              \
   E(WalkFlag, kThreadsShift)       \
   E(WalkFlag, kThreadsMask)        \
   E(Counter, kCounterCreditWaits)  \

@@ -442,6 +442,9 @@ class Server : public std::enable_shared_from_this<Server> {
   void Control(uint32_t id, req::WriteEnd&) {
     if (auto job = FindJob(id)) job->PushData({}, true);
   }
+  void Control(uint32_t id, req::Descend& args) {
+    if (auto job = FindJob(id)) job->PushData(std::move(args.verdicts), false);
+  }
   // What the server holds now, for tests that must see that something did
   // not happen (no job left waiting, nothing queued) without sleeping:
   // one data frame of kCounterCount u32s, in Counter's order.
@@ -579,6 +582,13 @@ class Server : public std::enable_shared_from_this<Server> {
     }
     unsigned wanted = (args.flags & kThreadsMask) >> kThreadsShift;
     wanted = std::clamp(wanted, 1u, kMaxWalkThreads);
+    if (args.flags & kPrune) {
+      // One thread: the answers come in the order of the batches that ask.
+      wanted = 1;
+      options.descend = [&job](std::string& verdicts) {
+        return job.TakeData(verdicts) == 1;
+      };
+    }
     unsigned helpers = ReserveWalkHelpers(wanted - 1);
     options.threads = 1 + helpers;
     BatchSink sink = [this, id, &job](const ByteBuffer& batch) {

@@ -128,6 +128,8 @@ class Walker {
     bool go_on = true;
     const bool excluding =
         !options_.exclude_names.empty() || !options_.exclude_paths.empty();
+    const bool pruning = (options_.flags & kPrune) != 0;
+    size_t asked = 0;  // found[0, asked) has been answered for
     int err = dirs_.ForEach(dir->fd, [&](const char* name, unsigned char type) {
       // Before its stat and its listing: an excluded entry costs a match.
       if (excluding && Excluded(task, name)) return true;
@@ -137,11 +139,40 @@ class Walker {
         std::string rel = task.rel_path.empty() ? std::string(name)
                                                 : task.rel_path + "/" + name;
         found.push_back(Task{dir, name, std::move(rel), task.depth + 1});
+        if (pruning && found.size() - asked == kPruneAsk) {
+          go_on = Ask(found, asked);
+          if (!go_on) return false;
+        }
       }
       return true;
     });
     if (err != 0) ErrorRecord(err, "scandir", task.rel_path);
+    if (go_on && pruning && found.size() > asked) go_on = Ask(found, asked);
     return go_on && !shared_.Stopped();
+  }
+
+  // Sends the batch flagged kBatchAsks and waits for the client's answer
+  // about found[asked, end): the pruned directories are dropped, never
+  // opened.  False when the walk must stop (cancelled, or an answer of
+  // the wrong length: the client broke the protocol).
+  bool Ask(std::vector<Task>& found, size_t& asked) {
+    if (!Flush(kBatchAsks)) return false;
+    const size_t count = found.size() - asked;
+    std::string verdicts;
+    if (!options_.descend || !options_.descend(verdicts) ||
+        verdicts.size() != count) {
+      return false;
+    }
+    size_t kept = asked;
+    for (size_t i = 0; i < count; i++) {
+      if (verdicts[i] == 0) continue;
+      // Never a self-move: it may leave the strings empty.
+      if (kept != asked + i) found[kept] = std::move(found[asked + i]);
+      kept++;
+    }
+    found.resize(kept);
+    asked = kept;
+    return true;
   }
 
   bool Excluded(const Task& dir, const char* name) {
@@ -191,9 +222,10 @@ class Walker {
   }
 
   // Hands the batch to the sink; the next batch restates its directory.
-  bool Flush() {
-    if (batch_.Empty()) return true;
-    bool go_on = shared_.sink(batch_.Finish());
+  // A batch that asks is sent even when empty (its entries went before).
+  bool Flush(uint32_t flags = 0) {
+    if (batch_.Empty() && flags == 0) return true;
+    bool go_on = shared_.sink(batch_.Finish(flags));
     batch_.Clear();
     dir_record_written_ = false;
     return go_on && !shared_.Stopped();

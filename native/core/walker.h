@@ -24,6 +24,10 @@ struct WalkOptions {
   // `exclude_paths` (FNM_PATHNAME), is not listed and, a directory, not
   // opened.
   std::vector<std::string> exclude_names, exclude_paths;
+  // With kPrune: waits for the client's answer about the directories
+  // listed since the last one (a Descend frame's bytes); false once the
+  // walk is cancelled.
+  std::function<bool(std::string& verdicts)> descend;
 };
 
 // Receives each finished batch (records only, no frame header); called from

@@ -65,6 +65,27 @@ export async function walks(): Promise<void> {
   expectError(walk('/', { maxDepth: '3' }));
 }
 
+export async function walkCallbacks(): Promise<void> {
+  // prune takes the entry as filter does, and must answer a boolean.
+  for await (const entry of walk('/', { stat: true, prune: (dir) => dir.name === 'node_modules' })) expectType<Stats>(entry.stats);
+  walk('/', { prune: (dir) => (expectType<string | Buffer>(dir.fullPath), false) });
+  expectError(walk('/', { prune: 'node_modules' }));
+  expectError(walk('/', { prune: (dir: Entry<string>) => dir.name.length }));
+  // onError may answer (false ends the walk), or not (a push's number, nothing: it goes on).
+  const errors: FsError[] = [];
+  walk('/', { onError: (error) => (expectType<FsError>(error), error.code !== 'EACCES') });
+  walk('/', { onError: (error) => errors.push(error) });
+  walk('/', { onError: () => undefined });
+  // onProgress of every long job: entries, then bytes.
+  walk('/', { onProgress: (entries, bytes) => (expectType<number>(entries), expectType<number>(bytes)) });
+  await host.du('/', { onProgress: (entries, bytes) => (expectType<number>(entries), expectType<number>(bytes)) });
+  host.exportTar('/', { onProgress: (entries, bytes) => (expectType<number>(entries), expectType<number>(bytes)) });
+  await host.extractTar(host.exportTar('/'), '/tmp', { onProgress: (entries) => expectType<number>(entries) });
+  podman.exportVolume('v', { onProgress: (entries, bytes) => (expectType<number>(entries), expectType<number>(bytes)) });
+  await docker.importVolume('v', host.exportTar('/'), { onProgress: (entries) => expectType<number>(entries) });
+  expectError(host.du('/', { onProgress: (entries: string) => entries }));
+}
+
 export async function nodeOptions(): Promise<void> {
   // node:fs's options type-check as node's own, and URLs are paths.
   expectType<Promise<string>>(host.readlink('/x', 'hex'));
