@@ -61,7 +61,7 @@ class BatchReader {
     std::memcpy(&names_at, data, 4);
     std::memcpy(&flags_, data + 4, 4);
     if (names_at < kBatchHeader || names_at > size ||
-        (flags_ & ~kBatchNamesAscii) != 0) {
+        (flags_ & ~(kBatchNamesAscii | kBatchAsks)) != 0) {
       malformed_ = true;
       return;
     }

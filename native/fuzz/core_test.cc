@@ -252,6 +252,14 @@ TEST(BatchRecordsComeBackAsWritten) {
   records = Read(writer.Finish(), mask, &flags);
   CHECK(flags == kBatchNamesAscii);
   CHECK(records.size() == 2 && records[1].path == "y");
+
+  // A pruning walk's batch that asks for the client's answer.
+  writer.Clear();
+  writer.DirRecord(1, "x");
+  writer.Entry("y", DT_DIR, st);
+  records = Read(writer.Finish(kBatchAsks), mask, &flags);
+  CHECK(flags == (kBatchNamesAscii | kBatchAsks));
+  CHECK(records.size() == 2 && records[1].path == "y");
 }
 
 std::vector<uint8_t> Bytes(const ByteBuffer& batch) {
@@ -275,7 +283,7 @@ TEST(MalformedBatchesAreRefused) {
   bad[0] = static_cast<uint8_t>(good.size() + 1);  // names past the end
   CHECK(!Accepts(bad, kMode));
   bad = good;
-  bad[4] = 2;  // an unknown batch flag
+  bad[4] = 4;  // an unknown batch flag (1 names ASCII, 2 asks)
   CHECK(!Accepts(bad, kMode));
   bad = good;
   bad[8] = 9;  // an unknown record
