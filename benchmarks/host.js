@@ -149,6 +149,7 @@ async function slowConsumer({ options, fixture }) {
 
 const PRUNE_PAIRS = [
   { walker: 'unshare-fs walkBatches', whole: 'unshare-types-whole', pruned: 'unshare-types-exclude', how: "exclude: ['node_modules']" },
+  { walker: 'unshare-fs (1 thread)', whole: 'unshare-types-whole-1t', pruned: 'unshare-types-prune', how: "prune: (e) => e.name === 'node_modules'" },
   { walker: 'fdir', whole: 'fdir-types-whole', pruned: 'fdir-types-exclude', how: "exclude((name) => name === 'node_modules')" },
   { walker: '@nodelib/fs.walk', whole: 'nodelib-types-whole', pruned: 'nodelib-types-deepfilter', how: 'deepFilter + entryFilter' },
 ];

@@ -113,6 +113,10 @@ const walkers = {
   'unshare-walk-types': (root) => (lib(), () => count(root, lib().walk(root, { stat: false }), false)),
   'unshare-types-whole': (root) => (lib(), () => count(root, lib().walkBatches(root, {}), false, true)),
   'unshare-types-exclude': (root) => (lib(), () => count(root, lib().walkBatches(root, { exclude: [PRUNE_NAME] }), false, true)),
+  // prune walks on one thread (the walker waits for each answer): its whole walk is the one-thread one.
+  'unshare-types-whole-1t': (root) => (lib(), () => count(root, lib().walkBatches(root, { threads: 1 }), false, true)),
+  'unshare-types-prune': (root) =>
+    (lib(), () => count(root, lib().walkBatches(root, { prune: (entry) => entry.name === PRUNE_NAME }), false, true)),
   'fdir-lstat-sync': (root) => {
     const crawler = fdirCrawler(false);
     return async () => {
