@@ -8,6 +8,8 @@
         "native/core/server.cc",
         "native/core/worker.cc",
         "native/core/ops.cc",
+        "native/core/files.cc",
+        "native/core/handles.cc",
         "native/core/change.cc",
         "native/core/request.cc",
         "native/core/tar.cc",

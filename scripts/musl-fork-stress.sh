@@ -30,6 +30,7 @@ start=$(date +%s)
 "$zig" c++ -target x86_64-linux-musl -std=gnu++20 -O2 -Wall -Wextra \
   -Wno-unused-parameter -o "$out/fork_stress" native/fuzz/fork_stress.cc \
   native/core/worker.cc native/core/server.cc native/core/ops.cc \
+  native/core/files.cc native/core/handles.cc \
   native/core/walker.cc native/core/change.cc native/core/request.cc \
   native/core/tar.cc native/core/diff.cc -lpthread
 echo "musl-fork-stress: built $out/fork_stress ($("$zig" version), x86_64-linux-musl) in $(( $(date +%s) - start )) s"

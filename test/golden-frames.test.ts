@@ -8,6 +8,18 @@
 // PATH_MAX - 1 bytes and not UTF-8, the most exclude patterns and lowers.
 import { native } from '../lib/wire/native';
 import {
+  encodeAccess,
+  encodeClose,
+  encodeHandleChmod,
+  encodeHandleChown,
+  encodeHandleRead,
+  encodeHandleStat,
+  encodeHandleSync,
+  encodeHandleTruncate,
+  encodeHandleWrite,
+  encodeOpen,
+  encodeRealpath,
+  encodeStatfs,
   encodeCancel,
   encodeChmod,
   encodeChown,
@@ -272,7 +284,52 @@ const manyLowers = Array.from({ length: 500 }, (_, i) => Buffer.from(`/var/lib/c
 add('Diff', encodeDiff(64, manyLowers, LONG_PATH, 1), { flags: 1, window: 64, lowers: manyLowers, path: LONG_PATH });
 add('Diff', encodeDiff(1, [], BYTES_PATH), { flags: 0, window: 1, lowers: [], path: BYTES_PATH });
 
+// node:fs's other path calls, and open files.
+add('Access', encodeAccess(7, LONG_PATH), { mode: 7, path: LONG_PATH });
+add('Access', encodeAccess(0, BYTES_PATH), { mode: 0, path: BYTES_PATH });
+add('Realpath', encodeRealpath(LONG_PATH), { path: LONG_PATH });
+add('Realpath', encodeRealpath(BYTES_PATH), { path: BYTES_PATH });
+add('Statfs', encodeStatfs(LONG_PATH), { path: LONG_PATH });
+add('Statfs', encodeStatfs(BYTES_PATH), { path: BYTES_PATH });
+/** Every open flag the server takes (OPEN_FLAGS, written out from fcntl.h's values), and none. */
+const ALL_OPEN_FLAGS = 0o2 | 0o100 | 0o200 | 0o1000 | 0o2000 | 0o4010000 | 0o200000 | 0o400000 | 0o1000000;
+add('Open', encodeOpen(ALL_OPEN_FLAGS, 0o7777, LONG_PATH), { flags: ALL_OPEN_FLAGS, mode: 0o7777, path: LONG_PATH });
+add('Open', encodeOpen(0, 0, BYTES_PATH), { flags: 0, mode: 0, path: BYTES_PATH });
+add('HandleRead', encodeHandleRead(U32_MAX, 1 << 20, U64_MAX), { handle: U32_MAX, length: 1 << 20, position: U64_MAX });
+add('HandleRead', encodeHandleRead(0, 0, I64_MAX), { handle: 0, length: 0, position: I64_MAX });
+const fullWrite = Buffer.alloc(MAX_REQUEST - FRAME_HEADER - 12, 0x5a);
+add('HandleWrite', encodeHandleWrite(U32_MAX, I64_MAX, fullWrite), { handle: U32_MAX, position: I64_MAX, data: fullWrite });
+add('HandleWrite', encodeHandleWrite(3, U64_MAX, Buffer.alloc(0)), { handle: 3, position: U64_MAX, data: Buffer.alloc(0) });
+add('HandleStat', encodeHandleStat(U32_MAX), { handle: U32_MAX });
+add('HandleTruncate', encodeHandleTruncate(U32_MAX, I64_MAX), { handle: U32_MAX, length: I64_MAX });
+add('HandleChmod', encodeHandleChmod(0, 0o7777), { handle: 0, mode: 0o7777 });
+add('HandleChown', encodeHandleChown(7, U32_MAX, 0), { handle: 7, uid: U32_MAX, gid: 0 });
+add('HandleSync', encodeHandleSync(U32_MAX, 1), { handle: U32_MAX, flags: 1 });
+add('HandleSync', encodeHandleSync(0, 0), { handle: 0, flags: 0 });
+add('Close', encodeClose(U32_MAX), { handle: U32_MAX });
+
+/** Frames whose fields break a rule of request.cc's Check: EINVAL from the parser, as the server answers them. */
+const refused: [string, RequestFrame][] = [
+  ['access mode 8', encodeAccess(8, LONG_PATH)],
+  ['open O_WRONLY | O_RDWR', encodeOpen(0o3, 0, LONG_PATH)],
+  ['open O_NONBLOCK (the server adds it)', encodeOpen(0o4000, 0, LONG_PATH)],
+  ['open O_PATH', encodeOpen(0o10000000, 0, LONG_PATH)],
+  ['open mode 010000', encodeOpen(0o100, 0o10000, LONG_PATH)],
+  ['read past MAX_CHUNK', encodeHandleRead(0, (1 << 20) + 1, 0n)],
+  ['read at 2^63', encodeHandleRead(0, 1, 1n << 63n)],
+  ['write at 2^63', encodeHandleWrite(0, 1n << 63n, Buffer.alloc(1))],
+  ['truncate to 2^63', encodeHandleTruncate(0, 1n << 63n)],
+  ['fchmod type bits', encodeHandleChmod(0, 0o100644)],
+  ['sync flag 2', encodeHandleSync(0, 2)],
+];
+
 const gate = requires(parser);
+
+gate.describe('frames of the new ops that break a Check rule are EINVAL', () => {
+  test.each(refused)('%s', (_name, frame) => {
+    expect(binding().__parseRequest!(frame).errno).toBe(22);
+  });
+});
 
 gate.describe("each encoder's frame parses back, in the server, to the fields sent", () => {
   test.each(cases.map((c, i) => [`${c.op} #${i}`, c] as const))('%s', (_name, { op, frame, fields }) => {

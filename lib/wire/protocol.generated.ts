@@ -3,7 +3,7 @@
 // test/protocol.test.ts compares PROTOCOL_TABLE with the addon's.
 
 /** Bump whenever a frame's layout or meaning changes. */
-export const PROTOCOL_VERSION = 8;
+export const PROTOCOL_VERSION = 9;
 /** length + id + op + flags + reserved */
 export const FRAME_HEADER = 12;
 /** Requests longer than this are answered with E2BIG and skipped; the stream goes on. Paths are at most PATH_MAX long, so no valid request is this big. */
@@ -13,6 +13,12 @@ export const NO_ID = 4294967295;
 export const MKDIR_RECURSIVE = 1;
 /** Chown and utimes flags. */
 export const NO_FOLLOW = 1;
+/** Open flags a request may carry, Linux's values (handles.cc asserts them against fcntl.h): O_ACCMODE, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_SYNC (with O_DSYNC), O_DIRECTORY, O_NOFOLLOW, O_NOATIME; any other is EINVAL. The server adds O_NONBLOCK, O_NOCTTY and O_CLOEXEC to every open: a FIFO or a device never holds a request thread. */
+export const OPEN_FLAGS = 1513155;
+/** Handles one session may hold open at once; one more is EMFILE. */
+export const MAX_HANDLES = 256;
+/** HandleSync flags. fdatasync(2), not fsync(2) */
+export const SYNC_DATA = 1;
 /** Lower dirs a diff takes at most (overlay stacks 500 at most). */
 export const MAX_LOWERS = 500;
 /** Entries done between two progress frames. */
@@ -88,6 +94,18 @@ export const enum Op {
   Diff = 30,
   Counters = 31,
   Descend = 32,
+  Access = 33,
+  Realpath = 34,
+  Statfs = 35,
+  Open = 36,
+  HandleRead = 37,
+  HandleWrite = 38,
+  HandleStat = 39,
+  HandleTruncate = 40,
+  HandleChmod = 41,
+  HandleChown = 42,
+  HandleSync = 43,
+  Close = 44,
 }
 
 /** How the server runs a request (server.cc dispatches on it): */
@@ -116,6 +134,18 @@ export const enum WriteFlag {
   Sync = 16,
   /** flush: fsync before close */
   Flush = 32,
+}
+
+/** A statfs frame's u64s, in this order (node's StatFs fields). */
+export const enum StatfsField {
+  Type = 0,
+  Bsize = 1,
+  Blocks = 2,
+  Bfree = 3,
+  Bavail = 4,
+  Files = 5,
+  Ffree = 6,
+  Fields = 7,
 }
 
 /** Tree flags. */
@@ -278,17 +308,32 @@ export const OPS = {
   Diff: { op: 30, kind: 'stream', fields: [['u32', 'flags'], ['u32', 'window'], ['strs', 'lowers'], ['path', 'path']] },
   Counters: { op: 31, kind: 'control', fields: [] },
   Descend: { op: 32, kind: 'control', fields: [['bytes', 'verdicts']] },
+  Access: { op: 33, kind: 'quick', fields: [['u32', 'mode'], ['path', 'path']] },
+  Realpath: { op: 34, kind: 'quick', fields: [['path', 'path']] },
+  Statfs: { op: 35, kind: 'quick', fields: [['path', 'path']] },
+  Open: { op: 36, kind: 'single', fields: [['u32', 'flags'], ['u32', 'mode'], ['path', 'path']] },
+  HandleRead: { op: 37, kind: 'single', fields: [['u32', 'handle'], ['u32', 'length'], ['u64', 'position']] },
+  HandleWrite: { op: 38, kind: 'single', fields: [['u32', 'handle'], ['u64', 'position'], ['bytes', 'data']] },
+  HandleStat: { op: 39, kind: 'quick', fields: [['u32', 'handle']] },
+  HandleTruncate: { op: 40, kind: 'single', fields: [['u32', 'handle'], ['u64', 'length']] },
+  HandleChmod: { op: 41, kind: 'single', fields: [['u32', 'handle'], ['u32', 'mode']] },
+  HandleChown: { op: 42, kind: 'single', fields: [['u32', 'handle'], ['u32', 'uid'], ['u32', 'gid']] },
+  HandleSync: { op: 43, kind: 'single', fields: [['u32', 'handle'], ['u32', 'flags']] },
+  Close: { op: 44, kind: 'single', fields: [['u32', 'handle']] },
 } as const satisfies Record<string, OpLayout>;
 
 /** Everything above with protocol.h's own names, as the addon exports it (`protocolTable`). */
 export const PROTOCOL_TABLE = {
   constants: {
-    kProtocolVersion: 8,
+    kProtocolVersion: 9,
     kFrameHeader: 12,
     kMaxRequest: 65536,
     kNoId: 4294967295,
     kMkdirRecursive: 1,
     kNoFollow: 1,
+    kOpenFlags: 1513155,
+    kMaxHandles: 256,
+    kSyncData: 1,
     kMaxLowers: 500,
     kProgressEvery: 1024,
     kToEnd: 0xffffffffffffffffn,
@@ -316,6 +361,7 @@ export const PROTOCOL_TABLE = {
   enums: {
     OpKind: { kQuick: 1, kSingle: 2, kStream: 3, kControl: 4 },
     WriteFlag: { kWriteTruncate: 1, kWriteAppend: 2, kWriteExclusive: 4, kWriteNoCreate: 8, kWriteSync: 16, kWriteFlush: 32 },
+    StatfsField: { kStatfsType: 0, kStatfsBsize: 1, kStatfsBlocks: 2, kStatfsBfree: 3, kStatfsBavail: 4, kStatfsFiles: 5, kStatfsFfree: 6, kStatfsFields: 7 },
     TreeFlag: { kTreeRecursive: 1, kTreeForce: 2, kTreeKeepGoing: 4, kTreeAllowRoot: 8, kTreeCrossMounts: 16 },
     TarFlag: { kTarXattrs: 1, kTarLayer: 2, kTarCopy: 4, kTarFuseOverlayfs: 8 },
     DiffFlag: { kDiffFuseOverlayfs: 1 },

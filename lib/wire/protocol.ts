@@ -16,6 +16,7 @@ export {
   MAX_CHUNK,
   MAX_EXCLUDES,
   MAX_EXCLUDE_BYTES,
+  MAX_HANDLES,
   MAX_LOWERS,
   MAX_REQUEST,
   MAX_WALK_THREADS,
@@ -24,12 +25,14 @@ export {
   MKDIR_RECURSIVE,
   NO_FOLLOW,
   NO_ID,
+  OPEN_FLAGS,
   PORT_READABLE,
   PORT_WRITABLE,
   PROGRESS_EVERY,
   PRUNE_ASK,
   PROTOCOL_VERSION,
   SEND_BUFFER_BYTES,
+  SYNC_DATA,
   STAT_FIELD_BYTES,
   TO_END,
   WALK_BATCH_BYTES,
@@ -42,6 +45,7 @@ export {
   TreeFlag,
   WalkFlag,
   WriteFlag,
+  StatfsField,
 } from './protocol.generated';
 
 /** Every stat field: a stat frame's, a walk's full stat mask (a bit per ../core/stats.ts's STAT_FIELDS name). */

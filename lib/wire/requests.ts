@@ -426,3 +426,67 @@ export function encodeUnmount(flags: number, target: Buffer): RequestFrame {
 export function encodeSetRoot(dir: Buffer): RequestFrame {
   return pathOnly(Op.SetRoot, dir);
 }
+
+// ------------------------------------------------------------ node:fs's other path calls
+
+/** access(2) of `path` with `mode` (F_OK, or R_OK | W_OK | X_OK): an end frame. */
+export function encodeAccess(mode: number, path: Buffer): RequestFrame {
+  return new FrameWriter(Op.Access, U32 + path.length).u32(mode).bytes(path).done();
+}
+
+/** The canonical path of `path`, resolved by the server: a data frame. */
+export function encodeRealpath(path: Buffer): RequestFrame {
+  return pathOnly(Op.Realpath, path);
+}
+
+/** statfs(2) of `path`: a data frame of STATFS_FIELDS u64s. */
+export function encodeStatfs(path: Buffer): RequestFrame {
+  return pathOnly(Op.Statfs, path);
+}
+
+// ------------------------------------------------------------ open files
+
+/** open(2) of `path` (Linux O_* `flags` within OPEN_FLAGS, `mode` a created file's): a data frame of the u32 handle. */
+export function encodeOpen(flags: number, mode: number, path: Buffer): RequestFrame {
+  return new FrameWriter(Op.Open, 2 * U32 + path.length).u32(flags).u32(mode).bytes(path).done();
+}
+
+/** At most `length` bytes of `handle` at `position` (TO_END: the file's own position): a data frame. */
+export function encodeHandleRead(handle: number, length: number, position: bigint): RequestFrame {
+  return new FrameWriter(Op.HandleRead, 2 * U32 + U64).u32(handle).u32(length).u64(position).done();
+}
+
+/** `data` written to `handle` at `position` (TO_END: the file's own position): a data frame of the u32 count written. */
+export function encodeHandleWrite(handle: number, position: bigint, data: Uint8Array): RequestFrame {
+  return new FrameWriter(Op.HandleWrite, U32 + U64 + data.length).u32(handle).u64(position).bytes(data).done();
+}
+
+/** fstat(2) of `handle`: a stat frame. */
+export function encodeHandleStat(handle: number): RequestFrame {
+  return new FrameWriter(Op.HandleStat, U32).u32(handle).done();
+}
+
+/** ftruncate(2) of `handle` to `length` bytes. */
+export function encodeHandleTruncate(handle: number, length: bigint): RequestFrame {
+  return new FrameWriter(Op.HandleTruncate, U32 + U64).u32(handle).u64(length).done();
+}
+
+/** fchmod(2) of `handle` to `mode` (permission bits). */
+export function encodeHandleChmod(handle: number, mode: number): RequestFrame {
+  return new FrameWriter(Op.HandleChmod, 2 * U32).u32(handle).u32(mode).done();
+}
+
+/** fchown(2) of `handle` (ids as the server sees them; NO_ID leaves one). */
+export function encodeHandleChown(handle: number, uid: number, gid: number): RequestFrame {
+  return new FrameWriter(Op.HandleChown, 3 * U32).u32(handle).u32(uid).u32(gid).done();
+}
+
+/** fsync(2) of `handle`, or fdatasync(2) with SYNC_DATA. */
+export function encodeHandleSync(handle: number, flags: number): RequestFrame {
+  return new FrameWriter(Op.HandleSync, 2 * U32).u32(handle).u32(flags).done();
+}
+
+/** close(2) of `handle`: the handle is gone once this is sent. */
+export function encodeClose(handle: number): RequestFrame {
+  return new FrameWriter(Op.Close, U32).u32(handle).done();
+}

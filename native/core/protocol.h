@@ -22,7 +22,7 @@
 namespace unshare_fs {
 
 // Bump whenever a frame's layout or meaning changes.
-constexpr uint32_t kProtocolVersion = 8;
+constexpr uint32_t kProtocolVersion = 9;
 
 constexpr uint32_t kFrameHeader = 12;  // length + id + op + flags + reserved
 // Requests longer than this are answered with E2BIG and skipped; the stream
@@ -67,6 +67,19 @@ enum class OpKind : uint8_t {
 // (kWalkPrune) answer to a batch flagged kBatchAsks, one byte per
 // directory that batch and those before it listed since the last answer
 // (at most kPruneAsk), 1 to descend into it, 0 to prune it.
+//
+// node:fs's path calls with no other home: access (an end frame; `mode`
+// F_OK or R_OK|W_OK|X_OK, checked with the server's own credentials),
+// realpath (a data frame: the path resolved inside the session's root, or
+// in the server's mount namespace without one), statfs (a data frame of
+// kStatfsFields u64s, StatfsField's order).  Open files (handles.h): open
+// answers a data frame of a u32 handle, the server's own fd number, good
+// until close; `flags` are Linux's O_* bits (kOpenFlags), `mode` a created
+// file's.  A handle's read answers a data frame of the bytes read (at most
+// `length`, kMaxChunk at most), its write a data frame of a u32 count
+// written, its stat a stat frame, the rest an end frame; a position of
+// kToEnd is the file's own (read(2), write(2)), any other pread/pwrite's.
+// EBADF for a handle the session does not hold.
 #define UNSHARE_FS_OPS(X)                                                      \
   X(Lstat, 1, kQuick, F(path, path))                                           \
   X(Stat, 2, kQuick, F(path, path))                                            \
@@ -113,7 +126,19 @@ enum class OpKind : uint8_t {
   X(Diff, 30, kStream,                                                         \
     F(u32, flags) F(u32, window) F(strs, lowers) F(path, path))                \
   X(Counters, 31, kControl, )                                                  \
-  X(Descend, 32, kControl, F(bytes, verdicts))
+  X(Descend, 32, kControl, F(bytes, verdicts))                                 \
+  X(Access, 33, kQuick, F(u32, mode) F(path, path))                            \
+  X(Realpath, 34, kQuick, F(path, path))                                       \
+  X(Statfs, 35, kQuick, F(path, path))                                         \
+  X(Open, 36, kSingle, F(u32, flags) F(u32, mode) F(path, path))               \
+  X(HandleRead, 37, kSingle, F(u32, handle) F(u32, length) F(u64, position))   \
+  X(HandleWrite, 38, kSingle, F(u32, handle) F(u64, position) F(bytes, data))  \
+  X(HandleStat, 39, kQuick, F(u32, handle))                                    \
+  X(HandleTruncate, 40, kSingle, F(u32, handle) F(u64, length))                \
+  X(HandleChmod, 41, kSingle, F(u32, handle) F(u32, mode))                     \
+  X(HandleChown, 42, kSingle, F(u32, handle) F(u32, uid) F(u32, gid))          \
+  X(HandleSync, 43, kSingle, F(u32, handle) F(u32, flags))                     \
+  X(Close, 44, kSingle, F(u32, handle))
 
 enum class Op : uint8_t {
 #define X(name, number, kind, fields) k##name = number,
@@ -134,6 +159,27 @@ enum WriteFlag : uint32_t {
   kWriteNoCreate = 1u << 3,   // "r+": the file must exist
   kWriteSync = 1u << 4,       // "s": O_SYNC
   kWriteFlush = 1u << 5,      // flush: fsync before close
+};
+// Open flags a request may carry, Linux's values (handles.cc asserts them
+// against fcntl.h): O_ACCMODE, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_SYNC
+// (with O_DSYNC), O_DIRECTORY, O_NOFOLLOW, O_NOATIME; any other is EINVAL.
+// The server adds O_NONBLOCK, O_NOCTTY and O_CLOEXEC to every open: a FIFO
+// or a device never holds a request thread.
+constexpr uint32_t kOpenFlags = 0x1716c3;
+// Handles one session may hold open at once; one more is EMFILE.
+constexpr uint32_t kMaxHandles = 256;
+// HandleSync flags.
+constexpr uint32_t kSyncData = 1u << 0;  // fdatasync(2), not fsync(2)
+// A statfs frame's u64s, in this order (node's StatFs fields).
+enum StatfsField : uint32_t {
+  kStatfsType = 0,
+  kStatfsBsize = 1,
+  kStatfsBlocks = 2,
+  kStatfsBfree = 3,
+  kStatfsBavail = 4,
+  kStatfsFiles = 5,
+  kStatfsFfree = 6,
+  kStatfsFields = 7,
 };
 // Tree flags.
 enum TreeFlag : uint32_t {
@@ -312,7 +358,10 @@ enum Counter : uint32_t {
   C(kMaxExcludeBytes)           \
   C(kMaxWalkThreads)            \
   C(kPortReadable)              \
-  C(kPortWritable)
+  C(kPortWritable)              \
+  C(kOpenFlags)                 \
+  C(kMaxHandles)                \
+  C(kSyncData)
 #define UNSHARE_FS_ENUMS(E)        \
   E(OpKind, kQuick)                \
   E(OpKind, kSingle)               \
@@ -371,7 +420,15 @@ enum Counter : uint32_t {
   E(Counter, kCounterJobs)         \
   E(Counter, kCounterIdle)         \
   E(Counter, kCounterWalkHelpers)  \
-  E(Counter, kCounterCount)
+  E(Counter, kCounterCount)        \
+  E(StatfsField, kStatfsType)      \
+  E(StatfsField, kStatfsBsize)     \
+  E(StatfsField, kStatfsBlocks)    \
+  E(StatfsField, kStatfsBfree)     \
+  E(StatfsField, kStatfsBavail)    \
+  E(StatfsField, kStatfsFiles)     \
+  E(StatfsField, kStatfsFfree)     \
+  E(StatfsField, kStatfsFields)
 
 static_assert(sizeof kStatFieldBytes / sizeof kStatFieldBytes[0] == 12);
 static_assert(kAllStatBytes == 4 * 4 + 4 * 8 + 12 + 3 * 12);

@@ -125,6 +125,20 @@ bool Check(const req::SetXattr& a) {
   return GoodPath(a.path) && !a.name.empty() && !HasNul(a.name);
 }
 bool Check(const req::Truncate& a) { return a.length <= INT64_MAX; }
+bool Check(const req::Access& a) { return (a.mode & ~7u) == 0; }
+bool Check(const req::Open& a) {
+  return (a.flags & ~kOpenFlags) == 0 && (a.flags & 3) != 3 && GoodMode(a.mode);
+}
+bool GoodPosition(uint64_t position) {
+  return position <= INT64_MAX || position == kToEnd;
+}
+bool Check(const req::HandleRead& a) {
+  return a.length <= kMaxChunk && GoodPosition(a.position);
+}
+bool Check(const req::HandleWrite& a) { return GoodPosition(a.position); }
+bool Check(const req::HandleTruncate& a) { return a.length <= INT64_MAX; }
+bool Check(const req::HandleChmod& a) { return GoodMode(a.mode); }
+bool Check(const req::HandleSync& a) { return (a.flags & ~kSyncData) == 0; }
 bool Check(const req::Write& a) {
   return GoodWindow(a.window) && GoodMode(a.mode) && a.position <= INT64_MAX;
 }

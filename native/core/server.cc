@@ -27,7 +27,9 @@
 
 #include "change.h"
 #include "diff.h"
+#include "files.h"
 #include "fs.h"
+#include "handles.h"
 #include "job.h"
 #include "ops.h"
 #include "reply.h"
@@ -517,6 +519,16 @@ class Server : public std::enable_shared_from_this<Server> {
 
   int RootFd() const { return root_fd_.load(std::memory_order_acquire); }
 
+  // open and the handle ops: the session's open files (handles.h).
+  void Answer(ByteBuffer& out, uint32_t id, const req::Open& args) {
+    AnswerOp(out, id, RootFd(), handles_, args);
+  }
+  template <typename Args>
+  requires requires(Args a) { a.handle; }
+  void Answer(ByteBuffer& out, uint32_t id, const Args& args) {
+    AnswerOp(out, id, handles_, args);
+  }
+
   // A session is rooted once, by enter(), before anything else runs.
   void Answer(ByteBuffer& out, uint32_t id, const req::SetRoot& args) {
     if (!options_.allow_set_root || RootFd() >= 0) {
@@ -702,6 +714,8 @@ class Server : public std::enable_shared_from_this<Server> {
   const int fd_;
   const ServeOptions options_;
   std::atomic<int> root_fd_{-1};
+  // Closed with the server: a session's close closes its files.
+  HandleTable handles_;
 
   // Reading: only the leader touches these.
   std::unique_ptr<uint8_t[]> read_buffer_;
