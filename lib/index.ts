@@ -14,6 +14,9 @@ export type { ProgressListener, ProgressOptions } from './core/progress';
 export { Entry, type EntryType, type StatsLike } from './core/entry';
 export { UnshareFsError, type FsError, type UnshareFsErrorCode } from './core/errors';
 export { FileSystem } from './api/filesystem';
+export type { FileHandle, FileReadOptions, FileReadResult, FileWriteResult } from './api/file-handle';
+export type { Dir } from './api/dir';
+export type { AccessMode, MkdtempOptions, OpendirOptions, StatFs } from './core/options';
 export type { CopyInOptions, CopyOptions, CopyResult } from './layers/copy';
 export {
   type Dirent,

@@ -142,7 +142,31 @@ const FILE_SYSTEM_METHODS = [
   'rm',
   'copyFromHost',
   'copyToHost',
+  'access',
+  'realpath',
+  'statfs',
+  'opendir',
+  'mkdtemp',
+  'open',
 ];
+/** node's FileHandle methods the library has, and `fd`. */
+const FILE_HANDLE_MEMBERS = [
+  'constructor',
+  'fd',
+  'read',
+  'write',
+  'readFile',
+  'writeFile',
+  'truncate',
+  'stat',
+  'chmod',
+  'chown',
+  'sync',
+  'datasync',
+  'close',
+];
+/** node's Dir, without its Sync methods. */
+const DIR_MEMBERS = ['constructor', 'read', 'close', 'entries'];
 const SESSION_MEMBERS = [
   'constructor',
   'toHostUid',
@@ -241,6 +265,22 @@ describe('classes and objects hold no internals', () => {
   test('FileSystem has the file API only', () => {
     expect(ownNames(FileSystem.prototype)).toEqual(sorted(FILE_SYSTEM_METHODS));
     expect(Object.getOwnPropertySymbols(FileSystem.prototype)).toEqual([]);
+  });
+
+  test('a FileHandle and a Dir have their node members only, and no fields', async () => {
+    const handle = await host.open(os.tmpdir());
+    const dir = await host.opendir(os.tmpdir());
+    try {
+      expect(ownNames(Object.getPrototypeOf(handle) as object)).toEqual(sorted(FILE_HANDLE_MEMBERS));
+      expect(Object.getOwnPropertySymbols(Object.getPrototypeOf(handle) as object)).toEqual([Symbol.asyncDispose]);
+      expect(ownNames(handle)).toEqual([]);
+      expect(ownNames(Object.getPrototypeOf(dir) as object)).toEqual(sorted(DIR_MEMBERS));
+      expect(Object.getOwnPropertySymbols(Object.getPrototypeOf(dir) as object)).toEqual([Symbol.asyncIterator, Symbol.asyncDispose]);
+      expect(ownNames(dir)).toEqual(['path']);
+    } finally {
+      await handle.close();
+      await dir.close();
+    }
   });
 
   test('host has no fields, and no members beyond FileSystem', () => {
@@ -406,6 +446,17 @@ function fileSystemRows(fs: () => FileSystem): BadCall[] {
     bad("readdir(p, { recursive: 'yes' })", () => fs().readdir(p, any({ recursive: 'yes' })), TypeError, TYPE, 'recursive'),
     bad('readdir(p, { exclude: [] })', () => fs().readdir(p, any({ exclude: [] })), TypeError, VALUE, 'exclude'),
     bad('readlink(p, { encoding: 5 })', () => fs().readlink(p, any({ encoding: 5 })), TypeError, TYPE, 'encoding'),
+    bad('access(p, 8)', () => fs().access(p, 8), RangeError, RANGE, 'mode'),
+    bad("access(p, '4')", () => fs().access(p, any('4')), TypeError, TYPE, 'mode'),
+    bad('realpath(p, { encoding: 5 })', () => fs().realpath(p, any({ encoding: 5 })), TypeError, TYPE, 'encoding'),
+    bad("statfs(p, { bigint: 'yes' })", () => fs().statfs(p, any({ bigint: 'yes' })), TypeError, TYPE, 'bigint'),
+    bad('opendir(p, { bufferSize: 0 })', () => fs().opendir(p, { bufferSize: 0 }), RangeError, RANGE, 'bufferSize'),
+    bad("opendir(p, { encoding: 'hex' })", () => fs().opendir(p, any({ encoding: 'hex' })), TypeError, VALUE, 'encoding'),
+    bad("mkdtemp(p, { encoding: 'utf-9' })", () => fs().mkdtemp(p, any({ encoding: 'utf-9' })), TypeError, VALUE, 'encoding'),
+    bad('mkdtemp(42)', () => fs().mkdtemp(any(42)), TypeError, TYPE, 'prefix'),
+    bad("open(p, 'rw')", () => fs().open(p, 'rw'), TypeError, VALUE, 'flags'),
+    bad('open(p, O_PATH)', () => fs().open(p, 0o10000000), TypeError, VALUE, 'flags'),
+    bad("open(p, 'r', 'rw')", () => fs().open(p, 'r', 'rw'), TypeError, VALUE, 'mode'),
     bad("readFile(p, { signal: 'x' })", () => fs().readFile(p, any({ signal: 'x' })), TypeError, TYPE, 'signal'),
     // node's readFile takes `flag`, its streams `flags`: the other spelling is unknown.
     bad("readFile(p, { flags: 'r' })", () => fs().readFile(p, any({ flags: 'r' })), TypeError, VALUE, 'flags'),

@@ -21,6 +21,7 @@ import {
   checkNameEncoding,
   checkNoHandle,
   checkOnError,
+  checkOpenBits,
   checkOpenFlags,
   checkOneOf,
   checkOptionsObject,
@@ -36,8 +37,15 @@ import {
   type OpenFlags,
 } from '../core/checks';
 import { checkWalkOptions } from '../wire/walk-request';
-import { DiffFlag, MKDIR_RECURSIVE, NO_FOLLOW, NO_ID, TarFlag, TreeFlag, WriteFlag as WriteBit } from '../wire/protocol';
+import { Dir } from './dir';
+import { FileHandle } from './file-handle';
+import { randomInt } from 'node:crypto';
+import { DiffFlag, MKDIR_RECURSIVE, NO_FOLLOW, NO_ID, StatfsField, TarFlag, TreeFlag, WriteFlag as WriteBit } from '../wire/protocol';
 import {
+  encodeAccess,
+  encodeOpen,
+  encodeRealpath,
+  encodeStatfs,
   encodeChmod,
   encodeChown,
   encodeChownTree,
@@ -67,7 +75,11 @@ import { Entry } from '../core/entry';
 import type { BigIntStats, IdMapper, Stats } from '../core/stats';
 import { BatchIterator, BatchStream, EntryIterator } from '../wire/walk-stream';
 import type {
+  AccessMode,
   ChownOptions,
+  MkdtempOptions,
+  OpendirOptions,
+  StatFs,
   Dirent,
   MkdirOptions,
   MknodOptions,
@@ -108,6 +120,10 @@ export interface Backend {
 }
 
 const READ_FILE_OPTIONS = ['encoding', 'flag', 'signal'];
+/** mkdtemp's suffix characters, glibc's. */
+const TEMP_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+/** Names mkdtemp tries before giving up with EEXIST. */
+const MKDTEMP_ATTEMPTS = 100;
 const SLASH = 0x2f;
 const DOT = 0x2e;
 const DEFAULT_STREAM_CHUNK = 64 * 1024;
@@ -278,6 +294,140 @@ export abstract class FileSystem {
     const encoding = checkNameEncoding(o.encoding);
     const target = await this.#query(encodeReadlink, 'readlink', path, checkSignal(o.signal), this.readlink);
     return encoding === 'buffer' ? target : target.toString(encoding);
+  }
+
+  /**
+   * Whether the server may reach `path` as `mode` asks (F_OK, or R_OK |
+   * W_OK | X_OK): resolves, or rejects with node's errors (ENOENT, EACCES
+   * …).  The server's credentials decide: in a namespace the worker's, the
+   * container's root, as they would for a process running there.
+   */
+  async access(path: PathLike, mode?: AccessMode, options?: SignalOptions): Promise<void> {
+    const bits = checkInteger('mode', mode ?? undefined, 0, 7, 0);
+    return this.#change('access', () => encodeAccess(bits, this.#pathBytes(path, 'access')), options, this.access);
+  }
+
+  /**
+   * The canonical path of `path`: every symlink followed, as the server
+   * resolves them (inside the session's root, never the host's view of
+   * it), '.' and '..' gone; ELOOP past 40 symlinks, as node's.  A Buffer
+   * with `encoding: 'buffer'`.
+   */
+  realpath(path: PathLike, options: (ReadlinkOptions & { encoding: 'buffer' }) | 'buffer'): Promise<Buffer>;
+  realpath(path: PathLike, options?: ReadlinkOptions | BufferEncoding): Promise<string>;
+  async realpath(path: PathLike, options?: ReadlinkOptions | BufferEncoding | 'buffer'): Promise<string | Buffer> {
+    const o = typeof options === 'string' ? { encoding: options } : checkOptionsObject(options, ['encoding', 'signal'], 'realpath');
+    const encoding = checkNameEncoding(o.encoding);
+    const resolved = await this.#query(encodeRealpath, 'realpath', path, checkSignal(o.signal), this.realpath);
+    return encoding === 'buffer' ? resolved : resolved.toString(encoding);
+  }
+
+  /** statfs(2) of the file system holding `path`, as node's StatFs; bigints with `bigint: true`. */
+  statfs(path: PathLike, options: StatOptions & { bigint: true }): Promise<StatFs<bigint>>;
+  statfs(path: PathLike, options?: StatOptions): Promise<StatFs<number>>;
+  async statfs(path: PathLike, options?: StatOptions): Promise<StatFs<number> | StatFs<bigint>> {
+    const o = checkOptionsObject(options, ['bigint', 'signal'], 'statfs');
+    const bigint = checkBoolean('bigint', o.bigint);
+    const answer = await this.#query(encodeStatfs, 'statfs', path, checkSignal(o.signal), this.statfs);
+    const field = (at: StatfsField): bigint => answer.readBigUInt64LE(at * 8);
+    const fields = {
+      type: field(StatfsField.Type),
+      bsize: field(StatfsField.Bsize),
+      blocks: field(StatfsField.Blocks),
+      bfree: field(StatfsField.Bfree),
+      bavail: field(StatfsField.Bavail),
+      files: field(StatfsField.Files),
+      ffree: field(StatfsField.Ffree),
+    };
+    if (bigint) return fields;
+    const numbers = {} as StatFs<number>;
+    for (const [key, value] of Object.entries(fields)) numbers[key as keyof StatFs<number>] = Number(value);
+    return numbers;
+  }
+
+  /**
+   * The directory `path` open for reading, as node's fs.Dir: entries
+   * (readdir's `withFileTypes` Dirents) come in batches from a one-level
+   * walk in the server as they are read.  `bufferSize` is accepted and
+   * checked as node's; the server's batches decide how many are held.
+   */
+  opendir(path: PathLike, options: OpendirOptions & { encoding: 'buffer' }): Promise<Dir<Buffer>>;
+  opendir(path: PathLike, options?: OpendirOptions): Promise<Dir<string>>;
+  async opendir(path: PathLike, options?: OpendirOptions): Promise<Dir<string> | Dir<Buffer>> {
+    const o = checkOptionsObject(options, ['encoding', 'bufferSize', 'recursive', 'signal'], 'opendir');
+    const encoding = checkNameEncoding(o.encoding);
+    if (encoding !== 'utf8' && encoding !== 'buffer') throw invalidValue('encoding', "'utf8' or 'buffer'", o.encoding);
+    checkInteger('bufferSize', o.bufferSize, 1, 2 ** 32 - 1, 32);
+    const recursive = checkBoolean('recursive', o.recursive);
+    const shown = plainPath(path).toString();
+    const stream = this.#startWalk(
+      path,
+      { maxDepth: recursive ? Infinity : 1, encoding, signal: checkSignal(o.signal) },
+      this.opendir,
+      'opendir',
+    );
+    let first: IteratorResult<Dirent<string | Buffer>[]>;
+    try {
+      first = (await stream.next()) as IteratorResult<Dirent<string | Buffer>[]>;
+    } catch (error) {
+      // The walk's own errors name scandir; node's opendir names itself.
+      const code = (error as FsError).code;
+      const renamed =
+        (error as FsError).syscall === 'scandir' && code in ERRNO ? errnoError(code as keyof typeof ERRNO, 'opendir', shown) : error;
+      throw withCallerStack(renamed as Error, this.opendir);
+    }
+    return new Dir(shown, stream as AsyncIterator<Dirent<string | Buffer>[]>, first.done ? [] : first.value) as Dir<string> | Dir<Buffer>;
+  }
+
+  /**
+   * Makes a directory `prefix` + six random characters (mode 0700), as
+   * node's mkdtemp: the name is chosen here and made by a mkdir in the
+   * server that fails on EEXIST, then another name is tried.  Resolves
+   * with the path as given, not resolved.
+   */
+  mkdtemp(prefix: string, options: (MkdtempOptions & { encoding: 'buffer' }) | 'buffer'): Promise<Buffer>;
+  mkdtemp(prefix: string, options?: MkdtempOptions | BufferEncoding): Promise<string>;
+  async mkdtemp(prefix: string, options?: MkdtempOptions | BufferEncoding | 'buffer'): Promise<string | Buffer> {
+    const o = typeof options === 'string' ? { encoding: options } : checkOptionsObject(options, ['encoding', 'signal'], 'mkdtemp');
+    const encoding = checkNameEncoding(o.encoding);
+    checkPath(prefix, 'prefix');
+    const base = plainPath(prefix).toString();
+    const signal = checkSignal(o.signal);
+    for (let attempt = 0; ; attempt++) {
+      let name = base;
+      for (let i = 0; i < 6; i++) name += TEMP_CHARS[randomInt(TEMP_CHARS.length)];
+      try {
+        await this.mkdir(name, { mode: 0o700, signal });
+        return encoding === 'buffer' ? Buffer.from(name) : Buffer.from(name).toString(encoding);
+      } catch (error) {
+        const code = (error as FsError).code;
+        // glibc's mkdtemp tries TMP_MAX names; a few hundred collisions in a row mean something else is wrong.
+        if (code === 'EEXIST' && attempt < MKDTEMP_ATTEMPTS) continue;
+        const renamed = code in ERRNO ? errnoError(code as keyof typeof ERRNO, 'mkdtemp', name) : (error as Error);
+        throw withCallerStack(renamed, this.mkdtemp);
+      }
+    }
+  }
+
+  /**
+   * Opens `path` in the server, as node's fs/promises open: a FileHandle
+   * whose every call is a request naming the file the server holds open.
+   * `flags` are node's (strings or O_* numbers; 'r' by default), `mode` a
+   * created file's (0666).  Opened with O_NONBLOCK (so a FIFO without a
+   * writer opens at once, one without a reader is ENXIO, and a read with
+   * nothing to read is EAGAIN, never a wait); see FileHandle for `fd`.
+   */
+  async open(path: PathLike, flags?: string | number, mode?: number | string): Promise<FileHandle> {
+    const bits = checkOpenBits('flags', flags, 'r');
+    const created = checkMode('mode', mode, 0o666);
+    const frame = encodeOpen(bits, created, this.#pathBytes(path, 'open'));
+    let answer: Buffer;
+    try {
+      answer = await request(this.#backend.channel(), frame);
+    } catch (error) {
+      throw withCallerStack(error as Error, this.open);
+    }
+    return new FileHandle(this.#backend, answer.readUInt32LE(0));
   }
 
   /** A one-answer request about `path` (its data frame), errors with the stack of `caller`'s caller. */

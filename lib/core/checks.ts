@@ -294,6 +294,35 @@ export function checkOpenFlags(name: string, value: unknown, fallback: string): 
   };
 }
 
+/** What open() takes beyond KNOWN_BITS: what to open (a directory, not through a symlink) and O_NOATIME; O_NONBLOCK the server adds anyway. */
+const OPEN_ONLY_BITS = constants.O_DIRECTORY | constants.O_NOFOLLOW | constants.O_NOATIME | constants.O_NONBLOCK;
+
+/**
+ * open()'s flags as the open(2) bits the server is sent: node's flag
+ * strings, or a number of O_* bits.  O_NOCTTY and O_NONBLOCK are left out:
+ * the server adds both to every open.
+ */
+export function checkOpenBits(name: string, value: unknown, fallback: string): number {
+  let bits: number;
+  if (value === undefined || value === null) bits = FLAG_STRINGS[fallback]!;
+  else if (typeof value === 'string') {
+    const known = FLAG_STRINGS[value];
+    if (known === undefined) throw invalidValue(name, `one of ${Object.keys(FLAG_STRINGS).join(', ')} or a number`, value);
+    bits = known;
+  } else if (typeof value === 'number') {
+    const allowed = KNOWN_BITS | OPEN_ONLY_BITS;
+    if (!Number.isInteger(value) || value < 0 || (value & ~allowed) !== 0 || (value & (O_WRONLY | O_RDWR)) === (O_WRONLY | O_RDWR)) {
+      throw invalidValue(
+        name,
+        'O_RDONLY, O_WRONLY or O_RDWR with O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_SYNC, O_DIRECTORY, O_NOFOLLOW, O_NOATIME',
+        value,
+      );
+    }
+    bits = value;
+  } else throw invalid(name, 'a string or a number', value);
+  return bits & ~(O_NOCTTY | constants.O_NONBLOCK);
+}
+
 /**
  * node's `fd` and `fs` stream options: only null or absent here.  A
  * descriptor of this process, or an fs implementation of it, cannot serve a

@@ -442,3 +442,40 @@ export interface TreeResult {
   /** Entries that failed (told to onError). */
   errors: number;
 }
+
+/** access()'s mode: F_OK (0), or R_OK (4) | W_OK (2) | X_OK (1). */
+export type AccessMode = number;
+
+/** opendir()'s options, node's. */
+export interface OpendirOptions extends SignalOptions {
+  /** 'utf8' (names as strings) or 'buffer'. */
+  encoding?: 'utf8' | 'buffer' | null;
+  /** Accepted and checked as node's; the server's batches decide what is held. */
+  bufferSize?: number;
+  /** Every entry under the directory, as readdir's `recursive`. */
+  recursive?: boolean;
+}
+
+/** mkdtemp()'s options, node's. */
+export interface MkdtempOptions extends SignalOptions {
+  /** The path's encoding: a Buffer encoding, or 'buffer'. */
+  encoding?: BufferEncoding | 'buffer' | null;
+}
+
+/** statfs()'s answer, node's StatFs fields. */
+export interface StatFs<T extends number | bigint = number> {
+  /** The file system type (f_type, a magic number: 0xEF53 ext4 …). */
+  type: T;
+  /** Bytes of a block. */
+  bsize: T;
+  /** Blocks in all. */
+  blocks: T;
+  /** Blocks free. */
+  bfree: T;
+  /** Blocks free to an unprivileged user. */
+  bavail: T;
+  /** Inodes in all. */
+  files: T;
+  /** Inodes free. */
+  ffree: T;
+}
