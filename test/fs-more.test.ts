@@ -222,6 +222,13 @@ describe.each(sides)('$name: as node:fs/promises', (side) => {
       await expect(ours.close()).rejects.toMatchObject({ code: 'ERR_DIR_CLOSED' });
       await expect(ours.read()).rejects.toMatchObject({ code: 'ERR_DIR_CLOSED' });
     }
+    // recursive: every entry under it, each with its own parent, as node's.
+    const below = async (api: Api, dir: string): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const e of await api.opendir(dir, { recursive: true })) out.push(`${relative(e.parentPath) as string} ${e.name}`);
+      return out.sort();
+    };
+    expect(await below(side.api(), side.path('dir'))).toEqual(await below(nodeApi, path.join(tree, 'dir')));
     const iterated: string[] = [];
     for await (const e of await side.api().opendir(side.path('dir'))) iterated.push(e.name);
     expect(iterated.sort()).toEqual(fs.readdirSync(path.join(tree, 'dir')).sort());
@@ -381,6 +388,22 @@ describe.each(sides)('$name: as node:fs/promises', (side) => {
     expect(await h.readFile()).toEqual(Buffer.alloc(0));
     await h.close();
     expect((await api.realpath(side.path('link'))).endsWith('/file.txt')).toBe(true);
+  });
+
+  // pipe(7): a read of an empty pipe whose writer is open is EAGAIN with
+  // O_NONBLOCK, where node's blocking read would wait for the writer.
+  side.gate.test('a FIFO with a writer and nothing written: the read is EAGAIN, never a wait', async () => {
+    const writer = fs.openSync(path.join(tree, 'fifo'), fs.constants.O_RDWR);
+    try {
+      const h = await side.api().open(side.path('fifo'));
+      await expect(h.read(Buffer.alloc(4), 0, 4, null)).rejects.toMatchObject({ code: 'EAGAIN', syscall: 'read' });
+      fs.writeSync(writer, 'ping');
+      const r = await h.read(Buffer.alloc(8), 0, 8, null);
+      expect(Buffer.from(r.buffer.buffer, 0, r.bytesRead).toString()).toBe('ping');
+      await h.close();
+    } finally {
+      fs.closeSync(writer);
+    }
   });
 
   side.gate.test('at most MAX_HANDLES (256) files open at once: one more is EMFILE; a close makes room', async () => {

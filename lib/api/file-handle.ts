@@ -89,8 +89,8 @@ function closedError(syscall: string): FsError {
  * write at positions, readFile, writeFile, truncate, stat, chmod, chown,
  * sync, close, `await using`.  `fd` is the server's own descriptor (the
  * worker's, in a namespace): a number to tell handles apart, never usable
- * in this process.  A session holds at most MAX_HANDLES (256) open at once
- * (one more is EMFILE); what is left open is closed with the session, and
+ * in this process.  A session (and `host`, for this process) holds at most
+ * MAX_HANDLES (256) open at once (one more is EMFILE); what is left open is closed with the session, and
  * every call after either close is EBADF, as node's closed FileHandle.
  */
 export class FileHandle {
