@@ -18,6 +18,12 @@
 #include "reply.h"
 #include "stat_syscalls.h"
 
+// faccessat2 (Linux 5.8): its number where older libc headers lack it
+// (the glibc 2.17 prebuilds), the same on every architecture.
+#ifndef SYS_faccessat2
+#define SYS_faccessat2 439
+#endif
+
 namespace unshare_fs {
 namespace {
 

@@ -13,6 +13,7 @@
 // ENOSYS or E2BIG, and a request it accepts is valid, and survives encoding
 // and parsing again unchanged.
 #include <errno.h>
+#include <fcntl.h>
 #include <fuzzer/FuzzedDataProvider.h>
 #include <sys/stat.h>
 
@@ -166,6 +167,24 @@ void CheckArgs(const req::Utimes& a) {
   CHECK(a.atime_nsec < 1000000000 && a.mtime_nsec < 1000000000);
 }
 void CheckArgs(const req::Truncate& a) { CHECK(a.length <= INT64_MAX); }
+void CheckArgs(const req::Access& a) { CHECK(a.mode <= 7); }
+void CheckArgs(const req::Open& a) {
+  const uint32_t allowed = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND |
+                           O_SYNC | O_DIRECTORY | O_NOFOLLOW | O_NOATIME;
+  CHECK((a.flags & ~allowed) == 0);
+  CHECK((a.flags & O_ACCMODE) != O_ACCMODE);
+  CHECK((a.mode & ~07777u) == 0);
+}
+void CheckArgs(const req::HandleRead& a) {
+  CHECK(a.length <= kMaxChunk);
+  CHECK(a.position <= INT64_MAX || a.position == kToEnd);
+}
+void CheckArgs(const req::HandleWrite& a) {
+  CHECK(a.position <= INT64_MAX || a.position == kToEnd);
+}
+void CheckArgs(const req::HandleTruncate& a) { CHECK(a.length <= INT64_MAX); }
+void CheckArgs(const req::HandleChmod& a) { CHECK((a.mode & ~07777u) == 0); }
+void CheckArgs(const req::HandleSync& a) { CHECK(a.flags <= kSyncData); }
 void CheckArgs(const req::Mknod& a) {
   const uint32_t type = a.mode & ~07777u;
   CHECK(type == S_IFCHR || type == S_IFBLK || type == S_IFIFO);
