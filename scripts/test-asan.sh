@@ -77,7 +77,7 @@ tests=()
 for t in test/file-api.test.ts test/walk-big.test.ts test/session.test.ts \
          test/namespace.test.ts test/hardening.test.ts test/protocol.test.ts \
          test/child-processes.test.ts test/change.test.ts test/tar.test.ts \
-         test/extract.test.ts test/diff.test.ts; do
+         test/extract.test.ts test/diff.test.ts test/fs-more.test.ts; do
   [ -f "$t" ] && tests+=("$t")
 done
 [ "${#tests[@]}" -gt 0 ] || die "none of the native test files exist"
