@@ -9,6 +9,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 
 import { createNamespace, enter, host, type FileSystem, type Namespace, type Session } from '../lib';
 import { requires, subuidRange, type Gate } from './helpers/requirements';
@@ -428,6 +430,43 @@ describe.each(sides)('$name: as node:fs/promises', (side) => {
     expect(fd).toBeGreaterThanOrEqual(0);
     expect(held.fd).toBe(-1);
   });
+});
+
+/** gc(), without node's --expose-gc flag (jest starts the process). */
+function collector(): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+}
+
+// node closes a FileHandle collected unclosed, with a warning; the
+// kernel's /proc/self/fd says whether the host server's fd is still open.
+test('a FileHandle collected unclosed is closed in the server, with the warning node gives', async () => {
+  const gc = collector();
+  const file = path.join(tree, 'file.txt');
+  const emitWarning = jest.spyOn(process, 'emitWarning');
+  try {
+    let fd = -1;
+    await (async () => {
+      fd = (await host.open(file)).fd;
+    })();
+    const link = `/proc/self/fd/${fd}`;
+    expect(fs.readlinkSync(link)).toBe(file);
+    const stillOpen = (): boolean => {
+      try {
+        return fs.readlinkSync(link) === file;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 200 && stillOpen(); i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(stillOpen()).toBe(false);
+    expect(emitWarning).toHaveBeenCalledWith(`Closing file descriptor ${fd} on garbage collection`);
+  } finally {
+    emitWarning.mockRestore();
+  }
 });
 
 nsGate.describe('a session closes what it holds open', () => {

@@ -65,6 +65,21 @@ export interface FileReadOptions<T extends NodeJS.ArrayBufferView = Buffer> {
   position?: number | bigint | null;
 }
 
+/**
+ * Files whose FileHandle was collected unclosed: closed in the server, with
+ * the warning node gives when it closes one on garbage collection, so a
+ * program that forgets close() does not fill the session's MAX_HANDLES.
+ * The held value names the file, never the handle itself.
+ */
+const collected = new FinalizationRegistry<{ server: HandleServer; handle: number }>(({ server, handle }) => {
+  process.emitWarning(`Closing file descriptor ${handle} on garbage collection`);
+  try {
+    request(server.channel(), encodeClose(handle)).catch(() => undefined);
+  } catch {
+    // The session is closed, and its files with it.
+  }
+});
+
 /** A position node's way: null, undefined or -1 for the file's own. */
 function checkPosition(value: unknown): bigint {
   if (value === null || value === undefined || value === -1 || value === -1n) return TO_END;
@@ -91,7 +106,8 @@ function closedError(syscall: string): FsError {
  * worker's, in a namespace): a number to tell handles apart, never usable
  * in this process.  A session (and `host`, for this process) holds at most
  * MAX_HANDLES (256) open at once (one more is EMFILE); what is left open is closed with the session, and
- * every call after either close is EBADF, as node's closed FileHandle.
+ * every call after either close is EBADF, as node's closed FileHandle.  A
+ * handle collected unclosed is closed in the server, with node's warning.
  */
 export class FileHandle {
   readonly #server: HandleServer;
@@ -101,6 +117,7 @@ export class FileHandle {
   constructor(server: HandleServer, handle: number) {
     this.#server = server;
     this.#handle = handle;
+    collected.register(this, { server, handle }, this);
   }
 
   /** The server's descriptor (not this process's); -1 once closed, as node's. */
@@ -325,6 +342,7 @@ export class FileHandle {
     const handle = this.#handle;
     if (handle < 0) return;
     this.#handle = -1;
+    collected.unregister(this);
     let channel: Channel;
     try {
       channel = this.#server.channel();
@@ -363,6 +381,7 @@ export class FileHandle {
     } catch (error) {
       if ((error as { code?: unknown }).code === 'ECLOSED') {
         this.#handle = -1;
+        collected.unregister(this);
         throw closedError(syscall);
       }
       throw error;
