@@ -443,7 +443,7 @@ function collector(): () => void {
 test('a FileHandle collected unclosed is closed in the server, with the warning node gives', async () => {
   const gc = collector();
   const file = path.join(tree, 'file.txt');
-  const emitWarning = jest.spyOn(process, 'emitWarning');
+  const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
   try {
     let fd = -1;
     await (async () => {
