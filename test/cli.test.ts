@@ -303,7 +303,7 @@ gate.describe('unshare-fs on host paths', () => {
   test('--help and VERB --help exit 0 with examples', () => {
     const top = cli(['--help']);
     expect(top.status).toBe(0);
-    for (const verb of ['ps', 'ls', 'find', 'du', 'cat', 'stat', 'diff', 'export']) {
+    for (const verb of ['ps', 'ls', 'find', 'du', 'cat', 'stat', 'diff', 'export', 'rm', 'chown', 'chmod']) {
       expect(top.stdout.toString()).toContain(`  ${verb} `);
       const help = cli([verb, '--help']);
       expect(help.status).toBe(0);
@@ -315,7 +315,7 @@ gate.describe('unshare-fs on host paths', () => {
     const documented = [...section.matchAll(/^\| `(\w+)/gm)].map((m) => m[1]).sort();
     const listed = [...top.stdout.toString().matchAll(/^ {2}(\w+) [[<]/gm)].map((m) => m[1]).filter((v) => v !== 'help');
     expect(documented).toEqual(listed.sort());
-    expect(documented).toEqual(['cat', 'diff', 'du', 'export', 'find', 'ls', 'ps', 'stat']);
+    expect(documented).toEqual(['cat', 'chmod', 'chown', 'diff', 'du', 'export', 'find', 'ls', 'ps', 'rm', 'stat']);
     expect(cli(['--version']).stdout.toString().trim()).toBe(
       (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version,
     );

@@ -9,14 +9,20 @@ import * as path from 'node:path';
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 
+import type { TreeOptions } from '../index';
+
 import { cat } from './cat';
+import { chmod } from './chmod';
+import { chown, parseOwner } from './chown';
 import { diff } from './diff';
 import { du } from './du';
 import { exportContainer } from './export';
 import { checkFindOptions, find, type FindOptions } from './find';
 import { ls, type LsOptions } from './ls';
+import { parseMode } from './mode';
 import { EXIT, Output, UsageError } from './output';
 import { ps } from './ps';
+import { rm } from './rm';
 import { stat } from './stat';
 import { openTarget, parseTarget, targetPrefix, type EngineName, type Target } from './target';
 
@@ -39,6 +45,12 @@ const nonNegative = (value: string): number => {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
   return Number(value);
 };
+/**
+ * The one place the tree jobs' progress is told (rm -r, chown -R):
+ * nothing is shown yet; a display plugs in here.
+ */
+const progress = (): TreeOptions['onProgress'] => undefined;
+
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 /**
@@ -97,7 +109,10 @@ Examples:
   unshare-fs cat contenedor1:/etc/os-release
   unshare-fs diff contenedor1
   unshare-fs export -o c1.tar contenedor1
-  unshare-fs ls -ln volume:mydata:/`,
+  unshare-fs ls -ln volume:mydata:/
+  unshare-fs rm -r contenedor1:/tmp/cache
+  unshare-fs chown -R 1000:1000 volume:mydata:/home
+  unshare-fs chmod -R u+rwX,go-w contenedor1:/srv`,
     );
   const engineOf = (cmd: Command): EngineName | undefined => cmd.optsWithGlobals<{ engine?: EngineName }>().engine;
 
@@ -231,6 +246,59 @@ Examples:
     .action(async (targets: string[], opts: { json?: boolean }, cmd: Command) =>
       over(targets, engineOf(cmd), out, (t) => stat(t, opts, out)),
     );
+
+  cli
+    .command('rm')
+    .description("remove files, or with -r directories and what is under them, as the target's owners would (coreutils rm's rules)")
+    .argument('[targets...]', 'what to remove (see unshare-fs --help for TARGET)')
+    .option('-r, --recursive', 'remove directories and everything under them (symlinks removed, never followed; mount points left alone)')
+    .addOption(new Option('-R', 'the same as -r').hideHelp())
+    .option('-f, --force', 'a missing file is no error; no TARGET is no error')
+    .addHelpText(
+      'after',
+      "\nAs rm, '.' and '..' are refused, and so is a target's '/' (a container's root, a volume's):\nto empty a volume use `unshare-fs volume rm NAME`.  With -r, what cannot be removed is\ntold and the rest is removed (exit 1).\n\nExamples:\n  unshare-fs rm -r contenedor1:/tmp/cache\n  unshare-fs rm -rf volume:mydata:/old storage:/home/me/.local/share/containers/storage/volumes/v/_data/x",
+    )
+    .action(async (targets: string[], opts: { recursive?: boolean; R?: boolean; force?: boolean }, cmd: Command) => {
+      if (targets.length === 0) {
+        if (opts.force) return;
+        throw new UsageError('rm: missing operand');
+      }
+      const options = { recursive: opts.recursive || opts.R, force: opts.force, onProgress: progress() };
+      await over(targets, engineOf(cmd), out, (t) => rm(t, options, out));
+    });
+
+  cli
+    .command('chown')
+    .description('change the owner of files, ids as the container sees them (names from its own /etc/passwd and /etc/group)')
+    .argument('<owner>', 'USER, USER:GROUP, USER: (the login group), :GROUP; names or numbers (+N: a number)')
+    .argument('<targets...>', 'the files (see unshare-fs --help for TARGET)')
+    .option('-R, --recursive', 'everything under a directory too; symlinks are changed themselves, never followed (chown -R -P)')
+    .option('-h, --no-dereference', 'change a symlink itself, not the file it names')
+    .addHelpText(
+      'after',
+      "\nIds are the target's: 1000 in a rootless container is the host's subordinate id it maps to\n(see unshare-fs stat).  A name is looked up in the target's /etc/passwd and /etc/group first,\nthen taken as a number.\n\nExamples:\n  unshare-fs chown -R 1000:1000 contenedor1:/home/user\n  unshare-fs chown www-data: contenedor1:/var/www/index.html\n  unshare-fs chown -R 0:0 volume:mydata:/",
+    )
+    .action(async (owner: string, targets: string[], opts: { recursive?: boolean; dereference?: boolean }, cmd: Command) => {
+      const spec = parseOwner(owner);
+      const options = { recursive: opts.recursive, noDereference: opts.dereference === false, onProgress: progress() };
+      await over(targets, engineOf(cmd), out, (t) => chown(t, spec, options, out));
+    });
+
+  cli
+    .command('chmod')
+    .description("change files' mode bits, as GNU chmod: octal (755) or symbolic (u+x,g-w,o=r,a+X)")
+    .argument('<mode>', 'octal, or [ugoa]*[-+=][rwxXst]*|[ugo], comma-separated')
+    .argument('<targets...>', 'the files (see unshare-fs --help for TARGET)')
+    .option('-R, --recursive', 'everything under a directory too; symlinks met inside are not followed nor changed')
+    .allowUnknownOption() // `chmod -w FILE`: a MODE may start with '-'
+    .addHelpText(
+      'after',
+      '\nA symbolic MODE without u, g, o or a leaves the bits of the umask alone, as chmod does.\nA symlink given as TARGET is followed.\n\nExamples:\n  unshare-fs chmod 0700 contenedor1:/home/user/private\n  unshare-fs chmod -R u+rwX,go-rwx volume:mydata:/secrets\n  unshare-fs chmod -w contenedor1:/etc/app.conf',
+    )
+    .action(async (mode: string, targets: string[], opts: { recursive?: boolean }, cmd: Command) => {
+      const compiled = parseMode(mode);
+      await over(targets, engineOf(cmd), out, (t) => chmod(t, compiled, opts, out));
+    });
 
   return cli;
 }
