@@ -3,15 +3,17 @@
 // of the container's merged dir in Docker's storage namespaces (nsenter
 // into RootlessKit's, as Docker documents it, rootless; plain tools
 // rootful), `docker exec cat`, `docker inspect` for ps, `docker diff` and
-// `docker export`.  Uses the scenario of scripts/docker-scenario.sh
+// `docker export`; the write verbs on a Docker volume against the same
+// tools in its namespace, and the volume verbs against `docker volume`.  Uses the scenario of scripts/docker-scenario.sh
 // (dcontenedor1, dstopped), and a container and a volume of each engine
 // by one name, which it removes.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 
-import { builtCli, cli, sortedLines, tool } from './helpers/cli';
+import { BIN, builtCli, cli, sortedLines, tool } from './helpers/cli';
 import {
   dk,
   dockerEnv,
@@ -43,6 +45,14 @@ function inStorage(argv: string[]): Buffer {
 const gate = requires(builtCli, dockerImage);
 const bothGate = requires(builtCli, dockerImage, podmanImage);
 const SHARED = `unshare-fs-cli-both-${process.pid}`;
+/** Docker volumes the write and volume verbs' test fills, changes, copies and empties. */
+const DVOLUME = `unshare-fs-cli-dvolume-${process.pid}`;
+const DCOPY = `unshare-fs-cli-dcopy-${process.pid}`;
+/** Two identical trees, a and b, of several owners, with links and a FIFO: one for us, one for coreutils. */
+const TWIN_TREES =
+  'for t in a b; do mkdir -p /data/$t/d/e && echo hi > /data/$t/d/e/f && echo x > /data/$t/top && ln -s /etc/passwd /data/$t/link && ' +
+  'ln -s ../top /data/$t/d/rel && mkfifo /data/$t/fifo && chown -R 1000:1000 /data/$t/d && chown -h 2000:3000 /data/$t/top /data/$t/link && ' +
+  'chmod 0700 /data/$t/d && chmod 0640 /data/$t/top; done';
 
 gate.describe(`unshare-fs against Docker (${MODE}, uid ${UID})`, () => {
   const run = (args: string[]): ReturnType<typeof cli> => cli(args, dockerEnv());
@@ -51,6 +61,10 @@ gate.describe(`unshare-fs against Docker (${MODE}, uid ${UID})`, () => {
   beforeAll(() => {
     ensureScenario();
     merged = inspectContainer(NAME).GraphDriver.Data.MergedDir!;
+  });
+
+  afterAll(() => {
+    for (const v of [DVOLUME, DCOPY]) tryDk(['volume', 'rm', '-f', v]);
   });
 
   test('find --printf, ls -ln and du -s of a container equal the same tools on its merged dir', () => {
@@ -104,6 +118,60 @@ gate.describe(`unshare-fs against Docker (${MODE}, uid ${UID})`, () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('a Docker volume: chown -R, chmod -R and rm -r equal the same tools in its namespace; volume ls, export, import and rm', () => {
+    dk(['volume', 'create', DVOLUME]);
+    dk(['run', '--rm', '--network', 'none', '-v', `${DVOLUME}:/data`, DOCKER_IMAGE, 'sh', '-c', TWIN_TREES]);
+    const mountPoint = dk(['volume', 'inspect', '--format', '{{.Mountpoint}}', DVOLUME]).trim();
+    const tree = (dir: string): string[] => sortedLines(inStorage(['find', dir, '-mindepth', '1', '-printf', '%U %G %m %y %s %P %l\n']));
+    expect(tree(`${mountPoint}/a`)).toEqual(tree(`${mountPoint}/b`));
+    for (const [verb, ...args] of [
+      ['chown', '-R', '1234:5678'],
+      ['chmod', '-R', 'u+rwX,g-w,o='],
+    ] as const) {
+      const ours = run(['--engine', 'docker', verb, ...args, `volume:${DVOLUME}:/a`]);
+      expect(ours.stderr).toBe('');
+      expect(ours.status).toBe(0);
+      inStorage([verb, ...args, `${mountPoint}/b`]);
+      expect(tree(`${mountPoint}/a`)).toEqual(tree(`${mountPoint}/b`));
+    }
+    expect(tree(`${mountPoint}/a`).filter((l) => /^1234 5678 700 d \d+ d $/.test(l))).toHaveLength(1);
+
+    const rows = run(['--engine', 'docker', 'volume', 'ls', '--json'])
+      .stdout.toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { engine: string; name: string; driver: string | null });
+    expect(sortedLines(rows.map((r) => `${r.engine} ${r.name} ${r.driver}`).join('\n'))).toEqual(
+      sortedLines(dk(['volume', 'ls', '--format', 'docker {{.Name}} {{.Driver}}'])),
+    );
+
+    // Exported, then imported into another volume: the same files, owners and modes.
+    const tar = run(['--engine', 'docker', 'volume', 'export', DVOLUME]);
+    expect(tar.stderr).toBe('');
+    expect(tar.status).toBe(0);
+    dk(['volume', 'create', DCOPY]);
+    const imported = spawnSync(process.execPath, [BIN, '--engine', 'docker', 'volume', 'import', DCOPY], {
+      env: dockerEnv(),
+      input: tar.stdout,
+    });
+    expect(imported.stderr.toString()).toBe('');
+    expect(imported.status).toBe(0);
+    const copy = dk(['volume', 'inspect', '--format', '{{.Mountpoint}}', DCOPY]).trim();
+    expect(tree(copy)).toEqual(tree(mountPoint));
+    expect(tree(copy).length).toBe(16);
+
+    const removed = run(['--engine', 'docker', 'rm', '-r', `volume:${DVOLUME}:/a`]);
+    expect(removed.stderr).toBe('');
+    expect(removed.status).toBe(0);
+    inStorage(['rm', '-r', `${mountPoint}/b`]);
+    expect(tree(mountPoint)).toEqual([]);
+    const emptied = run(['--engine', 'docker', 'volume', 'rm', DCOPY]);
+    expect(emptied.stderr).toBe('');
+    expect(emptied.status).toBe(0);
+    expect(tree(copy)).toEqual([]);
+    dk(['volume', 'rm', DCOPY]);
   });
 
   test('cat equals docker exec cat; ps equals docker inspect, the stopped container included', () => {

@@ -3,9 +3,12 @@
 // `find -printf` and `du` of the container's merged dir (plain tools
 // rootful), `podman exec cat`, `podman inspect`, `podman mount` of a
 // container that never ran, the kernel's uid_map for the host's ids,
-// `podman diff` and `podman export`.  Uses the seed scenario
+// `podman diff` and `podman export`; the write verbs against `podman
+// unshare rm/chown/chmod` of a twin tree, the volume verbs against `podman
+// volume ls/inspect/export/import`.  Uses the seed scenario
 // (scripts/podman-scenario.sh: contenedor1, started here when it is not
-// running), and one created container and one volume it removes.
+// running), and created containers and volumes it removes.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -20,6 +23,18 @@ const MODE = ROOTFUL ? 'rootful' : 'rootless';
 const NAME = 'contenedor1';
 const CREATED = `unshare-fs-cli-created-${process.pid}`;
 const VOLUME = `unshare-fs-cli-volume-${process.pid}`;
+/** Volumes the write verbs' tests fill, change and empty. */
+const WRITE_VOLUME = `unshare-fs-cli-write-${process.pid}`;
+const USED_VOLUME = `unshare-fs-cli-used-${process.pid}`;
+const EMPTIED_VOLUME = `unshare-fs-cli-emptied-${process.pid}`;
+const OURS_VOLUME = `unshare-fs-cli-ours-${process.pid}`;
+const THEIRS_VOLUME = `unshare-fs-cli-theirs-${process.pid}`;
+const USER_OF_VOLUME = `unshare-fs-cli-user-${process.pid}`;
+/** Two identical trees, a and b, of several owners, with links and a FIFO: one for us, one for coreutils. */
+const TWIN_TREES =
+  'for t in a b; do mkdir -p /data/$t/d/e && echo hi > /data/$t/d/e/f && echo x > /data/$t/top && ln -s /etc/passwd /data/$t/link && ' +
+  'ln -s ../top /data/$t/d/rel && mkfifo /data/$t/fifo && chown -R 1000:1000 /data/$t/d && chown -h 2000:3000 /data/$t/top /data/$t/link && ' +
+  'chmod 0700 /data/$t/d && chmod 0640 /data/$t/top; done';
 const FORMAT = '%P|%y|%m|%U|%G|%s|%n|%i|%l|%T@\\0';
 
 /** A command as podman's namespaces see it: through `podman unshare` rootless, as it is rootful. */
@@ -50,7 +65,8 @@ gate.describe(`unshare-fs against podman (${MODE}, uid ${UID})`, () => {
 
   afterAll(() => {
     tryPod(['rm', '-f', '-t', '0', CREATED]);
-    tryPod(['volume', 'rm', '-f', VOLUME]);
+    tryPod(['rm', '-f', '-t', '0', USER_OF_VOLUME]);
+    for (const v of [VOLUME, WRITE_VOLUME, USED_VOLUME, EMPTIED_VOLUME, OURS_VOLUME, THEIRS_VOLUME]) tryPod(['volume', 'rm', '-f', v]);
   });
 
   test('ls -ln of a container path and of its storage path equal podman unshare ls -ln', () => {
@@ -248,5 +264,148 @@ gate.describe(`unshare-fs against podman (${MODE}, uid ${UID})`, () => {
     const theirs = inStorage(['sh', '-c', script]);
     expect(sortedLines(ours.stdout, '\0')).toEqual(sortedLines(theirs, '\0'));
     expect(sortedLines(theirs, '\0').length).toBeGreaterThan(5);
+  });
+
+  test('rm -r, chown -R and chmod -R in a volume a container filled equal podman unshare rm, chown and chmod of a twin tree', () => {
+    pod(['volume', 'create', WRITE_VOLUME]);
+    pod(['run', '--rm', '--network', 'none', '-v', `${WRITE_VOLUME}:/data`, IMAGE, 'sh', '-c', TWIN_TREES]);
+    const mountPoint = pod(['volume', 'inspect', '--format', '{{.Mountpoint}}', WRITE_VOLUME]).trim();
+    const tree = (t: string): string[] => sortedLines(inStorage(['find', `${mountPoint}/${t}`, '-printf', '%U %G %m %y %P\\n']));
+    expect(tree('a')).toEqual(tree('b'));
+    expect(tree('a')).toContain('1000 1000 700 d d');
+    const both = (ours: string[], theirs: string[]): void => {
+      const run = cli(ours, env);
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      inStorage(theirs);
+      if (theirs[0] !== 'rm') expect(tree('a')).toEqual(tree('b'));
+    };
+    both(['chown', '-R', '1234:5678', `volume:${WRITE_VOLUME}:/a/d`], ['chown', '-R', '1234:5678', `${mountPoint}/b/d`]);
+    expect(tree('a')).toContain('1234 5678 700 d d');
+    both(['chown', ':4242', `volume:${WRITE_VOLUME}:/a/top`], ['chown', ':4242', `${mountPoint}/b/top`]);
+    both(['chmod', '-R', 'u+rwX,g-w,o=', `volume:${WRITE_VOLUME}:/a`], ['chmod', '-R', 'u+rwX,g-w,o=', `${mountPoint}/b`]);
+    both(['chmod', '2751', `volume:${WRITE_VOLUME}:/a/d`], ['chmod', '2751', `${mountPoint}/b/d`]);
+    // Files of subordinate ids: removed as the container would remove them.
+    both(['rm', '-r', `volume:${WRITE_VOLUME}:/a`], ['rm', '-r', `${mountPoint}/b`]);
+    expect(inStorage(['ls', '-A', mountPoint]).toString()).toBe('');
+    // A target's '/' is refused, as rm's --preserve-root.
+    pod(['run', '--rm', '--network', 'none', '-v', `${WRITE_VOLUME}:/data`, IMAGE, 'sh', '-c', 'touch /data/kept']);
+    const root = cli(['rm', '-rf', `volume:${WRITE_VOLUME}:/`], env);
+    expect(root.status).toBe(1);
+    expect(root.stderr).toMatch(/^unshare-fs: it is dangerous to operate recursively on 'volume:[^']*:\/' \(same as '\/'\)/);
+    expect(inStorage(['ls', '-A', mountPoint]).toString()).toBe('kept\n');
+  });
+
+  test("chown takes names from the container's own /etc/passwd and /etc/group, as chown run in it does", () => {
+    pod(['exec', NAME, 'sh', '-c', 'rm -rf /tmp/cli-chown && mkdir -p /tmp/cli-chown/ours/x /tmp/cli-chown/theirs/x']);
+    const line = pod(['exec', NAME, 'cat', '/etc/passwd'])
+      .split('\n')
+      .find((l) => l.split(':')[2] === '1000')!;
+    const user = line.split(':')[0]!;
+    const run = cli(['chown', '-R', `${user}:`, `${NAME}:/tmp/cli-chown/ours`], env);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    pod(['exec', NAME, 'chown', '-R', `${user}:`, '/tmp/cli-chown/theirs']);
+    const owners = (dir: string): string =>
+      pod(['exec', NAME, 'sh', '-c', `cd /tmp/cli-chown/${dir} && find . -exec stat -c '%u %g %U %n' {} +`]);
+    expect(owners('ours')).toBe(owners('theirs'));
+    expect(owners('ours')).toContain(`1000 ${line.split(':')[3]} ${user} ./x`);
+    const unknown = cli(['chown', 'no-such-user-here', `${NAME}:/tmp/cli-chown/ours`], env);
+    expect(unknown.stderr).toBe(`unshare-fs: invalid user: 'no-such-user-here' (not in ${NAME}:/etc/passwd)\n`);
+    expect(unknown.status).toBe(1);
+    pod(['exec', NAME, 'rm', '-rf', '/tmp/cli-chown']);
+  });
+
+  test('volume ls, inspect, export and import agree with podman volume ls, inspect, export and import', async () => {
+    pod(['volume', 'create', USED_VOLUME]);
+    pod(['run', '--rm', '--network', 'none', '-v', `${USED_VOLUME}:/data`, IMAGE, 'sh', '-c', TWIN_TREES]);
+    const ls = cli(['volume', 'ls', '--json'], env);
+    expect(ls.stderr).toBe('');
+    expect(ls.status).toBe(0);
+    const rows = ls.stdout
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { engine: string; name: string; driver: string | null; mountPoint: string });
+    const theirs = sortedLines(pod(['volume', 'ls', '--format', '{{.Name}} {{.Driver}}']));
+    expect(
+      sortedLines(
+        rows
+          .filter((r) => r.engine === 'podman')
+          .map((r) => `${r.name} ${r.driver}`)
+          .join('\n'),
+      ),
+    ).toEqual(theirs);
+    expect(cli(['volume', 'ls'], env).stdout.toString()).toMatch(new RegExp(`^podman +local +${USED_VOLUME}$`, 'm'));
+    const [inspected] = JSON.parse(cli(['volume', 'inspect', USED_VOLUME], env).stdout.toString()) as {
+      name: string;
+      mountPoint: string;
+    }[];
+    const mountPoint = pod(['volume', 'inspect', '--format', '{{.Mountpoint}}', USED_VOLUME]).trim();
+    expect(inspected).toMatchObject({ engine: 'podman', name: USED_VOLUME, driver: 'local', mountPoint });
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-cli-volume-'));
+    try {
+      const podmanTar = path.join(dir, 'podman.tar');
+      pod(['volume', 'export', '-o', podmanTar, USED_VOLUME]);
+      const entries = await tarEntries(fs.createReadStream(podmanTar));
+      expect(entries.size).toBeGreaterThan(15);
+      const piped = cli(['volume', 'export', USED_VOLUME], env);
+      expect(piped.stderr).toBe('');
+      expect(piped.status).toBe(0);
+      expect(await tarEntries(Readable.from([piped.stdout]))).toEqual(entries);
+      const file = path.join(dir, 'ours.tar');
+      expect(cli(['volume', 'export', '-o', file, USED_VOLUME], env).status).toBe(0);
+      expect(await tarEntries(fs.createReadStream(file))).toEqual(entries);
+
+      // The same tar imported by us and by podman: the same files, owners and modes.
+      pod(['volume', 'create', OURS_VOLUME]);
+      pod(['volume', 'create', THEIRS_VOLUME]);
+      const imported = cli(['volume', 'import', '-i', podmanTar, OURS_VOLUME], env);
+      expect(imported.stderr).toBe('');
+      expect(imported.status).toBe(0);
+      pod(['volume', 'import', THEIRS_VOLUME, podmanTar]);
+      const files = (volume: string): string[] => {
+        const at = pod(['volume', 'inspect', '--format', '{{.Mountpoint}}', volume]).trim();
+        return sortedLines(inStorage(['find', at, '-mindepth', '1', '-printf', '%U %G %m %y %s %T@ %P %l\\n']));
+      };
+      expect(files(THEIRS_VOLUME).length).toBeGreaterThan(15);
+      expect(files(OURS_VOLUME)).toEqual(files(THEIRS_VOLUME));
+      // From stdin too, over what is there.
+      const again = spawnSync(process.execPath, [BIN, 'volume', 'import', OURS_VOLUME], { env, input: fs.readFileSync(podmanTar) });
+      expect(again.stderr.toString()).toBe('');
+      expect(again.status).toBe(0);
+      expect(files(OURS_VOLUME)).toEqual(files(THEIRS_VOLUME));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const none = cli(['volume', 'export', `${USED_VOLUME}-none`], env);
+    expect(none.stderr).toMatch(new RegExp(`^unshare-fs: no such volume: ${USED_VOLUME}-none(;.*)?\n$`));
+    expect(none.status).toBe(1);
+  });
+
+  test("volume rm empties a volume of subordinate ids' files, refused while a container uses it; podman volume rm then removes it", () => {
+    pod(['volume', 'create', EMPTIED_VOLUME]);
+    pod(['run', '--rm', '--network', 'none', '-v', `${EMPTIED_VOLUME}:/data`, IMAGE, 'sh', '-c', TWIN_TREES]);
+    pod(['create', '--network', 'none', '--name', USER_OF_VOLUME, '-v', `${EMPTIED_VOLUME}:/data`, IMAGE, 'true']);
+    const mountPoint = pod(['volume', 'inspect', '--format', '{{.Mountpoint}}', EMPTIED_VOLUME]).trim();
+    const count = (): number => sortedLines(inStorage(['find', mountPoint, '-mindepth', '1'])).length;
+    expect(count()).toBe(16);
+    const id = pod(['inspect', '--format', '{{.Id}}', USER_OF_VOLUME]).trim();
+    const refused = cli(['volume', 'rm', EMPTIED_VOLUME], env);
+    expect(refused.stderr).toBe(
+      `unshare-fs: volume ${EMPTIED_VOLUME} is being used by the following container(s): ${id.slice(0, 12)}: not emptied (--force empties it)\n`,
+    );
+    expect(refused.status).toBe(1);
+    expect(count()).toBe(16);
+    const forced = cli(['volume', 'rm', '-f', EMPTIED_VOLUME], env);
+    expect(forced.stderr).toBe('');
+    expect(forced.status).toBe(0);
+    expect(count()).toBe(0);
+    // The record is podman's and stays, empty, until podman removes it.
+    expect(pod(['volume', 'inspect', '--format', '{{.Name}}', EMPTIED_VOLUME]).trim()).toBe(EMPTIED_VOLUME);
+    pod(['rm', USER_OF_VOLUME]);
+    pod(['volume', 'rm', EMPTIED_VOLUME]);
+    expect(tryPod(['volume', 'inspect', EMPTIED_VOLUME]).ok).toBe(false);
   });
 });

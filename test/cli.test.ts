@@ -303,7 +303,7 @@ gate.describe('unshare-fs on host paths', () => {
   test('--help and VERB --help exit 0 with examples', () => {
     const top = cli(['--help']);
     expect(top.status).toBe(0);
-    for (const verb of ['ps', 'ls', 'find', 'du', 'cat', 'stat', 'diff', 'export', 'rm', 'chown', 'chmod']) {
+    for (const verb of ['ps', 'ls', 'find', 'du', 'cat', 'stat', 'diff', 'export', 'rm', 'chown', 'chmod', 'volume']) {
       expect(top.stdout.toString()).toContain(`  ${verb} `);
       const help = cli([verb, '--help']);
       expect(help.status).toBe(0);
@@ -313,9 +313,9 @@ gate.describe('unshare-fs on host paths', () => {
     const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('\n## Command line\n'), readme.indexOf('\n## ', readme.indexOf('\n## Command line\n') + 1));
     const documented = [...section.matchAll(/^\| `(\w+)/gm)].map((m) => m[1]).sort();
-    const listed = [...top.stdout.toString().matchAll(/^ {2}(\w+) [[<]/gm)].map((m) => m[1]).filter((v) => v !== 'help');
+    const listed = [...top.stdout.toString().matchAll(/^ {2}(\w+)(?: [[<]| {2,}\S)/gm)].map((m) => m[1]).filter((v) => v !== 'help');
     expect(documented).toEqual(listed.sort());
-    expect(documented).toEqual(['cat', 'chmod', 'chown', 'diff', 'du', 'export', 'find', 'ls', 'ps', 'rm', 'stat']);
+    expect(documented).toEqual(['cat', 'chmod', 'chown', 'diff', 'du', 'export', 'find', 'ls', 'ps', 'rm', 'stat', 'volume']);
     expect(cli(['--version']).stdout.toString().trim()).toBe(
       (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version,
     );

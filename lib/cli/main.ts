@@ -25,6 +25,7 @@ import { ps } from './ps';
 import { rm } from './rm';
 import { stat } from './stat';
 import { openTarget, parseTarget, targetPrefix, type EngineName, type Target } from './target';
+import { volumeExport, volumeImport, volumeInspect, volumeLs, volumeRm } from './volume';
 
 const TARGETS = `
 TARGET is one of:
@@ -46,8 +47,8 @@ const nonNegative = (value: string): number => {
   return Number(value);
 };
 /**
- * The one place the tree jobs' progress is told (rm -r, chown -R):
- * nothing is shown yet; a display plugs in here.
+ * The one place the tree jobs' progress is told (rm -r, chown -R, volume
+ * rm): nothing is shown yet; a display plugs in here.
  */
 const progress = (): TreeOptions['onProgress'] => undefined;
 
@@ -112,7 +113,8 @@ Examples:
   unshare-fs ls -ln volume:mydata:/
   unshare-fs rm -r contenedor1:/tmp/cache
   unshare-fs chown -R 1000:1000 volume:mydata:/home
-  unshare-fs chmod -R u+rwX,go-w contenedor1:/srv`,
+  unshare-fs chmod -R u+rwX,go-w contenedor1:/srv
+  unshare-fs volume ls`,
     );
   const engineOf = (cmd: Command): EngineName | undefined => cmd.optsWithGlobals<{ engine?: EngineName }>().engine;
 
@@ -298,6 +300,66 @@ Examples:
     .action(async (mode: string, targets: string[], opts: { recursive?: boolean }, cmd: Command) => {
       const compiled = parseMode(mode);
       await over(targets, engineOf(cmd), out, (t) => chmod(t, compiled, opts, out));
+    });
+
+  const volume = cli
+    .command('volume')
+    .description("podman's and Docker's volumes: list, inspect, empty, export and import them, ids as their containers see them")
+    .addHelpText(
+      'after',
+      '\nA volume of either engine, by name (--engine when both have one).\n\nExamples:\n  unshare-fs volume ls\n  unshare-fs volume inspect mydata\n  unshare-fs volume rm mydata && podman volume rm mydata\n  unshare-fs volume export mydata > mydata.tar\n  unshare-fs volume import mydata < mydata.tar',
+    );
+  volume
+    .command('ls')
+    .description('list the volumes of every engine: engine, driver, name')
+    .option('--json', 'one JSON object a line: engine, name, driver, mountPoint, createdAt, labels, containers')
+    .addHelpText('after', '\nExamples:\n  unshare-fs volume ls\n  unshare-fs --engine docker volume ls --json')
+    .action(async (opts: { json?: boolean }, cmd: Command) => volumeLs({ json: opts.json, engine: engineOf(cmd) }, out));
+  volume
+    .command('inspect')
+    .description("the volumes as one JSON array (volume ls --json's fields)")
+    .argument('<names...>', 'volume names')
+    .addHelpText('after', '\nExamples:\n  unshare-fs volume inspect mydata')
+    .action(async (names: string[], _opts: unknown, cmd: Command) => volumeInspect(names, { engine: engineOf(cmd) }, out));
+  volume
+    .command('rm')
+    .description("empty volumes: remove every file in them, whoever's they are; the engine's record of each stays")
+    .argument('<names...>', 'volume names')
+    .option('-f, --force', 'empty a volume even while containers use it')
+    .addHelpText(
+      'after',
+      "\nA rootless container leaves files of subordinate ids in a volume, which its user cannot remove\nfrom the host: this removes them, as the containers see them.  The volume itself is the\nengine's record (podman's database, Docker's metadata.db), written only by the engine: it\nstays, empty, and `podman volume rm NAME` (or docker's) removes it.  Refused while a container,\nrunning or not, uses the volume, as podman volume rm refuses (-f empties it anyway).\n\nExamples:\n  unshare-fs volume rm mydata && podman volume rm mydata\n  unshare-fs volume rm -f mydata",
+    )
+    .action(async (names: string[], opts: { force?: boolean }, cmd: Command) =>
+      volumeRm(names, { force: opts.force, engine: engineOf(cmd), onProgress: progress() }, out),
+    );
+  volume
+    .command('export')
+    .description("a volume's files as a tar, what podman volume export writes (ids as its containers see them)")
+    .argument('<name>', 'a volume name')
+    .option('-o, --output <file>', 'write the tar to this file, which appears only once the tar is complete (default: stdout)')
+    .addHelpText('after', '\nExamples:\n  unshare-fs volume export mydata > mydata.tar\n  unshare-fs volume export -o mydata.tar mydata')
+    .action(async (name: string, opts: { output?: string }, cmd: Command) => {
+      try {
+        await volumeExport(name, { output: opts.output, engine: engineOf(cmd) }, out);
+      } catch (error) {
+        if (error instanceof UsageError) throw error;
+        out.fail(error);
+      }
+    });
+  volume
+    .command('import')
+    .description('unpack a tar into a volume, over what is there, as podman volume import (ids, modes and times as the tar says)')
+    .argument('<name>', 'a volume name')
+    .option('-i, --input <file>', 'read the tar from this file (default: stdin)')
+    .addHelpText('after', '\nExamples:\n  unshare-fs volume import mydata < mydata.tar\n  unshare-fs volume import -i mydata.tar mydata')
+    .action(async (name: string, opts: { input?: string }, cmd: Command) => {
+      try {
+        await volumeImport(name, { input: opts.input, engine: engineOf(cmd) }, out);
+      } catch (error) {
+        if (error instanceof UsageError) throw error;
+        out.fail(error);
+      }
     });
 
   return cli;

@@ -97,7 +97,7 @@ export function resolveContainer(ref: string, engine: EngineName | undefined): E
 }
 
 /** The engines that have a volume named `name`, of those asked for. */
-function findVolume(name: string, engine: EngineName | undefined): { found: EngineName[]; errors: Error[] } {
+export function findVolume(name: string, engine: EngineName | undefined): { found: EngineName[]; errors: Error[] } {
   // As for containers: an engine that cannot be read does not hide the
   // other's volume; what it said is told when neither has one.
   const found: EngineName[] = [];
