@@ -27,6 +27,7 @@ const VOLUME = `unshare-fs-cli-volume-${process.pid}`;
 const WRITE_VOLUME = `unshare-fs-cli-write-${process.pid}`;
 const USED_VOLUME = `unshare-fs-cli-used-${process.pid}`;
 const EMPTIED_VOLUME = `unshare-fs-cli-emptied-${process.pid}`;
+const COMPLETED_VOLUME = `unshare-fs-cli-completed-${process.pid}`;
 const OURS_VOLUME = `unshare-fs-cli-ours-${process.pid}`;
 const THEIRS_VOLUME = `unshare-fs-cli-theirs-${process.pid}`;
 const USER_OF_VOLUME = `unshare-fs-cli-user-${process.pid}`;
@@ -66,7 +67,8 @@ gate.describe(`unshare-fs against podman (${MODE}, uid ${UID})`, () => {
   afterAll(() => {
     tryPod(['rm', '-f', '-t', '0', CREATED]);
     tryPod(['rm', '-f', '-t', '0', USER_OF_VOLUME]);
-    for (const v of [VOLUME, WRITE_VOLUME, USED_VOLUME, EMPTIED_VOLUME, OURS_VOLUME, THEIRS_VOLUME]) tryPod(['volume', 'rm', '-f', v]);
+    for (const v of [VOLUME, WRITE_VOLUME, USED_VOLUME, EMPTIED_VOLUME, COMPLETED_VOLUME, OURS_VOLUME, THEIRS_VOLUME])
+      tryPod(['volume', 'rm', '-f', v]);
   });
 
   test('ls -ln of a container path and of its storage path equal podman unshare ls -ln', () => {
@@ -407,5 +409,32 @@ gate.describe(`unshare-fs against podman (${MODE}, uid ${UID})`, () => {
     pod(['rm', USER_OF_VOLUME]);
     pod(['volume', 'rm', EMPTIED_VOLUME]);
     expect(tryPod(['volume', 'inspect', EMPTIED_VOLUME]).ok).toBe(false);
+  });
+
+  test('the bash completion script completes container and volume names, as ps --json and volume ls --json give them', () => {
+    pod(['volume', 'create', COMPLETED_VOLUME]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-cli-completion-'));
+    try {
+      const file = path.join(dir, 'completion.bash');
+      fs.writeFileSync(file, cli(['completion', 'bash'], env).stdout);
+      const complete = (...words: string[]): string[] => {
+        const r = spawnSync(
+          'bash',
+          [
+            '-c',
+            `source '${file}'; unshare-fs() { '${process.execPath}' '${BIN}' "$@"; }; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _unshare_fs; printf '%s\\n' "\${COMPREPLY[@]}"`,
+          ],
+          { env, encoding: 'utf8' },
+        );
+        expect(r.stderr).toBe('');
+        return r.stdout.split('\n').filter(Boolean).sort();
+      };
+      expect(complete('unshare-fs', 'ls', NAME.slice(0, -1))).toContain(`${NAME}:`);
+      expect(complete('unshare-fs', 'diff', NAME.slice(0, -1))).toContain(NAME);
+      expect(complete('unshare-fs', 'volume', 'rm', COMPLETED_VOLUME.slice(0, -2))).toEqual([COMPLETED_VOLUME]);
+      expect(complete('unshare-fs', 'ls', `volume:${COMPLETED_VOLUME.slice(0, -2)}`)).toEqual([`volume:${COMPLETED_VOLUME}:`]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,8 +2,8 @@
 // in a process of its own), held to GNU coreutils on twin trees: chmod's
 // octal and symbolic modes (umask included; the mode arithmetic against
 // GNU chmod over a grid, in this process) and chmod -R, rm's rules and
-// exit statuses, chown (names from /etc/passwd; -R and -h as root), and
-// each new verb's help.
+// exit statuses, chown (names from /etc/passwd; -R and -h as root), the
+// bash completion script run by bash, and each new verb's help.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -53,7 +53,7 @@ function makeItems(dir: string): string[] {
 
 const modeOf = (file: string): string => (fs.lstatSync(file).mode & 0o7777).toString(8);
 
-gate.describe('unshare-fs rm, chown and chmod on host paths', () => {
+gate.describe('unshare-fs rm, chown, chmod and completion on host paths', () => {
   let dir: string;
 
   beforeAll(() => {
@@ -304,11 +304,62 @@ gate.describe('unshare-fs rm, chown and chmod on host paths', () => {
     });
   }
 
+  test('the bash completion script completes verbs, options, subcommands, option values and files, as bash runs it', () => {
+    const script = cli(['completion', 'bash']);
+    expect(script.status).toBe(0);
+    const file = path.join(dir, 'completion.bash');
+    fs.writeFileSync(file, script.stdout);
+    fs.writeFileSync(path.join(dir, 'completion-target'), '');
+    // `unshare-fs` as the script calls it: the built bin.
+    const complete = (words: string[], line?: string): string => {
+      const set = line === undefined ? `COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}` : '';
+      const lineVars = line === undefined ? '' : `COMP_LINE='${line}'; COMP_POINT=${line.length}; COMP_WORDS=(x); COMP_CWORD=0`;
+      const r = spawnSync(
+        'bash',
+        [
+          '-c',
+          `source '${file}'; unshare-fs() { '${process.execPath}' '${BIN}' "$@"; }; cd '${dir}'; ${set}${lineVars}; _unshare_fs; printf '%s\\n' "\${COMPREPLY[@]}"`,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(r.stderr).toBe('');
+      return r.stdout.split('\n').filter(Boolean).sort().join(' ');
+    };
+    expect(complete(['unshare-fs', 'l'])).toBe('ls');
+    expect(complete(['unshare-fs', 'c'])).toBe('cat chmod chown completion');
+    expect(complete(['unshare-fs', 'volume', 'i'])).toBe('import inspect');
+    expect(complete(['unshare-fs', 'rm', '--f'])).toBe('--force');
+    expect(complete(['unshare-fs', 'chown', '-'])).toBe('--help --no-dereference --recursive -R -h');
+    expect(complete(['unshare-fs', '--engine', 'd'])).toBe('docker');
+    expect(complete(['unshare-fs', '--engine', 'docker', 'vol'])).toBe('volume');
+    expect(complete(['unshare-fs', 'completion', ''])).toBe('bash');
+    expect(complete(['unshare-fs', 'help', 'vo'])).toBe('volume');
+    expect(complete(['unshare-fs', 'find', '--name', 'comp'])).toBe('');
+    expect(complete(['unshare-fs', 'chmod', '-R', 'u+x', 'completion-t'])).toBe('completion-target');
+    expect(complete(['unshare-fs', 'ls', 'stor'])).toBe('storage:');
+    expect(complete(['unshare-fs', 'volume', 'export', '-o', 'completion-t'])).toBe('completion-target');
+    // From readline's line, which it splits at ':' too: what is replaced is after the last ':'.
+    expect(complete([], `unshare-fs ls storage:${dir}/completion-t`)).toBe(`${dir}/completion-target`);
+    expect(cli(['completion', 'zsh']).status).toBe(2);
+  });
+
   test('each write verb has help with examples', () => {
-    for (const verb of [['rm'], ['chown'], ['chmod']]) {
+    for (const verb of [
+      ['rm'],
+      ['chown'],
+      ['chmod'],
+      ['volume'],
+      ['volume', 'ls'],
+      ['volume', 'inspect'],
+      ['volume', 'rm'],
+      ['volume', 'export'],
+      ['volume', 'import'],
+      ['completion'],
+    ]) {
       const help = cli([...verb, '--help']);
       expect(help.status).toBe(0);
       expect(help.stdout.toString()).toMatch(new RegExp(`^Usage: unshare-fs ${verb.join(' ')} [^]*\nExamples:\n  `));
     }
+    expect(cli(['volume', 'rm', '--help']).stdout.toString()).toContain("The volume itself is the\nengine's record");
   });
 });

@@ -14,6 +14,7 @@ import type { TreeOptions } from '../index';
 import { cat } from './cat';
 import { chmod } from './chmod';
 import { chown, parseOwner } from './chown';
+import { bashCompletion } from './completion';
 import { diff } from './diff';
 import { du } from './du';
 import { exportContainer } from './export';
@@ -114,7 +115,8 @@ Examples:
   unshare-fs rm -r contenedor1:/tmp/cache
   unshare-fs chown -R 1000:1000 volume:mydata:/home
   unshare-fs chmod -R u+rwX,go-w contenedor1:/srv
-  unshare-fs volume ls`,
+  unshare-fs volume ls
+  eval "$(unshare-fs completion bash)"`,
     );
   const engineOf = (cmd: Command): EngineName | undefined => cmd.optsWithGlobals<{ engine?: EngineName }>().engine;
 
@@ -360,6 +362,19 @@ Examples:
         if (error instanceof UsageError) throw error;
         out.fail(error);
       }
+    });
+
+  cli
+    .command('completion')
+    .description('print a shell completion script (bash): verbs, options, container and volume names')
+    .argument('<shell>', 'bash')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  source <(unshare-fs completion bash)\n  unshare-fs completion bash > ~/.local/share/bash-completion/completions/unshare-fs',
+    )
+    .action((shell: string) => {
+      if (shell !== 'bash') throw new UsageError(`completion: no script for '${shell}' (bash)`);
+      out.write(bashCompletion(cli));
     });
 
   return cli;
