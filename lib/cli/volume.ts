@@ -94,7 +94,7 @@ export async function volumeLs(options: { json?: boolean; engine?: EngineName },
 /** An engine's error that says it is not there at all (no storage, no daemon's files). */
 function isAbsent(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
-  return code === 'ENOENT' || code === 'ENOENGINE' || code === 'ENODOCKER' || code === 'ENOPODMAN';
+  return code === 'ENOENT' || code === 'ENODOCKER' || code === 'ENOPODMAN';
 }
 
 /** Prints the volumes as one JSON array, as `podman volume inspect` does (the --json fields). */
