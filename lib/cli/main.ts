@@ -330,7 +330,7 @@ Examples:
     .option('-f, --force', 'empty a volume even while containers use it')
     .addHelpText(
       'after',
-      "\nA rootless container leaves files of subordinate ids in a volume, which its user cannot remove\nfrom the host: this removes them, as the containers see them.  The volume itself is the\nengine's record (podman's database, Docker's metadata.db), written only by the engine: it\nstays, empty, and `podman volume rm NAME` (or docker's) removes it.  Refused while a container,\nrunning or not, uses the volume, as podman volume rm refuses (-f empties it anyway).\n\nExamples:\n  unshare-fs volume rm mydata && podman volume rm mydata\n  unshare-fs volume rm -f mydata",
+      "\nA rootless container leaves files of subordinate ids in a volume, which its user cannot remove\nfrom the host: this removes them, as the containers see them.  The volume itself is the\nengine's record (podman's database, Docker's metadata.db), written only by the engine: it\nstays, empty, and `podman volume rm NAME` (or docker's) removes it.  Refused while a container,\nrunning or not, uses the volume, as podman volume rm refuses (-f empties it anyway; where\nthe engine's files do not say who uses it, it is emptied).\n\nExamples:\n  unshare-fs volume rm mydata && podman volume rm mydata\n  unshare-fs volume rm -f mydata",
     )
     .action(async (names: string[], opts: { force?: boolean }, cmd: Command) =>
       volumeRm(names, { force: opts.force, engine: engineOf(cmd), onProgress: progress() }, out),
