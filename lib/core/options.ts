@@ -2,8 +2,25 @@
 // that every layer can name them.
 import type { Entry, StatsLike } from './entry';
 import type { FsError } from './errors';
-import type { ProgressListener } from './progress';
 import type { BigIntStats, Stats, StatField } from './stats';
+
+/**
+ * Told what a long job has done so far: entries, then bytes (a file's
+ * bytes, as each job's doc says).  The same shape as rm's and chown's
+ * `onProgress(entries)`, with the bytes after.
+ */
+export type ProgressListener = (entries: number, bytes: number) => void;
+
+/** Options of the jobs that tell their progress. */
+export interface ProgressOptions {
+  /**
+   * Told the counts of entries and bytes done so far, at most every 100 ms
+   * while the job runs and once at its end with the totals (before the
+   * promise settles or the stream ends).  What it throws ends the job
+   * with that error.
+   */
+  onProgress?: ProgressListener;
+}
 
 /**
  * A path: a string, a Buffer for names that are not UTF-8, or a file: URL

@@ -5,24 +5,9 @@
 import { performance } from 'node:perf_hooks';
 
 import { invalid } from './checks';
+import type { ProgressListener } from './options';
 
-/**
- * Told what a long job has done so far: entries, then bytes (a file's
- * bytes, as each job's doc says).  The same shape as rm's and chown's
- * `onProgress(entries)`, with the bytes after.
- */
-export type ProgressListener = (entries: number, bytes: number) => void;
-
-/** Options of the jobs that tell their progress. */
-export interface ProgressOptions {
-  /**
-   * Told the counts of entries and bytes done so far, at most every 100 ms
-   * while the job runs and once at its end with the totals (before the
-   * promise settles or the stream ends).  What it throws ends the job
-   * with that error.
-   */
-  onProgress?: ProgressListener;
-}
+export type { ProgressListener, ProgressOptions } from './options';
 
 /** Fewest milliseconds between two calls of a job's onProgress (the last one aside). */
 export const PROGRESS_INTERVAL = 100;
