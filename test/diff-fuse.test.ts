@@ -5,7 +5,9 @@
 // expected changes are containers/storage's for a mount_program (it
 // compares the two mounted trees: an opaque directory is a directory like
 // any other, each name it hides a deletion, the directories above every
-// change changed); test/podman-fuse checks them against `podman diff`.
+// change changed; a whiteout it leaves over a name no lower layer has, as
+// for a directory made and removed again, no change); test/podman-fuse and
+// test/docker-drivers check them against `podman diff` and `docker diff`.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -54,6 +56,7 @@ const CHANGES = `
   echo new > data/new.txt
   echo 'user:x:1000:1000::/home/user:/bin/sh' >> etc/passwd
   rm data/gone
+  mkdir data/made && rm -r data/made
   rm -r opq && mkdir opq && echo z > opq/z
   chmod 0700 home/user
   echo new > usr/bin/new
@@ -131,6 +134,7 @@ gate.describe("diffLayers and exportDiff with format 'fuse-overlayfs'", () => {
     expect(names.sort()).toEqual([
       'data',
       'data/.wh.gone',
+      'data/.wh.made',
       'data/new.txt',
       'etc',
       'etc/passwd',

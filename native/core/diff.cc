@@ -505,6 +505,19 @@ class DiffWalk {
     char kind = 0;
     if (IsWhiteout(st)) {
       kind = 'D';
+      // fuse-overlayfs (the mounted trees compared): a deletion only where
+      // the layers below still show the name; it leaves whiteouts over
+      // names no lower layer has (made and removed in the container).
+      if (fuse_) {
+        kind = 0;
+        for (size_t i = 0; i < count; i++) {
+          if (present_[i]) {
+            if (!IsWhiteout(below_[i])) kind = 'D';
+            break;
+          }
+          if (frame.lowers[i].hidden) break;
+        }
+      }
     } else {
       // fuse-overlayfs: an opaque directory is compared as any other is
       // (containers/storage compares the mounted trees), LowerOnly adding
