@@ -144,10 +144,10 @@ describe('docker.storageConfig', () => {
 
   it('reads data-root, storage-driver and pidfile from the daemon.json of the user', () => {
     const file = path.join(dir, 'cfg', 'docker', 'daemon.json');
-    write(file, JSON.stringify({ 'data-root': '/srv/docker', 'storage-driver': 'vfs', pidfile: '/srv/d.pid', debug: true }));
+    write(file, JSON.stringify({ 'data-root': '/srv/docker', 'storage-driver': 'btrfs', pidfile: '/srv/d.pid', debug: true }));
     const cfg = docker.storageConfig({ uid: 4242, env: { XDG_CONFIG_HOME: path.join(dir, 'cfg') }, home: '/home/x' });
-    expect(cfg).toMatchObject({ dataRoot: '/srv/docker', driver: 'vfs', pidFile: '/srv/d.pid', configFile: file });
-    // Only overlay2 layouts are understood.
+    expect(cfg).toMatchObject({ dataRoot: '/srv/docker', driver: 'btrfs', pidFile: '/srv/d.pid', configFile: file });
+    // Only overlay2, fuse-overlayfs and vfs layouts are understood.
     expect(codeOf(() => docker.containers({ uid: 4242, env: { XDG_CONFIG_HOME: path.join(dir, 'cfg') }, home: '/home/x' }))).toBe(
       'EDOCKERDRIVER',
     );

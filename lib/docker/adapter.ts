@@ -1,7 +1,7 @@
 /**
  * Docker as lib/engine/ uses it: its data root, the rootless dockerd that
  * holds its mounts (in RootlessKit's namespaces), its containers, images
- * and overlay2 layer chains.
+ * and layer chains (overlay2, fuse-overlayfs, vfs).
  */
 import type { EngineAdapter } from '../engine/adapter';
 import { storageConfig, type DockerOptions } from './config';
@@ -19,8 +19,8 @@ export const dockerAdapter: EngineAdapter<DockerOptions, DockerContainer, Docker
   fail: dockerErrors,
   storage: (options) => {
     const cfg = storageConfig(options);
-    // Only overlay2 is read (store.ts refuses the others).
-    return { rootless: cfg.rootless, dir: cfg.dataRoot, layout: 'overlay' };
+    // overlay2, fuse-overlayfs and vfs are read (store.ts refuses the others).
+    return { rootless: cfg.rootless, dir: cfg.dataRoot, layout: cfg.driver === 'vfs' ? 'vfs' : 'overlay' };
   },
   // Rootful dockerd mounts in the host's namespaces.
   storageProcess: (options) => {
@@ -38,8 +38,10 @@ export const dockerAdapter: EngineAdapter<DockerOptions, DockerContainer, Docker
   notMounted: 'is not running',
   // `docker diff` takes containers only; their init layer, below the rw
   // layer, holds what Docker prepares in every container: nothing is left out.
-  // overlay2 only: Docker's fuse-overlayfs driver is refused (EDOCKERDRIVER).
-  layerFormat: () => 'overlay',
+  // The fuse-overlayfs driver's layers hold fuse-overlayfs's markers
+  // (`.wh.` files, `.wh..wh..opq`), and `docker diff` compares its mounted
+  // trees (Docker's naive diff), as containers/storage does for a mount_program.
+  layerFormat: (options) => (storageConfig(options).driver === 'fuse-overlayfs' ? 'fuse-overlayfs' : 'overlay'),
   diffImages: false,
   diffSkips: new Set<string>(),
 };

@@ -12,8 +12,8 @@
  * | `ENOCONTAINER`     | no container has that name, id, or id prefix |
  * | `EDOCKERAMBIGUOUS` | an id prefix matches several containers or images; `candidates` lists their ids |
  * | `ENOLAYER`         | a layer's directory or record is missing |
- * | `EDOCKERSTORAGE`   | a Docker storage file could not be read or parsed, is a symlink (never followed), or a layer leads out of `overlay2` (`cause` holds the read error; never a parse error, which would quote the file) |
- * | `EDOCKERDRIVER`    | the storage driver is not `overlay2` (only overlay2 layouts are understood) |
+ * | `EDOCKERSTORAGE`   | a Docker storage file could not be read or parsed, is a symlink (never followed), or a layer leads out of the driver's dir (`cause` holds the read error; never a parse error, which would quote the file) |
+ * | `EDOCKERDRIVER`    | the storage driver is not `overlay2`, `fuse-overlayfs` or `vfs` (the layouts understood); exportLayer of a vfs container |
  * | `EDOCKERACCESS`    | Docker's storage or daemon belongs to another user: permission denied (`cause` holds the node:fs error) |
  * | `ECONTAINERSTOPPED`| the container is not running while its namespaces or merged dir are asked for |
  * | `ENOIMAGE`         | no image has that name, id, or id prefix |

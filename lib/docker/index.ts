@@ -125,7 +125,7 @@ export function image(ref: string, options?: DockerOptions): DockerImage {
   return api.image(ref, options);
 }
 
-/** The diff dirs of an overlay2 layer dir (a container's `layer`, an image's) and of all below it, top first. */
+/** The diff dirs of a layer dir (a container's `layer`, an image's) and of all below it, top first; vfs: the layer dirs, each a whole tree. */
 export function layerChain(layerId: string, options?: DockerOptions): string[] {
   return api.layerChain(layerId, options);
 }

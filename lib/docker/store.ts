@@ -1,20 +1,24 @@
 /**
- * Docker's files, read directly (the layout of dockerd 20.10's overlay2):
+ * Docker's files, read directly (the layouts of dockerd 20.10's overlay2,
+ * fuse-overlayfs and vfs drivers; <driver> is the driver's name):
  *   <data-root>/containers/<id>/config.v2.json            a container: names, image, state, pid
- *   <data-root>/image/overlay2/layerdb/mounts/<id>/{mount-id,init-id,parent}
+ *   <data-root>/image/<driver>/layerdb/mounts/<id>/{mount-id,init-id,parent}
  *                                                        its rw layer, init layer, image chain id
- *   <data-root>/image/overlay2/repositories.json          image names -> image ids
- *   <data-root>/image/overlay2/imagedb/content/sha256/<id> an image's config (rootfs.diff_ids)
- *   <data-root>/image/overlay2/layerdb/sha256/<chain>/{cache-id,parent,size}
- *                                                        a layer: its overlay2 dir, parent, bytes
- *   <data-root>/overlay2/<dir>/{diff,work,merged,lower,link}, overlay2/l/<short> -> ../<dir>/diff
+ *   <data-root>/image/<driver>/repositories.json          image names -> image ids
+ *   <data-root>/image/<driver>/imagedb/content/sha256/<id> an image's config (rootfs.diff_ids)
+ *   <data-root>/image/<driver>/layerdb/sha256/<chain>/{cache-id,parent,size}
+ *                                                        a layer: its layer dir, parent, bytes
+ *   overlay2, fuse-overlayfs (the same layout, fuse-overlayfs's markers in it):
+ *     <data-root>/<driver>/<dir>/{diff,work,merged,lower,link}, <driver>/l/<short> -> ../<dir>/diff
+ *   vfs: <data-root>/vfs/dir/<dir>, the layer's whole tree (a container's
+ *     is its root; nothing is mounted), its parent known from layerdb only
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { processAlive } from '../engine/process';
-import { layerDiffDir, lowerFileChain, readStorageJson, readStorageText, accessError } from '../engine/storage';
+import { layerDiffDir, lowerFileChain, readStorageJson, readStorageText, accessError, vfsLayerDir } from '../engine/storage';
 import { isErrno } from '../engine/errors';
 import { storageConfig, type DockerOptions, type DockerStorageConfig } from './config';
 import { DockerError, dockerErrors } from './errors';
@@ -29,23 +33,23 @@ export interface DockerContainer {
   image: string;
   /** the image as the container was created from it (Config.Image: 'unshare-fs-test'), if recorded */
   imageName: string | null;
-  /** the container's rw layer: its overlay2 dir (layerdb's mount-id) */
+  /** the container's rw layer: its layer dir (layerdb's mount-id) */
   layer: string;
   /** the init layer below it (`<layer>-init`: /etc/hosts, /dev ... as Docker prepares them), null if none */
   initLayer: string | null;
   /** When it was created (RFC 3339). */
   created: string;
-  /** Where dockerd mounts its overlay while it runs. */
+  /** Where dockerd mounts its overlay while it runs; vfs: its layer dir, which is its root (Docker mounts nothing). */
   mergedDir: string;
-  /** Its rw layer's diff dir: what it changed. */
+  /** Its rw layer's diff dir: what it changed; vfs: its layer dir, its whole tree. */
   upperDir: string;
-  /** overlayfs's work dir of its rw layer. */
+  /** overlayfs's work dir of its rw layer; vfs: '' (none). */
   workDir: string;
-  /** lower diff dirs, top to bottom: the init layer's, then the image's (as docker inspect's GraphDriver.Data.LowerDir) */
+  /** lower diff dirs, top to bottom: the init layer's, then the image's (as docker inspect's GraphDriver.Data.LowerDir); vfs: none. */
   lowerDirs: string[];
   /** State.Running, and its init pid alive */
   running: boolean;
-  /** true while it runs: Docker mounts the merged dir for a running container */
+  /** true while it runs: Docker mounts the merged dir for a running container (vfs: uses its layer dir) */
   mounted: boolean;
   /** the merged dir while mounted, else null */
   mountPoint: string | null;
@@ -59,7 +63,7 @@ export interface DockerImage {
   id: string;
   /** 'unshare-fs-test:latest' (repositories.json) */
   names: string[];
-  /** the top layer's overlay2 dir (its chain, via layerChain, is the image's filesystem); '' for an image with no layer */
+  /** the top layer's layer dir (its chain, via layerChain, is the image's filesystem); '' for an image with no layer */
   layer: string;
   /** the layers' chain ids, bottom first */
   chainIds: string[];
@@ -73,19 +77,32 @@ const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? 
 const record = (v: unknown): Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 const hex = (id: string): string => id.replace(/^sha256:/, '');
-/** What dockerd names overlay2 layer dirs: 64 random hex digits, '-init' for an init layer. */
+/** What dockerd names layer dirs (every driver): 64 random hex digits, '-init' for an init layer. */
 const LAYER_DIR = /^[0-9a-f]{64}(-init)?$/;
 /** A layer dir name read from Docker's records, or null when it is none (missing, or not a name dockerd makes). */
 const layerDirName = (text: string | null): string | null => (text !== null && LAYER_DIR.test(text) ? text : null);
 
-/** The configuration, checked to be an overlay2 one. */
-function overlay2(opts: DockerOptions): DockerStorageConfig {
+/** The drivers whose layouts are read. */
+export const DOCKER_DRIVERS = ['overlay2', 'fuse-overlayfs', 'vfs'];
+
+/** The configuration, checked to be one of a driver in DOCKER_DRIVERS. */
+function supported(opts: DockerOptions): DockerStorageConfig {
   const cfg = storageConfig(opts);
-  if (cfg.driver !== 'overlay2') {
-    throw new DockerError('EDOCKERDRIVER', `storage driver is '${cfg.driver}'; only 'overlay2' layouts are understood`);
+  if (!DOCKER_DRIVERS.includes(cfg.driver)) {
+    throw new DockerError(
+      'EDOCKERDRIVER',
+      `storage driver is '${cfg.driver}'; only 'overlay2', 'fuse-overlayfs' and 'vfs' layouts are understood`,
+    );
   }
   return cfg;
 }
+
+/** Where the driver keeps layer dirs: <data-root>/overlay2, <data-root>/fuse-overlayfs, <data-root>/vfs/dir. */
+const driverDir = (cfg: DockerStorageConfig): string =>
+  cfg.driver === 'vfs' ? path.join(cfg.dataRoot, 'vfs', 'dir') : path.join(cfg.dataRoot, cfg.driver);
+
+/** <data-root>/image/<driver>: the driver's layerdb, imagedb and repositories.json. */
+const imageDir = (cfg: DockerStorageConfig): string => path.join(cfg.dataRoot, 'image', cfg.driver);
 
 /** A file of the data root as text, opened beneath it without following a link (null when missing). */
 function readText(cfg: DockerStorageConfig, file: string): string | null {
@@ -135,23 +152,62 @@ function listDir(dir: string): string[] {
   }
 }
 
-/** The diff dirs of an overlay2 layer dir and of every layer below it, top first. */
+/**
+ * The diff dirs of a layer dir and of every layer below it, top first;
+ * vfs: the layer dirs, each a whole tree (the first alone is all of the
+ * layer's files).
+ */
 export function layerChain(layerId: string, opts: DockerOptions = {}): string[] {
-  return chainOf(overlay2(opts), layerId);
+  return chainOf(supported(opts), layerId);
 }
 
 function chainOf(cfg: DockerStorageConfig, layerId: string): string[] {
-  const driverDir = path.join(cfg.dataRoot, 'overlay2');
+  const dir = driverDir(cfg);
   if (!LAYER_DIR.test(layerId)) {
-    throw new DockerError('ENOLAYER', `no such layer directory: ${path.join(driverDir, layerId)}`, { path: path.join(driverDir, layerId) });
+    throw new DockerError('ENOLAYER', `no such layer directory: ${path.join(dir, layerId)}`, { path: path.join(dir, layerId) });
+  }
+  if (cfg.driver === 'vfs') {
+    // vfs keeps no `lower` file: the parents are layerdb's.
+    const parents = vfsParents(cfg);
+    const chain = [layerId];
+    for (let p = parents.get(layerId); p && !chain.includes(p); p = parents.get(p)) chain.push(p);
+    return chain.map((id) => vfsLayerDir(dir, id, 'Docker', dockerErrors));
   }
   // A base layer has no `lower` file: it is all of its chain.
-  return lowerFileChain(driverDir, layerId, 'Docker', dockerErrors) ?? [layerDiffDir(driverDir, layerId, 'Docker', dockerErrors)];
+  return lowerFileChain(dir, layerId, 'Docker', dockerErrors) ?? [layerDiffDir(dir, layerId, 'Docker', dockerErrors)];
+}
+
+/**
+ * The parent of each layer dir, as layerdb records them (vfs keeps no
+ * `lower` file): an image layer's (`sha256/<chain>/cache-id`) is its
+ * parent chain's, a container's rw layer's (`mounts/<id>/mount-id`) its
+ * init layer, and the init layer's the image's top layer (`parent`).
+ */
+function vfsParents(cfg: DockerStorageConfig): Map<string, string | null> {
+  const layerdb = path.join(imageDir(cfg), 'layerdb');
+  const parents = new Map<string, string | null>();
+  const cacheIds = new Map<string, string>();
+  const chainDirs = listDir(path.join(layerdb, 'sha256')).filter((c) => /^[0-9a-f]{64}$/.test(c));
+  for (const chain of chainDirs) {
+    const cacheId = layerDirName(readText(cfg, path.join(layerdb, 'sha256', chain, 'cache-id')));
+    if (cacheId) cacheIds.set(chain, cacheId);
+  }
+  const cacheOf = (chainId: string | null): string | null => (chainId === null ? null : (cacheIds.get(hex(chainId)) ?? null));
+  for (const [chain, cacheId] of cacheIds) parents.set(cacheId, cacheOf(readText(cfg, path.join(layerdb, 'sha256', chain, 'parent'))));
+  for (const id of listDir(path.join(layerdb, 'mounts'))) {
+    const mountId = layerDirName(readText(cfg, path.join(layerdb, 'mounts', id, 'mount-id')));
+    if (!mountId) continue;
+    const initId = layerDirName(readText(cfg, path.join(layerdb, 'mounts', id, 'init-id')));
+    const image = cacheOf(readText(cfg, path.join(layerdb, 'mounts', id, 'parent')));
+    parents.set(mountId, initId ?? image);
+    if (initId) parents.set(initId, image);
+  }
+  return parents;
 }
 
 /** One container of the data root from its records; null while it is being created or removed. */
 function readContainer(cfg: DockerStorageConfig, id: string): DockerContainer | null {
-  const mountsDir = path.join(cfg.dataRoot, 'image', 'overlay2', 'layerdb', 'mounts');
+  const mountsDir = path.join(imageDir(cfg), 'layerdb', 'mounts');
   const file = path.join(cfg.dataRoot, 'containers', id, 'config.v2.json');
   const c = record(readJson(cfg, file));
   // A container being created or removed has no record, or no layer yet.
@@ -163,10 +219,15 @@ function readContainer(cfg: DockerStorageConfig, id: string): DockerContainer | 
   const state = record(c.State);
   const statePid = typeof state.Pid === 'number' && state.Pid > 0 ? state.Pid : null;
   const running = state.Running === true && statePid !== null && processAlive(statePid);
-  const dir = path.join(cfg.dataRoot, 'overlay2', layer);
+  const vfs = cfg.driver === 'vfs';
+  const dir = path.join(driverDir(cfg), layer);
   let lowerDirs: string[];
   try {
-    lowerDirs = chainOf(cfg, layer).slice(1);
+    // vfs: its dir checked; it is a whole tree, with no lower dirs.
+    if (vfs) {
+      vfsLayerDir(driverDir(cfg), layer, 'Docker', dockerErrors);
+      lowerDirs = [];
+    } else lowerDirs = chainOf(cfg, layer).slice(1);
   } catch (err) {
     if (err instanceof DockerError && err.code === 'ENOLAYER') lowerDirs = [];
     else throw err;
@@ -180,20 +241,20 @@ function readContainer(cfg: DockerStorageConfig, id: string): DockerContainer | 
     layer,
     initLayer,
     created: str(c.Created) ?? '',
-    mergedDir: path.join(dir, 'merged'),
-    upperDir: path.join(dir, 'diff'),
-    workDir: path.join(dir, 'work'),
+    mergedDir: vfs ? dir : path.join(dir, 'merged'),
+    upperDir: vfs ? dir : path.join(dir, 'diff'),
+    workDir: vfs ? '' : path.join(dir, 'work'),
     lowerDirs,
     running,
     mounted: running,
-    mountPoint: running ? path.join(dir, 'merged') : null,
+    mountPoint: running ? (vfs ? dir : path.join(dir, 'merged')) : null,
     pid: running ? statePid : null,
   };
 }
 
 /** The containers whose records read, and the failure of each whose do not, by id. */
 function scanContainers(opts: DockerOptions): { good: DockerContainer[]; bad: Map<string, DockerError> } {
-  const cfg = overlay2(opts);
+  const cfg = supported(opts);
   const good: DockerContainer[] = [];
   const bad = new Map<string, DockerError>();
   for (const id of listDir(path.join(cfg.dataRoot, 'containers'))) {
@@ -259,18 +320,18 @@ function chainIds(diffIds: string[]): string[] {
 
 /** The images whose records read, and the failure of each whose do not, by id. */
 function scanImages(opts: DockerOptions): { good: DockerImage[]; bad: Map<string, DockerError> } {
-  const cfg = overlay2(opts);
-  const imageDir = path.join(cfg.dataRoot, 'image', 'overlay2');
+  const cfg = supported(opts);
+  const imgDir = imageDir(cfg);
   const names = new Map<string, string[]>();
-  const repositories = record(record(readJson(cfg, path.join(imageDir, 'repositories.json'))).Repositories);
+  const repositories = record(record(readJson(cfg, path.join(imgDir, 'repositories.json'))).Repositories);
   for (const tags of Object.values(repositories)) {
     for (const [tag, id] of Object.entries(record(tags))) {
       if (typeof id !== 'string' || tag.includes('@')) continue;
       names.set(hex(id), [...(names.get(hex(id)) ?? []), tag]);
     }
   }
-  const layerdb = path.join(imageDir, 'layerdb', 'sha256');
-  const contentDir = path.join(imageDir, 'imagedb', 'content', 'sha256');
+  const layerdb = path.join(imgDir, 'layerdb', 'sha256');
+  const contentDir = path.join(imgDir, 'imagedb', 'content', 'sha256');
   const good: DockerImage[] = [];
   const bad = new Map<string, DockerError>();
   for (const id of listDir(contentDir)) {
