@@ -8,7 +8,8 @@
 // removed and made again) against Docker's own commands: discovery against
 // `docker inspect` and `docker ps`, docker.diff against `docker diff`,
 // exportContainer, walks and mountContainer against `docker export`,
-// mountImage against `docker export` of a created container.
+// mountImage against `docker export` of a created container, exportLayer
+// against the layer `docker commit` writes (`docker save`).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -193,6 +194,53 @@ describe.each(['fuse-overlayfs', 'vfs'])(`docker with the %s driver (${MODE}, ui
       expect(ours.size).toBeGreaterThan(250);
       expect([...ours.keys()].sort()).toEqual([...theirs.keys()].sort());
       for (const [entry, line] of theirs) expect(`${entry} ${ours.get(entry)}`).toBe(`${entry} ${line}`);
+    });
+
+    test('exportLayer: the layer docker commit writes, up to how deletions are marked; vfs refused', async () => {
+      if (driver === 'vfs') {
+        await expect(tarEntries(docker.exportLayer(RUNNING, options))).rejects.toMatchObject({ code: 'EDOCKERDRIVER' });
+        return;
+      }
+      // docker commit's layer (Docker's naive diff of the mounted trees)
+      // marks each deleted name with its own `.wh.` entry; ours marks a
+      // directory made again as opaque (`.wh..wh..opq`), as the upper dir
+      // says, and keeps a whiteout fuse-overlayfs left over nothing.
+      const image = `ddrv-committed-${process.pid}`;
+      dk(['commit', RUNNING, image]);
+      const dir = fs.mkdtempSync('/tmp/unshare-fs-ddrv-save-');
+      let theirs: Map<string, string>;
+      try {
+        dk(['save', '-o', path.join(dir, 'image.tar'), image]);
+        execFileSync('tar', ['-xf', path.join(dir, 'image.tar'), '-C', dir]);
+        const [manifest] = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { Layers: string[] }[];
+        theirs = await tarEntries(fs.createReadStream(path.join(dir, manifest!.Layers.at(-1)!)));
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+        dk(['rmi', image]);
+      }
+      const ours = await tarEntries(docker.exportLayer(RUNNING, options));
+      // Names without the trailing '/' of directories (Docker writes it).
+      const bare = (entries: Map<string, string>): Map<string, string> =>
+        new Map([...entries].map(([name, line]) => [name.replace(/\/$/, ''), line]));
+      const whiteout = (name: string): boolean => path.basename(name).startsWith('.wh.');
+      const [mine, committed] = [bare(ours), bare(theirs)];
+      // A directory of ours alone that holds whiteouts only (/tmp, for /tmp/gone).
+      const whiteoutsOnly = (dir: string): boolean =>
+        !committed.has(dir) &&
+        mine.get(dir)?.startsWith('directory ') === true &&
+        [...mine.keys()].filter((n) => n.startsWith(`${dir}/`)).every(whiteout);
+      const files = (entries: Map<string, string>): string[] =>
+        [...entries].filter(([name]) => !whiteout(name) && !whiteoutsOnly(name)).map(([name, line]) => `${name} ${line}`);
+      expect(files(mine).sort()).toEqual(files(committed).sort());
+      // Every deletion docker diff lists is a whiteout of ours, or under an opaque directory of ours.
+      for (const change of dockerDiff(RUNNING).filter((c) => c.kind === 'deleted')) {
+        const name = change.path.slice(1);
+        const marked =
+          mine.has(path.join(path.dirname(name), `.wh.${path.basename(name)}`)) || mine.has(path.join(path.dirname(name), '.wh..wh..opq'));
+        expect(`${change.path} ${marked}`).toBe(`${change.path} true`);
+      }
+      expect(committed.has('usr/.wh.sbin')).toBe(true);
+      expect(mine.has('usr/.wh..wh..opq')).toBe(true);
     });
 
     test('the running container walked through enterMerged equals docker export, and its 0700 dir of uid 1000 is read', async () => {
