@@ -1,18 +1,21 @@
 /**
  * What `podman system df -v` reports, read from podman's storage instead of
  * asked of a podman process: sizes from its records, each container's rw
- * layer and each volume measured in the namespaces that own them.
+ * layer and each volume measured in the namespaces that own them (vfs: a
+ * container's changes, found by the naive diff podman runs for vfs).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { enterStorage } from '../engine/session';
 import { du } from '../layers/du';
+import { naiveDiff } from '../layers/naive-diff';
 import { podmanAdapter } from './adapter';
 import { storageConfig } from './config';
 import { PodmanError } from './errors';
 import type { PodmanDiffOptions } from './options';
-import { containers, images, layers } from './store';
+import { containers, images, layerChain, layers, type PodmanContainer } from './store';
+import type { PodmanOptions } from './config';
 
 /** The volumes in podman's volumes directory (each a directory with `_data`), sorted; none when it is not there. */
 function volumeNamesIn(dir: string): string[] {
@@ -105,10 +108,10 @@ export interface PodmanUsage {
  */
 export async function df(options: PodmanDiffOptions = {}): Promise<PodmanUsage> {
   const { signal, ...podmanOptions } = options;
-  // A vfs container's dir is its whole tree, not what it changed: podman's
-  // sizes for it are not worked out here.
   const driver = storageConfig(podmanOptions).driver;
-  if (driver !== 'overlay') throw new PodmanError('EPODMANDRIVER', `df reads overlay layouts only; the storage driver is '${driver}'`);
+  if (driver !== 'overlay' && driver !== 'vfs') {
+    throw new PodmanError('EPODMANDRIVER', `df reads overlay and vfs layouts only; the storage driver is '${driver}'`);
+  }
   const allLayers = layers(podmanOptions);
   const byId = new Map(allLayers.map((l) => [l.id, l]));
   const allImages = images(podmanOptions);
@@ -148,8 +151,11 @@ export async function df(options: PodmanDiffOptions = {}): Promise<PodmanUsage> 
     const session = await enterStorage(podmanAdapter, podmanOptions);
     try {
       for (const c of allContainers) {
-        const { apparentBytes } = await du(session, c.upperDir, { directories: false, signal });
-        containerUsage.push({ id: c.id, names: c.names, image: c.image, size: apparentBytes });
+        const size =
+          driver === 'vfs'
+            ? await vfsChangesSize(c, podmanOptions, signal)
+            : (await du(session, c.upperDir, { directories: false, signal })).apparentBytes;
+        containerUsage.push({ id: c.id, names: c.names, image: c.image, size });
       }
       for (const name of volumeNames) {
         const mountPoint = path.join(volumes, name, '_data');
@@ -171,4 +177,41 @@ export async function df(options: PodmanDiffOptions = {}): Promise<PodmanUsage> 
     layers: allLayers.map((l) => ({ id: l.id, diffSize: l.diffSize, images: imagesOn.get(l.id) ?? 0 })),
     volumes: volumeUsage,
   };
+}
+
+/**
+ * A vfs container's size as podman gives it (containers/storage's
+ * ChangesSize over its naive diff): the bytes of what the container's dir
+ * added or changed against its image's, directories left out, a
+ * hard-linked file once, and no path skipped (podman's /etc/mtab link
+ * counts, though `podman diff` does not list it).  Each tree is walked in
+ * a session rooted in it (see lib/engine/layers.ts).
+ */
+async function vfsChangesSize(c: PodmanContainer, options: PodmanOptions, signal: AbortSignal | undefined): Promise<number> {
+  const [dir, parentDir] = layerChain(c.layer, options);
+  const layer = await enterStorage(podmanAdapter, { ...options, root: dir! });
+  try {
+    const parent = parentDir === undefined ? null : await enterStorage(podmanAdapter, { ...options, root: parentDir });
+    try {
+      const changes = await naiveDiff({ source: layer, root: '/' }, parent && { source: parent, root: '/' }, { signal });
+      let size = 0;
+      const linked = new Set<string>();
+      for (const change of changes) {
+        if (change.kind === 'deleted') continue;
+        const st = await layer.lstat(change.path, { signal });
+        if (st.isDirectory()) continue;
+        if (st.nlink > 1) {
+          const key = `${st.dev}:${st.ino}`;
+          if (linked.has(key)) continue;
+          linked.add(key);
+        }
+        size += st.size;
+      }
+      return size;
+    } finally {
+      await parent?.close();
+    }
+  } finally {
+    await layer.close();
+  }
 }

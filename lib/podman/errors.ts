@@ -14,7 +14,7 @@
  * | `EPODMANAMBIGUOUS` | an id prefix matches several containers (or layers); `candidates` lists their ids |
  * | `ENOLAYER`         | no such layer in the store |
  * | `EPODMANSTORAGE`   | a podman storage file could not be read or parsed, is a symlink (never followed), or a layer leads out of `overlay` (`cause` holds the read error; never a parse error, which would quote the file) |
- * | `EPODMANDRIVER`    | the storage driver is neither `overlay` nor `vfs` (btrfs, zfs, devicemapper, aufs are not understood); or, with `vfs`, what needs overlay's layout: `exportLayer`, `df` |
+ * | `EPODMANDRIVER`    | the storage driver is neither `overlay` nor `vfs` (btrfs, zfs, devicemapper, aufs are not understood); or, with `vfs`, what needs overlay's layout: `exportLayer` |
  * | `EPODMANACCESS`    | podman's storage or pause process belongs to another user: permission denied (`cause` holds the node:fs error) |
  * | `ECONTAINERSTOPPED`| the container is not running (no live init pid, or its layer is not mounted) while its namespaces or merged dir are asked for |
  * | `ENOIMAGE`         | no image has that name, id, or id prefix |

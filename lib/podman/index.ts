@@ -281,9 +281,10 @@ export function exportLayer(nameOrId: string, options?: PodmanExportOptions): Re
 /**
  * What `podman system df -v` reports, without podman: each image's size,
  * shared and unique size and container count, each container's rw-layer
- * size, each local volume's size, and the layers with the images on them.
- * A volume's LINKS (the containers that use it) are left out: only
- * libpod's database holds them.
+ * size (vfs: the size of its naive diff, as podman counts it), each local
+ * volume's size, and the layers with the images on them.  A volume's LINKS
+ * (the containers that use it) are left out: only libpod's database holds
+ * them.
  *
  * @example
  * ```ts
@@ -292,7 +293,7 @@ export function exportLayer(nameOrId: string, options?: PodmanExportOptions): Re
  * const usage = await podman.df();
  * for (const image of usage.images) console.log(image.names[0] ?? image.id, image.size);
  * ```
- * @throws PodmanError `EPODMANSTORAGE` (a storage file cannot be read or parsed), `EPODMANACCESS` (the storage belongs to another user), `EPODMANDRIVER` (vfs); the errors of createNamespace() when the namespace cannot be made (`ENOSPC`, `EPERM`, `ENOSUBIDS` ...) (to read layers only another user's ids can).
+ * @throws PodmanError `EPODMANSTORAGE` (a storage file cannot be read or parsed), `EPODMANACCESS` (the storage belongs to another user), `EPODMANDRIVER` (a driver neither overlay nor vfs); the errors of createNamespace() when the namespace cannot be made (`ENOSPC`, `EPERM`, `ENOSUBIDS` ...) (to read layers only another user's ids can).
  */
 export async function df(options?: PodmanDiffOptions): Promise<PodmanUsage> {
   return usage.df(api.check.diff(options, 'df'));
