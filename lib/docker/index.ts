@@ -250,7 +250,7 @@ export function exportContainer(nameOrId: string, options?: DockerExportOptions)
 }
 
 /**
- * A container's changes, or an image's top layer, as an OCI layer tar (whiteouts as `.wh.` entries).
+ * A container's changes, or an image's top layer, as an OCI layer tar (whiteouts as `.wh.` entries); overlay2 and fuse-overlayfs only (vfs: EDOCKERDRIVER).
  *
  * @example
  * ```ts
@@ -260,7 +260,7 @@ export function exportContainer(nameOrId: string, options?: DockerExportOptions)
  *
  * await pipeline(docker.exportLayer('web'), createWriteStream('web-layer.tar'));
  * ```
- * @throws nothing itself: DockerError `ENOCONTAINER`, `ENOIMAGE`, `EDOCKERAMBIGUOUS` (an id prefix matches several; `candidates` lists them), `EDOCKERDRIVER`, `EDOCKERSTORAGE` (a storage file cannot be read or parsed), `EDOCKERACCESS` (the storage belongs to another user), and the node:fs errors of reading its upper dir, come out as the stream's `'error'`.
+ * @throws nothing itself: DockerError `ENOCONTAINER`, `ENOIMAGE`, `EDOCKERAMBIGUOUS` (an id prefix matches several; `candidates` lists them), `EDOCKERDRIVER` (vfs), `EDOCKERSTORAGE` (a storage file cannot be read or parsed), `EDOCKERACCESS` (the storage belongs to another user), and the node:fs errors of reading its upper dir, come out as the stream's `'error'`.
  */
 export function exportLayer(nameOrId: string, options?: DockerExportOptions): Readable {
   return api.exportLayer(nameOrId, options);
