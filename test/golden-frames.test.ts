@@ -7,6 +7,7 @@
 // widest u64 and i64, empty strings where the parser allows them, paths of
 // PATH_MAX - 1 bytes and not UTF-8, the most exclude patterns and lowers.
 import { native } from '../lib/wire/native';
+import { CopyFlag } from '../lib/wire/protocol';
 import {
   encodeAccess,
   encodeClose,
@@ -27,6 +28,7 @@ import {
   encodeCounters,
   encodeCredit,
   encodeDiff,
+  encodeCopyFile,
   encodeLink,
   encodeLstat,
   encodeMkdir,
@@ -178,6 +180,11 @@ add('Mkdir', encodeMkdir({ mode: 0, flags: 0, uid: 0, gid: 0 }, BYTES_PATH), { m
 
 add('Rename', encodeRename(LONG_PATH, BYTES_PATH), { from: LONG_PATH, to: BYTES_PATH });
 add('Link', encodeLink(BYTES_PATH, LONG_PATH), { existing: BYTES_PATH, new_path: LONG_PATH });
+add('CopyFile', encodeCopyFile(CopyFlag.Exclusive | CopyFlag.NoFollow, BYTES_PATH, LONG_PATH), {
+  flags: 3,
+  from: BYTES_PATH,
+  to: LONG_PATH,
+});
 // A symlink's target is any bytes but NUL, even none.
 add('Symlink', encodeSymlink(Buffer.alloc(0), LONG_PATH), { target: Buffer.alloc(0), path: LONG_PATH });
 add('Symlink', encodeSymlink(Buffer.from([0xff, 0x2e, 0x2e]), BYTES_PATH), { target: Buffer.from([0xff, 0x2e, 0x2e]), path: BYTES_PATH });

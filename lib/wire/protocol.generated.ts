@@ -3,7 +3,7 @@
 // test/protocol.test.ts compares PROTOCOL_TABLE with the addon's.
 
 /** Bump whenever a frame's layout or meaning changes. */
-export const PROTOCOL_VERSION = 9;
+export const PROTOCOL_VERSION = 10;
 /** length + id + op + flags + reserved */
 export const FRAME_HEADER = 12;
 /** Requests longer than this are answered with E2BIG and skipped; the stream goes on. Paths are at most PATH_MAX long, so no valid request is this big. */
@@ -106,6 +106,7 @@ export const enum Op {
   HandleChown = 42,
   HandleSync = 43,
   Close = 44,
+  CopyFile = 45,
 }
 
 /** How the server runs a request (server.cc dispatches on it): */
@@ -172,6 +173,14 @@ export const enum TarFlag {
   Copy = 4,
   /** With kTarLayer: the upper dir is fuse-overlayfs's (overlay.h's fuse-overlayfs markers are read, and none is written as it is). */
   FuseOverlayfs = 8,
+}
+
+/** CopyFile flags. */
+export const enum CopyFlag {
+  /** COPYFILE_EXCL: `to` must not exist */
+  Exclusive = 1,
+  /** `from` itself is not followed if a symlink */
+  NoFollow = 2,
 }
 
 /** Diff flags. */
@@ -320,12 +329,13 @@ export const OPS = {
   HandleChown: { op: 42, kind: 'single', fields: [['u32', 'handle'], ['u32', 'uid'], ['u32', 'gid']] },
   HandleSync: { op: 43, kind: 'single', fields: [['u32', 'handle'], ['u32', 'flags']] },
   Close: { op: 44, kind: 'single', fields: [['u32', 'handle']] },
+  CopyFile: { op: 45, kind: 'single', fields: [['u32', 'flags'], ['str', 'from'], ['str', 'to']] },
 } as const satisfies Record<string, OpLayout>;
 
 /** Everything above with protocol.h's own names, as the addon exports it (`protocolTable`). */
 export const PROTOCOL_TABLE = {
   constants: {
-    kProtocolVersion: 9,
+    kProtocolVersion: 10,
     kFrameHeader: 12,
     kMaxRequest: 65536,
     kNoId: 4294967295,
@@ -364,6 +374,7 @@ export const PROTOCOL_TABLE = {
     StatfsField: { kStatfsType: 0, kStatfsBsize: 1, kStatfsBlocks: 2, kStatfsBfree: 3, kStatfsBavail: 4, kStatfsFiles: 5, kStatfsFfree: 6, kStatfsFields: 7 },
     TreeFlag: { kTreeRecursive: 1, kTreeForce: 2, kTreeKeepGoing: 4, kTreeAllowRoot: 8, kTreeCrossMounts: 16 },
     TarFlag: { kTarXattrs: 1, kTarLayer: 2, kTarCopy: 4, kTarFuseOverlayfs: 8 },
+    CopyFlag: { kCopyExclusive: 1, kCopyNoFollow: 2 },
     DiffFlag: { kDiffFuseOverlayfs: 1 },
     Reply: { kStat: 1, kData: 2, kBatch: 3, kEnd: 4, kError: 5, kReady: 6, kCredit: 7, kProgress: 8, kEntryError: 9 },
     RecordTag: { kDir: 1, kEntry: 2, kError: 3 },

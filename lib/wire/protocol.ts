@@ -40,6 +40,7 @@ export {
   Op,
   RecordTag,
   Reply,
+  CopyFlag,
   DiffFlag,
   TarFlag,
   TreeFlag,

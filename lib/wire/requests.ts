@@ -261,6 +261,11 @@ export function encodeLink(existingPath: Buffer, newPath: Buffer): RequestFrame 
   return twoStrings(Op.Link, existingPath, newPath);
 }
 
+/** A copy of the regular file `from` to `to` made in the server (CopyFlag: exclusive, source not followed). */
+export function encodeCopyFile(flags: number, from: Buffer, to: Buffer): RequestFrame {
+  return new FrameWriter(Op.CopyFile, U32 + stringBytes(from) + stringBytes(to)).u32(flags).string(from).string(to).done();
+}
+
 /** symlink(2): a symlink at `path` whose target is `target`, as given. */
 export function encodeSymlink(target: Buffer, path: Buffer): RequestFrame {
   return twoStrings(Op.Symlink, target, path);

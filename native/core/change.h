@@ -43,6 +43,15 @@ void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
 void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
               const req::Truncate& args);
 
+// Copies the regular file `args.from` to `args.to` inside the server, the
+// bytes never leaving the kernel.  The source is opened non-blocking and
+// must be a regular file once open (a FIFO or a device swapped in is
+// EINVAL, never read); the destination's last component is created or
+// truncated with O_NOFOLLOW, so a symlink planted there is ELOOP, never
+// written through.
+void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
+              const req::CopyFile& args);
+
 // Writes the data frames the job receives to `args.path`, giving back a
 // credit frame for each; an end frame once the data ended and the file is
 // closed, flagged when cancelled; or an error.  Opens non-blocking, so a

@@ -22,7 +22,7 @@
 namespace unshare_fs {
 
 // Bump whenever a frame's layout or meaning changes.
-constexpr uint32_t kProtocolVersion = 9;
+constexpr uint32_t kProtocolVersion = 10;
 
 constexpr uint32_t kFrameHeader = 12;  // length + id + op + flags + reserved
 // Requests longer than this are answered with E2BIG and skipped; the stream
@@ -62,11 +62,14 @@ enum class OpKind : uint8_t {
 // credit, then an end frame or an error.  Read:
 // a stat frame of the open file, data frames, an end frame; `end` is
 // exclusive (kToEnd for the whole file), EFBIG once more than `limit`
-// would be read.  Counters: one data frame of kCounterCount u32s (Counter),
-// for tests to see what the server holds.  Descend: a pruning walk's
-// (kWalkPrune) answer to a batch flagged kBatchAsks, one byte per
-// directory that batch and those before it listed since the last answer
-// (at most kPruneAsk), 1 to descend into it, 0 to prune it.
+// would be read.  CopyFile: the regular file `from` to `to` as
+// copyfile(3)/libuv do (created with `from`'s mode or truncated, then
+// `from`'s mode set), the bytes moved in the kernel (copy_file_range,
+// else sendfile); an end frame or an error.  Counters: one data frame of
+// kCounterCount u32s (Counter), for tests to see what the server holds.
+// Descend: a pruning walk's (kWalkPrune) answer to a batch flagged kBatchAsks,
+// one byte per directory that batch and those before it listed since the last
+// answer (at most kPruneAsk), 1 to descend into it, 0 to prune it.
 //
 // node:fs's path calls with no other home: access (an end frame; `mode`
 // F_OK or R_OK|W_OK|X_OK, checked with the server's own credentials),
@@ -138,7 +141,8 @@ enum class OpKind : uint8_t {
   X(HandleChmod, 41, kSingle, F(u32, handle) F(u32, mode))                     \
   X(HandleChown, 42, kSingle, F(u32, handle) F(u32, uid) F(u32, gid))          \
   X(HandleSync, 43, kSingle, F(u32, handle) F(u32, flags))                     \
-  X(Close, 44, kSingle, F(u32, handle))
+  X(Close, 44, kSingle, F(u32, handle))                                        \
+  X(CopyFile, 45, kSingle, F(u32, flags) F(str, from) F(str, to))
 
 enum class Op : uint8_t {
 #define X(name, number, kind, fields) k##name = number,
@@ -199,6 +203,11 @@ enum TarFlag : uint32_t {
   // With kTarLayer: the upper dir is fuse-overlayfs's (overlay.h's
   // fuse-overlayfs markers are read, and none is written as it is).
   kTarFuseOverlayfs = 1u << 3,
+};
+// CopyFile flags.
+enum CopyFlag : uint32_t {
+  kCopyExclusive = 1u << 0,  // COPYFILE_EXCL: `to` must not exist
+  kCopyNoFollow = 1u << 1,   // `from` itself is not followed if a symlink
 };
 // Diff flags.
 enum DiffFlag : uint32_t {
@@ -383,6 +392,8 @@ enum Counter : uint32_t {
   E(TarFlag, kTarCopy)             \
   E(TarFlag, kTarFuseOverlayfs)    \
   E(DiffFlag, kDiffFuseOverlayfs)  \
+  E(CopyFlag, kCopyExclusive)      \
+  E(CopyFlag, kCopyNoFollow)       \
   E(Reply, kStat)                  \
   E(Reply, kData)                  \
   E(Reply, kBatch)                 \

@@ -105,6 +105,10 @@ bool Check(const req::Mount& a) {
 }
 bool Check(const req::Mkdir& a) { return GoodMode(a.mode); }
 bool Check(const req::Rename& a) { return GoodPath(a.from) && GoodPath(a.to); }
+bool Check(const req::CopyFile& a) {
+  return GoodPath(a.from) && GoodPath(a.to) &&
+         (a.flags & ~uint32_t{kCopyExclusive | kCopyNoFollow}) == 0;
+}
 bool Check(const req::Link& a) {
   return GoodPath(a.existing) && GoodPath(a.new_path);
 }

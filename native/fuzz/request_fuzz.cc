@@ -200,6 +200,10 @@ void CheckArgs(const req::Symlink& a) {
 void CheckArgs(const req::Rename& a) {
   CHECK(GoodPath(a.from) && GoodPath(a.to));
 }
+void CheckArgs(const req::CopyFile& a) {
+  CHECK(GoodPath(a.from) && GoodPath(a.to));
+  CHECK((a.flags & ~uint32_t{kCopyExclusive | kCopyNoFollow}) == 0);
+}
 void CheckArgs(const req::Link& a) {
   CHECK(GoodPath(a.existing) && GoodPath(a.new_path));
 }
