@@ -18,6 +18,7 @@ export type { FileHandle, FileReadOptions, FileReadResult, FileWriteResult } fro
 export type { Dir } from './api/dir';
 export type { AccessMode, MkdtempOptions, OpendirOptions, StatFs } from './core/options';
 export type { CopyInOptions, CopyOptions, CopyResult } from './layers/copy';
+export type { CopyProgress, CpError, CpOptions } from './api/cp';
 export {
   type Dirent,
   type ReadFileOptions,

@@ -108,6 +108,8 @@ const DOCKER = [
 
 const FILE_SYSTEM_METHODS = [
   'constructor',
+  'cp',
+  'copyFile',
   'walk',
   'walkBatches',
   'lstat',

@@ -8,6 +8,7 @@ import { FileWriteStream, chunkBytes, treeJob, writeAll, type WriteTarget } from
 import type { Channel } from '../wire/channel';
 import { copyIn, copyOut, type CopyInOptions, type CopyOptions, type CopyResult } from '../layers/copy';
 import { ChangeList, LAYER_FORMATS, type DiffOptions, type LayerChange } from '../layers/diff';
+import { checkCpOptions, cp, CP_OPTIONS, type CopyProgress, type CpOptions } from './cp';
 import { du, type DiskUsage, type DuOptions } from '../layers/du';
 import { TAR_CHUNK, tarFlags, tarProgress, type ExportOptions, type LayerExportOptions } from '../layers/export';
 import { checkProgress, progressTicker } from '../core/progress';
@@ -40,7 +41,7 @@ import { checkWalkOptions } from '../wire/walk-request';
 import { Dir } from './dir';
 import { FileHandle } from './file-handle';
 import { randomInt } from 'node:crypto';
-import { DiffFlag, MKDIR_RECURSIVE, NO_FOLLOW, NO_ID, StatfsField, TarFlag, TreeFlag, WriteFlag as WriteBit } from '../wire/protocol';
+import { CopyFlag, DiffFlag, MKDIR_RECURSIVE, NO_FOLLOW, NO_ID, StatfsField, TarFlag, TreeFlag, WriteFlag as WriteBit } from '../wire/protocol';
 import {
   encodeAccess,
   encodeOpen,
@@ -49,6 +50,7 @@ import {
   encodeChmod,
   encodeChown,
   encodeChownTree,
+  encodeCopyFile,
   encodeDiff,
   encodeLink,
   encodeLstat,
@@ -1019,6 +1021,70 @@ export abstract class FileSystem {
     }
   }
 
+  /**
+   * Copies `src` to `dest` as node's fs.promises.cp does, with its options
+   * and its errors (ERR_FS_CP_EINVAL for a directory into itself,
+   * ERR_FS_CP_DIR_TO_NON_DIR, ERR_FS_EISDIR without `recursive`,
+   * ERR_FS_CP_FIFO_PIPE and ERR_FS_CP_SOCKET …), both paths in this file
+   * system.  File contents are copied by the server (copy_file_range or
+   * sendfile), never through this process.  Differences from node's, for
+   * hostile trees: a device is EINVAL, not read; a file that became a
+   * symlink after its lstat is ELOOP (unless `dereference`); a destination
+   * file's name is never written through a symlink.  `onProgress` is told
+   * the entries and bytes copied at most every 100 ms; `signal` stops the
+   * copy between two entries.  Resolves with the counts.
+   */
+  async cp(src: PathLike, dest: PathLike, options?: CpOptions): Promise<CopyProgress> {
+    const o = checkOptionsObject(options, CP_OPTIONS, 'cp');
+    const checked = checkCpOptions(o);
+    const from = cpPath(src, 'src');
+    const to = cpPath(dest, 'dest');
+    const backend = this.#backend;
+    const host = {
+      fs: this,
+      resolve: (path: string) => backend.resolvePath(path),
+      copyFile: (a: string, b: string, exclusive: boolean, follow: boolean, signal: AbortSignal | undefined) =>
+        this.#copyFile(a, b, (exclusive ? CopyFlag.Exclusive : 0) | (follow ? 0 : CopyFlag.NoFollow), signal),
+    };
+    try {
+      return await cp(host, from, to, checked);
+    } catch (error) {
+      throw withCallerStack(error as Error, this.cp);
+    }
+  }
+
+  /**
+   * Copies the file `src` to `dest` as fs.promises.copyFile does (`mode`
+   * fs.constants.COPYFILE_EXCL: `dest` must not exist), in the server:
+   * the bytes never reach this process.  `src` must be a regular file once
+   * open (EISDIR for a directory, EINVAL for a FIFO or a device, never
+   * read); `dest`'s own name is never written through a symlink (ELOOP).
+   */
+  async copyFile(src: PathLike, dest: PathLike, mode?: number): Promise<void> {
+    const exclusive = (checkInteger('mode', mode, 0, 7, 0) & 1) !== 0;
+    try {
+      await this.#copyFile(src, dest, exclusive ? CopyFlag.Exclusive : 0, undefined);
+    } catch (error) {
+      throw withCallerStack(error as Error, this.copyFile);
+    }
+  }
+
+  /** The server's CopyFile; its error names both paths, as node's copyfile errors do. */
+  async #copyFile(src: PathLike, dest: PathLike, flags: number, signal: AbortSignal | undefined): Promise<void> {
+    const from = this.#entryBytes(src, 'copyfile');
+    const to = this.#entryBytes(dest, 'copyfile');
+    try {
+      await request(this.#backend.channel(), encodeCopyFile(flags, from, to), signal);
+    } catch (error) {
+      const e = error as FsError & { dest?: string };
+      if (e.syscall === 'copyfile' && typeof e.path === 'string') {
+        e.dest = to.toString();
+        e.message = `${e.message} -> '${e.dest}'`;
+      }
+      throw e;
+    }
+  }
+
   async #tree(
     encode: (flags: number, path: Buffer) => RequestFrame,
     syscall: string,
@@ -1203,6 +1269,14 @@ function checkRetries(o: Record<string, unknown>): Retries {
     maxRetries: checkInteger('maxRetries', o.maxRetries, 0, 2 ** 32 - 1, 0),
     retryDelay: checkInteger('retryDelay', o.retryDelay, 0, 2 ** 32 - 1, 100),
   };
+}
+
+/** A path of cp as a string (node's cp takes strings and URLs only). */
+function cpPath(path: PathLike, name: string): string {
+  const plain = plainPath(path);
+  if (typeof plain !== 'string') throw invalid(name, 'a string or a file: URL', path);
+  checkPath(plain, name);
+  return plain;
 }
 
 /** A path argument with a file: URL made its path (checked later, where it is used). */
