@@ -187,6 +187,27 @@ describe.each(targets)('cp on $name, against node fs.promises.cp', (target) => {
     expect(actual.map((line) => line.split(ourBase).join('BASE'))).toEqual(expected.map((line) => line.split(nodeBase).join('BASE')));
   });
 
+  test('copyToHost and copyFromHost copy into an existing directory, as cp -RP does', async () => {
+    const src = buildSource(root);
+    const gnu = path.join(root, 'gnu');
+    fs.mkdirSync(gnu);
+    execFileSync('cp', ['-RP', '--preserve=mode,timestamps', src, gnu]);
+    execFileSync('cp', ['-P', '--preserve=mode,timestamps', path.join(src, 'file.txt'), gnu]);
+    const expected = listing(gnu, true).map((line) => line.split(gnu).join('DEST'));
+    for (const [name, copy] of [
+      ['out', (from: string, dir: string) => target.fs().copyToHost(from, dir, { recursive: true })],
+      ['in', (from: string, dir: string) => target.fs().copyFromHost(from, dir, { recursive: true })],
+    ] as const) {
+      const dir = path.join(root, name);
+      fs.mkdirSync(dir);
+      await copy(src, dir);
+      await copy(path.join(src, 'file.txt'), dir);
+      expect(listing(dir, true).map((line) => line.split(dir).join('DEST'))).toEqual(expected);
+      // Onto an existing file: EEXIST, as before; the file is left as it was.
+      await expect(copy(path.join(src, 'ro'), path.join(dir, 'file.txt'))).rejects.toMatchObject({ code: 'EEXIST' });
+    }
+  });
+
   test('filter is called with the same paths in the same order as node calls it', async () => {
     const src = buildSource(root);
     const calls = { node: [] as string[], ours: [] as string[] };

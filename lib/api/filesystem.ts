@@ -1,5 +1,6 @@
 // The file API served over a channel: the same for host paths (an in-process
 // server thread) and for namespace sessions (a forked worker).
+import * as fsp from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
@@ -972,12 +973,15 @@ export abstract class FileSystem {
   }
 
   /**
-   * Copies `hostPath` from the host (read as the calling user) to `path`,
-   * which must not exist, as `podman cp` does.  What is copied belongs to
-   * the session's own user unless `preserveOwnership`; modes and file times
-   * are kept; symlinks are copied as links; FIFOs, sockets and devices are
-   * skipped.  Names are bytes.  A copy that fails or is aborted removes what
-   * it made (where that fails too, the error's `partialOutput` says where).
+   * Copies `hostPath` from the host (read as the calling user) to `path`.
+   * Where `path` is an existing directory, the copy goes into it, under
+   * `hostPath`'s last name, as `cp` and `podman cp` copy; any other
+   * existing entry there is EEXIST (never overwritten).  What is copied
+   * belongs to the session's own user unless `preserveOwnership`; modes and
+   * file times are kept; symlinks are copied as links; FIFOs, sockets and
+   * devices are skipped.  Names are bytes.  A copy that fails or is aborted
+   * removes what it made (where that fails too, the error's
+   * `partialOutput` says where).
    */
   async copyFromHost(hostPath: string, path: string, options?: CopyInOptions): Promise<CopyResult> {
     const o = checkOptionsObject(options, ['recursive', 'preserveOwnership', 'signal'], 'copyFromHost');
@@ -987,27 +991,35 @@ export abstract class FileSystem {
       signal: checkSignal(o.signal),
     };
     checkPath(hostPath, 'hostPath');
-    checkPath(path);
+    // '.' or '..' last is EINVAL before it is looked at: never "into" the directory above.
+    this.#entryBytes(path, 'mkdir');
     const { unmapUid, unmapGid } = this.#backend;
     try {
-      return await copyIn(this, { uid: unmapUid, gid: unmapGid }, hostPath, path, checked);
+      const into = await this.stat(path, { signal: checked.signal }).then(
+        (st) => st.isDirectory(),
+        () => false,
+      );
+      const dest = into ? intoDirectory(path, hostPath) : path;
+      return await copyIn(this, { uid: unmapUid, gid: unmapGid }, hostPath, dest, checked);
     } catch (error) {
       throw withCallerStack(error as Error, this.copyFromHost);
     }
   }
 
   /**
-   * Copies `path` to `hostPath` on the host, which must not exist: what is
-   * copied belongs to the calling user, with the modes (less set-id bits)
-   * and file times of the originals; symlinks are copied as links, hard
-   * links within the tree as links; FIFOs and devices are skipped, and so
-   * is a file that became one during the copy (never waited on); sockets
-   * are left out.  One job in the server reads the tree, every entry
-   * opened relative to a directory it holds, never through a symlink
-   * (`path` itself included): a directory swapped for a symlink mid-copy
-   * is never read through.  Names are bytes.  A copy that fails or is
-   * aborted removes what it made (where that fails too, the error's
-   * `partialOutput` says where).
+   * Copies `path` to `hostPath` on the host; into it, under `path`'s last
+   * name, where `hostPath` is an existing directory (as `cp` and `podman
+   * cp` copy), and EEXIST where anything else is there (never
+   * overwritten).  What is copied belongs to the calling user, with the
+   * modes (less set-id bits) and file times of the originals; symlinks are
+   * copied as links, hard links within the tree as links; FIFOs and devices
+   * are skipped, and so is a file that became one during the copy (never
+   * waited on); sockets are left out.  One job in the server reads the
+   * tree, every entry opened relative to a directory it holds, never
+   * through a symlink (`path` itself included): a directory swapped for a
+   * symlink mid-copy is never read through.  Names are bytes.  A copy that
+   * fails or is aborted removes what it made (where that fails too, the
+   * error's `partialOutput` says where).
    */
   async copyToHost(path: string, hostPath: string, options?: CopyOptions): Promise<CopyResult> {
     const o = checkOptionsObject(options, ['recursive', 'signal'], 'copyToHost');
@@ -1015,7 +1027,12 @@ export abstract class FileSystem {
     checkPath(path);
     checkPath(hostPath, 'hostPath');
     try {
-      return await copyOut(this.#copyArchive(path, checked.signal), path, hostPath, checked);
+      const into = await fsp.stat(hostPath).then(
+        (st) => st.isDirectory(),
+        () => false,
+      );
+      const dest = into ? intoDirectory(hostPath, path) : hostPath;
+      return await copyOut(this.#copyArchive(path, checked.signal), path, dest, checked);
     } catch (error) {
       throw withCallerStack(error as Error, this.copyToHost);
     }
@@ -1269,6 +1286,17 @@ function checkRetries(o: Record<string, unknown>): Retries {
     maxRetries: checkInteger('maxRetries', o.maxRetries, 0, 2 ** 32 - 1, 0),
     retryDelay: checkInteger('retryDelay', o.retryDelay, 0, 2 ** 32 - 1, 100),
   };
+}
+
+/**
+ * Where a copy of `source` goes in the existing directory `dir`: under its
+ * last name ('/' and names ending in '.' or '..' have none to give: EEXIST,
+ * as copying onto the directory itself would be).
+ */
+function intoDirectory(dir: string, source: string): string {
+  const name = nodePath.posix.basename(source);
+  if (name === '' || name === '.' || name === '..') throw errnoError('EEXIST', 'copy', dir);
+  return nodePath.posix.join(dir, name);
 }
 
 /** A path of cp as a string (node's cp takes strings and URLs only). */

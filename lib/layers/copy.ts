@@ -1,6 +1,7 @@
-// Copies between the host and a FileSystem (a session), as `podman cp`
-// does: the host side is read and written with node:fs as the calling
-// user, the other side through the FileSystem's requests, contents streamed
+// Copies between the host and a FileSystem (a session) to a destination
+// that does not exist (FileSystem picks the name inside an existing
+// directory, as `podman cp` does; unlike it, nothing is ever overwritten):
+// the host side is read and written with node:fs as the calling user, the other side through the FileSystem's requests, contents streamed
 // with backpressure both ways.  Symlinks are copied as links, never
 // followed; FIFOs, sockets and devices are skipped (and counted): a copy
 // never opens one.  Names are bytes all the way (a container's need not be
