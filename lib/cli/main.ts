@@ -15,6 +15,7 @@ import { cat } from './cat';
 import { chmod } from './chmod';
 import { chown, parseOwner } from './chown';
 import { bashCompletion } from './completion';
+import { cp } from './cp';
 import { diff } from './diff';
 import { du } from './du';
 import { exportContainer } from './export';
@@ -109,6 +110,7 @@ Examples:
   unshare-fs find contenedor1:/etc --name '*.conf' --printf '%M %u %s %p\\n'
   unshare-fs du -sh storage:/home/me/.local/share/containers/storage
   unshare-fs cat contenedor1:/etc/os-release
+  unshare-fs cp contenedor1:/data/hello.txt /tmp
   unshare-fs diff contenedor1
   unshare-fs export -o c1.tar contenedor1
   unshare-fs ls -ln volume:mydata:/
@@ -204,6 +206,42 @@ Examples:
     .argument('<targets...>', 'the files (see unshare-fs --help for TARGET)')
     .addHelpText('after', '\nExamples:\n  unshare-fs cat contenedor1:/etc/passwd\n  unshare-fs cat contenedor1:/var/log/app.log > app.log')
     .action(async (targets: string[], _opts: unknown, cmd: Command) => over(targets, engineOf(cmd), out, (t) => cat(t, out)));
+
+  cli
+    .command('cp')
+    .description("copy between the host, containers and volumes, with podman cp's rules")
+    .argument('<src>', 'what to copy (see unshare-fs --help for TARGET); ending in /. copies what the directory holds')
+    .argument('<dst>', 'where: an existing directory receives SRC under its own name')
+    .option(
+      '-a, --archive <bool>',
+      "what is copied into a container belongs to its user (true) or keeps the source's owners (false)",
+      'true',
+    )
+    .addHelpText(
+      'after',
+      '\nDirectories are copied whole; an existing file is replaced, an existing directory is\nmerged into; a directory never replaces a file nor a file a directory.\n\nExamples:\n  unshare-fs cp contenedor1:/data/hello.txt /tmp\n  unshare-fs cp ./site contenedor1:/var/www\n  unshare-fs cp contenedor1:/etc/. ./etc-copy\n  unshare-fs cp contenedor1:/data volume:backup:/',
+    )
+    .action(async (srcText: string, dstText: string, opts: { archive: string }, cmd: Command) => {
+      if (opts.archive !== 'true' && opts.archive !== 'false') throw new UsageError(`--archive takes true or false, not '${opts.archive}'`);
+      const [srcSpec, dstSpec] = [parseTarget(srcText), parseTarget(dstText)];
+      const engine = engineOf(cmd);
+      let src: Target | undefined;
+      let dst: Target | undefined;
+      try {
+        src = await openTarget(srcSpec, engine);
+        dst = await openTarget(dstSpec, engine);
+        await cp(src, dst, { archive: opts.archive === 'true' }, out);
+      } catch (error) {
+        if (error instanceof UsageError) throw error;
+        // The side the failing path is on, as the user wrote it.
+        const at = (error as { path?: unknown }).path;
+        const onSource = typeof at === 'string' && src !== undefined && at.startsWith(src.path.replace(/\/?\.?$/, ''));
+        out.fail(error, onSource || dst === undefined ? targetPrefix(srcSpec) : targetPrefix(dstSpec));
+      } finally {
+        await src?.close();
+        await dst?.close();
+      }
+    });
 
   cli
     .command('diff')
