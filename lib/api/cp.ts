@@ -13,7 +13,10 @@
 // symlink planted at its name is never written through.  A FIFO, a socket
 // or a device found by the walk is node's error before anything opens it;
 // one swapped in for a file afterwards is EINVAL from the server, never
-// read.
+// read.  What this walk does not do, unlike copyToHost's job: hold its
+// directories open.  Each request resolves its path again, so a directory
+// swapped for a symlink mid-copy redirects what follows, inside the
+// session's root and never out of it.
 import * as nodePath from 'node:path';
 
 import { abortError, type FsError } from '../core/errors';
