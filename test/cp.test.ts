@@ -81,7 +81,8 @@ function buildSource(root: string): string {
   fs.symlinkSync(path.join(src, 'dir'), path.join(src, 'abs-link'));
   fs.symlinkSync('does/not/exist', path.join(src, 'dir/dangling'));
   const past = new Date('2001-02-03T04:05:06.789Z');
-  for (const p of ['file.txt', 'dir/big.bin', 'dir/sub/empty', 'ro', 'skip-me', 'dir/sub', 'dir']) fs.utimesSync(path.join(src, p), past, past);
+  for (const p of ['file.txt', 'dir/big.bin', 'dir/sub/empty', 'ro', 'skip-me', 'dir/sub', 'dir'])
+    fs.utimesSync(path.join(src, p), past, past);
   return src;
 }
 
@@ -220,30 +221,52 @@ describe.each(targets)('cp on $name, against node fs.promises.cp', (target) => {
     expect(calls.ours.map((c) => c.replace(' o', ' n'))).toEqual(calls.node);
   });
 
-  test('onProgress: entries and bytes, rising, at most every 100 ms, the last one the totals', async () => {
+  /** A tree of 1 + 12 directories and 300 files of 0..24 bytes; its entries and bytes as find(1) and wc(1) count them. */
+  function manyFiles(): { src: string; entries: number; bytes: number } {
     const src = path.join(root, 'many');
     fs.mkdirSync(src);
-    for (let i = 0; i < 25; i++) {
+    for (let i = 0; i < 12; i++) {
       fs.mkdirSync(path.join(src, `d${i}`));
-      for (let j = 0; j < 40; j++) fs.writeFileSync(path.join(src, `d${i}/f${j}`), 'x'.repeat(j));
+      for (let j = 0; j < 25; j++) fs.writeFileSync(path.join(src, `d${i}/f${j}`), 'x'.repeat(j));
     }
-    const seen: { entries: number; bytes: number; at: number }[] = [];
-    const started = performance.now();
-    const result = await target
-      .fs()
-      .cp(src, path.join(root, 'out'), { recursive: true, onProgress: (p) => seen.push({ ...p, at: performance.now() }) });
-    const elapsed = performance.now() - started;
-    // 1 + 25 dirs, 1000 files of 0..39 bytes: counted by find(1) and wc(1), not by the library.
     const entries = Number(execFileSync('sh', ['-c', `find '${src}' | wc -l`], { encoding: 'utf8' }).trim());
     const bytes = Number(execFileSync('sh', ['-c', `find '${src}' -type f -exec cat {} + | wc -c`], { encoding: 'utf8' }).trim());
-    expect(result).toEqual({ entries, bytes });
-    expect(seen.at(-1)).toMatchObject({ entries, bytes });
+    return { src, entries, bytes };
+  }
+
+  /** The calls onProgress got: rising, at least 100 ms apart but the last, no more than the time allows, the last the totals. */
+  function expectPaced(
+    seen: { entries: number; bytes: number; at: number }[],
+    elapsed: number,
+    totals: { entries: number; bytes: number },
+  ): void {
+    expect(seen.at(-1)).toMatchObject(totals);
     for (let i = 1; i < seen.length; i++) {
       expect(seen[i]!.entries).toBeGreaterThanOrEqual(seen[i - 1]!.entries);
+      expect(seen[i]!.bytes).toBeGreaterThanOrEqual(seen[i - 1]!.bytes);
       if (i < seen.length - 1) expect(seen[i]!.at - seen[i - 1]!.at).toBeGreaterThanOrEqual(99);
     }
     expect(seen.length).toBeLessThanOrEqual(Math.floor(elapsed / 100) + 2);
-  });
+  }
+
+  test.each(['cp', 'copyToHost', 'copyFromHost'] as const)(
+    '%s onProgress: entries and bytes, rising, at most every 100 ms, the last one the totals',
+    async (method) => {
+      const { src, entries, bytes } = manyFiles();
+      const seen: { entries: number; bytes: number; at: number }[] = [];
+      const onProgress = (entries: number, bytes: number): number => seen.push({ entries, bytes, at: performance.now() });
+      const started = performance.now();
+      const out = path.join(root, 'out');
+      const f = target.fs();
+      const result =
+        method === 'cp'
+          ? await f.cp(src, out, { recursive: true, onProgress })
+          : await f[method](src, out, { recursive: true, onProgress });
+      const elapsed = performance.now() - started;
+      expect(result).toMatchObject({ entries, bytes });
+      expectPaced(seen, elapsed, { entries, bytes });
+    },
+  );
 
   test('signal: an aborted copy rejects with AbortError', async () => {
     const src = buildSource(root);
@@ -279,8 +302,18 @@ describe.each(targets)('cp on $name, against node fs.promises.cp', (target) => {
       fs.writeFileSync(dest, 'old');
       await copy(path.join(src, 'ro'), dest, mode);
       results.push(...listing(dest));
-      results.push(await copy(file, dest, fs.constants.COPYFILE_EXCL).then(() => 'copied', (e: { code: string }) => e.code));
-      results.push(await copy(src, dest + '2', 0).then(() => 'copied', (e: { code: string }) => e.code));
+      results.push(
+        await copy(file, dest, fs.constants.COPYFILE_EXCL).then(
+          () => 'copied',
+          (e: { code: string }) => e.code,
+        ),
+      );
+      results.push(
+        await copy(src, dest + '2', 0).then(
+          () => 'copied',
+          (e: { code: string }) => e.code,
+        ),
+      );
     }
     expect(actual).toEqual(expected);
   });

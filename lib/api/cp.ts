@@ -23,6 +23,7 @@ import { abortError, type FsError } from '../core/errors';
 import { ERRNO, type ErrnoName } from '../core/errno';
 import { checkBoolean, checkInteger, checkSignal, invalid } from '../core/checks';
 import type { MkdirOptions, SignalOptions } from '../core/options';
+import { Progress, type CopyProgress, type ProgressListener } from '../core/progress';
 import type { BigIntStats } from '../core/stats';
 
 /** What cp reads and changes of a FileSystem (its own methods). */
@@ -45,12 +46,6 @@ export interface CpFs {
  */
 const COPYFILE_EXCL = 1;
 
-/** What onProgress of a copy is told: entries (files, directories, symlinks) and file bytes copied so far. */
-export interface CopyProgress {
-  entries: number;
-  bytes: number;
-}
-
 /** Options of FileSystem#cp: node's fs.promises.cp's, and the library's signal and onProgress. */
 export interface CpOptions {
   /** Follow symlinks in `src` (copy what they point to). Default false. */
@@ -72,8 +67,10 @@ export interface CpOptions {
   /** Stops the copy between two entries (what was copied stays, as with node's). */
   signal?: AbortSignal;
   /** Progress, at most every 100 ms, and once at the end. */
-  onProgress?: (progress: CopyProgress) => void;
+  onProgress?: ProgressListener;
 }
+
+export type { CopyProgress };
 
 export const CP_OPTIONS = [
   'dereference',
@@ -193,25 +190,6 @@ function isSubdir(resolve: (path: string) => string, src: string, dest: string):
   const srcParts = resolve(src).split('/').filter(Boolean);
   const destParts = resolve(dest).split('/').filter(Boolean);
   return srcParts.every((part, i) => destParts[i] === part);
-}
-
-/** Counts, told to onProgress at most every 100 ms. */
-class Progress {
-  readonly counts: CopyProgress = { entries: 0, bytes: 0 };
-  #last = 0;
-  constructor(private readonly onProgress: CpOptions['onProgress']) {}
-  add(entries: number, bytes: number): void {
-    this.counts.entries += entries;
-    this.counts.bytes += bytes;
-    if (this.onProgress === undefined) return;
-    const now = performance.now();
-    if (now - this.#last < 100) return;
-    this.#last = now;
-    this.onProgress({ ...this.counts });
-  }
-  end(): void {
-    this.onProgress?.({ ...this.counts });
-  }
 }
 
 /** Copies `src` to `dest` with node's fs.cp rules; resolves with the counts. */

@@ -984,11 +984,12 @@ export abstract class FileSystem {
    * `partialOutput` says where).
    */
   async copyFromHost(hostPath: string, path: string, options?: CopyInOptions): Promise<CopyResult> {
-    const o = checkOptionsObject(options, ['recursive', 'preserveOwnership', 'signal'], 'copyFromHost');
+    const o = checkOptionsObject(options, ['recursive', 'preserveOwnership', 'signal', 'onProgress'], 'copyFromHost');
     const checked = {
       recursive: checkBoolean('recursive', o.recursive),
       preserveOwnership: checkBoolean('preserveOwnership', o.preserveOwnership),
       signal: checkSignal(o.signal),
+      onProgress: checkProgress(o.onProgress, 'copyFromHost'),
     };
     checkPath(hostPath, 'hostPath');
     // '.' or '..' last is EINVAL before it is looked at: never "into" the directory above.
@@ -1022,8 +1023,12 @@ export abstract class FileSystem {
    * error's `partialOutput` says where).
    */
   async copyToHost(path: string, hostPath: string, options?: CopyOptions): Promise<CopyResult> {
-    const o = checkOptionsObject(options, ['recursive', 'signal'], 'copyToHost');
-    const checked = { recursive: checkBoolean('recursive', o.recursive), signal: checkSignal(o.signal) };
+    const o = checkOptionsObject(options, ['recursive', 'signal', 'onProgress'], 'copyToHost');
+    const checked = {
+      recursive: checkBoolean('recursive', o.recursive),
+      signal: checkSignal(o.signal),
+      onProgress: checkProgress(o.onProgress, 'copyToHost'),
+    };
     checkPath(path);
     checkPath(hostPath, 'hostPath');
     try {

@@ -56,3 +56,32 @@ export class ProgressTicker {
 export function progressTicker(listener: ProgressListener | undefined): ProgressTicker | undefined {
   return listener === undefined ? undefined : new ProgressTicker(listener);
 }
+
+/** What a copy resolves with: the entries (files, directories, symlinks) and file bytes it copied. */
+export interface CopyProgress {
+  /** Files, directories and symlinks copied. */
+  entries: number;
+  /** Bytes of file contents copied. */
+  bytes: number;
+}
+
+/** A job's counts, kept for its result, and told to its listener (if any) through a ProgressTicker. */
+export class Progress {
+  readonly counts: CopyProgress = { entries: 0, bytes: 0 };
+  readonly #ticker: ProgressTicker | undefined;
+
+  constructor(listener: ProgressListener | undefined) {
+    this.#ticker = progressTicker(listener);
+  }
+
+  add(entries: number, bytes: number): void {
+    this.counts.entries += entries;
+    this.counts.bytes += bytes;
+    this.#ticker?.add(entries, bytes);
+  }
+
+  /** The last call, with the totals. */
+  end(): void {
+    this.#ticker?.end();
+  }
+}

@@ -22,6 +22,7 @@ import type { Readable } from 'node:stream';
 import { abortError, errnoError } from '../core/errors';
 import type { MkdirOptions, PathLike, RmOptions, SignalOptions, WriteData, WriteFileOptions } from '../core/options';
 import type { IdMapper } from '../core/stats';
+import { Progress, type CopyProgress, type ProgressListener } from '../core/progress';
 import { readTar } from './tar';
 
 /** Options of FileSystem#copyToHost. */
@@ -30,6 +31,8 @@ export interface CopyOptions {
   recursive?: boolean;
   /** Stops the copy, which then removes what it made. */
   signal?: AbortSignal;
+  /** Told the entries and file bytes copied so far, at most every 100 ms, and the totals at the end. */
+  onProgress?: ProgressListener;
 }
 
 /** Options of FileSystem#copyFromHost. */
@@ -110,10 +113,11 @@ export async function copyIn(
   unmap: { uid: IdMapper; gid: IdMapper },
   source: string,
   dest: string,
-  options: { recursive: boolean; preserveOwnership: boolean; signal: AbortSignal | undefined },
+  options: { recursive: boolean; preserveOwnership: boolean; signal: AbortSignal | undefined; onProgress: CopyOptions['onProgress'] },
 ): Promise<CopyResult> {
   const { recursive, preserveOwnership, signal } = options;
   const result: CopyResult = { entries: 0, bytes: 0, skipped: 0 };
+  const progress = new Progress(options.onProgress);
   const filled: [Buffer, number][] = [];
   let made = false; // something is at `dest` that this copy made
   const owner = (st: nodeFs.Stats): { uid?: number; gid?: number } =>
@@ -126,6 +130,7 @@ export async function copyIn(
       made = true;
       filled.push([to, mode]);
       result.entries++;
+      progress.add(1, 0);
       const dir = await fsp.opendir(from, { encoding: 'buffer' as BufferEncoding });
       for await (const entry of dir) {
         const name = entry.name as unknown as Buffer;
@@ -133,6 +138,7 @@ export async function copyIn(
         await copyOne(child, under(to, name), await fsp.lstat(child));
       }
     } else if (st.isFile()) {
+      let size = 0;
       // O_NOFOLLOW: a file swapped for a symlink since its lstat is not read through.
       const handle = await fsp.open(from, nodeFs.constants.O_RDONLY | nodeFs.constants.O_NOFOLLOW | nodeFs.constants.O_NONBLOCK);
       try {
@@ -150,6 +156,7 @@ export async function copyIn(
           });
         made = true;
         result.bytes += opened.size;
+        size = opened.size;
       } finally {
         await handle.close();
       }
@@ -157,11 +164,13 @@ export async function copyIn(
       // Seconds, to a fraction of a microsecond (a Date would keep milliseconds).
       await target.utimes(to, st.atimeMs / 1000, st.mtimeMs / 1000, { signal });
       result.entries++;
+      progress.add(1, size);
     } else if (st.isSymbolicLink()) {
       await target.symlink(await fsp.readlink(from, { encoding: 'buffer' }), to, { signal });
       made = true;
       if (preserveOwnership) await target.lchown(to, unmap.uid(st.uid), unmap.gid(st.gid), { signal });
       result.entries++;
+      progress.add(1, 0);
     } else {
       result.skipped++;
     }
@@ -171,6 +180,7 @@ export async function copyIn(
   try {
     await copyOne(Buffer.from(source), Buffer.from(dest), st);
     for (const [dir, mode] of filled.reverse()) await target.chmod(dir, mode);
+    progress.end();
   } catch (error) {
     if (!made) throw error;
     const writable = filled.map(
@@ -192,10 +202,11 @@ export async function copyOut(
   archive: Readable,
   source: string,
   dest: string,
-  options: { recursive: boolean; signal: AbortSignal | undefined },
+  options: { recursive: boolean; signal: AbortSignal | undefined; onProgress: CopyOptions['onProgress'] },
 ): Promise<CopyResult> {
   const { recursive, signal } = options;
   const result: CopyResult = { entries: 0, bytes: 0, skipped: 0 };
+  const progress = new Progress(options.onProgress);
   const top = Buffer.from(dest);
   // Names in the archive (latin1 keys) of the directories and files made:
   // an entry goes only into a directory made here, a hard link only to a
@@ -264,8 +275,10 @@ export async function copyOut(
           continue;
       }
       result.entries++;
+      progress.add(1, h.type === 'file' ? h.size : 0);
     }
     for (const [dir, mode] of filled.reverse()) await fsp.chmod(dir, mode);
+    progress.end();
   } catch (error) {
     archive.destroy();
     if (!made) throw error;
