@@ -315,7 +315,22 @@ gate.describe('unshare-fs on host paths', () => {
     const documented = [...section.matchAll(/^\| `(\w+)/gm)].map((m) => m[1]).sort();
     const listed = [...top.stdout.toString().matchAll(/^ {2}(\w+)(?: [[<]| {2,}\S)/gm)].map((m) => m[1]).filter((v) => v !== 'help');
     expect(documented).toEqual(listed.sort());
-    expect(documented).toEqual(['cat', 'chmod', 'chown', 'completion', 'cp', 'diff', 'du', 'export', 'find', 'ls', 'ps', 'rm', 'stat', 'volume']);
+    expect(documented).toEqual([
+      'cat',
+      'chmod',
+      'chown',
+      'completion',
+      'cp',
+      'diff',
+      'du',
+      'export',
+      'find',
+      'ls',
+      'ps',
+      'rm',
+      'stat',
+      'volume',
+    ]);
     expect(cli(['--version']).stdout.toString().trim()).toBe(
       (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version,
     );

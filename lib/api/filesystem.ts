@@ -42,7 +42,17 @@ import { checkWalkOptions } from '../wire/walk-request';
 import { Dir } from './dir';
 import { FileHandle } from './file-handle';
 import { randomInt } from 'node:crypto';
-import { CopyFlag, DiffFlag, MKDIR_RECURSIVE, NO_FOLLOW, NO_ID, StatfsField, TarFlag, TreeFlag, WriteFlag as WriteBit } from '../wire/protocol';
+import {
+  CopyFlag,
+  DiffFlag,
+  MKDIR_RECURSIVE,
+  NO_FOLLOW,
+  NO_ID,
+  StatfsField,
+  TarFlag,
+  TreeFlag,
+  WriteFlag as WriteBit,
+} from '../wire/protocol';
 import {
   encodeAccess,
   encodeOpen,
