@@ -19,7 +19,7 @@
 // session's root and never out of it.
 import * as nodePath from 'node:path';
 
-import { abortError, type FsError } from '../core/errors';
+import { abortError, systemFsError, type FsError } from '../core/errors';
 import { ERRNO, type ErrnoName } from '../core/errno';
 import { checkBoolean, checkInteger, checkSignal, invalid } from '../core/checks';
 import type { MkdirOptions, SignalOptions } from '../core/options';
@@ -172,15 +172,7 @@ export interface CpError extends Error {
 
 export function cpError(code: keyof typeof CP_ERRORS, message: string, path: string): CpError {
   const [description, errnoName] = CP_ERRORS[code]!;
-  const errno = ERRNO[errnoName];
-  const error = new Error(`${description}: cp returned ${errnoName} (${message}) ${path}`) as CpError;
-  error.name = 'SystemError';
-  error.code = code;
-  error.errno = errno;
-  error.syscall = 'cp';
-  error.path = path;
-  error.info = { message, path, syscall: 'cp', errno, code: errnoName };
-  return error;
+  return systemFsError(code, description, errnoName, 'cp', message, path) as CpError;
 }
 
 const identical = (a: BigIntStats, b: BigIntStats): boolean => a.ino === b.ino && a.dev === b.dev;

@@ -14,7 +14,7 @@ import { du, type DiskUsage, type DuOptions } from '../layers/du';
 import { TAR_CHUNK, tarFlags, tarProgress, type ExportOptions, type LayerExportOptions } from '../layers/export';
 import { checkProgress, progressTicker } from '../core/progress';
 import { extractTar, type ExtractOptions, type ExtractResult } from '../layers/extract';
-import { CallSite, errnoError, withCallerStack, type FsError } from '../core/errors';
+import { CallSite, errnoError, systemFsError, withCallerStack, type FsError } from '../core/errors';
 import { ERRNO } from '../core/errno';
 import {
   checkBoolean,
@@ -962,8 +962,12 @@ export abstract class FileSystem {
     // node retries a recursive rm only; without `recursive` the counts are checked and ignored.
     const retries = checkRetries(o);
     const signal = checkSignal(o.signal);
-    if (!recursive) return this.#tree(encodeRemove, 'rm', path, flags, o, this.rm);
-    return this.#retried(retries, signal, () => this.#tree(encodeRemove, 'rm', path, flags, o, this.rm));
+    try {
+      if (!recursive) return await this.#tree(encodeRemove, 'rm', path, flags, o, this.rm);
+      return await this.#retried(retries, signal, () => this.#tree(encodeRemove, 'rm', path, flags, o, this.rm));
+    } catch (error) {
+      throw asNodeRmError(error as FsError);
+    }
   }
 
   /**
@@ -1372,4 +1376,19 @@ function resolveBytes(resolvePath: PathResolver, path: PathLike, bytes: Buffer):
 /** Resolves relative paths against a base directory, as the server would not. */
 export function resolverFrom(base: () => string): PathResolver {
   return (path) => (path.startsWith('/') ? path : nodePath.posix.resolve(base(), path));
+}
+
+/**
+ * rm's errors as node's rm gives them: a directory without `recursive` is
+ * its SystemError ERR_FS_EISDIR, and a path that is not there is ENOENT of
+ * the lstat node's rm starts with.  Others are the server's, as they are.
+ */
+function asNodeRmError(error: FsError): Error {
+  if (error.syscall !== 'rm' || error.path === undefined) return error;
+  let node: Error | undefined;
+  if (error.code === 'EISDIR') node = systemFsError('ERR_FS_EISDIR', 'Path is a directory', 'EISDIR', 'rm', 'is a directory', error.path);
+  else if (error.code === 'ENOENT') node = errnoError('ENOENT', 'lstat', error.path);
+  if (node === undefined) return error;
+  node.stack = `${node.name}: ${node.message}\n${(error.stack ?? '').split('\n').slice(1).join('\n')}`;
+  return node;
 }

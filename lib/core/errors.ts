@@ -41,6 +41,42 @@ export function errnoError(code: ErrnoName, syscall: string, path?: string): FsE
   return fsError(ERRNO[code], syscall, path);
 }
 
+/**
+ * A node SystemError with an ERR_FS_… code, as node's rm and cp throw them:
+ * `${description}: ${syscall} returned ${errnoName} (${detail}) ${path}`,
+ * `errno` positive, and node's `info` object.
+ */
+export interface SystemFsError extends Error {
+  /** node's code: 'ERR_FS_EISDIR', 'ERR_FS_CP_EINVAL' … */
+  code: string;
+  /** The errno the code stands for, positive as node gives it (21 for EISDIR). */
+  errno: number;
+  syscall: string;
+  path: string;
+  /** What node puts in a SystemError's `info`. */
+  info: { message: string; path: string; syscall: string; errno: number; code: ErrnoName };
+}
+
+/** The SystemError node builds for `code` (see SystemFsError). */
+export function systemFsError(
+  code: string,
+  description: string,
+  errnoName: ErrnoName,
+  syscall: string,
+  detail: string,
+  path: string,
+): SystemFsError {
+  const errno = ERRNO[errnoName];
+  const error = new Error(`${description}: ${syscall} returned ${errnoName} (${detail}) ${path}`) as SystemFsError;
+  error.name = 'SystemError';
+  error.code = code;
+  error.errno = errno;
+  error.syscall = syscall;
+  error.path = path;
+  error.info = { message: detail, path, syscall, errno, code: errnoName };
+  return error;
+}
+
 /** Records where an async call started, to graft onto its eventual error. */
 export class CallSite {
   private readonly site: Error;
