@@ -326,7 +326,7 @@ gate.describe('unshare-fs rm, chown, chmod and completion on host paths', () => 
       return r.stdout.split('\n').filter(Boolean).sort().join(' ');
     };
     expect(complete(['unshare-fs', 'l'])).toBe('ls');
-    expect(complete(['unshare-fs', 'c'])).toBe('cat chmod chown completion');
+    expect(complete(['unshare-fs', 'c'])).toBe('cat chmod chown completion cp');
     expect(complete(['unshare-fs', 'volume', 'i'])).toBe('import inspect');
     expect(complete(['unshare-fs', 'rm', '--f'])).toBe('--force');
     expect(complete(['unshare-fs', 'chown', '-'])).toBe('--help --no-dereference --recursive -R -h');
