@@ -1,6 +1,7 @@
-// unshare-fs cp against podman cp on the seed scenario's containers
-// (scripts/podman-scenario.sh; rootless as an ordinary user, rootful as
-// root): each case run by podman cp and by unshare-fs cp into destinations
+// unshare-fs cp against podman cp on two containers of the seed scenario's
+// files, made here (privateScenarioContainer: the scenario's own are held
+// to podman diff and export by other suites at the same time; rootless as
+// an ordinary user, rootful as root): each case run by podman cp and by unshare-fs cp into destinations
 // of their own, the trees held to each other entry by entry (type, mode,
 // size, content, link target, file mtime, and the owners the container
 // sees, read by find in podman's namespaces), and the exit status.
@@ -9,12 +10,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { cli, builtCli, tool } from './helpers/cli';
-import { ensureScenario, graphDriverData, podmanEnv, podmanImage, ROOTFUL, tryPod, UID } from './helpers/podman';
+import { graphDriverData, podmanEnv, podmanImage, privateScenarioContainer, removeContainer, ROOTFUL, tryPod, UID } from './helpers/podman';
 import { requires } from './helpers/requirements';
 import { removeTree, tempDir } from './helpers/tree';
 
-const NAME = 'contenedor1';
-const OTHER = 'contenedor2';
+const NAME = `unshare-fs-cli-cp-1-${process.pid}`;
+const OTHER = `unshare-fs-cli-cp-2-${process.pid}`;
 const MODE = ROOTFUL ? 'rootful' : 'rootless';
 
 /** Every entry at and under `top` on the host: type, mode, size, content hash, link target; and each file's mtime. */
@@ -69,10 +70,10 @@ gate.describe(`unshare-fs cp against podman cp (${MODE}, uid ${UID})`, () => {
   const run = (args: string[]): ReturnType<typeof cli> => cli(args, env);
   let merged: string;
   let root: string;
-  const inside: string[] = [];
 
   beforeAll(() => {
-    ensureScenario();
+    privateScenarioContainer(NAME, 1);
+    privateScenarioContainer(OTHER, 2);
     merged = graphDriverData(NAME).MergedDir!;
   });
   beforeEach(() => {
@@ -82,7 +83,8 @@ gate.describe(`unshare-fs cp against podman cp (${MODE}, uid ${UID})`, () => {
     removeTree(root);
   });
   afterAll(() => {
-    for (const p of inside) tryPod(['exec', NAME, 'rm', '-rf', p]);
+    removeContainer(NAME);
+    removeContainer(OTHER);
   });
 
   /** Runs podman cp and unshare-fs cp, each with `dest(who)` as DST; their exit statuses. */
@@ -155,7 +157,7 @@ gate.describe(`unshare-fs cp against podman cp (${MODE}, uid ${UID})`, () => {
     fs.symlinkSync('f', path.join(src, 'link'));
     fs.utimesSync(path.join(src, 'f'), 1_000_000, 1_000_000);
     const dirs = { podman: `/tmp/cp-podman-${process.pid}`, ours: `/tmp/cp-ours-${process.pid}` };
-    inside.push(dirs.podman, dirs.ours);
+
     for (const who of ['podman', 'ours'] as const) tryPod(['exec', NAME, 'mkdir', '-p', `${dirs[who]}/into`]);
     for (const [from, to] of [
       [src, 'tree'],

@@ -102,3 +102,26 @@ export async function codeOf(promise: Promise<unknown>): Promise<string | undefi
   }
   return undefined;
 }
+
+/**
+ * A running container of the test image with the seed scenario's files
+ * (scripts/scenario-files.sh: /data, a 0700 dir of uid 1000 …), for a suite
+ * that writes into a container: the scenario's own containers are compared,
+ * live, with podman's diff and export by other suites that may run at the
+ * same time.  Remove it with removeContainer().
+ */
+export function privateScenarioContainer(name: string, n = 1): string {
+  tryPod(['rm', '-f', '-t', '0', name]);
+  pod(['run', '-d', '--network', 'none', '--name', name, IMAGE, 'sleep', '1000000']);
+  const files = path.join(__dirname, '..', '..', 'scripts', 'scenario-files.sh');
+  const script = (fn: string, ...args: string[]): string =>
+    execFileSync('bash', ['-c', `source "$1"; shift; "$@"`, 'bash', files, fn, ...args], { encoding: 'utf8' });
+  pod(['exec', '-i', '--user', '0', name, 'sh', '-e'], { input: script('scenario_root_files', name, String(n)) });
+  pod(['exec', '-i', '--user', '1000', name, 'sh', '-e'], { input: script('scenario_user_files', name) });
+  return name;
+}
+
+/** Removes a container made by privateScenarioContainer() (never throws). */
+export function removeContainer(name: string): void {
+  tryPod(['rm', '-f', '-t', '0', name]);
+}
