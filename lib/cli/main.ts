@@ -11,23 +11,34 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 
 import type { TreeOptions } from '../index';
 
-import { cat } from './cat';
-import { chmod } from './chmod';
-import { chown, parseOwner } from './chown';
-import { bashCompletion } from './completion';
-import { cp } from './cp';
-import { diff } from './diff';
-import { du } from './du';
-import { exportContainer } from './export';
-import { checkFindOptions, find, type FindOptions } from './find';
-import { ls, type LsOptions } from './ls';
-import { parseMode } from './mode';
+import type { FindOptions } from './find';
+import type { LsOptions } from './ls';
 import { EXIT, Output, UsageError } from './output';
-import { ps } from './ps';
-import { rm } from './rm';
-import { stat } from './stat';
-import { openTarget, parseTarget, targetPrefix, type EngineName, type Target } from './target';
-import { volumeExport, volumeImport, volumeInspect, volumeLs, volumeRm } from './volume';
+import type { EngineName, Target } from './target';
+
+// Each verb's module, and the library behind ./target, are loaded when a
+// verb runs, not when the program starts: a process runs one verb, and
+// loading the others' modules (and the library, for --help or a usage
+// error) was most of a short command's time.
+const lazy =
+  <M, K extends keyof M>(load: () => Promise<M>, name: K) =>
+  async (
+    ...args: M[K] extends (...a: infer A) => unknown ? A : never
+  ): Promise<Awaited<M[K] extends (...a: never[]) => infer R ? R : never>> =>
+    ((await load())[name] as (...a: unknown[]) => Promise<never>)(...args);
+const cat = lazy(() => import('./cat'), 'cat');
+const chmod = lazy(() => import('./chmod'), 'chmod');
+const chown = lazy(() => import('./chown'), 'chown');
+const cp = lazy(() => import('./cp'), 'cp');
+const diff = lazy(() => import('./diff'), 'diff');
+const du = lazy(() => import('./du'), 'du');
+const exportContainer = lazy(() => import('./export'), 'exportContainer');
+const find = lazy(() => import('./find'), 'find');
+const ls = lazy(() => import('./ls'), 'ls');
+const ps = lazy(() => import('./ps'), 'ps');
+const rm = lazy(() => import('./rm'), 'rm');
+const stat = lazy(() => import('./stat'), 'stat');
+const volumeVerbs = (): Promise<typeof import('./volume')> => import('./volume');
 
 const TARGETS = `
 TARGET is one of:
@@ -62,6 +73,7 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
  * error ends the run (exit 2).
  */
 async function over(texts: string[], engine: EngineName | undefined, out: Output, work: (target: Target) => Promise<void>): Promise<void> {
+  const { openTarget, parseTarget, targetPrefix } = await import('./target');
   const specs = texts.map(parseTarget);
   for (const spec of specs) {
     if (out.closed.signal.aborted) return;
@@ -173,7 +185,7 @@ Examples:
       "\nOn a terminal, control characters in names print as '?' (as find does); piped, names are written as they are.\n\nExamples:\n  unshare-fs find contenedor1:/etc --type f --name '*.conf'\n  unshare-fs find contenedor1:/ --exclude /proc --printf '%m %U %G %s %p\\n'\n  unshare-fs find storage:/home/me/.local/share/containers/storage/volumes --maxdepth 2 --json",
     )
     .action(async (target: string, opts: FindOptions, cmd: Command) => {
-      checkFindOptions(opts);
+      (await import('./find')).checkFindOptions(opts);
       await over([target], engineOf(cmd), out, (t) => find(t, opts, out));
     });
 
@@ -223,6 +235,7 @@ Examples:
     )
     .action(async (srcText: string, dstText: string, opts: { archive: string }, cmd: Command) => {
       if (opts.archive !== 'true' && opts.archive !== 'false') throw new UsageError(`--archive takes true or false, not '${opts.archive}'`);
+      const { openTarget, parseTarget, targetPrefix } = await import('./target');
       const [srcSpec, dstSpec] = [parseTarget(srcText), parseTarget(dstText)];
       const engine = engineOf(cmd);
       let src: Target | undefined;
@@ -321,7 +334,7 @@ Examples:
       "\nIds are the target's: 1000 in a rootless container is the host's subordinate id it maps to\n(see unshare-fs stat).  A name is looked up in the target's /etc/passwd and /etc/group first,\nthen taken as a number.\n\nExamples:\n  unshare-fs chown -R 1000:1000 contenedor1:/home/user\n  unshare-fs chown www-data: contenedor1:/var/www/index.html\n  unshare-fs chown -R 0:0 volume:mydata:/",
     )
     .action(async (owner: string, targets: string[], opts: { recursive?: boolean; dereference?: boolean }, cmd: Command) => {
-      const spec = parseOwner(owner);
+      const spec = (await import('./chown')).parseOwner(owner);
       const options = { recursive: opts.recursive, noDereference: opts.dereference === false, onProgress: progress() };
       await over(targets, engineOf(cmd), out, (t) => chown(t, spec, options, out));
     });
@@ -338,7 +351,7 @@ Examples:
       '\nA symbolic MODE without u, g, o or a leaves the bits of the umask alone, as chmod does.\nA symlink given as TARGET is followed.\n\nExamples:\n  unshare-fs chmod 0700 contenedor1:/home/user/private\n  unshare-fs chmod -R u+rwX,go-rwx volume:mydata:/secrets\n  unshare-fs chmod -w contenedor1:/etc/app.conf',
     )
     .action(async (mode: string, targets: string[], opts: { recursive?: boolean }, cmd: Command) => {
-      const compiled = parseMode(mode);
+      const compiled = (await import('./mode')).parseMode(mode);
       await over(targets, engineOf(cmd), out, (t) => chmod(t, compiled, opts, out));
     });
 
@@ -354,13 +367,17 @@ Examples:
     .description('list the volumes of every engine: engine, driver, name')
     .option('--json', 'one JSON object a line: engine, name, driver, mountPoint, createdAt, labels, containers')
     .addHelpText('after', '\nExamples:\n  unshare-fs volume ls\n  unshare-fs --engine docker volume ls --json')
-    .action(async (opts: { json?: boolean }, cmd: Command) => volumeLs({ json: opts.json, engine: engineOf(cmd) }, out));
+    .action(async (opts: { json?: boolean }, cmd: Command) =>
+      (await volumeVerbs()).volumeLs({ json: opts.json, engine: engineOf(cmd) }, out),
+    );
   volume
     .command('inspect')
     .description("the volumes as one JSON array (volume ls --json's fields)")
     .argument('<names...>', 'volume names')
     .addHelpText('after', '\nExamples:\n  unshare-fs volume inspect mydata')
-    .action(async (names: string[], _opts: unknown, cmd: Command) => volumeInspect(names, { engine: engineOf(cmd) }, out));
+    .action(async (names: string[], _opts: unknown, cmd: Command) =>
+      (await volumeVerbs()).volumeInspect(names, { engine: engineOf(cmd) }, out),
+    );
   volume
     .command('rm')
     .description("empty volumes: remove every file in them, whoever's they are; the engine's record of each stays")
@@ -371,7 +388,7 @@ Examples:
       "\nA rootless container leaves files of subordinate ids in a volume, which its user cannot remove\nfrom the host: this removes them, as the containers see them.  The volume itself is the\nengine's record (podman's database, Docker's metadata.db), written only by the engine: it\nstays, empty, and `podman volume rm NAME` (or docker's) removes it.  Refused while a container,\nrunning or not, uses the volume, as podman volume rm refuses (-f empties it anyway; where\nthe engine's files do not say who uses it, it is emptied).\n\nExamples:\n  unshare-fs volume rm mydata && podman volume rm mydata\n  unshare-fs volume rm -f mydata",
     )
     .action(async (names: string[], opts: { force?: boolean }, cmd: Command) =>
-      volumeRm(names, { force: opts.force, engine: engineOf(cmd), onProgress: progress() }, out),
+      (await volumeVerbs()).volumeRm(names, { force: opts.force, engine: engineOf(cmd), onProgress: progress() }, out),
     );
   volume
     .command('export')
@@ -381,7 +398,7 @@ Examples:
     .addHelpText('after', '\nExamples:\n  unshare-fs volume export mydata > mydata.tar\n  unshare-fs volume export -o mydata.tar mydata')
     .action(async (name: string, opts: { output?: string }, cmd: Command) => {
       try {
-        await volumeExport(name, { output: opts.output, engine: engineOf(cmd) }, out);
+        await (await volumeVerbs()).volumeExport(name, { output: opts.output, engine: engineOf(cmd) }, out);
       } catch (error) {
         if (error instanceof UsageError) throw error;
         out.fail(error);
@@ -395,7 +412,7 @@ Examples:
     .addHelpText('after', '\nExamples:\n  unshare-fs volume import mydata < mydata.tar\n  unshare-fs volume import -i mydata.tar mydata')
     .action(async (name: string, opts: { input?: string }, cmd: Command) => {
       try {
-        await volumeImport(name, { input: opts.input, engine: engineOf(cmd) }, out);
+        await (await volumeVerbs()).volumeImport(name, { input: opts.input, engine: engineOf(cmd) }, out);
       } catch (error) {
         if (error instanceof UsageError) throw error;
         out.fail(error);
@@ -410,9 +427,9 @@ Examples:
       'after',
       '\nExamples:\n  source <(unshare-fs completion bash)\n  unshare-fs completion bash > ~/.local/share/bash-completion/completions/unshare-fs',
     )
-    .action((shell: string) => {
+    .action(async (shell: string) => {
       if (shell !== 'bash') throw new UsageError(`completion: no script for '${shell}' (bash)`);
-      out.write(bashCompletion(cli));
+      out.write((await import('./completion')).bashCompletion(cli));
     });
 
   return cli;
