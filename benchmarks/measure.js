@@ -4,7 +4,8 @@
 // group ("stat" or "types", for ratios), what its clock covers (`timed`),
 // and either `task` (trial.js arguments: a node process that times its own
 // work and reports it) or `cmd` (a command timed from spawn to exit, its
-// output parsed as the C baseline's or as -printf lines). Both are
+// output parsed as the C baseline's, as -printf lines, or by its own parse
+// function: { entries, sizeSum } from the output). Both are
 // functions of the trial's context { root, round, dir }.
 
 const fs = require('node:fs');
@@ -126,7 +127,8 @@ async function runTrial(competitor, ctx) {
   }
   // -printf output goes to a file, parsed after exit, so parsing does not
   // compete with the tool for the CPU while it is being timed.
-  const file = competitor.parse === 'printf' && path.join(OUT_DIR, `${competitor.id}-output.txt`);
+  // (toFile: the same for a competitor whose parse is a function of the output.)
+  const file = (competitor.parse === 'printf' || competitor.toFile) && path.join(OUT_DIR, `${competitor.id}-output.txt`);
   if (file) fs.mkdirSync(OUT_DIR, { recursive: true });
   const fd = file ? fs.openSync(file, 'w') : competitor.parse ? 'pipe' : 'ignore';
   let result;
@@ -137,8 +139,10 @@ async function runTrial(competitor, ctx) {
   }
   const out = { ms: result.processMs, processMs: result.processMs };
   if (file) {
-    Object.assign(out, parsePrintf(file));
+    Object.assign(out, typeof competitor.parse === 'function' ? competitor.parse(fs.readFileSync(file, 'latin1')) : parsePrintf(file));
     fs.rmSync(file, { force: true });
+  } else if (typeof competitor.parse === 'function') {
+    Object.assign(out, competitor.parse(result.stdout));
   } else if (competitor.parse === 'c') {
     const match = /entries=(\d+) sizes=(\d+) ns=(\d+)/.exec(result.stdout);
     if (!match) throw new Error(`unexpected output from the C baseline: ${result.stdout.trim()}`);

@@ -24,7 +24,7 @@ function parseOptions() {
     'no-streams': flag, 'namespace-only': flag, 'streams-only': flag, 'no-changes': flag, 'changes-only': flag,
     'no-prune': flag, 'prune-only': flag, 'no-loaded': flag, 'loaded-only': flag, 'podman-container': { type: 'string' }, 'keep-container': flag,
     'no-scan': flag, 'scan-only': flag, 'scan-containers': { type: 'string' }, 'scan-entries': { type: 'string' },
-    'remove-scan-image': flag, help: flag,
+    'remove-scan-image': flag, 'no-cli': flag, 'cli-only': flag, help: flag,
   } });
   if (values.help) {
     const readme = fs.readFileSync(path.join(__dirname, 'README.md'), 'utf8');
@@ -48,9 +48,9 @@ function parseOptions() {
   };
   const ids = (text) => (text ? text.split(',').map((id) => id.trim()) : null);
   // A section runs unless its --no-X is given or another section's --X-only is.
-  const only = ['docker', 'prune', 'streams', 'changes', 'namespace', 'loaded', 'scan'].filter((name) => values[`${name}-only`]);
+  const only = ['docker', 'prune', 'streams', 'changes', 'namespace', 'loaded', 'scan', 'cli'].filter((name) => values[`${name}-only`]);
   const onlyOf = { walk: [], loaded: ['loaded'], prune: ['prune'], streams: ['streams'], namespace: ['namespace'], podman: ['namespace'],
-    docker: ['namespace', 'docker'], changes: ['changes'], scan: ['scan'] };
+    docker: ['namespace', 'docker'], changes: ['changes'], scan: ['scan'], cli: ['cli'] };
   const runs = (name) => !values[`no-${name}`] && (only.length === 0 || only.some((o) => onlyOf[name].includes(o)));
   return { fixtures, trials, only: ids(values.only), skip: ids(values.skip) ?? [], runs,
     slowConsumerEverywhere: values['slow-consumer'], compareLibs: values['compare-lib'],

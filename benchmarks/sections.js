@@ -21,6 +21,7 @@ const host = require('./host');
 const inside = require('./inside');
 const changes = require('./changes');
 const scan = require('./scan');
+const cli = require('./cli');
 
 const FMT = `-printf '${PRINTF}'`;
 const MIB = 1024 * 1024;
@@ -144,6 +145,12 @@ const SECTIONS = [
     results: ({ image, rootless, containers, expected }, { stats, speedup }) => ({ image, rootless,
       containers: containers.map(({ name, running }) => ({ name, running, expected: expected[name] })),
       concurrentVsSequential: speedup, stats }) },
+
+  // The command line (issue 23): `unshare-fs` find, du, rm -r and ls -l
+  // against `podman unshare` running GNU's, whole processes both.
+  { name: 'cli', file: 'cli', setup: cli.setUpCli, teardown: cli.tearDownCli, competitors: cli.cliCompetitors,
+    ratioTo: cli.RATIO_TO, limits: { find: 1, du: 1, rm: 1, ls: 2 }, targets: cli.cliTargets, print: cli.printCli,
+    results: ({ fixture, merged }) => ({ container: cli.CLI.name, image: cli.CLI.image, fixture, merged }) },
 
   { name: 'changes', fixture: 'small', file: 'changes', warmup: false, setup: changes.setUpChanges,
     teardown: changes.tearDownChanges, competitors: changes.rmCompetitors, afterRows: changes.changesRest,
