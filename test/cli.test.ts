@@ -34,6 +34,14 @@ const HOSTILE: Buffer[] = [
   'del\x7f',
   'c1\u0085',
   "q'\tz",
+  // Printable ASCII around ls's plain/quoted line (names.ts's fast path).
+  'a#b~',
+  '%+,-.:@]_{}',
+  'x=y',
+  '[x',
+  'a\\b',
+  '^c',
+  '`c|d',
 ].map((s) => Buffer.from(s));
 HOSTILE.push(Buffer.from([0x62, 0x61, 0x64, 0xff]), Buffer.from([0x6f, 0x76, 0xc0, 0xaf]), Buffer.from([0xed, 0xa0, 0x80]));
 

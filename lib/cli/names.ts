@@ -57,6 +57,17 @@ const SHELL_SPECIAL = new Set(' !"$&\'()*;<=>?[\\^`|');
 // Characters that C's double quotes and the shell's read alike: a name whose
 // only special character is a single quote is shown in double quotes ("it's").
 const DOUBLE_QUOTE_SAFE = /^[A-Za-z0-9%+,\-./:\]_{}@ ]$/;
+/** SHELL_SPECIAL (the quote among them) as a table of ASCII codes, for plainAscii. */
+const NOT_PLAIN = new Uint8Array(128);
+for (const ch of SHELL_SPECIAL) NOT_PLAIN[ch.charCodeAt(0)] = 1;
+
+/** True for a name of printable ASCII, none of it NOT_PLAIN, not starting with # or ~: it prints as it is. */
+function plainAscii(name: Buffer): boolean {
+  if (name.length === 0 || name[0] === 0x23 || name[0] === 0x7e) return false;
+  for (const b of name) if (b < 0x21 || b > 0x7e || NOT_PLAIN[b] === 1) return false;
+  return true;
+}
+
 const C_ESCAPES: Record<number, string> = { 7: 'a', 8: 'b', 9: 't', 10: 'n', 11: 'v', 12: 'f', 13: 'r' };
 
 /**
@@ -67,6 +78,11 @@ const C_ESCAPES: Record<number, string> = { 7: 'a', 8: 'b', 9: 't', 10: 'n', 11:
  * (the result pasted into a shell gives the name back).
  */
 export function shellEscape(name: Buffer): string {
+  // Most names are printable ASCII with nothing special to a shell: those
+  // print as they are, without the per-character decoding below (which cost
+  // several milliseconds on a directory of a hundred names, in a command
+  // whose whole run is start-up and one directory).
+  if (plainAscii(name)) return name.toString('latin1');
   const list = [...chars(name)];
   if (list.length === 0) return "''";
   let plain = true;
