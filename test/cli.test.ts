@@ -198,7 +198,7 @@ gate.describe('unshare-fs on host paths', () => {
 
   test('du, du -s, du -h, du -sh, du --json equal GNU du (a hard link counted once)', () => {
     for (const root of [path.join(dir, 'tree'), hostile]) {
-      for (const flags of [[], ['-s'], ['-h'], ['-sh'], ['-x']]) {
+      for (const flags of [[], ['-s'], ['-h'], ['-sh'], ['-x'], ['-sx']]) {
         const ours = cli(['du', ...flags, root]);
         expect(ours.stderr).toBe('');
         expect(ours.status).toBe(0);
@@ -212,6 +212,8 @@ gate.describe('unshare-fs on host paths', () => {
         .map((line) => JSON.parse(line) as { path: string; pathBase64?: string; bytes: number; kib: number })
         .map((r) => `${r.bytes}\t${(r.pathBase64 ? Buffer.from(r.pathBase64, 'base64') : Buffer.from(r.path)).toString('latin1')}`);
       expect(json.sort()).toEqual(sortedLines(tool(['du', '-B1', root])));
+      const total = JSON.parse(cli(['du', '-s', '--json', root]).stdout.toString()) as { bytes: number };
+      expect(`${total.bytes}`).toBe(tool(['du', '-s', '-B1', root]).toString().split('\t')[0]);
     }
   });
 

@@ -26,6 +26,12 @@ export async function du(target: Target, options: DuOptions, out: Output): Promi
   const { fs } = target;
   const top = await fs.lstat(target.path, { bigint: true });
   const root = Buffer.from(target.path);
+  const line = (dir: Dir): void => {
+    const bytes = dir.blocks * 512;
+    if (options.json) out.write(JSON.stringify({ ...jsonName('path', dir.path), bytes, kib: kibibytes(dir.blocks) }) + '\n');
+    else
+      out.write(Buffer.concat([Buffer.from(`${options.human ? humanSize(bytes) : kibibytes(dir.blocks)}\t`), dir.path, Buffer.from('\n')]));
+  };
   const seen = new Set<string>();
   // Hard links count once, as du counts them: by device and inode.
   const blocksOf = (s: BigIntStats): number => {
@@ -36,6 +42,24 @@ export async function du(target: Target, options: DuOptions, out: Output): Promi
     }
     return Number(s.blocks);
   };
+  const walkOptions = {
+    encoding: 'buffer',
+    stat: ['mode', 'nlink', 'ino', 'dev', 'blocks'],
+    bigint: true,
+    oneFileSystem: !!options.oneFileSystem,
+    signal: out.closed.signal,
+    onError: (error: Error) => out.fail(error, target.prefix),
+  } as const;
+  const isDir = (top.mode & 0o170000n) === 0o040000n;
+  if (options.summarize) {
+    // -s: one total, so no directory is kept nor any path looked at (what
+    // the lines below cost per entry was most of a du -s of a large tree).
+    let blocks = blocksOf(top);
+    if (isDir) for await (const entry of fs.walk(target.path, walkOptions)) blocks += blocksOf(entry.stats as BigIntStats);
+    line({ path: root, blocks, children: [] });
+    await out.flush(true);
+    return;
+  }
   // Directories by their path below the root ('' for the root), as latin1
   // keys; made when first met, by their own entry or by one inside them (a
   // walk on several threads may send a directory's contents first).
@@ -51,15 +75,8 @@ export async function du(target: Target, options: DuOptions, out: Output): Promi
     return dir;
   };
   dirs.set('', { path: root, blocks: blocksOf(top), children: [] });
-  if ((top.mode & 0o170000n) === 0o040000n) {
-    for await (const entry of fs.walk(target.path, {
-      encoding: 'buffer',
-      stat: ['mode', 'nlink', 'ino', 'dev', 'blocks'],
-      bigint: true,
-      oneFileSystem: !!options.oneFileSystem,
-      signal: out.closed.signal,
-      onError: (error) => out.fail(error, target.prefix),
-    })) {
+  if (isDir) {
+    for await (const entry of fs.walk(target.path, walkOptions)) {
       const relative = relativePath(entry.fullPath, entry.depth);
       const key = relative.toString('latin1');
       const blocks = blocksOf(entry.stats as BigIntStats);
@@ -76,12 +93,6 @@ export async function du(target: Target, options: DuOptions, out: Output): Promi
       if (!options.summarize) line(dirs.get(child)!);
     }
     return dir.blocks;
-  };
-  const line = (dir: Dir): void => {
-    const bytes = dir.blocks * 512;
-    if (options.json) out.write(JSON.stringify({ ...jsonName('path', dir.path), bytes, kib: kibibytes(dir.blocks) }) + '\n');
-    else
-      out.write(Buffer.concat([Buffer.from(`${options.human ? humanSize(bytes) : kibibytes(dir.blocks)}\t`), dir.path, Buffer.from('\n')]));
   };
   total('');
   line(dirs.get('')!);
