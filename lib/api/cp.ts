@@ -20,7 +20,7 @@
 import * as nodePath from 'node:path';
 
 import { abortError, systemFsError, type FsError } from '../core/errors';
-import { ERRNO, type ErrnoName } from '../core/errno';
+import type { ErrnoName } from '../core/errno';
 import { checkBoolean, checkInteger, checkSignal, invalid } from '../core/checks';
 import type { MkdirOptions, SignalOptions } from '../core/options';
 import { Progress, type CopyProgress, type ProgressListener } from '../core/progress';

@@ -22,7 +22,7 @@ import type { Readable } from 'node:stream';
 import { abortError, errnoError } from '../core/errors';
 import type { MkdirOptions, PathLike, RmOptions, SignalOptions, WriteData, WriteFileOptions } from '../core/options';
 import type { IdMapper } from '../core/stats';
-import { Progress, type CopyProgress, type ProgressListener } from '../core/progress';
+import { Progress, type ProgressListener } from '../core/progress';
 import { readTar } from './tar';
 
 /** Options of FileSystem#copyToHost. */
