@@ -80,6 +80,7 @@ export async function du(target: Target, options: DuOptions, out: Output): Promi
       const relative = relativePath(entry.fullPath, entry.depth);
       const key = relative.toString('latin1');
       const blocks = blocksOf(entry.stats as BigIntStats);
+      out.progress.add({ entries: 1, bytes: blocks * 512 });
       if (entry.type === 'directory') dirOf(key).blocks += blocks;
       else dirOf(key.includes('/') ? key.slice(0, key.lastIndexOf('/')) : '').blocks += blocks;
     }

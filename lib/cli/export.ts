@@ -34,7 +34,7 @@ export function refuseTerminal(output: string | undefined): void {
  * appears only once the tar is whole: it is written under a temporary name
  * in the same directory and renamed over `output` at the end (a failed or
  * interrupted export leaves neither a truncated tar nor the temporary
- * file).
+ * file; Ctrl-C is such an interruption).  Progress counts the tar's bytes.
  */
 export async function writeTar(open: (signal?: AbortSignal) => Readable, output: string | undefined, out: Output): Promise<void> {
   if (output === undefined) {
@@ -42,22 +42,37 @@ export async function writeTar(open: (signal?: AbortSignal) => Readable, output:
     try {
       for await (const chunk of open(out.closed.signal) as AsyncIterable<Buffer>) {
         out.write(chunk);
+        out.progress.add({ bytes: chunk.length });
         await out.flush(true);
       }
     } catch (error) {
-      if (out.closed.signal.aborted && (error as Error).name === 'AbortError') return; // the reader went away
+      if (out.stoppedBy(error)) return; // the reader went away, or Ctrl-C
       throw error;
     }
     return;
   }
   const file = output;
   const temporary = path.join(path.dirname(file), `.${path.basename(file)}.unshare-fs-${process.pid}.tmp`);
+  // A second Ctrl-C exits at once (./interrupt.ts): the file goes with the process.
+  const removeAtExit = (): void => fs.rmSync(temporary, { force: true });
+  process.on('exit', removeAtExit);
   try {
     // 'wx': never through a file (or a link) someone else put at that name.
-    await pipeline(open(), fs.createWriteStream(temporary, { flags: 'wx' }));
+    await pipeline(
+      open(out.closed.signal),
+      async function* (tar: AsyncIterable<Buffer>) {
+        for await (const chunk of tar) {
+          out.progress.add({ bytes: chunk.length });
+          yield chunk;
+        }
+      },
+      fs.createWriteStream(temporary, { flags: 'wx' }),
+    );
     await fs.promises.rename(temporary, file);
   } catch (error) {
     await fs.promises.rm(temporary, { force: true });
     throw error;
+  } finally {
+    process.removeListener('exit', removeAtExit);
   }
 }

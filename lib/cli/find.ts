@@ -102,6 +102,7 @@ export async function find(target: Target, options: FindOptions, out: Output): P
     signal: out.closed.signal,
     onError: (error) => out.fail(error, target.prefix),
   })) {
+    out.progress.add({ entries: batch.length });
     for (const entry of batch) {
       const relative = relativePath(entry.fullPath, entry.depth).toString('latin1');
       const found: Found = { path: root + slash + relative, relative, depth: entry.depth, stats: entry.stats, target: undefined };

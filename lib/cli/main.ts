@@ -12,6 +12,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { TreeOptions } from '../index';
 
 import type { FindOptions } from './find';
+import { handleInterrupts, interruptedLine } from './interrupt';
 import type { LsOptions } from './ls';
 import { EXIT, Output, UsageError } from './output';
 import type { EngineName, Target } from './target';
@@ -84,7 +85,7 @@ async function over(texts: string[], engine: EngineName | undefined, out: Output
       await work(target);
     } catch (error) {
       if (error instanceof UsageError) throw error;
-      if (out.closed.signal.aborted && (error as Error).name === 'AbortError') return;
+      if (out.stoppedBy(error)) return;
       out.fail(error, prefix);
     } finally {
       await target?.close();
@@ -106,6 +107,11 @@ export function program(out: Output): Command {
         'which engine a CONTAINER or volume name means when both have one, and whose storage: it is (default podman)',
       ).choices(['podman', 'docker']),
     )
+    .option('-q, --quiet', 'no progress line on stderr (it is shown only when stderr is a terminal)')
+    .hook('preAction', (_program, verb) => {
+      out.progress.quiet = verb.optsWithGlobals<{ quiet?: boolean }>().quiet === true;
+      out.progress.label = verb.name();
+    })
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`unshare-fs: ${text.replace(/^error: /, '')}`) })
@@ -113,8 +119,12 @@ export function program(out: Output): Command {
       'after',
       `${TARGETS}
 
+Long work (find, du, export) shows its progress on stderr when stderr is a
+terminal: entries, bytes, rate, elapsed time.  Ctrl-C stops the job, says
+what was done, and exits 130 (a second Ctrl-C exits at once).
+
 Exit status: 0 if all went well, 1 if something failed (the rest was done),
-2 for a command line that cannot be run.
+2 for a command line that cannot be run, 130 when interrupted.
 
 Examples:
   unshare-fs ps
@@ -267,7 +277,7 @@ Examples:
         await diff(container, { json: opts.json, engine: engineOf(cmd) }, out);
       } catch (error) {
         if (error instanceof UsageError) throw error;
-        out.fail(error);
+        if (!out.stoppedBy(error)) out.fail(error);
       }
     });
 
@@ -285,7 +295,7 @@ Examples:
         await exportContainer(container, { output: opts.output, engine: engineOf(cmd) }, out);
       } catch (error) {
         if (error instanceof UsageError) throw error;
-        out.fail(error);
+        if (!out.stoppedBy(error)) out.fail(error);
       }
     });
 
@@ -439,6 +449,7 @@ Examples:
 export async function main(argv: string[]): Promise<number> {
   const out = new Output();
   const cli = program(out);
+  const stopHandling = handleInterrupts(out);
   try {
     if (argv.length === 0) {
       cli.outputHelp({ error: true });
@@ -453,7 +464,14 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`unshare-fs: ${error.message}\nTry 'unshare-fs --help' for more information.\n`);
       return EXIT.usage;
     }
-    out.fail(error);
+    if (!out.stoppedBy(error)) out.fail(error);
+  } finally {
+    out.progress.done();
+    stopHandling();
+  }
+  if (out.interrupted) {
+    process.stderr.write(interruptedLine(out));
+    return EXIT.interrupted;
   }
   await out.flush(true);
   return out.status;

@@ -1,8 +1,9 @@
 // What the command line writes: stdout with backpressure, error lines on
-// stderr, and the exit status as coreutils give it.
+// stderr, progress (./progress.ts), and the exit status as coreutils give it.
+import { Progress } from './progress';
 
 /** Exit statuses, as coreutils use them. */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 
 /** A mistake in the command line itself: exit status 2. */
 export class UsageError extends Error {
@@ -36,10 +37,19 @@ export class Output {
   /** Bytes queued as a latin1 string (one char a byte): cheap to append a line at a time. */
   #text = '';
   #size = 0;
-  /** Set when stdout's reader went away (EPIPE): stop producing. */
+  /**
+   * Set when the run must stop producing: stdout's reader went away (EPIPE),
+   * or the user interrupted (Ctrl-C: `interrupted`).  Verbs hand its signal
+   * to the library's `signal` options, so the job stops in the server too.
+   */
   readonly closed = new AbortController();
+  /** Ctrl-C: the run was interrupted (exit 130). */
+  interrupted = false;
+  /** The run's progress line and counters. */
+  readonly progress: Progress;
 
   constructor(private readonly stream: NodeJS.WritableStream = process.stdout) {
+    this.progress = new Progress();
     stream.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPIPE') this.closed.abort();
       else throw error;
@@ -48,8 +58,20 @@ export class Output {
 
   /** Tells one error on stderr and marks the run as failed (exit 1), without ending it. */
   fail(error: unknown, prefix = ''): void {
+    this.progress.clearLine();
     process.stderr.write(`unshare-fs: ${errorLine(error, prefix)}\n`);
     this.status = EXIT.failure;
+  }
+
+  /** Ctrl-C: stop the job (its signal aborts) and remember why. */
+  interrupt(): void {
+    this.interrupted = true;
+    this.closed.abort();
+  }
+
+  /** Whether `error` is only the AbortError of a run that was stopped (EPIPE, Ctrl-C): nothing to tell. */
+  stoppedBy(error: unknown): boolean {
+    return this.closed.signal.aborted && (error as Error | undefined)?.name === 'AbortError';
   }
 
   /** Queues output (a string as UTF-8); call flush() (awaited) now and then to let the reader keep up. */
