@@ -3,6 +3,7 @@
 // bash; keys are typed into it and its screen is read back as text
 // (capture-pane), as a person would see it.
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 
 import { command } from './requirements';
 
@@ -14,6 +15,8 @@ let made = 0;
 /** One tmux server and its window. */
 export class Terminal {
   readonly socket = `unshare-fs-test-${process.pid}-${++made}`;
+  /** The socket's file: tmux leaves it behind when its server ends. */
+  readonly #socketPath: string;
 
   constructor(env: NodeJS.ProcessEnv = process.env) {
     // The server takes its environment from this first client: the shell's PS1, a TERM tmux accepts.
@@ -22,6 +25,7 @@ export class Terminal {
       PS1: '$ ',
       TERM: env.TERM && env.TERM !== 'dumb' ? env.TERM : 'xterm',
     });
+    this.#socketPath = this.#tmux(['display-message', '-p', '#{socket_path}']).trim();
   }
 
   #tmux(args: string[], env: NodeJS.ProcessEnv = process.env): string {
@@ -65,8 +69,9 @@ export class Terminal {
     }
   }
 
-  /** Ends the server (its shell and what runs in it). */
+  /** Ends the server (its shell and what runs in it) and removes its socket. */
   close(): void {
     spawnSync('tmux', ['-L', this.socket, 'kill-server']);
+    fs.rmSync(this.#socketPath, { force: true });
   }
 }
