@@ -11,11 +11,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { BIN, builtCli, tool } from './helpers/cli';
-import { IMAGE, graphDriverData, pod, podmanEnv, podmanImage, tryPod } from './helpers/podman';
+import { IMAGE, graphDriverData, pod, podmanEnv, podmanImage, ROOTFUL, tryPod } from './helpers/podman';
 import { requires } from './helpers/requirements';
 import { Terminal, tmux } from './helpers/tmux';
 
 const NODE = process.execPath;
+/** What the export test's container holds: sixteen sparse files of 64 MiB. */
 const GIB = 1 << 30;
 /** The progress line of a verb: its label, then the entries done so far. */
 const progressLine = (verb: string): RegExp => new RegExp(`^${verb}  ([\\d,]+) entries`, 'm');
@@ -137,15 +138,12 @@ requires(builtCli, tmux, podmanImage).describe('Ctrl-C during export -o on a ter
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-progress-export-'));
     pod(['create', '--network', 'none', '--name', name, IMAGE, 'true']);
-    // The upper dir is the user's own (rootless: the container's root), written as it is.
-    // Sparse files: a GiB of tar to write (seconds), made in no time.
+    // Sparse files in the upper dir: a GiB of tar to write (seconds), made
+    // in no time, through podman unshare rootless (the dir is the
+    // container's root's).
     const big = path.join(graphDriverData(name).UpperDir, 'big');
-    fs.mkdirSync(big);
-    for (let i = 0; i < 16; i++) {
-      const file = path.join(big, `f${i}`);
-      fs.writeFileSync(file, '');
-      fs.truncateSync(file, GIB / 16);
-    }
+    const make = `mkdir ${big} && for i in $(seq 16); do truncate -s 64M ${big}/f$i; done`;
+    tool(ROOTFUL ? ['sh', '-c', make] : ['podman', 'unshare', 'sh', '-c', make], podmanEnv());
   });
 
   afterAll(() => {
