@@ -8,10 +8,11 @@
 //
 //   out.progress.add({ entries: batch.length });          // counts done since the last call
 //   out.progress.update({ entries: doneSoFar, bytes });   // totals, e.g. from a job's onProgress
-//   out.progress.done();                                   // optional: clear the line before the verb's own output
 //
 // Nothing is drawn before the first report, so a verb that reports nothing
-// shows nothing; `out.fail()` clears the line before its error line.
+// shows nothing; `out.fail()` clears the line before its error line; main
+// calls `done()` once the verb returns (a verb need not), which clears the
+// line for good: reports after it only count.
 import { SingleBar } from 'cli-progress';
 
 /** What a job has done so far: entries (files, directories ...) and bytes. */
@@ -68,6 +69,7 @@ export class Progress {
   readonly #now: () => number;
   #started: number | undefined;
   #bar: SingleBar | undefined;
+  #done = false;
 
   constructor(options: ProgressOptions = {}) {
     this.#stream = options.stream ?? process.stderr;
@@ -100,8 +102,9 @@ export class Progress {
     this.#report();
   }
 
-  /** Stops drawing and clears the line; the counters stay.  Idempotent. */
+  /** Stops drawing for good and clears the line; the counters stay.  Idempotent. */
   done(): void {
+    this.#done = true;
     this.#bar?.stop();
     this.#bar = undefined;
   }
@@ -133,7 +136,7 @@ export class Progress {
 
   #report(): void {
     this.#started ??= this.#now();
-    if (this.#bar || !this.shown) return;
+    if (this.#bar || this.#done || !this.shown) return;
     // The bar's own timer draws the line from the counters, ten times a
     // second at most: a report costs two additions, whatever its rate.
     this.#bar = new SingleBar({

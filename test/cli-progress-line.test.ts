@@ -1,0 +1,102 @@
+// The CLI's progress line and Ctrl-C handler in this process, where a
+// clock and a terminal can be stood in for: what the line says, that it is
+// drawn at most ten times a second however often a job reports, never on a
+// stream that is not a terminal or when quiet, and that a second SIGINT
+// exits at once (130) while the first only stops the run.  The real
+// terminal is test/cli-progress.test.ts's.
+import { PassThrough } from 'node:stream';
+
+import { handleInterrupts, interruptedLine } from '../lib/cli/interrupt';
+import { Output } from '../lib/cli/output';
+import { Progress } from '../lib/cli/progress';
+
+/** A stream that says it is a terminal 120 columns wide, keeping what is written to it. */
+function fakeTerminal(isTTY = true): NodeJS.WriteStream & { writes: string[] } {
+  const stream = new PassThrough() as unknown as NodeJS.WriteStream & { writes: string[] };
+  stream.writes = [];
+  Object.assign(stream, { isTTY, columns: 120 });
+  const write = stream.write.bind(stream);
+  stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    stream.writes.push(String(chunk));
+    return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof stream.write;
+  stream.resume();
+  return stream;
+}
+
+test('the line gives the label, entries and bytes, the rate and the elapsed time', () => {
+  let now = 1_000_000;
+  const progress = new Progress({ stream: fakeTerminal(false), label: 'du', now: () => now });
+  progress.add({ entries: 1 });
+  expect(progress.line()).toBe('du  1 entry  0:00');
+  now += 2_000;
+  progress.add({ entries: 24_999, bytes: 2_500_000 });
+  expect(progress.line()).toBe('du  25,000 entries, 2.5 MB  12,500 entries/s  0:02');
+  progress.update({ entries: 1_234_567 });
+  now += 3_600_000 + 61_000 - 2_000;
+  expect(progress.line()).toBe('du  1,234,567 entries, 2.5 MB  337 entries/s  1:01:01');
+  // Bytes alone (a tar): the rate is in bytes.
+  let later = 0;
+  const tar = new Progress({ stream: fakeTerminal(false), label: 'export', now: () => later });
+  tar.add({ bytes: 1_000 });
+  later = 4_000;
+  tar.add({ bytes: 7_999_000 });
+  expect(tar.line()).toBe('export  8.0 MB  2.0 MB/s  0:04');
+  expect(tar.summary()).toBe('8.0 MB');
+});
+
+test('drawn at most ten times a second however often the job reports, and cleared by done()', async () => {
+  const stream = fakeTerminal();
+  const progress = new Progress({ stream, label: 'find' });
+  const started = Date.now();
+  while (Date.now() - started < 1_000) {
+    progress.add({ entries: 1 });
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  progress.done();
+  const frames = stream.writes.filter((w) => w.startsWith('find  '));
+  expect(progress.entries).toBeGreaterThan(100);
+  expect(frames.length).toBeGreaterThanOrEqual(5);
+  expect(frames.length).toBeLessThanOrEqual(12);
+  // The last write clears the line (ESC [2K), and nothing follows done().
+  expect(stream.writes[stream.writes.length - 1]).toContain('\x1b[2K');
+  const count = stream.writes.length;
+  progress.add({ entries: 1 });
+  expect(stream.writes.length).toBe(count);
+});
+
+test('nothing is drawn on a stream that is not a terminal, nor when quiet; the counters are kept', async () => {
+  const piped = fakeTerminal(false);
+  const quiet = fakeTerminal();
+  for (const progress of [new Progress({ stream: piped }), new Progress({ stream: quiet, quiet: true })]) {
+    progress.add({ entries: 5, bytes: 10 });
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    progress.done();
+    expect(progress.summary()).toBe('5 entries, 10 B');
+  }
+  expect(piped.writes).toEqual([]);
+  expect(quiet.writes).toEqual([]);
+});
+
+test('the first SIGINT stops the run; a second exits at once with 130', () => {
+  const out = new Output(new PassThrough());
+  const exit = jest.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  const stop = handleInterrupts(out);
+  try {
+    out.progress.add({ entries: 12_345 });
+    process.emit('SIGINT', 'SIGINT');
+    expect(out.interrupted).toBe(true);
+    expect(out.closed.signal.aborted).toBe(true);
+    expect(exit).not.toHaveBeenCalled();
+    expect(interruptedLine(out)).toBe('unshare-fs: interrupted after 12,345 entries\n');
+    process.emit('SIGINT', 'SIGINT');
+    expect(exit).toHaveBeenCalledWith(130);
+    expect(stderr).toHaveBeenCalledWith('unshare-fs: interrupted again after 12,345 entries: exiting at once\n');
+  } finally {
+    stop();
+    exit.mockRestore();
+    stderr.mockRestore();
+  }
+  expect(process.listenerCount('SIGINT')).toBe(0);
+});
