@@ -17,7 +17,8 @@ const LETTER = { added: 'A', changed: 'C', deleted: 'D' } as const;
  */
 export async function diff(ref: string, options: { json?: boolean; engine?: EngineName }, out: Output): Promise<void> {
   const c = resolveContainer(ref, options.engine);
-  const changes = await (c.engine === 'docker' ? docker : podman).diff(c.id);
+  // Ctrl-C stops the comparison in the server (./interrupt.ts).
+  const changes = await (c.engine === 'docker' ? docker : podman).diff(c.id, { signal: out.closed.signal });
   const tty = (process.stdout as { isTTY?: boolean }).isTTY === true;
   for (const change of changes) {
     if (options.json) out.write(`${JSON.stringify({ kind: change.kind, path: change.path })}\n`);
