@@ -45,6 +45,18 @@ test('the line gives the label, entries and bytes, the rate and the elapsed time
   expect(tar.summary()).toBe('8.0 MB');
 });
 
+test("a job counter adds the library jobs' own counts, one job after another", () => {
+  const progress = new Progress({ stream: fakeTerminal(false) });
+  const first = progress.jobCounter();
+  first(100);
+  first(250);
+  first(5); // the next TARGET's job, counting from 0 again
+  first(40);
+  expect(progress.entries).toBe(290);
+  progress.jobCounter()(10);
+  expect(progress.entries).toBe(300);
+});
+
 test('drawn at most ten times a second however often the job reports, and cleared by done()', async () => {
   const stream = fakeTerminal();
   const progress = new Progress({ stream, label: 'find' });

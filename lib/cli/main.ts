@@ -60,11 +60,8 @@ const nonNegative = (value: string): number => {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
   return Number(value);
 };
-/**
- * The one place the tree jobs' progress is told (rm -r, chown -R, volume
- * rm): nothing is shown yet; a display plugs in here.
- */
-const progress = (): TreeOptions['onProgress'] => undefined;
+/** The one place the tree jobs' progress is told (rm -r, chown -R, volume rm): the run's progress line. */
+const progress = (out: Output): TreeOptions['onProgress'] => out.progress.jobCounter();
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
@@ -119,9 +116,10 @@ export function program(out: Output): Command {
       'after',
       `${TARGETS}
 
-Long work (find, du, export) shows its progress on stderr when stderr is a
-terminal: entries, bytes, rate, elapsed time.  Ctrl-C stops the job, says
-what was done, and exits 130 (a second Ctrl-C exits at once).
+Long work (find, du, export, rm -r, chown -R, volume rm) shows its progress
+on stderr when stderr is a terminal: entries, bytes, rate, elapsed time.
+Ctrl-C stops the job, says what was done, and exits 130 (a second Ctrl-C
+exits at once).
 
 Exit status: 0 if all went well, 1 if something failed (the rest was done),
 2 for a command line that cannot be run, 130 when interrupted.
@@ -328,7 +326,7 @@ Examples:
         if (opts.force) return;
         throw new UsageError('rm: missing operand');
       }
-      const options = { recursive: opts.recursive || opts.R, force: opts.force, onProgress: progress() };
+      const options = { recursive: opts.recursive || opts.R, force: opts.force, onProgress: progress(out) };
       await over(targets, engineOf(cmd), out, (t) => rm(t, options, out));
     });
 
@@ -345,7 +343,7 @@ Examples:
     )
     .action(async (owner: string, targets: string[], opts: { recursive?: boolean; dereference?: boolean }, cmd: Command) => {
       const spec = (await import('./chown')).parseOwner(owner);
-      const options = { recursive: opts.recursive, noDereference: opts.dereference === false, onProgress: progress() };
+      const options = { recursive: opts.recursive, noDereference: opts.dereference === false, onProgress: progress(out) };
       await over(targets, engineOf(cmd), out, (t) => chown(t, spec, options, out));
     });
 
@@ -398,7 +396,7 @@ Examples:
       "\nA rootless container leaves files of subordinate ids in a volume, which its user cannot remove\nfrom the host: this removes them, as the containers see them.  The volume itself is the\nengine's record (podman's database, Docker's metadata.db), written only by the engine: it\nstays, empty, and `podman volume rm NAME` (or docker's) removes it.  Refused while a container,\nrunning or not, uses the volume, as podman volume rm refuses (-f empties it anyway; where\nthe engine's files do not say who uses it, it is emptied).\n\nExamples:\n  unshare-fs volume rm mydata && podman volume rm mydata\n  unshare-fs volume rm -f mydata",
     )
     .action(async (names: string[], opts: { force?: boolean }, cmd: Command) =>
-      (await volumeVerbs()).volumeRm(names, { force: opts.force, engine: engineOf(cmd), onProgress: progress() }, out),
+      (await volumeVerbs()).volumeRm(names, { force: opts.force, engine: engineOf(cmd), onProgress: progress(out) }, out),
     );
   volume
     .command('export')

@@ -7,7 +7,8 @@
 // work goes and main clears the line at the end of the run.
 //
 //   out.progress.add({ entries: batch.length });          // counts done since the last call
-//   out.progress.update({ entries: doneSoFar, bytes });   // totals, e.g. from a job's onProgress
+//   out.progress.update({ entries: doneSoFar, bytes });   // the run's totals
+//   fs.rm(path, { onProgress: out.progress.jobCounter() }) // a library job's own count, one job after another
 //
 // Nothing is drawn before the first report, so a verb that reports nothing
 // shows nothing; `out.fail()` clears the line before its error line; main
@@ -100,6 +101,19 @@ export class Progress {
     if (counts.entries !== undefined) this.entries = counts.entries;
     if (counts.bytes !== undefined) this.bytes = counts.bytes;
     this.#report();
+  }
+
+  /**
+   * A job's `onProgress` (rm -r, chown -R): it tells the entries done so
+   * far in that job; the job after it (the next TARGET) starts from 0
+   * again, and adds to what the run did.
+   */
+  jobCounter(): (entries: number) => void {
+    let told = 0;
+    return (entries) => {
+      this.add({ entries: entries >= told ? entries - told : entries });
+      told = entries;
+    };
   }
 
   /** Stops drawing for good and clears the line; the counters stay.  Idempotent. */
