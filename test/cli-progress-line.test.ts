@@ -4,6 +4,10 @@
 // stream that is not a terminal or when quiet, and that a second SIGINT
 // exits at once (130) while the first only stops the run.  The real
 // terminal is test/cli-progress.test.ts's.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 
 import { handleInterrupts, interruptedLine } from '../lib/cli/interrupt';
@@ -111,4 +115,37 @@ test('the first SIGINT stops the run; a second exits at once with 130', () => {
     stderr.mockRestore();
   }
   expect(process.listenerCount('SIGINT')).toBe(0);
+});
+
+test("cp's copies report to the line: the entries and bytes find and stat count in the copy", async () => {
+  const { cp } = await import('../lib/cli/cp');
+  const { openTarget, parseTarget } = await import('../lib/cli/target');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-cli-cp-progress-'));
+  try {
+    const src = path.join(dir, 'src');
+    fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'a'), Buffer.alloc(1000, 1));
+    fs.writeFileSync(path.join(src, 'sub', 'b'), Buffer.alloc(70_000, 2));
+    fs.symlinkSync('a', path.join(src, 'link'));
+    const out = new Output(new PassThrough());
+    const [from, to] = await Promise.all([
+      openTarget(parseTarget(src), undefined),
+      openTarget(parseTarget(path.join(dir, 'dst')), undefined),
+    ]);
+    try {
+      await cp(from, to, { archive: true }, out);
+    } finally {
+      await Promise.all([from.close(), to.close()]);
+    }
+    const copied = execFileSync('find', [path.join(dir, 'dst'), '-printf', '%y %s\n'], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+    expect(out.progress.entries).toBe(copied.length);
+    const fileBytes = copied.filter((line) => line.startsWith('f ')).reduce((sum, line) => sum + Number(line.slice(2)), 0);
+    expect(fileBytes).toBe(71_000);
+    expect(out.progress.bytes).toBe(fileBytes);
+    out.progress.done();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

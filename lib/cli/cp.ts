@@ -42,22 +42,36 @@ async function kindOf(target: Target, path: string, lstat = false): Promise<Kind
   }
 }
 
-/** One entry `from` of `src` to the free path `to` of `dst`. */
-async function copyOne(src: Target, from: string, dst: Target, to: string, options: CpOptions): Promise<void> {
-  const copyIn = { recursive: true, preserveOwnership: !options.archive };
+/**
+ * A copy's onProgress for the run's progress line: each copy tells its own
+ * totals, the line adds what each call adds (container to container, both
+ * legs count).
+ */
+function copyCounter(out: Output): (entries: number, bytes: number) => void {
+  let told = { entries: 0, bytes: 0 };
+  return (entries, bytes) => {
+    out.progress.add({ entries: entries - told.entries, bytes: bytes - told.bytes });
+    told = { entries, bytes };
+  };
+}
+
+/** One entry `from` of `src` to the free path `to` of `dst`; Ctrl-C stops it in the server. */
+async function copyOne(src: Target, from: string, dst: Target, to: string, options: CpOptions, out: Output): Promise<void> {
+  const signal = out.closed.signal;
+  const copyIn = { recursive: true, preserveOwnership: !options.archive, signal, onProgress: copyCounter(out) };
   if (isHost(src)) {
     await dst.fs.copyFromHost(from, to, copyIn);
     return;
   }
   if (isHost(dst)) {
-    await src.fs.copyToHost(from, to, { recursive: true });
+    await src.fs.copyToHost(from, to, { recursive: true, signal, onProgress: copyCounter(out) });
     return;
   }
   // Container to container: out to a private host directory, then in.
   const staging = await fsp.mkdtemp(nodePath.join(os.tmpdir(), 'unshare-fs-cp-'));
   try {
     const middle = nodePath.join(staging, 'entry');
-    await src.fs.copyToHost(from, middle, { recursive: true });
+    await src.fs.copyToHost(from, middle, { recursive: true, signal, onProgress: copyCounter(out) });
     await dst.fs.copyFromHost(middle, to, copyIn);
   } finally {
     await fsp.rm(staging, { recursive: true, force: true });
@@ -83,7 +97,7 @@ async function place(src: Target, from: string, dst: Target, to: string, options
     });
   }
   if (toKind !== undefined) await dst.fs.rm(to);
-  await copyOne(src, from, dst, to, options);
+  await copyOne(src, from, dst, to, options, out);
 }
 
 /** What the directory `from` holds, into the directory `to`. */
