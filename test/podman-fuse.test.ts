@@ -16,7 +16,7 @@ import * as path from 'node:path';
 
 import { podman, type BigIntStats, type Entry, type LayerChange } from '../lib';
 import { readTar } from '../lib/layers/tar';
-import { IMAGE, podmanImage, ROOTFUL, UID } from './helpers/podman';
+import { dfTable, humanSize, IMAGE, podmanImage, ROOTFUL, UID } from './helpers/podman';
 import { createFuseStore, removeFuseStore, type FuseStore } from './helpers/podman-fuse';
 import { processesInMountNamespace, waitMountNamespaceEmpty } from './helpers/procs';
 import { fuseOverlayfs, requires } from './helpers/requirements';
@@ -268,6 +268,23 @@ gate.describe(`podman with fuse-overlayfs (${MODE}, uid ${UID})`, () => {
     expect(ours.has('etc/motd')).toBe(false);
     expect([...ours.keys()].filter((name) => name.includes('.wh.'))).toEqual([]);
     expect(ours).toEqual(theirs);
+  });
+
+  test('df equals podman system df -v: the container (its changes) and the image', async () => {
+    const usage = await podman.df(store.options);
+    const text = store.pod(['system', 'df', '-v']);
+    const c = podman.container(NAME, store.options);
+    const img = podman.image(IMAGE, store.options);
+    // CONTAINER-ID IMAGE COMMAND LOCAL-VOLUMES SIZE ...
+    const theirContainer = dfTable(text, 'Containers space usage').find((r) => r[0] === c.id.slice(0, 12));
+    const mine = usage.containers.find((x) => x.id === c.id);
+    expect(humanSize(mine?.size ?? -1)).toBe(theirContainer?.[4]);
+    // REPOSITORY TAG IMAGE-ID CREATED SIZE SHARED UNIQUE CONTAINERS
+    const theirImage = dfTable(text, 'Images space usage').find((r) => r[2] === img.id.slice(0, 12));
+    const ours = usage.images.find((i) => i.id === img.id);
+    expect(ours && [humanSize(ours.size), humanSize(ours.sharedSize), humanSize(ours.uniqueSize), String(ours.containers)]).toEqual(
+      theirImage?.slice(4, 8),
+    );
   });
 
   test('the container stopped: exportContainer (its layers mounted by the library with fuse-overlayfs) equals podman export, diff podman diff', async () => {

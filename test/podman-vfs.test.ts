@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { containers, podman, type BigIntStats, type Entry, type FileSystem, type LayerChange } from '../lib';
-import { IMAGE, podmanEnv, podmanImage, ROOTFUL, UID } from './helpers/podman';
+import { dfTable, humanSize, IMAGE, podmanEnv, podmanImage, ROOTFUL, UID } from './helpers/podman';
 import { requires } from './helpers/requirements';
 import { tarEntries } from './helpers/tar-list';
 import { FIND_FORMAT, parseFind, removeTree, tempDir, walkRows, type Row } from './helpers/tree';
@@ -36,30 +36,6 @@ const CHANGES = `
   ln -sf /bin/true /bin/cmp
   rm -r /home && mkdir -p /home/other && echo hi > /home/other/f
 `;
-
-/** podman's sizes: SI units, four significant digits (go-units HumanSizeWithPrecision). */
-function human(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${Number(value.toPrecision(4))}${units[unit]}`;
-}
-
-/** The rows of one table of `podman system df -v`, split on runs of 2+ spaces. */
-function table(text: string, title: string): string[][] {
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.startsWith(title));
-  const rows: string[][] = [];
-  for (const line of lines.slice(start + 3)) {
-    if (line.trim() === '') break;
-    rows.push(line.trim().split(/\s{2,}/));
-  }
-  return rows;
-}
 
 /** Rows without inode numbers, which an overlay mount shows its own way. */
 const withoutInodes = (rows: Row[]): Omit<Row, 'ino'>[] => rows.map((row) => ({ ...row, ino: undefined }));
@@ -296,15 +272,17 @@ gate.describe(`podman's vfs driver, a store of its own (${MODE}, uid ${UID})`, (
     const c = podman.container(NAME, { env });
     const img = podman.image(IMAGE, { env });
     // CONTAINER-ID IMAGE COMMAND LOCAL-VOLUMES SIZE ...
-    const theirContainer = table(text, 'Containers space usage').find((r) => r[0] === c.id.slice(0, 12));
+    const theirContainer = dfTable(text, 'Containers space usage').find((r) => r[0] === c.id.slice(0, 12));
     const mine = usage.containers.find((x) => x.id === c.id)!;
     const ours = usage.images.find((i) => i.id === img.id)!;
-    expect(human(mine.size)).toBe(theirContainer?.[4]);
+    expect(humanSize(mine.size)).toBe(theirContainer?.[4]);
     // Its changes (busybox among them: the library set a capability on it), not its whole tree.
     expect(mine.size).toBeGreaterThan('secret\n'.length);
     expect(mine.size).toBeLessThan(ours.size);
     // REPOSITORY TAG IMAGE-ID CREATED SIZE SHARED UNIQUE CONTAINERS
-    const theirImage = table(text, 'Images space usage').find((r) => r[2] === img.id.slice(0, 12));
-    expect([human(ours.size), human(ours.sharedSize), human(ours.uniqueSize), String(ours.containers)]).toEqual(theirImage?.slice(4, 8));
+    const theirImage = dfTable(text, 'Images space usage').find((r) => r[2] === img.id.slice(0, 12));
+    expect([humanSize(ours.size), humanSize(ours.sharedSize), humanSize(ours.uniqueSize), String(ours.containers)]).toEqual(
+      theirImage?.slice(4, 8),
+    );
   });
 });

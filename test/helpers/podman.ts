@@ -125,3 +125,27 @@ export function privateScenarioContainer(name: string, n = 1): string {
 export function removeContainer(name: string): void {
   tryPod(['rm', '-f', '-t', '0', name]);
 }
+
+/** podman's sizes: SI units, four significant digits (go-units HumanSizeWithPrecision). */
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${Number(value.toPrecision(4))}${units[unit]}`;
+}
+
+/** The rows of one table of `podman system df -v`, split on runs of 2+ spaces. */
+export function dfTable(text: string, title: string): string[][] {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(title));
+  const rows: string[][] = [];
+  for (const line of lines.slice(start + 3)) {
+    if (line.trim() === '') break;
+    rows.push(line.trim().split(/\s{2,}/));
+  }
+  return rows;
+}
