@@ -461,11 +461,13 @@ fullRange.describe('changes in a namespace of our own', () => {
       execFileSync('mkfifo', [path.join(source, 'fifo')]);
       if (asRoot) fs.lchownSync(path.join(source, 'plain'), session.toHostUid(1000), session.toHostGid(1000));
       const dest = path.join(fixture.mergedDir, 'copied');
-      await expect(session.copyFromHost(source, dest)).rejects.toMatchObject({ code: 'EISDIR' });
+      await expect(session.copyFromHost(source, dest)).rejects.toMatchObject({ code: 'ERR_FS_EISDIR', errno: 21 });
       const copied = await session.copyFromHost(source, dest, { recursive: true, preserveOwnership: true });
       expect(copied).toEqual({ entries: 8, bytes: (3 << 20) + 13, skipped: 1 });
-      // Onto an existing file: EEXIST, never overwritten.
-      await expect(session.copyFromHost(source, path.join(dest, 'plain'), { recursive: true })).rejects.toMatchObject({ code: 'EEXIST' });
+      // A directory onto an existing file: node's cp error, never overwritten.
+      await expect(session.copyFromHost(source, path.join(dest, 'plain'), { recursive: true })).rejects.toMatchObject({
+        code: 'ERR_FS_CP_DIR_TO_NON_DIR',
+      });
       // The owners as the kernel shows them inside (find run in the
       // namespace, not the library's id mapping): the source's owners seen
       // from inside are what the copies must have.

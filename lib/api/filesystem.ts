@@ -7,7 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 
 import { FileWriteStream, chunkBytes, treeJob, writeAll, type WriteTarget } from '../wire/change';
 import type { Channel } from '../wire/channel';
-import { copyIn, copyOut, type CopyInOptions, type CopyOptions, type CopyResult } from '../layers/copy';
+import { copyIn, copyOut, type CheckedCopyOptions, type CopyInOptions, type CopyOptions, type CopyResult } from '../layers/copy';
 import { ChangeList, LAYER_FORMATS, type DiffOptions, type LayerChange } from '../layers/diff';
 import { checkCpOptions, cp, CP_OPTIONS, type CopyProgress, type CpOptions } from './cp';
 import { du, type DiskUsage, type DuOptions } from '../layers/du';
@@ -987,23 +987,27 @@ export abstract class FileSystem {
   }
 
   /**
-   * Copies `hostPath` from the host (read as the calling user) to `path`.
-   * Where `path` is an existing directory, the copy goes into it, under
-   * `hostPath`'s last name, as `cp` and `podman cp` copy; any other
-   * existing entry there is EEXIST (never overwritten).  What is copied
-   * belongs to the session's own user unless `preserveOwnership`; modes and
-   * file times are kept; symlinks are copied as links; FIFOs, sockets and
-   * devices are skipped.  Names are bytes.  A copy that fails or is aborted
-   * removes what it made (where that fails too, the error's
-   * `partialOutput` says where).
+   * Copies `hostPath` from the host (read as the calling user) to `path`,
+   * with node's fs.cp options and rules for what is there.  Where `path`
+   * is an existing directory, the copy goes into it, under `hostPath`'s
+   * last name, as `cp` and `podman cp` copy; a directory found there is
+   * merged into, a file or symlink replaced (`force`, the default: removed,
+   * then made anew with O_EXCL, so a symlink planted there is never written
+   * through), left as it is (`force: false`) or ERR_FS_CP_EEXIST
+   * (`errorOnExist`).  What is copied belongs to the session's own user
+   * unless `preserveOwnership`; modes and (unless `preserveTimestamps:
+   * false`) file times are kept; symlinks are copied as links, targets
+   * verbatim (unless `dereference`); FIFOs, sockets and devices are
+   * skipped.  See CopyOptions for each option across the boundary.  Names
+   * are bytes.  A copy that fails or is aborted removes what it made,
+   * unless it merged into a directory that was there (where that fails
+   * too, the error's `partialOutput` says where).
    */
   async copyFromHost(hostPath: string, path: string, options?: CopyInOptions): Promise<CopyResult> {
-    const o = checkOptionsObject(options, ['recursive', 'preserveOwnership', 'signal', 'onProgress'], 'copyFromHost');
+    const o = checkOptionsObject(options, [...CP_OPTIONS, 'preserveOwnership'], 'copyFromHost');
     const checked = {
-      recursive: checkBoolean('recursive', o.recursive),
+      ...copyOptions(o, 'copyFromHost'),
       preserveOwnership: checkBoolean('preserveOwnership', o.preserveOwnership),
-      signal: checkSignal(o.signal),
-      onProgress: checkProgress(o.onProgress, 'copyFromHost'),
     };
     checkPath(hostPath, 'hostPath');
     // '.' or '..' last is EINVAL before it is looked at: never "into" the directory above.
@@ -1022,11 +1026,16 @@ export abstract class FileSystem {
   }
 
   /**
-   * Copies `path` to `hostPath` on the host; into it, under `path`'s last
-   * name, where `hostPath` is an existing directory (as `cp` and `podman
-   * cp` copy), and EEXIST where anything else is there (never
-   * overwritten).  What is copied belongs to the calling user, with the
-   * modes (less set-id bits) and file times of the originals; symlinks are
+   * Copies `path` to `hostPath` on the host, with node's fs.cp options and
+   * rules for what is there; into it, under `path`'s last name, where
+   * `hostPath` is an existing directory (as `cp` and `podman cp` copy),
+   * then as copyFromHost: a directory there merged into, a file or symlink
+   * replaced (`force`, default; a symlink planted on the host is removed,
+   * never written through), left (`force: false`) or ERR_FS_CP_EEXIST
+   * (`errorOnExist`).  With `dereference`, `path` is first resolved inside
+   * the session's root (realpath); links under it stay links.  What is
+   * copied belongs to the calling user, with the modes (less set-id bits)
+   * and (unless `preserveTimestamps: false`) file times of the originals; symlinks are
    * copied as links, hard links within the tree as links; FIFOs and devices
    * are skipped, and so is a file that became one during the copy (never
    * waited on); sockets are left out.  One job in the server reads the
@@ -1037,12 +1046,8 @@ export abstract class FileSystem {
    * error's `partialOutput` says where).
    */
   async copyToHost(path: string, hostPath: string, options?: CopyOptions): Promise<CopyResult> {
-    const o = checkOptionsObject(options, ['recursive', 'signal', 'onProgress'], 'copyToHost');
-    const checked = {
-      recursive: checkBoolean('recursive', o.recursive),
-      signal: checkSignal(o.signal),
-      onProgress: checkProgress(o.onProgress, 'copyToHost'),
-    };
+    const o = checkOptionsObject(options, CP_OPTIONS, 'copyToHost');
+    const checked = copyOptions(o, 'copyToHost');
     checkPath(path);
     checkPath(hostPath, 'hostPath');
     try {
@@ -1051,7 +1056,9 @@ export abstract class FileSystem {
         () => false,
       );
       const dest = into ? intoDirectory(hostPath, path) : hostPath;
-      return await copyOut(this.#copyArchive(path, checked.signal), path, dest, checked);
+      // The job never follows a link; dereference resolves the top first, inside the root.
+      const from = checked.dereference ? await this.realpath(path, { signal: checked.signal }) : path;
+      return await copyOut(this.#copyArchive(from, checked.signal), path, dest, checked);
     } catch (error) {
       throw withCallerStack(error as Error, this.copyToHost);
     }
@@ -1304,6 +1311,25 @@ function checkRetries(o: Record<string, unknown>): Retries {
   return {
     maxRetries: checkInteger('maxRetries', o.maxRetries, 0, 2 ** 32 - 1, 0),
     retryDelay: checkInteger('retryDelay', o.retryDelay, 0, 2 ** 32 - 1, 100),
+  };
+}
+
+/**
+ * copyToHost's and copyFromHost's options, checked as node's cp checks
+ * them; `preserveTimestamps` defaults to true here (the times were always
+ * kept, as `podman cp` keeps them).
+ */
+function copyOptions(o: Record<string, unknown>, what: string): CheckedCopyOptions {
+  const c = checkCpOptions(o);
+  return {
+    recursive: c.recursive,
+    force: c.force,
+    errorOnExist: c.errorOnExist,
+    filter: c.filter,
+    dereference: c.dereference,
+    preserveTimestamps: o.preserveTimestamps === undefined ? true : c.preserveTimestamps,
+    signal: c.signal,
+    onProgress: checkProgress(o.onProgress, what),
   };
 }
 
