@@ -50,7 +50,9 @@ export interface CopyOptions {
    * strings, before the entry is looked at; false (or a promise of it)
    * leaves that entry, and all under it, out.  Names that are not UTF-8
    * are given decoded (with U+FFFD).  copyToHost: the server still reads
-   * what is left out (its tar stream), this process drops it.
+   * what is left out (its tar stream), this process drops it; a hard link
+   * to a file left out (or kept by `force: false`) is left out too (the
+   * stream carries the content once, with the first name).
    */
   filter?: (source: string, destination: string) => boolean | Promise<boolean>;
   /**
