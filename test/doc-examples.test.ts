@@ -37,6 +37,7 @@ const ENTRY_POINTS: [string, RegExp][] = [
   ['lib/api/filesystem.ts', /^ {2}walk\(root: PathLike\)/],
   ['lib/api/filesystem.ts', /^ {2}async rm\(/],
   ['lib/api/filesystem.ts', /^ {2}exportTar\(/],
+  ['lib/api/filesystem.ts', /^ {2}async cp\(/],
   ...['podman', 'docker'].flatMap((engine) =>
     [...ENGINE_ENTRIES, engine === 'podman' ? 'pausePid' : 'daemonPid', ...(engine === 'podman' ? ['df'] : [])].map(
       (name): [string, RegExp] => [`lib/${engine}/index.ts`, new RegExp(`^export (async )?function ${name}\\(`)],

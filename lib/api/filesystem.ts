@@ -950,7 +950,7 @@ export abstract class FileSystem {
    * const { entries, errors } = await volume.rm('/cache', { recursive: true, force: true });
    * console.log(`${entries} removed, ${errors} failed`);
    * ```
-   * @throws node:fs-style errors: `ENOENT` (without `force`), `EISDIR` (a directory without `recursive`; `syscall` `rm`), `EBUSY` (a mount point, without `crossMounts`), `EPERM` (the session's root without `allowRoot`), `EACCES`, `ENOTEMPTY`; UnshareFsError `ECLOSED`, `EWORKERDIED`; an `AbortError` when `signal` aborts.
+   * @throws node:fs-style errors: `ENOENT` (without `force`; `syscall` `lstat`, as node's), `ERR_FS_EISDIR` (node's SystemError: a directory without `recursive`), `EBUSY` (a mount point, without `crossMounts`), `EPERM` (the session's root without `allowRoot`), `EACCES`, `ENOTEMPTY`; UnshareFsError `ECLOSED`, `EWORKERDIED`; an `AbortError` when `signal` aborts.
    * `TypeError` or `RangeError` (`ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE`, `ERR_OUT_OF_RANGE`) for bad options.
    */
   async rm(path: PathLike, options?: RmOptions): Promise<TreeResult> {
@@ -1076,6 +1076,18 @@ export abstract class FileSystem {
    * file's name is never written through a symlink.  `onProgress` is told
    * the entries and bytes copied at most every 100 ms; `signal` stops the
    * copy between two entries.  Resolves with the counts.
+   *
+   * @example
+   * ```ts
+   * import { podman } from 'unshare-fs';
+   *
+   * // A backup of a directory inside the container, owners and modes kept as the container sees them.
+   * await using c = await podman.enterMerged('web');
+   * const { entries, bytes } = await c.cp('/var/www', '/var/www.bak', { recursive: true, preserveTimestamps: true });
+   * console.log(`${entries} entries, ${bytes} bytes copied`);
+   * ```
+   * @throws node's SystemErrors (`code` `ERR_FS_CP_EINVAL` a directory into itself, `ERR_FS_CP_DIR_TO_NON_DIR`, `ERR_FS_CP_NON_DIR_TO_DIR`, `ERR_FS_EISDIR` a directory without `recursive`, `ERR_FS_CP_EEXIST` with `errorOnExist`, `ERR_FS_CP_FIFO_PIPE`, `ERR_FS_CP_SOCKET`, `ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY`, `ERR_FS_CP_UNKNOWN`); node:fs-style errors (`ENOENT`, `EACCES`, `EINVAL` a device, `ELOOP` a symlink swapped in); UnshareFsError `ECLOSED`, `EWORKERDIED`; an `AbortError` when `signal` aborts.
+   * `TypeError` or `RangeError` (`ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE`, `ERR_INCOMPATIBLE_OPTION_PAIR`) for bad options.
    */
   async cp(src: PathLike, dest: PathLike, options?: CpOptions): Promise<CopyProgress> {
     const o = checkOptionsObject(options, CP_OPTIONS, 'cp');
