@@ -148,8 +148,16 @@ export class BatchDecoder {
           this.offset = o + 4;
         }
         if (this.buffer) {
-          const name = Buffer.from(batch.subarray(nameStart, nameEnd));
-          return new Entry(this.dirParentBytes, name, Buffer.concat([this.dirPrefixBytes, name]), type, this.depth, stat);
+          // Copies of their own (the batch's memory is reused), each one
+          // allocation and one copy from the batch: Buffer.from(subarray)
+          // and Buffer.concat made two more objects an entry.
+          const prefix = this.dirPrefixBytes;
+          const name = Buffer.allocUnsafe(nameLength);
+          batch.copy(name, 0, nameStart, nameEnd);
+          const fullPath = Buffer.allocUnsafe(prefix.length + nameLength);
+          prefix.copy(fullPath, 0);
+          batch.copy(fullPath, prefix.length, nameStart, nameEnd);
+          return new Entry(this.dirParentBytes, name, fullPath, type, this.depth, stat);
         }
         const name =
           this.names !== undefined
