@@ -5,7 +5,7 @@
 import type { BigIntStats, EntryType } from '../index';
 import { entryType, typeOfFindLetter } from './format';
 import { compileGlob } from './glob';
-import { jsonName, questionMarks, relativePath } from './names';
+import { jsonName, questionMarks, relativeLatin1 } from './names';
 import { UsageError, type Output } from './output';
 import { compileFormat, render, type Format, type Found, type PrintContext } from './printf';
 import type { Target } from './target';
@@ -47,12 +47,15 @@ export async function find(target: Target, options: FindOptions, out: Output): P
   const nameMatches = options.name !== undefined ? compileGlob(options.name) : undefined;
   const terminator = options.print0 ? '\0' : '\n';
   const format: Format =
-    options.printf !== undefined ? compileFormat(options.printf) : { pieces: [], needsStats: false, needsNs: false, needsTarget: false };
+    options.printf !== undefined
+      ? compileFormat(options.printf)
+      : { pieces: [], needsStats: false, fields: [], needsNs: false, needsTarget: false, needsNames: false };
   const json = !!options.json;
-  const needsStats = json || format.needsStats;
+  // --json prints every field; a format, only those it names.
+  const stat = json ? true : format.needsStats && format.fields;
   const bigint = json || format.needsNs;
   const needsTarget = json || format.needsTarget;
-  const names = format.pieces.length > 0 ? await readIdNames(fs) : NUMERIC;
+  const names = format.needsNames ? await readIdNames(fs) : NUMERIC;
   // Names from passwd are text; output is bytes as latin1 strings.
   const asBytes = (text: string): string => Buffer.from(text).toString('latin1');
   const users = new Map<number, string>();
@@ -95,7 +98,7 @@ export async function find(target: Target, options: FindOptions, out: Output): P
   // A batch at a time: one await per batch, not per entry (a walk's cost here is per entry).
   for await (const batch of fs.walkBatches(target.path, {
     encoding: 'buffer',
-    stat: needsStats,
+    stat,
     bigint,
     ...(options.maxdepth !== undefined && { maxDepth: options.maxdepth }),
     ...(options.exclude && options.exclude.length > 0 && { exclude: options.exclude }),
@@ -104,7 +107,7 @@ export async function find(target: Target, options: FindOptions, out: Output): P
   })) {
     out.progress.add({ entries: batch.length });
     for (const entry of batch) {
-      const relative = relativePath(entry.fullPath, entry.depth).toString('latin1');
+      const relative = relativeLatin1(entry.fullPath, entry.depth);
       const found: Found = { path: root + slash + relative, relative, depth: entry.depth, stats: entry.stats, target: undefined };
       if (!wanted(found, entry.type)) continue;
       if (needsTarget && entry.type === 'symlink') await readLink(found);
