@@ -14,15 +14,16 @@ import { requires } from './helpers/requirements';
 const gate = requires(builtCli);
 const DIST = path.dirname(path.dirname(BIN));
 
-/** The dist/ files (relative, as cli/ls.js) node loaded to run `unshare-fs ...args`, and its status. */
-function loaded(args: string[]): { status: number | null; files: string[] } {
+/**
+ * The dist/ files (relative, as cli/ls.js) node loaded to run `unshare-fs
+ * ...args`, its status, and every file it loaded (absolute).
+ */
+function loaded(args: string[]): { status: number | null; files: string[]; all: string[] } {
   const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, NODE_DEBUG: 'module' }, encoding: 'utf8' });
   if (r.error) throw r.error;
-  const files = [...r.stderr.matchAll(/load "([^"]+)"/g)]
-    .map((m) => m[1]!)
-    .filter((file) => file.startsWith(`${DIST}/`))
-    .map((file) => path.relative(DIST, file));
-  return { status: r.status, files: [...new Set(files)] };
+  const all = [...new Set([...r.stderr.matchAll(/load "([^"]+)"/g)].map((m) => m[1]!))];
+  const files = all.filter((file) => file.startsWith(`${DIST}/`)).map((file) => path.relative(DIST, file));
+  return { status: r.status, files, all };
 }
 
 /**
@@ -71,5 +72,18 @@ gate.describe('unshare-fs start-up', () => {
       expect(files).toContain('index.js');
       expect(verbsIn(files)).toEqual([`cli/${verb}.js`]);
     }
+  });
+
+  test('a host path loads no TOML parser: only podman storage.conf needs one', () => {
+    const { status, all } = loaded(['ls', '-l', dir]);
+    expect(status).toBe(0);
+    expect(all.filter((file) => file.includes('/node_modules/smol-toml/'))).toEqual([]);
+    // Counter-check: the parser is found by the same account when loaded.
+    const r = spawnSync(process.execPath, ['-e', "require('smol-toml')"], {
+      cwd: path.dirname(DIST),
+      env: { ...process.env, NODE_DEBUG: 'module' },
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toMatch(/load "[^"]*\/node_modules\/smol-toml\//);
   });
 });

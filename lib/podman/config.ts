@@ -5,11 +5,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { parse as parseToml } from 'smol-toml';
+import type * as Toml from 'smol-toml';
 
 import { homeDir, inspectedUid as currentUid, userEnv, type UserOptions } from '../engine/users';
 import { readStorageText } from '../engine/storage';
 import { PodmanError, podmanErrors } from './errors';
+
+/**
+ * smol-toml's parse, loaded on the first storage.conf read: what reads no
+ * podman storage (the command line on a host path) does not pay its load.
+ */
+function parseToml(text: string): Record<string, unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('smol-toml') as typeof Toml).parse(text);
+}
 
 /** Options shared by every discovery function. All are optional. */
 export interface PodmanOptions extends UserOptions {
