@@ -1,22 +1,23 @@
 // A real terminal for the command line's tests: a tmux server of its own
-// (a socket name no other run shares), one 120x30 window running a plain
+// (its socket in a directory of its own, made and removed here: tmux's
+// default, /tmp/tmux-UID, would outlive the run), one 120x30 window running a plain
 // bash; keys are typed into it and its screen is read back as text
 // (capture-pane), as a person would see it.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { command } from './requirements';
 
 /** tmux installed (.ci/run installs it). */
 export const tmux = command('tmux', 'tmux');
 
-let made = 0;
-
 /** One tmux server and its window. */
 export class Terminal {
-  readonly socket = `unshare-fs-test-${process.pid}-${++made}`;
-  /** The socket's file: tmux leaves it behind when its server ends. */
-  readonly #socketPath: string;
+  /** The server's directory: its socket, and TMUX_TMPDIR for anything else tmux would put in /tmp. */
+  readonly #dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-tmux-'));
+  readonly #socketPath = path.join(this.#dir, 'socket');
 
   constructor(env: NodeJS.ProcessEnv = process.env) {
     // The server takes its environment from this first client: the shell's PS1, a TERM tmux accepts.
@@ -25,11 +26,10 @@ export class Terminal {
       PS1: '$ ',
       TERM: env.TERM && env.TERM !== 'dumb' ? env.TERM : 'xterm',
     });
-    this.#socketPath = this.#tmux(['display-message', '-p', '#{socket_path}']).trim();
   }
 
   #tmux(args: string[], env: NodeJS.ProcessEnv = process.env): string {
-    const r = spawnSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8', env });
+    const r = spawnSync('tmux', ['-S', this.#socketPath, ...args], { encoding: 'utf8', env: { ...env, TMUX_TMPDIR: this.#dir } });
     if (r.error) throw r.error;
     if (r.status !== 0) throw new Error(`tmux ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
     return r.stdout;
@@ -69,9 +69,9 @@ export class Terminal {
     }
   }
 
-  /** Ends the server (its shell and what runs in it) and removes its socket. */
+  /** Ends the server (its shell and what runs in it) and removes its directory. */
   close(): void {
-    spawnSync('tmux', ['-L', this.socket, 'kill-server']);
-    fs.rmSync(this.#socketPath, { force: true });
+    spawnSync('tmux', ['-S', this.#socketPath, 'kill-server'], { env: { ...process.env, TMUX_TMPDIR: this.#dir } });
+    fs.rmSync(this.#dir, { recursive: true, force: true });
   }
 }
