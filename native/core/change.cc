@@ -332,7 +332,15 @@ int CopyBytes(int from, int to, off_t size) {
     size_t want = static_cast<size_t>(std::min<off_t>(size - done, 1 << 30));
     ssize_t n;
     if (range) {
-      n = copy_file_range(from, nullptr, to, nullptr, want, 0);
+      // syscall(2), not glibc's copy_file_range: glibc 2.17 (the prebuilds'
+      // floor) has none, and Zig supplies a static wrapper that sets a
+      // private errno (see stat_syscalls.h).
+#ifdef SYS_copy_file_range
+      n = syscall(SYS_copy_file_range, from, nullptr, to, nullptr, want, 0);
+#else
+      n = -1;
+      errno = ENOSYS;
+#endif
       if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
                     errno == EOPNOTSUPP || errno == EPERM)) {
         range = false;
@@ -361,7 +369,7 @@ void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
       OpenPath(root_fd, args.from, O_RDONLY | O_NONBLOCK | O_NOCTTY | follow));
   int err = from.get() < 0 ? errno : 0;
   struct stat from_st = {};
-  if (err == 0 && fstat(from.get(), &from_st) != 0) err = errno;
+  if (err == 0 && Fstat(from.get(), &from_st) != 0) err = errno;
   if (err == 0 && S_ISDIR(from_st.st_mode)) err = EISDIR;
   if (err == 0 && !S_ISREG(from_st.st_mode)) err = EINVAL;
   Parent parent;
@@ -376,7 +384,7 @@ void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
     if (to.get() < 0) err = errno;
   }
   struct stat to_st = {};
-  if (err == 0 && fstat(to.get(), &to_st) != 0) err = errno;
+  if (err == 0 && Fstat(to.get(), &to_st) != 0) err = errno;
   // The same file: nothing to do, as libuv's copyfile has it.
   bool same = err == 0 && to_st.st_dev == from_st.st_dev &&
               to_st.st_ino == from_st.st_ino;
