@@ -13,34 +13,11 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { createNamespace, host, type CopyOptions, type FileSystem, type Namespace, type Session } from '../lib';
+import type { CopyOptions, FileSystem } from '../lib';
 import { removeTree, tempDir } from './helpers/tree';
+import { fileSystemTargets } from './helpers/targets';
 
-interface Target {
-  name: string;
-  fs(): FileSystem;
-  setup?(): Promise<void>;
-  teardown?(): Promise<void>;
-}
-
-let ns: Namespace | undefined;
-let session: Session | undefined;
-
-const targets: Target[] = [
-  { name: 'host', fs: () => host },
-  {
-    name: 'namespace session',
-    fs: () => session!,
-    async setup() {
-      ns = await createNamespace();
-      session = await ns.enter();
-    },
-    async teardown() {
-      await session?.close();
-      await ns?.close();
-    },
-  },
-];
+const targets = fileSystemTargets();
 
 const PAST = new Date('2001-02-03T04:05:06.789Z');
 

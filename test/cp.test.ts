@@ -10,34 +10,11 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { createNamespace, host, type CpOptions, type FileSystem, type Namespace, type Session } from '../lib';
+import type { CpOptions } from '../lib';
 import { removeTree, tempDir } from './helpers/tree';
+import { fileSystemTargets } from './helpers/targets';
 
-interface Target {
-  name: string;
-  fs(): FileSystem;
-  setup?(): Promise<void>;
-  teardown?(): Promise<void>;
-}
-
-let ns: Namespace | undefined;
-let session: Session | undefined;
-
-const targets: Target[] = [
-  { name: 'host', fs: () => host },
-  {
-    name: 'namespace session',
-    fs: () => session!,
-    async setup() {
-      ns = await createNamespace();
-      session = await ns.enter();
-    },
-    async teardown() {
-      await session?.close();
-      await ns?.close();
-    },
-  },
-];
+const targets = fileSystemTargets();
 
 /** Every entry at and under `top` as lstat and readlink see it: type, mode, size, content, link target, times when asked. */
 function listing(top: string, times = false): string[] {

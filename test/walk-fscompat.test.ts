@@ -5,33 +5,11 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { createNamespace, host, type Entry, type FileSystem, type FsError, type Namespace, type Session, type WalkOptions } from '../lib';
+import { createNamespace, host, type Entry, type FileSystem, type FsError, type WalkOptions } from '../lib';
 import { buildMixedTree, removeTree, tempDir } from './helpers/tree';
+import { fileSystemTargets } from './helpers/targets';
 
-interface Target {
-  name: string;
-  fs(): FileSystem;
-  setup?(): Promise<void>;
-  teardown?(): Promise<void>;
-}
-
-let ns: Namespace | undefined;
-let session: Session | undefined;
-
-const targets: Target[] = [
-  { name: 'host', fs: () => host },
-  {
-    name: 'namespace session',
-    fs: () => session!,
-    async setup() {
-      ns = await createNamespace();
-      session = await ns.enter();
-    },
-    async teardown() {
-      await ns?.close();
-    },
-  },
-];
+const targets = fileSystemTargets();
 
 const DIRENT_TESTS = ['isFile', 'isDirectory', 'isSymbolicLink', 'isFIFO', 'isSocket', 'isCharacterDevice', 'isBlockDevice'] as const;
 

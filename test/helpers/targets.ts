@@ -1,0 +1,36 @@
+// The two kinds of FileSystem a suite holds to node:fs: `host` (the server
+// on a thread of this process) and a session in a namespace of our own (a
+// worker in other namespaces), each with its set-up and tear-down, for
+// `describe.each(fileSystemTargets())` with beforeAll/afterAll calling them.
+import { createNamespace, host, type FileSystem, type Namespace, type Session } from '../../lib';
+
+export interface FileSystemTarget {
+  name: string;
+  fs(): FileSystem;
+  setup?(): Promise<void>;
+  teardown?(): Promise<void>;
+}
+
+/** The host, and a session in a namespace made in setup() and closed in teardown(). */
+export function fileSystemTargets(): FileSystemTarget[] {
+  let ns: Namespace | undefined;
+  let session: Session | undefined;
+  return [
+    { name: 'host', fs: () => host },
+    {
+      name: 'namespace session',
+      fs: () => {
+        if (session === undefined) throw new Error('the namespace session is made in setup()');
+        return session;
+      },
+      async setup() {
+        ns = await createNamespace();
+        session = await ns.enter();
+      },
+      async teardown() {
+        await session?.close();
+        await ns?.close();
+      },
+    },
+  ];
+}
