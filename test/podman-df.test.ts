@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { podman } from '../lib';
-import { ensureScenario, pod, podmanImage, ROOTFUL, tryPod, UID } from './helpers/podman';
+import { dfTable, ensureScenario, humanSize, pod, podmanImage, ROOTFUL, tryPod, UID } from './helpers/podman';
 import { requires } from './helpers/requirements';
 import { removeTree, tempDir } from './helpers/tree';
 
@@ -18,30 +18,6 @@ const TAG = `localhost/unshare-fs-df-${process.pid}`;
 const NAME = `unshare-fs-df-${process.pid}`;
 const VOLUME = `unshare-fs-df-${process.pid}`;
 const gate = requires(podmanImage);
-
-/** podman's sizes: SI units, four significant digits (go-units HumanSizeWithPrecision). */
-function human(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${Number(value.toPrecision(4))}${units[unit]}`;
-}
-
-/** The rows of one table of `podman system df -v`, split on runs of 2+ spaces. */
-function table(text: string, title: string): string[][] {
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.startsWith(title));
-  const rows: string[][] = [];
-  for (const line of lines.slice(start + 3)) {
-    if (line.trim() === '') break;
-    rows.push(line.trim().split(/\s{2,}/));
-  }
-  return rows;
-}
 
 /**
  * `podman system df -v`.  podman-hostile.test.ts (run beside this file)
@@ -99,15 +75,15 @@ gate.describe(`podman.df equals podman system df -v (${MODE}, uid ${UID})`, () =
   test('images, containers and volumes, as podman prints them', async () => {
     const usage = await podman.df();
     const text = podmanDf();
-    const images = table(text, 'Images space usage');
-    const containers = table(text, 'Containers space usage');
+    const images = dfTable(text, 'Images space usage');
+    const containers = dfTable(text, 'Containers space usage');
     // REPOSITORY TAG IMAGE-ID CREATED SIZE SHARED UNIQUE CONTAINERS
     const built = usage.images.find((i) => i.names.includes(`${TAG}:latest`))!;
     const base = usage.images.find((i) => i.names.includes('localhost/unshare-fs-test:latest'))!;
     const mine = usage.containers.find((c) => c.names.includes(NAME))!;
     const theirImages = new Map(images.map((r) => [r[2], [r[4], r[5], r[6]]]));
     for (const img of [built, base]) {
-      expect([human(img.size), human(img.sharedSize), human(img.uniqueSize)]).toEqual(theirImages.get(img.id.slice(0, 12)));
+      expect([humanSize(img.size), humanSize(img.sharedSize), humanSize(img.uniqueSize)]).toEqual(theirImages.get(img.id.slice(0, 12)));
     }
     expect(built.containers).toBe(1);
     expect(images.find((r) => r[2] === built.id.slice(0, 12))?.[7]).toBe('1');
@@ -115,7 +91,7 @@ gate.describe(`podman.df equals podman system df -v (${MODE}, uid ${UID})`, () =
     expect(base.uniqueSize).toBe(0); // other images stand on all of it
     // CONTAINER-ID IMAGE COMMAND LOCAL-VOLUMES SIZE CREATED STATUS NAMES
     const theirContainers = new Map(containers.map((r) => [r[0], r[4]]));
-    expect(human(mine.size)).toBe(theirContainers.get(mine.id.slice(0, 12)));
+    expect(humanSize(mine.size)).toBe(theirContainers.get(mine.id.slice(0, 12)));
     // hello, 5000 bytes, the link's 1 (the hard link once, the deleted file
     // nothing), and what podman puts there (the /etc/mtab link, empty files).
     expect(mine.size).toBeGreaterThanOrEqual(6 + 5000 + 1);
@@ -124,7 +100,7 @@ gate.describe(`podman.df equals podman system df -v (${MODE}, uid ${UID})`, () =
     // podman counts them (3000 + 3 + 3 + 8).
     const volume = usage.volumes.find((v) => v.name === VOLUME)!;
     expect(volume.size).toBe(3000 + 3 + 3 + 8);
-    expect(human(volume.size)).toBe(table(text, 'Local Volumes space usage').find((r) => r[0] === VOLUME)?.[2]);
+    expect(humanSize(volume.size)).toBe(dfTable(text, 'Local Volumes space usage').find((r) => r[0] === VOLUME)?.[2]);
     expect(volume.mountPoint.endsWith(`/volumes/${VOLUME}/_data`)).toBe(true);
     // Each layer counts the images standing on it.
     expect(usage.layers.find((l) => l.id === podman.image('localhost/unshare-fs-test').layer)?.images).toBeGreaterThanOrEqual(2);
