@@ -1,6 +1,7 @@
 // The file API served over a channel: the same for host paths (an in-process
 // server thread) and for namespace sessions (a forked worker).
 import * as fsp from 'node:fs/promises';
+import { statfsSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
@@ -115,6 +116,9 @@ import type {
 } from '../core/options';
 
 /** The errors node's rm retries after (lib/internal/fs/rimraf.js). */
+/** Whether this node's StatFs has `frsize` (node 22 and later): statfs gives what node gives. */
+const NODE_STATFS_FRSIZE = 'frsize' in statfsSync('/');
+
 const RETRYABLE = new Set(['EBUSY', 'EMFILE', 'ENFILE', 'ENOTEMPTY', 'EPERM']);
 
 /** How paths given to the API become paths the server opens. */
@@ -351,6 +355,7 @@ export abstract class FileSystem {
       bavail: field(StatfsField.Bavail),
       files: field(StatfsField.Files),
       ffree: field(StatfsField.Ffree),
+      ...(NODE_STATFS_FRSIZE && { frsize: field(StatfsField.Frsize) }),
     };
     if (bigint) return fields;
     const numbers = {} as StatFs<number>;

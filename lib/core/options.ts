@@ -495,4 +495,6 @@ export interface StatFs<T extends number | bigint = number> {
   files: T;
   /** Inodes free. */
   ffree: T;
+  /** Bytes of a fragment (f_frsize), where node's StatFs has it (node 22 and later). */
+  frsize?: T;
 }

@@ -3,7 +3,7 @@
 // test/protocol.test.ts compares PROTOCOL_TABLE with the addon's.
 
 /** Bump whenever a frame's layout or meaning changes. */
-export const PROTOCOL_VERSION = 10;
+export const PROTOCOL_VERSION = 11;
 /** length + id + op + flags + reserved */
 export const FRAME_HEADER = 12;
 /** Requests longer than this are answered with E2BIG and skipped; the stream goes on. Paths are at most PATH_MAX long, so no valid request is this big. */
@@ -146,7 +146,9 @@ export const enum StatfsField {
   Bavail = 4,
   Files = 5,
   Ffree = 6,
-  Fields = 7,
+  /** node 22's StatFs has it, node 20's not */
+  Frsize = 7,
+  Fields = 8,
 }
 
 /** Tree flags. */
@@ -335,7 +337,7 @@ export const OPS = {
 /** Everything above with protocol.h's own names, as the addon exports it (`protocolTable`). */
 export const PROTOCOL_TABLE = {
   constants: {
-    kProtocolVersion: 10,
+    kProtocolVersion: 11,
     kFrameHeader: 12,
     kMaxRequest: 65536,
     kNoId: 4294967295,
@@ -371,7 +373,7 @@ export const PROTOCOL_TABLE = {
   enums: {
     OpKind: { kQuick: 1, kSingle: 2, kStream: 3, kControl: 4 },
     WriteFlag: { kWriteTruncate: 1, kWriteAppend: 2, kWriteExclusive: 4, kWriteNoCreate: 8, kWriteSync: 16, kWriteFlush: 32 },
-    StatfsField: { kStatfsType: 0, kStatfsBsize: 1, kStatfsBlocks: 2, kStatfsBfree: 3, kStatfsBavail: 4, kStatfsFiles: 5, kStatfsFfree: 6, kStatfsFields: 7 },
+    StatfsField: { kStatfsType: 0, kStatfsBsize: 1, kStatfsBlocks: 2, kStatfsBfree: 3, kStatfsBavail: 4, kStatfsFiles: 5, kStatfsFfree: 6, kStatfsFrsize: 7, kStatfsFields: 8 },
     TreeFlag: { kTreeRecursive: 1, kTreeForce: 2, kTreeKeepGoing: 4, kTreeAllowRoot: 8, kTreeCrossMounts: 16 },
     TarFlag: { kTarXattrs: 1, kTarLayer: 2, kTarCopy: 4, kTarFuseOverlayfs: 8 },
     CopyFlag: { kCopyExclusive: 1, kCopyNoFollow: 2 },

@@ -186,7 +186,7 @@ void AnswerOp(ByteBuffer& out, uint32_t id, int root_fd,
       static_cast<uint64_t>(st.f_type),   static_cast<uint64_t>(st.f_bsize),
       static_cast<uint64_t>(st.f_blocks), static_cast<uint64_t>(st.f_bfree),
       static_cast<uint64_t>(st.f_bavail), static_cast<uint64_t>(st.f_files),
-      static_cast<uint64_t>(st.f_ffree)};
+      static_cast<uint64_t>(st.f_ffree),  static_cast<uint64_t>(st.f_frsize)};
   for (uint64_t value : fields) out.U64(value);
   out.FinishFrame(at);
 }

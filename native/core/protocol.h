@@ -22,7 +22,7 @@
 namespace unshare_fs {
 
 // Bump whenever a frame's layout or meaning changes.
-constexpr uint32_t kProtocolVersion = 10;
+constexpr uint32_t kProtocolVersion = 11;
 
 constexpr uint32_t kFrameHeader = 12;  // length + id + op + flags + reserved
 // Requests longer than this are answered with E2BIG and skipped; the stream
@@ -183,7 +183,8 @@ enum StatfsField : uint32_t {
   kStatfsBavail = 4,
   kStatfsFiles = 5,
   kStatfsFfree = 6,
-  kStatfsFields = 7,
+  kStatfsFrsize = 7,  // node 22's StatFs has it, node 20's not
+  kStatfsFields = 8,
 };
 // Tree flags.
 enum TreeFlag : uint32_t {
@@ -439,6 +440,7 @@ enum Counter : uint32_t {
   E(StatfsField, kStatfsBavail)    \
   E(StatfsField, kStatfsFiles)     \
   E(StatfsField, kStatfsFfree)     \
+  E(StatfsField, kStatfsFrsize)    \
   E(StatfsField, kStatfsFields)
 
 static_assert(sizeof kStatFieldBytes / sizeof kStatFieldBytes[0] == 12);
