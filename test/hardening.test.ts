@@ -452,7 +452,8 @@ describe('closing a session mid-request', () => {
     const controller = new AbortController();
     const reading = own.readFile('/dev/zero', { signal: controller.signal });
     // The read runs in the worker: its job is registered.
-    expect(await waitFor(own, (now) => now.jobs === 1)).toMatchObject({ jobs: 1, queued: 0 });
+    // (Registered first, then taken by a thread: wait for both.)
+    expect(await waitFor(own, (now) => now.jobs === 1 && now.queued === 0)).toMatchObject({ jobs: 1, queued: 0 });
     controller.abort();
     await expect(reading).rejects.toMatchObject({ name: 'AbortError' });
     await own.lstat('/');
