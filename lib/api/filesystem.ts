@@ -116,8 +116,8 @@ import type {
 } from '../core/options';
 
 /** The errors node's rm retries after (lib/internal/fs/rimraf.js). */
-/** Whether this node's StatFs has `frsize` (node 22 and later): statfs gives what node gives. */
-const NODE_STATFS_FRSIZE = 'frsize' in statfsSync('/');
+/** Whether this node's StatFs has `frsize` (node 22 and later): statfs gives what node gives.  Asked at the first statfs, not at import. */
+let nodeStatfsFrsize: boolean | undefined;
 
 const RETRYABLE = new Set(['EBUSY', 'EMFILE', 'ENFILE', 'ENOTEMPTY', 'EPERM']);
 
@@ -355,7 +355,7 @@ export abstract class FileSystem {
       bavail: field(StatfsField.Bavail),
       files: field(StatfsField.Files),
       ffree: field(StatfsField.Ffree),
-      ...(NODE_STATFS_FRSIZE && { frsize: field(StatfsField.Frsize) }),
+      ...((nodeStatfsFrsize ??= 'frsize' in statfsSync('/')) && { frsize: field(StatfsField.Frsize) }),
     };
     if (bigint) return fields;
     const numbers = {} as StatFs<number>;

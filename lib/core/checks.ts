@@ -265,23 +265,33 @@ const FLAG_STRINGS: Readonly<Record<string, number>> = {
 /** The open(2) bits a flag number may hold here: those a whole-file read or write means something with. */
 const KNOWN_BITS = O_WRONLY | O_RDWR | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_SYNC | O_DSYNC | O_NOCTTY;
 
-/** A flag option (`flag`, `flags`) as node:fs takes it, `fallback` when absent. */
-export function checkOpenFlags(name: string, value: unknown, fallback: string): OpenFlags {
-  let bits: number;
-  if (value === undefined || value === null) bits = FLAG_STRINGS[fallback]!;
-  else if (typeof value === 'string') {
+/**
+ * A flag option as open(2) bits: node's flag strings, `fallback` when
+ * absent, or a number of O_* bits, all within `allowed` and never both
+ * O_WRONLY and O_RDWR (`expected` says which, in the error).
+ */
+function flagBits(name: string, value: unknown, fallback: string, allowed: number, expected: string): number {
+  if (value === undefined || value === null) return FLAG_STRINGS[fallback]!;
+  if (typeof value === 'string') {
     const known = FLAG_STRINGS[value];
     if (known === undefined) throw invalidValue(name, `one of ${Object.keys(FLAG_STRINGS).join(', ')} or a number`, value);
-    bits = known;
-  } else if (typeof value === 'number') {
-    if (!Number.isInteger(value) || value < 0 || (value & ~KNOWN_BITS) !== 0 || (value & (O_WRONLY | O_RDWR)) === (O_WRONLY | O_RDWR)) {
-      // Bits such as O_DIRECTORY or O_NOFOLLOW change what is opened; the
-      // server opens every file its own way (never through a final symlink
-      // of a session's root, never blocking), so they are refused, not ignored.
-      throw invalidValue(name, 'O_RDONLY, O_WRONLY or O_RDWR with O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_SYNC', value);
+    return known;
+  }
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < 0 || (value & ~allowed) !== 0 || (value & (O_WRONLY | O_RDWR)) === (O_WRONLY | O_RDWR)) {
+      throw invalidValue(name, expected, value);
     }
-    bits = value;
-  } else throw invalid(name, 'a string or a number', value);
+    return value;
+  }
+  throw invalid(name, 'a string or a number', value);
+}
+
+/** A flag option (`flag`, `flags`) as node:fs takes it, `fallback` when absent. */
+export function checkOpenFlags(name: string, value: unknown, fallback: string): OpenFlags {
+  // Bits such as O_DIRECTORY or O_NOFOLLOW change what is opened; the
+  // server opens every file its own way (never through a final symlink of a
+  // session's root, never blocking), so they are refused, not ignored.
+  const bits = flagBits(name, value, fallback, KNOWN_BITS, 'O_RDONLY, O_WRONLY or O_RDWR with O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_SYNC');
   const access = bits & (O_WRONLY | O_RDWR);
   return {
     read: access !== O_WRONLY,
@@ -303,24 +313,8 @@ const OPEN_ONLY_BITS = constants.O_DIRECTORY | constants.O_NOFOLLOW | constants.
  * the server adds both to every open.
  */
 export function checkOpenBits(name: string, value: unknown, fallback: string): number {
-  let bits: number;
-  if (value === undefined || value === null) bits = FLAG_STRINGS[fallback]!;
-  else if (typeof value === 'string') {
-    const known = FLAG_STRINGS[value];
-    if (known === undefined) throw invalidValue(name, `one of ${Object.keys(FLAG_STRINGS).join(', ')} or a number`, value);
-    bits = known;
-  } else if (typeof value === 'number') {
-    const allowed = KNOWN_BITS | OPEN_ONLY_BITS;
-    if (!Number.isInteger(value) || value < 0 || (value & ~allowed) !== 0 || (value & (O_WRONLY | O_RDWR)) === (O_WRONLY | O_RDWR)) {
-      throw invalidValue(
-        name,
-        'O_RDONLY, O_WRONLY or O_RDWR with O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_SYNC, O_DIRECTORY, O_NOFOLLOW, O_NOATIME',
-        value,
-      );
-    }
-    bits = value;
-  } else throw invalid(name, 'a string or a number', value);
-  return bits & ~(O_NOCTTY | constants.O_NONBLOCK);
+  const expected = 'O_RDONLY, O_WRONLY or O_RDWR with O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_SYNC, O_DIRECTORY, O_NOFOLLOW, O_NOATIME';
+  return flagBits(name, value, fallback, KNOWN_BITS | OPEN_ONLY_BITS, expected) & ~(O_NOCTTY | constants.O_NONBLOCK);
 }
 
 /**
