@@ -9,8 +9,8 @@
 #    (UNSHARE_FS_FUZZ_CXX; Debian: clang-19, libclang-rt-19-dev, the
 #    toolchain of scripts/test-asan.sh) and builds it.
 # 2. Runs core_test, the C++ unit tests of native/core.
-# 3. Runs each fuzz target for UNSHARE_FS_FUZZ_SECONDS on its corpus,
-#    native/fuzz/corpus/<target>/: the committed seed-* inputs plus what
+# 3. Runs the fuzz targets at once, each for UNSHARE_FS_FUZZ_SECONDS on its
+#    corpus, native/fuzz/corpus/<target>/: the committed seed-* inputs plus what
 #    earlier runs found (kept, but not committed: see .gitignore).  A crash,
 #    a sanitizer report or a failed CHECK stops that target; the input that
 #    caused it is saved in build-fuzz/artifacts/<target>/ (replay it with
@@ -63,17 +63,32 @@ fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-failed=()
-for target in "${targets[@]}"; do
-  corpus=native/fuzz/corpus/$target
-  artifacts=$out/artifacts/$target/
-  log=$out/$target.log
+# The targets run at once, one process each (libFuzzer is single-threaded):
+# on CI's two cores both get a core, and the run takes one target's time.
+run_target() {
+  local target=$1 corpus=native/fuzz/corpus/$1 artifacts=$out/artifacts/$1/
+  local log=$out/$1.log rc=0
   mkdir -p "$artifacts"
-  echo "fuzz: $target for ${seconds}s (corpus $corpus)"
-  rc=0
   "$out/${target}_fuzz" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts" \
     "$corpus" >"$log" 2>&1 || rc=$?
+  echo "$rc" >"$out/$target.rc"
+}
+
+pids=()
+for target in "${targets[@]}"; do
+  echo "fuzz: $target for ${seconds}s (corpus native/fuzz/corpus/$target)"
+  rm -f "$out/$target.rc"
+  run_target "$target" &
+  pids+=($!)
+done
+wait "${pids[@]}"
+
+failed=()
+for target in "${targets[@]}"; do
+  artifacts=$out/artifacts/$target/
+  log=$out/$target.log
+  rc=$(cat "$out/$target.rc" 2>/dev/null || echo "no status")
   reports=$(grep -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|CHECK failed' "$log")
   done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1)
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")

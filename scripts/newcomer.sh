@@ -65,9 +65,11 @@ copy_checkout() {
 }
 
 # The suites that behave the same whoever runs them and whatever the machine
-# has (pure parsers and encoders, the server under load, the package's
-# surface) are left to the full runs: these two runs are about the newcomer.
-SAME_FOR_EVERYONE='/test/(load|decode\.property|tar\.property|protocol|surface|channel|docs|node-version|prebuild-checks|types)\.|/test/helpers/'
+# has (pure parsers and encoders, the server under load and over time, big
+# trees, forks under stress, progress timing, the package's surface: none
+# of them asks the machine for anything) are left to the full runs: these
+# two runs are about the newcomer.
+SAME_FOR_EVERYONE='/test/(load|soak|fork-stress|walk-big|progress|decode\.property|tar\.property|protocol|surface|channel|docs|node-version|prebuild-checks|types)\.|/test/helpers/'
 jest_args=(--ci --reporters=default "--reporters=./scripts/jest-counts-reporter.js" "--testPathIgnorePatterns=$SAME_FOR_EVERYONE")
 before="$(mktemp -d)"
 snapshot >"$before/state"
