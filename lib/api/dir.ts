@@ -2,6 +2,23 @@
 // in batches as they are asked for, never all held at once.
 import type { Dirent } from '../core/options';
 
+/**
+ * Walks of Dirs collected unclosed: stopped in the server, with the warning
+ * node gives when it closes a Dir on garbage collection.  A walk the
+ * consumer stopped reading holds a request thread of the server (waiting
+ * for credit once its window of batches is sent) and the directory's fd:
+ * a program that forgets close() must not use up the session's threads.
+ * The held value is the walk, never the Dir itself.
+ */
+const collected = new FinalizationRegistry<AsyncIterator<unknown>>((batches) => {
+  process.emitWarning('Closing directory handle on garbage collection');
+  try {
+    batches.return?.()?.catch(() => undefined);
+  } catch {
+    // The session is closed, and its walks with it.
+  }
+});
+
 /** The error node's Dir gives once closed. */
 function dirClosed(): Error {
   return Object.assign(new Error('Directory handle was closed'), { code: 'ERR_DIR_CLOSED' });
@@ -12,7 +29,8 @@ function dirClosed(): Error {
  * Dirent at a time (null at the end), `close()` stops the walk in the
  * server, and `for await` reads it all and closes it.  Entries are the
  * Dirents readdir's `withFileTypes` gives, in the server's order.  There
- * are no Sync methods: every read is a request.
+ * are no Sync methods: every read is a request.  A Dir collected unclosed
+ * is closed, with node's warning; leaving `for await` early closes it.
  */
 export class Dir<Name extends string | Buffer = string> implements AsyncIterable<Dirent<Name>> {
   /** The path as given to opendir(). */
@@ -27,6 +45,7 @@ export class Dir<Name extends string | Buffer = string> implements AsyncIterable
     this.path = path;
     this.#batches = batches;
     this.#held = first;
+    collected.register(this, batches, this);
   }
 
   /** The next entry, or null once every one was read. */
@@ -46,6 +65,7 @@ export class Dir<Name extends string | Buffer = string> implements AsyncIterable
     if (this.#closed) throw dirClosed();
     this.#closed = true;
     this.#held = [];
+    collected.unregister(this);
     await this.#batches.return?.();
   }
 
