@@ -14,12 +14,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type { CopyOptions, FileSystem } from '../lib';
-import { removeTree, tempDir } from './helpers/tree';
+import { buildCopySource, COPY_SOURCE_TIME, removeTree, tempDir } from './helpers/tree';
 import { fileSystemTargets, NODE_CP_REFERENCE } from './helpers/targets';
 
 const targets = fileSystemTargets();
-
-const PAST = new Date('2001-02-03T04:05:06.789Z');
 
 /** Every entry at and under `top`: type, mode, size, content, link target, and whether a file's mtime is the source's. */
 function listing(top: string): string[] {
@@ -30,7 +28,7 @@ function listing(top: string): string[] {
     let line = `${rel} ${type} ${(st.mode & 0o7777).toString(8)}`;
     if (st.isFile()) {
       line += ` ${st.size} ${createHash('sha256').update(fs.readFileSync(p)).digest('hex').slice(0, 16)}`;
-      line += Math.floor(st.mtimeMs) === PAST.getTime() ? ' kept-time' : ' new-time';
+      line += Math.floor(st.mtimeMs) === COPY_SOURCE_TIME.getTime() ? ' kept-time' : ' new-time';
     }
     if (st.isSymbolicLink()) line += ` -> ${fs.readlinkSync(p)}`;
     out.push(line);
@@ -45,23 +43,8 @@ function listing(top: string): string[] {
   return out;
 }
 
-/** A source tree: files of several modes, nested dirs, relative and absolute links, all with PAST times. */
-function buildSource(root: string): string {
-  const src = path.join(root, 'src');
-  fs.mkdirSync(path.join(src, 'dir/sub'), { recursive: true });
-  fs.writeFileSync(path.join(src, 'file.txt'), 'hello\n');
-  fs.writeFileSync(path.join(src, 'dir/big.bin'), Buffer.alloc(300_000, 7));
-  fs.writeFileSync(path.join(src, 'dir/sub/empty'), '');
-  fs.writeFileSync(path.join(src, 'ro'), 'read only');
-  fs.chmodSync(path.join(src, 'ro'), 0o444);
-  fs.chmodSync(path.join(src, 'dir/sub'), 0o750);
-  fs.writeFileSync(path.join(src, 'skip-me'), 'filtered');
-  fs.symlinkSync('file.txt', path.join(src, 'rel-link'));
-  fs.symlinkSync(path.join(src, 'dir/sub'), path.join(src, 'abs-link'));
-  for (const p of ['file.txt', 'dir/big.bin', 'dir/sub/empty', 'ro', 'skip-me', 'dir/sub', 'dir'])
-    fs.utimesSync(path.join(src, p), PAST, PAST);
-  return src;
-}
+/** The source tree's shape here (see buildCopySource): with an absolute link two levels down and no dangling link. */
+const SOURCE = { absoluteLinkTo: 'dir/sub', danglingLink: false };
 
 /** What is at the destination before the copy, in `dir` (the destination's directory), as a case wants it. */
 type Before = (dir: string, victim: string) => void;
@@ -163,7 +146,7 @@ describe.each(targets)('copyToHost and copyFromHost on $name, against node fs.pr
   // node 20's fs.cp is the reference (see NODE_CP_REFERENCE).
   if (NODE_CP_REFERENCE)
     test.each(runs)('$copier.name: $name', async (c) => {
-      const src = buildSource(root);
+      const src = buildCopySource(root, SOURCE);
       const from = path.join(root, c.from ?? 'src');
       const victimDir = path.join(root, 'victim');
       fs.mkdirSync(victimDir);
@@ -213,7 +196,7 @@ describe.each(targets)('copyToHost and copyFromHost on $name, against node fs.pr
     });
 
   test.each(copies)('$name: force false and errorOnExist inside a tree: ERR_FS_CP_EEXIST, the file kept', async (k) => {
-    const src = buildSource(root);
+    const src = buildCopySource(root, SOURCE);
     const dir = path.join(root, 'dest');
     fs.mkdirSync(path.join(dir, 'src/dir'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'src/dir/big.bin'), 'changed since');
@@ -227,7 +210,7 @@ describe.each(targets)('copyToHost and copyFromHost on $name, against node fs.pr
   });
 
   test('copyToHost: a hard link to a file the filter left out is left out too, the rest copied', async () => {
-    const src = buildSource(root);
+    const src = buildCopySource(root, SOURCE);
     fs.linkSync(path.join(src, 'file.txt'), path.join(src, 'hard'));
     const dir = path.join(root, 'dest');
     fs.mkdirSync(dir);
@@ -243,7 +226,7 @@ describe.each(targets)('copyToHost and copyFromHost on $name, against node fs.pr
   });
 
   test.each(copies)("$name: node's option checks, unknown options refused", async (k) => {
-    const src = buildSource(root);
+    const src = buildCopySource(root, SOURCE);
     const to = path.join(root, 'dest');
     await expect(k.copy(target.fs(), src, to, { bogus: 1 } as CopyOptions)).rejects.toThrow(/Unknown option 'bogus'/);
     await expect(k.copy(target.fs(), src, to, { recursive: true, dereference: true, verbatimSymlinks: true })).rejects.toMatchObject({

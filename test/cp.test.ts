@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type { CpOptions } from '../lib';
-import { removeTree, tempDir } from './helpers/tree';
+import { buildCopySource, removeTree, tempDir } from './helpers/tree';
 import { fileSystemTargets, NODE_CP_REFERENCE } from './helpers/targets';
 
 const targets = fileSystemTargets();
@@ -43,25 +43,8 @@ function isLink(p: string): boolean {
   }
 }
 
-/** A source tree with a file of each mode, a read-only one, nested dirs, relative, absolute and dangling links. */
-function buildSource(root: string): string {
-  const src = path.join(root, 'src');
-  fs.mkdirSync(path.join(src, 'dir/sub'), { recursive: true });
-  fs.writeFileSync(path.join(src, 'file.txt'), 'hello\n');
-  fs.writeFileSync(path.join(src, 'dir/big.bin'), Buffer.alloc(300_000, 7));
-  fs.writeFileSync(path.join(src, 'dir/sub/empty'), '');
-  fs.writeFileSync(path.join(src, 'ro'), 'read only');
-  fs.chmodSync(path.join(src, 'ro'), 0o444);
-  fs.chmodSync(path.join(src, 'dir/sub'), 0o750);
-  fs.writeFileSync(path.join(src, 'skip-me'), 'filtered');
-  fs.symlinkSync('file.txt', path.join(src, 'rel-link'));
-  fs.symlinkSync(path.join(src, 'dir'), path.join(src, 'abs-link'));
-  fs.symlinkSync('does/not/exist', path.join(src, 'dir/dangling'));
-  const past = new Date('2001-02-03T04:05:06.789Z');
-  for (const p of ['file.txt', 'dir/big.bin', 'dir/sub/empty', 'ro', 'skip-me', 'dir/sub', 'dir'])
-    fs.utimesSync(path.join(src, p), past, past);
-  return src;
-}
+/** The source tree's shape here (see buildCopySource): with an absolute link to a directory and a dangling link. */
+const SOURCE = { absoluteLinkTo: 'dir', danglingLink: true };
 
 /** The outcome of a copy: the tree made, or the error's code. */
 async function outcome(copy: () => Promise<unknown>, dest: string, times: boolean): Promise<string[]> {
@@ -147,7 +130,7 @@ describe.each(targets)('cp on $name, against node fs.promises.cp', (target) => {
         ['node', 'ours'].map(async (who) => {
           const base = path.join(root, who);
           fs.mkdirSync(base);
-          buildSource(base);
+          buildCopySource(base, SOURCE);
           c.prepare?.(base);
           return base;
         }),
@@ -168,7 +151,7 @@ describe.each(targets)('cp on $name, against node fs.promises.cp', (target) => {
     });
 
   test('copyToHost and copyFromHost copy into an existing directory, as cp -RP does', async () => {
-    const src = buildSource(root);
+    const src = buildCopySource(root, SOURCE);
     const gnu = path.join(root, 'gnu');
     fs.mkdirSync(gnu);
     execFileSync('cp', ['-RP', '--preserve=mode,timestamps', src, gnu]);
@@ -190,7 +173,7 @@ describe.each(targets)('cp on $name, against node fs.promises.cp', (target) => {
   });
 
   test('filter is called with the same paths in the same order as node calls it', async () => {
-    const src = buildSource(root);
+    const src = buildCopySource(root, SOURCE);
     const calls = { node: [] as string[], ours: [] as string[] };
     const record = (who: 'node' | 'ours') => (s: string, d: string) => {
       calls[who].push(`${path.relative(root, s)} ${path.relative(root, d)}`);
@@ -249,7 +232,7 @@ describe.each(targets)('cp on $name, against node fs.promises.cp', (target) => {
   );
 
   test('signal: an aborted copy rejects with AbortError', async () => {
-    const src = buildSource(root);
+    const src = buildCopySource(root, SOURCE);
     const controller = new AbortController();
     controller.abort();
     await expect(target.fs().cp(src, path.join(root, 'out'), { recursive: true, signal: controller.signal })).rejects.toMatchObject({
@@ -258,7 +241,7 @@ describe.each(targets)('cp on $name, against node fs.promises.cp', (target) => {
   });
 
   test('options are checked as node checks them', async () => {
-    const src = buildSource(root);
+    const src = buildCopySource(root, SOURCE);
     const out = path.join(root, 'out');
     for (const options of [{ filter: 3 }, { mode: 99 }, { dereference: true, verbatimSymlinks: true }]) {
       const expected = await fs.promises.cp(src, out, options as CpOptions).catch((e: { code: string }) => e.code);
@@ -268,7 +251,7 @@ describe.each(targets)('cp on $name, against node fs.promises.cp', (target) => {
   });
 
   test('copyFile: as node copyFile for a new file, an existing one and COPYFILE_EXCL', async () => {
-    const src = buildSource(root);
+    const src = buildCopySource(root, SOURCE);
     const file = path.join(src, 'dir/big.bin');
     const expected: string[] = [];
     const actual: string[] = [];
@@ -316,7 +299,7 @@ describe.each(targets)('cp on $name, against node fs.promises.cp', (target) => {
   });
 
   test('cp: a vanished source file is ENOENT, the copy of what was there kept, as node keeps it', async () => {
-    const src = buildSource(root);
+    const src = buildCopySource(root, SOURCE);
     const filter = (s: string): boolean => {
       // The file goes between the listing of its directory and its copy.
       if (s.endsWith('file.txt')) fs.rmSync(s);

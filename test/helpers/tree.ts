@@ -1,4 +1,4 @@
-// Fixture trees for the walk tests, and the same tree as find(1) reports it.
+// Fixture trees for the walk and copy tests, and a tree as find(1) reports it.
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -42,6 +42,34 @@ export function buildMixedTree(root: string): void {
   fs.writeFileSync(Buffer.concat([Buffer.from(`${root}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('.bin')]), '');
   // A socket file with nobody listening: bind and exit.
   execFileSync('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', path.join(root, 'dir/socket')]);
+}
+
+/** The times every file and directory of a copy source has: a copy that keeps them is told from one that does not. */
+export const COPY_SOURCE_TIME = new Date('2001-02-03T04:05:06.789Z');
+
+/**
+ * The source tree of the copy tests, made as `root`/src and returned: files
+ * of several modes (a read-only one, a 300,000-byte one), nested dirs (one
+ * 0750), a relative link, an absolute one to `absoluteLinkTo` below src,
+ * and with `danglingLink` a link that points nowhere; every file and
+ * directory below src has COPY_SOURCE_TIME.
+ */
+export function buildCopySource(root: string, shape: { absoluteLinkTo: string; danglingLink: boolean }): string {
+  const src = path.join(root, 'src');
+  fs.mkdirSync(path.join(src, 'dir/sub'), { recursive: true });
+  fs.writeFileSync(path.join(src, 'file.txt'), 'hello\n');
+  fs.writeFileSync(path.join(src, 'dir/big.bin'), Buffer.alloc(300_000, 7));
+  fs.writeFileSync(path.join(src, 'dir/sub/empty'), '');
+  fs.writeFileSync(path.join(src, 'ro'), 'read only');
+  fs.chmodSync(path.join(src, 'ro'), 0o444);
+  fs.chmodSync(path.join(src, 'dir/sub'), 0o750);
+  fs.writeFileSync(path.join(src, 'skip-me'), 'filtered');
+  fs.symlinkSync('file.txt', path.join(src, 'rel-link'));
+  fs.symlinkSync(path.join(src, shape.absoluteLinkTo), path.join(src, 'abs-link'));
+  if (shape.danglingLink) fs.symlinkSync('does/not/exist', path.join(src, 'dir/dangling'));
+  for (const p of ['file.txt', 'dir/big.bin', 'dir/sub/empty', 'ro', 'skip-me', 'dir/sub', 'dir'])
+    fs.utimesSync(path.join(src, p), COPY_SOURCE_TIME, COPY_SOURCE_TIME);
+  return src;
 }
 
 /** A path longer than PATH_MAX (4096): 30 levels of 200-byte names, a file at the bottom. */
