@@ -37,7 +37,9 @@
 #   otherwise stop each (sleep as pid 1 ignores SIGTERM: 10 s).
 set -euo pipefail
 
-SCRIPTS_DIR="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=docker-common.sh
+source "$(cd "$(dirname "$0")" && pwd)/docker-common.sh"
+LOG_TAG=docker-driver
 CMD="${1:-}"
 WHO="${2:-}"
 DRIVER="${3:-}"
@@ -45,104 +47,29 @@ case "$CMD" in start|stop|base) ;; *) echo "usage: $0 start|stop|base WHO fuse-o
 case "$DRIVER" in fuse-overlayfs|vfs) ;; *) echo "$0: DRIVER must be fuse-overlayfs or vfs" >&2; exit 2 ;; esac
 [ -n "$WHO" ] || { echo "$0: WHO missing" >&2; exit 2; }
 
-DOCKER=/usr/bin/docker
-CONTRIB=/usr/share/docker.io/contrib
-IMAGE="unshare-fs-test:latest"
-BASE_PATH=/usr/sbin:/usr/bin:/sbin:/bin
-WAIT_SECONDS=60
-
-log() { printf '[docker-driver] %s\n' "$*" >&2; }
-
-WHO_UID="$(id -u "$WHO")"
-WHO_GID="$(id -g "$WHO")"
-WHO_HOME="$(getent passwd "$WHO" | cut -d: -f6)"
+daemon_user "$WHO"
 ME="$(id -u)"
-if [ "$ME" -ne 0 ] && [ "$ME" -ne "$WHO_UID" ]; then
+if [ "$ME" -ne 0 ] && [ "$ME" -ne "$DAEMON_UID" ]; then
   echo "$0: run as root or as $WHO" >&2
   exit 1
 fi
-BASE="/tmp/unshare-fs-dockerd-$WHO_UID-$DRIVER"
+BASE="/tmp/unshare-fs-dockerd-$DAEMON_UID-$DRIVER"
 RUN="$BASE/run"
-SOCK="$RUN/docker.sock"
-PIDFILE="$RUN/docker.pid"
+DAEMON_RUNTIME_DIR="$RUN"
+DAEMON_SOCK="$RUN/docker.sock"
+DAEMON_PIDFILE="$RUN/docker.pid"
 if [ "$CMD" = base ]; then echo "$BASE"; exit 0; fi
 
-# A command as WHO, with a clean environment pointing the CLI at this daemon.
-as_who() {
-  local env=(env -i PATH="$CONTRIB:$BASE_PATH" HOME="$WHO_HOME" USER="$WHO" LOGNAME="$WHO" LANG=C.UTF-8
-    DOCKER_HOST="unix://$SOCK")
-  [ "$WHO_UID" -ne 0 ] && env+=(XDG_RUNTIME_DIR="$RUN")
-  if [ "$ME" -eq "$WHO_UID" ]; then
-    (cd / && exec "${env[@]}" "$@")
-  else
-    (cd / && exec runuser -u "$WHO" -- "${env[@]}" "$@")
-  fi
-}
-dock() { as_who "$DOCKER" "$@"; }
-
-proc_alive() {
-  local state
-  state="$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null || true)"
-  [ -n "$state" ] && [ "$state" != Z ]
-}
-# The pid in PIDFILE when it is a live dockerd of WHO, else nothing.
-daemon_pid() {
-  local pid
-  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 0
-  proc_alive "$pid" || return 0
-  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] || return 0
-  [ "$(awk '/^Uid:/{print $2}' "/proc/$pid/status")" = "$WHO_UID" ] || return 0
-  echo "$pid"
-}
-
-# Every process of the daemon: rootless, all in its user namespace and the
-# rootlesskit parents; rootful, dockerd and what runs under its exec root.
-daemon_processes() {
-  local dpid="$1" p ns args
-  if [ "$WHO_UID" -ne 0 ]; then
-    ns="$(readlink "/proc/$dpid/ns/user" 2>/dev/null)" || return 0
-    for p in /proc/[0-9]*; do
-      [ "$(readlink "$p/ns/user" 2>/dev/null)" = "$ns" ] && echo "${p#/proc/}"
-    done
-    p="$(awk '/^PPid:/{print $2}' "/proc/$dpid/status" 2>/dev/null)"
-    while [ -n "$p" ] && [ "$p" -gt 1 ]; do
-      [ "$(cat "/proc/$p/comm" 2>/dev/null)" = rootlesskit ] && echo "$p"
-      p="$(awk '/^PPid:/{print $2}' "/proc/$p/status" 2>/dev/null)"
-    done
-  else
-    echo "$dpid"
-    for p in /proc/[0-9]*; do
-      args="$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)" || continue
-      # containerd, its shims, and fuse-overlayfs (a daemon of its own per mount)
-      case "$args" in *"$BASE/"*) echo "${p#/proc/}" ;; esac
-    done
-  fi
-}
-
 stop_daemon() {
-  local pid procs left p i
+  local pid ids procs
   pid="$(daemon_pid)"
   [ -n "$pid" ] || return 0
-  # shellcheck disable=SC2046
   ids="$(dock ps -aq 2>/dev/null || true)"
   # shellcheck disable=SC2086
   [ -z "$ids" ] || dock rm -f $ids >/dev/null 2>&1 || true
-  procs="$(daemon_processes "$pid" | sort -un | tr '\n' ' ')"
+  procs="$(daemon_processes "$pid" "$BASE/" | sort -un | tr '\n' ' ')"
   log "stopping dockerd $pid ($DRIVER, $WHO)"
-  kill -TERM "$pid"
-  for ((i = 0; i < 60 * 5; i++)); do
-    left=""
-    for p in $procs; do proc_alive "$p" && left="$left $p"; done
-    [ -z "$left" ] && break
-    sleep 0.2
-  done
-  if [ -n "$left" ]; then
-    log "still alive after 60 s:$left; SIGKILL"
-    # shellcheck disable=SC2086
-    kill -KILL $left 2>/dev/null || true
-    sleep 1
-  fi
+  terminate "$pid" "$procs"
 }
 
 remove_base() {
@@ -152,8 +79,8 @@ remove_base() {
   for m in $(awk -v b="$BASE/" 'index($5, b) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
     umount -l "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null || true
   done
-  if [ "$WHO_UID" -ne 0 ] && [ -d "$BASE/data" ]; then
-    as_who rootlesskit --net=host --disable-host-loopback --state-dir="$BASE/rk-rm" rm -rf "$BASE/data" >/dev/null 2>&1 || true
+  if [ "$ROOTFUL" -eq 0 ] && [ -d "$BASE/data" ]; then
+    as_daemon_user rootlesskit --net=host --disable-host-loopback --state-dir="$BASE/rk-rm" rm -rf "$BASE/data" >/dev/null 2>&1 || true
   fi
   rm -rf "$BASE"
 }
@@ -166,19 +93,19 @@ if [ "$CMD" = stop ]; then
 fi
 
 # ---------------------------------------------------------------- start
-if [ -n "$(daemon_pid)" ] && dock version --format '{{.Server.Version}}' >/dev/null 2>&1; then
+if [ -n "$(daemon_pid)" ] && daemon_answers; then
   log "dockerd ($DRIVER, $WHO) already running"
 else
   stop_daemon
   remove_base
-  install -d -m 700 -o "$WHO_UID" -g "$WHO_GID" "$BASE"
-  as_who mkdir -m 700 "$BASE/run" "$BASE/data" "$BASE/exec"
-  as_who sh -c 'cat >"$1"' sh "$BASE/daemon.json" <<EOF
+  install -d -m 700 -o "$DAEMON_UID" -g "$DAEMON_GID" "$BASE"
+  as_daemon_user mkdir -m 700 "$BASE/run" "$BASE/data" "$BASE/exec"
+  as_daemon_user sh -c 'cat >"$1"' sh "$BASE/daemon.json" <<EOF
 {
   "data-root": "$BASE/data",
   "exec-root": "$BASE/exec",
-  "pidfile": "$PIDFILE",
-  "hosts": ["unix://$SOCK"],
+  "pidfile": "$DAEMON_PIDFILE",
+  "hosts": ["unix://$DAEMON_SOCK"],
   "storage-driver": "$DRIVER",
   "iptables": false,
   "ip-forward": false,
@@ -186,28 +113,10 @@ else
   "bridge": "none"
 }
 EOF
-  as_who touch "$BASE/dockerd.log"
+  as_daemon_user touch "$BASE/dockerd.log"
   log "starting dockerd ($DRIVER, $WHO) in $BASE"
-  # In the background with every output to the log (no pipe of the caller
-  # is held open), in a session of its own: it outlives the script.
-  if [ "$WHO_UID" -eq 0 ]; then
-    (cd / && exec setsid env -i PATH="$BASE_PATH" HOME=/root LANG=C.UTF-8 \
-      /usr/sbin/dockerd --config-file "$BASE/daemon.json") >>"$BASE/dockerd.log" 2>&1 </dev/null &
-  else
-    as_who env DOCKERD_ROOTLESS_ROOTLESSKIT_NET=host DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER=none \
-      DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS="--state-dir=$RUN/dockerd-rootless" \
-      setsid "$CONTRIB/dockerd-rootless.sh" --config-file "$BASE/daemon.json" >>"$BASE/dockerd.log" 2>&1 </dev/null &
-  fi
-  up=""
-  for ((i = 0; i < WAIT_SECONDS * 4; i++)); do
-    if [ -n "$(daemon_pid)" ] && dock version --format '{{.Server.Version}}' >/dev/null 2>&1; then up=1; break; fi
-    sleep 0.25
-  done
-  if [ -z "$up" ]; then
-    log "dockerd did not answer within ${WAIT_SECONDS}s; log tail:"
-    tail -n 30 "$BASE/dockerd.log" >&2 || true
-    exit 1
-  fi
+  launch_dockerd "$BASE/dockerd.log" --config-file "$BASE/daemon.json"
+  wait_for_daemon "$BASE/dockerd.log"
 fi
 
 driver="$(dock info --format '{{.Driver}}')"
@@ -218,17 +127,11 @@ fi
 if ! dock image inspect "$IMAGE" >/dev/null 2>&1; then
   # From WHO's own daemon (scripts/docker-setup.sh) when it has the image:
   # no root needed; else built as docker-setup.sh builds it (as root).
-  if [ "$WHO_UID" -eq 0 ]; then own=/var/run/docker.sock; else own="/run/user/$WHO_UID/docker.sock"; fi
-  if as_who env DOCKER_HOST="unix://$own" "$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1; then
-    as_who sh -c "DOCKER_HOST=unix://$own $DOCKER save $IMAGE | $DOCKER load" >/dev/null
+  if [ "$ROOTFUL" -eq 1 ]; then own=/var/run/docker.sock; else own="/run/user/$DAEMON_UID/docker.sock"; fi
+  if as_daemon_user env DOCKER_HOST="unix://$own" "$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1; then
+    as_daemon_user sh -c "DOCKER_HOST=unix://$own $DOCKER save $IMAGE | $DOCKER load" >/dev/null
   elif [ "$ME" -eq 0 ]; then
-    work="$(mktemp -d /tmp/unshare-fs-rootfs.XXXXXX)"
-    trap 'rm -rf "$work"' EXIT
-    bash "$SCRIPTS_DIR/test-rootfs.sh" "$work/rootfs.tar" >&2
-    dock import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin:/sbin:/usr/bin:/usr/sbin' \
-      - "$IMAGE" <"$work/rootfs.tar" >/dev/null
-    rm -rf "$work"
-    trap - EXIT
+    import_test_image
   else
     log "no $IMAGE in $WHO's own dockerd ($own): run scripts/docker-setup.sh $WHO"
     exit 1

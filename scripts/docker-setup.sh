@@ -89,23 +89,17 @@
 #   stopped; run scripts/docker-scenario.sh start again.
 set -euo pipefail
 
-SCRIPTS_DIR="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=docker-common.sh
+source "$(cd "$(dirname "$0")" && pwd)/docker-common.sh"
+LOG_TAG=docker-setup
 
 CMD="start"
 case "${1:-}" in
   start|stop) CMD="$1"; shift ;;
 esac
 USER_NAME="${1:-unsharefs}"
-DOCKER=/usr/bin/docker
-DOCKERD=/usr/sbin/dockerd
-CONTRIB=/usr/share/docker.io/contrib
-IMAGE="unshare-fs-test:latest"
 PACKAGES=(docker.io rootlesskit uidmap busybox-static)
-WAIT_SECONDS=60
-STOP_SECONDS=60
 DOCKERD_FLAGS=(--iptables=false --ip-forward=false --ip-masq=false --bridge=none)
-
-log() { printf '[docker-setup] %s\n' "$*" >&2; }
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "docker-setup.sh must run as root" >&2
@@ -131,127 +125,33 @@ if [ "$CMD" = start ]; then
 fi
 
 # ---------------------------------------------------------------- user
-if ! getent passwd "$USER_NAME" >/dev/null; then
-  echo "no user $USER_NAME (scripts/podman-setup.sh $USER_NAME creates it with subuids)" >&2
-  exit 1
-fi
-USER_UID="$(id -u "$USER_NAME")"
-USER_GID="$(id -g "$USER_NAME")"
-USER_HOME="$(getent passwd "$USER_NAME" | cut -d: -f6)"
-BASE_PATH=/usr/sbin:/usr/bin:/sbin:/bin
-if [ "$USER_UID" -eq 0 ]; then
-  ROOTFUL=1
-  RUNTIME_DIR=/var/run
-  SOCK=/var/run/docker.sock
-  PIDFILE=/var/run/docker.pid
+daemon_user "$USER_NAME"
+if [ "$ROOTFUL" -eq 1 ]; then
+  DAEMON_SOCK=/var/run/docker.sock
+  DAEMON_PIDFILE=/var/run/docker.pid
   DATA_ROOT=/var/lib/docker
   EXEC_ROOT=/var/run/docker
   LOGFILE=/var/log/dockerd-unshare-fs.log
 else
-  ROOTFUL=0
-  RUNTIME_DIR="/run/user/$USER_UID"
-  SOCK="$RUNTIME_DIR/docker.sock"
-  PIDFILE="$RUNTIME_DIR/docker.pid"
-  DATA_ROOT="$USER_HOME/.local/share/docker"
-  EXEC_ROOT="$RUNTIME_DIR/docker"
-  LOGFILE="$RUNTIME_DIR/dockerd-rootless.log"
-  STATE_DIR="$RUNTIME_DIR/dockerd-rootless"
+  DAEMON_RUNTIME_DIR="/run/user/$DAEMON_UID"
+  DAEMON_SOCK="$DAEMON_RUNTIME_DIR/docker.sock"
+  DAEMON_PIDFILE="$DAEMON_RUNTIME_DIR/docker.pid"
+  DATA_ROOT="$DAEMON_HOME/.local/share/docker"
+  EXEC_ROOT="$DAEMON_RUNTIME_DIR/docker"
+  LOGFILE="$DAEMON_RUNTIME_DIR/dockerd-rootless.log"
 fi
 
-# Run a command as the user (root: as root) with a clean, complete
-# environment that points the docker CLI at this user's daemon.
-as_user() {
-  if [ "$ROOTFUL" -eq 1 ]; then
-    (cd / && env -i PATH="$BASE_PATH" HOME="$USER_HOME" USER=root LOGNAME=root \
-      LANG=C.UTF-8 DOCKER_HOST="unix://$SOCK" "$@")
-  else
-    (cd / && runuser -u "$USER_NAME" -- env -i PATH="$BASE_PATH" \
-      HOME="$USER_HOME" USER="$USER_NAME" LOGNAME="$USER_NAME" \
-      XDG_RUNTIME_DIR="$RUNTIME_DIR" LANG=C.UTF-8 DOCKER_HOST="unix://$SOCK" "$@")
-  fi
-}
-
-# Process helpers. A zombie (state Z) counts as dead.
-proc_alive() {
-  local state
-  state="$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null || true)"
-  [ -n "$state" ] && [ "$state" != Z ]
-}
-# The pid in PIDFILE if it is a live dockerd of USER (rootless: in a user
-# namespace other than the host's; rootful: in the host's), else nothing.
-daemon_pid() {
-  local pid uid
-  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 0
-  proc_alive "$pid" || return 0
-  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] || return 0
-  uid="$(awk '/^Uid:/{print $2}' "/proc/$pid/status" 2>/dev/null)"
-  [ "$uid" = "$USER_UID" ] || return 0
-  if [ "$ROOTFUL" -eq 1 ]; then
-    [ "$(readlink "/proc/$pid/ns/user")" = "$(readlink /proc/$$/ns/user)" ] || return 0
-  else
-    [ "$(readlink "/proc/$pid/ns/user")" != "$(readlink /proc/$$/ns/user)" ] || return 0
-  fi
-  echo "$pid"
-}
-daemon_answers() {
-  as_user "$DOCKER" version --format '{{.Server.Version}}' >/dev/null 2>&1
-}
-
 # ---------------------------------------------------------------- stop
-# Everything that belongs to the daemon with pid $1, dockerd included.
-daemon_processes() {
-  local dpid="$1" p ns pid args
-  if [ "$ROOTFUL" -eq 0 ]; then
-    # everything in dockerd's user namespace (rootlesskit child, dockerd,
-    # containerd, shims, containers) plus the rootlesskit parent
-    ns="$(readlink "/proc/$dpid/ns/user" 2>/dev/null)" || return 0
-    for p in /proc/[0-9]*; do
-      [ "$(readlink "$p/ns/user" 2>/dev/null)" = "$ns" ] && echo "${p#/proc/}"
-    done
-    p="$(awk '/^PPid:/{print $2}' "/proc/$dpid/status" 2>/dev/null)"
-    while [ -n "$p" ] && [ "$p" -gt 1 ]; do
-      [ "$(cat "/proc/$p/comm" 2>/dev/null)" = rootlesskit ] && echo "$p"
-      p="$(awk '/^PPid:/{print $2}' "/proc/$p/status" 2>/dev/null)"
-    done
-  else
-    echo "$dpid"
-    # containerd and shims started by this dockerd, and the shims' children
-    for p in /proc/[0-9]*; do
-      args="$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" || continue
-      case "$args" in
-        *"$EXEC_ROOT/containerd/"*)
-          pid="${p#/proc/}"
-          echo "$pid"
-          grep -l "^PPid:[[:space:]]*$pid\$" /proc/[0-9]*/status 2>/dev/null | cut -d/ -f3
-          ;;
-      esac
-    done
-  fi
-}
-
 stop_daemon() {
-  local pid procs left p i
+  local pid procs
   pid="$(daemon_pid)"
   if [ -z "$pid" ]; then
-    log "no dockerd running for $USER_NAME ($PIDFILE)"
+    log "no dockerd running for $USER_NAME ($DAEMON_PIDFILE)"
     return 0
   fi
-  procs="$(daemon_processes "$pid" | sort -un | tr '\n' ' ')"
+  procs="$(daemon_processes "$pid" "$EXEC_ROOT/containerd/" | sort -un | tr '\n' ' ')"
   log "stopping dockerd of $USER_NAME (pid $pid; processes: $procs)"
-  kill -TERM "$pid"
-  for ((i = 0; i < STOP_SECONDS * 5; i++)); do
-    left=""
-    for p in $procs; do proc_alive "$p" && left="$left $p"; done
-    [ -z "$left" ] && break
-    sleep 0.2
-  done
-  if [ -n "$left" ]; then
-    log "WARNING: still alive after ${STOP_SECONDS}s:$left; sending SIGKILL"
-    # shellcheck disable=SC2086
-    kill -KILL $left 2>/dev/null || true
-    sleep 1
-  fi
+  terminate "$pid" "$procs"
   log "dockerd of $USER_NAME stopped"
 }
 
@@ -263,73 +163,33 @@ fi
 # ---------------------------------------------------------------- subuid/runtime dir
 if [ "$ROOTFUL" -eq 0 ]; then
   for f in /etc/subuid /etc/subgid; do
-    if ! grep -q -e "^${USER_NAME}:" -e "^${USER_UID}:" "$f" 2>/dev/null; then
+    if ! grep -q -e "^${USER_NAME}:" -e "^${DAEMON_UID}:" "$f" 2>/dev/null; then
       echo "$USER_NAME has no range in $f: run scripts/podman-setup.sh $USER_NAME first" >&2
       exit 1
     fi
   done
   [ -d /run/user ] || install -d -m 755 -o root -g root /run/user
-  install -d -m 700 -o "$USER_UID" -g "$USER_GID" "$RUNTIME_DIR"
-  chown "$USER_UID:$USER_GID" "$RUNTIME_DIR"
-  chmod 700 "$RUNTIME_DIR"
+  install -d -m 700 -o "$DAEMON_UID" -g "$DAEMON_GID" "$DAEMON_RUNTIME_DIR"
+  chown "$DAEMON_UID:$DAEMON_GID" "$DAEMON_RUNTIME_DIR"
+  chmod 700 "$DAEMON_RUNTIME_DIR"
 fi
 
 # ---------------------------------------------------------------- daemon
 start_daemon() {
-  if [ -e "$PIDFILE" ]; then
-    log "removing stale pid file $PIDFILE ($(cat "$PIDFILE" 2>/dev/null || true))"
-    rm -f "$PIDFILE"
+  if [ -e "$DAEMON_PIDFILE" ]; then
+    log "removing stale pid file $DAEMON_PIDFILE ($(cat "$DAEMON_PIDFILE" 2>/dev/null || true))"
+    rm -f "$DAEMON_PIDFILE"
   fi
   log "starting dockerd for $USER_NAME (log: $LOGFILE)"
-  # Launched as a background job of this (non-interactive) script, setsid
-  # does not need to fork, so $! is the daemon (rootless: runuser): the wait
-  # below stops early if it dies. The daemon outlives the script.
-  cd /
-  if [ "$ROOTFUL" -eq 1 ]; then
-    setsid env -i PATH="$BASE_PATH" HOME=/root LANG=C.UTF-8 \
-      nohup "$DOCKERD" "${DOCKERD_FLAGS[@]}" \
-      --host "unix://$SOCK" --pidfile "$PIDFILE" \
-      --data-root "$DATA_ROOT" --exec-root "$EXEC_ROOT" \
-      >>"$LOGFILE" 2>&1 </dev/null &
-  else
+  if [ "$ROOTFUL" -eq 0 ]; then
     # the log is opened by root's shell: create it as the user's file first
     touch "$LOGFILE"
-    chown "$USER_UID:$USER_GID" "$LOGFILE"
-    # a state dir left by a killed rootlesskit would hold a stale lock
-    if [ -d "$STATE_DIR" ]; then rm -rf "$STATE_DIR"; fi
-    setsid runuser -u "$USER_NAME" -- env -i \
-      PATH="$CONTRIB:$BASE_PATH" \
-      HOME="$USER_HOME" USER="$USER_NAME" LOGNAME="$USER_NAME" \
-      XDG_RUNTIME_DIR="$RUNTIME_DIR" LANG=C.UTF-8 \
-      DOCKERD_ROOTLESS_ROOTLESSKIT_NET=host \
-      DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER=none \
-      DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS="--state-dir=$STATE_DIR" \
-      nohup "$CONTRIB/dockerd-rootless.sh" "${DOCKERD_FLAGS[@]}" \
-      --host "unix://$SOCK" --pidfile "$PIDFILE" \
-      --data-root "$DATA_ROOT" --exec-root "$EXEC_ROOT" \
-      >>"$LOGFILE" 2>&1 </dev/null &
+    chown "$DAEMON_UID:$DAEMON_GID" "$LOGFILE"
   fi
-  local launcher=$! i rc
-  for ((i = 0; i < WAIT_SECONDS * 2; i++)); do
-    if [ -n "$(daemon_pid)" ] && daemon_answers; then
-      log "dockerd for $USER_NAME up (pid $(daemon_pid))"
-      return 0
-    fi
-    if [ -n "$launcher" ] && ! kill -0 "$launcher" 2>/dev/null; then
-      rc=0
-      wait "$launcher" || rc=$?
-      launcher=""
-      if [ "$rc" -ne 0 ]; then
-        log "dockerd for $USER_NAME exited with status $rc; log tail ($LOGFILE):"
-        tail -n 40 "$LOGFILE" >&2 || true
-        return 1
-      fi
-    fi
-    sleep 0.5
-  done
-  log "dockerd for $USER_NAME did not answer within ${WAIT_SECONDS}s; log tail ($LOGFILE):"
-  tail -n 40 "$LOGFILE" >&2 || true
-  return 1
+  launch_dockerd "$LOGFILE" "${DOCKERD_FLAGS[@]}" \
+    --host "unix://$DAEMON_SOCK" --pidfile "$DAEMON_PIDFILE" \
+    --data-root "$DATA_ROOT" --exec-root "$EXEC_ROOT"
+  wait_for_daemon "$LOGFILE"
 }
 
 pid="$(daemon_pid)"
@@ -351,24 +211,16 @@ else
 fi
 
 # ---------------------------------------------------------------- image
-if as_user "$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1; then
+if dock image inspect "$IMAGE" >/dev/null 2>&1; then
   log "image $IMAGE already present for $USER_NAME"
 else
   log "building image $IMAGE for $USER_NAME"
-  work="$(mktemp -d /tmp/unshare-fs-rootfs.XXXXXX)"
-  trap 'rm -rf "$work"' EXIT
-  bash "$SCRIPTS_DIR/test-rootfs.sh" "$work/rootfs.tar"
-  as_user "$DOCKER" import \
-    --change 'CMD ["/bin/sh"]' \
-    --change 'ENV PATH=/bin:/sbin:/usr/bin:/usr/sbin' \
-    - "$IMAGE" <"$work/rootfs.tar" >/dev/null
-  rm -rf "$work"
-  trap - EXIT
+  import_test_image
 fi
 
-as_user "$DOCKER" info --format 'docker {{.ServerVersion}}: driver={{.Driver}} cgroups={{.CgroupDriver}} root={{.DockerRootDir}} security={{json .SecurityOptions}}' >&2
+dock info --format 'docker {{.ServerVersion}}: driver={{.Driver}} cgroups={{.CgroupDriver}} root={{.DockerRootDir}} security={{json .SecurityOptions}}' >&2
 if [ "$ROOTFUL" -eq 1 ]; then
-  log "ok: rootful dockerd ready: DOCKER_HOST=unix://$SOCK $DOCKER ..."
+  log "ok: rootful dockerd ready: DOCKER_HOST=unix://$DAEMON_SOCK $DOCKER ..."
 else
-  log "ok: rootless dockerd of $USER_NAME (uid $USER_UID) ready; as root: runuser -u $USER_NAME -- env DOCKER_HOST=unix://$SOCK $DOCKER ..."
+  log "ok: rootless dockerd of $USER_NAME (uid $DAEMON_UID) ready; as root: runuser -u $USER_NAME -- env DOCKER_HOST=unix://$DAEMON_SOCK $DOCKER ..."
 fi
