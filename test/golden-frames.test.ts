@@ -14,6 +14,7 @@ import {
   encodeHandleChmod,
   encodeHandleChown,
   encodeHandleRead,
+  encodeHandleReaddir,
   encodeHandleStat,
   encodeHandleSync,
   encodeHandleTruncate,
@@ -314,6 +315,8 @@ add('HandleChown', encodeHandleChown(7, U32_MAX, 0), { handle: 7, uid: U32_MAX, 
 add('HandleSync', encodeHandleSync(U32_MAX, 1), { handle: U32_MAX, flags: 1 });
 add('HandleSync', encodeHandleSync(0, 0), { handle: 0, flags: 0 });
 add('Close', encodeClose(U32_MAX), { handle: U32_MAX });
+add('HandleReaddir', encodeHandleReaddir(U32_MAX), { handle: U32_MAX });
+add('HandleReaddir', encodeHandleReaddir(0), { handle: 0 });
 
 /** Frames whose fields break a rule of request.cc's Check: EINVAL from the parser, as the server answers them. */
 const refused: [string, RequestFrame][] = [

@@ -1,7 +1,7 @@
 // The file API served over a channel: the same for host paths (an in-process
 // server thread) and for namespace sessions (a forked worker).
 import * as fsp from 'node:fs/promises';
-import { statfsSync } from 'node:fs';
+import { constants, statfsSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
@@ -15,7 +15,7 @@ import { du, type DiskUsage, type DuOptions } from '../layers/du';
 import { TAR_CHUNK, tarFlags, tarProgress, type ExportOptions, type LayerExportOptions } from '../layers/export';
 import { checkProgress, progressTicker } from '../core/progress';
 import { extractTar, type ExtractOptions, type ExtractResult } from '../layers/extract';
-import { CallSite, errnoError, systemFsError, withCallerStack, type FsError } from '../core/errors';
+import { CallSite, abortError, errnoError, systemFsError, withCallerStack, type FsError } from '../core/errors';
 import { ERRNO } from '../core/errno';
 import {
   checkBoolean,
@@ -40,7 +40,7 @@ import {
   type OpenFlags,
 } from '../core/checks';
 import { checkWalkOptions } from '../wire/walk-request';
-import { Dir } from './dir';
+import { Dir, handleSource, walkSource } from './dir';
 import { FileHandle } from './file-handle';
 import { randomInt } from 'node:crypto';
 import {
@@ -365,9 +365,11 @@ export abstract class FileSystem {
 
   /**
    * The directory `path` open for reading, as node's fs.Dir: entries
-   * (readdir's `withFileTypes` Dirents) come in batches from a one-level
-   * walk in the server as they are read.  `bufferSize` is accepted and
-   * checked as node's; the server's batches decide how many are held.
+   * (readdir's `withFileTypes` Dirents) come in batches as they are read,
+   * from the directory the server holds open (one of the session's
+   * MAX_HANDLES, as node's Dir holds an fd), or with `recursive` from a
+   * walk in the server.  `bufferSize` is accepted and checked as node's;
+   * the server's batches decide how many are held.
    */
   opendir(path: PathLike, options: OpendirOptions & { encoding: 'buffer' }): Promise<Dir<Buffer>>;
   opendir(path: PathLike, options?: OpendirOptions): Promise<Dir<string>>;
@@ -377,24 +379,53 @@ export abstract class FileSystem {
     if (encoding !== 'utf8' && encoding !== 'buffer') throw invalidValue('encoding', "'utf8' or 'buffer'", o.encoding);
     checkInteger('bufferSize', o.bufferSize, 1, 2 ** 32 - 1, 32);
     const recursive = checkBoolean('recursive', o.recursive);
+    const signal = checkSignal(o.signal);
     const shown = plainPath(path).toString();
-    const stream = this.#startWalk(
-      path,
-      { maxDepth: recursive ? Infinity : 1, encoding, signal: checkSignal(o.signal) },
-      this.opendir,
-      'opendir',
-    );
-    let first: IteratorResult<Dirent<string | Buffer>[]>;
-    try {
-      first = (await stream.next()) as IteratorResult<Dirent<string | Buffer>[]>;
-    } catch (error) {
-      // The walk's own errors name scandir; node's opendir names itself.
-      const code = (error as FsError).code;
-      const renamed =
-        (error as FsError).syscall === 'scandir' && code in ERRNO ? errnoError(code as keyof typeof ERRNO, 'opendir', shown) : error;
-      throw withCallerStack(renamed as Error, this.opendir);
+    // The errors of the open and of the walk name their own syscalls; node's opendir names itself.
+    const renamed = (error: unknown): Error => {
+      const { code, syscall } = error as FsError;
+      const named =
+        (syscall === 'scandir' || syscall === 'open') && code in ERRNO ? errnoError(code as keyof typeof ERRNO, 'opendir', shown) : error;
+      return withCallerStack(named as Error, this.opendir);
+    };
+    if (recursive) {
+      const stream = this.#startWalk(path, { maxDepth: Infinity, encoding, signal }, this.opendir, 'opendir');
+      let first: IteratorResult<Dirent<string | Buffer>[]>;
+      try {
+        first = (await stream.next()) as IteratorResult<Dirent<string | Buffer>[]>;
+      } catch (error) {
+        throw renamed(error);
+      }
+      const batches = stream as AsyncIterator<Dirent<string | Buffer>[]>;
+      return new Dir(shown, walkSource(batches), first.done ? [] : first.value) as Dir<string> | Dir<Buffer>;
     }
-    return new Dir(shown, stream as AsyncIterator<Dirent<string | Buffer>[]>, first.done ? [] : first.value) as Dir<string> | Dir<Buffer>;
+    if (signal?.aborted) throw withCallerStack(abortError(signal), this.opendir);
+    const backend = this.#backend;
+    const bytes = this.#pathBytes(path, 'opendir');
+    let handle: number;
+    try {
+      handle = (await request(backend.channel(), encodeOpen(constants.O_RDONLY | constants.O_DIRECTORY, 0, bytes))).readUInt32LE(0);
+    } catch (error) {
+      throw renamed(error);
+    }
+    const channel = (): Channel => backend.channel();
+    // The entries' parentPath, as a walk's root gives it.
+    const plain = plainPath(path);
+    const root = typeof plain === 'string' ? bytes.toString('utf8') : backend.resolvePath(checkPath(plain).toString('utf8'));
+    const source = handleSource<string | Buffer>(channel, handle, {
+      root,
+      statMask: 0,
+      bigint: false,
+      buffer: encoding === 'buffer',
+      mapUid: backend.mapUid,
+      mapGid: backend.mapGid,
+    });
+    // Aborted while the open was answered: the directory is let go at once.
+    if (signal?.aborted) {
+      await source.close().catch(() => undefined);
+      throw withCallerStack(abortError(signal), this.opendir);
+    }
+    return new Dir(shown, source, []) as Dir<string> | Dir<Buffer>;
   }
 
   /**

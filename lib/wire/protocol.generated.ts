@@ -3,7 +3,7 @@
 // test/protocol.test.ts compares PROTOCOL_TABLE with the addon's.
 
 /** Bump whenever a frame's layout or meaning changes. */
-export const PROTOCOL_VERSION = 11;
+export const PROTOCOL_VERSION = 12;
 /** length + id + op + flags + reserved */
 export const FRAME_HEADER = 12;
 /** Requests longer than this are answered with E2BIG and skipped; the stream goes on. Paths are at most PATH_MAX long, so no valid request is this big. */
@@ -107,6 +107,7 @@ export const enum Op {
   HandleSync = 43,
   Close = 44,
   CopyFile = 45,
+  HandleReaddir = 46,
 }
 
 /** How the server runs a request (server.cc dispatches on it): */
@@ -332,12 +333,13 @@ export const OPS = {
   HandleSync: { op: 43, kind: 'single', fields: [['u32', 'handle'], ['u32', 'flags']] },
   Close: { op: 44, kind: 'single', fields: [['u32', 'handle']] },
   CopyFile: { op: 45, kind: 'single', fields: [['u32', 'flags'], ['str', 'from'], ['str', 'to']] },
+  HandleReaddir: { op: 46, kind: 'single', fields: [['u32', 'handle']] },
 } as const satisfies Record<string, OpLayout>;
 
 /** Everything above with protocol.h's own names, as the addon exports it (`protocolTable`). */
 export const PROTOCOL_TABLE = {
   constants: {
-    kProtocolVersion: 11,
+    kProtocolVersion: 12,
     kFrameHeader: 12,
     kMaxRequest: 65536,
     kNoId: 4294967295,

@@ -491,6 +491,11 @@ export function encodeHandleSync(handle: number, flags: number): RequestFrame {
   return new FrameWriter(Op.HandleSync, 2 * U32).u32(handle).u32(flags).done();
 }
 
+/** The next entries of the directory `handle` holds open: a data frame of one walk batch, one without records at the end. */
+export function encodeHandleReaddir(handle: number): RequestFrame {
+  return new FrameWriter(Op.HandleReaddir, U32).u32(handle).done();
+}
+
 /** close(2) of `handle`: the handle is gone once this is sent. */
 export function encodeClose(handle: number): RequestFrame {
   return new FrameWriter(Op.Close, U32).u32(handle).done();

@@ -89,17 +89,33 @@ class DirReader {
       for (long off = 0; off < n;) {
         auto* d = reinterpret_cast<Dirent*>(dents_.get() + off);
         off += d->d_reclen;
-        const char* name = d->d_name;
-        if (name[0] == '.' &&
-            (name[1] == 0 || (name[1] == '.' && name[2] == 0))) {
-          continue;
-        }
-        if (!visit(name, d->d_type)) return 0;
+        if (Dots(d->d_name)) continue;
+        if (!visit(d->d_name, d->d_type)) return 0;
       }
     }
   }
 
+  // As ForEach, for the entries of one getdents64 from the fd's offset
+  // (whole entries: none is lost): the bytes it read, 0 at the end of the
+  // directory, or -1 with errno.
+  template <typename Visit>
+  long ForSome(int fd, Visit&& visit) {
+    long n;
+    do {
+      n = syscall(SYS_getdents64, fd, dents_.get(), kDentsBytes);
+    } while (n < 0 && errno == EINTR);
+    for (long off = 0; off < n;) {
+      auto* d = reinterpret_cast<Dirent*>(dents_.get() + off);
+      off += d->d_reclen;
+      if (!Dots(d->d_name)) visit(d->d_name, d->d_type);
+    }
+    return n;
+  }
+
  private:
+  static bool Dots(const char* name) {
+    return name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0));
+  }
   static constexpr size_t kDentsBytes = 32 * 1024;
   struct Dirent {
     uint64_t d_ino;

@@ -1,5 +1,6 @@
 #include "handles.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "batch.h"
 #include "reply.h"
 #include "stat_syscalls.h"
 
@@ -180,6 +182,39 @@ void AnswerOp(ByteBuffer& out, uint32_t id, HandleTable& handles,
   // Closed here unless an op still holds it (then when that op is done).
   file.reset();
   EndFrame(out, id);
+}
+
+void AnswerOp(ByteBuffer& out, uint32_t id, HandleTable& handles,
+              const req::HandleReaddir& args) {
+  auto file = FileOf(out, id, handles, args.handle, "scandir");
+  if (!file) return;
+  const int fd = file->get();
+  DirReader reader;
+  BatchWriter batch(0, kWalkBatchBytes);
+  bool listed = false;
+  long n;
+  // A getdents64 may give only "." and "..": one more, until an entry or
+  // the end comes.
+  do {
+    n = reader.ForSome(fd, [&](const char* name, unsigned char type) {
+      struct stat st = {};
+      if (type == DT_UNKNOWN &&
+          StatAt(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        type = IFTODT(st.st_mode);
+      }
+      if (!listed) batch.DirRecord(0, "");
+      listed = true;
+      batch.Entry(name, type, st);
+    });
+  } while (n > 0 && !listed);
+  if (n < 0) {
+    ErrorFrame(out, id, errno, "scandir", "");
+    return;
+  }
+  const ByteBuffer& records = batch.Finish();
+  size_t at = out.BeginFrame(id, Reply::kData);
+  out.Raw(records.Data(), records.Size());
+  out.FinishFrame(at);
 }
 
 }  // namespace unshare_fs

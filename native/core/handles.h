@@ -1,6 +1,6 @@
-// Files a session holds open for node:fs's FileHandle (open() and the
-// handle ops of protocol.h): a table of the server's own fds, at most
-// kMaxHandles of them, closed by close requests or with the server.
+// Files a session holds open for node:fs's FileHandle and Dir (open(),
+// opendir() and the handle ops of protocol.h): a table of the server's own fds,
+// at most kMaxHandles of them, closed by close requests or with the server.
 #pragma once
 
 #include <cstdint>
@@ -56,5 +56,9 @@ void AnswerOp(ByteBuffer& out, uint32_t id, HandleTable& handles,
               const req::HandleSync& args);
 void AnswerOp(ByteBuffer& out, uint32_t id, HandleTable& handles,
               const req::Close& args);
+// readdir: a Dir's next entries, from the directory the handle holds open
+// (no request thread is held between reads).
+void AnswerOp(ByteBuffer& out, uint32_t id, HandleTable& handles,
+              const req::HandleReaddir& args);
 
 }  // namespace unshare_fs

@@ -22,7 +22,7 @@
 namespace unshare_fs {
 
 // Bump whenever a frame's layout or meaning changes.
-constexpr uint32_t kProtocolVersion = 11;
+constexpr uint32_t kProtocolVersion = 12;
 
 constexpr uint32_t kFrameHeader = 12;  // length + id + op + flags + reserved
 // Requests longer than this are answered with E2BIG and skipped; the stream
@@ -82,7 +82,11 @@ enum class OpKind : uint8_t {
 // `length`, kMaxChunk at most), its write a data frame of a u32 count
 // written, its stat a stat frame, the rest an end frame; a position of
 // kToEnd is the file's own (read(2), write(2)), any other pread/pwrite's.
-// EBADF for a handle the session does not hold.
+// EBADF for a handle the session does not hold.  A handle opened with
+// O_DIRECTORY is read by readdir: a data frame of one walk batch of the
+// directory's next entries (types, no stats, the DIR record's path ""), one
+// getdents64 at a time from the fd's own offset; a batch without a record
+// is the end.  A Dir holds its directory so, not a request thread.
 #define UNSHARE_FS_OPS(X)                                                      \
   X(Lstat, 1, kQuick, F(path, path))                                           \
   X(Stat, 2, kQuick, F(path, path))                                            \
@@ -142,7 +146,8 @@ enum class OpKind : uint8_t {
   X(HandleChown, 42, kSingle, F(u32, handle) F(u32, uid) F(u32, gid))          \
   X(HandleSync, 43, kSingle, F(u32, handle) F(u32, flags))                     \
   X(Close, 44, kSingle, F(u32, handle))                                        \
-  X(CopyFile, 45, kSingle, F(u32, flags) F(str, from) F(str, to))
+  X(CopyFile, 45, kSingle, F(u32, flags) F(str, from) F(str, to))              \
+  X(HandleReaddir, 46, kSingle, F(u32, handle))
 
 enum class Op : uint8_t {
 #define X(name, number, kind, fields) k##name = number,
