@@ -53,9 +53,15 @@ export async function du(target: Target, options: DuOptions, out: Output): Promi
   const isDir = (top.mode & 0o170000n) === 0o040000n;
   if (options.summarize) {
     // -s: one total, so no directory is kept nor any path looked at (what
-    // the lines below cost per entry was most of a du -s of a large tree).
+    // the lines below cost per entry was most of a du -s of a large tree),
+    // a batch at a time, and its names left as the walk's strings: in
+    // buffer encoding each entry's name and path were two copies.
     let blocks = blocksOf(top);
-    if (isDir) for await (const entry of fs.walk(target.path, walkOptions)) blocks += blocksOf(entry.stats as BigIntStats);
+    if (isDir) {
+      for await (const batch of fs.walkBatches(target.path, { ...walkOptions, encoding: 'utf8' })) {
+        for (const entry of batch) blocks += blocksOf(entry.stats as BigIntStats);
+      }
+    }
     line({ path: root, blocks, children: [] });
     await out.flush(true);
     return;
@@ -76,13 +82,18 @@ export async function du(target: Target, options: DuOptions, out: Output): Promi
   };
   dirs.set('', { path: root, blocks: blocksOf(top), children: [] });
   if (isDir) {
-    for await (const entry of fs.walk(target.path, walkOptions)) {
-      const relative = relativePath(entry.fullPath, entry.depth);
-      const key = relative.toString('latin1');
-      const blocks = blocksOf(entry.stats as BigIntStats);
-      out.progress.add({ entries: 1, bytes: blocks * 512 });
-      if (entry.type === 'directory') dirOf(key).blocks += blocks;
-      else dirOf(key.includes('/') ? key.slice(0, key.lastIndexOf('/')) : '').blocks += blocks;
+    // A batch at a time: one await per batch, not per entry.
+    for await (const batch of fs.walkBatches(target.path, walkOptions)) {
+      let bytes = 0;
+      for (const entry of batch) {
+        const relative = relativePath(entry.fullPath, entry.depth);
+        const key = relative.toString('latin1');
+        const blocks = blocksOf(entry.stats as BigIntStats);
+        bytes += blocks * 512;
+        if (entry.type === 'directory') dirOf(key).blocks += blocks;
+        else dirOf(key.includes('/') ? key.slice(0, key.lastIndexOf('/')) : '').blocks += blocks;
+      }
+      out.progress.add({ entries: batch.length, bytes });
     }
   }
   // Totals, children first (post-order, each directory's children in byte order).
