@@ -86,4 +86,22 @@ gate.describe('unshare-fs start-up', () => {
     });
     expect(r.stderr).toMatch(/load "[^"]*\/node_modules\/smol-toml\//);
   });
+
+  test('no progress library when stderr is not a terminal', () => {
+    for (const args of [
+      ['find', dir],
+      ['du', dir],
+    ]) {
+      const { status, all } = loaded(args);
+      expect(status).toBe(0);
+      expect(all.filter((file) => file.includes('/node_modules/cli-progress/'))).toEqual([]);
+    }
+    // Counter-check: the library is found by the same account when loaded.
+    const r = spawnSync(process.execPath, ['-e', "require('cli-progress')"], {
+      cwd: path.dirname(DIST),
+      env: { ...process.env, NODE_DEBUG: 'module' },
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toMatch(/load "[^"]*\/node_modules\/cli-progress\//);
+  });
 });

@@ -14,7 +14,17 @@
 // shows nothing; `out.fail()` clears the line before its error line; main
 // calls `done()` once the verb returns (a verb need not), which clears the
 // line for good: reports after it only count.
-import { SingleBar } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
+
+/**
+ * cli-progress's SingleBar, loaded when a line is first drawn: most runs
+ * (piped, `-q`, a short verb) draw none, and its twenty modules were a
+ * tenth of a short command's start-up.
+ */
+function singleBar(): typeof SingleBar {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('cli-progress') as typeof import('cli-progress')).SingleBar;
+}
 
 /** What a job has done so far: entries (files, directories ...) and bytes. */
 export interface Counts {
@@ -153,7 +163,7 @@ export class Progress {
     if (this.#bar || this.#done || !this.shown) return;
     // The bar's own timer draws the line from the counters, ten times a
     // second at most: a report costs two additions, whatever its rate.
-    this.#bar = new SingleBar({
+    this.#bar = new (singleBar())({
       stream: this.#stream,
       format: () => this.line(),
       fps: 10,
