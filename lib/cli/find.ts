@@ -68,6 +68,10 @@ export async function find(target: Target, options: FindOptions, out: Output): P
   };
   const root = Buffer.from(target.path).toString('latin1');
   const slash = root.endsWith('/') ? '' : '/';
+  // A walked entry's fullPath is the root as written, '/' unless it ends
+  // with one, and the path below (Entry's contract): that prefix is the
+  // same for every entry, so an entry's path is its fullPath, whole.
+  const prefix = Buffer.from(root + slash, 'latin1');
 
   /** Whether the file is printed; the format's %l needs its link read first (readLink). */
   const wanted = (found: Found, type: EntryType): boolean => {
@@ -106,9 +110,17 @@ export async function find(target: Target, options: FindOptions, out: Output): P
     onError: (error) => out.fail(error, target.prefix),
   })) {
     out.progress.add({ entries: batch.length });
+    // Checked once a batch; were it ever not so, each path is rebuilt from its last names.
+    const whole = batch.length > 0 && batch[0]!.fullPath.subarray(0, prefix.length).equals(prefix);
     for (const entry of batch) {
-      const relative = relativeLatin1(entry.fullPath, entry.depth);
-      const found: Found = { path: root + slash + relative, relative, depth: entry.depth, stats: entry.stats, target: undefined };
+      let found: Found;
+      if (whole) {
+        const path = entry.fullPath.toString('latin1');
+        found = { path, relative: path.slice(prefix.length), depth: entry.depth, stats: entry.stats, target: undefined };
+      } else {
+        const relative = relativeLatin1(entry.fullPath, entry.depth);
+        found = { path: root + slash + relative, relative, depth: entry.depth, stats: entry.stats, target: undefined };
+      }
       if (!wanted(found, entry.type)) continue;
       if (needsTarget && entry.type === 'symlink') await readLink(found);
       print(found, entry.type);
