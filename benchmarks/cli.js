@@ -20,6 +20,20 @@ const CLI = { image: process.env.UNSHARE_FS_BENCH_IMAGE || 'localhost/unshare-fs
 /** The command line under test: package.json's bin, run by this node. */
 const CLI_BIN = path.join(__dirname, '..', require('../package.json').bin['unshare-fs']);
 const unshareFs = (...args) => [process.execPath, CLI_BIN, ...args];
+
+/**
+ * The command lines measured: this checkout's, then each --compare-lib
+ * build's (a dist/ directory: the bin its own package.json names), its
+ * rows' labels suffixed ` [DIR]` and ids `@N` (N from 1: an id names the
+ * row's output file).
+ */
+function cliBuilds(compareLibs = []) {
+  return [{ idSuffix: '', suffix: '', bin: CLI_BIN }, ...compareLibs.map((dir, i) => {
+    const root = path.resolve(dir, '..');
+    const bin = path.join(root, require(path.join(root, 'package.json')).bin['unshare-fs']);
+    return { idSuffix: `@${i + 1}`, suffix: ` [${dir}]`, bin };
+  })];
+}
 const podmanUnshare = (...args) => ['podman', 'unshare', ...args];
 
 /** find --printf '%p %s\n' output: its lines and the sum of their last field. */
@@ -100,12 +114,19 @@ async function tearDownCli({ container, volume }) {
   progress('');
 }
 
-/** The rows, in pairs: unshare-fs, then its podman unshare peer (the pair's ratio reference). */
-function cliCompetitors({ merged, copy, rmMissing }) {
+/**
+ * The rows, in groups: unshare-fs (this checkout's, then each --compare-lib
+ * build's), then its podman unshare peer (the group's ratio reference).
+ * --only and --skip take the rows' ids.
+ */
+function cliCompetitors({ merged, copy, rmMissing, options = {} }) {
   const c = CLI.name;
   const small = path.join(merged, CLI.lsDir);
   const hostDir = path.dirname(CLI_BIN);
-  const pair = (group, ours, peer) => [{ ...ours, id: `cli-${group}`, group, timed: 'process' },
+  const builds = cliBuilds(options.compareLibs);
+  const pair = (group, ours, peer) => [
+    ...builds.map(({ idSuffix, suffix, bin }) => ({ ...ours, id: `cli-${group}${idSuffix}`, label: `${ours.label}${suffix}`, group,
+      timed: 'process', cmd: (arg) => ours.cmd(arg).map((word) => (word === CLI_BIN ? bin : word)) })),
     { ...peer, id: `podman-unshare-${group}`, group, timed: 'process' }];
   return [
     ...pair('find',
@@ -129,7 +150,7 @@ function cliCompetitors({ merged, copy, rmMissing }) {
     ...pair('ls-host',
       { label: `unshare-fs ls -l ${hostDir}`, parse: parseLs, cmd: () => unshareFs('ls', '-l', hostDir) },
       { label: `podman unshare ls -l ${hostDir}`, parse: parseLs, cmd: () => podmanUnshare('ls', '-l', hostDir) }),
-  ];
+  ].filter((row) => (!options.only || options.only.includes(row.id)) && !(options.skip ?? []).includes(row.id));
 }
 
 /** Each unshare-fs row's median over its peer's. */
