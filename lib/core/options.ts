@@ -52,9 +52,10 @@ export interface WalkOptions {
   /** 'buffer' gives names and paths as Buffers, for names that are not UTF-8. */
   encoding?: 'utf8' | 'buffer';
   /**
-   * Threads listing directories at once, 1 to 16 (default 2).  Entries of
-   * one directory always come together; the order of directories varies
-   * when more than one thread walks.
+   * Threads listing directories at once, 1 to 16 (default 2, or 1 where
+   * this process can run on one CPU only: its affinity, or a cgroup CPU
+   * quota under 2).  Entries of one directory always come together; the
+   * order of directories varies when more than one thread walks.
    */
   threads?: number;
   /**

@@ -18,10 +18,7 @@ import type { BigIntStats, Stats } from '../core/stats';
 import { ALL_STAT, FRAME_HEADER, MAX_EXCLUDES, MAX_EXCLUDE_BYTES, MAX_REQUEST, MAX_WALK_THREADS, WalkFlag } from './protocol';
 import { WALK_FIXED_BYTES, excludeBytes } from './requests';
 import { STAT_FIELDS, type StatField } from '../core/stats';
-
-// Two threads keep both cores of a small machine busy with syscalls while
-// the consumer decodes on the main thread.
-const DEFAULT_WALK_THREADS = 2;
+import { defaultWalkThreads } from './walk-threads';
 
 export interface CheckedWalk {
   maxDepth: number;
@@ -102,7 +99,7 @@ export function checkWalkOptions(options: unknown, what = 'walk'): CheckedWalk {
     throw invalid('stat', 'a boolean or an array of field names', o.stat);
   }
   const bigint = checkBoolean('bigint', o.bigint);
-  const threads = checkInteger('threads', o.threads, 1, MAX_WALK_THREADS, DEFAULT_WALK_THREADS);
+  const threads = checkInteger('threads', o.threads, 1, MAX_WALK_THREADS, o.threads === undefined ? defaultWalkThreads() : 1);
   const prune = checkFunction('prune', o.prune);
   const flags =
     (checkBoolean('oneFileSystem', o.oneFileSystem) ? WalkFlag.OneFileSystem : 0) |
