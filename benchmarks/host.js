@@ -41,15 +41,16 @@ function walkTargets(byId, { fixture }, { slowConsumer }, t) {
     targets.push(target(fdirName, countsOk(walk, fixture.entries) && speedup >= t.fdirVsWalk,
       `${speedup.toFixed(2)}x faster than ${fastest.label} (the faster fdir variant here)`, speedup, t.fdirVsWalk));
   }
-  const slowName = `slow consumer: RSS growth < ${t.slowConsumerGrowthBytes / MIB} MiB`;
-  const slow = slowConsumer?.slow;
-  if (!slow || !slow.ok) {
-    targets.push(target(slowName, null,
-      slowConsumer ? slow?.error ?? 'not run' : 'runs on the large tree (--large) or with --slow-consumer'));
-  } else {
-    const ok = slow.growthBytes < t.slowConsumerGrowthBytes && slow.entries === fixture.entries;
-    targets.push(target(slowName, ok, `${(slow.growthBytes / MIB).toFixed(1)} MiB over ${formatCount(slow.entries)} entries` +
-      (slow.entries === fixture.entries ? '' : ' (entry count mismatch)'), slow.growthBytes, t.slowConsumerGrowthBytes));
+  for (const [where, slow] of [['host', slowConsumer?.slow], ['namespace', slowConsumer?.namespace?.slow]]) {
+    const slowName = `slow consumer (${where}): RSS growth < ${t.slowConsumerGrowthBytes / MIB} MiB`;
+    if (!slow || !slow.ok) {
+      targets.push(target(slowName, null,
+        slowConsumer ? slow?.error ?? 'not run' : 'runs on the large tree (--large) or with --slow-consumer'));
+    } else {
+      const ok = slow.growthBytes < t.slowConsumerGrowthBytes && slow.entries === fixture.entries;
+      targets.push(target(slowName, ok, `${(slow.growthBytes / MIB).toFixed(1)} MiB over ${formatCount(slow.entries)} entries` +
+        (slow.entries === fixture.entries ? '' : ' (entry count mismatch)'), slow.growthBytes, t.slowConsumerGrowthBytes));
+    }
   }
   return targets;
 }
@@ -81,9 +82,12 @@ function printWalk({ fixture, trials, options }, rows, byId, { slowConsumer }, t
     const one = (r) => (!r.ok ? `  ${r.mode}: ${r.error}` : `  ${r.mode.padEnd(4)}: ${formatCount(r.entries)} entries in ` +
       `${ms1(r.ms)} ms, RSS ${(r.baselineRss / MIB).toFixed(1)} -> peak ${(r.peakRss / MIB).toFixed(1)} MiB (growth ` +
       `${(r.growthBytes / MIB).toFixed(1)} MiB; peak JS heap ${(r.peakHeapUsed / MIB).toFixed(1)} MiB, peak external ` +
-      `${(r.peakExternal / MIB).toFixed(1)} MiB)`);
+      `${(r.peakExternal / MIB).toFixed(1)} MiB${r.workerPeakRssBytes ? `; the worker's peak RSS ` +
+      `${(r.workerPeakRssBytes / MIB).toFixed(1)} MiB` : ''})`);
+    const both = (pair) => [one(pair.slow), ...(pair.fast ? [one(pair.fast)] : [])].join('\n');
     console.log('\nslow consumer (unshare-fs walk, full stat; slow = 100 ms pause every 10,000 entries, RSS sampled every 50 ms):');
-    console.log([one(slowConsumer.slow), ...(slowConsumer.fast ? [one(slowConsumer.fast)] : [])].join('\n'));
+    console.log(`host:\n${both(slowConsumer)}`);
+    if (slowConsumer.namespace) console.log(`namespace (a session joined to a createNamespace() holder):\n${both(slowConsumer.namespace)}`);
   }
   console.log(`\n${formatTargets(targets)}`);
 }
@@ -133,16 +137,32 @@ function printLoaded({ fixture, trials, busy }, rows, _byId, _extra, targets) {
   console.log(`\n${formatTargets(targets)}`);
 }
 
-/** The slow consumer walk ("slow"), then the same at full speed to tell buffering from baseline use. */
+/**
+ * The slow consumer walk ("slow"), then the same at full speed to tell
+ * buffering from baseline use; on the host, then in a session joined to a
+ * namespace made for it with createNamespace() (its mount namespace is a
+ * copy of ours, so the tree's path is the same inside).
+ */
 async function slowConsumer({ options, fixture }) {
   if (!options.slowConsumerEverywhere && fixture.name !== 'large') return { slowConsumer: null };
-  const once = async (mode) => {
-    const [row] = await measure(`${fixture.name}] [slow consumer`, [{ id: 'slow-consumer', label: mode,
-      task: () => ['slow-consumer', fixture.root, mode] }], { trials: 1, warmup: false });
+  const once = async (mode, target = 'host') => {
+    const [row] = await measure(`${fixture.name}] [slow consumer ${target === 'host' ? 'host' : 'namespace'}`, [{ id: 'slow-consumer',
+      label: mode, task: () => ['slow-consumer', fixture.root, mode, target] }], { trials: 1, warmup: false });
     return row.results[0] ?? { mode, ok: false, error: row.error };
   };
   const slow = await once('slow');
-  return { slowConsumer: { slow, fast: slow.ok ? await once('fast') : null } };
+  const out = { slow, fast: slow.ok ? await once('fast') : null, namespace: null };
+  let ns;
+  try {
+    ns = await loadLibrary().createNamespace();
+    const nsSlow = await once('slow', String(ns.pid));
+    out.namespace = { slow: nsSlow, fast: nsSlow.ok ? await once('fast', String(ns.pid)) : null };
+  } catch (error) {
+    out.namespace = { slow: { mode: 'slow', ok: false, error: error.message }, fast: null };
+  } finally {
+    await ns?.close();
+  }
+  return { slowConsumer: out };
 }
 
 // ---- prune ----------------------------------------------------------------------

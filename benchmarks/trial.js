@@ -322,13 +322,16 @@ const tasks = {
   scan,
   'scan-find': scanFind,
   // Walks the slow consumer scenario: a 100 ms pause every 10,000 entries
-  // ("slow") or none ("fast"), RSS sampled every 50 ms.
-  async 'slow-consumer'(root, mode) {
+  // ("slow") or none ("fast"), RSS sampled every 50 ms; on the host, or in a
+  // session joined to TARGET (a holder's pid) before the clock starts, whose
+  // worker's peak RSS (VmHWM) is reported beside this process's.
+  async 'slow-consumer'(root, mode, target = 'host') {
     const l = lib();
+    const source = target === 'host' ? l : await open(target);
     const memory = memorySampler(50);
     const result = await timed(async () => {
       let entries = 0;
-      for await (const entry of l.walk(root, { stat: true })) {
+      for await (const entry of source.walk(root, { stat: true })) {
         if (isRoot(root, entry.fullPath)) continue;
         entries++;
         if (mode === 'slow' && entries % 10_000 === 0) {
@@ -340,7 +343,13 @@ const tasks = {
       return { entries };
     });
     memory.stop();
-    return { mode, ...result, ...memoryReport(memory), maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+    let workerPeakRssBytes = null;
+    if (source !== l) {
+      const hwm = /VmHWM:\s*(\d+) kB/.exec(fs.readFileSync(`/proc/${source.workerPid}/status`, 'latin1'));
+      workerPeakRssBytes = hwm ? Number(hwm[1]) * 1024 : null;
+      await source.close();
+    }
+    return { mode, target, ...result, ...memoryReport(memory), maxRssBytes: process.resourceUsage().maxRSS * 1024, workerPeakRssBytes };
   },
   // One 256 MiB read: "stream" piped into a Writable that counts, "slow" the
   // same Writable waiting PAUSE_MS every EVERY chunks, "readfile" one Buffer.
