@@ -4,15 +4,17 @@
 // stream that is not a terminal or when quiet, and that a second SIGINT
 // exits at once (130) while the first only stops the run.  The real
 // terminal is test/cli-progress.test.ts's.
-import { execFileSync } from 'node:child_process';
+import { type ChildProcessByStdio, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 
 import { handleInterrupts, interruptedLine } from '../lib/cli/interrupt';
 import { Output } from '../lib/cli/output';
 import { Progress } from '../lib/cli/progress';
+import { BIN, builtCli } from './helpers/cli';
+import { requires } from './helpers/requirements';
 
 /** A stream that says it is a terminal 120 columns wide, keeping what is written to it. */
 function fakeTerminal(isTTY = true): NodeJS.WriteStream & { writes: string[] } {
@@ -146,6 +148,37 @@ test("cp's copies report to the line: the entries and bytes find and stat count 
     expect(out.progress.bytes).toBe(fileBytes);
     out.progress.done();
   } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+requires(builtCli).test('after Ctrl-C, a handle left holding the loop does not keep the program running', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unshare-fs-held-'));
+  let child: ChildProcessByStdio<null, Readable, Readable> | undefined;
+  try {
+    // A tree whose listing fills the pipe, and a preload that holds the loop forever.
+    for (let d = 0; d < 20; d++) {
+      fs.mkdirSync(path.join(dir, `d${d}`));
+      for (let f = 0; f < 1000; f++) fs.writeFileSync(path.join(dir, `d${d}`, `f${f}`), '');
+    }
+    const preload = path.join(dir, 'hold.js');
+    fs.writeFileSync(preload, 'setInterval(() => {}, 60_000);\n');
+    child = spawn(process.execPath, ['--require', preload, BIN, 'find', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    // The first output, then no more reading: the run is mid-walk, blocked on the pipe.
+    const { stdout } = child;
+    stdout.once('data', () => {
+      stdout.pause();
+      child?.kill('SIGINT');
+      setTimeout(() => stdout.resume(), 200);
+    });
+    const status = await new Promise<number | null>((resolve) => child?.on('close', resolve));
+    expect(status).toBe(130);
+    expect(stderr).toMatch(/^unshare-fs: interrupted after [\d,]+ entries$/m);
+    expect(stderr).toMatch(/^unshare-fs: still busy after the interruption \(.+\): exiting$/m);
+  } finally {
+    if (child?.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -478,5 +478,15 @@ export async function main(argv: string[]): Promise<number> {
 if (require.main === module) {
   void main(process.argv.slice(2)).then((status) => {
     process.exitCode = status;
+    if (status !== EXIT.interrupted) return;
+    // The job has stopped and unwound, and the program ends when nothing
+    // holds node's loop.  Should something still hold it (it should not;
+    // seen once under heavy load), Ctrl-C must still end the program: a
+    // timer that holds nothing itself exits after a grace, naming what did.
+    setTimeout(() => {
+      const held = process.getActiveResourcesInfo();
+      process.stderr.write(`unshare-fs: still busy after the interruption (${held.join(', ')}): exiting\n`);
+      process.exit(status);
+    }, 2000).unref();
   });
 }
