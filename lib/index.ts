@@ -81,6 +81,7 @@ export const readFile: typeof host.readFile = host.readFile.bind(host);
 export * as podman from './podman';
 export * as docker from './docker';
 export { containers, type Engine, type EngineContainer, type EnginesOptions } from './engines';
+export { scanContainers, type ScanBatch, type ScanOptions } from './scan';
 export type { EngineErrorFields } from './engine/errors';
 export type { Volume } from './engine/volumes';
 export type { MountedLayers as EngineMountedLayers } from './engine/mount';

@@ -34,6 +34,7 @@ const ENTRY_POINTS: [string, RegExp][] = [
   ['lib/ns/session.ts', /^export function enter\(/],
   ['lib/ns/namespace.ts', /^export async function createNamespace\(/],
   ['lib/engines.ts', /^export function containers\(/],
+  ['lib/scan.ts', /^export function scanContainers\(/],
   ['lib/api/filesystem.ts', /^ {2}walk\(root: PathLike\)/],
   ['lib/api/filesystem.ts', /^ {2}async rm\(/],
   ['lib/api/filesystem.ts', /^ {2}exportTar\(/],

@@ -47,6 +47,7 @@ const TOP_LEVEL = [
   'readFile',
   'readdir',
   'readlink',
+  'scanContainers',
   'stat',
   'walk',
   'walkBatches',

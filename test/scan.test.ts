@@ -1,0 +1,136 @@
+// scanContainers() against GNU find per container, as `podman unshare find`
+// (rootless) or find in `podman mount` (rootful) sees it: a running
+// container with files added by `podman exec`, and a stopped one; the
+// sessions it opens gone when it ends, is stopped early or aborted.
+import { containers, scanContainers, type EngineContainer, type ScanBatch } from '../lib';
+import { IMAGE, pod, podmanEnv, podmanImage, ROOTFUL, tryPod, UID } from './helpers/podman';
+import { childPids } from './helpers/procs';
+import { requires } from './helpers/requirements';
+import { execFileSync } from 'node:child_process';
+
+const MODE = ROOTFUL ? 'rootful' : 'rootless';
+const RUNNING = `unshare-fs-scan-running-${process.pid}`;
+const STOPPED = `unshare-fs-scan-stopped-${process.pid}`;
+const gate = requires(podmanImage);
+// %y's letters by the library's entry types.
+const FIND_TYPE: Record<string, string> = {
+  file: 'f',
+  directory: 'd',
+  symlink: 'l',
+  fifo: 'p',
+  socket: 's',
+  'char-device': 'c',
+  'block-device': 'b',
+};
+const PRINTF = '%P %y %m %U %G %s\\n';
+
+/** GNU find's lines for a container's tree: its merged dir when it runs, its `podman mount` when not. */
+function findLines(name: string, running: boolean, mergedDir: string): string[] {
+  const find = running
+    ? `find "$1" -mindepth 1 -printf '${PRINTF}'`
+    : `m=$(podman mount "$0") && find "$m" -mindepth 1 -printf '${PRINTF}'; s=$?; podman umount "$0" >/dev/null; exit $s`;
+  const argv = [...(ROOTFUL ? [] : ['podman', 'unshare']), 'sh', '-c', find, name, mergedDir];
+  const out = execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: podmanEnv(), maxBuffer: 1 << 28, cwd: '/' });
+  return out.split('\n').filter((line) => line !== '');
+}
+
+/** The batches' entries as find's lines, per container name. */
+function asFindLines(batches: ScanBatch[]): Map<string, string[]> {
+  const lines = new Map<string, string[]>();
+  for (const { container, root, entries } of batches) {
+    const name = container.names[0]!;
+    const list = lines.get(name) ?? [];
+    lines.set(name, list);
+    const prefix = root.endsWith('/') ? root.length : root.length + 1;
+    for (const entry of entries) {
+      const s = entry.stats!;
+      const mode = (Number(s.mode) & 0o7777).toString(8);
+      list.push(`${String(entry.fullPath).slice(prefix)} ${FIND_TYPE[entry.type]} ${mode} ${s.uid} ${s.gid} ${s.size}`);
+    }
+  }
+  return lines;
+}
+
+async function collect(iterable: AsyncIterable<ScanBatch>): Promise<ScanBatch[]> {
+  const batches: ScanBatch[] = [];
+  for await (const batch of iterable) batches.push(batch);
+  return batches;
+}
+
+gate.describe(`scanContainers against find per container (podman ${MODE}, uid ${UID})`, () => {
+  let ours: EngineContainer[] = [];
+  const before = new Set<number>();
+
+  beforeAll(() => {
+    for (const name of [RUNNING, STOPPED]) tryPod(['rm', '-f', '-t', '0', name]);
+    pod(['run', '-d', '--network', 'none', '--name', RUNNING, IMAGE, 'sleep', '600']);
+    // Owned by a subordinate id, in a 0700 dir: what a walk from the host would miss.
+    pod([
+      'exec',
+      RUNNING,
+      'sh',
+      '-ec',
+      'mkdir -p /scan/a/b && echo hi > /scan/a/b/f && ln -s f /scan/a/b/l && chown -R 1000:1000 /scan/a && chmod 700 /scan/a',
+    ]);
+    pod(['create', '--network', 'none', '--name', STOPPED, IMAGE, 'sleep', '600']);
+    ours = containers().filter((c) => c.engine === 'podman' && (c.names.includes(RUNNING) || c.names.includes(STOPPED)));
+    for (const pid of childPids()) before.add(pid);
+  });
+
+  afterAll(() => {
+    for (const name of [RUNNING, STOPPED]) tryPod(['rm', '-f', '-t', '0', name]);
+  });
+
+  /** Children of this process the scan left (sessions, namespace holders). */
+  const left = (): number[] => childPids().filter((pid) => !before.has(pid));
+
+  test('every entry and its stats as find sees them, running and stopped, one done batch each', async () => {
+    expect(ours.map((c) => c.running).sort()).toEqual([false, true]);
+    const batches = await collect(scanContainers({ containers: ours, walk: { stat: true } }));
+    const got = asFindLines(batches);
+    for (const c of ours) {
+      const name = c.names[0]!;
+      const expected = findLines(name, c.running, c.mergedDir).sort();
+      expect(expected.length).toBeGreaterThan(100);
+      expect(got.get(name)!.sort()).toEqual(expected);
+      const done = batches.filter((b) => b.container.id === c.id && b.done);
+      expect(done).toHaveLength(1);
+      expect(done[0]!.entries).toHaveLength(0);
+      // The done batch is that container's last.
+      expect(batches.filter((b) => b.container.id === c.id).at(-1)).toBe(done[0]);
+    }
+    expect(got.get(RUNNING)).toContain('scan/a/b/f f 644 1000 1000 3');
+    expect(left()).toEqual([]);
+  });
+
+  test('concurrency 1: one container walked after the other, its batches never mixed with the next', async () => {
+    const batches = await collect(scanContainers({ containers: ours, concurrency: 1, walk: { stat: ['size'] } }));
+    const order = batches.map((b) => b.container.id).filter((id, i, all) => i === 0 || all[i - 1] !== id);
+    expect(order).toEqual(ours.map((c) => c.id));
+    expect(left()).toEqual([]);
+  });
+
+  test('a consumer that stops early, or an abort, closes every session', async () => {
+    for await (const batch of scanContainers({ containers: ours, walk: { stat: true } })) {
+      if (batch.entries.length > 0) break;
+    }
+    expect(left()).toEqual([]);
+    const controller = new AbortController();
+    const aborted = (async () => {
+      for await (const batch of scanContainers({ containers: ours, signal: controller.signal })) {
+        if (batch.entries.length > 0) controller.abort();
+      }
+    })();
+    await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
+    expect(left()).toEqual([]);
+  });
+
+  test('bad options throw when called, with node codes', () => {
+    expect(() => scanContainers({ concurrency: 0 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => scanContainers({ walk: { threads: 99 } })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => scanContainers({ walk: { signal: new AbortController().signal } as object })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    expect(() => scanContainers({ bogus: 1 } as object)).toThrow(/bogus/);
+  });
+});
