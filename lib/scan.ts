@@ -161,6 +161,8 @@ async function* scan(list: readonly EngineContainer[], checked: CheckedScan): As
   const queue = [...list];
   const inFlight = new Map<object, Promise<Settled>>();
   let failure: { error: unknown } | undefined;
+  // The walk whose batch the consumer holds: in no race until it comes back.
+  let holding: Walking | undefined;
   const track = (key: object, promise: Promise<Omit<Settled, 'key'>>): void => {
     inFlight.set(
       key,
@@ -207,16 +209,22 @@ async function* scan(list: readonly EngineContainer[], checked: CheckedScan): As
         fill();
         yield { container: walking.container, root: walking.root, entries: [], done: true };
       } else {
-        ask(walking);
+        // Its next batch is asked for once the consumer is back: no walk
+        // decodes ahead of the consumer (the socket's credit window still
+        // keeps its walker busy).
+        holding = walking;
         yield { container: walking.container, root: walking.root, entries: result.value, done: false };
+        holding = undefined;
+        ask(walking);
       }
     }
   } finally {
     // Ended early (the consumer's break, a failure, an abort): stop what is
     // in flight and close every session before the scan ends.
     stop();
+    const held = holding && { walking: holding };
     await Promise.allSettled(
-      [...inFlight.values()].map(async (pending) => {
+      [...(held ? [Promise.resolve(held)] : []), ...inFlight.values()].map(async (pending: Promise<Partial<Settled>>) => {
         const { walking, failed } = await pending;
         if (!walking) return;
         if (failed) return walking.release();
