@@ -26,6 +26,8 @@ function scanCompetitors({ containers, rootless }) {
   const spec = specArg(containers);
   const findLabel = rootless ? 'podman unshare find per container' : 'find per container (rootful: no podman unshare)';
   return [
+    { id: 'scan-containers', label: `unshare-fs scanContainers() (${Math.max(2, os.availableParallelism())} at once)`,
+      timed: 'sessions+walks', task: () => ['scan', 'scan-containers', spec] },
     { id: 'scan-concurrent', label: 'unshare-fs, every walk at once', timed: 'sessions+walks',
       task: () => ['scan', 'concurrent', spec] },
     { id: 'scan-sequential', label: 'unshare-fs, one walk after another', timed: 'sessions+walks',
@@ -105,6 +107,8 @@ async function setUpScan(ctx) {
   if (here.skipped) return here;
   const { rootless } = here;
   const library = loadLibrary();
+  const setupStarted = process.hrtime.bigint();
+  const setupMs = () => Number(process.hrtime.bigint() - setupStarted) / 1e6;
   let pausePid = null;
   if ((await spawnTimed(['podman', 'image', 'exists', SCAN.base])).code !== 0) {
     return { skipped: `no image ${SCAN.base} (scripts/podman-setup.sh builds it)` };
@@ -112,6 +116,7 @@ async function setUpScan(ctx) {
   // Whatever an interrupted run left, first: the names are this section's.
   await removeContainers(await leftovers());
   const { image, built } = await ensureImage(entries);
+  const imageMs = setupMs();
   ctx.created = [];
   const containers = [];
   const running = Math.ceil(count / 2);
@@ -125,6 +130,7 @@ async function setUpScan(ctx) {
     containers.push({ name, running: isRunning });
   }
   progress('');
+  const containersMs = setupMs() - imageMs;
   if (rootless) pausePid = library.podman.pausePid();
   for (const c of containers.filter((x) => x.running)) {
     const info = library.podman.container(c.name);
@@ -132,7 +138,8 @@ async function setUpScan(ctx) {
     c.root = info.mergedDir;
   }
   const expected = await expectedCounts(containers, { rootless, pausePid });
-  Object.assign(ctx, { image, built, rootless, pausePid, containers, expected,
+  const setup = { imageMs, containersMs, baselineMs: setupMs() - imageMs - containersMs, totalMs: setupMs() };
+  Object.assign(ctx, { image, built, setup, rootless, pausePid, containers, expected,
     expectedTotal: Object.values(expected).reduce((sum, e) => sum + e.entries, 0) });
 }
 
@@ -175,24 +182,28 @@ function scanStats(ctx, byId) {
       maxPeakRss: pick('peakRss').length ? Math.max(...pick('peakRss')) : null, rssGrowth: med('growthBytes'),
       maxRssGrowth: pick('growthBytes').length ? Math.max(...pick('growthBytes')) : null,
       mountMs: row.results.flatMap((r) => r.mountMs ?? []), storageOpenMs: pick('storageOpenMs'),
+      busyCores: med('busyCores'), runnableCores: med('runnableCores'),
       mismatches: countMismatches(row, ctx.expected) };
   }
-  const concurrent = byId['scan-concurrent'];
   const sequential = byId['scan-sequential'];
-  const speedup = concurrent?.summary && sequential?.summary ? sequential.summary.median / concurrent.summary.median : null;
-  return { stats, speedup };
+  const over = (row) => (row?.summary && sequential?.summary ? sequential.summary.median / row.summary.median : null);
+  // What every walk at once could gain at most on these cores, were its CPU
+  // per entry the same: the cores over those one walk after another keeps runnable.
+  const runnable = stats['scan-sequential']?.runnableCores;
+  const ceiling = runnable ? Math.max(1, os.availableParallelism() / runnable) : null;
+  return { stats, speedup: over(byId['scan-containers']), unboundedSpeedup: over(byId['scan-concurrent']), ceiling };
 }
 
 function scanTargets(byId, ctx, { stats, speedup }, t) {
   const countsOk = (id) => stats[id] && stats[id].mismatches.length === 0;
-  const name = `scan: every walk at once >= ${t.concurrentVsSequential}x one after another (entries/s)`;
+  const name = `scan: scanContainers() >= ${t.concurrentVsSequential}x one walk after another (entries/s)`;
   const targets = [speedup === null
-    ? target(name, null, byId['scan-concurrent']?.error ?? byId['scan-sequential']?.error ?? 'not measured')
-    : target(name, countsOk('scan-concurrent') && countsOk('scan-sequential') && speedup >= t.concurrentVsSequential,
-      `${x2(speedup)}${countsOk('scan-concurrent') && countsOk('scan-sequential') ? '' : ' (entry counts mismatch)'}`,
+    ? target(name, null, byId['scan-containers']?.error ?? byId['scan-sequential']?.error ?? 'not measured')
+    : target(name, countsOk('scan-containers') && countsOk('scan-sequential') && speedup >= t.concurrentVsSequential,
+      `${x2(speedup)}${countsOk('scan-containers') && countsOk('scan-sequential') ? '' : ' (entry counts mismatch)'}`,
       speedup, t.concurrentVsSequential)];
-  const growth = stats['scan-concurrent']?.maxRssGrowth;
-  const rssName = `scan: every walk at once, RSS growth < ${t.rssGrowthBytes / MIB} MiB (bounded by the consumer)`;
+  const growth = stats['scan-containers']?.maxRssGrowth;
+  const rssName = `scan: scanContainers(), RSS growth < ${t.rssGrowthBytes / MIB} MiB (bounded by the consumer)`;
   targets.push(growth == null ? target(rssName, null, 'not measured')
     : target(rssName, growth < t.rssGrowthBytes, `worst trial ${(growth / MIB).toFixed(1)} MiB over ${ctx.containers.length} ` +
       `containers (one after another: ${((stats['scan-sequential']?.maxRssGrowth ?? NaN) / MIB).toFixed(1)} MiB)`,
@@ -200,15 +211,19 @@ function scanTargets(byId, ctx, { stats, speedup }, t) {
   return targets;
 }
 
-function printScan(ctx, rows, byId, { stats, speedup }, targets) {
-  const { image, built, rootless, pausePid, containers, expected, expectedTotal, trials } = ctx;
+function printScan(ctx, rows, byId, { stats, speedup, unboundedSpeedup, ceiling }, targets) {
+  const { image, built, setup, rootless, pausePid, containers, expected, expectedTotal, trials } = ctx;
   const running = containers.filter((c) => c.running).length;
   const mib = (bytes) => (bytes == null ? '' : (bytes / MIB).toFixed(1));
   line(`\nscan section (${rootless ? `rootless, pause pid ${pausePid}` : 'rootful, as root'}): ${containers.length} containers `,
     `of ${image}${built === null ? ' (reused)' : ` (built in ${(built / 1000).toFixed(1)} s)`}, ${running} running, `,
     `${containers.length - running} stopped; ${formatCount(expectedTotal)} entries in all (C baseline per container)`);
+  line(`set-up: ${(setup.totalMs / 1000).toFixed(1)} s (image ${(setup.imageMs / 1000).toFixed(1)} s, `,
+    `${containers.length} containers ${(setup.containersMs / 1000).toFixed(1)} s, C baseline counts `,
+    `${(setup.baselineMs / 1000).toFixed(1)} s); --scan-containers N --scan-entries N for a smaller run`);
   line('library rows: running containers\' merged dirs walked in one podman.enterStorage() session, each stopped ',
-    'container through its own podman.mountContainer() (a namespace each); full stat, the consumer counts entries ',
+    'container through its own podman.mountContainer() (a namespace each); scanContainers() walks a few at a time ',
+    '(the cores, at least 2), the second row all at once; full stat, the consumer counts entries ',
     'and sums stats.size; timed from the first session opened to the last closed');
   line(`find row: ${rootless ? 'podman unshare find MERGED' : 'find MERGED'} per running container, `,
     `${rootless ? 'podman unshare sh -c \'m=$(podman mount C); find "$m" …; podman umount C\'' : 'sh -c \'m=$(podman mount C); ' +
@@ -216,30 +231,40 @@ function printScan(ctx, rows, byId, { stats, speedup }, targets) {
     'each process timed from spawn to exit, summed');
   line(`${trials} trials per row, each a fresh process, interleaved after one warm-up; RSS: the trial process's, sampled `,
     'every 10 ms (the library\'s workers are processes of their own, not in it); medians unless said\n');
-  const header = ['row', 'timed', 'entries', 'median ms', 'min', 'max', 'entries/s', 'peak RSS MiB', 'RSS growth MiB', 'counts'];
+  const header = ['row', 'timed', 'entries', 'median ms', 'min', 'max', 'entries/s', 'peak RSS MiB', 'RSS growth MiB',
+    'busy cores', 'runnable', 'counts'];
+  const cores = (n) => (n == null ? '' : n.toFixed(2));
   const lines = rows.map((row) => {
-    if (!row.summary) return [row.label, row.timed, '-', row.status, '', '', '', '', '', row.error ?? ''];
+    if (!row.summary) return [row.label, row.timed, '-', row.status, '', '', '', '', '', '', '', row.error ?? ''];
     const s = stats[row.id];
     return [row.label, row.timed, formatCount(row.entries), ms1(row.summary.median), ms1(row.summary.min), ms1(row.summary.max),
-      formatCount(Math.round(s.entriesPerSecond)), mib(s.peakRss), mib(s.rssGrowth),
+      formatCount(Math.round(s.entriesPerSecond)), mib(s.peakRss), mib(s.rssGrowth), cores(s.busyCores), cores(s.runnableCores),
       s.mismatches.length ? `${s.mismatches.length} mismatch(es)` : 'ok'];
   });
-  console.log(renderColumns(header, lines, [false, false, true, true, true, true, true, true, true, false]));
+  console.log(renderColumns(header, lines, [false, false, true, true, true, true, true, true, true, true, true, false]));
+  line('busy cores: the trial process\'s threads and its children\'s (workers, namespace holders) on a CPU over the ',
+    'wall time; runnable: on a CPU or waiting for one, what the row would use of an idle machine (schedstat, every 50 ms)');
   for (const row of rows) {
     for (const m of stats[row.id]?.mismatches ?? []) console.log(`${row.id}: ${m}`);
   }
   const e = Object.values(expected);
   line(`\ncounts: each row's count per container in every trial against the C baseline's (${formatCount(Math.min(...e.map((x) => x.entries)))}`,
     `–${formatCount(Math.max(...e.map((x) => x.entries)))} entries per container)`);
-  if (speedup !== null) line(`concurrent / sequential: ${x2(speedup)} the entries per second`);
-  const [c, s] = [stats['scan-concurrent'], stats['scan-sequential']];
+  if (speedup !== null) line(`scan ratio, scanContainers() / one after another: ${x2(speedup)} the entries per second`);
+  if (unboundedSpeedup !== null) line(`every walk at once / one after another: ${x2(unboundedSpeedup)}`);
+  if (ceiling !== null) {
+    line(`one after another keeps ${stats['scan-sequential'].runnableCores.toFixed(2)} cores runnable: on `,
+      `${os.availableParallelism()} cores, walks at once can gain at most ${x2(ceiling)} at the same CPU per entry`);
+  }
+  const [c, s] = [stats['scan-containers'], stats['scan-sequential']];
   if (c?.peakRss && s?.peakRss) {
-    line(`peak RSS: every walk at once ${mib(c.peakRss)} MiB (worst ${mib(c.maxPeakRss)}), one after another `,
+    line(`peak RSS: scanContainers() ${mib(c.peakRss)} MiB (worst ${mib(c.maxPeakRss)}), one after another `,
       `${mib(s.peakRss)} MiB (worst ${mib(s.maxPeakRss)}); growth ${mib(c.rssGrowth)} vs ${mib(s.rssGrowth)} MiB`);
   }
   if (s?.mountMs.length) {
     line(`cost of a stopped container: podman.mountContainer() (a namespace, its mount and a session) median `,
-      `${ms1(median(s.mountMs))} ms uncontended (one after another), ${c?.mountMs.length ? ms1(median(c.mountMs)) : '?'} ms `,
+      `${ms1(median(s.mountMs))} ms uncontended (one after another), ${stats['scan-concurrent']?.mountMs.length
+        ? ms1(median(stats['scan-concurrent'].mountMs)) : '?'} ms `,
       `with every mount at once; podman.enterStorage() ${s.storageOpenMs.length ? ms1(median(s.storageOpenMs)) : '?'} ms, once`);
   }
   console.log(`\n${formatTargets(targets)}`);

@@ -138,13 +138,14 @@ const SECTIONS = [
 
   // Every container of a podman user at once (issue 24): --scan-containers
   // (half running, half stopped) from an image of the test image plus a
-  // --scan-entries tree; every walk at once vs one after another vs find.
+  // --scan-entries tree; scanContainers() (a few at a time) and every walk
+  // at once vs one after another vs find.
   { name: 'scan', file: 'scan', setup: scan.setUpScan, teardown: scan.tearDownScan, competitors: scan.scanCompetitors,
     limits: { concurrentVsSequential: 1.5, rssGrowthBytes: 64 * MIB }, afterRows: scan.scanStats,
     targets: scan.scanTargets, print: scan.printScan,
-    results: ({ image, rootless, containers, expected }, { stats, speedup }) => ({ image, rootless,
-      containers: containers.map(({ name, running }) => ({ name, running, expected: expected[name] })),
-      concurrentVsSequential: speedup, stats }) },
+    results: ({ image, setup, rootless, containers, expected }, { stats, speedup, unboundedSpeedup, ceiling }) => ({ image,
+      setup, rootless, containers: containers.map(({ name, running }) => ({ name, running, expected: expected[name] })),
+      concurrentVsSequential: speedup, everyWalkAtOnceVsSequential: unboundedSpeedup, ceilingOnTheseCores: ceiling, stats }) },
 
   // The command line (issue 23): `unshare-fs` find, du, rm -r and ls -l
   // against `podman unshare` running GNU's, whole processes both.

@@ -214,13 +214,88 @@ async function drain(stream) {
 /** The scan rows' containers: [{ name, running, root (a running one's merged dir) }] from setup. */
 const scanSpec = (json) => JSON.parse(json);
 
+/** A task's threads' time on a CPU and waiting for one (ns), from /proc/PID/task/TID/schedstat; {} when gone. */
+function schedstats(pid) {
+  const times = {};
+  let tids;
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return times;
+  }
+  for (const tid of tids) {
+    try {
+      const [onCpu, waiting] = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      times[`${pid}/${tid}`] = { onCpu, waiting };
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return times;
+}
+
+/**
+ * How many cores the scan keeps busy (on a CPU) and runnable (on one or
+ * waiting for one): this process's threads and its children's (the
+ * library's workers and namespace holders), sampled every `everyMs` so a
+ * worker that ends between samples loses at most that much. Runnable time
+ * does not shrink when other work on the machine takes the CPU, so
+ * runnableCores is what the scan would use of an idle machine.
+ */
+function coreSampler(everyMs) {
+  const first = {};
+  const last = {};
+  const childrenOf = (pid) => {
+    const pids = [];
+    try {
+      for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+        pids.push(...fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+      }
+    } catch {
+      // gone meanwhile
+    }
+    return pids;
+  };
+  let initial = true;
+  const sample = () => {
+    const children = childrenOf(process.pid);
+    for (const pid of [process.pid, ...children, ...children.flatMap(childrenOf)]) {
+      for (const [key, times] of Object.entries(schedstats(pid))) {
+        // What runs at the start counts from then; a thread first seen later, from zero.
+        first[key] ??= initial ? times : { onCpu: 0, waiting: 0 };
+        last[key] = times;
+      }
+    }
+    initial = false;
+  };
+  sample();
+  const started = now();
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      const wallNs = Number(now() - started);
+      let onCpu = 0;
+      let waiting = 0;
+      for (const [key, times] of Object.entries(last)) {
+        onCpu += times.onCpu - first[key].onCpu;
+        waiting += times.waiting - first[key].waiting;
+      }
+      return { busyCores: onCpu / wallNs, runnableCores: (onCpu + waiting) / wallNs };
+    },
+  };
+}
+
 /**
  * Walks every container with full stat, the consumer counting entries and
  * summing stats.size per container: running ones' merged dirs in one
  * podman.enterStorage() session, each stopped one in the namespace of its
- * own podman.mountContainer(). "concurrent" has every walk (and every
- * mount) in flight at once, "sequential" one after another. Timed from the
- * first session opened to the last closed; RSS sampled every 10 ms.
+ * own podman.mountContainer(). "scan-containers" is the library's
+ * scanContainers() (a few walks at a time, the same sessions), "concurrent"
+ * has every walk (and every mount) in flight at once, "sequential" one
+ * after another. Timed from the first session opened to the last closed;
+ * RSS sampled every 10 ms, the cores kept busy and runnable every 50 ms.
  */
 async function scan(mode, json) {
   const l = lib();
@@ -255,8 +330,22 @@ async function scan(mode, json) {
     }
   };
   const memory = memorySampler(10);
+  const cores = coreSampler(50);
   const result = await timed(async () => {
-    if (mode === 'concurrent') {
+    if (mode === 'scan-containers') {
+      // The library's own scan: a few walks at a time, running containers in one storage session.
+      const list = l.containers().filter((c) => c.engine === 'podman' && c.names.some((n) => containers.some((x) => x.name === n)));
+      if (list.length !== containers.length) throw new Error(`scan: containers() lists ${list.length} of the ${containers.length} containers`);
+      for await (const batch of l.scanContainers({ containers: list, walk: { stat: true } })) {
+        const name = batch.container.names[0];
+        const seen = (perContainer[name] ??= { entries: 0, sizeSum: 0 });
+        for (const entry of batch.entries) {
+          if (isRoot(batch.root, entry.fullPath)) continue;
+          seen.entries++;
+          seen.sizeSum += entry.stats.size;
+        }
+      }
+    } else if (mode === 'concurrent') {
       // Settled, not Promise.all: when one walk fails the others still end
       // and close their sessions before the trial reports the failure.
       const settled = async (promises) => {
@@ -277,7 +366,7 @@ async function scan(mode, json) {
     return { entries: all.reduce((n, c) => n + c.entries, 0), sizeSum: all.reduce((n, c) => n + c.sizeSum, 0) };
   });
   memory.stop();
-  return { mode, ...result, perContainer, mountMs, storageOpenMs, ...memoryReport(memory) };
+  return { mode, ...result, perContainer, mountMs, storageOpenMs, ...memoryReport(memory), ...cores.stop() };
 }
 
 /**
