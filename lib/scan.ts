@@ -156,21 +156,30 @@ async function* scan(list: readonly EngineContainer[], checked: CheckedScan): As
     return { container, root: '/', batches, release: () => mounted.close() };
   };
 
-  // Each in-flight promise wrapped once, never rejecting: what the race takes.
+  // Each in-flight promise wrapped once, never rejecting, and queued in
+  // `ready` when it settles.  Not Promise.race: every race leaves a
+  // reaction on the promises still pending, which holds the race's result
+  // (a batch) until they settle, so a slow mount would keep every batch
+  // yielded meanwhile (node's issue 17469).
   type Settled = { key: object; walking?: Walking; result?: IteratorResult<ScanBatch['entries']>; failed?: { error: unknown } };
   const queue = [...list];
   const inFlight = new Map<object, Promise<Settled>>();
   let failure: { error: unknown } | undefined;
-  // The walk whose batch the consumer holds: in no race until it comes back.
+  // The walk whose batch the consumer holds: not in flight until it comes back.
   let holding: Walking | undefined;
+  const ready: Settled[] = [];
+  let wake: (() => void) | undefined;
   const track = (key: object, promise: Promise<Omit<Settled, 'key'>>): void => {
-    inFlight.set(
-      key,
-      promise.then(
-        (value) => ({ key, ...value }),
-        (error: unknown) => ({ key, failed: { error } }),
-      ),
+    const settled = promise.then(
+      (value): Settled => ({ key, ...value }),
+      (error: unknown): Settled => ({ key, failed: { error } }),
     );
+    inFlight.set(key, settled);
+    void settled.then((value) => {
+      ready.push(value);
+      wake?.();
+      wake = undefined;
+    });
   };
   const fill = (): void => {
     while (inFlight.size < concurrency && queue.length > 0) {
@@ -194,7 +203,8 @@ async function* scan(list: readonly EngineContainer[], checked: CheckedScan): As
     if (signal?.aborted) throw abortError(signal);
     fill();
     while (inFlight.size > 0) {
-      const settled = await Promise.race(inFlight.values());
+      while (ready.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      const settled = ready.shift()!;
       inFlight.delete(settled.key);
       if (settled.failed || settled.walking === undefined) {
         failure = settled.failed;
