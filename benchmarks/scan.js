@@ -183,6 +183,9 @@ function scanStats(ctx, byId) {
       maxRssGrowth: pick('growthBytes').length ? Math.max(...pick('growthBytes')) : null,
       mountMs: row.results.flatMap((r) => r.mountMs ?? []), storageOpenMs: pick('storageOpenMs'),
       busyCores: med('busyCores'), runnableCores: med('runnableCores'),
+      // CPU time per trial (busy cores over its wall time), what the load on the machine does not change.
+      coreSeconds: row.results.some((r) => typeof r.busyCores === 'number')
+        ? median(row.results.filter((r) => typeof r.busyCores === 'number').map((r) => (r.busyCores * r.ms) / 1000)) : null,
       mismatches: countMismatches(row, ctx.expected) };
   }
   const sequential = byId['scan-sequential'];
@@ -191,7 +194,12 @@ function scanStats(ctx, byId) {
   // per entry the same: the cores over those one walk after another keeps runnable.
   const runnable = stats['scan-sequential']?.runnableCores;
   const ceiling = runnable ? Math.max(1, os.availableParallelism() / runnable) : null;
-  return { stats, speedup: over(byId['scan-containers']), unboundedSpeedup: over(byId['scan-concurrent']), ceiling };
+  // On an idle machine a row would take its CPU time over the cores it keeps
+  // runnable (at most the machine's): the ratio the load does not blur.
+  const idleMs = (id) => (stats[id]?.coreSeconds && stats[id].runnableCores
+    ? (stats[id].coreSeconds * 1000) / Math.min(os.availableParallelism(), stats[id].runnableCores) : null);
+  const idleSpeedup = idleMs('scan-containers') && idleMs('scan-sequential') ? idleMs('scan-sequential') / idleMs('scan-containers') : null;
+  return { stats, speedup: over(byId['scan-containers']), unboundedSpeedup: over(byId['scan-concurrent']), ceiling, idleSpeedup };
 }
 
 function scanTargets(byId, ctx, { stats, speedup }, t) {
@@ -211,7 +219,7 @@ function scanTargets(byId, ctx, { stats, speedup }, t) {
   return targets;
 }
 
-function printScan(ctx, rows, byId, { stats, speedup, unboundedSpeedup, ceiling }, targets) {
+function printScan(ctx, rows, byId, { stats, speedup, unboundedSpeedup, ceiling, idleSpeedup }, targets) {
   const { image, built, setup, rootless, pausePid, containers, expected, expectedTotal, trials } = ctx;
   const running = containers.filter((c) => c.running).length;
   const mib = (bytes) => (bytes == null ? '' : (bytes / MIB).toFixed(1));
@@ -232,18 +240,20 @@ function printScan(ctx, rows, byId, { stats, speedup, unboundedSpeedup, ceiling 
   line(`${trials} trials per row, each a fresh process, interleaved after one warm-up; RSS: the trial process's, sampled `,
     'every 10 ms (the library\'s workers are processes of their own, not in it); medians unless said\n');
   const header = ['row', 'timed', 'entries', 'median ms', 'min', 'max', 'entries/s', 'peak RSS MiB', 'RSS growth MiB',
-    'busy cores', 'runnable', 'counts'];
+    'busy cores', 'runnable', 'CPU s', 'counts'];
   const cores = (n) => (n == null ? '' : n.toFixed(2));
   const lines = rows.map((row) => {
-    if (!row.summary) return [row.label, row.timed, '-', row.status, '', '', '', '', '', '', '', row.error ?? ''];
+    if (!row.summary) return [row.label, row.timed, '-', row.status, '', '', '', '', '', '', '', '', row.error ?? ''];
     const s = stats[row.id];
     return [row.label, row.timed, formatCount(row.entries), ms1(row.summary.median), ms1(row.summary.min), ms1(row.summary.max),
       formatCount(Math.round(s.entriesPerSecond)), mib(s.peakRss), mib(s.rssGrowth), cores(s.busyCores), cores(s.runnableCores),
+      cores(s.coreSeconds),
       s.mismatches.length ? `${s.mismatches.length} mismatch(es)` : 'ok'];
   });
-  console.log(renderColumns(header, lines, [false, false, true, true, true, true, true, true, true, true, true, false]));
+  console.log(renderColumns(header, lines, [false, false, true, true, true, true, true, true, true, true, true, true, false]));
   line('busy cores: the trial process\'s threads and its children\'s (workers, namespace holders) on a CPU over the ',
-    'wall time; runnable: on a CPU or waiting for one, what the row would use of an idle machine (schedstat, every 50 ms)');
+    'wall time; runnable: on a CPU or waiting for one, what the row would use of an idle machine (schedstat, every 50 ms); ',
+    'CPU s: busy cores times the wall time, median of the trials');
   for (const row of rows) {
     for (const m of stats[row.id]?.mismatches ?? []) console.log(`${row.id}: ${m}`);
   }
@@ -252,6 +262,10 @@ function printScan(ctx, rows, byId, { stats, speedup, unboundedSpeedup, ceiling 
     `–${formatCount(Math.max(...e.map((x) => x.entries)))} entries per container)`);
   if (speedup !== null) line(`scan ratio, scanContainers() / one after another: ${x2(speedup)} the entries per second`);
   if (unboundedSpeedup !== null) line(`every walk at once / one after another: ${x2(unboundedSpeedup)}`);
+  if (idleSpeedup !== null) {
+    line(`scan ratio on an idle machine (each row's CPU s over min(cores, its runnable cores)): ${x2(idleSpeedup)}; `,
+      'under load a row with more threads takes a larger share of the CPU, which the wall-time ratio shows too');
+  }
   if (ceiling !== null) {
     line(`one after another keeps ${stats['scan-sequential'].runnableCores.toFixed(2)} cores runnable: on `,
       `${os.availableParallelism()} cores, walks at once can gain at most ${x2(ceiling)} at the same CPU per entry`);

@@ -143,9 +143,9 @@ const SECTIONS = [
   { name: 'scan', file: 'scan', setup: scan.setUpScan, teardown: scan.tearDownScan, competitors: scan.scanCompetitors,
     limits: { concurrentVsSequential: 1.5, rssGrowthBytes: 64 * MIB }, afterRows: scan.scanStats,
     targets: scan.scanTargets, print: scan.printScan,
-    results: ({ image, setup, rootless, containers, expected }, { stats, speedup, unboundedSpeedup, ceiling }) => ({ image,
+    results: ({ image, setup, rootless, containers, expected }, { stats, speedup, unboundedSpeedup, ceiling, idleSpeedup }) => ({ image,
       setup, rootless, containers: containers.map(({ name, running }) => ({ name, running, expected: expected[name] })),
-      concurrentVsSequential: speedup, everyWalkAtOnceVsSequential: unboundedSpeedup, ceilingOnTheseCores: ceiling, stats }) },
+      concurrentVsSequential: speedup, everyWalkAtOnceVsSequential: unboundedSpeedup, ceilingOnTheseCores: ceiling, idleMachineEstimate: idleSpeedup, stats }) },
 
   // The command line (issue 23): `unshare-fs` find, du, rm -r and ls -l
   // against `podman unshare` running GNU's, whole processes both.
