@@ -7,6 +7,10 @@ import { IMAGE, pod, podmanEnv, podmanImage, ROOTFUL, tryPod, UID } from './help
 import { childPids } from './helpers/procs';
 import { requires } from './helpers/requirements';
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as v8 from 'node:v8';
+import { setTimeout } from 'node:timers/promises';
+import * as vm from 'node:vm';
 
 const MODE = ROOTFUL ? 'rootful' : 'rootless';
 const RUNNING = `unshare-fs-scan-running-${process.pid}`;
@@ -23,6 +27,8 @@ const FIND_TYPE: Record<string, string> = {
   'block-device': 'b',
 };
 const PRINTF = '%P %y %m %U %G %s\\n';
+// 8,000 files of 196-byte names: about 40 walk batches with full stat.
+const MANY_FILES = `mkdir /many && cd /many && seq 1 8000 | sed "s/$/-${'0'.repeat(190)}/" | xargs touch`;
 
 /** GNU find's lines for a container's tree: its merged dir when it runs, its `podman mount` when not. */
 function findLines(name: string, running: boolean, mergedDir: string): string[] {
@@ -72,7 +78,12 @@ gate.describe(`scanContainers against find per container (podman ${MODE}, uid ${
       '-ec',
       'mkdir -p /scan/a/b && echo hi > /scan/a/b/f && ln -s f /scan/a/b/l && chown -R 1000:1000 /scan/a && chmod 700 /scan/a',
     ]);
-    pod(['create', '--network', 'none', '--name', STOPPED, IMAGE, 'sleep', '600']);
+    // More batches than a walk's credit window (32) in each: a walk frozen
+    // in its worker then leaves the scan's promise of it pending.
+    pod(['exec', RUNNING, 'sh', '-ec', MANY_FILES]);
+    pod(['run', '-d', '--network', 'none', '--name', STOPPED, IMAGE, 'sleep', '600']);
+    pod(['exec', STOPPED, 'sh', '-ec', MANY_FILES]);
+    pod(['stop', '-t', '0', STOPPED]);
     ours = containers().filter((c) => c.engine === 'podman' && (c.names.includes(RUNNING) || c.names.includes(STOPPED)));
     for (const pid of childPids()) before.add(pid);
   });
@@ -122,6 +133,59 @@ gate.describe(`scanContainers against find per container (podman ${MODE}, uid ${
       }
     })();
     await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
+    expect(left()).toEqual([]);
+  });
+
+  test('a walk that waits (its worker stopped) keeps none of the batches yielded meanwhile', async () => {
+    // gc() for this test: the batches must be collectable, not merely unused.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const running = ours.find((c) => c.running)!;
+    const stopped = ours.find((c) => !c.running)!;
+    const frozen = new Set<number>();
+    /** Stops the processes of the stopped container's mount (those that see it): its walk then waits. */
+    const freeze = (): void => {
+      for (const pid of left()) {
+        if (frozen.has(pid)) continue;
+        try {
+          if (!fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').includes('unshare-fs-mount-')) continue;
+        } catch {
+          continue;
+        }
+        process.kill(pid, 'SIGSTOP');
+        frozen.add(pid);
+      }
+    };
+    const thaw = (): void => {
+      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+      frozen.clear();
+    };
+    // The running container's batches yielded since the stopped one's last.
+    let since: WeakRef<object>[] = [];
+    let alive: number | undefined;
+    try {
+      for await (const batch of scanContainers({ containers: [stopped, running], walk: { stat: true } })) {
+        if (batch.container.id === stopped.id) {
+          since = [];
+          continue;
+        }
+        if (!batch.done) {
+          since.push(new WeakRef(batch.entries));
+          freeze();
+          // A slow consumer: the running walk (its credit) cannot end before the mount is frozen.
+          await setTimeout(5);
+          continue;
+        }
+        expect(frozen.size).toBeGreaterThan(0);
+        expect(since.length).toBeGreaterThan(2);
+        gc();
+        alive = since.filter((ref) => ref.deref() !== undefined).length;
+        thaw();
+      }
+    } finally {
+      thaw();
+    }
+    expect(alive).toBe(0);
     expect(left()).toEqual([]);
   });
 
