@@ -4,6 +4,7 @@
  * walk after another leaves cores idle (a wide directory is listed by one
  * thread; a stopped container's mount is set up while nothing walks).
  */
+import { setMaxListeners } from 'node:events';
 import * as os from 'node:os';
 
 import { invalid, checkInteger, checkOptionsObject, checkSignal } from './core/checks';
@@ -22,9 +23,10 @@ export interface ScanOptions extends EnginesOptions {
   /** The containers to walk (default: containers() with these options, every engine's, running and stopped). */
   containers?: readonly EngineContainer[];
   /**
-   * Containers walked at once, 1 to 64 (default: the cores this process
-   * may use, at least 2).  More costs a walk's credit window of memory
-   * each and contends for the same cores.
+   * Containers walked at once, 1 to 64 (default: twice the cores this
+   * process may use, 2 to 16: a walk keeps its threads busy only part of
+   * the time, and on 2 cores 4 walks at once beat 2 and 8).  More costs a
+   * walk's credit window of memory each and contends for the same cores.
    */
   concurrency?: number;
   /** Each container's walk: walk()'s options but `signal` (given here) and `prune`. */
@@ -51,6 +53,7 @@ export interface ScanBatch {
 
 const SCAN_OPTIONS = ['uid', 'env', 'home', 'onError', 'containers', 'concurrency', 'walk', 'signal'];
 const MAX_CONCURRENCY = 64;
+const DEFAULT_CONCURRENCY = Math.min(16, Math.max(2, 2 * os.availableParallelism()));
 
 /** A container's walk, with what closes the session it walked in (nothing for a shared one). */
 interface Walking {
@@ -89,7 +92,7 @@ interface Walking {
  */
 export function scanContainers(options?: ScanOptions): AsyncGenerator<ScanBatch, void, undefined> {
   const o = checkOptionsObject(options, SCAN_OPTIONS, 'scanContainers') as ScanOptions;
-  const concurrency = checkInteger('concurrency', o.concurrency, 1, MAX_CONCURRENCY, Math.max(2, os.availableParallelism()));
+  const concurrency = checkInteger('concurrency', o.concurrency, 1, MAX_CONCURRENCY, DEFAULT_CONCURRENCY);
   const signal = checkSignal(o.signal);
   if (o.walk !== undefined) {
     // Checked now, not at the first container's walk.
@@ -113,6 +116,8 @@ interface CheckedScan {
 async function* scan(list: readonly EngineContainer[], checked: CheckedScan): AsyncGenerator<ScanBatch, void, undefined> {
   const { concurrency, signal, engineOptions } = checked;
   const inner = new AbortController();
+  // Every walk listens on it: more than node's 10 listeners is no leak here.
+  setMaxListeners(MAX_CONCURRENCY + 1, inner.signal);
   const stop = (): void => inner.abort(signal?.reason);
   signal?.addEventListener('abort', stop, { once: true });
   const walkOptions = { ...checked.walk, signal: inner.signal };
