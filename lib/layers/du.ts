@@ -1,8 +1,7 @@
 // du -s through a session: one walk with the stat fields du needs, the
 // numbers summed as GNU du sums them.
 import { progressTicker, type ProgressOptions } from '../core/progress';
-import type { StatField } from '../core/stats';
-import type { Stats } from '../core/stats';
+import type { BigIntStats, StatField } from '../core/stats';
 
 /** What `du -s` tells of a tree, and how many entries it holds. */
 export interface DiskUsage {
@@ -27,14 +26,16 @@ export interface DuOptions extends ProgressOptions {
 
 /** What du needs of a FileSystem. */
 export interface DuSource {
-  lstat(path: string, options: { signal?: AbortSignal }): Promise<Stats>;
+  lstat(path: string, options: { bigint: true; signal?: AbortSignal }): Promise<BigIntStats>;
   walkBatches(
     root: string,
-    options: { stat: readonly StatField[]; oneFileSystem: boolean; signal?: AbortSignal },
-  ): AsyncIterable<{ stats: Stats | undefined }[]>;
+    options: { stat: readonly StatField[]; bigint: true; oneFileSystem: boolean; signal?: AbortSignal },
+  ): AsyncIterable<{ stats: BigIntStats | undefined }[]>;
 }
 
 const FIELDS: readonly StatField[] = ['mode', 'nlink', 'size', 'ino', 'dev', 'blocks'];
+const S_IFMT = 0o170000n;
+const S_IFDIR = 0o040000n;
 
 /** How podman counts, for the library's own use. */
 interface PodmanCounts {
@@ -52,11 +53,15 @@ export async function du(fs: DuSource, path: string, options: DuOptions & Podman
   let apparentBytes = 0;
   let allocatedBytes = 0;
   // dev:ino of every entry with more than one link, counted the first time.
+  // Exact (bigint stats): overlayfs with xino puts the layer's fsid in the
+  // top bits of st_ino, so a lower layer's inodes are 2^63 + ino, and as
+  // doubles distinct inodes would be equal and a file left out.
   const linked = new Set<string>();
-  const add = (st: Stats): void => {
-    if (!directories && st.isDirectory()) return;
+  const add = (st: BigIntStats): void => {
+    const isDir = (st.mode & S_IFMT) === S_IFDIR;
+    if (!directories && isDir) return;
     entries++;
-    if (linksOnce && st.nlink > 1 && !st.isDirectory()) {
+    if (linksOnce && st.nlink > 1n && !isDir) {
       const key = `${st.dev}:${st.ino}`;
       if (linked.has(key)) {
         ticker?.add(1, 0);
@@ -64,14 +69,15 @@ export async function du(fs: DuSource, path: string, options: DuOptions & Podman
       }
       linked.add(key);
     }
-    apparentBytes += st.size;
-    allocatedBytes += st.blocks * 512;
-    ticker?.add(1, st.size);
+    const size = Number(st.size);
+    apparentBytes += size;
+    allocatedBytes += Number(st.blocks) * 512;
+    ticker?.add(1, size);
   };
-  const top = await fs.lstat(path, { signal });
+  const top = await fs.lstat(path, { bigint: true, signal });
   add(top);
-  if (top.isDirectory()) {
-    for await (const batch of fs.walkBatches(path, { stat: FIELDS, oneFileSystem, signal })) {
+  if ((top.mode & S_IFMT) === S_IFDIR) {
+    for await (const batch of fs.walkBatches(path, { stat: FIELDS, bigint: true, oneFileSystem, signal })) {
       for (const { stats } of batch) {
         // du -x leaves a mount point out, the directory itself too.
         if (stats !== undefined && !(oneFileSystem && stats.dev !== top.dev)) add(stats);

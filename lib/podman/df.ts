@@ -198,14 +198,15 @@ async function vfsChangesSize(c: PodmanContainer, options: PodmanOptions, signal
       const linked = new Set<string>();
       for (const change of changes) {
         if (change.kind === 'deleted') continue;
-        const st = await layer.lstat(change.path, { signal });
+        // bigint: an overlay's (xino) inode numbers pass 2^53.
+        const st = await layer.lstat(change.path, { bigint: true, signal });
         if (st.isDirectory()) continue;
-        if (st.nlink > 1) {
+        if (st.nlink > 1n) {
           const key = `${st.dev}:${st.ino}`;
           if (linked.has(key)) continue;
           linked.add(key);
         }
-        size += st.size;
+        size += Number(st.size);
       }
       return size;
     } finally {
