@@ -281,79 +281,85 @@ export class StatReader {
     );
   }
 
+  /**
+   * The same as bigints.  Locals, not an array: du reads bigint stats for
+   * exact dev:ino keys, and an array per entry made its walk ~10% slower.
+   */
   readBigInt(offset: number): BigIntStats {
     const v = this.view;
     const m = this.mask;
     let o = offset;
-    const out = new Array<bigint | undefined>(13).fill(undefined);
+    let mode: bigint | undefined, uid: number | undefined, gid: number | undefined;
+    let nlink: bigint | undefined, size: bigint | undefined, ino: bigint | undefined;
+    let dev: bigint | undefined, rdev: bigint | undefined, blocks: bigint | undefined;
+    let blksize: bigint | undefined, atimeNs: bigint | undefined, mtimeNs: bigint | undefined;
+    let ctimeNs: bigint | undefined;
     if (m & 1) {
-      out[2] = BigInt(v.getUint32(o, true));
+      mode = BigInt(v.getUint32(o, true));
       o += 4;
     }
     if (m & 2) {
-      out[4] = BigInt(v.getUint32(o, true));
+      uid = v.getUint32(o, true);
       o += 4;
     }
     if (m & 4) {
-      out[5] = BigInt(v.getUint32(o, true));
+      gid = v.getUint32(o, true);
       o += 4;
     }
     if (m & 8) {
-      out[3] = BigInt(v.getUint32(o, true));
+      nlink = BigInt(v.getUint32(o, true));
       o += 4;
     }
     if (m & 16) {
-      out[7] = v.getBigUint64(o, true);
+      size = v.getBigUint64(o, true);
       o += 8;
     }
     if (m & 32) {
-      out[1] = v.getBigUint64(o, true);
+      ino = v.getBigUint64(o, true);
       o += 8;
     }
     if (m & 64) {
-      out[0] = v.getBigUint64(o, true);
+      dev = v.getBigUint64(o, true);
       o += 8;
     }
     if (m & 128) {
-      out[6] = v.getBigUint64(o, true);
+      rdev = v.getBigUint64(o, true);
       o += 8;
     }
     if (m & 256) {
-      out[9] = v.getBigUint64(o, true);
-      out[8] = BigInt(v.getUint32(o + 8, true));
+      blocks = v.getBigUint64(o, true);
+      blksize = BigInt(v.getUint32(o + 8, true));
       o += 12;
     }
     if (m & 512) {
-      out[10] = timeNs(v, o);
+      atimeNs = timeNs(v, o);
       o += 12;
     }
     if (m & 1024) {
-      out[11] = timeNs(v, o);
+      mtimeNs = timeNs(v, o);
       o += 12;
     }
     if (m & 2048) {
-      out[12] = timeNs(v, o);
+      ctimeNs = timeNs(v, o);
       o += 12;
     }
     this.offset = o;
-    const uid = out[4],
-      gid = out[5];
     return new BigIntStats(
-      out[0]!,
-      out[1]!,
-      out[2]!,
-      out[3]!,
-      out[4]!,
-      out[5]!,
-      out[6]!,
-      out[7]!,
-      out[8]!,
-      out[9]!,
-      out[10]!,
-      out[11]!,
-      out[12]!,
-      (uid === undefined ? undefined : BigInt(this.mapUid(Number(uid)))) as bigint,
-      (gid === undefined ? undefined : BigInt(this.mapGid(Number(gid)))) as bigint,
+      dev as bigint,
+      ino as bigint,
+      mode as bigint,
+      nlink as bigint,
+      (uid === undefined ? undefined : BigInt(uid)) as bigint,
+      (gid === undefined ? undefined : BigInt(gid)) as bigint,
+      rdev as bigint,
+      size as bigint,
+      blksize as bigint,
+      blocks as bigint,
+      atimeNs as bigint,
+      mtimeNs as bigint,
+      ctimeNs as bigint,
+      (uid === undefined ? undefined : BigInt(this.mapUid(uid))) as bigint,
+      (gid === undefined ? undefined : BigInt(this.mapGid(gid))) as bigint,
     );
   }
 }
