@@ -34,8 +34,8 @@ export interface DuSource {
 }
 
 const FIELDS: readonly StatField[] = ['mode', 'nlink', 'size', 'ino', 'dev', 'blocks'];
-const S_IFMT = 0o170000n;
-const S_IFDIR = 0o040000n;
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
 
 /** How podman counts, for the library's own use. */
 interface PodmanCounts {
@@ -58,7 +58,7 @@ export async function du(fs: DuSource, path: string, options: DuOptions & Podman
   // doubles distinct inodes would be equal and a file left out.
   const linked = new Set<string>();
   const add = (st: BigIntStats): void => {
-    const isDir = (st.mode & S_IFMT) === S_IFDIR;
+    const isDir = (Number(st.mode) & S_IFMT) === S_IFDIR; // no bigint made per entry
     if (!directories && isDir) return;
     entries++;
     if (linksOnce && st.nlink > 1n && !isDir) {
@@ -76,7 +76,7 @@ export async function du(fs: DuSource, path: string, options: DuOptions & Podman
   };
   const top = await fs.lstat(path, { bigint: true, signal });
   add(top);
-  if ((top.mode & S_IFMT) === S_IFDIR) {
+  if (top.isDirectory()) {
     for await (const batch of fs.walkBatches(path, { stat: FIELDS, bigint: true, oneFileSystem, signal })) {
       for (const { stats } of batch) {
         // du -x leaves a mount point out, the directory itself too.
