@@ -6,6 +6,7 @@ import { containers, scanContainers, type EngineContainer, type ScanBatch } from
 import { IMAGE, pod, podmanEnv, podmanImage, ROOTFUL, tryPod, UID } from './helpers/podman';
 import { childPids } from './helpers/procs';
 import { requires } from './helpers/requirements';
+import { FIND_TYPE } from './helpers/tree';
 import { execFile, execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -20,16 +21,6 @@ const execFileAsync = promisify(execFile);
 const RUNNING = `unshare-fs-scan-running-${process.pid}`;
 const STOPPED = `unshare-fs-scan-stopped-${process.pid}`;
 const gate = requires(podmanImage);
-// %y's letters by the library's entry types.
-const FIND_TYPE: Record<string, string> = {
-  file: 'f',
-  directory: 'd',
-  symlink: 'l',
-  fifo: 'p',
-  socket: 's',
-  'char-device': 'c',
-  'block-device': 'b',
-};
 const PRINTF = '%P %y %m %U %G %s\\n';
 // 8,000 files of 196-byte names: about 40 walk batches with full stat.
 const MANY_FILES = `mkdir /many && cd /many && seq 1 8000 | sed "s/$/-${'0'.repeat(190)}/" | xargs touch`;
