@@ -151,10 +151,19 @@ export async function df(options: PodmanDiffOptions = {}): Promise<PodmanUsage> 
     const session = await enterStorage(podmanAdapter, podmanOptions);
     try {
       for (const c of allContainers) {
-        const size =
-          driver === 'vfs'
-            ? await vfsChangesSize(c, podmanOptions, signal)
-            : (await du(session, c.upperDir, { directories: false, signal })).apparentBytes;
+        let size: number;
+        try {
+          size =
+            driver === 'vfs'
+              ? await vfsChangesSize(c, podmanOptions, signal)
+              : (await du(session, c.upperDir, { directories: false, signal })).apparentBytes;
+        } catch (error) {
+          // Removed meanwhile (podman rm between the listing and the walk):
+          // no row, as podman would print none.  Still listed: a real error.
+          const gone = (error as NodeJS.ErrnoException).code === 'ENOENT' && !containers(podmanOptions).some((now) => now.id === c.id);
+          if (gone) continue;
+          throw error;
+        }
         containerUsage.push({ id: c.id, names: c.names, image: c.image, size });
       }
       for (const name of volumeNames) {
