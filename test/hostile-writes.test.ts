@@ -9,39 +9,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 
-import { createNamespace, host, type FileSystem, type Namespace, type Session } from '../lib';
 import type { TarHeader } from '../lib/layers/tar';
 import { END_OF_ARCHIVE, encodeHeader, padding } from './helpers/tar-writer';
+import { fileSystemTargets, type FileSystemTarget } from './helpers/targets';
 import { removeTree, tempDir } from './helpers/tree';
 
-interface Target {
-  name: string;
-  fs(): FileSystem;
+interface Target extends FileSystemTarget {
   /** `absolute` written relative to where this target resolves relative paths. */
   relative(absolute: string): string;
-  setup?(): Promise<void>;
-  teardown?(): Promise<void>;
 }
 
-let ns: Namespace | undefined;
-let session: Session | undefined;
-
+const [hostTarget, namespaceTarget] = fileSystemTargets();
 const targets: Target[] = [
-  { name: 'host', fs: () => host, relative: (p) => path.relative(process.cwd(), p) },
-  {
-    name: 'namespace session',
-    fs: () => session!,
-    // A session resolves relative paths against its root, '/'.
-    relative: (p) => path.relative('/', p),
-    async setup() {
-      ns = await createNamespace();
-      session = await ns.enter();
-    },
-    async teardown() {
-      await session?.close();
-      await ns?.close();
-    },
-  },
+  { ...hostTarget!, relative: (p) => path.relative(process.cwd(), p) },
+  // A session resolves relative paths against its root, '/'.
+  { ...namespaceTarget!, relative: (p) => path.relative('/', p) },
 ];
 
 /** Every entry under `dir` as find(1) sees it: name bytes, type, mode, size, mtime, link target. */

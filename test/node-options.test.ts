@@ -7,8 +7,9 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { createNamespace, host, type FileSystem, type Namespace, type Session } from '../lib';
+import type { FileSystem } from '../lib';
 import { requires, subuidRange, type Gate } from './helpers/requirements';
+import { fileSystemTargets, type FileSystemTarget } from './helpers/targets';
 import { removeTree, tempDir } from './helpers/tree';
 
 /** The calls a case makes: node's fs/promises with fs's streams, or a FileSystem. */
@@ -281,24 +282,10 @@ function left(file: string): string {
   return `file: ${fs.readFileSync(file, 'latin1')}`;
 }
 
-let ns: Namespace | undefined;
-let session: Session | undefined;
-
-const targets: { name: string; api(): Api; gate: Gate; setup?(): Promise<void>; teardown?(): Promise<void> }[] = [
-  { name: 'host', api: () => host, gate: requires() },
-  {
-    name: 'namespace session',
-    api: () => session!,
-    gate: process.geteuid!() === 0 ? requires() : requires(subuidRange),
-    async setup() {
-      ns = await createNamespace();
-      session = await ns.enter();
-    },
-    async teardown() {
-      await session?.close();
-      await ns?.close();
-    },
-  },
+const [hostTarget, namespaceTarget] = fileSystemTargets();
+const targets: (FileSystemTarget & { gate: Gate })[] = [
+  { ...hostTarget!, gate: requires() },
+  { ...namespaceTarget!, gate: process.geteuid!() === 0 ? requires() : requires(subuidRange) },
 ];
 
 describe.each(targets)('$name: as node:fs', (target) => {
@@ -325,13 +312,13 @@ describe.each(targets)('$name: as node:fs', (target) => {
     c.setup?.(theirs);
     c.setup?.(ours);
     const expected = await outcome(() => c.run(nodeApi, theirs), path.join(dir, 'node'));
-    const got = await outcome(() => c.run(target.api(), ours), path.join(dir, 'ours'));
+    const got = await outcome(() => c.run(target.fs(), ours), path.join(dir, 'ours'));
     expect(got).toEqual(expected);
     expect(left(ours)).toBe(left(theirs));
   });
 
   target.gate.test('unknown keys that are no option of node stay errors', async () => {
-    const api = target.api();
+    const api = target.fs();
     const f = path.join(root, 'unknown');
     const unknown = { code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/^Unknown option 'maxRetry' for rm/) };
     await expect(api.rm(f, { maxRetry: 1 } as never)).rejects.toMatchObject(unknown);
@@ -342,7 +329,7 @@ describe.each(targets)('$name: as node:fs', (target) => {
   });
 
   target.gate.test("a stream's fd and fs are refused with a reason: the server opens by path", () => {
-    const api = target.api();
+    const api = target.fs();
     const f = path.join(root, 'fd');
     expect(() => api.createReadStream(f, { fd: 0 } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(() => api.createWriteStream(f, { fs: fs } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
