@@ -86,7 +86,7 @@ const model: fc.Arbitrary<DecodeModel> = fc.record({
   root: fc.constantFrom('/', '/srv/root', '/trailing/', '/näme/ünïcode'),
   statMask,
   bigint: fc.boolean(),
-  buffer: fc.boolean(),
+  encoding: fc.constantFrom('utf8' as const, 'latin1' as const, 'buffer' as const),
   // Maps that change ids, so hostUid and hostGid show they went through them.
   mapUid: fc.constant((id: number) => (id + 100000) % 2 ** 32),
   mapGid: fc.constant((id: number) => id ^ 1),
@@ -181,7 +181,7 @@ describe('the batch decoder', () => {
     const walk: WalkRecord[] = [{ tag: 'entry', dtype: 8, name: Buffer.from('edge'), stat: edge }];
     for (const bigint of [false, true]) {
       for (const mask of [ALL_STAT, ALL_STAT & ~1, 1 << 9, (1 << 8) | (1 << 4)]) {
-        const options: DecodeModel = { root: '/', statMask: mask, bigint, buffer: false, mapUid: (id) => id, mapGid: (id) => id };
+        const options: DecodeModel = { root: '/', statMask: mask, bigint, encoding: 'utf8', mapUid: (id) => id, mapGid: (id) => id };
         const outcome = decodeAll(decoderFor(options), encodeBatch(walk, mask));
         expect(outcome.items).toEqual(expectedDecoding(walk, true, options));
       }

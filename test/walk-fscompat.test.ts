@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { createNamespace, host, type Entry, type FileSystem, type FsError, type WalkOptions } from '../lib';
+import { createNamespace, host, type Entry, type FileSystem, type FsError, type Stats, type WalkOptions } from '../lib';
 import { buildMixedTree, removeTree, tempDir } from './helpers/tree';
 import { fileSystemTargets } from './helpers/targets';
 
@@ -109,6 +109,52 @@ describe.each(targets)('$name', (target) => {
       for await (const entry of target.fs().walk(mixed, { encoding: 'buffer' })) {
         expect(Buffer.concat([entry.parentPath, Buffer.from('/'), entry.name])).toEqual(entry.fullPath);
       }
+    });
+
+    test("encoding 'latin1': the bytes 'buffer' gives, one char a byte, the root's too", async () => {
+      // A root that is not ASCII: its bytes too are latin1 chars in the paths.
+      const wide = path.join(mixed, 'dir', 'wälk ✓');
+      fs.mkdirSync(path.join(wide, 'ñ'), { recursive: true });
+      fs.writeFileSync(Buffer.concat([Buffer.from(`${wide}/ñ/`), Buffer.from([0xe9, 0xff])]), '');
+      try {
+        for (const root of [mixed, wide, `${wide}/`]) {
+          // Paths as bytes, and the inode and mode (times move as the walks read the directories).
+          const view = (e: {
+            parentPath: string | Buffer;
+            name: string | Buffer;
+            fullPath: string | Buffer;
+            depth: number;
+            stats?: Stats;
+          }): string =>
+            [e.parentPath, e.name, e.fullPath].map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(p, 'latin1')).toString('hex')).join(' ') +
+            ` ${e.depth} ${e.stats!.ino} ${e.stats!.mode}`;
+          const bytes: string[] = [];
+          for await (const e of target.fs().walk(root, { encoding: 'buffer', stat: true })) bytes.push(view(e));
+          const latin1: string[] = [];
+          for await (const e of target.fs().walk(root, { encoding: 'latin1', stat: true })) {
+            expect(typeof e.name === 'string' && typeof e.fullPath === 'string' && typeof e.parentPath === 'string').toBe(true);
+            latin1.push(view(e));
+          }
+          expect(latin1.sort()).toEqual(bytes.sort());
+          expect(latin1.length).toBeGreaterThanOrEqual(2);
+        }
+        // The root's own names as node:fs gives them in latin1.
+        const first: string[] = [];
+        for await (const e of target.fs().walk(mixed, { encoding: 'binary' as 'latin1', maxDepth: 1 })) first.push(e.name);
+        expect(first.sort()).toEqual((await fs.promises.readdir(mixed, { encoding: 'latin1' })).sort());
+        expect(first).toContain(Buffer.from([...Buffer.from('bad-'), 0xff, 0xfe, ...Buffer.from('.bin')]).toString('latin1'));
+      } finally {
+        fs.rmSync(wide, { recursive: true, force: true });
+      }
+    });
+
+    test('an encoding a walk does not take throws', () => {
+      expect(() => target.fs().walk(mixed, { encoding: 'hex' } as never)).toThrow(
+        expect.objectContaining({
+          code: 'ERR_INVALID_ARG_VALUE',
+          message: "Expected 'utf8', 'latin1' or 'buffer' for encoding but received 'hex'",
+        }),
+      );
     });
   });
 

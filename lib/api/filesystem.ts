@@ -416,7 +416,7 @@ export abstract class FileSystem {
       root,
       statMask: 0,
       bigint: false,
-      buffer: encoding === 'buffer',
+      encoding,
       mapUid: backend.mapUid,
       mapGid: backend.mapGid,
     });

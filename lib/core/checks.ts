@@ -89,13 +89,14 @@ export function checkOnError(value: unknown): 'throw' | 'skip' | ((error: FsErro
   return onError as 'throw' | 'skip' | ((error: FsError) => void);
 }
 
-/** True for 'buffer', false for utf8 (the default). */
-export function checkEncoding(value: unknown): boolean {
-  if (value === undefined || value === null || value === 'utf8' || value === 'utf-8') return false;
-  if (value === 'buffer') return true;
+/** A walk's names: 'utf8' (the default), 'latin1' (also as node's alias 'binary') or 'buffer'. */
+export function checkEncoding(value: unknown): 'utf8' | 'latin1' | 'buffer' {
+  if (value === undefined || value === null || value === 'utf8' || value === 'utf-8') return 'utf8';
+  if (value === 'buffer' || value === 'latin1') return value;
+  if (value === 'binary') return 'latin1';
   throw typeof value === 'string'
-    ? invalidValue('encoding', "'utf8' or 'buffer'", value)
-    : invalid('encoding', "'utf8' or 'buffer'", value);
+    ? invalidValue('encoding', "'utf8', 'latin1' or 'buffer'", value)
+    : invalid('encoding', "'utf8', 'latin1' or 'buffer'", value);
 }
 
 /** A names' encoding as node:fs takes it: 'buffer', or any Buffer encoding (utf8 by default). */

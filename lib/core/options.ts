@@ -49,8 +49,13 @@ export interface WalkOptions {
    * anything else (true, nothing) goes on.  What it throws ends the walk.
    */
   onError?: 'throw' | 'skip' | ((error: FsError) => unknown);
-  /** 'buffer' gives names and paths as Buffers, for names that are not UTF-8. */
-  encoding?: 'utf8' | 'buffer';
+  /**
+   * 'buffer' gives names and paths as Buffers, for names that are not
+   * UTF-8; 'latin1' as strings of one char a byte (what
+   * `Buffer.from(name, 'latin1')` turns back into the bytes), made without
+   * a Buffer an entry.
+   */
+  encoding?: 'utf8' | 'latin1' | 'buffer';
   /**
    * Threads listing directories at once, 1 to 16 (default 2, or 1 where
    * this process can run on one CPU only: its affinity, or a cgroup CPU
@@ -420,7 +425,7 @@ export type WalkStats<O> = O extends { stat: true }
 /** Names and paths: Buffers with `encoding: 'buffer'`, strings without. */
 type WalkName<O> = O extends { encoding: 'buffer' }
   ? Buffer
-  : O extends { encoding: 'utf8' }
+  : O extends { encoding: 'utf8' | 'latin1' }
     ? string
     : 'encoding' extends keyof O
       ? string | Buffer

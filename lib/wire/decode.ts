@@ -10,7 +10,8 @@ export interface DecodeOptions {
   root: string;
   statMask: number;
   bigint: boolean;
-  buffer: boolean;
+  /** Names and paths as Buffers, latin1 strings (one char a byte) or UTF-8 strings. */
+  encoding: 'utf8' | 'latin1' | 'buffer';
   mapUid: IdMapper;
   mapGid: IdMapper;
 }
@@ -33,11 +34,16 @@ const EMPTY = Buffer.alloc(0);
  * as it is made, so a batch's entries are not all alive at once.
  */
 export class BatchDecoder {
+  /** The root as entries' paths start with it: as written, or its bytes as latin1 chars. */
+  private readonly root: string;
   private readonly rootPrefix: string;
+  /** The root as error paths start with it: as written. */
+  private readonly errorPrefix: string;
   private readonly rootPrefixBytes: Buffer;
   private readonly statMask: number;
   private readonly bigint: boolean;
   private readonly buffer: boolean;
+  private readonly latin1: boolean;
   /** Every stat field, as numbers: `stat: true`, the common case, read straight-line. */
   private readonly allStats: boolean;
   /** An entry record's bytes: tag, type, name length, stat fields. */
@@ -51,10 +57,11 @@ export class BatchDecoder {
   private namePosition = 0;
   private namesStart = 0;
   /**
-   * All of the batch's names as one string, when they are all ASCII (so byte
-   * offsets are string offsets): a name is a substring of it, made without a
-   * call into node per entry.  V8 makes longer substrings slices, so a name
-   * the caller keeps keeps its batch's names (not its stats) alive.
+   * All of the batch's names as one string, when they are all ASCII or the
+   * walk asked for latin1 (so byte offsets are string offsets): a name is a
+   * substring of it, made without a call into node per entry.  V8 makes
+   * longer substrings slices, so a name the caller keeps keeps its batch's
+   * names (not its stats) alive.
    */
   private names: string | undefined;
   private dirPrefix: string;
@@ -67,20 +74,23 @@ export class BatchDecoder {
   private failure: FsError | undefined;
 
   constructor(private readonly options: DecodeOptions) {
-    this.rootPrefix = options.root.endsWith('/') ? options.root : `${options.root}/`;
-    this.rootPrefixBytes = Buffer.from(this.rootPrefix);
+    this.buffer = options.encoding === 'buffer';
+    this.latin1 = options.encoding === 'latin1';
+    this.rootBytes = Buffer.from(options.root);
+    this.root = this.latin1 ? this.rootBytes.toString('latin1') : options.root;
+    this.errorPrefix = options.root.endsWith('/') ? options.root : `${options.root}/`;
+    this.rootPrefix = this.root.endsWith('/') ? this.root : `${this.root}/`;
+    this.rootPrefixBytes = Buffer.from(this.errorPrefix);
     this.statMask = options.statMask;
     this.bigint = options.bigint;
-    this.buffer = options.buffer;
     this.allStats = options.statMask === ALL_STAT && !options.bigint;
     this.entryBytes = 4;
     for (const [bit, bytes] of STAT_FIELD_BYTES.entries()) {
       if (options.statMask & (1 << bit)) this.entryBytes += bytes;
     }
-    this.rootBytes = Buffer.from(options.root);
     this.dirPrefix = this.rootPrefix;
     this.dirPrefixBytes = this.rootPrefixBytes;
-    this.dirParent = options.root;
+    this.dirParent = this.root;
     this.dirParentBytes = this.rootBytes;
     this.stats = new StatReader(this.view, options.statMask, options.mapUid, options.mapGid);
   }
@@ -92,7 +102,7 @@ export class BatchDecoder {
     this.stats = new StatReader(this.view, this.statMask, this.options.mapUid, this.options.mapGid);
     this.dirPrefix = this.rootPrefix;
     this.dirPrefixBytes = this.rootPrefixBytes;
-    this.dirParent = this.options.root;
+    this.dirParent = this.root;
     this.dirParentBytes = this.rootBytes;
     this.depth = 1;
     this.failure = undefined;
@@ -107,7 +117,7 @@ export class BatchDecoder {
     }
     this.offset = BATCH_HEADER;
     this.recordsEnd = this.namePosition = this.namesStart = namesStart;
-    if (!this.buffer && (this.view.getUint32(4, true) & BATCH_NAMES_ASCII) !== 0) {
+    if (this.latin1 || (!this.buffer && (this.view.getUint32(4, true) & BATCH_NAMES_ASCII) !== 0)) {
       this.names = latin1Slice.call(batch, namesStart, batch.length);
     }
   }
@@ -197,10 +207,10 @@ export class BatchDecoder {
     if (length === 0) {
       this.dirPrefix = this.rootPrefix;
       this.dirPrefixBytes = this.rootPrefixBytes;
-      this.dirParent = this.options.root;
+      this.dirParent = this.root;
       this.dirParentBytes = this.rootBytes;
     } else {
-      this.dirParent = `${this.rootPrefix}${utf8Slice.call(batch, o + 8, o + 8 + length)}`;
+      this.dirParent = `${this.rootPrefix}${(this.latin1 ? latin1Slice : utf8Slice).call(batch, o + 8, o + 8 + length)}`;
       this.dirPrefix = `${this.dirParent}/`;
       if (this.buffer) {
         this.dirParentBytes = Buffer.concat([this.rootPrefixBytes, batch.subarray(o + 8, o + 8 + length)]);
@@ -223,7 +233,7 @@ export class BatchDecoder {
     const syscall = batch.toString('latin1', syscallStart, pathStart);
     const rel = batch.toString('utf8', pathStart, pathStart + pathLength);
     this.offset = pathStart + pathLength;
-    return fsError(errno, syscall, this.rootPrefix + rel);
+    return fsError(errno, syscall, this.errorPrefix + rel);
   }
 }
 

@@ -27,7 +27,7 @@ export interface CheckedWalk {
   flags: number;
   signal: AbortSignal | undefined;
   onError: 'throw' | 'skip' | ((error: FsError) => unknown);
-  buffer: boolean;
+  encoding: 'utf8' | 'latin1' | 'buffer';
   /** The exclude patterns' bytes, as the walk request carries them. */
   exclude: Buffer[];
   filter: ((entry: Entry<string | Buffer, Stats | BigIntStats | undefined>) => boolean) | undefined;
@@ -114,7 +114,7 @@ export function checkWalkOptions(options: unknown, what = 'walk'): CheckedWalk {
     flags,
     signal,
     onError,
-    buffer: checkEncoding(o.encoding),
+    encoding: checkEncoding(o.encoding),
     exclude: checkExclude(o.exclude),
     filter: checkFilter(o.filter),
     onProgress: checkProgress(o.onProgress, what),

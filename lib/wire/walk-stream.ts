@@ -57,7 +57,7 @@ export class BatchStream extends PendingRequest implements AsyncIterableIterator
       root,
       statMask: options.statMask,
       bigint: options.bigint,
-      buffer: options.buffer,
+      encoding: options.encoding,
       mapUid,
       mapGid,
     });

@@ -243,7 +243,7 @@ export interface DecodeModel {
   root: string;
   statMask: number;
   bigint: boolean;
-  buffer: boolean;
+  encoding: 'utf8' | 'latin1' | 'buffer';
   mapUid: (id: number) => number;
   mapGid: (id: number) => number;
 }
@@ -318,10 +318,15 @@ function expectedStats(stat: StatValues, model: DecodeModel): Record<string, unk
 
 /** The entries and errors the records stand for, as the decoder should make them. */
 export function expectedDecoding(records: readonly WalkRecord[], ascii: boolean, model: DecodeModel): Decoded[] {
-  const rootPrefix = model.root.endsWith('/') ? model.root : `${model.root}/`;
+  // Errors' paths start with the root as written; entries' paths, with latin1, with its bytes as latin1 chars.
+  const errorPrefix = model.root.endsWith('/') ? model.root : `${model.root}/`;
+  const latin1 = model.encoding === 'latin1';
+  const root = latin1 ? Buffer.from(model.root).toString('latin1') : model.root;
+  const rootPrefix = root.endsWith('/') ? root : `${root}/`;
+  const dirText = (bytes: Buffer): string => bytes.toString(latin1 ? 'latin1' : 'utf8');
   let dirPrefix = rootPrefix;
-  let dirPrefixBytes = Buffer.from(rootPrefix);
-  let parentPath = model.root;
+  let dirPrefixBytes = Buffer.from(errorPrefix);
+  let parentPath = root;
   let parentBytes = Buffer.from(model.root);
   let depth = 1;
   const out: Decoded[] = [];
@@ -329,20 +334,20 @@ export function expectedDecoding(records: readonly WalkRecord[], ascii: boolean,
     if (record.tag === 'dir') {
       depth = record.depth + 1;
       const below = record.path.length === 0;
-      dirPrefix = below ? rootPrefix : `${rootPrefix}${record.path.toString('utf8')}/`;
-      dirPrefixBytes = below ? Buffer.from(rootPrefix) : Buffer.concat([Buffer.from(rootPrefix), record.path, Buffer.from('/')]);
-      parentPath = below ? model.root : `${rootPrefix}${record.path.toString('utf8')}`;
-      parentBytes = below ? Buffer.from(model.root) : Buffer.concat([Buffer.from(rootPrefix), record.path]);
+      dirPrefix = below ? rootPrefix : `${rootPrefix}${dirText(record.path)}/`;
+      dirPrefixBytes = below ? Buffer.from(errorPrefix) : Buffer.concat([Buffer.from(errorPrefix), record.path, Buffer.from('/')]);
+      parentPath = below ? root : `${rootPrefix}${dirText(record.path)}`;
+      parentBytes = below ? Buffer.from(model.root) : Buffer.concat([Buffer.from(errorPrefix), record.path]);
     } else if (record.tag === 'entry') {
       const type = TYPES[record.dtype & 15] ?? 'unknown';
       const stats = model.statMask === 0 ? undefined : expectedStats(record.stat, model);
-      if (model.buffer) {
+      if (model.encoding === 'buffer') {
         const fullPath = Buffer.concat([dirPrefixBytes, record.name]);
         out.push({ parentPath: parentBytes, fullPath, name: Buffer.from(record.name), type, depth, stats });
       } else {
         // Names are latin1 under the ASCII flag (the same as UTF-8 when the
-        // flag is true); directories' paths are always UTF-8.
-        const name = ascii ? record.name.toString('latin1') : record.name.toString('utf8');
+        // flag is true) or when asked for; directories' paths are UTF-8 unless latin1 was asked for.
+        const name = ascii || latin1 ? record.name.toString('latin1') : record.name.toString('utf8');
         out.push({ parentPath, fullPath: dirPrefix + name, name, type, depth, stats });
       }
     } else {
@@ -352,7 +357,7 @@ export function expectedDecoding(records: readonly WalkRecord[], ascii: boolean,
           errno: -record.errno,
           code: known ? known[0] : `Unknown system error ${record.errno}`,
           syscall: record.syscall,
-          path: rootPrefix + record.path.toString('utf8'),
+          path: errorPrefix + record.path.toString('utf8'),
         },
       });
     }
