@@ -5,7 +5,7 @@
 // depths and link targets (a walk tells a symlink by its type). Output
 // equal to GNU find's is held by test/cli.test.ts.
 import { compileFormat } from '../lib/cli/printf';
-import { relativeLatin1, relativePath } from '../lib/cli/names';
+import { relativeStart } from '../lib/cli/names';
 
 describe('find --printf asks the walk for what it prints', () => {
   test.each([
@@ -33,16 +33,21 @@ describe('find --printf asks the walk for what it prints', () => {
     expect(compileFormat('%g').needsNames).toBe(true);
     expect(compileFormat('%p %s %U %G %M %l %T@\\n').needsNames).toBe(false);
   });
+
+  test('stats come as bigints for %i and %T@ only (inodes past 2^53, nanoseconds); other formats keep cheaper numbers', () => {
+    expect(compileFormat('%i').needsBigInt).toBe(true);
+    expect(compileFormat('%T@').needsBigInt).toBe(true);
+    expect(compileFormat('%p %s %m %M %y %n %u %g %U %G %l %d\\n').needsBigInt).toBe(false);
+  });
 });
 
-describe('relativeLatin1', () => {
-  test('is relativePath as latin1, for names that are not UTF-8', () => {
+describe('relativeStart', () => {
+  test('finds where the last names of a path start, in a latin1 path that is not UTF-8', () => {
     // Bytes 0xff and 0xe9 are no UTF-8; latin1 keeps one char a byte.
-    const full = Buffer.concat([Buffer.from('/root//a/'), Buffer.from([0xff, 0x2f, 0x62, 0xe9])]);
-    for (const depth of [0, 1, 2, 3]) {
-      expect(relativeLatin1(full, depth)).toBe(relativePath(full, depth).toString('latin1'));
-    }
-    expect(relativeLatin1(full, 2)).toBe('\xff/b\xe9');
-    expect(relativeLatin1(full, 0)).toBe('');
+    const latin1 = Buffer.concat([Buffer.from('/root//a/'), Buffer.from([0xff, 0x2f, 0x62, 0xe9])]).toString('latin1');
+    const below = (depth: number): string => latin1.slice(relativeStart(latin1, depth));
+    expect([0, 1, 2, 3].map(below)).toEqual(['', 'b\xe9', '\xff/b\xe9', 'a/\xff/b\xe9']);
+    // The root '/root/' written with two slashes: its length is where the names start.
+    expect(relativeStart(latin1, 3)).toBe('/root//'.length);
   });
 });

@@ -2,14 +2,17 @@
 // its own), held to GNU coreutils and findutils on the same trees: ls and
 // its quoting of hostile names, find -printf, du, cat, stat against
 // node:fs, --json round trips of names that are not UTF-8, exit statuses
-// and error lines, help.
+// and error lines, help; inode numbers past 2^53 (an xino overlay) as GNU
+// find and stat print them.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { createNamespace, type Namespace } from '../lib';
 import { BIN, builtCli, cli, sortedLines, tool } from './helpers/cli';
-import { command, requires } from './helpers/requirements';
+import { command, requires, userNamespaces } from './helpers/requirements';
+import { removeTree, tempDir, XINO_OVERLAY_SCRIPT } from './helpers/tree';
 
 const script = command('script', 'bsdutils');
 const gate = requires(builtCli);
@@ -87,7 +90,10 @@ gate.describe('unshare-fs on host paths', () => {
   });
 
   test('find --printf equals GNU find -printf on every directive, byte for byte', () => {
-    for (const root of [hostile, `${hostile}/`, path.join(dir, 'tree')]) {
+    // The last two as written are not the paths the host's walk gives (it
+    // resolves them): the root is kept as written, as GNU find keeps it
+    // (and %f keeps one of the slashes that end it).
+    for (const root of [hostile, `${hostile}/`, path.join(dir, 'tree'), `${dir}/./tree`, `${dir}//tree//`]) {
       const ours = cli(['find', root, '--printf', FORMAT]);
       expect(ours.stderr).toBe('');
       expect(ours.status).toBe(0);
@@ -345,5 +351,88 @@ gate.describe('unshare-fs on host paths', () => {
     expect(cli(['--version']).stdout.toString().trim()).toBe(
       (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version,
     );
+  });
+});
+
+requires(builtCli, userNamespaces).describe('unshare-fs on an overlay with xino=on', () => {
+  // xino puts the layer's fsid in st_ino's top bits: a lower layer's inodes
+  // are 2^63 + ino, where doubles are 2048 apart (du.test.ts builds the same
+  // overlay). The overlay is mounted only in a namespace of our own, so the
+  // command line runs there, beside GNU find and stat, on the same files.
+  let ns: Namespace | undefined;
+  let base: string;
+  let merged: string;
+  let runs = 0;
+
+  /** Runs argv in the namespace; its stdout, after checking it exited 0 and wrote nothing on stderr. */
+  const inside = async (argv: string[]): Promise<string> => {
+    const out = path.join(base, `out${runs++}`);
+    const status = await ns!.exec(['sh', '-c', '"$@" > "$0" 2> "$0.err"', out, ...argv]);
+    expect({ argv, status, stderr: fs.readFileSync(`${out}.err`, 'utf8') }).toEqual({
+      argv,
+      status: { code: 0, signal: null },
+      stderr: '',
+    });
+    return fs.readFileSync(out, 'latin1');
+  };
+  const ours = (args: string[]): Promise<string> => inside([process.execPath, BIN, ...args]);
+  /** `path ino` lines, sorted (walk order is not find's). */
+  const sorted = (text: string): string[] => text.split('\n').filter(Boolean).sort();
+
+  beforeAll(async () => {
+    base = tempDir('unshare-fs-cli-xino-');
+    fs.chmodSync(base, 0o755);
+    merged = path.join(base, 'm');
+    ns = await createNamespace();
+    const script = XINO_OVERLAY_SCRIPT.join('\n');
+    expect(await ns.exec(['sh', '-c', script, base])).toEqual({ code: 0, signal: null });
+  });
+
+  afterAll(async () => {
+    await ns?.close(); // the tmpfs and overlay mounts go with the namespace
+    if (base) removeTree(base);
+  });
+
+  test('the case at hand: lower inodes past 2^53, distinct, one double', async () => {
+    const [f, p] = (await inside(['stat', '-c', '%i', `${merged}/f`, `${merged}/p`])).trim().split('\n').map(BigInt);
+    expect(f! >= 1n << 53n && p! >= 1n << 53n && f !== p).toBe(true);
+    expect(Number(f)).toBe(Number(p));
+  });
+
+  test("find --printf '%i' and --json's ino (and size) are GNU find -printf's, byte for byte", async () => {
+    const format = '%p %i %s\\n';
+    const gnu = sorted(await inside(['find', merged, '-printf', format]));
+    expect(gnu.length).toBe(8);
+    expect(sorted(await ours(['find', merged, '--printf', format]))).toEqual(gnu);
+    // %i alone: the format asks the walk for ino only.
+    expect(sorted(await ours(['find', merged, '--printf', '%i\\n']))).toEqual(sorted(await inside(['find', merged, '-printf', '%i\\n'])));
+    // --json: valid JSON, the numbers as the kernel's decimal text.
+    const lines = (await ours(['find', merged, '--json'])).split('\n').filter(Boolean);
+    const json = lines.map((line) => {
+      const { path: found } = JSON.parse(line) as { path: string };
+      return `${found} ${/"ino":(\d+)[,}]/.exec(line)![1]} ${/"size":(\d+)[,}]/.exec(line)![1]}`;
+    });
+    expect(json.sort()).toEqual(gnu);
+  });
+
+  const statFiles = (): string[] => ['f', 'p', 'h', 'd/e', ''].map((name) => path.join(merged, name));
+
+  test("stat prints GNU stat's layout: an inode of 19 digits, two spaces, Links", async () => {
+    const files = statFiles();
+    // Less GNU's Birth line (no birth time here) and ours's Host line.
+    const shown = (await ours(['stat', ...files])).split('\n').filter((line) => !line.startsWith('  Host: '));
+    const gnu = (await inside(['stat', ...files])).split('\n').filter((line) => !line.startsWith(' Birth: '));
+    expect(shown).toEqual(gnu);
+    expect(gnu.filter((line) => /Inode: \d{19} {2}Links/.test(line)).length).toBe(3);
+  });
+
+  test("stat --json's ino, dev, rdev, size and blocks are GNU stat -c's", async () => {
+    const files = statFiles();
+    const json = (await ours(['stat', '--json', ...files])).split('\n').filter(Boolean);
+    const numbers = json.map((line) => {
+      JSON.parse(line);
+      return ['ino', 'dev', 'rdev', 'size', 'blocks'].map((key) => new RegExp(`"${key}":(\\d+)[,}]`).exec(line)![1]).join(' ');
+    });
+    expect(numbers).toEqual((await inside(['stat', '-c', '%i %d %r %s %b', ...files])).split('\n').filter(Boolean));
   });
 });

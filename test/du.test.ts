@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { createNamespace, host, type DiskUsage } from '../lib';
 import { overlayFixture } from './helpers/overlay';
 import { requires, subuidRange, userNamespaces } from './helpers/requirements';
-import { removeTree, tempDir } from './helpers/tree';
+import { removeTree, tempDir, XINO_OVERLAY_SCRIPT } from './helpers/tree';
 
 const root = process.geteuid!() === 0;
 const fullRange = root ? requires() : requires(subuidRange);
@@ -107,16 +107,7 @@ requires(userNamespaces).describe('du of an overlay with xino=on', () => {
     const ns = await createNamespace();
     try {
       const script = [
-        'set -e',
-        'cd "$0"',
-        'mkdir l u m',
-        'mount -t tmpfs lower l',
-        'mount -t tmpfs upper u',
-        'mkdir u/u u/w',
-        'head -c 100 /dev/zero > l/f && ln l/f l/g',
-        'head -c 50000 /dev/zero > l/p && ln l/p l/q',
-        'echo upper > u/u/h',
-        'mount -t overlay xino -o lowerdir=l,upperdir=u/u,workdir=u/w,xino=on m',
+        ...XINO_OVERLAY_SCRIPT,
         'stat -c "%i" m/f m/p > inodes',
         'find m | wc -l > find',
         'du -s --apparent-size -B1 m > apparent',

@@ -4,7 +4,7 @@
 // only directories are held (their totals), never the files.
 import type { BigIntStats } from '../index';
 import { humanSize, kibibytes } from './format';
-import { jsonName, relativePath } from './names';
+import { jsonName, relativeStart } from './names';
 import type { Output } from './output';
 import type { Target } from './target';
 
@@ -43,7 +43,6 @@ export async function du(target: Target, options: DuOptions, out: Output): Promi
     return Number(s.blocks);
   };
   const walkOptions = {
-    encoding: 'buffer',
     stat: ['mode', 'nlink', 'ino', 'dev', 'blocks'],
     bigint: true,
     oneFileSystem: !!options.oneFileSystem,
@@ -54,8 +53,7 @@ export async function du(target: Target, options: DuOptions, out: Output): Promi
   if (options.summarize) {
     // -s: one total, so no directory is kept nor any path looked at (what
     // the lines below cost per entry was most of a du -s of a large tree),
-    // a batch at a time, and its names left as the walk's strings: in
-    // buffer encoding each entry's name and path were two copies.
+    // a batch at a time, and its names left as the walk's strings.
     let blocks = blocksOf(top);
     if (isDir) {
       for await (const batch of fs.walkBatches(target.path, { ...walkOptions, encoding: 'utf8' })) {
@@ -82,12 +80,16 @@ export async function du(target: Target, options: DuOptions, out: Output): Promi
   };
   dirs.set('', { path: root, blocks: blocksOf(top), children: [] });
   if (isDir) {
-    // A batch at a time: one await per batch, not per entry.
-    for await (const batch of fs.walkBatches(target.path, walkOptions)) {
+    // A batch at a time: one await per batch, not per entry; paths as
+    // latin1 strings (one char a byte), no Buffer made for each.  Every
+    // entry's fullPath starts with the walk's root and a slash: its length
+    // is read from the first entry.
+    let rootLength = -1;
+    for await (const batch of fs.walkBatches(target.path, { ...walkOptions, encoding: 'latin1' })) {
       let bytes = 0;
       for (const entry of batch) {
-        const relative = relativePath(entry.fullPath, entry.depth);
-        const key = relative.toString('latin1');
+        if (rootLength < 0) rootLength = relativeStart(entry.fullPath, entry.depth);
+        const key = entry.fullPath.slice(rootLength);
         const blocks = blocksOf(entry.stats as BigIntStats);
         bytes += blocks * 512;
         if (entry.type === 'directory') dirOf(key).blocks += blocks;

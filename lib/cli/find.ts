@@ -5,8 +5,8 @@
 import type { BigIntStats, EntryType } from '../index';
 import { entryType, typeOfFindLetter } from './format';
 import { compileGlob } from './glob';
-import { jsonName, questionMarks, relativeLatin1 } from './names';
-import { UsageError, type Output } from './output';
+import { jsonName, questionMarks, relativeStart } from './names';
+import { jsonLine, UsageError, type Output } from './output';
 import { compileFormat, render, type Format, type Found, type PrintContext } from './printf';
 import type { Target } from './target';
 import { NUMERIC, readIdNames } from './users';
@@ -49,11 +49,11 @@ export async function find(target: Target, options: FindOptions, out: Output): P
   const format: Format =
     options.printf !== undefined
       ? compileFormat(options.printf)
-      : { pieces: [], needsStats: false, fields: [], needsNs: false, needsTarget: false, needsNames: false };
+      : { pieces: [], needsStats: false, fields: [], needsBigInt: false, needsTarget: false, needsNames: false };
   const json = !!options.json;
   // --json prints every field; a format, only those it names.
   const stat = json ? true : format.needsStats && format.fields;
-  const bigint = json || format.needsNs;
+  const bigint = json || format.needsBigInt;
   const needsTarget = json || format.needsTarget;
   const names = format.needsNames ? await readIdNames(fs) : NUMERIC;
   // Names from passwd are text; output is bytes as latin1 strings.
@@ -68,10 +68,6 @@ export async function find(target: Target, options: FindOptions, out: Output): P
   };
   const root = Buffer.from(target.path).toString('latin1');
   const slash = root.endsWith('/') ? '' : '/';
-  // A walked entry's fullPath is the root as written, '/' unless it ends
-  // with one, and the path below (Entry's contract): that prefix is the
-  // same for every entry, so an entry's path is its fullPath, whole.
-  const prefix = Buffer.from(root + slash, 'latin1');
 
   /** Whether the file is printed; the format's %l needs its link read first (readLink). */
   const wanted = (found: Found, type: EntryType): boolean => {
@@ -86,7 +82,7 @@ export async function find(target: Target, options: FindOptions, out: Output): P
     }
   };
   const print = (found: Found, type: EntryType): void => {
-    if (json) out.write(JSON.stringify(jsonOf(found, type)) + '\n');
+    if (json) out.write(jsonLine(jsonOf(found, type)));
     else if (options.printf !== undefined) out.writeBytes(render(format, found, ctx));
     else out.writeBytes(ctx.name(found.path) + terminator);
   };
@@ -99,9 +95,17 @@ export async function find(target: Target, options: FindOptions, out: Output): P
     print(start, topType);
   }
   if (topType !== 'directory' || options.maxdepth === 0) return out.flush(true);
-  // A batch at a time: one await per batch, not per entry (a walk's cost here is per entry).
+  // A batch at a time: one await per batch, not per entry (a walk's cost
+  // here is per entry).  Names and paths come as latin1 strings, one char a
+  // byte (what this file prints): no Buffer made for each.
+  // Every entry's fullPath starts with the walk's own root and a slash
+  // (Entry's contract: the root as written, or as the host resolved it):
+  // its length is read from the first entry.  When that is the root as
+  // given, an entry's path is its fullPath, whole.
+  let rootLength = -1;
+  let same = false;
   for await (const batch of fs.walkBatches(target.path, {
-    encoding: 'buffer',
+    encoding: 'latin1',
     stat,
     bigint,
     ...(options.maxdepth !== undefined && { maxDepth: options.maxdepth }),
@@ -110,17 +114,20 @@ export async function find(target: Target, options: FindOptions, out: Output): P
     onError: (error) => out.fail(error, target.prefix),
   })) {
     out.progress.add({ entries: batch.length });
-    // Checked once a batch; were it ever not so, each path is rebuilt from its last names.
-    const whole = batch.length > 0 && batch[0]!.fullPath.subarray(0, prefix.length).equals(prefix);
     for (const entry of batch) {
-      let found: Found;
-      if (whole) {
-        const path = entry.fullPath.toString('latin1');
-        found = { path, relative: path.slice(prefix.length), depth: entry.depth, stats: entry.stats, target: undefined };
-      } else {
-        const relative = relativeLatin1(entry.fullPath, entry.depth);
-        found = { path: root + slash + relative, relative, depth: entry.depth, stats: entry.stats, target: undefined };
+      const fullPath = entry.fullPath;
+      if (rootLength < 0) {
+        rootLength = relativeStart(fullPath, entry.depth);
+        same = fullPath.slice(0, rootLength) === root + slash;
       }
+      const relative = fullPath.slice(rootLength);
+      const found: Found = {
+        path: same ? fullPath : root + slash + relative,
+        relative,
+        depth: entry.depth,
+        stats: entry.stats,
+        target: undefined,
+      };
       if (!wanted(found, entry.type)) continue;
       if (needsTarget && entry.type === 'symlink') await readLink(found);
       print(found, entry.type);
@@ -138,7 +145,7 @@ function baseOf(found: Found): string {
   return source.slice(source.lastIndexOf('/', end - 1) + 1, end);
 }
 
-/** One file's --json line: documented field names (README, Command line). */
+/** One file's --json line: documented field names (README, Command line); size and ino exact (bigints). */
 function jsonOf(found: Found, type: EntryType): Record<string, unknown> {
   const s = found.stats as BigIntStats | undefined;
   return {
@@ -150,8 +157,8 @@ function jsonOf(found: Found, type: EntryType): Record<string, unknown> {
       nlink: Number(s.nlink),
       uid: Number(s.uid),
       gid: Number(s.gid),
-      size: Number(s.size),
-      ino: Number(s.ino),
+      size: s.size,
+      ino: s.ino,
       mtimeNs: String(s.mtimeNs),
     }),
     ...(found.target !== undefined && jsonName('target', Buffer.from(found.target, 'latin1'))),

@@ -153,28 +153,17 @@ export function jsonName(key: string, name: Buffer): Record<string, string> {
   return isUtf8(name) ? { [key]: text } : { [key]: text, [`${key}Base64`]: name.toString('base64') };
 }
 
-/** Where the last `depth` names of a walked entry's full path start (names hold no '/'). */
-function relativeStart(fullPath: Buffer, depth: number): number {
+/**
+ * Where the last `depth` names of a walked entry's full path start (names
+ * hold no '/'): the length of the walk's root and its slash, the same for
+ * every entry of a walk.
+ */
+export function relativeStart(fullPath: string, depth: number): number {
   let start = fullPath.length;
   for (let k = 0; k < depth && start > 0; k++) {
     // The first name ends the path; each next one ends at the '/' before the last found.
-    start = fullPath.lastIndexOf(0x2f, k === 0 ? start - 1 : start - 2) + 1;
+    const from = k === 0 ? start - 1 : start - 2;
+    start = fullPath.lastIndexOf('/', from) + 1;
   }
   return start;
-}
-
-/**
- * The path of a walked entry below the walk's root: the last `depth` names
- * of its full path (names hold no '/'), however the root was written.
- */
-export function relativePath(fullPath: Buffer, depth: number): Buffer {
-  return fullPath.subarray(relativeStart(fullPath, depth));
-}
-
-/**
- * relativePath() as a latin1 string (one char a byte), read straight from
- * the full path: no Buffer view made per entry (find's per-entry cost).
- */
-export function relativeLatin1(fullPath: Buffer, depth: number): string {
-  return fullPath.toString('latin1', relativeStart(fullPath, depth));
 }

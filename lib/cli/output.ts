@@ -29,6 +29,30 @@ export function errorLine(error: unknown, prefix = ''): string {
   return error.message;
 }
 
+/**
+ * One `--json` line: what JSON.stringify writes for a flat record (undefined
+ * values left out), but a bigint as its exact integer.  JSON.stringify
+ * throws on a bigint, and Number() rounds past 2^53: an xino overlay's lower
+ * layers have inodes of 2^63 + ino, and two files printed one inode.  JSON
+ * allows any integer; a reader that parses into doubles (JSON.parse) rounds
+ * it again, so the README tells how to read these fields exactly.  Keys are
+ * the verbs' own field names, written as they are (JSON.stringify of each
+ * key doubled the cost of a find --json line); values that are not numbers
+ * go through JSON.stringify, so a hostile name cannot forge a field.
+ */
+export function jsonLine(record: Record<string, unknown>): string {
+  let line = '{';
+  let first = true;
+  for (const key in record) {
+    const value = record[key];
+    if (value === undefined) continue;
+    const text = typeof value === 'bigint' || (typeof value === 'number' && Number.isFinite(value)) ? String(value) : JSON.stringify(value);
+    line += `${first ? '"' : ',"'}${key}":${text}`;
+    first = false;
+  }
+  return `${line}}\n`;
+}
+
 /** The run's state: what it wrote, what failed. */
 export class Output {
   /** The status to exit with so far. */
@@ -102,11 +126,19 @@ export class Output {
   /** Writes what is queued once it reaches 64 KiB (or always, with `force`), waiting for the reader when the pipe is full. */
   async flush(force = false): Promise<void> {
     if (this.#size === 0 || (!force && this.#size < 65536) || this.closed.signal.aborted) return;
-    this.#takeText();
-    const data = Buffer.concat(this.#chunks, this.#size);
-    this.#chunks = [];
+    let written: boolean;
+    if (this.#chunks.length === 0) {
+      // Text alone (find, du): handed to the stream as latin1, which writes
+      // it to a pipe or a terminal as it is, with no Buffer made here.
+      written = this.stream.write(this.#text, 'latin1');
+      this.#text = '';
+    } else {
+      this.#takeText();
+      written = this.stream.write(Buffer.concat(this.#chunks, this.#size));
+      this.#chunks = [];
+    }
     this.#size = 0;
-    if (!this.stream.write(data)) {
+    if (!written) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
           this.stream.off('drain', done);

@@ -15,7 +15,7 @@ export interface Found {
   relative: string;
   /** 0 for the start point. */
   depth: number;
-  /** lstat of the file, when the format asked for stats (bigint ones when it prints %T@). */
+  /** lstat of the file, when the format asked for stats (bigint ones when it prints %T@ or %i). */
   stats: Stats | BigIntStats | undefined;
   /** A symlink's target, when the format asked for it (latin1). */
   target: string | undefined;
@@ -44,8 +44,12 @@ export interface Format {
   fields: StatField[];
   /** It prints %u or %g: the target's user and group names are read. */
   needsNames: boolean;
-  /** It prints %T@: stats in bigint, for the nanoseconds. */
-  needsNs: boolean;
+  /**
+   * It prints %T@ or %i: stats in bigint, for the nanoseconds and for inode
+   * numbers past 2^53 (an xino overlay's lower layers: 2^63 + ino), which a
+   * double rounds.  Other formats keep number stats, cheaper per entry.
+   */
+  needsBigInt: boolean;
   /** It prints %l: symlinks are read. */
   needsTarget: boolean;
 }
@@ -57,10 +61,13 @@ function lastNameAt(path: string): number {
   return end === 0 ? -1 : path.lastIndexOf('/', end - 1) + 1;
 }
 
-/** find's %f: the last name of the path, as written ('hostile/' for a start point 'dir/hostile/', '/' for '/'). */
+/**
+ * find's %f: the last name of the path as written, with one of the slashes
+ * that end it ('hostile/' for a start point 'dir/hostile//', '/' for '//').
+ */
 function baseName(path: string): string {
   const at = lastNameAt(path);
-  return at < 0 ? path : path.slice(at);
+  return (at < 0 ? path : path.slice(at)).replace(/\/\/+$/, '/');
 }
 
 /** find's %h: the path before its last name, without the '/' ('.' when it has none, '' for '/'). */
@@ -70,7 +77,7 @@ function dirName(path: string): string {
   return at === 0 ? '.' : path.slice(0, at - 1);
 }
 
-const num = (f: Found, key: 'mode' | 'nlink' | 'ino' | 'uid' | 'gid' | 'size'): number => Number(f.stats![key]);
+const num = (f: Found, key: 'mode' | 'nlink' | 'uid' | 'gid' | 'size'): number => Number(f.stats![key]);
 
 /**
  * Directives by letter: [function, the stat fields it prints, needs the link
@@ -102,7 +109,7 @@ export function compileFormat(format: string): Format {
   const pieces: Piece[] = [];
   let literal: number[] = [];
   const fields = new Set<StatField>();
-  let needsNs = false;
+  let needsBigInt = false;
   let needsNames = false;
   let needsTarget = false;
   const bytes = Buffer.from(format);
@@ -135,7 +142,7 @@ export function compileFormat(format: string): Format {
         flush();
         pieces.push((f) => epochSeconds(f.stats as BigIntStats));
         fields.add('mtime');
-        needsNs = true;
+        needsBigInt = true;
         i += 2;
         continue;
       }
@@ -147,13 +154,14 @@ export function compileFormat(format: string): Format {
       for (const field of directive[1]) fields.add(field);
       needsTarget ||= directive[2];
       needsNames ||= next === 'u' || next === 'g';
+      needsBigInt ||= next === 'i';
       i++;
     } else {
       literal.push(c);
     }
   }
   flush();
-  return { pieces, needsStats: fields.size > 0, fields: [...fields], needsNs, needsTarget, needsNames };
+  return { pieces, needsStats: fields.size > 0, fields: [...fields], needsBigInt, needsTarget, needsNames };
 }
 
 /** One file's output under a compiled format (latin1). */

@@ -3,7 +3,7 @@
 import type { BigIntStats } from '../index';
 import { findType, modeString } from './format';
 import { jsonName, shellEscape } from './names';
-import type { Output } from './output';
+import { jsonLine, type Output } from './output';
 import type { Target } from './target';
 import { readIdNames } from './users';
 
@@ -42,8 +42,9 @@ export async function stat(target: Target, options: { json?: boolean }, out: Out
   if (options.json) {
     const user = names.user(uid);
     const group = names.group(gid);
+    // The 64-bit fields exact (bigints): an xino overlay's inodes pass 2^53.
     out.write(
-      JSON.stringify({
+      jsonLine({
         ...jsonName('path', Buffer.from(target.path)),
         type: KIND[type] ?? 'unknown',
         mode,
@@ -53,27 +54,28 @@ export async function stat(target: Target, options: { json?: boolean }, out: Out
         ...(user !== undefined && { user }),
         ...(group !== undefined && { group }),
         ...hostIds,
-        size: Number(s.size),
-        blocks: Number(s.blocks),
-        ino: Number(s.ino),
-        dev: Number(s.dev),
-        rdev: Number(s.rdev),
+        size: s.size,
+        blocks: s.blocks,
+        ino: s.ino,
+        dev: s.dev,
+        rdev: s.rdev,
         atimeNs: String(s.atimeNs),
         mtimeNs: String(s.mtimeNs),
         ctimeNs: String(s.ctimeNs),
-      }) + '\n',
+      }),
     );
     return;
   }
-  const dev = Number(s.dev);
-  const major = Math.floor(dev / 256) & 0xfff;
-  const minor = (dev & 0xff) | (Math.floor(dev / 4096) & ~0xff);
+  // glibc's major() and minor(), on the exact 64-bit dev_t.
+  const major = ((s.dev >> 8n) & 0xfffn) | ((s.dev >> 32n) & ~0xfffn);
+  const minor = (s.dev & 0xffn) | ((s.dev >> 12n) & 0xffffff00n);
   const kind = type === 'f' && s.size === 0n ? 'regular empty file' : (KIND[type] ?? 'weird file');
   const pad = (v: string, n: number): string => v.padEnd(n);
   out.write(
     `  File: ${shellEscape(Buffer.from(target.prefix + target.path))}\n` +
       `  Size: ${pad(String(s.size), 10)}\tBlocks: ${pad(String(s.blocks), 10)} IO Block: ${pad(String(s.blksize), 6)} ${kind}\n` +
-      `Device: ${major},${minor}\tInode: ${pad(String(s.ino), 11)} Links: ${s.nlink}\n` +
+      // GNU's `Inode: %-10i  Links: %h`: two spaces after an inode of 10 digits or more (xino's 2^63 + ino).
+      `Device: ${major},${minor}\tInode: ${pad(String(s.ino), 10)}  Links: ${s.nlink}\n` +
       `Access: (${(mode & 0o7777).toString(8).padStart(4, '0')}/${modeString(mode)})  ` +
       `Uid: (${String(uid).padStart(5)}/${(names.user(uid) ?? 'UNKNOWN').padStart(8)})   ` +
       `Gid: (${String(gid).padStart(5)}/${(names.group(gid) ?? 'UNKNOWN').padStart(8)})\n` +

@@ -179,3 +179,24 @@ export async function walkRows(
   }
   return rows.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
+
+/**
+ * The lines of a shell script, run as `sh -c SCRIPT BASE` inside a
+ * namespace of our own, that mount BASE/m: an overlay with xino=on over two
+ * tmpfs, whose lower layer's inodes are 2^63 + ino (past 2^53, where doubles
+ * are 2048 apart).  Lower l: hard-linked pairs f, g (100 bytes) and p, q
+ * (50,000 bytes), and d/e; upper u/u: h.  The mounts go with the namespace.
+ */
+export const XINO_OVERLAY_SCRIPT: readonly string[] = [
+  'set -e',
+  'cd "$0"',
+  'mkdir l u m',
+  'mount -t tmpfs lower l',
+  'mount -t tmpfs upper u',
+  'mkdir u/u u/w l/d',
+  'head -c 100 /dev/zero > l/f && ln l/f l/g',
+  'head -c 50000 /dev/zero > l/p && ln l/p l/q',
+  'echo lower > l/d/e',
+  'echo upper > u/u/h',
+  'mount -t overlay xino -o lowerdir=l,upperdir=u/u,workdir=u/w,xino=on m',
+];
