@@ -4,6 +4,8 @@
 // fails say what to install.  In a checkout of the repository (tsconfig.json
 // is there, the tarball has none) always build from source, so that the tests
 // run the addon of these sources rather than an older prebuild.
+// Then, in an installed package, the command line's code cache for this
+// node (scripts/cli-cache.js; a checkout makes it in build:ts, after this).
 // Machines of this project's kind ship Node's headers in /usr/include/node
 // and have no network to download them; root's npm is configured with
 // nodedir=/usr, an ordinary user's is not.  Use the local headers when npm
@@ -18,7 +20,8 @@ const env = { ...process.env };
 if (!env.npm_config_nodedir && fs.existsSync('/usr/include/node/node_api.h') && process.execPath.startsWith('/usr/')) {
   env.npm_config_nodedir = '/usr';
 }
-if (fs.existsSync(path.join(root, 'tsconfig.json'))) env.npm_config_build_from_source = 'true';
+const checkout = fs.existsSync(path.join(root, 'tsconfig.json'));
+if (checkout) env.npm_config_build_from_source = 'true';
 const result = spawnSync(process.execPath, [require.resolve('node-gyp-build/bin.js')], { stdio: 'inherit', env, cwd: root });
 if (result.status !== 0) {
   console.error(
@@ -34,6 +37,9 @@ if (result.status !== 0) {
       '',
     ].join('\n'),
   );
+}
+if (result.status === 0 && !checkout) {
+  spawnSync(process.execPath, [path.join(__dirname, 'cli-cache.js')], { stdio: 'inherit' });
 }
 process.exit(result.status ?? 1);
 

@@ -98,8 +98,9 @@ gate.describe('the packed tarball', () => {
     expect(files).toContain(prebuild);
     expect(files).toContain('LICENSE');
     expect(files).toContain('dist/index.mjs');
-    // package.json's bin: one file with what it loads of its own (scripts/bundle-cli.js).
-    expect(files.filter((f) => f.startsWith('dist/cli/'))).toEqual(['dist/cli/main.js']);
+    // package.json's bin and the one file it runs (scripts/bundle-cli.js); no
+    // code cache: the install makes one for its own node (scripts/cli-cache.js).
+    expect(files.filter((f) => f.startsWith('dist/cli/')).sort()).toEqual(['dist/cli/bin.js', 'dist/cli/main.js']);
     expect(files.filter((f) => f.endsWith('.map') || f.startsWith('dist/demo/') || f.startsWith('test/'))).toEqual([]);
     tree = path.join(work, 'tree');
     fs.mkdirSync(path.join(tree, 'b'), { recursive: true });
@@ -193,6 +194,13 @@ gate.describe('the packed tarball', () => {
       const usage = npx(['ls']);
       expect(usage.status).toBe(2);
       expect(usage.stderr).toContain("unshare-fs: missing required argument 'target'");
+      // The install made the command line's code cache, and the bin uses it.
+      const said = spawnSync('npx', ['--no-install', 'unshare-fs', '--version'], {
+        cwd: project,
+        env: { ...consumerEnv(process.env), NODE_DEBUG: 'unshare-fs' },
+        encoding: 'utf8',
+      });
+      expect(said.stderr).toMatch(/cli code cache used/);
     },
     2 * NPM_HANG_MS + 60_000,
   );
@@ -320,6 +328,14 @@ gate.describe('the packed tarball', () => {
     () => {
       const project = install('ignore-scripts', ['--ignore-scripts'], process.env);
       load('ignore-scripts', project, process.env);
+      // No install script, no code cache: the bin compiles main.js itself.
+      const bin = spawnSync('npx', ['--no-install', 'unshare-fs', 'ls', tree], {
+        cwd: project,
+        env: { ...consumerEnv(process.env), NODE_DEBUG: 'unshare-fs' },
+        encoding: 'utf8',
+      });
+      expect(bin.stderr).toMatch(/cli code cache not used: ENOENT/);
+      expect(bin.stdout).toBe('a\nb\n');
 
       // With no addon at all (node-gyp-build's UNSHARE_FS_PREBUILD points it
       // at an empty directory), the error says what a consumer can run.

@@ -42,7 +42,7 @@ import {
 import { checkWalkOptions } from '../wire/walk-request';
 import { Dir, handleSource, walkSource } from './dir';
 import { FileHandle } from './file-handle';
-import { randomInt } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import {
   CopyFlag,
   DiffFlag,
@@ -442,6 +442,9 @@ export abstract class FileSystem {
     checkPath(prefix, 'prefix');
     const base = plainPath(prefix).toString();
     const signal = checkSignal(o.signal);
+    // node:crypto loaded on first use, not by every user of the package entry.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { randomInt } = require('node:crypto') as typeof Crypto;
     for (let attempt = 0; ; attempt++) {
       let name = base;
       for (let i = 0; i < 6; i++) name += TEMP_CHARS[randomInt(TEMP_CHARS.length)];

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // unshare-fs, the command line: the library's public API (the package entry,
 // nothing of lib/'s inside) behind verbs that read like coreutils'.  Each verb
 // opens its TARGET (./target.ts), does its work in a file of its own, and
@@ -475,18 +474,22 @@ export async function main(argv: string[]): Promise<number> {
   return out.status;
 }
 
-if (require.main === module) {
-  void main(process.argv.slice(2)).then((status) => {
-    process.exitCode = status;
-    if (status !== EXIT.interrupted) return;
-    // The job has stopped and unwound, and the program ends when nothing
-    // holds node's loop.  Should something still hold it (it should not;
-    // seen once under heavy load), Ctrl-C must still end the program: a
-    // timer that holds nothing itself exits after a grace, naming what did.
-    setTimeout(() => {
-      const held = process.getActiveResourcesInfo();
-      process.stderr.write(`unshare-fs: still busy after the interruption (${held.join(', ')}): exiting\n`);
-      process.exit(status);
-    }, 2000).unref();
-  });
+/**
+ * Ends the run with `status`.  The job has stopped and unwound, and the
+ * program ends when nothing holds node's loop.  Should something still hold
+ * it after Ctrl-C (it should not; seen once under heavy load), Ctrl-C must
+ * still end the program: a timer that holds nothing itself exits after a
+ * grace, naming what did.
+ */
+export function finish(status: number): void {
+  process.exitCode = status;
+  if (status !== EXIT.interrupted) return;
+  setTimeout(() => {
+    const held = process.getActiveResourcesInfo();
+    process.stderr.write(`unshare-fs: still busy after the interruption (${held.join(', ')}): exiting\n`);
+    process.exit(status);
+  }, 2000).unref();
 }
+
+// Run as a file of its own (package.json's bin is ./bin.ts, which runs this one from V8's code cache).
+if (require.main === module) void main(process.argv.slice(2)).then(finish);

@@ -13,7 +13,7 @@
  *   vfs: <data-root>/vfs/dir/<dir>, the layer's whole tree (a container's
  *     is its root; nothing is mounted), its parent known from layerdb only
  */
-import { createHash } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -310,6 +310,9 @@ export function container(nameOrIdPrefix: string, opts: DockerOptions = {}): Doc
 
 /** Chain id of each layer, bottom first: the first diff id, then sha256 of "<parent chain> <diff id>". */
 function chainIds(diffIds: string[]): string[] {
+  // node:crypto loaded on first use, not by every user of the package entry.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createHash } = require('node:crypto') as typeof Crypto;
   const out: string[] = [];
   for (const diffId of diffIds) {
     const parent = out[out.length - 1];

@@ -1,7 +1,7 @@
 // Namespaces the library makes itself: a holder process in a new user and
 // mount namespace, as rootless podman's pause process is, with overlays
 // mounted in it.
-import { execFile } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
@@ -18,7 +18,14 @@ import { podmanIdMap, subidRanges } from './subids';
 import { explainUserNamespaceError } from './userns';
 import { passwdEntry } from './users';
 
-const run = promisify(execFile);
+/**
+ * execFile, promised; node:child_process (and node:net, which it loads) is
+ * loaded on the first namespace made, not by every user of the package
+ * entry: a short command on a host path does not pay for it.
+ */
+const run = (file: string, args: string[]): Promise<unknown> =>
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  promisify((require('node:child_process') as typeof ChildProcess).execFile)(file, args);
 
 /** Options of createNamespace(): how ids are mapped, and whether a user namespace is made at all. */
 export interface CreateNamespaceOptions {

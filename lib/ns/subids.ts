@@ -3,7 +3,7 @@
  * `getsubids` (shadow's uidmap package, which also asks NSS and sssd)
  * reports when it is installed, else every range the files give.
  */
-import { spawnSync } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
 import type { IdRange } from './idmap';
@@ -61,6 +61,9 @@ function fromGetsubids(kind: SubidKind, name: string): SubidRange[] | undefined 
   const tool = GETSUBIDS.find((p) => existsSync(p));
   if (!tool) return undefined;
   const args = kind === 'gid' ? ['-g', name] : [name];
+  // Loaded here, on first use: see namespace.ts's run().
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { spawnSync } = require('node:child_process') as typeof ChildProcess;
   const run = spawnSync(tool, args, { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
   // Exit 1 with no output is "no ranges" for this user; the files may still name the uid.
   if (run.status !== 0) return undefined;

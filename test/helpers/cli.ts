@@ -1,4 +1,4 @@
-// The built command line (dist/cli/main.js, package.json's bin), run as a
+// The built command line (package.json's bin, dist/cli/bin.js), run as a
 // user runs it: a process of its own, its stdout as bytes.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -6,7 +6,11 @@ import * as path from 'node:path';
 
 import { requirement } from './requirements';
 
-export const BIN = path.join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
+const REPO = path.join(__dirname, '..', '..');
+export const BIN = path.join(
+  REPO,
+  (JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['unshare-fs']!,
+);
 
 /** dist/ built with the command line in it. */
 export const builtCli = requirement('builtCli', () => fs.existsSync(BIN) || `no ${BIN}: run \`npm run build:ts\``);
