@@ -4,7 +4,8 @@
 // other file of dist/ for any verb, which was most of a short command's
 // start-up.  --help or a usage error loads no addon, and what a run does not
 // need stays unloaded: cli-progress but for a progress line on a terminal,
-// node:child_process and node:crypto on a host path.  Held to node's own
+// node:child_process, node:crypto, node:fs/promises and node:perf_hooks on
+// a host path.  Held to node's own
 // account of the files it loaded (NODE_DEBUG=module writes `load "FILE"`
 // for each) and of its built-in modules (process.moduleLoadList), not to
 // anything the command line says; the code cache, to V8's verdict on it.
@@ -18,6 +19,9 @@ import { requires } from './helpers/requirements';
 
 const gate = requires(builtCli);
 const DIST = path.dirname(path.dirname(BIN));
+// Built-in modules a command on a host path has no use for: each loads on first use.
+const LAZY_MODULES = ['child_process', 'crypto', 'fs/promises', 'perf_hooks'];
+const LAZY = new RegExp(`^NativeModule (${LAZY_MODULES.join('|')})$`);
 
 /**
  * The dist/ files (relative, as cli/ls.js) node loaded to run `unshare-fs
@@ -78,7 +82,7 @@ gate.describe('unshare-fs start-up', () => {
     }
   });
 
-  test('a host path loads no node:child_process or node:crypto', () => {
+  test('a host path loads no child_process, crypto, fs/promises or perf_hooks', () => {
     // A preload that writes, at exit, the built-in modules node loaded.
     const preload = path.join(dir, 'builtins.js');
     fs.writeFileSync(preload, "process.on('exit', () => process.stderr.write('BUILTINS ' + process.moduleLoadList.join(',') + '\\n'));\n");
@@ -89,14 +93,15 @@ gate.describe('unshare-fs start-up', () => {
     };
     for (const args of [['ls', '-l', dir], ['find', dir], ['--help']]) {
       const loadedHere = builtins(args);
-      expect(loadedHere.filter((m) => /^NativeModule (child_process|crypto)$/.test(m))).toEqual([]);
+      expect(loadedHere.filter((m) => LAZY.test(m))).toEqual([]);
       // Counter-check: the same account names modules the run did load.
       expect(loadedHere).toContain('NativeModule fs');
     }
-    const r = spawnSync(process.execPath, ['--require', preload, '-e', "require('node:child_process'); require('node:crypto')"], {
+    const r = spawnSync(process.execPath, ['--require', preload, '-e', LAZY_MODULES.map((m) => `require('node:${m}');`).join(' ')], {
       encoding: 'utf8',
     });
-    expect(r.stderr).toMatch(/NativeModule child_process\b.*NativeModule crypto\b|NativeModule crypto\b.*NativeModule child_process\b/);
+    const loaded = /^BUILTINS (.*)$/m.exec(r.stderr)![1]!.split(',');
+    expect(LAZY_MODULES.filter((m) => !loaded.includes(`NativeModule ${m}`))).toEqual([]);
   });
 
   test('the bin runs main.js from the code cache build:ts made', () => {

@@ -1,7 +1,6 @@
 // The file API served over a channel: the same for host paths (an in-process
 // server thread) and for namespace sessions (a forked worker).
-import * as fsp from 'node:fs/promises';
-import { constants, statfsSync } from 'node:fs';
+import { constants, promises as fsp, statfsSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';

@@ -13,7 +13,7 @@
 // destination's namespace (podman cp: chowned to the container's user
 // otherwise).  Between two containers the copy passes through a private
 // directory of the host, removed afterwards.
-import * as fsp from 'node:fs/promises';
+import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 

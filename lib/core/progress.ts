@@ -2,7 +2,6 @@
 // caller's onProgress as the counts grow: at most every PROGRESS_INTERVAL
 // ms, and once more at the end, before the job's promise settles or its
 // stream ends, so that the last call holds the totals.
-import { performance } from 'node:perf_hooks';
 
 import { invalid } from './checks';
 import type { ProgressListener } from './options';

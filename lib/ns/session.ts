@@ -1,9 +1,8 @@
 // A session inside another process's user and mount namespaces, served by a
 // forked single-threaded worker (setns into a user namespace is refused to a
 // multithreaded process, and node always is one).
-import { readFile } from 'node:fs/promises';
+import * as fs from 'node:fs';
 import { constants } from 'node:os';
-import { performance } from 'node:perf_hooks';
 
 import { Channel, socketTransport } from '../wire/channel';
 import { debug } from '../core/debug';
@@ -256,7 +255,7 @@ export class Session extends FileSystem implements AsyncDisposable {
     const site = new CallSite(this.mounts);
     try {
       this.#link.open();
-      return parseMountInfo(await readFile(`/proc/${this.workerPid}/mountinfo`, 'utf8'));
+      return parseMountInfo(await fs.promises.readFile(`/proc/${this.workerPid}/mountinfo`, 'utf8'));
     } catch (error) {
       throw site.graft(error as Error);
     }

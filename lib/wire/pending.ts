@@ -2,7 +2,6 @@
 // answers, the streams (walks, reads, tar, diff), writes and tree jobs each
 // extend it for what their frames mean.
 import type { Channel, ReplyHandler } from './channel';
-import { performance } from 'node:perf_hooks';
 
 import { debug } from '../core/debug';
 import { abortError } from '../core/errors';
