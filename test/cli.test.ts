@@ -90,14 +90,27 @@ gate.describe('unshare-fs on host paths', () => {
   });
 
   test('find --printf equals GNU find -printf on every directive, byte for byte', () => {
-    // The last two as written are not the paths the host's walk gives (it
+    // Roots with ./ and // are not the paths the host's walk gives (it
     // resolves them): the root is kept as written, as GNU find keeps it
     // (and %f keeps one of the slashes that end it).
-    for (const root of [hostile, `${hostile}/`, path.join(dir, 'tree'), `${dir}/./tree`, `${dir}//tree//`]) {
-      const ours = cli(['find', root, '--printf', FORMAT]);
+    // Relative ones run from dir, with and without slashes after the name
+    // (%h of a root with none before it is '.').
+    const roots: [string, string][] = [
+      [hostile, '/'],
+      [`${hostile}/`, '/'],
+      [path.join(dir, 'tree'), '/'],
+      [`${dir}/./tree`, '/'],
+      [`${dir}//tree//`, '/'],
+      ['tree', dir],
+      ['tree/', dir],
+      ['tree//', dir],
+      ['./tree', dir],
+    ];
+    for (const [root, cwd] of roots) {
+      const ours = cli(['find', root, '--printf', FORMAT], process.env, cwd);
       expect(ours.stderr).toBe('');
       expect(ours.status).toBe(0);
-      const gnu = tool(['find', root, '-printf', FORMAT]);
+      const gnu = tool(['find', root, '-printf', FORMAT], process.env, cwd);
       expect(sortedLines(ours.stdout, '\0')).toEqual(sortedLines(gnu, '\0'));
       expect(sortedLines(ours.stdout, '\0').length).toBeGreaterThan(3);
     }

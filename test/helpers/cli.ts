@@ -22,15 +22,15 @@ export interface Run {
 }
 
 /** Runs `unshare-fs ...args` and waits for it. */
-export function cli(args: string[], env: NodeJS.ProcessEnv = process.env): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env, maxBuffer: 1 << 28 });
+export function cli(args: string[], env: NodeJS.ProcessEnv = process.env, cwd?: string): Run {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env, maxBuffer: 1 << 28, cwd });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
 }
 
 /** Runs a GNU tool (or any command) with LC_ALL=C.UTF-8 and returns its stdout bytes; throws on failure. */
-export function tool(argv: string[], env: NodeJS.ProcessEnv = process.env): Buffer {
-  const r = spawnSync(argv[0]!, argv.slice(1), { env: { ...env, LC_ALL: 'C.UTF-8' }, maxBuffer: 1 << 28, cwd: '/' });
+export function tool(argv: string[], env: NodeJS.ProcessEnv = process.env, cwd = '/'): Buffer {
+  const r = spawnSync(argv[0]!, argv.slice(1), { env: { ...env, LC_ALL: 'C.UTF-8' }, maxBuffer: 1 << 28, cwd });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
   return r.stdout;
