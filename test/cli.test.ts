@@ -428,6 +428,18 @@ requires(builtCli, userNamespaces).describe('unshare-fs on an overlay with xino=
     expect(json.sort()).toEqual(gnu);
   });
 
+  test('a size past 2^53 (a sparse file on the tmpfs) prints exact: ls -ln, ls --json, find %s', async () => {
+    const dir = path.join(base, 'u', 'sparse');
+    await inside(['sh', '-c', 'mkdir "$0" && truncate -s 9007199254740993 "$0/big" && echo small > "$0/small"', dir]);
+    expect(await ours(['ls', '-ln', dir])).toBe(await inside(['env', 'LC_ALL=C.UTF-8', 'ls', '-ln', dir]));
+    const format = '%p %s\\n';
+    const gnu = sorted(await inside(['find', dir, '-printf', format]));
+    expect(gnu).toContain(`${dir}/big 9007199254740993`);
+    expect(sorted(await ours(['find', dir, '--printf', format]))).toEqual(gnu);
+    const json = (await ours(['ls', '--json', dir])).split('\n').filter(Boolean);
+    expect(json.map((line) => /"size":(\d+)[,}]/.exec(line)![1])).toEqual(['9007199254740993', '6']);
+  });
+
   const statFiles = (): string[] => ['f', 'p', 'h', 'd/e', ''].map((name) => path.join(merged, name));
 
   test("stat prints GNU stat's layout: an inode of 19 digits, two spaces, Links", async () => {

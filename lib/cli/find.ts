@@ -2,7 +2,7 @@
 // prints it (-print, -print0 or -printf), streamed: each batch the walk
 // sends is written before the next is asked for, so a tree of millions of
 // entries costs one batch of memory.
-import type { BigIntStats, EntryType } from '../index';
+import type { BigIntStats, EntryType, Stats } from '../index';
 import { entryType, typeOfFindLetter } from './format';
 import { compileGlob } from './glob';
 import { jsonName, questionMarks, relativeStart } from './names';
@@ -81,6 +81,17 @@ export async function find(target: Target, options: FindOptions, out: Output): P
       out.fail(error, target.prefix);
     }
   };
+  // %s from number stats: a size past 2^53 (a sparse file, on tmpfs, xfs or
+  // btrfs) is a rounded double, so that file alone is stat'ed again with
+  // bigint stats, and printed exact, as GNU find prints it.
+  const exactSizes = !bigint && format.fields.includes('size');
+  const makeExact = async (found: Found): Promise<void> => {
+    try {
+      found.stats = await fs.lstat(Buffer.from(found.path, 'latin1'), { bigint: true });
+    } catch (error) {
+      out.fail(error, target.prefix);
+    }
+  };
   const print = (found: Found, type: EntryType): void => {
     if (json) out.write(jsonLine(jsonOf(found, type)));
     else if (options.printf !== undefined) out.writeBytes(render(format, found, ctx));
@@ -92,6 +103,7 @@ export async function find(target: Target, options: FindOptions, out: Output): P
   const start: Found = { path: root, relative: '', depth: 0, stats: top, target: undefined };
   if (wanted(start, topType)) {
     if (needsTarget && topType === 'symlink') await readLink(start);
+    if (exactSizes && (top.size as number) > Number.MAX_SAFE_INTEGER) await makeExact(start);
     print(start, topType);
   }
   if (topType !== 'directory' || options.maxdepth === 0) return out.flush(true);
@@ -130,6 +142,7 @@ export async function find(target: Target, options: FindOptions, out: Output): P
       };
       if (!wanted(found, entry.type)) continue;
       if (needsTarget && entry.type === 'symlink') await readLink(found);
+      if (exactSizes && (entry.stats as Stats).size > Number.MAX_SAFE_INTEGER) await makeExact(found);
       print(found, entry.type);
     }
     if (out.full) await out.flush();

@@ -4,7 +4,7 @@
 import type { PathLike, Stats } from '../index';
 import { entryType, isDevice, kibibytes, lsTime, modeString } from './format';
 import { isQuoted, jsonName, shellEscape } from './names';
-import type { Output } from './output';
+import { jsonLine, type Output } from './output';
 import type { Target } from './target';
 import { NUMERIC, readIdNames, type IdNames } from './users';
 
@@ -21,6 +21,8 @@ interface Row {
   /** The path to read a symlink's target from (bytes: a name need not be UTF-8). */
   path: PathLike;
   stats: Stats;
+  /** The exact size, when stats.size is past 2^53 (a rounded double). */
+  size?: bigint;
 }
 
 /** glibc's major() and minor() of a dev_t. */
@@ -54,6 +56,18 @@ export async function ls(target: Target, options: LsOptions, out: Output): Promi
     }
     rows.sort((a, b) => Buffer.compare(a.name, b.name));
   }
+  if (long || options.json) {
+    // A size past 2^53 (a sparse file, on tmpfs, xfs or btrfs) is a rounded
+    // double in number stats: that file alone is stat'ed again, bigint.
+    for (const row of rows) {
+      if (row.stats.size <= Number.MAX_SAFE_INTEGER) continue;
+      try {
+        row.size = (await fs.lstat(row.path, { bigint: true })).size;
+      } catch (error) {
+        out.fail(error, target.prefix);
+      }
+    }
+  }
   const names = options.numeric || (!long && !options.json) ? NUMERIC : await readIdNames(fs);
   const session = target.session;
   const hostUid = (uid: number): number => (session ? session.toHostUid(uid) : uid);
@@ -75,7 +89,7 @@ export async function ls(target: Target, options: LsOptions, out: Output): Promi
       const user = names.user(s.uid);
       const group = names.group(s.gid);
       out.write(
-        JSON.stringify({
+        jsonLine({
           ...jsonName('name', row.name),
           type: entryType(s.mode),
           mode: s.mode,
@@ -85,12 +99,12 @@ export async function ls(target: Target, options: LsOptions, out: Output): Promi
           ...(user !== undefined && { user }),
           ...(group !== undefined && { group }),
           ...(options.hostIds && { hostUid: hostUid(s.uid), hostGid: hostGid(s.gid) }),
-          size: s.size,
+          size: row.size ?? s.size,
           blocks: s.blocks,
           mtimeMs: s.mtimeMs,
           ...(isDevice(s.mode) && { rdev: s.rdev }),
           ...(link && jsonName('target', link)),
-        }) + '\n',
+        }),
       );
       await out.flush();
     }
@@ -132,7 +146,7 @@ async function longListing(rows: Row[], isDir: boolean, names: IdNames, ctx: Lon
       hostGid: String(ctx.hostGid(s.gid)),
       major: isDevice(s.mode) ? String(major(s.rdev)) : '',
       minor: isDevice(s.mode) ? String(minor(s.rdev)) : '',
-      size: String(s.size),
+      size: String(row.size ?? s.size),
       time: lsTime(s.mtimeMs, now),
       name: shellEscape(row.name),
     };
