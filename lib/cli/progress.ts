@@ -76,22 +76,28 @@ export class Progress {
   label: string;
   /** Never draw (`-q`); set before the first report. */
   quiet: boolean;
-  readonly #stream: NodeJS.WriteStream;
+  // Asked for on first use: node makes process.stderr (a stream, and the
+  // modules it needs) when it is first read, and a short run never shows a line.
+  #stream: NodeJS.WriteStream | undefined;
   readonly #now: () => number;
   #started: number | undefined;
   #bar: SingleBar | undefined;
   #done = false;
 
   constructor(options: ProgressOptions = {}) {
-    this.#stream = options.stream ?? process.stderr;
+    this.#stream = options.stream;
     this.quiet = options.quiet ?? false;
     this.label = options.label ?? '';
     this.#now = options.now ?? Date.now;
   }
 
+  get #out(): NodeJS.WriteStream {
+    return (this.#stream ??= process.stderr);
+  }
+
   /** Whether a line is drawn at all: stderr a terminal, and not quiet. */
   get shown(): boolean {
-    return !this.quiet && this.#stream.isTTY === true;
+    return !this.quiet && this.#out.isTTY === true;
   }
 
   /** Milliseconds since the first report (0 before it). */
@@ -136,7 +142,7 @@ export class Progress {
   /** Clears the line so that a line of text can be written (the next frame draws it again). */
   clearLine(): void {
     if (!this.#bar) return;
-    this.#stream.write('\r\x1b[K');
+    this.#out.write('\r\x1b[K');
     // cli-progress redraws only a changed line: make the next frame draw.
     (this.#bar as unknown as { lastDrawnString: string }).lastDrawnString = '';
   }
@@ -164,7 +170,7 @@ export class Progress {
     // The bar's own timer draws the line from the counters, ten times a
     // second at most: a report costs two additions, whatever its rate.
     this.#bar = new (singleBar())({
-      stream: this.#stream,
+      stream: this.#out,
       format: () => this.line(),
       fps: 10,
       synchronousUpdate: false,
