@@ -100,7 +100,7 @@ export async function find(target: Target, options: FindOptions, out: Output): P
 
   const top = bigint ? await fs.lstat(target.path, { bigint: true }) : await fs.lstat(target.path);
   const topType = entryType(Number(top.mode));
-  const start: Found = { path: root, relative: '', depth: 0, stats: top, target: undefined };
+  const start: Found = { path: root, relativeAt: root.length, depth: 0, stats: top, target: undefined };
   if (wanted(start, topType)) {
     if (needsTarget && topType === 'symlink') await readLink(start);
     if (exactSizes && (top.size as number) > Number.MAX_SAFE_INTEGER) await makeExact(start);
@@ -116,6 +116,8 @@ export async function find(target: Target, options: FindOptions, out: Output): P
   // given, an entry's path is its fullPath, whole.
   let rootLength = -1;
   let same = false;
+  // One Found for every entry, filled anew: nothing keeps it past print().
+  const found: Found = { path: '', relativeAt: 0, depth: 0, stats: undefined, target: undefined };
   for await (const batch of fs.walkBatches(target.path, {
     encoding: 'latin1',
     stat,
@@ -132,14 +134,18 @@ export async function find(target: Target, options: FindOptions, out: Output): P
         rootLength = relativeStart(fullPath, entry.depth);
         same = fullPath.slice(0, rootLength) === root + slash;
       }
-      const relative = fullPath.slice(rootLength);
-      const found: Found = {
-        path: same ? fullPath : root + slash + relative,
-        relative,
-        depth: entry.depth,
-        stats: entry.stats,
-        target: undefined,
-      };
+      // The path below the start point is not cut out unless printed (%P):
+      // a slice of the path would flatten it, a copy an entry.
+      if (same) {
+        found.path = fullPath;
+        found.relativeAt = rootLength;
+      } else {
+        found.path = root + slash + fullPath.slice(rootLength);
+        found.relativeAt = root.length + slash.length;
+      }
+      found.depth = entry.depth;
+      found.stats = entry.stats;
+      found.target = undefined;
       if (!wanted(found, entry.type)) continue;
       if (needsTarget && entry.type === 'symlink') await readLink(found);
       if (exactSizes && (entry.stats as Stats).size > Number.MAX_SAFE_INTEGER) await makeExact(found);
@@ -150,12 +156,14 @@ export async function find(target: Target, options: FindOptions, out: Output): P
   return out.flush(true);
 }
 
-/** The last name of a found file (the start point's own, for it). */
+/** The last name of a found file (the start point's own, for it, less the slashes that end it). */
 function baseOf(found: Found): string {
-  const source = found.relative.length > 0 ? found.relative : found.path;
-  let end = source.length;
-  while (end > 1 && source[end - 1] === '/') end--;
-  return source.slice(source.lastIndexOf('/', end - 1) + 1, end);
+  const path = found.path;
+  // Below the start point a path ends with its name, after a slash.
+  if (found.relativeAt < path.length) return path.slice(path.lastIndexOf('/') + 1);
+  let end = path.length;
+  while (end > 1 && path[end - 1] === '/') end--;
+  return path.slice(path.lastIndexOf('/', end - 1) + 1, end);
 }
 
 /** One file's --json line: documented field names (README, Command line); size and ino exact (bigints). */

@@ -11,8 +11,8 @@ import { UsageError } from './output';
 export interface Found {
   /** As find prints it: the start point as written, then the path below it (latin1). */
   path: string;
-  /** The path below the start point ('' for the start point itself; latin1). */
-  relative: string;
+  /** Where the path below the start point begins in `path` (%P): its length for the start point itself. */
+  relativeAt: number;
   /** 0 for the start point. */
   depth: number;
   /** lstat of the file, when the format asked for stats (bigint ones when it prints %T@ or %i). */
@@ -85,7 +85,7 @@ const num = (f: Found, key: 'mode' | 'nlink' | 'uid' | 'gid' | 'size'): number =
  */
 const DIRECTIVES: Record<string, [(f: Found, ctx: PrintContext) => string, StatField[], boolean]> = {
   p: [(f, ctx) => ctx.name(f.path), [], false],
-  P: [(f, ctx) => ctx.name(f.relative), [], false],
+  P: [(f, ctx) => ctx.name(f.path.slice(f.relativeAt)), [], false],
   f: [(f, ctx) => ctx.name(baseName(f.path)), [], false],
   h: [(f, ctx) => ctx.name(dirName(f.path)), [], false],
   d: [(f) => String(f.depth), [], false],
