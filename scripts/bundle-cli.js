@@ -59,6 +59,11 @@ async function bundle() {
     logLevel: 'warning',
     metafile: true,
     plugins: [lazyChildProcess],
+    // Whitespace and comments out (names kept, so a stack trace still says
+    // which function): 760 KB -> 500 KB, all ASCII, which node reads and V8
+    // checks against its code cache at each start (about 3 ms less).
+    minifyWhitespace: true,
+    charset: 'ascii',
   });
   const bundled = Object.keys(result.metafile.inputs);
   for (const name of fs.readdirSync(cliDir)) {
