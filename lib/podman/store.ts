@@ -223,59 +223,72 @@ export interface PodmanListOptions extends PodmanOptions {
   onError?: (error: PodmanError) => void;
 }
 
-/** The containers whose layers read, and the failure of each whose do not, by id. */
-function scanContainers(opts: PodmanOptions): { good: PodmanContainer[]; bad: Map<string, PodmanError>; badNames: Map<string, string> } {
+/** containers.json's records, with what building one from its record needs. */
+interface ContainerRecords {
+  cfg: StorageConfig;
+  records: Record<string, unknown>[];
+  mounts: Map<string, Mount>;
+  allLayers: () => PodmanLayer[];
+}
+
+function containerRecords(opts: PodmanOptions): ContainerRecords {
   const cfg = storageConfig(opts);
   requireDriver(cfg);
-  const vfs = cfg.driver === 'vfs';
   const raw = readJsonArray(cfg.graphRoot, recordFile(cfg, 'containers', 'containers.json'), true);
-  const m = mounts(cfg);
   let all: PodmanLayer[] | undefined;
-  const allLayers = (): PodmanLayer[] => (all ??= layers(opts));
-  const good: PodmanContainer[] = [];
-  const bad = new Map<string, PodmanError>();
-  const badNames = new Map<string, string>();
-  for (const e of raw) {
-    const id = str(e.id);
-    const layer = str(e.layer);
-    if (!id || !layer) continue;
-    const dir = path.join(driverDir(cfg), layer);
-    let lowerDirs: string[];
-    try {
-      if (vfs) {
-        // Its dir checked; it is a whole tree: the image's below it are no lower dirs of it.
-        vfsLayerDir(driverDir(cfg), layer, 'podman', podmanErrors);
-        lowerDirs = [];
-      } else lowerDirs = chainOf(cfg, layer, allLayers).slice(1);
-    } catch (err) {
-      if (err instanceof PodmanError && err.code === 'ENOLAYER') lowerDirs = [];
-      else if (err instanceof PodmanError && err.code !== 'EPODMANACCESS') {
-        // One bad record costs that record only.
-        bad.set(id, err);
-        for (const name of strs(e.names)) badNames.set(name, id);
-        continue;
-      } else throw err;
-    }
-    const mount = m.get(layer);
-    const userdata = path.join(cfg.runRoot, `${cfg.driver}-containers`, id, 'userdata');
-    good.push({
-      id,
-      names: strs(e.names),
-      image: str(e.image) ?? '',
-      imageName: imageNameOf(e.metadata),
-      layer,
-      created: str(e.created) ?? '',
-      mergedDir: vfs ? dir : path.join(dir, 'merged'),
-      upperDir: vfs ? dir : path.join(dir, 'diff'),
-      workDir: vfs ? '' : path.join(dir, 'work'),
-      lowerDirs,
-      mounted: mount !== undefined && mount.count > 0,
-      mountPoint: mount && mount.count > 0 ? mount.path || null : null,
-      pid: livePid(path.join(userdata, 'pidfile')),
-      conmonPid: livePid(path.join(userdata, 'conmon.pid')),
-    });
+  return {
+    cfg,
+    records: raw.filter((e) => str(e.id) && str(e.layer)),
+    mounts: mounts(cfg),
+    allLayers: () => (all ??= layers(opts)),
+  };
+}
+
+/**
+ * A container from its record (its id and layer there): its lower dirs
+ * read, its pid files read.  A PodmanError of its own but EPODMANACCESS
+ * (a layer dir that is a symlink, a lower link leading out of the store)
+ * comes back as `bad`: that record is left out of a listing; anything else
+ * is thrown.
+ */
+function buildContainer(
+  { cfg, mounts: m, allLayers }: ContainerRecords,
+  e: Record<string, unknown>,
+): PodmanContainer | { bad: PodmanError } {
+  const id = str(e.id)!;
+  const layer = str(e.layer)!;
+  const vfs = cfg.driver === 'vfs';
+  const dir = path.join(driverDir(cfg), layer);
+  let lowerDirs: string[];
+  try {
+    if (vfs) {
+      // Its dir checked; it is a whole tree: the image's below it are no lower dirs of it.
+      vfsLayerDir(driverDir(cfg), layer, 'podman', podmanErrors);
+      lowerDirs = [];
+    } else lowerDirs = chainOf(cfg, layer, allLayers).slice(1);
+  } catch (err) {
+    if (err instanceof PodmanError && err.code === 'ENOLAYER') lowerDirs = [];
+    else if (err instanceof PodmanError && err.code !== 'EPODMANACCESS') return { bad: err };
+    else throw err;
   }
-  return { good, bad, badNames };
+  const mount = m.get(layer);
+  const userdata = path.join(cfg.runRoot, `${cfg.driver}-containers`, id, 'userdata');
+  return {
+    id,
+    names: strs(e.names),
+    image: str(e.image) ?? '',
+    imageName: imageNameOf(e.metadata),
+    layer,
+    created: str(e.created) ?? '',
+    mergedDir: vfs ? dir : path.join(dir, 'merged'),
+    upperDir: vfs ? dir : path.join(dir, 'diff'),
+    workDir: vfs ? '' : path.join(dir, 'work'),
+    lowerDirs,
+    mounted: mount !== undefined && mount.count > 0,
+    mountPoint: mount && mount.count > 0 ? mount.path || null : null,
+    pid: livePid(path.join(userdata, 'pidfile')),
+    conmonPid: livePid(path.join(userdata, 'conmon.pid')),
+  };
 }
 
 /**
@@ -283,10 +296,14 @@ function scanContainers(opts: PodmanOptions): { good: PodmanContainer[]; bad: Ma
  * be read (see PodmanListOptions.onError) is left out and reported.
  */
 export function containers(opts: PodmanListOptions = {}): PodmanContainer[] {
-  const { good, bad } = scanContainers(opts);
-  for (const error of bad.values()) {
-    if (opts.onError) opts.onError(error);
-    else process.emitWarning(error.message, { type: 'PodmanWarning', code: error.code });
+  const store = containerRecords(opts);
+  const good: PodmanContainer[] = [];
+  for (const e of store.records) {
+    // One bad record costs that record only.
+    const built = buildContainer(store, e);
+    if (!('bad' in built)) good.push(built);
+    else if (opts.onError) opts.onError(built.bad);
+    else process.emitWarning(built.bad.message, { type: 'PodmanWarning', code: built.bad.code });
   }
   return good;
 }
@@ -294,19 +311,25 @@ export function containers(opts: PodmanListOptions = {}): PodmanContainer[] {
 /**
  * One container by exact name, exact id, or unique id prefix (in that order).
  * Throws `ENOCONTAINER` if none matches, `EPODMANAMBIGUOUS` (with
- * `candidates`) if a prefix matches several.
+ * `candidates`) if a prefix matches several, and the failure of the one it
+ * names when its layers cannot be read.  Only that container's layers are
+ * read.
  */
 export function container(nameOrIdPrefix: string, opts: PodmanOptions = {}): PodmanContainer {
-  const { good: all, bad, badNames } = scanContainers(opts);
-  const exact = all.find((c) => c.names.includes(nameOrIdPrefix)) ?? all.find((c) => c.id === nameOrIdPrefix);
-  if (exact) return exact;
-  // A container whose layers cannot be read: its failure, when it is the one asked for.
-  const named = badNames.get(nameOrIdPrefix);
-  if (named !== undefined) throw bad.get(named)!;
-  const id = resolveId(nameOrIdPrefix, [...all.map((c) => c.id), ...bad.keys()], 'container');
-  const failure = bad.get(id);
-  if (failure) throw failure;
-  return all.find((c) => c.id === id) as PodmanContainer;
+  const store = containerRecords(opts);
+  const { records } = store;
+  let found = records.find((e) => strs(e.names).includes(nameOrIdPrefix)) ?? records.find((e) => e.id === nameOrIdPrefix);
+  if (!found) {
+    const id = resolveId(
+      nameOrIdPrefix,
+      records.map((e) => str(e.id)!),
+      'container',
+    );
+    found = records.find((e) => e.id === id)!;
+  }
+  const built = buildContainer(store, found);
+  if ('bad' in built) throw built.bad;
+  return built;
 }
 
 /** An image of podman's store (images.json). */
