@@ -8,7 +8,7 @@
 //   /path, ./path, path a host path (no ':' before the first '/'), as podman
 //                       cp reads them: one that starts with '/' or '.' is
 //                       always a host path.
-import { containers, docker, host, podman, type EngineContainer, type FileSystem, type Session } from '../index';
+import { docker, host, podman, type FileSystem, type Session } from '../index';
 import { UsageError } from './output';
 
 export type EngineName = 'podman' | 'docker';
@@ -67,23 +67,44 @@ export interface Target {
   close(): Promise<void>;
 }
 
-/** The containers whose name or id (prefix) is `ref`, of the engines asked for. */
-export function findContainers(ref: string, engine: EngineName | undefined): { found: EngineContainer[]; errors: Error[] } {
-  // An engine that cannot be read (another user's, a broken store) does not
-  // hide the others; what it said is told when no container matched.
-  const errors: Error[] = [];
-  const all = containers({ onError: (error) => errors.push(error) }).filter((c) => engine === undefined || c.engine === engine);
-  const byName = all.filter((c) => c.names.includes(ref) || c.id === ref);
-  return { found: byName.length > 0 ? byName : all.filter((c) => c.id.startsWith(ref)), errors };
+/** A container as the command line goes on with it: its engine and full id. */
+export interface ContainerRef {
+  engine: EngineName;
+  id: string;
 }
 
 /**
  * The one container `ref` names (a name, an id or the start of one), of
  * the engine asked for: ENOCONTAINER when none, a usage error when it
- * names more than one.
+ * names more than one.  Each engine looks `ref` up itself, and reads the
+ * layers of that container alone (not of every container, as a listing
+ * does).  A name or a whole id in one engine wins over the start of an id
+ * in the other.
  */
-export function resolveContainer(ref: string, engine: EngineName | undefined): EngineContainer {
-  const { found, errors } = findContainers(ref, engine);
+export function resolveContainer(ref: string, engine: EngineName | undefined): ContainerRef {
+  const exact: ContainerRef[] = [];
+  const started: ContainerRef[] = [];
+  // An engine that cannot be read (another user's, a broken store) does not
+  // hide the other's container; what it said is told when none matched.
+  const errors: Error[] = [];
+  for (const [which, api] of [
+    ['podman', podman],
+    ['docker', docker],
+  ] as const) {
+    if (engine !== undefined && engine !== which) continue;
+    try {
+      const c = api.container(ref);
+      // Docker's names are written with or without their leading '/'.
+      const named = c.id === ref || c.names.includes(ref) || c.names.includes(ref.replace(/^\//, ''));
+      (named ? exact : started).push({ engine: which, id: c.id });
+    } catch (error) {
+      const { code, candidates } = error as { code?: string; candidates?: string[] };
+      if (code === 'EPODMANAMBIGUOUS' || code === 'EDOCKERAMBIGUOUS') {
+        for (const id of candidates ?? []) started.push({ engine: which, id });
+      } else if (code !== 'ENOCONTAINER') errors.push(error as Error);
+    }
+  }
+  const found = exact.length > 0 ? exact : started;
   const engines = [...new Set(found.map((c) => c.engine))];
   if (found.length === 0) {
     const why = errors.map((e) => `; ${e.message}`).join('');
