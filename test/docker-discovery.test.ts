@@ -349,8 +349,11 @@ describe('docker containers, images and chains on a made data root', () => {
       const { names, errors } = listing();
       expect(names).toEqual(['old', 'other', 'web']);
       expect(errors.map((e) => [e.code, e.path])).toEqual([['EDOCKERSTORAGE', lowerFile]]);
-      // Asked for by name it is not there (its names are unread); by id it is its error, and nothing is mounted.
+      // Asked for by id or by name it is its error (as podman's), and nothing is mounted;
+      // asked for, another container is read as ever (its layers alone are read).
       expect(thrown(() => docker.container(id, s.opts))).toMatchObject({ code: 'EDOCKERSTORAGE' });
+      expect(thrown(() => docker.container('evil', s.opts))).toMatchObject({ code: 'EDOCKERSTORAGE', path: lowerFile });
+      expect(docker.container('web', s.opts).id).toBe(s.web);
       await expect(docker.mountContainer(id, s.opts)).rejects.toMatchObject({ code: 'EDOCKERSTORAGE' });
       // The same with the entry written as <dir>/diff, and with diff itself the link.
       write(lowerFile, `${evil}/diff`);

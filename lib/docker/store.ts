@@ -205,13 +205,15 @@ function vfsParents(cfg: DockerStorageConfig): Map<string, string | null> {
   return parents;
 }
 
-/** One container of the data root from its records; null while it is being created or removed. */
-function readContainer(cfg: DockerStorageConfig, id: string): DockerContainer | null {
+/** A container's config.v2.json; null when it is not the container's (being created or removed). */
+function readConfig(cfg: DockerStorageConfig, id: string): Record<string, unknown> | null {
+  const c = record(readJson(cfg, path.join(cfg.dataRoot, 'containers', id, 'config.v2.json')));
+  return str(c.ID) === id ? c : null;
+}
+
+/** One container of the data root from its config and layer records; null while it has no layer yet. */
+function readContainer(cfg: DockerStorageConfig, id: string, c: Record<string, unknown>): DockerContainer | null {
   const mountsDir = path.join(imageDir(cfg), 'layerdb', 'mounts');
-  const file = path.join(cfg.dataRoot, 'containers', id, 'config.v2.json');
-  const c = record(readJson(cfg, file));
-  // A container being created or removed has no record, or no layer yet.
-  if (str(c.ID) !== id) return null;
   // No layer yet (being created), or a name that is no layer dir.
   const layer = layerDirName(readText(cfg, path.join(mountsDir, id, 'mount-id')));
   if (!layer) return null;
@@ -259,8 +261,9 @@ function scanContainers(opts: DockerOptions): { good: DockerContainer[]; bad: Ma
   const bad = new Map<string, DockerError>();
   for (const id of listDir(path.join(cfg.dataRoot, 'containers'))) {
     try {
-      const c = readContainer(cfg, id);
-      if (c !== null) good.push(c);
+      const c = readConfig(cfg, id);
+      const built = c && readContainer(cfg, id, c);
+      if (built) good.push(built);
     } catch (err) {
       // One bad record costs that record only.
       if (!recordFailure(err)) throw err;
@@ -294,18 +297,51 @@ function resolveId(ref: string, ids: string[], what: 'container' | 'image'): str
 
 /**
  * One container by exact name (with or without the leading '/'), exact id,
- * or unique id prefix (in that order): ENOCONTAINER, EDOCKERAMBIGUOUS.
+ * or unique id prefix (in that order): ENOCONTAINER, EDOCKERAMBIGUOUS, or
+ * the failure of the one it names when its records cannot be read.  Every
+ * config is read for the names, the layers of the container found alone.
  */
 export function container(nameOrIdPrefix: string, opts: DockerOptions = {}): DockerContainer {
-  const { good: all, bad } = scanContainers(opts);
+  const cfg = supported(opts);
+  const configs = new Map<string, Record<string, unknown>>();
+  const bad = new Map<string, DockerError>();
+  for (const id of listDir(path.join(cfg.dataRoot, 'containers'))) {
+    try {
+      const c = readConfig(cfg, id);
+      if (c !== null) configs.set(id, c);
+    } catch (err) {
+      if (!recordFailure(err)) throw err;
+      bad.set(id, err);
+    }
+  }
+  /** The container `id`, or the failure of its records; null while it has no layer (it is none yet). */
+  const build = (id: string): DockerContainer | DockerError | null => {
+    const c = configs.get(id);
+    if (c === undefined) return bad.get(id) ?? null;
+    try {
+      return readContainer(cfg, id, c);
+    } catch (err) {
+      if (!recordFailure(err)) throw err;
+      return err;
+    }
+  };
+  const found = (built: DockerContainer | DockerError): DockerContainer => {
+    if (built instanceof DockerError) throw built;
+    return built;
+  };
   const name = nameOrIdPrefix.replace(/^\//, '');
-  const exact = all.find((c) => c.names.includes(name)) ?? all.find((c) => c.id === nameOrIdPrefix);
-  if (exact) return exact;
-  // A container whose records cannot be read: its failure, when it is the one asked for.
-  const id = resolveId(nameOrIdPrefix, [...all.map((c) => c.id), ...bad.keys()], 'container');
-  const failure = bad.get(id);
-  if (failure) throw failure;
-  return all.find((c) => c.id === id) as DockerContainer;
+  for (const [id, c] of configs) {
+    const named = str(c.Name)?.replace(/^\//, '') === name ? build(id) : null;
+    if (named) return found(named);
+  }
+  // An id, or its start: the containers it fits, built (one still without a layer is none).
+  const fits = /^[0-9a-f]+$/.test(nameOrIdPrefix) ? (id: string) => id.startsWith(nameOrIdPrefix) : (id: string) => id === nameOrIdPrefix;
+  const candidates = new Map<string, DockerContainer | DockerError>();
+  for (const id of [...configs.keys(), ...bad.keys()]) {
+    const built = fits(id) ? build(id) : null;
+    if (built) candidates.set(id, built);
+  }
+  return found(candidates.get(resolveId(nameOrIdPrefix, [...candidates.keys()], 'container'))!);
 }
 
 /** Chain id of each layer, bottom first: the first diff id, then sha256 of "<parent chain> <diff id>". */
