@@ -67,6 +67,16 @@ export interface Target {
   close(): Promise<void>;
 }
 
+const ENGINES = [
+  ['podman', podman],
+  ['docker', docker],
+] as const;
+
+/** The engines asked for (`--engine`, else both), with their APIs. */
+function enginesAsked(engine: EngineName | undefined): (typeof ENGINES)[number][] {
+  return ENGINES.filter(([which]) => engine === undefined || engine === which);
+}
+
 /** A container as the command line goes on with it: its engine and full id. */
 export interface ContainerRef {
   engine: EngineName;
@@ -87,11 +97,7 @@ export function resolveContainer(ref: string, engine: EngineName | undefined): C
   // An engine that cannot be read (another user's, a broken store) does not
   // hide the other's container; what it said is told when none matched.
   const errors: Error[] = [];
-  for (const [which, api] of [
-    ['podman', podman],
-    ['docker', docker],
-  ] as const) {
-    if (engine !== undefined && engine !== which) continue;
+  for (const [which, api] of enginesAsked(engine)) {
     try {
       const c = api.container(ref);
       // Docker's names are written with or without their leading '/'.
@@ -123,11 +129,7 @@ export function findVolume(name: string, engine: EngineName | undefined): { foun
   // other's volume; what it said is told when neither has one.
   const found: EngineName[] = [];
   const errors: Error[] = [];
-  for (const [which, api] of [
-    ['podman', podman],
-    ['docker', docker],
-  ] as const) {
-    if (engine !== undefined && engine !== which) continue;
+  for (const [which, api] of enginesAsked(engine)) {
     try {
       api.volume(name);
       found.push(which);
