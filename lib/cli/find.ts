@@ -159,8 +159,6 @@ export async function find(target: Target, options: FindOptions, out: Output): P
 /** The last name of a found file (the start point's own, for it, less the slashes that end it). */
 function baseOf(found: Found): string {
   const path = found.path;
-  // Below the start point a path ends with its name, after a slash.
-  if (found.relativeAt < path.length) return path.slice(path.lastIndexOf('/') + 1);
   let end = path.length;
   while (end > 1 && path[end - 1] === '/') end--;
   return path.slice(path.lastIndexOf('/', end - 1) + 1, end);

@@ -248,6 +248,7 @@ export async function copyIn(
   options: CheckedCopyOptions & { preserveOwnership: boolean },
 ): Promise<CopyResult> {
   const { recursive, preserveOwnership, signal, filter, dereference } = options;
+  const fsp = nodeFs.promises; // loaded on first use, as in copyOut
   const result: CopyResult = { entries: 0, bytes: 0, skipped: 0 };
   const progress = new Progress(options.onProgress);
   const filled: [Buffer, number][] = [];
@@ -255,7 +256,7 @@ export async function copyIn(
   const owner = (st: nodeFs.Stats): { uid?: number; gid?: number } =>
     preserveOwnership ? { uid: unmap.uid(st.uid), gid: unmap.gid(st.gid) } : {};
   // With dereference, node's cp follows every symlink of the source.
-  const statSource = (path: Buffer): Promise<nodeFs.Stats> => (dereference ? nodeFs.promises.stat(path) : nodeFs.promises.lstat(path));
+  const statSource = (path: Buffer): Promise<nodeFs.Stats> => (dereference ? fsp.stat(path) : fsp.lstat(path));
   const copyOne = async (from: Buffer, to: Buffer): Promise<void> => {
     checkAborted(signal);
     if (filter !== undefined && !(await filter(from.toString(), to.toString()))) return;
@@ -275,7 +276,7 @@ export async function copyIn(
       }
       result.entries++;
       progress.add(1, 0);
-      const dir = await nodeFs.promises.opendir(from, { encoding: 'buffer' as BufferEncoding });
+      const dir = await fsp.opendir(from, { encoding: 'buffer' as BufferEncoding });
       for await (const entry of dir) {
         const name = entry.name as unknown as Buffer;
         await copyOne(under(from, name), under(to, name));
@@ -286,7 +287,7 @@ export async function copyIn(
       // O_NOFOLLOW: a file swapped for a symlink since its lstat is not read
       // through (with dereference, its stat followed links already).
       const noFollow = dereference ? 0 : nodeFs.constants.O_NOFOLLOW;
-      const handle = await nodeFs.promises.open(from, nodeFs.constants.O_RDONLY | noFollow | nodeFs.constants.O_NONBLOCK);
+      const handle = await fsp.open(from, nodeFs.constants.O_RDONLY | noFollow | nodeFs.constants.O_NONBLOCK);
       try {
         const opened = await handle.stat();
         if (!opened.isFile()) {
@@ -314,7 +315,7 @@ export async function copyIn(
       progress.add(1, size);
     } else if (st.isSymbolicLink()) {
       await onExisting(there, true, options, from.toString(), to.toString(), unlink);
-      await target.symlink(await nodeFs.promises.readlink(from, { encoding: 'buffer' }), to, { signal });
+      await target.symlink(await fsp.readlink(from, { encoding: 'buffer' }), to, { signal });
       made = true;
       if (preserveOwnership) await target.lchown(to, unmap.uid(st.uid), unmap.gid(st.gid), { signal });
       result.entries++;
@@ -352,6 +353,9 @@ export async function copyIn(
  */
 export async function copyOut(archive: Readable, source: string, dest: string, options: CheckedCopyOptions): Promise<CopyResult> {
   const { recursive, signal, filter } = options;
+  // node:fs/promises, through node:fs's getter: loaded by a copy, not by
+  // every user of the package entry.
+  const fsp = nodeFs.promises;
   const result: CopyResult = { entries: 0, bytes: 0, skipped: 0 };
   const progress = new Progress(options.onProgress);
   const top = Buffer.from(dest);
@@ -378,7 +382,7 @@ export async function copyOut(archive: Readable, source: string, dest: string, o
     return under(top, name);
   };
   // Merging into a directory that was there: a failure leaves what was copied, as node's cp does.
-  const merging = (await existing(() => nodeFs.promises.lstat(top))) === 'dir';
+  const merging = (await existing(() => fsp.lstat(top))) === 'dir';
   try {
     for await (const { header: h, body } of readTar(archive)) {
       checkAborted(signal);
@@ -397,13 +401,13 @@ export async function copyOut(archive: Readable, source: string, dest: string, o
         continue;
       }
       if (isTop && h.type === 'directory' && !recursive) throw cpError('ERR_FS_EISDIR', source, dest);
-      const there = await existing(() => nodeFs.promises.lstat(to));
-      const unlink = (): Promise<void> => nodeFs.promises.unlink(to);
+      const there = await existing(() => fsp.lstat(to));
+      const unlink = (): Promise<void> => fsp.unlink(to);
       const mode = h.mode & 0o777; // no set-id bits on what the caller gets
       switch (h.type) {
         case 'directory':
           if (there === 'none') {
-            await nodeFs.promises.mkdir(to, { mode: DIR_WHILE_FILLED });
+            await fsp.mkdir(to, { mode: DIR_WHILE_FILLED });
             made = true;
             filled.push([to, mode]);
           } else if (there !== 'dir') {
@@ -417,7 +421,7 @@ export async function copyOut(archive: Readable, source: string, dest: string, o
             continue;
           }
           // 'wx' (O_EXCL): a symlink planted at `to` since is EEXIST, never written through.
-          const handle = await nodeFs.promises.open(to, 'wx', mode);
+          const handle = await fsp.open(to, 'wx', mode);
           made = true;
           try {
             for await (const chunk of body()) {
@@ -440,12 +444,12 @@ export async function copyOut(archive: Readable, source: string, dest: string, o
           if (linked !== undefined && dropped.has(linked)) continue;
           if (linked === undefined || !files.has(linked)) throw malformed(h.name);
           if ((await onExisting(there, false, options, from, to.toString(), unlink)) === 'skip') continue;
-          await nodeFs.promises.link(under(top, h.linkName!), to);
+          await fsp.link(under(top, h.linkName!), to);
           break;
         }
         case 'symlink':
           await onExisting(there, true, options, from, to.toString(), unlink);
-          await nodeFs.promises.symlink(h.linkName ?? Buffer.alloc(0), to);
+          await fsp.symlink(h.linkName ?? Buffer.alloc(0), to);
           made = true;
           break;
         default:
@@ -456,21 +460,21 @@ export async function copyOut(archive: Readable, source: string, dest: string, o
       result.entries++;
       progress.add(1, h.type === 'file' ? h.size : 0);
     }
-    for (const [dir, mode] of filled.reverse()) await nodeFs.promises.chmod(dir, mode);
+    for (const [dir, mode] of filled.reverse()) await fsp.chmod(dir, mode);
     progress.end();
   } catch (error) {
     archive.destroy();
     if (!made) throw error;
     if (merging) {
-      for (const [dir, mode] of [...filled].reverse()) await nodeFs.promises.chmod(dir, mode).catch(() => undefined);
+      for (const [dir, mode] of [...filled].reverse()) await fsp.chmod(dir, mode).catch(() => undefined);
       throw error;
     }
     const writable = filled.map(
       ([dir]) =>
         () =>
-          nodeFs.promises.chmod(dir, DIR_WHILE_FILLED),
+          fsp.chmod(dir, DIR_WHILE_FILLED),
     );
-    return removePartial(error, dest, writable, () => nodeFs.promises.rm(top, { recursive: true, force: true }));
+    return removePartial(error, dest, writable, () => fsp.rm(top, { recursive: true, force: true }));
   }
   return result;
 }
