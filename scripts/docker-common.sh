@@ -107,18 +107,21 @@ daemon_processes() {
         *"$where"*)
           pid="${p#/proc/}"
           echo "$pid"
-          grep -l "^PPid:[[:space:]]*$pid\$" /proc/[0-9]*/status 2>/dev/null | cut -d/ -f3
+          grep -l "^PPid:[[:space:]]*$pid\$" /proc/[0-9]*/status 2>/dev/null | cut -d/ -f3 || true
           ;;
       esac
     done
   fi
+  # Its status is the callers' (set -e, pipefail): a last process without
+  # children, or one gone while grep read, is no failure.
+  return 0
 }
 
 # terminate PID PROCS: SIGTERM to the dockerd PID, then waits STOP_SECONDS
 # for every one of PROCS to be gone and SIGKILLs what is left.
 terminate() {
   local pid="$1" procs="$2" left p i
-  kill -TERM "$pid"
+  kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < STOP_SECONDS * 5; i++)); do
     left=""
     for p in $procs; do proc_alive "$p" && left="$left $p"; done
