@@ -3,7 +3,7 @@
 // test/protocol.test.ts compares PROTOCOL_TABLE with the addon's.
 
 /** Bump whenever a frame's layout or meaning changes. */
-export const PROTOCOL_VERSION = 12;
+export const PROTOCOL_VERSION = 13;
 /** length + id + op + flags + reserved */
 export const FRAME_HEADER = 12;
 /** Requests longer than this are answered with E2BIG and skipped; the stream goes on. Paths are at most PATH_MAX long, so no valid request is this big. */
@@ -48,6 +48,11 @@ export const WALK_BATCH_BYTES = 65536;
 export const WALK_WINDOW = 32;
 /** The server's socket send buffer: a walk's whole window fits, so walker threads do not block in sendmsg while the client is busy (JIT warm-up, GC). The kernel caps it at net.core.wmem_max. */
 export const SEND_BUFFER_BYTES = 2097152;
+export const SUMMARY_VALUES = 9;
+/** A SUMMARY record's bytes. */
+export const SUMMARY_RECORD_BYTES = 80;
+/** Entries a walking thread sums between two SUMMARY records. */
+export const SUMMARY_EVERY = 4096;
 /** Bytes of each stat field, bit by bit, and of them all. */
 export const STAT_FIELD_BYTES = [4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12] as const;
 export const ALL_STAT_BYTES = 96;
@@ -213,8 +218,27 @@ export const enum RecordTag {
   Dir = 1,
   /** u8 tag, u8 d_type, u16 name len, stat fields (name: below) */
   Entry = 2,
-  /** u8 tag, u8 0, u16 syscall len, i32 errno, u32 path len, */
+  /** u8 tag, u8 0, u16 syscall len, i32 errno, u32 path len, syscall, relative path */
   Error = 3,
+  /** u8 tag, u8 0, u16 0, u32 0, kSummaryValues u64s (a summing walk's) */
+  Summary = 4,
+}
+
+/** A summing walk (kSummarize) lists no entry: each walking thread adds up what it stats and sends its sums as a SUMMARY record every kSummaryEvery entries and once at its end (the sums since its last record), in batches of their own beside the error records. A record's u64s, three for each kind of entry: directories, the first name found of every other inode, and the further names of a hard-linked inode (by st_dev and st_ino, st_nlink > 1); for each, entries, st_size summed and st_blocks * 512 summed. With kOneFileSystem an entry on another device than the root (a mount point) is left out of the sums. */
+export const enum SummaryKind {
+  /** where the directories' three values start */
+  SumDirs = 0,
+  /** the first names' three */
+  SumFiles = 3,
+  /** the further names' three */
+  SumLinks = 6,
+}
+
+/** Added to a SummaryKind: entries, st_size summed, st_blocks * 512 summed. */
+export const enum SummaryField {
+  SumEntries = 0,
+  SumApparent = 1,
+  SumAllocated = 2,
 }
 
 /** Stat fields, in the order they are packed in an entry record and in a stat frame (which has them all). */
@@ -251,6 +275,8 @@ export const enum WalkFlag {
   OneFileSystem = 1,
   /** The client prunes: the walker descends only into the directories the client's Descend frames name (one thread walks). */
   Prune = 2,
+  /** Sums instead of entries: SUMMARY records (above); not with kPrune. */
+  Summarize = 4,
   /** Bits 8-15: how many threads list directories at once (0 means 1). */
   ThreadsShift = 8,
   ThreadsMask = 65280,
@@ -339,7 +365,7 @@ export const OPS = {
 /** Everything above with protocol.h's own names, as the addon exports it (`protocolTable`). */
 export const PROTOCOL_TABLE = {
   constants: {
-    kProtocolVersion: 12,
+    kProtocolVersion: 13,
     kFrameHeader: 12,
     kMaxRequest: 65536,
     kNoId: 4294967295,
@@ -364,6 +390,9 @@ export const PROTOCOL_TABLE = {
     kWalkBatchBytes: 65536,
     kWalkWindow: 32,
     kSendBufferBytes: 2097152,
+    kSummaryValues: 9,
+    kSummaryRecordBytes: 80,
+    kSummaryEvery: 4096,
     kStatFieldBytes: [4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12],
     kAllStatBytes: 96,
     kMaxExcludes: 256,
@@ -381,9 +410,11 @@ export const PROTOCOL_TABLE = {
     CopyFlag: { kCopyExclusive: 1, kCopyNoFollow: 2 },
     DiffFlag: { kDiffFuseOverlayfs: 1 },
     Reply: { kStat: 1, kData: 2, kBatch: 3, kEnd: 4, kError: 5, kReady: 6, kCredit: 7, kProgress: 8, kEntryError: 9 },
-    RecordTag: { kDir: 1, kEntry: 2, kError: 3 },
+    RecordTag: { kDir: 1, kEntry: 2, kError: 3, kSummary: 4 },
+    SummaryKind: { kSumDirs: 0, kSumFiles: 3, kSumLinks: 6 },
+    SummaryField: { kSumEntries: 0, kSumApparent: 1, kSumAllocated: 2 },
     StatField: { kMode: 1, kUid: 2, kGid: 4, kNlink: 8, kSize: 16, kIno: 32, kDev: 64, kRdev: 128, kBlocks: 256, kAtime: 512, kMtime: 1024, kCtime: 2048, kAllStat: 4095 },
-    WalkFlag: { kOneFileSystem: 1, kPrune: 2, kThreadsShift: 8, kThreadsMask: 65280 },
+    WalkFlag: { kOneFileSystem: 1, kPrune: 2, kSummarize: 4, kThreadsShift: 8, kThreadsMask: 65280 },
     Counter: { kCounterCreditWaits: 0, kCounterThreads: 1, kCounterQuickThreads: 2, kCounterQueued: 3, kCounterQuickQueued: 4, kCounterJobs: 5, kCounterIdle: 6, kCounterWalkHelpers: 7, kCounterCount: 8 },
   },
   ops: OPS,

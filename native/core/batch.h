@@ -69,6 +69,16 @@ class BatchWriter {
     records_.Bytes(rel_path);
   }
 
+  // A summing walk's sums: kSummaryValues of them, a SummaryKind plus a
+  // SummaryField each.
+  void SummaryRecord(const uint64_t* sums) {
+    records_.U8(static_cast<uint8_t>(RecordTag::kSummary));
+    records_.U8(0);
+    records_.U16(0);
+    records_.U32(0);
+    for (uint32_t i = 0; i < kSummaryValues; i++) records_.U64(sums[i]);
+  }
+
   // Completes the batch: the header filled in and the names appended.  The
   // batch is valid until Clear(); no record may be added before it.
   // `flags`: batch flags beside kBatchNamesAscii (kBatchAsks).

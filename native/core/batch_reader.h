@@ -41,6 +41,7 @@ struct BatchRecord {
   std::string_view syscall;  // kError
   std::string_view path;     // kDir, kError: relative path; kEntry: name
   PackedStat stat;           // kEntry
+  uint64_t sums[kSummaryValues] = {};  // kSummary
   bool operator==(const BatchRecord&) const = default;
 };
 
@@ -90,6 +91,9 @@ class BatchReader {
         break;
       case RecordTag::kError:
         ok = ReadError(record);
+        break;
+      case RecordTag::kSummary:
+        ok = ReadSummary(record);
         break;
     }
     if (!ok) malformed_ = true;
@@ -153,6 +157,16 @@ class BatchReader {
       return false;
     }
     at_ += 12 + size_t{syscall_len} + path_len;
+    return true;
+  }
+
+  bool ReadSummary(BatchRecord& record) {
+    if (RecordBytesLeft() < kSummaryRecordBytes) return false;
+    for (size_t i = 1; i < 8; i++) {
+      if (data_[at_ + i] != 0) return false;
+    }
+    std::memcpy(record.sums, data_ + at_ + 8, sizeof record.sums);
+    at_ += kSummaryRecordBytes;
     return true;
   }
 

@@ -22,7 +22,7 @@
 namespace unshare_fs {
 
 // Bump whenever a frame's layout or meaning changes.
-constexpr uint32_t kProtocolVersion = 12;
+constexpr uint32_t kProtocolVersion = 13;
 
 constexpr uint32_t kFrameHeader = 12;  // length + id + op + flags + reserved
 // Requests longer than this are answered with E2BIG and skipped; the stream
@@ -279,9 +279,38 @@ constexpr uint32_t kSendBufferBytes = kWalkWindow * kWalkBatchBytes;
 enum class RecordTag : uint8_t {
   kDir = 1,    // u8 tag, u8 0, u16 depth, u32 len, relative path bytes
   kEntry = 2,  // u8 tag, u8 d_type, u16 name len, stat fields (name: below)
-  kError = 3,  // u8 tag, u8 0, u16 syscall len, i32 errno, u32 path len,
-               // syscall, relative path
+  // u8 tag, u8 0, u16 syscall len, i32 errno, u32 path len, syscall,
+  // relative path
+  kError = 3,
+  // u8 tag, u8 0, u16 0, u32 0, kSummaryValues u64s (a summing walk's)
+  kSummary = 4,
 };
+
+// A summing walk (kSummarize) lists no entry: each walking thread adds up
+// what it stats and sends its sums as a SUMMARY record every
+// kSummaryEvery entries and once at its end (the sums since its last
+// record), in batches of their own beside the error records.  A record's
+// u64s, three for each kind of entry: directories, the first name found of
+// every other inode, and the further names of a hard-linked inode (by
+// st_dev and st_ino, st_nlink > 1); for each, entries, st_size summed and
+// st_blocks * 512 summed.  With kOneFileSystem an entry on another device
+// than the root (a mount point) is left out of the sums.
+enum SummaryKind : uint32_t {
+  kSumDirs = 0,   // where the directories' three values start
+  kSumFiles = 3,  // the first names' three
+  kSumLinks = 6,  // the further names' three
+};
+// Added to a SummaryKind: entries, st_size summed, st_blocks * 512 summed.
+enum SummaryField : uint32_t {
+  kSumEntries = 0,
+  kSumApparent = 1,
+  kSumAllocated = 2,
+};
+constexpr uint32_t kSummaryValues = 9;
+// A SUMMARY record's bytes.
+constexpr uint32_t kSummaryRecordBytes = 8 + 8 * kSummaryValues;
+// Entries a walking thread sums between two SUMMARY records.
+constexpr uint32_t kSummaryEvery = 4096;
 
 // Stat fields, in the order they are packed in an entry record and in a
 // stat frame (which has them all).
@@ -317,6 +346,8 @@ enum WalkFlag : uint32_t {
   // The client prunes: the walker descends only into the directories the
   // client's Descend frames name (one thread walks).
   kPrune = 1u << 1,
+  // Sums instead of entries: SUMMARY records (above); not with kPrune.
+  kSummarize = 1u << 2,
   // Bits 8-15: how many threads list directories at once (0 means 1).
   kThreadsShift = 8,
   kThreadsMask = 0xffu << 8,
@@ -369,6 +400,9 @@ enum Counter : uint32_t {
   C(kSendBufferBytes)           \
   C(kStatFieldBytes)            \
   C(kAllStatBytes)              \
+  C(kSummaryValues)             \
+  C(kSummaryRecordBytes)        \
+  C(kSummaryEvery)              \
   C(kMaxExcludes)               \
   C(kMaxExcludeBytes)           \
   C(kMaxWalkThreads)            \
@@ -412,6 +446,13 @@ enum Counter : uint32_t {
   E(RecordTag, kDir)               \
   E(RecordTag, kEntry)             \
   E(RecordTag, kError)             \
+  E(RecordTag, kSummary)           \
+  E(SummaryKind, kSumDirs)         \
+  E(SummaryKind, kSumFiles)        \
+  E(SummaryKind, kSumLinks)        \
+  E(SummaryField, kSumEntries)     \
+  E(SummaryField, kSumApparent)    \
+  E(SummaryField, kSumAllocated)   \
   E(StatField, kMode)              \
   E(StatField, kUid)               \
   E(StatField, kGid)               \
@@ -427,6 +468,7 @@ enum Counter : uint32_t {
   E(StatField, kAllStat)           \
   E(WalkFlag, kOneFileSystem)      \
   E(WalkFlag, kPrune)              \
+  E(WalkFlag, kSummarize)          \
   E(WalkFlag, kThreadsShift)       \
   E(WalkFlag, kThreadsMask)        \
   E(Counter, kCounterCreditWaits)  \

@@ -568,10 +568,13 @@ class Server : public std::enable_shared_from_this<Server> {
   }
 
   void RunWalk(uint32_t id, const req::Walk& args, Job& job) {
-    int root_fd = OpenPath(RootFd(), args.path, O_RDONLY | O_DIRECTORY);
+    // A summing walk lists nothing for the client to prune.
+    const bool invalid = (args.flags & kSummarize) && (args.flags & kPrune);
+    int root_fd =
+        invalid ? -1 : OpenPath(RootFd(), args.path, O_RDONLY | O_DIRECTORY);
     if (root_fd < 0) {
       ByteBuffer out;
-      ErrorFrame(out, id, errno, "scandir", args.path);
+      ErrorFrame(out, id, invalid ? EINVAL : errno, "scandir", args.path);
       Send(out);
       return;
     }

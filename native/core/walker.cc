@@ -8,13 +8,17 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "batch.h"
@@ -64,12 +68,24 @@ class Shared {
            cancelled.load(std::memory_order_relaxed);
   }
 
+  // A summing walk: true for the first name of the hard-linked inode
+  // `st` found by any thread, false for its further names.
+  bool FirstName(const struct stat& st) {
+    std::lock_guard<std::mutex> lk(links_mu_);
+    return links_.emplace(uint64_t{st.st_dev}, uint64_t{st.st_ino}).second;
+  }
+
   const WalkOptions& options;
   const BatchSink& sink;
   const std::atomic<bool>& cancelled;
   dev_t root_dev = 0;
 
  private:
+  struct InodeHash {
+    size_t operator()(const std::pair<uint64_t, uint64_t>& id) const {
+      return static_cast<size_t>(id.second * 0x9e3779b97f4a7c15ull ^ id.first);
+    }
+  };
   static void Close(const std::vector<Task>& left) {
     for (const Task& task : left) {
       if (task.open_fd >= 0) close(task.open_fd);
@@ -78,6 +94,8 @@ class Shared {
 
   std::atomic<bool> stop_{false};
   WorkQueue<Task> tasks_;
+  std::mutex links_mu_;
+  std::unordered_set<std::pair<uint64_t, uint64_t>, InodeHash> links_;
 };
 
 // One walking thread: lists directories into its own batches.
@@ -86,7 +104,8 @@ class Walker {
   explicit Walker(Shared& shared)
       : shared_(shared),
         options_(shared.options),
-        batch_(options_.stat_mask, options_.batch_bytes) {}
+        batch_(options_.stat_mask, options_.batch_bytes),
+        summing_((options_.flags & kSummarize) != 0) {}
 
   void Run() {
     Task task;
@@ -109,6 +128,7 @@ class Walker {
       }
       shared_.Done(found);
     }
+    if (summed_ > 0 && !shared_.Stopped()) PutSums();
     if (!shared_.Stopped() && !Flush()) shared_.Stop();
   }
 
@@ -188,10 +208,11 @@ class Walker {
     return false;
   }
 
-  // Packs one entry; `type` becomes the type from lstat when stat ran.
+  // Packs one entry (a summing walk: adds it up); `type` becomes the type
+  // from lstat when stat ran.
   bool Entry(int dir_fd, const Task& dir, const char* name, uint8_t& type) {
     struct stat st;
-    if (options_.stat_mask != 0 || type == DT_UNKNOWN) {
+    if (options_.stat_mask != 0 || type == DT_UNKNOWN || summing_) {
       if (StatAt(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
         type = IFTODT(st.st_mode);
       } else {
@@ -202,12 +223,41 @@ class Walker {
         return ErrorRecord(err, "lstat", rel);
       }
     }
+    if (summing_) return Sum(st);
     if (!MakeRoom()) return false;
     if (!dir_record_written_) {
       batch_.DirRecord(dir.depth, dir.rel_path);
       dir_record_written_ = true;
     }
     batch_.Entry(name, type, st);
+    return true;
+  }
+
+  // Adds one entry to the thread's sums, and sends them every
+  // kSummaryEvery entries: the consumer's progress.
+  bool Sum(const struct stat& st) {
+    if ((options_.flags & kOneFileSystem) && st.st_dev != shared_.root_dev) {
+      return true;  // a mount point: du -x leaves it out
+    }
+    uint32_t kind = kSumFiles;
+    if (S_ISDIR(st.st_mode)) {
+      kind = kSumDirs;
+    } else if (st.st_nlink > 1 && !shared_.FirstName(st)) {
+      kind = kSumLinks;
+    }
+    sums_[kind + kSumEntries] += 1;
+    sums_[kind + kSumApparent] += static_cast<uint64_t>(st.st_size);
+    sums_[kind + kSumAllocated] += static_cast<uint64_t>(st.st_blocks) * 512;
+    if (++summed_ < kSummaryEvery) return true;
+    return PutSums() && Flush();
+  }
+
+  // The sums since the last SUMMARY record, as one more.
+  bool PutSums() {
+    if (!MakeRoom()) return false;
+    batch_.SummaryRecord(sums_);
+    std::fill(std::begin(sums_), std::end(sums_), 0);
+    summed_ = 0;
     return true;
   }
 
@@ -236,6 +286,9 @@ class Walker {
   BatchWriter batch_;
   DirReader dirs_;
   bool dir_record_written_ = false;
+  const bool summing_;
+  uint64_t sums_[kSummaryValues] = {};
+  uint32_t summed_ = 0;  // entries in sums_
 };
 
 }  // namespace

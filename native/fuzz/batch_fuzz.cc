@@ -5,9 +5,10 @@
 // unless bit 1 of byte 0 is set), the rest a batch.
 // The reader must not crash on it; a batch it accepts is one the writer
 // writes: built again from its records, it is the same bytes.
-// Low bit 1: the rest chooses batches of DIR, ENTRY and ERROR records,
-// written with one BatchWriter (cleared between batches); each batch read
-// back gives the records that went in, and the flags they call for.
+// Low bit 1: the rest chooses batches of DIR, ENTRY, ERROR and SUMMARY
+// records, written with one BatchWriter (cleared between batches); each
+// batch read back gives the records that went in, and the flags they call
+// for.
 #include <fuzzer/FuzzedDataProvider.h>
 #include <sys/stat.h>
 
@@ -87,6 +88,9 @@ void Write(BatchWriter& writer, const BatchRecord& record) {
     }
     case RecordTag::kError:
       writer.ErrorRecord(record.err, record.syscall, record.path);
+      break;
+    case RecordTag::kSummary:
+      writer.SummaryRecord(record.sums);
       break;
   }
 }
@@ -171,7 +175,7 @@ void RoundTrip(FuzzedDataProvider& input) {
   bool in_dir = false;
   while (input.remaining_bytes() > 0) {
     BatchRecord record;
-    switch (input.ConsumeIntegralInRange<int>(0, 6)) {
+    switch (input.ConsumeIntegralInRange<int>(0, 7)) {
       case 0: {  // the batch ends
         CheckBatch(writer, mask, wrote);
         wrote.clear();
@@ -197,6 +201,13 @@ void RoundTrip(FuzzedDataProvider& input) {
         strings.push_back(PathFrom(input));
         record.path = strings.back();
         writer.ErrorRecord(record.err, record.syscall, record.path);
+        break;
+      }
+      case 3: {  // a summing walk's sums
+        record.kind = RecordTag::kSummary;
+        for (uint64_t& sum : record.sums)
+          sum = input.ConsumeIntegral<uint64_t>();
+        writer.SummaryRecord(record.sums);
         break;
       }
       default: {

@@ -9,12 +9,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../core/batch.h"
@@ -260,6 +264,17 @@ TEST(BatchRecordsComeBackAsWritten) {
   records = Read(writer.Finish(kBatchAsks), mask, &flags);
   CHECK(flags == (kBatchNamesAscii | kBatchAsks));
   CHECK(records.size() == 2 && records[1].path == "y");
+
+  // A summing walk's batch: sums and errors, no DIR record needed.
+  writer.Clear();
+  uint64_t sums[kSummaryValues];
+  for (uint32_t i = 0; i < kSummaryValues; i++) sums[i] = (1ull << 60) + i;
+  writer.ErrorRecord(ENOENT, "lstat", "gone");
+  writer.SummaryRecord(sums);
+  records = Read(writer.Finish(), 0, &flags);
+  CHECK(records.size() == 2 && records[0].kind == RecordTag::kError);
+  CHECK(records[1].kind == RecordTag::kSummary);
+  CHECK(std::equal(std::begin(sums), std::end(sums), records[1].sums));
 }
 
 std::vector<uint8_t> Bytes(const ByteBuffer& batch) {
@@ -301,6 +316,20 @@ TEST(MalformedBatchesAreRefused) {
   writer.Clear();
   writer.Entry("a", DT_REG, st);  // no DIR record first
   CHECK(!Accepts(Bytes(writer.Finish()), kMode));
+  writer.Clear();
+  const uint64_t sums[kSummaryValues] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  writer.SummaryRecord(sums);
+  const std::vector<uint8_t> summary = Bytes(writer.Finish());
+  CHECK(Accepts(summary, 0));
+  for (size_t n = 0; n < summary.size(); n++) {
+    CHECK(!Accepts(std::vector<uint8_t>(summary.begin(), summary.begin() + n),
+                   0));
+  }
+  for (size_t reserved = 9; reserved < 16; reserved++) {
+    bad = summary;
+    bad[reserved] = 1;
+    CHECK(!Accepts(bad, 0));
+  }
   writer.Clear();
   CHECK(Accepts(Bytes(writer.Finish()), kMode));  // no record at all
 }
@@ -377,6 +406,86 @@ TEST(EveryBatchOfAWalkReadsBack) {
       }
       if (batch_bytes == 1) CHECK(batches >= expected.size());
     }
+  }
+  RemoveTree(root);
+}
+
+// Sums of a summing walk (kSummarize) as one-thread and four-thread walks
+// send them, against what a plain walk with stats lists: every entry
+// counted once, a hard-linked file's bytes once, more than kSummaryEvery
+// entries in several records.
+TEST(ASummingWalkAddsUpTheTree) {
+  std::string root = MakeTree();
+  CHECK(mkdir((root + "/many").c_str(), 0755) == 0);
+  for (uint32_t i = 0; i < kSummaryEvery + 100; i++) {
+    std::string file = root + "/many/" + std::to_string(i);
+    int fd = open(file.c_str(), O_CREAT | O_WRONLY, 0644);
+    CHECK(fd >= 0 && write(fd, "abc", i % 4) == static_cast<ssize_t>(i % 4));
+    close(fd);
+  }
+  CHECK(link((root + "/f").c_str(), (root + "/d/e/f2").c_str()) == 0);
+  CHECK(link((root + "/f").c_str(), (root + "/many/f3").c_str()) == 0);
+  // What the sums must be, from lstat of every path a plain walk lists.
+  uint64_t want[kSummaryValues] = {};
+  std::set<std::pair<uint64_t, uint64_t>> inodes;
+  {
+    WalkOptions options;
+    options.stat_mask = kMode;
+    std::mutex mu;
+    std::vector<std::string> paths;
+    BatchSink sink = [&](const ByteBuffer& batch) {
+      std::lock_guard<std::mutex> lk(mu);
+      std::string dir;
+      for (const BatchRecord& r : Read(batch, kMode)) {
+        if (r.kind == RecordTag::kDir) dir = std::string(r.path) + "/";
+        if (r.kind == RecordTag::kEntry)
+          paths.push_back(dir + std::string(r.path));
+      }
+      return true;
+    };
+    std::atomic<bool> cancelled{false};
+    CHECK(Walk(open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), options,
+               sink, cancelled) == 0);
+    for (const std::string& rel : paths) {
+      struct stat st;
+      CHECK(lstat((root + "/" + rel).c_str(), &st) == 0);
+      uint32_t kind = S_ISDIR(st.st_mode) ? kSumDirs : kSumFiles;
+      if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 &&
+          !inodes.emplace(st.st_dev, st.st_ino).second) {
+        kind = kSumLinks;
+      }
+      want[kind + kSumEntries]++;
+      want[kind + kSumApparent] += st.st_size;
+      want[kind + kSumAllocated] += st.st_blocks * 512;
+    }
+    CHECK(paths.size() > kSummaryEvery);
+  }
+  CHECK(want[kSumLinks + kSumEntries] == 2);
+  for (unsigned threads : {1u, 4u}) {
+    WalkOptions options;
+    options.flags = kSummarize;
+    options.threads = threads;
+    std::mutex mu;
+    uint64_t got[kSummaryValues] = {};
+    size_t summaries = 0;
+    std::vector<std::string> errors;
+    BatchSink sink = [&](const ByteBuffer& batch) {
+      std::lock_guard<std::mutex> lk(mu);
+      for (const BatchRecord& r : Read(batch, 0)) {
+        CHECK(r.kind == RecordTag::kSummary || r.kind == RecordTag::kError);
+        if (r.kind == RecordTag::kError) errors.push_back(std::string(r.path));
+        if (r.kind != RecordTag::kSummary) continue;
+        summaries++;
+        for (uint32_t i = 0; i < kSummaryValues; i++) got[i] += r.sums[i];
+      }
+      return true;
+    };
+    std::atomic<bool> cancelled{false};
+    CHECK(Walk(open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), options,
+               sink, cancelled) == 0);
+    CHECK(errors.empty());
+    CHECK(std::equal(std::begin(want), std::end(want), got));
+    CHECK(summaries >= 2);
   }
   RemoveTree(root);
 }
