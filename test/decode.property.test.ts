@@ -70,6 +70,7 @@ const record: fc.Arbitrary<WalkRecord> = fc.oneof(
       path: bytes(80),
     }),
   },
+  { weight: 1, arbitrary: fc.record({ tag: fc.constant('summary' as const), sums: fc.array(u64, { minLength: 9, maxLength: 9 }) }) },
 );
 
 /** A batch as the server makes it: a directory record first, then anything. */
@@ -101,6 +102,7 @@ interface Outcome {
 /** Everything the decoder makes of `batch`, entries and errors in order, and what it throws. */
 function decodeAll(decoder: BatchDecoder, batch: Buffer): Outcome {
   const items: Decoded[] = [];
+  summaries = items;
   try {
     decoder.reset(batch);
     // Each record takes at least 4 bytes: more calls than that is a loop.
@@ -127,7 +129,10 @@ function decodeAll(decoder: BatchDecoder, batch: Buffer): Outcome {
   }
 }
 
-const decoderFor = (options: DecodeModel): BatchDecoder => new BatchDecoder(options);
+/** Where the decoders' SUMMARY records go, in order with the rest: the items decodeAll is collecting. */
+let summaries: Decoded[] = [];
+const decoderFor = (options: DecodeModel): BatchDecoder =>
+  new BatchDecoder({ ...options, onSummary: (sums) => summaries.push({ summary: sums }) });
 
 describe('the batch decoder', () => {
   test('decodes what was encoded: paths, names of any bytes, types, depths, stats and errors', () => {

@@ -6,6 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { createNamespace, host, type DiskUsage } from '../lib';
+import { serverOf } from '../lib/api/filesystem';
+import { CallSite } from '../lib/core/errors';
+import { WalkFlag } from '../lib/wire/protocol';
+import { checkWalkOptions } from '../lib/wire/walk-request';
+import { BatchStream } from '../lib/wire/walk-stream';
 import { overlayFixture } from './helpers/overlay';
 import { requires, subuidRange, userNamespaces } from './helpers/requirements';
 import { removeTree, tempDir, XINO_OVERLAY_SCRIPT } from './helpers/tree';
@@ -57,9 +62,83 @@ describe('du', () => {
 
   test('bad arguments and a missing path fail clearly', async () => {
     await expect(host.du(5 as unknown as string)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(host.du('/tmp', { onError: 'ignore' } as object)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
     await expect(host.du('/tmp', { oneFileSystem: 'yes' } as object)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
     await expect(host.du('/no/such/dir')).rejects.toMatchObject({ code: 'ENOENT', syscall: 'lstat' });
   });
+});
+
+describe('du: errors inside the tree', () => {
+  // An unreadable directory: as an ordinary user a 0000 directory; as root,
+  // root reads everything, so du runs in a namespace whose root is the
+  // host's nobody.
+  let dir: string;
+  let closed: string;
+  beforeAll(() => {
+    dir = tempDir('unshare-fs-du-errors-');
+    fs.chmodSync(dir, 0o755);
+    closed = path.join(dir, 'closed');
+    fs.mkdirSync(path.join(closed, 'inner'), { recursive: true });
+    fs.writeFileSync(path.join(closed, 'inner/secret'), 'x'.repeat(5000));
+    fs.writeFileSync(path.join(dir, 'open.txt'), 'yy');
+    fs.chmodSync(closed, 0o000);
+  });
+  afterAll(() => {
+    fs.chmodSync(closed, 0o755);
+    removeTree(dir);
+  });
+
+  async function duOf(options: Parameters<typeof host.du>[1]): Promise<DiskUsage> {
+    if (process.geteuid!() !== 0) return host.du(dir, options);
+    const ns = await createNamespace({ uidMap: [{ inside: 0, outside: 65534, count: 1 }] });
+    try {
+      const session = await ns.enter();
+      return await session.du(dir, options);
+    } finally {
+      await ns.close();
+    }
+  }
+
+  /** What du counts when it leaves out what the closed directory holds: the top, open.txt and closed itself. */
+  const withoutInside = (): DiskUsage => {
+    const stats = ['', 'open.txt', 'closed'].map((name) => fs.lstatSync(path.join(dir, name)));
+    return {
+      entries: 3,
+      apparentBytes: stats.reduce((sum, s) => sum + s.size, 0),
+      allocatedBytes: stats.reduce((sum, s) => sum + s.blocks * 512, 0),
+    };
+  };
+
+  test('by default du fails with the path of the directory', async () => {
+    await expect(duOf({})).rejects.toMatchObject({ code: 'EACCES', syscall: 'scandir', path: closed });
+  });
+
+  test('onError hears of it and du goes on; what is inside is not counted', async () => {
+    const told: string[] = [];
+    expect(await duOf({ onError: (error) => told.push(`${error.code} ${error.syscall} ${error.path}`) })).toEqual(withoutInside());
+    expect(told).toEqual([`EACCES scandir ${closed}`]);
+  });
+
+  test("'skip' goes on silently; onError returning false ends du with the error", async () => {
+    expect(await duOf({ onError: 'skip' })).toEqual(withoutInside());
+    await expect(duOf({ onError: () => false })).rejects.toMatchObject({ code: 'EACCES', path: closed });
+  });
+});
+
+test('the server refuses a summing walk that asks to prune (EINVAL): nothing to prune', async () => {
+  const site = new CallSite(host.du);
+  const checked = checkWalkOptions({ prune: () => false });
+  checked.flags |= WalkFlag.Summarize;
+  const stream = new BatchStream(
+    () => serverOf(host).channel(),
+    '/tmp',
+    Buffer.from('/tmp'),
+    checked,
+    (id) => id,
+    (id) => id,
+    site,
+  );
+  await expect(stream.nextBatch()).rejects.toMatchObject({ code: 'EINVAL', syscall: 'scandir' });
 });
 
 fullRange.describe('du in a namespace of our own', () => {

@@ -10,7 +10,7 @@ import type { Channel } from '../wire/channel';
 import { copyIn, copyOut, type CheckedCopyOptions, type CopyInOptions, type CopyOptions, type CopyResult } from '../layers/copy';
 import { ChangeList, LAYER_FORMATS, type DiffOptions, type LayerChange } from '../layers/diff';
 import { checkCpOptions, cp, CP_OPTIONS, type CopyProgress, type CpOptions } from './cp';
-import { du, type DiskUsage, type DuOptions } from '../layers/du';
+import { du, type DiskUsage, type DuOptions, type DuSource, type SumTreeOptions } from '../layers/du';
 import { TAR_CHUNK, tarFlags, tarProgress, type ExportOptions, type LayerExportOptions } from '../layers/export';
 import { checkProgress, progressTicker } from '../core/progress';
 import { extractTar, type ExtractOptions, type ExtractResult } from '../layers/extract';
@@ -51,6 +51,7 @@ import {
   StatfsField,
   TarFlag,
   TreeFlag,
+  WalkFlag,
   WriteFlag as WriteBit,
 } from '../wire/protocol';
 import {
@@ -157,6 +158,13 @@ const DIFF_WINDOW = 4;
 let backendOf: (fs: FileSystem) => Backend;
 
 /**
+ * What the library's du (layers/du.ts) needs of `fs`: its lstat, and a
+ * summing walk that no method offers (the server sums the tree, node gets
+ * the sums).  For FileSystem#du and podman's sizes.
+ */
+export let duSourceOf: (fs: FileSystem) => DuSource;
+
+/**
  * The backend of `fs`, for the library's own requests that are no methods
  * (lib/wire/privileged.ts): never reachable from the object itself.
  */
@@ -176,6 +184,10 @@ export abstract class FileSystem {
 
   static {
     backendOf = (fs) => fs.#backend;
+    duSourceOf = (fs) => ({
+      lstat: (path, options) => fs.lstat(path, options),
+      sumTree: (path, options) => fs.#sumTree(path, options),
+    });
   }
 
   /**
@@ -641,21 +653,24 @@ export abstract class FileSystem {
   }
 
   /**
-   * `du -s` of `path` in one walk: entries, apparent and allocated bytes, a
-   * hard-linked file counted once.  `onProgress(entries, bytes)` hears the
-   * entries and apparent bytes counted so far, at most every 100 ms, and
-   * the totals before the promise resolves.
+   * `du -s` of `path` in one walk, summed in the server (no entry crosses
+   * to node): entries, apparent and allocated bytes, a hard-linked file
+   * counted once.  `onProgress(entries, bytes)` hears the entries and
+   * apparent bytes counted so far, at most every 100 ms, and the totals
+   * before the promise resolves; `onError` hears of what cannot be read,
+   * as a walk's does.
    */
   async du(path: string, options?: DuOptions): Promise<DiskUsage> {
     const top = checkString('path', path);
-    const o = checkOptionsObject(options, ['oneFileSystem', 'signal', 'onProgress'], 'du');
+    const o = checkOptionsObject(options, ['oneFileSystem', 'signal', 'onProgress', 'onError'], 'du');
     const checked = {
       oneFileSystem: checkBoolean('oneFileSystem', o.oneFileSystem),
       signal: checkSignal(o.signal),
       onProgress: checkProgress(o.onProgress, 'du'),
+      onError: checkOnError(o.onError),
     };
     try {
-      return await du(this, top, checked);
+      return await du(duSourceOf(this), top, checked);
     } catch (error) {
       throw withCallerStack(error as Error, this.du);
     }
@@ -1249,11 +1264,28 @@ export abstract class FileSystem {
     }
   }
 
-  #startWalk(root: PathLike, options: WalkOptions | undefined, caller: (...args: never[]) => unknown, what: string): BatchStream {
+  /** A summing walk (layers/du.ts): the server sends sums, not entries; nothing else to read. */
+  async #sumTree(path: string, options: SumTreeOptions): Promise<void> {
+    const { onSums, ...walk } = options;
+    const stream = this.#startWalk(path, walk, this.du, 'du', onSums);
+    while (await stream.nextBatch()) while (stream.nextEntry() !== undefined);
+  }
+
+  #startWalk(
+    root: PathLike,
+    options: WalkOptions | undefined,
+    caller: (...args: never[]) => unknown,
+    what: string,
+    onSummary?: (sums: bigint[]) => void,
+  ): BatchStream {
     const site = new CallSite(caller);
     root = plainPath(root);
     const bytes = checkPath(root, 'root');
     const checked = checkWalkOptions(options, what);
+    if (onSummary !== undefined) {
+      checked.flags |= WalkFlag.Summarize;
+      checked.onSummary = onSummary;
+    }
     let rootBytes: Buffer;
     try {
       rootBytes = this.#pathBytes(root, 'scandir');

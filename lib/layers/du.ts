@@ -1,7 +1,9 @@
 // du -s through a session: one walk with the stat fields du needs, the
 // numbers summed as GNU du sums them.
+import type { FsError } from '../core/errors';
 import { progressTicker, type ProgressOptions } from '../core/progress';
-import type { BigIntStats, StatField } from '../core/stats';
+import type { BigIntStats } from '../core/stats';
+import { SUMMARY_VALUES, SummaryField, SummaryKind } from '../wire/protocol';
 
 /** What `du -s` tells of a tree, and how many entries it holds. */
 export interface DiskUsage {
@@ -22,20 +24,33 @@ export interface DuOptions extends ProgressOptions {
   oneFileSystem?: boolean;
   /** Stops the walk. */
   signal?: AbortSignal;
+  /**
+   * What an error inside the tree does (a directory that cannot be read, an
+   * entry gone before its lstat), as a walk's `onError`: 'throw' (the
+   * default) ends du with it, 'skip' leaves the entry out, a function hears
+   * it and du goes on (unless it returns false or throws).
+   */
+  onError?: 'throw' | 'skip' | ((error: FsError) => unknown);
 }
 
 /** What du needs of a FileSystem. */
 export interface DuSource {
   lstat(path: string, options: { bigint: true; signal?: AbortSignal }): Promise<BigIntStats>;
-  walkBatches(
-    root: string,
-    options: { stat: readonly StatField[]; bigint: true; oneFileSystem: boolean; signal?: AbortSignal },
-  ): AsyncIterable<{ stats: BigIntStats | undefined }[]>;
+  /**
+   * A summing walk of `path` (WalkFlag.Summarize): the server stats every
+   * entry and sends sums, not entries; each SUMMARY record's sums go to
+   * `onSums` (a SummaryKind plus a SummaryField each), the errors inside the tree to `onError`
+   * as a walk's do.
+   */
+  sumTree(path: string, options: SumTreeOptions): Promise<void>;
 }
 
-const FIELDS: readonly StatField[] = ['mode', 'nlink', 'size', 'ino', 'dev', 'blocks'];
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
+export interface SumTreeOptions {
+  oneFileSystem: boolean;
+  signal?: AbortSignal | undefined;
+  onError?: DuOptions['onError'] | undefined;
+  onSums(sums: readonly bigint[]): void;
+}
 
 /** How podman counts, for the library's own use. */
 interface PodmanCounts {
@@ -45,45 +60,52 @@ interface PodmanCounts {
   linksOnce?: boolean;
 }
 
-/** du -s of `path` through `fs`. */
+const SumDirs: number = SummaryKind.SumDirs;
+const SumFiles: number = SummaryKind.SumFiles;
+const SumLinks: number = SummaryKind.SumLinks;
+const SumEntries: number = SummaryField.SumEntries;
+const SumApparent: number = SummaryField.SumApparent;
+const SumAllocated: number = SummaryField.SumAllocated;
+const KINDS = [SumDirs, SumFiles, SumLinks];
+
+/**
+ * du -s of `path` through `fs`.  The tree is summed in the server (the
+ * entries' stats never cross to node); the sums stay bigints until the
+ * end, so st_size of sparse files past 2^53 adds up exactly.
+ */
 export async function du(fs: DuSource, path: string, options: DuOptions & PodmanCounts = {}): Promise<DiskUsage> {
   const { signal, oneFileSystem = false, directories = true, linksOnce = true } = options;
   const ticker = progressTicker(options.onProgress);
-  let entries = 0;
-  let apparentBytes = 0;
-  let allocatedBytes = 0;
-  // dev:ino of every entry with more than one link, counted the first time.
-  // Exact (bigint stats): overlayfs with xino puts the layer's fsid in the
-  // top bits of st_ino, so a lower layer's inodes are 2^63 + ino, and as
-  // doubles distinct inodes would be equal and a file left out.
-  const linked = new Set<string>();
-  const add = (st: BigIntStats): void => {
-    const isDir = (Number(st.mode) & S_IFMT) === S_IFDIR; // no bigint made per entry
-    if (!directories && isDir) return;
-    entries++;
-    if (linksOnce && st.nlink > 1n && !isDir) {
-      const key = `${st.dev}:${st.ino}`;
-      if (linked.has(key)) {
-        ticker?.add(1, 0);
-        return;
-      }
-      linked.add(key);
+  // The three kinds of entry (SummaryKind): directories are left out
+  // without `directories`; the further names of a hard-linked file count
+  // as entries, and their bytes only without `linksOnce`.
+  const counted = (kind: number): boolean => directories || kind !== SumDirs;
+  const bytesCounted = (kind: number): boolean => counted(kind) && (kind !== SumLinks || !linksOnce);
+  const totals = new Array<bigint>(SUMMARY_VALUES).fill(0n);
+  const add = (sums: readonly bigint[]): void => {
+    let entries = 0n;
+    let bytes = 0n;
+    for (const kind of KINDS) {
+      for (let i = 0; i < 3; i++) totals[kind + i]! += sums[kind + i]!;
+      if (counted(kind)) entries += sums[kind + SumEntries]!;
+      if (bytesCounted(kind)) bytes += sums[kind + SumApparent]!;
     }
-    const size = Number(st.size);
-    apparentBytes += size;
-    allocatedBytes += Number(st.blocks) * 512;
-    ticker?.add(1, size);
+    ticker?.add(Number(entries), Number(bytes));
   };
   const top = await fs.lstat(path, { bigint: true, signal });
-  add(top);
-  if (top.isDirectory()) {
-    for await (const batch of fs.walkBatches(path, { stat: FIELDS, bigint: true, oneFileSystem, signal })) {
-      for (const { stats } of batch) {
-        // du -x leaves a mount point out, the directory itself too.
-        if (stats !== undefined && !(oneFileSystem && stats.dev !== top.dev)) add(stats);
-      }
-    }
-  }
+  const topSums = new Array<bigint>(SUMMARY_VALUES).fill(0n);
+  const topKind = top.isDirectory() ? SumDirs : SumFiles;
+  topSums[topKind + SumEntries] = 1n;
+  topSums[topKind + SumApparent] = top.size;
+  topSums[topKind + SumAllocated] = top.blocks * 512n;
+  add(topSums);
+  if (top.isDirectory()) await fs.sumTree(path, { oneFileSystem, signal, onError: options.onError, onSums: add });
   ticker?.end();
-  return { entries, apparentBytes, allocatedBytes };
+  const sum = (value: number, kinds: (kind: number) => boolean): number =>
+    Number(KINDS.reduce((total, kind) => (kinds(kind) ? total + totals[kind + value]! : total), 0n));
+  return {
+    entries: sum(SumEntries, counted),
+    apparentBytes: sum(SumApparent, bytesCounted),
+    allocatedBytes: sum(SumAllocated, bytesCounted),
+  };
 }

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { duSourceOf } from '../api/filesystem';
 import { enterStorage } from '../engine/session';
 import { du } from '../layers/du';
 import { naiveDiff } from '../layers/naive-diff';
@@ -156,7 +157,7 @@ export async function df(options: PodmanDiffOptions = {}): Promise<PodmanUsage> 
           size =
             driver === 'vfs'
               ? await vfsChangesSize(c, podmanOptions, signal)
-              : (await du(session, c.upperDir, { directories: false, signal })).apparentBytes;
+              : (await du(duSourceOf(session), c.upperDir, { directories: false, signal })).apparentBytes;
         } catch (error) {
           // Removed meanwhile (podman rm between the listing and the walk):
           // no row, as podman would print none.  Still listed: a real error.
@@ -169,7 +170,7 @@ export async function df(options: PodmanDiffOptions = {}): Promise<PodmanUsage> 
       for (const name of volumeNames) {
         const mountPoint = path.join(volumes, name, '_data');
         try {
-          const { apparentBytes } = await du(session, mountPoint, { directories: false, linksOnce: false, signal });
+          const { apparentBytes } = await du(duSourceOf(session), mountPoint, { directories: false, linksOnce: false, signal });
           volumeUsage.push({ name, mountPoint, size: apparentBytes });
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; // removed meanwhile

@@ -2,7 +2,7 @@
 // decoder serves the in-process walker and the namespace worker alike.
 import { Entry, TYPE_BY_DTYPE } from '../core/entry';
 import { fsError, protocolError, type FsError } from '../core/errors';
-import { ALL_STAT, BATCH_HEADER, BATCH_NAMES_ASCII, RecordTag } from './protocol';
+import { ALL_STAT, BATCH_HEADER, BATCH_NAMES_ASCII, RecordTag, SUMMARY_RECORD_BYTES, SUMMARY_VALUES } from './protocol';
 import { ALL_STAT_BYTES, StatReader, type BigIntStats, type IdMapper, type Stats } from '../core/stats';
 
 export interface DecodeOptions {
@@ -14,6 +14,8 @@ export interface DecodeOptions {
   encoding: 'utf8' | 'latin1' | 'buffer';
   mapUid: IdMapper;
   mapGid: IdMapper;
+  /** A summing walk's SUMMARY records, each as it is read (a SummaryKind plus a SummaryField each). */
+  onSummary?: ((sums: bigint[]) => void) | undefined;
 }
 
 type Slicer = (this: Buffer, start: number, end: number) => string;
@@ -180,6 +182,8 @@ export class BatchDecoder {
       } else if (tag === RecordTag.Error) {
         this.failure = this.error(o);
         return undefined;
+      } else if (tag === RecordTag.Summary) {
+        o = this.summary(o);
       } else {
         throw corrupt(`record tag ${tag} at ${o}`);
       }
@@ -218,6 +222,15 @@ export class BatchDecoder {
       }
     }
     return o + 8 + length;
+  }
+
+  /** A SUMMARY record: its sums go to onSummary. */
+  private summary(o: number): number {
+    if (o + SUMMARY_RECORD_BYTES > this.recordsEnd) throw corrupt(`summary record at ${o} runs past the records' end ${this.recordsEnd}`);
+    const sums: bigint[] = [];
+    for (let i = 0; i < SUMMARY_VALUES; i++) sums.push(this.view.getBigUint64(o + 8 + 8 * i, true));
+    this.options.onSummary?.(sums);
+    return o + SUMMARY_RECORD_BYTES;
   }
 
   /** An error record: what failed, on which path. */

@@ -34,6 +34,8 @@ export {
   SEND_BUFFER_BYTES,
   SYNC_DATA,
   STAT_FIELD_BYTES,
+  SUMMARY_RECORD_BYTES,
+  SUMMARY_VALUES,
   TO_END,
   WALK_BATCH_BYTES,
   WALK_WINDOW,
@@ -47,6 +49,8 @@ export {
   WalkFlag,
   WriteFlag,
   StatfsField,
+  SummaryField,
+  SummaryKind,
 } from './protocol.generated';
 
 /** Every stat field: a stat frame's, a walk's full stat mask (a bit per ../core/stats.ts's STAT_FIELDS name). */

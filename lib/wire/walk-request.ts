@@ -34,6 +34,8 @@ export interface CheckedWalk {
   onProgress: ProgressListener | undefined;
   /** Evaluated for each directory the walker would descend into: true prunes it (WalkFlag.Prune). */
   prune: ((entry: Entry<string | Buffer, Stats | BigIntStats | undefined>) => boolean) | undefined;
+  /** A summing walk (WalkFlag.Summarize, the library's own): its SUMMARY records. */
+  onSummary?: ((sums: bigint[]) => void) | undefined;
 }
 
 const WALK_OPTIONS = [

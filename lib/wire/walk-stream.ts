@@ -60,6 +60,7 @@ export class BatchStream extends PendingRequest implements AsyncIterableIterator
       encoding: options.encoding,
       mapUid,
       mapGid,
+      onSummary: options.onSummary,
     });
   }
 

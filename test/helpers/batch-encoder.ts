@@ -8,6 +8,7 @@
 //   DIR:    u8 1, u8 0, u16 depth, u32 length, relative path
 //   ENTRY:  u8 2, u8 d_type, u16 name length, stat fields selected by the mask
 //   ERROR:  u8 3, u8 0, u16 syscall length, i32 errno, u32 path length, syscall, path
+//   SUMMARY: u8 4, u8 0, u16 0, u32 0, 9 u64 sums (a summing walk's)
 //   stat fields, in mask bit order: mode uid gid nlink (u32); size ino dev
 //           rdev (u64); blocks (u64) + blksize (u32); atime mtime ctime
 //           (i64 seconds + u32 nanoseconds)
@@ -37,7 +38,8 @@ export interface StatValues {
 export type WalkRecord =
   | { tag: 'dir'; depth: number; path: Buffer }
   | { tag: 'entry'; dtype: number; name: Buffer; stat: StatValues }
-  | { tag: 'error'; errno: number; syscall: string; path: Buffer };
+  | { tag: 'error'; errno: number; syscall: string; path: Buffer }
+  | { tag: 'summary'; sums: bigint[] };
 
 const FIELD_BYTES = [4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12];
 
@@ -160,6 +162,11 @@ export function encodeBatch(records: readonly WalkRecord[], statMask: number, as
       head.writeUInt16LE(record.name.length, 2);
       parts.push(head, encodeStat(record.stat, statMask));
       names.push(record.name);
+    } else if (record.tag === 'summary') {
+      const bytes = Buffer.alloc(8 + 8 * record.sums.length);
+      bytes[0] = 4;
+      record.sums.forEach((sum, i) => bytes.writeBigUInt64LE(sum, 8 + 8 * i));
+      parts.push(bytes);
     } else {
       const syscall = Buffer.from(record.syscall, 'latin1');
       const head = Buffer.alloc(12);
@@ -232,6 +239,12 @@ export function parseBatch(batch: Buffer, statMask: number): ParsedBatch {
         path: batch.subarray(o + 12 + syscallLength, end),
       });
       o = end;
+    } else if (tag === 4) {
+      if (o + 80 > namesStart) return { records, ascii, corrupt: 'truncated summary record' };
+      const sums: bigint[] = [];
+      for (let i = 0; i < 9; i++) sums.push(batch.readBigUInt64LE(o + 8 + 8 * i));
+      records.push({ tag: 'summary', sums });
+      o += 80;
     } else {
       return { records, ascii, corrupt: `unknown record tag ${tag}` };
     }
@@ -258,7 +271,8 @@ export type Decoded =
       depth: number;
       stats: Record<string, unknown> | undefined;
     }
-  | { error: { errno: number; code: string; syscall: string; path: string | undefined } };
+  | { error: { errno: number; code: string; syscall: string; path: string | undefined } }
+  | { summary: bigint[] };
 
 const TYPES: Record<number, string> = {
   1: 'fifo',
@@ -350,6 +364,8 @@ export function expectedDecoding(records: readonly WalkRecord[], ascii: boolean,
         const name = ascii || latin1 ? record.name.toString('latin1') : record.name.toString('utf8');
         out.push({ parentPath, fullPath: dirPrefix + name, name, type, depth, stats });
       }
+    } else if (record.tag === 'summary') {
+      out.push({ summary: record.sums });
     } else {
       const known = systemErrors.get(-record.errno);
       out.push({
