@@ -440,6 +440,18 @@ requires(builtCli, userNamespaces).describe('unshare-fs on an overlay with xino=
     expect(json.map((line) => /"size":(\d+)[,}]/.exec(line)![1])).toEqual(['9007199254740993', '6']);
   });
 
+  test('du -x and du -sx leave a mount point out, as GNU du -x does; du and du -s count it', async () => {
+    const dir = path.join(base, 'u', 'mounts');
+    const setup = 'mkdir -p "$0/a" "$0/mnt" && echo hi > "$0/a/f" && mount -t tmpfs t "$0/mnt" && head -c 9000 /dev/zero > "$0/mnt/big"';
+    await inside(['sh', '-c', setup, dir]);
+    for (const flags of [['-x'], ['-sx'], [], ['-s']]) {
+      const gnu = sorted(await inside(['du', ...flags, dir]));
+      expect([flags, sorted(await ours(['du', ...flags, dir]))]).toEqual([flags, gnu]);
+    }
+    expect(sorted(await inside(['du', dir]))).toContain(`12\t${dir}/mnt`);
+    expect((await ours(['du', '-x', dir])).includes('/mnt')).toBe(false);
+  });
+
   const statFiles = (): string[] => ['f', 'p', 'h', 'd/e', ''].map((name) => path.join(merged, name));
 
   test("stat prints GNU stat's layout: an inode of 19 digits, two spaces, Links", async () => {

@@ -24,7 +24,6 @@ interface Dir {
 /** Writes du's lines for `target`. */
 export async function du(target: Target, options: DuOptions, out: Output): Promise<void> {
   const { fs } = target;
-  const top = await fs.lstat(target.path, { bigint: true });
   const root = Buffer.from(target.path);
   const line = (dir: Dir): void => {
     const bytes = dir.blocks * 512;
@@ -32,6 +31,24 @@ export async function du(target: Target, options: DuOptions, out: Output): Promi
     else
       out.write(Buffer.concat([Buffer.from(`${options.human ? humanSize(bytes) : kibibytes(dir.blocks)}\t`), dir.path, Buffer.from('\n')]));
   };
+  if (options.summarize) {
+    // -s: one total, summed in the server (FileSystem#du): no entry crosses
+    // to node.  Its progress counts apparent bytes.
+    let told = { entries: 0, bytes: 0 };
+    const usage = await fs.du(target.path, {
+      oneFileSystem: !!options.oneFileSystem,
+      signal: out.closed.signal,
+      onError: (error) => out.fail(error, target.prefix),
+      onProgress: (entries, bytes) => {
+        out.progress.add({ entries: entries - told.entries, bytes: bytes - told.bytes });
+        told = { entries, bytes };
+      },
+    });
+    line({ path: root, blocks: usage.allocatedBytes / 512, children: [] });
+    await out.flush(true);
+    return;
+  }
+  const top = await fs.lstat(target.path, { bigint: true });
   const seen = new Set<string>();
   // Hard links count once, as du counts them: by device and inode.
   const blocksOf = (s: BigIntStats): number => {
@@ -42,28 +59,7 @@ export async function du(target: Target, options: DuOptions, out: Output): Promi
     }
     return Number(s.blocks);
   };
-  const walkOptions = {
-    stat: ['mode', 'nlink', 'ino', 'dev', 'blocks'],
-    bigint: true,
-    oneFileSystem: !!options.oneFileSystem,
-    signal: out.closed.signal,
-    onError: (error: Error) => out.fail(error, target.prefix),
-  } as const;
   const isDir = (top.mode & 0o170000n) === 0o040000n;
-  if (options.summarize) {
-    // -s: one total, so no directory is kept nor any path looked at (what
-    // the lines below cost per entry was most of a du -s of a large tree),
-    // a batch at a time, and its names left as the walk's strings.
-    let blocks = blocksOf(top);
-    if (isDir) {
-      for await (const batch of fs.walkBatches(target.path, { ...walkOptions, encoding: 'utf8' })) {
-        for (const entry of batch) blocks += blocksOf(entry.stats as BigIntStats);
-      }
-    }
-    line({ path: root, blocks, children: [] });
-    await out.flush(true);
-    return;
-  }
   // Directories by their path below the root ('' for the root), as latin1
   // keys; made when first met, by their own entry or by one inside them (a
   // walk on several threads may send a directory's contents first).
@@ -85,12 +81,22 @@ export async function du(target: Target, options: DuOptions, out: Output): Promi
     // entry's fullPath starts with the walk's root and a slash: its length
     // is read from the first entry.
     let rootLength = -1;
-    for await (const batch of fs.walkBatches(target.path, { ...walkOptions, encoding: 'latin1' })) {
+    for await (const batch of fs.walkBatches(target.path, {
+      stat: ['mode', 'nlink', 'ino', 'dev', 'blocks'],
+      bigint: true,
+      encoding: 'latin1',
+      oneFileSystem: !!options.oneFileSystem,
+      signal: out.closed.signal,
+      onError: (error) => out.fail(error, target.prefix),
+    })) {
       let bytes = 0;
       for (const entry of batch) {
+        const stats = entry.stats as BigIntStats;
+        // du -x leaves a mount point out, its own line and blocks too.
+        if (options.oneFileSystem && stats.dev !== top.dev) continue;
         if (rootLength < 0) rootLength = relativeStart(entry.fullPath, entry.depth);
         const key = entry.fullPath.slice(rootLength);
-        const blocks = blocksOf(entry.stats as BigIntStats);
+        const blocks = blocksOf(stats);
         bytes += blocks * 512;
         if (entry.type === 'directory') dirOf(key).blocks += blocks;
         else dirOf(key.includes('/') ? key.slice(0, key.lastIndexOf('/')) : '').blocks += blocks;
@@ -104,7 +110,7 @@ export async function du(target: Target, options: DuOptions, out: Output): Promi
     dir.children.sort();
     for (const child of dir.children) {
       dir.blocks += total(child);
-      if (!options.summarize) line(dirs.get(child)!);
+      line(dirs.get(child)!);
     }
     return dir.blocks;
   };
