@@ -1,5 +1,5 @@
-// du -s through a session: one walk with the stat fields du needs, the
-// numbers summed as GNU du sums them.
+// du -s through a session: one summing walk (the server stats and adds up,
+// WalkFlag.Summarize), the numbers counted as GNU du counts them.
 import type { FsError } from '../core/errors';
 import { progressTicker, type ProgressOptions } from '../core/progress';
 import type { BigIntStats } from '../core/stats';
@@ -39,8 +39,8 @@ export interface DuSource {
   /**
    * A summing walk of `path` (WalkFlag.Summarize): the server stats every
    * entry and sends sums, not entries; each SUMMARY record's sums go to
-   * `onSums` (a SummaryKind plus a SummaryField each), the errors inside the tree to `onError`
-   * as a walk's do.
+   * `onSums` (a SummaryKind plus a SummaryField each), the errors inside
+   * the tree to `onError` as a walk's do.
    */
   sumTree(path: string, options: SumTreeOptions): Promise<void>;
 }
