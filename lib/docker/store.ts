@@ -133,6 +133,16 @@ function recordFailure(err: unknown): err is DockerError {
   return err instanceof DockerError && err.code !== 'EDOCKERACCESS';
 }
 
+/** What `read` gives, or the failure of a record it could not read (recordFailure); anything else is thrown. */
+function orFailure<T>(read: () => T): T | DockerError {
+  try {
+    return read();
+  } catch (err) {
+    if (!recordFailure(err)) throw err;
+    return err;
+  }
+}
+
 /** Tells of the records left out: to onError, else as process warnings. */
 function report(bad: Iterable<DockerError>, opts: DockerListOptions): void {
   for (const error of bad) {
@@ -260,15 +270,13 @@ function scanContainers(opts: DockerOptions): { good: DockerContainer[]; bad: Ma
   const good: DockerContainer[] = [];
   const bad = new Map<string, DockerError>();
   for (const id of listDir(path.join(cfg.dataRoot, 'containers'))) {
-    try {
+    // One bad record costs that record only.
+    const built = orFailure(() => {
       const c = readConfig(cfg, id);
-      const built = c && readContainer(cfg, id, c);
-      if (built) good.push(built);
-    } catch (err) {
-      // One bad record costs that record only.
-      if (!recordFailure(err)) throw err;
-      bad.set(id, err);
-    }
+      return c && readContainer(cfg, id, c);
+    });
+    if (built instanceof DockerError) bad.set(id, built);
+    else if (built) good.push(built);
   }
   return { good, bad };
 }
@@ -306,24 +314,14 @@ export function container(nameOrIdPrefix: string, opts: DockerOptions = {}): Doc
   const configs = new Map<string, Record<string, unknown>>();
   const bad = new Map<string, DockerError>();
   for (const id of listDir(path.join(cfg.dataRoot, 'containers'))) {
-    try {
-      const c = readConfig(cfg, id);
-      if (c !== null) configs.set(id, c);
-    } catch (err) {
-      if (!recordFailure(err)) throw err;
-      bad.set(id, err);
-    }
+    const c = orFailure(() => readConfig(cfg, id));
+    if (c instanceof DockerError) bad.set(id, c);
+    else if (c !== null) configs.set(id, c);
   }
   /** The container `id`, or the failure of its records; null while it has no layer (it is none yet). */
   const build = (id: string): DockerContainer | DockerError | null => {
     const c = configs.get(id);
-    if (c === undefined) return bad.get(id) ?? null;
-    try {
-      return readContainer(cfg, id, c);
-    } catch (err) {
-      if (!recordFailure(err)) throw err;
-      return err;
-    }
+    return c === undefined ? (bad.get(id) ?? null) : orFailure(() => readContainer(cfg, id, c));
   };
   const found = (built: DockerContainer | DockerError): DockerContainer => {
     if (built instanceof DockerError) throw built;

@@ -1,6 +1,6 @@
 // du -s through a session: one summing walk (the server stats and adds up,
 // WalkFlag.Summarize), the numbers counted as GNU du counts them.
-import type { FsError } from '../core/errors';
+import type { WalkOptions } from '../core/options';
 import { progressTicker, type ProgressOptions } from '../core/progress';
 import type { BigIntStats } from '../core/stats';
 import { SUMMARY_VALUES, SummaryField, SummaryKind } from '../wire/protocol';
@@ -30,7 +30,7 @@ export interface DuOptions extends ProgressOptions {
    * default) ends du with it, 'skip' leaves the entry out, a function hears
    * it and du goes on (unless it returns false or throws).
    */
-  onError?: 'throw' | 'skip' | ((error: FsError) => unknown);
+  onError?: WalkOptions['onError'];
 }
 
 /** What du needs of a FileSystem. */
